@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Constants every data-plane stage shares: the "continue" verdict a stage
+ * returns when it has nothing to say, and how a reason becomes an XDP action.
+ * (katran keeps the same things in balancer_consts.h.)
+ */
+#ifndef SLUICE_COMMON_H
+#define SLUICE_COMMON_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice_abi.h"
+
+/*
+ * A stage returns either an enum sluice_reason (the packet's fate is
+ * decided: leave through the exit) or SLUICE_CONTINUE (run the next stage).
+ */
+#define SLUICE_CONTINUE (-1)
+
+/* svc_id of a packet that matched no service: counted globally only. */
+#define SLUICE_NO_SVC 0xffffffffu
+
+/* The action of a reason: only the drop reasons drop, everything else passes. */
+static __always_inline int sluice_reason_action(int reason)
+{
+	switch (reason) {
+	case SLUICE_R_DROP_SVC_RATE:
+	case SLUICE_R_DROP_CLIENT_RATE:
+		return XDP_DROP;
+	default:
+		return XDP_PASS;
+	}
+}
+
+#endif /* SLUICE_COMMON_H */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Count stage: the program's one exit counts each packet once, by reason,
+ * in the per-CPU global counters and, for a service verdict, in the
+ * service's own slot too. Per-CPU values need no atomics: an XDP program
+ * runs to completion on one CPU. Readers sum over CPUs.
+ */
+#ifndef SLUICE_STATS_H
+#define SLUICE_STATS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice_abi.h"
+#include "sluice_maps.bpf.h"
+#include "common.h"
+
+static __always_inline void sluice_count_slot(void *map, __u32 idx, __u64 bytes)
+{
+	struct sluice_counter *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+/* svc_id is SLUICE_NO_SVC unless the reason is a verdict on that service. */
+static __always_inline void sluice_count(struct xdp_md *ctx, __u32 reason, __u32 svc_id)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+
+	sluice_count_slot(&sl_glb_stats, reason, bytes);
+	if (svc_id != SLUICE_NO_SVC)
+		sluice_count_slot(&sl_svc_stats, sluice_svc_stat_index(svc_id, reason), bytes);
+}
+
+#endif /* SLUICE_STATS_H */

@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Loader: open the skeleton, point every ABI map at its pin (libbpf reuses a
+ * pinned map or creates and pins it at load), attach XDP through a bpf_link
+ * and pin the link so the attachment outlives this process. See loader.h for
+ * the layout of the pins.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "loader.h"
+#include "maps.h"
+#include "sluice_abi.h"
+#include "sluice.skel.h"
+
+static const char *const abi_maps[] = {
+	SLUICE_MAP_SERVICES, SLUICE_MAP_SVC_STATS, SLUICE_MAP_GLB_STATS,
+	SLUICE_MAP_SVC_RL,   SLUICE_MAP_CLIENT_RL,
+};
+
+static int make_dir(const char *path)
+{
+	int err;
+
+	if (!mkdir(path, 0700) || errno == EEXIST)
+		return 0;
+	err = -errno;
+	err_set("cannot create %s: %s%s", path, strerror(-err),
+		err == -EPERM || err == -EACCES ? " (run as root)" : "");
+	return err;
+}
+
+/* Check root is on bpffs and create it; "" or "/iface" suffix. */
+static int prepare_root(const char *root, int with_iface)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = maps_check_bpffs(root);
+	if (err)
+		return err;
+	err = make_dir(root);
+	if (err || !with_iface)
+		return err;
+	if (snprintf(path, sizeof(path), "%s/iface", root) >= (int)sizeof(path)) {
+		err_set("pin root '%s' is too long", root);
+		return -ENAMETOOLONG;
+	}
+	return make_dir(path);
+}
+
+/* Open and load the object with every ABI map pinned under root. */
+static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
+{
+	struct sluice_bpf *skel;
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	skel = sluice_bpf__open();
+	if (!skel) {
+		err = -errno;
+		err_set("cannot open the Sluice BPF object: %s", strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		for (i = 0; i < sizeof(abi_maps) / sizeof(abi_maps[0]); i++) {
+			if (strcmp(bpf_map__name(map), abi_maps[i]))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", root, abi_maps[i]);
+			err = bpf_map__set_pin_path(map, path);
+			if (err) {
+				err_set("cannot set the pin path of %s: %s", abi_maps[i],
+					strerror(-err));
+				goto out;
+			}
+		}
+	}
+	if (!with_prog)
+		bpf_program__set_autoload(skel->progs.sluice_xdp, false);
+	err = sluice_bpf__load(skel);
+	if (err) {
+		err_set("cannot load the Sluice BPF object: %s (run with -v for libbpf's log; if the pins under %s come from another Sluice version, detach every interface and remove them)",
+			strerror(-err), root);
+		goto out;
+	}
+	*out = skel;
+	return 0;
+out:
+	sluice_bpf__destroy(skel);
+	return err;
+}
+
+int loader_maps_ensure(const char *root)
+{
+	struct sluice_bpf *skel = NULL;
+	int err;
+
+	err = prepare_root(root, 0);
+	if (err)
+		return err;
+	err = open_skel(root, 0, &skel);
+	sluice_bpf__destroy(skel);
+	return err;
+}
+
+static int link_path(const char *root, const char *ifname, char *buf, size_t len, int dir_only)
+{
+	if (snprintf(buf, len, "%s/iface/%s%s", root, ifname, dir_only ? "" : "/xdp_link") >=
+	    (int)len) {
+		err_set("pin path for %s is too long", ifname);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int link_info(int fd, struct bpf_link_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, len);
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		return -errno;
+	return 0;
+}
+
+static const char *xdp_mode_name(const struct bpf_xdp_query_opts *q, __u32 prog_id)
+{
+	if (prog_id && q->drv_prog_id == prog_id)
+		return "native";
+	if (prog_id && q->skb_prog_id == prog_id)
+		return "skb";
+	if (prog_id && q->hw_prog_id == prog_id)
+		return "hw";
+	return "defunct";
+}
+
+static int xdp_query(int ifindex, struct bpf_xdp_query_opts *q, const char *ifname)
+{
+	int err;
+
+	memset(q, 0, sizeof(*q));
+	q->sz = sizeof(*q);
+	err = bpf_xdp_query(ifindex, 0, q);
+	if (err)
+		err_set("cannot query XDP on %s: %s", ifname, strerror(-err));
+	return err;
+}
+
+/* Remove the link pin and its folder (the folder only when empty). */
+static void unpin_link(const char *root, const char *ifname)
+{
+	char path[PATH_MAX];
+
+	if (!link_path(root, ifname, path, sizeof(path), 0))
+		unlink(path);
+	if (!link_path(root, ifname, path, sizeof(path), 1))
+		rmdir(path);
+}
+
+/* Detach whatever foreign XDP program ifindex has: by its link, else by netlink. */
+static int detach_foreign(int ifindex, const char *ifname, const struct bpf_xdp_query_opts *q)
+{
+	struct bpf_link_info info;
+	__u32 id = 0;
+	int fd, err;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP &&
+		    info.xdp.ifindex == (__u32)ifindex) {
+			err = bpf_link_detach(fd) ? -errno : 0;
+			close(fd);
+			if (err) {
+				err_set("cannot detach the XDP link %u on %s: %s", id, ifname,
+					strerror(-err));
+				return err;
+			}
+			return 0;
+		}
+		close(fd);
+	}
+	if (q->drv_prog_id && (err = bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL)))
+		goto fail;
+	if (q->skb_prog_id && (err = bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL)))
+		goto fail;
+	if (q->hw_prog_id && (err = bpf_xdp_detach(ifindex, XDP_FLAGS_HW_MODE, NULL)))
+		goto fail;
+	return 0;
+fail:
+	err_set("cannot detach the XDP program already on %s: %s", ifname, strerror(-err));
+	return err;
+}
+
+static int create_link(int prog_fd, int ifindex, const char *ifname, enum loader_xdp_mode mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	int fd, err;
+
+	lopts.flags = mode == LOADER_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
+	if (fd >= 0)
+		return fd;
+	err = -errno;
+	if (mode == LOADER_XDP_NATIVE)
+		err_set("cannot attach XDP to %s in native mode: %s (is the driver XDP-capable? try --mode skb)",
+			ifname, strerror(-err));
+	else
+		err_set("cannot attach XDP to %s in skb mode: %s", ifname, strerror(-err));
+	return err;
+}
+
+int loader_attach(const char *root, const char *ifname, const struct loader_attach_opts *opts,
+		  struct loader_iface *result)
+{
+	enum loader_xdp_mode mode = opts ? opts->mode : LOADER_XDP_NATIVE;
+	int force = opts ? opts->force : 0;
+	int ifindex, old_fd = -1, link_fd = -1, err, replaced = 0;
+	struct bpf_xdp_query_opts q;
+	struct sluice_bpf *skel = NULL;
+	struct bpf_link_info info;
+	char path[PATH_MAX], dir[PATH_MAX];
+	const char *old_mode = NULL;
+
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		err_set("no interface '%s' (see 'ip link')", ifname);
+		return -ENODEV;
+	}
+	err = link_path(root, ifname, path, sizeof(path), 0);
+	if (!err)
+		err = link_path(root, ifname, dir, sizeof(dir), 1);
+	if (!err)
+		err = prepare_root(root, 1);
+	if (err)
+		return err;
+	err = xdp_query(ifindex, &q, ifname);
+	if (err)
+		return err;
+
+	old_fd = bpf_obj_get(path);
+	if (old_fd >= 0) {
+		/* A link pinned for an interface that was deleted is stale: drop it. */
+		if (link_info(old_fd, &info) || info.type != BPF_LINK_TYPE_XDP ||
+		    info.xdp.ifindex != (__u32)ifindex) {
+			close(old_fd);
+			old_fd = -1;
+			unpin_link(root, ifname);
+		} else {
+			old_mode = xdp_mode_name(&q, info.prog_id);
+		}
+	}
+	if (old_fd >= 0 && !force) {
+		err_set("Sluice is already attached to %s (%s, link id %u): use --force to replace its program, or 'sluice iface detach %s' first",
+			ifname, old_mode, info.id, ifname);
+		err = -EEXIST;
+		goto out;
+	}
+	if (old_fd < 0 && q.attach_mode != XDP_ATTACHED_NONE && !force) {
+		err_set("%s already has an XDP program (id %u) that is not Sluice's: use --force to detach it and attach Sluice",
+			ifname,
+			q.prog_id	? q.prog_id
+			: q.drv_prog_id ? q.drv_prog_id
+					: q.skb_prog_id);
+		err = -EBUSY;
+		goto out;
+	}
+
+	/* Load before removing anything, so a load failure changes nothing. */
+	err = open_skel(root, 1, &skel);
+	if (err)
+		goto out;
+
+	if (old_fd >= 0) {
+		int same = !strcmp(old_mode, mode == LOADER_XDP_SKB ? "skb" : "native");
+
+		if (same) {
+			/* Atomic: no packet sees the interface without a program. */
+			if (bpf_link_update(old_fd, bpf_program__fd(skel->progs.sluice_xdp),
+					    NULL)) {
+				err = -errno;
+				err_set("cannot replace the program on %s: %s", ifname,
+					strerror(-err));
+				goto out;
+			}
+			link_fd = old_fd;
+			old_fd = -1;
+			replaced = 1;
+			goto done;
+		}
+		/* A link cannot change mode: detach, then attach anew below. */
+		if (bpf_link_detach(old_fd)) {
+			err = -errno;
+			err_set("cannot detach the current Sluice link on %s: %s", ifname,
+				strerror(-err));
+			goto out;
+		}
+		unpin_link(root, ifname);
+		replaced = 1;
+	} else if (q.attach_mode != XDP_ATTACHED_NONE) {
+		err = detach_foreign(ifindex, ifname, &q);
+		if (err)
+			goto out;
+		replaced = 1;
+	}
+
+	link_fd = create_link(bpf_program__fd(skel->progs.sluice_xdp), ifindex, ifname, mode);
+	if (link_fd < 0) {
+		err = link_fd;
+		goto out;
+	}
+	err = make_dir(dir);
+	if (err)
+		goto out;
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		err_set("cannot pin the XDP link at %s: %s", path, strerror(-err));
+		rmdir(dir);
+		goto out; /* closing the unpinned link detaches it */
+	}
+done:
+	if (result) {
+		memset(result, 0, sizeof(*result));
+		snprintf(result->ifname, sizeof(result->ifname), "%s", ifname);
+		result->ifindex = (__u32)ifindex;
+		result->replaced = replaced;
+		if (!link_info(link_fd, &info)) {
+			result->link_id = info.id;
+			result->prog_id = info.prog_id;
+		}
+		result->mode = !xdp_query(ifindex, &q, ifname) ? xdp_mode_name(&q, result->prog_id)
+							       : "defunct";
+	}
+	err = 0;
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	if (old_fd >= 0)
+		close(old_fd);
+	sluice_bpf__destroy(skel);
+	return err;
+}
+
+int loader_detach(const char *root, const char *ifname)
+{
+	struct bpf_xdp_query_opts q;
+	struct bpf_link_info info;
+	char path[PATH_MAX];
+	int fd, err, ifindex;
+
+	err = link_path(root, ifname, path, sizeof(path), 0);
+	if (!err)
+		err = maps_check_bpffs(root);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			err_set("Sluice is not attached to %s (nothing pinned at %s; see 'sluice iface show')",
+				ifname, path);
+		else
+			err_set("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	memset(&info, 0, sizeof(info));
+	link_info(fd, &info);
+	/* A defunct link (interface gone) has nothing left to detach. */
+	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
+		err = -errno;
+		err_set("cannot detach XDP from %s: %s", ifname, strerror(-err));
+		close(fd);
+		return err;
+	}
+	close(fd);
+	unpin_link(root, ifname);
+
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return 0; /* interface gone: nothing left on it */
+	err = xdp_query(ifindex, &q, ifname);
+	if (err)
+		return err;
+	if (q.attach_mode != XDP_ATTACHED_NONE) {
+		err_set("Sluice's link on %s is detached but the interface still has XDP program %u; remove it with 'ip link set dev %s xdp off'",
+			ifname,
+			q.prog_id	? q.prog_id
+			: q.drv_prog_id ? q.drv_prog_id
+					: q.skb_prog_id,
+			ifname);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int describe(const char *root, const char *ifname, struct loader_iface *it)
+{
+	struct bpf_xdp_query_opts q;
+	struct bpf_link_info info;
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = link_path(root, ifname, path, sizeof(path), 0);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	err = link_info(fd, &info);
+	close(fd);
+	if (err) {
+		err_set("cannot query the link pinned at %s: %s", path, strerror(-err));
+		return err;
+	}
+	memset(it, 0, sizeof(*it));
+	snprintf(it->ifname, sizeof(it->ifname), "%s", ifname);
+	it->ifindex = info.xdp.ifindex;
+	it->prog_id = info.prog_id;
+	it->link_id = info.id;
+	it->mode = "defunct";
+	if (it->ifindex && !xdp_query((int)it->ifindex, &q, ifname))
+		it->mode = xdp_mode_name(&q, it->prog_id);
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct loader_iface *)a)->ifname,
+		      ((const struct loader_iface *)b)->ifname);
+}
+
+int loader_show(const char *root, const char *ifname, struct loader_iface **list, size_t *count)
+{
+	struct loader_iface *items = NULL, *grown;
+	size_t n = 0, cap = 0;
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = NULL;
+	int err;
+
+	*list = NULL;
+	*count = 0;
+	err = maps_check_bpffs(root);
+	if (err)
+		return err;
+	if (ifname) {
+		items = calloc(1, sizeof(*items));
+		if (!items) {
+			err_set("out of memory");
+			return -ENOMEM;
+		}
+		err = describe(root, ifname, items);
+		if (err == -ENOENT)
+			err_set("Sluice is not attached to %s (see 'sluice iface show')", ifname);
+		else if (err < 0 && err != -ENAMETOOLONG)
+			err_set("cannot read the attachment of %s: %s", ifname, strerror(-err));
+		if (err) {
+			free(items);
+			return err;
+		}
+		*list = items;
+		*count = 1;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/iface", root);
+	d = opendir(path);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		err_set("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= IF_NAMESIZE)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = realloc(items, cap * sizeof(*items));
+			if (!grown) {
+				err_set("out of memory");
+				err = -ENOMEM;
+				goto out;
+			}
+			items = grown;
+		}
+		if (describe(root, de->d_name, &items[n]))
+			continue; /* an empty or foreign folder: not an attachment */
+		n++;
+	}
+	if (n)
+		qsort(items, n, sizeof(*items), cmp_name);
+	*list = items;
+	*count = n;
+	items = NULL;
+	err = 0;
+out:
+	free(items);
+	closedir(d);
+	return err;
+}

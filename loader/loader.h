@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Loading the Sluice BPF object and attaching it to interfaces.
+ *
+ * Pins, under a pin root R (maps_pin_root()):
+ *   R/<map name>                 every ABI map, mode 0600 (R itself 0700);
+ *                                reused when present, so counters and services
+ *                                survive re-attach, CLI exits and daemon restarts
+ *   R/iface/<ifname>/xdp_link    the bpf_link holding XDP on <ifname>; the
+ *                                attachment lives as long as the pin does
+ *
+ * Functions return 0 or -errno and leave a message in err.h; libbpf's own
+ * messages go through libbpf_set_print (the caller decides).
+ */
+#ifndef SLUICE_LOADER_H
+#define SLUICE_LOADER_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+enum loader_xdp_mode {
+	LOADER_XDP_NATIVE = 0, /* driver mode (XDP_FLAGS_DRV_MODE), the default */
+	LOADER_XDP_SKB,	       /* generic mode (XDP_FLAGS_SKB_MODE), works on any device */
+};
+
+struct loader_attach_opts {
+	enum loader_xdp_mode mode;
+	int force; /* replace Sluice's program, or detach a foreign one */
+};
+
+/* One attachment, as `iface show` reports it. */
+struct loader_iface {
+	char ifname[IF_NAMESIZE]; /* from the pin folder */
+	__u32 ifindex;		  /* 0 when the interface is gone (defunct link) */
+	const char *mode;	  /* "native", "skb", "hw" or "defunct" */
+	__u32 prog_id;
+	__u32 link_id;
+	int replaced; /* attach only: an existing program was replaced */
+};
+
+/* Create (0700) and pin the maps under root without attaching anything. */
+int loader_maps_ensure(const char *root);
+
+/*
+ * Attach XDP to ifname and pin the link. Refuses (-EEXIST) when Sluice is
+ * already attached there and (-EBUSY) when another XDP program is, unless
+ * opts->force: then Sluice's program is replaced in place (bpf_link_update;
+ * detach and re-attach when the mode changes) or the foreign one detached.
+ * *result (may be NULL) describes the attachment.
+ */
+int loader_attach(const char *root, const char *ifname, const struct loader_attach_opts *opts,
+		  struct loader_iface *result);
+
+/*
+ * Detach Sluice from ifname: detach and unpin the link, remove its folder,
+ * and check that the interface has no XDP program left (-EBUSY otherwise).
+ * -ENOENT when Sluice is not attached there.
+ */
+int loader_detach(const char *root, const char *ifname);
+
+/*
+ * The attachments under root (all, or the one of ifname when not NULL:
+ * -ENOENT when there is none), sorted by name, in a malloc'ed array.
+ */
+int loader_show(const char *root, const char *ifname, struct loader_iface **list, size_t *count);
+
+#endif /* SLUICE_LOADER_H */

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared helpers for the integration tests: the lab topology (tools/lab.sh),
+# a private pin root, TAP output, and cleanup that runs even on failure.
+set -u
+
+LAB_ID=$$
+. "$(dirname "$0")/../../tools/lab.sh"
+ID=$LAB_ID
+
+BUILD=${BUILD:-build}
+SLUICE=$(realpath "$BUILD/sluice")
+UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
+export SLUICE_PIN_ROOT=/sys/fs/bpf/sluice-test-$ID
+
+TAP_N=0
+TAP_FAILED=0
+
+tap_ok() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1"
+}
+
+tap_fail() {
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $1"
+	shift
+	for line in "$@"; do echo "# $line"; done
+}
+
+tap_skip() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+	echo "SKIPPED: $1: $2"
+}
+
+# check NAME CONDITION-COMMAND... : one TAP line from a command's status.
+check() {
+	name=$1
+	shift
+	if "$@" >/dev/null; then tap_ok "$name"; else tap_fail "$name" "failed: $*"; fi
+}
+
+cleanup() {
+	lab_down
+	wait 2>/dev/null
+	rm -rf "$SLUICE_PIN_ROOT"
+}
+
+# lab_up_test: the lab, torn down by cleanup on any exit.
+lab_up_test() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	lab_up
+}
+
+finish() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# require_root_bpf: skip the whole file (as one SKIPPED line) when it cannot run.
+require_env() {
+	if [ "$(id -u)" != 0 ]; then
+		tap_skip "$1" "needs root"
+		finish
+		exit 0
+	fi
+	if ! [ -x "$SLUICE" ] || ! [ -x "$UDPBLAST" ]; then
+		tap_fail "$1" "build first: $SLUICE / $UDPBLAST missing"
+		finish
+		exit 1
+	fi
+}
+
+# stat_of JSON-FILTER: one number from `sluice -j stats`.
+stat_of() {
+	sluice -j stats | jq -r "$1"
+}
+
+# svc_stat ADDR PORT PROTO REASON packets|bytes
+svc_stat() {
+	sluice -j stats | jq -r --arg a "$1" --argjson p "$2" --arg pr "$3" \
+		".services[] | select(.address==\$a and .port==\$p and .proto==\$pr) | .counters.$4.$5"
+}
+
+# within PCT MEASURED EXPECTED: true when |measured-expected| <= pct% of expected.
+within() {
+	awk -v pct="$1" -v m="$2" -v e="$3" 'BEGIN { d = m - e; if (d < 0) d = -d; exit !(d <= e * pct / 100) }'
+}
+
+now_ns() { date +%s%N; }

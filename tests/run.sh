@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Run every test suite and end with one summary line "N passed, N failed, N skipped".
+#
+# Suites speak TAP: the cmocka binaries (unit, BPF test-run) through
+# CMOCKA_MESSAGE_OUTPUT=TAP, the integration scripts through tests/integration/lib.sh.
+# A suite that exits non-zero without reporting a failing test (a crash, a
+# timeout) counts as one failure. Each suite is bounded by SUITE_TIMEOUT.
+set -u
+BUILD=${BUILD:-build}
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-300}
+export BUILD CMOCKA_MESSAGE_OUTPUT=TAP
+pass=0
+fail=0
+skip=0
+failed_suites=""
+log=$(mktemp)
+# The data-plane and integration suites need bpffs; mount it if the host has not.
+if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf; then
+	mount -t bpf bpf /sys/fs/bpf
+fi
+trap 'rm -f "$log"' EXIT
+
+run_suite() {
+	name=$1
+	shift
+	start=$(date +%s)
+	timeout --kill-after=10 "$SUITE_TIMEOUT" "$@" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log" | tr -d ' ')
+	s=$(grep -c '^\(not \)\?ok .*# SKIP' "$log" | tr -d ' ')
+	f=$(grep -c '^not ok ' "$log" | tr -d ' ')
+	f=$((f - $(grep -c '^not ok .*# SKIP' "$log")))
+	p=$((p - $(grep -c '^ok .*# SKIP' "$log")))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc without a failing test (crash or timeout)" >>"$log"
+	fi
+	sed "s/^/    /" "$log"
+	echo "== $name: $p passed, $f failed, $s skipped ($(($(date +%s) - start)) s)"
+	pass=$((pass + p))
+	fail=$((fail + f))
+	skip=$((skip + s))
+	[ "$f" -eq 0 ] || failed_suites="$failed_suites $name"
+}
+
+for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
+	[ -x "$t" ] || continue
+	run_suite "${t#"$BUILD"/tests/}" "$t"
+done
+for t in tests/integration/test_*.sh; do
+	run_suite "integration/$(basename "$t" .sh)" bash "$t"
+done
+
+[ -z "$failed_suites" ] || echo "failing suites:$failed_suites"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

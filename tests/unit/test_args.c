@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of userspace/args.c: strict ports, protocols, modes, counts
+ * with k/m suffixes, and the unique-prefix keyword matcher.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "args.h"
+#include "err.h"
+#include "sluice_abi.h"
+
+static void test_ports(void **state)
+{
+	static const char *const bad[] = { "0",	  "65536", "70000", "80x",
+					   "-1",  "",	   "+80",   " 80",
+					   "80 ", "0x50",  "1e3",   "99999999999999999999" };
+	__u16 p = 1234;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(args_parse_port("1", &p), 0);
+	assert_int_equal(p, 1);
+	assert_int_equal(args_parse_port("80", &p), 0);
+	assert_int_equal(p, 80);
+	assert_int_equal(args_parse_port("65535", &p), 0);
+	assert_int_equal(p, 65535);
+	assert_int_equal(args_parse_port("00080", &p), 0);
+	assert_int_equal(p, 80);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = 4321;
+		assert_true(args_parse_port(bad[i], &p) < 0);
+		assert_int_equal(p, 4321);
+		assert_true(strlen(err_msg()) > 0);
+	}
+	assert_int_equal(args_parse_port("0", &p), -ERANGE);
+	assert_int_equal(args_parse_port("70000", &p), -ERANGE);
+	assert_int_equal(args_parse_port("80x", &p), -EINVAL);
+	assert_int_equal(args_parse_port(NULL, &p), -EINVAL);
+}
+
+static void test_protos(void **state)
+{
+	__u8 p = 0;
+
+	(void)state;
+	assert_int_equal(args_parse_proto("tcp", &p), 0);
+	assert_int_equal(p, IPPROTO_TCP);
+	assert_int_equal(args_parse_proto("udp", &p), 0);
+	assert_int_equal(p, IPPROTO_UDP);
+	assert_string_equal(args_proto_name(IPPROTO_TCP), "tcp");
+	assert_string_equal(args_proto_name(IPPROTO_UDP), "udp");
+	assert_int_equal(args_parse_proto("TCP", &p), -EINVAL);
+	assert_int_equal(args_parse_proto("sctp", &p), -EINVAL);
+	assert_int_equal(args_parse_proto("", &p), -EINVAL);
+	assert_int_equal(args_parse_proto("tcpx", &p), -EINVAL);
+}
+
+static void test_modes(void **state)
+{
+	__u8 m = 0;
+
+	(void)state;
+	assert_int_equal(args_parse_mode("local", &m), 0);
+	assert_int_equal(m, SLUICE_MODE_LOCAL);
+	assert_string_equal(args_mode_name(SLUICE_MODE_LOCAL), "local");
+	m = 0;
+	assert_int_equal(args_parse_mode("nat", &m), -EOPNOTSUPP);
+	assert_non_null(strstr(err_msg(), "not supported yet"));
+	assert_int_equal(args_parse_mode("ipip", &m), -EOPNOTSUPP);
+	assert_int_equal(m, 0);
+	assert_int_equal(args_parse_mode("teleport", &m), -EINVAL);
+	assert_non_null(strstr(err_msg(), "unknown mode"));
+	assert_non_null(strstr(err_msg(), "local"));
+	assert_int_equal(args_parse_mode("", &m), -EINVAL);
+	assert_int_equal(args_parse_mode("Local", &m), -EINVAL);
+}
+
+static void test_counts(void **state)
+{
+	__u32 v = 7;
+
+	(void)state;
+	assert_int_equal(args_parse_count("0", 100, "rate", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(args_parse_count("500", SLUICE_RATE_MAX_PPS, "rate", &v), 0);
+	assert_int_equal(v, 500);
+	assert_int_equal(args_parse_count("10k", SLUICE_RATE_MAX_PPS, "rate", &v), 0);
+	assert_int_equal(v, 10000);
+	assert_int_equal(args_parse_count("2m", SLUICE_RATE_MAX_PPS, "rate", &v), 0);
+	assert_int_equal(v, 2000000);
+	assert_int_equal(args_parse_count("2M", SLUICE_RATE_MAX_PPS, "rate", &v), 0);
+	assert_int_equal(v, 2000000);
+	assert_int_equal(args_parse_count("1000m", SLUICE_RATE_MAX_PPS, "rate", &v), 0);
+	assert_int_equal(v, SLUICE_RATE_MAX_PPS);
+	assert_int_equal(args_parse_count("1000000000", SLUICE_RATE_MAX_PPS, "rate", &v), 0);
+	assert_int_equal(v, SLUICE_RATE_MAX_PPS);
+
+	v = 7;
+	assert_int_equal(args_parse_count("1000000001", SLUICE_RATE_MAX_PPS, "rate", &v), -ERANGE);
+	assert_int_equal(args_parse_count("1001m", SLUICE_RATE_MAX_PPS, "rate", &v), -ERANGE);
+	assert_int_equal(args_parse_count("5000000000", SLUICE_RATE_MAX_PPS, "rate", &v), -ERANGE);
+	assert_int_equal(args_parse_count("18446744073709551617", SLUICE_RATE_MAX_PPS, "rate", &v),
+			 -ERANGE);
+	assert_int_equal(args_parse_count("", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count("k", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count("-5", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count("fast", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count("10kk", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count("10g", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count("1.5k", SLUICE_RATE_MAX_PPS, "rate", &v), -EINVAL);
+	assert_int_equal(args_parse_count(" 5", SLUICE_RATE_MAX_PPS, "burst", &v), -EINVAL);
+	assert_non_null(strstr(err_msg(), "burst"));
+	assert_int_equal(v, 7);
+}
+
+struct entry {
+	const char *name;
+	int payload;
+};
+
+static const struct entry table[] = {
+	{ "add", 1 },	      { "set", 2 },	     { "show", 3 }, { "stats", 4 },
+	{ "client-rate", 5 }, { "client-burst", 6 }, { "rate", 7 }, { "rates", 8 },
+};
+
+static void test_keyword_prefixes(void **state)
+{
+	(void)state;
+	assert_int_equal(ARGS_KEYWORD_FIND("add", table, "command"), 0);
+	assert_int_equal(ARGS_KEYWORD_FIND("a", table, "command"), 0);
+	assert_int_equal(ARGS_KEYWORD_FIND("se", table, "command"), 1);
+	assert_int_equal(ARGS_KEYWORD_FIND("sh", table, "command"), 2);
+	assert_int_equal(ARGS_KEYWORD_FIND("st", table, "command"), 3);
+	assert_int_equal(ARGS_KEYWORD_FIND("client-r", table, "keyword"), 4);
+	assert_int_equal(ARGS_KEYWORD_FIND("client-b", table, "keyword"), 5);
+	/* An exact name wins over being a prefix of a longer one. */
+	assert_int_equal(ARGS_KEYWORD_FIND("rate", table, "keyword"), 6);
+	assert_int_equal(ARGS_KEYWORD_FIND("rates", table, "keyword"), 7);
+}
+
+static void test_keyword_ambiguous_and_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(ARGS_KEYWORD_FIND("s", table, "command"), -ENOTUNIQ);
+	assert_non_null(strstr(err_msg(), "set"));
+	assert_non_null(strstr(err_msg(), "show"));
+	assert_non_null(strstr(err_msg(), "stats"));
+	assert_null(strstr(err_msg(), "add"));
+	assert_int_equal(ARGS_KEYWORD_FIND("client", table, "keyword"), -ENOTUNIQ);
+	assert_int_equal(ARGS_KEYWORD_FIND("rat", table, "keyword"), -ENOTUNIQ);
+	assert_int_equal(ARGS_KEYWORD_FIND("colour", table, "keyword"), -ENOENT);
+	assert_non_null(strstr(err_msg(), "unknown keyword 'colour'"));
+	assert_non_null(strstr(err_msg(), "client-burst"));
+	assert_int_equal(ARGS_KEYWORD_FIND("", table, "keyword"), -ENOENT);
+	assert_int_equal(ARGS_KEYWORD_FIND("addx", table, "keyword"), -ENOENT);
+	assert_int_equal(ARGS_KEYWORD_FIND(NULL, table, "keyword"), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_protos),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_keyword_prefixes),
+		cmocka_unit_test(test_keyword_ambiguous_and_unknown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Unit tests of userspace/reason.c: every enum sluice_reason has a unique name. */
+#include <ctype.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "reason.h"
+
+static void test_every_reason_named_uniquely(void **state)
+{
+	unsigned int i, j;
+
+	(void)state;
+	for (i = 0; i < SLUICE_R_MAX; i++) {
+		const char *n = reason_name(i), *p;
+
+		assert_non_null(n);
+		assert_non_null(reason_desc(i));
+		assert_true(strlen(reason_desc(i)) > 0);
+		assert_true(strlen(n) > 0);
+		for (p = n; *p; p++) /* snake_case: usable as a JSON key and jq path */
+			assert_true(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+				    *p == '_');
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(n, reason_name(j));
+		assert_int_equal(reason_from_name(n), (int)i);
+	}
+	assert_null(reason_name(SLUICE_R_MAX));
+	assert_null(reason_desc(SLUICE_R_MAX));
+	assert_int_equal(reason_from_name("nope"), -ENOENT);
+}
+
+static void test_names_match_the_abi(void **state)
+{
+	(void)state;
+	assert_string_equal(reason_name(SLUICE_R_ADMITTED), "admitted");
+	assert_string_equal(reason_name(SLUICE_R_NOT_SERVICE), "not_service");
+	assert_string_equal(reason_name(SLUICE_R_NOT_IP), "not_ip");
+	assert_string_equal(reason_name(SLUICE_R_NOT_L4), "not_l4");
+	assert_string_equal(reason_name(SLUICE_R_FRAGMENT), "fragment");
+	assert_string_equal(reason_name(SLUICE_R_MALFORMED), "malformed");
+	assert_string_equal(reason_name(SLUICE_R_EXT_LIMIT), "ext_limit");
+	assert_string_equal(reason_name(SLUICE_R_DROP_SVC_RATE), "drop_svc_rate");
+	assert_string_equal(reason_name(SLUICE_R_DROP_CLIENT_RATE), "drop_client_rate");
+	assert_true(reason_is_service(SLUICE_R_ADMITTED));
+	assert_true(reason_is_service(SLUICE_R_DROP_SVC_RATE));
+	assert_true(reason_is_service(SLUICE_R_DROP_CLIENT_RATE));
+	assert_false(reason_is_service(SLUICE_R_NOT_IP));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_reason_named_uniquely),
+		cmocka_unit_test(test_names_match_the_abi),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

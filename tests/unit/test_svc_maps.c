@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * userspace/svc.c against real maps: the loader creates and pins them under
+ * a private pin root in /sys/fs/bpf (removed at the end), then add, duplicate
+ * add, set, del, id reuse and "a reused id starts from zero counters".
+ * Needs root and a mounted bpffs; SKIPPED with the reason otherwise.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "addr.h"
+#include "err.h"
+#include "loader.h"
+#include "maps.h"
+#include "svc.h"
+
+static char root[PATH_MAX];
+static struct sluice_maps maps;
+static const char *skip_reason;
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	maps_init(&maps);
+	libbpf_set_print(quiet);
+	if (geteuid() != 0) {
+		skip_reason = "needs root (creates BPF maps)";
+		return 0;
+	}
+	if (maps_check_bpffs("/sys/fs/bpf")) {
+		skip_reason = "no bpffs mounted at /sys/fs/bpf";
+		return 0;
+	}
+	snprintf(root, sizeof(root), "/sys/fs/bpf/sluice-unit-XXXXXX");
+	if (!mkdtemp(root)) {
+		skip_reason = "cannot create a pin root in /sys/fs/bpf";
+		root[0] = '\0';
+		return 0;
+	}
+	if (loader_maps_ensure(root) || maps_open(&maps, root)) {
+		fprintf(stderr, "setup: %s\n", err_msg());
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	static const char *const names[] = { SLUICE_MAP_SERVICES, SLUICE_MAP_SVC_STATS,
+					     SLUICE_MAP_GLB_STATS, SLUICE_MAP_SVC_RL,
+					     SLUICE_MAP_CLIENT_RL };
+	char path[PATH_MAX + 32];
+	size_t i;
+
+	(void)state;
+	maps_close(&maps);
+	if (!root[0])
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
+		unlink(path);
+	}
+	if (rmdir(root))
+		fprintf(stderr, "teardown: cannot remove %s: %s\n", root, strerror(errno));
+	return 0;
+}
+
+#define SKIP_UNLESS_READY()                                          \
+	do {                                                         \
+		if (skip_reason) {                                   \
+			print_message("SKIPPED: %s\n", skip_reason); \
+			skip();                                      \
+		}                                                    \
+	} while (0)
+
+static void key(const char *a, __u16 port, struct sluice_svc_key *k)
+{
+	union sluice_addr addr;
+
+	assert_int_equal(addr_parse(a, &addr), 0);
+	assert_int_equal(svc_key_make(&addr, port, IPPROTO_TCP, k), 0);
+}
+
+static size_t count(void)
+{
+	struct maps_svc_entry *list = NULL;
+	size_t n = 0;
+
+	assert_int_equal(svc_list(&maps, &list, &n), 0);
+	free(list);
+	return n;
+}
+
+/* Make id's counters, bucket and a client bucket non-zero, as traffic would. */
+static void dirty(__u32 id)
+{
+	int ncpus = libbpf_num_possible_cpus(), c;
+	struct sluice_counter *v = calloc((size_t)ncpus, sizeof(*v));
+	struct sluice_client_key ck;
+	struct sluice_bucket b = { .tat = 12345 };
+	__u32 k = sluice_svc_stat_index(id, SLUICE_R_ADMITTED);
+
+	assert_non_null(v);
+	for (c = 0; c < ncpus; c++) {
+		v[c].packets = 10;
+		v[c].bytes = 1000;
+	}
+	assert_int_equal(bpf_map_update_elem(maps.svc_stats, &k, v, BPF_ANY), 0);
+	k = sluice_svc_stat_index(id, SLUICE_R_DROP_SVC_RATE);
+	assert_int_equal(bpf_map_update_elem(maps.svc_stats, &k, v, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(maps.svc_rl, &id, &b, BPF_ANY), 0);
+	memset(&ck, 0, sizeof(ck));
+	ck.svc_id = id;
+	assert_int_equal(addr_parse("198.51.100.1", &ck.addr), 0);
+	assert_int_equal(bpf_map_update_elem(maps.client_rl, &ck, &b, BPF_ANY), 0);
+	free(v);
+}
+
+static void assert_clean(__u32 id)
+{
+	struct sluice_counter c[SLUICE_R_MAX];
+	struct sluice_client_key ck;
+	struct sluice_bucket b;
+	unsigned int r;
+
+	assert_int_equal(maps_read_svc_counters(&maps, id, c), 0);
+	for (r = 0; r < SLUICE_R_MAX; r++)
+		assert_true(c[r].packets == 0 && c[r].bytes == 0);
+	assert_int_equal(bpf_map_lookup_elem(maps.svc_rl, &id, &b), 0);
+	assert_true(b.tat == 0);
+	memset(&ck, 0, sizeof(ck));
+	ck.svc_id = id;
+	assert_int_equal(addr_parse("198.51.100.1", &ck.addr), 0);
+	assert_true(bpf_map_lookup_elem(maps.client_rl, &ck, &b) < 0);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_add_dup_set_del_reuse(void **state)
+{
+	struct sluice_svc_key a, b, c;
+	struct svc_conf conf = { 0 };
+	struct sluice_svc s;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	key("192.0.2.1", 80, &a);
+	key("192.0.2.2", 80, &b);
+	key("2001:db8::3", 443, &c);
+
+	/* A dirty id 0 (left by a crashed writer, say) is cleaned by add. */
+	dirty(0);
+	assert_int_equal(svc_add(&maps, &a, &conf, &s), 0);
+	assert_int_equal(s.id, 0);
+	assert_clean(0);
+	conf.has_rate = 1;
+	conf.rate_pps = 1000;
+	assert_int_equal(svc_add(&maps, &b, &conf, &s), 0);
+	assert_int_equal(s.id, 1);
+	assert_int_equal(count(), 2);
+
+	/* Duplicate: -EEXIST, the stored service untouched. */
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(svc_add(&maps, &b, &conf, &s), -EEXIST);
+	assert_non_null(strstr(err_msg(), "already exists"));
+	assert_int_equal(svc_get(&maps, &b, &s), 0);
+	assert_int_equal(s.rate.pps, 1000);
+	assert_int_equal(count(), 2);
+
+	/* Set: id and counters kept; a changed rate resets the buckets. */
+	dirty(1);
+	conf.has_rate = 1;
+	conf.rate_pps = 2000;
+	conf.has_burst = 1;
+	conf.burst = 50;
+	assert_int_equal(svc_set(&maps, &b, &conf, &s), 0);
+	assert_int_equal(s.id, 1);
+	assert_int_equal(svc_get(&maps, &b, &s), 0);
+	assert_int_equal(s.rate.pps, 2000);
+	assert_int_equal(s.rate.burst, 50);
+	{
+		struct sluice_counter cnt[SLUICE_R_MAX];
+		struct sluice_bucket bk;
+		__u32 id = 1;
+
+		assert_int_equal(maps_read_svc_counters(&maps, 1, cnt), 0);
+		assert_true(cnt[SLUICE_R_ADMITTED].packets ==
+			    10ull * (unsigned)libbpf_num_possible_cpus());
+		assert_int_equal(bpf_map_lookup_elem(maps.svc_rl, &id, &bk), 0);
+		assert_true(bk.tat == 0);
+	}
+
+	/* Refused set: nothing changes. */
+	memset(&conf, 0, sizeof(conf));
+	conf.has_burst = 1;
+	conf.burst = 3;
+	assert_int_equal(svc_set(&maps, &b, &conf, &s), -EINVAL);
+	assert_int_equal(svc_get(&maps, &b, &s), 0);
+	assert_int_equal(s.rate.burst, 50);
+	memset(&conf, 0, sizeof(conf));
+	conf.has_rate = 1;
+	assert_int_equal(svc_set(&maps, &c, &conf, &s), -ENOENT);
+
+	/* Del clears the id; the next add reuses the lowest free id, clean. */
+	dirty(0);
+	assert_int_equal(svc_del(&maps, &a, &s), 0);
+	assert_int_equal(s.id, 0);
+	assert_clean(0);
+	assert_int_equal(svc_del(&maps, &a, &s), -ENOENT);
+	assert_int_equal(count(), 1);
+	dirty(0); /* the data plane counted a late packet of the deleted service */
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(svc_add(&maps, &c, &conf, &s), 0);
+	assert_int_equal(s.id, 0);
+	assert_clean(0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(svc_add(&maps, &a, &conf, &s), 0);
+	assert_int_equal(s.id, 2);
+
+	assert_int_equal(svc_del(&maps, &a, NULL), 0);
+	assert_int_equal(svc_del(&maps, &b, NULL), 0);
+	assert_int_equal(svc_del(&maps, &c, NULL), 0);
+	assert_int_equal(count(), 0);
+}
+
+static void test_pins_reused(void **state)
+{
+	struct sluice_svc_key a;
+	struct svc_conf conf = { 0 };
+	struct sluice_maps again;
+	struct sluice_svc s;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	key("192.0.2.9", 9, &a);
+	assert_int_equal(svc_add(&maps, &a, &conf, &s), 0);
+	/* A second ensure (another CLI run) adopts the pinned maps. */
+	assert_int_equal(loader_maps_ensure(root), 0);
+	assert_int_equal(maps_open(&again, root), 0);
+	assert_int_equal(svc_get(&again, &a, &s), 0);
+	maps_close(&again);
+	assert_int_equal(svc_del(&maps, &a, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_dup_set_del_reuse),
+		cmocka_unit_test(test_pins_reused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Shared pieces of the sluice CLI: global options, the per-object dispatch
+ * tables and the helpers every object file uses to report errors.
+ */
+#ifndef SLUICE_CLI_MAIN_H
+#define SLUICE_CLI_MAIN_H
+
+#include <stddef.h>
+
+/* Global options, set by main() before any object runs. */
+struct cli_opts {
+	int json;	      /* -j: JSON output */
+	int pretty;	      /* -p: indented JSON (implies -j) */
+	int verbose;	      /* -v: libbpf's messages on stderr */
+	const char *pin_root; /* resolved pin root (--pin-root, $SLUICE_PIN_ROOT, default) */
+};
+
+extern struct cli_opts cli;
+
+/* One command of an object: its name (unique prefixes accepted) and handler. */
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+/*
+ * Run the command argv[0] of object from cmds (no argument: default_cmd,
+ * when not NULL). Returns the handler's result, or -EINVAL for an unknown or
+ * ambiguous command (reported, with a pointer to `sluice OBJECT help`).
+ */
+int cli_dispatch(const char *object, const struct cli_cmd *cmds, size_t count,
+		 const char *default_cmd, int argc, char **argv);
+
+/* Report a usage error of object and return -EINVAL. */
+int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Report the library's last error (err_msg()) and return err. */
+int cli_lib_error(int err);
+
+/* Objects. */
+int do_iface(int argc, char **argv);
+int do_service(int argc, char **argv);
+int do_stats(int argc, char **argv);
+
+/*
+ * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the
+ * error. Used by service and stats.
+ */
+struct sluice_svc_key;
+int cli_parse_svc_key(const char *object, int argc, char **argv, struct sluice_svc_key *key);
+
+/* Print one service record (text line or JSON object under key). */
+struct sluice_svc;
+void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s);
+
+#endif /* SLUICE_CLI_MAIN_H */

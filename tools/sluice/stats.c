@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sluice stats: the packet and byte counters of the data plane, globally per
+ * reason and per service per reason, read straight from the pinned maps
+ * (summed over CPUs); no other process needs to run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "args.h"
+#include "err.h"
+#include "main.h"
+#include "maps.h"
+#include "out.h"
+#include "reason.h"
+#include "svc.h"
+
+static int do_help(int argc, char **argv)
+{
+	unsigned int r;
+
+	(void)argc;
+	(void)argv;
+	printf("Usage: sluice stats [show] [ADDR PORT PROTO]\n"
+	       "       sluice stats help\n"
+	       "\n"
+	       "ADDR PORT PROTO := a service, as in 'sluice service' (192.0.2.10 80 tcp)\n"
+	       "\n"
+	       "  show   Print the counters: the global ones (every packet the XDP program saw,\n"
+	       "         by reason) and each service's (its packets, by reason), packets and\n"
+	       "         bytes, summed over CPUs. With a service, only that service's.\n"
+	       "         Counters of a service start at zero when it is added.\n"
+	       "\n"
+	       "Reasons:\n");
+	for (r = 0; r < SLUICE_R_MAX; r++)
+		printf("  %-18s %s\n", reason_name(r), reason_desc(r));
+	printf("\n"
+	       "Examples:\n"
+	       "  sluice stats\n"
+	       "  sluice stats show 192.0.2.10 80 tcp\n"
+	       "  sluice -j stats | jq .global.drop_svc_rate\n");
+	return 0;
+}
+
+/* One reason's counter; in text, service-only reasons print when non-zero. */
+static void print_counter(unsigned int r, const struct sluice_counter *c, int all)
+{
+	if (!out_is_json() && !all && !reason_is_service(r) && !c->packets)
+		return;
+	out_open_obj(reason_name(r));
+	out_text("  %-18s", reason_name(r));
+	out_u64("packets", " packets %-12llu", c->packets);
+	out_u64("bytes", " bytes %llu\n", c->bytes);
+	out_close_obj();
+}
+
+static int print_service(const struct sluice_maps *m, const struct sluice_svc_key *key,
+			 const struct sluice_svc *s)
+{
+	struct sluice_counter c[SLUICE_R_MAX];
+	char a[ADDR_STRLEN];
+	unsigned int r;
+	int err;
+
+	err = maps_read_svc_counters(m, s->id, c);
+	if (err)
+		return err;
+	if (addr_format(&key->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	out_open_obj(NULL);
+	out_u64("id", "service %llu:", s->id);
+	out_str("address", " %s", a);
+	out_u64("port", " port %llu", ntohs(key->port));
+	out_str("proto", " %s\n", args_proto_name(key->proto));
+	out_open_obj("counters");
+	for (r = 0; r < SLUICE_R_MAX; r++)
+		print_counter(r, &c[r], 0);
+	out_close_obj();
+	out_close_obj();
+	return 0;
+}
+
+static int show(int argc, char **argv)
+{
+	struct sluice_counter g[SLUICE_R_MAX];
+	struct maps_svc_entry *list = NULL;
+	struct sluice_svc_key key;
+	struct sluice_maps m;
+	struct sluice_svc s;
+	size_t n = 0, i;
+	unsigned int r;
+	int err;
+
+	maps_init(&m);
+	if (argc) {
+		err = cli_parse_svc_key("stats", argc, argv, &key);
+		if (err)
+			return err;
+		if (argc > 3)
+			return cli_usage_error("stats", "stats show: unexpected argument '%s'",
+					       argv[3]);
+	}
+	err = maps_open(&m, cli.pin_root);
+	if (err)
+		return cli_lib_error(err);
+	if (argc) {
+		err = svc_get(&m, &key, &s);
+		if (err)
+			goto fail;
+		out_open_array("services");
+		err = print_service(&m, &key, &s);
+		out_close_array();
+		if (err)
+			goto fail;
+		goto out;
+	}
+	err = maps_read_global(&m, g);
+	if (!err)
+		err = svc_list(&m, &list, &n);
+	if (err)
+		goto fail;
+	out_open_obj("global");
+	out_text("global:\n");
+	for (r = 0; r < SLUICE_R_MAX; r++)
+		print_counter(r, &g[r], 1);
+	out_close_obj();
+	out_open_array("services");
+	for (i = 0; i < n && !err; i++)
+		err = print_service(&m, &list[i].key, &list[i].svc);
+	out_close_array();
+	if (err)
+		goto fail;
+	goto out;
+fail:
+	cli_lib_error(err);
+out:
+	free(list);
+	maps_close(&m);
+	return err;
+}
+
+static int do_show(int argc, char **argv)
+{
+	return show(argc, argv);
+}
+
+int do_stats(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "show", do_show },
+		{ "help", do_help },
+	};
+
+	/* "stats ADDR PORT PROTO" is "stats show ADDR PORT PROTO". */
+	if (argc && args_keyword_find(argv[0], cmds, 2, sizeof(cmds[0]), "command") < 0) {
+		err_clear();
+		return show(argc, argv);
+	}
+	return cli_dispatch("stats", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Strict argument parsers: nothing is accepted "mostly" (strtoul's leading
+ * blanks, signs and trailing junk are all refused), so a typo is an error and
+ * never a different value.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "err.h"
+#include "sluice_abi.h"
+
+/* Digits only into a u64; -EINVAL on anything else, -ERANGE past limit. */
+static int parse_digits(const char *s, size_t n, __u64 limit, __u64 *out)
+{
+	__u64 v = 0;
+	size_t i;
+
+	if (!n)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -EINVAL;
+		v = v * 10 + (__u64)(s[i] - '0');
+		if (v > limit)
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+int args_parse_port(const char *text, __u16 *port)
+{
+	__u64 v;
+	int err;
+
+	if (!text || !*text) {
+		err_set("missing port: give a number 1..65535");
+		return -EINVAL;
+	}
+	err = parse_digits(text, strlen(text), 65535, &v);
+	if (!err && v == 0)
+		err = -ERANGE;
+	if (err == -EINVAL) {
+		err_set("invalid port '%s': give a number 1..65535", text);
+		return err;
+	}
+	if (err) {
+		err_set("port '%s' is out of range: give a number 1..65535", text);
+		return err;
+	}
+	*port = (__u16)v;
+	return 0;
+}
+
+int args_parse_proto(const char *text, __u8 *proto)
+{
+	if (text && !strcmp(text, "tcp")) {
+		*proto = IPPROTO_TCP;
+		return 0;
+	}
+	if (text && !strcmp(text, "udp")) {
+		*proto = IPPROTO_UDP;
+		return 0;
+	}
+	err_set("unknown protocol '%s': give tcp or udp", text ? text : "");
+	return -EINVAL;
+}
+
+const char *args_proto_name(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	default:
+		return "?";
+	}
+}
+
+int args_parse_mode(const char *text, __u8 *mode)
+{
+	if (text && !strcmp(text, "local")) {
+		*mode = SLUICE_MODE_LOCAL;
+		return 0;
+	}
+	if (text && (!strcmp(text, "nat") || !strcmp(text, "ipip"))) {
+		err_set("mode %s is not supported yet: only 'local' (admission, then pass to the host) is available in this version",
+			text);
+		return -EOPNOTSUPP;
+	}
+	err_set("unknown mode '%s': valid modes are local (nat and ipip are planned)",
+		text ? text : "");
+	return -EINVAL;
+}
+
+const char *args_mode_name(__u8 mode)
+{
+	switch (mode) {
+	case SLUICE_MODE_LOCAL:
+		return "local";
+	default:
+		return "?";
+	}
+}
+
+int args_parse_count(const char *text, __u32 max, const char *what, __u32 *value)
+{
+	size_t n = text ? strlen(text) : 0;
+	__u64 mult = 1, v;
+	int err;
+
+	if (!n) {
+		err_set("missing %s value: give a number, optionally with k or m (10k, 2m)", what);
+		return -EINVAL;
+	}
+	if (text[n - 1] == 'k' || text[n - 1] == 'K') {
+		mult = 1000;
+		n--;
+	} else if (text[n - 1] == 'm' || text[n - 1] == 'M') {
+		mult = 1000000;
+		n--;
+	}
+	err = parse_digits(text, n, max, &v);
+	if (err == -EINVAL) {
+		err_set("invalid %s '%s': give a number, optionally with k or m (10k, 2m)", what,
+			text);
+		return err;
+	}
+	if (err || v * mult > max) {
+		err_set("%s '%s' is too large: at most %u", what, text, max);
+		return -ERANGE;
+	}
+	*value = (__u32)(v * mult);
+	return 0;
+}
+
+static const char *entry_name(const void *table, size_t i, size_t stride)
+{
+	return *(const char *const *)((const char *)table + i * stride);
+}
+
+static void list_words(char *buf, size_t len, const void *table, size_t count, size_t stride,
+		       const char *prefix)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < count && used < len; i++) {
+		const char *name = entry_name(table, i, stride);
+
+		if (prefix && strncmp(name, prefix, strlen(prefix)))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+	}
+}
+
+int args_keyword_find(const char *word, const void *table, size_t count, size_t stride,
+		      const char *what)
+{
+	size_t i, len = word ? strlen(word) : 0;
+	int found = -ENOENT, matches = 0;
+	char list[256];
+
+	for (i = 0; len && i < count; i++) {
+		const char *name = entry_name(table, i, stride);
+
+		if (!strcmp(name, word))
+			return (int)i;
+		if (!strncmp(name, word, len)) {
+			found = (int)i;
+			matches++;
+		}
+	}
+	if (matches == 1)
+		return found;
+	if (matches > 1) {
+		list_words(list, sizeof(list), table, count, stride, word);
+		err_set("ambiguous %s '%s': could be %s", what, word, list);
+		return -ENOTUNIQ;
+	}
+	list_words(list, sizeof(list), table, count, stride, NULL);
+	err_set("unknown %s '%s': expected one of %s", what, word ? word : "", list);
+	return -ENOENT;
+}

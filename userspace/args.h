@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Strict parsers for command arguments: ports, protocols, modes, counts and
+ * rates, and the unique-prefix keyword matcher the CLI's dispatch tables use.
+ * Each returns 0 or -errno and leaves a message (err.h) saying what is wrong
+ * and what is accepted; outputs are written only on success.
+ */
+#ifndef SLUICE_ARGS_H
+#define SLUICE_ARGS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+/* Port 1..65535, decimal, no sign, no junk. *port is in host order. */
+int args_parse_port(const char *text, __u16 *port);
+
+/* "tcp" or "udp" to IPPROTO_TCP / IPPROTO_UDP. */
+int args_parse_proto(const char *text, __u8 *proto);
+
+/* Name of IPPROTO_TCP / IPPROTO_UDP, or "?". */
+const char *args_proto_name(__u8 proto);
+
+/*
+ * Forwarding mode to enum sluice_mode. "local" is accepted; "nat" and "ipip"
+ * are known but not supported yet (-EOPNOTSUPP); anything else is -EINVAL.
+ */
+int args_parse_mode(const char *text, __u8 *mode);
+
+/* Name of an enum sluice_mode value, or "?". */
+const char *args_mode_name(__u8 mode);
+
+/*
+ * Unsigned decimal count with an optional k (x1000) or m (x1000000) suffix,
+ * e.g. "500", "10k", "2m", at most max. what names the value in messages
+ * ("rate", "burst").
+ */
+int args_parse_count(const char *text, __u32 max, const char *what, __u32 *value);
+
+/*
+ * Find word in a table whose entries start with a `const char *` name:
+ * an exact match, else the one entry the word is a prefix of. Returns the
+ * index, -ENOENT when nothing matches (message lists the valid words) or
+ * -ENOTUNIQ when the prefix matches several (message lists them). what names
+ * the kind of word in messages ("command", "keyword").
+ */
+int args_keyword_find(const char *word, const void *table, size_t count, size_t stride,
+		      const char *what);
+
+#define ARGS_KEYWORD_FIND(word, table, what) \
+	args_keyword_find(word, table, sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), what)
+
+#endif /* SLUICE_ARGS_H */

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The last error message of the library: one buffer, set where a failure is
+ * understood, read once by whoever reports it. Single-threaded by design (the
+ * CLI and the daemon's event loop).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "err.h"
+
+static char err_buf[512];
+
+void err_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	va_end(ap);
+}
+
+const char *err_msg(void)
+{
+	return err_buf;
+}
+
+void err_clear(void)
+{
+	err_buf[0] = '\0';
+}

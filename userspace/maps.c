@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Read side of the pinned maps: opening by pin path with an ABI check, summed
+ * per-CPU counters and the service list. The CLI's read commands and (later)
+ * the daemon's metrics read through here, never with bpf_map_* of their own.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "maps.h"
+
+/* What each pinned map must look like; the ABI as the kernel reports it. */
+static const struct {
+	const char *name;
+	size_t fd_off;
+	__u32 type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+} map_specs[] = {
+	{ SLUICE_MAP_SERVICES, offsetof(struct sluice_maps, services), BPF_MAP_TYPE_HASH,
+	  sizeof(struct sluice_svc_key), sizeof(struct sluice_svc), SLUICE_MAX_SERVICES },
+	{ SLUICE_MAP_SVC_STATS, offsetof(struct sluice_maps, svc_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_counter), SLUICE_MAX_SERVICES *SLUICE_REASON_SLOTS },
+	{ SLUICE_MAP_GLB_STATS, offsetof(struct sluice_maps, glb_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_counter), SLUICE_REASON_SLOTS },
+	{ SLUICE_MAP_SVC_RL, offsetof(struct sluice_maps, svc_rl), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_bucket), SLUICE_MAX_SERVICES },
+	{ SLUICE_MAP_CLIENT_RL, offsetof(struct sluice_maps, client_rl), BPF_MAP_TYPE_LRU_HASH,
+	  sizeof(struct sluice_client_key), sizeof(struct sluice_bucket),
+	  SLUICE_CLIENT_RL_ENTRIES },
+};
+
+#define MAP_COUNT (sizeof(map_specs) / sizeof(map_specs[0]))
+
+static int *map_fd(struct sluice_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_specs[i].fd_off);
+}
+
+const char *maps_pin_root(const char *override)
+{
+	const char *env;
+
+	if (override && *override)
+		return override;
+	env = getenv("SLUICE_PIN_ROOT");
+	if (env && *env)
+		return env;
+	return SLUICE_PIN_ROOT_DEFAULT;
+}
+
+int maps_check_bpffs(const char *path)
+{
+	char dir[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		err_set("pin root '%s' is too long", path);
+		return -ENAMETOOLONG;
+	}
+	/* Walk up to the nearest folder that exists. */
+	while (statfs(dir, &fs)) {
+		if (errno != ENOENT) {
+			int err = -errno;
+
+			err_set("cannot check %s: %s", dir, strerror(-err));
+			return err;
+		}
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			snprintf(dir, sizeof(dir), "/");
+			if (statfs(dir, &fs))
+				return -errno;
+			break;
+		}
+		*slash = '\0';
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		err_set("%s is not on a bpf filesystem, so nothing can be pinned there: mount one (mount -t bpf bpf /sys/fs/bpf) or choose another --pin-root",
+			dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+void maps_init(struct sluice_maps *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < MAP_COUNT; i++)
+		*map_fd(m, i) = -1;
+}
+
+void maps_close(struct sluice_maps *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < MAP_COUNT; i++) {
+		int *fd = map_fd(m, i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+static int check_map(int fd, size_t i, const char *path)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		int err = -errno;
+
+		err_set("cannot query %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (info.type != map_specs[i].type || info.key_size != map_specs[i].key_size ||
+	    info.value_size != map_specs[i].value_size ||
+	    info.max_entries != map_specs[i].max_entries) {
+		err_set("pinned map %s does not match this build's ABI (version %d): detach every interface and remove the stale pins before using this version",
+			path, SLUICE_ABI_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int maps_open(struct sluice_maps *m, const char *root)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int err;
+
+	maps_init(m);
+	err = maps_check_bpffs(root);
+	if (err)
+		return err;
+	snprintf(m->root, sizeof(m->root), "%s", root);
+	if (stat(root, &st) && errno == ENOENT) {
+		err_set("no Sluice maps under %s; attach an interface or add a service first",
+			root);
+		return -ENOENT;
+	}
+	for (i = 0; i < MAP_COUNT; i++) {
+		int fd;
+
+		if (snprintf(path, sizeof(path), "%s/%s", root, map_specs[i].name) >=
+		    (int)sizeof(path)) {
+			err_set("pin root '%s' is too long", root);
+			err = -ENAMETOOLONG;
+			goto out;
+		}
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			if (err == -ENOENT)
+				err_set("no Sluice maps under %s (%s is missing); attach an interface or add a service first",
+					root, map_specs[i].name);
+			else if (err == -EPERM || err == -EACCES)
+				err_set("cannot open %s: %s (run as root)", path, strerror(-err));
+			else
+				err_set("cannot open %s: %s", path, strerror(-err));
+			goto out;
+		}
+		*map_fd(m, i) = fd;
+		err = check_map(fd, i, path);
+		if (err)
+			goto out;
+	}
+	return 0;
+out:
+	maps_close(m);
+	return err;
+}
+
+int maps_ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	if (n <= 0) {
+		err_set("cannot count the possible CPUs: %s", strerror(n ? -n : EINVAL));
+		return n ? n : -EINVAL;
+	}
+	return n;
+}
+
+/* Sum the per-CPU values of keys[0..n) of a counter map into out[]. */
+static int read_counters(int fd, __u32 first, __u32 n, struct sluice_counter *out)
+{
+	struct sluice_counter *percpu;
+	int ncpus = maps_ncpus(), err = 0;
+	__u32 i;
+	int c;
+
+	if (ncpus < 0)
+		return ncpus;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		__u32 key = first + i;
+
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			err = -errno;
+			err_set("cannot read counter %u: %s", key, strerror(-err));
+			goto out;
+		}
+		out[i].packets = 0;
+		out[i].bytes = 0;
+		for (c = 0; c < ncpus; c++) {
+			out[i].packets += percpu[c].packets;
+			out[i].bytes += percpu[c].bytes;
+		}
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+int maps_read_global(const struct sluice_maps *m, struct sluice_counter out[SLUICE_R_MAX])
+{
+	return read_counters(m->glb_stats, 0, SLUICE_R_MAX, out);
+}
+
+int maps_read_svc_counters(const struct sluice_maps *m, __u32 id,
+			   struct sluice_counter out[SLUICE_R_MAX])
+{
+	if (id >= SLUICE_MAX_SERVICES) {
+		err_set("service id %u out of range", id);
+		return -EINVAL;
+	}
+	return read_counters(m->svc_stats, sluice_svc_stat_index(id, 0), SLUICE_R_MAX, out);
+}
+
+int maps_svc_lookup(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		    struct sluice_svc *svc)
+{
+	int err;
+
+	if (!bpf_map_lookup_elem(m->services, key, svc))
+		return 0;
+	err = -errno;
+	if (err != -ENOENT)
+		err_set("cannot read %s: %s", SLUICE_MAP_SERVICES, strerror(-err));
+	else
+		err_set("no such service");
+	return err;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct maps_svc_entry *x = a, *y = b;
+
+	return (x->svc.id > y->svc.id) - (x->svc.id < y->svc.id);
+}
+
+int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
+{
+	struct maps_svc_entry *list = NULL, *grown;
+	struct sluice_svc_key key, next;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	/*
+	 * A key deleted under us restarts the walk from the first key; bound
+	 * the walk and drop repeats so a concurrent writer cannot loop us.
+	 */
+	while (n < SLUICE_MAX_SERVICES * 2 && !bpf_map_get_next_key(m->services, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				err_set("out of memory");
+				err = -ENOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		if (bpf_map_lookup_elem(m->services, &key, &list[n].svc))
+			continue; /* deleted meanwhile */
+		list[n].key = key;
+		n++;
+	}
+	if (errno != ENOENT && n < SLUICE_MAX_SERVICES * 2) {
+		err = -errno;
+		err_set("cannot walk %s: %s", SLUICE_MAP_SERVICES, strerror(-err));
+		goto out;
+	}
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_id);
+	/* Drop duplicates a restarted walk produced. */
+	if (n > 1) {
+		size_t i, w = 1;
+
+		for (i = 1; i < n; i++)
+			if (memcmp(&list[i].key, &list[w - 1].key, sizeof(list[i].key)))
+				list[w++] = list[i];
+		n = w;
+	}
+	*entries = list;
+	*count = n;
+	return 0;
+out:
+	free(list);
+	return err;
+}

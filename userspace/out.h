@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One print path for text and JSON, in the iproute2 manner: every value is
+ * printed once with its JSON key and its text format. In text mode the text
+ * format goes to stdout as it comes; in JSON mode (-j) a json-c document is
+ * built and printed by out_end(). A NULL key prints text only; a NULL format
+ * prints JSON only.
+ *
+ *   out_start(json, 0);
+ *   out_open_array("services");
+ *   out_open_obj(NULL);
+ *   out_u64("port", " port %llu", 80);    -> text " port 80", JSON "port": 80
+ *   out_close_obj();
+ *   out_close_array();
+ *   out_end();
+ *
+ * The document is an object, unless the first call opens a keyless array:
+ * then that array is the document (bpftool's `-j ... show` lists).
+ *
+ * Errors: out_error() prints "sluice: <message>" on stderr in text mode; in
+ * JSON mode the document is dropped and {"error": "<message>"} is printed
+ * instead, so a script sees either a result or an error, never half of one.
+ */
+#ifndef SLUICE_OUT_H
+#define SLUICE_OUT_H
+
+#include <linux/types.h>
+
+/* Begin output; json selects -j, pretty indents the JSON. 0 or -ENOMEM. */
+int out_start(int json, int pretty);
+
+/* 1 in JSON mode. */
+int out_is_json(void);
+
+/*
+ * Open an object/array under key (key NULL: appended to the enclosing array,
+ * or the document itself when nothing was output yet).
+ */
+void out_open_obj(const char *key);
+void out_close_obj(void);
+void out_open_array(const char *key);
+void out_close_array(void);
+
+/* A value: JSON key and text printf format (one %llu / %s conversion). */
+void out_u64(const char *key, const char *fmt, __u64 value);
+void out_str(const char *key, const char *fmt, const char *value);
+
+/* Text-mode only output (headers, separators, newlines). */
+void out_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Report the command's error (see above). The first error wins. */
+void out_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A warning on stderr in both modes (stdout stays parseable). */
+void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print the JSON document or error and release everything. */
+void out_end(void);
+
+#endif /* SLUICE_OUT_H */

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Names and descriptions of enum sluice_reason, indexed by the enum so a
+ * missing entry is a compile-time error (the _Static_assert below) rather
+ * than a NULL at run time.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "reason.h"
+
+static const struct {
+	const char *name;
+	const char *desc;
+	int service; /* a service verdict, counted per service too */
+} reasons[] = {
+	[SLUICE_R_ADMITTED] = { "admitted", "service packet admitted", 1 },
+	[SLUICE_R_NOT_SERVICE] = { "not_service", "IP packet matching no service, passed", 0 },
+	[SLUICE_R_NOT_IP] = { "not_ip", "neither IPv4 nor IPv6 (ARP, LLDP...), passed", 0 },
+	[SLUICE_R_NOT_L4] = { "not_l4", "IP but neither TCP nor UDP, passed", 0 },
+	[SLUICE_R_FRAGMENT] = { "fragment", "IP fragment without an L4 header, passed", 0 },
+	[SLUICE_R_MALFORMED] = { "malformed", "truncated or malformed header, passed", 0 },
+	[SLUICE_R_EXT_LIMIT] = { "ext_limit", "IPv6 extension header chain too long, passed", 0 },
+	[SLUICE_R_DROP_SVC_RATE] = { "drop_svc_rate", "dropped: service rate exceeded", 1 },
+	[SLUICE_R_DROP_CLIENT_RATE] = { "drop_client_rate", "dropped: per-client rate exceeded",
+					1 },
+};
+_Static_assert(sizeof(reasons) / sizeof(reasons[0]) == SLUICE_R_MAX,
+	       "every enum sluice_reason needs a name");
+
+const char *reason_name(unsigned int reason)
+{
+	return reason < SLUICE_R_MAX ? reasons[reason].name : NULL;
+}
+
+const char *reason_desc(unsigned int reason)
+{
+	return reason < SLUICE_R_MAX ? reasons[reason].desc : NULL;
+}
+
+int reason_is_service(unsigned int reason)
+{
+	return reason < SLUICE_R_MAX ? reasons[reason].service : 0;
+}
+
+int reason_from_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < SLUICE_R_MAX; i++)
+		if (reasons[i].name && !strcmp(reasons[i].name, name))
+			return (int)i;
+	return -ENOENT;
+}

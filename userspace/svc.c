@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Service writes (see svc.h). Order of every write: validate, compute the new
+ * value, then (add) clear the id's counters and buckets before the service
+ * becomes visible to the data plane, so a reused id never inherits the
+ * previous service's numbers.
+ *
+ * Ids are allocated by scanning the services for the lowest free one; two
+ * writers racing for the same id are caught by BPF_NOEXIST on the key but
+ * not on the id. That race goes away when the daemon becomes the only
+ * writer; until then, do not run two `sluice service add` at once.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "args.h"
+#include "err.h"
+#include "rate.h"
+#include "svc.h"
+
+int svc_key_make(const union sluice_addr *addr, __u16 port, __u8 proto, struct sluice_svc_key *key)
+{
+	if (!port) {
+		err_set("port 0 is not a service port: give 1..65535");
+		return -EINVAL;
+	}
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+		err_set("protocol %u is not supported: give tcp or udp", proto);
+		return -EINVAL;
+	}
+	memset(key, 0, sizeof(*key));
+	key->addr = *addr;
+	key->port = htons(port);
+	key->proto = proto;
+	return 0;
+}
+
+void svc_key_format(const struct sluice_svc_key *key, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	if (addr_format(&key->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s port %u %s", a, ntohs(key->port), args_proto_name(key->proto));
+}
+
+/* One rate of conf on top of old: unchanged unless given. */
+static int rate_update(int has_rate, __u32 pps, int has_burst, __u32 burst, const char *what,
+		       const struct sluice_rate *old, struct sluice_rate *out)
+{
+	int err;
+
+	if (has_burst && !has_rate) {
+		err_set("%sburst needs %srate in the same command: give %srate PPS %sburst N", what,
+			what, what, what);
+		return -EINVAL;
+	}
+	if (has_burst && !burst) {
+		err_set("%sburst 0 would admit nothing: give at least 1 (or %srate 0 for unlimited)",
+			what, what);
+		return -EINVAL;
+	}
+	if (!has_rate) {
+		*out = *old;
+		return 0;
+	}
+	err = rate_make(pps, has_burst ? burst : 0, out);
+	if (err == -EINVAL)
+		err_set("%sburst needs a %srate: %srate 0 is unlimited and takes no burst", what,
+			what, what);
+	return err;
+}
+
+int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, __u32 id,
+		   struct sluice_svc *value)
+{
+	struct sluice_svc v;
+	int err;
+
+	memset(&v, 0, sizeof(v));
+	if (base) {
+		v.id = base->id;
+		v.mode = base->mode;
+		v.rate = base->rate;
+		v.client_rate = base->client_rate;
+	} else {
+		if (id >= SLUICE_MAX_SERVICES) {
+			err_set("service id %u out of range (0..%u)", id, SLUICE_MAX_SERVICES - 1);
+			return -EINVAL;
+		}
+		v.id = id;
+		v.mode = SLUICE_MODE_LOCAL;
+	}
+	if (conf->has_mode) {
+		if (conf->mode != SLUICE_MODE_LOCAL) {
+			err_set("mode %u is not supported: only local", conf->mode);
+			return -EOPNOTSUPP;
+		}
+		v.mode = conf->mode;
+	}
+	err = rate_update(conf->has_rate, conf->rate_pps, conf->has_burst, conf->burst, "", &v.rate,
+			  &v.rate);
+	if (err)
+		return err;
+	err = rate_update(conf->has_client_rate, conf->client_rate_pps, conf->has_client_burst,
+			  conf->client_burst, "client-", &v.client_rate, &v.client_rate);
+	if (err)
+		return err;
+	*value = v;
+	return 0;
+}
+
+/* Write zeroes into every CPU's copy of the id's counter slots. */
+static int zero_counters(const struct sluice_maps *m, __u32 id)
+{
+	struct sluice_counter *zero;
+	int ncpus = maps_ncpus(), err = 0;
+	__u32 r;
+
+	if (ncpus < 0)
+		return ncpus;
+	zero = calloc((size_t)ncpus, sizeof(*zero));
+	if (!zero) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (r = 0; r < SLUICE_REASON_SLOTS; r++) {
+		__u32 key = sluice_svc_stat_index(id, r);
+
+		if (bpf_map_update_elem(m->svc_stats, &key, zero, BPF_ANY)) {
+			err = -errno;
+			err_set("cannot clear counters of service id %u: %s", id, strerror(-err));
+			break;
+		}
+	}
+	free(zero);
+	return err;
+}
+
+static int reset_svc_bucket(const struct sluice_maps *m, __u32 id)
+{
+	struct sluice_bucket b = { 0 };
+	int err;
+
+	if (!bpf_map_update_elem(m->svc_rl, &id, &b, BPF_ANY))
+		return 0;
+	err = -errno;
+	err_set("cannot reset the rate bucket of service id %u: %s", id, strerror(-err));
+	return err;
+}
+
+/* Delete every per-client bucket of service id. */
+static int reset_client_buckets(const struct sluice_maps *m, __u32 id)
+{
+	struct sluice_client_key key, next, *found = NULL;
+	size_t n = 0, i;
+	void *prev = NULL;
+	int err = 0;
+
+	found = calloc(SLUICE_CLIENT_RL_ENTRIES, sizeof(*found));
+	if (!found) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	/* Collect first: deleting while walking would restart the walk. */
+	while (n < SLUICE_CLIENT_RL_ENTRIES && !bpf_map_get_next_key(m->client_rl, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.svc_id == id)
+			found[n++] = key;
+	}
+	for (i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(m->client_rl, &found[i]) && errno != ENOENT) {
+			err = -errno;
+			err_set("cannot reset the client buckets of service id %u: %s", id,
+				strerror(-err));
+			break;
+		}
+	}
+	free(found);
+	return err;
+}
+
+/* Fresh per-id state: counters and both kinds of bucket. */
+static int clear_id_state(const struct sluice_maps *m, __u32 id)
+{
+	int err;
+
+	err = zero_counters(m, id);
+	if (!err)
+		err = reset_svc_bucket(m, id);
+	if (!err)
+		err = reset_client_buckets(m, id);
+	return err;
+}
+
+static int lowest_free_id(const struct sluice_maps *m, __u32 *id)
+{
+	unsigned char used[SLUICE_MAX_SERVICES] = { 0 };
+	struct maps_svc_entry *list = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = maps_svc_list(m, &list, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		if (list[i].svc.id < SLUICE_MAX_SERVICES)
+			used[list[i].svc.id] = 1;
+	free(list);
+	for (i = 0; i < SLUICE_MAX_SERVICES; i++) {
+		if (!used[i]) {
+			*id = (__u32)i;
+			return 0;
+		}
+	}
+	err_set("all %u service ids are in use: delete a service first", SLUICE_MAX_SERVICES);
+	return -ENOSPC;
+}
+
+static int exists_error(const struct sluice_svc_key *key, __u32 id)
+{
+	char k[SVC_KEY_STRLEN];
+
+	svc_key_format(key, k, sizeof(k));
+	err_set("service %s already exists (id %u): change it with 'service set' or delete it first",
+		k, id);
+	return -EEXIST;
+}
+
+static int missing_error(const struct sluice_svc_key *key)
+{
+	char k[SVC_KEY_STRLEN];
+
+	svc_key_format(key, k, sizeof(k));
+	err_set("no service %s: see 'sluice service show' for the services there are", k);
+	return -ENOENT;
+}
+
+int svc_get(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *value)
+{
+	int err = maps_svc_lookup(m, key, value);
+
+	if (err == -ENOENT)
+		return missing_error(key);
+	return err;
+}
+
+int svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
+{
+	return maps_svc_list(m, entries, count);
+}
+
+int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
+	    const struct svc_conf *conf, struct sluice_svc *added)
+{
+	struct sluice_svc value, old;
+	__u32 id = 0;
+	int err;
+
+	err = svc_value_make(conf, NULL, 0, &value);
+	if (err)
+		return err;
+	err = maps_svc_lookup(m, key, &old);
+	if (!err)
+		return exists_error(key, old.id);
+	if (err != -ENOENT)
+		return err;
+	err = lowest_free_id(m, &id);
+	if (err)
+		return err;
+	value.id = id;
+	err = clear_id_state(m, id);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(m->services, key, &value, BPF_NOEXIST)) {
+		err = -errno;
+		if (err == -EEXIST)
+			return exists_error(key, id);
+		if (err == -E2BIG || err == -ENOMEM)
+			err_set("the service table is full (%u): delete a service first",
+				SLUICE_MAX_SERVICES);
+		else
+			err_set("cannot add the service: %s", strerror(-err));
+		return err;
+	}
+	if (added)
+		*added = value;
+	return 0;
+}
+
+int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
+	    const struct svc_conf *conf, struct sluice_svc *updated)
+{
+	struct sluice_svc old, value;
+	int err;
+
+	if (!conf->has_mode && !conf->has_rate && !conf->has_burst && !conf->has_client_rate &&
+	    !conf->has_client_burst) {
+		err_set("nothing to change: give at least one of mode, rate, burst, client-rate, client-burst");
+		return -EINVAL;
+	}
+	err = svc_get(m, key, &old);
+	if (err)
+		return err;
+	err = svc_value_make(conf, &old, 0, &value);
+	if (err)
+		return err;
+	/*
+	 * A new rate starts from a full bucket rather than the old rate's debt.
+	 * Reset before the update: should the update fail, a fresh bucket is
+	 * all that changed.
+	 */
+	if (memcmp(&old.rate, &value.rate, sizeof(old.rate))) {
+		err = reset_svc_bucket(m, value.id);
+		if (err)
+			return err;
+	}
+	if (memcmp(&old.client_rate, &value.client_rate, sizeof(old.client_rate))) {
+		err = reset_client_buckets(m, value.id);
+		if (err)
+			return err;
+	}
+	if (bpf_map_update_elem(m->services, key, &value, BPF_EXIST)) {
+		err = -errno;
+		if (err == -ENOENT)
+			return missing_error(key);
+		err_set("cannot update the service: %s", strerror(-err));
+		return err;
+	}
+	if (updated)
+		*updated = value;
+	return 0;
+}
+
+int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old)
+{
+	struct sluice_svc value;
+	int err;
+
+	err = svc_get(m, key, &value);
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(m->services, key)) {
+		err = -errno;
+		if (err == -ENOENT)
+			return missing_error(key);
+		err_set("cannot delete the service: %s", strerror(-err));
+		return err;
+	}
+	/* The id is free now; clear it so nothing stale shows or carries over. */
+	err = clear_id_state(m, value.id);
+	if (err)
+		return err;
+	if (old)
+		*old = value;
+	return 0;
+}
