@@ -79,7 +79,9 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB) $(LIB_HDRS) $(SKELS)
 
 tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(CLI) $(BPF_OBJS)
 
+# check first: formatting, static analysis and the sanitizer run gate the suite.
 test: deps
+	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh tests/run.sh
 
@@ -106,7 +108,8 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		$(addprefix $(BUILD)/asan/tests/unit/,$(notdir $(UNIT_TESTS)))
-	@for t in $(BUILD)/asan/tests/unit/test_*; do $$t || exit 1; done
+	@for t in $(BUILD)/asan/tests/unit/test_*; do $$t >/dev/null 2>&1 || { $$t; exit 1; }; done
+	@echo "check: clang-format, cppcheck and unit tests under ASan+UBSan clean"
 
 clean-asan:
 	rm -rf $(BUILD)/asan
