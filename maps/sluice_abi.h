@@ -23,25 +23,41 @@
 
 #include <linux/types.h>
 
-#define SLUICE_ABI_VERSION 1
+#define SLUICE_ABI_VERSION 2
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
 
 /* Map names: kernel name and pin file name (<= 15 characters). */
 #define SLUICE_MAP_SERVICES "sl_services"
-#define SLUICE_MAP_SVC_STATS "sl_svc_stats"
-#define SLUICE_MAP_GLB_STATS "sl_glb_stats"
+#define SLUICE_MAP_SVC_STATS "sl_svc_stats_v2" /* v2: 32 reason slots */
+#define SLUICE_MAP_GLB_STATS "sl_glb_stats_v2" /* v2: 32 reason slots */
 #define SLUICE_MAP_SVC_RL "sl_svc_rl"
 #define SLUICE_MAP_CLIENT_RL "sl_client_rl"
+#define SLUICE_MAP_BACKENDS "sl_backends"
+#define SLUICE_MAP_BE_STATS "sl_be_stats"
+#define SLUICE_MAP_MAGLEV "sl_maglev"
+#define SLUICE_MAP_FLOWS "sl_flows"
+#define SLUICE_MAP_NAT_REV "sl_nat_rev"
+#define SLUICE_MAP_SHARDS "sl_shards"
+#define SLUICE_MAP_CONFIG "sl_config"
 
 /* Limits. */
 #define SLUICE_MAX_SERVICES 1024	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
-#define SLUICE_REASON_SLOTS 16		/* per-service counter slots; >= SLUICE_R_MAX */
+#define SLUICE_REASON_SLOTS 32		/* per-service counter slots; >= SLUICE_R_MAX */
 #define SLUICE_CLIENT_RL_ENTRIES 65536	/* per-client buckets, LRU-bounded */
 #define SLUICE_VLAN_MAX 2		/* 802.1ad outer + 802.1Q inner tag */
 #define SLUICE_IPV6_EXT_MAX 6		/* IPv6 extension headers walked before giving up */
 #define SLUICE_RATE_MAX_PPS 1000000000u /* highest configurable rate, packets/s */
+#define SLUICE_MAX_BACKENDS 4096      /* backend ids are 0 .. SLUICE_MAX_BACKENDS-1, all services */
+#define SLUICE_NO_BACKEND 0xffffffffu /* "no backend" in tables, shards and flows */
+#define SLUICE_MAX_SUBSETS 1024	      /* shard subsets, each with its own Maglev table */
+/* Maglev tables: id = service id, or SLUICE_MAX_SERVICES + subset number. */
+#define SLUICE_MAX_TABLES (SLUICE_MAX_SERVICES + SLUICE_MAX_SUBSETS)
+#define SLUICE_MAGLEV_M_DEFAULT 65537u /* table size, a prime */
+#define SLUICE_MAGLEV_M_MAX 655373u    /* largest table size, a prime */
+#define SLUICE_FLOWS_DEFAULT 262144    /* flow table entries (LRU) unless the loader is told */
+#define SLUICE_UDP_TIMEOUT_DEFAULT_NS 30000000000ull /* idle UDP flow expiry: 30 s */
 
 /*
  * Token-bucket time unit. Rates are kept as GCRA intervals in 1/16 ns
@@ -54,13 +70,28 @@
 /* Forwarding mode of a service. */
 enum sluice_mode {
 	SLUICE_MODE_LOCAL = 1, /* admission only, then pass to the host's stack */
+	SLUICE_MODE_NAT = 2,   /* DNAT to the backend; return path translated back */
+	SLUICE_MODE_IPIP = 3,  /* IPIP / IP6IP6 encapsulation to the backend (DSR) */
+};
+
+/* What a service hashes to pick a backend for a new flow. */
+enum sluice_hash {
+	SLUICE_HASH_5TUPLE = 0, /* addresses, ports and protocol */
+	SLUICE_HASH_CLIENT = 1, /* client address only: a client's flows share a backend */
+};
+
+/* State of a backend slot in sl_backends. */
+enum sluice_be_state {
+	SLUICE_BE_UNUSED = 0,	/* free slot: a flow pointing here is steered again */
+	SLUICE_BE_ACTIVE = 1,	/* in the Maglev table, takes new flows */
+	SLUICE_BE_DRAINING = 2, /* out of the table, keeps its established flows */
 };
 
 /*
  * Why a packet got its verdict: the index of every counter. The first group
  * are pass reasons for traffic that is not (or cannot be) a service packet;
- * then the service verdicts. Each is counted globally (sl_glb_stats) and, for
- * the service verdicts, per service (sl_svc_stats).
+ * then the service verdicts. Each is counted globally (sl_glb_stats_v2) and, for
+ * the service verdicts, per service (sl_svc_stats_v2).
  */
 enum sluice_reason {
 	SLUICE_R_ADMITTED = 0,	/* service packet admitted */
@@ -72,6 +103,13 @@ enum sluice_reason {
 	SLUICE_R_EXT_LIMIT,	/* IPv6 extension chain longer than SLUICE_IPV6_EXT_MAX: passed */
 	SLUICE_R_DROP_SVC_RATE, /* dropped: service token bucket empty */
 	SLUICE_R_DROP_CLIENT_RATE, /* dropped: per-client token bucket empty */
+	SLUICE_R_FWD,	     /* forwarded to a backend (nat or ipip): redirected or sent back out */
+	SLUICE_R_FWD_STACK,  /* rewritten for a backend, next hop unresolved: passed to the stack */
+	SLUICE_R_REV_NAT,    /* return packet of a nat flow: source translated back, forwarded */
+	SLUICE_R_NO_BACKEND, /* service has no backend that can take the flow: dropped */
+	SLUICE_R_TTL,	  /* TTL / hop limit would expire: passed to the stack (ICMP from there) */
+	SLUICE_R_TOO_BIG, /* encapsulated packet larger than the egress MTU: dropped */
+	SLUICE_R_ENCAP_FAIL, /* no encapsulation source configured, or no headroom: dropped */
 	SLUICE_R_MAX,
 };
 _Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the per-service slots");
@@ -129,14 +167,98 @@ struct sluice_client_key {
 };
 _Static_assert(sizeof(struct sluice_client_key) == 20, "sluice_client_key layout");
 
-/* One counter: value of sl_glb_stats and sl_svc_stats (per-CPU, summed by readers). */
+/* One counter: value of sl_glb_stats_v2 and sl_svc_stats_v2 (per-CPU, summed by readers). */
 struct sluice_counter {
 	__u64 packets;
 	__u64 bytes; /* frame bytes as seen by XDP */
 };
 _Static_assert(sizeof(struct sluice_counter) == 16, "sluice_counter layout");
 
-/* Index into sl_svc_stats for (service id, reason). */
+/* sl_backends value (array indexed by backend id). */
+struct sluice_backend {
+	union sluice_addr addr; /* backend address (same family as the service in nat) */
+	__be16 port;		/* nat: destination port rewritten to; ipip: 0 (unchanged) */
+	__u8 state;		/* enum sluice_be_state */
+	__u8 pad;		/* must be zero */
+	__u32 svc_id;		/* the service this backend serves */
+	__u32 weight;		/* Maglev weight as configured (the table holds the result) */
+};
+_Static_assert(sizeof(struct sluice_backend) == 28, "sluice_backend layout");
+
+/* sl_be_stats value (per-CPU array indexed by backend id): forward direction. */
+struct sluice_be_counter {
+	__u64 packets;	 /* packets sent to this backend */
+	__u64 bytes;	 /* their bytes, as received (before encapsulation) */
+	__u64 new_flows; /* flows this backend was chosen for */
+};
+_Static_assert(sizeof(struct sluice_be_counter) == 24, "sluice_be_counter layout");
+
+/*
+ * sl_maglev: array of maps indexed by table id. Each inner map is an array of
+ * M + 1 __u32: entry 0 holds M, entries 1..M the backend ids of the Maglev
+ * lookup table (SLUICE_NO_BACKEND when empty). Userspace publishes a new table
+ * by filling a fresh inner map completely and then swapping the outer entry
+ * (one pointer store), so the data plane sees the old table or the new one,
+ * never a mix, and M always matches the table it reads.
+ */
+#define SLUICE_MAGLEV_SIZE_SLOT 0
+
+/*
+ * sl_flows key: one direction of a connection as the gateway receives it.
+ * Also the sl_nat_rev key, there with src = backend, dst = client.
+ */
+struct sluice_flow_key {
+	union sluice_addr src; /* client address (sl_nat_rev: backend address) */
+	union sluice_addr dst; /* service address (sl_nat_rev: client address) */
+	__be16 sport;	       /* source port */
+	__be16 dport;	       /* destination port */
+	__u8 proto;	       /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[3];	       /* must be zero */
+};
+_Static_assert(sizeof(struct sluice_flow_key) == 40, "sluice_flow_key layout");
+
+/* sl_flows value: the cache-aside of the Maglev decision for one flow. */
+struct sluice_flow {
+	__u32 backend_id; /* backend chosen when the flow began */
+	__u32 svc_id; /* its service (a reused backend slot of another service is not followed) */
+	__u64 last_seen; /* bpf_ktime_get_ns() of the last packet, refreshed at most once a second */
+};
+_Static_assert(sizeof(struct sluice_flow) == 16, "sluice_flow layout");
+
+/* sl_nat_rev value: how to translate a nat flow's return packets. */
+struct sluice_nat_rev {
+	union sluice_addr vip; /* service address, the new source */
+	__be16 vport;	       /* service port, the new source port */
+	__u16 pad;	       /* must be zero */
+	__u32 svc_id;	       /* service, for counting */
+	__u32 backend_id;      /* backend, for counting */
+};
+_Static_assert(sizeof(struct sluice_nat_rev) == 28, "sluice_nat_rev layout");
+
+/* sl_shards key (LPM trie): prefixlen counts the 32 bits of svc_id + address bits. */
+struct sluice_shard_key {
+	__u32 prefixlen;	/* 32 + client prefix length (IPv4 prefixes: 32 + 96 + len) */
+	__u32 svc_id;		/* service; always matched in full */
+	union sluice_addr addr; /* client prefix */
+};
+_Static_assert(sizeof(struct sluice_shard_key) == 24, "sluice_shard_key layout");
+
+/* sl_shards value: where matching clients go, overriding the service's hash. */
+struct sluice_shard {
+	__u32 backend_id; /* pinned to this backend, or SLUICE_NO_BACKEND */
+	__u32 table_id;	  /* else this subset's Maglev table (>= SLUICE_MAX_SERVICES) */
+};
+_Static_assert(sizeof(struct sluice_shard) == 8, "sluice_shard layout");
+
+/* sl_config value (array of one): gateway-wide settings that change at run time. */
+struct sluice_config {
+	union sluice_addr encap_src4; /* ipip outer IPv4 source base (v4-mapped); 0 = unset */
+	union sluice_addr encap_src6; /* ipip outer IPv6 source base; 0 = unset */
+	__u64 udp_timeout_ns; /* idle UDP flows older than this are steered anew; 0 = default */
+};
+_Static_assert(sizeof(struct sluice_config) == 40, "sluice_config layout");
+
+/* Index into sl_svc_stats_v2 for (service id, reason). */
 static inline __u32 sluice_svc_stat_index(__u32 svc_id, __u32 reason)
 {
 	return svc_id * SLUICE_REASON_SLOTS + reason;

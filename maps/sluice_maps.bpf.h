@@ -28,7 +28,7 @@ struct {
 	__uint(max_entries, SLUICE_MAX_SERVICES *SLUICE_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sluice_counter);
-} sl_svc_stats SEC(".maps");
+} sl_svc_stats_v2 SEC(".maps");
 
 /* Global counters, indexed by enum sluice_reason. */
 struct {
@@ -36,7 +36,7 @@ struct {
 	__uint(max_entries, SLUICE_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sluice_counter);
-} sl_glb_stats SEC(".maps");
+} sl_glb_stats_v2 SEC(".maps");
 
 /* Whole-service token buckets, indexed by service id (shared by all CPUs). */
 struct {
@@ -53,5 +53,74 @@ struct {
 	__type(key, struct sluice_client_key);
 	__type(value, struct sluice_bucket);
 } sl_client_rl SEC(".maps");
+
+/* Backends of every service, indexed by backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_backend);
+} sl_backends SEC(".maps");
+
+/* Per-backend counters (forward direction), indexed by backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_be_counter);
+} sl_be_stats SEC(".maps");
+
+/*
+ * Template of a Maglev table (see SLUICE_MAGLEV_SIZE_SLOT). BPF_F_INNER_MAP
+ * lets each service's table have its own size M + 1.
+ */
+struct sluice_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAGLEV_M_DEFAULT + 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* Maglev tables by table id (service id, or a shard subset's id). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SLUICE_MAX_TABLES);
+	__type(key, __u32);
+	__array(values, struct sluice_maglev_inner);
+} sl_maglev SEC(".maps");
+
+/* Flow table: the backend each flow began with (LRU; size set by the loader). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_FLOWS_DEFAULT);
+	__type(key, struct sluice_flow_key);
+	__type(value, struct sluice_flow);
+} sl_flows SEC(".maps");
+
+/* Return-path translation of nat flows, keyed backend -> client (same size as sl_flows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_FLOWS_DEFAULT);
+	__type(key, struct sluice_flow_key);
+	__type(value, struct sluice_nat_rev);
+} sl_nat_rev SEC(".maps");
+
+/* Locator: client prefixes pinned to a backend or a subset, per service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct sluice_shard_key);
+	__type(value, struct sluice_shard);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_shards SEC(".maps");
+
+/* Gateway-wide settings (one entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_config);
+} sl_config SEC(".maps");
 
 #endif /* SLUICE_MAPS_BPF_H */

@@ -13,8 +13,8 @@
 
 struct sluice_maps {
 	int services;	     /* sl_services */
-	int svc_stats;	     /* sl_svc_stats */
-	int glb_stats;	     /* sl_glb_stats */
+	int svc_stats;	     /* sl_svc_stats_v2 */
+	int glb_stats;	     /* sl_glb_stats_v2 */
 	int svc_rl;	     /* sl_svc_rl */
 	int client_rl;	     /* sl_client_rl */
 	char root[PATH_MAX]; /* pin root they were opened from */

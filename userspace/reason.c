@@ -25,6 +25,15 @@ static const struct {
 	[SLUICE_R_DROP_SVC_RATE] = { "drop_svc_rate", "dropped: service rate exceeded", 1 },
 	[SLUICE_R_DROP_CLIENT_RATE] = { "drop_client_rate", "dropped: per-client rate exceeded",
 					1 },
+	[SLUICE_R_FWD] = { "forwarded", "forwarded to a backend", 1 },
+	[SLUICE_R_FWD_STACK] = { "fwd_stack", "rewritten for a backend, next hop left to the stack",
+				 1 },
+	[SLUICE_R_REV_NAT] = { "rev_nat", "return packet translated back to the service address",
+			       1 },
+	[SLUICE_R_NO_BACKEND] = { "no_backend", "dropped: no backend can take the flow", 1 },
+	[SLUICE_R_TTL] = { "ttl_expired", "TTL would expire, passed to the stack", 1 },
+	[SLUICE_R_TOO_BIG] = { "too_big", "dropped: encapsulated packet over the egress MTU", 1 },
+	[SLUICE_R_ENCAP_FAIL] = { "encap_fail", "dropped: cannot encapsulate (no source set?)", 1 },
 };
 _Static_assert(sizeof(reasons) / sizeof(reasons[0]) == SLUICE_R_MAX,
 	       "every enum sluice_reason needs a name");

@@ -29,9 +29,9 @@ static __always_inline void sluice_count(struct xdp_md *ctx, __u32 reason, __u32
 {
 	__u64 bytes = ctx->data_end - ctx->data;
 
-	sluice_count_slot(&sl_glb_stats, reason, bytes);
+	sluice_count_slot(&sl_glb_stats_v2, reason, bytes);
 	if (svc_id != SLUICE_NO_SVC)
-		sluice_count_slot(&sl_svc_stats, sluice_svc_stat_index(svc_id, reason), bytes);
+		sluice_count_slot(&sl_svc_stats_v2, sluice_svc_stat_index(svc_id, reason), bytes);
 }
 
 #endif /* SLUICE_STATS_H */

@@ -145,11 +145,11 @@ static void counters_snap(struct counters *c)
 	uint32_t r, id;
 
 	for (r = 0; r < SLUICE_REASON_SLOTS; r++)
-		c->glb[r] = counter_sum(skel->maps.sl_glb_stats, r);
+		c->glb[r] = counter_sum(skel->maps.sl_glb_stats_v2, r);
 	for (id = 0; id < TEST_SVC_IDS; id++)
 		for (r = 0; r < SLUICE_REASON_SLOTS; r++)
-			c->svc[id][r] =
-				counter_sum(skel->maps.sl_svc_stats, sluice_svc_stat_index(id, r));
+			c->svc[id][r] = counter_sum(skel->maps.sl_svc_stats_v2,
+						    sluice_svc_stat_index(id, r));
 }
 
 /*

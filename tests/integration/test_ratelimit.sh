@@ -51,7 +51,7 @@ check "udp4 offered load exceeds the rate at least 3x" test "$sent" -gt $((RATE 
 check "udp4 admitted rate within 5% of $RATE pps (measured $rate)" within 5 "$rate" $RATE
 check "udp4 drops counted as drop_svc_rate" test "$drop" -gt 0
 check "udp4 every admitted packet delivered ($recvd of $adm)" within 0.5 "$recvd" "$adm"
-cpus_used=$(bpftool map lookup pinned "$SLUICE_PIN_ROOT/sl_glb_stats" key 0 0 0 0 -j |
+cpus_used=$(bpftool map lookup pinned "$SLUICE_PIN_ROOT/sl_glb_stats_v2" key 0 0 0 0 -j |
 	jq '[.formatted.values[] | select(.value.packets > 0)] | length')
 if [ "$(nproc)" -ge 2 ]; then
 	check "udp4 load ran the program on $cpus_used CPUs (>= 2)" test "$cpus_used" -ge 2
