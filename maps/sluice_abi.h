@@ -41,6 +41,7 @@
 #define SLUICE_MAP_NAT_REV "sl_nat_rev"
 #define SLUICE_MAP_SHARDS "sl_shards"
 #define SLUICE_MAP_CONFIG "sl_config"
+#define SLUICE_MAP_SUBSETS "sl_subsets"
 
 /* Limits. */
 #define SLUICE_MAX_SERVICES 1024	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
@@ -249,6 +250,19 @@ struct sluice_shard {
 	__u32 table_id;	  /* else this subset's Maglev table (>= SLUICE_MAX_SERVICES) */
 };
 _Static_assert(sizeof(struct sluice_shard) == 8, "sluice_shard layout");
+
+/*
+ * sl_subsets value (array indexed by subset number = table id -
+ * SLUICE_MAX_SERVICES): the members a subset's Maglev table is built from.
+ * Read by userspace only (to rebuild the table when a member changes state);
+ * kept in a pinned map so the pins alone describe the whole configuration.
+ */
+struct sluice_subset {
+	__u32 svc_id; /* owning service; SLUICE_NO_BACKEND when the slot is free */
+	__u32 count;  /* members used in backend_ids */
+	__u32 backend_ids[SLUICE_SUBSET_MAX_MEMBERS]; /* member backend ids */
+};
+_Static_assert(sizeof(struct sluice_subset) == 136, "sluice_subset layout");
 
 /* sl_config value (array of one): gateway-wide settings that change at run time. */
 struct sluice_config {

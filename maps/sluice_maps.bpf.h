@@ -115,6 +115,14 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sl_shards SEC(".maps");
 
+/* Shard subset membership (userspace bookkeeping; see struct sluice_subset). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SUBSETS);
+	__type(key, __u32);
+	__type(value, struct sluice_subset);
+} sl_subsets SEC(".maps");
+
 /* Gateway-wide settings (one entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
