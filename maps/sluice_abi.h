@@ -53,6 +53,7 @@
 #define SLUICE_MAX_BACKENDS 4096      /* backend ids are 0 .. SLUICE_MAX_BACKENDS-1, all services */
 #define SLUICE_NO_BACKEND 0xffffffffu /* "no backend" in tables, shards and flows */
 #define SLUICE_MAX_SUBSETS 1024	      /* shard subsets, each with its own Maglev table */
+#define SLUICE_SUBSET_MAX_MEMBERS 32  /* backends in one subset */
 /* Maglev tables: id = service id, or SLUICE_MAX_SERVICES + subset number. */
 #define SLUICE_MAX_TABLES (SLUICE_MAX_SERVICES + SLUICE_MAX_SUBSETS)
 #define SLUICE_MAGLEV_M_DEFAULT 65537u /* table size, a prime */
