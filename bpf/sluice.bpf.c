@@ -2,13 +2,21 @@
 /*
  * sluice_xdp: the XDP entry of the Sluice data plane.
  *
- * Calls the stages of bpf/lib in order: parse -> service match -> rate
- * limit. Each stage returns SLUICE_CONTINUE or the reason that decides the
- * packet; every path leaves through the one exit at the bottom, which
- * counts the packet by reason (and per service for a service verdict) and
- * maps the reason to the XDP action (katran's balancer_ingress has the same
- * shape). Only the rate-limit drops drop; everything else, including
- * malformed packets, passes to the host's stack untouched.
+ * Calls the stages of bpf/lib in order:
+ *   parse -> service match -> rate limit -> (mode local: admitted)
+ *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
+ *   ipip: flow -> encapsulate -> forward
+ *   no service: return-path lookup (sl_nat_rev) -> TTL check -> SNAT
+ *               rewrite -> untag -> forward
+ * Each stage returns SLUICE_CONTINUE or the reason that decides the packet;
+ * every path leaves through the one exit at the bottom, which counts the
+ * packet by reason (and per service for a service verdict, and per backend
+ * for a packet sent towards one) and returns the reason's XDP action, or
+ * for a forwarded packet the action the forward stage chose (XDP_TX or
+ * XDP_REDIRECT). katran's balancer_ingress has the same shape.
+ *
+ * Malformed packets and everything that is no service and no return
+ * traffic pass to the host's stack untouched.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -18,31 +26,123 @@
 #include "parse.h"
 #include "service.h"
 #include "ratelimit.h"
+#include "flowhash.h"
+#include "flow.h"
+#include "nat.h"
+#include "encap.h"
+#include "fwd.h"
 #include "stats.h"
+
+/* nat forward direction: rewrite towards st->be, untag. */
+static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					  const struct sluice_steer *st, struct bpf_fib_lookup *fib)
+{
+	const struct sluice_backend *be = st->be;
+	int v4 = pkt->family == ETH_P_IP;
+	__be16 port = be->port ? be->port : pkt->dport;
+	int reason;
+
+	/* nat keeps the family: a backend of the other family cannot take it. */
+	if (sluice_addr_is_v4(&be->addr) != v4)
+		return SLUICE_R_NO_BACKEND;
+	reason = sluice_nat_rewrite(ctx, pkt, 0, &be->addr, port);
+	if (reason != SLUICE_CONTINUE)
+		return reason;
+	sluice_fib_fill(fib, &pkt->src, &be->addr, v4, pkt->l4_proto, pkt->sport, port,
+			pkt->l3_end - pkt->l3_off);
+	return sluice_l2_untag(ctx, pkt);
+}
+
+/* Return direction of a nat flow: source back to the service. */
+static __always_inline int sluice_nat_back(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					   const struct sluice_nat_rev *rev,
+					   struct bpf_fib_lookup *fib)
+{
+	int v4 = pkt->family == ETH_P_IP;
+	int reason;
+
+	reason = sluice_ttl_check(ctx, pkt);
+	if (reason != SLUICE_CONTINUE)
+		return reason;
+	reason = sluice_nat_rewrite(ctx, pkt, 1, &rev->vip, rev->vport);
+	if (reason != SLUICE_CONTINUE)
+		return reason;
+	sluice_fib_fill(fib, &rev->vip, &pkt->dst, v4, pkt->l4_proto, rev->vport, pkt->dport,
+			pkt->l3_end - pkt->l3_off);
+	return sluice_l2_untag(ctx, pkt);
+}
 
 SEC("xdp")
 int sluice_xdp(struct xdp_md *ctx)
 {
+	__u64 bytes = ctx->data_end - ctx->data;
+	struct bpf_fib_lookup fib = {};
 	struct sluice_pkt pkt = {};
+	struct sluice_steer st = {};
 	struct sluice_svc *svc = NULL;
+	struct sluice_nat_rev *rev = NULL;
 	__u32 svc_id = SLUICE_NO_SVC;
+	int action = XDP_PASS;
 	int reason;
 
+	st.backend_id = SLUICE_NO_BACKEND;
 	reason = sluice_parse(ctx, &pkt);
 	if (reason != SLUICE_CONTINUE)
 		goto out;
 	reason = sluice_service_match(&pkt, &svc);
+	if (reason == SLUICE_R_NOT_SERVICE) {
+		/* Not a service: maybe a backend's reply on a nat flow. */
+		reason = sluice_nat_rev_lookup(&pkt, &rev);
+		if (reason != SLUICE_CONTINUE || !rev)
+			goto out;
+		svc_id = rev->svc_id;
+		reason = sluice_nat_back(ctx, &pkt, rev, &fib);
+		if (reason != SLUICE_CONTINUE)
+			goto out;
+		reason = sluice_forward(ctx, &fib, &action);
+		if (reason == SLUICE_R_FWD)
+			reason = SLUICE_R_REV_NAT;
+		goto out;
+	}
 	if (reason != SLUICE_CONTINUE || !svc)
 		goto out;
 	/* From here on every reason is a verdict on this service. */
 	svc_id = svc->id;
-	/* Mode local is the only mode: admission only, then the stack. */
 	reason = sluice_ratelimit(&pkt, svc);
 	if (reason != SLUICE_CONTINUE)
 		goto out;
-	reason = SLUICE_R_ADMITTED;
+	if (svc->mode == SLUICE_MODE_LOCAL) {
+		reason = SLUICE_R_ADMITTED;
+		goto out;
+	}
+	if (svc->mode == SLUICE_MODE_NAT) {
+		/* Before the flow stage: an expiring packet creates no state. */
+		reason = sluice_ttl_check(ctx, &pkt);
+		if (reason != SLUICE_CONTINUE)
+			goto out;
+	}
+	reason = sluice_flow(&pkt, svc, svc_id, &st);
+	if (reason != SLUICE_CONTINUE || !st.be)
+		goto out;
+	if (svc->mode == SLUICE_MODE_NAT) {
+		if (st.new_flow)
+			sluice_nat_rev_insert(&st.key, st.be, svc_id, st.backend_id);
+		reason = sluice_nat_out(ctx, &pkt, &st, &fib);
+	} else {
+		reason = sluice_encap(ctx, &pkt, st.be,
+				      sluice_flow_hash(&st.key, SLUICE_HASH_5TUPLE), &fib);
+	}
+	if (reason != SLUICE_CONTINUE)
+		goto out;
+	reason = sluice_forward(ctx, &fib, &action);
 out:
-	sluice_count(ctx, reason, svc_id);
+	sluice_count(reason, svc_id, bytes);
+	if (reason == SLUICE_R_FWD || reason == SLUICE_R_FWD_STACK) {
+		if (st.backend_id != SLUICE_NO_BACKEND)
+			sluice_count_backend(st.backend_id, bytes);
+	}
+	if (reason == SLUICE_R_FWD || reason == SLUICE_R_REV_NAT)
+		return action;
 	return sluice_reason_action(reason);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Loader: open the skeleton, point every ABI map at its pin (libbpf reuses a
- * pinned map or creates and pins it at load), attach XDP through a bpf_link
+ * Loader: open the skeleton, point every map of the object at its pin
+ * (libbpf reuses a pinned map or creates and pins it at load; the flow maps
+ * are sized first, and maps created by this load get their first values), attach XDP through a bpf_link
  * and pin the link so the attachment outlives this process. See loader.h for
  * the layout of the pins.
  */
@@ -23,10 +24,13 @@
 #include "sluice_abi.h"
 #include "sluice.skel.h"
 
-static const char *const abi_maps[] = {
-	SLUICE_MAP_SERVICES, SLUICE_MAP_SVC_STATS, SLUICE_MAP_GLB_STATS,
-	SLUICE_MAP_SVC_RL,   SLUICE_MAP_CLIENT_RL,
-};
+/* Flow table size for maps created by this process (0: SLUICE_FLOWS_DEFAULT). */
+static __u32 flow_entries;
+
+void loader_set_flow_entries(__u32 entries)
+{
+	flow_entries = entries;
+}
 
 static int make_dir(const char *path)
 {
@@ -59,13 +63,110 @@ static int prepare_root(const char *root, int with_iface)
 	return make_dir(path);
 }
 
-/* Open and load the object with every ABI map pinned under root. */
+/* 1 for the maps sized by --flow-entries. */
+static int is_flow_map(const char *name)
+{
+	return !strcmp(name, SLUICE_MAP_FLOWS) || !strcmp(name, SLUICE_MAP_NAT_REV);
+}
+
+/*
+ * Size a flow map before load. A pinned map is reused as it is, so it keeps
+ * the size it was created with: adopt that size (libbpf refuses to reuse a
+ * pin whose max_entries differs from the object's), unless --flow-entries
+ * asks for another, which cannot be done in place.
+ */
+static int size_flow_map(struct bpf_map *map, const char *path, const char *root)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			err = -errno;
+			err_set("cannot open %s: %s", path, strerror(-err));
+			return err;
+		}
+		/* Created by this load. */
+		err = bpf_map__set_max_entries(map,
+					       flow_entries ? flow_entries : SLUICE_FLOWS_DEFAULT);
+		if (err)
+			err_set("cannot size %s: %s", bpf_map__name(map), strerror(-err));
+		return err;
+	}
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (err) {
+		err_set("cannot query %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (flow_entries && info.max_entries != flow_entries) {
+		err_set("flow table already has %u entries; to resize, detach every interface and remove %s",
+			info.max_entries, root);
+		return -EEXIST;
+	}
+	err = bpf_map__set_max_entries(map, info.max_entries);
+	if (err)
+		err_set("cannot size %s: %s", bpf_map__name(map), strerror(-err));
+	return err;
+}
+
+/*
+ * First values of the maps whose all-zero initial content is not "empty":
+ * sl_config (explicit default UDP timeout; encapsulation sources unset) and
+ * sl_subsets (every slot free: svc_id SLUICE_NO_BACKEND). Run only for maps
+ * this load created. Should it not run (a crash right after the load), the
+ * zeroes still read right: a subset slot with no member is free
+ * (maps_subset_is_free) and a UDP timeout of 0 means the default.
+ */
+static int init_created(struct sluice_bpf *skel, int config_created, int subsets_created)
+{
+	struct sluice_config cfg;
+	struct sluice_subset sub;
+	__u32 key;
+	int err;
+
+	if (config_created) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.udp_timeout_ns = SLUICE_UDP_TIMEOUT_DEFAULT_NS;
+		key = 0;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_config), &key, &cfg, BPF_ANY)) {
+			err = -errno;
+			err_set("cannot initialise %s: %s", SLUICE_MAP_CONFIG, strerror(-err));
+			return err;
+		}
+	}
+	if (subsets_created) {
+		memset(&sub, 0, sizeof(sub));
+		sub.svc_id = SLUICE_NO_BACKEND;
+		for (key = 0; key < SLUICE_MAX_SUBSETS; key++) {
+			if (bpf_map_update_elem(bpf_map__fd(skel->maps.sl_subsets), &key, &sub,
+						BPF_ANY)) {
+				err = -errno;
+				err_set("cannot initialise %s: %s", SLUICE_MAP_SUBSETS,
+					strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Open and load the object with every map of the object pinned under root
+ * (the object's own .rodata/.bss excepted): iterating the object rather than
+ * a list means a map added to the ABI is pinned without touching this file.
+ */
 static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 {
+	int config_created = 0, subsets_created = 0;
 	struct sluice_bpf *skel;
+	struct bpf_program *prog;
 	struct bpf_map *map;
 	char path[PATH_MAX];
-	size_t i;
+	struct stat st;
 	int err;
 
 	skel = sluice_bpf__open();
@@ -76,26 +177,45 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 	}
 	bpf_object__for_each_map(map, skel->obj)
 	{
-		for (i = 0; i < sizeof(abi_maps) / sizeof(abi_maps[0]); i++) {
-			if (strcmp(bpf_map__name(map), abi_maps[i]))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", root, abi_maps[i]);
-			err = bpf_map__set_pin_path(map, path);
-			if (err) {
-				err_set("cannot set the pin path of %s: %s", abi_maps[i],
-					strerror(-err));
+		const char *name = bpf_map__name(map);
+
+		if (bpf_map__is_internal(map))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", root, name) >= (int)sizeof(path)) {
+			err_set("pin root '%s' is too long", root);
+			err = -ENAMETOOLONG;
+			goto out;
+		}
+		if (is_flow_map(name)) {
+			err = size_flow_map(map, path, root);
+			if (err)
 				goto out;
-			}
+		}
+		if (!strcmp(name, SLUICE_MAP_CONFIG))
+			config_created = stat(path, &st) && errno == ENOENT;
+		if (!strcmp(name, SLUICE_MAP_SUBSETS))
+			subsets_created = stat(path, &st) && errno == ENOENT;
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			err_set("cannot set the pin path of %s: %s", name, strerror(-err));
+			goto out;
 		}
 	}
-	if (!with_prog)
-		bpf_program__set_autoload(skel->progs.sluice_xdp, false);
+	if (!with_prog) {
+		bpf_object__for_each_program(prog, skel->obj)
+		{
+			bpf_program__set_autoload(prog, false);
+		}
+	}
 	err = sluice_bpf__load(skel);
 	if (err) {
 		err_set("cannot load the Sluice BPF object: %s (run with -v for libbpf's log; if the pins under %s come from another Sluice version, detach every interface and remove them)",
 			strerror(-err), root);
 		goto out;
 	}
+	err = init_created(skel, config_created, subsets_created);
+	if (err)
+		goto out;
 	*out = skel;
 	return 0;
 out:
@@ -170,19 +290,25 @@ static void unpin_link(const char *root, const char *ifname)
 		rmdir(path);
 }
 
-/* Detach whatever foreign XDP program ifindex has: by its link, else by netlink. */
+/*
+ * Detach whatever foreign XDP program ifindex has: by its link, else by
+ * netlink. A link is matched on the program id as well as the ifindex: link
+ * info carries no network namespace, and the same ifindex in another
+ * namespace (a lab, a container) must not be touched.
+ */
 static int detach_foreign(int ifindex, const char *ifname, const struct bpf_xdp_query_opts *q)
 {
 	struct bpf_link_info info;
-	__u32 id = 0;
+	__u32 id = 0, prog_id;
 	int fd, err;
 
-	while (!bpf_link_get_next_id(id, &id)) {
+	prog_id = q->prog_id ? q->prog_id : q->drv_prog_id ? q->drv_prog_id : q->skb_prog_id;
+	while (prog_id && !bpf_link_get_next_id(id, &id)) {
 		fd = bpf_link_get_fd_by_id(id);
 		if (fd < 0)
 			continue;
 		if (!link_info(fd, &info) && info.type == BPF_LINK_TYPE_XDP &&
-		    info.xdp.ifindex == (__u32)ifindex) {
+		    info.xdp.ifindex == (__u32)ifindex && info.prog_id == prog_id) {
 			err = bpf_link_detach(fd) ? -errno : 0;
 			close(fd);
 			if (err) {

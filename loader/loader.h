@@ -3,7 +3,7 @@
  * Loading the Sluice BPF object and attaching it to interfaces.
  *
  * Pins, under a pin root R (maps_pin_root()):
- *   R/<map name>                 every ABI map, mode 0600 (R itself 0700);
+ *   R/<map name>                 every map of the object, mode 0600 (R itself 0700);
  *                                reused when present, so counters and services
  *                                survive re-attach, CLI exits and daemon restarts
  *   R/iface/<ifname>/xdp_link    the bpf_link holding XDP on <ifname>; the
@@ -38,6 +38,18 @@ struct loader_iface {
 	__u32 link_id;
 	int replaced; /* attach only: an existing program was replaced */
 };
+
+/* Smallest and largest --flow-entries. */
+#define LOADER_FLOW_ENTRIES_MIN 1024u
+#define LOADER_FLOW_ENTRIES_MAX 67108864u
+
+/*
+ * Size of sl_flows and sl_nat_rev when a load creates them (0, the initial
+ * value: SLUICE_FLOWS_DEFAULT). A pinned flow table keeps its size; when it
+ * already exists with another size than a non-zero entries, loading fails
+ * with -EEXIST ("flow table already has N entries; to resize, ...").
+ */
+void loader_set_flow_entries(__u32 entries);
 
 /* Create (0700) and pin the maps under root without attaching anything. */
 int loader_maps_ensure(const char *root);

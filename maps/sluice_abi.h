@@ -150,7 +150,8 @@ _Static_assert(sizeof(struct sluice_rate) == 24, "sluice_rate layout");
 struct sluice_svc {
 	__u32 id;			/* dense id: index into every per-service map */
 	__u8 mode;			/* enum sluice_mode */
-	__u8 pad[3];			/* must be zero */
+	__u8 hash;			/* enum sluice_hash */
+	__u8 pad[2];			/* must be zero */
 	struct sluice_rate rate;	/* whole-service bucket */
 	struct sluice_rate client_rate; /* per client address bucket */
 };

@@ -1,13 +1,147 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # `make bench`: benchmarks, never tests. Prints ratios measured side by side
 # in one run; exits 0 whatever the numbers (see BENCHMARKS.md for the method).
+#
+#  1. per-packet cost through BPF_PROG_TEST_RUN (build/sluice-bench);
+#  2. packets per second through the lab's gateway (tools/lab.sh, 3
+#     backends): Sluice in nat mode, the bare XDP redirect floor
+#     (build/bpf/redirect_floor.bpf.o) and nftables (conntrack DNAT with
+#     jhash over the same 3 backends), same generator (ppsgen: AF_PACKET
+#     sendmmsg from the client namespace), same topology, rounds interleaved.
+#     PPS_SECONDS (default 4) per measurement, PPS_ROUNDS (default 3) rounds.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 BUILD=${BUILD:-build}
+PPS_SECONDS=${PPS_SECONDS:-4}
+PPS_ROUNDS=${PPS_ROUNDS:-3}
 if [ "$(id -u)" != 0 ]; then
-	echo "bench: needs root (BPF_PROG_TEST_RUN)" >&2
+	echo "bench: needs root (BPF_PROG_TEST_RUN, namespaces)" >&2
 	exit 1
 fi
 echo "== per-packet cost through BPF_PROG_TEST_RUN (kernel $(uname -r), $(nproc) CPUs)"
 "$BUILD/sluice-bench" "$@" || echo "bench: sluice-bench failed (rc $?)"
+
+# --- packets per second through the gateway ---------------------------------
+LAB_ID=bench$$
+LAB_PIN_ROOT=/sys/fs/bpf/sluice-bench-$$
+. "$(dirname "$0")/lab.sh"
+SLUICE=$(realpath "$BUILD/sluice")
+PPSGEN=$(realpath "$BUILD/tests/integration/ppsgen")
+VIP=198.19.0.10
+PORT=9000
+FLOWS=1024
+BACKENDS="$(be_addr4 1) $(be_addr4 2) $(be_addr4 3)"
+
+trap lab_down EXIT
+trap 'exit 130' INT TERM
+
+# delivered: frames received by the 3 backends' b0 so far.
+delivered() {
+	t=0
+	for i in 1 2 3; do
+		n=$(in_be $i ip -j -s link show b0 | jq '.[0].stats64.rx.packets')
+		t=$((t + n))
+	done
+	echo $t
+}
+
+# measure DSTS: run the generator for PPS_SECONDS; prints "sent_pps delivered_pps".
+measure() {
+	d0=$(delivered)
+	t0=$(date +%s%N)
+	sent=$(in_cli "$PPSGEN" c0 "$(lab_mac "$GW_NS" $GW_IF)" $CLIENT4 "$1" $PORT "$PPS_SECONDS" \
+		"$(nproc)" $FLOWS)
+	t1=$(date +%s%N)
+	sleep 0.2
+	d1=$(delivered)
+	awk -v s="$sent" -v d="$((d1 - d0))" -v t="$((t1 - t0))" \
+		'BEGIN { printf "%.0f %.0f\n", s * 1e9 / t, d * 1e9 / t }'
+}
+
+# The three ways the gateway forwards; each setup undoes the others.
+use_sluice() {
+	in_gw nft delete table ip slbench 2>/dev/null
+	in_gw ip link set dev $GW_IF xdpdrv off 2>/dev/null
+	sluice iface attach $GW_IF --force >/dev/null
+}
+use_floor() {
+	in_gw nft delete table ip slbench 2>/dev/null
+	sluice iface detach $GW_IF >/dev/null 2>&1
+	in_gw ip link set dev $GW_IF xdpdrv obj "$BUILD/bpf/redirect_floor.bpf.o" sec xdp
+}
+use_nft() {
+	sluice iface detach $GW_IF >/dev/null 2>&1
+	in_gw ip link set dev $GW_IF xdpdrv off 2>/dev/null
+	in_gw nft -f - <<EOF
+table ip slbench {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr $VIP udp dport $PORT dnat to jhash ip saddr . udp sport mod 3 map { 0 : $(be_addr4 1), 1 : $(be_addr4 2), 2 : $(be_addr4 3) }
+	}
+}
+EOF
+}
+
+echo
+echo "== packets per second through the gateway (lab, 3 backends, 64-byte UDP, $FLOWS flows,"
+echo "   $(nproc) generator threads, ${PPS_SECONDS} s x $PPS_ROUNDS rounds, median of delivered pps)"
+if ! [ -x "$PPSGEN" ] || ! [ -f "$BUILD/bpf/redirect_floor.bpf.o" ] || ! command -v nft >/dev/null; then
+	echo "bench: pps skipped: needs $PPSGEN, $BUILD/bpf/redirect_floor.bpf.o and nft"
+	exit 0
+fi
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
+	echo "bench: pps skipped: the lab did not come up"
+	exit 0
+fi
+# Backends drop the frames at once (no socket, no ICMP): the same cost in
+# every variant, and what reaches b0 is counted in its rx statistics.
+for i in 1 2 3; do
+	in_be $i nft -f - <<EOF
+table netdev sink {
+	chain in {
+		type filter hook ingress device b0 priority 0;
+		udp dport $PORT drop
+	}
+}
+EOF
+done
+sluice service add $VIP $PORT udp mode nat >/dev/null
+for b in $BACKENDS; do sluice backend add $VIP $PORT udp "$b" >/dev/null; done
+# The conntrack table must hold every flow of the nftables variant.
+in_gw sysctl -qw net.netfilter.nf_conntrack_max=262144 2>/dev/null
+
+declare -A res=()
+for _ in $(seq "$PPS_ROUNDS"); do
+	use_sluice
+	res[sluice]="${res[sluice]:-} $(measure $VIP)"
+	use_floor
+	res[floor]="${res[floor]:-} $(measure "$(tr ' ' ',' <<<"$BACKENDS")")"
+	use_nft
+	res[nft]="${res[nft]:-} $(measure $VIP)"
+done
+# median COLUMN "s d s d ...": the median of the sent (1) or delivered (2) column.
+median() { tr ' ' '\n' <<<"$2" | grep . | awk -v c="$1" 'NR % 2 == (c % 2)' | sort -n |
+	awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+floor_d=$(median 2 "${res[floor]}")
+printf '   %-22s %12s %12s %8s\n' path "sent pps" "delivered" "ratio"
+for v in floor sluice nft; do
+	s=$(median 1 "${res[$v]}")
+	d=$(median 2 "${res[$v]}")
+	case $v in
+	floor) name="redirect floor (XDP)" ;;
+	sluice) name="Sluice nat (XDP)" ;;
+	nft) name="nftables DNAT jhash" ;;
+	esac
+	awk -v n="$name" -v s="$s" -v d="$d" -v f="$floor_d" \
+		'BEGIN { printf "   %-22s %12.0f %12.0f %7.2fx\n", n, s, d, (f > 0 ? d / f : 0) }'
+done
+sl=$(median 2 "${res[sluice]}")
+nf=$(median 2 "${res[nft]}")
+awk -v s="$sl" -v f="$floor_d" -v n="$nf" 'BEGIN {
+	printf "   Sluice / floor = %.2f (target >= 0.9), Sluice / nftables = %.2f (target >= 3)\n",
+		(f > 0 ? s / f : 0), (n > 0 ? s / n : 0) }'
+stats_fwd=$(sluice -j stats | jq '.global.forwarded.packets')
+echo "   (Sluice counted $stats_fwd packets forwarded over all its rounds)"
 exit 0

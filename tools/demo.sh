@@ -1,28 +1,35 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# `make demo`: Sluice's main job on a self-contained lab. Builds two network
-# namespaces (tools/lab.sh), attaches Sluice to the host side, configures
-# rate-limited services (IPv4 and IPv6), floods them from the client, and
-# shows what was admitted, what was dropped and why. Everything is torn down
-# on exit or Ctrl-C; pins go to a private folder, not the system's.
+# `make demo`: Sluice as a load balancer on a self-contained lab
+# (tools/lab.sh: a client, a gateway with Sluice attached, 3 nginx backends).
+# Configures a service in each mode (nat, ipip) and family (IPv4, IPv6), sends
+# real requests with curl and a short wrk load, shows how they spread, drains
+# a backend, shows the per-backend counters, then the foundation's rate
+# limiting (a UDP flood against a rate-limited service). Everything is torn
+# down on exit or Ctrl-C; pins go to a private folder, not the system's.
 set -u
 BUILD=${BUILD:-build}
 SLUICE=$(realpath "$BUILD/sluice")
 UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
 LAB_ID=demo
+LAB_PIN_ROOT=/sys/fs/bpf/sluice-demo
 . "$(dirname "$0")/lab.sh"
-export SLUICE_PIN_ROOT=/sys/fs/bpf/sluice-demo
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() {
 	printf '$ sluice %s\n' "$*"
 	sluice "$@"
 }
-
-teardown() {
-	lab_down
-	rm -rf "$SLUICE_PIN_ROOT"
+url() { case "$1" in *:*) echo "http://[$1]$2" ;; *) echo "http://$1$2" ;; esac }
+# spread VIP COUNT: COUNT curl requests (a new connection each), tallied by backend.
+spread() {
+	printf '$ for i in $(seq %s); do curl -s %s; done | sort | uniq -c\n' "$2" "$(url "$1" /)"
+	for _ in $(seq "$2"); do
+		in_cli curl -s -m 2 "$(url "$1" /)" || echo "(failed)"
+	done | sort | uniq -c | sed 's/^/    /'
 }
+
+teardown() { lab_down; }
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
@@ -32,38 +39,64 @@ if [ "$(id -u)" != 0 ]; then
 fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 teardown
-lab_up || exit 1
 
-say "Lab: client $CLIENT4 / $CLIENT6 (netns $CLI_NS) --veth-- host $HOST4 / $HOST6 (netns $HOST_NS)"
-run iface attach h0 || exit 1
-run iface show
+say "Lab: a client, a gateway running Sluice, 3 backends running nginx"
+echo "\$ sluice lab up backends 3"
+LAB_ID=$LAB_ID "$SLUICE" --pin-root "$LAB_PIN_ROOT" lab up backends 3 || exit 1
+LAB_ID=$LAB_ID "$SLUICE" --pin-root "$LAB_PIN_ROOT" lab status
 
-say "Services: UDP $HOST4:9000 at 20 000 pps; UDP [$HOST6]:9001 at 5 000 pps per client"
-run service add $HOST4 9000 udp rate 20k
-run service add $HOST6 9001 udp client-rate 5k
+say "Services: one per mode and family, each spread over the 3 backends"
+for spec in "198.19.0.1 nat 4" "fd00:5c:ff::1 nat 6" "198.19.0.2 ipip 4" "fd00:5c:ff::2 ipip 6"; do
+	read -r vip mode fam <<<"$spec"
+	run service add "$vip" 80 tcp mode "$mode" || exit 1
+	for b in 1 2 3; do
+		if [ "$fam" = 4 ]; then a=$(be_addr4 $b); else a=$(be_addr6 $b); fi
+		run backend add "$vip" 80 tcp "$a" >/dev/null || exit 1
+	done
+done
+echo "(and 'sluice backend add' for backends 1-3 of each)"
 run service show
+run backend show 198.19.0.1 80 tcp
 
-say "Flood: 2 sender threads, 3 s, as fast as they can, to both services and to a non-service port"
-in_host "$UDPBLAST" recv $HOST4 9000 6 >/tmp/sluice-demo-recv 2>/dev/null &
+say "Requests from the client: each new connection is steered by Maglev on its 5-tuple"
+for vip in 198.19.0.1 fd00:5c:ff::1 198.19.0.2 fd00:5c:ff::2; do
+	spread "$vip" 12
+done
+echo "nat: the gateway rewrites the destination and translates the replies back;"
+echo "ipip: it encapsulates, the backend decapsulates (sluice_decap) and answers directly."
+
+say "Load: wrk, 2 threads, 50 keep-alive connections, 5 s, against the nat IPv4 service"
+printf '$ wrk -t2 -c50 -d5s %s\n' "$(url 198.19.0.1 /)"
+in_cli timeout 20 wrk -t2 -c50 -d5s "$(url 198.19.0.1 /)" | sed 's/^/    /'
+run backend show 198.19.0.1 80 tcp
+echo "Each connection stays on the backend its first packet was steered to (flow table);"
+echo "new_flows counts the connections each backend got."
+
+say "Drain backend 2 of the nat IPv4 service: it keeps its flows, gets no new ones"
+run backend drain 198.19.0.1 80 tcp "$(be_addr4 2)"
+spread 198.19.0.1 12
+run backend show 198.19.0.1 80 tcp
+run backend activate 198.19.0.1 80 tcp "$(be_addr4 2)"
+
+say "Per-service counters by reason"
+run stats 198.19.0.1 80 tcp
+
+say "Rate limiting (as in the foundation): UDP to the gateway at 20 000 pps, flooded for 1 s"
+run service add $HOST4 9000 udp rate 20k
+in_host "$UDPBLAST" recv $HOST4 9000 4 >"$LAB_STATE/recv" 2>/dev/null &
 recv=$!
 sleep 0.3
-sent4=$(in_cli "$UDPBLAST" send $HOST4 9000 3 2)
-sent6=$(in_cli "$UDPBLAST" send $HOST6 9001 2 1)
-sentn=$(in_cli "$UDPBLAST" send $HOST4 9999 1 1 10000)
+sent=$(in_cli "$UDPBLAST" send $HOST4 9000 1 2)
 wait $recv
-echo "sent $sent4 to $HOST4:9000 (the server received $(cat /tmp/sluice-demo-recv)), $sent6 to [$HOST6]:9001, $sentn to $HOST4:9999"
-rm -f /tmp/sluice-demo-recv
-
-say "What Sluice did (read from the pinned maps)"
-run stats
-echo
-echo "At 20 000 pps for ~3 s the first service admitted ~60 000 packets plus its burst;"
-echo "the rest is counted under drop_svc_rate. Non-service packets passed as not_service."
+echo "sent $sent datagrams; the server received $(cat "$LAB_STATE/recv")"
+run stats $HOST4 9000 udp
+echo "About 20 000 admitted plus the burst; the rest counted under drop_svc_rate."
 
 say "JSON for machines"
-printf '$ sluice -j stats %s 9000 udp | jq .\n' "$HOST4"
-sluice -j stats $HOST4 9000 udp | jq .
+printf '$ sluice -j backend show 198.19.0.1 80 tcp | jq -c ...\n'
+sluice -j backend show 198.19.0.1 80 tcp |
+	jq -c '.[] | {address, state, new_flows, packets, slots}'
 
-say "Detach: the interface is left clean"
-run iface detach h0
-in_host ip -d link show h0 | grep -q xdp && echo "XDP still attached?!" || echo "h0: no XDP program"
+say "Tearing down (sluice lab down)"
+LAB_ID=$LAB_ID "$SLUICE" --pin-root "$LAB_PIN_ROOT" lab down
+trap - EXIT

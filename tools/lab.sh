@@ -1,28 +1,127 @@
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The namespace lab shared by `make demo` and the integration tests.
-# Source it (sh/bash); set LAB_ID first to name the namespaces (default: $$).
+# The namespace lab shared by `sluice lab`, `make demo`, the integration
+# tests and the benchmarks. Two ways to use it:
 #
-# Topology (names carry LAB_ID, so several labs can run side by side):
+#   bash tools/lab.sh up [backends N] | down | status [-j]
+#       what `sluice lab` runs (tools/sluice/lab.c); LAB_ID defaults to "lab",
+#       pins go to LAB_PIN_ROOT (default /sys/fs/bpf/sluice-lab).
+#   . tools/lab.sh   (from bash; set LAB_ID first, default: $$)
+#       lab_up                 the two-namespace lab (client, gateway)
+#       lab_up_steer [N]       the whole lab: + N backends running nginx, forwarding,
+#                              XDP programs on the veth peers (no Sluice yet)
+#       lab_attach             attach Sluice (native XDP) to g0 and every gbI
+#       lab_down               remove everything of LAB_ID (idempotent)
 #
-#   netns slc-$LAB_ID (client)       netns slh-$LAB_ID (host, Sluice on h0)
-#     c0 198.18.0.2/24  <---- veth ---->  h0 198.18.0.1/24
-#        fd00:5c::2/64                       fd00:5c::1/64
+# Topology (every name carries LAB_ID, so several labs can run side by side;
+# the interface names repeat, but each lives in its own namespace):
 #
-# 198.18.0.0/15 is the RFC 2544 benchmarking range and fd00:5c::/64 a ULA
-# prefix: neither can be reached outside these namespaces.
+#   netns slc-ID (client)          netns slg-ID (gateway)
+#   +-------------------+          +--------------------------------+
+#   | c0 198.18.0.2-5   |<--veth-->| g0  198.18.0.1   fd00:5c::1    |
+#   |    fd00:5c::2-5   |          |                                |
+#   | (XDP pass prog)   |          | gb1 198.18.1.1   fd00:5c:1::1  |<--veth--> b0  netns slb1-ID
+#   +-------------------+          | gb2 198.18.2.1   fd00:5c:2::1  |<--veth--> b0  netns slb2-ID
+#                                  | gbN ...                        |<--veth--> b0  netns slbN-ID
+#                                  | Sluice (native XDP) on g0 and  |
+#                                  | every gbI; forwarding on       |
+#                                  +--------------------------------+
+#   backend I (netns slbI-ID): b0 198.18.I.2 fd00:5c:I::2, MTU 1600, sluice_decap
+#   (XDP) on b0, nginx on :80 (IPv4 and IPv6) answering "backend-I", default
+#   routes via the gateway, the VIP ranges local on lo (for ipip / DSR).
+#
+# Addresses:
+#
+#   what                      IPv4                  IPv6
+#   client c0 (4 clients)     198.18.0.2-5/24       fd00:5c::2-5/64
+#   gateway g0                198.18.0.1/24         fd00:5c::1/64
+#   gateway gbI (I = 1..N)    198.18.I.1/24         fd00:5c:I::1/64
+#   backend I, b0             198.18.I.2/24         fd00:5c:I::2/64
+#   service addresses (VIPs)  198.19.0.0/24         fd00:5c:ff::/64
+#   ipip outer source         198.18.0.1 ^ hash     fd00:5c::1 ^ hash
+#
+# 198.18.0.0/15 is the RFC 2544 benchmarking range and fd00:5c::/32 a ULA
+# prefix: neither is reachable outside these namespaces. The client routes
+# the VIP ranges via the gateway; the gateway has no route to them (only
+# Sluice knows where a VIP goes); backends route everything back via the
+# gateway, so nat replies meet Sluice's return path on gbI and ipip (DSR)
+# replies are plain forwarded traffic.
+#
+# veth traps, all handled below:
+#  - XDP_REDIRECT into a veth is delivered only if the peer end runs an XDP
+#    program: sluice_decap (build/bpf/decap.bpf.o) sits on every backend's b0
+#    (it also decapsulates ipip, as these kernels have no ipip/ip6tnl
+#    modules) and a pass program (decap again: it passes what is not
+#    encapsulated) on the client's c0, where nat replies are redirected to.
+#  - ipip adds 20 (IPv4) or 40 (IPv6) bytes; the gateway drops what no longer
+#    fits the egress MTU (reason too_big), so the backend links run at MTU
+#    1600 and a full 1500-byte client packet still fits once encapsulated.
+#  - veth hands TCP/UDP packets over with CHECKSUM_PARTIAL (the checksum
+#    field holds only the pseudo-header sum; "the hardware" would finish it).
+#    XDP sees the raw bytes and the mark is lost once Sluice rewrites and
+#    redirects the frame, so the receiver finds a wrong checksum. Real NICs
+#    put complete checksums on the wire: the lab turns TX checksum offload
+#    off (ethtool -K tx off) on the senders, c0 and every b0.
+#  - a bridge would not do: XDP_REDIRECT into a bridge port does not reach
+#    the bridge, hence one veth pair per backend.
+#  - bpf_fib_lookup only succeeds with a resolved neighbour (else the packet
+#    goes to the stack, reason fwd_stack): every neighbour is static.
+#  - the gateway forwards (ip_forward, IPv6 forwarding) what Sluice passes,
+#    and rp_filter is off there (DSR replies come from VIPs it has no route
+#    to) and on backends (decapsulated packets arrive for lo addresses).
+#  - `ip netns exec` remounts /sys and hides the pins: nsenter is used.
 
-LAB_ID=${LAB_ID:-$$}
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	LAB_ID=${LAB_ID:-lab}
+else
+	LAB_ID=${LAB_ID:-$$}
+fi
 CLI_NS=slc-$LAB_ID
-HOST_NS=slh-$LAB_ID
+GW_NS=slg-$LAB_ID
+HOST_NS=$GW_NS # the foundation tests' name for the gateway
+GW_IF=g0
 CLIENT4=198.18.0.2
 HOST4=198.18.0.1
 CLIENT6=fd00:5c::2
 HOST6=fd00:5c::1
+CLIENTS4="198.18.0.2 198.18.0.3 198.18.0.4 198.18.0.5"
+CLIENTS6="fd00:5c::2 fd00:5c::3 fd00:5c::4 fd00:5c::5"
+VIP4_NET=198.19.0.0/24
+VIP6_NET=fd00:5c:ff::/64
+BACKEND_MTU=1600
+LAB_STATE=${LAB_STATE:-${TMPDIR:-/tmp}/sluice-lab-$LAB_ID}
+LAB_PIN_ROOT=${LAB_PIN_ROOT:-${SLUICE_PIN_ROOT:-/sys/fs/bpf/sluice-lab}}
+export SLUICE_PIN_ROOT=$LAB_PIN_ROOT
 
+be_ns() { echo "slb$1-$LAB_ID"; }
+be_addr4() { echo "198.18.$1.2"; }
+be_addr6() { echo "fd00:5c:$1::2"; }
+gw_addr4() { echo "198.18.$1.1"; }
+gw_addr6() { echo "fd00:5c:$1::1"; }
+
+in_ns() {
+	ns=$1
+	shift
+	nsenter --net=/run/netns/"$ns" -- "$@"
+}
 in_cli() { nsenter --net=/run/netns/$CLI_NS -- "$@"; }
 # nsenter, not `ip netns exec`: the latter remounts /sys and hides the pins.
-in_host() { nsenter --net=/run/netns/$HOST_NS -- "$@"; }
-sluice() { in_host "$SLUICE" "$@"; }
+in_host() { nsenter --net=/run/netns/$GW_NS -- "$@"; }
+in_gw() { in_host "$@"; }
+in_be() {
+	i=$1
+	shift
+	nsenter --net=/run/netns/"$(be_ns "$i")" -- "$@"
+}
+lab_sluice_bin() {
+	if [ -n "${SLUICE:-}" ]; then
+		echo "$SLUICE"
+	else
+		echo "${BUILD:-$LAB_DIR/../build}/sluice"
+	fi
+}
+sluice() { in_host "$(lab_sluice_bin)" "$@"; }
 
 # lab_mac NS DEV: the MAC address of DEV in NS. (Not from /sys/class/net:
 # without a remount, /sys still shows the root namespace's devices.)
@@ -30,37 +129,375 @@ lab_mac() {
 	nsenter --net=/run/netns/"$1" -- ip -br link show dev "$2" | awk '{print $3}'
 }
 
+# lab_up: client and gateway namespaces joined by c0 <-> g0.
 lab_up() {
 	ip netns add "$CLI_NS" || return 1
-	ip netns add "$HOST_NS" || return 1
+	ip netns add "$GW_NS" || return 1
 	# Two queues each way: senders on two CPUs then run the XDP program on
 	# both CPUs at once, which is what the multi-CPU rate checks need.
 	ip link add c0 netns "$CLI_NS" numtxqueues 2 numrxqueues 2 type veth \
-		peer name h0 netns "$HOST_NS" numtxqueues 2 numrxqueues 2 || return 1
+		peer name $GW_IF netns "$GW_NS" numtxqueues 2 numrxqueues 2 || return 1
 	in_cli ip link set lo up
 	in_host ip link set lo up
 	in_cli ip addr add $CLIENT4/24 dev c0
-	in_host ip addr add $HOST4/24 dev h0
+	in_host ip addr add $HOST4/24 dev $GW_IF
 	in_cli ip -6 addr add $CLIENT6/64 dev c0 nodad
-	in_host ip -6 addr add $HOST6/64 dev h0 nodad
+	in_host ip -6 addr add $HOST6/64 dev $GW_IF nodad
 	in_cli ip link set c0 up
-	in_host ip link set h0 up
+	in_host ip link set $GW_IF up
 	# Static neighbours: no ARP/ND round trip skews the first measurement.
 	mac_c=$(lab_mac "$CLI_NS" c0)
-	mac_h=$(lab_mac "$HOST_NS" h0)
+	mac_h=$(lab_mac "$GW_NS" $GW_IF)
 	in_cli ip neigh replace $HOST4 lladdr "$mac_h" dev c0 nud permanent
 	in_cli ip -6 neigh replace $HOST6 lladdr "$mac_h" dev c0 nud permanent
-	in_host ip neigh replace $CLIENT4 lladdr "$mac_c" dev h0 nud permanent
-	in_host ip -6 neigh replace $CLIENT6 lladdr "$mac_c" dev h0 nud permanent
+	in_host ip neigh replace $CLIENT4 lladdr "$mac_c" dev $GW_IF nud permanent
+	in_host ip -6 neigh replace $CLIENT6 lladdr "$mac_c" dev $GW_IF nud permanent
 }
 
-# lab_down: kill whatever still runs in the namespaces, then remove them.
-lab_down() {
-	for ns in "$CLI_NS" "$HOST_NS"; do
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -n "$pids" ] && kill $pids 2>/dev/null
+# lab_xdp_obj: the XDP program for veth peers (decap; floor if decap is not built).
+lab_xdp_obj() {
+	b=${BUILD:-$LAB_DIR/../build}
+	if [ -f "$b/bpf/decap.bpf.o" ]; then
+		echo "$b/bpf/decap.bpf.o"
+	else
+		echo "lab: $b/bpf/decap.bpf.o missing, using floor.bpf.o (ipip will not work)" >&2
+		echo "$b/bpf/floor.bpf.o"
+	fi
+}
+
+# lab_nginx I: start backend I's nginx (config, pid, logs under $LAB_STATE/bI).
+lab_nginx() {
+	i=$1
+	d=$LAB_STATE/b$i
+	mkdir -p "$d/www" "$d/tmp" "$d/logs" || return 1
+	# 1 MiB of "backend-I" lines: served at 100 KiB/s by /slow, a ~10 s
+	# download that plays the long-lived connection.
+	yes "backend-$i" | head -c 1048576 >"$d/www/big"
+	cat >"$d/nginx.conf" <<EOF
+# backend $i of lab $LAB_ID (generated by tools/lab.sh)
+daemon on;
+master_process on;
+worker_processes 1;
+user root;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	default_type text/plain;
+	keepalive_timeout 65;
+	keepalive_requests 1000000;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	server {
+		listen 80 default_server reuseport backlog=4096;
+		listen [::]:80 default_server ipv6only=on reuseport backlog=4096;
+		add_header X-Backend backend-$i always;
+		location / { return 200 "backend-$i\n"; }
+		location = /slow { alias $d/www/big; limit_rate 100k; }
+	}
+}
+EOF
+	in_be "$i" nginx -q -c "$d/nginx.conf" -p "$d" -g "error_log $d/logs/error.log warn;" 2>>"$d/logs/start.log"
+}
+
+# lab_backend_up I: namespace slbI-ID, veth gbI <-> b0, nginx.
+lab_backend_up() {
+	i=$1
+	ns=$(be_ns "$i")
+	ip netns add "$ns" || return 1
+	ip link add "gb$i" netns "$GW_NS" numtxqueues 2 numrxqueues 2 mtu $BACKEND_MTU type veth \
+		peer name b0 netns "$ns" numtxqueues 2 numrxqueues 2 mtu $BACKEND_MTU || return 1
+	in_be "$i" ip link set lo up
+	in_be "$i" ip addr add "$(be_addr4 "$i")/24" dev b0
+	in_be "$i" ip -6 addr add "$(be_addr6 "$i")/64" dev b0 nodad
+	in_gw ip addr add "$(gw_addr4 "$i")/24" dev "gb$i"
+	in_gw ip -6 addr add "$(gw_addr6 "$i")/64" dev "gb$i" nodad
+	in_be "$i" ip link set b0 up
+	in_gw ip link set "gb$i" up
+	in_be "$i" ip route add default via "$(gw_addr4 "$i")"
+	in_be "$i" ip -6 route add default via "$(gw_addr6 "$i")"
+	mac_b=$(lab_mac "$ns" b0)
+	mac_g=$(lab_mac "$GW_NS" "gb$i")
+	in_be "$i" ip neigh replace "$(gw_addr4 "$i")" lladdr "$mac_g" dev b0 nud permanent
+	in_be "$i" ip -6 neigh replace "$(gw_addr6 "$i")" lladdr "$mac_g" dev b0 nud permanent
+	in_gw ip neigh replace "$(be_addr4 "$i")" lladdr "$mac_b" dev "gb$i" nud permanent
+	in_gw ip -6 neigh replace "$(be_addr6 "$i")" lladdr "$mac_b" dev "gb$i" nud permanent
+	# ipip (DSR): the backend owns every VIP (AnyIP local routes on lo) and
+	# answers from it; decapsulated packets arrive on b0 for lo addresses.
+	in_be "$i" ip route add local $VIP4_NET dev lo
+	in_be "$i" ip -6 route add local $VIP6_NET dev lo
+	in_be "$i" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.b0.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
+	# Complete checksums from the backend's stack (see "veth traps" above).
+	in_be "$i" ethtool -K b0 tx off >/dev/null || return 1
+	# sluice_decap: strips the ipip outer header, and is the XDP program a
+	# veth peer needs for the gateway's XDP_REDIRECT to be delivered.
+	in_be "$i" ip link set dev b0 xdpdrv obj "$(lab_xdp_obj)" sec xdp || return 1
+	lab_nginx "$i"
+}
+
+# lab_up_steer [N]: the whole lab with N backends (default 3); Sluice not attached.
+lab_up_steer() {
+	n=${1:-3}
+	mkdir -p "$LAB_STATE" || return 1
+	echo "$n" >"$LAB_STATE/backends"
+	lab_up || return 1
+	in_gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.$GW_IF.rp_filter=0
+	mac_c=$(lab_mac "$CLI_NS" c0)
+	for a in $CLIENTS4; do
+		[ "$a" = $CLIENT4 ] || in_cli ip addr add "$a/24" dev c0
+		in_gw ip neigh replace "$a" lladdr "$mac_c" dev $GW_IF nud permanent
 	done
-	ip netns del "$CLI_NS" 2>/dev/null
-	ip netns del "$HOST_NS" 2>/dev/null
+	for a in $CLIENTS6; do
+		[ "$a" = $CLIENT6 ] || in_cli ip -6 addr add "$a/64" dev c0 nodad
+		in_gw ip -6 neigh replace "$a" lladdr "$mac_c" dev $GW_IF nud permanent
+	done
+	in_cli ip route add $VIP4_NET via $HOST4
+	in_cli ip -6 route add $VIP6_NET via $HOST6
+	in_cli ethtool -K c0 tx off >/dev/null || return 1
+	# The pass program on c0: nat replies are XDP_REDIRECTed from gbI to g0.
+	in_cli ip link set dev c0 xdpdrv obj "$(lab_xdp_obj)" sec xdp || return 1
+	i=1
+	while [ "$i" -le "$n" ]; do
+		lab_backend_up "$i" || return 1
+		i=$((i + 1))
+	done
+	# nginx daemonizes; wait (bounded) until every backend listens.
+	for _ in $(seq 50); do
+		ok=1
+		i=1
+		while [ "$i" -le "$n" ]; do
+			in_be "$i" ss -Hltn 'sport = :80' | grep -q . || ok=0
+			i=$((i + 1))
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "lab: nginx did not start (see $LAB_STATE/b*/logs)" >&2
+	return 1
+}
+
+# lab_backends: how many backends the lab has.
+lab_backends() { cat "$LAB_STATE/backends" 2>/dev/null || echo 0; }
+
+# lab_attach: Sluice (native XDP) on g0 and on every gbI; the ipip outer sources.
+lab_attach() {
+	sluice iface attach $GW_IF >/dev/null || return 1
+	i=1
+	while [ "$i" -le "$(lab_backends)" ]; do
+		sluice iface attach "gb$i" >/dev/null || return 1
+		i=$((i + 1))
+	done
+	# The ipip outer source (its low 16 bits are XORed with the flow hash).
+	sluice gateway set encap-source4 $HOST4 encap-source6 $HOST6 >/dev/null ||
+		echo "lab: 'sluice gateway set' failed: ipip services will drop (encap_fail)" >&2
 	return 0
 }
+
+# lab_namespaces: every namespace of this LAB_ID that exists.
+lab_namespaces() {
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^sl(c|g|h|b[0-9]+)-$LAB_ID\$" |
+		sed 's/^slc/0 slc/; s/^sl\([gh]\)/1 sl\1/; s/^slb\([0-9]*\)/2 \1 slb\1/' |
+		sort -k1,1n -k2,2n | awk '{print $NF}'
+}
+
+# lab_down: kill whatever still runs in the namespaces, then remove them, the
+# pins (only a lab's own pin root, never the default one) and the state folder.
+lab_down() {
+	nss=$(lab_namespaces)
+	for ns in $nss; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+	done
+	for ns in $nss; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	case "$LAB_PIN_ROOT" in
+	/sys/fs/bpf/sluice | /sys/fs/bpf/sluice/) ;;
+	/sys/fs/bpf/?*) rm -rf "$LAB_PIN_ROOT" ;;
+	esac
+	case "$LAB_STATE" in
+	*/sluice-lab-*) rm -rf "$LAB_STATE" ;;
+	esac
+	return 0
+}
+
+# --- `sluice lab` -----------------------------------------------------------
+
+lab_json_ns() {
+	# lab_json_ns NS ROLE: one namespace as a JSON object.
+	ns=$1
+	role=$2
+	links=$(in_ns "$ns" ip -j addr show 2>/dev/null || echo '[]')
+	xdp=$(in_ns "$ns" ip -j -d link show 2>/dev/null || echo '[]')
+	nginx=null
+	if [ "$role" = backend ]; then
+		i=${ns#slb}
+		i=${i%%-*}
+		pid=$(cat "$LAB_STATE/b$i/nginx.pid" 2>/dev/null)
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			nginx="{\"state\":\"running\",\"pid\":$pid,\"name\":\"backend-$i\"}"
+		else
+			nginx='{"state":"stopped"}'
+		fi
+	fi
+	jq -n --arg ns "$ns" --arg role "$role" --argjson links "$links" --argjson xdp "$xdp" \
+		--argjson nginx "$nginx" '{namespace: $ns, role: $role,
+		interfaces: [$links[] | select(.ifname != "lo" or ($links | length) == 1) |
+			{ifname, mtu, state: .operstate,
+			 addresses: [.addr_info[] | select(.scope == "global") | "\(.local)/\(.prefixlen)"],
+			 xdp_prog_id: ((.ifname as $n | $xdp[] | select(.ifname == $n) | .xdp.prog.id) // null)}
+			| select(.addresses != [] or .xdp_prog_id != null)],
+		nginx: $nginx}'
+}
+
+lab_status() {
+	json=0
+	[ "${1:-}" = -j ] && json=1
+	nss=$(lab_namespaces)
+	objs=""
+	for ns in $nss; do
+		case "$ns" in
+		slc-*) role=client ;;
+		slg-* | slh-*) role=gateway ;;
+		*) role=backend ;;
+		esac
+		objs="$objs$(lab_json_ns "$ns" $role)"
+	done
+	attached='[]'
+	if [ -e /run/netns/$GW_NS ]; then
+		attached=$(sluice -j iface show 2>/dev/null) || attached='[]'
+	fi
+	all=$(printf '%s' "$objs" | jq -cs --arg id "$LAB_ID" --arg pins "$LAB_PIN_ROOT" \
+		--argjson att "$attached" --arg v4 $VIP4_NET --arg v6 $VIP6_NET \
+		'{lab: $id, up: (length > 0), pin_root: $pins, vip_ranges: [$v4, $v6],
+		  namespaces: ., sluice_attached: $att}')
+	if [ $json = 1 ]; then
+		echo "$all"
+		return 0
+	fi
+	if [ -z "$nss" ]; then
+		echo "lab $LAB_ID: down"
+		return 0
+	fi
+	jq -r '"lab \(.lab): up, pins in \(.pin_root), service addresses \(.vip_ranges | join(" "))",
+		(.namespaces[] | "  \(.namespace) (\(.role))" +
+			(if .nginx then ": nginx \(.nginx.state)" +
+				(if .nginx.pid then " pid \(.nginx.pid), answers \(.nginx.name)" else "" end)
+			 else "" end),
+			(.interfaces[] | "    \(.ifname) mtu \(.mtu) \(.state) \(.addresses | join(" "))" +
+				(if .xdp_prog_id then " xdp prog \(.xdp_prog_id)" else "" end))),
+		"  Sluice attached (pins in \(.pin_root)):" + (if .sluice_attached == [] then " nowhere" else "" end),
+		(.sluice_attached[] | "    \(.ifname) mode \(.mode) prog \(.prog_id) link \(.link_id)")' <<<"$all"
+}
+
+lab_hint() {
+	cat <<EOF
+Lab $LAB_ID is up: client netns $CLI_NS, gateway netns $GW_NS, backends $(lab_namespaces | grep '^slb' | tr '\n' ' ')
+Point the CLI at the lab's pins and run it in the gateway's namespace:
+  export SLUICE_PIN_ROOT=$LAB_PIN_ROOT
+  nsenter --net=/run/netns/$GW_NS sluice backend show
+Try a service (VIPs: $VIP4_NET, $VIP6_NET):
+  sluice service add 198.19.0.1 80 tcp mode nat
+  sluice backend add 198.19.0.1 80 tcp 198.18.1.2
+  nsenter --net=/run/netns/$CLI_NS curl -s http://198.19.0.1/
+EOF
+}
+
+# lab_fail MESSAGE: the error on stderr, and as {"error": ...} under -j.
+lab_fail() {
+	echo "sluice lab: $1" >&2
+	[ "$LAB_JSON" = 1 ] && jq -cn --arg e "$1" '{error: $e}'
+	return 1
+}
+
+lab_main() {
+	LAB_JSON=0
+	args=()
+	for a in "$@"; do
+		if [ "$a" = -j ]; then LAB_JSON=1; else args+=("$a"); fi
+	done
+	set -- "${args[@]}"
+	cmd=${1:-status}
+	[ $# -gt 0 ] && shift
+	[ "$(id -u)" = 0 ] || {
+		lab_fail "needs root (network namespaces, XDP)"
+		return 1
+	}
+	case "$cmd" in
+	up)
+		n=3
+		if [ "${1:-}" = backends ]; then
+			n=${2:-}
+			shift
+			[ $# -gt 0 ] && shift
+		fi
+		case "$n" in
+		'' | *[!0-9]*)
+			lab_fail "up: backends needs a number 1..250, got '$n'"
+			return 1
+			;;
+		esac
+		if [ "$n" -lt 1 ] || [ "$n" -gt 250 ] || [ $# -gt 0 ]; then
+			lab_fail "up: usage: sluice lab up [backends N] (N = 1..250)"
+			return 1
+		fi
+		if [ -n "$(lab_namespaces)" ]; then
+			lab_fail "up: lab $LAB_ID is already up (sluice lab down first)"
+			return 1
+		fi
+		mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+		if ! lab_up_steer "$n" >&2 || ! lab_attach >&2; then
+			lab_down
+			lab_fail "up: setup failed (see above); removed what was made"
+			return 1
+		fi
+		if [ "$LAB_JSON" = 1 ]; then
+			lab_hint >&2
+			lab_status -j
+		else
+			lab_hint
+		fi
+		;;
+	down)
+		if [ $# -gt 0 ]; then
+			lab_fail "down: takes no arguments"
+			return 1
+		fi
+		lab_down
+		[ "$LAB_JSON" = 1 ] && lab_status -j
+		return 0
+		;;
+	status)
+		if [ $# -gt 0 ]; then
+			lab_fail "status: takes no arguments"
+			return 1
+		fi
+		[ "$LAB_JSON" = 1 ] && set -- -j
+		lab_status "$@"
+		;;
+	*)
+		lab_fail "unknown command '$cmd' (up [backends N] | down | status)"
+		return 1
+		;;
+	esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	lab_main "$@"
+	exit $?
+fi

@@ -85,17 +85,23 @@ const char *args_proto_name(__u8 proto)
 
 int args_parse_mode(const char *text, __u8 *mode)
 {
-	if (text && !strcmp(text, "local")) {
-		*mode = SLUICE_MODE_LOCAL;
-		return 0;
+	static const struct {
+		const char *name;
+		__u8 mode;
+	} modes[] = {
+		{ "local", SLUICE_MODE_LOCAL },
+		{ "nat", SLUICE_MODE_NAT },
+		{ "ipip", SLUICE_MODE_IPIP },
+	};
+	size_t i;
+
+	for (i = 0; text && i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(text, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
 	}
-	if (text && (!strcmp(text, "nat") || !strcmp(text, "ipip"))) {
-		err_set("mode %s is not supported yet: only 'local' (admission, then pass to the host) is available in this version",
-			text);
-		return -EOPNOTSUPP;
-	}
-	err_set("unknown mode '%s': valid modes are local (nat and ipip are planned)",
-		text ? text : "");
+	err_set("unknown mode '%s': valid modes are local, nat and ipip", text ? text : "");
 	return -EINVAL;
 }
 
@@ -104,9 +110,62 @@ const char *args_mode_name(__u8 mode)
 	switch (mode) {
 	case SLUICE_MODE_LOCAL:
 		return "local";
+	case SLUICE_MODE_NAT:
+		return "nat";
+	case SLUICE_MODE_IPIP:
+		return "ipip";
 	default:
 		return "?";
 	}
+}
+
+int args_parse_hash(const char *text, __u8 *hash)
+{
+	if (text && !strcmp(text, "5tuple")) {
+		*hash = SLUICE_HASH_5TUPLE;
+		return 0;
+	}
+	if (text && !strcmp(text, "client")) {
+		*hash = SLUICE_HASH_CLIENT;
+		return 0;
+	}
+	err_set("unknown hash '%s': give 5tuple (addresses, ports, protocol) or client (client address only)",
+		text ? text : "");
+	return -EINVAL;
+}
+
+const char *args_hash_name(__u8 hash)
+{
+	switch (hash) {
+	case SLUICE_HASH_5TUPLE:
+		return "5tuple";
+	case SLUICE_HASH_CLIENT:
+		return "client";
+	default:
+		return "?";
+	}
+}
+
+int args_parse_u32(const char *text, __u32 min, __u32 max, const char *what, __u32 *value)
+{
+	__u64 v;
+	int err;
+
+	if (!text || !*text) {
+		err_set("missing %s: give a number %u..%u", what, min, max);
+		return -EINVAL;
+	}
+	err = parse_digits(text, strlen(text), max, &v);
+	if (err == -EINVAL) {
+		err_set("invalid %s '%s': give a number %u..%u", what, text, min, max);
+		return err;
+	}
+	if (err || v < min) {
+		err_set("%s '%s' is out of range: give a number %u..%u", what, text, min, max);
+		return -ERANGE;
+	}
+	*value = (__u32)v;
+	return 0;
 }
 
 int args_parse_count(const char *text, __u32 max, const char *what, __u32 *value)

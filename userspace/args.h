@@ -20,14 +20,23 @@ int args_parse_proto(const char *text, __u8 *proto);
 /* Name of IPPROTO_TCP / IPPROTO_UDP, or "?". */
 const char *args_proto_name(__u8 proto);
 
-/*
- * Forwarding mode to enum sluice_mode. "local" is accepted; "nat" and "ipip"
- * are known but not supported yet (-EOPNOTSUPP); anything else is -EINVAL.
- */
+/* Forwarding mode to enum sluice_mode: "local", "nat" or "ipip"; else -EINVAL. */
 int args_parse_mode(const char *text, __u8 *mode);
 
 /* Name of an enum sluice_mode value, or "?". */
 const char *args_mode_name(__u8 mode);
+
+/* Hash choice to enum sluice_hash: "5tuple" or "client"; else -EINVAL. */
+int args_parse_hash(const char *text, __u8 *hash);
+
+/* Name of an enum sluice_hash value, or "?". */
+const char *args_hash_name(__u8 hash);
+
+/*
+ * Plain unsigned decimal (no suffix) in min..max; what names the value in
+ * messages ("weight").
+ */
+int args_parse_u32(const char *text, __u32 min, __u32 max, const char *what, __u32 *value);
 
 /*
  * Unsigned decimal count with an optional k (x1000) or m (x1000000) suffix,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Read side of the pinned maps: opening by pin path with an ABI check, summed
- * per-CPU counters and the service list. The CLI's read commands and (later)
+ * per-CPU counters, the service list, backends, Maglev tables, shards,
+ * subsets and the gateway configuration. The CLI's read commands and (later)
  * the daemon's metrics read through here, never with bpf_map_* of their own.
  */
 #include <bpf/bpf.h>
@@ -40,6 +41,23 @@ static const struct {
 	{ SLUICE_MAP_CLIENT_RL, offsetof(struct sluice_maps, client_rl), BPF_MAP_TYPE_LRU_HASH,
 	  sizeof(struct sluice_client_key), sizeof(struct sluice_bucket),
 	  SLUICE_CLIENT_RL_ENTRIES },
+	{ SLUICE_MAP_BACKENDS, offsetof(struct sluice_maps, backends), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_backend), SLUICE_MAX_BACKENDS },
+	{ SLUICE_MAP_BE_STATS, offsetof(struct sluice_maps, be_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_be_counter), SLUICE_MAX_BACKENDS },
+	{ SLUICE_MAP_MAGLEV, offsetof(struct sluice_maps, maglev), BPF_MAP_TYPE_ARRAY_OF_MAPS,
+	  sizeof(__u32), sizeof(__u32), SLUICE_MAX_TABLES },
+	/* The flow tables' size is chosen when they are created (--flow-entries): 0 = any. */
+	{ SLUICE_MAP_FLOWS, offsetof(struct sluice_maps, flows), BPF_MAP_TYPE_LRU_HASH,
+	  sizeof(struct sluice_flow_key), sizeof(struct sluice_flow), 0 },
+	{ SLUICE_MAP_NAT_REV, offsetof(struct sluice_maps, nat_rev), BPF_MAP_TYPE_LRU_HASH,
+	  sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev), 0 },
+	{ SLUICE_MAP_SHARDS, offsetof(struct sluice_maps, shards), BPF_MAP_TYPE_LPM_TRIE,
+	  sizeof(struct sluice_shard_key), sizeof(struct sluice_shard), 16384 },
+	{ SLUICE_MAP_SUBSETS, offsetof(struct sluice_maps, subsets), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_subset), SLUICE_MAX_SUBSETS },
+	{ SLUICE_MAP_CONFIG, offsetof(struct sluice_maps, config), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_config), 1 },
 };
 
 #define MAP_COUNT (sizeof(map_specs) / sizeof(map_specs[0]))
@@ -134,7 +152,7 @@ static int check_map(int fd, size_t i, const char *path)
 	}
 	if (info.type != map_specs[i].type || info.key_size != map_specs[i].key_size ||
 	    info.value_size != map_specs[i].value_size ||
-	    info.max_entries != map_specs[i].max_entries) {
+	    (map_specs[i].max_entries && info.max_entries != map_specs[i].max_entries)) {
 		err_set("pinned map %s does not match this build's ABI (version %d): detach every interface and remove the stale pins before using this version",
 			path, SLUICE_ABI_VERSION);
 		return -EPROTO;
@@ -326,4 +344,216 @@ int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, 
 out:
 	free(list);
 	return err;
+}
+
+int maps_read_be_counters(const struct sluice_maps *m, __u32 id, struct sluice_be_counter *out)
+{
+	struct sluice_be_counter *percpu;
+	int ncpus = maps_ncpus(), c, err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	if (bpf_map_lookup_elem(m->be_stats, &id, percpu)) {
+		err = -errno;
+		err_set("cannot read the counters of backend %u: %s", id, strerror(-err));
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpus; c++) {
+		out->packets += percpu[c].packets;
+		out->bytes += percpu[c].bytes;
+		out->new_flows += percpu[c].new_flows;
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+/*
+ * Read keys 0..n-1 of an array map into values (value_size each): in
+ * batches where the kernel has them, else one lookup per key.
+ */
+static int read_array(int fd, __u32 n, size_t value_size, void *values, const char *what)
+{
+	__u32 *keys, out_batch = 0, done = 0, count, i;
+	int err = 0, saved = 0, first = 1;
+
+	keys = calloc(n, sizeof(*keys));
+	if (!keys) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &out_batch, &out_batch, keys + done,
+					   (char *)values + (size_t)done * value_size, &count,
+					   NULL);
+		saved = err ? errno : 0;
+		first = 0;
+		if (err && saved != ENOENT)
+			break;
+		done += count;
+		if (err) /* ENOENT: that was the last batch */
+			break;
+	}
+	if (done == n)
+		goto out;
+	/* No batch support, or a failure mid-way: one key at a time. */
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &i, (char *)values + (size_t)i * value_size)) {
+			err = -errno;
+			err_set("cannot read %s: %s", what, strerror(-err));
+			goto fail;
+		}
+	}
+out:
+	err = 0;
+fail:
+	free(keys);
+	return err;
+}
+
+int maps_read_backends(const struct sluice_maps *m, struct sluice_backend *all)
+{
+	return read_array(m->backends, SLUICE_MAX_BACKENDS, sizeof(*all), all, SLUICE_MAP_BACKENDS);
+}
+
+int maps_read_subsets(const struct sluice_maps *m, struct sluice_subset *all)
+{
+	return read_array(m->subsets, SLUICE_MAX_SUBSETS, sizeof(*all), all, SLUICE_MAP_SUBSETS);
+}
+
+int maps_subset_is_free(const struct sluice_subset *s)
+{
+	return s->svc_id == SLUICE_NO_BACKEND || s->count == 0;
+}
+
+int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, __u32 *m_out)
+{
+	__u32 inner_id, size = 0, key = SLUICE_MAGLEV_SIZE_SLOT, *t = NULL;
+	int fd, err;
+
+	*table = NULL;
+	/* From userspace, an array of maps yields the id of the inner map. */
+	if (bpf_map_lookup_elem(m->maglev, &table_id, &inner_id)) {
+		err = -errno;
+		if (err != -ENOENT)
+			err_set("cannot read Maglev table %u: %s", table_id, strerror(-err));
+		return err;
+	}
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT) /* replaced and freed meanwhile */
+			return err;
+		err_set("cannot open Maglev table %u: %s", table_id, strerror(-err));
+		return err;
+	}
+	if (bpf_map_lookup_elem(fd, &key, &size)) {
+		err = -errno;
+		err_set("cannot read the size of Maglev table %u: %s", table_id, strerror(-err));
+		goto out;
+	}
+	if (size < 1 || size > SLUICE_MAGLEV_M_MAX) {
+		err_set("Maglev table %u has a bad size %u", table_id, size);
+		err = -EPROTO;
+		goto out;
+	}
+	t = calloc((size_t)size + 1, sizeof(*t));
+	if (!t) {
+		err_set("out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	err = read_array(fd, size + 1, sizeof(*t), t, "a Maglev table");
+	if (err)
+		goto out;
+	*table = t;
+	*m_out = size;
+	t = NULL;
+out:
+	free(t);
+	close(fd);
+	return err;
+}
+
+int maps_read_shards(const struct sluice_maps *m, struct sluice_shard_key **keys,
+		     struct sluice_shard **values, size_t *count)
+{
+	struct sluice_shard_key *k = NULL, key, next, *gk;
+	struct sluice_shard *v = NULL, *gv;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	/* Bounded like maps_svc_list(): a concurrent delete restarts the walk. */
+	while (n < 2 * 16384 && !bpf_map_get_next_key(m->shards, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			gk = realloc(k, cap * sizeof(*k));
+			if (gk)
+				k = gk;
+			gv = realloc(v, cap * sizeof(*v));
+			if (gv)
+				v = gv;
+			if (!gk || !gv) {
+				err_set("out of memory");
+				err = -ENOMEM;
+				goto fail;
+			}
+		}
+		/* LPM lookups match the longest prefix: the key itself is in the map. */
+		if (bpf_map_lookup_elem(m->shards, &key, &v[n]))
+			continue;
+		k[n] = key;
+		n++;
+	}
+	if (errno != ENOENT && n < 2 * 16384) {
+		err = -errno;
+		err_set("cannot walk %s: %s", SLUICE_MAP_SHARDS, strerror(-err));
+		goto fail;
+	}
+	*keys = k;
+	*values = v;
+	*count = n;
+	return 0;
+fail:
+	free(k);
+	free(v);
+	return err;
+}
+
+int maps_read_config(const struct sluice_maps *m, struct sluice_config *cfg)
+{
+	__u32 key = 0;
+	int err;
+
+	if (!bpf_map_lookup_elem(m->config, &key, cfg))
+		return 0;
+	err = -errno;
+	err_set("cannot read %s: %s", SLUICE_MAP_CONFIG, strerror(-err));
+	return err;
+}
+
+int maps_flow_entries(const struct sluice_maps *m, __u32 *entries)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(m->flows, &info, &len)) {
+		err = -errno;
+		err_set("cannot query %s: %s", SLUICE_MAP_FLOWS, strerror(-err));
+		return err;
+	}
+	*entries = info.max_entries;
+	return 0;
 }

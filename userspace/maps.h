@@ -2,7 +2,8 @@
 /*
  * Typed read access to the pinned Sluice maps under a pin root: open them
  * (checking each against the ABI), sum per-CPU counters, iterate services.
- * Writes live in svc.c, the one module that changes control maps.
+ * Writes live in the library's write modules (svc.c, backend.c, shard.c,
+ * gateway.c), the only code that changes control maps.
  */
 #ifndef SLUICE_MAPS_H
 #define SLUICE_MAPS_H
@@ -17,6 +18,14 @@ struct sluice_maps {
 	int glb_stats;	     /* sl_glb_stats_v2 */
 	int svc_rl;	     /* sl_svc_rl */
 	int client_rl;	     /* sl_client_rl */
+	int backends;	     /* sl_backends */
+	int be_stats;	     /* sl_be_stats */
+	int maglev;	     /* sl_maglev (array of maps) */
+	int flows;	     /* sl_flows */
+	int nat_rev;	     /* sl_nat_rev */
+	int shards;	     /* sl_shards (LPM trie) */
+	int subsets;	     /* sl_subsets */
+	int config;	     /* sl_config */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
 
@@ -69,5 +78,37 @@ struct maps_svc_entry {
  * NULL when there are none) of *count entries.
  */
 int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count);
+
+/* One backend's counters, summed over CPUs. */
+int maps_read_be_counters(const struct sluice_maps *m, __u32 id, struct sluice_be_counter *out);
+
+/*
+ * Every slot of sl_backends into all[SLUICE_MAX_BACKENDS] (UNUSED slots
+ * included: the array is indexed by backend id).
+ */
+int maps_read_backends(const struct sluice_maps *m, struct sluice_backend *all);
+
+/*
+ * The Maglev table of table_id: *table (malloc'ed, free() it) receives the
+ * M + 1 entries (entry 0 = M) and *m_out M. -ENOENT (no message) when the
+ * table id has no table.
+ */
+int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, __u32 *m_out);
+
+/* Every slot of sl_subsets into all[SLUICE_MAX_SUBSETS]. */
+int maps_read_subsets(const struct sluice_maps *m, struct sluice_subset *all);
+
+/* 1 when a sl_subsets slot is free (svc_id SLUICE_NO_BACKEND, or no member). */
+int maps_subset_is_free(const struct sluice_subset *s);
+
+/* Every sl_shards entry (malloc'ed arrays, free() both; NULL when none). */
+int maps_read_shards(const struct sluice_maps *m, struct sluice_shard_key **keys,
+		     struct sluice_shard **values, size_t *count);
+
+/* The gateway configuration (sl_config entry 0). */
+int maps_read_config(const struct sluice_maps *m, struct sluice_config *cfg);
+
+/* max_entries of the flow table (sl_flows), or -errno. */
+int maps_flow_entries(const struct sluice_maps *m, __u32 *entries);
 
 #endif /* SLUICE_MAPS_H */

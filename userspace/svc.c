@@ -20,9 +20,16 @@
 
 #include "addr.h"
 #include "args.h"
+#include "backend.h"
 #include "err.h"
+#include "maglev.h"
 #include "rate.h"
 #include "svc.h"
+
+static int is_steering(__u8 mode)
+{
+	return mode == SLUICE_MODE_NAT || mode == SLUICE_MODE_IPIP;
+}
 
 int svc_key_make(const union sluice_addr *addr, __u16 port, __u8 proto, struct sluice_svc_key *key)
 {
@@ -48,6 +55,15 @@ void svc_key_format(const struct sluice_svc_key *key, char *buf, size_t len)
 	if (addr_format(&key->addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
 	snprintf(buf, len, "%s port %u %s", a, ntohs(key->port), args_proto_name(key->proto));
+}
+
+void svc_key_format_args(const struct sluice_svc_key *key, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	if (addr_format(&key->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s %u %s", a, ntohs(key->port), args_proto_name(key->proto));
 }
 
 /* One rate of conf on top of old: unchanged unless given. */
@@ -97,12 +113,34 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 		v.id = id;
 		v.mode = SLUICE_MODE_LOCAL;
 	}
+	if (base)
+		v.hash = base->hash;
 	if (conf->has_mode) {
-		if (conf->mode != SLUICE_MODE_LOCAL) {
-			err_set("mode %u is not supported: only local", conf->mode);
-			return -EOPNOTSUPP;
+		if (conf->mode != SLUICE_MODE_LOCAL && !is_steering(conf->mode)) {
+			err_set("mode %u is not supported: give local, nat or ipip", conf->mode);
+			return -EINVAL;
 		}
 		v.mode = conf->mode;
+	}
+	if (conf->has_hash) {
+		if (conf->hash != SLUICE_HASH_5TUPLE && conf->hash != SLUICE_HASH_CLIENT) {
+			err_set("hash %u is not supported: give 5tuple or client", conf->hash);
+			return -EINVAL;
+		}
+		v.hash = conf->hash;
+	}
+	if (conf->has_maglev_size) {
+		if (!is_steering(v.mode)) {
+			err_set("maglev-size applies to services in mode nat or ipip (this one is %s)",
+				args_mode_name(v.mode));
+			return -EINVAL;
+		}
+		if (conf->maglev_size > SLUICE_MAGLEV_M_MAX ||
+		    !maglev_is_prime(conf->maglev_size)) {
+			err_set("maglev-size %u is not a prime of at most %u (e.g. 65537, 131071, 655373)",
+				conf->maglev_size, SLUICE_MAGLEV_M_MAX);
+			return -EINVAL;
+		}
 	}
 	err = rate_update(conf->has_rate, conf->rate_pps, conf->has_burst, conf->burst, "", &v.rate,
 			  &v.rate);
@@ -277,10 +315,21 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		return err;
 	value.id = id;
 	err = clear_id_state(m, id);
+	if (!err)
+		err = backend_purge_service(m, id);
 	if (err)
 		return err;
+	/* The table exists before a packet can match the service. */
+	if (is_steering(value.mode)) {
+		err = backend_publish_service(m, NULL, id,
+					      conf->has_maglev_size ? conf->maglev_size
+								    : SLUICE_MAGLEV_M_DEFAULT);
+		if (err)
+			return err;
+	}
 	if (bpf_map_update_elem(m->services, key, &value, BPF_NOEXIST)) {
 		err = -errno;
+		backend_table_delete(m, id);
 		if (err == -EEXIST)
 			return exists_error(key, id);
 		if (err == -E2BIG || err == -ENOMEM)
@@ -302,8 +351,8 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	int err;
 
 	if (!conf->has_mode && !conf->has_rate && !conf->has_burst && !conf->has_client_rate &&
-	    !conf->has_client_burst) {
-		err_set("nothing to change: give at least one of mode, rate, burst, client-rate, client-burst");
+	    !conf->has_client_burst && !conf->has_hash && !conf->has_maglev_size) {
+		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst");
 		return -EINVAL;
 	}
 	err = svc_get(m, key, &old);
@@ -312,6 +361,29 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	err = svc_value_make(conf, &old, 0, &value);
 	if (err)
 		return err;
+	if (value.mode != old.mode) {
+		__u32 n = 0;
+
+		err = backend_count(m, old.id, &n);
+		if (err)
+			return err;
+		if (n) {
+			char k[SVC_KEY_STRLEN];
+
+			svc_key_format(key, k, sizeof(k));
+			err_set("service %s has %u backend%s: delete them before changing its mode (or add a new service)",
+				k, n, n == 1 ? "" : "s");
+			return -EBUSY;
+		}
+	}
+	/* The new table first: the service never points at a table it lacks. */
+	if (is_steering(value.mode) && (!is_steering(old.mode) || conf->has_maglev_size)) {
+		err = backend_publish_service(m, NULL, value.id,
+					      conf->has_maglev_size ? conf->maglev_size
+								    : SLUICE_MAGLEV_M_DEFAULT);
+		if (err)
+			return err;
+	}
 	/*
 	 * A new rate starts from a full bucket rather than the old rate's debt.
 	 * Reset before the update: should the update fail, a fresh bucket is
@@ -334,6 +406,12 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		err_set("cannot update the service: %s", strerror(-err));
 		return err;
 	}
+	/* Local mode steers nothing: its table goes once the service says so. */
+	if (!is_steering(value.mode) && is_steering(old.mode)) {
+		err = backend_table_delete(m, value.id);
+		if (err)
+			return err;
+	}
 	if (updated)
 		*updated = value;
 	return 0;
@@ -345,6 +423,15 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	int err;
 
 	err = svc_get(m, key, &value);
+	if (err)
+		return err;
+	/*
+	 * Steering state first (shards, subsets, tables, backends): its packets
+	 * meet no backend from here on and are dropped (no_backend) until the
+	 * service itself goes; should this fail, the service is still there to
+	 * delete again.
+	 */
+	err = backend_purge_service(m, value.id);
 	if (err)
 		return err;
 	if (bpf_map_delete_elem(m->services, key)) {
@@ -361,4 +448,19 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	if (old)
 		*old = value;
 	return 0;
+}
+
+int svc_maglev_size(const struct sluice_maps *m, const struct sluice_svc *svc, __u32 *size)
+{
+	int err;
+
+	*size = 0;
+	if (!is_steering(svc->mode))
+		return 0;
+	err = backend_table_size(m, svc->id, size);
+	if (err == -ENOENT) {
+		*size = 0;
+		return 0;
+	}
+	return err;
 }

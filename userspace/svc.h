@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The write side of services: the one module that changes sl_services and the
- * per-service state indexed by a service's id (counters, buckets). The CLI
+ * per-service state indexed by a service's id (counters, buckets; the
+ * steering state of a nat or ipip service through backend.c: its Maglev
+ * table, backends, shards). The CLI
  * calls it today; the daemon will own it later. Every operation validates
  * everything first and touches no map until the whole change is known good,
  * so a refused command changes nothing.
@@ -34,6 +36,10 @@ struct svc_conf {
 	__u32 client_rate_pps; /* 0 = unlimited */
 	int has_client_burst;
 	__u32 client_burst;
+	int has_hash;
+	__u8 hash; /* enum sluice_hash; add: default SLUICE_HASH_5TUPLE */
+	int has_maglev_size;
+	__u32 maglev_size; /* Maglev table size M, a prime <= SLUICE_MAGLEV_M_MAX (nat, ipip) */
 };
 
 /* Build a key (port in host order); padding zeroed, port stored big-endian. */
@@ -41,6 +47,9 @@ int svc_key_make(const union sluice_addr *addr, __u16 port, __u8 proto, struct s
 
 /* "192.0.2.1 port 80 tcp" for messages; buf of SVC_KEY_STRLEN. */
 void svc_key_format(const struct sluice_svc_key *key, char *buf, size_t len);
+
+/* "192.0.2.1 80 tcp", the service as commands take it; buf of SVC_KEY_STRLEN. */
+void svc_key_format_args(const struct sluice_svc_key *key, char *buf, size_t len);
 
 /*
  * Build the value conf describes: on top of base (set) or from defaults
@@ -51,22 +60,32 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 
 /*
  * Add a service with the lowest free id; its counters and buckets are zeroed
- * before it becomes visible. -EEXIST when the key exists, -ENOSPC when every
+ * (and anything a previous service of that id left removed) before it
+ * becomes visible. A nat or ipip service gets an empty Maglev table of its
+ * maglev_size (default SLUICE_MAGLEV_M_DEFAULT). -EEXIST when the key exists, -ENOSPC when every
  * id is in use. *added (may be NULL) receives the stored value.
  */
 int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *added);
 
 /*
- * Change mode and/or rates of an existing service; id and counters are kept.
- * A changed rate resets that rate's buckets. -ENOENT when there is no such
- * service.
+ * Change mode, hash, Maglev size and/or rates of an existing service; id and
+ * counters are kept. A changed rate resets that rate's buckets. A mode change
+ * is refused (-EBUSY) while the service has backends; to nat or ipip it
+ * publishes an empty table, to local it removes the table. A new
+ * maglev-size republishes the table. -ENOENT when there is no such service.
  */
 int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *updated);
 
-/* Delete a service and zero its counters and buckets. *old may be NULL. */
+/*
+ * Delete a service with its backends, shards, subsets and tables, and zero
+ * its counters and buckets. *old may be NULL.
+ */
 int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old);
+
+/* Maglev table size of a nat/ipip service (0 when it has no table: local). */
+int svc_maglev_size(const struct sluice_maps *m, const struct sluice_svc *svc, __u32 *size);
 
 /* Read one service (-ENOENT when absent). */
 int svc_get(const struct sluice_maps *m, const struct sluice_svc_key *key,

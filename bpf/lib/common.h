@@ -20,12 +20,19 @@
 /* svc_id of a packet that matched no service: counted globally only. */
 #define SLUICE_NO_SVC 0xffffffffu
 
-/* The action of a reason: only the drop reasons drop, everything else passes. */
+/*
+ * The action of a reason: the drop reasons drop, everything else passes.
+ * FWD and REV_NAT never come here: the forward stage decides their action
+ * (XDP_TX or XDP_REDIRECT) and the entry returns that.
+ */
 static __always_inline int sluice_reason_action(int reason)
 {
 	switch (reason) {
 	case SLUICE_R_DROP_SVC_RATE:
 	case SLUICE_R_DROP_CLIENT_RATE:
+	case SLUICE_R_NO_BACKEND:
+	case SLUICE_R_TOO_BIG:
+	case SLUICE_R_ENCAP_FAIL:
 		return XDP_DROP;
 	default:
 		return XDP_PASS;

@@ -36,7 +36,8 @@ static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 	s = bpf_map_lookup_elem(&sl_services, &key);
 	if (!s)
 		return SLUICE_R_NOT_SERVICE;
-	if (s->mode != SLUICE_MODE_LOCAL || s->id >= SLUICE_MAX_SERVICES)
+	if (s->mode < SLUICE_MODE_LOCAL || s->mode > SLUICE_MODE_IPIP ||
+	    s->id >= SLUICE_MAX_SERVICES)
 		return SLUICE_R_NOT_SERVICE;
 	*svc = s;
 	return SLUICE_CONTINUE;

@@ -24,14 +24,27 @@ static __always_inline void sluice_count_slot(void *map, __u32 idx, __u64 bytes)
 	}
 }
 
-/* svc_id is SLUICE_NO_SVC unless the reason is a verdict on that service. */
-static __always_inline void sluice_count(struct xdp_md *ctx, __u32 reason, __u32 svc_id)
+/*
+ * svc_id is SLUICE_NO_SVC unless the reason is a verdict on that service.
+ * bytes is the frame as received (the entry notes it before any rewrite:
+ * encapsulation grows the frame, untagging shrinks it).
+ */
+static __always_inline void sluice_count(__u32 reason, __u32 svc_id, __u64 bytes)
 {
-	__u64 bytes = ctx->data_end - ctx->data;
-
 	sluice_count_slot(&sl_glb_stats_v2, reason, bytes);
 	if (svc_id != SLUICE_NO_SVC)
 		sluice_count_slot(&sl_svc_stats_v2, sluice_svc_stat_index(svc_id, reason), bytes);
+}
+
+/* A packet sent towards backend id (forward direction), bytes as received. */
+static __always_inline void sluice_count_backend(__u32 id, __u64 bytes)
+{
+	struct sluice_be_counter *c = bpf_map_lookup_elem(&sl_be_stats, &id);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
 }
 
 #endif /* SLUICE_STATS_H */

@@ -3,14 +3,19 @@
 # a private pin root, TAP output, and cleanup that runs even on failure.
 set -u
 
+# The lab is named after this test's PID; its pins and temporary files too
+# (set before sourcing: lab_down removes LAB_PIN_ROOT and LAB_STATE).
 LAB_ID=$$
+LAB_PIN_ROOT=/sys/fs/bpf/sluice-test-$LAB_ID
+LAB_STATE=${TMPDIR:-/tmp}/sluice-lab-test-$LAB_ID
+BUILD=${BUILD:-build}
 . "$(dirname "$0")/../../tools/lab.sh"
 ID=$LAB_ID
 
-BUILD=${BUILD:-build}
 SLUICE=$(realpath "$BUILD/sluice")
 UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
-export SLUICE_PIN_ROOT=/sys/fs/bpf/sluice-test-$ID
+CONNS=$(realpath "$BUILD/tests/integration/conns")
+export SLUICE_PIN_ROOT=$LAB_PIN_ROOT
 
 TAP_N=0
 TAP_FAILED=0
@@ -47,11 +52,19 @@ cleanup() {
 	rm -rf "$SLUICE_PIN_ROOT"
 }
 
-# lab_up_test: the lab, torn down by cleanup on any exit.
+# lab_up_test: the two-namespace lab, torn down by cleanup on any exit.
 lab_up_test() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	lab_up
+}
+
+# lab_up_steer_test [N]: the whole lab with N backends and Sluice attached
+# to the gateway, torn down by cleanup on any exit.
+lab_up_steer_test() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	lab_up_steer "${1:-3}" && lab_attach
 }
 
 finish() {

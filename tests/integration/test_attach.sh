@@ -8,7 +8,7 @@
 require_env attach
 lab_up_test || { tap_fail "lab setup"; finish; exit 1; }
 
-xdp_on_h0() { in_host ip -d link show h0 | grep -q 'prog/xdp'; }
+xdp_on_g0() { in_host ip -d link show g0 | grep -q 'prog/xdp'; }
 # shown_as IFNAME MODE: `iface show` lists IFNAME attached in MODE.
 shown_as() {
 	sluice -j iface show | jq -e --arg i "$1" --arg m "$2" \
@@ -16,16 +16,16 @@ shown_as() {
 }
 not() { ! "$@"; }
 
-check "attach native" sluice iface attach h0
-check "h0 has an XDP program" xdp_on_h0
-check "iface show lists h0 as native" shown_as h0 native
+check "attach native" sluice iface attach g0
+check "g0 has an XDP program" xdp_on_g0
+check "iface show lists g0 as native" shown_as g0 native
 for mode in 0600; do
 	bad=$(find "$SLUICE_PIN_ROOT" -type f ! -perm $mode | wc -l)
 	check "every pin is mode $mode ($bad are not)" test "$bad" -eq 0
 done
 check "pin root is root-only (0700)" test "$(stat -c %a "$SLUICE_PIN_ROOT")" = 700
 
-out=$(sluice iface attach h0 2>&1)
+out=$(sluice iface attach g0 2>&1)
 rc=$?
 check "second attach refused" test $rc -ne 0
 check "refusal says what to do (--force)" grep -q -- --force <<<"$out"
@@ -35,37 +35,37 @@ check "refusal says what to do (--force)" grep -q -- --force <<<"$out"
 sluice service add $HOST4 7000 udp >/dev/null
 sent1=$(in_cli "$UDPBLAST" send $HOST4 7000 0.5 1 2000)
 before=$(svc_stat $HOST4 7000 udp admitted packets)
-prog_before=$(sluice -j iface show | jq -r '.[] | select(.ifname=="h0") | .prog_id')
-check "forced re-attach replaces the program" sluice iface attach h0 --force
-prog_after=$(sluice -j iface show | jq -r '.[] | select(.ifname=="h0") | .prog_id')
+prog_before=$(sluice -j iface show | jq -r '.[] | select(.ifname=="g0") | .prog_id')
+check "forced re-attach replaces the program" sluice iface attach g0 --force
+prog_after=$(sluice -j iface show | jq -r '.[] | select(.ifname=="g0") | .prog_id')
 check "program id changed ($prog_before -> $prog_after)" test "$prog_before" != "$prog_after"
 kept=$(svc_stat $HOST4 7000 udp admitted packets)
 check "counters survive forced re-attach ($before -> $kept)" test "$kept" = "$before"
 check "every packet sent was counted admitted ($sent1 sent, $before counted)" test "$before" -eq "$sent1"
 
-check "detach" sluice iface detach h0
-check "h0 left without XDP" not xdp_on_h0
-check "iface show no longer lists h0" not shown_as h0 native
+check "detach" sluice iface detach g0
+check "g0 left without XDP" not xdp_on_g0
+check "iface show no longer lists g0" not shown_as g0 native
 check "service survives detach" sh -c "$SLUICE -j service show | jq -e '.[] | select(.port==7000)' >/dev/null"
 
-check "re-attach in generic (skb) mode" sluice iface attach h0 --mode skb
-check "iface show says skb" shown_as h0 skb
+check "re-attach in generic (skb) mode" sluice iface attach g0 --mode skb
+check "iface show says skb" shown_as g0 skb
 sent2=$(in_cli "$UDPBLAST" send $HOST4 7000 0.5 1 2000)
 after=$(svc_stat $HOST4 7000 udp admitted packets)
 check "counters continue after re-attach ($before + $sent2 -> $after)" test "$after" -eq $((before + sent2))
-check "detach generic" sluice iface detach h0
-check "h0 clean after generic detach" not xdp_on_h0
+check "detach generic" sluice iface detach g0
+check "g0 clean after generic detach" not xdp_on_g0
 
 # A foreign XDP program is not clobbered without --force.
-in_host ip link set dev h0 xdpgeneric obj "$BUILD/bpf/floor.bpf.o" sec xdp 2>/dev/null
-if xdp_on_h0; then
-	check "attach over a foreign program refused" not sluice iface attach h0 --mode skb
-	check "attach over a foreign program with --force" sluice iface attach h0 --mode skb --force
-	sluice iface detach h0 >/dev/null
+in_host ip link set dev g0 xdpgeneric obj "$BUILD/bpf/floor.bpf.o" sec xdp 2>/dev/null
+if xdp_on_g0; then
+	check "attach over a foreign program refused" not sluice iface attach g0 --mode skb
+	check "attach over a foreign program with --force" sluice iface attach g0 --mode skb --force
+	sluice iface detach g0 >/dev/null
 else
 	tap_fail "could not load a foreign XDP program with ip link"
 fi
 
-check "detach of a not-attached interface fails" not sluice iface detach h0
+check "detach of a not-attached interface fails" not sluice iface detach g0
 check "attach to a missing interface fails" not sluice iface attach nosuch0
 finish

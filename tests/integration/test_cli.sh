@@ -4,11 +4,19 @@
 # a message and changes nothing; -j everywhere gives JSON (errors too); help
 # exists for every object; IPv4 and IPv6 services round-trip through show.
 . "$(dirname "$0")/lib.sh"
+not() { ! "$@"; }
 
 require_env cli
 lab_up_test || { tap_fail "lab setup"; finish; exit 1; }
 
-state() { sluice -j service show; }
+# Everything a refused command must leave alone.
+state() {
+	sluice -j service show
+	sluice -j backend show 2>&1
+	sluice -j shard show 2>&1
+	sluice -j gateway show 2>&1
+}
+services() { sluice -j service show; }
 
 out=$(sluice stats 2>&1)
 check "stats with nothing pinned fails" test $? -ne 0
@@ -16,11 +24,36 @@ check "... and says what to do: '$out'" grep -qi "no sluice maps" <<<"$out"
 
 check "add IPv4 TCP service" sluice service add $HOST4 80 tcp rate 10k burst 200 client-rate 100
 check "add IPv6 UDP service" sluice service add $HOST6 53 udp mode local
-before=$(state)
-check "show lists both" test "$(jq length <<<"$before")" -eq 2
+svcs=$(services)
+check "show lists both" test "$(jq length <<<"$svcs")" -eq 2
 check "IPv4 service fields round-trip" jq -e --arg a $HOST4 \
-	'.[] | select(.address == $a and .port == 80 and .proto == "tcp" and .mode == "local" and .rate_pps == 10000 and .burst == 200 and .client_rate_pps == 100)' <<<"$before"
-check "IPv6 service shown in IPv6 form" jq -e --arg a $HOST6 '.[] | select(.address == $a and .port == 53)' <<<"$before"
+	'.[] | select(.address == $a and .port == 80 and .proto == "tcp" and .mode == "local" and .rate_pps == 10000 and .burst == 200 and .client_rate_pps == 100)' <<<"$svcs"
+check "IPv6 service shown in IPv6 form" jq -e --arg a $HOST6 '.[] | select(.address == $a and .port == 53)' <<<"$svcs"
+
+# Steering objects: a nat service with one backend, a shard, the gateway.
+VIP=198.19.0.1
+check "add a nat service" sluice service add $VIP 80 tcp mode nat
+check "nat service shown with mode nat" sh -c "$SLUICE -j service show | jq -e '.[] | select(.mode == \"nat\" and .port == 80)' >/dev/null"
+check "add an ipip IPv6 service" sluice service add fd00:5c:ff::1 443 tcp mode ipip hash client
+check "backend add (default port and weight)" sluice backend add $VIP 80 tcp 198.18.1.2
+check "backend add with port and weight" sluice backend add $VIP 80 tcp 198.18.2.2 port 8080 weight 3
+check "backend add IPv6" sluice backend add fd00:5c:ff::1 443 tcp fd00:5c:1::2
+bes=$(sluice -j backend show $VIP 80 tcp)
+check "backend show: 198.18.1.2 port 80 weight 1 active" jq -e \
+	'.[] | select(.address == "198.18.1.2" and .port == 80 and .weight == 1 and .state == "active")' <<<"$bes"
+check "backend show: 198.18.2.2 port 8080 weight 3" jq -e \
+	'.[] | select(.address == "198.18.2.2" and .port == 8080 and .weight == 3)' <<<"$bes"
+check "backend show: slots add up to the table size" jq -e '(map(.slots) | add) > 0' <<<"$bes"
+check "backend set weight" sluice backend set $VIP 80 tcp 198.18.2.2 port 8080 weight 2
+check "backend drain" sluice backend drain $VIP 80 tcp 198.18.1.2
+check "drained backend shown as draining" sh -c "$SLUICE -j backend show $VIP 80 tcp | jq -e '.[] | select(.address == \"198.18.1.2\" and .state != \"active\")' >/dev/null"
+check "backend activate" sluice backend activate $VIP 80 tcp 198.18.1.2
+check "shard add (prefix to a backend)" sluice shard add $VIP 80 tcp 198.18.0.0/29 backend 198.18.1.2
+check "shard show lists it" sh -c "$SLUICE -j shard show | jq -e 'length == 1' >/dev/null"
+check "gateway set" sluice gateway set encap-source4 198.18.0.1 encap-source6 fd00:5c::1 udp-timeout 60
+check "gateway show has the encap source" sh -c "$SLUICE -j gateway show | jq -e 'tostring | contains(\"198.18.0.1\")' >/dev/null"
+check "mode change refused while backends exist" not sluice service set $VIP 80 tcp mode local
+before=$(state)
 
 # Each line: arguments that must be refused.
 bad_cases=(
@@ -31,7 +64,6 @@ bad_cases=(
 	"service add 198.18.0.1 -1 tcp"
 	"service add 198.18.0.1 81 sctp"
 	"service add 198.18.0.1 81 tcp mode teleport"
-	"service add 198.18.0.1 81 tcp mode nat"
 	"service add 198.18.0.1 81 tcp rate"
 	"service add 198.18.0.1 81 tcp rate fast"
 	"service add 198.18.0.1 81 tcp rate 5000000000"
@@ -47,15 +79,44 @@ bad_cases=(
 	"service frobnicate"
 	"nosuchobject show"
 	"iface attach"
+	"backend add $VIP 80 tcp"
+	"backend add $VIP 80 tcp 198.18.1.300"
+	"backend add $VIP 80 tcp fd00:5c:1::2"
+	"backend add $VIP 80 tcp 198.18.3.2 port 0"
+	"backend add $VIP 80 tcp 198.18.3.2 port 70000"
+	"backend add $VIP 80 tcp 198.18.3.2 weight x"
+	"backend add $VIP 80 tcp 198.18.3.2 weight -1"
+	"backend add $VIP 80 tcp 198.18.3.2 colour blue"
+	"backend add $VIP 80 tcp 198.18.1.2"
+	"backend add 198.19.0.9 80 tcp 198.18.3.2"
+	"backend set $VIP 80 tcp 198.18.1.2"
+	"backend del $VIP 80 tcp 198.18.9.9"
+	"backend drain $VIP 80 tcp 198.18.9.9"
+	"backend frobnicate"
+	"shard add $VIP 80 tcp 198.18.0.0/33 backend 198.18.1.2"
+	"shard add $VIP 80 tcp 198.18.8.0/24"
+	"shard add $VIP 80 tcp 198.18.8.0/24 backend 198.18.9.9"
+	"shard add $VIP 80 tcp 198.18.8.0/24 teleport 198.18.1.2"
+	"shard add $VIP 80 tcp 198.18.8.0/24 subset"
+	"shard del $VIP 80 tcp 198.18.8.0/24"
+	"gateway set encap-source4 fd00:5c::1"
+	"gateway set encap-source4 198.18.0"
+	"gateway set udp-timeout -1"
+	"gateway set udp-timeout soon"
+	"gateway set colour blue"
+	"lab up backends 0"
+	"lab frobnicate"
 )
 for args in "${bad_cases[@]}"; do
 	# shellcheck disable=SC2086
 	msg=$(sluice $args 2>&1 >/dev/null)
 	rc=$?
-	if [ $rc -ne 0 ] && [ -n "$msg" ] && [ "$(state)" = "$before" ]; then
+	now=$(state)
+	if [ $rc -ne 0 ] && [ -n "$msg" ] && [ "$now" = "$before" ]; then
 		tap_ok "refused with a message, nothing changed: sluice $args"
 	else
-		tap_fail "sluice $args" "rc=$rc message='$msg'"
+		tap_fail "sluice $args" "rc=$rc message='$msg'" \
+			"state change: $(diff <(echo "$before") <(echo "$now") | tr '\n' ' ')"
 	fi
 	# shellcheck disable=SC2086
 	jmsg=$(sluice -j $args 2>/dev/null)
@@ -67,16 +128,21 @@ for args in "${bad_cases[@]}"; do
 done
 
 check "set changes the rate, keeps the id" sluice service set $HOST4 80 tcp rate 500
-id_before=$(jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id' <<<"$before")
-id_after=$(state | jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id')
+id_before=$(jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id' <<<"$svcs")
+id_after=$(services | jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id')
 check "id kept across set ($id_before)" test "$id_before" = "$id_after"
 check "new rate shown" sh -c "$SLUICE -j service show | jq -e '.[] | select(.rate_pps == 500)' >/dev/null"
 check "rate 0 means unlimited" sluice service set $HOST4 80 tcp rate 0
 check "unlimited shown as rate 0" sh -c "$SLUICE -j service show | jq -e '.[] | select(.port == 80 and .rate_pps == 0)' >/dev/null"
 check "del" sluice service del $HOST6 53 udp
-check "one service left" test "$(state | jq length)" -eq 1
+check "backend del" sluice backend del $VIP 80 tcp 198.18.2.2 port 8080
+check "one backend left" test "$(sluice -j backend show $VIP 80 tcp | jq length)" -eq 1
+check "shard del" sluice shard del $VIP 80 tcp 198.18.0.0/29
+check "service del with backends" sluice service del $VIP 80 tcp
+check "its backends are gone" test "$(sluice -j backend show | jq '[.[] | select(.service_address == "'$VIP'")] | length')" -eq 0
+check "two services left" test "$(services | jq length)" -eq 2
 
-for obj in "" iface service stats; do
+for obj in "" iface service stats backend shard gateway lab; do
 	# shellcheck disable=SC2086
 	check "help for '${obj:-sluice}' prints usage" sh -c "$SLUICE $obj help 2>&1 | grep -qi usage"
 done

@@ -13,8 +13,8 @@ lab_up_test || { tap_fail "lab setup"; finish; exit 1; }
 
 RATE=20000
 CRATE=5000
-sluice iface attach h0 >/dev/null || { tap_fail "attach XDP to h0"; finish; exit 1; }
-tap_ok "attach XDP (native) to h0"
+sluice iface attach g0 >/dev/null || { tap_fail "attach XDP to g0"; finish; exit 1; }
+tap_ok "attach XDP (native) to g0"
 sluice service add $HOST4 9000 udp rate $RATE >/dev/null &&
 	sluice service add $HOST6 9001 udp client-rate $CRATE >/dev/null &&
 	sluice service add $HOST4 9100 tcp rate 2000 burst 100 >/dev/null
@@ -59,7 +59,7 @@ fi
 
 # --- IPv6 UDP, per-client buckets: two clients each get their own rate -------
 in_cli ip -6 addr add fd00:5c::3/64 dev c0 nodad
-in_host ip -6 neigh replace fd00:5c::3 lladdr "$(lab_mac "$CLI_NS" c0)" dev h0 nud permanent
+in_host ip -6 neigh replace fd00:5c::3 lladdr "$(lab_mac "$CLI_NS" c0)" dev g0 nud permanent
 in_cli env UDPBLAST_SRC=$CLIENT6 "$UDPBLAST" send $HOST6 9001 3.5 1 >/dev/null &
 S1=$!
 in_cli env UDPBLAST_SRC=fd00:5c::3 "$UDPBLAST" send $HOST6 9001 3.5 1 >/dev/null &
@@ -113,6 +113,6 @@ check "non-service TCP: 2 MB transferred intact" \
 	test "$(md5sum </tmp/sl-data-$ID)" = "$(cat /tmp/sl-md5-$ID)"
 rm -f /tmp/sl-md5-$ID /tmp/sl-data-$ID
 
-sluice iface detach h0 >/dev/null
-check "detach leaves h0 without XDP" sh -c "! nsenter --net=/run/netns/$HOST_NS ip link show h0 | grep -q xdp"
+sluice iface detach g0 >/dev/null
+check "detach leaves g0 without XDP" sh -c "! nsenter --net=/run/netns/$HOST_NS ip link show g0 | grep -q xdp"
 finish

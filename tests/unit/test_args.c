@@ -70,16 +70,57 @@ static void test_modes(void **state)
 	assert_int_equal(args_parse_mode("local", &m), 0);
 	assert_int_equal(m, SLUICE_MODE_LOCAL);
 	assert_string_equal(args_mode_name(SLUICE_MODE_LOCAL), "local");
+	assert_int_equal(args_parse_mode("nat", &m), 0);
+	assert_int_equal(m, SLUICE_MODE_NAT);
+	assert_string_equal(args_mode_name(SLUICE_MODE_NAT), "nat");
+	assert_int_equal(args_parse_mode("ipip", &m), 0);
+	assert_int_equal(m, SLUICE_MODE_IPIP);
+	assert_string_equal(args_mode_name(SLUICE_MODE_IPIP), "ipip");
 	m = 0;
-	assert_int_equal(args_parse_mode("nat", &m), -EOPNOTSUPP);
-	assert_non_null(strstr(err_msg(), "not supported yet"));
-	assert_int_equal(args_parse_mode("ipip", &m), -EOPNOTSUPP);
-	assert_int_equal(m, 0);
 	assert_int_equal(args_parse_mode("teleport", &m), -EINVAL);
+	assert_int_equal(m, 0);
 	assert_non_null(strstr(err_msg(), "unknown mode"));
 	assert_non_null(strstr(err_msg(), "local"));
 	assert_int_equal(args_parse_mode("", &m), -EINVAL);
 	assert_int_equal(args_parse_mode("Local", &m), -EINVAL);
+	assert_int_equal(args_parse_mode("na", &m), -EINVAL);
+}
+
+static void test_hashes(void **state)
+{
+	__u8 h = 9;
+
+	(void)state;
+	assert_int_equal(args_parse_hash("5tuple", &h), 0);
+	assert_int_equal(h, SLUICE_HASH_5TUPLE);
+	assert_int_equal(args_parse_hash("client", &h), 0);
+	assert_int_equal(h, SLUICE_HASH_CLIENT);
+	assert_string_equal(args_hash_name(SLUICE_HASH_5TUPLE), "5tuple");
+	assert_string_equal(args_hash_name(SLUICE_HASH_CLIENT), "client");
+	h = 9;
+	assert_int_equal(args_parse_hash("src", &h), -EINVAL);
+	assert_non_null(strstr(err_msg(), "5tuple"));
+	assert_int_equal(args_parse_hash("", &h), -EINVAL);
+	assert_int_equal(h, 9);
+}
+
+static void test_u32(void **state)
+{
+	__u32 v = 7;
+
+	(void)state;
+	assert_int_equal(args_parse_u32("1", 1, 65535, "weight", &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(args_parse_u32("65535", 1, 65535, "weight", &v), 0);
+	assert_int_equal(v, 65535);
+	v = 7;
+	assert_int_equal(args_parse_u32("0", 1, 65535, "weight", &v), -ERANGE);
+	assert_int_equal(args_parse_u32("65536", 1, 65535, "weight", &v), -ERANGE);
+	assert_non_null(strstr(err_msg(), "weight"));
+	assert_int_equal(args_parse_u32("1k", 1, 65535, "weight", &v), -EINVAL);
+	assert_int_equal(args_parse_u32("-1", 1, 65535, "weight", &v), -EINVAL);
+	assert_int_equal(args_parse_u32("", 1, 65535, "weight", &v), -EINVAL);
+	assert_int_equal(v, 7);
 }
 
 static void test_counts(void **state)
@@ -169,6 +210,8 @@ int main(void)
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_protos),
 		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_hashes),
+		cmocka_unit_test(test_u32),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_keyword_prefixes),
 		cmocka_unit_test(test_keyword_ambiguous_and_unknown),

@@ -7,6 +7,7 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -66,20 +67,24 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const names[] = { SLUICE_MAP_SERVICES, SLUICE_MAP_SVC_STATS,
-					     SLUICE_MAP_GLB_STATS, SLUICE_MAP_SVC_RL,
-					     SLUICE_MAP_CLIENT_RL };
-	char path[PATH_MAX + 32];
-	size_t i;
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
 
 	(void)state;
 	maps_close(&maps);
 	if (!root[0])
 		return 0;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
+	/* Every pin the loader made, whatever maps the object has. */
+	d = opendir(root);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
 		unlink(path);
 	}
+	if (d)
+		closedir(d);
 	if (rmdir(root))
 		fprintf(stderr, "teardown: cannot remove %s: %s\n", root, strerror(errno));
 	return 0;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "addr.h"
+#include "err.h"
 #include "args.h"
 #include "rate.h"
 #include "svc.h"
@@ -85,11 +86,44 @@ static void test_value_defaults(void **state)
 	assert_int_equal(svc_value_make(&conf, NULL, 5, &v), 0);
 	assert_int_equal(v.id, 5);
 	assert_int_equal(v.mode, SLUICE_MODE_LOCAL);
-	assert_int_equal(v.pad[0] | v.pad[1] | v.pad[2], 0);
+	assert_int_equal(v.hash | v.pad[0] | v.pad[1], 0);
 	assert_true(v.rate.interval == 0 && v.rate.tolerance == 0 && v.rate.pps == 0 &&
 		    v.rate.burst == 0);
 	assert_true(v.client_rate.interval == 0 && v.client_rate.tolerance == 0);
 	assert_int_equal(svc_value_make(&conf, NULL, SLUICE_MAX_SERVICES, &v), -EINVAL);
+}
+
+static void test_value_steering(void **state)
+{
+	struct svc_conf conf = { 0 };
+	struct sluice_svc v, w;
+
+	(void)state;
+	conf.has_mode = conf.has_hash = conf.has_maglev_size = 1;
+	conf.mode = SLUICE_MODE_NAT;
+	conf.hash = SLUICE_HASH_CLIENT;
+	conf.maglev_size = 131071;
+	assert_int_equal(svc_value_make(&conf, NULL, 3, &v), 0);
+	assert_int_equal(v.mode, SLUICE_MODE_NAT);
+	assert_int_equal(v.hash, SLUICE_HASH_CLIENT);
+	assert_int_equal(v.pad[0] | v.pad[1], 0);
+	/* set: the hash is kept unless given */
+	memset(&conf, 0, sizeof(conf));
+	conf.has_rate = 1;
+	conf.rate_pps = 100;
+	assert_int_equal(svc_value_make(&conf, &v, 0, &w), 0);
+	assert_int_equal(w.hash, SLUICE_HASH_CLIENT);
+	assert_int_equal(w.mode, SLUICE_MODE_NAT);
+	conf.has_hash = 1;
+	conf.hash = SLUICE_HASH_5TUPLE;
+	assert_int_equal(svc_value_make(&conf, &v, 0, &w), 0);
+	assert_int_equal(w.hash, SLUICE_HASH_5TUPLE);
+	/* ipip is a mode too */
+	memset(&conf, 0, sizeof(conf));
+	conf.has_mode = 1;
+	conf.mode = SLUICE_MODE_IPIP;
+	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), 0);
+	assert_int_equal(v.mode, SLUICE_MODE_IPIP);
 }
 
 static void test_value_rates(void **state)
@@ -143,10 +177,29 @@ static void test_value_refusals(void **state)
 	conf.burst = 5;
 	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EINVAL);
 
-	memset(&conf, 0, sizeof(conf)); /* a mode that is not local */
+	memset(&conf, 0, sizeof(conf)); /* an unknown mode */
 	conf.has_mode = 1;
-	conf.mode = 2;
-	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EOPNOTSUPP);
+	conf.mode = 9;
+	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EINVAL);
+
+	memset(&conf, 0, sizeof(conf)); /* maglev-size on a local service */
+	conf.has_maglev_size = 1;
+	conf.maglev_size = 65537;
+	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EINVAL);
+	assert_non_null(strstr(err_msg(), "nat or ipip"));
+
+	memset(&conf, 0, sizeof(conf)); /* maglev-size not a prime */
+	conf.has_mode = conf.has_maglev_size = 1;
+	conf.mode = SLUICE_MODE_NAT;
+	conf.maglev_size = 65535;
+	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EINVAL);
+	conf.maglev_size = 655379; /* a prime, over SLUICE_MAGLEV_M_MAX */
+	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EINVAL);
+
+	memset(&conf, 0, sizeof(conf)); /* unknown hash */
+	conf.has_hash = 1;
+	conf.hash = 7;
+	assert_int_equal(svc_value_make(&conf, NULL, 0, &v), -EINVAL);
 
 	memset(&conf, 0, sizeof(conf)); /* burst of more than an hour */
 	conf.has_rate = conf.has_burst = 1;
@@ -193,7 +246,7 @@ int main(void)
 		cmocka_unit_test(test_key_bytes_ipv4),	cmocka_unit_test(test_key_bytes_ipv6),
 		cmocka_unit_test(test_key_refusals),	cmocka_unit_test(test_value_defaults),
 		cmocka_unit_test(test_value_rates),	cmocka_unit_test(test_value_refusals),
-		cmocka_unit_test(test_value_set_keeps),
+		cmocka_unit_test(test_value_set_keeps), cmocka_unit_test(test_value_steering),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,32 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * sluice-bench: per-packet cost of each sluice_xdp path against the floor
- * (floor_xdp: the same parse, then XDP_PASS), measured side by side in one
- * run through BPF_PROG_TEST_RUN. Both programs are loaded from their
- * skeletons without pinning, so the maps are private to this process and
- * nothing attached or pinned is touched.
+ * (floor_xdp: the same parse, then XDP_PASS), and of the forwarding paths
+ * against the forwarding floor too (floor_redirect: parse, bpf_fib_lookup,
+ * MACs, redirect), measured side by side in one run through
+ * BPF_PROG_TEST_RUN; plus the Maglev table build time. The programs are
+ * loaded from their skeletons without pinning, so the maps are private to
+ * this process and nothing attached or pinned is touched.
  *
- * Method: each path is a 64-byte frame run `repeat` times per test run;
- * the kernel reports the mean time per repetition, with its clock paused
- * whenever the run yields the CPU, so other load on the machine does not
- * leak into it (it is whole ns: at a floor of ~8 ns a ratio is good to
- * about 6 %). The wall time of the run / repeat is printed beside it as a
- * check: it has sub-ns resolution but counts any preemption. Paths are
- * measured round-robin (floor, path 1, path 2, ..., floor, ...) `runs`
- * times so drift hits all of them alike; each reports the median of its
- * runs, and the ratio of its kernel median to the floor's. The figures
- * include the test-run loop (the same for every path). Benchmarks never
- * fail: the exit status is 0 whatever the numbers, non-zero only when
- * nothing could be measured.
+ * Forwarding needs routes and neighbours: the bench moves itself into a
+ * network namespace of its own (unshare) with two veth pairs, gw0 (where
+ * frames arrive, ctx_in.ingress_ifindex) and gw1 (towards the backends,
+ * permanent neighbour entries), so bpf_fib_lookup succeeds and the
+ * forwarding paths end in XDP_REDIRECT as on a real gateway.
+ *
+ * Method: each path is a 64-byte frame (IPv4, TTL 255) run `repeat` times
+ * per run, in test runs of SLICE repetitions each; the kernel reports the
+ * mean time per repetition of a test run, with its clock paused whenever
+ * the run yields the CPU, so other load on the machine does not leak into
+ * it (whole ns, truncated: about -0.5 ns on every path alike). A run's
+ * figure is the mean over its test runs; the wall time / repetition is
+ * printed beside it as a check. Why slices: a test run does not restore
+ * the frame between repetitions, and a nat rewrite decrements the TTL, so
+ * after at most 254 repetitions a frame would stop being the path it
+ * measures. Each slice starts from the original frame again.
+ *
+ * nat paths ping-pong: service A (VIP:80) has backend B (10.1.0.2:8080),
+ * and B:8080 is itself a nat service whose backend is VIP:80, so the frame
+ * rewritten by one repetition is the next repetition's packet of the other
+ * service, and every repetition is the same path (established: both flows
+ * exist after the warm-up). new-flow: the same with UDP services and
+ * sl_config.udp_timeout_ns = 1 ns, so every repetition finds its flow idle
+ * and steers it anew (shard lookup, hash, Maglev table, flow and return-path
+ * inserts, new_flows): a new flow's work plus one flow and one backend
+ * lookup that a true first packet would not pay (so a slight overestimate).
+ *
+ * Paths are measured round-robin (floor, path 1, path 2, ..., floor, ...)
+ * `runs` times so drift hits all of them alike; each reports the median of
+ * its runs and the ratio of its kernel median to the floor's (and, for the
+ * forwarding paths, to the forwarding floor's). The figures include the
+ * test-run loop (the same for every path). Benchmarks never fail: the exit
+ * status is 0 whatever the numbers, non-zero only when nothing could be
+ * measured.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <net/if.h>
+#include <linux/if_link.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <bpf/bpf.h>
@@ -35,18 +63,30 @@
 
 #include "sluice_abi.h"
 #include "rate.h"
+#include "maglev.h"
 #include "floor.skel.h"
+#include "redirect_floor.skel.h"
 #include "sluice.skel.h"
 #include "../../tests/lib/pktbuild.h"
 
 #define BENCH_RUNS_MAX 99
+#define SLICE 200	/* repetitions per test run (see the method above) */
+#define MAGLEV_BUILDS 9 /* Maglev builds timed; the median is reported */
+#define MAGLEV_N 1000	/* backends */
+#define BENCH_M 251	/* Maglev size of the bench services' tables */
+#define BENCH_BACKEND "10.1.0.2"
+
+enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR };
 
 struct bench_path {
 	const char *name;
-	const char *what; /* one line: what the path does */
-	int floor;	  /* run floor_xdp instead of sluice_xdp */
-	const char *dst;  /* destination of the frame: selects the service */
-	int action;	  /* XDP action every repetition should return */
+	const char *what;     /* one line: what the path does */
+	enum bench_prog prog; /* which program runs it */
+	const char *dst;      /* destination of the frame: selects the service */
+	int action;	      /* XDP action every repetition should return */
+	uint8_t proto;	      /* IPPROTO_TCP unless set */
+	int fwd;	      /* a forwarding path: needs the namespace, has a fwd ratio */
+	int skipped;	      /* not measured (no namespace) */
 	uint8_t frame[PKT_BUF_MAX];
 	int len;
 	double ns[BENCH_RUNS_MAX];  /* wall time / repeat, per run */
@@ -56,24 +96,35 @@ struct bench_path {
 	int wrong_action; /* set when a run returned another action */
 };
 
-#define PATH(n, w, f, d, a)                                                       \
-	{                                                                         \
-		.name = (n), .what = (w), .floor = (f), .dst = (d), .action = (a) \
-	}
+#define PATH(n, w, f, d, a) .name = (n), .what = (w), .prog = (f), .dst = (d), .action = (a)
 
 static struct bench_path paths[] = {
-	PATH("floor", "floor_xdp: parse eth/IPv4/TCP, XDP_PASS", 1, "10.0.0.1", XDP_PASS),
-	PATH("not_service", "sluice_xdp: IP packet matching no service", 0, "10.0.0.9", XDP_PASS),
-	PATH("admitted", "sluice_xdp: service hit, no rate limit", 0, "10.0.0.1", XDP_PASS),
-	PATH("admitted_rl", "sluice_xdp: service + client buckets, rate never reached", 0,
-	     "10.0.0.2", XDP_PASS),
-	PATH("drop_rl", "sluice_xdp: service bucket empty (1 pps), dropped", 0, "10.0.0.3",
-	     XDP_DROP),
+	{ PATH("floor", "floor_xdp: parse eth/IPv4/TCP, XDP_PASS", PROG_FLOOR, "10.0.0.1",
+	       XDP_PASS) },
+	{ PATH("not_service", "sluice_xdp: IP packet matching no service", PROG_SLUICE, "10.0.0.9",
+	       XDP_PASS) },
+	{ PATH("admitted", "sluice_xdp: service hit, no rate limit", PROG_SLUICE, "10.0.0.1",
+	       XDP_PASS) },
+	{ PATH("admitted_rl", "sluice_xdp: service + client buckets, rate never reached",
+	       PROG_SLUICE, "10.0.0.2", XDP_PASS) },
+	{ PATH("drop_rl", "sluice_xdp: service bucket empty (1 pps), dropped", PROG_SLUICE,
+	       "10.0.0.3", XDP_DROP) },
+	{ PATH("fwd_floor", "floor_redirect: parse, fib lookup, MACs, redirect (no maps)",
+	       PROG_FWD_FLOOR, BENCH_BACKEND, XDP_REDIRECT),
+	  .fwd = 1 },
+	{ PATH("nat_est", "sluice_xdp: nat IPv4 TCP, established flow, DNAT + fib + redirect",
+	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
+	  .fwd = 1 },
+	{ PATH("nat_new", "sluice_xdp: nat IPv4 UDP, new flow every packet (udp timeout 1 ns)",
+	       PROG_SLUICE, "10.0.0.21", XDP_REDIRECT),
+	  .proto = IPPROTO_UDP, .fwd = 1 },
 };
 
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
 static int verbose;
+static int if_gw0;
+static double maglev_ms[MAGLEV_BUILDS], maglev_median_ms = -1;
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -94,8 +145,9 @@ static struct sluice_rate rate_of(uint32_t pps, uint32_t burst)
 	return r;
 }
 
-static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
-		       struct sluice_rate rate, struct sluice_rate client)
+static int add_service_mode(struct sluice_bpf *skel, const char *addr, uint16_t port, uint8_t proto,
+			    uint8_t mode, uint32_t id, struct sluice_rate rate,
+			    struct sluice_rate client)
 {
 	struct sluice_svc_key key = { 0 };
 	struct sluice_svc val = { 0 };
@@ -103,13 +155,147 @@ static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
 	key.addr.u32[2] = htonl(0xffff);
 	if (inet_pton(AF_INET, addr, &key.addr.u32[3]) != 1)
 		return -EINVAL;
-	key.port = htons(80);
-	key.proto = IPPROTO_TCP;
+	key.port = htons(port);
+	key.proto = proto;
 	val.id = id;
-	val.mode = SLUICE_MODE_LOCAL;
+	val.mode = mode;
 	val.rate = rate;
 	val.client_rate = client;
 	if (bpf_map__update_elem(skel->maps.sl_services, &key, sizeof(key), &val, sizeof(val),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
+		       struct sluice_rate rate, struct sluice_rate client)
+{
+	return add_service_mode(skel, addr, 80, IPPROTO_TCP, SLUICE_MODE_LOCAL, id, rate, client);
+}
+
+/*
+ * nat service id at addr:port/proto whose one backend (id = service id) is
+ * baddr:bport: backend record and a Maglev table of BENCH_M slots, all its.
+ */
+static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
+		   uint8_t proto, const char *baddr, uint16_t bport)
+{
+	struct sluice_backend be = { 0 };
+	struct bpf_map_create_opts opts;
+	uint32_t k, v;
+	int err, fd;
+
+	err = add_service_mode(skel, addr, port, proto, SLUICE_MODE_NAT, id, rate_of(0, 0),
+			       rate_of(0, 0));
+	if (err)
+		return err;
+	be.addr.u32[2] = htonl(0xffff);
+	if (inet_pton(AF_INET, baddr, &be.addr.u32[3]) != 1)
+		return -EINVAL;
+	be.port = htons(bport);
+	be.state = SLUICE_BE_ACTIVE;
+	be.svc_id = id;
+	be.weight = 1;
+	if (bpf_map__update_elem(skel->maps.sl_backends, &id, sizeof(id), &be, sizeof(be), BPF_ANY))
+		return -errno;
+	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand). */
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.map_flags = BPF_F_INNER_MAP;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_mg_bench", 4, 4, BENCH_M + 1, &opts);
+	if (fd < 0)
+		return -errno;
+	for (k = 0; k <= BENCH_M; k++) {
+		v = k ? id : BENCH_M;
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	if (bpf_map__update_elem(skel->maps.sl_maglev, &id, sizeof(id), &fd, sizeof(fd), BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[256];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc && verbose)
+		fprintf(stderr, "sluice-bench: setup command failed (%d): %s\n", rc, cmd);
+	return rc ? -EIO : 0;
+}
+
+/*
+ * A network namespace of our own: frames arrive on gw0 (client side);
+ * backends and the ping-pong VIPs sit behind gw1 with permanent neighbours.
+ */
+static int netns_setup(void)
+{
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	if (sh("ip link set lo up") || sh("ip link add gw0 type veth peer name cl0") ||
+	    sh("ip link add gw1 type veth peer name be1") ||
+	    sh("for i in gw0 cl0 gw1 be1; do ip link set $i up || exit 1; done") ||
+	    sh("ip addr add 192.0.2.1/24 dev gw0 && ip addr add 10.1.0.1/24 dev gw1") ||
+	    sh("ip route add 10.0.0.0/24 dev gw1") ||
+	    sh("ip neigh add 10.1.0.2 lladdr 02:be:00:00:00:02 dev gw1 nud permanent") ||
+	    sh("for i in 20 21; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i dev gw1 "
+	       "nud permanent || exit 1; done") ||
+	    sh("sysctl -qw net.ipv4.ip_forward=1"))
+		return -EIO;
+	if_gw0 = if_nametoindex("gw0");
+	return if_gw0 ? 0 : -ENODEV;
+}
+
+/*
+ * Every BPF_PROG_TEST_RUN of an XDP program adds it to the kernel's XDP
+ * dispatcher and removes it after, patching the dispatcher's code each
+ * time (about 1 ms, and a cold i-cache for the first repetitions) unless
+ * the program is already in it. A program attached in native mode stays in
+ * it: attach each measured program to an idle (down, never up) veth of the
+ * namespace, so a test run costs only what it measures.
+ */
+static int pin_in_dispatcher(int prog_fd, int n)
+{
+	char name[IF_NAMESIZE];
+	int ifindex;
+
+	snprintf(name, sizeof(name), "idle%d", n);
+	if (sh("ip link add %s type veth peer name idle%dp", name, n))
+		return -EIO;
+	ifindex = if_nametoindex(name);
+	if (!ifindex)
+		return -ENODEV;
+	return bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+}
+
+/* nat services for nat_est (TCP) and nat_new (UDP, 1 ns timeout), ping-pong pairs. */
+static int add_nat_paths(struct sluice_bpf *skel)
+{
+	struct sluice_config cfg = { 0 };
+	uint32_t zero = 0;
+	int err;
+
+	err = add_nat(skel, 20, "10.0.0.20", 80, IPPROTO_TCP, BENCH_BACKEND, 8080);
+	if (!err)
+		err = add_nat(skel, 21, BENCH_BACKEND, 8080, IPPROTO_TCP, "10.0.0.20", 80);
+	if (!err)
+		err = add_nat(skel, 22, "10.0.0.21", 80, IPPROTO_UDP, BENCH_BACKEND, 8081);
+	if (!err)
+		err = add_nat(skel, 23, BENCH_BACKEND, 8081, IPPROTO_UDP, "10.0.0.21", 80);
+	if (err)
+		return err;
+	cfg.udp_timeout_ns = 1;
+	if (bpf_map__update_elem(skel->maps.sl_config, &zero, sizeof(zero), &cfg, sizeof(cfg),
 				 BPF_ANY))
 		return -errno;
 	return 0;
@@ -123,11 +309,18 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-/* One test run of repeat repetitions: ns per repetition (wall, kernel), or -errno. */
+static double median(const double *v, int n);
+
+/*
+ * One run: repeat repetitions in test runs of SLICE, each from the original
+ * frame. ns per repetition (wall, kernel), or -errno.
+ */
 static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, double *kns)
 {
+	struct xdp_md ctx = { .data = 0, .data_end = p->len, .ingress_ifindex = if_gw0 };
 	struct bpf_test_run_opts opts;
-	double t0;
+	int slices = repeat / SLICE, i;
+	double t0, ksum = 0;
 
 	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand):
 	 * libbpf wants every byte past the known fields, padding too, zero. */
@@ -135,15 +328,63 @@ static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, d
 	opts.sz = sizeof(opts);
 	opts.data_in = p->frame;
 	opts.data_size_in = p->len;
-	opts.repeat = repeat;
+	opts.repeat = SLICE;
+	if (if_gw0) {
+		opts.ctx_in = &ctx;
+		opts.ctx_size_in = sizeof(ctx);
+	}
 	t0 = now_ns();
-	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return -errno;
-	*ns = (now_ns() - t0) / repeat;
-	*kns = opts.duration;
-	if ((int)opts.retval != p->action)
-		p->wrong_action = 1;
+	for (i = 0; i < slices; i++) {
+		if (bpf_prog_test_run_opts(prog_fd, &opts))
+			return -errno;
+		ksum += opts.duration;
+		if ((int)opts.retval != p->action)
+			p->wrong_action = 1;
+	}
+	*ns = (now_ns() - t0) / ((double)slices * SLICE);
+	*kns = ksum / slices;
 	return 0;
+}
+
+/* Median time of MAGLEV_BUILDS builds of N=1000 equal backends, M=65537. */
+static int maglev_bench(void)
+{
+	struct maglev_backend *b = calloc(MAGLEV_N, sizeof(*b));
+	uint8_t(*ident)[18] = calloc(MAGLEV_N, sizeof(*ident));
+	__u32 *table = calloc(MAGLEV_DEFAULT_M, sizeof(*table));
+	int i, err = 0;
+
+	if (!b || !ident || !table) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < MAGLEV_N; i++) {
+		/* 10.1.x.y (v4-mapped), port 80: the identity the control plane uses. */
+		ident[i][10] = ident[i][11] = 0xff;
+		ident[i][12] = 10;
+		ident[i][13] = 1;
+		ident[i][14] = (uint8_t)(i >> 8);
+		ident[i][15] = (uint8_t)i;
+		ident[i][17] = 80;
+		b[i].id = ident[i];
+		b[i].id_len = sizeof(ident[i]);
+		b[i].weight = 1;
+		b[i].index = i;
+	}
+	for (i = 0; i < MAGLEV_BUILDS; i++) {
+		double t0 = now_ns();
+
+		err = maglev_build(b, MAGLEV_N, MAGLEV_DEFAULT_M, table);
+		if (err)
+			goto out;
+		maglev_ms[i] = (now_ns() - t0) / 1e6;
+	}
+	maglev_median_ms = median(maglev_ms, MAGLEV_BUILDS);
+out:
+	free(b);
+	free(ident);
+	free(table);
+	return err;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -162,46 +403,90 @@ static double median(const double *v, int n)
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+/* The floor a path's ratio is taken to: floor_xdp; forwarding paths also floor_redirect. */
+static double ratio(const struct bench_path *p, const struct bench_path *floor_path)
+{
+	if (p->skipped || floor_path->skipped || floor_path->kmedian <= 0)
+		return 0.0;
+	return p->kmedian / floor_path->kmedian;
+}
+
+static const struct bench_path *fwd_floor(void)
+{
+	size_t i;
+
+	for (i = 0; i < N_PATHS; i++)
+		if (paths[i].prog == PROG_FWD_FLOOR)
+			return &paths[i];
+	return &paths[0];
+}
+
 static void print_text(int repeat, int runs, const struct utsname *u)
 {
-	double floor_ns = paths[0].kmedian;
 	size_t i;
 	int r;
 
-	printf("method: BPF_PROG_TEST_RUN of a 64-byte IPv4 TCP frame, repeat %d per run;\n"
-	       "        paths measured round-robin, %d runs each; ns/pkt = median of the\n"
-	       "        kernel's mean per repetition (whole ns; its clock pauses while the\n"
-	       "        run yields the CPU; test-run loop included, same for every path);\n"
-	       "        ratio = ns/pkt of the path / ns/pkt of the floor; wall = median of\n"
-	       "        wall time / repeat, as a check. Kernel %s, %ld CPUs online.\n",
-	       repeat, runs, u->release, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%-12s %6s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "wall", runs * 4,
-	       "runs (ns/pkt)", "what");
+	printf("method: BPF_PROG_TEST_RUN of a 64-byte IPv4 frame (TTL 255), %d repetitions\n"
+	       "        per run in test runs of %d (each from the original frame); paths\n"
+	       "        measured round-robin, %d runs each; ns/pkt = median over runs of the\n"
+	       "        kernel's mean per repetition (whole ns; its clock pauses while the run\n"
+	       "        yields the CPU; test-run loop included, same for every path);\n"
+	       "        ratio = path / floor (floor_xdp); fwd = path / fwd_floor\n"
+	       "        (floor_redirect), forwarding paths only; wall = median of wall time\n"
+	       "        / repetition, as a check. nat paths ping-pong between two services\n"
+	       "        so every repetition is the same path; nat_new re-steers every packet\n"
+	       "        (UDP, udp timeout 1 ns). Frames arrive on a veth (ingress_ifindex) in\n"
+	       "        a private netns with routes and permanent neighbours, so fib lookups\n"
+	       "        succeed. Kernel %s, %ld CPUs online.\n",
+	       repeat, SLICE, runs, u->release, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("%-12s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
+	       runs * 4, "runs (ns/pkt)", "what");
 	for (i = 0; i < N_PATHS; i++) {
 		const struct bench_path *p = &paths[i];
 
-		printf("%-12s %6.0f %6.2fx %7.1f  ", p->name, p->kmedian,
-		       floor_ns > 0 ? p->kmedian / floor_ns : 0.0, p->median);
+		if (p->skipped) {
+			printf("%-12s skipped (no network namespace for fib lookups; -v for why)  "
+			       "%s\n",
+			       p->name, p->what);
+			continue;
+		}
+		printf("%-12s %6.1f %6.2fx ", p->name, p->kmedian, ratio(p, &paths[0]));
+		if (p->fwd)
+			printf("%6.2fx ", ratio(p, fwd_floor()));
+		else
+			printf("%7s ", "-");
+		printf("%7.1f  ", p->median);
 		for (r = 0; r < runs; r++)
 			printf("%3.0f ", p->kns[r]);
 		printf("%*s", runs < 4 ? (4 - runs) * 4 : 0, "");
 		printf(" %s%s\n", p->what,
 		       p->wrong_action ? " [WARNING: unexpected XDP action]" : "");
 	}
+	if (maglev_median_ms >= 0) {
+		printf("maglev_build N=%d M=%u: median %.2f ms of %d builds (", MAGLEV_N,
+		       MAGLEV_DEFAULT_M, maglev_median_ms, MAGLEV_BUILDS);
+		for (r = 0; r < MAGLEV_BUILDS; r++)
+			printf("%s%.2f", r ? " " : "", maglev_ms[r]);
+		printf(")\n");
+	}
 }
 
 static void print_json(int repeat, int runs, const struct utsname *u)
 {
 	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	double floor_ns = paths[0].kmedian;
+	struct json_object *mg = json_object_new_object(), *mv = json_object_new_array();
 	size_t i;
 	int r;
 
 	json_object_object_add(
 		root, "method",
-		json_object_new_string("BPF_PROG_TEST_RUN; 64-byte IPv4 TCP frame; "
+		json_object_new_string("BPF_PROG_TEST_RUN; 64-byte IPv4 frame, TTL 255; test runs "
+				       "of 200 repetitions from the original frame; "
 				       "round-robin runs; median of the kernel's mean "
-				       "ns per repetition; ratio = path / floor"));
+				       "ns per repetition; ratio = path / floor_xdp; "
+				       "ratio_to_fwd_floor = path / floor_redirect; nat paths "
+				       "ping-pong between two services; nat_new: udp timeout "
+				       "1 ns, every packet re-steered"));
 	json_object_object_add(root, "kernel", json_object_new_string(u->release));
 	json_object_object_add(root, "cpus", json_object_new_int(sysconf(_SC_NPROCESSORS_ONLN)));
 	json_object_object_add(root, "repeat", json_object_new_int(repeat));
@@ -212,12 +497,15 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 
 		json_object_object_add(o, "path", json_object_new_string(p->name));
 		json_object_object_add(o, "what", json_object_new_string(p->what));
+		json_object_object_add(o, "skipped", json_object_new_boolean(p->skipped));
 		json_object_object_add(o, "ns_per_packet", json_object_new_double(p->kmedian));
 		json_object_object_add(o, "wall_ns_per_packet", json_object_new_double(p->median));
-		json_object_object_add(
-			o, "ratio_to_floor",
-			json_object_new_double(floor_ns > 0 ? p->kmedian / floor_ns : 0.0));
-		for (r = 0; r < runs; r++)
+		json_object_object_add(o, "ratio_to_floor",
+				       json_object_new_double(ratio(p, &paths[0])));
+		if (p->fwd)
+			json_object_object_add(o, "ratio_to_fwd_floor",
+					       json_object_new_double(ratio(p, fwd_floor())));
+		for (r = 0; r < runs && !p->skipped; r++)
 			json_object_array_add(v, json_object_new_double(p->kns[r]));
 		json_object_object_add(o, "runs_ns", v);
 		json_object_object_add(o, "action_as_expected",
@@ -225,14 +513,34 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "paths", arr);
+	json_object_object_add(mg, "backends", json_object_new_int(MAGLEV_N));
+	json_object_object_add(mg, "m", json_object_new_int64(MAGLEV_DEFAULT_M));
+	json_object_object_add(mg, "median_ms", json_object_new_double(maglev_median_ms));
+	for (r = 0; r < MAGLEV_BUILDS && maglev_median_ms >= 0; r++)
+		json_object_array_add(mv, json_object_new_double(maglev_ms[r]));
+	json_object_object_add(mg, "builds_ms", mv);
+	json_object_object_add(root, "maglev_build", mg);
 	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	json_object_put(root);
+}
+
+static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redirect_floor_bpf *rf,
+		   struct sluice_bpf *sl)
+{
+	switch (p->prog) {
+	case PROG_FLOOR:
+		return bpf_program__fd(fl->progs.floor_xdp);
+	case PROG_FWD_FLOOR:
+		return bpf_program__fd(rf->progs.floor_redirect);
+	default:
+		return bpf_program__fd(sl->progs.sluice_xdp);
+	}
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sluice-bench [-j] [-v] [--repeat N] [--runs R]\n"
-		   "  --repeat N  repetitions per test run (default 1000000, at least 1000000)\n"
+		   "  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
 		   "  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
 		   "  -j          JSON output\n");
 }
@@ -247,6 +555,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct redirect_floor_bpf *rf = NULL;
 	struct floor_bpf *fl = NULL;
 	struct sluice_bpf *sl = NULL;
 	int repeat = 1000000, runs = 5, json = 0, opt, err = 0, r;
@@ -285,12 +594,35 @@ int main(int argc, char **argv)
 	uname(&u);
 
 	fl = floor_bpf__open_and_load();
-	sl = fl ? sluice_bpf__open_and_load() : NULL;
+	rf = fl ? redirect_floor_bpf__open_and_load() : NULL;
+	sl = rf ? sluice_bpf__open_and_load() : NULL;
 	if (!sl) {
 		err = -errno;
 		fprintf(stderr, "sluice-bench: cannot load %s: %s (run as root; -v for details)\n",
-			fl ? "sluice.bpf.o" : "floor.bpf.o", strerror(-err));
+			!fl   ? "floor.bpf.o"
+			: !rf ? "redirect_floor.bpf.o"
+			      : "sluice.bpf.o",
+			strerror(-err));
 		goto out;
+	}
+	/* Without the namespace, fib lookups fail: the forwarding paths are skipped. */
+	err = netns_setup();
+	if (!err)
+		err = add_nat_paths(sl);
+	if (!err)
+		err = pin_in_dispatcher(bpf_program__fd(fl->progs.floor_xdp), 0);
+	if (!err)
+		err = pin_in_dispatcher(bpf_program__fd(rf->progs.floor_redirect), 1);
+	if (!err)
+		err = pin_in_dispatcher(bpf_program__fd(sl->progs.sluice_xdp), 2);
+	if (err) {
+		fprintf(stderr,
+			"sluice-bench: no forwarding setup (%s): forwarding paths skipped\n",
+			strerror(-err));
+		if_gw0 = 0;
+		for (i = 0; i < N_PATHS; i++)
+			paths[i].skipped = paths[i].fwd;
+		err = 0;
 	}
 	err = add_service(sl, "10.0.0.1", 1, rate_of(0, 0), rate_of(0, 0));
 	/* 1e9 pps: one token per ns, far faster than packets come; never drops. */
@@ -307,10 +639,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < N_PATHS; i++) {
 		struct pkt_spec s = { .src = "192.0.2.10",
 				      .dst = paths[i].dst,
-				      .proto = IPPROTO_TCP,
+				      .proto = paths[i].proto ? paths[i].proto : IPPROTO_TCP,
 				      .sport = 40000,
 				      .dport = 80,
-				      .payload = 10 };
+				      .ttl = 255,
+				      .payload = paths[i].proto == IPPROTO_UDP ? 22 : 10 };
 
 		paths[i].len = pkt_build(&s, paths[i].frame, sizeof(paths[i].frame), NULL);
 		if (paths[i].len < 0) {
@@ -319,12 +652,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* Warm up every path once (this also empties the 1 pps bucket). */
+	/* Warm up every path once (this also empties the 1 pps bucket, creates the flows). */
 	for (i = 0; i < N_PATHS; i++) {
-		int fd = bpf_program__fd(paths[i].floor ? fl->progs.floor_xdp
-							: sl->progs.sluice_xdp);
-
-		err = run_once(fd, &paths[i], 1000, &ns, &ns);
+		if (paths[i].skipped)
+			continue;
+		err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], 1000, &ns, &ns);
 		if (err) {
 			fprintf(stderr, "sluice-bench: BPF_PROG_TEST_RUN failed: %s\n",
 				strerror(-err));
@@ -334,10 +666,10 @@ int main(int argc, char **argv)
 	}
 	for (r = 0; r < runs; r++) {
 		for (i = 0; i < N_PATHS; i++) {
-			int fd = bpf_program__fd(paths[i].floor ? fl->progs.floor_xdp
-								: sl->progs.sluice_xdp);
-
-			err = run_once(fd, &paths[i], repeat, &paths[i].ns[r], &paths[i].kns[r]);
+			if (paths[i].skipped)
+				continue;
+			err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], repeat,
+				       &paths[i].ns[r], &paths[i].kns[r]);
 			if (err) {
 				fprintf(stderr, "sluice-bench: BPF_PROG_TEST_RUN failed: %s\n",
 					strerror(-err));
@@ -346,8 +678,15 @@ int main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < N_PATHS; i++) {
+		if (paths[i].skipped)
+			continue;
 		paths[i].median = median(paths[i].ns, runs);
 		paths[i].kmedian = median(paths[i].kns, runs);
+	}
+	err = maglev_bench();
+	if (err) {
+		fprintf(stderr, "sluice-bench: maglev_build failed: %s\n", strerror(-err));
+		err = 0;
 	}
 	if (json)
 		print_json(repeat, runs, &u);
@@ -355,6 +694,7 @@ int main(int argc, char **argv)
 		print_text(repeat, runs, &u);
 out:
 	sluice_bpf__destroy(sl);
+	redirect_floor_bpf__destroy(rf);
 	floor_bpf__destroy(fl);
 	return err ? 1 : 0;
 }

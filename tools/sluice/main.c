@@ -17,6 +17,7 @@
 
 #include "args.h"
 #include "err.h"
+#include "loader.h"
 #include "main.h"
 #include "maps.h"
 #include "out.h"
@@ -72,6 +73,13 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, size_t count,
 	return cmds[i].fn(argc, argv);
 }
 
+int cli_open_maps(struct sluice_maps *m)
+{
+	int err = maps_open(m, cli.pin_root);
+
+	return err ? cli_lib_error(err) : 0;
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -79,7 +87,8 @@ static int do_help(int argc, char **argv)
 	printf("Usage: sluice [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	       "       sluice OBJECT help\n"
 	       "\n"
-	       "OBJECT := { iface | service | stats | version | help }\n"
+	       "OBJECT := { iface | service | backend | shard | gateway | stats | lab |\n"
+	       "            version | help }\n"
 	       "\n"
 	       "OPTIONS (anywhere on the line):\n"
 	       "  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -87,6 +96,11 @@ static int do_help(int argc, char **argv)
 	       "  -v, --verbose       show libbpf's messages (verifier log on load errors)\n"
 	       "  --pin-root DIR      bpffs folder of the pins (default: $SLUICE_PIN_ROOT,\n"
 	       "                      else %s)\n"
+	       "  --flow-entries N    size of the flow table (sl_flows, sl_nat_rev) when the\n"
+	       "                      maps are first created (default %u; %u..%u, k and m\n"
+	       "                      suffixes allowed). A flow table that exists keeps\n"
+	       "                      its size: to resize, detach every interface and\n"
+	       "                      remove the pin root.\n"
 	       "\n"
 	       "Objects and commands may be abbreviated to a unique prefix\n"
 	       "(sluice ser sh = sluice service show).\n"
@@ -94,8 +108,12 @@ static int do_help(int argc, char **argv)
 	       "Examples:\n"
 	       "  sluice iface attach eth0\n"
 	       "  sluice service add 192.0.2.10 80 tcp rate 10k client-rate 100\n"
+	       "  sluice service add 192.0.2.20 80 tcp mode nat\n"
+	       "  sluice backend add 192.0.2.20 80 tcp 10.0.0.11 port 8080\n"
+	       "  sluice --flow-entries 1m iface attach eth0\n"
 	       "  sluice -j stats\n",
-	       SLUICE_PIN_ROOT_DEFAULT);
+	       SLUICE_PIN_ROOT_DEFAULT, (unsigned int)SLUICE_FLOWS_DEFAULT, LOADER_FLOW_ENTRIES_MIN,
+	       LOADER_FLOW_ENTRIES_MAX);
 	return 0;
 }
 
@@ -110,8 +128,9 @@ static int do_version(int argc, char **argv)
 }
 
 static const struct cli_cmd objects[] = {
-	{ "iface", do_iface },	   { "service", do_service }, { "stats", do_stats },
-	{ "version", do_version }, { "help", do_help },
+	{ "iface", do_iface }, { "service", do_service }, { "backend", do_backend },
+	{ "shard", do_shard }, { "gateway", do_gateway }, { "stats", do_stats },
+	{ "lab", do_lab },     { "version", do_version }, { "help", do_help },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */
@@ -136,6 +155,20 @@ static int short_flags(const char *arg)
 }
 
 /* Take the global options out of argv, wherever they are; -EINVAL if bad. */
+static int flow_entries(const char *text)
+{
+	__u32 n;
+
+	if (args_parse_count(text, LOADER_FLOW_ENTRIES_MAX, "--flow-entries", &n) ||
+	    n < LOADER_FLOW_ENTRIES_MIN) {
+		fprintf(stderr, "sluice: --flow-entries needs %u..%u (k and m allowed, e.g. 1m)\n",
+			LOADER_FLOW_ENTRIES_MIN, LOADER_FLOW_ENTRIES_MAX);
+		return -EINVAL;
+	}
+	loader_set_flow_entries(n);
+	return 0;
+}
+
 static int global_options(int *argc, char **argv, const char **pin_root)
 {
 	int i, n = 0;
@@ -158,6 +191,12 @@ static int global_options(int *argc, char **argv, const char **pin_root)
 			*pin_root = argv[++i];
 		} else if (!strncmp(a, "--pin-root=", 11)) {
 			*pin_root = a + 11;
+		} else if (!strcmp(a, "--flow-entries")) {
+			if (flow_entries(i + 1 < *argc ? argv[++i] : ""))
+				return -EINVAL;
+		} else if (!strncmp(a, "--flow-entries=", 15)) {
+			if (flow_entries(a + 15))
+				return -EINVAL;
 		} else if (short_flags(a)) {
 			continue;
 		} else {

@@ -42,6 +42,11 @@ int cli_lib_error(int err);
 int do_iface(int argc, char **argv);
 int do_service(int argc, char **argv);
 int do_stats(int argc, char **argv);
+int do_backend(int argc, char **argv);
+int do_shard(int argc, char **argv);
+int do_gateway(int argc, char **argv);
+/* The namespace lab: implemented in lab.c (the lab's own file). */
+int do_lab(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the
@@ -50,8 +55,16 @@ int do_stats(int argc, char **argv);
 struct sluice_svc_key;
 int cli_parse_svc_key(const char *object, int argc, char **argv, struct sluice_svc_key *key);
 
-/* Print one service record (text line or JSON object under key). */
+/*
+ * Print one service record (text line or JSON object under key). m, when
+ * not NULL, adds what lives outside the record: Maglev size and backends.
+ */
 struct sluice_svc;
-void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s);
+struct sluice_maps;
+void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
+		       const struct sluice_maps *m);
+
+/* Open the pinned maps under cli.pin_root; reports the error. */
+int cli_open_maps(struct sluice_maps *m);
 
 #endif /* SLUICE_CLI_MAIN_H */

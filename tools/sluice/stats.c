@@ -33,7 +33,9 @@ static int do_help(int argc, char **argv)
 	       "  show   Print the counters: the global ones (every packet the XDP program saw,\n"
 	       "         by reason) and each service's (its packets, by reason), packets and\n"
 	       "         bytes, summed over CPUs. With a service, only that service's.\n"
-	       "         Counters of a service start at zero when it is added.\n"
+	       "         Counters of a service start at zero when it is added. In text, the\n"
+	       "         service reasons always print; the others when non-zero. Per-backend\n"
+	       "         counters: 'sluice backend show'.\n"
 	       "\n"
 	       "Reasons:\n");
 	for (r = 0; r < SLUICE_R_MAX; r++)
@@ -75,7 +77,8 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	out_u64("id", "service %llu:", s->id);
 	out_str("address", " %s", a);
 	out_u64("port", " port %llu", ntohs(key->port));
-	out_str("proto", " %s\n", args_proto_name(key->proto));
+	out_str("proto", " %s", args_proto_name(key->proto));
+	out_str("mode", " mode %s\n", args_mode_name(s->mode));
 	out_open_obj("counters");
 	for (r = 0; r < SLUICE_R_MAX; r++)
 		print_counter(r, &c[r], 0);

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * NAT stage: destination rewrite towards the backend (forward direction)
+ * and source rewrite back to the service (return direction), IPv4 and IPv6.
+ *
+ * One rewrite serves both directions: a new address and port go into the
+ * destination (forward) or the source (return) fields; the IPv4 header
+ * checksum and the TCP/UDP checksum (whose pseudo-header covers both
+ * addresses) are updated incrementally (csum.h); TTL / hop limit is
+ * decremented, as any router does. An IPv4 UDP datagram sent without a
+ * checksum (0) keeps none. The TTL check comes first and reads only: a
+ * packet that would expire here is passed to the stack unchanged, which
+ * answers the sender with ICMP time exceeded.
+ *
+ * Forward: a new flow also inserts its return translation into sl_nat_rev
+ * (backend -> client: vip, vport). Return: a packet matching no service is
+ * looked up there by its own 5-tuple.
+ */
+#ifndef SLUICE_NAT_H
+#define SLUICE_NAT_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice_abi.h"
+#include "sluice_maps.bpf.h"
+#include "common.h"
+#include "parse.h"
+#include "csum.h"
+
+/* SLUICE_CONTINUE, or TTL when the packet's TTL / hop limit is 1 or 0. */
+static __always_inline int sluice_ttl_check(struct xdp_md *ctx, const struct sluice_pkt *pkt)
+{
+	int v4 = pkt->family == ETH_P_IP;
+	__u8 *ip = sluice_hdr(ctx, pkt->l3_off, v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+	__u8 ttl;
+
+	if (!ip)
+		return SLUICE_R_MALFORMED;
+	ttl = v4 ? ((struct iphdr *)ip)->ttl : ((struct ipv6hdr *)ip)->hop_limit;
+	return ttl <= 1 ? SLUICE_R_TTL : SLUICE_CONTINUE;
+}
+
+/*
+ * Rewrite the destination (src == 0) or source (src == 1) address and port
+ * to addr and port (port 0: leave the port), decrement the TTL, fix the
+ * checksums. addr must be of the packet's family (the callers check).
+ * SLUICE_CONTINUE, or MALFORMED if a header is gone (cannot happen after a
+ * successful parse; the verifier wants the checks).
+ */
+static __always_inline int sluice_nat_rewrite(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					      int src, const union sluice_addr *addr, __be16 port)
+{
+	__u64 l4_diff = 0;
+	__be16 *pp;
+	__u16 *check;
+
+	if (pkt->family == ETH_P_IP) {
+		struct iphdr *iph = sluice_hdr(ctx, pkt->l3_off, sizeof(*iph));
+		__u16 *ttl_word;
+		__be32 *a, old;
+		__u64 ip_diff;
+		__u16 tw;
+
+		if (!iph)
+			return SLUICE_R_MALFORMED;
+		a = src ? &iph->saddr : &iph->daddr;
+		old = *a;
+		/* The word holding TTL and protocol is what the header checksum sees. */
+		ttl_word = (__u16 *)&iph->ttl;
+		tw = *ttl_word;
+		iph->ttl--;
+		l4_diff = sluice_csum_diff32(0, old, addr->u32[3]);
+		ip_diff = sluice_csum_diff16(l4_diff, tw, *ttl_word);
+		iph->check = sluice_csum_apply(iph->check, ip_diff);
+		*a = addr->u32[3];
+	} else {
+		struct ipv6hdr *ip6h = sluice_hdr(ctx, pkt->l3_off, sizeof(*ip6h));
+		__u32 *a;
+
+		if (!ip6h)
+			return SLUICE_R_MALFORMED;
+		/* No IPv6 header checksum; the hop limit is outside the pseudo-header. */
+		ip6h->hop_limit--;
+		a = src ? ip6h->saddr.in6_u.u6_addr32 : ip6h->daddr.in6_u.u6_addr32;
+		l4_diff = sluice_csum_diff_addr(0, a, addr->u32);
+		a[0] = addr->u32[0];
+		a[1] = addr->u32[1];
+		a[2] = addr->u32[2];
+		a[3] = addr->u32[3];
+	}
+
+	if (pkt->l4_proto == IPPROTO_TCP) {
+		struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
+
+		if (!th)
+			return SLUICE_R_MALFORMED;
+		pp = src ? &th->source : &th->dest;
+		check = (__u16 *)&th->check;
+	} else {
+		struct udphdr *uh = sluice_hdr(ctx, pkt->l4_off, sizeof(*uh));
+
+		if (!uh)
+			return SLUICE_R_MALFORMED;
+		pp = src ? &uh->source : &uh->dest;
+		check = (__u16 *)&uh->check;
+	}
+	if (!port)
+		port = *pp;
+	l4_diff = sluice_csum_diff16(l4_diff, *pp, port);
+	*pp = port;
+	if (pkt->l4_proto == IPPROTO_TCP)
+		*check = sluice_csum_apply(*check, l4_diff);
+	else if (*check || pkt->family != ETH_P_IP)
+		/* IPv4 UDP checksum 0: "none", stays none. (IPv6 UDP must have one.) */
+		*check = sluice_csum_apply_udp(*check, l4_diff);
+	return SLUICE_CONTINUE;
+}
+
+/*
+ * Record how the backend's replies of a new nat flow are translated back:
+ * key backend:bport -> client:cport, value the service address and port.
+ * A failed insert (LRU full of busy entries) only loses the return path.
+ */
+static __always_inline void sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
+						  const struct sluice_backend *be, __u32 svc_id,
+						  __u32 backend_id)
+{
+	struct sluice_flow_key key = {};
+	struct sluice_nat_rev rev = {};
+
+	key.src = be->addr;
+	key.dst = fwd->src;
+	key.sport = be->port ? be->port : fwd->dport;
+	key.dport = fwd->sport;
+	key.proto = fwd->proto;
+	rev.vip = fwd->dst;
+	rev.vport = fwd->dport;
+	rev.svc_id = svc_id;
+	rev.backend_id = backend_id;
+	bpf_map_update_elem(&sl_nat_rev, &key, &rev, BPF_ANY);
+}
+
+/* The return translation of this packet: SLUICE_CONTINUE with *rev, or NOT_SERVICE. */
+static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
+						 struct sluice_nat_rev **rev)
+{
+	struct sluice_flow_key key = {};
+	struct sluice_nat_rev *r;
+
+	key.src = pkt->src;
+	key.dst = pkt->dst;
+	key.sport = pkt->sport;
+	key.dport = pkt->dport;
+	key.proto = pkt->l4_proto;
+	r = bpf_map_lookup_elem(&sl_nat_rev, &key);
+	/* An id that indexes no per-service counter is no translation we made. */
+	if (!r || r->svc_id >= SLUICE_MAX_SERVICES)
+		return SLUICE_R_NOT_SERVICE;
+	*rev = r;
+	return SLUICE_CONTINUE;
+}
+
+#endif /* SLUICE_NAT_H */

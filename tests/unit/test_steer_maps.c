@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Steering against real maps: the loader creates and pins every map under a
+ * private pin root in /sys/fs/bpf (removed at the end), then services,
+ * backends and shards are changed through the library and the published
+ * Maglev tables are read back from sl_maglev and compared with
+ * maglev_build()'s output. Also: first values of sl_config and sl_subsets,
+ * ARRAY_OF_MAPS pin reuse across loads, --flow-entries sizing and its
+ * mismatch error, and what service del leaves behind (nothing).
+ * Needs root and a mounted bpffs; SKIPPED with the reason otherwise.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "addr.h"
+#include "backend.h"
+#include "err.h"
+#include "loader.h"
+#include "maglev.h"
+#include "maps.h"
+#include "shard.h"
+#include "svc.h"
+
+static char root[PATH_MAX];
+static struct sluice_maps maps;
+static const char *skip_reason;
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/* Remove every pin under dir, then dir. */
+static void remove_root(const char *dir)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	if (rmdir(dir))
+		fprintf(stderr, "teardown: cannot remove %s: %s\n", dir, strerror(errno));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	maps_init(&maps);
+	libbpf_set_print(quiet);
+	if (geteuid() != 0) {
+		skip_reason = "needs root (creates BPF maps)";
+		return 0;
+	}
+	if (maps_check_bpffs("/sys/fs/bpf")) {
+		skip_reason = "no bpffs mounted at /sys/fs/bpf";
+		return 0;
+	}
+	snprintf(root, sizeof(root), "/sys/fs/bpf/sluice-unit-XXXXXX");
+	if (!mkdtemp(root)) {
+		skip_reason = "cannot create a pin root in /sys/fs/bpf";
+		root[0] = '\0';
+		return 0;
+	}
+	loader_set_flow_entries(0);
+	if (loader_maps_ensure(root) || maps_open(&maps, root)) {
+		fprintf(stderr, "setup: %s\n", err_msg());
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	maps_close(&maps);
+	loader_set_flow_entries(0);
+	if (root[0])
+		remove_root(root);
+	return 0;
+}
+
+#define SKIP_UNLESS_READY()                                          \
+	do {                                                         \
+		if (skip_reason) {                                   \
+			print_message("SKIPPED: %s\n", skip_reason); \
+			skip();                                      \
+		}                                                    \
+	} while (0)
+
+static void svc_key(const char *a, __u16 port, struct sluice_svc_key *k)
+{
+	union sluice_addr addr;
+
+	assert_int_equal(addr_parse(a, &addr), 0);
+	assert_int_equal(svc_key_make(&addr, port, IPPROTO_TCP, k), 0);
+}
+
+static void add_nat(const struct sluice_svc_key *k, __u32 maglev_size, struct sluice_svc *out)
+{
+	struct svc_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.has_mode = 1;
+	c.mode = SLUICE_MODE_NAT;
+	if (maglev_size) {
+		c.has_maglev_size = 1;
+		c.maglev_size = maglev_size;
+	}
+	assert_int_equal(svc_add(&maps, k, &c, out), 0);
+}
+
+static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port, __u32 weight)
+{
+	struct be_conf c;
+	__u32 id = SLUICE_NO_BACKEND;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(addr_parse(a, &c.addr), 0);
+	c.has_port = 1;
+	c.port = port;
+	c.has_weight = 1;
+	c.weight = weight;
+	if (backend_add(&maps, k, &c, &id, NULL))
+		fail_msg("backend_add: %s", err_msg());
+	return id;
+}
+
+static struct be_ref ref_of(const char *a, __u16 port)
+{
+	struct be_ref r;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(addr_parse(a, &r.addr), 0);
+	r.has_port = 1;
+	r.port = port;
+	return r;
+}
+
+/*
+ * Check table table_id: M in entry 0 and entries 1..M equal to
+ * maglev_build() over the backends ids[0..n) as stored in sl_backends
+ * (ACTIVE, weight > 0 only), built here independently of backend.c.
+ */
+static void check_table(__u32 table_id, __u32 want_m, const __u32 *ids, size_t n)
+{
+	struct sluice_backend *all = calloc(SLUICE_MAX_BACKENDS, sizeof(*all));
+	struct maglev_backend mb[16];
+	__u8 ident[16][18];
+	__u32 *table = NULL, m = 0, *want;
+	size_t i, used = 0;
+
+	assert_non_null(all);
+	assert_true(n <= 16);
+	assert_int_equal(maps_read_backends(&maps, all), 0);
+	for (i = 0; i < n; i++) {
+		const struct sluice_backend *be = &all[ids[i]];
+
+		if (be->state != SLUICE_BE_ACTIVE || !be->weight)
+			continue;
+		memcpy(ident[used], be->addr.u8, 16);
+		memcpy(ident[used] + 16, &be->port, 2);
+		mb[used] = (struct maglev_backend){ ident[used], 18, be->weight, ids[i] };
+		used++;
+	}
+	assert_int_equal(maps_read_table(&maps, table_id, &table, &m), 0);
+	assert_int_equal(m, want_m);
+	assert_int_equal(table[0], want_m);
+	want = calloc(want_m, sizeof(*want));
+	assert_non_null(want);
+	assert_int_equal(maglev_build(mb, used, want_m, want), 0);
+	assert_memory_equal(table + 1, want, want_m * sizeof(*want));
+	free(want);
+	free(table);
+	free(all);
+}
+
+static struct sluice_backend read_be(__u32 id)
+{
+	struct sluice_backend b;
+
+	assert_int_equal(bpf_map_lookup_elem(maps.backends, &id, &b), 0);
+	return b;
+}
+
+static void test_first_values(void **state)
+{
+	struct sluice_subset *subs;
+	struct sluice_config cfg;
+	__u32 i, entries = 0;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	assert_int_equal(maps_read_config(&maps, &cfg), 0);
+	assert_true(cfg.udp_timeout_ns == SLUICE_UDP_TIMEOUT_DEFAULT_NS);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(cfg.encap_src4.u8[i] | cfg.encap_src6.u8[i], 0);
+	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
+	assert_non_null(subs);
+	assert_int_equal(maps_read_subsets(&maps, subs), 0);
+	for (i = 0; i < SLUICE_MAX_SUBSETS; i++)
+		assert_int_equal(subs[i].svc_id, SLUICE_NO_BACKEND);
+	free(subs);
+	assert_int_equal(maps_flow_entries(&maps, &entries), 0);
+	assert_int_equal(entries, SLUICE_FLOWS_DEFAULT);
+}
+
+static void test_publish_and_republish(void **state)
+{
+	struct sluice_svc_key k;
+	struct sluice_svc s;
+	struct be_ref r;
+	struct sluice_be_counter c;
+	__u32 ids[3], none[1] = { 0 }, id;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("192.0.2.10", 80, &k);
+	add_nat(&k, 251, &s);
+	check_table(s.id, 251, none, 0); /* empty table from the start */
+
+	ids[0] = add_be(&k, "10.0.0.1", 8080, 1);
+	ids[1] = add_be(&k, "10.0.0.2", 8080, 2);
+	ids[2] = add_be(&k, "10.0.0.3", 8081, 1);
+	assert_int_equal(ids[0], 0);
+	assert_int_equal(ids[1], 1);
+	assert_int_equal(ids[2], 2);
+	check_table(s.id, 251, ids, 3);
+
+	r = ref_of("10.0.0.2", 8080); /* drain */
+	assert_int_equal(backend_set_state(&maps, &k, &r, SLUICE_BE_DRAINING, &id, NULL), 0);
+	assert_int_equal(id, 1);
+	assert_int_equal(read_be(1).state, SLUICE_BE_DRAINING);
+	check_table(s.id, 251, ids, 3);
+	assert_int_equal(backend_set_state(&maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
+	check_table(s.id, 251, ids, 3);
+
+	r = ref_of("10.0.0.3", 8081); /* weight */
+	assert_int_equal(backend_set_weight(&maps, &k, &r, 5, NULL, NULL), 0);
+	assert_int_equal(read_be(2).weight, 5);
+	check_table(s.id, 251, ids, 3);
+	assert_int_equal(backend_set_weight(&maps, &k, &r, 0, NULL, NULL), -ERANGE);
+
+	/* Counters of a deleted backend are zeroed; the slot is freed. */
+	{
+		int ncpus = libbpf_num_possible_cpus(), i;
+		struct sluice_be_counter *v = calloc((size_t)ncpus, sizeof(*v));
+
+		for (i = 0; i < ncpus; i++)
+			v[i].packets = v[i].bytes = v[i].new_flows = 3;
+		id = 0;
+		assert_int_equal(bpf_map_update_elem(maps.be_stats, &id, v, BPF_ANY), 0);
+		free(v);
+	}
+	r = ref_of("10.0.0.1", 8080);
+	assert_int_equal(backend_del(&maps, &k, &r, &id, NULL), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(read_be(0).state, SLUICE_BE_UNUSED);
+	assert_int_equal(maps_read_be_counters(&maps, 0, &c), 0);
+	assert_true(c.packets == 0 && c.bytes == 0 && c.new_flows == 0);
+	check_table(s.id, 251, ids + 1, 2);
+	assert_int_equal(backend_del(&maps, &k, &r, NULL, NULL), -ENOENT);
+
+	/* The freed id is reused; a duplicate is refused. */
+	assert_int_equal(add_be(&k, "10.0.0.4", 8080, 1), 0);
+	{
+		struct be_conf dup;
+
+		memset(&dup, 0, sizeof(dup));
+		assert_int_equal(addr_parse("10.0.0.4", &dup.addr), 0);
+		dup.has_port = 1;
+		dup.port = 8080;
+		assert_int_equal(backend_add(&maps, &k, &dup, NULL, NULL), -EEXIST);
+	}
+	ids[0] = 0;
+	check_table(s.id, 251, ids, 3);
+
+	/* A new maglev-size republishes the same backends at the new size. */
+	{
+		struct svc_conf c2;
+
+		memset(&c2, 0, sizeof(c2));
+		c2.has_maglev_size = 1;
+		c2.maglev_size = 257;
+		assert_int_equal(svc_set(&maps, &k, &c2, NULL), 0);
+		check_table(s.id, 257, ids, 3);
+		c2.has_mode = 1; /* no mode change while there are backends */
+		c2.mode = SLUICE_MODE_IPIP;
+		c2.has_maglev_size = 0;
+		assert_int_equal(svc_set(&maps, &k, &c2, NULL), -EBUSY);
+	}
+	assert_int_equal(svc_del(&maps, &k, NULL), 0);
+}
+
+static void test_subset_rebuild(void **state)
+{
+	struct sluice_svc_key k;
+	struct shard_target t;
+	struct shard_info info, *list = NULL;
+	struct sluice_svc s;
+	struct be_ref r;
+	__u32 ids[3], table = 0, *tbl = NULL, m = 0;
+	size_t n = 0;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("2001:db8::10", 443, &k);
+	add_nat(&k, 0, &s);
+	ids[0] = add_be(&k, "2001:db8::1", 443, 1);
+	ids[1] = add_be(&k, "2001:db8::2", 443, 1);
+	ids[2] = add_be(&k, "2001:db8::3", 443, 1);
+	check_table(s.id, SLUICE_MAGLEV_M_DEFAULT, ids, 3);
+
+	memset(&t, 0, sizeof(t));
+	t.subset = 1;
+	t.count = 2;
+	t.refs[0] = ref_of("2001:db8::1", 443);
+	t.refs[1] = ref_of("2001:db8::2", 443);
+	t.refs[1].has_port = 0; /* by address alone */
+	assert_int_equal(shard_add(&maps, &k, "2001:db8:100::/48", &t, &info), 0);
+	assert_int_equal(info.subset, 0);
+	assert_int_equal(info.value.table_id, SLUICE_MAX_SERVICES);
+	assert_int_equal(info.value.backend_id, SLUICE_NO_BACKEND);
+	assert_int_equal(info.key.prefixlen, 32 + 48);
+	table = info.value.table_id;
+	check_table(table, BACKEND_SUBSET_M, ids, 2);
+	assert_int_equal(shard_add(&maps, &k, "2001:db8:100::/48", &t, NULL), -EEXIST);
+
+	/* Drain a member: the subset table is rebuilt without it. */
+	r = ref_of("2001:db8::2", 443);
+	assert_int_equal(backend_set_state(&maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
+	check_table(table, BACKEND_SUBSET_M, ids, 2);
+	assert_int_equal(maps_read_table(&maps, table, &tbl, &m), 0);
+	for (__u32 i = 1; i <= m; i++)
+		assert_int_equal(tbl[i], ids[0]);
+	free(tbl);
+	check_table(s.id, SLUICE_MAGLEV_M_DEFAULT, ids, 3);
+
+	/* A pinned shard; deleting its backend is refused. */
+	memset(&t, 0, sizeof(t));
+	t.count = 1;
+	t.refs[0] = ref_of("2001:db8::3", 443);
+	assert_int_equal(shard_add(&maps, &k, "2001:db8:200::1", &t, &info), 0);
+	assert_int_equal(info.value.backend_id, ids[2]);
+	assert_int_equal(info.key.prefixlen, 32 + 128);
+	r = ref_of("2001:db8::3", 443);
+	assert_int_equal(backend_del(&maps, &k, &r, NULL, NULL), -EBUSY);
+	assert_int_equal(shard_list(&maps, &k, &list, &n), 0);
+	assert_int_equal(n, 2);
+	free(list);
+
+	/* Deleting a subset member shrinks the subset; its last member is kept. */
+	r = ref_of("2001:db8::2", 443);
+	assert_int_equal(backend_del(&maps, &k, &r, NULL, NULL), 0);
+	check_table(table, BACKEND_SUBSET_M, ids, 1);
+	r = ref_of("2001:db8::1", 443);
+	assert_int_equal(backend_del(&maps, &k, &r, NULL, NULL), -EBUSY);
+
+	/* shard del frees the subset and its table. */
+	assert_int_equal(shard_del(&maps, &k, "2001:db8:100::/48", NULL), 0);
+	assert_int_equal(maps_read_table(&maps, table, &tbl, &m), -ENOENT);
+	assert_int_equal(shard_del(&maps, &k, "2001:db8:100::/48", NULL), -ENOENT);
+
+	/* service del removes the rest: shards, table, backends. */
+	assert_int_equal(svc_del(&maps, &k, NULL), 0);
+	assert_int_equal(maps_read_table(&maps, s.id, &tbl, &m), -ENOENT);
+	assert_int_equal(read_be(ids[0]).state, SLUICE_BE_UNUSED);
+	assert_int_equal(read_be(ids[2]).state, SLUICE_BE_UNUSED);
+	assert_int_equal(shard_list(&maps, NULL, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+}
+
+static __u32 pinned_id(const char *name)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
+static void test_pin_reuse(void **state)
+{
+	struct sluice_svc_key k;
+	struct sluice_svc s;
+	__u32 ids[1], maglev_id, flows_id;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("192.0.2.20", 80, &k);
+	add_nat(&k, 251, &s);
+	ids[0] = add_be(&k, "10.1.0.1", 80, 1);
+	maglev_id = pinned_id(SLUICE_MAP_MAGLEV);
+	flows_id = pinned_id(SLUICE_MAP_FLOWS);
+	/* A second load adopts every pin, the array of maps included. */
+	assert_int_equal(loader_maps_ensure(root), 0);
+	assert_int_equal(loader_maps_ensure(root), 0);
+	assert_int_equal(pinned_id(SLUICE_MAP_MAGLEV), maglev_id);
+	assert_int_equal(pinned_id(SLUICE_MAP_FLOWS), flows_id);
+	check_table(s.id, 251, ids, 1); /* the published table survived */
+	assert_int_equal(svc_del(&maps, &k, NULL), 0);
+}
+
+static void test_flow_entries(void **state)
+{
+	char other[PATH_MAX];
+	struct sluice_maps m2;
+	__u32 entries = 0;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	/* The existing root has the default size: another one is refused. */
+	loader_set_flow_entries(4096);
+	assert_int_equal(loader_maps_ensure(root), -EEXIST);
+	assert_non_null(strstr(err_msg(), "flow table already has 262144 entries"));
+	assert_non_null(strstr(err_msg(), root));
+	loader_set_flow_entries(SLUICE_FLOWS_DEFAULT); /* the same size is fine */
+	assert_int_equal(loader_maps_ensure(root), 0);
+
+	/* A new root gets the size asked for, and keeps it on later loads. */
+	snprintf(other, sizeof(other), "/sys/fs/bpf/sluice-unit-XXXXXX");
+	assert_non_null(mkdtemp(other));
+	loader_set_flow_entries(4096);
+	assert_int_equal(loader_maps_ensure(other), 0);
+	loader_set_flow_entries(0);
+	assert_int_equal(loader_maps_ensure(other), 0);
+	assert_int_equal(maps_open(&m2, other), 0);
+	assert_int_equal(maps_flow_entries(&m2, &entries), 0);
+	assert_int_equal(entries, 4096);
+	{
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		assert_int_equal(bpf_obj_get_info_by_fd(m2.nat_rev, &info, &len), 0);
+		assert_int_equal(info.max_entries, 4096);
+	}
+	maps_close(&m2);
+	loader_set_flow_entries(8192);
+	assert_int_equal(loader_maps_ensure(other), -EEXIST);
+	assert_non_null(strstr(err_msg(), "4096"));
+	loader_set_flow_entries(0);
+	remove_root(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_values),   cmocka_unit_test(test_publish_and_republish),
+		cmocka_unit_test(test_subset_rebuild), cmocka_unit_test(test_pin_reuse),
+		cmocka_unit_test(test_flow_entries),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

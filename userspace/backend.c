@@ -1,0 +1,859 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Backends and Maglev table publication (see backend.h).
+ *
+ * Every change works on a snapshot of sl_backends: the snapshot is changed
+ * in memory, the affected tables are built from it, and the maps are written
+ * in an order that never lets the data plane meet a table entry whose
+ * backend record is not there yet:
+ *  - a record a new table refers to (an added or activated backend) is
+ *    written before the table is published;
+ *  - a record a table stops referring to (a drained or deleted backend) is
+ *    changed after the table without it is published.
+ * When a step fails, what was written is put back (best effort) so a refused
+ * command leaves the maps as they were.
+ *
+ * Like svc.c, ids are allocated by scanning; do not run two writers at once
+ * until the daemon is the only writer.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "args.h"
+#include "backend.h"
+#include "err.h"
+#include "maglev.h"
+#include "shard.h"
+#include "svc.h"
+
+_Static_assert(MAGLEV_EMPTY == SLUICE_NO_BACKEND, "an empty Maglev slot is SLUICE_NO_BACKEND");
+
+__u16 backend_port(const struct sluice_backend *be, const struct sluice_svc_key *key)
+{
+	return be->port ? ntohs(be->port) : ntohs(key->port);
+}
+
+int backend_record_make(const struct sluice_svc_key *key, const struct sluice_svc *svc,
+			const struct be_conf *conf, struct sluice_backend *rec)
+{
+	char k[SVC_KEY_STRLEN], ka[SVC_KEY_STRLEN];
+	struct sluice_backend r;
+	__u16 port;
+
+	svc_key_format(key, k, sizeof(k));
+	svc_key_format_args(key, ka, sizeof(ka));
+	if (svc->mode != SLUICE_MODE_NAT && svc->mode != SLUICE_MODE_IPIP) {
+		err_set("service %s is in mode %s, which passes packets to this host and has no backends: change it with 'sluice service set %s mode nat' (or ipip) first",
+			k, args_mode_name(svc->mode), ka);
+		return -EOPNOTSUPP;
+	}
+	if (addr_family(&conf->addr) != addr_family(&key->addr)) {
+		err_set("backend and service %s must be of one address family (both IPv4 or both IPv6) in mode %s",
+			k, args_mode_name(svc->mode));
+		return -EINVAL;
+	}
+	if (conf->has_weight && (conf->weight < 1 || conf->weight > BACKEND_WEIGHT_MAX)) {
+		err_set("weight %u is out of range: give 1..%u (drain a backend to take it out)",
+			conf->weight, BACKEND_WEIGHT_MAX);
+		return -ERANGE;
+	}
+	port = conf->has_port ? conf->port : ntohs(key->port);
+	if (!port) {
+		err_set("port 0 is not a backend port: give 1..65535");
+		return -EINVAL;
+	}
+	if (svc->mode == SLUICE_MODE_IPIP && port != ntohs(key->port)) {
+		err_set("mode ipip does not rewrite ports: the backend receives port %u of service %s; omit 'port'",
+			ntohs(key->port), k);
+		return -EINVAL;
+	}
+	memset(&r, 0, sizeof(r));
+	r.addr = conf->addr;
+	r.port = svc->mode == SLUICE_MODE_IPIP ? 0 : htons(port);
+	r.state = SLUICE_BE_ACTIVE;
+	r.svc_id = svc->id;
+	r.weight = conf->has_weight ? conf->weight : 1;
+	*rec = r;
+	return 0;
+}
+
+static int is_of(const struct sluice_backend *be, __u32 svc_id)
+{
+	return be->state != SLUICE_BE_UNUSED && be->svc_id == svc_id;
+}
+
+int backend_find(const struct sluice_backend *all, const struct sluice_svc_key *key,
+		 const struct sluice_svc *svc, const struct be_ref *ref, __u32 *id)
+{
+	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
+	__u32 i, found = SLUICE_NO_BACKEND, matches = 0;
+
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++) {
+		if (!is_of(&all[i], svc->id) || memcmp(&all[i].addr, &ref->addr, sizeof(ref->addr)))
+			continue;
+		if (ref->has_port && backend_port(&all[i], key) != ref->port)
+			continue;
+		found = i;
+		matches++;
+	}
+	if (matches == 1) {
+		*id = found;
+		return 0;
+	}
+	if (addr_format(&ref->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	svc_key_format(key, k, sizeof(k));
+	if (matches > 1) {
+		err_set("service %s has several backends at %s: give the port too (port BPORT)", k,
+			a);
+		return -ENOTUNIQ;
+	}
+	if (ref->has_port)
+		err_set("service %s has no backend %s port %u (see 'sluice backend show')", k, a,
+			ref->port);
+	else
+		err_set("service %s has no backend %s (see 'sluice backend show')", k, a);
+	return -ENOENT;
+}
+
+void backend_identity(const struct sluice_backend *be, __u8 identity[BACKEND_IDENTITY_LEN])
+{
+	memcpy(identity, be->addr.u8, 16);
+	memcpy(identity + 16, &be->port, 2); /* stored in network order */
+}
+
+int backend_table_build(const struct sluice_backend *all, const __u32 *ids, size_t n, __u32 m,
+			__u32 *table)
+{
+	struct maglev_backend *mb = NULL;
+	__u8(*idents)[BACKEND_IDENTITY_LEN] = NULL;
+	size_t i, used = 0;
+	int err;
+
+	if (m > SLUICE_MAGLEV_M_MAX || !maglev_is_prime(m)) {
+		err_set("Maglev table size %u is not a prime of at most %u", m,
+			SLUICE_MAGLEV_M_MAX);
+		return -EINVAL;
+	}
+	if (n) {
+		mb = calloc(n, sizeof(*mb));
+		idents = calloc(n, sizeof(*idents));
+		if (!mb || !idents) {
+			err_set("out of memory");
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const struct sluice_backend *be = &all[ids[i]];
+
+		if (be->state != SLUICE_BE_ACTIVE || !be->weight)
+			continue;
+		backend_identity(be, idents[used]);
+		mb[used].id = idents[used];
+		mb[used].id_len = BACKEND_IDENTITY_LEN;
+		mb[used].weight = be->weight;
+		mb[used].index = ids[i];
+		used++;
+	}
+	if (used > m) {
+		err_set("%zu backends do not fit a Maglev table of %u slots: give a larger maglev-size",
+			used, m);
+		err = -EINVAL;
+		goto out;
+	}
+	err = maglev_build(mb, used, m, table + 1);
+	if (err) {
+		err_set("cannot build the Maglev table: %s", strerror(-err));
+		goto out;
+	}
+	table[SLUICE_MAGLEV_SIZE_SLOT] = m;
+out:
+	free(mb);
+	free(idents);
+	return err;
+}
+
+int backend_table_size(const struct sluice_maps *m, __u32 table_id, __u32 *size)
+{
+	__u32 inner_id, key = SLUICE_MAGLEV_SIZE_SLOT;
+	int fd, err;
+
+	if (bpf_map_lookup_elem(m->maglev, &table_id, &inner_id)) {
+		err = -errno;
+		if (err != -ENOENT)
+			err_set("cannot read Maglev table %u: %s", table_id, strerror(-err));
+		return err;
+	}
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0) {
+		err = -errno;
+		if (err != -ENOENT)
+			err_set("cannot open Maglev table %u: %s", table_id, strerror(-err));
+		return err;
+	}
+	err = bpf_map_lookup_elem(fd, &key, size) ? -errno : 0;
+	close(fd);
+	if (err)
+		err_set("cannot read the size of Maglev table %u: %s", table_id, strerror(-err));
+	return err;
+}
+
+/* Fill fd[0 .. n) with values: in one batch where the kernel can, else one by one. */
+static int fill_table(int fd, const __u32 *values, __u32 n)
+{
+	__u32 *keys, i, count = n;
+	int err = 0;
+
+	keys = calloc(n, sizeof(*keys));
+	if (!keys) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	if (!bpf_map_update_batch(fd, keys, values, &count, NULL) && count == n)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (bpf_map_update_elem(fd, &keys[i], &values[i], BPF_ANY)) {
+			err = -errno;
+			err_set("cannot fill a Maglev table: %s", strerror(-err));
+			break;
+		}
+	}
+out:
+	free(keys);
+	return err;
+}
+
+int backend_table_publish(const struct sluice_maps *m, __u32 table_id, const __u32 *table)
+{
+	/*
+	 * The inner map must match sl_maglev's template (struct
+	 * sluice_maglev_inner): same type, key and value sizes and map_flags.
+	 * With BPF_F_INNER_MAP in the flags the kernel does not compare
+	 * max_entries, so each table has its own size M + 1.
+	 */
+	struct bpf_map_create_opts opts = { .sz = sizeof(opts), .map_flags = BPF_F_INNER_MAP };
+	__u32 size = table[SLUICE_MAGLEV_SIZE_SLOT];
+	int fd, err;
+
+	if (table_id >= SLUICE_MAX_TABLES) {
+		err_set("Maglev table id %u out of range", table_id);
+		return -EINVAL;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev_tbl", sizeof(__u32), sizeof(__u32),
+			    size + 1, &opts);
+	if (fd < 0) {
+		err = -errno;
+		err_set("cannot create a Maglev table of %u entries: %s", size + 1, strerror(-err));
+		return err;
+	}
+	err = fill_table(fd, table, size + 1);
+	if (err)
+		goto out;
+	/*
+	 * The switch. Until here the new table was private to this process;
+	 * this one update replaces the outer entry's pointer, so a packet
+	 * reads either the old table or the new one, whole, with its own M in
+	 * entry 0: never a half-written table, never an M from another. The
+	 * old table is freed by the kernel once no program can still hold it
+	 * (after an RCU grace period), and closing our fd leaves the table
+	 * owned by sl_maglev alone.
+	 */
+	if (bpf_map_update_elem(m->maglev, &table_id, &fd, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot publish Maglev table %u: %s", table_id, strerror(-err));
+	}
+out:
+	close(fd);
+	return err;
+}
+
+int backend_table_delete(const struct sluice_maps *m, __u32 table_id)
+{
+	int err;
+
+	if (!bpf_map_delete_elem(m->maglev, &table_id) || errno == ENOENT)
+		return 0;
+	err = -errno;
+	err_set("cannot remove Maglev table %u: %s", table_id, strerror(-err));
+	return err;
+}
+
+/* Publish a table of size size over ids[0..n) of snapshot all. */
+static int publish(const struct sluice_maps *m, const struct sluice_backend *all, __u32 table_id,
+		   const __u32 *ids, size_t n, __u32 size)
+{
+	__u32 *table;
+	int err;
+
+	table = calloc((size_t)size + 1, sizeof(*table));
+	if (!table) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	err = backend_table_build(all, ids, n, size, table);
+	if (!err)
+		err = backend_table_publish(m, table_id, table);
+	free(table);
+	return err;
+}
+
+static struct sluice_backend *snapshot(const struct sluice_maps *m, int *err);
+
+int backend_publish_service(const struct sluice_maps *m, const struct sluice_backend *all,
+			    __u32 svc_id, __u32 size)
+{
+	struct sluice_backend *own = NULL;
+	__u32 *ids, i;
+	size_t n = 0;
+	int err;
+
+	if (!all) {
+		own = snapshot(m, &err);
+		if (!own)
+			return err;
+		all = own;
+	}
+
+	if (!size) {
+		err = backend_table_size(m, svc_id, &size);
+		if (err == -ENOENT) {
+			size = SLUICE_MAGLEV_M_DEFAULT;
+		} else if (err) {
+			free(own);
+			return err;
+		}
+	}
+	ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
+	if (!ids) {
+		err_set("out of memory");
+		free(own);
+		return -ENOMEM;
+	}
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		if (is_of(&all[i], svc_id))
+			ids[n++] = i;
+	err = publish(m, all, svc_id, ids, n, size);
+	free(ids);
+	free(own);
+	return err;
+}
+
+int backend_publish_subset(const struct sluice_maps *m, const struct sluice_backend *all,
+			   __u32 slot, const struct sluice_subset *sub)
+{
+	__u32 ids[SLUICE_SUBSET_MAX_MEMBERS], i;
+	size_t n = 0;
+
+	if (slot >= SLUICE_MAX_SUBSETS || sub->count > SLUICE_SUBSET_MAX_MEMBERS) {
+		err_set("bad subset %u", slot);
+		return -EINVAL;
+	}
+	/* A member whose slot no longer belongs to the service is left out. */
+	for (i = 0; i < sub->count; i++)
+		if (sub->backend_ids[i] < SLUICE_MAX_BACKENDS &&
+		    is_of(&all[sub->backend_ids[i]], sub->svc_id))
+			ids[n++] = sub->backend_ids[i];
+	return publish(m, all, SLUICE_MAX_SERVICES + slot, ids, n, BACKEND_SUBSET_M);
+}
+
+static struct sluice_backend *snapshot(const struct sluice_maps *m, int *err)
+{
+	struct sluice_backend *all = calloc(SLUICE_MAX_BACKENDS, sizeof(*all));
+
+	if (!all) {
+		err_set("out of memory");
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = maps_read_backends(m, all);
+	if (*err) {
+		free(all);
+		return NULL;
+	}
+	return all;
+}
+
+static int write_record(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
+{
+	int err;
+
+	if (!bpf_map_update_elem(m->backends, &id, rec, BPF_ANY))
+		return 0;
+	err = -errno;
+	err_set("cannot write backend %u: %s", id, strerror(-err));
+	return err;
+}
+
+static int zero_counters(const struct sluice_maps *m, __u32 id)
+{
+	struct sluice_be_counter *zero;
+	int ncpus = maps_ncpus(), err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	zero = calloc((size_t)ncpus, sizeof(*zero));
+	if (!zero) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	if (bpf_map_update_elem(m->be_stats, &id, zero, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot clear the counters of backend %u: %s", id, strerror(-err));
+	}
+	free(zero);
+	return err;
+}
+
+static int subset_has(const struct sluice_subset *s, __u32 id)
+{
+	__u32 i;
+
+	for (i = 0; i < s->count && i < SLUICE_SUBSET_MAX_MEMBERS; i++)
+		if (s->backend_ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Republish every subset table of svc_id that has backend id (snapshot all). */
+static int publish_subsets_of(const struct sluice_maps *m, const struct sluice_backend *all,
+			      __u32 svc_id, __u32 id)
+{
+	struct sluice_subset *subs;
+	__u32 slot;
+	int err;
+
+	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
+	if (!subs) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	err = maps_read_subsets(m, subs);
+	for (slot = 0; !err && slot < SLUICE_MAX_SUBSETS; slot++) {
+		if (maps_subset_is_free(&subs[slot]) || subs[slot].svc_id != svc_id ||
+		    !subset_has(&subs[slot], id))
+			continue;
+		err = backend_publish_subset(m, all, slot, &subs[slot]);
+	}
+	free(subs);
+	return err;
+}
+
+/*
+ * Change backend id to *rec (snapshot all holds the current records) and
+ * republish the service table and its subsets containing id, in the order
+ * the file comment gives; put things back on failure.
+ */
+static int apply(const struct sluice_maps *m, struct sluice_backend *all, __u32 id,
+		 const struct sluice_backend *rec)
+{
+	struct sluice_backend old = all[id];
+	int referred = rec->state == SLUICE_BE_ACTIVE;
+	__u32 svc_id = rec->svc_id;
+	int err;
+
+	all[id] = *rec;
+	if (referred) {
+		err = write_record(m, id, rec);
+		if (err)
+			goto undo_snapshot;
+	}
+	err = backend_publish_service(m, all, svc_id, 0);
+	if (!err)
+		err = publish_subsets_of(m, all, svc_id, id);
+	if (!err && !referred)
+		err = write_record(m, id, rec);
+	if (!err)
+		return 0;
+	/* Put the tables and the record back as they were. */
+	all[id] = old;
+	backend_publish_service(m, all, svc_id, 0);
+	publish_subsets_of(m, all, svc_id, id);
+	write_record(m, id, &old);
+	return err;
+undo_snapshot:
+	all[id] = old;
+	return err;
+}
+
+/* Open the service of key and a snapshot of the backends. */
+static int begin(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		 struct sluice_svc *svc, struct sluice_backend **all)
+{
+	int err = svc_get(m, key, svc);
+
+	if (err)
+		return err;
+	*all = snapshot(m, &err);
+	return err;
+}
+
+int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		const struct be_conf *conf, __u32 *id, struct sluice_backend *rec)
+{
+	struct sluice_backend *all = NULL, r;
+	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
+	struct sluice_svc svc;
+	__u32 i, free_id = SLUICE_NO_BACKEND;
+	int err;
+
+	err = begin(m, key, &svc, &all);
+	if (err)
+		return err;
+	err = backend_record_make(key, &svc, conf, &r);
+	if (err)
+		goto out;
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++) {
+		if (all[i].state == SLUICE_BE_UNUSED) {
+			if (free_id == SLUICE_NO_BACKEND)
+				free_id = i;
+			continue;
+		}
+		if (all[i].svc_id == svc.id && !memcmp(&all[i].addr, &r.addr, sizeof(r.addr)) &&
+		    all[i].port == r.port) {
+			addr_format(&r.addr, a, sizeof(a));
+			svc_key_format(key, k, sizeof(k));
+			err_set("service %s already has backend %s port %u (id %u): change it with 'sluice backend set'",
+				k, a, backend_port(&r, key), i);
+			err = -EEXIST;
+			goto out;
+		}
+	}
+	if (free_id == SLUICE_NO_BACKEND) {
+		err_set("all %u backend ids are in use: delete a backend first",
+			SLUICE_MAX_BACKENDS);
+		err = -ENOSPC;
+		goto out;
+	}
+	/* Counters start at zero before the backend can be chosen. */
+	err = zero_counters(m, free_id);
+	if (!err)
+		err = apply(m, all, free_id, &r);
+	if (err)
+		goto out;
+	if (id)
+		*id = free_id;
+	if (rec)
+		*rec = r;
+out:
+	free(all);
+	return err;
+}
+
+/* The common part of set weight, drain and activate. */
+static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		  const struct be_ref *ref, int set_weight, __u32 weight, int set_state, __u8 state,
+		  __u32 *id, struct sluice_backend *rec)
+{
+	struct sluice_backend *all = NULL, r;
+	struct sluice_svc svc;
+	__u32 found;
+	int err;
+
+	if (set_weight && (weight < 1 || weight > BACKEND_WEIGHT_MAX)) {
+		err_set("weight %u is out of range: give 1..%u (drain a backend to take it out)",
+			weight, BACKEND_WEIGHT_MAX);
+		return -ERANGE;
+	}
+	if (set_state && state != SLUICE_BE_ACTIVE && state != SLUICE_BE_DRAINING) {
+		err_set("a backend can only be made active or draining");
+		return -EINVAL;
+	}
+	err = begin(m, key, &svc, &all);
+	if (err)
+		return err;
+	err = backend_find(all, key, &svc, ref, &found);
+	if (err)
+		goto out;
+	r = all[found];
+	if (set_weight)
+		r.weight = weight;
+	if (set_state)
+		r.state = state;
+	err = apply(m, all, found, &r);
+	if (err)
+		goto out;
+	if (id)
+		*id = found;
+	if (rec)
+		*rec = r;
+out:
+	free(all);
+	return err;
+}
+
+int backend_set_weight(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		       const struct be_ref *ref, __u32 weight, __u32 *id,
+		       struct sluice_backend *rec)
+{
+	return change(m, key, ref, 1, weight, 0, 0, id, rec);
+}
+
+int backend_set_state(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		      const struct be_ref *ref, __u8 state, __u32 *id, struct sluice_backend *rec)
+{
+	return change(m, key, ref, 0, 0, 1, state, id, rec);
+}
+
+/* Refuse deleting id while a shard pins it or a subset would be left empty. */
+static int check_del(const struct sluice_maps *m, const struct sluice_svc_key *key, __u32 svc_id,
+		     __u32 id, const struct sluice_subset *subs)
+{
+	struct sluice_shard_key *keys = NULL;
+	struct sluice_shard *vals = NULL;
+	char p[SHARD_PREFIX_STRLEN], k[SVC_KEY_STRLEN];
+	size_t n = 0, i;
+	int err;
+
+	err = maps_read_shards(m, &keys, &vals, &n);
+	if (err)
+		return err;
+	svc_key_format_args(key, k, sizeof(k));
+	for (i = 0; i < n; i++) {
+		if (keys[i].svc_id != svc_id)
+			continue;
+		shard_prefix_format(&keys[i], p, sizeof(p));
+		if (vals[i].backend_id == id) {
+			err_set("backend %u is the target of shard %s: delete the shard first (sluice shard del %s %s)",
+				id, p, k, p);
+			err = -EBUSY;
+			break;
+		}
+		if (vals[i].table_id >= SLUICE_MAX_SERVICES &&
+		    vals[i].table_id - SLUICE_MAX_SERVICES < SLUICE_MAX_SUBSETS) {
+			const struct sluice_subset *s =
+				&subs[vals[i].table_id - SLUICE_MAX_SERVICES];
+
+			if (!maps_subset_is_free(s) && s->count == 1 && subset_has(s, id)) {
+				err_set("backend %u is the only member of the subset of shard %s: delete the shard first (sluice shard del %s %s)",
+					id, p, k, p);
+				err = -EBUSY;
+				break;
+			}
+		}
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* The subset without member id. */
+static void subset_remove(struct sluice_subset *s, __u32 id)
+{
+	__u32 i, w = 0;
+
+	for (i = 0; i < s->count && i < SLUICE_SUBSET_MAX_MEMBERS; i++)
+		if (s->backend_ids[i] != id)
+			s->backend_ids[w++] = s->backend_ids[i];
+	for (i = w; i < SLUICE_SUBSET_MAX_MEMBERS; i++)
+		s->backend_ids[i] = 0;
+	s->count = w;
+}
+
+int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		const struct be_ref *ref, __u32 *id, struct sluice_backend *rec)
+{
+	struct sluice_backend *all = NULL, old, unused;
+	struct sluice_subset *subs = NULL, s;
+	struct sluice_svc svc;
+	__u32 found, slot;
+	int err;
+
+	err = begin(m, key, &svc, &all);
+	if (err)
+		return err;
+	err = backend_find(all, key, &svc, ref, &found);
+	if (err)
+		goto out;
+	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
+	if (!subs) {
+		err_set("out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	err = maps_read_subsets(m, subs);
+	if (!err)
+		err = check_del(m, key, svc.id, found, subs);
+	if (err)
+		goto out;
+
+	old = all[found];
+	memset(&unused, 0, sizeof(unused));
+	all[found] = unused;
+	/* Tables without it first: the service's, then every subset it leaves. */
+	err = backend_publish_service(m, all, svc.id, 0);
+	for (slot = 0; !err && slot < SLUICE_MAX_SUBSETS; slot++) {
+		__u32 skey = slot;
+
+		if (maps_subset_is_free(&subs[slot]) || subs[slot].svc_id != svc.id ||
+		    !subset_has(&subs[slot], found))
+			continue;
+		s = subs[slot];
+		subset_remove(&s, found);
+		err = backend_publish_subset(m, all, slot, &s);
+		if (!err && bpf_map_update_elem(m->subsets, &skey, &s, BPF_ANY)) {
+			err = -errno;
+			err_set("cannot update subset %u: %s", slot, strerror(-err));
+		}
+	}
+	if (err) {
+		/* Put back what was published (subset records unchanged are fine). */
+		all[found] = old;
+		backend_publish_service(m, all, svc.id, 0);
+		publish_subsets_of(m, all, svc.id, found);
+		goto out;
+	}
+	/* No table refers to it any more: free the slot, then its counters. */
+	err = write_record(m, found, &unused);
+	if (!err)
+		err = zero_counters(m, found);
+	if (err)
+		goto out;
+	if (id)
+		*id = found;
+	if (rec)
+		*rec = old;
+out:
+	free(subs);
+	free(all);
+	return err;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	const struct backend_info *x = a, *y = b;
+
+	if (x->be.svc_id != y->be.svc_id)
+		return x->be.svc_id < y->be.svc_id ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		 struct backend_info **list, size_t *count)
+{
+	struct maps_svc_entry *svcs = NULL;
+	struct backend_info *items = NULL;
+	struct sluice_backend *all = NULL;
+	size_t nsvc = 0, n = 0, s;
+	__u32 i, size = 0, *table = NULL;
+	int err;
+
+	*list = NULL;
+	*count = 0;
+	if (key) {
+		svcs = calloc(1, sizeof(*svcs));
+		if (!svcs) {
+			err_set("out of memory");
+			return -ENOMEM;
+		}
+		svcs[0].key = *key;
+		err = svc_get(m, key, &svcs[0].svc);
+		nsvc = 1;
+	} else {
+		err = svc_list(m, &svcs, &nsvc);
+	}
+	if (err)
+		goto out;
+	all = snapshot(m, &err);
+	if (err)
+		goto out;
+	items = calloc(SLUICE_MAX_BACKENDS, sizeof(*items));
+	if (!items) {
+		err_set("out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	for (s = 0; s < nsvc; s++) {
+		const struct sluice_svc *sv = &svcs[s].svc;
+
+		free(table);
+		table = NULL;
+		err = maps_read_table(m, sv->id, &table, &size);
+		if (err == -ENOENT) {
+			err = 0;
+			size = 0;
+		} else if (err) {
+			goto out;
+		}
+		for (i = 0; i < SLUICE_MAX_BACKENDS && n < SLUICE_MAX_BACKENDS; i++) {
+			struct backend_info *it;
+			__u32 j;
+
+			if (!is_of(&all[i], sv->id))
+				continue;
+			it = &items[n++];
+			it->svc_key = svcs[s].key;
+			it->svc_mode = sv->mode;
+			it->id = i;
+			it->be = all[i];
+			it->port = backend_port(&all[i], &svcs[s].key);
+			err = maps_read_be_counters(m, i, &it->counters);
+			if (err)
+				goto out;
+			for (j = 1; table && j <= size; j++)
+				it->slots += table[j] == i;
+		}
+	}
+	if (n)
+		qsort(items, n, sizeof(*items), cmp_info);
+	*list = items;
+	*count = n;
+	items = NULL;
+out:
+	free(table);
+	free(items);
+	free(all);
+	free(svcs);
+	return err;
+}
+
+int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
+{
+	struct sluice_backend *all;
+	__u32 i, n = 0;
+	int err;
+
+	all = snapshot(m, &err);
+	if (err)
+		return err;
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		n += is_of(&all[i], svc_id);
+	free(all);
+	*count = n;
+	return 0;
+}
+
+int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
+{
+	struct sluice_backend *all, unused;
+	__u32 i;
+	int err;
+
+	/* Shards and subsets first: they point into the table and the backends. */
+	err = shard_purge_service(m, svc_id);
+	if (!err)
+		err = backend_table_delete(m, svc_id);
+	if (err)
+		return err;
+	all = snapshot(m, &err);
+	if (err)
+		return err;
+	memset(&unused, 0, sizeof(unused));
+	for (i = 0; !err && i < SLUICE_MAX_BACKENDS; i++) {
+		if (!is_of(&all[i], svc_id))
+			continue;
+		err = write_record(m, i, &unused);
+		if (!err)
+			err = zero_counters(m, i);
+	}
+	free(all);
+	return err;
+}
