@@ -68,4 +68,13 @@ fi
 
 check "detach of a not-attached interface fails" not sluice iface detach g0
 check "attach to a missing interface fails" not sluice iface attach nosuch0
+
+# lo has no native XDP: the refusal must say what to do, and skb mode works.
+out=$(sluice iface attach lo 2>&1)
+rc=$?
+check "native attach to lo (no driver XDP) fails" test $rc -ne 0
+check "... and suggests --mode skb: '$out'" grep -q -- "--mode skb" <<<"$out"
+check "lo leaves no pin behind after the failure" not test -e "$SLUICE_PIN_ROOT/iface/lo"
+check "generic attach to lo works" sluice iface attach lo --mode skb
+check "detach lo" sluice iface detach lo
 finish
