@@ -23,7 +23,7 @@
 
 #include <linux/types.h>
 
-#define SLUICE_ABI_VERSION 2
+#define SLUICE_ABI_VERSION 3
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -37,11 +37,19 @@
 #define SLUICE_MAP_BACKENDS "sl_backends"
 #define SLUICE_MAP_BE_STATS "sl_be_stats"
 #define SLUICE_MAP_MAGLEV "sl_maglev"
-#define SLUICE_MAP_FLOWS "sl_flows"
+#define SLUICE_MAP_FLOWS "sl_flows_v2" /* v2: connection state, created time */
 #define SLUICE_MAP_NAT_REV "sl_nat_rev"
 #define SLUICE_MAP_SHARDS "sl_shards"
 #define SLUICE_MAP_CONFIG "sl_config"
 #define SLUICE_MAP_SUBSETS "sl_subsets"
+#define SLUICE_MAP_SVC_RES "sl_svc_res"
+#define SLUICE_MAP_RES_GLOBAL "sl_res_global"
+#define SLUICE_MAP_CONNS "sl_conns"
+#define SLUICE_MAP_CRITICAL "sl_critical"
+#define SLUICE_MAP_BREAKERS "sl_breakers"
+#define SLUICE_MAP_BE_SIGNALS "sl_be_signals"
+#define SLUICE_MAP_RES_STATS "sl_res_stats"
+#define SLUICE_MAP_EVENTS "sl_events"
 
 /* Limits. */
 #define SLUICE_MAX_SERVICES 1024	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
@@ -82,6 +90,33 @@ enum sluice_hash {
 	SLUICE_HASH_CLIENT = 1, /* client address only: a client's flows share a backend */
 };
 
+/* How a refused new TCP connection is answered (bulkhead, breaker fail-fast). */
+enum sluice_refuse {
+	SLUICE_REFUSE_RST = 0,	/* a TCP RST back to the client: fails fast, like a 503 */
+	SLUICE_REFUSE_DROP = 1, /* silence: the client retries or times out */
+};
+
+/* What a new flow does when the backend Maglev chose has its breaker open. */
+enum sluice_on_open {
+	SLUICE_ON_OPEN_NEXT = 0,      /* next Maglev choice not open, else fallback, else refuse */
+	SLUICE_ON_OPEN_FALLBACK = 1,  /* the service's fallback backend, else refuse */
+	SLUICE_ON_OPEN_FAIL_FAST = 2, /* refuse at once */
+};
+
+/* Circuit-breaker state of a backend (sl_breakers). */
+enum sluice_brk_state {
+	SLUICE_BRK_CLOSED = 0,	  /* normal: takes new flows */
+	SLUICE_BRK_OPEN = 1,	  /* failing: new flows avoid it; established flows stay */
+	SLUICE_BRK_HALF_OPEN = 2, /* probing: at most probes_left new flows, the rest as open */
+};
+
+/* Breaker signal types in the sl_events ring buffer. */
+enum sluice_event_type {
+	SLUICE_EV_SUCCESS = 1, /* handshake answered (SYN-ACK seen, or the client's ACK in ipip) */
+	SLUICE_EV_REFUSED = 2, /* the backend answered a SYN with RST */
+	SLUICE_EV_UNREACHABLE = 3, /* ICMP destination unreachable about a flow to the backend */
+};
+
 /* State of a backend slot in sl_backends. */
 enum sluice_be_state {
 	SLUICE_BE_UNUSED = 0,	/* free slot: a flow pointing here is steered again */
@@ -112,6 +147,9 @@ enum sluice_reason {
 	SLUICE_R_TTL,	  /* TTL / hop limit would expire: passed to the stack (ICMP from there) */
 	SLUICE_R_TOO_BIG, /* encapsulated packet larger than the egress MTU: dropped */
 	SLUICE_R_ENCAP_FAIL, /* no encapsulation source configured, or no headroom: dropped */
+	SLUICE_R_BH_SERVICE, /* new connection over the service's bulkhead: refused (RST or drop) */
+	SLUICE_R_BH_GLOBAL,  /* new connection over the global bulkhead: refused (RST or drop) */
+	SLUICE_R_BRK_OPEN, /* every backend choice's breaker open, fail fast: refused (RST or drop) */
 	SLUICE_R_MAX,
 };
 _Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the per-service slots");
@@ -220,13 +258,24 @@ struct sluice_flow_key {
 };
 _Static_assert(sizeof(struct sluice_flow_key) == 40, "sluice_flow_key layout");
 
-/* sl_flows value: the cache-aside of the Maglev decision for one flow. */
+/* sluice_flow.flags: connection state (updated with atomic and/or). */
+#define SLUICE_FLOW_COUNTED 0x1	       /* holds a slot of its service's bulkhead */
+#define SLUICE_FLOW_COUNTED_GLOBAL 0x2 /* holds a slot of the global bulkhead */
+#define SLUICE_FLOW_ESTABLISHED 0x4  /* handshake answered: SYN-ACK seen (nat), client ACK (ipip) */
+#define SLUICE_FLOW_FIN_CLIENT 0x8   /* FIN seen from the client */
+#define SLUICE_FLOW_FIN_BACKEND 0x10 /* FIN seen from the backend (nat only) */
+#define SLUICE_FLOW_PROBE 0x20	     /* admitted as a half-open breaker probe */
+
+/* sl_flows_v2 value: the cache-aside of the Maglev decision, and the connection's state. */
 struct sluice_flow {
-	__u32 backend_id; /* backend chosen when the flow began */
+	__u32 backend_id; /* backend chosen when the flow began (NO_BACKEND: local service) */
 	__u32 svc_id; /* its service (a reused backend slot of another service is not followed) */
 	__u64 last_seen; /* bpf_ktime_get_ns() of the last packet, refreshed at most once a second */
+	__u64 created;	 /* bpf_ktime_get_ns() of the first packet (SYN timeout, idle sweep) */
+	__u32 flags;	 /* SLUICE_FLOW_* */
+	__u32 pad;	 /* must be zero */
 };
-_Static_assert(sizeof(struct sluice_flow) == 16, "sluice_flow layout");
+_Static_assert(sizeof(struct sluice_flow) == 32, "sluice_flow layout");
 
 /* sl_nat_rev value: how to translate a nat flow's return packets. */
 struct sluice_nat_rev {
@@ -238,7 +287,10 @@ struct sluice_nat_rev {
 };
 _Static_assert(sizeof(struct sluice_nat_rev) == 28, "sluice_nat_rev layout");
 
-/* sl_shards key (LPM trie): prefixlen counts the 32 bits of svc_id + address bits. */
+/*
+ * sl_shards key (LPM trie): prefixlen counts the 32 bits of svc_id + address bits.
+ * Also the key of sl_critical (critical client prefixes of a service).
+ */
 struct sluice_shard_key {
 	__u32 prefixlen;	/* 32 + client prefix length (IPv4 prefixes: 32 + 96 + len) */
 	__u32 svc_id;		/* service; always matched in full */
@@ -273,6 +325,90 @@ struct sluice_config {
 	__u64 udp_timeout_ns; /* idle UDP flows older than this are steered anew; 0 = default */
 };
 _Static_assert(sizeof(struct sluice_config) == 40, "sluice_config layout");
+
+/*
+ * sl_svc_res value (array indexed by service id): bulkhead and breaker
+ * settings. Zero in any field means its default, so a zeroed entry is a
+ * service without limits and with default breaker settings. The brk_* fields
+ * and syn_timeout_ms are read by the breaker state machine in userspace.
+ */
+struct sluice_svc_res {
+	__u32 max_conns;     /* concurrent connections; 0 = no service limit */
+	__u32 reserved;	     /* part of max_conns only critical clients (sl_critical) may use */
+	__u32 fallback_be;   /* backend id + 1 for new flows while the choice is open; 0 = none */
+	__u8 refuse;	     /* enum sluice_refuse */
+	__u8 on_open;	     /* enum sluice_on_open */
+	__u8 flags;	     /* SLUICE_RES_* */
+	__u8 pad;	     /* must be zero */
+	__u32 brk_failures;  /* failures within the window that trip (default 30) */
+	__u32 brk_window_ms; /* sliding window (default 10000) */
+	__u32 brk_rate_pct;  /* failure rate that trips, percent (default 50) */
+	__u32 brk_min_calls; /* calls in the window before the rate counts (default 20) */
+	__u32 brk_wait_ms;   /* first open duration, doubled on each repeated trip (default 5000) */
+	__u32 brk_wait_max_ms;	/* cap of the open duration (default 300000) */
+	__u32 brk_probes;	/* half-open probe budget K (default 3) */
+	__u32 brk_successes;	/* consecutive probe successes that close (default 3) */
+	__u32 brk_max_open_pct; /* most of the service's backends open at once (default 50) */
+	__u32 syn_timeout_ms;	/* a SYN unanswered this long is a failure (default 3000) */
+};
+_Static_assert(sizeof(struct sluice_svc_res) == 56, "sluice_svc_res layout");
+
+#define SLUICE_RES_NO_GLOBAL 0x1		/* service excluded from the global bulkhead */
+#define SLUICE_CONNS_GLOBAL SLUICE_MAX_SERVICES /* sl_conns index of the global count */
+
+/* sl_res_global value (array of one): the global bulkhead. */
+struct sluice_res_global {
+	__u32 max_conns; /* concurrent connections over all services; 0 = no limit */
+	__u32 tcp_idle_s; /* established TCP flows idle longer are released by the sweep (default 3600) */
+};
+_Static_assert(sizeof(struct sluice_res_global) == 8, "sluice_res_global layout");
+
+/*
+ * sl_conns value (array, BPF_F_MMAPABLE, indexed by service id and
+ * SLUICE_CONNS_GLOBAL): connections holding a bulkhead slot. The data plane
+ * changes it with atomic adds; the reconcile sweep corrects drift with
+ * atomic adds through the mmap, so neither side overwrites the other.
+ */
+struct sluice_conns {
+	__s64 active; /* connections in use */
+};
+_Static_assert(sizeof(struct sluice_conns) == 8, "sluice_conns layout");
+
+/* sl_breakers value (array indexed by backend id). */
+struct sluice_breaker {
+	__u32 state;	   /* enum sluice_brk_state, written by userspace */
+	__s32 probes_left; /* half-open: probe admissions left (atomic decrement) */
+};
+_Static_assert(sizeof(struct sluice_breaker) == 8, "sluice_breaker layout");
+
+/* sl_be_signals value (per-CPU array indexed by backend id): passive health signals. */
+struct sluice_be_signals {
+	__u64 successes;   /* handshakes answered */
+	__u64 refused;	   /* SYNs answered with RST */
+	__u64 unreachable; /* ICMP unreachable about flows to the backend */
+	__u64 probes;	   /* half-open probe connections admitted */
+};
+_Static_assert(sizeof(struct sluice_be_signals) == 32, "sluice_be_signals layout");
+
+/* sl_res_stats value (per-CPU array indexed by service id): breaker outcomes. */
+struct sluice_res_counter {
+	__u64 rerouted_next;	 /* new flows sent to the next Maglev choice (chosen one open) */
+	__u64 rerouted_fallback; /* new flows sent to the fallback backend */
+};
+_Static_assert(sizeof(struct sluice_res_counter) == 16, "sluice_res_counter layout");
+
+/* sl_events record (ring buffer): one breaker signal. */
+struct sluice_event {
+	__u64 ts_ns;	  /* bpf_ktime_get_ns() */
+	__u32 type;	  /* enum sluice_event_type */
+	__u32 backend_id; /* backend the signal is about */
+	__u32 svc_id;	  /* its service */
+	__u32 pad;	  /* zero */
+};
+_Static_assert(sizeof(struct sluice_event) == 24, "sluice_event layout");
+
+#define SLUICE_EVENTS_BYTES (256 * 1024) /* ring buffer size */
+#define SLUICE_BRK_NEXT_TRIES 8		 /* table slots tried after an open backend's */
 
 /* Index into sl_svc_stats_v2 for (service id, reason). */
 static inline __u32 sluice_svc_stat_index(__u32 svc_id, __u32 reason)

@@ -96,7 +96,7 @@ struct {
 	__uint(max_entries, SLUICE_FLOWS_DEFAULT);
 	__type(key, struct sluice_flow_key);
 	__type(value, struct sluice_flow);
-} sl_flows SEC(".maps");
+} sl_flows_v2 SEC(".maps");
 
 /* Return-path translation of nat flows, keyed backend -> client (same size as sl_flows). */
 struct {
@@ -122,6 +122,70 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sluice_subset);
 } sl_subsets SEC(".maps");
+
+/* Bulkhead and breaker settings per service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_svc_res);
+} sl_svc_res SEC(".maps");
+
+/* The global bulkhead (one entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_res_global);
+} sl_res_global SEC(".maps");
+
+/* Connections in use per service, and globally; mmapable for the sweep. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES + 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sluice_conns);
+} sl_conns SEC(".maps");
+
+/* Critical client prefixes per service (may use the bulkhead's reserve). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__type(key, struct sluice_shard_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_critical SEC(".maps");
+
+/* Circuit breakers, indexed by backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_breaker);
+} sl_breakers SEC(".maps");
+
+/* Passive health signals per backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_be_signals);
+} sl_be_signals SEC(".maps");
+
+/* Breaker outcomes per service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_res_counter);
+} sl_res_stats SEC(".maps");
+
+/* Breaker signals to userspace (struct sluice_event records). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SLUICE_EVENTS_BYTES);
+} sl_events SEC(".maps");
 
 /* Gateway-wide settings (one entry). */
 struct {

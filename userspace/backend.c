@@ -182,27 +182,12 @@ out:
 
 int backend_table_size(const struct sluice_maps *m, __u32 table_id, __u32 *size)
 {
-	__u32 inner_id, key = SLUICE_MAGLEV_SIZE_SLOT;
-	int fd, err;
+	int fd = maps_table_open(m, table_id, size);
 
-	if (bpf_map_lookup_elem(m->maglev, &table_id, &inner_id)) {
-		err = -errno;
-		if (err != -ENOENT)
-			err_set("cannot read Maglev table %u: %s", table_id, strerror(-err));
-		return err;
-	}
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0) {
-		err = -errno;
-		if (err != -ENOENT)
-			err_set("cannot open Maglev table %u: %s", table_id, strerror(-err));
-		return err;
-	}
-	err = bpf_map_lookup_elem(fd, &key, size) ? -errno : 0;
+	if (fd < 0)
+		return fd;
 	close(fd);
-	if (err)
-		err_set("cannot read the size of Maglev table %u: %s", table_id, strerror(-err));
-	return err;
+	return 0;
 }
 
 /* Fill fd[0 .. n) with values: in one batch where the kernel can, else one by one. */
@@ -396,15 +381,11 @@ static int write_record(const struct sluice_maps *m, __u32 id, const struct slui
 static int zero_counters(const struct sluice_maps *m, __u32 id)
 {
 	struct sluice_be_counter *zero;
-	int ncpus = maps_ncpus(), err = 0;
+	int ncpus, err = 0;
 
-	if (ncpus < 0)
+	zero = maps_percpu_alloc(sizeof(*zero), &ncpus);
+	if (!zero)
 		return ncpus;
-	zero = calloc((size_t)ncpus, sizeof(*zero));
-	if (!zero) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
 	if (bpf_map_update_elem(m->be_stats, &id, zero, BPF_ANY)) {
 		err = -errno;
 		err_set("cannot clear the counters of backend %u: %s", id, strerror(-err));

@@ -220,21 +220,32 @@ int maps_ncpus(void)
 	return n;
 }
 
+void *maps_percpu_alloc(size_t value_size, int *ncpus)
+{
+	void *buf;
+
+	*ncpus = maps_ncpus();
+	if (*ncpus < 0)
+		return NULL;
+	buf = calloc((size_t)*ncpus, value_size);
+	if (!buf) {
+		err_set("out of memory");
+		*ncpus = -ENOMEM;
+	}
+	return buf;
+}
+
 /* Sum the per-CPU values of keys[0..n) of a counter map into out[]. */
 static int read_counters(int fd, __u32 first, __u32 n, struct sluice_counter *out)
 {
 	struct sluice_counter *percpu;
-	int ncpus = maps_ncpus(), err = 0;
+	int ncpus, err = 0;
 	__u32 i;
 	int c;
 
-	if (ncpus < 0)
+	percpu = maps_percpu_alloc(sizeof(*percpu), &ncpus);
+	if (!percpu)
 		return ncpus;
-	percpu = calloc((size_t)ncpus, sizeof(*percpu));
-	if (!percpu) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
 	for (i = 0; i < n; i++) {
 		__u32 key = first + i;
 
@@ -349,15 +360,11 @@ out:
 int maps_read_be_counters(const struct sluice_maps *m, __u32 id, struct sluice_be_counter *out)
 {
 	struct sluice_be_counter *percpu;
-	int ncpus = maps_ncpus(), c, err = 0;
+	int ncpus, c, err = 0;
 
-	if (ncpus < 0)
+	percpu = maps_percpu_alloc(sizeof(*percpu), &ncpus);
+	if (!percpu)
 		return ncpus;
-	percpu = calloc((size_t)ncpus, sizeof(*percpu));
-	if (!percpu) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
 	if (bpf_map_lookup_elem(m->be_stats, &id, percpu)) {
 		err = -errno;
 		err_set("cannot read the counters of backend %u: %s", id, strerror(-err));
@@ -433,12 +440,11 @@ int maps_subset_is_free(const struct sluice_subset *s)
 	return s->svc_id == SLUICE_NO_BACKEND || s->count == 0;
 }
 
-int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, __u32 *m_out)
+int maps_table_open(const struct sluice_maps *m, __u32 table_id, __u32 *size)
 {
-	__u32 inner_id, size = 0, key = SLUICE_MAGLEV_SIZE_SLOT, *t = NULL;
+	__u32 inner_id, key = SLUICE_MAGLEV_SIZE_SLOT;
 	int fd, err;
 
-	*table = NULL;
 	/* From userspace, an array of maps yields the id of the inner map. */
 	if (bpf_map_lookup_elem(m->maglev, &table_id, &inner_id)) {
 		err = -errno;
@@ -454,11 +460,24 @@ int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, 
 		err_set("cannot open Maglev table %u: %s", table_id, strerror(-err));
 		return err;
 	}
-	if (bpf_map_lookup_elem(fd, &key, &size)) {
+	if (bpf_map_lookup_elem(fd, &key, size)) {
 		err = -errno;
 		err_set("cannot read the size of Maglev table %u: %s", table_id, strerror(-err));
-		goto out;
+		close(fd);
+		return err;
 	}
+	return fd;
+}
+
+int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, __u32 *m_out)
+{
+	__u32 size = 0, *t = NULL;
+	int fd, err;
+
+	*table = NULL;
+	fd = maps_table_open(m, table_id, &size);
+	if (fd < 0)
+		return fd;
 	if (size < 1 || size > SLUICE_MAGLEV_M_MAX) {
 		err_set("Maglev table %u has a bad size %u", table_id, size);
 		err = -EPROTO;

@@ -9,6 +9,7 @@
 #define SLUICE_MAPS_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <linux/types.h>
 #include "sluice_abi.h"
 
@@ -57,6 +58,13 @@ void maps_close(struct sluice_maps *m);
 /* Number of possible CPUs (per-CPU value count), or -errno. */
 int maps_ncpus(void);
 
+/*
+ * A zeroed buffer for one value of a per-CPU map: value_size for each
+ * possible CPU (free() it), with *ncpus their number; NULL with *ncpus the
+ * -errno (reported) when it cannot be had.
+ */
+void *maps_percpu_alloc(size_t value_size, int *ncpus);
+
 /* Global counters, summed over CPUs, indexed by enum sluice_reason. */
 int maps_read_global(const struct sluice_maps *m, struct sluice_counter out[SLUICE_R_MAX]);
 
@@ -87,6 +95,13 @@ int maps_read_be_counters(const struct sluice_maps *m, __u32 id, struct sluice_b
  * included: the array is indexed by backend id).
  */
 int maps_read_backends(const struct sluice_maps *m, struct sluice_backend *all);
+
+/*
+ * Open the inner map of Maglev table table_id and read its size M into
+ * *size: the fd (close it), or -errno; -ENOENT (no message) when the table
+ * id has no table.
+ */
+int maps_table_open(const struct sluice_maps *m, __u32 table_id, __u32 *size);
 
 /*
  * The Maglev table of table_id: *table (malloc'ed, free() it) receives the

@@ -34,6 +34,9 @@ static const struct {
 	[SLUICE_R_TTL] = { "ttl_expired", "TTL would expire, passed to the stack", 1 },
 	[SLUICE_R_TOO_BIG] = { "too_big", "dropped: encapsulated packet over the egress MTU", 1 },
 	[SLUICE_R_ENCAP_FAIL] = { "encap_fail", "dropped: cannot encapsulate (no source set?)", 1 },
+	[SLUICE_R_BH_SERVICE] = { "bh_service", "refused: service bulkhead full", 1 },
+	[SLUICE_R_BH_GLOBAL] = { "bh_global", "refused: global bulkhead full", 1 },
+	[SLUICE_R_BRK_OPEN] = { "brk_open", "refused: every backend choice's breaker open", 1 },
 };
 _Static_assert(sizeof(reasons) / sizeof(reasons[0]) == SLUICE_R_MAX,
 	       "every enum sluice_reason needs a name");

@@ -158,16 +158,12 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 static int zero_counters(const struct sluice_maps *m, __u32 id)
 {
 	struct sluice_counter *zero;
-	int ncpus = maps_ncpus(), err = 0;
+	int ncpus, err = 0;
 	__u32 r;
 
-	if (ncpus < 0)
+	zero = maps_percpu_alloc(sizeof(*zero), &ncpus);
+	if (!zero)
 		return ncpus;
-	zero = calloc((size_t)ncpus, sizeof(*zero));
-	if (!zero) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
 	for (r = 0; r < SLUICE_REASON_SLOTS; r++) {
 		__u32 key = sluice_svc_stat_index(id, r);
 

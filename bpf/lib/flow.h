@@ -137,7 +137,7 @@ static __always_inline int sluice_flow_new(const struct sluice_svc *svc, __u32 s
 	flow.svc_id = svc_id;
 	flow.last_seen = now;
 	/* Failure (map full of in-use LRU entries) only costs stickiness: forward anyway. */
-	bpf_map_update_elem(&sl_flows, &st->key, &flow, BPF_ANY);
+	bpf_map_update_elem(&sl_flows_v2, &st->key, &flow, BPF_ANY);
 	c = bpf_map_lookup_elem(&sl_be_stats, &id);
 	if (c)
 		c->new_flows++;
@@ -156,7 +156,7 @@ static __always_inline int sluice_flow(const struct sluice_pkt *pkt, const struc
 	struct sluice_flow *f;
 
 	sluice_flow_key_of(pkt, &st->key);
-	f = bpf_map_lookup_elem(&sl_flows, &st->key);
+	f = bpf_map_lookup_elem(&sl_flows_v2, &st->key);
 	if (f && f->svc_id == svc_id) {
 		__u64 seen = f->last_seen;
 		/* Another CPU may have stored a later now than ours. */

@@ -48,6 +48,7 @@
 #include "sluice.skel.h"
 #include "decap.skel.h"
 #include "pktbuild.h"
+#include "bpftest.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define OUT_MAX (PKT_BUF_MAX + 128)
@@ -108,20 +109,15 @@ static char *mac_str(const uint8_t *m, char *buf)
 
 static int sh(const char *fmt, ...)
 {
-	char cmd[512];
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	rc = bt_vsh(skip_buf, sizeof(skip_buf), fmt, ap);
 	va_end(ap);
-	rc = system(cmd);
-	if (rc) {
-		snprintf(skip_buf, sizeof(skip_buf), "setup command failed (%d): %.200s", rc, cmd);
+	if (rc)
 		skip_reason = skip_buf;
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* Build the topology in a namespace of our own; 0 or -1 with skip_reason set. */
@@ -130,17 +126,12 @@ static int netns_setup(void)
 	char m0[18], m1[18], m2[18];
 	size_t i;
 
-	if (unshare(CLONE_NEWNET)) {
-		snprintf(skip_buf, sizeof(skip_buf), "unshare(CLONE_NEWNET): %s", strerror(errno));
+	if (bt_netns_enter(mac_str(mac_gw0, m0), mac_str(mac_gw1, m1), skip_buf,
+			   sizeof(skip_buf))) {
 		skip_reason = skip_buf;
 		return -1;
 	}
-	if (sh("ip link set lo up") ||
-	    sh("ip link add gw0 address %s type veth peer name cl0", mac_str(mac_gw0, m0)) ||
-	    sh("ip link add gw1 address %s type veth peer name be1", mac_str(mac_gw1, m1)) ||
-	    sh("for i in gw0 cl0 gw1 be1; do ip link set $i up || exit 1; done") ||
-	    sh("ip addr add 192.0.2.1/24 dev gw0 && ip addr add 10.1.0.1/24 dev gw1") ||
-	    sh("ip -6 addr add 2001:db8:c::1/64 dev gw0 nodad") ||
+	if (sh("ip -6 addr add 2001:db8:c::1/64 dev gw0 nodad") ||
 	    sh("ip -6 addr add 2001:db8:b::1/64 dev gw1 nodad") ||
 	    sh("ip route add 10.2.0.0/24 via 10.1.0.254 dev gw1") ||
 	    sh("ip neigh add %s lladdr %s dev gw0 nud permanent", CLIENT4,
@@ -167,13 +158,7 @@ static int netns_setup(void)
 
 static void addr_parse(const char *s, union sluice_addr *a)
 {
-	memset(a, 0, sizeof(*a));
-	if (strchr(s, ':')) {
-		assert_int_equal(inet_pton(AF_INET6, s, a->u8), 1);
-		return;
-	}
-	a->u32[2] = htonl(0xffff);
-	assert_int_equal(inet_pton(AF_INET, s, &a->u32[3]), 1);
+	assert_int_equal(bt_addr_parse(s, a), 0);
 }
 
 static struct sluice_backend bes[SLUICE_MAX_BACKENDS]; /* mirror of sl_backends */
@@ -183,19 +168,13 @@ static uint32_t next_svc = 1, next_be = 1;
 /* A service (unlimited) of the next id at addr, port 1000 + id. Returns its id. */
 static uint32_t svc_add(const char *addr, uint8_t proto, uint8_t mode, uint8_t hash)
 {
-	struct sluice_svc_key key = { 0 };
 	struct sluice_svc val = { 0 };
 	uint32_t id = next_svc++;
 
-	addr_parse(addr, &key.addr);
-	key.port = htons(1000 + id);
-	key.proto = proto;
 	val.id = id;
 	val.mode = mode;
 	val.hash = hash;
-	assert_int_equal(bpf_map__update_elem(skel->maps.sl_services, &key, sizeof(key), &val,
-					      sizeof(val), BPF_ANY),
-			 0);
+	assert_int_equal(bt_svc_put(skel->maps.sl_services, addr, 1000 + id, proto, &val), 0);
 	return id;
 }
 
@@ -237,9 +216,8 @@ static void table_publish(uint32_t table_id, const uint32_t *ids, int n)
 {
 	struct maglev_backend mb[16];
 	uint8_t ident[16][18];
-	struct bpf_map_create_opts opts;
-	uint32_t *t = calloc(TEST_M + 1, sizeof(*t)), k;
-	int fd, outer = bpf_map__fd(skel->maps.sl_maglev), i;
+	uint32_t *t = calloc(TEST_M + 1, sizeof(*t));
+	int i;
 
 	assert_non_null(t);
 	assert_true(n <= 16);
@@ -253,16 +231,8 @@ static void table_publish(uint32_t table_id, const uint32_t *ids, int n)
 	}
 	t[0] = TEST_M;
 	assert_int_equal(maglev_build(mb, n, TEST_M, t + 1), 0);
-	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand). */
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	opts.map_flags = BPF_F_INNER_MAP;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_mg_test", 4, 4, TEST_M + 1, &opts);
-	assert_true(fd >= 0);
-	for (k = 0; k <= TEST_M; k++)
-		assert_int_equal(bpf_map_update_elem(fd, &k, &t[k], BPF_ANY), 0);
-	assert_int_equal(bpf_map_update_elem(outer, &table_id, &fd, BPF_ANY), 0);
-	close(fd);
+	assert_int_equal(
+		bt_maglev_publish(skel->maps.sl_maglev, table_id, t, TEST_M + 1, "sl_mg_test"), 0);
 	free(tables[table_id]);
 	tables[table_id] = t;
 }
@@ -305,32 +275,19 @@ static void shard_add(uint32_t svc_id, const char *prefix, int len, uint32_t bac
 
 static struct sluice_counter glb_ctr(uint32_t reason)
 {
-	struct sluice_counter sum = { 0 }, vals[ncpus];
-	int i;
+	struct sluice_counter sum;
 
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.sl_glb_stats_v2, &reason, sizeof(reason),
-					      vals, sizeof(vals), 0),
-			 0);
-	for (i = 0; i < ncpus; i++) {
-		sum.packets += vals[i].packets;
-		sum.bytes += vals[i].bytes;
-	}
+	assert_int_equal(bt_counter_sum(skel->maps.sl_glb_stats_v2, reason, ncpus, &sum), 0);
 	return sum;
 }
 
 static struct sluice_counter svc_ctr(uint32_t svc_id, uint32_t reason)
 {
-	struct sluice_counter sum = { 0 }, vals[ncpus];
-	uint32_t idx = sluice_svc_stat_index(svc_id, reason);
-	int i;
+	struct sluice_counter sum;
 
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.sl_svc_stats_v2, &idx, sizeof(idx), vals,
-					      sizeof(vals), 0),
+	assert_int_equal(bt_counter_sum(skel->maps.sl_svc_stats_v2,
+					sluice_svc_stat_index(svc_id, reason), ncpus, &sum),
 			 0);
-	for (i = 0; i < ncpus; i++) {
-		sum.packets += vals[i].packets;
-		sum.bytes += vals[i].bytes;
-	}
 	return sum;
 }
 
@@ -372,7 +329,7 @@ static uint32_t flow_backend(const struct sluice_flow_key *k)
 {
 	struct sluice_flow f;
 
-	if (bpf_map__lookup_elem(skel->maps.sl_flows, k, sizeof(*k), &f, sizeof(f), 0))
+	if (bpf_map__lookup_elem(skel->maps.sl_flows_v2, k, sizeof(*k), &f, sizeof(f), 0))
 		return SLUICE_NO_BACKEND;
 	return f.backend_id;
 }

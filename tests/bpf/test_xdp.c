@@ -33,6 +33,7 @@
 #include "rate.h"
 #include "sluice.skel.h"
 #include "pktbuild.h"
+#include "bpftest.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -77,42 +78,20 @@ static const struct svc_def services[] = {
 
 static void addr_parse(const char *s, union sluice_addr *a)
 {
-	memset(a, 0, sizeof(*a));
-	if (strchr(s, ':')) {
-		assert_int_equal(inet_pton(AF_INET6, s, a->u8), 1);
-		return;
-	}
-	a->u32[2] = htonl(0xffff);
-	assert_int_equal(inet_pton(AF_INET, s, &a->u32[3]), 1);
-}
-
-/* A token bucket of pps packets/s and burst packets, built as the CLI builds it. */
-static struct sluice_rate rate_of(uint32_t pps, uint32_t burst)
-{
-	struct sluice_rate r;
-
-	if (rate_make(pps, burst, &r))
-		abort();
-	return r;
+	assert_int_equal(bt_addr_parse(s, a), 0);
 }
 
 /* Add or replace a service, with its buckets set back to full. */
 static void svc_set(const struct svc_def *d, struct sluice_rate rate, struct sluice_rate client)
 {
-	struct sluice_svc_key key = { 0 };
 	struct sluice_svc val = { 0 };
 	struct sluice_bucket full = { 0 };
 
-	addr_parse(d->addr, &key.addr);
-	key.port = htons(d->port);
-	key.proto = d->proto;
 	val.id = d->id;
 	val.mode = d->mode;
 	val.rate = rate;
 	val.client_rate = client;
-	assert_int_equal(bpf_map__update_elem(skel->maps.sl_services, &key, sizeof(key), &val,
-					      sizeof(val), BPF_ANY),
-			 0);
+	assert_int_equal(bt_svc_put(skel->maps.sl_services, d->addr, d->port, d->proto, &val), 0);
 	if (d->id < SLUICE_MAX_SERVICES)
 		assert_int_equal(bpf_map__update_elem(skel->maps.sl_svc_rl, &d->id, sizeof(d->id),
 						      &full, sizeof(full), BPF_ANY),
@@ -129,14 +108,9 @@ struct counters {
 /* Sum of one per-CPU counter over every possible CPU. */
 static struct sluice_counter counter_sum(struct bpf_map *map, uint32_t idx)
 {
-	struct sluice_counter sum = { 0 }, vals[ncpus];
-	int i;
+	struct sluice_counter sum;
 
-	assert_int_equal(bpf_map__lookup_elem(map, &idx, sizeof(idx), vals, sizeof(vals), 0), 0);
-	for (i = 0; i < ncpus; i++) {
-		sum.packets += vals[i].packets;
-		sum.bytes += vals[i].bytes;
-	}
+	assert_int_equal(bt_counter_sum(map, idx, ncpus, &sum), 0);
 	return sum;
 }
 
@@ -559,7 +533,7 @@ static void test_svc_rate_burst(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(1, 5), rate_of(0, 0));
+	svc_set(&d, bt_rate_of(1, 5), bt_rate_of(0, 0));
 	for (i = 0; i < 5; i++)
 		send_admit(&a, d.id);
 	/* The service bucket is shared: any client is now dropped. */
@@ -579,7 +553,7 @@ static void test_client_rate(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(0, 0), rate_of(1, 3));
+	svc_set(&d, bt_rate_of(0, 0), bt_rate_of(1, 3));
 	for (i = 0; i < 3; i++)
 		send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_CLIENT_RATE, d.id);
@@ -606,7 +580,7 @@ static void test_client_rate_ipv6(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(0, 0), rate_of(1, 1));
+	svc_set(&d, bt_rate_of(0, 0), bt_rate_of(1, 1));
 	send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_CLIENT_RATE, d.id);
 	send_admit(&b, d.id);
@@ -628,7 +602,7 @@ static void test_client_drop_spares_service(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(1, 5), rate_of(1, 2));
+	svc_set(&d, bt_rate_of(1, 5), bt_rate_of(1, 2));
 	/* A floods: 2 admitted, then 10 client drops; 3 service tokens left. */
 	for (i = 0; i < 2; i++)
 		send_admit(&a, d.id);
@@ -654,7 +628,7 @@ static void test_unlimited(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(0, 0), rate_of(0, 0));
+	svc_set(&d, bt_rate_of(0, 0), bt_rate_of(0, 0));
 	len = pkt_build(&a, frame, sizeof(frame), NULL);
 	assert_true(len > 0);
 	expect_frame(frame, len, 0, 1000000, XDP_PASS, SLUICE_R_ADMITTED, d.id);
@@ -678,7 +652,7 @@ static void test_refill_reset(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(1, 2), rate_of(0, 0));
+	svc_set(&d, bt_rate_of(1, 2), bt_rate_of(0, 0));
 	send_admit(&a, d.id);
 	send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_SVC_RATE, d.id);
@@ -700,7 +674,7 @@ static void test_refill_time(void **state)
 	(void)state;
 	if (!skel)
 		skip();
-	svc_set(&d, rate_of(10, 1), rate_of(0, 0));
+	svc_set(&d, bt_rate_of(10, 1), bt_rate_of(0, 0));
 	send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_SVC_RATE, d.id);
 	nanosleep(&wait, NULL);
@@ -787,7 +761,7 @@ static int group_setup(void **state)
 		goto skip;
 	}
 	for (i = 0; i < ARRAY_SIZE(services); i++)
-		svc_set(&services[i], rate_of(0, 0), rate_of(0, 0));
+		svc_set(&services[i], bt_rate_of(0, 0), bt_rate_of(0, 0));
 	return 0;
 skip:
 	printf("SKIPPED: %s\n", skip_reason);

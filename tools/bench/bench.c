@@ -68,6 +68,7 @@
 #include "redirect_floor.skel.h"
 #include "sluice.skel.h"
 #include "../../tests/lib/pktbuild.h"
+#include "../../tests/lib/bpftest.h"
 
 #define BENCH_RUNS_MAX 99
 #define SLICE 200	/* repetitions per test run (see the method above) */
@@ -135,36 +136,17 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* A token bucket of pps packets/s and burst packets, built as the CLI builds it. */
-static struct sluice_rate rate_of(uint32_t pps, uint32_t burst)
-{
-	struct sluice_rate r;
-
-	if (rate_make(pps, burst, &r))
-		abort();
-	return r;
-}
-
 static int add_service_mode(struct sluice_bpf *skel, const char *addr, uint16_t port, uint8_t proto,
 			    uint8_t mode, uint32_t id, struct sluice_rate rate,
 			    struct sluice_rate client)
 {
-	struct sluice_svc_key key = { 0 };
 	struct sluice_svc val = { 0 };
 
-	key.addr.u32[2] = htonl(0xffff);
-	if (inet_pton(AF_INET, addr, &key.addr.u32[3]) != 1)
-		return -EINVAL;
-	key.port = htons(port);
-	key.proto = proto;
 	val.id = id;
 	val.mode = mode;
 	val.rate = rate;
 	val.client_rate = client;
-	if (bpf_map__update_elem(skel->maps.sl_services, &key, sizeof(key), &val, sizeof(val),
-				 BPF_ANY))
-		return -errno;
-	return 0;
+	return bt_svc_put(skel->maps.sl_services, addr, port, proto, &val);
 }
 
 static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
@@ -181,16 +163,14 @@ static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint1
 		   uint8_t proto, const char *baddr, uint16_t bport)
 {
 	struct sluice_backend be = { 0 };
-	struct bpf_map_create_opts opts;
-	uint32_t k, v;
-	int err, fd;
+	uint32_t table[BENCH_M + 1], k;
+	int err;
 
-	err = add_service_mode(skel, addr, port, proto, SLUICE_MODE_NAT, id, rate_of(0, 0),
-			       rate_of(0, 0));
+	err = add_service_mode(skel, addr, port, proto, SLUICE_MODE_NAT, id, bt_rate_of(0, 0),
+			       bt_rate_of(0, 0));
 	if (err)
 		return err;
-	be.addr.u32[2] = htonl(0xffff);
-	if (inet_pton(AF_INET, baddr, &be.addr.u32[3]) != 1)
+	if (bt_addr_parse(baddr, &be.addr))
 		return -EINVAL;
 	be.port = htons(bport);
 	be.state = SLUICE_BE_ACTIVE;
@@ -198,40 +178,23 @@ static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint1
 	be.weight = 1;
 	if (bpf_map__update_elem(skel->maps.sl_backends, &id, sizeof(id), &be, sizeof(be), BPF_ANY))
 		return -errno;
-	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand). */
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	opts.map_flags = BPF_F_INNER_MAP;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_mg_bench", 4, 4, BENCH_M + 1, &opts);
-	if (fd < 0)
-		return -errno;
-	for (k = 0; k <= BENCH_M; k++) {
-		v = k ? id : BENCH_M;
-		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-	}
-	if (bpf_map__update_elem(skel->maps.sl_maglev, &id, sizeof(id), &fd, sizeof(fd), BPF_ANY))
-		err = -errno;
-	close(fd);
-	return err;
+	for (k = 0; k <= BENCH_M; k++)
+		table[k] = k ? id : BENCH_M;
+	return bt_maglev_publish(skel->maps.sl_maglev, id, table, BENCH_M + 1, "sl_mg_bench");
 }
 
 static int sh(const char *fmt, ...)
 {
-	char cmd[256];
+	char msg[256];
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	rc = bt_vsh(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	rc = system(cmd);
 	if (rc && verbose)
-		fprintf(stderr, "sluice-bench: setup command failed (%d): %s\n", rc, cmd);
-	return rc ? -EIO : 0;
+		fprintf(stderr, "sluice-bench: %s\n", msg);
+	return rc;
 }
 
 /*
@@ -240,13 +203,15 @@ static int sh(const char *fmt, ...)
  */
 static int netns_setup(void)
 {
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	if (sh("ip link set lo up") || sh("ip link add gw0 type veth peer name cl0") ||
-	    sh("ip link add gw1 type veth peer name be1") ||
-	    sh("for i in gw0 cl0 gw1 be1; do ip link set $i up || exit 1; done") ||
-	    sh("ip addr add 192.0.2.1/24 dev gw0 && ip addr add 10.1.0.1/24 dev gw1") ||
-	    sh("ip route add 10.0.0.0/24 dev gw1") ||
+	char msg[256];
+	int err;
+
+	err = bt_netns_enter(NULL, NULL, msg, sizeof(msg));
+	if (err == -EIO && verbose)
+		fprintf(stderr, "sluice-bench: %s\n", msg);
+	if (err)
+		return err;
+	if (sh("ip route add 10.0.0.0/24 dev gw1") ||
 	    sh("ip neigh add 10.1.0.2 lladdr 02:be:00:00:00:02 dev gw1 nud permanent") ||
 	    sh("for i in 20 21; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i dev gw1 "
 	       "nud permanent || exit 1; done") ||
@@ -624,13 +589,13 @@ int main(int argc, char **argv)
 			paths[i].skipped = paths[i].fwd;
 		err = 0;
 	}
-	err = add_service(sl, "10.0.0.1", 1, rate_of(0, 0), rate_of(0, 0));
+	err = add_service(sl, "10.0.0.1", 1, bt_rate_of(0, 0), bt_rate_of(0, 0));
 	/* 1e9 pps: one token per ns, far faster than packets come; never drops. */
 	if (!err)
-		err = add_service(sl, "10.0.0.2", 2, rate_of(SLUICE_RATE_MAX_PPS, 1000000),
-				  rate_of(SLUICE_RATE_MAX_PPS, 1000000));
+		err = add_service(sl, "10.0.0.2", 2, bt_rate_of(SLUICE_RATE_MAX_PPS, 1000000),
+				  bt_rate_of(SLUICE_RATE_MAX_PPS, 1000000));
 	if (!err)
-		err = add_service(sl, "10.0.0.3", 3, rate_of(1, 1), rate_of(0, 0));
+		err = add_service(sl, "10.0.0.3", 3, bt_rate_of(1, 1), bt_rate_of(0, 0));
 	if (err) {
 		fprintf(stderr, "sluice-bench: cannot add the bench services: %s\n",
 			strerror(-err));

@@ -284,15 +284,7 @@ static int do_show(int argc, char **argv)
 	int err;
 
 	maps_init(&m);
-	if (argc) {
-		err = cli_parse_svc_key("backend", argc, argv, &key);
-		if (err)
-			return err;
-		if (argc > 3)
-			return cli_usage_error("backend", "backend show: unexpected argument '%s'",
-					       argv[3]);
-	}
-	err = cli_open_maps(&m);
+	err = cli_show_open("backend", argc, argv, &key, &m);
 	if (err)
 		return err;
 	err = backend_list(&m, argc ? &key : NULL, &list, &n);

@@ -55,6 +55,18 @@ int do_lab(int argc, char **argv);
 struct sluice_svc_key;
 int cli_parse_svc_key(const char *object, int argc, char **argv, struct sluice_svc_key *key);
 
+/* The same, for `object verb ADDR PORT PROTO` with nothing after it. */
+int cli_parse_svc_only(const char *object, const char *verb, int argc, char **argv,
+		       struct sluice_svc_key *key);
+
+/*
+ * `object show [ADDR PORT PROTO]`: the service key into key when argv has
+ * one (argc > 0), then the pinned maps opened into m; reports the error.
+ */
+struct sluice_maps;
+int cli_show_open(const char *object, int argc, char **argv, struct sluice_svc_key *key,
+		  struct sluice_maps *m);
+
 /*
  * Print one service record (text line or JSON object under key). m, when
  * not NULL, adds what lives outside the record: Maglev size and backends.

@@ -108,6 +108,32 @@ int cli_parse_svc_key(const char *object, int argc, char **argv, struct sluice_s
 	return 0;
 }
 
+int cli_parse_svc_only(const char *object, const char *verb, int argc, char **argv,
+		       struct sluice_svc_key *key)
+{
+	int err = cli_parse_svc_key(object, argc, argv, key);
+
+	if (err)
+		return err;
+	if (argc > 3)
+		return cli_usage_error(object, "%s %s: unexpected argument '%s'", object, verb,
+				       argv[3]);
+	return 0;
+}
+
+int cli_show_open(const char *object, int argc, char **argv, struct sluice_svc_key *key,
+		  struct sluice_maps *m)
+{
+	int err;
+
+	if (argc) {
+		err = cli_parse_svc_only(object, "show", argc, argv, key);
+		if (err)
+			return err;
+	}
+	return cli_open_maps(m);
+}
+
 static void print_rate(const char *key, const char *text, const struct sluice_rate *r)
 {
 	char fmt[64];
@@ -332,11 +358,9 @@ static int do_del(int argc, char **argv)
 	int err;
 
 	maps_init(&m);
-	err = cli_parse_svc_key("service", argc, argv, &key);
+	err = cli_parse_svc_only("service", "del", argc, argv, &key);
 	if (err)
 		return err;
-	if (argc > 3)
-		return cli_usage_error("service", "service del: unexpected argument '%s'", argv[3]);
 	err = cli_open_maps(&m);
 	if (err)
 		goto out;
@@ -362,15 +386,7 @@ static int do_show(int argc, char **argv)
 	int err;
 
 	maps_init(&m);
-	if (argc) {
-		err = cli_parse_svc_key("service", argc, argv, &key);
-		if (err)
-			return err;
-		if (argc > 3)
-			return cli_usage_error("service", "service show: unexpected argument '%s'",
-					       argv[3]);
-	}
-	err = cli_open_maps(&m);
+	err = cli_show_open("service", argc, argv, &key, &m);
 	if (err)
 		goto out;
 	if (argc) {

@@ -99,17 +99,9 @@ static int show(int argc, char **argv)
 	int err;
 
 	maps_init(&m);
-	if (argc) {
-		err = cli_parse_svc_key("stats", argc, argv, &key);
-		if (err)
-			return err;
-		if (argc > 3)
-			return cli_usage_error("stats", "stats show: unexpected argument '%s'",
-					       argv[3]);
-	}
-	err = maps_open(&m, cli.pin_root);
+	err = cli_show_open("stats", argc, argv, &key, &m);
 	if (err)
-		return cli_lib_error(err);
+		return err;
 	if (argc) {
 		err = svc_get(&m, &key, &s);
 		if (err)

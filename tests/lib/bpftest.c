@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bpftest: helpers shared by the data-plane tests and the benchmarks (see
+ * bpftest.h).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "rate.h"
+#include "bpftest.h"
+
+int bt_addr_parse(const char *s, union sluice_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (strchr(s, ':'))
+		return inet_pton(AF_INET6, s, a->u8) == 1 ? 0 : -EINVAL;
+	a->u32[2] = htonl(0xffff);
+	return inet_pton(AF_INET, s, &a->u32[3]) == 1 ? 0 : -EINVAL;
+}
+
+struct sluice_rate bt_rate_of(uint32_t pps, uint32_t burst)
+{
+	struct sluice_rate r;
+
+	if (rate_make(pps, burst, &r))
+		abort();
+	return r;
+}
+
+int bt_svc_put(struct bpf_map *services, const char *addr, uint16_t port, uint8_t proto,
+	       const struct sluice_svc *val)
+{
+	struct sluice_svc_key key = { 0 };
+
+	if (bt_addr_parse(addr, &key.addr))
+		return -EINVAL;
+	key.port = htons(port);
+	key.proto = proto;
+	if (bpf_map__update_elem(services, &key, sizeof(key), val, sizeof(*val), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int bt_counter_sum(struct bpf_map *map, uint32_t idx, int ncpus, struct sluice_counter *sum)
+{
+	struct sluice_counter vals[ncpus];
+	int i;
+
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map__lookup_elem(map, &idx, sizeof(idx), vals, sizeof(vals), 0))
+		return -errno;
+	for (i = 0; i < ncpus; i++) {
+		sum->packets += vals[i].packets;
+		sum->bytes += vals[i].bytes;
+	}
+	return 0;
+}
+
+int bt_maglev_publish(struct bpf_map *outer, uint32_t table_id, const uint32_t *table,
+		      uint32_t entries, const char *name)
+{
+	struct bpf_map_create_opts opts;
+	uint32_t k;
+	int err = 0, fd;
+
+	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand). */
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.map_flags = BPF_F_INNER_MAP;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, 4, entries, &opts);
+	if (fd < 0)
+		return -errno;
+	for (k = 0; k < entries; k++) {
+		if (bpf_map_update_elem(fd, &k, &table[k], BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (bpf_map__update_elem(outer, &table_id, sizeof(table_id), &fd, sizeof(fd), BPF_ANY))
+		err = -errno;
+out:
+	close(fd);
+	return err;
+}
+
+int bt_vsh(char *err, size_t size, const char *fmt, va_list ap)
+{
+	char cmd[512];
+	int rc;
+
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	rc = system(cmd);
+	if (!rc)
+		return 0;
+	snprintf(err, size, "setup command failed (%d): %.200s", rc, cmd);
+	return -EIO;
+}
+
+int bt_sh(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = bt_vsh(err, size, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int bt_netns_enter(const char *mac_gw0, const char *mac_gw1, char *err, size_t size)
+{
+	if (unshare(CLONE_NEWNET)) {
+		int e = errno;
+
+		snprintf(err, size, "unshare(CLONE_NEWNET): %s", strerror(e));
+		return -e;
+	}
+	if (bt_sh(err, size, "ip link set lo up") ||
+	    bt_sh(err, size, "ip link add gw0%s%s type veth peer name cl0",
+		  mac_gw0 ? " address " : "", mac_gw0 ? mac_gw0 : "") ||
+	    bt_sh(err, size, "ip link add gw1%s%s type veth peer name be1",
+		  mac_gw1 ? " address " : "", mac_gw1 ? mac_gw1 : "") ||
+	    bt_sh(err, size, "for i in gw0 cl0 gw1 be1; do ip link set $i up || exit 1; done") ||
+	    bt_sh(err, size, "ip addr add 192.0.2.1/24 dev gw0 && ip addr add 10.1.0.1/24 dev gw1"))
+		return -EIO;
+	return 0;
+}
