@@ -3,17 +3,23 @@
  * sluice_xdp: the XDP entry of the Sluice data plane.
  *
  * Calls the stages of bpf/lib in order:
- *   parse -> service match -> rate limit -> (mode local: admitted)
+ *   parse -> service match -> rate limit ->
+ *   local: flow (bulkhead only, when a limit applies) -> admitted
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
  *   ipip: flow -> encapsulate -> forward
- *   no service: return-path lookup (sl_nat_rev) -> TTL check -> SNAT
- *               rewrite -> untag -> forward
+ *   (flow, for a new connection: bulkhead -> shard / Maglev choice ->
+ *    breaker -> flow insert; a refusal is answered with a RST or dropped)
+ *   no service: return-path lookup (sl_nat_rev) -> passive signals ->
+ *               TTL check -> SNAT rewrite -> untag -> forward
+ *   ICMP / ICMPv6 (not L4): destination unreachable about a nat flow ->
+ *               passive signal; passed to the stack
  * Each stage returns SLUICE_CONTINUE or the reason that decides the packet;
  * every path leaves through the one exit at the bottom, which counts the
  * packet by reason (and per service for a service verdict, and per backend
  * for a packet sent towards one) and returns the reason's XDP action, or
  * for a forwarded packet the action the forward stage chose (XDP_TX or
- * XDP_REDIRECT). katran's balancer_ingress has the same shape.
+ * XDP_REDIRECT), or for a refused one the refuse stage's (XDP_TX with a
+ * RST, or XDP_DROP). katran's balancer_ingress has the same shape.
  *
  * Malformed packets and everything that is no service and no return
  * traffic pass to the host's stack untouched.
@@ -27,6 +33,10 @@
 #include "service.h"
 #include "ratelimit.h"
 #include "flowhash.h"
+#include "bulkhead.h"
+#include "brkcheck.h"
+#include "passive.h"
+#include "rst.h"
 #include "flow.h"
 #include "nat.h"
 #include "encap.h"
@@ -86,9 +96,14 @@ int sluice_xdp(struct xdp_md *ctx)
 	int reason;
 
 	st.backend_id = SLUICE_NO_BACKEND;
+	st.action = XDP_DROP;
 	reason = sluice_parse(ctx, &pkt);
-	if (reason != SLUICE_CONTINUE)
+	if (reason != SLUICE_CONTINUE) {
+		/* ICMP errors about nat flows are breaker signals (then passed). */
+		if (reason == SLUICE_R_NOT_L4)
+			sluice_signal_icmp(ctx, &pkt);
 		goto out;
+	}
 	reason = sluice_service_match(&pkt, &svc);
 	if (reason == SLUICE_R_NOT_SERVICE) {
 		/* Not a service: maybe a backend's reply on a nat flow. */
@@ -96,6 +111,10 @@ int sluice_xdp(struct xdp_md *ctx)
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;
 		svc_id = rev->svc_id;
+		/* Only segments with SYN, FIN or RST carry a signal: one flags test. */
+		if (pkt.l4_proto == IPPROTO_TCP &&
+		    (pkt.tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_FIN | SLUICE_TCP_RST)))
+			sluice_signal_return(&pkt, rev);
 		reason = sluice_nat_back(ctx, &pkt, rev, &fib);
 		if (reason != SLUICE_CONTINUE)
 			goto out;
@@ -112,7 +131,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (reason != SLUICE_CONTINUE)
 		goto out;
 	if (svc->mode == SLUICE_MODE_LOCAL) {
-		reason = SLUICE_R_ADMITTED;
+		reason = sluice_flow(ctx, &pkt, svc, svc_id, &st);
 		goto out;
 	}
 	if (svc->mode == SLUICE_MODE_NAT) {
@@ -121,7 +140,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		if (reason != SLUICE_CONTINUE)
 			goto out;
 	}
-	reason = sluice_flow(&pkt, svc, svc_id, &st);
+	reason = sluice_flow(ctx, &pkt, svc, svc_id, &st);
 	if (reason != SLUICE_CONTINUE || !st.be)
 		goto out;
 	if (svc->mode == SLUICE_MODE_NAT) {
@@ -143,6 +162,9 @@ out:
 	}
 	if (reason == SLUICE_R_FWD || reason == SLUICE_R_REV_NAT)
 		return action;
+	if (reason == SLUICE_R_BH_SERVICE || reason == SLUICE_R_BH_GLOBAL ||
+	    reason == SLUICE_R_BRK_OPEN)
+		return st.action;
 	return sluice_reason_action(reason);
 }
 

@@ -10,6 +10,15 @@
 #     jhash over the same 3 backends), same generator (ppsgen: AF_PACKET
 #     sendmmsg from the client namespace), same topology, rounds interleaved.
 #     PPS_SECONDS (default 4) per measurement, PPS_ROUNDS (default 3) rounds.
+#  3. circuit-breaker reaction time on the same lab: a client loop of new
+#     TCP connections (build/tests/integration/connloop, BRK_RATE a second,
+#     default 500) against a nat service with 3 nginx backends, `sluice
+#     breaker watch` running; one backend's nginx is stopped; brkpoll
+#     (build/tests/integration/brkpoll) timestamps the threshold crossing
+#     (the brk_failures-th refused signal the data plane counted) and the
+#     breaker turning open in the map the data plane reads. BRK_ROUNDS
+#     (default 3) rounds; the backend's nginx restarts and its breaker closes
+#     between rounds.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 BUILD=${BUILD:-build}
@@ -83,17 +92,19 @@ table ip slbench {
 EOF
 }
 
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
+	echo "bench: pps and breaker parts skipped: the lab did not come up"
+	exit 0
+fi
+
+bench_pps() {
 echo
 echo "== packets per second through the gateway (lab, 3 backends, 64-byte UDP, $FLOWS flows,"
 echo "   $(nproc) generator threads, ${PPS_SECONDS} s x $PPS_ROUNDS rounds, median of delivered pps)"
 if ! [ -x "$PPSGEN" ] || ! [ -f "$BUILD/bpf/redirect_floor.bpf.o" ] || ! command -v nft >/dev/null; then
 	echo "bench: pps skipped: needs $PPSGEN, $BUILD/bpf/redirect_floor.bpf.o and nft"
-	exit 0
-fi
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
-	echo "bench: pps skipped: the lab did not come up"
-	exit 0
+	return 0
 fi
 # Backends drop the frames at once (no socket, no ICMP): the same cost in
 # every variant, and what reaches b0 is counted in its rx statistics.
@@ -144,4 +155,108 @@ awk -v s="$sl" -v f="$floor_d" -v n="$nf" 'BEGIN {
 		(f > 0 ? s / f : 0), (n > 0 ? s / n : 0) }'
 stats_fwd=$(sluice -j stats | jq '.global.forwarded.packets')
 echo "   (Sluice counted $stats_fwd packets forwarded over all its rounds)"
+use_sluice
+}
+
+# --- circuit-breaker reaction time --------------------------------------------
+BRK_RATE=${BRK_RATE:-500}
+BRK_ROUNDS=${BRK_ROUNDS:-3}
+BRK_VIP=198.19.0.11
+BRK_DEAD=2
+CONNLOOP=$(realpath "$BUILD/tests/integration/connloop")
+BRKPOLL=$(realpath "$BUILD/tests/integration/brkpoll")
+
+# brk_state: the state of the dying backend's breaker, as `breaker show` gives it.
+brk_state() {
+	sluice -j breaker show $BRK_VIP 80 tcp |
+		jq -r --arg a "$(be_addr4 $BRK_DEAD)" '.[] | select(.address == $a) | .state'
+}
+
+# brk_round N: one death of backend BRK_DEAD's nginx under the client loop;
+# prints "death_to_threshold_ms threshold_to_open_ms death_to_open_ms
+# failed_before_open failed_after_open".
+brk_round() {
+	# (not "d" or "i": lab.sh's functions use those names)
+	rd=$LAB_STATE/brk$1
+	mkdir -p "$rd"
+	# nsenter itself (not a shell function in the background): $! is then the
+	# process, and a signal reaches it.
+	nsenter --net=/run/netns/$GW_NS -- "$BRKPOLL" "$SLUICE_PIN_ROOT" 30000 "$BRK_ID" \
+		>"$rd/poll" 2>&1 &
+	poll=$!
+	in_cli timeout 30 "$CONNLOOP" $BRK_VIP 80 -d 3000 -i $((1000000 / BRK_RATE)) -t 1000 \
+		>"$rd/loop" 2>&1 &
+	loop=$!
+	sleep 1
+	t_kill=$(date +%s%6N)
+	kill -TERM "$(cat "$LAB_STATE/b$BRK_DEAD/nginx.pid")"
+	wait $loop
+	# Back up for the next round: nginx, then light traffic until the breaker
+	# has closed (half-open after breaker-wait, probes succeed) and stayed
+	# closed past the SYN timeout of the refused handshakes (3 s).
+	lab_nginx $BRK_DEAD
+	closed=0
+	for _ in $(seq 15); do
+		in_cli timeout 10 "$CONNLOOP" $BRK_VIP 80 -d 1000 -i 10000 -t 1000 -q >/dev/null
+		if [ "$(brk_state)" = closed ]; then closed=$((closed + 1)); else closed=0; fi
+		[ $closed -ge 2 ] && [ $(($(date +%s%6N) - t_kill)) -gt 4500000 ] && break
+	done
+	kill -TERM $poll 2>/dev/null
+	wait $poll 2>/dev/null
+	awk -v k="$t_kill" -v f="$BRK_FAILURES" '
+		FNR == NR { if ($1 >= k && thr == "" && $4 >= f) thr = $1
+			    if ($1 >= k && open == "" && $3 == "open") open = $1; next }
+		$3 != "ok" && $2 >= k && (open == "" || $1 <= open) { before++ }
+		$3 != "ok" && open != "" && $1 > open { after++ }
+		END { if (open == "" || thr == "") { print "none"; exit }
+		      printf "%.1f %.1f %.1f %d %d\n", (thr - k) / 1e3, (open - thr) / 1e3,
+			     (open - k) / 1e3, before, after }' "$rd/poll" "$rd/loop"
+}
+
+bench_breaker() {
+	echo
+	echo "== circuit breaker: backend death to breaker open, under $BRK_RATE new connections/s"
+	if ! [ -x "$CONNLOOP" ] || ! [ -x "$BRKPOLL" ] || ! "$SLUICE" breaker help >/dev/null 2>&1; then
+		echo "bench: breaker part skipped: needs $CONNLOOP, $BRKPOLL and 'sluice breaker'"
+		return 0
+	fi
+	BRK_FAILURES=30 # the default threshold: 30 failures within 10 s
+	sluice service add $BRK_VIP 80 tcp mode nat >/dev/null
+	for i in 1 2 3; do sluice backend add $BRK_VIP 80 tcp "$(be_addr4 $i)" >/dev/null; done
+	# Default trip threshold; a short open duration so rounds follow quickly.
+	sluice service set $BRK_VIP 80 tcp breaker-wait 1 >/dev/null
+	BRK_ID=$(sluice -j backend show $BRK_VIP 80 tcp |
+		jq -r --arg a "$(be_addr4 $BRK_DEAD)" '.[] | select(.address == $a) | .id')
+	nsenter --net=/run/netns/$GW_NS -- "$SLUICE" breaker watch $BRK_VIP 80 tcp --interval 100 \
+		--duration $((BRK_ROUNDS * 25 + 5)) >"$LAB_STATE/brk-watch" 2>&1 &
+	watch=$!
+	sleep 0.5
+	printf '   %-6s %14s %14s %12s %16s %15s\n' round "death->thresh" "thresh->open" \
+		"death->open" "failed (before)" "failed (after)"
+	all=""
+	for r in $(seq "$BRK_ROUNDS"); do
+		res=$(brk_round "$r")
+		if [ "$res" = none ]; then
+			printf '   %-6s breaker did not open (see %s)\n' "$r" "$LAB_STATE/brk$r"
+			continue
+		fi
+		all="$all$res"$'\n'
+		read -r a b c f g <<<"$res"
+		printf '   %-6s %11s ms %11s ms %9s ms %16s %15s\n' "$r" "$a" "$b" "$c" "$f" "$g"
+	done
+	kill -TERM $watch 2>/dev/null
+	wait $watch 2>/dev/null
+	if [ -n "$all" ]; then
+		# median COLUMN: the median of one column of the rounds.
+		med() { grep . <<<"$all" | awk -v c="$1" '{ print $c }' | sort -n |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+		echo "   median: threshold -> open $(med 2) ms (target <= 50 ms), death -> open" \
+			"$(med 3) ms, failed client connections $(med 4) before the open, $(med 5) after"
+	fi
+	echo "   (threshold: the ${BRK_FAILURES}th refused signal, the default breaker-failures;"
+	echo "    'failed (after)': client connections failed after the breaker opened)"
+}
+
+bench_pps
+bench_breaker
 exit 0

@@ -4,13 +4,18 @@
 # (tools/lab.sh: a client, a gateway with Sluice attached, 3 nginx backends).
 # Configures a service in each mode (nat, ipip) and family (IPv4, IPv6), sends
 # real requests with curl and a short wrk load, shows how they spread, drains
-# a backend, shows the per-backend counters, then the foundation's rate
-# limiting (a UDP flood against a rate-limited service). Everything is torn
-# down on exit or Ctrl-C; pins go to a private folder, not the system's.
+# a backend, shows the per-backend counters, the foundation's rate limiting
+# (a UDP flood against a rate-limited service), then resilience: a bulkhead
+# refusing connections over its limit fast, and a backend killed under a
+# client loop, its circuit breaker opening and closing again once it is back.
+# Everything is torn down on exit or Ctrl-C; pins go to a private folder, not
+# the system's.
 set -u
 BUILD=${BUILD:-build}
 SLUICE=$(realpath "$BUILD/sluice")
 UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
+HOLD=$(realpath "$BUILD/tests/integration/hold")
+CONNLOOP=$(realpath "$BUILD/tests/integration/connloop")
 LAB_ID=demo
 LAB_PIN_ROOT=/sys/fs/bpf/sluice-demo
 . "$(dirname "$0")/lab.sh"
@@ -91,6 +96,51 @@ wait $recv
 echo "sent $sent datagrams; the server received $(cat "$LAB_STATE/recv")"
 run stats $HOST4 9000 udp
 echo "About 20 000 admitted plus the burst; the rest counted under drop_svc_rate."
+
+say "Bulkhead: at most 20 concurrent connections to the nat IPv4 service"
+run service set 198.19.0.1 80 tcp max-conns 20 >/dev/null
+echo "(sluice service set 198.19.0.1 80 tcp max-conns 20)"
+printf '$ hold 198.19.0.1 80 60   # 60 connections at once, held open\n'
+in_cli timeout 20 "$HOLD" 198.19.0.1 80 60 -H 1500 >"$LAB_STATE/hold" &
+hold=$!
+sleep 0.7
+head -n1 "$LAB_STATE/hold" | jq -r '"    served \(.served), refused \(.refused) by RST (slowest refusal \(.refused_max_ms) ms), timed out \(.timeout)"'
+run bulkhead show
+wait $hold
+sleep 0.2
+echo "The 20 held connections closed: their slots came back."
+run bulkhead show
+echo "Over the limit the gateway answers the SYN itself with a RST: the client fails"
+echo "in a millisecond instead of waiting on an overloaded backend."
+
+say "Circuit breaker: backend 2 dies under a client loop, its breaker opens, then closes"
+run service add 198.19.0.10 80 tcp mode nat >/dev/null
+for b in 1 2 3; do sluice backend add 198.19.0.10 80 tcp "$(be_addr4 $b)" >/dev/null; done
+run service set 198.19.0.10 80 tcp breaker-failures 5 breaker-window 2 breaker-wait 1 >/dev/null
+echo "(service 198.19.0.10 on backends 1-3: trip after 5 failures in 2 s, open 1 s)"
+printf '$ sluice breaker watch 198.19.0.10 80 tcp --interval 200 &   # the state machine, on passive signals\n'
+nsenter --net=/run/netns/$GW_NS -- "$SLUICE" breaker watch 198.19.0.10 80 tcp --interval 200 --duration 6 \
+	>"$LAB_STATE/watch" 2>&1 &
+watch=$!
+printf '$ connloop 198.19.0.10 80 -d 5000   # 200 new connections a second for 5 s\n'
+in_cli timeout 20 "$CONNLOOP" 198.19.0.10 80 -d 5000 -i 5000 -t 1000 >"$LAB_STATE/loop" &
+loop=$!
+sleep 1
+echo "\$ kill nginx of backend 2"
+kill -TERM "$(cat "$LAB_STATE/b2/nginx.pid")"
+sleep 0.7
+echo "\$ start nginx of backend 2 again"
+lab_nginx 2
+wait $loop
+tail -n1 "$LAB_STATE/loop" | jq -r '"    client loop: \(.ok) served, \(.refused) refused, \(.timeout) timed out of \(.total); per backend: \(to_entries | map(select(.key | startswith("backend"))) | map("\(.key) \(.value)") | join(", "))"'
+kill -TERM $watch 2>/dev/null
+wait $watch 2>/dev/null
+echo "What the watcher printed:"
+sed 's/^/    /' "$LAB_STATE/watch"
+run breaker show 198.19.0.10 80 tcp
+echo "Only the connections sent to backend 2 before its breaker tripped failed; while open,"
+echo "new flows skipped it (established ones are never cut); half-open probes found it"
+echo "healthy again and it takes its share once more."
 
 say "JSON for machines"
 printf '$ sluice -j backend show 198.19.0.1 80 tcp | jq -c ...\n'

@@ -29,6 +29,7 @@
 #include "backend.h"
 #include "err.h"
 #include "maglev.h"
+#include "res.h"
 #include "shard.h"
 #include "svc.h"
 
@@ -391,6 +392,9 @@ static int zero_counters(const struct sluice_maps *m, __u32 id)
 		err_set("cannot clear the counters of backend %u: %s", id, strerror(-err));
 	}
 	free(zero);
+	/* A fresh slot's breaker is closed and its signals zero. */
+	if (!err)
+		err = res_backend_reset(m, id);
 	return err;
 }
 
@@ -594,6 +598,9 @@ static int check_del(const struct sluice_maps *m, const struct sluice_svc_key *k
 	size_t n = 0, i;
 	int err;
 
+	err = res_check_backend_del(m, key, svc_id, id);
+	if (err)
+		return err;
 	err = maps_read_shards(m, &keys, &vals, &n);
 	if (err)
 		return err;

@@ -29,35 +29,56 @@ static const struct {
 	__u32 key_size;
 	__u32 value_size;
 	__u32 max_entries;
+	__u32 flags; /* map_flags bits that must be set (BPF_F_MMAPABLE) */
 } map_specs[] = {
 	{ SLUICE_MAP_SERVICES, offsetof(struct sluice_maps, services), BPF_MAP_TYPE_HASH,
-	  sizeof(struct sluice_svc_key), sizeof(struct sluice_svc), SLUICE_MAX_SERVICES },
+	  sizeof(struct sluice_svc_key), sizeof(struct sluice_svc), SLUICE_MAX_SERVICES, 0 },
 	{ SLUICE_MAP_SVC_STATS, offsetof(struct sluice_maps, svc_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_counter), SLUICE_MAX_SERVICES *SLUICE_REASON_SLOTS },
+	  sizeof(__u32), sizeof(struct sluice_counter), SLUICE_MAX_SERVICES *SLUICE_REASON_SLOTS,
+	  0 },
 	{ SLUICE_MAP_GLB_STATS, offsetof(struct sluice_maps, glb_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_counter), SLUICE_REASON_SLOTS },
+	  sizeof(__u32), sizeof(struct sluice_counter), SLUICE_REASON_SLOTS, 0 },
 	{ SLUICE_MAP_SVC_RL, offsetof(struct sluice_maps, svc_rl), BPF_MAP_TYPE_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_bucket), SLUICE_MAX_SERVICES },
+	  sizeof(__u32), sizeof(struct sluice_bucket), SLUICE_MAX_SERVICES, 0 },
 	{ SLUICE_MAP_CLIENT_RL, offsetof(struct sluice_maps, client_rl), BPF_MAP_TYPE_LRU_HASH,
-	  sizeof(struct sluice_client_key), sizeof(struct sluice_bucket),
-	  SLUICE_CLIENT_RL_ENTRIES },
+	  sizeof(struct sluice_client_key), sizeof(struct sluice_bucket), SLUICE_CLIENT_RL_ENTRIES,
+	  0 },
 	{ SLUICE_MAP_BACKENDS, offsetof(struct sluice_maps, backends), BPF_MAP_TYPE_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_backend), SLUICE_MAX_BACKENDS },
+	  sizeof(__u32), sizeof(struct sluice_backend), SLUICE_MAX_BACKENDS, 0 },
 	{ SLUICE_MAP_BE_STATS, offsetof(struct sluice_maps, be_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_be_counter), SLUICE_MAX_BACKENDS },
+	  sizeof(__u32), sizeof(struct sluice_be_counter), SLUICE_MAX_BACKENDS, 0 },
 	{ SLUICE_MAP_MAGLEV, offsetof(struct sluice_maps, maglev), BPF_MAP_TYPE_ARRAY_OF_MAPS,
-	  sizeof(__u32), sizeof(__u32), SLUICE_MAX_TABLES },
+	  sizeof(__u32), sizeof(__u32), SLUICE_MAX_TABLES, 0 },
 	/* The flow tables' size is chosen when they are created (--flow-entries): 0 = any. */
 	{ SLUICE_MAP_FLOWS, offsetof(struct sluice_maps, flows), BPF_MAP_TYPE_LRU_HASH,
-	  sizeof(struct sluice_flow_key), sizeof(struct sluice_flow), 0 },
+	  sizeof(struct sluice_flow_key), sizeof(struct sluice_flow), 0, 0 },
 	{ SLUICE_MAP_NAT_REV, offsetof(struct sluice_maps, nat_rev), BPF_MAP_TYPE_LRU_HASH,
-	  sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev), 0 },
+	  sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev), 0, 0 },
 	{ SLUICE_MAP_SHARDS, offsetof(struct sluice_maps, shards), BPF_MAP_TYPE_LPM_TRIE,
-	  sizeof(struct sluice_shard_key), sizeof(struct sluice_shard), 16384 },
+	  sizeof(struct sluice_shard_key), sizeof(struct sluice_shard), 16384, 0 },
 	{ SLUICE_MAP_SUBSETS, offsetof(struct sluice_maps, subsets), BPF_MAP_TYPE_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_subset), SLUICE_MAX_SUBSETS },
+	  sizeof(__u32), sizeof(struct sluice_subset), SLUICE_MAX_SUBSETS, 0 },
 	{ SLUICE_MAP_CONFIG, offsetof(struct sluice_maps, config), BPF_MAP_TYPE_ARRAY,
-	  sizeof(__u32), sizeof(struct sluice_config), 1 },
+	  sizeof(__u32), sizeof(struct sluice_config), 1, 0 },
+	{ SLUICE_MAP_SVC_RES, offsetof(struct sluice_maps, svc_res), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_svc_res), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_RES_GLOBAL, offsetof(struct sluice_maps, res_global), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_res_global), 1, 0 },
+	/* The sweep corrects it through an mmap: it must be mmapable. */
+	{ SLUICE_MAP_CONNS, offsetof(struct sluice_maps, conns), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+	  sizeof(struct sluice_conns), SLUICE_MAX_SERVICES + 1, BPF_F_MMAPABLE },
+	{ SLUICE_MAP_CRITICAL, offsetof(struct sluice_maps, critical), BPF_MAP_TYPE_LPM_TRIE,
+	  sizeof(struct sluice_shard_key), sizeof(__u32), 16384, 0 },
+	{ SLUICE_MAP_BREAKERS, offsetof(struct sluice_maps, breakers), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_breaker), SLUICE_MAX_BACKENDS, 0 },
+	{ SLUICE_MAP_BE_SIGNALS, offsetof(struct sluice_maps, be_signals),
+	  BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct sluice_be_signals),
+	  SLUICE_MAX_BACKENDS, 0 },
+	{ SLUICE_MAP_RES_STATS, offsetof(struct sluice_maps, res_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_res_counter), SLUICE_MAX_SERVICES, 0 },
+	/* A ring buffer has no key or value; its size is its max_entries. */
+	{ SLUICE_MAP_EVENTS, offsetof(struct sluice_maps, events), BPF_MAP_TYPE_RINGBUF, 0, 0,
+	  SLUICE_EVENTS_BYTES, 0 },
 };
 
 #define MAP_COUNT (sizeof(map_specs) / sizeof(map_specs[0]))
@@ -152,7 +173,8 @@ static int check_map(int fd, size_t i, const char *path)
 	}
 	if (info.type != map_specs[i].type || info.key_size != map_specs[i].key_size ||
 	    info.value_size != map_specs[i].value_size ||
-	    (map_specs[i].max_entries && info.max_entries != map_specs[i].max_entries)) {
+	    (map_specs[i].max_entries && info.max_entries != map_specs[i].max_entries) ||
+	    (info.map_flags & map_specs[i].flags) != map_specs[i].flags) {
 		err_set("pinned map %s does not match this build's ABI (version %d): detach every interface and remove the stale pins before using this version",
 			path, SLUICE_ABI_VERSION);
 		return -EPROTO;
@@ -430,6 +452,17 @@ int maps_read_backends(const struct sluice_maps *m, struct sluice_backend *all)
 	return read_array(m->backends, SLUICE_MAX_BACKENDS, sizeof(*all), all, SLUICE_MAP_BACKENDS);
 }
 
+int maps_read_backend(const struct sluice_maps *m, __u32 id, struct sluice_backend *be)
+{
+	int err;
+
+	if (!bpf_map_lookup_elem(m->backends, &id, be))
+		return 0;
+	err = -errno;
+	err_set("cannot read backend %u: %s", id, strerror(-err));
+	return err;
+}
+
 int maps_read_subsets(const struct sluice_maps *m, struct sluice_subset *all)
 {
 	return read_array(m->subsets, SLUICE_MAX_SUBSETS, sizeof(*all), all, SLUICE_MAP_SUBSETS);
@@ -558,6 +591,91 @@ int maps_read_config(const struct sluice_maps *m, struct sluice_config *cfg)
 		return 0;
 	err = -errno;
 	err_set("cannot read %s: %s", SLUICE_MAP_CONFIG, strerror(-err));
+	return err;
+}
+
+int maps_read_svc_res_all(const struct sluice_maps *m, struct sluice_svc_res *all)
+{
+	return read_array(m->svc_res, SLUICE_MAX_SERVICES, sizeof(*all), all, SLUICE_MAP_SVC_RES);
+}
+
+int maps_read_res_global(const struct sluice_maps *m, struct sluice_res_global *g)
+{
+	__u32 key = 0;
+	int err;
+
+	if (!bpf_map_lookup_elem(m->res_global, &key, g))
+		return 0;
+	err = -errno;
+	err_set("cannot read %s: %s", SLUICE_MAP_RES_GLOBAL, strerror(-err));
+	return err;
+}
+
+int maps_read_breakers(const struct sluice_maps *m, struct sluice_breaker *all)
+{
+	return read_array(m->breakers, SLUICE_MAX_BACKENDS, sizeof(*all), all, SLUICE_MAP_BREAKERS);
+}
+
+int maps_read_conns(const struct sluice_maps *m, __u32 idx, __s64 *active)
+{
+	struct sluice_conns c;
+	int err;
+
+	if (!bpf_map_lookup_elem(m->conns, &idx, &c)) {
+		*active = c.active;
+		return 0;
+	}
+	err = -errno;
+	err_set("cannot read %s slot %u: %s", SLUICE_MAP_CONNS, idx, strerror(-err));
+	return err;
+}
+
+int maps_read_be_signals(const struct sluice_maps *m, __u32 id, struct sluice_be_signals *out)
+{
+	struct sluice_be_signals *percpu;
+	int ncpus, c, err = 0;
+
+	percpu = maps_percpu_alloc(sizeof(*percpu), &ncpus);
+	if (!percpu)
+		return ncpus;
+	if (bpf_map_lookup_elem(m->be_signals, &id, percpu)) {
+		err = -errno;
+		err_set("cannot read the signals of backend %u: %s", id, strerror(-err));
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpus; c++) {
+		out->successes += percpu[c].successes;
+		out->refused += percpu[c].refused;
+		out->unreachable += percpu[c].unreachable;
+		out->probes += percpu[c].probes;
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+int maps_read_res_stats(const struct sluice_maps *m, __u32 id, struct sluice_res_counter *out)
+{
+	struct sluice_res_counter *percpu;
+	int ncpus, c, err = 0;
+
+	percpu = maps_percpu_alloc(sizeof(*percpu), &ncpus);
+	if (!percpu)
+		return ncpus;
+	if (bpf_map_lookup_elem(m->res_stats, &id, percpu)) {
+		err = -errno;
+		err_set("cannot read the breaker counters of service id %u: %s", id,
+			strerror(-err));
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpus; c++) {
+		out->rerouted_next += percpu[c].rerouted_next;
+		out->rerouted_fallback += percpu[c].rerouted_fallback;
+	}
+out:
+	free(percpu);
 	return err;
 }
 

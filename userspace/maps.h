@@ -3,7 +3,8 @@
  * Typed read access to the pinned Sluice maps under a pin root: open them
  * (checking each against the ABI), sum per-CPU counters, iterate services.
  * Writes live in the library's write modules (svc.c, backend.c, shard.c,
- * gateway.c), the only code that changes control maps.
+ * gateway.c, res.c) and the reconcile sweep (sweep.c), the only code that
+ * changes maps.
  */
 #ifndef SLUICE_MAPS_H
 #define SLUICE_MAPS_H
@@ -27,6 +28,14 @@ struct sluice_maps {
 	int shards;	     /* sl_shards (LPM trie) */
 	int subsets;	     /* sl_subsets */
 	int config;	     /* sl_config */
+	int svc_res;	     /* sl_svc_res */
+	int res_global;	     /* sl_res_global */
+	int conns;	     /* sl_conns (BPF_F_MMAPABLE) */
+	int critical;	     /* sl_critical (LPM trie) */
+	int breakers;	     /* sl_breakers */
+	int be_signals;	     /* sl_be_signals */
+	int res_stats;	     /* sl_res_stats */
+	int events;	     /* sl_events (ring buffer) */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
 
@@ -110,6 +119,9 @@ int maps_table_open(const struct sluice_maps *m, __u32 table_id, __u32 *size);
  */
 int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, __u32 *m_out);
 
+/* One slot of sl_backends. */
+int maps_read_backend(const struct sluice_maps *m, __u32 id, struct sluice_backend *be);
+
 /* Every slot of sl_subsets into all[SLUICE_MAX_SUBSETS]. */
 int maps_read_subsets(const struct sluice_maps *m, struct sluice_subset *all);
 
@@ -122,6 +134,24 @@ int maps_read_shards(const struct sluice_maps *m, struct sluice_shard_key **keys
 
 /* The gateway configuration (sl_config entry 0). */
 int maps_read_config(const struct sluice_maps *m, struct sluice_config *cfg);
+
+/* Every slot of sl_svc_res into all[SLUICE_MAX_SERVICES]. */
+int maps_read_svc_res_all(const struct sluice_maps *m, struct sluice_svc_res *all);
+
+/* The global bulkhead (sl_res_global entry 0). */
+int maps_read_res_global(const struct sluice_maps *m, struct sluice_res_global *g);
+
+/* Every slot of sl_breakers into all[SLUICE_MAX_BACKENDS]. */
+int maps_read_breakers(const struct sluice_maps *m, struct sluice_breaker *all);
+
+/* Connections in use of sl_conns slot idx (service id or SLUICE_CONNS_GLOBAL). */
+int maps_read_conns(const struct sluice_maps *m, __u32 idx, __s64 *active);
+
+/* One backend's passive signals, summed over CPUs. */
+int maps_read_be_signals(const struct sluice_maps *m, __u32 id, struct sluice_be_signals *out);
+
+/* One service's breaker outcomes, summed over CPUs. */
+int maps_read_res_stats(const struct sluice_maps *m, __u32 id, struct sluice_res_counter *out);
 
 /* max_entries of the flow table (sl_flows), or -errno. */
 int maps_flow_entries(const struct sluice_maps *m, __u32 *entries);

@@ -131,10 +131,17 @@ void out_close_array(void)
 	close_container();
 }
 
+/* A keyless value goes into an enclosing array (a list of strings or numbers). */
+static int in_array(void)
+{
+	return out.depth && !out.overflow &&
+	       json_object_is_type(out.stack[out.depth - 1], json_type_array);
+}
+
 void out_u64(const char *key, const char *fmt, __u64 value)
 {
 	if (out.json) {
-		if (key)
+		if (key || in_array())
 			add(key, json_object_new_uint64(value));
 	} else if (fmt) {
 		printf(fmt, (unsigned long long)value);
@@ -144,7 +151,7 @@ void out_u64(const char *key, const char *fmt, __u64 value)
 void out_str(const char *key, const char *fmt, const char *value)
 {
 	if (out.json) {
-		if (key)
+		if (key || in_array())
 			add(key, json_object_new_string(value));
 	} else if (fmt) {
 		printf(fmt, value);

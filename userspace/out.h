@@ -41,7 +41,10 @@ void out_close_obj(void);
 void out_open_array(const char *key);
 void out_close_array(void);
 
-/* A value: JSON key and text printf format (one %llu / %s conversion). */
+/*
+ * A value: JSON key and text printf format (one %llu / %s conversion). A
+ * NULL key inside an array appends the value to it (a list of strings).
+ */
 void out_u64(const char *key, const char *fmt, __u64 value);
 void out_str(const char *key, const char *fmt, const char *value);
 

@@ -231,6 +231,8 @@ static int clear_id_state(const struct sluice_maps *m, __u32 id)
 		err = reset_svc_bucket(m, id);
 	if (!err)
 		err = reset_client_buckets(m, id);
+	if (!err)
+		err = res_purge_service(m, id);
 	return err;
 }
 
@@ -295,12 +297,20 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *added)
 {
 	struct sluice_svc value, old;
+	struct sluice_svc_res res;
 	__u32 id = 0;
 	int err;
 
 	err = svc_value_make(conf, NULL, 0, &value);
 	if (err)
 		return err;
+	err = res_value_make(&conf->res, NULL, &res);
+	if (err)
+		return err;
+	if (conf->res.has & RES_HAS_FALLBACK && !conf->res.fallback_none) {
+		err_set("a new service has no backends to fall back to: add the backend, then 'sluice service set ... fallback BACKEND_ADDR'");
+		return -EINVAL;
+	}
 	err = maps_svc_lookup(m, key, &old);
 	if (!err)
 		return exists_error(key, old.id);
@@ -315,17 +325,25 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		err = backend_purge_service(m, id);
 	if (err)
 		return err;
-	/* The table exists before a packet can match the service. */
+	/* Settings and table exist before a packet can match the service. */
+	if (!res_conf_empty(&conf->res)) {
+		err = res_apply(m, key, &value, &conf->res, NULL);
+		if (err)
+			return err;
+	}
 	if (is_steering(value.mode)) {
 		err = backend_publish_service(m, NULL, id,
 					      conf->has_maglev_size ? conf->maglev_size
 								    : SLUICE_MAGLEV_M_DEFAULT);
-		if (err)
+		if (err) {
+			res_purge_service(m, id);
 			return err;
+		}
 	}
 	if (bpf_map_update_elem(m->services, key, &value, BPF_NOEXIST)) {
 		err = -errno;
 		backend_table_delete(m, id);
+		res_purge_service(m, id);
 		if (err == -EEXIST)
 			return exists_error(key, id);
 		if (err == -E2BIG || err == -ENOMEM)
@@ -344,11 +362,13 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *updated)
 {
 	struct sluice_svc old, value;
-	int err;
+	struct sluice_svc_res old_res;
+	int err, res_done = 0;
 
 	if (!conf->has_mode && !conf->has_rate && !conf->has_burst && !conf->has_client_rate &&
-	    !conf->has_client_burst && !conf->has_hash && !conf->has_maglev_size) {
-		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst");
+	    !conf->has_client_burst && !conf->has_hash && !conf->has_maglev_size &&
+	    res_conf_empty(&conf->res)) {
+		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst or a bulkhead or breaker setting");
 		return -EINVAL;
 	}
 	err = svc_get(m, key, &old);
@@ -372,13 +392,29 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			return -EBUSY;
 		}
 	}
+	/*
+	 * Resilience settings first: res_apply() checks all of them (fallback
+	 * included) before its first write, so a refused setting changes
+	 * nothing. What follows can only fail on a map write; then the old
+	 * settings are written back (critical prefixes a failed command added
+	 * stay: they only widen the reserve's users, and the next set fixes
+	 * them).
+	 */
+	if (!res_conf_empty(&conf->res)) {
+		err = res_get(m, old.id, &old_res);
+		if (!err)
+			err = res_apply(m, key, &old, &conf->res, NULL);
+		if (err)
+			return err;
+		res_done = 1;
+	}
 	/* The new table first: the service never points at a table it lacks. */
 	if (is_steering(value.mode) && (!is_steering(old.mode) || conf->has_maglev_size)) {
 		err = backend_publish_service(m, NULL, value.id,
 					      conf->has_maglev_size ? conf->maglev_size
 								    : SLUICE_MAGLEV_M_DEFAULT);
 		if (err)
-			return err;
+			goto undo_res;
 	}
 	/*
 	 * A new rate starts from a full bucket rather than the old rate's debt.
@@ -388,19 +424,20 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (memcmp(&old.rate, &value.rate, sizeof(old.rate))) {
 		err = reset_svc_bucket(m, value.id);
 		if (err)
-			return err;
+			goto undo_res;
 	}
 	if (memcmp(&old.client_rate, &value.client_rate, sizeof(old.client_rate))) {
 		err = reset_client_buckets(m, value.id);
 		if (err)
-			return err;
+			goto undo_res;
 	}
 	if (bpf_map_update_elem(m->services, key, &value, BPF_EXIST)) {
 		err = -errno;
 		if (err == -ENOENT)
-			return missing_error(key);
-		err_set("cannot update the service: %s", strerror(-err));
-		return err;
+			missing_error(key);
+		else
+			err_set("cannot update the service: %s", strerror(-err));
+		goto undo_res;
 	}
 	/* Local mode steers nothing: its table goes once the service says so. */
 	if (!is_steering(value.mode) && is_steering(old.mode)) {
@@ -411,6 +448,10 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (updated)
 		*updated = value;
 	return 0;
+undo_res:
+	if (res_done)
+		bpf_map_update_elem(m->svc_res, &old.id, &old_res, BPF_ANY);
+	return err;
 }
 
 int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old)

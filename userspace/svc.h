@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "maps.h"
+#include "res.h"
 #include "sluice_abi.h"
 
 /* Room for svc_key_format()'s "ADDR port N proto". */
@@ -39,7 +40,8 @@ struct svc_conf {
 	int has_hash;
 	__u8 hash; /* enum sluice_hash; add: default SLUICE_HASH_5TUPLE */
 	int has_maglev_size;
-	__u32 maglev_size; /* Maglev table size M, a prime <= SLUICE_MAGLEV_M_MAX (nat, ipip) */
+	__u32 maglev_size;   /* Maglev table size M, a prime <= SLUICE_MAGLEV_M_MAX (nat, ipip) */
+	struct res_conf res; /* bulkhead and breaker settings (res.h) */
 };
 
 /* Build a key (port in host order); padding zeroed, port stored big-endian. */
@@ -61,7 +63,8 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 /*
  * Add a service with the lowest free id; its counters and buckets are zeroed
  * (and anything a previous service of that id left removed) before it
- * becomes visible. A nat or ipip service gets an empty Maglev table of its
+ * becomes visible, and its resilience settings (conf->res) written. A
+ * fallback cannot be given here (the service has no backends yet). A nat or ipip service gets an empty Maglev table of its
  * maglev_size (default SLUICE_MAGLEV_M_DEFAULT). -EEXIST when the key exists, -ENOSPC when every
  * id is in use. *added (may be NULL) receives the stored value.
  */
@@ -69,8 +72,8 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *added);
 
 /*
- * Change mode, hash, Maglev size and/or rates of an existing service; id and
- * counters are kept. A changed rate resets that rate's buckets. A mode change
+ * Change mode, hash, Maglev size, rates and/or resilience settings of an
+ * existing service; id and counters are kept. A changed rate resets that rate's buckets. A mode change
  * is refused (-EBUSY) while the service has backends; to nat or ipip it
  * publishes an empty table, to local it removes the table. A new
  * maglev-size republishes the table. -ENOENT when there is no such service.
@@ -80,7 +83,8 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 
 /*
  * Delete a service with its backends, shards, subsets and tables, and zero
- * its counters and buckets. *old may be NULL.
+ * its counters and buckets, resilience settings, critical prefixes and
+ * connection count. *old may be NULL.
  */
 int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old);
 

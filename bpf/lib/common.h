@@ -33,6 +33,9 @@ static __always_inline int sluice_reason_action(int reason)
 	case SLUICE_R_NO_BACKEND:
 	case SLUICE_R_TOO_BIG:
 	case SLUICE_R_ENCAP_FAIL:
+	case SLUICE_R_BH_SERVICE: /* refusals: the entry returns the refuse stage's */
+	case SLUICE_R_BH_GLOBAL:  /* action (XDP_TX with a RST); drop otherwise */
+	case SLUICE_R_BRK_OPEN:
 		return XDP_DROP;
 	default:
 		return XDP_PASS;

@@ -1,26 +1,51 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Flow stage (nat and ipip services): which backend a packet goes to.
+ * Flow stage: which backend a packet goes to (nat, ipip), and the
+ * connection's state and bulkhead slots (all modes).
  *
  * sl_flows is a cache-aside of the Maglev decision. A packet whose flow is
  * known follows it, so an established flow keeps its backend when the
- * table changes (a backend added, drained, reweighted), as long as:
+ * table changes (a backend added, drained, reweighted) or its breaker
+ * opens, as long as:
  *  - the flow belongs to this service and its backend slot is not UNUSED and
  *    still belongs to this service (a freed slot reused by another service
  *    is never followed); a DRAINING backend keeps its flows;
- *  - for UDP, the flow has not been idle longer than sl_config.udp_timeout_ns.
+ *  - for UDP, the flow has not been idle longer than sl_config.udp_timeout_ns;
+ *  - it is not a TCP SYN (without ACK) on a closed flow (FIN seen from both
+ *    sides in nat, from the client in ipip and local, or a RST): that is a
+ *    new connection reusing the 5-tuple.
  * last_seen is refreshed at most once a second, so a busy flow does not
  * write its (shared, cache-line bouncing) entry on every packet.
  *
- * Otherwise a backend is chosen: the client's shard in sl_shards (LPM on
- * service id + client address) pins a backend (used if ACTIVE) or names a
- * subset's table; else the service's own table. The Maglev table is
+ * Otherwise the packet begins a flow. A connection start (TCP SYN without
+ * ACK, or a UDP packet) takes its bulkhead slots (bulkhead.h), then a
+ * backend is chosen: the client's shard in sl_shards (LPM on service id +
+ * client address) pins a backend (used if ACTIVE) or names a subset's
+ * table; else the service's own table. The Maglev table is
  * sl_maglev[table id], an inner array whose entry 0 holds M: the slot is
  * picked by multiply-shift (no division) and holds the backend id. The
- * flow is then inserted, whether or not the packet is a TCP SYN: a TCP
- * packet with no flow (a gateway that restarted, a second gateway behind
- * ECMP) is steered by the table, which, Maglev being consistent, is the
- * backend it had in most cases. new_flows is counted for the backend.
+ * breaker stage (brkcheck.h) may then move the choice or refuse. A refused
+ * connection is answered by rst.h (RST or drop) and records nothing. The
+ * flow is then inserted with the slots it holds. A TCP packet that is no
+ * SYN and has no flow (a gateway that restarted, a second gateway behind
+ * ECMP) is steered by the table (Maglev being consistent, the backend it
+ * had in most cases) and recorded ESTABLISHED, taking no slot and passing
+ * no breaker: it is a connection already past its handshake.
+ *
+ * Local services (no backend) record flows (backend SLUICE_NO_BACKEND)
+ * only when a bulkhead limit applies to them, so their connections can be
+ * counted and released; an unlimited local service pays the two array
+ * lookups of the limits and nothing else.
+ *
+ * On a known TCP flow: a RST either way releases the slots and closes the
+ * flow; a FIN from the client releases them in ipip and local (the only
+ * side they see) and in nat once the backend's FIN was seen too (passive.h
+ * handles the return side). In ipip and local the client's first ACK
+ * without SYN marks the flow ESTABLISHED (ipip: a SUCCESS signal).
+ * Costs on an established packet: one test of the TCP flags (plus, in ipip
+ * and local, of the flow's ESTABLISHED bit) over the flow lookup that was
+ * always there; the clock is read only where it is needed (see
+ * sluice_flow_touch).
  *
  * Userspace swaps a whole inner table in one update of sl_maglev, and M sits
  * inside the table it sizes, so this stage reads one table or the other,
@@ -38,6 +63,10 @@
 #include "parse.h"
 #include "service.h"
 #include "flowhash.h"
+#include "bulkhead.h"
+#include "brkcheck.h"
+#include "passive.h"
+#include "rst.h"
 
 #define SLUICE_FLOW_REFRESH_NS 1000000000ull /* last_seen granularity: 1 s */
 #define SLUICE_SHARD_PREFIX_FULL (32 + 128)  /* svc_id + a whole address */
@@ -48,6 +77,7 @@ struct sluice_steer {
 	struct sluice_backend *be;  /* the chosen backend (array value: never freed) */
 	__u32 backend_id;	    /* its id; SLUICE_NO_BACKEND until chosen */
 	__u32 new_flow;		    /* 1: chosen for this packet, flow inserted */
+	int action;		    /* refused (BH_*, BRK_OPEN): XDP_TX (a RST) or XDP_DROP */
 };
 
 static __always_inline void sluice_flow_key_of(const struct sluice_pkt *pkt,
@@ -70,14 +100,10 @@ static __always_inline __u64 sluice_udp_timeout(void)
 	return t ? t : SLUICE_UDP_TIMEOUT_DEFAULT_NS;
 }
 
-/* The backend of id if it may serve this service (any state but UNUSED). */
-static __always_inline struct sluice_backend *sluice_backend_of(__u32 id, __u32 svc_id)
+/* now - then, 0 when another CPU stored a later time than our now. */
+static __always_inline __u64 sluice_idle(__u64 now, __u64 then)
 {
-	struct sluice_backend *be = bpf_map_lookup_elem(&sl_backends, &id);
-
-	if (!be || be->state == SLUICE_BE_UNUSED || be->svc_id != svc_id)
-		return NULL;
-	return be;
+	return now > then ? now - then : 0;
 }
 
 /* The backend id in Maglev table table_id for hash, or SLUICE_NO_BACKEND. */
@@ -99,20 +125,25 @@ static __always_inline __u32 sluice_maglev_pick(__u32 table_id, __u32 hash)
 	return id ? *id : SLUICE_NO_BACKEND;
 }
 
-/* A new flow: choose its backend (shard, then Maglev) and record it. */
-static __always_inline int sluice_flow_new(const struct sluice_svc *svc, __u32 svc_id, __u64 now,
-					   struct sluice_steer *st)
+/*
+ * Choose a backend for a new flow: shard, then Maglev. *table_id and *hash
+ * say where the choice came from (the breaker's walk starts there; a pinned
+ * backend walks the service's table). The backend, or NULL.
+ */
+static __always_inline struct sluice_backend *
+sluice_choose(const struct sluice_svc *svc, __u32 svc_id, const struct sluice_flow_key *key,
+	      __u32 *id_out, __u32 *table_id, __u32 *hash)
 {
 	struct sluice_shard_key skey = {};
-	struct sluice_flow flow = {};
-	struct sluice_be_counter *c;
 	struct sluice_backend *be = NULL;
 	struct sluice_shard *sh;
-	__u32 table_id = svc_id, id;
+	__u32 id;
 
+	*table_id = svc_id;
+	*hash = sluice_flow_hash(key, svc->hash);
 	skey.prefixlen = SLUICE_SHARD_PREFIX_FULL;
 	skey.svc_id = svc_id;
-	skey.addr = st->key.src;
+	skey.addr = key->src;
 	sh = bpf_map_lookup_elem(&sl_shards, &skey);
 	if (sh) {
 		id = sh->backend_id;
@@ -122,22 +153,85 @@ static __always_inline int sluice_flow_new(const struct sluice_svc *svc, __u32 s
 			if (be && be->state != SLUICE_BE_ACTIVE)
 				be = NULL;
 		} else if (sh->table_id < SLUICE_MAX_TABLES) {
-			table_id = sh->table_id;
+			*table_id = sh->table_id;
 		}
 	}
 	if (!be) {
-		id = sluice_maglev_pick(table_id, sluice_flow_hash(&st->key, svc->hash));
+		id = sluice_maglev_pick(*table_id, *hash);
 		if (id == SLUICE_NO_BACKEND)
-			return SLUICE_R_NO_BACKEND;
+			return NULL;
 		be = sluice_backend_of(id, svc_id);
-		if (!be)
-			return SLUICE_R_NO_BACKEND;
 	}
+	*id_out = id;
+	return be;
+}
+
+/*
+ * A packet that begins a flow (none known, or the known one no longer
+ * applies). lim holds the service's limits when have_lim (local services
+ * read them first); replace: an entry of this key exists (and has given
+ * back its slots). SLUICE_CONTINUE with st->be chosen (nat, ipip), ADMITTED
+ * (local), or the reason of a refusal (st->action set) or NO_BACKEND.
+ * now: the clock if the caller read it already (a UDP idle check), else 0.
+ */
+static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					   const struct sluice_svc *svc, __u32 svc_id,
+					   struct sluice_steer *st, struct sluice_bh_limits *lim,
+					   int have_lim, int replace, __u64 now)
+{
+	int local = svc->mode == SLUICE_MODE_LOCAL;
+	int start = pkt->l4_proto != IPPROTO_TCP ||
+		    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
+	__u32 flags = 0, id = SLUICE_NO_BACKEND, table_id = svc_id, hash = 0;
+	struct sluice_backend *be = NULL;
+	struct sluice_flow flow = {};
+	struct sluice_be_counter *c;
+	int reason;
+
+	if (start) {
+		if (!have_lim)
+			sluice_bh_limits(svc_id, lim);
+		reason = sluice_bh_take(pkt, svc_id, lim, &flags);
+		if (reason != SLUICE_CONTINUE)
+			goto refuse;
+	} else {
+		/* Mid-connection without a flow: no slot; local records nothing. */
+		if (local)
+			return SLUICE_R_ADMITTED;
+		flags = SLUICE_FLOW_ESTABLISHED;
+	}
+	if (!local) {
+		be = sluice_choose(svc, svc_id, &st->key, &id, &table_id, &hash);
+		if (!be) {
+			sluice_bh_give(svc_id, flags);
+			return SLUICE_R_NO_BACKEND;
+		}
+		if (start) {
+			reason = sluice_breaker(svc_id, lim, table_id, hash, &id, &be, &flags);
+			if (reason != SLUICE_CONTINUE) {
+				sluice_bh_give(svc_id, flags);
+				goto refuse;
+			}
+		}
+	}
+	if (!now)
+		now = bpf_ktime_get_ns();
 	flow.backend_id = id;
 	flow.svc_id = svc_id;
 	flow.last_seen = now;
-	/* Failure (map full of in-use LRU entries) only costs stickiness: forward anyway. */
-	bpf_map_update_elem(&sl_flows_v2, &st->key, &flow, BPF_ANY);
+	flow.created = now;
+	flow.flags = flags;
+	/*
+	 * A first insert is NOEXIST: when another CPU inserted the same flow
+	 * meanwhile (a retransmitted SYN), its entry holds the slots and ours
+	 * are given back. Any failure (also an LRU full of busy entries) gives
+	 * them back: no slot is held without a flow to release it. The packet
+	 * is forwarded anyway; only stickiness is lost.
+	 */
+	if (bpf_map_update_elem(&sl_flows_v2, &st->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
+		sluice_bh_give(svc_id, flags);
+	if (local)
+		return SLUICE_R_ADMITTED;
 	c = bpf_map_lookup_elem(&sl_be_stats, &id);
 	if (c)
 		c->new_flows++;
@@ -145,35 +239,121 @@ static __always_inline int sluice_flow_new(const struct sluice_svc *svc, __u32 s
 	st->backend_id = id;
 	st->new_flow = 1;
 	return SLUICE_CONTINUE;
+refuse:
+	sluice_refuse(ctx, pkt, lim, &st->action);
+	return reason;
 }
 
-/* The stage: SLUICE_CONTINUE with st->be chosen, or NO_BACKEND. */
-static __always_inline int sluice_flow(const struct sluice_pkt *pkt, const struct sluice_svc *svc,
-				       __u32 svc_id, struct sluice_steer *st)
+/* A TCP SYN on this flow begins a new connection: the old one is closed. */
+static __always_inline int sluice_flow_closed(const struct sluice_flow *f, __u8 mode)
 {
-	__u64 now = bpf_ktime_get_ns();
-	struct sluice_backend *be;
-	struct sluice_flow *f;
+	__u32 fl = f->flags;
 
+	if (mode == SLUICE_MODE_NAT)
+		return (fl & SLUICE_FLOW_FIN_BOTH) == SLUICE_FLOW_FIN_BOTH;
+	return fl & SLUICE_FLOW_FIN_CLIENT;
+}
+
+/* Connection state of a known TCP flow, from a client segment. */
+static __always_inline void sluice_flow_tcp(struct sluice_flow *f, const struct sluice_pkt *pkt,
+					    __u8 mode, __u32 svc_id)
+{
+	__u8 tf = pkt->tcp_flags;
+	__u32 old;
+
+	if (tf & SLUICE_TCP_RST) {
+		sluice_flow_set(f, SLUICE_FLOW_FIN_BOTH);
+		sluice_bh_release(f, svc_id);
+		return;
+	}
+	if (mode != SLUICE_MODE_NAT && (tf & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_ACK &&
+	    !(f->flags & SLUICE_FLOW_ESTABLISHED)) {
+		/* The backend's SYN-ACK reached the client (ipip: DSR, local: the host). */
+		old = sluice_flow_set(f, SLUICE_FLOW_ESTABLISHED);
+		if (!(old & SLUICE_FLOW_ESTABLISHED) && f->backend_id != SLUICE_NO_BACKEND)
+			sluice_signal(SLUICE_EV_SUCCESS, f->backend_id, svc_id);
+	}
+	if (tf & SLUICE_TCP_FIN) {
+		old = sluice_flow_set(f, SLUICE_FLOW_FIN_CLIENT);
+		if (mode != SLUICE_MODE_NAT || (old & SLUICE_FLOW_FIN_BACKEND))
+			sluice_bh_release(f, svc_id);
+	}
+}
+
+/*
+ * Refresh last_seen at most once a second. now is 0 when the caller read
+ * no clock (TCP: only UDP flows need the precise one for their idle
+ * check); then the coarse clock (CLOCK_MONOTONIC as of the last tick, a
+ * few ns instead of a clock-source read) is precise enough for a
+ * once-a-second refresh that the sweep reads in seconds.
+ */
+static __always_inline void sluice_flow_touch(struct sluice_flow *f, __u64 now)
+{
+	if (!now)
+		now = bpf_ktime_get_coarse_ns();
+	/* A racing refresh from another CPU writes the same kind of value. */
+	if (sluice_idle(now, f->last_seen) > SLUICE_FLOW_REFRESH_NS)
+		f->last_seen = now;
+}
+
+/*
+ * The stage: SLUICE_CONTINUE with st->be chosen (nat, ipip), ADMITTED
+ * (local), NO_BACKEND, or a refusal (BH_SERVICE, BH_GLOBAL, BRK_OPEN) with
+ * st->action the answer.
+ */
+static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+				       const struct sluice_svc *svc, __u32 svc_id,
+				       struct sluice_steer *st)
+{
+	struct sluice_bh_limits lim = {};
+	__u8 mode = svc->mode;
+	int tcp = pkt->l4_proto == IPPROTO_TCP, have_lim = 0;
+	struct sluice_backend *be = NULL;
+	struct sluice_flow *f;
+	__u64 now = 0;
+
+	st->action = XDP_DROP;
+	if (mode == SLUICE_MODE_LOCAL) {
+		sluice_bh_limits(svc_id, &lim);
+		if (!sluice_bh_limited(&lim))
+			return SLUICE_R_ADMITTED;
+		have_lim = 1;
+	}
 	sluice_flow_key_of(pkt, &st->key);
 	f = bpf_map_lookup_elem(&sl_flows_v2, &st->key);
-	if (f && f->svc_id == svc_id) {
-		__u64 seen = f->last_seen;
-		/* Another CPU may have stored a later now than ours. */
-		__u64 idle = now > seen ? now - seen : 0;
+	if (!f)
+		return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, 0, 0);
+	if (f->svc_id == svc_id) {
 		__u32 id = f->backend_id;
+		int ok;
 
-		be = sluice_backend_of(id, svc_id);
-		if (be && !(pkt->l4_proto == IPPROTO_UDP && idle > sluice_udp_timeout())) {
-			/* A racing refresh from another CPU writes the same kind of value. */
-			if (idle > SLUICE_FLOW_REFRESH_NS)
-				f->last_seen = now;
+		if (mode == SLUICE_MODE_LOCAL) {
+			ok = id == SLUICE_NO_BACKEND;
+		} else {
+			be = sluice_backend_of(id, svc_id);
+			ok = be != NULL;
+		}
+		if (ok && !tcp) {
+			now = bpf_ktime_get_ns();
+			ok = sluice_idle(now, f->last_seen) <= sluice_udp_timeout();
+		}
+		if (ok && tcp &&
+		    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
+			ok = !sluice_flow_closed(f, mode);
+		if (ok) {
+			if (tcp)
+				sluice_flow_tcp(f, pkt, mode, svc_id);
+			sluice_flow_touch(f, now);
+			if (mode == SLUICE_MODE_LOCAL)
+				return SLUICE_R_ADMITTED;
 			st->be = be;
 			st->backend_id = id;
 			return SLUICE_CONTINUE;
 		}
 	}
-	return sluice_flow_new(svc, svc_id, now, st);
+	/* Replaced: the old entry gives back what it holds first. */
+	sluice_bh_release(f, f->svc_id);
+	return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, 1, now);
 }
 
 #endif /* SLUICE_FLOW_H */

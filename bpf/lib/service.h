@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Service stage: match a parsed packet against sl_services on (destination
- * address, destination port, protocol).
+ * address, destination port, protocol). Also the check every stage that
+ * picks a backend shares: does a backend id belong to this service.
  */
 #ifndef SLUICE_SERVICE_H
 #define SLUICE_SERVICE_H
@@ -41,6 +42,16 @@ static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 		return SLUICE_R_NOT_SERVICE;
 	*svc = s;
 	return SLUICE_CONTINUE;
+}
+
+/* The backend of id if it may serve this service (any state but UNUSED). */
+static __always_inline struct sluice_backend *sluice_backend_of(__u32 id, __u32 svc_id)
+{
+	struct sluice_backend *be = bpf_map_lookup_elem(&sl_backends, &id);
+
+	if (!be || be->state == SLUICE_BE_UNUSED || be->svc_id != svc_id)
+		return NULL;
+	return be;
 }
 
 #endif /* SLUICE_SERVICE_H */

@@ -120,11 +120,12 @@ static int build_l4(const struct pkt_spec *s, uint8_t *p, int family)
 			return -EINVAL;
 		put16(p, s->sport);
 		put16(p + 2, s->dport);
-		put32(p + 4, 0x01020304); /* seq */
-		put32(p + 8, 0x0a0b0c0d); /* ack */
+		put32(p + 4, s->tcp_raw ? s->seq : 0x01020304);
+		put32(p + 8, s->tcp_raw ? s->ack : 0x0a0b0c0d);
 		p[12] = (uint8_t)((s->doff ? s->doff : hl / 4) << 4);
 		p[13] = s->tcp_flags ? s->tcp_flags : PKT_TCP_ACK;
-		put16(p + 14, 65535);			    /* window */
+		put16(p + 14, s->tcp_raw ? s->window : 65535);
+
 		memset(p + PKT_TCP_LEN, 1, s->tcp_opt_len); /* NOP options */
 		return hl;
 	}
@@ -134,6 +135,12 @@ static int build_l4(const struct pkt_spec *s, uint8_t *p, int family)
 		return PKT_UDP_LEN;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
+		if (s->icmp_unreach) {
+			/* Destination unreachable: 4 unused bytes, then the quote (payload). */
+			p[0] = family == 4 ? 3 : 1;
+			p[1] = s->icmp_code;
+			return PKT_ICMP_LEN;
+		}
 		p[0] = family == 4 ? 8 : 128; /* echo request */
 		put16(p + 4, 0x1234);	      /* identifier */
 		put16(p + 6, 1);	      /* sequence */
@@ -269,7 +276,7 @@ int pkt_build(const struct pkt_spec *s, void *buf, size_t size, struct pkt_layou
 	if (off + s->payload > (int)sizeof(f))
 		return -EINVAL;
 	for (i = 0; i < s->payload; i++)
-		f[off + i] = (uint8_t)i;
+		f[off + i] = s->payload_data ? s->payload_data[i] : (uint8_t)i;
 	off += s->payload;
 	len = off;
 
@@ -282,7 +289,7 @@ int pkt_build(const struct pkt_spec *s, void *buf, size_t size, struct pkt_layou
 			ip[0] = (uint8_t)((s->ip_version ? s->ip_version : 4) << 4 |
 					  ((s->ihl ? s->ihl : hl / 4) & 0xf));
 			put16(ip + 2, (uint16_t)(s->tot_len ? s->tot_len : len - lay.l3));
-			put16(ip + 4, 0x4242); /* id */
+			put16(ip + 4, s->ip_id_raw ? s->ip_id : 0x4242); /* id */
 			put16(ip + 6, s->frag);
 			ip[8] = s->ttl ? s->ttl : 64;
 			ip[9] = s->proto;

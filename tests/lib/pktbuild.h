@@ -92,8 +92,18 @@ struct pkt_spec {
 	uint8_t tcp_flags; /* 0: ACK */
 	int tcp_opt_len;   /* bytes of options (NOPs), multiple of 4 */
 	int doff;	   /* 0: computed; else written as is (32-bit words) */
+	int tcp_raw;	   /* 1: seq, ack and window below as is (0 included) */
+	uint32_t seq;	   /* with tcp_raw; else 0x01020304 */
+	uint32_t ack;	   /* with tcp_raw; else 0x0a0b0c0d */
+	uint16_t window;   /* with tcp_raw; else 65535 */
+	int ip_id_raw;	   /* 1: ip_id as is (0 included); else 0x4242 */
+	uint16_t ip_id;
+	/* ICMP / ICMPv6 */
+	int icmp_unreach;  /* 1: destination unreachable (code icmp_code), not echo request */
+	uint8_t icmp_code; /* with icmp_unreach */
 	/* payload, filled with a counting byte pattern */
-	int payload; /* bytes after the L4 header (after Ethernet when dst NULL) */
+	int payload;		     /* bytes after the L4 header (after Ethernet when dst NULL) */
+	const uint8_t *payload_data; /* non-NULL: the payload bytes instead of the pattern */
 	/* after building */
 	int truncate; /* > 0: cut the frame to this many bytes */
 	int fix_len;  /* with truncate: make the IP length fields agree with the cut */

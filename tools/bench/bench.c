@@ -34,6 +34,9 @@
  * and steers it anew (shard lookup, hash, Maglev table, flow and return-path
  * inserts, new_flows): a new flow's work plus one flow and one backend
  * lookup that a true first packet would not pay (so a slight overestimate).
+ * nat_new_res is nat_new with the resilience checks active: each re-steer
+ * gives back the old flow's bulkhead slot and takes a new one (atomics on
+ * sl_conns), reads the service's limits and a closed breaker.
  *
  * Paths are measured round-robin (floor, path 1, path 2, ..., floor, ...)
  * `runs` times so drift hits all of them alike; each reports the median of
@@ -118,6 +121,11 @@ static struct bench_path paths[] = {
 	  .fwd = 1 },
 	{ PATH("nat_new", "sluice_xdp: nat IPv4 UDP, new flow every packet (udp timeout 1 ns)",
 	       PROG_SLUICE, "10.0.0.21", XDP_REDIRECT),
+	  .proto = IPPROTO_UDP, .fwd = 1 },
+	{ PATH("nat_new_res",
+	       "sluice_xdp: nat_new with a bulkhead (limit 1e6, 10 reserved, critical list) "
+	       "and a closed breaker",
+	       PROG_SLUICE, "10.0.0.22", XDP_REDIRECT),
 	  .proto = IPPROTO_UDP, .fwd = 1 },
 };
 
@@ -213,7 +221,7 @@ static int netns_setup(void)
 		return err;
 	if (sh("ip route add 10.0.0.0/24 dev gw1") ||
 	    sh("ip neigh add 10.1.0.2 lladdr 02:be:00:00:00:02 dev gw1 nud permanent") ||
-	    sh("for i in 20 21; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i dev gw1 "
+	    sh("for i in 20 21 22; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i dev gw1 "
 	       "nud permanent || exit 1; done") ||
 	    sh("sysctl -qw net.ipv4.ip_forward=1"))
 		return -EIO;
@@ -243,7 +251,36 @@ static int pin_in_dispatcher(int prog_fd, int n)
 	return bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
 }
 
-/* nat services for nat_est (TCP) and nat_new (UDP, 1 ns timeout), ping-pong pairs. */
+/*
+ * nat_new_res: service id gets a bulkhead far above the load (1e6, 10 of
+ * them reserved, so the critical list is in force), a critical prefix
+ * that the bench client is not in (the LPM is only consulted when the
+ * standard share is full, so it costs nothing here, as on a real
+ * gateway below its limit), and an explicitly closed breaker on its
+ * backend (backend id = service id).
+ */
+static int add_resilience(struct sluice_bpf *skel, uint32_t id)
+{
+	struct sluice_svc_res res = { .max_conns = 1000000, .reserved = 10 };
+	struct sluice_breaker brk = { SLUICE_BRK_CLOSED, 0 };
+	struct sluice_shard_key crit = { 0 };
+	uint32_t one = 1;
+
+	crit.prefixlen = 32 + 96 + 24;
+	crit.svc_id = id;
+	if (bt_addr_parse("198.51.100.0", &crit.addr))
+		return -EINVAL;
+	if (bpf_map__update_elem(skel->maps.sl_svc_res, &id, sizeof(id), &res, sizeof(res),
+				 BPF_ANY) ||
+	    bpf_map__update_elem(skel->maps.sl_breakers, &id, sizeof(id), &brk, sizeof(brk),
+				 BPF_ANY) ||
+	    bpf_map__update_elem(skel->maps.sl_critical, &crit, sizeof(crit), &one, sizeof(one),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* nat services for nat_est (TCP) and nat_new / nat_new_res (UDP, 1 ns timeout), ping-pong pairs. */
 static int add_nat_paths(struct sluice_bpf *skel)
 {
 	struct sluice_config cfg = { 0 };
@@ -257,6 +294,14 @@ static int add_nat_paths(struct sluice_bpf *skel)
 		err = add_nat(skel, 22, "10.0.0.21", 80, IPPROTO_UDP, BENCH_BACKEND, 8081);
 	if (!err)
 		err = add_nat(skel, 23, BENCH_BACKEND, 8081, IPPROTO_UDP, "10.0.0.21", 80);
+	if (!err)
+		err = add_nat(skel, 24, "10.0.0.22", 80, IPPROTO_UDP, BENCH_BACKEND, 8082);
+	if (!err)
+		err = add_nat(skel, 25, BENCH_BACKEND, 8082, IPPROTO_UDP, "10.0.0.22", 80);
+	if (!err)
+		err = add_resilience(skel, 24);
+	if (!err)
+		err = add_resilience(skel, 25);
 	if (err)
 		return err;
 	cfg.udp_timeout_ns = 1;
@@ -400,9 +445,10 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        (floor_redirect), forwarding paths only; wall = median of wall time\n"
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
-	       "        (UDP, udp timeout 1 ns). Frames arrive on a veth (ingress_ifindex) in\n"
-	       "        a private netns with routes and permanent neighbours, so fib lookups\n"
-	       "        succeed. Kernel %s, %ld CPUs online.\n",
+	       "        (UDP, udp timeout 1 ns); nat_new_res also takes and gives back a\n"
+	       "        bulkhead slot and reads a closed breaker. Frames arrive on a veth\n"
+	       "        (ingress_ifindex) in a private netns with routes and permanent\n"
+	       "        neighbours, so fib lookups succeed. Kernel %s, %ld CPUs online.\n",
 	       repeat, SLICE, runs, u->release, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-12s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
 	       runs * 4, "runs (ns/pkt)", "what");
@@ -445,13 +491,15 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 
 	json_object_object_add(
 		root, "method",
-		json_object_new_string("BPF_PROG_TEST_RUN; 64-byte IPv4 frame, TTL 255; test runs "
-				       "of 200 repetitions from the original frame; "
-				       "round-robin runs; median of the kernel's mean "
-				       "ns per repetition; ratio = path / floor_xdp; "
-				       "ratio_to_fwd_floor = path / floor_redirect; nat paths "
-				       "ping-pong between two services; nat_new: udp timeout "
-				       "1 ns, every packet re-steered"));
+		json_object_new_string(
+			"BPF_PROG_TEST_RUN; 64-byte IPv4 frame, TTL 255; test runs "
+			"of 200 repetitions from the original frame; "
+			"round-robin runs; median of the kernel's mean "
+			"ns per repetition; ratio = path / floor_xdp; "
+			"ratio_to_fwd_floor = path / floor_redirect; nat paths "
+			"ping-pong between two services; nat_new: udp timeout "
+			"1 ns, every packet re-steered; nat_new_res: the same with "
+			"a bulkhead slot taken and released and a closed breaker read"));
 	json_object_object_add(root, "kernel", json_object_new_string(u->release));
 	json_object_object_add(root, "cpus", json_object_new_int(sysconf(_SC_NPROCESSORS_ONLN)));
 	json_object_object_add(root, "repeat", json_object_new_int(repeat));

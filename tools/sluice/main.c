@@ -87,8 +87,8 @@ static int do_help(int argc, char **argv)
 	printf("Usage: sluice [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	       "       sluice OBJECT help\n"
 	       "\n"
-	       "OBJECT := { iface | service | backend | shard | gateway | stats | lab |\n"
-	       "            version | help }\n"
+	       "OBJECT := { iface | service | backend | shard | gateway | bulkhead | breaker |\n"
+	       "            stats | lab | version | help }\n"
 	       "\n"
 	       "OPTIONS (anywhere on the line):\n"
 	       "  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -128,9 +128,10 @@ static int do_version(int argc, char **argv)
 }
 
 static const struct cli_cmd objects[] = {
-	{ "iface", do_iface }, { "service", do_service }, { "backend", do_backend },
-	{ "shard", do_shard }, { "gateway", do_gateway }, { "stats", do_stats },
-	{ "lab", do_lab },     { "version", do_version }, { "help", do_help },
+	{ "iface", do_iface },	     { "service", do_service }, { "backend", do_backend },
+	{ "shard", do_shard },	     { "gateway", do_gateway }, { "stats", do_stats },
+	{ "lab", do_lab },	     { "version", do_version }, { "help", do_help },
+	{ "bulkhead", do_bulkhead }, { "breaker", do_breaker },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */

@@ -45,6 +45,8 @@ int do_stats(int argc, char **argv);
 int do_backend(int argc, char **argv);
 int do_shard(int argc, char **argv);
 int do_gateway(int argc, char **argv);
+int do_bulkhead(int argc, char **argv);
+int do_breaker(int argc, char **argv);
 /* The namespace lab: implemented in lab.c (the lab's own file). */
 int do_lab(int argc, char **argv);
 
@@ -75,6 +77,10 @@ struct sluice_svc;
 struct sluice_maps;
 void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
 		       const struct sluice_maps *m);
+
+/* A sweep report (bulkhead sweep, breaker watch), under key. */
+struct sweep_report;
+void cli_print_sweep(const char *key, const struct sweep_report *r);
 
 /* Open the pinned maps under cli.pin_root; reports the error. */
 int cli_open_maps(struct sluice_maps *m);

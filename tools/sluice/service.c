@@ -13,11 +13,14 @@
 #include "addr.h"
 #include "args.h"
 #include "backend.h"
+#include "breaker.h"
 #include "err.h"
 #include "loader.h"
 #include "main.h"
 #include "maps.h"
 #include "out.h"
+#include "res.h"
+#include "shard.h"
 #include "svc.h"
 
 static int do_help(int argc, char **argv)
@@ -34,7 +37,15 @@ static int do_help(int argc, char **argv)
 	       "PORT   := destination port, 1..65535\n"
 	       "PROTO  := { tcp | udp }\n"
 	       "OPTION := { mode MODE | hash HASH | maglev-size PRIME | rate PPS | burst N |\n"
-	       "            client-rate PPS | client-burst N }\n"
+	       "            client-rate PPS | client-burst N | BULKHEAD | BREAKER }\n"
+	       "BULKHEAD := { max-conns N | reserved N | critical PREFIX[,PREFIX...] | critical none |\n"
+	       "              refuse { rst | drop } | global-limit { on | off } }\n"
+	       "BREAKER  := { on-open { next | fallback | fail-fast } |\n"
+	       "              fallback BACKEND_ADDR [port BPORT] | fallback none |\n"
+	       "              breaker-failures N | breaker-window SECONDS | breaker-rate PCT |\n"
+	       "              breaker-min-calls N | breaker-wait SECONDS | breaker-wait-max SECONDS |\n"
+	       "              breaker-probes K | breaker-successes M | breaker-max-open PCT |\n"
+	       "              syn-timeout MS }\n"
 	       "MODE   := { local | nat | ipip }\n"
 	       "           local  admission only, then the packet goes to this host's stack\n"
 	       "           nat    rewrite the destination to a backend (address and port);\n"
@@ -63,8 +74,9 @@ static int do_help(int argc, char **argv)
 	       "         mode can change only while the service has no backends. A new\n"
 	       "         maglev-size rebuilds and republishes the table at once (established\n"
 	       "         flows keep their backend; new flows may land elsewhere).\n"
-	       "  del    Delete a service with its backends, shards and tables; its counters\n"
-	       "         are cleared.\n"
+	       "  del    Delete a service with its backends, shards and tables; its counters,\n"
+	       "         bulkhead and breaker settings, critical prefixes and connection\n"
+	       "         count are cleared.\n"
 	       "  show   List every service (by id), or the one given: mode, hash, rates and,\n"
 	       "         for nat and ipip, the Maglev size and the backends (active/total).\n"
 	       "\n"
@@ -75,6 +87,32 @@ static int do_help(int argc, char **argv)
 	       "  client-rate PPS   packets per second admitted per client (source) address\n"
 	       "  client-burst N    as burst, for client-rate\n"
 	       "Packets over a rate are dropped and counted (drop_svc_rate, drop_client_rate).\n"
+	       "\n"
+	       "Bulkhead (concurrent connections; see 'sluice bulkhead help'):\n"
+	       "  max-conns N       connections the service may hold at once (0: no limit)\n"
+	       "  reserved N        part of max-conns only critical clients may use (< max-conns)\n"
+	       "  critical LIST     client prefixes (10.0.0.0/8,2001:db8::/32; at most 64) that may\n"
+	       "                    use the reserve; replaces the list; none empties it\n"
+	       "  refuse rst|drop   how a refused TCP connection is answered (default rst)\n"
+	       "  global-limit on|off  count the service in the global bulkhead (default on)\n"
+	       "Circuit breaker (per backend; see 'sluice breaker help'):\n"
+	       "  on-open next|fallback|fail-fast  a new flow whose backend is open goes to\n"
+	       "                    the next Maglev choice not open, else the fallback (next,\n"
+	       "                    the default); to the fallback (fallback); or is refused\n"
+	       "  fallback ADDR [port BPORT]|none  a backend of this service (add it first)\n"
+	       "  breaker-failures N     failures within the window that open (default 30)\n"
+	       "  breaker-window S       sliding window, 0.1..3600 s (default 10)\n"
+	       "  breaker-rate PCT       failure rate that opens, 1..100 (default 50) ...\n"
+	       "  breaker-min-calls N    ... once the window has N calls (default 20)\n"
+	       "  breaker-wait S         first open duration, doubled on each re-trip (default 5)\n"
+	       "  breaker-wait-max S     cap of the doubling (default 300)\n"
+	       "  breaker-probes K       half-open probe connections (default 3)\n"
+	       "  breaker-successes M    probe successes in a row that close, <= K (default 3)\n"
+	       "  breaker-max-open PCT   most of the backends open at once (default 50)\n"
+	       "  syn-timeout MS         a SYN unanswered this long is a failure and its slot is\n"
+	       "                    given back by the sweep, 100..600000 (default 3000)\n"
+	       "Seconds take up to 3 decimals (0.5). Settings are checked as a whole: a refused\n"
+	       "command changes nothing. A new service cannot name a fallback (no backends yet).\n"
 	       "Keywords may be abbreviated to a unique prefix (r = rate, client-b = client-burst).\n"
 	       "\n"
 	       "Examples:\n"
@@ -83,6 +121,9 @@ static int do_help(int argc, char **argv)
 	       "  sluice service add 192.0.2.20 80 tcp mode nat hash client\n"
 	       "  sluice service add 192.0.2.30 80 tcp mode ipip maglev-size 131071\n"
 	       "  sluice service set 192.0.2.10 80 tcp rate 0          (make it unlimited)\n"
+	       "  sluice service set 192.0.2.20 80 tcp max-conns 500 reserved 50 critical 10.0.0.0/8\n"
+	       "  sluice service set 192.0.2.20 80 tcp breaker-failures 5 breaker-window 2 \\\n"
+	       "                     on-open fallback fallback 10.0.0.13\n"
 	       "  sluice service del 192.0.2.10 80 tcp\n"
 	       "  sluice -j service show\n",
 	       SLUICE_MAGLEV_M_MAX, SLUICE_MAGLEV_M_DEFAULT);
@@ -147,6 +188,62 @@ static void print_rate(const char *key, const char *text, const struct sluice_ra
 	}
 }
 
+/* A service's bulkhead and breaker settings; text shows only what is set. */
+static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *k,
+		      const struct sluice_svc *s)
+{
+	struct sluice_shard_key *crit = NULL;
+	struct sluice_backend fb;
+	struct sluice_svc_res r;
+	struct brk_conf c;
+	char p[SHARD_PREFIX_STRLEN], a[ADDR_STRLEN];
+	size_t n = 0, i;
+
+	/* Best effort, like the backends: a read failure leaves them out. */
+	if (res_get(m, s->id, &r) || res_critical_list(m, s->id, &crit, &n))
+		return;
+	brk_conf_from_res(&r, &c);
+	out_open_obj("bulkhead");
+	out_u64("max_conns", r.max_conns ? " max-conns %llu" : NULL, r.max_conns);
+	out_u64("reserved", r.reserved ? " reserved %llu" : NULL, r.reserved);
+	out_open_array("critical");
+	for (i = 0; i < n; i++) {
+		shard_prefix_format(&crit[i], p, sizeof(p));
+		out_text(i ? ",%s" : " critical %s", p);
+		out_str(NULL, NULL, p);
+	}
+	out_close_array();
+	out_str("refuse", r.refuse ? " refuse %s" : NULL, res_refuse_name(r.refuse));
+	out_str("global_limit", r.flags & SLUICE_RES_NO_GLOBAL ? " global-limit %s" : NULL,
+		r.flags & SLUICE_RES_NO_GLOBAL ? "off" : "on");
+	out_close_obj();
+	out_open_obj("breaker");
+	out_str("on_open", r.on_open ? " on-open %s" : NULL, res_on_open_name(r.on_open));
+	if (r.fallback_be && r.fallback_be <= SLUICE_MAX_BACKENDS &&
+	    !maps_read_backend(m, r.fallback_be - 1, &fb)) {
+		if (addr_format(&fb.addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+		out_str("fallback", " fallback %s", a);
+		out_u64("fallback_port", " port %llu", backend_port(&fb, k));
+		out_u64("fallback_id", NULL, r.fallback_be - 1);
+	}
+	out_u64("failures", r.brk_failures ? " breaker-failures %llu" : NULL, c.failures);
+	out_u64("window_ms", r.brk_window_ms ? " breaker-window %llu ms" : NULL, c.window_ms);
+	out_u64("rate_pct", r.brk_rate_pct ? " breaker-rate %llu%%" : NULL, c.rate_pct);
+	out_u64("min_calls", r.brk_min_calls ? " breaker-min-calls %llu" : NULL, c.min_calls);
+	out_u64("wait_ms", r.brk_wait_ms ? " breaker-wait %llu ms" : NULL, c.wait_ms);
+	out_u64("wait_max_ms", r.brk_wait_max_ms ? " breaker-wait-max %llu ms" : NULL,
+		c.wait_max_ms);
+	out_u64("probes", r.brk_probes ? " breaker-probes %llu" : NULL, c.probes);
+	out_u64("successes", r.brk_successes ? " breaker-successes %llu" : NULL, c.successes);
+	out_u64("max_open_pct", r.brk_max_open_pct ? " breaker-max-open %llu%%" : NULL,
+		c.max_open_pct);
+	out_u64("syn_timeout_ms", r.syn_timeout_ms ? " syn-timeout %llu ms" : NULL,
+		c.syn_timeout_ms);
+	out_close_obj();
+	free(crit);
+}
+
 void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
 		       const struct sluice_maps *m)
 {
@@ -183,11 +280,39 @@ void cli_print_service(const char *key, const struct sluice_svc_key *k, const st
 		}
 		free(list);
 	}
+	if (m)
+		print_res(m, k, s);
 	out_text("\n");
 	out_close_obj();
 }
 
-enum { KW_MODE, KW_HASH, KW_MAGLEV_SIZE, KW_RATE, KW_BURST, KW_CLIENT_RATE, KW_CLIENT_BURST };
+enum {
+	KW_MODE,
+	KW_HASH,
+	KW_MAGLEV_SIZE,
+	KW_RATE,
+	KW_BURST,
+	KW_CLIENT_RATE,
+	KW_CLIENT_BURST,
+	KW_MAX_CONNS,
+	KW_RESERVED,
+	KW_CRITICAL,
+	KW_REFUSE,
+	KW_GLOBAL_LIMIT,
+	KW_FALLBACK,
+	KW_ON_OPEN,
+	KW_BRK_FAILURES,
+	KW_BRK_WINDOW,
+	KW_BRK_RATE,
+	KW_BRK_MIN_CALLS,
+	KW_BRK_WAIT,
+	KW_BRK_WAIT_MAX,
+	KW_BRK_PROBES,
+	KW_BRK_SUCCESSES,
+	KW_BRK_MAX_OPEN,
+	KW_SYN_TIMEOUT,
+	KW_COUNT
+};
 
 static const struct {
 	const char *name;
@@ -200,16 +325,121 @@ static const struct {
 	[KW_BURST] = { "burst", "N" },
 	[KW_CLIENT_RATE] = { "client-rate", "PPS" },
 	[KW_CLIENT_BURST] = { "client-burst", "N" },
+	[KW_MAX_CONNS] = { "max-conns", "N" },
+	[KW_RESERVED] = { "reserved", "N" },
+	[KW_CRITICAL] = { "critical", "PREFIX[,PREFIX...]|none" },
+	[KW_REFUSE] = { "refuse", "rst|drop" },
+	[KW_GLOBAL_LIMIT] = { "global-limit", "on|off" },
+	[KW_FALLBACK] = { "fallback", "BACKEND_ADDR [port BPORT]|none" },
+	[KW_ON_OPEN] = { "on-open", "next|fallback|fail-fast" },
+	[KW_BRK_FAILURES] = { "breaker-failures", "N" },
+	[KW_BRK_WINDOW] = { "breaker-window", "SECONDS" },
+	[KW_BRK_RATE] = { "breaker-rate", "PCT" },
+	[KW_BRK_MIN_CALLS] = { "breaker-min-calls", "N" },
+	[KW_BRK_WAIT] = { "breaker-wait", "SECONDS" },
+	[KW_BRK_WAIT_MAX] = { "breaker-wait-max", "SECONDS" },
+	[KW_BRK_PROBES] = { "breaker-probes", "K" },
+	[KW_BRK_SUCCESSES] = { "breaker-successes", "M" },
+	[KW_BRK_MAX_OPEN] = { "breaker-max-open", "PCT" },
+	[KW_SYN_TIMEOUT] = { "syn-timeout", "MS" },
 };
+
+/* A resilience keyword's value into conf->res; its RES_HAS_* bit set. */
+static int parse_res(int kw, const char *v, struct res_conf *r)
+{
+	switch (kw) {
+	case KW_MAX_CONNS:
+		r->has |= RES_HAS_MAX_CONNS;
+		return args_parse_count(v, RES_MAX_CONNS_MAX, "max-conns", &r->max_conns);
+	case KW_RESERVED:
+		r->has |= RES_HAS_RESERVED;
+		return args_parse_count(v, RES_MAX_CONNS_MAX, "reserved", &r->reserved);
+	case KW_CRITICAL: {
+		struct sluice_shard_key keys[RES_CRITICAL_MAX];
+		size_t n;
+
+		r->has |= RES_HAS_CRITICAL;
+		r->critical = v;
+		return res_critical_parse(v, 0, keys, &n); /* checked now, applied later */
+	}
+	case KW_REFUSE:
+		r->has |= RES_HAS_REFUSE;
+		return res_parse_refuse(v, &r->refuse);
+	case KW_GLOBAL_LIMIT:
+		r->has |= RES_HAS_GLOBAL_LIMIT;
+		return res_parse_on_off(v, "global-limit", &r->global_limit);
+	case KW_ON_OPEN:
+		r->has |= RES_HAS_ON_OPEN;
+		return res_parse_on_open(v, &r->on_open);
+	case KW_BRK_FAILURES:
+		r->has |= RES_HAS_BRK_FAILURES;
+		return args_parse_u32(v, 1, RES_COUNT_MAX, "breaker-failures", &r->brk_failures);
+	case KW_BRK_WINDOW:
+		r->has |= RES_HAS_BRK_WINDOW;
+		return res_parse_seconds_ms(v, RES_WINDOW_MS_MIN, RES_WINDOW_MS_MAX,
+					    "breaker-window", &r->brk_window_ms);
+	case KW_BRK_RATE:
+		r->has |= RES_HAS_BRK_RATE;
+		return args_parse_u32(v, 1, 100, "breaker-rate", &r->brk_rate_pct);
+	case KW_BRK_MIN_CALLS:
+		r->has |= RES_HAS_BRK_MIN_CALLS;
+		return args_parse_u32(v, 1, RES_COUNT_MAX, "breaker-min-calls", &r->brk_min_calls);
+	case KW_BRK_WAIT:
+		r->has |= RES_HAS_BRK_WAIT;
+		return res_parse_seconds_ms(v, RES_WAIT_MS_MIN, RES_WAIT_MS_MAX, "breaker-wait",
+					    &r->brk_wait_ms);
+	case KW_BRK_WAIT_MAX:
+		r->has |= RES_HAS_BRK_WAIT_MAX;
+		return res_parse_seconds_ms(v, RES_WAIT_MS_MIN, RES_WAIT_MS_MAX, "breaker-wait-max",
+					    &r->brk_wait_max_ms);
+	case KW_BRK_PROBES:
+		r->has |= RES_HAS_BRK_PROBES;
+		return args_parse_u32(v, 1, RES_PROBES_MAX, "breaker-probes", &r->brk_probes);
+	case KW_BRK_SUCCESSES:
+		r->has |= RES_HAS_BRK_SUCCESSES;
+		return args_parse_u32(v, 1, RES_PROBES_MAX, "breaker-successes", &r->brk_successes);
+	case KW_BRK_MAX_OPEN:
+		r->has |= RES_HAS_BRK_MAX_OPEN;
+		return args_parse_u32(v, 1, 100, "breaker-max-open", &r->brk_max_open_pct);
+	default:
+		r->has |= RES_HAS_SYN_TIMEOUT;
+		return args_parse_u32(v, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
+				      "syn-timeout (ms)", &r->syn_timeout_ms);
+	}
+}
+
+/* "fallback BACKEND_ADDR [port BPORT]" or "fallback none": the words used, or -errno. */
+static int parse_fallback(const char *cmd, int argc, char **argv, struct res_conf *r)
+{
+	r->has |= RES_HAS_FALLBACK;
+	if (!strcmp(argv[0], "none")) {
+		r->fallback_none = 1;
+		return 1;
+	}
+	if (addr_parse(argv[0], &r->fallback.addr))
+		return cli_usage_error("service", "service %s: fallback: %s", cmd, err_msg());
+	if (argc >= 2 && !strcmp(argv[1], "port")) {
+		if (argc < 3)
+			return cli_usage_error("service",
+					       "service %s: fallback ADDR port needs a port", cmd);
+		if (args_parse_port(argv[2], &r->fallback.port))
+			return cli_usage_error("service", "service %s: fallback: %s", cmd,
+					       err_msg());
+		r->fallback.has_port = 1;
+		return 3;
+	}
+	return 1;
+}
 
 /* Parse "[KEYWORD VALUE]..." into conf; reports the error. */
 static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf *conf)
 {
-	int seen[sizeof(keywords) / sizeof(keywords[0])] = { 0 };
-	int i, kw, err;
+	int seen[KW_COUNT] = { 0 };
+	int i, kw, err, used;
 
 	memset(conf, 0, sizeof(*conf));
-	for (i = 0; i < argc; i += 2) {
+	for (i = 0; i < argc; i += 1 + used) {
+		used = 1;
 		kw = ARGS_KEYWORD_FIND(argv[i], keywords, "keyword");
 		if (kw < 0)
 			return cli_usage_error("service", "service %s: %s", cmd, err_msg());
@@ -222,6 +452,7 @@ static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf
 			return cli_usage_error("service", "service %s: '%s' needs a value: %s %s",
 					       cmd, keywords[kw].name, keywords[kw].name,
 					       keywords[kw].value);
+		err_clear();
 		switch (kw) {
 		case KW_MODE:
 			err = args_parse_mode(argv[i + 1], &conf->mode);
@@ -251,10 +482,19 @@ static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf
 					       &conf->client_rate_pps);
 			conf->has_client_rate = 1;
 			break;
-		default:
+		case KW_CLIENT_BURST:
 			err = args_parse_count(argv[i + 1], SLUICE_RATE_MAX_PPS, "client-burst",
 					       &conf->client_burst);
 			conf->has_client_burst = 1;
+			break;
+		case KW_FALLBACK:
+			used = parse_fallback(cmd, argc - i - 1, argv + i + 1, &conf->res);
+			if (used < 0)
+				return used;
+			err = 0;
+			break;
+		default:
+			err = parse_res(kw, argv[i + 1], &conf->res);
 			break;
 		}
 		if (err)
@@ -268,6 +508,7 @@ static int parse_write(const char *cmd, int argc, char **argv, struct sluice_svc
 		       struct svc_conf *conf)
 {
 	struct sluice_svc probe, base;
+	struct sluice_svc_res res;
 	int err;
 
 	err = cli_parse_svc_key("service", argc, argv, key);
@@ -284,6 +525,9 @@ static int parse_write(const char *cmd, int argc, char **argv, struct sluice_svc
 	memset(&base, 0, sizeof(base));
 	base.mode = SLUICE_MODE_NAT;
 	if (svc_value_make(conf, strcmp(cmd, "set") ? NULL : &base, 0, &probe))
+		return cli_usage_error("service", "service %s: %s", cmd, err_msg());
+	/* For add, the resilience settings as a whole (set: checked against the service's). */
+	if (strcmp(cmd, "set") && res_value_make(&conf->res, NULL, &res))
 		return cli_usage_error("service", "service %s: %s", cmd, err_msg());
 	return 0;
 }
@@ -334,7 +578,7 @@ static int do_set(int argc, char **argv)
 	if (argc == 3)
 		return cli_usage_error(
 			"service",
-			"service set: nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst");
+			"service set: nothing to change: give at least one OPTION (mode, rate, max-conns, breaker-failures, ...)");
 	err = cli_open_maps(&m);
 	if (err)
 		goto out;

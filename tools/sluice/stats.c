@@ -64,11 +64,14 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 			 const struct sluice_svc *s)
 {
 	struct sluice_counter c[SLUICE_R_MAX];
+	struct sluice_res_counter rc;
 	char a[ADDR_STRLEN];
 	unsigned int r;
 	int err;
 
 	err = maps_read_svc_counters(m, s->id, c);
+	if (!err)
+		err = maps_read_res_stats(m, s->id, &rc);
 	if (err)
 		return err;
 	if (addr_format(&key->addr, a, sizeof(a)))
@@ -82,6 +85,13 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	out_open_obj("counters");
 	for (r = 0; r < SLUICE_R_MAX; r++)
 		print_counter(r, &c[r], 0);
+	out_close_obj();
+	/* Breaker outcomes: new flows steered away from an open backend. */
+	out_open_obj("breaker");
+	out_text("  %-18s", "rerouted_next");
+	out_u64("rerouted_next", " flows %llu\n", rc.rerouted_next);
+	out_text("  %-18s", "rerouted_fallback");
+	out_u64("rerouted_fallback", " flows %llu\n", rc.rerouted_fallback);
 	out_close_obj();
 	out_close_obj();
 	return 0;

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * brkpoll: watch, from outside, what the data plane sees of some backends'
+ * circuit breakers: polls the pinned sl_breakers (state) and sl_be_signals
+ * (passive signals, per-CPU, summed) every 0.5 ms and prints a line each time
+ * one of them changes, with a CLOCK_REALTIME timestamp. The breaker test and
+ * the reaction-time benchmark (tests/integration/test_resilience.sh,
+ * tools/bench.sh) read from it when the threshold was crossed (the N-th
+ * refused signal) and when the breaker the data plane reads turned open,
+ * independently of `sluice breaker watch`'s own output.
+ *
+ *   brkpoll PIN_ROOT DURATION_MS ID[,ID...]
+ *
+ * Lines: "T_US ID STATE REFUSED UNREACHABLE SUCCESSES PROBES", STATE being
+ * closed, open or half-open, counters since brkpoll started; the first line
+ * per backend is its state at the start. Runs DURATION_MS (at most 120000)
+ * or until SIGTERM / SIGINT.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sluice_abi.h"
+
+#define MAX_IDS 64
+
+struct seen {
+	__u32 id;
+	__u32 state;
+	struct sluice_be_signals base, last;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static long long clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static const char *state_name(__u32 s)
+{
+	switch (s) {
+	case SLUICE_BRK_CLOSED:
+		return "closed";
+	case SLUICE_BRK_OPEN:
+		return "open";
+	case SLUICE_BRK_HALF_OPEN:
+		return "half-open";
+	}
+	return "unknown";
+}
+
+/* The per-CPU signals of backend id, summed; 0 or -errno. */
+static int read_signals(int fd, __u32 id, struct sluice_be_signals *percpu, int ncpu,
+			struct sluice_be_signals *sum)
+{
+	int c;
+
+	if (bpf_map_lookup_elem(fd, &id, percpu))
+		return -errno;
+	memset(sum, 0, sizeof(*sum));
+	for (c = 0; c < ncpu; c++) {
+		sum->successes += percpu[c].successes;
+		sum->refused += percpu[c].refused;
+		sum->unreachable += percpu[c].unreachable;
+		sum->probes += percpu[c].probes;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct seen seen[MAX_IDS];
+	struct sluice_be_signals *percpu;
+	char path[4096];
+	int brk_fd, sig_fd, ncpu, n = 0, i;
+	long duration_ms;
+	long long deadline;
+	char *end, *tok, *save = NULL;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: brkpoll PIN_ROOT DURATION_MS ID[,ID...]\n");
+		return 2;
+	}
+	duration_ms = strtol(argv[2], &end, 10);
+	if (*end || duration_ms < 1 || duration_ms > 120000) {
+		fprintf(stderr, "brkpoll: DURATION_MS must be 1..120000\n");
+		return 2;
+	}
+	for (tok = strtok_r(argv[3], ",", &save); tok && n < MAX_IDS;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned long v = strtoul(tok, &end, 10);
+
+		if (*end || v >= SLUICE_MAX_BACKENDS) {
+			fprintf(stderr, "brkpoll: bad backend id '%s'\n", tok);
+			return 2;
+		}
+		memset(&seen[n], 0, sizeof(seen[n]));
+		seen[n++].id = (__u32)v;
+	}
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu < 1) {
+		fprintf(stderr, "brkpoll: cannot count the CPUs\n");
+		return 1;
+	}
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s", argv[1], SLUICE_MAP_BREAKERS);
+	brk_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/%s", argv[1], SLUICE_MAP_BE_SIGNALS);
+	sig_fd = bpf_obj_get(path);
+	if (brk_fd < 0 || sig_fd < 0) {
+		fprintf(stderr, "brkpoll: cannot open %s/{%s,%s}: %s\n", argv[1],
+			SLUICE_MAP_BREAKERS, SLUICE_MAP_BE_SIGNALS, strerror(errno));
+		free(percpu);
+		return 1;
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	for (i = 0; i < n; i++) {
+		struct sluice_breaker b = { 0 };
+
+		bpf_map_lookup_elem(brk_fd, &seen[i].id, &b);
+		read_signals(sig_fd, seen[i].id, percpu, ncpu, &seen[i].base);
+		seen[i].last = seen[i].base;
+		seen[i].state = b.state;
+		printf("%lld %u %s 0 0 0 0\n", clock_us(CLOCK_REALTIME), seen[i].id,
+		       state_name(b.state));
+	}
+	deadline = clock_us(CLOCK_MONOTONIC) + duration_ms * 1000LL;
+	while (!stop && clock_us(CLOCK_MONOTONIC) < deadline) {
+		for (i = 0; i < n; i++) {
+			struct sluice_breaker b = { 0 };
+			struct sluice_be_signals s;
+			struct seen *e = &seen[i];
+
+			if (bpf_map_lookup_elem(brk_fd, &e->id, &b) ||
+			    read_signals(sig_fd, e->id, percpu, ncpu, &s))
+				continue;
+			if (b.state == e->state && !memcmp(&s, &e->last, sizeof(s)))
+				continue;
+			e->state = b.state;
+			e->last = s;
+			printf("%lld %u %s %llu %llu %llu %llu\n", clock_us(CLOCK_REALTIME), e->id,
+			       state_name(b.state),
+			       (unsigned long long)(s.refused - e->base.refused),
+			       (unsigned long long)(s.unreachable - e->base.unreachable),
+			       (unsigned long long)(s.successes - e->base.successes),
+			       (unsigned long long)(s.probes - e->base.probes));
+		}
+		usleep(500);
+	}
+	close(brk_fd);
+	close(sig_fd);
+	free(percpu);
+	return 0;
+}

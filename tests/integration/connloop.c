@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * connloop: a bounded client loop of new TCP connections at a steady rate,
+ * for the circuit-breaker tests and benchmark (tests/integration/
+ * test_resilience.sh, tools/bench.sh, tools/demo.sh): each connection
+ * sends "GET / HTTP/1.1" (Connection: close), reads which backend answered
+ * (the lab's nginx answers "backend-I") and closes with a RST (SO_LINGER 0:
+ * no TIME_WAIT, so a long loop does not run out of ports).
+ *
+ *   connloop ADDR PORT [-d DURATION_MS] [-i INTERVAL_US] [-t TIMEOUT_MS]
+ *            [-s SRC[,SRC...]] [-q]
+ *
+ * A new connection starts every INTERVAL_US (default 5000: 200 a second),
+ * whatever the others are doing (up to 1024 in flight), for DURATION_MS
+ * (default 5000, at most 120000), or until SIGTERM / SIGINT; then the ones in
+ * flight finish (each bounded by TIMEOUT_MS, default 2000). One line per
+ * connection as it ends (not with -q):
+ *   START_US END_US OUTCOME BACKEND
+ * START_US and END_US are CLOCK_REALTIME microseconds (comparable with
+ * `date +%s%N` and other processes' timestamps); OUTCOME is ok, refused
+ * (ECONNREFUSED or ECONNRESET: a RST), timeout or error; BACKEND the name
+ * that answered, "-" when none. Last, one JSON line:
+ *   {"ok": n, "refused": n, "timeout": n, "error": n, "total": n,
+ *    "backend-1": n, ...}
+ * Exits 0 (the counts are the result), 2 on a usage error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_INFLIGHT 1024
+#define MAX_SRCS 16
+#define MAX_NAMES 64
+#define NAME_LEN 32
+#define BUF_LEN 1024
+#define MAX_DURATION_MS 120000
+
+enum outcome { O_OK, O_REFUSED, O_TIMEOUT, O_ERROR, O_MAX };
+static const char *const outcome_names[O_MAX] = { "ok", "refused", "timeout", "error" };
+
+struct conn {
+	int fd; /* -1: slot free */
+	int sent;
+	long long start_us;   /* CLOCK_REALTIME */
+	long long start_mono; /* CLOCK_MONOTONIC, µs, for the timeout */
+	size_t got;
+	char buf[BUF_LEN];
+};
+
+static volatile sig_atomic_t stop;
+static struct {
+	char name[NAME_LEN];
+	unsigned long count;
+} names[MAX_NAMES];
+static int nnames, quiet;
+static unsigned long counts[O_MAX];
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static long long clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static int parse_addr(const char *s, unsigned short port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: connloop ADDR PORT [-d DURATION_MS] [-i INTERVAL_US] "
+			"[-t TIMEOUT_MS] [-s SRC[,SRC...]] [-q]\n");
+	exit(2);
+}
+
+/* End connection c with outcome o (and the backend's name when o is O_OK). */
+static void conn_end(struct conn *c, int o, const char *name)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int j;
+
+	if (!quiet)
+		printf("%lld %lld %s %s\n", c->start_us, clock_us(CLOCK_REALTIME), outcome_names[o],
+		       name ? name : "-");
+	counts[o]++;
+	if (o == O_OK && name) {
+		for (j = 0; j < nnames && strcmp(names[j].name, name); j++)
+			;
+		if (j == nnames && nnames < MAX_NAMES) {
+			snprintf(names[j].name, NAME_LEN, "%s", name);
+			nnames++;
+		}
+		if (j < nnames)
+			names[j].count++;
+	}
+	/* RST on close: no TIME_WAIT, the loop can run long. */
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void conn_fail(struct conn *c, int err)
+{
+	conn_end(c, (err == ECONNREFUSED || err == ECONNRESET) ? O_REFUSED : O_ERROR, NULL);
+}
+
+static void conn_step(struct conn *c)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: sluice-lab\r\nConnection: close\r\n\r\n";
+	int soerr = 0;
+	socklen_t el = sizeof(soerr);
+	ssize_t n;
+	char *p;
+
+	if (!c->sent) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &el))
+			soerr = errno;
+		if (soerr) {
+			conn_fail(c, soerr);
+			return;
+		}
+		if (send(c->fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+			conn_fail(c, errno);
+			return;
+		}
+		c->sent = 1;
+		return;
+	}
+	n = recv(c->fd, c->buf + c->got, sizeof(c->buf) - 1 - c->got, 0);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n < 0) {
+		conn_fail(c, errno);
+		return;
+	}
+	c->got += n;
+	c->buf[c->got] = '\0';
+	p = strstr(c->buf, "\r\n\r\n");
+	p = p ? strstr(p, "backend-") : NULL;
+	if (p && strchr(p, '\n')) {
+		p[strcspn(p, "\r\n")] = '\0';
+		conn_end(c, O_OK, p);
+	} else if (n == 0 || c->got >= sizeof(c->buf) - 1) {
+		conn_fail(c, EPROTO);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct conn conns[MAX_INFLIGHT];
+	struct pollfd pfd[MAX_INFLIGHT];
+	int idx[MAX_INFLIGHT];
+	struct sockaddr_storage dst, srcs[MAX_SRCS];
+	socklen_t dlen, slens[MAX_SRCS];
+	long port, duration_ms = 5000, interval_us = 5000, timeout_ms = 2000;
+	long long t0, next, now;
+	unsigned long started = 0;
+	int nsrc = 0, i, j;
+	char *end;
+
+	if (argc < 3)
+		usage();
+	port = strtol(argv[2], &end, 10);
+	if (*end || port < 1 || port > 65535)
+		usage();
+	if (parse_addr(argv[1], (unsigned short)port, &dst, &dlen)) {
+		fprintf(stderr, "connloop: bad address '%s'\n", argv[1]);
+		return 2;
+	}
+	for (i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "-q")) {
+			quiet = 1;
+		} else if (!strcmp(argv[i], "-d") && i + 1 < argc) {
+			duration_ms = strtol(argv[++i], &end, 10);
+			if (*end || duration_ms < 1 || duration_ms > MAX_DURATION_MS)
+				usage();
+		} else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
+			interval_us = strtol(argv[++i], &end, 10);
+			if (*end || interval_us < 100 || interval_us > 10000000)
+				usage();
+		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
+			timeout_ms = strtol(argv[++i], &end, 10);
+			if (*end || timeout_ms < 1 || timeout_ms > 60000)
+				usage();
+		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(argv[++i], ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (nsrc == MAX_SRCS ||
+				    parse_addr(tok, 0, &srcs[nsrc], &slens[nsrc])) {
+					fprintf(stderr, "connloop: bad source address '%s'\n", tok);
+					return 2;
+				}
+				nsrc++;
+			}
+		} else {
+			usage();
+		}
+	}
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		conns[i].fd = -1;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	t0 = clock_us(CLOCK_MONOTONIC);
+	next = t0;
+	for (;;) {
+		int n = 0, wait_ms;
+
+		now = clock_us(CLOCK_MONOTONIC);
+		/* Start what is due (never more than one interval's backlog at once). */
+		while (!stop && now >= next && now - t0 < duration_ms * 1000LL) {
+			struct conn *c = NULL;
+
+			for (i = 0; i < MAX_INFLIGHT && !c; i++)
+				if (conns[i].fd < 0)
+					c = &conns[i];
+			next += interval_us;
+			if (!c)
+				break;
+			memset(c, 0, sizeof(*c));
+			c->start_us = clock_us(CLOCK_REALTIME);
+			c->start_mono = now;
+			c->fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				       0);
+			started++;
+			if (c->fd < 0) {
+				counts[O_ERROR]++;
+				continue;
+			}
+			if (nsrc && bind(c->fd, (struct sockaddr *)&srcs[started % nsrc],
+					 slens[started % nsrc])) {
+				conn_fail(c, errno);
+				continue;
+			}
+			if (connect(c->fd, (struct sockaddr *)&dst, dlen) && errno != EINPROGRESS)
+				conn_fail(c, errno);
+		}
+		/* Time out what waited too long. */
+		for (i = 0; i < MAX_INFLIGHT; i++) {
+			if (conns[i].fd < 0)
+				continue;
+			if (now - conns[i].start_mono > timeout_ms * 1000LL) {
+				conn_end(&conns[i], O_TIMEOUT, NULL);
+				continue;
+			}
+			pfd[n].fd = conns[i].fd;
+			pfd[n].events = conns[i].sent ? POLLIN : POLLOUT;
+			pfd[n].revents = 0;
+			idx[n++] = i;
+		}
+		if (!n && (stop || now - t0 >= duration_ms * 1000LL))
+			break;
+		wait_ms = (int)((next - now) / 1000);
+		if (stop || now - t0 >= duration_ms * 1000LL)
+			wait_ms = 10;
+		if (wait_ms < 0)
+			wait_ms = 0;
+		if (poll(pfd, n, wait_ms) <= 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (pfd[j].revents)
+				conn_step(&conns[idx[j]]);
+	}
+	printf("{\"ok\": %lu, \"refused\": %lu, \"timeout\": %lu, \"error\": %lu, \"total\": %lu",
+	       counts[O_OK], counts[O_REFUSED], counts[O_TIMEOUT], counts[O_ERROR], started);
+	for (j = 0; j < nnames; j++)
+		printf(", \"%s\": %lu", names[j].name, names[j].count);
+	printf("}\n");
+	return 0;
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * synsend: open TCP connections and abandon them at once: send COUNT bare
+ * SYNs (no socket, so no handshake is ever completed, no FIN or RST ever
+ * follows) from SRC, one source port each, to DST:PORT, through a raw socket.
+ * The bulkhead test (tests/integration/test_resilience.sh) uses it to leave
+ * thousands of connections that only the reconcile sweep can release.
+ *
+ *   synsend SRC DST PORT COUNT [-p SPORT_BASE] [-r PPS]
+ *
+ * Source ports run from SPORT_BASE (default 10000) up, wrapping below 65536;
+ * PPS (default 20000) paces the sending; both addresses IPv4 or both IPv6.
+ * The TCP checksum is computed here (pseudo-header included), the IP header
+ * by the kernel. Prints the number of SYNs the kernel accepted. Bounded: at
+ * most 100000 SYNs and 30 s.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SYNS 100000
+#define MAX_SECONDS 30
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static uint32_t sum16(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+/* The TCP checksum over the pseudo-header (addresses of alen bytes each) and seg. */
+static uint16_t tcp_csum(const void *src, const void *dst, size_t alen, const void *seg, size_t len)
+{
+	uint32_t sum = 0;
+
+	sum = sum16(src, alen, sum);
+	sum = sum16(dst, alen, sum);
+	sum += IPPROTO_TCP + (uint32_t)len;
+	sum = sum16(seg, len, sum);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: synsend SRC DST PORT COUNT [-p SPORT_BASE] [-r PPS]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 }, d6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET }, d4 = { .sin_family = AF_INET };
+	struct {
+		struct tcphdr th;
+		uint8_t mss[4]; /* MSS option: a SYN as a real stack would send it */
+	} seg;
+	long port, count, base = 10000, pps = 20000, i;
+	long long t0, deadline;
+	unsigned long sent = 0;
+	int fd, v6, bad;
+	char *end;
+
+	if (argc < 5)
+		usage();
+	port = strtol(argv[3], &end, 10);
+	if (*end || port < 1 || port > 65535)
+		usage();
+	count = strtol(argv[4], &end, 10);
+	if (*end || count < 1 || count > MAX_SYNS)
+		usage();
+	for (i = 5; i < argc; i++) {
+		if (!strcmp(argv[i], "-p") && i + 1 < argc) {
+			base = strtol(argv[++i], &end, 10);
+			if (*end || base < 1024 || base > 65535)
+				usage();
+		} else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
+			pps = strtol(argv[++i], &end, 10);
+			if (*end || pps < 1 || pps > 1000000)
+				usage();
+		} else {
+			usage();
+		}
+	}
+	v6 = strchr(argv[1], ':') != NULL;
+	if (v6)
+		bad = inet_pton(AF_INET6, argv[1], &s6.sin6_addr) != 1 ||
+		      inet_pton(AF_INET6, argv[2], &d6.sin6_addr) != 1;
+	else
+		bad = inet_pton(AF_INET, argv[1], &s4.sin_addr) != 1 ||
+		      inet_pton(AF_INET, argv[2], &d4.sin_addr) != 1;
+	if (bad) {
+		fprintf(stderr, "synsend: SRC and DST must be two IPv4 or two IPv6 addresses\n");
+		return 2;
+	}
+	/* Raw TCP: the kernel adds the IP header from the bound source and the route. */
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW, IPPROTO_TCP);
+	if (fd < 0) {
+		perror("synsend: raw socket (needs root)");
+		return 1;
+	}
+	if (v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
+	       : bind(fd, (struct sockaddr *)&s4, sizeof(s4))) {
+		perror("synsend: bind to the source address");
+		close(fd);
+		return 1;
+	}
+	/* Never read: keep the copies of incoming TCP the raw socket gets small. */
+	shutdown(fd, SHUT_RD);
+
+	t0 = now_ns();
+	deadline = t0 + MAX_SECONDS * 1000000000LL;
+	for (i = 0; i < count && now_ns() < deadline; i++) {
+		long long due = t0 + i * 1000000000LL / pps;
+		ssize_t n;
+
+		while (now_ns() < due)
+			;
+		memset(&seg, 0, sizeof(seg));
+		seg.th.source = htons((uint16_t)(1024 + (base - 1024 + i) % (65536 - 1024)));
+		seg.th.dest = htons((uint16_t)port);
+		seg.th.seq = htonl((uint32_t)(0x5c000000u + i * 7919u));
+		seg.th.doff = sizeof(seg) / 4;
+		seg.th.syn = 1;
+		seg.th.window = htons(64240);
+		seg.mss[0] = TCPOPT_MAXSEG;
+		seg.mss[1] = TCPOLEN_MAXSEG;
+		seg.mss[2] = 1460 >> 8;
+		seg.mss[3] = 1460 & 0xff;
+		if (v6)
+			seg.th.check =
+				tcp_csum(&s6.sin6_addr, &d6.sin6_addr, 16, &seg, sizeof(seg));
+		else
+			seg.th.check = tcp_csum(&s4.sin_addr, &d4.sin_addr, 4, &seg, sizeof(seg));
+		n = v6 ? sendto(fd, &seg, sizeof(seg), 0, (struct sockaddr *)&d6, sizeof(d6))
+		       : sendto(fd, &seg, sizeof(seg), 0, (struct sockaddr *)&d4, sizeof(d4));
+		if (n == (ssize_t)sizeof(seg))
+			sent++;
+		else if (errno == ENOBUFS)
+			i--; /* the queue is full: the same SYN again */
+	}
+	printf("%lu\n", sent);
+	close(fd);
+	return 0;
+}

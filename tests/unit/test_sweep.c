@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The reconcile sweep (userspace/sweep.c) against real pinned maps: flows
+ * are written from userspace as the data plane would leave them, then one
+ * sweep must delete the expired ones with their sl_nat_rev twins, report
+ * the SYN timeouts per backend, and bring sl_conns (set wrong on purpose)
+ * back to the flows that hold slots. Also: 10 000 abandoned handshakes
+ * (counted, never established, old) -> in use 0 after one sweep, with the
+ * sweep's duration printed; the resilience settings' write module (res.c)
+ * on add/set/del; pin reuse of the ring buffer and the mmapable array.
+ * Needs root and a mounted bpffs; SKIPPED with the reason otherwise.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "addr.h"
+#include "backend.h"
+#include "err.h"
+#include "loader.h"
+#include "maps.h"
+#include "pinroot.h"
+#include "res.h"
+#include "svc.h"
+#include "sweep.h"
+
+static struct pinroot pr;
+
+static int setup(void **state)
+{
+	(void)state;
+	loader_set_flow_entries(0);
+	return pinroot_setup(&pr);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pinroot_teardown(&pr);
+	return 0;
+}
+
+#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(&pr)
+#define SEC_NS 1000000000ull
+
+static void svc_key(const char *a, __u16 port, __u8 proto, struct sluice_svc_key *k)
+{
+	union sluice_addr addr;
+
+	assert_int_equal(addr_parse(a, &addr), 0);
+	assert_int_equal(svc_key_make(&addr, port, proto, k), 0);
+}
+
+static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u32 max_conns, __u32 syn_ms)
+{
+	struct sluice_svc s;
+	struct svc_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.has_mode = 1;
+	c.mode = mode;
+	c.res.has = RES_HAS_MAX_CONNS | (syn_ms ? RES_HAS_SYN_TIMEOUT : 0);
+	c.res.max_conns = max_conns;
+	c.res.syn_timeout_ms = syn_ms;
+	if (svc_add(&pr.maps, k, &c, &s))
+		fail_msg("svc_add: %s", err_msg());
+	return s.id;
+}
+
+static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port)
+{
+	struct be_conf c;
+	__u32 id;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(addr_parse(a, &c.addr), 0);
+	c.has_port = 1;
+	c.port = port;
+	if (backend_add(&pr.maps, k, &c, &id, NULL))
+		fail_msg("backend_add: %s", err_msg());
+	return id;
+}
+
+/* A flow from client addr:sport to service k. */
+static struct sluice_flow_key flow_key(const struct sluice_svc_key *k, const char *client,
+				       __u16 sport)
+{
+	struct sluice_flow_key f;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(addr_parse(client, &f.src), 0);
+	f.dst = k->addr;
+	f.sport = htons(sport);
+	f.dport = k->port;
+	f.proto = k->proto;
+	return f;
+}
+
+static void put_flow(const struct sluice_flow_key *f, __u32 svc, __u32 be, __u64 created,
+		     __u64 last, __u32 flags)
+{
+	struct sluice_flow v = { .backend_id = be,
+				 .svc_id = svc,
+				 .last_seen = last,
+				 .created = created,
+				 .flags = flags };
+
+	assert_int_equal(bpf_map_update_elem(pr.maps.flows, f, &v, BPF_NOEXIST), 0);
+}
+
+/* The nat twin of flow f to backend (addr, port). */
+static struct sluice_flow_key put_twin(const struct sluice_flow_key *f, const char *be_addr,
+				       __u16 be_port, __u32 svc, __u32 be)
+{
+	struct sluice_nat_rev rv;
+	struct sluice_flow_key t;
+
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(addr_parse(be_addr, &t.src), 0);
+	t.dst = f->src;
+	t.sport = htons(be_port);
+	t.dport = f->sport;
+	t.proto = f->proto;
+	memset(&rv, 0, sizeof(rv));
+	rv.vip = f->dst;
+	rv.vport = f->dport;
+	rv.svc_id = svc;
+	rv.backend_id = be;
+	assert_int_equal(bpf_map_update_elem(pr.maps.nat_rev, &t, &rv, BPF_NOEXIST), 0);
+	return t;
+}
+
+static void set_conns(__u32 slot, __s64 v)
+{
+	struct sluice_conns c = { .active = v };
+
+	assert_int_equal(bpf_map_update_elem(pr.maps.conns, &slot, &c, BPF_ANY), 0);
+}
+
+static __s64 conns(__u32 slot)
+{
+	__s64 v = -1;
+
+	assert_int_equal(maps_read_conns(&pr.maps, slot, &v), 0);
+	return v;
+}
+
+static int present(int fd, const void *key)
+{
+	char value[64];
+
+	return !bpf_map_lookup_elem(fd, key, value);
+}
+
+static void test_sweep_expiry_and_counts(void **state)
+{
+	struct sluice_svc_key nat, udp;
+	struct sluice_flow_key f[10], twin[3], lone, lone_fwd;
+	struct sluice_nat_rev rv;
+	struct sweep_report r;
+	__u32 sn, su, be;
+	__u64 now;
+	size_t i;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("192.0.2.80", 80, IPPROTO_TCP, &nat);
+	svc_key("192.0.2.81", 53, IPPROTO_UDP, &udp);
+	sn = add_svc(&nat, SLUICE_MODE_NAT, 100, 1000);
+	su = add_svc(&udp, SLUICE_MODE_LOCAL, 100, 0);
+	add_be(&nat, "10.9.0.1", 8080);
+	be = add_be(&nat, "10.9.0.2", 8080);
+	now = sweep_now_ns();
+
+	/* 3 established, counted, recent: kept and counted. */
+	for (i = 0; i < 3; i++) {
+		f[i] = flow_key(&nat, "198.51.100.1", (__u16)(1000 + i));
+		put_flow(&f[i], sn, be, now - 10 * SEC_NS, now,
+			 SLUICE_FLOW_COUNTED | SLUICE_FLOW_COUNTED_GLOBAL |
+				 SLUICE_FLOW_ESTABLISHED);
+	}
+	/* 2 handshakes unanswered for 5 s (> syn-timeout 1 s), with twins: expired, failures. */
+	for (i = 3; i < 5; i++) {
+		f[i] = flow_key(&nat, "198.51.100.2", (__u16)(2000 + i));
+		put_flow(&f[i], sn, be, now - 5 * SEC_NS, now - 5 * SEC_NS,
+			 SLUICE_FLOW_COUNTED | SLUICE_FLOW_COUNTED_GLOBAL);
+		twin[i - 3] = put_twin(&f[i], "10.9.0.2", 8080, sn, be);
+	}
+	/* A handshake 0.5 s old: kept (and counted). */
+	f[5] = flow_key(&nat, "198.51.100.3", 3000);
+	put_flow(&f[5], sn, be, now - SEC_NS / 2, now - SEC_NS / 2, SLUICE_FLOW_COUNTED);
+	twin[2] = put_twin(&f[5], "10.9.0.2", 8080, sn, be);
+	/* UDP idle 40 s (> 30 s default): expired; UDP idle 1 s: kept, counted. */
+	f[6] = flow_key(&udp, "198.51.100.4", 4000);
+	put_flow(&f[6], su, SLUICE_NO_BACKEND, now - 60 * SEC_NS, now - 40 * SEC_NS,
+		 SLUICE_FLOW_COUNTED);
+	f[7] = flow_key(&udp, "198.51.100.4", 4001);
+	put_flow(&f[7], su, SLUICE_NO_BACKEND, now - 60 * SEC_NS, now - SEC_NS,
+		 SLUICE_FLOW_COUNTED);
+	/* Established TCP idle 100 s (> tcp-idle 60 s): expired. */
+	assert_int_equal(res_global_set(&pr.maps, 0, 0, 1, 60, NULL), 0);
+	f[8] = flow_key(&nat, "198.51.100.5", 5000);
+	put_flow(&f[8], sn, be, now - 200 * SEC_NS, now - 100 * SEC_NS,
+		 SLUICE_FLOW_COUNTED | SLUICE_FLOW_ESTABLISHED);
+	/* A flow of a service that is gone (id 77): an orphan. */
+	f[9] = flow_key(&nat, "198.51.100.6", 6000);
+	put_flow(&f[9], 77, be, now, now, SLUICE_FLOW_COUNTED | SLUICE_FLOW_ESTABLISHED);
+	/* A twin whose forward flow was evicted: deleted. */
+	lone_fwd = flow_key(&nat, "198.51.100.7", 7000);
+	lone = put_twin(&lone_fwd, "10.9.0.2", 8080, sn, be);
+	/* Counts gone wrong. */
+	set_conns(sn, 100);
+	set_conns(su, -4);
+	set_conns(SLUICE_CONNS_GLOBAL, 50);
+
+	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_true(r.flows == 10);
+	assert_true(r.expired_syn == 2);
+	assert_true(r.expired_udp == 1);
+	assert_true(r.expired_idle == 1);
+	assert_true(r.orphans == 1);
+	assert_true(r.nat_rev == 3); /* two twins, one orphan twin */
+	assert_true(r.released == 2 * 2 + 1 + 1 + 1);
+	assert_int_equal(r.nfailures, 1);
+	assert_int_equal(r.failures[0].backend_id, be);
+	assert_int_equal(r.failures[0].svc_id, sn);
+	assert_int_equal(r.failures[0].count, 2);
+	assert_int_equal(r.nfixes, 3);
+	printf("# sweep of 10 flows: %llu us\n", (unsigned long long)(r.duration_ns / 1000));
+	sweep_report_free(&r);
+
+	for (i = 0; i < 10; i++) {
+		int keep = i < 3 || i == 5 || i == 7;
+
+		if (present(pr.maps.flows, &f[i]) != keep)
+			fail_msg("flow %zu: want %s", i, keep ? "kept" : "deleted");
+	}
+	assert_false(present(pr.maps.nat_rev, &twin[0]));
+	assert_false(present(pr.maps.nat_rev, &twin[1]));
+	assert_true(present(pr.maps.nat_rev, &twin[2]));
+	assert_false(present(pr.maps.nat_rev, &lone));
+	(void)rv;
+	assert_int_equal(conns(sn), 4);			 /* 3 established + 1 young handshake */
+	assert_int_equal(conns(su), 1);			 /* the live UDP flow */
+	assert_int_equal(conns(SLUICE_CONNS_GLOBAL), 3); /* the 3 established */
+	assert_int_equal(conns(5), 0);
+
+	/* A second sweep finds nothing to do. */
+	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_true(r.flows == 5);
+	assert_int_equal(r.nfixes, 0);
+	assert_int_equal(r.nfailures, 0);
+	assert_true(r.released == 0);
+	sweep_report_free(&r);
+	/* The count is corrected by adds: a concurrent take (+1) is not lost. */
+	set_conns(sn, 7);
+	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(conns(sn), 4);
+	sweep_report_free(&r);
+	assert_int_equal(svc_del(&pr.maps, &nat, NULL), 0);
+	assert_int_equal(svc_del(&pr.maps, &udp, NULL), 0);
+	/* Flows of the deleted services are orphans now. */
+	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_true(r.orphans == 5);
+	assert_true(r.nat_rev == 1);
+	sweep_report_free(&r);
+}
+
+/* 10 000 connections opened and abandoned: one sweep gives every slot back. */
+static void test_sweep_abandoned(void **state)
+{
+	struct sluice_svc_key k;
+	struct sluice_flow_key f;
+	struct sweep_report r;
+	__u32 sid, be, i;
+	__u64 now;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("192.0.2.90", 80, IPPROTO_TCP, &k);
+	sid = add_svc(&k, SLUICE_MODE_NAT, 20000, 2000);
+	be = add_be(&k, "10.9.1.1", 80);
+	now = sweep_now_ns();
+	for (i = 0; i < 10000; i++) {
+		f = flow_key(&k, "198.51.100.9", 0);
+		f.src.u8[14] = (__u8)(i >> 8);
+		f.src.u8[15] = (__u8)i;
+		f.sport = htons((__u16)(1024 + i));
+		put_flow(&f, sid, be, now - 3 * SEC_NS, now - 3 * SEC_NS,
+			 SLUICE_FLOW_COUNTED | SLUICE_FLOW_COUNTED_GLOBAL);
+	}
+	set_conns(sid, 10000);
+	set_conns(SLUICE_CONNS_GLOBAL, 10000);
+	/* Before the SYN timeout nothing goes. */
+	assert_int_equal(sweep_run(&pr.maps, now - 2 * SEC_NS, &r), 0);
+	assert_true(r.expired_syn == 0);
+	assert_int_equal(conns(sid), 10000);
+	sweep_report_free(&r);
+	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	printf("# sweep of 10000 abandoned flows: %llu us (%llu flows walked, %llu expired)\n",
+	       (unsigned long long)(r.duration_ns / 1000), (unsigned long long)r.flows,
+	       (unsigned long long)r.expired_syn);
+	assert_true(r.expired_syn == 10000);
+	assert_int_equal(r.nfailures, 1);
+	assert_int_equal(r.failures[0].count, 10000);
+	sweep_report_free(&r);
+	assert_int_equal(conns(sid), 0);
+	assert_int_equal(conns(SLUICE_CONNS_GLOBAL), 0);
+	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+}
+
+/* Settings: ranges, the whole checked, fallback, critical replace, del clears. */
+static void test_res_settings(void **state)
+{
+	struct sluice_shard_key *keys = NULL;
+	struct sluice_svc_key k;
+	struct sluice_svc_res v;
+	struct svc_conf c;
+	struct be_ref ref;
+	size_t n = 0;
+	__u32 sid, b1;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("192.0.2.100", 80, IPPROTO_TCP, &k);
+	sid = add_svc(&k, SLUICE_MODE_NAT, 50, 0);
+	add_be(&k, "10.9.2.1", 80);
+	b1 = add_be(&k, "10.9.2.2", 80);
+
+	memset(&c, 0, sizeof(c));
+	c.res.has = RES_HAS_RESERVED | RES_HAS_CRITICAL | RES_HAS_FALLBACK | RES_HAS_ON_OPEN;
+	c.res.reserved = 10;
+	c.res.critical = "10.0.0.0/8,2001:db8::/32";
+	assert_int_equal(addr_parse("10.9.2.2", &c.res.fallback.addr), 0);
+	c.res.on_open = SLUICE_ON_OPEN_FALLBACK;
+	if (svc_set(&pr.maps, &k, &c, NULL))
+		fail_msg("svc_set: %s", err_msg());
+	assert_int_equal(res_get(&pr.maps, sid, &v), 0);
+	assert_int_equal(v.max_conns, 50);
+	assert_int_equal(v.reserved, 10);
+	assert_int_equal(v.fallback_be, b1 + 1);
+	assert_int_equal(v.on_open, SLUICE_ON_OPEN_FALLBACK);
+	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(n, 2);
+	free(keys);
+
+	/* Refused as a whole: a bad reserve next to a good critical list changes nothing. */
+	memset(&c, 0, sizeof(c));
+	c.res.has = RES_HAS_RESERVED | RES_HAS_CRITICAL;
+	c.res.reserved = 50;
+	c.res.critical = "192.168.0.0/16";
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
+	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(n, 2);
+	free(keys);
+	/* A fallback that is not a backend of the service. */
+	memset(&c, 0, sizeof(c));
+	c.res.has = RES_HAS_FALLBACK;
+	assert_int_equal(addr_parse("10.9.2.9", &c.res.fallback.addr), 0);
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -ENOENT);
+	/* successes > probes, wait-max < wait. */
+	memset(&c, 0, sizeof(c));
+	c.res.has = RES_HAS_BRK_SUCCESSES;
+	c.res.brk_successes = 4;
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
+	c.res.has = RES_HAS_BRK_WAIT;
+	c.res.brk_wait_ms = 400000;
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
+	/* The fallback cannot be deleted while it is one. */
+	memset(&ref, 0, sizeof(ref));
+	assert_int_equal(addr_parse("10.9.2.2", &ref.addr), 0);
+	assert_int_equal(backend_del(&pr.maps, &k, &ref, NULL, NULL), -EBUSY);
+	/* Critical replaced, then none. */
+	memset(&c, 0, sizeof(c));
+	c.res.has = RES_HAS_CRITICAL;
+	c.res.critical = "10.0.0.0/8,192.168.1.0/24";
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
+	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(n, 2);
+	free(keys);
+	c.res.critical = "none";
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
+	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(n, 0);
+	free(keys);
+	/* Delete clears settings, prefixes and the connection count. */
+	c.res.critical = "10.0.0.0/8";
+	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
+	set_conns(sid, 9);
+	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(res_get(&pr.maps, sid, &v), 0);
+	assert_int_equal(v.max_conns, 0);
+	assert_int_equal(v.fallback_be, 0);
+	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(n, 0);
+	free(keys);
+	assert_int_equal(conns(sid), 0);
+}
+
+/* The ring buffer and the mmapable array are reused from their pins by a second load. */
+static void test_pin_reuse(void **state)
+{
+	struct sluice_maps m2;
+	struct bpf_map_info a, b;
+	__u32 la = sizeof(a), lb = sizeof(b);
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	set_conns(3, 42);
+	assert_int_equal(loader_maps_ensure(pr.root), 0);
+	assert_int_equal(maps_open(&m2, pr.root), 0);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(bpf_obj_get_info_by_fd(pr.maps.events, &a, &la), 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(m2.events, &b, &lb), 0);
+	assert_int_equal(a.id, b.id);
+	assert_int_equal(bpf_obj_get_info_by_fd(pr.maps.conns, &a, &la), 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(m2.conns, &b, &lb), 0);
+	assert_int_equal(a.id, b.id);
+	assert_true(b.map_flags & BPF_F_MMAPABLE);
+	maps_close(&m2);
+	assert_int_equal(conns(3), 42);
+	set_conns(3, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sweep_expiry_and_counts),
+		cmocka_unit_test(test_sweep_abandoned),
+		cmocka_unit_test(test_res_settings),
+		cmocka_unit_test(test_pin_reuse),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
