@@ -21,7 +21,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Werror \
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Imaps -Ibpf/lib -Iuserspace -Iloader
-LDLIBS := -lbpf -lelf -lz -ljson-c
+LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -37,6 +37,10 @@ CLI_SRCS := $(wildcard tools/sluice/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 CLI := $(BUILD)/sluice
 
+DAEMON_SRCS := $(wildcard tools/sluiced/*.c)
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRCS))
+DAEMON := $(if $(DAEMON_SRCS),$(BUILD)/sluiced)
+
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH := $(BUILD)/sluice-bench
 
@@ -47,7 +51,7 @@ BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/
 TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/*.c))
 TEST_COMMON := $(wildcard tests/lib/*.c)
 
-all: $(CLI) $(BPF_OBJS)
+all: $(CLI) $(DAEMON) $(BPF_OBJS)
 
 deps:
 	@sh tools/deps.sh
@@ -69,6 +73,9 @@ $(LIB): $(LIB_OBJS)
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
+$(BUILD)/sluiced: $(DAEMON_OBJS) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(LDLIBS)
+
 $(BENCH): $(BENCH_SRCS) $(TEST_COMMON) $(LIB) $(LIB_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/lib -o $@ $(BENCH_SRCS) $(TEST_COMMON) $(LIB) $(LDLIBS) -lm
@@ -77,7 +84,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB) $(LIB_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(TEST_COMMON) $(LIB) $(LDLIBS) -lcmocka -lm
 
-tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(CLI) $(BPF_OBJS)
+tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(CLI) $(DAEMON) $(BPF_OBJS)
 
 # check first: formatting, static analysis and the sanitizer run gate the suite.
 test: deps
