@@ -31,6 +31,7 @@ BPF_HDRS := $(wildcard bpf/lib/*.h maps/*.h)
 LIB_SRCS := $(wildcard userspace/*.c loader/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB_HDRS := $(wildcard userspace/*.h loader/*.h maps/*.h bpf/lib/*.h)
+TOOL_HDRS := $(wildcard tools/sluice/*.h tools/sluiced/*.h)
 LIB := $(BUILD)/libsluice.a
 
 CLI_SRCS := $(wildcard tools/sluice/*.c)
@@ -39,6 +40,8 @@ CLI := $(BUILD)/sluice
 
 DAEMON_SRCS := $(wildcard tools/sluiced/*.c)
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRCS))
+# The daemon runs write commands through the CLI's own dispatcher (cli_run).
+DAEMON_OBJS += $(filter-out $(BUILD)/obj/tools/sluice/main.o,$(CLI_OBJS))
 DAEMON := $(if $(DAEMON_SRCS),$(BUILD)/sluiced)
 
 BENCH_SRCS := $(wildcard tools/bench/*.c)
@@ -63,7 +66,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: %.c $(LIB_HDRS) $(SKELS)
+$(BUILD)/obj/%.o: %.c $(LIB_HDRS) $(TOOL_HDRS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Text and JSON output through one set of calls (see out.h). JSON mode keeps
- * a stack of open json-c containers; text mode is plain printf.
+ * a stack of open json-c containers; text mode is plain printf to the output
+ * stream (stdout unless out_set_files() says otherwise).
  */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "out.h"
 
 #define OUT_DEPTH 16
 
-static struct {
+static struct out_state {
 	int json;
 	int pretty;
 	int depth;	       /* entries in stack */
@@ -23,6 +25,55 @@ static struct {
 	char error[512];
 	int has_error;
 } out;
+
+/* Where output and messages go; NULL means stdout and stderr. */
+static FILE *out_fp;
+static FILE *err_fp;
+
+struct out_saved {
+	struct out_state state;
+	FILE *out_fp;
+	FILE *err_fp;
+};
+
+void out_set_files(FILE *o, FILE *e)
+{
+	out_fp = o;
+	err_fp = e;
+}
+
+FILE *out_file(void)
+{
+	return out_fp ? out_fp : stdout;
+}
+
+FILE *out_err_file(void)
+{
+	return err_fp ? err_fp : stderr;
+}
+
+struct out_saved *out_push(void)
+{
+	struct out_saved *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->state = out;
+	s->out_fp = out_fp;
+	s->err_fp = err_fp;
+	memset(&out, 0, sizeof(out));
+	return s;
+}
+
+void out_pop(struct out_saved *s)
+{
+	if (!s)
+		return;
+	out = s->state;
+	out_fp = s->out_fp;
+	err_fp = s->err_fp;
+	free(s);
+}
 
 int out_start(int json, int pretty)
 {
@@ -144,7 +195,7 @@ void out_u64(const char *key, const char *fmt, __u64 value)
 		if (key || in_array())
 			add(key, json_object_new_uint64(value));
 	} else if (fmt) {
-		printf(fmt, (unsigned long long)value);
+		fprintf(out_file(), fmt, (unsigned long long)value);
 	}
 }
 
@@ -154,7 +205,7 @@ void out_str(const char *key, const char *fmt, const char *value)
 		if (key || in_array())
 			add(key, json_object_new_string(value));
 	} else if (fmt) {
-		printf(fmt, value);
+		fprintf(out_file(), fmt, value);
 	}
 }
 
@@ -165,7 +216,7 @@ void out_text(const char *fmt, ...)
 	if (out.json)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vfprintf(out_file(), fmt, ap);
 	va_end(ap);
 }
 
@@ -180,8 +231,8 @@ void out_error(const char *fmt, ...)
 	vsnprintf(out.error, sizeof(out.error), fmt, ap);
 	va_end(ap);
 	if (!out.json) {
-		fflush(stdout);
-		fprintf(stderr, "sluice: %s\n", out.error);
+		fflush(out_file());
+		fprintf(out_err_file(), "sluice: %s\n", out.error);
 	}
 }
 
@@ -189,12 +240,12 @@ void out_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "sluice: warning: ");
+	fflush(out_file());
+	fprintf(out_err_file(), "sluice: warning: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(out_err_file(), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
+	fprintf(out_err_file(), "\n");
 }
 
 void out_end(void)
@@ -204,11 +255,11 @@ void out_end(void)
 	struct json_object *doc;
 
 	if (!out.json) {
-		fflush(stdout);
+		fflush(out_file());
 		return;
 	}
 	if (ensure_root()) {
-		printf("{\"error\":\"out of memory\"}\n");
+		fprintf(out_file(), "{\"error\":\"out of memory\"}\n");
 		return;
 	}
 	doc = out.stack[0];
@@ -219,11 +270,12 @@ void out_end(void)
 			json_object_object_add(doc, "error", json_object_new_string(out.error));
 	}
 	if (doc)
-		printf("%s\n",
-		       json_object_to_json_string_ext(doc, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fprintf(out_file(), "%s\n",
+			json_object_to_json_string_ext(doc,
+						       flags | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
-		printf("{\"error\":\"out of memory\"}\n");
-	fflush(stdout);
+		fprintf(out_file(), "{\"error\":\"out of memory\"}\n");
+	fflush(out_file());
 	json_object_put(doc);
 	memset(&out, 0, sizeof(out));
 }

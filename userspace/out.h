@@ -25,6 +25,7 @@
 #define SLUICE_OUT_H
 
 #include <linux/types.h>
+#include <stdio.h>
 
 /* Begin output; json selects -j, pretty indents the JSON. 0 or -ENOMEM. */
 int out_start(int json, int pretty);
@@ -59,5 +60,23 @@ void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print the JSON document or error and release everything. */
 void out_end(void);
+
+/*
+ * Where text, the JSON document and messages go: o for output, e for errors
+ * and warnings (NULL: stdout, stderr). Kept across out_start()/out_end().
+ */
+void out_set_files(FILE *o, FILE *e);
+FILE *out_file(void);
+FILE *out_err_file(void);
+
+/*
+ * Nesting (a command that runs commands, like `journal replay`): out_push()
+ * saves the whole output state (document, error, files) and starts clean;
+ * out_pop() puts it back and frees the saved copy. out_push() returns NULL
+ * when out of memory (out_pop(NULL) does nothing).
+ */
+struct out_saved;
+struct out_saved *out_push(void);
+void out_pop(struct out_saved *s);
 
 #endif /* SLUICE_OUT_H */

@@ -25,55 +25,56 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice backend add SERVICE BACKEND_ADDR [port BPORT] [weight W]\n"
-	       "       sluice backend set SERVICE BACKEND [weight W]\n"
-	       "       sluice backend drain SERVICE BACKEND\n"
-	       "       sluice backend activate SERVICE BACKEND\n"
-	       "       sluice backend del SERVICE BACKEND\n"
-	       "       sluice backend show [SERVICE]\n"
-	       "       sluice backend help\n"
-	       "\n"
-	       "SERVICE      := ADDR PORT PROTO of a nat or ipip service (192.0.2.10 80 tcp)\n"
-	       "BACKEND      := BACKEND_ADDR [port BPORT]\n"
-	       "BACKEND_ADDR := the backend's address, of the service's family (IPv4 or IPv6)\n"
-	       "BPORT        := 1..65535\n"
-	       "W            := weight, 1..%u: the backend's share of new flows is W / (sum\n"
-	       "                of the active backends' weights)\n"
-	       "\n"
-	       "  add       Add a backend, active. It gets the lowest free id (ids are shared\n"
-	       "            by all services, 0..%u); its counters start at zero. Defaults:\n"
-	       "            port = the service port, weight 1. nat rewrites the destination\n"
-	       "            to BACKEND_ADDR:BPORT. ipip does not rewrite ports: the backend\n"
-	       "            receives the service port, so BPORT may only be the service port\n"
-	       "            (stored as 0, shown as the service port). A service in mode local\n"
-	       "            has no backends.\n"
-	       "  set       Change a backend's weight.\n"
-	       "  drain     Take a backend out of the Maglev tables: it gets no new flows and\n"
-	       "            keeps its established ones.\n"
-	       "  activate  Put a drained backend back into the tables.\n"
-	       "  del       Delete a backend: the tables are rebuilt without it, then its slot\n"
-	       "            is freed and its counters cleared; its established flows are\n"
-	       "            steered anew by the table. Refused while a shard pins it or it\n"
-	       "            is the last member of a shard subset (delete the shard first).\n"
-	       "  show      List the backends of every service, or of one: id, address, port,\n"
-	       "            weight, state (active, draining), the slots it owns in the\n"
-	       "            service's Maglev table, and its counters (packets and bytes sent\n"
-	       "            to it, new flows it was chosen for), summed over CPUs.\n"
-	       "\n"
-	       "Without 'port', BACKEND names the service's one backend at BACKEND_ADDR (give\n"
-	       "the port when there are several). Every change rebuilds and atomically\n"
-	       "republishes the service's Maglev table and those of the shard subsets the\n"
-	       "backend belongs to; the table is the same on every gateway given the same\n"
-	       "backends, whatever the order they were added in. Keywords may be abbreviated.\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice service add 192.0.2.10 80 tcp mode nat\n"
-	       "  sluice backend add 192.0.2.10 80 tcp 10.0.0.11 port 8080 weight 2\n"
-	       "  sluice backend add 192.0.2.10 80 tcp 10.0.0.12 port 8080\n"
-	       "  sluice backend drain 192.0.2.10 80 tcp 10.0.0.11\n"
-	       "  sluice backend set 192.0.2.10 80 tcp 10.0.0.12 port 8080 weight 3\n"
-	       "  sluice -j backend show 192.0.2.10 80 tcp\n",
-	       BACKEND_WEIGHT_MAX, (unsigned int)SLUICE_MAX_BACKENDS - 1);
+	fprintf(out_file(),
+		"Usage: sluice backend add SERVICE BACKEND_ADDR [port BPORT] [weight W]\n"
+		"       sluice backend set SERVICE BACKEND [weight W]\n"
+		"       sluice backend drain SERVICE BACKEND\n"
+		"       sluice backend activate SERVICE BACKEND\n"
+		"       sluice backend del SERVICE BACKEND\n"
+		"       sluice backend show [SERVICE]\n"
+		"       sluice backend help\n"
+		"\n"
+		"SERVICE      := ADDR PORT PROTO of a nat or ipip service (192.0.2.10 80 tcp)\n"
+		"BACKEND      := BACKEND_ADDR [port BPORT]\n"
+		"BACKEND_ADDR := the backend's address, of the service's family (IPv4 or IPv6)\n"
+		"BPORT        := 1..65535\n"
+		"W            := weight, 1..%u: the backend's share of new flows is W / (sum\n"
+		"                of the active backends' weights)\n"
+		"\n"
+		"  add       Add a backend, active. It gets the lowest free id (ids are shared\n"
+		"            by all services, 0..%u); its counters start at zero. Defaults:\n"
+		"            port = the service port, weight 1. nat rewrites the destination\n"
+		"            to BACKEND_ADDR:BPORT. ipip does not rewrite ports: the backend\n"
+		"            receives the service port, so BPORT may only be the service port\n"
+		"            (stored as 0, shown as the service port). A service in mode local\n"
+		"            has no backends.\n"
+		"  set       Change a backend's weight.\n"
+		"  drain     Take a backend out of the Maglev tables: it gets no new flows and\n"
+		"            keeps its established ones.\n"
+		"  activate  Put a drained backend back into the tables.\n"
+		"  del       Delete a backend: the tables are rebuilt without it, then its slot\n"
+		"            is freed and its counters cleared; its established flows are\n"
+		"            steered anew by the table. Refused while a shard pins it or it\n"
+		"            is the last member of a shard subset (delete the shard first).\n"
+		"  show      List the backends of every service, or of one: id, address, port,\n"
+		"            weight, state (active, draining), the slots it owns in the\n"
+		"            service's Maglev table, and its counters (packets and bytes sent\n"
+		"            to it, new flows it was chosen for), summed over CPUs.\n"
+		"\n"
+		"Without 'port', BACKEND names the service's one backend at BACKEND_ADDR (give\n"
+		"the port when there are several). Every change rebuilds and atomically\n"
+		"republishes the service's Maglev table and those of the shard subsets the\n"
+		"backend belongs to; the table is the same on every gateway given the same\n"
+		"backends, whatever the order they were added in. Keywords may be abbreviated.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice service add 192.0.2.10 80 tcp mode nat\n"
+		"  sluice backend add 192.0.2.10 80 tcp 10.0.0.11 port 8080 weight 2\n"
+		"  sluice backend add 192.0.2.10 80 tcp 10.0.0.12 port 8080\n"
+		"  sluice backend drain 192.0.2.10 80 tcp 10.0.0.11\n"
+		"  sluice backend set 192.0.2.10 80 tcp 10.0.0.12 port 8080 weight 3\n"
+		"  sluice -j backend show 192.0.2.10 80 tcp\n",
+		BACKEND_WEIGHT_MAX, (unsigned int)SLUICE_MAX_BACKENDS - 1);
 	return 0;
 }
 
@@ -314,9 +315,10 @@ out:
 int do_backend(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "add", do_add },	     { "set", do_set }, { "drain", do_drain },
-		{ "activate", do_activate }, { "del", do_del }, { "show", do_show },
-		{ "help", do_help },
+		{ "add", do_add, CLI_WRITE },	  { "set", do_set, CLI_WRITE },
+		{ "drain", do_drain, CLI_WRITE }, { "activate", do_activate, CLI_WRITE },
+		{ "del", do_del, CLI_WRITE },	  { "show", do_show, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	return cli_dispatch("backend", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);

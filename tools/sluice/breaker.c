@@ -47,60 +47,61 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice breaker show [SERVICE]\n"
-	       "       sluice breaker trip SERVICE BACKEND\n"
-	       "       sluice breaker reset SERVICE BACKEND\n"
-	       "       sluice breaker watch [SERVICE] [--interval MS] [--duration SECONDS]\n"
-	       "       sluice breaker help\n"
-	       "\n"
-	       "SERVICE := ADDR PORT PROTO of a nat or ipip service\n"
-	       "BACKEND := BACKEND_ADDR [port BPORT]\n"
-	       "\n"
-	       "Every backend has a circuit breaker, read by the data plane for each NEW\n"
-	       "connection: closed (takes new flows), open (new flows avoid it: the next Maglev\n"
-	       "choice, the fallback backend, or refused, per 'service set on-open'), half-open\n"
-	       "(at most K probe connections, the rest as open). Established connections keep\n"
-	       "their backend whatever the breaker says.\n"
-	       "\n"
-	       "Failures are passive signals seen by the data plane (a RST answering a SYN, an\n"
-	       "ICMP unreachable about a flow; nat only) and SYNs left unanswered past the\n"
-	       "service's syn-timeout (found by the sweep); successes are answered handshakes.\n"
-	       "The state machine (per backend, settings per service, 'sluice service help'):\n"
-	       "  closed -> open      breaker-failures failures within breaker-window, or a\n"
-	       "                      failure rate of breaker-rate %% over at least\n"
-	       "                      breaker-min-calls calls (defaults 30 in 10 s; 50 %% of 20)\n"
-	       "  open -> half-open   after breaker-wait (default 5 s), doubled on each re-trip\n"
-	       "                      up to breaker-wait-max (default 300 s)\n"
-	       "  half-open -> closed breaker-successes probe successes in a row (default 3 of\n"
-	       "                      breaker-probes 3); closing resets the doubling\n"
-	       "  half-open -> open   a probe fails\n"
-	       "The window is 10 buckets of a tenth of breaker-window: failures leave it a\n"
-	       "bucket at a time. At most breaker-max-open %% (default 50) of a service's\n"
-	       "backends are open or half-open at once (rounded down, but one of two or more\n"
-	       "backends may always open; a lone backend only with 100): a trip beyond that is\n"
-	       "refused and reported (cause max_open_refused).\n"
-	       "\n"
-	       "  show   Per backend: breaker state, probes left, passive signals (successes,\n"
-	       "         refused, unreachable, probes), and, while a watcher runs, the failures\n"
-	       "         and calls in its window and the time to its next transition.\n"
-	       "  trip   Open a backend's breaker by hand. A running watcher holds it open\n"
-	       "         until reset (without a watcher it stays open).\n"
-	       "  reset  Close a backend's breaker by hand; a watcher clears its window and the\n"
-	       "         doubling.\n"
-	       "  watch  Run the state machines in the foreground: consume the data plane's\n"
-	       "         signals, run the sweep every --interval (default 1000 ms; its SYN\n"
-	       "         timeouts are failures), write each transition to the breakers and\n"
-	       "         print it as a line (a JSON object per line with -j), with a timestamp.\n"
-	       "         Stops on Ctrl-C or SIGTERM, or after --duration seconds. State is kept\n"
-	       "         in memory only: a new watcher adopts the breakers as it finds them\n"
-	       "         (open ones probe after breaker-wait). Run one watcher at a time.\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice service set 192.0.2.10 80 tcp breaker-failures 5 breaker-window 2\n"
-	       "  sluice breaker watch 192.0.2.10 80 tcp --interval 200 &\n"
-	       "  sluice breaker show 192.0.2.10 80 tcp\n"
-	       "  sluice breaker trip 192.0.2.10 80 tcp 10.0.0.11\n"
-	       "  sluice -j breaker watch --duration 60 | jq -c 'select(.to == \"open\")'\n");
+	fprintf(out_file(),
+		"Usage: sluice breaker show [SERVICE]\n"
+		"       sluice breaker trip SERVICE BACKEND\n"
+		"       sluice breaker reset SERVICE BACKEND\n"
+		"       sluice breaker watch [SERVICE] [--interval MS] [--duration SECONDS]\n"
+		"       sluice breaker help\n"
+		"\n"
+		"SERVICE := ADDR PORT PROTO of a nat or ipip service\n"
+		"BACKEND := BACKEND_ADDR [port BPORT]\n"
+		"\n"
+		"Every backend has a circuit breaker, read by the data plane for each NEW\n"
+		"connection: closed (takes new flows), open (new flows avoid it: the next Maglev\n"
+		"choice, the fallback backend, or refused, per 'service set on-open'), half-open\n"
+		"(at most K probe connections, the rest as open). Established connections keep\n"
+		"their backend whatever the breaker says.\n"
+		"\n"
+		"Failures are passive signals seen by the data plane (a RST answering a SYN, an\n"
+		"ICMP unreachable about a flow; nat only) and SYNs left unanswered past the\n"
+		"service's syn-timeout (found by the sweep); successes are answered handshakes.\n"
+		"The state machine (per backend, settings per service, 'sluice service help'):\n"
+		"  closed -> open      breaker-failures failures within breaker-window, or a\n"
+		"                      failure rate of breaker-rate %% over at least\n"
+		"                      breaker-min-calls calls (defaults 30 in 10 s; 50 %% of 20)\n"
+		"  open -> half-open   after breaker-wait (default 5 s), doubled on each re-trip\n"
+		"                      up to breaker-wait-max (default 300 s)\n"
+		"  half-open -> closed breaker-successes probe successes in a row (default 3 of\n"
+		"                      breaker-probes 3); closing resets the doubling\n"
+		"  half-open -> open   a probe fails\n"
+		"The window is 10 buckets of a tenth of breaker-window: failures leave it a\n"
+		"bucket at a time. At most breaker-max-open %% (default 50) of a service's\n"
+		"backends are open or half-open at once (rounded down, but one of two or more\n"
+		"backends may always open; a lone backend only with 100): a trip beyond that is\n"
+		"refused and reported (cause max_open_refused).\n"
+		"\n"
+		"  show   Per backend: breaker state, probes left, passive signals (successes,\n"
+		"         refused, unreachable, probes), and, while a watcher runs, the failures\n"
+		"         and calls in its window and the time to its next transition.\n"
+		"  trip   Open a backend's breaker by hand. A running watcher holds it open\n"
+		"         until reset (without a watcher it stays open).\n"
+		"  reset  Close a backend's breaker by hand; a watcher clears its window and the\n"
+		"         doubling.\n"
+		"  watch  Run the state machines in the foreground: consume the data plane's\n"
+		"         signals, run the sweep every --interval (default 1000 ms; its SYN\n"
+		"         timeouts are failures), write each transition to the breakers and\n"
+		"         print it as a line (a JSON object per line with -j), with a timestamp.\n"
+		"         Stops on Ctrl-C or SIGTERM, or after --duration seconds. State is kept\n"
+		"         in memory only: a new watcher adopts the breakers as it finds them\n"
+		"         (open ones probe after breaker-wait). Run one watcher at a time.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice service set 192.0.2.10 80 tcp breaker-failures 5 breaker-window 2\n"
+		"  sluice breaker watch 192.0.2.10 80 tcp --interval 200 &\n"
+		"  sluice breaker show 192.0.2.10 80 tcp\n"
+		"  sluice breaker trip 192.0.2.10 80 tcp 10.0.0.11\n"
+		"  sluice -j breaker watch --duration 60 | jq -c 'select(.to == \"open\")'\n");
 	return 0;
 }
 
@@ -632,10 +633,11 @@ static int do_watch(int argc, char **argv)
 	if (duration)
 		deadline = mono_ms() + (__u64)duration * 1000;
 	if (!cli.json) {
-		printf("watching %zu backends of %zu services (sweep every %u ms%s); Ctrl-C stops\n",
-		       watch_backends(l.w), watch_services(l.w), interval,
-		       duration ? ", for a bounded time" : "");
-		fflush(stdout);
+		fprintf(out_file(),
+			"watching %zu backends of %zu services (sweep every %u ms%s); Ctrl-C stops\n",
+			watch_backends(l.w), watch_services(l.w), interval,
+			duration ? ", for a bounded time" : "");
+		fflush(out_file());
 	}
 	while (!stop) {
 		int timeout = -1;
@@ -733,8 +735,9 @@ out:
 int do_breaker(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "show", do_show },   { "trip", do_trip }, { "reset", do_reset },
-		{ "watch", do_watch }, { "help", do_help },
+		{ "show", do_show, 0 },		  { "trip", do_trip, CLI_WRITE },
+		{ "reset", do_reset, CLI_WRITE }, { "watch", do_watch, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	return cli_dispatch("breaker", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);

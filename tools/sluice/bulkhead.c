@@ -27,48 +27,49 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice bulkhead set [max-conns N] [tcp-idle SECONDS]\n"
-	       "       sluice bulkhead show [ADDR PORT PROTO]\n"
-	       "       sluice bulkhead sweep\n"
-	       "       sluice bulkhead help\n"
-	       "\n"
-	       "N       := concurrent connections, 0..%u, k and m suffixes allowed;\n"
-	       "           0 means no limit\n"
-	       "SECONDS := 1..%u\n"
-	       "\n"
-	       "A bulkhead bounds the connections a service holds at once. A NEW connection\n"
-	       "(a TCP SYN, the first packet of a UDP flow) takes a slot; over the limit it is\n"
-	       "refused at once: TCP with a RST (or silently dropped: service set refuse drop),\n"
-	       "UDP dropped; counted as bh_service or bh_global. A slot is given back when the\n"
-	       "connection ends (RST, or FIN), or by the sweep below.\n"
-	       "\n"
-	       "  set    The global bulkhead, over all services (a service set global-limit off\n"
-	       "         is not counted in it). It is checked before the service's own limit.\n"
-	       "         max-conns  the global limit (default 0: none)\n"
-	       "         tcp-idle   established TCP connections idle longer are forgotten by\n"
-	       "                    the sweep and their slots given back (default %u s)\n"
-	       "  show   Every bulkhead: limit, reserve (the part only critical clients may use),\n"
-	       "         connections in use, connections refused (service, and global when the\n"
-	       "         service was refused by the global limit); then the global one.\n"
-	       "  sweep  Run the reconcile sweep once (the breaker watcher runs it every\n"
-	       "         interval): delete flows past their expiry with their nat twins (UDP idle\n"
-	       "         past the gateway's udp-timeout; TCP handshakes unanswered past the\n"
-	       "         service's syn-timeout; TCP idle past tcp-idle; flows of deleted\n"
-	       "         services), recount the connections holding slots and correct the\n"
-	       "         in-use counts; print what it did.\n"
-	       "\n"
-	       "Per service (see 'sluice service help'):\n"
-	       "  sluice service set SVC max-conns N [reserved N] [critical PREFIX[,PREFIX...]|none]\n"
-	       "                         [refuse rst|drop] [global-limit on|off]\n"
-	       "Standard clients may use max-conns - reserved slots; clients matching a\n"
-	       "critical prefix may use all of max-conns.\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice service set 192.0.2.10 80 tcp max-conns 500 reserved 50 critical 10.0.0.0/8\n"
-	       "  sluice bulkhead set max-conns 20k tcp-idle 600\n"
-	       "  sluice -j bulkhead show | jq '.services[] | {address, in_use, refused}'\n"
-	       "  sluice bulkhead sweep\n",
-	       RES_MAX_CONNS_MAX, RES_TCP_IDLE_S_MAX, RES_TCP_IDLE_DEFAULT_S);
+	fprintf(out_file(),
+		"Usage: sluice bulkhead set [max-conns N] [tcp-idle SECONDS]\n"
+		"       sluice bulkhead show [ADDR PORT PROTO]\n"
+		"       sluice bulkhead sweep\n"
+		"       sluice bulkhead help\n"
+		"\n"
+		"N       := concurrent connections, 0..%u, k and m suffixes allowed;\n"
+		"           0 means no limit\n"
+		"SECONDS := 1..%u\n"
+		"\n"
+		"A bulkhead bounds the connections a service holds at once. A NEW connection\n"
+		"(a TCP SYN, the first packet of a UDP flow) takes a slot; over the limit it is\n"
+		"refused at once: TCP with a RST (or silently dropped: service set refuse drop),\n"
+		"UDP dropped; counted as bh_service or bh_global. A slot is given back when the\n"
+		"connection ends (RST, or FIN), or by the sweep below.\n"
+		"\n"
+		"  set    The global bulkhead, over all services (a service set global-limit off\n"
+		"         is not counted in it). It is checked before the service's own limit.\n"
+		"         max-conns  the global limit (default 0: none)\n"
+		"         tcp-idle   established TCP connections idle longer are forgotten by\n"
+		"                    the sweep and their slots given back (default %u s)\n"
+		"  show   Every bulkhead: limit, reserve (the part only critical clients may use),\n"
+		"         connections in use, connections refused (service, and global when the\n"
+		"         service was refused by the global limit); then the global one.\n"
+		"  sweep  Run the reconcile sweep once (the breaker watcher runs it every\n"
+		"         interval): delete flows past their expiry with their nat twins (UDP idle\n"
+		"         past the gateway's udp-timeout; TCP handshakes unanswered past the\n"
+		"         service's syn-timeout; TCP idle past tcp-idle; flows of deleted\n"
+		"         services), recount the connections holding slots and correct the\n"
+		"         in-use counts; print what it did.\n"
+		"\n"
+		"Per service (see 'sluice service help'):\n"
+		"  sluice service set SVC max-conns N [reserved N] [critical PREFIX[,PREFIX...]|none]\n"
+		"                         [refuse rst|drop] [global-limit on|off]\n"
+		"Standard clients may use max-conns - reserved slots; clients matching a\n"
+		"critical prefix may use all of max-conns.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice service set 192.0.2.10 80 tcp max-conns 500 reserved 50 critical 10.0.0.0/8\n"
+		"  sluice bulkhead set max-conns 20k tcp-idle 600\n"
+		"  sluice -j bulkhead show | jq '.services[] | {address, in_use, refused}'\n"
+		"  sluice bulkhead sweep\n",
+		RES_MAX_CONNS_MAX, RES_TCP_IDLE_S_MAX, RES_TCP_IDLE_DEFAULT_S);
 	return 0;
 }
 
@@ -308,10 +309,10 @@ static int do_sweep(int argc, char **argv)
 int do_bulkhead(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "set", do_set },
-		{ "show", do_show },
-		{ "sweep", do_sweep },
-		{ "help", do_help },
+		{ "set", do_set, CLI_WRITE },
+		{ "show", do_show, 0 },
+		{ "sweep", do_sweep, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	return cli_dispatch("bulkhead", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);

@@ -21,35 +21,36 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice gateway set [encap-source4 ADDR4] [encap-source6 ADDR6]\n"
-	       "                          [udp-timeout SECONDS]\n"
-	       "       sluice gateway show\n"
-	       "       sluice gateway help\n"
-	       "\n"
-	       "ADDR4   := an IPv4 address of this gateway, or none\n"
-	       "ADDR6   := an IPv6 address of this gateway, or none\n"
-	       "SECONDS := 1..%u\n"
-	       "\n"
-	       "  set    Change the settings given; the others keep their value. The data\n"
-	       "         plane uses them from the next packet on.\n"
-	       "         encap-source4  outer source of IPv4-in-IPv4 packets (ipip services\n"
-	       "                        with IPv4 backends). Its low 16 bits are XORed with\n"
-	       "                        the flow hash, so the backend's NIC spreads flows\n"
-	       "                        over its queues (RSS): the address's /112 neighbours\n"
-	       "                        must be routable back to this gateway or be ignored\n"
-	       "                        by the backends (DSR replies go to the client).\n"
-	       "                        Unset (none, the default): ipip packets to IPv4\n"
-	       "                        backends are dropped (encap_fail).\n"
-	       "         encap-source6  the same for IPv6-in-IPv6.\n"
-	       "         udp-timeout    idle time after which a UDP flow is forgotten and its\n"
-	       "                        next packet steered anew (default %llu s).\n"
-	       "  show   Print the settings.\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice gateway set encap-source4 192.0.2.1 encap-source6 2001:db8::1\n"
-	       "  sluice gateway set udp-timeout 60\n"
-	       "  sluice -j gateway show\n",
-	       GATEWAY_UDP_TIMEOUT_MAX, SLUICE_UDP_TIMEOUT_DEFAULT_NS / 1000000000ull);
+	fprintf(out_file(),
+		"Usage: sluice gateway set [encap-source4 ADDR4] [encap-source6 ADDR6]\n"
+		"                          [udp-timeout SECONDS]\n"
+		"       sluice gateway show\n"
+		"       sluice gateway help\n"
+		"\n"
+		"ADDR4   := an IPv4 address of this gateway, or none\n"
+		"ADDR6   := an IPv6 address of this gateway, or none\n"
+		"SECONDS := 1..%u\n"
+		"\n"
+		"  set    Change the settings given; the others keep their value. The data\n"
+		"         plane uses them from the next packet on.\n"
+		"         encap-source4  outer source of IPv4-in-IPv4 packets (ipip services\n"
+		"                        with IPv4 backends). Its low 16 bits are XORed with\n"
+		"                        the flow hash, so the backend's NIC spreads flows\n"
+		"                        over its queues (RSS): the address's /112 neighbours\n"
+		"                        must be routable back to this gateway or be ignored\n"
+		"                        by the backends (DSR replies go to the client).\n"
+		"                        Unset (none, the default): ipip packets to IPv4\n"
+		"                        backends are dropped (encap_fail).\n"
+		"         encap-source6  the same for IPv6-in-IPv6.\n"
+		"         udp-timeout    idle time after which a UDP flow is forgotten and its\n"
+		"                        next packet steered anew (default %llu s).\n"
+		"  show   Print the settings.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice gateway set encap-source4 192.0.2.1 encap-source6 2001:db8::1\n"
+		"  sluice gateway set udp-timeout 60\n"
+		"  sluice -j gateway show\n",
+		GATEWAY_UDP_TIMEOUT_MAX, SLUICE_UDP_TIMEOUT_DEFAULT_NS / 1000000000ull);
 	return 0;
 }
 
@@ -170,9 +171,9 @@ static int do_show(int argc, char **argv)
 int do_gateway(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "set", do_set },
-		{ "show", do_show },
-		{ "help", do_help },
+		{ "set", do_set, CLI_WRITE },
+		{ "show", do_show, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	return cli_dispatch("gateway", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);

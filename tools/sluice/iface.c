@@ -19,33 +19,34 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice iface attach DEV [--mode MODE] [--force]\n"
-	       "       sluice iface detach DEV\n"
-	       "       sluice iface show [DEV]\n"
-	       "       sluice iface help\n"
-	       "\n"
-	       "DEV    := network interface name (see 'ip link')\n"
-	       "MODE   := { native | skb }\n"
-	       "\n"
-	       "  attach   Load the Sluice XDP program and attach it to DEV. The maps are\n"
-	       "           reused if already pinned (services and counters survive), else\n"
-	       "           created; the attachment is pinned at PIN_ROOT/iface/DEV/xdp_link and\n"
-	       "           stays until 'iface detach'.\n"
-	       "           --mode native  driver XDP (default); fails on drivers without XDP\n"
-	       "           --mode skb     generic XDP: works on any device, slower\n"
-	       "           --force        if Sluice is attached already, replace its program\n"
-	       "                          (atomically when the mode is unchanged); if another\n"
-	       "                          XDP program is attached, detach it first.\n"
-	       "           Without --force, an interface that already has XDP is refused.\n"
-	       "  detach   Detach Sluice from DEV and remove its pin; the maps stay.\n"
-	       "  show     List the interfaces Sluice is attached to: name, ifindex, mode\n"
-	       "           (native, skb; defunct when the interface is gone), program id\n"
-	       "           and link id.\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice iface attach eth0\n"
-	       "  sluice iface attach veth0 --mode skb --force\n"
-	       "  sluice -j iface show\n");
+	fprintf(out_file(),
+		"Usage: sluice iface attach DEV [--mode MODE] [--force]\n"
+		"       sluice iface detach DEV\n"
+		"       sluice iface show [DEV]\n"
+		"       sluice iface help\n"
+		"\n"
+		"DEV    := network interface name (see 'ip link')\n"
+		"MODE   := { native | skb }\n"
+		"\n"
+		"  attach   Load the Sluice XDP program and attach it to DEV. The maps are\n"
+		"           reused if already pinned (services and counters survive), else\n"
+		"           created; the attachment is pinned at PIN_ROOT/iface/DEV/xdp_link and\n"
+		"           stays until 'iface detach'.\n"
+		"           --mode native  driver XDP (default); fails on drivers without XDP\n"
+		"           --mode skb     generic XDP: works on any device, slower\n"
+		"           --force        if Sluice is attached already, replace its program\n"
+		"                          (atomically when the mode is unchanged); if another\n"
+		"                          XDP program is attached, detach it first.\n"
+		"           Without --force, an interface that already has XDP is refused.\n"
+		"  detach   Detach Sluice from DEV and remove its pin; the maps stay.\n"
+		"  show     List the interfaces Sluice is attached to: name, ifindex, mode\n"
+		"           (native, skb; defunct when the interface is gone), program id\n"
+		"           and link id.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice iface attach eth0\n"
+		"  sluice iface attach veth0 --mode skb --force\n"
+		"  sluice -j iface show\n");
 	return 0;
 }
 
@@ -151,10 +152,10 @@ static int do_show(int argc, char **argv)
 int do_iface(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "attach", do_attach },
-		{ "detach", do_detach },
-		{ "show", do_show },
-		{ "help", do_help },
+		{ "attach", do_attach, CLI_WRITE },
+		{ "detach", do_detach, CLI_WRITE },
+		{ "show", do_show, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	return cli_dispatch("iface", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);

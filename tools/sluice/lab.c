@@ -26,35 +26,36 @@
 
 static int do_help(void)
 {
-	printf("Usage: sluice lab up [backends N]\n"
-	       "       sluice lab down\n"
-	       "       sluice lab status\n"
-	       "       sluice lab help\n"
-	       "\n"
-	       "N := number of backends, 1..250 (default 3)\n"
-	       "\n"
-	       "  up      Build the lab: a client namespace (slc-lab, 198.18.0.2-5 and\n"
-	       "          fd00:5c::2-5), a gateway namespace (slg-lab) with Sluice attached\n"
-	       "          (native XDP) to its client-facing veth g0 and to one veth per\n"
-	       "          backend (gb1..gbN), and N backend namespaces (slb1-lab...), each\n"
-	       "          running nginx on port 80 answering \"backend-I\". Service addresses\n"
-	       "          (VIPs) are 198.19.0.0/24 and fd00:5c:ff::/64; backend I is\n"
-	       "          198.18.I.2 and fd00:5c:I::2. Prints how to use it.\n"
-	       "  down    Remove the lab: processes, namespaces, pins, temporary files.\n"
-	       "          Does nothing if the lab is not up.\n"
-	       "  status  Show the namespaces, their addresses and XDP programs, nginx, and\n"
-	       "          the interfaces Sluice is attached to.\n"
-	       "\n"
-	       "The lab's pins go to --pin-root DIR (or $SLUICE_PIN_ROOT) when given, else\n"
-	       "to %s (never to the default %s).\n"
-	       "Environment: LAB_ID names the lab (default \"lab\"); SLUICE_LAB_SCRIPT\n"
-	       "overrides the script (default <dir of sluice>/../tools/lab.sh).\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice lab up backends 4\n"
-	       "  sluice -j lab status | jq '.namespaces[].namespace'\n"
-	       "  sluice lab down\n",
-	       SLUICE_LAB_PIN_ROOT_DEFAULT, SLUICE_PIN_ROOT_DEFAULT);
+	fprintf(out_file(),
+		"Usage: sluice lab up [backends N]\n"
+		"       sluice lab down\n"
+		"       sluice lab status\n"
+		"       sluice lab help\n"
+		"\n"
+		"N := number of backends, 1..250 (default 3)\n"
+		"\n"
+		"  up      Build the lab: a client namespace (slc-lab, 198.18.0.2-5 and\n"
+		"          fd00:5c::2-5), a gateway namespace (slg-lab) with Sluice attached\n"
+		"          (native XDP) to its client-facing veth g0 and to one veth per\n"
+		"          backend (gb1..gbN), and N backend namespaces (slb1-lab...), each\n"
+		"          running nginx on port 80 answering \"backend-I\". Service addresses\n"
+		"          (VIPs) are 198.19.0.0/24 and fd00:5c:ff::/64; backend I is\n"
+		"          198.18.I.2 and fd00:5c:I::2. Prints how to use it.\n"
+		"  down    Remove the lab: processes, namespaces, pins, temporary files.\n"
+		"          Does nothing if the lab is not up.\n"
+		"  status  Show the namespaces, their addresses and XDP programs, nginx, and\n"
+		"          the interfaces Sluice is attached to.\n"
+		"\n"
+		"The lab's pins go to --pin-root DIR (or $SLUICE_PIN_ROOT) when given, else\n"
+		"to %s (never to the default %s).\n"
+		"Environment: LAB_ID names the lab (default \"lab\"); SLUICE_LAB_SCRIPT\n"
+		"overrides the script (default <dir of sluice>/../tools/lab.sh).\n"
+		"\n"
+		"Examples:\n"
+		"  sluice lab up backends 4\n"
+		"  sluice -j lab status | jq '.namespaces[].namespace'\n"
+		"  sluice lab down\n",
+		SLUICE_LAB_PIN_ROOT_DEFAULT, SLUICE_PIN_ROOT_DEFAULT);
 	return 0;
 }
 
@@ -147,7 +148,7 @@ int do_lab(int argc, char **argv)
 		args[n++] = "-j";
 	args[n] = NULL;
 
-	fflush(stdout);
+	fflush(out_file());
 	execvp("bash", args);
 	err = -errno;
 	out_error("cannot run bash %s: %s", script, strerror(-err));

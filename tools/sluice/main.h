@@ -8,21 +8,75 @@
 
 #include <stddef.h>
 
-/* Global options, set by main() before any object runs. */
+#include <stdio.h>
+
+/* The daemon's control socket when neither --socket nor $SLUICE_SOCKET says. */
+#define CLI_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+
+/* Global options, set by cli_run() before any object runs. */
 struct cli_opts {
-	int json;	      /* -j: JSON output */
-	int pretty;	      /* -p: indented JSON (implies -j) */
-	int verbose;	      /* -v: libbpf's messages on stderr */
-	const char *pin_root; /* resolved pin root (--pin-root, $SLUICE_PIN_ROOT, default) */
+	int json;	       /* -j: JSON output */
+	int pretty;	       /* -p: indented JSON (implies -j) */
+	int verbose;	       /* -v: libbpf's messages on the error stream */
+	int local;	       /* --local: never route to the daemon */
+	int probe;	       /* cli_command(): dispatch returns the flags, runs nothing */
+	const char *probe_cmd; /* probe: the command's full name */
+	const char *socket;    /* --socket PATH, or NULL */
+	const char *pin_root;  /* resolved pin root (--pin-root, $SLUICE_PIN_ROOT, default) */
 };
 
 extern struct cli_opts cli;
 
-/* One command of an object: its name (unique prefixes accepted) and handler. */
+/* Flags of a dispatch-table entry. */
+enum {
+	/*
+	 * A write command: changes the desired state. sluice sends it to the
+	 * daemon when its socket answers (the daemon journals and applies it)
+	 * and runs it here otherwise; the daemon accepts only these.
+	 */
+	CLI_WRITE = 1 << 0,
+	/* An object whose handler returns cli_dispatch() at once (probe-safe). */
+	CLI_TABLE = 1 << 1,
+};
+
+/* One command of an object: its name (unique prefixes accepted), handler, flags. */
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	unsigned int flags; /* CLI_WRITE, ... */
 };
+
+/*
+ * The whole CLI: argv holds the words after "sluice" (global options
+ * anywhere, then OBJECT COMMAND ARGS); argv is not modified. Output goes to
+ * out, error messages and warnings to errout (NULL: stdout, stderr). Runs
+ * nest: a command may call cli_run() (journal replay); the caller's output
+ * state is saved and restored. Returns the exit status: 0 or 1.
+ */
+int cli_run(int argc, char **argv, FILE *out, FILE *errout);
+
+/* What a command line is, without running it (cli_command()). */
+struct cli_call {
+	int argc;	      /* the words without -j/-p/-v/--pin-root/--socket/--local */
+	char **argv;	      /* (--flow-entries kept); pointers into the caller's argv */
+	unsigned int flags;   /* the command's flags (CLI_WRITE) */
+	const char *object;   /* the object's full name, or NULL (unknown) */
+	const char *command;  /* the command's full name (probe-safe objects), or NULL */
+	int word;	      /* index of the object word in argv */
+	int json, pretty;     /* -j, -p */
+	int local;	      /* --local */
+	const char *socket;   /* --socket, or NULL */
+	const char *pin_root; /* the resolved pin root */
+	int pin_root_given;   /* --pin-root was on the line */
+};
+
+/*
+ * Parse argv (as for cli_run) into c without running anything; an unknown
+ * or bad command line has flags 0 (run it locally, which reports it).
+ * 0 or -ENOMEM. cli_call_free() releases c->argv.
+ */
+int cli_command(int argc, char **argv, struct cli_call *c);
+void cli_call_free(struct cli_call *c);
 
 /*
  * Run the command argv[0] of object from cmds (no argument: default_cmd,
@@ -49,6 +103,10 @@ int do_bulkhead(int argc, char **argv);
 int do_breaker(int argc, char **argv);
 /* The namespace lab: implemented in lab.c (the lab's own file). */
 int do_lab(int argc, char **argv);
+/* config.c, journal.c (weak in cli.c until those files exist), events.c. */
+int do_config(int argc, char **argv);
+int do_journal(int argc, char **argv);
+int do_events(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the

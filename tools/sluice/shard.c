@@ -24,36 +24,37 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice shard add SERVICE PREFIX backend BACKEND_ADDR [port BPORT]\n"
-	       "       sluice shard add SERVICE PREFIX subset MEMBER[,MEMBER]...\n"
-	       "       sluice shard del SERVICE PREFIX\n"
-	       "       sluice shard show [SERVICE]\n"
-	       "       sluice shard help\n"
-	       "\n"
-	       "SERVICE := ADDR PORT PROTO of a nat or ipip service (192.0.2.10 80 tcp)\n"
-	       "PREFIX  := client prefix: IPv4 A.B.C.D/LEN (0..32), IPv6 ADDR/LEN (0..128),\n"
-	       "           or a host address alone (the full length); host bits must be 0\n"
-	       "MEMBER  := BACKEND_ADDR | A.B.C.D:PORT | [IPV6_ADDR]:PORT, a backend of the\n"
-	       "           service (the port is needed only when several share the address)\n"
-	       "\n"
-	       "  add    Send the service's clients within PREFIX to one backend (backend),\n"
-	       "         or spread them over a subset of its backends (subset, 1..%u\n"
-	       "         members) with a Maglev table of their own (%u slots), instead of\n"
-	       "         the service's table. The longest matching prefix wins. A pinned\n"
-	       "         backend that is drained falls back to the service's table; a drained\n"
-	       "         subset member leaves the subset's table until it is activated.\n"
-	       "         Established flows keep their backend.\n"
-	       "  del    Delete the shard of PREFIX (and its subset and table).\n"
-	       "  show   List the shards of every service, or of one: prefix, target\n"
-	       "         (backend, or subset number) and members.\n"
-	       "\n"
-	       "Examples:\n"
-	       "  sluice shard add 192.0.2.10 80 tcp 198.51.100.0/24 backend 10.0.0.11\n"
-	       "  sluice shard add 192.0.2.10 80 tcp 203.0.113.0/24 subset 10.0.0.12,10.0.0.13:8080\n"
-	       "  sluice shard add 2001:db8::10 80 tcp 2001:db8:1::/48 subset [2001:db8::21]:8080\n"
-	       "  sluice shard del 192.0.2.10 80 tcp 198.51.100.0/24\n"
-	       "  sluice -j shard show\n",
-	       (unsigned int)SLUICE_SUBSET_MAX_MEMBERS, BACKEND_SUBSET_M);
+	fprintf(out_file(),
+		"Usage: sluice shard add SERVICE PREFIX backend BACKEND_ADDR [port BPORT]\n"
+		"       sluice shard add SERVICE PREFIX subset MEMBER[,MEMBER]...\n"
+		"       sluice shard del SERVICE PREFIX\n"
+		"       sluice shard show [SERVICE]\n"
+		"       sluice shard help\n"
+		"\n"
+		"SERVICE := ADDR PORT PROTO of a nat or ipip service (192.0.2.10 80 tcp)\n"
+		"PREFIX  := client prefix: IPv4 A.B.C.D/LEN (0..32), IPv6 ADDR/LEN (0..128),\n"
+		"           or a host address alone (the full length); host bits must be 0\n"
+		"MEMBER  := BACKEND_ADDR | A.B.C.D:PORT | [IPV6_ADDR]:PORT, a backend of the\n"
+		"           service (the port is needed only when several share the address)\n"
+		"\n"
+		"  add    Send the service's clients within PREFIX to one backend (backend),\n"
+		"         or spread them over a subset of its backends (subset, 1..%u\n"
+		"         members) with a Maglev table of their own (%u slots), instead of\n"
+		"         the service's table. The longest matching prefix wins. A pinned\n"
+		"         backend that is drained falls back to the service's table; a drained\n"
+		"         subset member leaves the subset's table until it is activated.\n"
+		"         Established flows keep their backend.\n"
+		"  del    Delete the shard of PREFIX (and its subset and table).\n"
+		"  show   List the shards of every service, or of one: prefix, target\n"
+		"         (backend, or subset number) and members.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice shard add 192.0.2.10 80 tcp 198.51.100.0/24 backend 10.0.0.11\n"
+		"  sluice shard add 192.0.2.10 80 tcp 203.0.113.0/24 subset 10.0.0.12,10.0.0.13:8080\n"
+		"  sluice shard add 2001:db8::10 80 tcp 2001:db8:1::/48 subset [2001:db8::21]:8080\n"
+		"  sluice shard del 192.0.2.10 80 tcp 198.51.100.0/24\n"
+		"  sluice -j shard show\n",
+		(unsigned int)SLUICE_SUBSET_MAX_MEMBERS, BACKEND_SUBSET_M);
 	return 0;
 }
 
@@ -242,10 +243,10 @@ out:
 int do_shard(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "add", do_add },
-		{ "del", do_del },
-		{ "show", do_show },
-		{ "help", do_help },
+		{ "add", do_add, CLI_WRITE },
+		{ "del", do_del, CLI_WRITE },
+		{ "show", do_show, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	return cli_dispatch("shard", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);

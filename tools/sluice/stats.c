@@ -25,26 +25,27 @@ static int do_help(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	printf("Usage: sluice stats [show] [ADDR PORT PROTO]\n"
-	       "       sluice stats help\n"
-	       "\n"
-	       "ADDR PORT PROTO := a service, as in 'sluice service' (192.0.2.10 80 tcp)\n"
-	       "\n"
-	       "  show   Print the counters: the global ones (every packet the XDP program saw,\n"
-	       "         by reason) and each service's (its packets, by reason), packets and\n"
-	       "         bytes, summed over CPUs. With a service, only that service's.\n"
-	       "         Counters of a service start at zero when it is added. In text, the\n"
-	       "         service reasons always print; the others when non-zero. Per-backend\n"
-	       "         counters: 'sluice backend show'.\n"
-	       "\n"
-	       "Reasons:\n");
+	fprintf(out_file(),
+		"Usage: sluice stats [show] [ADDR PORT PROTO]\n"
+		"       sluice stats help\n"
+		"\n"
+		"ADDR PORT PROTO := a service, as in 'sluice service' (192.0.2.10 80 tcp)\n"
+		"\n"
+		"  show   Print the counters: the global ones (every packet the XDP program saw,\n"
+		"         by reason) and each service's (its packets, by reason), packets and\n"
+		"         bytes, summed over CPUs. With a service, only that service's.\n"
+		"         Counters of a service start at zero when it is added. In text, the\n"
+		"         service reasons always print; the others when non-zero. Per-backend\n"
+		"         counters: 'sluice backend show'.\n"
+		"\n"
+		"Reasons:\n");
 	for (r = 0; r < SLUICE_R_MAX; r++)
-		printf("  %-18s %s\n", reason_name(r), reason_desc(r));
-	printf("\n"
-	       "Examples:\n"
-	       "  sluice stats\n"
-	       "  sluice stats show 192.0.2.10 80 tcp\n"
-	       "  sluice -j stats | jq .global.drop_svc_rate\n");
+		fprintf(out_file(), "  %-18s %s\n", reason_name(r), reason_desc(r));
+	fprintf(out_file(), "\n"
+			    "Examples:\n"
+			    "  sluice stats\n"
+			    "  sluice stats show 192.0.2.10 80 tcp\n"
+			    "  sluice -j stats | jq .global.drop_svc_rate\n");
 	return 0;
 }
 
@@ -156,8 +157,8 @@ static int do_show(int argc, char **argv)
 int do_stats(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "show", do_show },
-		{ "help", do_help },
+		{ "show", do_show, 0 },
+		{ "help", do_help, 0 },
 	};
 
 	/* "stats ADDR PORT PROTO" is "stats show ADDR PORT PROTO". */

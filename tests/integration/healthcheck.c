@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * healthcheck: run the health-check module (userspace/health.c) in its own
+ * epoll loop against the given targets for a bounded time and print every
+ * transition as a JSON line (flushed at once), then each target's final
+ * status. tests/integration/test_health.sh drives it against the lab's
+ * nginx backends.
+ *
+ *   healthcheck [-d SECONDS] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-r RISE] [-f FALL] [-s]
+ *               TYPE,ADDR,PORT[,PATH[,BODY]]...
+ *
+ * Targets get backend ids 1, 2, ... in order; -s starts them down (so the
+ * first rise successes report "up"). Lines:
+ *   {"event":"change","time_ms":EPOCH_MS,"backend":1,"target":"http,::1,80,/","up":true,"why":"HTTP 200"}
+ *   {"event":"status","backend":1,"target":...,"up":true,"checks":N,"failed":N,"why":"..."}
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <sys/epoll.h>
+
+#include "addr.h"
+#include "err.h"
+#include "health.h"
+
+#define MAX_TARGETS 64
+
+static const char *targets[MAX_TARGETS + 1];
+
+static unsigned long long epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+static void on_change(void *ctx, __u32 backend, int up, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	(void)ctx;
+	json_object_object_add(o, "event", json_object_new_string("change"));
+	json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)epoch_ms()));
+	json_object_object_add(o, "backend", json_object_new_int((int)backend));
+	json_object_object_add(o, "target", json_object_new_string(targets[backend]));
+	json_object_object_add(o, "up", json_object_new_boolean(up));
+	json_object_object_add(o, "why", json_object_new_string(why));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+/* TYPE,ADDR,PORT[,PATH[,BODY]] into c. */
+static int parse_target(const char *spec, struct health_conf *c)
+{
+	char buf[512], *f[5] = { 0 }, *save = NULL, *tok;
+	int n = 0, err;
+	unsigned long port;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, ",", &save); tok && n < 5; tok = strtok_r(NULL, ",", &save))
+		f[n++] = tok;
+	if (n < 3) {
+		fprintf(stderr, "healthcheck: target '%s': expected TYPE,ADDR,PORT[,PATH[,BODY]]\n",
+			spec);
+		return -EINVAL;
+	}
+	err = health_parse_type(f[0], &c->type);
+	if (!err)
+		err = addr_parse(f[1], &c->addr);
+	if (err) {
+		fprintf(stderr, "healthcheck: %s\n", err_msg());
+		return err;
+	}
+	port = strtoul(f[2], NULL, 10);
+	if (!port || port > 65535) {
+		fprintf(stderr, "healthcheck: bad port '%s'\n", f[2]);
+		return -EINVAL;
+	}
+	c->port = (__u16)port;
+	if (f[3])
+		snprintf(c->path, sizeof(c->path), "%s", f[3]);
+	if (f[4])
+		snprintf(c->body, sizeof(c->body), "%s", f[4]);
+	return 0;
+}
+
+static void print_status(struct health *h, __u32 id)
+{
+	struct json_object *o;
+	struct health_status st;
+
+	if (health_status(h, id, &st))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string("status"));
+	json_object_object_add(o, "backend", json_object_new_int((int)id));
+	json_object_object_add(o, "target", json_object_new_string(targets[id]));
+	json_object_object_add(o, "up", json_object_new_boolean(st.up));
+	json_object_object_add(o, "successes", json_object_new_int((int)st.successes));
+	json_object_object_add(o, "failures", json_object_new_int((int)st.failures));
+	json_object_object_add(o, "checks", json_object_new_int64((int64_t)st.checks));
+	json_object_object_add(o, "failed", json_object_new_int64((int64_t)st.checks_failed));
+	json_object_object_add(o, "why", json_object_new_string(st.why));
+	json_object_object_add(o, "change_why", json_object_new_string(st.change_why));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct health_conf base, c;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct health *h = NULL;
+	unsigned long long end;
+	int opt, ep = -1, i, n, rc = 1;
+	long secs = 10;
+
+	health_conf_init(&base);
+	while ((opt = getopt(argc, argv, "d:i:t:r:f:s")) != -1) {
+		switch (opt) {
+		case 'd':
+			secs = strtol(optarg, NULL, 10);
+			break;
+		case 'i':
+			base.interval_ms = (__u32)strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			base.timeout_ms = (__u32)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			base.rise = (__u32)strtoul(optarg, NULL, 10);
+			break;
+		case 'f':
+			base.fall = (__u32)strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			base.start_down = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind >= argc || argc - optind > MAX_TARGETS || secs < 1 || secs > 600)
+		goto usage;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (health_new(&h, on_change, NULL)) {
+		fprintf(stderr, "healthcheck: %s\n", err_msg());
+		return 1;
+	}
+	for (i = optind; i < argc; i++) {
+		n = i - optind + 1;
+		targets[n] = argv[i];
+		c = base;
+		if (parse_target(argv[i], &c))
+			goto out;
+		if (health_add(h, (__u32)n, &c)) {
+			fprintf(stderr, "healthcheck: %s: %s\n", argv[i], err_msg());
+			goto out;
+		}
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, health_fd(h), &ev)) {
+		perror("healthcheck: epoll");
+		goto out;
+	}
+	end = health_now_ms() + (unsigned long long)secs * 1000;
+	while (!stop && health_now_ms() < end) {
+		n = epoll_wait(ep, &ev, 1, (int)(end - health_now_ms()));
+		if (n < 0 && errno != EINTR) {
+			perror("healthcheck: epoll_wait");
+			goto out;
+		}
+		if (n > 0 && health_dispatch(h, health_now_ms())) {
+			fprintf(stderr, "healthcheck: dispatch failed\n");
+			goto out;
+		}
+	}
+	for (i = optind; i < argc; i++)
+		print_status(h, (__u32)(i - optind + 1));
+	rc = 0;
+out:
+	if (ep >= 0)
+		close(ep);
+	health_free(h);
+	return rc;
+usage:
+	fprintf(stderr,
+		"usage: healthcheck [-d SECONDS] [-i INTERVAL_MS] [-t TIMEOUT_MS] [-r RISE] "
+		"[-f FALL] [-s] TYPE,ADDR,PORT[,PATH[,BODY]]...\n");
+	return 2;
+}

@@ -1,0 +1,371 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# sluiced, the daemon, on the namespace lab (Sluice on the gateway, two nginx
+# backends), running in the gateway's namespace with its own socket, journal
+# and metrics listener (127.0.0.1:9469 of the gateway namespace):
+#  - sluice write commands go through the control socket and are journaled
+#    (the journal grows, `journal show` and `events` list them), read
+#    commands run locally;
+#  - garbage, oversized, unknown and read-only requests get {"rc": 2} and
+#    change nothing (not journaled); the daemon lives on;
+#  - metrics scraped with curl carry the contract's series;
+#  - kill -9 of the daemon during a paced UDP flow through a VIP and a stream
+#    of write commands: the flow loses no packet; after a restart, every
+#    acknowledged command is in the journal and in the maps (service show
+#    and backend show before and after agree);
+#  - SIGTERM: clean exit (status 0, socket removed), and the data plane
+#    keeps forwarding without the daemon; write commands then run locally.
+# Bounded: every client has a timeout; the lab and the daemon are torn down
+# on any exit.
+. "$(dirname "$0")/lib.sh"
+
+require_env daemon
+SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
+CONNLOOP=$(realpath "$BUILD/tests/integration/connloop" 2>/dev/null)
+[ -x "$CONNLOOP" ] || {
+	tap_fail "daemon: build the test helpers first (make tests): connloop missing"
+	finish
+	exit 1
+}
+for tool in ncat curl jq nginx; do
+	command -v $tool >/dev/null || {
+		tap_fail "daemon: needs $tool"
+		finish
+		exit 1
+	}
+done
+if ! [ -x "$SLUICED" ]; then
+	tap_fail "daemon: build first: $BUILD/sluiced missing"
+	finish
+	exit 1
+fi
+lab_up_steer_test 2 || {
+	tap_fail "lab setup (2 backends, Sluice on the gateway)"
+	finish
+	exit 1
+}
+tap_ok "lab up: client, gateway with Sluice on g0 gb1 gb2, 2 nginx backends"
+
+DTMP=$LAB_STATE/daemon
+mkdir -p "$DTMP"
+SOCK=$DTMP/sluiced.sock
+JDIR=$DTMP/journal
+LOG=$DTMP/sluiced.log
+export SLUICE_SOCKET=$SOCK
+VIP=198.19.0.10
+UPORT=9000
+SVC="$VIP $UPORT udp"
+DPID=
+
+# raw LINE: send one request line to the socket, print the reply line.
+raw() { printf '%s\n' "$1" | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1; }
+rc_of() { jq -r '.rc' <<<"$1" 2>/dev/null; }
+ping_ok() { [ "$(rc_of "$(raw '{"op":"ping"}')")" = 0 ]; }
+journal_len() { sluice -j journal show --dir "$JDIR" 2>/dev/null | jq 'length' 2>/dev/null || echo 0; }
+metrics() { in_gw curl -s -m 5 http://127.0.0.1:9469/metrics; }
+# state: services and backends without counters, for before/after comparisons.
+state() {
+	sluice -j service show | jq -c '[.[] | {address, port, proto, mode, id}]'
+	sluice -j backend show | jq -c '[.[] | {address, port, weight, state, id}]'
+}
+
+# daemon_start: sluiced in the gateway namespace; DPID is its pid (nsenter
+# execs it: not in_gw, whose subshell would get the signals instead).
+daemon_start() {
+	nsenter --net=/run/netns/"$GW_NS" -- "$SLUICED" --pin-root "$LAB_PIN_ROOT" \
+		--journal "$JDIR" --socket "$SOCK" --metrics 127.0.0.1:9469 >>"$LOG" 2>&1 &
+	DPID=$!
+	for _ in $(seq 50); do
+		ping_ok && [ "$(raw '{"op":"ping"}' | jq -r .out | awk '{print $4}')" = "$DPID" ] &&
+			return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+daemon_start_conf() {
+	nsenter --net=/run/netns/"$GW_NS" -- "$SLUICED" --pin-root "$LAB_PIN_ROOT" \
+		--journal "$JDIR" --socket "$SOCK" --metrics 127.0.0.1:9469 --config "$CONF" \
+		>>"$LOG" 2>&1 &
+	DPID=$!
+	for _ in $(seq 50); do
+		ping_ok && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+daemon_cleanup() {
+	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+	cleanup
+}
+trap daemon_cleanup EXIT
+
+# --- start, and write commands through the socket ---------------------------
+if daemon_start; then
+	tap_ok "sluiced starts in the gateway namespace and answers on its socket"
+else
+	tap_fail "sluiced starts" "$(tail -5 "$LOG")"
+	finish
+	exit 1
+fi
+check "it adopted the lab's pinned maps" grep -q "adopted the maps under $LAB_PIN_ROOT" "$LOG"
+
+out=$(sluice service add $SVC mode nat 2>&1)
+check "service add through the daemon ($out)" grep -q "added service" <<<"$out"
+j0=$(journal_len)
+sluice backend add $SVC "$(be_addr4 1)" port $UPORT >/dev/null &&
+	sluice backend add $SVC "$(be_addr4 2)" port $UPORT >/dev/null
+check "backend add x2 through the daemon" test $? = 0
+j1=$(journal_len)
+check "the journal grows with each write command ($j0 -> $j1 records)" test "$j1" -eq $((j0 + 2))
+sluice -j journal show --dir "$JDIR" >"$DTMP/journal.json"
+check "journal show lists service add and both backend adds" test "$(jq '[.[] | select(.type == "command") |
+	.payload.argv | select(.[0] == "service" or .[0] == "backend") | select(.[1] == "add")] | length' \
+	"$DTMP/journal.json")" = 3
+check "the daemon's log says it applied them" test "$(grep -c 'applied' "$LOG")" -ge 3
+sluice -j events >"$DTMP/events.json"
+check "events prints the recent journal records" grep -q '"argv":\["backend","add"' "$DTMP/events.json"
+out=$(sluice service add $SVC 2>&1)
+check "a failing command reports its error through the daemon ($out)" grep -q "already exists" <<<"$out"
+check "... and is journaled as failed" test "$(sluice -j journal show --dir "$JDIR" | jq '[.[] | select(.type == "failed")] | length')" = 1
+shows_service() { sluice service show | grep -q "$VIP port $UPORT udp"; }
+check "read commands run locally (service show works)" shows_service
+
+# --- bad requests ----------------------------------------------------------
+j0=$(journal_len)
+r=$(raw 'garbage')
+check "garbage gets rc 2 ($r)" test "$(rc_of "$r")" = 2
+r=$(raw '{"argv": ["service", "add"], "sudo": true}')
+check "an unknown member gets rc 2 ($r)" test "$(rc_of "$r")" = 2
+r=$(raw '{"op": "reboot"}')
+check "an unknown op gets rc 2 ($r)" test "$(rc_of "$r")" = 2
+r=$(raw '{"argv": ["frobnicate", "now"]}')
+check "an unknown command gets rc 2 ($r)" test "$(rc_of "$r")" = 2
+r=$(raw '{"argv": ["service", "show"]}')
+check "a read command gets rc 2 (not the daemon's) ($r)" test "$(rc_of "$r")" = 2
+r=$(raw '{"argv": ["lab", "down"]}')
+check "lab commands are refused ($r)" test "$(rc_of "$r")" = 2
+r=$(head -c 70000 /dev/zero | tr '\0' 'x' | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1)
+check "an oversized request (70000 bytes) gets rc 2 ($r)" test "$(rc_of "$r")" = 2
+# A client that connects and says nothing, and one that sends half a line.
+(sleep 3 | timeout 4 ncat -U "$SOCK" >/dev/null 2>&1 &)
+(printf '{"argv": ["serv' | timeout 4 ncat -U "$SOCK" >/dev/null 2>&1 &)
+check "a silent client does not stall the daemon" ping_ok
+check "the daemon lives on after all of them" kill -0 "$DPID"
+check "none of them was journaled" test "$(journal_len)" = "$j0"
+
+# --- metrics ---------------------------------------------------------------
+metrics >"$DTMP/metrics.txt"
+for s in sluice_service_packets_total sluice_service_bytes_total sluice_backend_packets_total \
+	sluice_backend_bytes_total sluice_backend_new_flows_total sluice_bulkhead_in_use \
+	sluice_bulkhead_limit sluice_breaker_state sluice_backend_up; do
+	check "metrics: $s has HELP and TYPE" sh -c "grep -q '^# HELP $s ' '$DTMP/metrics.txt' &&
+		grep -q '^# TYPE $s ' '$DTMP/metrics.txt'"
+done
+check "metrics: per-service series of $SVC" \
+	grep -q "^sluice_service_packets_total{service=\"$SVC\",reason=\"forwarded\"} " "$DTMP/metrics.txt"
+check "metrics: breaker state of each backend" \
+	test "$(grep -c "^sluice_breaker_state{service=\"$SVC\",backend=" "$DTMP/metrics.txt")" = 2
+check "metrics: 404 elsewhere" test "$(in_gw curl -s -o /dev/null -w '%{http_code}' -m 5 \
+	http://127.0.0.1:9469/)" = 404
+
+# --- kill -9 under traffic and commands ------------------------------------
+for i in 1 2; do
+	in_be $i "$UDPBLAST" recv "$(be_addr4 $i)" $UPORT 12 >"$DTMP/recv$i" 2>&1 &
+	echo $! >"$DTMP/recv$i.pid"
+done
+sleep 0.3
+# One flow (one thread, one source port), paced: 2000 packets a second for 6 s.
+in_cli "$UDPBLAST" send $VIP $UPORT 6 1 2000 >"$DTMP/sent" 2>&1 &
+SENDER=$!
+sleep 1
+(
+	for w in $(seq 1 300); do
+		sluice backend set $SVC "$(be_addr4 1)" port $UPORT weight "$w" >/dev/null 2>&1 || break
+		echo "$w" >>"$DTMP/acked"
+	done
+) &
+LOOP=$!
+sleep 1
+kill -9 "$DPID"
+kill "$LOOP" 2>/dev/null
+wait "$DPID" 2>/dev/null
+st=$?
+wait "$LOOP" 2>/dev/null
+sleep 0.3 # a command in flight when the loop was stopped finishes
+last=$(tail -n1 "$DTMP/acked" 2>/dev/null || echo 0)
+state >"$DTMP/before"
+check "sluiced killed with -9 (status $st) while $last weight changes were acknowledged" \
+	test "$st" = 137 -a "$last" -gt 0
+check "sluiced restarts" daemon_start
+state >"$DTMP/after"
+check "service show and backend show agree before and after the restart" cmp -s "$DTMP/before" "$DTMP/after"
+w=$(sluice -j backend show $SVC | jq --arg a "$(be_addr4 1)" '.[] | select(.address == $a) | .weight')
+check "the last acknowledged weight ($last) is in the maps (weight $w)" \
+	sh -c "[ '$w' -ge '$last' ] && [ '$w' -le $((last + 1)) ]"
+sluice -j journal show --dir "$JDIR" >"$DTMP/journal.json"
+missing=0
+for k in $(seq 1 "$last"); do
+	jq -e --arg w "$k" 'any(.[]; .type == "command" and .payload.argv[1] == "set" and
+		.payload.argv[-1] == $w)' "$DTMP/journal.json" >/dev/null || missing=$((missing + 1))
+done
+check "every acknowledged command is in the journal after the restart ($missing of $last missing)" \
+	test "$missing" = 0
+wait "$SENDER"
+sent=$(tr -dc 0-9 <"$DTMP/sent")
+got=0
+for i in 1 2; do
+	wait "$(cat "$DTMP/recv$i.pid")"
+	got=$((got + $(tr -dc 0-9 <"$DTMP/recv$i")))
+done
+check "the established flow lost no packet across kill -9 and restart ($got of $sent)" \
+	sh -c "[ -n '$sent' ] && [ '$sent' -gt 0 ] && [ '$got' = '$sent' ]"
+
+# --- SIGTERM: clean exit, data plane keeps forwarding ----------------------
+kill -TERM "$DPID"
+wait "$DPID"
+st=$?
+DPID=
+check "SIGTERM: sluiced exits with status 0 ($st)" test "$st" = 0
+check "SIGTERM: the socket is removed" test ! -e "$SOCK"
+attached() { sluice iface show | grep -q "$GW_IF"; }
+check "SIGTERM: XDP stays attached (iface show lists $GW_IF)" attached
+for i in 1 2; do
+	in_be $i "$UDPBLAST" recv "$(be_addr4 $i)" $UPORT 5 >"$DTMP/recv$i" 2>&1 &
+	echo $! >"$DTMP/recv$i.pid"
+done
+sleep 0.3
+sent=$(in_cli "$UDPBLAST" send $VIP $UPORT 1 1 2000 | tr -dc 0-9)
+got=0
+for i in 1 2; do
+	wait "$(cat "$DTMP/recv$i.pid")"
+	got=$((got + $(tr -dc 0-9 <"$DTMP/recv$i")))
+done
+check "without the daemon the data plane forwards the flow ($got of $sent)" \
+	sh -c "[ -n '$sent' ] && [ '$sent' -gt 0 ] && [ '$got' = '$sent' ]"
+j0=$(journal_len)
+check "without the daemon write commands run locally" \
+	sluice backend set $SVC "$(be_addr4 2)" port $UPORT weight 7
+check "... and are not journaled" test "$(journal_len)" = "$j0"
+
+# --- config file: --config at start, SIGHUP, config apply through the daemon --
+CONF=$DTMP/sluiced.yaml
+VIP2=198.19.0.20
+write_conf() { # write_conf WEIGHT [HEALTH]: backend 2 of $VIP2 gets WEIGHT
+	cat >"$CONF" <<YAML
+services:
+  - address: $VIP
+    port: $UPORT
+    protocol: udp
+    mode: nat
+    backends:
+      - address: $(be_addr4 1)
+        port: $UPORT
+      - address: $(be_addr4 2)
+        port: $UPORT
+  - address: $VIP2
+    port: 80
+    mode: nat
+    breaker-failures: 5
+    breaker-window: 2
+    breaker-wait: 1
+${2:-}
+    backends:
+      - $(be_addr4 1)
+      - address: $(be_addr4 2)
+        weight: $1
+YAML
+}
+svc_id() { sluice -j service show "$1" "$2" "$3" | jq -r '.[0].id // .service.id // empty'; }
+be_weight() { sluice -j backend show "$1" "$2" "$3" | jq --arg a "$4" '.[] | select(.address == $a) | .weight'; }
+records() { sluice -j journal show --dir "$JDIR" | jq "[.[] | select(.type == \"$1\")] | length"; }
+write_conf 1
+id0=$(svc_id $SVC)
+c0=$(records config)
+check "sluiced --config starts" daemon_start_conf
+has_vip2() { [ -n "$(svc_id $VIP2 80 tcp)" ]; }
+check "the config was applied at start: $VIP2 exists" has_vip2
+check "... with its backends" test "$(sluice -j backend show $VIP2 80 tcp | jq length)" = 2
+check "... the unchanged service kept its id ($id0)" test "$(svc_id $SVC)" = "$id0"
+check "... and a config record was journaled" test "$(records config)" = $((c0 + 1))
+in_gw "$SLUICE" -j events --follow timeout 4 >"$DTMP/follow" 2>&1 &
+FOLLOW=$!
+sleep 0.3
+write_conf 3
+kill -HUP "$DPID"
+wait_weight() { [ "$(be_weight $VIP2 80 tcp "$(be_addr4 2)")" = "$1" ]; }
+for _ in $(seq 30); do wait_weight 3 && break; sleep 0.1; done
+check "SIGHUP re-applies the file (weight 3)" wait_weight 3
+check "... journaled (config records: $(records config))" test "$(records config)" = $((c0 + 2))
+wait "$FOLLOW"
+check "events --follow printed the new record as it came" \
+	grep -q '"argv":\["backend","set","'$VIP2'","80","tcp","'"$(be_addr4 2)"'",.*"weight","3"\]' \
+	"$DTMP/follow"
+write_conf 2
+out=$(cd "$DTMP" && sluice config apply sluiced.yaml 2>&1)
+check "config apply FILE (relative) through the daemon ($out)" wait_weight 2
+check "... journaled (config records: $(records config))" test "$(records config)" = $((c0 + 3))
+
+# --- breakers, live: a backend stops answering under load -----------------
+brk_records() { sluice -j journal show --dir "$JDIR" | jq -c "[.[] | select(.type == \"breaker\") |
+	.payload | select(.backend == \"$(be_addr4 2) 80\" and .to == \"$1\")] | length"; }
+b_open=$(brk_records open)
+b_closed=$(brk_records closed)
+in_cli timeout 30 "$CONNLOOP" $VIP2 80 -d 9000 -i 5000 -t 1000 -q >"$DTMP/loop" 2>&1 &
+CLOOP=$!
+sleep 1
+kill -TERM "$(cat "$LAB_STATE/b2/nginx.pid")"
+opened() { [ "$(brk_records open)" -gt "$b_open" ]; }
+for _ in $(seq 50); do opened && break; sleep 0.1; done
+check "breaker of backend 2 opens and the transition is journaled" opened
+metrics >"$DTMP/metrics2.txt"
+check "metrics: its breaker state is 1 (open) or 2 (half-open)" \
+	grep -Eq "^sluice_breaker_state\{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"\} [12]$" \
+	"$DTMP/metrics2.txt"
+lab_nginx 2
+closed() { [ "$(brk_records closed)" -gt "$b_closed" ]; }
+for _ in $(seq 80); do closed && break; sleep 0.1; done
+check "backend 2 back: its breaker closes again (journaled)" closed
+wait "$CLOOP"
+
+# --- health checks from the config: a backend goes down, then up ------------
+h_records() { sluice -j journal show --dir "$JDIR" | jq -c "[.[] | select(.type == \"health\") |
+	.payload | select(.backend == \"$(be_addr4 2) 80\" and
+	(if .up == true or .up == 1 then 1 else 0 end) == $1)] | length"; }
+h_down=$(h_records 0)
+h_up=$(h_records 1)
+write_conf 2 "    health:
+      type: http
+      interval: 0.2
+      timeout: 0.2
+      rise: 1
+      fall: 2"
+kill -HUP "$DPID"
+sleep 1
+metrics >"$DTMP/metrics3.txt"
+check "metrics: sluice_backend_up of both checked backends is 1" \
+	test "$(grep -c "^sluice_backend_up{service=\"$VIP2 80 tcp\",backend=\".*\"} 1$" "$DTMP/metrics3.txt")" = 2
+kill -TERM "$(cat "$LAB_STATE/b2/nginx.pid")"
+hdown() { [ "$(h_records 0)" -gt "$h_down" ]; }
+for _ in $(seq 30); do hdown && break; sleep 0.1; done
+check "health: nginx of backend 2 stopped: down is journaled" hdown
+metrics >"$DTMP/metrics4.txt"
+check "metrics: its sluice_backend_up is 0 and its breaker open" sh -c "
+	grep -q '^sluice_backend_up{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 0$' '$DTMP/metrics4.txt' &&
+	grep -q '^sluice_breaker_state{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 1$' '$DTMP/metrics4.txt'"
+lab_nginx 2
+hup() { [ "$(h_records 1)" -gt "$h_up" ]; }
+for _ in $(seq 30); do hup && break; sleep 0.1; done
+check "health: backend 2 back: up is journaled" hup
+brk0() { metrics | grep -q "^sluice_breaker_state{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 0$"; }
+check "... and its breaker is closed again" brk0
+
+kill -TERM "$DPID"
+wait "$DPID"
+check "SIGTERM again: status 0" test $? = 0
+DPID=
+
+finish

@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of userspace/config.c and userspace/state.c: valid files (the
+ * commented example included) and their round trips (load -> dump -> load,
+ * load -> state_to_commands -> replayed), invalid files with each error's
+ * exact line and column, and state_diff() cases. Commands are replayed on a
+ * struct state by a small interpreter here, so no map is needed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "addr.h"
+#include "args.h"
+#include "config.h"
+#include "err.h"
+#include "rate.h"
+#include "res.h"
+#include "shard.h"
+#include "state.h"
+#include "svc.h"
+
+static int load(const char *text, struct state *s)
+{
+	return config_load_string("t.yaml", text, strlen(text), s);
+}
+
+/* Load text, expect -EINVAL and the message to start with "t.yaml:LINE:COL: " and hold what. */
+static void expect_error(const char *text, int line, int col, const char *what)
+{
+	char prefix[64];
+	struct state s;
+
+	snprintf(prefix, sizeof(prefix), "t.yaml:%d:%d: ", line, col);
+	assert_int_equal(load(text, &s), -EINVAL);
+	if (strncmp(err_msg(), prefix, strlen(prefix)) || !strstr(err_msg(), what))
+		fail_msg("expected '%s...%s', got '%s'", prefix, what, err_msg());
+	assert_int_equal(s.nservices, 0); /* nothing left behind */
+}
+
+/* Replaying commands on a struct state. */
+
+struct replay {
+	struct state *s;
+	int count;
+	char log[64][512];
+};
+
+static struct state_service *svc_of(struct state *s, char **argv)
+{
+	union sluice_addr a;
+	struct sluice_svc_key k;
+	__u16 port;
+	__u8 proto;
+
+	assert_int_equal(addr_parse(argv[0], &a), 0);
+	assert_int_equal(args_parse_port(argv[1], &port), 0);
+	assert_int_equal(args_parse_proto(argv[2], &proto), 0);
+	assert_int_equal(svc_key_make(&a, port, proto, &k), 0);
+	return state_find_service(s, &k);
+}
+
+static void parse_ref(char **argv, struct be_ref *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(addr_parse(argv[0], &r->addr), 0);
+	assert_string_equal(argv[1], "port");
+	assert_int_equal(args_parse_port(argv[2], &r->port), 0);
+	r->has_port = 1;
+}
+
+static __u32 num(const char *t)
+{
+	__u32 v;
+
+	assert_int_equal(args_parse_count(t, 0xffffffffu, "n", &v), 0);
+	return v;
+}
+
+static __u32 ms(const char *t)
+{
+	__u32 v;
+
+	assert_int_equal(res_parse_seconds_ms(t, 1, 100000000, "s", &v), 0);
+	return v;
+}
+
+static void svc_options(struct state_service *v, int argc, char **argv)
+{
+	struct sluice_svc_res *r = &v->res;
+	int i, burst = -1, cburst = -1, rate = 0, crate = 0;
+
+	for (i = 0; i < argc; i += 2) {
+		const char *k = argv[i], *x = argv[i + 1];
+
+		assert_true(i + 1 < argc);
+		if (!strcmp(k, "mode"))
+			assert_int_equal(args_parse_mode(x, &v->mode), 0);
+		else if (!strcmp(k, "hash"))
+			assert_int_equal(args_parse_hash(x, &v->hash), 0);
+		else if (!strcmp(k, "maglev-size"))
+			v->maglev_size = num(x);
+		else if (!strcmp(k, "rate"))
+			v->rate = num(x), rate = 1;
+		else if (!strcmp(k, "burst"))
+			burst = (int)num(x);
+		else if (!strcmp(k, "client-rate"))
+			v->client_rate = num(x), crate = 1;
+		else if (!strcmp(k, "client-burst"))
+			cburst = (int)num(x);
+		else if (!strcmp(k, "max-conns"))
+			r->max_conns = num(x);
+		else if (!strcmp(k, "reserved"))
+			r->reserved = num(x);
+		else if (!strcmp(k, "critical")) {
+			size_t n = 0;
+
+			assert_int_equal(res_critical_parse(x, 0, v->critical, &n), 0);
+			v->ncritical = n;
+		} else if (!strcmp(k, "refuse"))
+			assert_int_equal(res_parse_refuse(x, &r->refuse), 0);
+		else if (!strcmp(k, "global-limit"))
+			r->flags = !strcmp(x, "off") ? SLUICE_RES_NO_GLOBAL : 0;
+		else if (!strcmp(k, "on-open"))
+			assert_int_equal(res_parse_on_open(x, &r->on_open), 0);
+		else if (!strcmp(k, "fallback")) {
+			if (!strcmp(x, "none")) {
+				v->has_fallback = 0;
+			} else {
+				parse_ref(argv + i + 1, &v->fallback);
+				v->has_fallback = 1;
+				i += 2;
+			}
+		} else if (!strcmp(k, "breaker-failures"))
+			r->brk_failures = num(x);
+		else if (!strcmp(k, "breaker-window"))
+			r->brk_window_ms = ms(x);
+		else if (!strcmp(k, "breaker-rate"))
+			r->brk_rate_pct = num(x);
+		else if (!strcmp(k, "breaker-min-calls"))
+			r->brk_min_calls = num(x);
+		else if (!strcmp(k, "breaker-wait"))
+			r->brk_wait_ms = ms(x);
+		else if (!strcmp(k, "breaker-wait-max"))
+			r->brk_wait_max_ms = ms(x);
+		else if (!strcmp(k, "breaker-probes"))
+			r->brk_probes = num(x);
+		else if (!strcmp(k, "breaker-successes"))
+			r->brk_successes = num(x);
+		else if (!strcmp(k, "breaker-max-open"))
+			r->brk_max_open_pct = num(x);
+		else if (!strcmp(k, "syn-timeout"))
+			r->syn_timeout_ms = num(x);
+		else
+			fail_msg("unexpected service option '%s'", k);
+	}
+	if (rate)
+		v->burst = v->rate ? (burst >= 0 ? (__u32)burst : rate_default_burst(v->rate)) : 0;
+	if (crate)
+		v->client_burst =
+			v->client_rate
+				? (cburst >= 0 ? (__u32)cburst : rate_default_burst(v->client_rate))
+				: 0;
+}
+
+static void replay_service(struct state *s, const char *verb, int argc, char **argv)
+{
+	struct state_service *v = svc_of(s, argv);
+	size_t i;
+
+	if (!strcmp(verb, "add")) {
+		struct sluice_svc_key key;
+		__u8 mode = SLUICE_MODE_LOCAL;
+
+		assert_null(v);
+		for (i = 3; i + 1 < (size_t)argc; i++)
+			if (!strcmp(argv[i], "mode"))
+				assert_int_equal(args_parse_mode(argv[i + 1], &mode), 0);
+		v = state_add_service(s);
+		assert_non_null(v);
+		state_service_defaults(v, mode);
+		v = &s->services[s->nservices - 1];
+		{
+			union sluice_addr a;
+			__u16 port;
+			__u8 proto;
+
+			addr_parse(argv[0], &a);
+			args_parse_port(argv[1], &port);
+			args_parse_proto(argv[2], &proto);
+			svc_key_make(&a, port, proto, &key);
+		}
+		v->key = key;
+		svc_options(v, argc - 3, argv + 3);
+	} else if (!strcmp(verb, "set")) {
+		assert_non_null(v);
+		svc_options(v, argc - 3, argv + 3);
+	} else if (!strcmp(verb, "del")) {
+		assert_non_null(v);
+		free(v->backends);
+		free(v->shards);
+		i = (size_t)(v - s->services);
+		memmove(v, v + 1, (s->nservices - i - 1) * sizeof(*v));
+		s->nservices--;
+	} else {
+		fail_msg("unexpected service command '%s'", verb);
+	}
+}
+
+static void replay_backend(struct state *s, const char *verb, int argc, char **argv)
+{
+	struct state_service *v = svc_of(s, argv);
+	struct state_backend *b;
+	struct be_ref r;
+	size_t i;
+
+	assert_non_null(v);
+	parse_ref(argv + 3, &r);
+	b = (struct state_backend *)state_find_backend(v, &r.addr, r.port);
+	if (!strcmp(verb, "add")) {
+		assert_null(b);
+		b = state_add_backend(v);
+		assert_non_null(b);
+		b->addr = r.addr;
+		b->port = r.port;
+		b->state = SLUICE_BE_ACTIVE;
+		assert_int_equal(argc, 8);
+		assert_string_equal(argv[6], "weight");
+		b->weight = num(argv[7]);
+		return;
+	}
+	assert_non_null(b);
+	if (!strcmp(verb, "set"))
+		b->weight = num(argv[7]);
+	else if (!strcmp(verb, "drain"))
+		b->state = SLUICE_BE_DRAINING;
+	else if (!strcmp(verb, "activate"))
+		b->state = SLUICE_BE_ACTIVE;
+	else if (!strcmp(verb, "del")) {
+		i = (size_t)(b - v->backends);
+		memmove(b, b + 1, (v->nbackends - i - 1) * sizeof(*b));
+		v->nbackends--;
+	} else
+		fail_msg("unexpected backend command '%s'", verb);
+}
+
+static void replay_shard(struct state *s, const char *verb, int argc, char **argv)
+{
+	struct state_service *v = svc_of(s, argv);
+	struct sluice_shard_key k;
+	struct state_shard *sh = NULL;
+	size_t i, n;
+
+	assert_non_null(v);
+	assert_int_equal(shard_prefix_parse(argv[3], 0, &k), 0);
+	for (i = 0; i < v->nshards; i++)
+		if (!memcmp(&v->shards[i].key, &k, sizeof(k)))
+			sh = &v->shards[i];
+	if (!strcmp(verb, "del")) {
+		assert_non_null(sh);
+		i = (size_t)(sh - v->shards);
+		memmove(sh, sh + 1, (v->nshards - i - 1) * sizeof(*sh));
+		v->nshards--;
+		return;
+	}
+	assert_string_equal(verb, "add");
+	assert_null(sh);
+	sh = state_add_shard(v);
+	assert_non_null(sh);
+	sh->key = k;
+	if (!strcmp(argv[4], "backend")) {
+		assert_int_equal(argc, 8);
+		parse_ref(argv + 5, &sh->members[0]);
+		sh->count = 1;
+	} else {
+		assert_string_equal(argv[4], "subset");
+		assert_int_equal(
+			shard_members_parse(argv[5], sh->members, SLUICE_SUBSET_MAX_MEMBERS, &n),
+			0);
+		sh->subset = 1;
+		sh->count = (__u32)n;
+	}
+}
+
+static int replay_emit(void *ctx, int argc, char **argv)
+{
+	struct replay *r = ctx;
+	struct state *s = r->s;
+	size_t used = 0;
+	int i;
+
+	assert_null(argv[argc]);
+	if (r->count < 64) {
+		r->log[r->count][0] = 0;
+		for (i = 0; i < argc; i++)
+			used += (size_t)snprintf(r->log[r->count] + used, sizeof(r->log[0]) - used,
+						 "%s%s", i ? " " : "", argv[i]);
+	}
+	r->count++;
+	assert_true(argc >= 2);
+	if (!strcmp(argv[0], "service")) {
+		replay_service(s, argv[1], argc - 2, argv + 2);
+	} else if (!strcmp(argv[0], "backend")) {
+		replay_backend(s, argv[1], argc - 2, argv + 2);
+	} else if (!strcmp(argv[0], "shard")) {
+		replay_shard(s, argv[1], argc - 2, argv + 2);
+	} else if (!strcmp(argv[0], "gateway")) {
+		for (i = 2; i + 1 < argc; i += 2) {
+			union sluice_addr *a = !strcmp(argv[i], "encap-source4")   ? &s->encap_src4
+					       : !strcmp(argv[i], "encap-source6") ? &s->encap_src6
+										   : NULL;
+
+			if (!a) {
+				assert_string_equal(argv[i], "udp-timeout");
+				s->udp_timeout_s = num(argv[i + 1]);
+			} else if (!strcmp(argv[i + 1], "none")) {
+				memset(a, 0, sizeof(*a));
+			} else {
+				assert_int_equal(addr_parse(argv[i + 1], a), 0);
+			}
+		}
+	} else if (!strcmp(argv[0], "bulkhead")) {
+		for (i = 2; i + 1 < argc; i += 2) {
+			if (!strcmp(argv[i], "max-conns"))
+				s->global_max_conns = num(argv[i + 1]);
+			else
+				s->tcp_idle_s = num(argv[i + 1]);
+		}
+	} else if (!strcmp(argv[0], "iface")) {
+		if (!strcmp(argv[1], "attach")) {
+			struct state_iface *f = NULL;
+			size_t j;
+
+			for (j = 0; j < s->nifaces; j++)
+				if (!strcmp(s->ifaces[j].name, argv[2]))
+					f = &s->ifaces[j];
+			if (!f)
+				f = state_add_iface(s);
+			snprintf(f->name, sizeof(f->name), "%s", argv[2]);
+			f->skb = argc > 4 && !strcmp(argv[4], "skb");
+		} else {
+			size_t j;
+
+			for (j = 0; j < s->nifaces; j++)
+				if (!strcmp(s->ifaces[j].name, argv[2])) {
+					memmove(&s->ifaces[j], &s->ifaces[j + 1],
+						(s->nifaces - j - 1) * sizeof(s->ifaces[0]));
+					s->nifaces--;
+					break;
+				}
+		}
+	} else {
+		fail_msg("unexpected object '%s'", argv[0]);
+	}
+	state_sort(s);
+	return 0;
+}
+
+/* What the maps hold on a fresh pin root. */
+static void empty_maps(struct state *s)
+{
+	state_init(s);
+	s->has_ifaces = s->has_gateway = s->has_bulkhead = 1;
+}
+
+static const char full[] =
+	"daemon:\n"
+	"  socket: /run/x.sock\n"
+	"  metrics: \"[::1]:9100\"\n"
+	"  health:\n"
+	"    interval: 5\n"
+	"interfaces:\n"
+	"  - eth0\n"
+	"  - name: eth1\n"
+	"    mode: skb\n"
+	"gateway:\n"
+	"  encap-source4: 192.0.2.1\n"
+	"  udp-timeout: 60\n"
+	"bulkhead:\n"
+	"  max-conns: 20k\n"
+	"services:\n"
+	"  - address: 192.0.2.10\n"
+	"    port: 80\n"
+	"    rate: 10k\n"
+	"  - address: 192.0.2.20\n"
+	"    port: 443\n"
+	"    mode: nat\n"
+	"    hash: client\n"
+	"    maglev-size: 131071\n"
+	"    client-rate: 100\n"
+	"    client-burst: 7\n"
+	"    max-conns: 500\n"
+	"    reserved: 50\n"
+	"    critical: [10.0.0.0/8, 192.168.1.0/24]\n"
+	"    refuse: drop\n"
+	"    global-limit: off\n"
+	"    on-open: fallback\n"
+	"    fallback: 10.0.1.3\n"
+	"    breaker-failures: 5\n"
+	"    breaker-window: 2.5\n"
+	"    breaker-wait: 1\n"
+	"    breaker-wait-max: 60\n"
+	"    breaker-probes: 4\n"
+	"    breaker-successes: 2\n"
+	"    syn-timeout: 1500\n"
+	"    health: {type: http, path: /hz, expect: [200, 204], body: ok}\n"
+	"    backends:\n"
+	"      - address: 10.0.1.1\n"
+	"        port: 8080\n"
+	"        weight: 3\n"
+	"      - {address: 10.0.1.2, state: draining}\n"
+	"      - 10.0.1.3\n"
+	"    shards:\n"
+	"      - prefix: 198.51.100.0/24\n"
+	"        backend: 10.0.1.1\n"
+	"      - prefix: 203.0.113.0/25\n"
+	"        subset: \"10.0.1.3,10.0.1.2:443\"\n"
+	"  - address: 2001:db8::20\n"
+	"    port: 53\n"
+	"    protocol: udp\n"
+	"    mode: ipip\n"
+	"    backends: [\"2001:db8:1::1\", {address: \"2001:db8:1::2\", port: 53}]\n";
+
+static void test_load_full(void **unused)
+{
+	const struct state_service *v;
+	struct state s;
+
+	(void)unused;
+	if (load(full, &s))
+		fail_msg("%s", err_msg());
+	assert_string_equal(s.daemon.socket, "/run/x.sock");
+	assert_string_equal(s.daemon.metrics, "[::1]:9100");
+	assert_int_equal(s.daemon.health.interval_ms, 5000);
+	assert_int_equal(s.has_ifaces, 1);
+	assert_int_equal(s.nifaces, 2);
+	assert_string_equal(s.ifaces[1].name, "eth1");
+	assert_int_equal(s.ifaces[1].skb, 1);
+	assert_int_equal(s.udp_timeout_s, 60);
+	assert_int_equal(s.global_max_conns, 20000);
+	assert_int_equal(s.tcp_idle_s, RES_TCP_IDLE_DEFAULT_S);
+	assert_int_equal(s.nservices, 3);
+	v = &s.services[0]; /* sorted: 192.0.2.10 first */
+	assert_int_equal(v->mode, SLUICE_MODE_LOCAL);
+	assert_int_equal(v->rate, 10000);
+	assert_int_equal(v->burst, 200); /* the default, rate / 50 */
+	assert_int_equal(v->key.proto, IPPROTO_TCP);
+	v = &s.services[1];
+	assert_int_equal(v->mode, SLUICE_MODE_NAT);
+	assert_int_equal(v->hash, SLUICE_HASH_CLIENT);
+	assert_int_equal(v->maglev_size, 131071);
+	assert_int_equal(v->client_burst, 7);
+	assert_int_equal(v->res.reserved, 50);
+	assert_int_equal(v->res.refuse, SLUICE_REFUSE_DROP);
+	assert_int_equal(v->res.flags, SLUICE_RES_NO_GLOBAL);
+	assert_int_equal(v->res.brk_window_ms, 2500);
+	assert_int_equal(v->res.brk_rate_pct, 50); /* default, resolved */
+	assert_int_equal(v->ncritical, 2);
+	assert_int_equal(v->has_fallback, 1);
+	assert_int_equal(v->fallback.port, 443);
+	assert_int_equal(v->health.type, STATE_HC_HTTP);
+	assert_int_equal(v->health.interval_ms, 5000); /* from daemon.health */
+	assert_int_equal(v->health.ncodes, 2);
+	assert_string_equal(v->health.path, "/hz");
+	assert_int_equal(v->nbackends, 3);
+	assert_int_equal(v->backends[0].port, 8080);
+	assert_int_equal(v->backends[0].weight, 3);
+	assert_int_equal(v->backends[1].state, SLUICE_BE_DRAINING);
+	assert_int_equal(v->nshards, 2);
+	assert_int_equal(v->shards[0].members[0].port, 8080);
+	assert_int_equal(v->shards[1].subset, 1);
+	assert_int_equal(v->shards[1].count, 2);
+	v = &s.services[2];
+	assert_int_equal(v->mode, SLUICE_MODE_IPIP);
+	assert_int_equal(v->maglev_size, SLUICE_MAGLEV_M_DEFAULT);
+	assert_int_equal(v->backends[0].port, 53); /* ipip: the service port */
+	state_free(&s);
+}
+
+static void test_example_file(void **unused)
+{
+	static const char *const paths[] = { "tools/sluiced.example.yaml",
+					     "../tools/sluiced.example.yaml",
+					     "../../tools/sluiced.example.yaml" };
+	const char *path = NULL;
+	struct state s;
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && !path; i++)
+		if (!access(paths[i], R_OK))
+			path = paths[i];
+	if (!path)
+		skip();
+	if (config_load(path, &s))
+		fail_msg("%s", err_msg());
+	assert_int_equal(s.nservices, 3);
+	state_free(&s);
+	assert_int_equal(config_load("/nonexistent/sluiced.yaml", &s), -ENOENT);
+	assert_non_null(strstr(err_msg(), "/nonexistent/sluiced.yaml: cannot open"));
+}
+
+/* load -> dump -> load gives the same state. */
+static void test_dump_round_trip(void **unused)
+{
+	struct state a, b;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	assert_int_equal(load(full, &a), 0);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, &a), 0);
+	fclose(f);
+	if (config_load_string("dump.yaml", text, len, &b))
+		fail_msg("%s\n%s", err_msg(), text);
+	assert_true(state_equal(&a, &b));
+	assert_int_equal(b.services[1].health.type, STATE_HC_HTTP);
+	assert_string_equal(b.services[1].health.body, "ok");
+	assert_string_equal(b.daemon.socket, "/run/x.sock");
+	free(text);
+	state_free(&a);
+	state_free(&b);
+}
+
+/* load -> state_to_commands, replayed on empty maps, gives the same state. */
+static void test_commands_round_trip(void **unused)
+{
+	struct state want, got;
+	struct replay r = { .s = &got };
+
+	(void)unused;
+	assert_int_equal(load(full, &want), 0);
+	empty_maps(&got);
+	assert_int_equal(state_to_commands(&want, replay_emit, &r), 0);
+	assert_true(state_equal(&want, &got));
+	/* The order: gateway, bulkhead, then the first service. */
+	assert_string_equal(
+		r.log[0], "gateway set encap-source4 192.0.2.1 encap-source6 none udp-timeout 60");
+	assert_string_equal(r.log[1], "bulkhead set max-conns 20000 tcp-idle 3600");
+	assert_string_equal(r.log[2], "service add 192.0.2.10 80 tcp rate 10000 burst 200");
+	/* And diffing the result against the file: nothing. */
+	r.count = 0;
+	assert_int_equal(state_diff(&got, &want, replay_emit, &r), 0);
+	assert_int_equal(r.count, 0);
+	/* The same from empty maps through state_diff. */
+	state_free(&got);
+	empty_maps(&got);
+	assert_int_equal(state_diff(&got, &want, replay_emit, &r), 0);
+	assert_true(state_equal(&want, &got));
+	state_free(&want);
+	state_free(&got);
+}
+
+static const char base_cfg[] = "services:\n"
+			       "  - address: 192.0.2.10\n"
+			       "    port: 80\n"
+			       "    rate: 10k\n"
+			       "  - address: 192.0.2.20\n"
+			       "    port: 80\n"
+			       "    mode: nat\n"
+			       "    backends: [10.0.0.1, 10.0.0.2]\n";
+
+/* Diff the maps holding base_cfg against text; check the commands; replay. */
+static void diff_case(const char *text, int n, const char *const *cmds)
+{
+	struct state from, to;
+	struct replay r = { .s = &from };
+	int i;
+
+	assert_int_equal(load(base_cfg, &from), 0);
+	from.has_ifaces = from.has_gateway = from.has_bulkhead = 1;
+	if (load(text, &to))
+		fail_msg("%s", err_msg());
+	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	for (i = 0; i < r.count && i < n; i++)
+		assert_string_equal(r.log[i], cmds[i]);
+	assert_int_equal(r.count, n);
+	state_free(&from);
+	state_free(&to);
+}
+
+static void test_diff_none(void **unused)
+{
+	(void)unused;
+	diff_case(base_cfg, 0, NULL);
+}
+
+static void test_diff_rate(void **unused)
+{
+	static const char *const want[] = { "service set 192.0.2.10 80 tcp rate 20000 burst 400" };
+
+	(void)unused;
+	diff_case("services:\n"
+		  "  - address: 192.0.2.10\n"
+		  "    port: 80\n"
+		  "    rate: 20k\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: nat\n"
+		  "    backends: [10.0.0.1, 10.0.0.2]\n",
+		  1, want);
+}
+
+static void test_diff_backend_removed(void **unused)
+{
+	static const char *const want[] = { "backend drain 192.0.2.20 80 tcp 10.0.0.2 port 80" };
+	struct state from, to;
+	struct replay r = { .s = &from };
+	const char *text = "services:\n"
+			   "  - address: 192.0.2.10\n"
+			   "    port: 80\n"
+			   "    rate: 10k\n"
+			   "  - address: 192.0.2.20\n"
+			   "    port: 80\n"
+			   "    mode: nat\n"
+			   "    backends: [10.0.0.1]\n";
+
+	(void)unused;
+	diff_case(text, 1, want);
+	/* Once drained, a second apply changes nothing: the backend is never deleted. */
+	assert_int_equal(load(base_cfg, &from), 0);
+	assert_int_equal(load(text, &to), 0);
+	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	r.count = 0;
+	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(r.count, 0);
+	state_free(&from);
+	state_free(&to);
+}
+
+static void test_diff_service_removed(void **unused)
+{
+	static const char *const want[] = { "service del 192.0.2.10 80 tcp" };
+
+	(void)unused;
+	diff_case("services:\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: nat\n"
+		  "    backends: [10.0.0.1, 10.0.0.2]\n",
+		  1, want);
+}
+
+static void test_diff_mixed(void **unused)
+{
+	static const char *const want[] = {
+		"gateway set udp-timeout 10",
+		"service del 192.0.2.20 80 tcp", /* mode change: deleted, added again */
+		"service set 192.0.2.10 80 tcp rate 0 breaker-failures 7",
+		"service add 192.0.2.10 80 udp",
+		"service add 192.0.2.20 80 tcp mode ipip",
+		"backend add 192.0.2.20 80 tcp 10.0.0.1 port 80 weight 2",
+		"backend add 192.0.2.20 80 tcp 10.0.0.9 port 80 weight 1",
+		"backend drain 192.0.2.20 80 tcp 10.0.0.9 port 80",
+		"service set 192.0.2.20 80 tcp fallback 10.0.0.1 port 80",
+		"shard add 192.0.2.20 80 tcp 10.9.0.0/16 backend 10.0.0.1 port 80",
+	};
+
+	(void)unused;
+	diff_case("gateway: {udp-timeout: 10}\n"
+		  "services:\n"
+		  "  - {address: 192.0.2.10, port: 80, breaker-failures: 7}\n"
+		  "  - {address: 192.0.2.10, port: 80, protocol: udp}\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: ipip\n"
+		  "    fallback: 10.0.0.1\n"
+		  "    backends:\n"
+		  "      - {address: 10.0.0.1, weight: 2}\n"
+		  "      - {address: 10.0.0.9, state: draining}\n"
+		  "    shards: [{prefix: 10.9.0.0/16, backend: 10.0.0.1}]\n",
+		  10, want);
+}
+
+static void test_diff_backend_changes(void **unused)
+{
+	static const char *const want[] = {
+		"shard del 192.0.2.20 80 tcp 10.9.0.0/16",
+		"service set 192.0.2.20 80 tcp maglev-size 131071",
+		"backend set 192.0.2.20 80 tcp 10.0.0.1 port 80 weight 5",
+		"backend drain 192.0.2.20 80 tcp 10.0.0.2 port 80",
+		"shard add 192.0.2.20 80 tcp 10.9.0.0/16 backend 10.0.0.2 port 80",
+	};
+	struct state from, to;
+	struct replay r = { .s = &from };
+	const char *before = "services:\n"
+			     "  - address: 192.0.2.20\n"
+			     "    port: 80\n"
+			     "    mode: nat\n"
+			     "    backends: [10.0.0.1, 10.0.0.2]\n"
+			     "    shards: [{prefix: 10.9.0.0/16, backend: 10.0.0.1}]\n";
+	const char *after = "services:\n"
+			    "  - address: 192.0.2.20\n"
+			    "    port: 80\n"
+			    "    mode: nat\n"
+			    "    maglev-size: 131071\n"
+			    "    backends: [{address: 10.0.0.1, weight: 5},\n"
+			    "               {address: 10.0.0.2, state: draining}]\n"
+			    "    shards: [{prefix: 10.9.0.0/16, backend: 10.0.0.2}]\n";
+	int i;
+
+	(void)unused;
+	assert_int_equal(load(before, &from), 0);
+	if (load(after, &to))
+		fail_msg("%s", err_msg());
+	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	for (i = 0; i < r.count && i < 5; i++)
+		assert_string_equal(r.log[i], want[i]);
+	assert_int_equal(r.count, 5);
+	assert_true(state_equal(&from, &to));
+	/* And back: the drained backend activated. */
+	state_free(&to);
+	assert_int_equal(load(before, &to), 0);
+	r.count = 0;
+	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_true(state_equal(&from, &to));
+	state_free(&from);
+	state_free(&to);
+}
+
+static void test_errors(void **unused)
+{
+	(void)unused;
+	/* Bad values, at the value. */
+	expect_error("services:\n  - address: 192.0.2.300\n    port: 80\n", 2, 14,
+		     "address: invalid address '192.0.2.300'");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 0\n", 3, 11,
+		     "port '0' is out of range");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, mode: fast}\n", 2, 42,
+		     "unknown mode 'fast'");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, protocol: sctp}\n", 2, 46,
+		     "unknown protocol 'sctp'");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    rate: fast\n", 4, 11,
+		     "invalid rate 'fast'");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    burst: 10\n", 4, 12,
+		     "burst needs rate");
+	/* Unknown and duplicate keys, at the key. */
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    colour: red\n", 4, 5,
+		     "unknown key 'colour' in a service: expected one of address, port");
+	expect_error("servicez: []\n", 1, 1, "unknown key 'servicez' in the file");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    port: 81\n", 4, 5,
+		     "duplicate key 'port' in a service (first at line 3)");
+	/* Wrong types. */
+	expect_error("services:\n  address: 192.0.2.1\n", 2, 3,
+		     "services: expected a list of services");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: [80]\n", 3, 11,
+		     "port: expected a port 1..65535, found a list");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    backends: 10.0.0.1\n", 4,
+		     15, "backends: expected a list, found a value");
+	expect_error("services:\n  - address: 192.0.2.1\n    port:\n", 3, 10,
+		     "port: expected a port 1..65535, found no value");
+	expect_error("- 1\n", 1, 1, "the file: expected a mapping");
+	/* Missing keys, at the mapping. */
+	expect_error("services:\n  - port: 80\n", 2, 5, "a service needs 'address'");
+	/* Semantic checks. */
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80}\n"
+		     "  - {address: 192.0.2.1, port: 80, protocol: tcp}\n",
+		     3, 5, "duplicate service 192.0.2.1 port 80 tcp");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, backends: [\"2001:db8::1\"]}\n",
+		     2, 58, "must be of one address family");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, fallback: 10.0.0.9,\n"
+		     "     backends: [10.0.0.1]}\n",
+		     2, 57, "fallback: 10.0.0.9 is not a backend of this service");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, maglev-size: 65536}\n",
+		     2, 60, "maglev-size: 65536 is not a prime");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, maglev-size: 65537}\n",
+		     2, 36, "maglev-size applies to services in mode nat or ipip");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, max-conns: 10, reserved: 10}\n",
+		     2, 5, "reserved 10 must be below max-conns 10");
+	expect_error(
+		"services:\n"
+		"  - {address: 192.0.2.1, port: 80, mode: nat, backends: [10.0.0.1, 10.0.0.1]}\n",
+		2, 68, "duplicate backend 10.0.0.1 port 80");
+	expect_error("services:\n"
+		     "  - address: 192.0.2.1\n"
+		     "    port: 80\n"
+		     "    mode: nat\n"
+		     "    backends: [10.0.0.1]\n"
+		     "    shards:\n"
+		     "      - prefix: 10.0.0.1/8\n"
+		     "        backend: 10.0.0.1\n",
+		     7, 17, "host bits set");
+	expect_error("services:\n"
+		     "  - address: 192.0.2.1\n"
+		     "    port: 80\n"
+		     "    health: {type: tcp, path: /x}\n",
+		     4, 25, "path applies to http and https checks only");
+	expect_error("gateway:\n  encap-source4: 2001:db8::1\n", 2, 18,
+		     "encap-source4: expected an IPv4 address");
+	expect_error("interfaces: [eth0, eth0]\n", 1, 20, "duplicate interface 'eth0'");
+	/* libyaml's own: a tab, bad indentation, an unclosed flow. */
+	expect_error("services:\n\t- address: 192.0.2.1\n", 2, 1,
+		     "invalid YAML: found character that cannot start any token");
+	expect_error("services:\n  - address: 192.0.2.1\n     port: 80\n", 3, 10,
+		     "invalid YAML: mapping values are not allowed in this context");
+	expect_error("services: [\n", 2, 1, "invalid YAML");
+	expect_error("a: 1\n---\nb: 2\n", 3, 1, "a second YAML document");
+}
+
+/* An empty file is a valid, empty state (no services). */
+static void test_empty(void **unused)
+{
+	struct state s;
+
+	(void)unused;
+	assert_int_equal(load("", &s), 0);
+	assert_int_equal(s.nservices, 0);
+	assert_int_equal(s.has_gateway, 0);
+	state_free(&s);
+	assert_int_equal(load("services: []\n# nothing\n", &s), 0);
+	state_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_full),
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_commands_round_trip),
+		cmocka_unit_test(test_diff_none),
+		cmocka_unit_test(test_diff_rate),
+		cmocka_unit_test(test_diff_backend_removed),
+		cmocka_unit_test(test_diff_service_removed),
+		cmocka_unit_test(test_diff_mixed),
+		cmocka_unit_test(test_diff_backend_changes),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

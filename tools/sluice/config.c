@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sluice config: check a configuration file, show or apply what it changes,
+ * and dump the pinned state as a file. The file is loaded and validated in
+ * full by userspace/config.c before anything runs; apply then runs the
+ * difference (userspace/state.c) as ordinary sluice commands through
+ * cli_run(), so a config change goes through exactly the code (and, under
+ * the daemon, the journal) a typed command does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "main.h"
+#include "maps.h"
+#include "out.h"
+#include "state.h"
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(out_file(),
+		"Usage: sluice config check FILE\n"
+		"       sluice config diff FILE\n"
+		"       sluice config apply FILE\n"
+		"       sluice config dump\n"
+		"       sluice config help\n"
+		"\n"
+		"FILE := a YAML file describing the desired state (the schema, every key\n"
+		"        commented, is in tools/sluiced.example.yaml)\n"
+		"\n"
+		"  check  Load and validate FILE without touching anything; print a summary,\n"
+		"         or the first error as FILE:LINE:COLUMN: what was expected.\n"
+		"  diff   Print the commands apply would run, run nothing.\n"
+		"  apply  Validate FILE, then run the commands that turn the pinned state into\n"
+		"         it, in order: gateway and bulkhead settings, removed services, new\n"
+		"         services and changed settings (service set: ids, counters and flows\n"
+		"         kept), backends, fallbacks, shards, interfaces. Unchanged services\n"
+		"         are not touched. A backend no longer in FILE is drained, never\n"
+		"         deleted: it keeps its connections until 'sluice backend del'. An\n"
+		"         invalid FILE changes nothing; a command that fails stops the apply\n"
+		"         (the ones before it stay applied) and is reported. When sluiced\n"
+		"         runs, apply goes through it (journaled).\n"
+		"  dump   Print the pinned state as a FILE that apply reproduces (health\n"
+		"         checks and daemon settings are not in the maps: add them by hand).\n"
+		"\n"
+		"Sections left out of FILE (interfaces, gateway, bulkhead) are not managed;\n"
+		"services are: a service missing from FILE is deleted.\n"
+		"\n"
+		"Examples:\n"
+		"  sluice config check /etc/sluice/sluiced.yaml\n"
+		"  sluice config diff /etc/sluice/sluiced.yaml\n"
+		"  sluice config dump > /etc/sluice/sluiced.yaml\n");
+	return 0;
+}
+
+static int file_arg(const char *verb, int argc, char **argv)
+{
+	if (argc < 1)
+		return cli_usage_error("config", "config %s: missing FILE", verb);
+	if (argc > 1)
+		return cli_usage_error("config", "config %s: unexpected argument '%s'", verb,
+				       argv[1]);
+	return 0;
+}
+
+static void count_state(const struct state *s, size_t *backends, size_t *shards)
+{
+	size_t i;
+
+	*backends = *shards = 0;
+	for (i = 0; i < s->nservices; i++) {
+		*backends += s->services[i].nbackends;
+		*shards += s->services[i].nshards;
+	}
+}
+
+static int do_check(int argc, char **argv)
+{
+	size_t backends, shards;
+	struct state s;
+	int err;
+
+	err = file_arg("check", argc, argv);
+	if (err)
+		return err;
+	err = config_load(argv[0], &s);
+	if (err)
+		return cli_lib_error(err);
+	count_state(&s, &backends, &shards);
+	out_str("file", "%s: valid:", argv[0]);
+	out_u64("services", " %llu services", s.nservices);
+	out_u64("backends", ", %llu backends", backends);
+	out_u64("shards", ", %llu shards", shards);
+	if (s.has_ifaces)
+		out_u64("interfaces", ", %llu interfaces", s.nifaces);
+	out_text("\n");
+	state_free(&s);
+	return 0;
+}
+
+/* Commands collected from state_diff()/state_to_commands(). */
+struct plan {
+	size_t count;
+	char ***cmds; /* NULL-terminated argv copies */
+};
+
+static int plan_add(void *ctx, int argc, char **argv)
+{
+	struct plan *p = ctx;
+	char ***grown, **copy;
+	int i;
+
+	copy = calloc((size_t)argc + 1, sizeof(*copy));
+	grown = realloc(p->cmds, (p->count + 1) * sizeof(*p->cmds));
+	if (!copy || !grown) {
+		free(copy);
+		if (grown)
+			p->cmds = grown;
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	p->cmds = grown;
+	for (i = 0; i < argc; i++) {
+		copy[i] = strdup(argv[i]);
+		if (!copy[i]) {
+			while (i--)
+				free(copy[i]);
+			free(copy);
+			err_set("out of memory");
+			return -ENOMEM;
+		}
+	}
+	p->cmds[p->count++] = copy;
+	return 0;
+}
+
+static void plan_free(struct plan *p)
+{
+	size_t i;
+	char **a;
+
+	for (i = 0; i < p->count; i++) {
+		for (a = p->cmds[i]; *a; a++)
+			free(*a);
+		free(p->cmds[i]);
+	}
+	free(p->cmds);
+	p->cmds = NULL;
+	p->count = 0;
+}
+
+/* "service add 192.0.2.1 80 tcp ..." into buf. */
+static void plan_line(char **argv, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (; *argv && used < len; argv++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", *argv);
+}
+
+static int make_plan(const char *file, struct plan *p)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = config_plan(file, cli.pin_root, plan_add, p, NULL);
+	if (err) {
+		plan_free(p);
+		return cli_lib_error(err);
+	}
+	return 0;
+}
+
+static int do_diff(int argc, char **argv)
+{
+	char line[4096];
+	struct plan p;
+	size_t i;
+	int err;
+
+	err = file_arg("diff", argc, argv);
+	if (err)
+		return err;
+	err = make_plan(argv[0], &p);
+	if (err)
+		return err;
+	out_open_array("commands");
+	for (i = 0; i < p.count; i++) {
+		plan_line(p.cmds[i], line, sizeof(line));
+		out_str(NULL, "sluice %s\n", line);
+	}
+	out_close_array();
+	if (!p.count)
+		out_text("no change: the pinned state matches %s\n", argv[0]);
+	plan_free(&p);
+	return 0;
+}
+
+/* Run one planned command under this run's pin root; its messages into *errs. */
+static int run_one(char **cmd, char **errs)
+{
+	char *argv[200];
+	FILE *sink, *errf;
+	size_t len = 0;
+	int argc = 0, rc;
+
+	argv[argc++] = "--pin-root";
+	argv[argc++] = (char *)cli.pin_root;
+	for (; *cmd && argc < (int)(sizeof(argv) / sizeof(argv[0])) - 1; cmd++)
+		argv[argc++] = *cmd;
+	argv[argc] = NULL;
+	*errs = NULL;
+	sink = fopen("/dev/null", "w");
+	errf = open_memstream(errs, &len);
+	if (!sink || !errf) {
+		if (sink)
+			fclose(sink);
+		if (errf)
+			fclose(errf);
+		err_set("cannot run commands: out of memory");
+		return -ENOMEM;
+	}
+	rc = cli_run(argc, argv, sink, errf);
+	fclose(sink);
+	fclose(errf);
+	return rc ? -EIO : 0;
+}
+
+static int do_apply(int argc, char **argv)
+{
+	char line[4096], *errs = NULL;
+	const char *msg;
+	struct plan p;
+	size_t i, n;
+	int err;
+
+	err = file_arg("apply", argc, argv);
+	if (err)
+		return err;
+	err = make_plan(argv[0], &p);
+	if (err)
+		return err;
+	out_open_array("commands");
+	for (i = 0; i < p.count; i++) {
+		plan_line(p.cmds[i], line, sizeof(line));
+		err = run_one(p.cmds[i], &errs);
+		if (err) {
+			out_close_array();
+			n = errs ? strlen(errs) : 0;
+			while (n && (errs[n - 1] == '\n'))
+				errs[--n] = 0;
+			msg = errs ? errs : "";
+			if (!strncmp(msg, "sluice: ", 8))
+				msg += 8;
+			out_error(
+				"%s: command %zu of %zu failed: sluice %s: %s (the %zu before it are applied)",
+				argv[0], i + 1, p.count, line, *msg ? msg : "failed", i);
+			free(errs);
+			goto out;
+		}
+		free(errs);
+		errs = NULL;
+		out_str(NULL, "sluice %s\n", line);
+	}
+	out_close_array();
+	out_u64("applied", "applied %llu commands", p.count);
+	out_str("file", " from %s\n", argv[0]);
+out:
+	plan_free(&p);
+	return err;
+}
+
+static int do_dump(int argc, char **argv)
+{
+	struct sluice_maps m;
+	struct state s;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	(void)argv;
+	if (argc)
+		return cli_usage_error("config", "config dump: unexpected argument '%s'", argv[0]);
+	maps_init(&m);
+	state_init(&s);
+	err = cli_open_maps(&m);
+	if (err)
+		goto out;
+	err = state_read_maps(&m, &s);
+	if (err) {
+		cli_lib_error(err);
+		goto out;
+	}
+	f = open_memstream(&text, &len);
+	if (!f) {
+		err = -ENOMEM;
+		cli_lib_error(err);
+		goto out;
+	}
+	err = config_dump(f, &s);
+	fclose(f);
+	if (err) {
+		cli_lib_error(err);
+		goto out;
+	}
+	out_str("yaml", "%s", text);
+out:
+	free(text);
+	state_free(&s);
+	maps_close(&m);
+	return err;
+}
+
+int do_config(int argc, char **argv)
+{
+	static const struct cli_cmd cmds[] = {
+		{ "check", do_check, 0 }, { "diff", do_diff, 0 }, { "apply", do_apply, CLI_WRITE },
+		{ "dump", do_dump, 0 },	  { "help", do_help, 0 },
+	};
+
+	return cli_dispatch("config", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);
+}

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket: a Unix SOCK_STREAM listener (0660, group "sluice"
+ * when it exists) speaking newline-delimited JSON (userspace/ctl.h). Every
+ * connection is non-blocking with its own input and output buffers and a
+ * deadline, so a slow or dead client cannot stall the loop. Write commands
+ * are journaled (fdatasync) before they run through the CLI's own
+ * dispatcher (cli_run) with their output captured; subscribers get every
+ * journal record as a JSON line, after a backlog of the recent ones, and
+ * are dropped when they fall too far behind.
+ *
+ * Connections are never freed while an epoll batch may still point at
+ * them: a closed connection goes to a graveyard freed on the next tick.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../sluice/main.h"
+#include "ctl.h"
+#include "err.h"
+#include "journal.h"
+#include "sluiced.h"
+#include "version.h"
+
+#define CONN_MAX 64		 /* connections at once; more are refused */
+#define CONN_DEADLINE_MS 10000	 /* to send a whole request, or to take a reply */
+#define SUB_BUFFER_MAX (1 << 20) /* a subscriber this far behind is dropped */
+#define BACKLOG_MAX 64		 /* recent records a new subscriber gets first */
+
+struct conn {
+	struct loop_src src; /* first: the loop hands us &src */
+	struct conn *next;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off, out_cap;
+	__u64 deadline; /* 0: none (an idle subscriber) */
+	int subscriber;
+	int closing; /* close once the output is sent */
+	int dead;    /* closed; freed on the next tick */
+};
+
+struct control {
+	struct loop_src listen;
+	struct conn *conns;
+	struct conn *graveyard;
+	int nconns;
+	char *backlog[BACKLOG_MAX];
+	size_t bl_next, bl_count;
+};
+
+static void conn_close(struct daemon *d, struct conn *c)
+{
+	struct control *ctl = d->ctl;
+	struct conn **p;
+
+	if (c->dead)
+		return;
+	for (p = &ctl->conns; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	loop_del(d, &c->src);
+	close(c->src.fd);
+	c->src.fd = -1;
+	c->dead = 1;
+	ctl->nconns--;
+	c->next = ctl->graveyard;
+	ctl->graveyard = c;
+}
+
+static void conn_free(struct conn *c)
+{
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Send what is buffered; wait for EPOLLOUT when the socket is full. */
+static void conn_flush(struct daemon *d, struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->src.fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!c->deadline)
+				c->deadline = mono_ms() + CONN_DEADLINE_MS;
+			loop_mod(d, &c->src, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (n <= 0) {
+			conn_close(d, c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->closing) {
+		conn_close(d, c);
+		return;
+	}
+	c->deadline = c->subscriber ? 0 : mono_ms() + CONN_DEADLINE_MS;
+	loop_mod(d, &c->src, EPOLLIN);
+}
+
+/* Queue len bytes; 0, or -ENOBUFS when a subscriber's limit is passed. */
+static int conn_queue(struct conn *c, const char *s, size_t len)
+{
+	size_t need = c->out_len + len;
+
+	if (c->subscriber && need - c->out_off > SUB_BUFFER_MAX)
+		return -ENOBUFS;
+	if (need > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *b;
+
+		while (cap < need)
+			cap *= 2;
+		b = realloc(c->out, cap);
+		if (!b)
+			return -ENOMEM;
+		c->out = b;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, s, len);
+	c->out_len = need;
+	return 0;
+}
+
+static void reply(struct conn *c, int rc, const char *out, const char *err, __s64 seq)
+{
+	char *line = ctl_reply_build(rc, out, err, seq);
+
+	if (!line) {
+		static const char oom[] = "{\"rc\":1,\"out\":\"\",\"err\":\"out of memory\"}\n";
+
+		conn_queue(c, oom, sizeof(oom) - 1);
+		return;
+	}
+	conn_queue(c, line, strlen(line));
+	free(line);
+}
+
+static void refuse(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(struct conn *c, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply(c, CTL_RC_BAD, "", msg, -1);
+}
+
+/* A journal record as the JSON line subscribers get (malloc'ed). */
+static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const char *payload, size_t len)
+{
+	struct json_object *doc = json_object_new_object(), *p;
+	struct json_tokener *tok = json_tokener_new();
+	char *line = NULL;
+	const char *s;
+
+	if (!doc || !tok)
+		goto out;
+	p = json_tokener_parse_ex(tok, payload, (int)len);
+	if (!p || json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(p);
+		p = json_object_new_string_len(payload, (int)len);
+	}
+	json_object_object_add(doc, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(doc, "time_ns", json_object_new_int64((int64_t)time_ns));
+	json_object_object_add(doc, "type", json_object_new_string(journal_type_name(type)));
+	json_object_object_add(doc, "payload", p);
+	s = json_object_to_json_string_ext(doc,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s && asprintf(&line, "%s\n", s) < 0)
+		line = NULL;
+out:
+	json_tokener_free(tok);
+	json_object_put(doc);
+	return line;
+}
+
+static void backlog_keep(struct control *ctl, char *line)
+{
+	free(ctl->backlog[ctl->bl_next]);
+	ctl->backlog[ctl->bl_next] = line;
+	ctl->bl_next = (ctl->bl_next + 1) % BACKLOG_MAX;
+	if (ctl->bl_count < BACKLOG_MAX)
+		ctl->bl_count++;
+}
+
+void control_publish(struct daemon *d, const char *line)
+{
+	struct control *ctl = d->ctl;
+	struct conn *c, *next;
+	char *copy;
+
+	if (!ctl)
+		return;
+	for (c = ctl->conns; c; c = next) {
+		next = c->next;
+		if (!c->subscriber)
+			continue;
+		if (conn_queue(c, line, strlen(line))) {
+			log_warn("dropping a subscriber %zu bytes behind", c->out_len - c->out_off);
+			conn_close(d, c);
+			continue;
+		}
+		conn_flush(d, c);
+	}
+	copy = strdup(line);
+	if (copy)
+		backlog_keep(ctl, copy);
+}
+
+int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq)
+{
+	__u64 t = journal_now_ns(), s = 0;
+	size_t len = strlen(payload);
+	char *line;
+	int err;
+
+	err = journal_append_at(d->journal, type, payload, (__u32)len, t, &s);
+	if (err) {
+		log_err("cannot journal a %s record: %s", journal_type_name(type),
+			*err_msg() ? err_msg() : strerror(-err));
+		return err;
+	}
+	if (seq)
+		*seq = s;
+	line = record_line(s, t, type, payload, len);
+	if (line) {
+		control_publish(d, line);
+		free(line);
+	}
+	return 0;
+}
+
+/* The command's error message for the FAILED record: the first line, without "sluice: ". */
+static char *failure_text(const char *out, const char *errtext, int json)
+{
+	struct json_object *doc = NULL, *v;
+	const char *s = errtext;
+	char *text;
+	size_t n;
+
+	if (json && (!s || !*s)) {
+		doc = json_tokener_parse(out);
+		if (doc && json_object_object_get_ex(doc, "error", &v))
+			s = json_object_get_string(v);
+	}
+	if (!s || !*s)
+		s = "failed";
+	if (!strncmp(s, "sluice: ", 8))
+		s += 8;
+	n = strcspn(s, "\n");
+	text = strndup(s, n);
+	json_object_put(doc);
+	return text;
+}
+
+static char *failed_payload(__u64 seq, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+	char *p = NULL;
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(o, "error", json_object_new_string(why ? why : "failed"));
+	p = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return p;
+}
+
+int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
+		       char **err, __s64 *seq)
+{
+	char *payload, *obuf = NULL, *ebuf = NULL, **run = NULL;
+	size_t olen = 0, elen = 0;
+	FILE *o = NULL, *e = NULL;
+	__u64 s = 0;
+	int rc, n = 0, i;
+
+	*seq = -1;
+	payload = journal_command_json(argc, argv);
+	if (!payload)
+		return -ENOMEM;
+	rc = daemon_journal(d, JOURNAL_COMMAND, payload, &s);
+	free(payload);
+	if (rc)
+		return rc;
+	*seq = (__s64)s;
+	run = calloc((size_t)argc + 4, sizeof(*run));
+	o = open_memstream(&obuf, &olen);
+	e = open_memstream(&ebuf, &elen);
+	if (!run || !o || !e) {
+		rc = 1;
+		goto out;
+	}
+	run[n++] = "--pin-root";
+	run[n++] = (char *)d->pin_root;
+	if (json)
+		run[n++] = pretty ? "-p" : "-j";
+	for (i = 0; i < argc; i++)
+		run[n++] = argv[i];
+	rc = cli_run(n, run, o, e);
+out:
+	if (o)
+		fclose(o);
+	if (e)
+		fclose(e);
+	d->commands++;
+	if (rc) {
+		char *why = failure_text(obuf ? obuf : "", ebuf, json), *fp;
+
+		d->commands_failed++;
+		fp = failed_payload(s, why);
+		log_info("command seq %llu failed: %s", (unsigned long long)s, why ? why : "?");
+		if (fp)
+			daemon_journal(d, JOURNAL_FAILED, fp, NULL);
+		free(fp);
+		free(why);
+	} else {
+		log_info("command seq %llu applied", (unsigned long long)s);
+	}
+	breakers_refresh(d);
+	free(run);
+	if (out)
+		*out = obuf;
+	else
+		free(obuf);
+	if (err)
+		*err = ebuf;
+	else
+		free(ebuf);
+	return rc;
+}
+
+static void subscribe(struct daemon *d, struct conn *c)
+{
+	static const char live[] = "{\"live\":true}\n";
+	struct control *ctl = d->ctl;
+	size_t i, k;
+
+	c->subscriber = 1;
+	c->deadline = 0;
+	for (i = 0; i < ctl->bl_count; i++) {
+		k = (ctl->bl_next + BACKLOG_MAX - ctl->bl_count + i) % BACKLOG_MAX;
+		conn_queue(c, ctl->backlog[k], strlen(ctl->backlog[k]));
+	}
+	conn_queue(c, live, sizeof(live) - 1);
+}
+
+/* `config apply FILE` through the daemon: the diff's commands, each journaled. */
+static void run_apply(struct daemon *d, struct conn *c, const struct cli_call *call)
+{
+	char *obuf = NULL, *ebuf = NULL;
+	size_t olen = 0, elen = 0, n = 0;
+	FILE *o, *e;
+	int i = call->word + 2, rc;
+
+	if (i >= call->argc || call->argv[i][0] != '/') {
+		refuse(c, "config apply through the daemon needs an absolute FILE path");
+		return;
+	}
+	o = open_memstream(&obuf, &olen);
+	e = open_memstream(&ebuf, &elen);
+	if (!o || !e) {
+		if (o)
+			fclose(o);
+		if (e)
+			fclose(e);
+		reply(c, 1, "", "sluiced: out of memory\n", -1);
+		return;
+	}
+	rc = apply_config(d, call->argv[i], o, e, &n);
+	if (rc && !elen)
+		fprintf(e, "sluice: %s\n", err_msg());
+	fclose(o);
+	fclose(e);
+	reply(c, rc ? 1 : 0, obuf, ebuf, -1);
+	free(obuf);
+	free(ebuf);
+}
+
+static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
+{
+	char *out = NULL, *errtext = NULL;
+	struct cli_call call;
+	__s64 seq = -1;
+	int rc;
+
+	if (r->pin_root && strcmp(r->pin_root, d->pin_root)) {
+		refuse(c,
+		       "this daemon serves the pin root %s, not %s (run with --local to bypass it)",
+		       d->pin_root, r->pin_root);
+		return;
+	}
+	if (cli_command(r->argc, r->argv, &call)) {
+		reply(c, 1, "", "sluiced: out of memory\n", -1);
+		return;
+	}
+	if (call.pin_root_given && strcmp(call.pin_root, d->pin_root)) {
+		refuse(c, "this daemon serves the pin root %s, not %s", d->pin_root, call.pin_root);
+	} else if (!(call.flags & CLI_WRITE)) {
+		refuse(c,
+		       "'%s%s%s' is not a write command the daemon runs (expected e.g. service add ...)",
+		       call.object ? call.object : r->argv[0], call.command ? " " : "",
+		       call.command ? call.command : "");
+	} else if (!strcmp(call.object, "config") && call.command &&
+		   !strcmp(call.command, "apply")) {
+		run_apply(d, c, &call);
+	} else {
+		rc = daemon_run_command(d, call.argc, call.argv, r->json || r->pretty || call.json,
+					r->pretty || call.pretty, &out, &errtext, &seq);
+		if (rc < 0)
+			reply(c, 1, "", err_msg(), -1);
+		else
+			reply(c, rc, out, errtext, seq);
+	}
+	free(out);
+	free(errtext);
+	cli_call_free(&call);
+}
+
+static void handle_line(struct daemon *d, struct conn *c, const char *line, size_t len)
+{
+	struct ctl_request r;
+	char msg[64];
+
+	if (ctl_request_parse(line, len, &r)) {
+		refuse(c, "%s", err_msg());
+		return;
+	}
+	switch (r.op) {
+	case CTL_OP_PING:
+		snprintf(msg, sizeof(msg), "sluiced %s pid %d\n", SLUICE_VERSION, (int)getpid());
+		reply(c, 0, msg, "", -1);
+		break;
+	case CTL_OP_SUBSCRIBE:
+		subscribe(d, c);
+		break;
+	default:
+		run_request(d, c, &r);
+		break;
+	}
+	ctl_request_free(&r);
+}
+
+static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	struct conn *c = (struct conn *)src;
+	char *nl;
+	ssize_t n;
+
+	if (c->dead)
+		return;
+	if (events & EPOLLOUT) {
+		conn_flush(d, c);
+		if (c->dead)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	if (!c->in) {
+		c->in = malloc(CTL_REQUEST_MAX + 1);
+		if (!c->in) {
+			conn_close(d, c);
+			return;
+		}
+	}
+	n = recv(c->src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(d, c);
+		return;
+	}
+	if (c->subscriber || c->closing)
+		return; /* a subscriber has nothing more to say; ignore it */
+	c->in_len += (size_t)n;
+	while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
+		size_t len = (size_t)(nl - c->in);
+
+		handle_line(d, c, c->in, len);
+		if (c->dead)
+			return;
+		c->in_len -= len + 1;
+		memmove(c->in, nl + 1, c->in_len);
+		if (c->subscriber)
+			c->in_len = 0;
+	}
+	if (c->in_len > CTL_REQUEST_MAX) {
+		refuse(c, "request longer than %d bytes: refused", CTL_REQUEST_MAX);
+		c->closing = 1;
+		c->in_len = 0;
+	}
+	conn_flush(d, c);
+}
+
+static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	struct control *ctl = d->ctl;
+	struct conn *c;
+	int fd;
+
+	(void)events;
+	while ((fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (ctl->nconns >= CONN_MAX) {
+			static const char busy[] =
+				"{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
+
+			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				log_warn("refused a connection: too many");
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->src.fd = fd;
+		c->src.fn = on_conn;
+		c->deadline = mono_ms() + CONN_DEADLINE_MS;
+		if (loop_add(d, &c->src, EPOLLIN)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = ctl->conns;
+		ctl->conns = c;
+		ctl->nconns++;
+	}
+}
+
+void control_expire(struct daemon *d, __u64 now_ms)
+{
+	struct control *ctl = d->ctl;
+	struct conn *c, *next;
+
+	if (!ctl)
+		return;
+	for (c = ctl->conns; c; c = next) {
+		next = c->next;
+		if (c->deadline && now_ms >= c->deadline) {
+			log_msg("debug", "dropping a control connection past its deadline");
+			conn_close(d, c);
+		}
+	}
+	while (ctl->graveyard) {
+		c = ctl->graveyard;
+		ctl->graveyard = c->next;
+		conn_free(c);
+	}
+}
+
+/* The journal's last records, for the subscribers' backlog. */
+static void backlog_load(struct daemon *d)
+{
+	struct journal_record r;
+	struct journal_iter *it;
+	char *line;
+
+	if (journal_iter_open(d->journal_dir, &it))
+		return;
+	while (journal_iter_next(it, &r) == 1) {
+		line = record_line(r.seq, r.time_ns, r.type, r.payload, r.len);
+		if (line)
+			backlog_keep(d->ctl, line);
+	}
+	journal_iter_close(it);
+	err_clear();
+}
+
+/* Is a daemon answering at path? (Then do not steal its socket.) */
+static int socket_alive(const char *path)
+{
+	int fd = ctl_connect(path);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int control_open(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *ctl;
+	char dir[sizeof(sa.sun_path)], *slash;
+	struct group *g;
+	int fd, err;
+
+	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
+		log_err("socket path too long: %s", d->socket_path);
+		return -ENAMETOOLONG;
+	}
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	ctl->listen.fd = -1;
+	d->ctl = ctl;
+	backlog_load(d);
+	strcpy(sa.sun_path, d->socket_path);
+	strcpy(dir, d->socket_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			log_warn("cannot create %s: %s", dir, strerror(errno));
+	}
+	if (socket_alive(d->socket_path)) {
+		log_err("another daemon answers on %s", d->socket_path);
+		return -EADDRINUSE;
+	}
+	err_clear();
+	unlink(d->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	ctl->listen.fd = fd;
+	ctl->listen.fn = on_accept;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64))
+		goto fail;
+	g = getgrnam("sluice");
+	if (g && chown(d->socket_path, (uid_t)-1, g->gr_gid))
+		log_warn("cannot give %s to group sluice: %s", d->socket_path, strerror(errno));
+	if (chmod(d->socket_path, 0660))
+		goto fail;
+	err = loop_add(d, &ctl->listen, EPOLLIN);
+	if (err)
+		return err;
+	return 0;
+fail:
+	err = -errno;
+	log_err("cannot listen on %s: %s", d->socket_path, strerror(-err));
+	return err;
+}
+
+void control_close(struct daemon *d)
+{
+	struct control *ctl = d->ctl;
+	size_t i;
+
+	if (!ctl)
+		return;
+	while (ctl->conns)
+		conn_close(d, ctl->conns);
+	control_expire(d, 0);
+	if (ctl->listen.fd >= 0) {
+		loop_del(d, &ctl->listen);
+		close(ctl->listen.fd);
+		unlink(d->socket_path);
+	}
+	for (i = 0; i < BACKLOG_MAX; i++)
+		free(ctl->backlog[i]);
+	free(ctl);
+	d->ctl = NULL;
+}

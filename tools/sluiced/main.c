@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sluiced: the Sluice daemon. One epoll loop in the foreground over a
+ * signalfd (SIGTERM/SIGINT stop, SIGHUP re-applies the config file), a
+ * one-second housekeeping timerfd, the control socket and its connections
+ * (control.c), the breaker engine's ring buffer and timers (breakers.c) and
+ * the metrics endpoint (http.c). No threads.
+ *
+ * Start: open the journal (reporting a cut tail), adopt the pinned maps
+ * (create the ones missing; flows and counters are never flushed), apply
+ * --config if given, then serve. Stop: close everything; the XDP programs
+ * stay attached through their pinned links, so the data plane keeps
+ * forwarding without the daemon.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "journal.h"
+#include "loader.h"
+#include "maps.h"
+#include "sluiced.h"
+#include "state.h"
+#include "version.h"
+
+static int verbose;
+
+void log_msg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!strcmp(level, "debug") && !verbose)
+		return;
+	fprintf(stderr, "sluiced: [%s] ", level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+__u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int loop_add(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, src->fd, &ev) ? -errno : 0;
+}
+
+int loop_mod(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_MOD, src->fd, &ev) ? -errno : 0;
+}
+
+void loop_del(struct daemon *d, struct loop_src *src)
+{
+	if (src->fd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sluiced [--config FILE] [--pin-root DIR] [--journal DIR]\n"
+		"               [--socket PATH] [--metrics ADDR:PORT|off] [-v]\n"
+		"\n"
+		"The Sluice daemon, in the foreground, logging to stderr. It adopts the\n"
+		"pinned maps (never flushing flows or counters), applies FILE if given,\n"
+		"then serves the control socket (sluice write commands are journaled and\n"
+		"applied here), runs the circuit breakers and the reconcile sweep, and\n"
+		"exposes Prometheus metrics. SIGHUP re-applies FILE; SIGTERM stops the\n"
+		"daemon and leaves the data plane forwarding.\n"
+		"\n"
+		"  --config FILE       YAML configuration (sluice config check FILE); its\n"
+		"                      daemon section sets what the options below do not\n"
+		"  --pin-root DIR      pin root (default $SLUICE_PIN_ROOT, else %s)\n"
+		"  --journal DIR       journal folder (default %s)\n"
+		"  --socket PATH       control socket (default %s; mode 0660, group sluice)\n"
+		"  --metrics ADDR:PORT metrics listener (default %s; 'off' disables)\n"
+		"  -v, --verbose       debug messages and libbpf's warnings\n",
+		SLUICE_PIN_ROOT_DEFAULT, JOURNAL_DIR_DEFAULT, SLUICED_SOCKET_DEFAULT,
+		SLUICED_METRICS_DEFAULT);
+}
+
+enum { GIVEN_PIN_ROOT = 1, GIVEN_JOURNAL = 2, GIVEN_SOCKET = 4, GIVEN_METRICS = 8 };
+
+/* The config file's daemon section, for what the command line did not give. */
+static struct state settings;
+
+static void config_settings(struct daemon *d, const char **pin_root, unsigned int given)
+{
+	state_init(&settings);
+	if (config_load(d->config_path, &settings)) {
+		/* Reported again (and nothing applied) when the file is applied. */
+		err_clear();
+		return;
+	}
+	if (!(given & GIVEN_PIN_ROOT) && settings.daemon.pin_root[0])
+		*pin_root = settings.daemon.pin_root;
+	if (!(given & GIVEN_JOURNAL) && settings.daemon.journal[0])
+		d->journal_dir = settings.daemon.journal;
+	if (!(given & GIVEN_SOCKET) && settings.daemon.socket[0])
+		d->socket_path = settings.daemon.socket;
+	if (!(given & GIVEN_METRICS) && settings.daemon.metrics[0])
+		d->metrics = settings.daemon.metrics;
+}
+
+static int parse_args(int argc, char **argv, struct daemon *d)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-root", required_argument, NULL, 'r' },
+		{ "journal", required_argument, NULL, 'J' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *pin_root = NULL;
+	unsigned int given = 0;
+	int c;
+
+	d->journal_dir = JOURNAL_DIR_DEFAULT;
+	d->socket_path = SLUICED_SOCKET_DEFAULT;
+	d->metrics = SLUICED_METRICS_DEFAULT;
+	while ((c = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d->config_path = optarg;
+			break;
+		case 'r':
+			pin_root = optarg;
+			given |= GIVEN_PIN_ROOT;
+			break;
+		case 'J':
+			d->journal_dir = optarg;
+			given |= GIVEN_JOURNAL;
+			break;
+		case 's':
+			d->socket_path = optarg;
+			given |= GIVEN_SOCKET;
+			break;
+		case 'm':
+			d->metrics = optarg;
+			given |= GIVEN_METRICS;
+			break;
+		case 'v':
+			verbose = d->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("sluiced %s\n", SLUICE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sluiced: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (d->config_path)
+		config_settings(d, &pin_root, given);
+	d->pin_root = maps_pin_root(pin_root);
+	return 0;
+}
+
+static int open_journal(struct daemon *d)
+{
+	struct journal_recovery rec;
+	int err;
+
+	memset(&rec, 0, sizeof(rec));
+	err = journal_open(d->journal_dir, NULL, &d->journal, &rec);
+	if (err) {
+		log_err("cannot open the journal in %s: %s", d->journal_dir,
+			*err_msg() ? err_msg() : strerror(-err));
+		return err;
+	}
+	if (rec.cut)
+		log_warn("journal: cut a torn tail of %s at offset %llu (%llu bytes, %s); "
+			 "last good record is seq %llu",
+			 rec.segment, (unsigned long long)rec.offset,
+			 (unsigned long long)rec.bytes_cut, rec.why,
+			 (unsigned long long)rec.last_good_seq);
+	log_info("journal %s: %llu records in %llu segments, next seq %llu", d->journal_dir,
+		 (unsigned long long)rec.records, (unsigned long long)rec.segments,
+		 (unsigned long long)rec.next_seq);
+	return 0;
+}
+
+/* Adopt the pins: create what is missing (nothing is flushed), then open them. */
+static int adopt_maps(struct daemon *d)
+{
+	int err;
+
+	maps_init(&d->maps);
+	err = maps_open(&d->maps, d->pin_root);
+	if (err == -ENOENT) {
+		err = loader_maps_ensure(d->pin_root);
+		if (!err)
+			err = maps_open(&d->maps, d->pin_root);
+		if (!err)
+			log_info("created the maps under %s", d->pin_root);
+	}
+	if (err) {
+		log_err("cannot open the maps under %s: %s", d->pin_root,
+			*err_msg() ? err_msg() : strerror(-err));
+		return err;
+	}
+	log_info("adopted the maps under %s", d->pin_root);
+	return 0;
+}
+
+static void reapply(struct daemon *d, const char *why)
+{
+	size_t n = 0;
+	int err;
+
+	if (!d->config_path) {
+		log_info("%s: no --config file to apply", why);
+		return;
+	}
+	err = apply_config(d, d->config_path, NULL, NULL, &n);
+	if (err)
+		log_err("%s: config %s not applied: %s", why, d->config_path, err_msg());
+	else
+		log_info("%s: config %s applied (%zu commands)", why, d->config_path, n);
+}
+
+static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(src->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reapply(d, "SIGHUP");
+		} else {
+			log_info("%s: stopping (the data plane keeps forwarding)",
+				 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			d->stop = 1;
+		}
+	}
+}
+
+static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	__u64 buf, now = mono_ms();
+
+	(void)events;
+	while (read(src->fd, &buf, sizeof(buf)) > 0)
+		;
+	control_expire(d, now);
+	http_expire(d, now);
+}
+
+static int setup_loop(struct daemon *d, struct loop_src *sig, struct loop_src *tick)
+{
+	struct itimerspec it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t mask;
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sig->fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tick->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->epfd < 0 || sig->fd < 0 || tick->fd < 0)
+		return -errno;
+	if (timerfd_settime(tick->fd, 0, &it, NULL))
+		return -errno;
+	sig->fn = on_signal;
+	tick->fn = on_tick;
+	err = loop_add(d, sig, EPOLLIN);
+	if (!err)
+		err = loop_add(d, tick, EPOLLIN);
+	return err;
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event evs[32];
+	int i, n;
+
+	while (!d->stop) {
+		n = epoll_wait(d->epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (i = 0; i < n && !d->stop; i++) {
+			struct loop_src *src = evs[i].data.ptr;
+
+			src->fn(d, src, evs[i].events);
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct loop_src sig = { .fd = -1 }, tick = { .fd = -1 };
+	struct daemon d;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.epfd = -1;
+	if (parse_args(argc, argv, &d))
+		return 2;
+	libbpf_set_print(libbpf_print);
+	d.started_ns = journal_now_ns();
+	log_info("sluiced %s starting (pid %d)", SLUICE_VERSION, (int)getpid());
+	err = setup_loop(&d, &sig, &tick);
+	if (err) {
+		log_err("cannot set up the event loop: %s", strerror(-err));
+		goto out;
+	}
+	err = open_journal(&d);
+	if (!err)
+		err = adopt_maps(&d);
+	if (err)
+		goto out;
+	err = control_open(&d);
+	if (err)
+		goto out;
+	err = breakers_open(&d);
+	if (err)
+		log_warn("breakers not running: %s", err_msg());
+	err = checks_open(&d);
+	if (err)
+		log_warn("health checks not running: %s", strerror(-err));
+	if (d.config_path)
+		reapply(&d, "start");
+	err = http_open(&d);
+	if (err)
+		goto out;
+	log_info("serving on %s (pin root %s)", d.socket_path, d.pin_root);
+	err = run(&d);
+out:
+	http_close(&d);
+	checks_close(&d);
+	breakers_close(&d);
+	control_close(&d);
+	maps_close(&d.maps);
+	journal_close(d.journal);
+	if (tick.fd >= 0)
+		close(tick.fd);
+	if (sig.fd >= 0)
+		close(sig.fd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	state_free(&settings);
+	log_info("stopped%s", err ? " on an error" : "");
+	return err ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sluiced, the Sluice daemon: shared state of its one event loop and the
+ * interfaces between its parts (main.c: options, start, loop, signals;
+ * control.c: the control socket; breakers.c: breaker engine and sweep;
+ * http.c: the metrics endpoint; apply.c: config files).
+ */
+#ifndef SLUICED_H
+#define SLUICED_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "maps.h"
+
+#define SLUICED_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+#define SLUICED_METRICS_DEFAULT "127.0.0.1:9469"
+#define SLUICED_SWEEP_MS 1000 /* reconcile sweep and breaker refresh interval */
+
+struct daemon;
+
+/* One fd in the loop: fn is called with the epoll events when it is ready. */
+struct loop_src {
+	int fd;
+	void (*fn)(struct daemon *d, struct loop_src *src, __u32 events);
+};
+
+/* Add/modify/remove src in the loop (events: EPOLLIN, EPOLLOUT, ...). 0 or -errno. */
+int loop_add(struct daemon *d, struct loop_src *src, __u32 events);
+int loop_mod(struct daemon *d, struct loop_src *src, __u32 events);
+void loop_del(struct daemon *d, struct loop_src *src);
+
+struct control;
+struct breakers;
+struct metrics_http;
+struct checks;
+struct journal;
+struct state;
+
+struct daemon {
+	/* options */
+	const char *config_path; /* --config, or NULL */
+	const char *pin_root;	 /* resolved pin root */
+	const char *journal_dir; /* --journal */
+	const char *socket_path; /* --socket */
+	const char *metrics;	 /* --metrics ADDR:PORT, "" or "off" to disable */
+	int verbose;
+	/* running state */
+	int epfd;
+	int stop;
+	struct sluice_maps maps;
+	struct journal *journal;
+	struct control *ctl;
+	struct breakers *brk;
+	struct metrics_http *http;
+	struct checks *checks;
+	__u64 commands; /* write commands run */
+	__u64 commands_failed;
+	__u64 started_ns; /* CLOCK_REALTIME at start */
+};
+
+/* Log with a level ("error", "warn", "info", "debug"); debug only with -v. */
+void log_msg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_err(...) log_msg("error", __VA_ARGS__)
+#define log_warn(...) log_msg("warn", __VA_ARGS__)
+#define log_info(...) log_msg("info", __VA_ARGS__)
+
+/* CLOCK_MONOTONIC in ms. */
+__u64 mono_ms(void);
+
+/*
+ * Append a record to the journal and send it to every subscriber. *seq
+ * (may be NULL) receives its seq. 0 or -errno (logged).
+ */
+int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq);
+
+/*
+ * Run one write command (argv without "sluice", no global options): journal
+ * it (JOURNAL_COMMAND), run it through cli_run() capturing its output
+ * (malloc'ed into *out and *err when not NULL), journal JOURNAL_FAILED when it
+ * failed. json/pretty select -j/-p for the output. Returns the exit status
+ * (0, 1) and *seq the command's seq; -errno when it could not be journaled
+ * (then nothing ran).
+ */
+int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
+		       char **err, __s64 *seq);
+
+/* control.c */
+int control_open(struct daemon *d);
+void control_close(struct daemon *d);
+/* Send a journal record line to subscribers and keep it in the backlog. */
+void control_publish(struct daemon *d, const char *line);
+/* Drop connections past their deadline (called every second). */
+void control_expire(struct daemon *d, __u64 now_ms);
+
+/* breakers.c */
+int breakers_open(struct daemon *d);
+void breakers_close(struct daemon *d);
+/* The maps changed (a command ran): re-read services and backends. */
+void breakers_refresh(struct daemon *d);
+/* Breaker state of backend id for metrics: 0 closed, 1 open, 2 half-open; -1 unknown. */
+int breakers_state(struct daemon *d, __u32 id);
+
+/* http.c */
+int http_open(struct daemon *d);
+void http_close(struct daemon *d);
+void http_expire(struct daemon *d, __u64 now_ms);
+
+/* checks.c: active health checks of the config's services */
+int checks_open(struct daemon *d);
+void checks_close(struct daemon *d);
+/* Make the checks those of s's services (after a config apply). */
+void checks_sync(struct daemon *d, const struct state *s);
+/* Health of backend id: 1 up, 0 down, -1 not checked. */
+int checks_up(struct daemon *d, __u32 id);
+
+/* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
+int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);
+
+#endif /* SLUICED_H */

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The control protocol's lines (see ctl.h): strict parsing of requests with
+ * json-c's tokener (every member checked, unknown members refused), reply
+ * building, and the client's call over a Unix socket.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "err.h"
+
+void ctl_request_free(struct ctl_request *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	for (i = 0; r->argv && i < r->argc; i++)
+		free(r->argv[i]);
+	free(r->argv);
+	free(r->pin_root);
+	memset(r, 0, sizeof(*r));
+}
+
+static int parse_argv(struct json_object *a, struct ctl_request *r)
+{
+	size_t i, n;
+
+	if (!json_object_is_type(a, json_type_array)) {
+		err_set("\"argv\" must be an array of strings");
+		return -EINVAL;
+	}
+	n = json_object_array_length(a);
+	if (!n) {
+		err_set("\"argv\" is empty: expected OBJECT COMMAND [ARGS]");
+		return -EINVAL;
+	}
+	if (n > CTL_ARGS_MAX) {
+		err_set("\"argv\" has %zu words, at most %d accepted", n, CTL_ARGS_MAX);
+		return -E2BIG;
+	}
+	r->argv = calloc(n + 1, sizeof(*r->argv));
+	if (!r->argv)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct json_object *w = json_object_array_get_idx(a, i);
+		const char *s;
+
+		if (!json_object_is_type(w, json_type_string)) {
+			err_set("\"argv\"[%zu] is not a string", i);
+			return -EINVAL;
+		}
+		s = json_object_get_string(w);
+		if (strlen(s) != (size_t)json_object_get_string_len(w)) {
+			err_set("\"argv\"[%zu] contains a NUL byte", i);
+			return -EINVAL;
+		}
+		r->argv[i] = strdup(s);
+		if (!r->argv[i])
+			return -ENOMEM;
+		r->argc = (int)i + 1;
+	}
+	return 0;
+}
+
+static int parse_bool(struct json_object *v, const char *key, int *out)
+{
+	if (!json_object_is_type(v, json_type_boolean)) {
+		err_set("\"%s\" must be true or false", key);
+		return -EINVAL;
+	}
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int parse_member(const char *key, struct json_object *v, struct ctl_request *r,
+			const char **op)
+{
+	if (!strcmp(key, "argv"))
+		return parse_argv(v, r);
+	if (!strcmp(key, "json"))
+		return parse_bool(v, key, &r->json);
+	if (!strcmp(key, "pretty"))
+		return parse_bool(v, key, &r->pretty);
+	if (!strcmp(key, "op")) {
+		if (!json_object_is_type(v, json_type_string)) {
+			err_set("\"op\" must be a string");
+			return -EINVAL;
+		}
+		*op = json_object_get_string(v);
+		return 0;
+	}
+	if (!strcmp(key, "pin_root")) {
+		if (!json_object_is_type(v, json_type_string)) {
+			err_set("\"pin_root\" must be a string");
+			return -EINVAL;
+		}
+		r->pin_root = strdup(json_object_get_string(v));
+		return r->pin_root ? 0 : -ENOMEM;
+	}
+	err_set("unknown request member \"%.64s\": expected argv, json, pretty, pin_root or op",
+		key);
+	return -EINVAL;
+}
+
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *r)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *doc = NULL;
+	const char *op = NULL;
+	int err = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (len > CTL_REQUEST_MAX) {
+		err_set("request of %zu bytes: at most %d accepted", len, CTL_REQUEST_MAX);
+		return -E2BIG;
+	}
+	if (memchr(line, '\0', len)) {
+		err_set("request contains a NUL byte");
+		return -EINVAL;
+	}
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	doc = json_tokener_parse_ex(tok, line, (int)len);
+	if (!doc || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		/* Trailing whitespace after the document is fine. */
+		size_t end = doc ? json_tokener_get_parse_end(tok) : 0;
+
+		while (doc && end < len && strchr(" \t\r", line[end]))
+			end++;
+		if (!doc || end != len) {
+			err_set("malformed request: expected one JSON object per line (%s)",
+				doc ? "trailing bytes"
+				    : json_tokener_error_desc(json_tokener_get_error(tok)));
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	if (!json_object_is_type(doc, json_type_object)) {
+		err_set("malformed request: expected a JSON object");
+		err = -EINVAL;
+		goto out;
+	}
+	{
+		json_object_object_foreach(doc, key, val)
+		{
+			err = parse_member(key, val, r, &op);
+			if (err)
+				goto out;
+		}
+	}
+	if (op) {
+		if (!strcmp(op, "subscribe"))
+			r->op = CTL_OP_SUBSCRIBE;
+		else if (!strcmp(op, "ping"))
+			r->op = CTL_OP_PING;
+		else if (!strcmp(op, "run"))
+			r->op = CTL_OP_RUN;
+		else {
+			err_set("unknown op \"%.64s\": expected subscribe, ping or run", op);
+			err = -EINVAL;
+			goto out;
+		}
+	} else {
+		r->op = CTL_OP_RUN;
+	}
+	if (r->op == CTL_OP_RUN && !r->argc) {
+		err_set("request without \"argv\": expected {\"argv\": [OBJECT, COMMAND, ...]}");
+		err = -EINVAL;
+	} else if (r->op != CTL_OP_RUN && r->argc) {
+		err_set("\"argv\" does not go with op \"%s\"", op);
+		err = -EINVAL;
+	}
+out:
+	json_object_put(doc);
+	json_tokener_free(tok);
+	if (err)
+		ctl_request_free(r);
+	return err;
+}
+
+/* doc as one line plus newline, malloc'd; consumes doc. */
+static char *to_line(struct json_object *doc)
+{
+	const char *s;
+	char *line = NULL;
+	size_t n;
+
+	if (!doc)
+		return NULL;
+	s = json_object_to_json_string_ext(doc,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	n = s ? strlen(s) : 0;
+	if (s)
+		line = malloc(n + 2);
+	if (line) {
+		memcpy(line, s, n);
+		line[n] = '\n';
+		line[n + 1] = '\0';
+	}
+	json_object_put(doc);
+	return line;
+}
+
+char *ctl_request_build(int argc, char **argv, int json, int pretty, const char *pin_root)
+{
+	struct json_object *doc = json_object_new_object();
+	struct json_object *a = json_object_new_array();
+	int i;
+
+	if (!doc || !a) {
+		json_object_put(doc);
+		json_object_put(a);
+		return NULL;
+	}
+	for (i = 0; i < argc; i++)
+		json_object_array_add(a, json_object_new_string(argv[i]));
+	json_object_object_add(doc, "argv", a);
+	json_object_object_add(doc, "json", json_object_new_boolean(json));
+	if (pretty)
+		json_object_object_add(doc, "pretty", json_object_new_boolean(1));
+	if (pin_root)
+		json_object_object_add(doc, "pin_root", json_object_new_string(pin_root));
+	return to_line(doc);
+}
+
+char *ctl_reply_build(int rc, const char *out, const char *err, __s64 seq)
+{
+	struct json_object *doc = json_object_new_object();
+
+	if (!doc)
+		return NULL;
+	json_object_object_add(doc, "rc", json_object_new_int(rc));
+	json_object_object_add(doc, "out", json_object_new_string(out ? out : ""));
+	json_object_object_add(doc, "err", json_object_new_string(err ? err : ""));
+	if (seq >= 0)
+		json_object_object_add(doc, "seq", json_object_new_int64(seq));
+	return to_line(doc);
+}
+
+void ctl_reply_free(struct ctl_reply *r)
+{
+	if (!r)
+		return;
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+int ctl_reply_parse(const char *line, struct ctl_reply *r)
+{
+	struct json_object *doc = json_tokener_parse(line), *v;
+	int err = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->seq = -1;
+	if (!doc || !json_object_is_type(doc, json_type_object) ||
+	    !json_object_object_get_ex(doc, "rc", &v) || !json_object_is_type(v, json_type_int)) {
+		err_set("the daemon's reply is not understood: %.80s", line);
+		err = -EINVAL;
+		goto out;
+	}
+	r->rc = json_object_get_int(v);
+	r->out = strdup(json_object_object_get_ex(doc, "out", &v) ? json_object_get_string(v) : "");
+	r->err = strdup(json_object_object_get_ex(doc, "err", &v) ? json_object_get_string(v) : "");
+	if (json_object_object_get_ex(doc, "seq", &v))
+		r->seq = json_object_get_int64(v);
+	if (!r->out || !r->err) {
+		ctl_reply_free(r);
+		err = -ENOMEM;
+	}
+out:
+	json_object_put(doc);
+	return err;
+}
+
+const char *ctl_socket_path(const char *override, const char *def)
+{
+	const char *env = getenv("SLUICE_SOCKET");
+
+	if (override && *override)
+		return override;
+	if (env && *env)
+		return env;
+	return def;
+}
+
+int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		err_set("socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		err_set("cannot create a socket: %s", strerror(-err));
+		return err;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		err_set("cannot connect to the daemon at %s: %s", path, strerror(-err));
+		return err;
+	}
+	return fd;
+}
+
+static __s64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to be ready for events until deadline; 0 or -ETIMEDOUT/-errno. */
+static int wait_fd(int fd, short events, __s64 deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	__s64 left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int ctl_call(const char *path, const char *request, int timeout_ms, struct ctl_reply *r)
+{
+	__s64 deadline = now_ms() + timeout_ms;
+	size_t len = strlen(request), done = 0, used = 0, cap = 4096;
+	char *buf = NULL, *nl = NULL;
+	int fd, err = 0;
+
+	fd = ctl_connect(path);
+	if (fd < 0)
+		return fd;
+	while (done < len) {
+		ssize_t n = send(fd, request + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n < 0 && errno == EAGAIN) {
+			err = wait_fd(fd, POLLOUT, deadline);
+			if (err)
+				goto fail;
+		} else if (n < 0 && errno != EINTR) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!nl) {
+		ssize_t n;
+
+		if (used + 1 >= cap) {
+			char *b = realloc(buf, cap * 2);
+
+			if (!b) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		err = wait_fd(fd, POLLIN, deadline);
+		if (err)
+			goto fail;
+		n = recv(fd, buf + used, cap - used - 1, MSG_DONTWAIT);
+		if (n == 0) {
+			err = -ECONNRESET;
+			goto fail;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			err = -errno;
+			goto fail;
+		}
+		buf[used + (size_t)n] = '\0';
+		nl = strchr(buf + used, '\n');
+		used += (size_t)n;
+	}
+	*nl = '\0';
+	err = ctl_reply_parse(buf, r);
+	goto out;
+fail:
+	err_set("no reply from the daemon at %s: %s", path,
+		err == -ETIMEDOUT ? "timed out" : strerror(-err));
+	/* Not -ENOENT/-ECONNREFUSED: the request may have been applied. */
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		err = -EIO;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}

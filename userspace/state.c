@@ -1,0 +1,1142 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The gateway's state as plain C (see state.h): reading it from the pinned
+ * maps, comparing two states, and turning a state (or the difference of two)
+ * into sluice CLI commands. Reading goes through the typed read functions of
+ * maps.h, svc.h, backend.h, shard.h, res.h and gateway.h; nothing here
+ * writes a map: the commands do, through the CLI and its write modules.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "args.h"
+#include "breaker.h"
+#include "err.h"
+#include "gateway.h"
+#include "loader.h"
+#include "rate.h"
+#include "res.h"
+#include "shard.h"
+#include "state.h"
+#include "svc.h"
+
+void state_health_defaults(struct state_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->path, sizeof(h->path), "/");
+	h->interval_ms = STATE_HC_INTERVAL_MS;
+	h->timeout_ms = STATE_HC_TIMEOUT_MS;
+	h->rise = STATE_HC_RISE;
+	h->fall = STATE_HC_FALL;
+}
+
+void state_init(struct state *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->daemon.socket, sizeof(s->daemon.socket), "%s", STATE_SOCKET_DEFAULT);
+	snprintf(s->daemon.journal, sizeof(s->daemon.journal), "%s", STATE_JOURNAL_DEFAULT);
+	snprintf(s->daemon.metrics, sizeof(s->daemon.metrics), "%s", STATE_METRICS_DEFAULT);
+	state_health_defaults(&s->daemon.health);
+	s->udp_timeout_s = (__u32)(SLUICE_UDP_TIMEOUT_DEFAULT_NS / 1000000000ull);
+	s->tcp_idle_s = RES_TCP_IDLE_DEFAULT_S;
+}
+
+void state_free(struct state *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nservices; i++) {
+		free(s->services[i].backends);
+		free(s->services[i].shards);
+	}
+	free(s->services);
+	free(s->ifaces);
+	state_init(s);
+}
+
+/* The resolved defaults of the resilience settings (a zeroed sl_svc_res). */
+static void res_defaults(struct sluice_svc_res *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->brk_failures = BRK_DEF_FAILURES;
+	r->brk_window_ms = BRK_DEF_WINDOW_MS;
+	r->brk_rate_pct = BRK_DEF_RATE_PCT;
+	r->brk_min_calls = BRK_DEF_MIN_CALLS;
+	r->brk_wait_ms = BRK_DEF_WAIT_MS;
+	r->brk_wait_max_ms = BRK_DEF_WAIT_MAX_MS;
+	r->brk_probes = BRK_DEF_PROBES;
+	r->brk_successes = BRK_DEF_SUCCESSES;
+	r->brk_max_open_pct = BRK_DEF_MAX_OPEN_PCT;
+	r->syn_timeout_ms = BRK_DEF_SYN_TIMEOUT_MS;
+}
+
+static __u32 or_default(__u32 v, __u32 def)
+{
+	return v ? v : def;
+}
+
+/* A stored sl_svc_res with its zeros resolved to the defaults. */
+static void res_resolve(const struct sluice_svc_res *in, struct sluice_svc_res *r)
+{
+	*r = *in;
+	r->fallback_be = 0;
+	r->pad = 0;
+	r->brk_failures = or_default(in->brk_failures, BRK_DEF_FAILURES);
+	r->brk_window_ms = or_default(in->brk_window_ms, BRK_DEF_WINDOW_MS);
+	r->brk_rate_pct = or_default(in->brk_rate_pct, BRK_DEF_RATE_PCT);
+	r->brk_min_calls = or_default(in->brk_min_calls, BRK_DEF_MIN_CALLS);
+	r->brk_wait_ms = or_default(in->brk_wait_ms, BRK_DEF_WAIT_MS);
+	r->brk_wait_max_ms = or_default(in->brk_wait_max_ms, BRK_DEF_WAIT_MAX_MS);
+	r->brk_probes = or_default(in->brk_probes, BRK_DEF_PROBES);
+	r->brk_successes = or_default(in->brk_successes, BRK_DEF_SUCCESSES);
+	r->brk_max_open_pct = or_default(in->brk_max_open_pct, BRK_DEF_MAX_OPEN_PCT);
+	r->syn_timeout_ms = or_default(in->syn_timeout_ms, BRK_DEF_SYN_TIMEOUT_MS);
+}
+
+static int is_steering(__u8 mode)
+{
+	return mode == SLUICE_MODE_NAT || mode == SLUICE_MODE_IPIP;
+}
+
+void state_service_defaults(struct state_service *svc, __u8 mode)
+{
+	memset(svc, 0, sizeof(*svc));
+	svc->mode = mode ? mode : SLUICE_MODE_LOCAL;
+	svc->hash = SLUICE_HASH_5TUPLE;
+	svc->maglev_size = is_steering(svc->mode) ? SLUICE_MAGLEV_M_DEFAULT : 0;
+	res_defaults(&svc->res);
+	state_health_defaults(&svc->health);
+}
+
+/* Grow *arr (of *n elements of size sz) by one zeroed element. */
+static void *grow(void *arr_ptr, size_t *n, size_t sz)
+{
+	void **arr = arr_ptr;
+	char *p = realloc(*arr, (*n + 1) * sz);
+
+	if (!p) {
+		err_set("out of memory");
+		return NULL;
+	}
+	*arr = p;
+	memset(p + *n * sz, 0, sz);
+	return p + (*n)++ * sz;
+}
+
+struct state_service *state_add_service(struct state *s)
+{
+	return grow(&s->services, &s->nservices, sizeof(*s->services));
+}
+
+struct state_backend *state_add_backend(struct state_service *svc)
+{
+	return grow(&svc->backends, &svc->nbackends, sizeof(*svc->backends));
+}
+
+struct state_shard *state_add_shard(struct state_service *svc)
+{
+	return grow(&svc->shards, &svc->nshards, sizeof(*svc->shards));
+}
+
+struct state_iface *state_add_iface(struct state *s)
+{
+	return grow(&s->ifaces, &s->nifaces, sizeof(*s->ifaces));
+}
+
+static int same_svc_key(const struct sluice_svc_key *a, const struct sluice_svc_key *b)
+{
+	return !memcmp(&a->addr, &b->addr, sizeof(a->addr)) && a->port == b->port &&
+	       a->proto == b->proto;
+}
+
+struct state_service *state_find_service(const struct state *s, const struct sluice_svc_key *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nservices; i++)
+		if (same_svc_key(&s->services[i].key, key))
+			return &s->services[i];
+	return NULL;
+}
+
+const struct state_backend *state_find_backend(const struct state_service *svc,
+					       const union sluice_addr *addr, __u16 port)
+{
+	size_t i;
+
+	for (i = 0; i < svc->nbackends; i++)
+		if (!memcmp(&svc->backends[i].addr, addr, sizeof(*addr)) &&
+		    svc->backends[i].port == port)
+			return &svc->backends[i];
+	return NULL;
+}
+
+static const struct state_shard *find_shard(const struct state_service *svc,
+					    const struct sluice_shard_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < svc->nshards; i++)
+		if (svc->shards[i].key.prefixlen == k->prefixlen &&
+		    !memcmp(&svc->shards[i].key.addr, &k->addr, sizeof(k->addr)))
+			return &svc->shards[i];
+	return NULL;
+}
+
+/* Sorting. */
+
+static int cmp_svc(const void *a, const void *b)
+{
+	const struct state_service *x = a, *y = b;
+	int c = memcmp(&x->key.addr, &y->key.addr, sizeof(x->key.addr));
+
+	if (c)
+		return c;
+	if (x->key.port != y->key.port)
+		return ntohs(x->key.port) < ntohs(y->key.port) ? -1 : 1;
+	return (int)x->key.proto - (int)y->key.proto;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct be_ref *x = a, *y = b;
+	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	return c ? c : (int)x->port - (int)y->port;
+}
+
+static int cmp_be(const void *a, const void *b)
+{
+	const struct state_backend *x = a, *y = b;
+	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	return c ? c : (int)x->port - (int)y->port;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	const struct sluice_shard_key *x = a, *y = b;
+	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	if (c)
+		return c;
+	return x->prefixlen < y->prefixlen ? -1 : x->prefixlen > y->prefixlen;
+}
+
+static int cmp_shard(const void *a, const void *b)
+{
+	const struct state_shard *x = a, *y = b;
+
+	return cmp_prefix(&x->key, &y->key);
+}
+
+static int cmp_iface(const void *a, const void *b)
+{
+	const struct state_iface *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+void state_sort(struct state *s)
+{
+	size_t i, j;
+
+	if (s->nservices)
+		qsort(s->services, s->nservices, sizeof(*s->services), cmp_svc);
+	if (s->nifaces)
+		qsort(s->ifaces, s->nifaces, sizeof(*s->ifaces), cmp_iface);
+	for (i = 0; i < s->nservices; i++) {
+		struct state_service *svc = &s->services[i];
+
+		if (svc->nbackends)
+			qsort(svc->backends, svc->nbackends, sizeof(*svc->backends), cmp_be);
+		if (svc->nshards)
+			qsort(svc->shards, svc->nshards, sizeof(*svc->shards), cmp_shard);
+		if (svc->ncritical)
+			qsort(svc->critical, svc->ncritical, sizeof(*svc->critical), cmp_prefix);
+		for (j = 0; j < svc->nshards; j++)
+			if (svc->shards[j].subset && svc->shards[j].count)
+				qsort(svc->shards[j].members, svc->shards[j].count,
+				      sizeof(struct be_ref), cmp_ref);
+	}
+}
+
+/* Comparing. */
+
+static int same_ref(const struct be_ref *a, const struct be_ref *b)
+{
+	return !memcmp(&a->addr, &b->addr, sizeof(a->addr)) && a->port == b->port;
+}
+
+static int same_shard(const struct state_shard *a, const struct state_shard *b)
+{
+	__u32 i;
+
+	if (a->key.prefixlen != b->key.prefixlen ||
+	    memcmp(&a->key.addr, &b->key.addr, sizeof(a->key.addr)) || a->subset != b->subset ||
+	    a->count != b->count)
+		return 0;
+	for (i = 0; i < a->count; i++)
+		if (!same_ref(&a->members[i], &b->members[i]))
+			return 0;
+	return 1;
+}
+
+static int same_critical(const struct state_service *a, const struct state_service *b)
+{
+	size_t i;
+
+	if (a->ncritical != b->ncritical)
+		return 0;
+	for (i = 0; i < a->ncritical; i++)
+		if (cmp_prefix(&a->critical[i], &b->critical[i]))
+			return 0;
+	return 1;
+}
+
+static int same_fallback(const struct state_service *a, const struct state_service *b)
+{
+	if (a->has_fallback != b->has_fallback)
+		return 0;
+	return !a->has_fallback || same_ref(&a->fallback, &b->fallback);
+}
+
+static int same_backend(const struct state_backend *a, const struct state_backend *b)
+{
+	return !memcmp(&a->addr, &b->addr, sizeof(a->addr)) && a->port == b->port &&
+	       a->weight == b->weight && a->state == b->state;
+}
+
+/* The settings a service set can change, fallback and critical list aside. */
+static int same_settings(const struct state_service *a, const struct state_service *b)
+{
+	return a->mode == b->mode && a->hash == b->hash && a->maglev_size == b->maglev_size &&
+	       a->rate == b->rate && a->burst == b->burst && a->client_rate == b->client_rate &&
+	       a->client_burst == b->client_burst && !memcmp(&a->res, &b->res, sizeof(a->res));
+}
+
+static int same_service(const struct state_service *a, const struct state_service *b)
+{
+	size_t i;
+
+	if (!same_svc_key(&a->key, &b->key) || !same_settings(a, b) || !same_critical(a, b) ||
+	    !same_fallback(a, b) || a->nbackends != b->nbackends || a->nshards != b->nshards)
+		return 0;
+	for (i = 0; i < a->nbackends; i++)
+		if (!same_backend(&a->backends[i], &b->backends[i]))
+			return 0;
+	for (i = 0; i < a->nshards; i++)
+		if (!same_shard(&a->shards[i], &b->shards[i]))
+			return 0;
+	return 1;
+}
+
+int state_equal(const struct state *a, const struct state *b)
+{
+	size_t i;
+
+	if (a->nservices != b->nservices)
+		return 0;
+	for (i = 0; i < a->nservices; i++)
+		if (!same_service(&a->services[i], &b->services[i]))
+			return 0;
+	if (memcmp(&a->encap_src4, &b->encap_src4, sizeof(a->encap_src4)) ||
+	    memcmp(&a->encap_src6, &b->encap_src6, sizeof(a->encap_src6)) ||
+	    a->udp_timeout_s != b->udp_timeout_s || a->global_max_conns != b->global_max_conns ||
+	    a->tcp_idle_s != b->tcp_idle_s)
+		return 0;
+	if (a->has_ifaces && b->has_ifaces) {
+		if (a->nifaces != b->nifaces)
+			return 0;
+		for (i = 0; i < a->nifaces; i++)
+			if (strcmp(a->ifaces[i].name, b->ifaces[i].name) ||
+			    a->ifaces[i].skb != b->ifaces[i].skb)
+				return 0;
+	}
+	return 1;
+}
+
+/* Reading the maps. */
+
+static int read_service(const struct sluice_maps *m, const struct maps_svc_entry *e,
+			struct state_service *svc)
+{
+	struct sluice_shard_key *crit = NULL;
+	struct sluice_backend fb;
+	struct sluice_svc_res r;
+	size_t n = 0, i;
+	int err;
+
+	state_service_defaults(svc, e->svc.mode);
+	svc->key = e->key;
+	svc->hash = e->svc.hash;
+	svc->rate = e->svc.rate.pps;
+	svc->burst = e->svc.rate.pps ? e->svc.rate.burst : 0;
+	svc->client_rate = e->svc.client_rate.pps;
+	svc->client_burst = e->svc.client_rate.pps ? e->svc.client_rate.burst : 0;
+	err = svc_maglev_size(m, &e->svc, &svc->maglev_size);
+	if (err)
+		return err;
+	if (is_steering(svc->mode) && !svc->maglev_size)
+		svc->maglev_size = SLUICE_MAGLEV_M_DEFAULT;
+	err = res_get(m, e->svc.id, &r);
+	if (err)
+		return err;
+	res_resolve(&r, &svc->res);
+	if (r.fallback_be && r.fallback_be <= SLUICE_MAX_BACKENDS) {
+		err = maps_read_backend(m, r.fallback_be - 1, &fb);
+		if (err)
+			return err;
+		if (fb.state != SLUICE_BE_UNUSED && fb.svc_id == e->svc.id) {
+			svc->has_fallback = 1;
+			svc->fallback.addr = fb.addr;
+			svc->fallback.has_port = 1;
+			svc->fallback.port = backend_port(&fb, &e->key);
+		}
+	}
+	err = res_critical_list(m, e->svc.id, &crit, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n && i < RES_CRITICAL_MAX; i++) {
+		svc->critical[i] = crit[i];
+		svc->critical[i].svc_id = 0;
+	}
+	svc->ncritical = i;
+	free(crit);
+	return 0;
+}
+
+static int read_backends(const struct sluice_maps *m, struct state *s)
+{
+	struct backend_info *list = NULL;
+	struct state_backend *be;
+	struct state_service *svc;
+	size_t n = 0, i;
+	int err;
+
+	err = backend_list(m, NULL, &list, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		svc = state_find_service(s, &list[i].svc_key);
+		if (!svc)
+			continue;
+		be = state_add_backend(svc);
+		if (!be) {
+			err = -ENOMEM;
+			goto out;
+		}
+		be->addr = list[i].be.addr;
+		be->port = list[i].port;
+		be->weight = list[i].be.weight;
+		be->state = list[i].be.state;
+	}
+out:
+	free(list);
+	return err;
+}
+
+static int read_shards(const struct sluice_maps *m, struct state *s)
+{
+	struct shard_info *list = NULL;
+	struct state_service *svc;
+	struct state_shard *sh;
+	size_t n = 0, i;
+	__u32 j;
+	int err;
+
+	err = shard_list(m, NULL, &list, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		svc = state_find_service(s, &list[i].svc_key);
+		if (!svc)
+			continue;
+		sh = state_add_shard(svc);
+		if (!sh) {
+			err = -ENOMEM;
+			goto out;
+		}
+		sh->key = list[i].key;
+		sh->key.svc_id = 0;
+		sh->subset = list[i].subset != SLUICE_NO_BACKEND;
+		sh->count = list[i].count;
+		for (j = 0; j < list[i].count && j < SLUICE_SUBSET_MAX_MEMBERS; j++) {
+			sh->members[j].addr = list[i].members[j].addr;
+			sh->members[j].has_port = 1;
+			sh->members[j].port = list[i].ports[j];
+		}
+	}
+out:
+	free(list);
+	return err;
+}
+
+static int read_ifaces(const struct sluice_maps *m, struct state *s)
+{
+	struct loader_iface *list = NULL;
+	struct state_iface *it;
+	size_t n = 0, i;
+	int err;
+
+	err = loader_show(m->root, NULL, &list, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(list[i].mode, "defunct"))
+			continue;
+		it = state_add_iface(s);
+		if (!it) {
+			err = -ENOMEM;
+			break;
+		}
+		snprintf(it->name, sizeof(it->name), "%s", list[i].ifname);
+		it->skb = !strcmp(list[i].mode, "skb");
+	}
+	free(list);
+	return err;
+}
+
+int state_read_maps(const struct sluice_maps *m, struct state *s)
+{
+	struct maps_svc_entry *list = NULL;
+	struct sluice_res_global g;
+	struct sluice_config cfg;
+	struct state_service *svc;
+	size_t n = 0, i;
+	int err;
+
+	state_init(s);
+	s->has_ifaces = s->has_gateway = s->has_bulkhead = 1;
+	err = svc_list(m, &list, &n);
+	if (err)
+		goto out;
+	for (i = 0; i < n; i++) {
+		svc = state_add_service(s);
+		if (!svc) {
+			err = -ENOMEM;
+			goto out;
+		}
+		err = read_service(m, &list[i], svc);
+		if (err)
+			goto out;
+	}
+	err = read_backends(m, s);
+	if (!err)
+		err = read_shards(m, s);
+	if (!err)
+		err = gateway_get(m, &cfg);
+	if (err)
+		goto out;
+	s->encap_src4 = cfg.encap_src4;
+	s->encap_src6 = cfg.encap_src6;
+	s->udp_timeout_s = (__u32)(cfg.udp_timeout_ns / 1000000000ull);
+	err = maps_read_res_global(m, &g);
+	if (err)
+		goto out;
+	s->global_max_conns = g.max_conns;
+	s->tcp_idle_s = g.tcp_idle_s ? g.tcp_idle_s : RES_TCP_IDLE_DEFAULT_S;
+	err = read_ifaces(m, s);
+	if (err)
+		goto out;
+	state_sort(s);
+out:
+	free(list);
+	if (err)
+		state_free(s);
+	return err;
+}
+
+/* Commands. */
+
+#define CMD_ARGS 96
+#define CMD_BUF 8192
+
+struct cmd {
+	int argc;
+	size_t used;
+	int overflow;
+	char *argv[CMD_ARGS + 1];
+	char buf[CMD_BUF];
+};
+
+static void cmd_start(struct cmd *c)
+{
+	c->argc = 0;
+	c->used = 0;
+	c->overflow = 0;
+	c->argv[0] = NULL;
+}
+
+static void cmd_add(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void cmd_add(struct cmd *c, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (c->overflow || c->argc >= CMD_ARGS) {
+		c->overflow = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	len = vsnprintf(c->buf + c->used, CMD_BUF - c->used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= CMD_BUF - c->used) {
+		c->overflow = 1;
+		return;
+	}
+	c->argv[c->argc++] = c->buf + c->used;
+	c->argv[c->argc] = NULL;
+	c->used += (size_t)len + 1;
+}
+
+static int cmd_emit(struct cmd *c, state_emit_fn emit, void *ctx)
+{
+	if (c->overflow) {
+		err_set("internal error: a generated command is too long");
+		return -E2BIG;
+	}
+	return emit(ctx, c->argc, c->argv);
+}
+
+static void fmt_addr(const union sluice_addr *a, char *buf, size_t len)
+{
+	if (addr_format(a, buf, len))
+		snprintf(buf, len, "?");
+}
+
+/* "object verb ADDR PORT PROTO" */
+static void cmd_svc(struct cmd *c, const char *object, const char *verb,
+		    const struct sluice_svc_key *k)
+{
+	char a[ADDR_STRLEN];
+
+	fmt_addr(&k->addr, a, sizeof(a));
+	cmd_start(c);
+	cmd_add(c, "%s", object);
+	cmd_add(c, "%s", verb);
+	cmd_add(c, "%s", a);
+	cmd_add(c, "%u", ntohs(k->port));
+	cmd_add(c, "%s", args_proto_name(k->proto));
+}
+
+static void cmd_ref(struct cmd *c, const struct be_ref *r)
+{
+	char a[ADDR_STRLEN];
+
+	fmt_addr(&r->addr, a, sizeof(a));
+	cmd_add(c, "%s", a);
+	cmd_add(c, "port");
+	cmd_add(c, "%u", r->port);
+}
+
+static void cmd_seconds(struct cmd *c, const char *kw, __u32 ms)
+{
+	cmd_add(c, "%s", kw);
+	if (ms % 1000)
+		cmd_add(c, "%u.%03u", ms / 1000, ms % 1000);
+	else
+		cmd_add(c, "%u", ms / 1000);
+}
+
+static void cmd_critical(struct cmd *c, const struct state_service *svc)
+{
+	char list[RES_CRITICAL_MAX * SHARD_PREFIX_STRLEN], p[SHARD_PREFIX_STRLEN];
+	size_t i, used = 0;
+
+	cmd_add(c, "critical");
+	if (!svc->ncritical) {
+		cmd_add(c, "none");
+		return;
+	}
+	list[0] = 0;
+	for (i = 0; i < svc->ncritical; i++) {
+		shard_prefix_format(&svc->critical[i], p, sizeof(p));
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", p);
+	}
+	cmd_add(c, "%s", list);
+}
+
+/*
+ * The options of a service that differ from base: everything but the
+ * fallback. add: base is the defaults of the service's mode.
+ */
+static void cmd_settings(struct cmd *c, const struct state_service *base,
+			 const struct state_service *svc, int add)
+{
+	const struct sluice_svc_res *o = &base->res, *n = &svc->res;
+
+	if (add && svc->mode != SLUICE_MODE_LOCAL) {
+		cmd_add(c, "mode");
+		cmd_add(c, "%s", args_mode_name(svc->mode));
+	}
+	if (svc->hash != base->hash) {
+		cmd_add(c, "hash");
+		cmd_add(c, "%s", args_hash_name(svc->hash));
+	}
+	if (is_steering(svc->mode) && svc->maglev_size != base->maglev_size) {
+		cmd_add(c, "maglev-size");
+		cmd_add(c, "%u", svc->maglev_size);
+	}
+	if (svc->rate != base->rate || svc->burst != base->burst) {
+		cmd_add(c, "rate");
+		cmd_add(c, "%u", svc->rate);
+		if (svc->rate) {
+			cmd_add(c, "burst");
+			cmd_add(c, "%u", svc->burst);
+		}
+	}
+	if (svc->client_rate != base->client_rate || svc->client_burst != base->client_burst) {
+		cmd_add(c, "client-rate");
+		cmd_add(c, "%u", svc->client_rate);
+		if (svc->client_rate) {
+			cmd_add(c, "client-burst");
+			cmd_add(c, "%u", svc->client_burst);
+		}
+	}
+	/* max-conns and reserved together: the pair is checked as a whole. */
+	if (n->max_conns != o->max_conns || n->reserved != o->reserved) {
+		cmd_add(c, "max-conns");
+		cmd_add(c, "%u", n->max_conns);
+		cmd_add(c, "reserved");
+		cmd_add(c, "%u", n->reserved);
+	}
+	if (!same_critical(base, svc))
+		cmd_critical(c, svc);
+	if (n->refuse != o->refuse) {
+		cmd_add(c, "refuse");
+		cmd_add(c, "%s", res_refuse_name(n->refuse));
+	}
+	if ((n->flags ^ o->flags) & SLUICE_RES_NO_GLOBAL) {
+		cmd_add(c, "global-limit");
+		cmd_add(c, "%s", n->flags & SLUICE_RES_NO_GLOBAL ? "off" : "on");
+	}
+	if (n->on_open != o->on_open) {
+		cmd_add(c, "on-open");
+		cmd_add(c, "%s", res_on_open_name(n->on_open));
+	}
+#define U32(field, kw)                              \
+	do {                                        \
+		if (n->field != o->field) {         \
+			cmd_add(c, "%s", kw);       \
+			cmd_add(c, "%u", n->field); \
+		}                                   \
+	} while (0)
+	U32(brk_failures, "breaker-failures");
+	if (n->brk_window_ms != o->brk_window_ms)
+		cmd_seconds(c, "breaker-window", n->brk_window_ms);
+	U32(brk_rate_pct, "breaker-rate");
+	U32(brk_min_calls, "breaker-min-calls");
+	/*
+	 * wait and wait-max (and probes and successes) go together: each pair
+	 * is checked as a whole, and the old partner may not fit the new value.
+	 */
+	if (n->brk_wait_ms != o->brk_wait_ms || n->brk_wait_max_ms != o->brk_wait_max_ms) {
+		cmd_seconds(c, "breaker-wait", n->brk_wait_ms);
+		cmd_seconds(c, "breaker-wait-max", n->brk_wait_max_ms);
+	}
+	if (n->brk_probes != o->brk_probes || n->brk_successes != o->brk_successes) {
+		cmd_add(c, "breaker-probes");
+		cmd_add(c, "%u", n->brk_probes);
+		cmd_add(c, "breaker-successes");
+		cmd_add(c, "%u", n->brk_successes);
+	}
+	U32(brk_max_open_pct, "breaker-max-open");
+	U32(syn_timeout_ms, "syn-timeout");
+#undef U32
+}
+
+static int emit_backend(const struct state_service *svc, const char *verb,
+			const struct state_backend *be, state_emit_fn emit, void *ctx)
+{
+	struct be_ref r = { .addr = be->addr, .has_port = 1, .port = be->port };
+	struct cmd *c = malloc(sizeof(*c));
+	int err;
+
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	cmd_svc(c, "backend", verb, &svc->key);
+	cmd_ref(c, &r);
+	if (!strcmp(verb, "add") || !strcmp(verb, "set")) {
+		cmd_add(c, "weight");
+		cmd_add(c, "%u", be->weight);
+	}
+	err = cmd_emit(c, emit, ctx);
+	free(c);
+	return err;
+}
+
+static int emit_fallback(const struct state_service *svc, state_emit_fn emit, void *ctx)
+{
+	struct cmd *c = malloc(sizeof(*c));
+	int err;
+
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	cmd_svc(c, "service", "set", &svc->key);
+	cmd_add(c, "fallback");
+	if (svc->has_fallback)
+		cmd_ref(c, &svc->fallback);
+	else
+		cmd_add(c, "none");
+	err = cmd_emit(c, emit, ctx);
+	free(c);
+	return err;
+}
+
+static void fmt_member(const struct be_ref *r, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	fmt_addr(&r->addr, a, sizeof(a));
+	if (addr_is_v4mapped(&r->addr))
+		snprintf(buf, len, "%s:%u", a, r->port);
+	else
+		snprintf(buf, len, "[%s]:%u", a, r->port);
+}
+
+static int emit_shard(const struct state_service *svc, const char *verb,
+		      const struct state_shard *sh, state_emit_fn emit, void *ctx)
+{
+	char p[SHARD_PREFIX_STRLEN], list[SLUICE_SUBSET_MAX_MEMBERS * (ADDR_STRLEN + 10)];
+	char member[ADDR_STRLEN + 10];
+	struct cmd *c = malloc(sizeof(*c));
+	size_t used = 0;
+	__u32 i;
+	int err;
+
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	shard_prefix_format(&sh->key, p, sizeof(p));
+	cmd_svc(c, "shard", verb, &svc->key);
+	cmd_add(c, "%s", p);
+	if (!strcmp(verb, "add")) {
+		if (sh->subset) {
+			list[0] = 0;
+			for (i = 0; i < sh->count; i++) {
+				fmt_member(&sh->members[i], member, sizeof(member));
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+							 i ? "," : "", member);
+			}
+			cmd_add(c, "subset");
+			cmd_add(c, "%s", list);
+		} else {
+			cmd_add(c, "backend");
+			cmd_ref(c, &sh->members[0]);
+		}
+	}
+	err = cmd_emit(c, emit, ctx);
+	free(c);
+	return err;
+}
+
+static int emit_svc_simple(const struct state_service *svc, const char *verb, state_emit_fn emit,
+			   void *ctx)
+{
+	struct cmd *c = malloc(sizeof(*c));
+	int err;
+
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	cmd_svc(c, "service", verb, &svc->key);
+	err = cmd_emit(c, emit, ctx);
+	free(c);
+	return err;
+}
+
+/* service add with its settings, then its backends (the fallback and shards come later). */
+static int emit_service_build(const struct state_service *svc, state_emit_fn emit, void *ctx)
+{
+	struct state_service *base = malloc(sizeof(*base));
+	struct cmd *c = malloc(sizeof(*c));
+	size_t i;
+	int err;
+
+	if (!c || !base) {
+		err_set("out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	state_service_defaults(base, svc->mode);
+	cmd_svc(c, "service", "add", &svc->key);
+	cmd_settings(c, base, svc, 1);
+	err = cmd_emit(c, emit, ctx);
+	for (i = 0; !err && i < svc->nbackends; i++) {
+		err = emit_backend(svc, "add", &svc->backends[i], emit, ctx);
+		if (!err && svc->backends[i].state == SLUICE_BE_DRAINING)
+			err = emit_backend(svc, "drain", &svc->backends[i], emit, ctx);
+	}
+out:
+	free(c);
+	free(base);
+	return err;
+}
+
+static int emit_iface(const struct state_iface *it, const char *verb, int force, state_emit_fn emit,
+		      void *ctx)
+{
+	struct cmd *c = malloc(sizeof(*c));
+	int err;
+
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	cmd_start(c);
+	cmd_add(c, "iface");
+	cmd_add(c, "%s", verb);
+	cmd_add(c, "%s", it->name);
+	if (!strcmp(verb, "attach")) {
+		cmd_add(c, "--mode");
+		cmd_add(c, "%s", it->skb ? "skb" : "native");
+		if (force)
+			cmd_add(c, "--force");
+	}
+	err = cmd_emit(c, emit, ctx);
+	free(c);
+	return err;
+}
+
+/* gateway set with the fields that differ from base (all of them when base is NULL). */
+static int emit_gateway(const struct state *base, const struct state *s, state_emit_fn emit,
+			void *ctx)
+{
+	struct cmd *c = malloc(sizeof(*c));
+	char a[ADDR_STRLEN];
+	int err = 0;
+
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	cmd_start(c);
+	cmd_add(c, "gateway");
+	cmd_add(c, "set");
+	if (!base || memcmp(&base->encap_src4, &s->encap_src4, sizeof(s->encap_src4))) {
+		cmd_add(c, "encap-source4");
+		if (gateway_addr_is_set(&s->encap_src4)) {
+			fmt_addr(&s->encap_src4, a, sizeof(a));
+			cmd_add(c, "%s", a);
+		} else {
+			cmd_add(c, "none");
+		}
+	}
+	if (!base || memcmp(&base->encap_src6, &s->encap_src6, sizeof(s->encap_src6))) {
+		cmd_add(c, "encap-source6");
+		if (gateway_addr_is_set(&s->encap_src6)) {
+			fmt_addr(&s->encap_src6, a, sizeof(a));
+			cmd_add(c, "%s", a);
+		} else {
+			cmd_add(c, "none");
+		}
+	}
+	if (!base || base->udp_timeout_s != s->udp_timeout_s) {
+		cmd_add(c, "udp-timeout");
+		cmd_add(c, "%u", s->udp_timeout_s);
+	}
+	if (c->argc > 2)
+		err = cmd_emit(c, emit, ctx);
+	if (err)
+		goto out;
+	cmd_start(c);
+	cmd_add(c, "bulkhead");
+	cmd_add(c, "set");
+	if (!base || base->global_max_conns != s->global_max_conns) {
+		cmd_add(c, "max-conns");
+		cmd_add(c, "%u", s->global_max_conns);
+	}
+	if (!base || base->tcp_idle_s != s->tcp_idle_s) {
+		cmd_add(c, "tcp-idle");
+		cmd_add(c, "%u", s->tcp_idle_s);
+	}
+	if (c->argc > 2 && (!base || s->has_bulkhead))
+		err = cmd_emit(c, emit, ctx);
+out:
+	free(c);
+	return err;
+}
+
+int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx)
+{
+	size_t i, j;
+	int err;
+
+	err = emit_gateway(NULL, s, emit, ctx);
+	for (i = 0; !err && i < s->nservices; i++)
+		err = emit_service_build(&s->services[i], emit, ctx);
+	for (i = 0; !err && i < s->nservices; i++)
+		if (s->services[i].has_fallback)
+			err = emit_fallback(&s->services[i], emit, ctx);
+	for (i = 0; !err && i < s->nservices; i++)
+		for (j = 0; !err && j < s->services[i].nshards; j++)
+			err = emit_shard(&s->services[i], "add", &s->services[i].shards[j], emit,
+					 ctx);
+	for (i = 0; !err && s->has_ifaces && i < s->nifaces; i++)
+		err = emit_iface(&s->ifaces[i], "attach", 0, emit, ctx);
+	return err;
+}
+
+static const struct state_iface *find_iface(const struct state *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nifaces; i++)
+		if (!strcmp(s->ifaces[i].name, name))
+			return &s->ifaces[i];
+	return NULL;
+}
+
+/* A kept service (same key, same mode) whose settings or backends change. */
+static int diff_service_settings(const struct state_service *o, const struct state_service *n,
+				 state_emit_fn emit, void *ctx)
+{
+	struct cmd *c;
+	int err = 0;
+
+	if (same_settings(o, n) && same_critical(o, n))
+		return 0;
+	c = malloc(sizeof(*c));
+	if (!c) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	cmd_svc(c, "service", "set", &n->key);
+	cmd_settings(c, o, n, 0);
+	if (c->argc > 5)
+		err = cmd_emit(c, emit, ctx);
+	free(c);
+	return err;
+}
+
+static int diff_backends(const struct state_service *o, const struct state_service *n,
+			 state_emit_fn emit, void *ctx)
+{
+	const struct state_backend *ob, *nb;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < n->nbackends; i++) {
+		nb = &n->backends[i];
+		ob = state_find_backend(o, &nb->addr, nb->port);
+		if (!ob) {
+			err = emit_backend(n, "add", nb, emit, ctx);
+			if (!err && nb->state == SLUICE_BE_DRAINING)
+				err = emit_backend(n, "drain", nb, emit, ctx);
+			continue;
+		}
+		if (ob->weight != nb->weight)
+			err = emit_backend(n, "set", nb, emit, ctx);
+		if (!err && ob->state != nb->state)
+			err = emit_backend(n,
+					   nb->state == SLUICE_BE_DRAINING ? "drain" : "activate",
+					   nb, emit, ctx);
+	}
+	/* Gone from the file: drained, never deleted here (see state.h). */
+	for (i = 0; !err && i < o->nbackends; i++) {
+		ob = &o->backends[i];
+		if (ob->state == SLUICE_BE_ACTIVE && !state_find_backend(n, &ob->addr, ob->port))
+			err = emit_backend(n, "drain", ob, emit, ctx);
+	}
+	return err;
+}
+
+int state_diff(const struct state *from, const struct state *to, state_emit_fn emit, void *ctx)
+{
+	const struct state_service *o, *n;
+	const struct state_iface *oi;
+	size_t i, j;
+	int err = 0;
+
+	/* 1. Gateway-wide settings; interfaces that go. */
+	if (to->has_gateway || to->has_bulkhead) {
+		struct state base = *from, want = *from;
+
+		if (to->has_gateway) {
+			want.encap_src4 = to->encap_src4;
+			want.encap_src6 = to->encap_src6;
+			want.udp_timeout_s = to->udp_timeout_s;
+		}
+		if (to->has_bulkhead) {
+			want.global_max_conns = to->global_max_conns;
+			want.tcp_idle_s = to->tcp_idle_s;
+		}
+		want.has_bulkhead = 1;
+		err = emit_gateway(&base, &want, emit, ctx);
+	}
+	for (i = 0; !err && to->has_ifaces && i < from->nifaces; i++)
+		if (!find_iface(to, from->ifaces[i].name))
+			err = emit_iface(&from->ifaces[i], "detach", 0, emit, ctx);
+	/* 2. Services that go, or change mode. */
+	for (i = 0; !err && i < from->nservices; i++) {
+		o = &from->services[i];
+		n = state_find_service(to, &o->key);
+		if (!n || n->mode != o->mode)
+			err = emit_svc_simple(o, "del", emit, ctx);
+	}
+	/* 3. Shards removed or changed, of the services kept. */
+	for (i = 0; !err && i < from->nservices; i++) {
+		const struct state_shard *ns;
+
+		o = &from->services[i];
+		n = state_find_service(to, &o->key);
+		if (!n || n->mode != o->mode)
+			continue;
+		for (j = 0; !err && j < o->nshards; j++) {
+			ns = find_shard(n, &o->shards[j].key);
+			if (!ns || !same_shard(ns, &o->shards[j]))
+				err = emit_shard(n, "del", &o->shards[j], emit, ctx);
+		}
+	}
+	/* 4, 5. Services added, services changed, their backends. */
+	for (i = 0; !err && i < to->nservices; i++) {
+		n = &to->services[i];
+		o = state_find_service(from, &n->key);
+		if (!o || o->mode != n->mode) {
+			err = emit_service_build(n, emit, ctx);
+			continue;
+		}
+		err = diff_service_settings(o, n, emit, ctx);
+		if (!err)
+			err = diff_backends(o, n, emit, ctx);
+	}
+	/* 6. Fallbacks and shards. */
+	for (i = 0; !err && i < to->nservices; i++) {
+		n = &to->services[i];
+		o = state_find_service(from, &n->key);
+		if (o && o->mode != n->mode)
+			o = NULL;
+		if (o ? !same_fallback(o, n) : n->has_fallback)
+			err = emit_fallback(n, emit, ctx);
+		for (j = 0; !err && j < n->nshards; j++) {
+			const struct state_shard *os = o ? find_shard(o, &n->shards[j].key) : NULL;
+
+			if (!os || !same_shard(os, &n->shards[j]))
+				err = emit_shard(n, "add", &n->shards[j], emit, ctx);
+		}
+	}
+	/* 7. Interfaces that come or change mode. */
+	for (i = 0; !err && to->has_ifaces && i < to->nifaces; i++) {
+		oi = find_iface(from, to->ifaces[i].name);
+		if (!oi)
+			err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);
+		else if (oi->skb != to->ifaces[i].skb)
+			err = emit_iface(&to->ifaces[i], "attach", 1, emit, ctx);
+	}
+	return err;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The desired (or current) state of a gateway as plain C: what a config file
+ * asks for (config.c) and what the pinned maps hold (state_read_maps()), in
+ * one normalized form so the two compare field by field:
+ *
+ *  - every value is resolved: a breaker setting left at its default reads as
+ *    the default (30 failures, ...), a rate's burst as the burst it gets, a
+ *    backend's port as the port it receives packets on (ipip: the service
+ *    port), a nat/ipip service's Maglev size as its size (default 65537);
+ *  - services are keyed by address, port and protocol; backends by address
+ *    and port within their service; shards by prefix within their service.
+ *
+ * From a state, state_to_commands() gives the sluice CLI commands (argv
+ * without "sluice") that build it on empty maps, and state_diff() the
+ * commands that turn one state into another, touching nothing unchanged.
+ * Health checks and daemon settings are not in the maps: they travel in the
+ * state for the daemon and produce no command.
+ */
+#ifndef SLUICE_STATE_H
+#define SLUICE_STATE_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "backend.h"
+#include "maps.h"
+#include "res.h"
+#include "sluice_abi.h"
+
+/* Daemon defaults. */
+#define STATE_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+#define STATE_JOURNAL_DEFAULT "/var/lib/sluice/journal"
+#define STATE_METRICS_DEFAULT "127.0.0.1:9469"
+
+/* Health-check defaults (HAProxy's). */
+#define STATE_HC_INTERVAL_MS 2000u
+#define STATE_HC_TIMEOUT_MS 1000u
+#define STATE_HC_RISE 2u
+#define STATE_HC_FALL 3u
+#define STATE_HC_CODES_MAX 16u
+#define STATE_HC_TEXT_MAX 256u /* path and body substring, NUL included */
+
+enum state_hc_type {
+	STATE_HC_NONE = 0, /* no active check */
+	STATE_HC_TCP = 1,  /* TCP connect */
+	STATE_HC_HTTP = 2, /* HTTP GET */
+	STATE_HC_HTTPS = 3 /* HTTPS GET */
+};
+
+/* An active health check (per service, for each of its backends). */
+struct state_health {
+	__u8 type;		      /* enum state_hc_type */
+	__u16 port;		      /* port checked; 0 = the backend's port */
+	char path[STATE_HC_TEXT_MAX]; /* http(s): path requested, default "/" */
+	__u32 ncodes;		      /* http(s): expected status codes (0: 200..399) */
+	__u16 codes[STATE_HC_CODES_MAX];
+	char body[STATE_HC_TEXT_MAX]; /* http(s): substring the body must hold ("" = any) */
+	__u32 interval_ms;
+	__u32 timeout_ms;
+	__u32 rise; /* successes in a row that bring a backend up */
+	__u32 fall; /* failures in a row that take it down */
+};
+
+struct state_backend {
+	union sluice_addr addr;
+	__u16 port;   /* host order: the port packets reach it on */
+	__u32 weight; /* 1..BACKEND_WEIGHT_MAX */
+	__u8 state;   /* SLUICE_BE_ACTIVE or SLUICE_BE_DRAINING */
+};
+
+struct state_shard {
+	struct sluice_shard_key key; /* prefix; svc_id 0 */
+	int subset;		     /* 0: one backend (members[0]); 1: a subset */
+	__u32 count;
+	struct be_ref members[SLUICE_SUBSET_MAX_MEMBERS]; /* has_port 1, sorted in a subset */
+};
+
+struct state_service {
+	struct sluice_svc_key key;
+	__u8 mode;	   /* enum sluice_mode */
+	__u8 hash;	   /* enum sluice_hash */
+	__u32 maglev_size; /* nat/ipip: table size; local: 0 */
+	__u32 rate, burst; /* pps (0 = unlimited) and burst (0 when unlimited) */
+	__u32 client_rate, client_burst;
+	/*
+	 * Bulkhead and breaker settings with every default resolved;
+	 * fallback_be is not used (see fallback).
+	 */
+	struct sluice_svc_res res;
+	int has_fallback;
+	struct be_ref fallback; /* a backend of this service, has_port 1 */
+	size_t ncritical;
+	struct sluice_shard_key critical[RES_CRITICAL_MAX]; /* svc_id 0, sorted */
+	struct state_health health; /* type STATE_HC_NONE: no active check */
+	size_t nbackends;
+	struct state_backend *backends;
+	size_t nshards;
+	struct state_shard *shards;
+};
+
+struct state_iface {
+	char name[IF_NAMESIZE];
+	int skb; /* 0: native XDP, 1: generic (skb) */
+};
+
+struct state_daemon {
+	char socket[PATH_MAX];	    /* control socket */
+	char journal[PATH_MAX];	    /* journal folder */
+	char metrics[64];	    /* Prometheus listener ADDR:PORT */
+	char pin_root[PATH_MAX];    /* "" = the CLI's default */
+	struct state_health health; /* defaults of the services' checks (type ignored) */
+};
+
+struct state {
+	struct state_daemon daemon;
+	/*
+	 * The sections a config file may leave out: when has_* is 0 they are
+	 * not managed (state_diff() leaves them as they are). Services are
+	 * always managed: a service not in the state is deleted.
+	 */
+	int has_ifaces;
+	int has_gateway;
+	int has_bulkhead;
+	size_t nifaces;
+	struct state_iface *ifaces;
+	union sluice_addr encap_src4; /* all zero: unset */
+	union sluice_addr encap_src6;
+	__u32 udp_timeout_s;	/* resolved (default 30) */
+	__u32 global_max_conns; /* 0: no global limit */
+	__u32 tcp_idle_s;	/* resolved (default 3600) */
+	size_t nservices;
+	struct state_service *services;
+};
+
+/* An empty state: no services, gateway and daemon settings at their defaults. */
+void state_init(struct state *s);
+
+/* Free what s holds and state_init() it again; NULL is fine. */
+void state_free(struct state *s);
+
+/* Default health-check settings (type STATE_HC_NONE). */
+void state_health_defaults(struct state_health *h);
+
+/* A service's resolved default settings (mode local unless mode is given). */
+void state_service_defaults(struct state_service *svc, __u8 mode);
+
+/* Append a zeroed service/backend/shard/iface; NULL (message set) when out of memory. */
+struct state_service *state_add_service(struct state *s);
+struct state_backend *state_add_backend(struct state_service *svc);
+struct state_shard *state_add_shard(struct state_service *svc);
+struct state_iface *state_add_iface(struct state *s);
+
+/* Find by key; NULL when absent. */
+struct state_service *state_find_service(const struct state *s, const struct sluice_svc_key *key);
+const struct state_backend *state_find_backend(const struct state_service *svc,
+					       const union sluice_addr *addr, __u16 port);
+
+/*
+ * Put s in canonical order (services by key, backends by address and port,
+ * shards by prefix, critical prefixes and subset members sorted) so two
+ * states compare and print the same whatever order they were built in.
+ */
+void state_sort(struct state *s);
+
+/*
+ * 1 when a and b describe the same maps content (services, backends,
+ * shards, gateway, global bulkhead, interfaces when both have them);
+ * health checks and daemon settings are not compared. Both sorted.
+ */
+int state_equal(const struct state *a, const struct state *b);
+
+/*
+ * What the pins under m hold now: every service with its settings,
+ * backends (active and draining), shards and critical prefixes, the gateway
+ * settings, the global bulkhead and (from m->root) the attached interfaces.
+ * Health checks and daemon settings are left at their defaults. s is
+ * state_init()ed first; sorted on return.
+ */
+int state_read_maps(const struct sluice_maps *m, struct state *s);
+
+/*
+ * A command: argv[0..argc) without "sluice" (e.g. "service" "add" ...);
+ * argv[argc] is NULL. The strings live only during the call. A non-zero
+ * return stops the walk and is returned.
+ */
+typedef int (*state_emit_fn)(void *ctx, int argc, char **argv);
+
+/*
+ * The commands that build s from empty maps, in a valid order: gateway set
+ * and bulkhead set (always, so the maps get created by the first command),
+ * services (service add with every setting but the fallback), their
+ * backends (backend add, then backend drain for draining ones), the
+ * fallbacks (service set fallback), shards, then iface attach when
+ * s->has_ifaces (clear it to leave interfaces out, as a replay into a
+ * scratch pin root must).
+ */
+int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
+
+/*
+ * The commands that turn from (usually state_read_maps()) into to (usually
+ * config_load()), touching nothing unchanged; both sorted. Order:
+ *  1. gateway set, bulkhead set with the changed fields (when to has the
+ *     section); iface detach of interfaces not in to (when to has them);
+ *  2. service del of services not in to, and of services whose mode changes
+ *     (a mode change needs a service without backends: the service is
+ *     deleted and added again, its flows steered anew);
+ *  3. shard del of shards removed or changed;
+ *  4. service add (new services, as state_to_commands()), service set with
+ *     the changed settings of kept services (id, counters and flows kept);
+ *  5. backends: add (new), set weight, activate or drain (state changed); a
+ *     backend that is no longer in to is drained (backend drain) and never
+ *     deleted by a diff: it keeps its established flows until the operator
+ *     deletes it (sluice backend del) or a later file lists it again;
+ *  6. service set fallback (changed fallbacks), shard add (new or changed);
+ *  7. iface attach of new interfaces (--force when only the mode changed).
+ * No change: no command.
+ */
+int state_diff(const struct state *from, const struct state *to, state_emit_fn emit, void *ctx);
+
+#endif /* SLUICE_STATE_H */
