@@ -95,6 +95,7 @@ EOF
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
 	echo "bench: pps and breaker parts skipped: the lab did not come up"
+	BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 	exit 0
 fi
 
@@ -259,4 +260,5 @@ bench_breaker() {
 
 bench_pps
 bench_breaker
+BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 exit 0

@@ -1274,7 +1274,7 @@ static int cmds_add_json(struct journal_cmds *c, struct json_object *a)
 	return err;
 }
 
-static struct json_object *payload_parse(const struct journal_record *r)
+struct json_object *journal_payload_parse(const struct journal_record *r)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *o;
@@ -1300,7 +1300,7 @@ struct replay {
 
 static int replay_record(struct replay *rp, const struct journal_record *r, int in_range)
 {
-	struct json_object *o = payload_parse(r), *v;
+	struct json_object *o = journal_payload_parse(r), *v;
 	int err = 0;
 	size_t i, n;
 

@@ -185,6 +185,11 @@ int journal_iter_next(struct journal_iter *it, struct journal_record *r);
 
 void journal_iter_close(struct journal_iter *it);
 
+struct json_object;
+
+/* r's JSON payload parsed (json_object_put() it), or NULL when it is not JSON. */
+struct json_object *journal_payload_parse(const struct journal_record *r);
+
 /*
  * The state as of at_time_ns, as commands: those of the last snapshot at or
  * before that time, then every COMMAND after it up to that time that has no

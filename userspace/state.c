@@ -607,6 +607,25 @@ static int cmd_emit(struct cmd *c, state_emit_fn emit, void *ctx)
 	return emit(ctx, c->argc, c->argv);
 }
 
+/* A new command (free() it); NULL, with the error set, when out of memory. */
+static struct cmd *cmd_new(void)
+{
+	struct cmd *c = malloc(sizeof(*c));
+
+	if (!c)
+		err_set("out of memory");
+	return c;
+}
+
+/* cmd_emit(), then free c. */
+static int cmd_emit_free(struct cmd *c, state_emit_fn emit, void *ctx)
+{
+	int err = cmd_emit(c, emit, ctx);
+
+	free(c);
+	return err;
+}
+
 static void fmt_addr(const union sluice_addr *a, char *buf, size_t len)
 {
 	if (addr_format(a, buf, len))
@@ -758,42 +777,32 @@ static int emit_backend(const struct state_service *svc, const char *verb,
 			const struct state_backend *be, state_emit_fn emit, void *ctx)
 {
 	struct be_ref r = { .addr = be->addr, .has_port = 1, .port = be->port };
-	struct cmd *c = malloc(sizeof(*c));
-	int err;
+	struct cmd *c = cmd_new();
 
-	if (!c) {
-		err_set("out of memory");
+	if (!c)
 		return -ENOMEM;
-	}
 	cmd_svc(c, "backend", verb, &svc->key);
 	cmd_ref(c, &r);
 	if (!strcmp(verb, "add") || !strcmp(verb, "set")) {
 		cmd_add(c, "weight");
 		cmd_add(c, "%u", be->weight);
 	}
-	err = cmd_emit(c, emit, ctx);
-	free(c);
-	return err;
+	return cmd_emit_free(c, emit, ctx);
 }
 
 static int emit_fallback(const struct state_service *svc, state_emit_fn emit, void *ctx)
 {
-	struct cmd *c = malloc(sizeof(*c));
-	int err;
+	struct cmd *c = cmd_new();
 
-	if (!c) {
-		err_set("out of memory");
+	if (!c)
 		return -ENOMEM;
-	}
 	cmd_svc(c, "service", "set", &svc->key);
 	cmd_add(c, "fallback");
 	if (svc->has_fallback)
 		cmd_ref(c, &svc->fallback);
 	else
 		cmd_add(c, "none");
-	err = cmd_emit(c, emit, ctx);
-	free(c);
-	return err;
+	return cmd_emit_free(c, emit, ctx);
 }
 
 static void fmt_member(const struct be_ref *r, char *buf, size_t len)
@@ -812,15 +821,12 @@ static int emit_shard(const struct state_service *svc, const char *verb,
 {
 	char p[SHARD_PREFIX_STRLEN], list[SLUICE_SUBSET_MAX_MEMBERS * (ADDR_STRLEN + 10)];
 	char member[ADDR_STRLEN + 10];
-	struct cmd *c = malloc(sizeof(*c));
+	struct cmd *c = cmd_new();
 	size_t used = 0;
 	__u32 i;
-	int err;
 
-	if (!c) {
-		err_set("out of memory");
+	if (!c)
 		return -ENOMEM;
-	}
 	shard_prefix_format(&sh->key, p, sizeof(p));
 	cmd_svc(c, "shard", verb, &svc->key);
 	cmd_add(c, "%s", p);
@@ -839,25 +845,18 @@ static int emit_shard(const struct state_service *svc, const char *verb,
 			cmd_ref(c, &sh->members[0]);
 		}
 	}
-	err = cmd_emit(c, emit, ctx);
-	free(c);
-	return err;
+	return cmd_emit_free(c, emit, ctx);
 }
 
 static int emit_svc_simple(const struct state_service *svc, const char *verb, state_emit_fn emit,
 			   void *ctx)
 {
-	struct cmd *c = malloc(sizeof(*c));
-	int err;
+	struct cmd *c = cmd_new();
 
-	if (!c) {
-		err_set("out of memory");
+	if (!c)
 		return -ENOMEM;
-	}
 	cmd_svc(c, "service", verb, &svc->key);
-	err = cmd_emit(c, emit, ctx);
-	free(c);
-	return err;
+	return cmd_emit_free(c, emit, ctx);
 }
 
 /* service add with its settings, then its backends (the fallback and shards come later). */
@@ -891,13 +890,10 @@ out:
 static int emit_iface(const struct state_iface *it, const char *verb, int force, state_emit_fn emit,
 		      void *ctx)
 {
-	struct cmd *c = malloc(sizeof(*c));
-	int err;
+	struct cmd *c = cmd_new();
 
-	if (!c) {
-		err_set("out of memory");
+	if (!c)
 		return -ENOMEM;
-	}
 	cmd_start(c);
 	cmd_add(c, "iface");
 	cmd_add(c, "%s", verb);
@@ -908,23 +904,19 @@ static int emit_iface(const struct state_iface *it, const char *verb, int force,
 		if (force)
 			cmd_add(c, "--force");
 	}
-	err = cmd_emit(c, emit, ctx);
-	free(c);
-	return err;
+	return cmd_emit_free(c, emit, ctx);
 }
 
 /* gateway set with the fields that differ from base (all of them when base is NULL). */
 static int emit_gateway(const struct state *base, const struct state *s, state_emit_fn emit,
 			void *ctx)
 {
-	struct cmd *c = malloc(sizeof(*c));
+	struct cmd *c = cmd_new();
 	char a[ADDR_STRLEN];
 	int err = 0;
 
-	if (!c) {
-		err_set("out of memory");
+	if (!c)
 		return -ENOMEM;
-	}
 	cmd_start(c);
 	cmd_add(c, "gateway");
 	cmd_add(c, "set");
@@ -1011,11 +1003,9 @@ static int diff_service_settings(const struct state_service *o, const struct sta
 
 	if (same_settings(o, n) && same_critical(o, n))
 		return 0;
-	c = malloc(sizeof(*c));
-	if (!c) {
-		err_set("out of memory");
+	c = cmd_new();
+	if (!c)
 		return -ENOMEM;
-	}
 	cmd_svc(c, "service", "set", &n->key);
 	cmd_settings(c, o, n, 0);
 	if (c->argc > 5)

@@ -15,6 +15,13 @@
 #    and backend show before and after agree);
 #  - SIGTERM: clean exit (status 0, socket removed), and the data plane
 #    keeps forwarding without the daemon; write commands then run locally.
+#  - --config, SIGHUP and config apply; breakers and health checks, live;
+#  - a reload with one service changed in the file leaves another service's
+#    long download alive (intact, same service id);
+#  - a bad reload (SIGHUP, config apply) changes nothing: logged with
+#    FILE:LINE:COLUMN, maps identical, nothing journaled;
+#  - a journal segment torn mid-record on disk: the daemon cuts the tail at
+#    start, keeps every record before it and appends with the next seq.
 # Bounded: every client has a timeout; the lab and the daemon are torn down
 # on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -254,7 +261,9 @@ check "... and are not journaled" test "$(journal_len)" = "$j0"
 # --- config file: --config at start, SIGHUP, config apply through the daemon --
 CONF=$DTMP/sluiced.yaml
 VIP2=198.19.0.20
-write_conf() { # write_conf WEIGHT [HEALTH]: backend 2 of $VIP2 gets WEIGHT
+# write_conf WEIGHT [HEALTH]: backend 2 of $VIP2 gets WEIGHT (backend 1 of
+# $SVC gets $UW, default 1).
+write_conf() {
 	cat >"$CONF" <<YAML
 services:
   - address: $VIP
@@ -264,6 +273,7 @@ services:
     backends:
       - address: $(be_addr4 1)
         port: $UPORT
+        weight: ${UW:-1}
       - address: $(be_addr4 2)
         port: $UPORT
   - address: $VIP2
@@ -337,12 +347,13 @@ h_records() { sluice -j journal show --dir "$JDIR" | jq -c "[.[] | select(.type 
 	(if .up == true or .up == 1 then 1 else 0 end) == $1)] | length"; }
 h_down=$(h_records 0)
 h_up=$(h_records 1)
-write_conf 2 "    health:
+HC="    health:
       type: http
       interval: 0.2
       timeout: 0.2
       rise: 1
       fall: 2"
+write_conf 2 "$HC"
 kill -HUP "$DPID"
 sleep 1
 metrics >"$DTMP/metrics3.txt"
@@ -363,9 +374,116 @@ check "health: backend 2 back: up is journaled" hup
 brk0() { metrics | grep -q "^sluice_breaker_state{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 0$"; }
 check "... and its breaker is closed again" brk0
 
+# --- reload with one service changed: another's connection lives on ---------
+# A is $VIP2 80 tcp: a slow download through it (300 kB at nginx's 100 kB/s,
+# about 3 s); only B, $SVC, changes in the file (backend 1's weight) and the
+# file is re-applied with SIGHUP in the middle of the download.
+be_state() { sluice -j backend show "$@" | jq -c '[.[] | {address, port, weight, state, id}]'; }
+idA=$(svc_id $VIP2 80 tcp)
+be_state $VIP2 80 tcp >"$DTMP/a_before"
+napplied=$(grep -c "SIGHUP: config $CONF applied" "$LOG")
+in_cli curl -s -m 20 -r 0-299999 -o "$DTMP/slowA" -w '%{http_code}' "http://$VIP2/slow" \
+	>"$DTMP/slowA.code" 2>/dev/null &
+CURL=$!
+sleep 1
+UW=4
+write_conf 2 "$HC"
+kill -HUP "$DPID"
+uw4() { [ "$(be_weight $SVC "$(be_addr4 1)")" = 4 ]; }
+for _ in $(seq 30); do uw4 && break; sleep 0.1; done
+check "reload with only $SVC changed in the file: B shows the change (backend 1 weight 4)" uw4
+check "... with one command ($(grep "SIGHUP: config $CONF applied" "$LOG" | tail -n1 | sed 's/.* applied //'))" \
+	test "$(grep "SIGHUP: config $CONF applied" "$LOG" | tail -n1 | sed 's/.* applied //')" = "(1 commands)" \
+	-a "$(grep -c "SIGHUP: config $CONF applied" "$LOG")" = $((napplied + 1))
+check "... the download through $VIP2 was still running at the reload" kill -0 "$CURL"
+wait "$CURL"
+st=$?
+code=$(cat "$DTMP/slowA.code")
+who=$(head -n1 "$DTMP/slowA" 2>/dev/null | tr -dc 0-9)
+slow_intact() {
+	[ "$st" = 0 ] && [ "$code" = 206 ] && [ -n "$who" ] &&
+		[ "$(stat -c %s "$DTMP/slowA")" = 300000 ] &&
+		head -c 300000 "$LAB_STATE/b$who/www/big" | cmp -s - "$DTMP/slowA"
+}
+check "... it completed intact (curl status $st, HTTP $code, $(stat -c %s "$DTMP/slowA" 2>/dev/null) bytes from backend $who)" \
+	slow_intact
+check "... A kept its id ($idA)" test "$(svc_id $VIP2 80 tcp)" = "$idA"
+be_state $VIP2 80 tcp >"$DTMP/a_after"
+check "... and its backends are unchanged" cmp -s "$DTMP/a_before" "$DTMP/a_after"
+
+# --- a bad reload changes nothing ------------------------------------------
+# The file with $VIP2's port 0: SIGHUP, and `config apply` of a file with a
+# bad address. The daemon lives on and logs FILE:LINE:COLUMN; the maps are
+# untouched; nothing is journaled (a file that does not parse is no apply:
+# no command and no config record).
+state >"$DTMP/bad_before"
+jc=$(records command)
+jg=$(records config)
+jf=$(records failed)
+nbad=$(grep -c "SIGHUP: config $CONF not applied" "$LOG")
+write_conf 2 "$HC"
+sed -i "/^  - address: $VIP2\$/,/port:/ s/^    port: 80\$/    port: 0/" "$CONF"
+bline=$(grep -n '^    port: 0$' "$CONF" | cut -d: -f1)
+kill -HUP "$DPID"
+logged() { [ "$(grep -c "SIGHUP: config $CONF not applied" "$LOG")" -gt "$nbad" ]; }
+for _ in $(seq 30); do logged && break; sleep 0.1; done
+check "bad reload (port 0 at line $bline): the daemon logs it" logged
+msg=$(grep "SIGHUP: config $CONF not applied" "$LOG" | tail -n1)
+check "... naming $CONF:$bline:COLUMN ($msg)" grep -Eq "$CONF:$bline:[0-9]+: " <<<"$msg"
+check "... the daemon lives on" kill -0 "$DPID"
+check "... and answers" ping_ok
+BAD=$DTMP/bad.yaml
+write_conf 2 "$HC"
+sed "s/^  - address: $VIP2\$/  - address: 198.19.0.300/" "$CONF" >"$BAD"
+bline2=$(grep -n '^  - address: 198.19.0.300$' "$BAD" | cut -d: -f1)
+out=$(sluice config apply "$BAD" 2>&1)
+st=$?
+check "config apply of a bad address fails (status $st): $out" \
+	sh -c "[ $st != 0 ] && grep -Eq '$BAD:$bline2:[0-9]+: ' <<'EOF'
+$out
+EOF"
+check "... the daemon lives on" ping_ok
+state >"$DTMP/bad_after"
+check "... service show and backend show identical before and after both" \
+	cmp -s "$DTMP/bad_before" "$DTMP/bad_after"
+check "... nothing journaled (command $jc, config $jg, failed $jf records)" \
+	test "$(records command) $(records config) $(records failed)" = "$jc $jg $jf"
+
 kill -TERM "$DPID"
 wait "$DPID"
 check "SIGTERM again: status 0" test $? = 0
+DPID=
+
+# --- a journal torn mid-record on disk is cut at start -----------------------
+# The daemon is stopped: cut the last 3 bytes of the live segment (the tail
+# of its last record), then start it: it reports the cut, keeps every record
+# before it, and the next command gets the cut record's seq.
+sluice -j journal show --dir "$JDIR" >"$DTMP/torn_before.json"
+n0=$(jq length "$DTMP/torn_before.json")
+s0=$(jq '.[-1].seq' "$DTMP/torn_before.json")
+SEG=$(find "$JDIR" -maxdepth 1 -name '*.seg' | sort | tail -n1)
+sz=$(stat -c %s "$SEG")
+truncate -s -3 "$SEG"
+check "cut 3 bytes off ${SEG##*/} ($sz bytes, $n0 records, last seq $s0)" \
+	test "$(stat -c %s "$SEG")" = $((sz - 3))
+check "sluiced starts on the torn journal" daemon_start
+cutmsg=$(grep "journal: cut a torn tail of ${SEG##*/}" "$LOG" | tail -n1)
+check "... its log reports the cut tail ($cutmsg)" \
+	grep -q "last good record is seq $((s0 - 1))\$" <<<"$cutmsg"
+check "... and the next seq ($s0)" test "$(grep "journal $JDIR: " "$LOG" | tail -n1 | sed 's/.*next seq //')" = "$s0"
+sluice -j journal show --dir "$JDIR" >"$DTMP/torn_after.json"
+check "... every record before the cut is intact ($(jq length "$DTMP/torn_after.json") of $n0 - 1)" \
+	sh -c "[ \$(jq length '$DTMP/torn_after.json') = $((n0 - 1)) ] &&
+		[ \"\$(jq -c '.[:-1]' '$DTMP/torn_before.json')\" = \"\$(jq -c . '$DTMP/torn_after.json')\" ]"
+sluice backend set $SVC "$(be_addr4 2)" port $UPORT weight 9 >/dev/null
+newrec=$(sluice -j journal show --dir "$JDIR" | jq -c '.[-1] | {seq, type, argv: .payload.argv}')
+check "a new command appends with the next seq ($newrec)" test "$newrec" = \
+	"{\"seq\":$s0,\"type\":\"command\",\"argv\":[\"backend\",\"set\",\"$VIP\",\"$UPORT\",\"udp\",\"$(be_addr4 2)\",\"port\",\"$UPORT\",\"weight\",\"9\"]}"
+check "... and applies (weight 9)" test "$(be_weight $SVC "$(be_addr4 2)")" = 9
+
+kill -TERM "$DPID"
+wait "$DPID"
+check "SIGTERM: status 0" test $? = 0
 DPID=
 
 finish

@@ -15,7 +15,9 @@
 #include "addr.h"
 #include "args.h"
 #include "backend.h"
+#include "ctl.h"
 #include "err.h"
+#include "hstate.h"
 #include "main.h"
 #include "maps.h"
 #include "out.h"
@@ -59,7 +61,10 @@ static int do_help(int argc, char **argv)
 		"  show      List the backends of every service, or of one: id, address, port,\n"
 		"            weight, state (active, draining), the slots it owns in the\n"
 		"            service's Maglev table, and its counters (packets and bytes sent\n"
-		"            to it, new flows it was chosen for), summed over CPUs.\n"
+		"            to it, new flows it was chosen for), summed over CPUs, and its\n"
+		"            health as the daemon's active check last found it (up or down,\n"
+		"            and why: 'connection refused', 'HTTP 503', ...; '-' when no\n"
+		"            daemon on these pins checks it).\n"
 		"\n"
 		"Without 'port', BACKEND names the service's one backend at BACKEND_ADDR (give\n"
 		"the port when there are several). Every change rebuilds and atomically\n"
@@ -148,8 +153,24 @@ static const char *state_name(__u8 state)
 	}
 }
 
+/*
+ * The daemon's health state file (hstate.h), when a live daemon on our pins
+ * wrote one; NULL otherwise (backend show then says "-").
+ */
+static struct hstate *health_load(void)
+{
+	struct hstate *s = NULL;
+	char path[4096];
+
+	if (hstate_path(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), path, sizeof(path)) ||
+	    hstate_load(path, cli.pin_root, &s))
+		return NULL;
+	return s;
+}
+
 /* One backend; the service fields are JSON-only (text shows them in a header). */
-static void print_backend(const char *key, const struct backend_info *it, int with_counters)
+static void print_backend(const char *key, const struct backend_info *it, int with_counters,
+			  const struct hstate *hs)
 {
 	char a[ADDR_STRLEN], s[ADDR_STRLEN];
 
@@ -171,6 +192,19 @@ static void print_backend(const char *key, const struct backend_info *it, int wi
 		out_u64("packets", " packets %llu", it->counters.packets);
 		out_u64("bytes", " bytes %llu", it->counters.bytes);
 		out_u64("new_flows", " new_flows %llu", it->counters.new_flows);
+	}
+	if (with_counters) {
+		const char *why = "-";
+		int up = 0;
+
+		/* The daemon's active check: up/down and why; "-" when none runs. */
+		if (hstate_backend(hs, it->id, &up, &why)) {
+			out_str("health", " health %s", "-");
+			out_str("health_why", NULL, "-");
+		} else {
+			out_str("health", " health %s", up ? "up" : "down");
+			out_str("health_why", " (%s)", *why ? why : "-");
+		}
 	}
 	out_text("\n");
 	out_close_obj();
@@ -194,7 +228,7 @@ static void print_changed(const char *what, const struct sluice_maps *m,
 		it.svc_mode = svc.mode;
 	svc_key_format(key, k, sizeof(k));
 	out_text("%s backend of service %s:\n", what, k);
-	print_backend("backend", &it, 0);
+	print_backend("backend", &it, 0, NULL);
 }
 
 static int write_cmd(const char *cmd, int argc, char **argv)
@@ -279,6 +313,7 @@ static int do_del(int argc, char **argv)
 static int do_show(int argc, char **argv)
 {
 	struct backend_info *list = NULL;
+	struct hstate *hs = NULL;
 	struct sluice_svc_key key;
 	struct sluice_maps m;
 	size_t n = 0, i;
@@ -288,6 +323,7 @@ static int do_show(int argc, char **argv)
 	err = cli_show_open("backend", argc, argv, &key, &m);
 	if (err)
 		return err;
+	hs = health_load();
 	err = backend_list(&m, argc ? &key : NULL, &list, &n);
 	if (err) {
 		cli_lib_error(err);
@@ -301,12 +337,13 @@ static int do_show(int argc, char **argv)
 			svc_key_format(&list[i].svc_key, k, sizeof(k));
 			out_text("service %s (mode %s):\n", k, args_mode_name(list[i].svc_mode));
 		}
-		print_backend(NULL, &list[i], 1);
+		print_backend(NULL, &list[i], 1, hs);
 	}
 	out_close_array();
 	if (!n)
 		out_text("no backends (add one with 'sluice backend add')\n");
 out:
+	hstate_free(hs);
 	free(list);
 	maps_close(&m);
 	return err;

@@ -95,7 +95,7 @@ static int do_help(int argc, char **argv)
 		"       sluice OBJECT help\n"
 		"\n"
 		"OBJECT := { iface | service | backend | shard | gateway | bulkhead | breaker |\n"
-		"            stats | config | journal | events | lab | version | help }\n"
+		"            stats | top | config | journal | events | lab | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -159,6 +159,7 @@ static const struct cli_cmd objects[] = {
 	{ "config", do_config, CLI_TABLE },
 	{ "journal", do_journal, CLI_TABLE },
 	{ "events", do_events, 0 },
+	{ "top", do_top, 0 },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */

@@ -164,12 +164,16 @@ static void plan_line(char **argv, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", *argv);
 }
 
-static int make_plan(const char *file, struct plan *p)
+/* The plan of "config CMD FILE" (argc, argv: its arguments after CMD). */
+static int make_plan(const char *cmd, int argc, char **argv, struct plan *p)
 {
 	int err;
 
+	err = file_arg(cmd, argc, argv);
+	if (err)
+		return err;
 	memset(p, 0, sizeof(*p));
-	err = config_plan(file, cli.pin_root, plan_add, p, NULL);
+	err = config_plan(argv[0], cli.pin_root, plan_add, p, NULL);
 	if (err) {
 		plan_free(p);
 		return cli_lib_error(err);
@@ -184,10 +188,7 @@ static int do_diff(int argc, char **argv)
 	size_t i;
 	int err;
 
-	err = file_arg("diff", argc, argv);
-	if (err)
-		return err;
-	err = make_plan(argv[0], &p);
+	err = make_plan("diff", argc, argv, &p);
 	if (err)
 		return err;
 	out_open_array("commands");
@@ -240,10 +241,7 @@ static int do_apply(int argc, char **argv)
 	size_t i, n;
 	int err;
 
-	err = file_arg("apply", argc, argv);
-	if (err)
-		return err;
-	err = make_plan(argv[0], &p);
+	err = make_plan("apply", argc, argv, &p);
 	if (err)
 		return err;
 	out_open_array("commands");

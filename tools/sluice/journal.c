@@ -241,22 +241,6 @@ static void text_detail(const struct journal_record *r, struct json_object *o)
 	}
 }
 
-static struct json_object *parse_payload(const struct journal_record *r)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o;
-
-	if (!tok)
-		return NULL;
-	o = json_tokener_parse_ex(tok, r->payload, (int)r->len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 /* "command,failed" into a bit mask of types. */
 static int parse_types(const char *text, unsigned int *mask)
 {
@@ -302,7 +286,7 @@ static int do_show(int argc, char **argv)
 
 		if (r.time_ns < since || !(mask & (1u << (r.type <= 31 ? r.type : 0))))
 			continue;
-		p = parse_payload(&r);
+		p = journal_payload_parse(&r);
 		journal_format_time(r.time_ns, when, sizeof(when));
 		out_open_obj(NULL);
 		out_u64("seq", "%llu", r.seq);

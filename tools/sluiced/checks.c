@@ -9,17 +9,26 @@
  * backend's breaker: down writes OPEN into sl_breakers, which the breaker
  * engine adopts as an operator trip (held open, no traffic); up writes
  * CLOSED, adopted as a reset.
+ *
+ * The checks' state (up or down, why, since) goes to the health state
+ * file beside the control socket (userspace/hstate.h) for `sluice backend
+ * show`: rewritten (atomically) when it changed, looked at after every
+ * transition, every sync and every housekeeping tick; removed on exit.
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "backend.h"
 #include "err.h"
 #include "health.h"
+#include "hstate.h"
 #include "journal.h"
 #include "res.h"
 #include "sluiced.h"
@@ -29,8 +38,83 @@
 struct checks {
 	struct health *h;
 	struct loop_src src;
-	__u8 *on; /* SLUICE_MAX_BACKENDS: 1 when backend id has a check */
+	__u8 *on;		   /* SLUICE_MAX_BACKENDS: 1 when backend id has a check */
+	char state_path[PATH_MAX]; /* the health state file ("" when none) */
+	char *state_text;	   /* what it holds (NULL: not written) */
 };
+
+/* The health state file's text for c's checks (malloc'ed), or NULL. */
+static char *state_text(struct daemon *d, struct checks *c)
+{
+	struct json_object *doc = json_object_new_object(), *bes = json_object_new_object();
+	__u64 mono = health_now_ms();
+	__s64 real = (__s64)time(NULL);
+	char *text = NULL;
+	__u32 id;
+
+	if (!doc || !bes) {
+		json_object_put(doc);
+		json_object_put(bes);
+		return NULL;
+	}
+	json_object_object_add(doc, "pid", json_object_new_int64((int64_t)getpid()));
+	json_object_object_add(doc, "pin_root", json_object_new_string(d->pin_root));
+	for (id = 0; id < SLUICE_MAX_BACKENDS; id++) {
+		struct health_status st;
+		struct json_object *b;
+		const char *why;
+		char k[16];
+
+		if (!c->on[id] || health_status(c->h, id, &st))
+			continue;
+		b = json_object_new_object();
+		if (!b)
+			continue;
+		/* The latest result says why it is down now; before any, the transition's. */
+		why = st.why[0] ? st.why : st.change_why[0] ? st.change_why : "not checked yet";
+		json_object_object_add(b, "up", json_object_new_boolean(st.up));
+		json_object_object_add(b, "why", json_object_new_string(why));
+		json_object_object_add(
+			b, "since",
+			json_object_new_int64(real - (__s64)((mono - st.since_ms) / 1000)));
+		snprintf(k, sizeof(k), "%u", (unsigned int)id);
+		json_object_object_add(bes, k, b);
+	}
+	json_object_object_add(doc, "backends", bes);
+	text = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+	return text;
+}
+
+/* Rewrite the health state file when what it says changed. */
+static void state_write(struct daemon *d)
+{
+	struct checks *c = d->checks;
+	char *text;
+	int err;
+
+	if (!c || !c->state_path[0])
+		return;
+	text = state_text(d, c);
+	if (!text || (c->state_text && !strcmp(text, c->state_text))) {
+		free(text);
+		return;
+	}
+	err = hstate_write(c->state_path, text);
+	if (err) {
+		log_warn("health: cannot write %s: %s", c->state_path, strerror(-err));
+		free(text);
+		return;
+	}
+	free(c->state_text);
+	c->state_text = text;
+}
+
+void checks_tick(struct daemon *d)
+{
+	state_write(d);
+}
 
 static void on_change(void *ctx, __u32 id, int up, const char *why)
 {
@@ -71,6 +155,8 @@ static void on_change(void *ctx, __u32 id, int up, const char *why)
 	if (err)
 		log_warn("health: cannot set the breaker of backend %u: %s", id, err_msg());
 	breakers_refresh(d);
+	/* The status is recorded before the callback: the file says down now. */
+	state_write(d);
 }
 
 static void on_ready(struct daemon *d, struct loop_src *src, __u32 events)
@@ -97,6 +183,8 @@ int checks_open(struct daemon *d)
 		return -ENOMEM;
 	}
 	d->checks = c;
+	if (hstate_path(d->socket_path, c->state_path, sizeof(c->state_path)))
+		c->state_path[0] = 0;
 	err = health_new(&c->h, on_change, d);
 	if (err) {
 		checks_close(d);
@@ -120,6 +208,9 @@ void checks_close(struct daemon *d)
 		loop_del(d, &c->src);
 		health_free(c->h);
 	}
+	if (c->state_text)
+		unlink(c->state_path);
+	free(c->state_text);
 	free(c->on);
 	free(c);
 	d->checks = NULL;
@@ -213,4 +304,5 @@ void checks_sync(struct daemon *d, const struct state *s)
 	}
 	free(want);
 	log_info("health: %zu checks", health_count(c->h));
+	state_write(d);
 }

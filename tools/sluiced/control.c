@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "journal.h"
+#include "listener.h"
 #include "sluiced.h"
 #include "version.h"
 
@@ -37,51 +38,30 @@
 #define BACKLOG_MAX 64		 /* recent records a new subscriber gets first */
 
 struct conn {
-	struct loop_src src; /* first: the loop hands us &src */
-	struct conn *next;
+	struct lconn lc; /* first: the loop hands us &lc.src */
 	char *in;
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	__u64 deadline; /* 0: none (an idle subscriber) */
 	int subscriber;
 	int closing; /* close once the output is sent */
-	int dead;    /* closed; freed on the next tick */
 };
 
 struct control {
-	struct loop_src listen;
-	struct conn *conns;
-	struct conn *graveyard;
-	int nconns;
+	struct listener lis; /* lc.deadline 0: none (an idle subscriber) */
 	char *backlog[BACKLOG_MAX];
 	size_t bl_next, bl_count;
 };
 
 static void conn_close(struct daemon *d, struct conn *c)
 {
-	struct control *ctl = d->ctl;
-	struct conn **p;
-
-	if (c->dead)
-		return;
-	for (p = &ctl->conns; *p; p = &(*p)->next) {
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	}
-	loop_del(d, &c->src);
-	close(c->src.fd);
-	c->src.fd = -1;
-	c->dead = 1;
-	ctl->nconns--;
-	c->next = ctl->graveyard;
-	ctl->graveyard = c;
+	listener_drop(d, &d->ctl->lis, &c->lc);
 }
 
-static void conn_free(struct conn *c)
+static void conn_free(struct lconn *lc)
 {
+	struct conn *c = (struct conn *)lc;
+
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -91,15 +71,15 @@ static void conn_free(struct conn *c)
 static void conn_flush(struct daemon *d, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->src.fd, c->out + c->out_off, c->out_len - c->out_off,
+		ssize_t n = send(c->lc.src.fd, c->out + c->out_off, c->out_len - c->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			if (!c->deadline)
-				c->deadline = mono_ms() + CONN_DEADLINE_MS;
-			loop_mod(d, &c->src, EPOLLIN | EPOLLOUT);
+			if (!c->lc.deadline)
+				c->lc.deadline = mono_ms() + CONN_DEADLINE_MS;
+			loop_mod(d, &c->lc.src, EPOLLIN | EPOLLOUT);
 			return;
 		}
 		if (n <= 0) {
@@ -113,8 +93,8 @@ static void conn_flush(struct daemon *d, struct conn *c)
 		conn_close(d, c);
 		return;
 	}
-	c->deadline = c->subscriber ? 0 : mono_ms() + CONN_DEADLINE_MS;
-	loop_mod(d, &c->src, EPOLLIN);
+	c->lc.deadline = c->subscriber ? 0 : mono_ms() + CONN_DEADLINE_MS;
+	loop_mod(d, &c->lc.src, EPOLLIN);
 }
 
 /* Queue len bytes; 0, or -ENOBUFS when a subscriber's limit is passed. */
@@ -213,8 +193,8 @@ void control_publish(struct daemon *d, const char *line)
 
 	if (!ctl)
 		return;
-	for (c = ctl->conns; c; c = next) {
-		next = c->next;
+	for (c = (struct conn *)ctl->lis.conns; c; c = next) {
+		next = (struct conn *)c->lc.next;
 		if (!c->subscriber)
 			continue;
 		if (conn_queue(c, line, strlen(line))) {
@@ -361,7 +341,7 @@ static void subscribe(struct daemon *d, struct conn *c)
 	size_t i, k;
 
 	c->subscriber = 1;
-	c->deadline = 0;
+	c->lc.deadline = 0;
 	for (i = 0; i < ctl->bl_count; i++) {
 		k = (ctl->bl_next + BACKLOG_MAX - ctl->bl_count + i) % BACKLOG_MAX;
 		conn_queue(c, ctl->backlog[k], strlen(ctl->backlog[k]));
@@ -471,11 +451,11 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 	char *nl;
 	ssize_t n;
 
-	if (c->dead)
+	if (c->lc.dead)
 		return;
 	if (events & EPOLLOUT) {
 		conn_flush(d, c);
-		if (c->dead)
+		if (c->lc.dead)
 			return;
 	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -487,7 +467,7 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 			return;
 		}
 	}
-	n = recv(c->src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
+	n = recv(c->lc.src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -501,8 +481,14 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 		size_t len = (size_t)(nl - c->in);
 
 		handle_line(d, c, c->in, len);
-		if (c->dead)
+		if (c->lc.dead)
 			return;
+		/*
+		 * The client's time to take the reply starts now: a command
+		 * (a large config apply) may have run past the old deadline.
+		 */
+		if (!c->subscriber)
+			c->lc.deadline = mono_ms() + CONN_DEADLINE_MS;
 		c->in_len -= len + 1;
 		memmove(c->in, nl + 1, c->in_len);
 		if (c->subscriber)
@@ -516,61 +502,19 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 	conn_flush(d, c);
 }
 
-static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
+/* Too many connections: say so (best effort) before the close. */
+static void refuse_busy(int fd)
 {
-	struct control *ctl = d->ctl;
-	struct conn *c;
-	int fd;
+	static const char busy[] = "{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
 
-	(void)events;
-	while ((fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (ctl->nconns >= CONN_MAX) {
-			static const char busy[] =
-				"{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
-
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				log_warn("refused a connection: too many");
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->src.fd = fd;
-		c->src.fn = on_conn;
-		c->deadline = mono_ms() + CONN_DEADLINE_MS;
-		if (loop_add(d, &c->src, EPOLLIN)) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = ctl->conns;
-		ctl->conns = c;
-		ctl->nconns++;
-	}
+	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("refused a connection: too many");
 }
 
 void control_expire(struct daemon *d, __u64 now_ms)
 {
-	struct control *ctl = d->ctl;
-	struct conn *c, *next;
-
-	if (!ctl)
-		return;
-	for (c = ctl->conns; c; c = next) {
-		next = c->next;
-		if (c->deadline && now_ms >= c->deadline) {
-			log_msg("debug", "dropping a control connection past its deadline");
-			conn_close(d, c);
-		}
-	}
-	while (ctl->graveyard) {
-		c = ctl->graveyard;
-		ctl->graveyard = c->next;
-		conn_free(c);
-	}
+	if (d->ctl)
+		listener_expire(d, &d->ctl->lis, now_ms);
 }
 
 /* The journal's last records, for the subscribers' backlog. */
@@ -608,7 +552,7 @@ int control_open(struct daemon *d)
 	struct control *ctl;
 	char dir[sizeof(sa.sun_path)], *slash;
 	struct group *g;
-	int fd, err;
+	int err;
 
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
 		log_err("socket path too long: %s", d->socket_path);
@@ -617,7 +561,16 @@ int control_open(struct daemon *d)
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	ctl->listen.fd = -1;
+	ctl->lis = (struct listener){
+		.listen.fd = -1,
+		.max = CONN_MAX,
+		.size = sizeof(struct conn),
+		.deadline_ms = CONN_DEADLINE_MS,
+		.name = "control",
+		.on_conn = on_conn,
+		.refuse = refuse_busy,
+		.free_conn = conn_free,
+	};
 	d->ctl = ctl;
 	backlog_load(d);
 	strcpy(sa.sun_path, d->socket_path);
@@ -634,24 +587,21 @@ int control_open(struct daemon *d)
 	}
 	err_clear();
 	unlink(d->socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	ctl->listen.fd = fd;
-	ctl->listen.fn = on_accept;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64))
+	err = listener_open(&ctl->lis, (struct sockaddr *)&sa, sizeof(sa), 64);
+	if (err)
 		goto fail;
 	g = getgrnam("sluice");
 	if (g && chown(d->socket_path, (uid_t)-1, g->gr_gid))
 		log_warn("cannot give %s to group sluice: %s", d->socket_path, strerror(errno));
-	if (chmod(d->socket_path, 0660))
+	if (chmod(d->socket_path, 0660)) {
+		err = -errno;
 		goto fail;
-	err = loop_add(d, &ctl->listen, EPOLLIN);
+	}
+	err = loop_add(d, &ctl->lis.listen, EPOLLIN);
 	if (err)
 		return err;
 	return 0;
 fail:
-	err = -errno;
 	log_err("cannot listen on %s: %s", d->socket_path, strerror(-err));
 	return err;
 }
@@ -659,18 +609,15 @@ fail:
 void control_close(struct daemon *d)
 {
 	struct control *ctl = d->ctl;
+	int listening;
 	size_t i;
 
 	if (!ctl)
 		return;
-	while (ctl->conns)
-		conn_close(d, ctl->conns);
-	control_expire(d, 0);
-	if (ctl->listen.fd >= 0) {
-		loop_del(d, &ctl->listen);
-		close(ctl->listen.fd);
+	listening = ctl->lis.listen.fd >= 0;
+	listener_close(d, &ctl->lis);
+	if (listening)
 		unlink(d->socket_path);
-	}
 	for (i = 0; i < BACKLOG_MAX; i++)
 		free(ctl->backlog[i]);
 	free(ctl);

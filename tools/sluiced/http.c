@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "listener.h"
 #include "metrics.h"
 #include "sluiced.h"
 
@@ -25,53 +26,40 @@
 #define HTTP_DEADLINE_MS 5000
 
 struct hconn {
-	struct loop_src src; /* first */
-	struct hconn *next;
+	struct lconn lc; /* first */
 	char req[HTTP_REQ_MAX + 1];
 	size_t req_len;
 	char *out;
 	size_t out_len, out_off;
-	__u64 deadline;
-	int dead;
 };
 
 struct metrics_http {
-	struct loop_src listen;
-	struct hconn *conns, *graveyard;
-	int nconns;
+	struct listener lis;
 };
 
 static void hconn_close(struct daemon *d, struct hconn *c)
 {
-	struct metrics_http *h = d->http;
-	struct hconn **p;
+	listener_drop(d, &d->http->lis, &c->lc);
+}
 
-	if (c->dead)
-		return;
-	for (p = &h->conns; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	loop_del(d, &c->src);
-	close(c->src.fd);
-	c->src.fd = -1;
-	c->dead = 1;
-	h->nconns--;
-	c->next = h->graveyard;
-	h->graveyard = c;
+static void hconn_free(struct lconn *lc)
+{
+	struct hconn *c = (struct hconn *)lc;
+
+	free(c->out);
+	free(c);
 }
 
 static void hconn_flush(struct daemon *d, struct hconn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->src.fd, c->out + c->out_off, c->out_len - c->out_off,
+		ssize_t n = send(c->lc.src.fd, c->out + c->out_off, c->out_len - c->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			loop_mod(d, &c->src, EPOLLOUT);
+			loop_mod(d, &c->lc.src, EPOLLOUT);
 			return;
 		}
 		if (n <= 0)
@@ -164,14 +152,14 @@ static void on_hconn(struct daemon *d, struct loop_src *src, __u32 events)
 	struct hconn *c = (struct hconn *)src;
 	ssize_t n;
 
-	if (c->dead)
+	if (c->lc.dead)
 		return;
 	if (c->out) {
 		if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 			hconn_flush(d, c);
 		return;
 	}
-	n = recv(c->src.fd, c->req + c->req_len, HTTP_REQ_MAX - c->req_len, MSG_DONTWAIT);
+	n = recv(c->lc.src.fd, c->req + c->req_len, HTTP_REQ_MAX - c->req_len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -187,50 +175,10 @@ static void on_hconn(struct daemon *d, struct loop_src *src, __u32 events)
 			10);
 }
 
-static void on_haccept(struct daemon *d, struct loop_src *src, __u32 events)
-{
-	struct metrics_http *h = d->http;
-	struct hconn *c;
-	int fd;
-
-	(void)events;
-	while ((fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (h->nconns >= HTTP_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
-			close(fd);
-			continue;
-		}
-		c->src.fd = fd;
-		c->src.fn = on_hconn;
-		c->deadline = mono_ms() + HTTP_DEADLINE_MS;
-		if (loop_add(d, &c->src, EPOLLIN)) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = h->conns;
-		h->conns = c;
-		h->nconns++;
-	}
-}
-
 void http_expire(struct daemon *d, __u64 now_ms)
 {
-	struct metrics_http *h = d->http;
-	struct hconn *c, *next;
-
-	if (!h)
-		return;
-	for (c = h->conns; c; c = next) {
-		next = c->next;
-		if (now_ms >= c->deadline)
-			hconn_close(d, c);
-	}
-	while (h->graveyard) {
-		c = h->graveyard;
-		h->graveyard = c->next;
-		free(c->out);
-		free(c);
-	}
+	if (d->http)
+		listener_expire(d, &d->http->lis, now_ms);
 }
 
 /* "ADDR:PORT" or "[ADDR6]:PORT" into ss. */
@@ -288,7 +236,7 @@ int http_open(struct daemon *d)
 	struct sockaddr_storage ss;
 	struct metrics_http *h;
 	socklen_t len = 0;
-	int fd, one = 1, err;
+	int err;
 
 	if (!*d->metrics || !strcmp(d->metrics, "off"))
 		return 0;
@@ -300,23 +248,24 @@ int http_open(struct daemon *d)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->listen.fd = -1;
+	h->lis = (struct listener){
+		.listen.fd = -1,
+		.max = HTTP_CONN_MAX,
+		.size = sizeof(struct hconn),
+		.deadline_ms = HTTP_DEADLINE_MS,
+		.on_conn = on_hconn,
+		.free_conn = hconn_free,
+	};
 	d->http = h;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	err = listener_open(&h->lis, (struct sockaddr *)&ss, len, 16);
+	if (err)
 		goto fail;
-	h->listen.fd = fd;
-	h->listen.fn = on_haccept;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 16))
-		goto fail;
-	err = loop_add(d, &h->listen, EPOLLIN);
+	err = loop_add(d, &h->lis.listen, EPOLLIN);
 	if (err)
 		return err;
 	log_info("metrics on http://%s/metrics", d->metrics);
 	return 0;
 fail:
-	err = -errno;
 	log_err("cannot listen for metrics on %s: %s", d->metrics, strerror(-err));
 	return err;
 }
@@ -327,13 +276,7 @@ void http_close(struct daemon *d)
 
 	if (!h)
 		return;
-	while (h->conns)
-		hconn_close(d, h->conns);
-	http_expire(d, 0);
-	if (h->listen.fd >= 0) {
-		loop_del(d, &h->listen);
-		close(h->listen.fd);
-	}
+	listener_close(d, &h->lis);
 	free(h);
 	d->http = NULL;
 }

@@ -286,6 +286,7 @@ static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 		;
 	control_expire(d, now);
 	http_expire(d, now);
+	checks_tick(d);
 }
 
 static int setup_loop(struct daemon *d, struct loop_src *sig, struct loop_src *tick)

@@ -112,6 +112,8 @@ int checks_open(struct daemon *d);
 void checks_close(struct daemon *d);
 /* Make the checks those of s's services (after a config apply). */
 void checks_sync(struct daemon *d, const struct state *s);
+/* Housekeeping (every second): rewrite the health state file if it changed. */
+void checks_tick(struct daemon *d);
 /* Health of backend id: 1 up, 0 down, -1 not checked. */
 int checks_up(struct daemon *d, __u32 id);
 
