@@ -481,6 +481,21 @@ check "a new command appends with the next seq ($newrec)" test "$newrec" = \
 	"{\"seq\":$s0,\"type\":\"command\",\"argv\":[\"backend\",\"set\",\"$VIP\",\"$UPORT\",\"udp\",\"$(be_addr4 2)\",\"port\",\"$UPORT\",\"weight\",\"9\"]}"
 check "... and applies (weight 9)" test "$(be_weight $SVC "$(be_addr4 2)")" = 9
 
+# --- maps lost (a reboot empties bpffs): rebuilt from the journal ----------
+# The last journaled command sets a weight the rebuilt maps must show.
+sluice backend set $SVC "$(be_addr4 2)" port $UPORT weight 5 >/dev/null
+svcs_before=$(sluice -j service show | jq -c '[.[] | {address, port, proto, mode}] | sort')
+kill -TERM "$DPID"
+wait "$DPID"
+check "SIGTERM: status 0" test $? = 0
+DPID=
+rm -rf "$LAB_PIN_ROOT"
+check "sluiced starts with no maps pinned" daemon_start
+check "... its log says it rebuilt the maps from the journal" \
+	grep -q "rebuilt the maps from the journal: [1-9][0-9]* commands, 0 failed" "$LOG"
+svcs_after=$(sluice -j service show | jq -c '[.[] | {address, port, proto, mode}] | sort')
+check "... every service is back ($svcs_after)" test "$svcs_after" = "$svcs_before"
+check "... with the last acknowledged weight (5)" test "$(be_weight $SVC "$(be_addr4 2)")" = 5
 kill -TERM "$DPID"
 wait "$DPID"
 check "SIGTERM: status 0" test $? = 0

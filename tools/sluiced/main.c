@@ -31,6 +31,7 @@
 #include "journal.h"
 #include "loader.h"
 #include "maps.h"
+#include "../sluice/main.h"
 #include "sluiced.h"
 #include "state.h"
 #include "version.h"
@@ -222,10 +223,62 @@ static int open_journal(struct daemon *d)
 	return 0;
 }
 
+/*
+ * Maps created by this start (bpffs emptied by a reboot, or a new host)
+ * while the journal holds history: rebuild them from the journal, so no
+ * acknowledged change is lost. Each command runs locally through the CLI's
+ * dispatcher and is not journaled again. Maps that existed are never
+ * replayed over: the data plane kept running on them, they are the truth.
+ */
+static void rebuild_from_journal(struct daemon *d)
+{
+	struct journal_cmds cmds = { 0 };
+	size_t i, failed = 0;
+	int err;
+
+	err = journal_replay_commands(d->journal_dir, UINT64_MAX, journal_cmds_add, &cmds);
+	if (err) {
+		log_warn("cannot rebuild the maps from the journal: %s",
+			 *err_msg() ? err_msg() : strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < cmds.count; i++) {
+		char *v[cmds.argc[i] + 4];
+		char *obuf = NULL, *ebuf = NULL;
+		size_t olen = 0, elen = 0;
+		FILE *of = open_memstream(&obuf, &olen), *ef = open_memstream(&ebuf, &elen);
+		int n = 0, k, rc = -1;
+
+		v[n++] = "--local";
+		v[n++] = "--pin-root";
+		v[n++] = (char *)d->pin_root;
+		for (k = 0; k < cmds.argc[i]; k++)
+			v[n++] = cmds.argv[i][k];
+		v[n] = NULL;
+		if (of && ef)
+			rc = cli_run(n, v, of, ef);
+		if (of)
+			fclose(of);
+		if (ef)
+			fclose(ef);
+		if (rc) {
+			failed++;
+			log_warn("rebuild: command %zu failed: %s", i + 1, ebuf ? ebuf : "?");
+		}
+		free(obuf);
+		free(ebuf);
+	}
+	if (cmds.count)
+		log_info("rebuilt the maps from the journal: %zu commands, %zu failed", cmds.count,
+			 failed);
+out:
+	journal_cmds_free(&cmds);
+}
+
 /* Adopt the pins: create what is missing (nothing is flushed), then open them. */
 static int adopt_maps(struct daemon *d)
 {
-	int err;
+	int created = 0, err;
 
 	maps_init(&d->maps);
 	err = maps_open(&d->maps, d->pin_root);
@@ -233,9 +286,13 @@ static int adopt_maps(struct daemon *d)
 		err = loader_maps_ensure(d->pin_root);
 		if (!err)
 			err = maps_open(&d->maps, d->pin_root);
-		if (!err)
+		if (!err) {
 			log_info("created the maps under %s", d->pin_root);
+			created = 1;
+		}
 	}
+	if (!err && created)
+		rebuild_from_journal(d);
 	if (err) {
 		log_err("cannot open the maps under %s: %s", d->pin_root,
 			*err_msg() ? err_msg() : strerror(-err));
