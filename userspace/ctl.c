@@ -164,10 +164,13 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *r)
 			r->op = CTL_OP_SUBSCRIBE;
 		else if (!strcmp(op, "ping"))
 			r->op = CTL_OP_PING;
+		else if (!strcmp(op, "compact"))
+			r->op = CTL_OP_COMPACT;
 		else if (!strcmp(op, "run"))
 			r->op = CTL_OP_RUN;
 		else {
-			err_set("unknown op \"%.64s\": expected subscribe, ping or run", op);
+			err_set("unknown op \"%.64s\": expected subscribe, ping, compact or run",
+				op);
 			err = -EINVAL;
 			goto out;
 		}

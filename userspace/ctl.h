@@ -8,6 +8,7 @@
  *   {"op": "subscribe"}                                   stream journal records
  *     -> {"seq": 13, "time_ns": ..., "type": "command", "payload": {...}} ...
  *   {"op": "ping"}                                        -> {"rc": 0, "pid": N}
+ *   {"op": "compact"}                                     compact the daemon's journal
  *
  * Optional request members (additions to the contract): "pretty" (bool, -p),
  * "pin_root" (string: the client's pin root; the daemon refuses a request
@@ -31,6 +32,7 @@ enum ctl_op {
 	CTL_OP_RUN = 1,	      /* argv: run a command */
 	CTL_OP_SUBSCRIBE = 2, /* stream journal records */
 	CTL_OP_PING = 3,      /* are you there */
+	CTL_OP_COMPACT = 4,   /* fold the daemon's journal into a snapshot */
 };
 
 struct ctl_request {

@@ -481,8 +481,17 @@ check "a new command appends with the next seq ($newrec)" test "$newrec" = \
 	"{\"seq\":$s0,\"type\":\"command\",\"argv\":[\"backend\",\"set\",\"$VIP\",\"$UPORT\",\"udp\",\"$(be_addr4 2)\",\"port\",\"$UPORT\",\"weight\",\"9\"]}"
 check "... and applies (weight 9)" test "$(be_weight $SVC "$(be_addr4 2)")" = 9
 
+# --- journal compact while the daemon holds the journal ---------------------
+n_before=$(journal_len)
+out=$(sluice journal compact --dir "$JDIR" 2>&1)
+check "journal compact through the daemon ($out)" grep -q "compacted by sluiced" <<<"$out"
+sluice -j journal show --dir "$JDIR" >"$DTMP/compacted.json"
+check "... the journal now starts with a snapshot ($(jq length "$DTMP/compacted.json") records, were $n_before)" \
+	jq -e --argjson n "$n_before" '.[0].type == "snapshot" and length < $n' "$DTMP/compacted.json"
+
 # --- maps lost (a reboot empties bpffs): rebuilt from the journal ----------
-# The last journaled command sets a weight the rebuilt maps must show.
+# The last journaled command sets a weight the rebuilt maps must show; the
+# rest comes from the snapshot the compaction just wrote.
 sluice backend set $SVC "$(be_addr4 2)" port $UPORT weight 5 >/dev/null
 svcs_before=$(sluice -j service show | jq -c '[.[] | {address, port, proto, mode}] | sort')
 kill -TERM "$DPID"

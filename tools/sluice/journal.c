@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "ctl.h"
 #include "err.h"
 #include "journal.h"
 #include "loader.h"
@@ -558,6 +559,31 @@ static int count_segments(const char *dir, __u64 *files, __u64 *bytes)
 	return ret;
 }
 
+/*
+ * The journal's writer is a running sluiced: ask it to compact (it folds
+ * and snapshots on its open journal, between two commands).
+ */
+static int compact_by_daemon(const char *dir)
+{
+	const char *path = ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT);
+	struct ctl_reply r;
+	int err;
+
+	err = ctl_call(path, "{\"op\":\"compact\"}\n", 60000, &r);
+	if (err) {
+		err_set("journal %s is held by another process and %s does not answer: %s", dir,
+			path, *err_msg() ? err_msg() : strerror(-err));
+		return cli_lib_error(-EBUSY);
+	}
+	err = r.rc;
+	if (err)
+		fputs(r.err, out_err_file());
+	else
+		out_str("compacted_by", "%s", r.out);
+	ctl_reply_free(&r);
+	return err ? 1 : 0;
+}
+
 static int do_compact(int argc, char **argv)
 {
 	static const char *const kw[] = { "dir" };
@@ -573,6 +599,8 @@ static int do_compact(int argc, char **argv)
 		return err;
 	/* The writer lock first, so nothing is appended between fold and snapshot. */
 	err = journal_open(o.dir, NULL, &j, &rec);
+	if (err == -EBUSY)
+		return compact_by_daemon(o.dir);
 	if (err)
 		return cli_lib_error(err);
 	if (rec.cut)

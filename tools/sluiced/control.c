@@ -421,6 +421,37 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	cli_call_free(&call);
 }
 
+/*
+ * `sluice journal compact` while the daemon holds the journal's writer
+ * lock: fold the history into a snapshot here, on the open journal, so no
+ * command can be appended between the fold and the snapshot (the loop is
+ * single-threaded).
+ */
+static void compact(struct daemon *d, struct conn *c)
+{
+	struct journal_cmds cmds = { 0 };
+	char msg[512];
+	__u64 seq = 0;
+	int err;
+
+	err = journal_replay_commands(d->journal_dir, UINT64_MAX, journal_cmds_add, &cmds);
+	if (!err)
+		err = journal_compact_open(d->journal, &cmds, &seq);
+	if (err) {
+		snprintf(msg, sizeof(msg), "sluice: cannot compact the journal: %s\n",
+			 *err_msg() ? err_msg() : strerror(-err));
+		reply(c, 1, "", msg, -1);
+	} else {
+		snprintf(msg, sizeof(msg),
+			 "journal %s compacted by sluiced: snapshot seq %llu holds %zu commands\n",
+			 d->journal_dir, (unsigned long long)seq, cmds.count);
+		log_info("journal compacted: snapshot seq %llu holds %zu commands",
+			 (unsigned long long)seq, cmds.count);
+		reply(c, 0, msg, "", -1);
+	}
+	journal_cmds_free(&cmds);
+}
+
 static void handle_line(struct daemon *d, struct conn *c, const char *line, size_t len)
 {
 	struct ctl_request r;
@@ -437,6 +468,9 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 		break;
 	case CTL_OP_SUBSCRIBE:
 		subscribe(d, c);
+		break;
+	case CTL_OP_COMPACT:
+		compact(d, c);
 		break;
 	default:
 		run_request(d, c, &r);
