@@ -214,23 +214,10 @@ static void be_state(uint32_t id, uint8_t state)
 /* Build the Maglev table of backends ids[0..n) (size TEST_M) and publish it. */
 static void table_publish(uint32_t table_id, const uint32_t *ids, int n)
 {
-	struct maglev_backend mb[16];
-	uint8_t ident[16][18];
 	uint32_t *t = calloc(TEST_M + 1, sizeof(*t));
-	int i;
 
 	assert_non_null(t);
-	assert_true(n <= 16);
-	for (i = 0; i < n; i++) {
-		memcpy(ident[i], &bes[ids[i]].addr, 16);
-		memcpy(ident[i] + 16, &bes[ids[i]].port, 2);
-		mb[i].id = ident[i];
-		mb[i].id_len = sizeof(ident[i]);
-		mb[i].weight = 1;
-		mb[i].index = ids[i];
-	}
-	t[0] = TEST_M;
-	assert_int_equal(maglev_build(mb, n, TEST_M, t + 1), 0);
+	assert_int_equal(bt_table_build(bes, ids, n, TEST_M, t), 0);
 	assert_int_equal(
 		bt_maglev_publish(skel->maps.sl_maglev, table_id, t, TEST_M + 1, "sl_mg_test"), 0);
 	free(tables[table_id]);

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockaddr.h"
+
 #define MAX_INFLIGHT 1024
 #define MAX_SRCS 16
 #define MAX_NAMES 64
@@ -75,28 +77,6 @@ static long long clock_us(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-static int parse_addr(const char *s, unsigned short port, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 static void usage(void)
@@ -196,7 +176,7 @@ int main(int argc, char **argv)
 	port = strtol(argv[2], &end, 10);
 	if (*end || port < 1 || port > 65535)
 		usage();
-	if (parse_addr(argv[1], (unsigned short)port, &dst, &dlen)) {
+	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
 		fprintf(stderr, "connloop: bad address '%s'\n", argv[1]);
 		return 2;
 	}
@@ -221,7 +201,7 @@ int main(int argc, char **argv)
 			for (tok = strtok_r(argv[++i], ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
 				if (nsrc == MAX_SRCS ||
-				    parse_addr(tok, 0, &srcs[nsrc], &slens[nsrc])) {
+				    sockaddr_parse(tok, 0, &srcs[nsrc], &slens[nsrc])) {
 					fprintf(stderr, "connloop: bad source address '%s'\n", tok);
 					return 2;
 				}

@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockaddr.h"
+
 #define MAX_CONNS 10000
 #define MAX_SRCS 16
 #define MAX_NAMES 64
@@ -72,28 +74,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int parse_addr(const char *s, unsigned short port, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 static void usage(void)
@@ -184,7 +164,7 @@ int main(int argc, char **argv)
 	count = strtol(argv[3], &end, 10);
 	if (*end || count < 1 || count > MAX_CONNS)
 		usage();
-	if (parse_addr(argv[1], (unsigned short)port, &dst, &dlen)) {
+	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
 		fprintf(stderr, "hold: bad address '%s'\n", argv[1]);
 		return 2;
 	}
@@ -205,7 +185,7 @@ int main(int argc, char **argv)
 			for (tok = strtok_r(argv[++i], ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
 				if (nsrc == MAX_SRCS ||
-				    parse_addr(tok, 0, &srcs[nsrc], &slens[nsrc])) {
+				    sockaddr_parse(tok, 0, &srcs[nsrc], &slens[nsrc])) {
 					fprintf(stderr, "hold: bad source address '%s'\n", tok);
 					return 2;
 				}

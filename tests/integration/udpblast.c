@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockaddr.h"
+
 #define BATCH 32
 #define MAX_THREADS 16
 #define MAX_SECONDS 60
@@ -50,30 +52,16 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* addr and a port string (1..65535) into *sa. */
 static int parse_target(const char *addr, const char *port, struct sockaddr_storage *sa,
 			socklen_t *salen)
 {
-	struct sockaddr_in *in4 = (struct sockaddr_in *)sa;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
 	char *end;
 	long p = strtol(port, &end, 10);
 
 	if (*end || p < 1 || p > 65535)
 		return -EINVAL;
-	memset(sa, 0, sizeof(*sa));
-	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(p);
-		*salen = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(p);
-		*salen = sizeof(*in6);
-		return 0;
-	}
-	return -EINVAL;
+	return sockaddr_parse(addr, (unsigned short)p, sa, salen);
 }
 
 static void *sender(void *arg)
@@ -95,9 +83,9 @@ static void *sender(void *arg)
 		struct sockaddr_storage src;
 		socklen_t srclen;
 
-		if (parse_target(getenv("UDPBLAST_SRC"), "1", &src, &srclen) ||
-		    (((struct sockaddr_in *)&src)->sin_port = 0,
-		     bind(fd, (struct sockaddr *)&src, srclen) < 0)) {
+		/* Port 0: the kernel picks one per sender thread. */
+		if (sockaddr_parse(getenv("UDPBLAST_SRC"), 0, &src, &srclen) ||
+		    bind(fd, (struct sockaddr *)&src, srclen) < 0) {
 			perror("udpblast: bad UDPBLAST_SRC");
 			close(fd);
 			return NULL;

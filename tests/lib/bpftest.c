@@ -14,6 +14,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "backend.h"
+#include "maglev.h"
 #include "rate.h"
 #include "bpftest.h"
 
@@ -132,4 +134,28 @@ int bt_netns_enter(const char *mac_gw0, const char *mac_gw1, char *err, size_t s
 	    bt_sh(err, size, "ip addr add 192.0.2.1/24 dev gw0 && ip addr add 10.1.0.1/24 dev gw1"))
 		return -EIO;
 	return 0;
+}
+
+int bt_table_build(const struct sluice_backend *bes, const uint32_t *ids, int n, uint32_t m,
+		   uint32_t *table)
+{
+	struct maglev_backend *mb = calloc(n ? n : 1, sizeof(*mb));
+	__u8(*ident)[BACKEND_IDENTITY_LEN] = calloc(n ? n : 1, sizeof(*ident));
+	int i, err = -ENOMEM;
+
+	if (!mb || !ident)
+		goto out;
+	for (i = 0; i < n; i++) {
+		backend_identity(&bes[ids[i]], ident[i]);
+		mb[i].id = ident[i];
+		mb[i].id_len = BACKEND_IDENTITY_LEN;
+		mb[i].weight = 1;
+		mb[i].index = ids[i];
+	}
+	table[0] = m;
+	err = maglev_build(mb, n, m, table + 1);
+out:
+	free(mb);
+	free(ident);
+	return err;
 }

@@ -42,6 +42,14 @@ int bt_maglev_publish(struct bpf_map *outer, uint32_t table_id, const uint32_t *
 		      uint32_t entries, const char *name);
 
 /*
+ * Build the table the control plane would publish for backends ids[0..n-1]
+ * of bes (equal weights, identities from backend_identity()): table[0] = m,
+ * table[1..m] the slots. 0 or -errno.
+ */
+int bt_table_build(const struct sluice_backend *bes, const uint32_t *ids, int n, uint32_t m,
+		   uint32_t *table);
+
+/*
  * Run a shell command built from fmt. 0, or -EIO with "setup command
  * failed (status): command" in err.
  */

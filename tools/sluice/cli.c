@@ -315,9 +315,6 @@ static int run_object(int argc, char **argv)
 	i = ARGS_KEYWORD_FIND(argv[0], objects, "object");
 	if (i < 0)
 		return cli_usage_error("help", "%s", err_msg());
-	if (!objects[i].fn)
-		return cli_usage_error("help", "'%s' is not built into this sluice",
-				       objects[i].name);
 	return objects[i].fn(argc - 1, argv + 1);
 }
 
