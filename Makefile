@@ -19,9 +19,11 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Werror \
 	-D__TARGET_ARCH_$(ARCH) -Imaps -Ibpf/lib -idirafter /usr/include/$(MULTIARCH)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0)
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Imaps -Ibpf/lib -Iuserspace -Iloader
-LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Imaps -Ibpf/lib -Iuserspace -Iloader \
+	$(NL_CFLAGS)
+LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl -lnl-route-3 -lnl-3
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))

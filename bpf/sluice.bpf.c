@@ -8,7 +8,9 @@
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
  *   ipip: flow -> encapsulate -> forward
  *   (flow, for a new connection: bulkhead -> shard / Maglev choice ->
- *    breaker -> flow insert; a refusal is answered with a RST or dropped)
+ *    breaker -> flow insert, or on a leader key (SLUICE_SVC_F_LEADER)
+ *    bulkhead -> leader -> flow insert; for a known flow of a leader key:
+ *    leader check; a refusal is answered with a RST or dropped)
  *   no service: return-path lookup (sl_nat_rev) -> passive signals ->
  *               TTL check -> SNAT rewrite -> untag -> forward
  *   ICMP / ICMPv6 (not L4): destination unreachable about a nat flow ->
@@ -37,6 +39,7 @@
 #include "brkcheck.h"
 #include "passive.h"
 #include "rst.h"
+#include "cqrs.h"
 #include "flow.h"
 #include "nat.h"
 #include "encap.h"
@@ -163,7 +166,8 @@ out:
 	if (reason == SLUICE_R_FWD || reason == SLUICE_R_REV_NAT)
 		return action;
 	if (reason == SLUICE_R_BH_SERVICE || reason == SLUICE_R_BH_GLOBAL ||
-	    reason == SLUICE_R_BRK_OPEN)
+	    reason == SLUICE_R_BRK_OPEN || reason == SLUICE_R_NO_LEADER ||
+	    reason == SLUICE_R_LEADER_MOVED)
 		return st.action;
 	return sluice_reason_action(reason);
 }

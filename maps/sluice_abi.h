@@ -23,7 +23,8 @@
 
 #include <linux/types.h>
 
-#define SLUICE_ABI_VERSION 3
+#define SLUICE_ABI_VERSION \
+	4 /* 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved */
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -50,6 +51,7 @@
 #define SLUICE_MAP_BE_SIGNALS "sl_be_signals"
 #define SLUICE_MAP_RES_STATS "sl_res_stats"
 #define SLUICE_MAP_EVENTS "sl_events"
+#define SLUICE_MAP_LEADERS "sl_leaders"
 
 /* Limits. */
 #define SLUICE_MAX_SERVICES 1024	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
@@ -150,6 +152,8 @@ enum sluice_reason {
 	SLUICE_R_BH_SERVICE, /* new connection over the service's bulkhead: refused (RST or drop) */
 	SLUICE_R_BH_GLOBAL,  /* new connection over the global bulkhead: refused (RST or drop) */
 	SLUICE_R_BRK_OPEN, /* every backend choice's breaker open, fail fast: refused (RST or drop) */
+	SLUICE_R_NO_LEADER, /* write flow while the service has no leader: refused (RST or drop) */
+	SLUICE_R_LEADER_MOVED, /* packet of a write flow whose backend is no longer the leader: RST/drop */
 	SLUICE_R_MAX,
 };
 _Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the per-service slots");
@@ -189,11 +193,20 @@ struct sluice_svc {
 	__u32 id;			/* dense id: index into every per-service map */
 	__u8 mode;			/* enum sluice_mode */
 	__u8 hash;			/* enum sluice_hash */
-	__u8 pad[2];			/* must be zero */
+	__u8 flags;			/* SLUICE_SVC_F_* (per key: a write port differs) */
+	__u8 pad;			/* must be zero */
 	struct sluice_rate rate;	/* whole-service bucket */
 	struct sluice_rate client_rate; /* per client address bucket */
 };
 _Static_assert(sizeof(struct sluice_svc) == 56, "sluice_svc layout");
+
+/*
+ * sluice_svc.flags. A CQRS service has two keys with the same id: its read
+ * port (flags 0: Maglev over the replicas) and its write port
+ * (SLUICE_SVC_F_LEADER). A service that only follows a leader has
+ * SLUICE_SVC_F_LEADER on its one key.
+ */
+#define SLUICE_SVC_F_LEADER 0x1 /* new flows go to sl_leaders[id], never to the Maglev table */
 
 /* sl_svc_rl value (array indexed by service id) and sl_client_rl value. */
 struct sluice_bucket {
@@ -396,6 +409,29 @@ struct sluice_res_counter {
 	__u64 rerouted_fallback; /* new flows sent to the fallback backend */
 };
 _Static_assert(sizeof(struct sluice_res_counter) == 16, "sluice_res_counter layout");
+
+/* Who set a service's leader (sluice_leader.source). */
+enum sluice_leader_source {
+	SLUICE_LEADER_NONE = 0,	    /* never set */
+	SLUICE_LEADER_OPERATOR = 1, /* sluice leader set */
+	SLUICE_LEADER_ELECTION = 2, /* an etcd election the daemon observes */
+	SLUICE_LEADER_ROLE = 3,	    /* a backend's role endpoint said primary */
+};
+
+/*
+ * sl_leaders value (array indexed by service id): the backend that takes the
+ * service's write flows (SLUICE_SVC_F_LEADER keys). Written by userspace
+ * only, as one whole-value update, so the data plane reads the old leader or
+ * the new one. backend is the id + 1 so that a zeroed entry means "no
+ * leader": write flows are refused, never sent to a replica.
+ */
+struct sluice_leader {
+	__u32 backend;	  /* leader's backend id + 1; 0 = no leader known */
+	__u8 source;	  /* enum sluice_leader_source of the last change */
+	__u8 pad[3];	  /* must be zero */
+	__u64 changed_ns; /* CLOCK_REALTIME of the last change, ns (display only) */
+};
+_Static_assert(sizeof(struct sluice_leader) == 16, "sluice_leader layout");
 
 /* sl_events record (ring buffer): one breaker signal. */
 struct sluice_event {

@@ -181,6 +181,14 @@ struct {
 	__type(value, struct sluice_res_counter);
 } sl_res_stats SEC(".maps");
 
+/* Leader of each service: where its write flows go (userspace-written). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_leader);
+} sl_leaders SEC(".maps");
+
 /* Breaker signals to userspace (struct sluice_event records). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -11,7 +11,10 @@
 #       lab_up_steer [N]       the whole lab: + N backends running nginx, forwarding,
 #                              XDP programs on the veth peers (no Sluice yet)
 #       lab_attach             attach Sluice (native XDP) to g0 and every gbI
-#       lab_down               remove everything of LAB_ID (idempotent)
+#       lab_up_ha [N]          the two-gateway HA lab on one bridge, N backends
+#                              (default 2; see "The HA lab" below)
+#       lab_attach_ha          attach Sluice to g0 in both gateways, own pins each
+#       lab_down               remove everything of LAB_ID, either lab (idempotent)
 #
 # Topology (every name carries LAB_ID, so several labs can run side by side;
 # the interface names repeat, but each lives in its own namespace):
@@ -70,6 +73,52 @@
 #    and rp_filter is off there (DSR replies come from VIPs it has no route
 #    to) and on backends (decapsulated packets arrive for lo addresses).
 #  - `ip netns exec` remounts /sys and hides the pins: nsenter is used.
+#
+# The HA lab (lab_up_ha [N], lab_attach_ha): two gateways on one L2 segment,
+# either of which may hold a VIP (tests/integration/vipctl, or sluiced's
+# cluster code, adds it to its g0 and announces it). ipip (DSR) only: the
+# backends answer the client directly, never through a gateway.
+#
+#                        netns sls-ID (switch): bridge br0
+#          +------------+------------+------------+------------+-- ...
+#          | sc0        | sg1 (XDP)  | sg2 (XDP)  | sb1        | sbN
+#          |            |            |            |            |
+#         c0           g0           g0           b0           b0
+#    slc-ID (client) slg1-ID       slg2-ID      slb1-ID ...  slbN-ID
+#                    (gateway 1)   (gateway 2)  (backend 1)  (backend N)
+#
+#   what                      IPv4                  IPv6               MTU
+#   client c0 (4 clients)     198.18.0.2-5/24       fd00:5c::2-5/64    1500
+#   gateway 1 g0              198.18.0.1/24         fd00:5c::1/64      1600
+#   gateway 2 g0              198.18.0.6/24         fd00:5c::6/64      1600
+#   backend I b0 (I=1..200)   198.18.0.(10+I)/24    fd00:5c::(10+I)/64 1600
+#   VIPs (on-link for c0)     198.19.0.0/24         fd00:5c:ff::/64
+#   ipip outer source, gw I   its g0 address (^ hash, as above)
+#
+# (backend 1 is 198.18.0.11 and fd00:5c::11: ha_be_addr4 / ha_be_addr6 I.)
+#  - The client routes the VIP ranges on-link (dev c0): it asks ARP / ND for
+#    a VIP and the gateway that has it on g0 answers. Its neighbour entries
+#    are dynamic, so a gratuitous ARP / unsolicited NA moves a VIP at once.
+#  - Gateways: forwarding on, rp_filter off, static neighbours for the
+#    client addresses and every backend, TX checksum off on g0. Sluice goes
+#    on g0 (lab_attach_ha) with pin root $LAB_PIN_ROOT-g1 resp. -g2 (the
+#    pins live in the root namespace's bpffs, and both interfaces are
+#    called g0); ha_pin_root I names it, sluice_gwi I ARGS runs the CLI in
+#    gateway I on its pins, in_gwi I CMD runs CMD there.
+#  - A gateway sends encapsulated frames back out of g0 with XDP_TX; veth
+#    delivers them only when the peer (the bridge port sgI in the switch)
+#    runs an XDP program: floor.bpf.o, a pure XDP_PASS (not decap: the
+#    switch must not strip the tunnel). Verified: without it, no frame
+#    reaches the bridge.
+#  - Backends: sluice_decap on b0, the VIP ranges local on lo, nginx (as in
+#    lab_up_steer), static neighbours for the client addresses, no default
+#    route (the client is on-link), arp_ignore=1 and arp_announce=2: they
+#    hold every VIP on lo but must neither answer ARP for one nor send ARP
+#    from one (either would steal the client's neighbour entry).
+#  - The bridge has no STP and no multicast snooping, a static forwarding
+#    entry for every MAC (no unicast is flooded to the other gateway, whose
+#    XDP program would see it before the stack drops it), and no IPv6 in
+#    the switch namespace. Every namespace skips IPv6 DAD.
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -226,6 +275,14 @@ lab_backend_up() {
 	in_be "$i" ip -6 neigh replace "$(gw_addr6 "$i")" lladdr "$mac_g" dev b0 nud permanent
 	in_gw ip neigh replace "$(be_addr4 "$i")" lladdr "$mac_b" dev "gb$i" nud permanent
 	in_gw ip -6 neigh replace "$(be_addr6 "$i")" lladdr "$mac_b" dev "gb$i" nud permanent
+	lab_backend_dsr "$i"
+}
+
+# lab_backend_dsr I: what every backend has, whichever lab it is in: the VIP
+# ranges local on lo, rp_filter off, complete checksums, sluice_decap on b0,
+# nginx.
+lab_backend_dsr() {
+	i=$1
 	# ipip (DSR): the backend owns every VIP (AnyIP local routes on lo) and
 	# answers from it; decapsulated packets arrive on b0 for lo addresses.
 	in_be "$i" ip route add local $VIP4_NET dev lo
@@ -268,7 +325,12 @@ lab_up_steer() {
 		lab_backend_up "$i" || return 1
 		i=$((i + 1))
 	done
-	# nginx daemonizes; wait (bounded) until every backend listens.
+	lab_wait_nginx "$n"
+}
+
+# lab_wait_nginx N: nginx daemonizes; wait (bounded) until backends 1..N listen.
+lab_wait_nginx() {
+	n=$1
 	for _ in $(seq 50); do
 		ok=1
 		i=1
@@ -300,10 +362,168 @@ lab_attach() {
 	return 0
 }
 
+# --- the two-gateway HA lab (lab_up_ha) --------------------------------------
+
+SW_NS=sls-$LAB_ID
+HA_BR=br0
+HA_GW_MTU=1600
+HA_MAX_BACKENDS=200
+
+ha_gw_ns() { echo "slg$1-$LAB_ID"; }
+ha_gw_addr4() { if [ "$1" = 1 ]; then echo 198.18.0.1; else echo 198.18.0.6; fi; }
+ha_gw_addr6() { if [ "$1" = 1 ]; then echo fd00:5c::1; else echo fd00:5c::6; fi; }
+ha_be_addr4() { echo "198.18.0.$((10 + $1))"; }
+ha_be_addr6() { echo "fd00:5c::$((10 + $1))"; } # same digits as IPv4's last byte
+# ha_pin_root I: gateway I's own pin root (both attach to a "g0", and pins
+# live in the root namespace's bpffs, so one shared root would collide).
+ha_pin_root() { echo "${LAB_PIN_ROOT%/}-g$1"; }
+in_sw() { nsenter --net=/run/netns/"$SW_NS" -- "$@"; }
+# in_gwi I CMD...: run CMD in gateway I's namespace.
+in_gwi() {
+	g=$1
+	shift
+	nsenter --net=/run/netns/"$(ha_gw_ns "$g")" -- "$@"
+}
+# sluice_gwi I ARGS...: the CLI in gateway I's namespace, on gateway I's pins.
+sluice_gwi() {
+	g=$1
+	shift
+	in_gwi "$g" "$(lab_sluice_bin)" --pin-root "$(ha_pin_root "$g")" "$@"
+}
+
+# lab_ha_pass_obj: a pure XDP_PASS program for the bridge ports (not decap:
+# the switch must hand tunnelled frames on untouched).
+lab_ha_pass_obj() { echo "${BUILD:-$LAB_DIR/../build}/bpf/floor.bpf.o"; }
+
+# lab_ha_port NS DEV PORT MTU: veth DEV in NS <-> PORT on the switch's bridge.
+# Every link has a static forwarding entry for its MAC in the bridge, so no
+# unicast frame is ever flooded to the other gateway (its XDP program runs
+# before the stack drops frames that are not for its MAC).
+lab_ha_port() {
+	ip link add "$2" netns "$1" numtxqueues 2 numrxqueues 2 mtu "$4" type veth \
+		peer name "$3" netns "$SW_NS" numtxqueues 2 numrxqueues 2 mtu "$4" || return 1
+	in_sw ip link set "$3" master $HA_BR up || return 1
+	in_ns "$1" ip link set lo up
+	in_ns "$1" ip link set "$2" up || return 1
+	in_sw bridge fdb replace "$(lab_mac "$1" "$2")" dev "$3" master static
+}
+
+# lab_ha_ns NS: a new namespace whose links skip IPv6 DAD (nothing tentative).
+lab_ha_ns() {
+	ip netns add "$1" || return 1
+	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+}
+
+# lab_ha_gateway I: gateway I's namespace and g0; forwarding on (bpf_fib_lookup
+# refuses without it), rp_filter off, static neighbours for every client
+# address and backend (bpf_fib_lookup needs them resolved).
+lab_ha_gateway() {
+	g=$1
+	ns=$(ha_gw_ns "$g")
+	lab_ha_ns "$ns" || return 1
+	lab_ha_port "$ns" $GW_IF "sg$g" $HA_GW_MTU || return 1
+	in_gwi "$g" ip addr add "$(ha_gw_addr4 "$g")/24" dev $GW_IF
+	in_gwi "$g" ip -6 addr add "$(ha_gw_addr6 "$g")/64" dev $GW_IF nodad
+	in_gwi "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.$GW_IF.rp_filter=0
+	in_gwi "$g" ethtool -K $GW_IF tx off >/dev/null || return 1
+	for a in $CLIENTS4; do
+		in_gwi "$g" ip neigh replace "$a" lladdr "$HA_MAC_C" dev $GW_IF nud permanent
+	done
+	for a in $CLIENTS6; do
+		in_gwi "$g" ip -6 neigh replace "$a" lladdr "$HA_MAC_C" dev $GW_IF nud permanent
+	done
+	# The trap: XDP_TX on g0 reaches the bridge only if the peer (sgI) runs XDP.
+	in_sw ip link set dev "sg$g" xdpdrv obj "$(lab_ha_pass_obj)" sec xdp || return 1
+}
+
+# lab_ha_backend I: backend I on the bridge; DSR replies go straight to the
+# client (same subnet, static neighbours). arp_ignore=1 / arp_announce=2
+# (the usual DSR settings): the backend owns every VIP on lo, but must never
+# answer the client's ARP for one, nor use a VIP as its ARP sender address.
+lab_ha_backend() {
+	i=$1
+	ns=$(be_ns "$i")
+	lab_ha_ns "$ns" || return 1
+	in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+	lab_ha_port "$ns" b0 "sb$i" $HA_GW_MTU || return 1
+	in_be "$i" ip addr add "$(ha_be_addr4 "$i")/24" dev b0
+	in_be "$i" ip -6 addr add "$(ha_be_addr6 "$i")/64" dev b0 nodad
+	mac_b=$(lab_mac "$ns" b0)
+	for a in $CLIENTS4; do
+		in_be "$i" ip neigh replace "$a" lladdr "$HA_MAC_C" dev b0 nud permanent
+	done
+	for a in $CLIENTS6; do
+		in_be "$i" ip -6 neigh replace "$a" lladdr "$HA_MAC_C" dev b0 nud permanent
+	done
+	for g in 1 2; do
+		in_gwi "$g" ip neigh replace "$(ha_be_addr4 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
+		in_gwi "$g" ip -6 neigh replace "$(ha_be_addr6 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
+	done
+	lab_backend_dsr "$i"
+}
+
+# lab_up_ha [N]: the two-gateway lab with N backends (default 2, at most
+# 200); Sluice not attached, no VIP held (tests/integration/vipctl adds one).
+lab_up_ha() {
+	n=${1:-2}
+	case "$n" in
+	'' | *[!0-9]*) n=0 ;;
+	esac
+	if [ "$n" -lt 1 ] || [ "$n" -gt $HA_MAX_BACKENDS ]; then
+		echo "lab: lab_up_ha: give 1..$HA_MAX_BACKENDS backends, got '${1:-}'" >&2
+		return 1
+	fi
+	[ -f "$(lab_ha_pass_obj)" ] || {
+		echo "lab: $(lab_ha_pass_obj) missing (make first)" >&2
+		return 1
+	}
+	mkdir -p "$LAB_STATE" || return 1
+	echo "$n" >"$LAB_STATE/backends"
+	lab_ha_ns "$SW_NS" || return 1
+	# The switch: a bridge without STP (ports forward at once) or multicast
+	# snooping (IPv6 neighbour discovery is flooded, no querier needed).
+	in_sw sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+	in_sw ip link set lo up
+	in_sw ip link add $HA_BR type bridge stp_state 0 mcast_snooping 0 || return 1
+	in_sw ip link set $HA_BR up || return 1
+	# The client: MTU 1500, so that a full packet still fits once a gateway
+	# has added the 20 or 40 bytes of ipip. The VIP ranges are on-link: the
+	# client asks ARP / ND for a VIP, and the gateway holding it answers;
+	# those neighbour entries stay dynamic, so a GARP / NA can move them.
+	lab_ha_ns "$CLI_NS" || return 1
+	lab_ha_port "$CLI_NS" c0 sc0 1500 || return 1
+	HA_MAC_C=$(lab_mac "$CLI_NS" c0)
+	for a in $CLIENTS4; do in_cli ip addr add "$a/24" dev c0; done
+	for a in $CLIENTS6; do in_cli ip -6 addr add "$a/64" dev c0 nodad; done
+	in_cli ip route add $VIP4_NET dev c0
+	in_cli ip -6 route add $VIP6_NET dev c0
+	in_cli ethtool -K c0 tx off >/dev/null || return 1
+	lab_ha_gateway 1 || return 1
+	lab_ha_gateway 2 || return 1
+	i=1
+	while [ "$i" -le "$n" ]; do
+		lab_ha_backend "$i" || return 1
+		i=$((i + 1))
+	done
+	lab_wait_nginx "$n"
+}
+
+# lab_attach_ha: Sluice (native XDP) on g0 of both gateways, each on its own
+# pins (ha_pin_root I), each with its own ipip outer sources.
+lab_attach_ha() {
+	for g in 1 2; do
+		sluice_gwi "$g" iface attach $GW_IF >/dev/null || return 1
+		sluice_gwi "$g" gateway set encap-source4 "$(ha_gw_addr4 "$g")" \
+			encap-source6 "$(ha_gw_addr6 "$g")" >/dev/null || return 1
+	done
+}
+
 # lab_namespaces: every namespace of this LAB_ID that exists.
 lab_namespaces() {
-	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^sl(c|g|h|b[0-9]+)-$LAB_ID\$" |
-		sed 's/^slc/0 slc/; s/^sl\([gh]\)/1 sl\1/; s/^slb\([0-9]*\)/2 \1 slb\1/' |
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^sl(c|s|g[12]?|h|b[0-9]+)-$LAB_ID\$" |
+		sed 's/^sl\([cs]\)/0 sl\1/; s/^sl\([gh]\)/1 sl\1/; s/^slb\([0-9]*\)/2 \1 slb\1/' |
 		sort -k1,1n -k2,2n | awk '{print $NF}'
 }
 
@@ -328,7 +548,7 @@ lab_down() {
 	done
 	case "$LAB_PIN_ROOT" in
 	/sys/fs/bpf/sluice | /sys/fs/bpf/sluice/) ;;
-	/sys/fs/bpf/?*) rm -rf "$LAB_PIN_ROOT" ;;
+	/sys/fs/bpf/?*) rm -rf "$LAB_PIN_ROOT" "$(ha_pin_root 1)" "$(ha_pin_root 2)" ;;
 	esac
 	case "$LAB_STATE" in
 	*/sluice-lab-*) rm -rf "$LAB_STATE" ;;
@@ -373,7 +593,8 @@ lab_status() {
 	for ns in $nss; do
 		case "$ns" in
 		slc-*) role=client ;;
-		slg-* | slh-*) role=gateway ;;
+		sls-*) role=switch ;;
+		slg-* | slg[12]-* | slh-*) role=gateway ;;
 		*) role=backend ;;
 		esac
 		objs="$objs$(lab_json_ns "$ns" $role)"

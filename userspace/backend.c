@@ -28,6 +28,7 @@
 #include "args.h"
 #include "backend.h"
 #include "err.h"
+#include "leader.h"
 #include "maglev.h"
 #include "res.h"
 #include "shard.h"
@@ -294,6 +295,44 @@ static int publish(const struct sluice_maps *m, const struct sluice_backend *all
 
 static struct sluice_backend *snapshot(const struct sluice_maps *m, int *err);
 
+/*
+ * The read-exclusion rule, in this one place: a service with a write port
+ * reads from its replicas, so its table leaves the leader out while at least
+ * one other backend of ids[0..*n) can take flows (ACTIVE, weight > 0); with
+ * none, the leader serves reads too rather than nobody. A service without a
+ * write port (route leader, or none) keeps every backend.
+ */
+static int read_exclusion(const struct sluice_maps *m, const struct sluice_backend *all,
+			  __u32 svc_id, __u32 *ids, size_t *n)
+{
+	struct sluice_leader l;
+	size_t i, w = 0, others = 0;
+	__u32 lid;
+	__u16 wp = 0;
+	int err;
+
+	/* The cheap test first: most services have no leader. */
+	err = leader_get(m, svc_id, &l);
+	if (err || !l.backend || l.backend > SLUICE_MAX_BACKENDS)
+		return err;
+	lid = l.backend - 1;
+	if (!is_of(&all[lid], svc_id))
+		return 0;
+	for (i = 0; i < *n; i++)
+		others += ids[i] != lid && all[ids[i]].state == SLUICE_BE_ACTIVE &&
+			  all[ids[i]].weight;
+	if (!others)
+		return 0;
+	err = svc_write_port(m, svc_id, &wp);
+	if (err || !wp)
+		return err;
+	for (i = 0; i < *n; i++)
+		if (ids[i] != lid)
+			ids[w++] = ids[i];
+	*n = w;
+	return 0;
+}
+
 int backend_publish_service(const struct sluice_maps *m, const struct sluice_backend *all,
 			    __u32 svc_id, __u32 size)
 {
@@ -327,7 +366,9 @@ int backend_publish_service(const struct sluice_maps *m, const struct sluice_bac
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
 		if (is_of(&all[i], svc_id))
 			ids[n++] = i;
-	err = publish(m, all, svc_id, ids, n, size);
+	err = read_exclusion(m, all, svc_id, ids, &n);
+	if (!err)
+		err = publish(m, all, svc_id, ids, n, size);
 	free(ids);
 	free(own);
 	return err;
@@ -651,9 +692,10 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 {
 	struct sluice_backend *all = NULL, old, unused;
 	struct sluice_subset *subs = NULL, s;
+	struct sluice_leader old_leader;
 	struct sluice_svc svc;
 	__u32 found, slot;
-	int err;
+	int err, was_leader = 0;
 
 	err = begin(m, key, &svc, &all);
 	if (err)
@@ -673,6 +715,10 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (err)
 		goto out;
 
+	/* The leader goes with its backend: write flows are refused, never misrouted. */
+	err = leader_forget_backend(m, svc.id, found, &was_leader, &old_leader);
+	if (err)
+		goto out;
 	old = all[found];
 	memset(&unused, 0, sizeof(unused));
 	all[found] = unused;
@@ -695,6 +741,8 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (err) {
 		/* Put back what was published (subset records unchanged are fine). */
 		all[found] = old;
+		if (was_leader)
+			bpf_map_update_elem(m->leaders, &svc.id, &old_leader, BPF_ANY);
 		backend_publish_service(m, all, svc.id, 0);
 		publish_subsets_of(m, all, svc.id, found);
 		goto out;

@@ -122,7 +122,12 @@ int backend_table_delete(const struct sluice_maps *m, __u32 table_id);
 /*
  * Rebuild and publish service svc_id's table from snapshot all (NULL: read
  * sl_backends), at size size (0: the table's current size, else
- * SLUICE_MAGLEV_M_DEFAULT).
+ * SLUICE_MAGLEV_M_DEFAULT). Every change of a service's backends, its write
+ * port or its leader ends here, and so does the read-exclusion rule: a
+ * service with a write port and a leader (leader.h) builds its table without
+ * the leader while another of its backends is ACTIVE with weight > 0 (reads
+ * go to the replicas), and with every backend otherwise. Subset tables
+ * (shards) are not affected.
  */
 int backend_publish_service(const struct sluice_maps *m, const struct sluice_backend *all,
 			    __u32 svc_id, __u32 size);
@@ -148,7 +153,8 @@ int backend_set_state(const struct sluice_maps *m, const struct sluice_svc_key *
 		      const struct be_ref *ref, __u8 state, __u32 *id, struct sluice_backend *rec);
 
 /*
- * Delete a backend: the tables are republished without it (it leaves every
+ * Delete a backend: when it is the service's leader, the leader is cleared
+ * first (leader.h); the tables are republished without it (it leaves every
  * subset), then its slot becomes UNUSED and its counters zero; its flows are
  * steered anew by the data plane. Refused (-EBUSY) while a shard pins it or
  * it is the last member of a subset.

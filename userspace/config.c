@@ -260,19 +260,34 @@ static const char *const hc_keys[HC_N] = {
 	"type", "port", "path", "expect", "body", "interval", "timeout", "rise", "fall",
 };
 
-static int parse_health(struct cfg *c, yaml_node_t *n, int need_type, struct state_health *h)
+/*
+ * A health check (need_type: type required), or with role set a role check:
+ * the same keys but rise and fall, and http or https only.
+ */
+static int parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role,
+			struct state_health *h)
 {
 	yaml_node_t *v[HC_N], *k[HC_N];
 	const char *t;
 	int err;
 
-	err = walk_map(c, n, "a health check", hc_keys, HC_N, v, k);
+	if (role) {
+		err = walk_map(c, n, "a role check", hc_keys, HC_RISE, v, k);
+		v[HC_RISE] = v[HC_FALL] = k[HC_RISE] = k[HC_FALL] = NULL;
+	} else {
+		err = walk_map(c, n, "a health check", hc_keys, HC_N, v, k);
+	}
 	if (err)
 		return err;
 	if (v[HC_TYPE]) {
-		err = scalar(c, v[HC_TYPE], "type", "tcp, http or https", &t);
+		err = scalar(c, v[HC_TYPE], "type", role ? "http or https" : "tcp, http or https",
+			     &t);
 		if (err)
 			return err;
+		if (!strcmp(t, "tcp") && role)
+			return fail(
+				c, v[HC_TYPE],
+				"type: a role check asks an HTTP endpoint: expected http or https, found 'tcp'");
 		if (!strcmp(t, "tcp"))
 			h->type = STATE_HC_TCP;
 		else if (!strcmp(t, "http"))
@@ -283,7 +298,9 @@ static int parse_health(struct cfg *c, yaml_node_t *n, int need_type, struct sta
 			return fail(c, v[HC_TYPE], "type: expected tcp, http or https, found '%s'",
 				    t);
 	} else if (need_type) {
-		return fail(c, n, "a health check needs 'type: tcp|http|https'");
+		return fail(c, n,
+			    role ? "a role check needs 'type: http|https'"
+				 : "a health check needs 'type: tcp|http|https'");
 	}
 	if (v[HC_PORT]) {
 		err = scalar(c, v[HC_PORT], "port", "a port", &t);
@@ -429,8 +446,248 @@ static int parse_daemon(struct cfg *c, yaml_node_t *n)
 		err = fail(c, v[D_PIN_ROOT],
 			   "pin-root: expected an absolute path (/sys/fs/bpf/sluice)");
 	if (!err && v[D_HEALTH])
-		err = parse_health(c, v[D_HEALTH], 0, &d->health);
+		err = parse_health(c, v[D_HEALTH], 0, 0, &d->health);
 	return err;
+}
+
+/* Cluster. */
+
+enum {
+	C_NAME,
+	C_ETCD,
+	C_PREFIX,
+	C_LEASE_TTL,
+	C_TIMEOUT,
+	C_TLS,
+	C_USER,
+	C_PASSWORD,
+	C_SHARE,
+	C_VIPS,
+	C_N
+};
+static const char *const c_keys[C_N] = { "name", "etcd", "prefix",   "lease-ttl", "timeout",
+					 "tls",	 "user", "password", "share",	  "vips" };
+
+/* An interface name as the kernel takes it; what names the key in messages. */
+static int check_ifname(const struct cfg *c, const yaml_node_t *n, const char *what, const char *t)
+{
+	if (!*t || strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
+		return fail(
+			c, n,
+			"%s: '%s' is not an interface name (1..%d characters, no '/', ':' or spaces)",
+			what, t, IF_NAMESIZE - 1);
+	return 0;
+}
+
+/* One etcd endpoint: http:// or https:// and a host. */
+static int check_url(const struct cfg *c, const yaml_node_t *n, const char *t)
+{
+	const char *host;
+
+	if (!strncmp(t, "http://", 7))
+		host = t + 7;
+	else if (!strncmp(t, "https://", 8))
+		host = t + 8;
+	else
+		return fail(
+			c, n,
+			"etcd: '%s' is not an etcd endpoint: expected http://HOST:PORT or https://HOST:PORT",
+			t);
+	if (!*host || *host == '/' || *host == ':' || strpbrk(host, " \t"))
+		return fail(c, n, "etcd: '%s' has no host: expected http://HOST:PORT", t);
+	return 0;
+}
+
+static int parse_etcd(struct cfg *c, yaml_node_t *n, struct state_cluster *cl)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *one[1] = { n }, **items = one;
+	size_t count = 1, i, j;
+	int err;
+
+	if (n->type == YAML_SEQUENCE_NODE) {
+		count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+		if (!count)
+			return fail(c, n,
+				    "etcd: expected at least one endpoint (http://127.0.0.1:2379)");
+		items = calloc(count, sizeof(*items));
+		if (!items) {
+			err_set("out of memory");
+			return -ENOMEM;
+		}
+		for (it = n->data.sequence.items.start, i = 0; i < count; it++, i++)
+			items[i] = node(c, *it);
+	} else if (n->type != YAML_SCALAR_NODE) {
+		return fail(c, n, "etcd: expected an endpoint URL or a list of them, found %s",
+			    kind_name(n));
+	}
+	err = 0;
+	for (i = 0; !err && i < count; i++) {
+		if (i == STATE_CLUSTER_ETCD_MAX) {
+			err = fail(c, items[i], "etcd: at most %d endpoints",
+				   STATE_CLUSTER_ETCD_MAX);
+			break;
+		}
+		err = v_string(c, items[i], "etcd", cl->etcd[i], sizeof(cl->etcd[i]));
+		if (!err)
+			err = check_url(c, items[i], cl->etcd[i]);
+		for (j = 0; !err && j < i; j++)
+			if (!strcmp(cl->etcd[j], cl->etcd[i]))
+				err = fail(c, items[i], "etcd: duplicate endpoint '%s'",
+					   cl->etcd[i]);
+		if (!err)
+			cl->netcd = i + 1;
+	}
+	if (items != one)
+		free(items);
+	return err;
+}
+
+static int parse_tls(struct cfg *c, yaml_node_t *n, struct state_cluster *cl)
+{
+	static const char *const keys[] = { "ca", "cert", "key" };
+	char *dst[3] = { cl->cacert, cl->cert, cl->key };
+	yaml_node_t *v[3], *k[3];
+	int err, i;
+
+	err = walk_map(c, n, "tls", keys, 3, v, k);
+	for (i = 0; !err && i < 3; i++) {
+		if (!v[i])
+			continue;
+		err = v_string(c, v[i], keys[i], dst[i], PATH_MAX);
+		if (!err && !dst[i][0])
+			err = fail(c, v[i], "%s: expected a file name", keys[i]);
+	}
+	if (!err && !v[1] != !v[2])
+		err = fail(c, n, "tls: a client certificate needs both 'cert' and 'key'");
+	if (!err && !v[0] && !v[1])
+		err = fail(c, n, "tls: expected 'ca' and/or 'cert' with 'key'");
+	return err;
+}
+
+/* A VIP: a unicast host address this gateway may hold, and its interface. */
+static int parse_vip(struct cfg *c, yaml_node_t *e, struct state_cluster *cl)
+{
+	static const char *const keys[] = { "address", "interface" };
+	static const union sluice_addr zero6 = { { 0 } };
+	yaml_node_t *v[2], *k[2];
+	struct state_vip *vip;
+	char a[ADDR_STRLEN];
+	const char *t;
+	size_t i;
+	int err;
+
+	err = walk_map(c, e, "a vip", keys, 2, v, k);
+	if (err)
+		return err;
+	if (!v[0] || !v[1])
+		return fail(c, e, "a vip needs 'address' and 'interface'");
+	if (cl->nvips == STATE_CLUSTER_VIPS_MAX)
+		return fail(c, e, "vips: at most %d", STATE_CLUSTER_VIPS_MAX);
+	vip = &cl->vips[cl->nvips];
+	memset(vip, 0, sizeof(*vip));
+	err = scalar(c, v[0], "address", "an IPv4 or IPv6 address", &t);
+	if (!err && addr_parse(t, &vip->addr))
+		err = value_fail(c, v[0], "address");
+	if (err)
+		return err;
+	if (addr_is_v4mapped(&vip->addr)) {
+		__u8 b0 = vip->addr.u8[12];
+
+		if (!vip->addr.u32[3] || b0 >= 224 || b0 == 127)
+			return fail(c, v[0],
+				    "address: %s is not a unicast host address a gateway can hold",
+				    t);
+	} else if (!memcmp(&vip->addr, &zero6, sizeof(zero6)) || vip->addr.u8[0] == 0xff ||
+		   (vip->addr.u8[0] == 0xfe && (vip->addr.u8[1] & 0xc0) == 0x80) ||
+		   (!vip->addr.u32[0] && !vip->addr.u32[1] && !vip->addr.u32[2] &&
+		    vip->addr.u32[3] == htonl(1))) {
+		return fail(
+			c, v[0],
+			"address: %s is not a unicast global address a gateway can hold (no ::, ::1, multicast or link-local)",
+			t);
+	}
+	err = scalar(c, v[1], "interface", "an interface name (eth0)", &t);
+	if (!err)
+		err = check_ifname(c, v[1], "interface", t);
+	if (!err)
+		snprintf(vip->iface, sizeof(vip->iface), "%s", t);
+	if (err)
+		return err;
+	for (i = 0; i < cl->nvips; i++)
+		if (!memcmp(&cl->vips[i].addr, &vip->addr, sizeof(vip->addr))) {
+			if (addr_format(&vip->addr, a, sizeof(a)))
+				snprintf(a, sizeof(a), "?");
+			return fail(c, v[0], "duplicate vip %s", a);
+		}
+	cl->nvips++;
+	return 0;
+}
+
+static int parse_cluster(struct cfg *c, yaml_node_t *n)
+{
+	struct state_cluster *cl = &c->s->cluster;
+	yaml_node_t *v[C_N], *k[C_N];
+	yaml_node_item_t *it;
+	const char *p;
+	int err;
+
+	err = walk_map(c, n, "cluster", c_keys, C_N, v, k);
+	if (err)
+		return err;
+	if (!v[C_ETCD])
+		return fail(c, n, "cluster needs 'etcd: [http://HOST:PORT, ...]'");
+	cl->enabled = 1;
+	if (v[C_NAME]) {
+		err = v_string(c, v[C_NAME], "name", cl->name, sizeof(cl->name));
+		for (p = cl->name; !err && *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || strchr("._-", *p)))
+				err = fail(
+					c, v[C_NAME],
+					"name: '%s' has a '%c': use letters, digits and . _ - only",
+					cl->name, *p);
+		if (err)
+			return err;
+	}
+	err = parse_etcd(c, v[C_ETCD], cl);
+	if (!err && v[C_PREFIX]) {
+		err = v_string(c, v[C_PREFIX], "prefix", cl->prefix, sizeof(cl->prefix));
+		if (!err &&
+		    (cl->prefix[0] != '/' || !cl->prefix[1] ||
+		     cl->prefix[strlen(cl->prefix) - 1] == '/' || strpbrk(cl->prefix, " \t")))
+			err = fail(
+				c, v[C_PREFIX],
+				"prefix: expected a key prefix like /sluice (a leading '/', no trailing one)");
+	}
+	if (!err && v[C_LEASE_TTL])
+		err = v_u32(c, v[C_LEASE_TTL], "lease-ttl", STATE_CLUSTER_LEASE_TTL_MIN,
+			    STATE_CLUSTER_LEASE_TTL_MAX, &cl->lease_ttl_s);
+	if (!err && v[C_TIMEOUT])
+		err = v_seconds(c, v[C_TIMEOUT], "timeout", 100, 60000, &cl->timeout_ms);
+	if (!err && v[C_TLS])
+		err = parse_tls(c, v[C_TLS], cl);
+	if (!err && v[C_USER])
+		err = v_string(c, v[C_USER], "user", cl->user, sizeof(cl->user));
+	if (!err && v[C_PASSWORD])
+		err = v_string(c, v[C_PASSWORD], "password", cl->password, sizeof(cl->password));
+	if (!err && !v[C_USER] != !v[C_PASSWORD])
+		err = fail(c, v[C_USER] ? k[C_USER] : k[C_PASSWORD],
+			   "user and password go together: give both (or neither)");
+	if (!err && v[C_SHARE])
+		err = v_onoff(c, v[C_SHARE], "share", &cl->share);
+	if (err || !v[C_VIPS])
+		return err;
+	if (v[C_VIPS]->type != YAML_SEQUENCE_NODE)
+		return fail(c, v[C_VIPS], "vips: expected a list of {address, interface}, found %s",
+			    kind_name(v[C_VIPS]));
+	for (it = v[C_VIPS]->data.sequence.items.start; it < v[C_VIPS]->data.sequence.items.top;
+	     it++) {
+		err = parse_vip(c, node(c, *it), cl);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Interfaces. */
@@ -549,6 +806,11 @@ static int parse_bulkhead(struct cfg *c, yaml_node_t *n)
 
 /* Services. */
 
+static int is_steering_mode(__u8 mode)
+{
+	return mode == SLUICE_MODE_NAT || mode == SLUICE_MODE_IPIP;
+}
+
 enum {
 	S_ADDRESS,
 	S_PORT,
@@ -556,6 +818,8 @@ enum {
 	S_MODE,
 	S_HASH,
 	S_MAGLEV_SIZE,
+	S_WRITE_PORT,
+	S_ROUTE,
 	S_RATE,
 	S_BURST,
 	S_CLIENT_RATE,
@@ -578,6 +842,7 @@ enum {
 	S_BRK_MAX_OPEN,
 	S_SYN_TIMEOUT,
 	S_HEALTH,
+	S_LEADER,
 	S_BACKENDS,
 	S_SHARDS,
 	S_N
@@ -590,6 +855,8 @@ static const char *const s_keys[S_N] = {
 	[S_MODE] = "mode",
 	[S_HASH] = "hash",
 	[S_MAGLEV_SIZE] = "maglev-size",
+	[S_WRITE_PORT] = "write-port",
+	[S_ROUTE] = "route",
 	[S_RATE] = "rate",
 	[S_BURST] = "burst",
 	[S_CLIENT_RATE] = "client-rate",
@@ -612,6 +879,7 @@ static const char *const s_keys[S_N] = {
 	[S_BRK_MAX_OPEN] = "breaker-max-open",
 	[S_SYN_TIMEOUT] = "syn-timeout",
 	[S_HEALTH] = "health",
+	[S_LEADER] = "leader",
 	[S_BACKENDS] = "backends",
 	[S_SHARDS] = "shards",
 };
@@ -914,6 +1182,113 @@ static int parse_rate(struct cfg *c, yaml_node_t *rn, yaml_node_t *bn, const cha
 	return 0;
 }
 
+/* Same address and protocol: the keys a write port could collide with. */
+static int same_host(const struct sluice_svc_key *a, const struct sluice_svc_key *b)
+{
+	return a->proto == b->proto && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
+}
+
+/*
+ * write-port and route of svc (whose key and mode are known), with the
+ * rules svc.c applies, and no key shared with a service listed before: its
+ * write port is no other's key or write port, its key no other's write port.
+ */
+static int parse_write_port(struct cfg *c, yaml_node_t *e, yaml_node_t **v, yaml_node_t **k,
+			    struct state_service *svc)
+{
+	char kb[SVC_KEY_STRLEN], ob[SVC_KEY_STRLEN];
+	const char *t;
+	size_t i;
+	int err;
+
+	if (v[S_ROUTE]) {
+		err = scalar(c, v[S_ROUTE], "route", "maglev or leader", &t);
+		if (!err && svc_parse_route(t, &svc->route_leader))
+			err = value_fail(c, v[S_ROUTE], "route");
+		if (err)
+			return err;
+		if (svc->route_leader && !is_steering_mode(svc->mode))
+			return fail(
+				c, k[S_ROUTE],
+				"route leader applies to services in mode nat or ipip (this one is %s)",
+				args_mode_name(svc->mode));
+	}
+	if (v[S_WRITE_PORT]) {
+		err = scalar(c, v[S_WRITE_PORT], "write-port", "a port 1..65535 or none", &t);
+		if (!err && strcmp(t, "none") && args_parse_port(t, &svc->write_port))
+			err = value_fail(c, v[S_WRITE_PORT], "write-port");
+		if (err)
+			return err;
+		if (svc_write_check(&svc->key, svc->mode, svc->route_leader, svc->write_port))
+			return value_fail(c, v[S_WRITE_PORT], "write-port");
+	}
+	for (i = 0; i + 1 < c->s->nservices; i++) {
+		const struct state_service *o = &c->s->services[i];
+
+		if (!same_host(&o->key, &svc->key))
+			continue;
+		svc_key_format(&o->key, ob, sizeof(ob));
+		if (svc->write_port && ntohs(o->key.port) == svc->write_port)
+			return fail(
+				c, v[S_WRITE_PORT],
+				"write-port: port %u is the service %s listed above: give another port",
+				svc->write_port, ob);
+		if (svc->write_port && o->write_port == svc->write_port)
+			return fail(c, v[S_WRITE_PORT],
+				    "write-port: port %u is already the write port of service %s",
+				    svc->write_port, ob);
+		if (o->write_port && o->write_port == ntohs(svc->key.port)) {
+			svc_key_format(&svc->key, kb, sizeof(kb));
+			return fail(c, e, "service %s is the write port of service %s listed above",
+				    kb, ob);
+		}
+	}
+	return 0;
+}
+
+/* An etcd election name: letters, digits and . _ - / (it becomes part of a key). */
+static int check_election(const struct cfg *c, const yaml_node_t *n, const char *name)
+{
+	const char *p;
+
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._-/", *p)))
+			return fail(
+				c, n,
+				"election: '%s' has a '%c': use letters, digits and . _ - / only",
+				name, *p);
+	if (!*name || name[0] == '/')
+		return fail(c, n, "election: expected a name like pg-main (not starting with /)");
+	return 0;
+}
+
+/* The leader: section of svc: exactly one of election and role. */
+static int parse_leader(struct cfg *c, yaml_node_t *n, yaml_node_t *key, struct state_service *svc)
+{
+	static const char *const keys[] = { "election", "role" };
+	yaml_node_t *v[2], *k[2];
+	int err;
+
+	if (!svc->write_port && !svc->route_leader)
+		return fail(
+			c, key,
+			"leader applies to services that follow a leader: give write-port or route: leader");
+	err = walk_map(c, n, "leader", keys, 2, v, k);
+	if (err)
+		return err;
+	if (!v[0] == !v[1])
+		return fail(
+			c, n,
+			"leader needs exactly one of 'election: NAME' and 'role: {type: http, ...}'");
+	if (v[0]) {
+		err = v_string(c, v[0], "election", svc->election, sizeof(svc->election));
+		return err ? err : check_election(c, v[0], svc->election);
+	}
+	state_role_defaults(&svc->role);
+	return parse_health(c, v[1], 1, 1, &svc->role);
+}
+
 static int parse_service(struct cfg *c, yaml_node_t *e)
 {
 	yaml_node_t *v[S_N], *k[S_N];
@@ -988,6 +1363,9 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 				    "maglev-size: %u is not a prime (e.g. 65537, 131071, 655373)",
 				    svc->maglev_size);
 	}
+	err = parse_write_port(c, e, v, k, svc);
+	if (err)
+		return err;
 	err = parse_rate(c, v[S_RATE], v[S_BURST], "", &svc->rate, &svc->burst);
 	if (!err)
 		err = parse_rate(c, v[S_CLIENT_RATE], v[S_CLIENT_BURST], "client-",
@@ -1034,7 +1412,12 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 	}
 	if (v[S_HEALTH]) {
 		svc->health = c->s->daemon.health;
-		err = parse_health(c, v[S_HEALTH], 1, &svc->health);
+		err = parse_health(c, v[S_HEALTH], 1, 0, &svc->health);
+		if (err)
+			return err;
+	}
+	if (v[S_LEADER]) {
+		err = parse_leader(c, v[S_LEADER], k[S_LEADER], svc);
 		if (err)
 			return err;
 	}
@@ -1090,9 +1473,9 @@ static int parse_services(struct cfg *c, yaml_node_t *n)
 	return 0;
 }
 
-enum { T_DAEMON, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_N };
-static const char *const t_keys[T_N] = { "daemon", "interfaces", "gateway", "bulkhead",
-					 "services" };
+enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_N };
+static const char *const t_keys[T_N] = { "daemon",  "cluster",	"interfaces",
+					 "gateway", "bulkhead", "services" };
 
 static int parse_root(struct cfg *c, yaml_node_t *root)
 {
@@ -1103,6 +1486,8 @@ static int parse_root(struct cfg *c, yaml_node_t *root)
 	/* daemon first: its health defaults apply to the services'. */
 	if (!err && v[T_DAEMON])
 		err = parse_daemon(c, v[T_DAEMON]);
+	if (!err && v[T_CLUSTER])
+		err = parse_cluster(c, v[T_CLUSTER]);
 	if (!err && v[T_INTERFACES])
 		err = parse_ifaces(c, v[T_INTERFACES]);
 	if (!err && v[T_GATEWAY])
@@ -1327,6 +1712,10 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 		fprintf(f, "%shash: %s\n", ind, args_hash_name(svc->hash));
 	if (svc->maglev_size != def.maglev_size)
 		fprintf(f, "%smaglev-size: %u\n", ind, svc->maglev_size);
+	if (svc->write_port)
+		fprintf(f, "%swrite-port: %u\n", ind, svc->write_port);
+	if (svc->route_leader)
+		fprintf(f, "%sroute: leader\n", ind);
 	if (svc->rate)
 		fprintf(f, "%srate: %u\n%sburst: %u\n", ind, svc->rate, ind, svc->burst);
 	if (svc->client_rate)
@@ -1379,6 +1768,17 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 		fprintf(f, "%shealth:\n", ind);
 		put_health(f, "      ", &svc->health, &s->daemon.health);
 	}
+	if (svc->election[0]) {
+		fprintf(f, "%sleader:\n%s  election: ", ind, ind);
+		put_str(f, svc->election);
+		fputc('\n', f);
+	} else if (svc->role.type != STATE_HC_NONE) {
+		struct state_health rdef;
+
+		state_role_defaults(&rdef);
+		fprintf(f, "%sleader:\n%s  role:\n", ind, ind);
+		put_health(f, "        ", &svc->role, &rdef);
+	}
 	if (svc->nbackends) {
 		fprintf(f, "%sbackends:\n", ind);
 		for (i = 0; i < svc->nbackends; i++) {
@@ -1417,6 +1817,56 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	}
 }
 
+static void dump_cluster(FILE *f, const struct state_cluster *c, const struct state_cluster *def)
+{
+	size_t i;
+
+	fprintf(f, "cluster:\n  name: ");
+	put_str(f, c->name);
+	fprintf(f, "\n  etcd: [");
+	for (i = 0; i < c->netcd; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		put_str(f, c->etcd[i]);
+	}
+	fprintf(f, "]\n  prefix: ");
+	put_str(f, c->prefix);
+	fprintf(f, "\n  lease-ttl: %u\n", c->lease_ttl_s);
+	put_seconds(f, "  ", "timeout", c->timeout_ms);
+	if (c->cacert[0] || c->cert[0]) {
+		fprintf(f, "  tls:\n");
+		if (c->cacert[0]) {
+			fprintf(f, "    ca: ");
+			put_str(f, c->cacert);
+			fputc('\n', f);
+		}
+		if (c->cert[0]) {
+			fprintf(f, "    cert: ");
+			put_str(f, c->cert);
+			fprintf(f, "\n    key: ");
+			put_str(f, c->key);
+			fputc('\n', f);
+		}
+	}
+	if (c->user[0]) {
+		fprintf(f, "  user: ");
+		put_str(f, c->user);
+		fprintf(f, "\n  password: ");
+		put_str(f, c->password);
+		fputc('\n', f);
+	}
+	if (c->share != def->share)
+		fprintf(f, "  share: %s\n", c->share ? "on" : "off");
+	if (c->nvips)
+		fprintf(f, "  vips:\n");
+	for (i = 0; i < c->nvips; i++) {
+		fprintf(f, "    - address: ");
+		put_addr(f, &c->vips[i].addr);
+		fprintf(f, "\n      interface: ");
+		put_str(f, c->vips[i].iface);
+		fputc('\n', f);
+	}
+}
+
 int config_dump(FILE *f, const struct state *s)
 {
 	struct state def;
@@ -1445,6 +1895,8 @@ int config_dump(FILE *f, const struct state *s)
 			put_health(f, "    ", &s->daemon.health, &def.daemon.health);
 		}
 	}
+	if (s->cluster.enabled)
+		dump_cluster(f, &s->cluster, &def.cluster);
 	if (s->has_ifaces) {
 		fprintf(f, "interfaces:%s\n", s->nifaces ? "" : " []");
 		for (i = 0; i < s->nifaces; i++)

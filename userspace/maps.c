@@ -76,6 +76,8 @@ static const struct {
 	  SLUICE_MAX_BACKENDS, 0 },
 	{ SLUICE_MAP_RES_STATS, offsetof(struct sluice_maps, res_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
 	  sizeof(__u32), sizeof(struct sluice_res_counter), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_LEADERS, offsetof(struct sluice_maps, leaders), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_leader), SLUICE_MAX_SERVICES, 0 },
 	/* A ring buffer has no key or value; its size is its max_entries. */
 	{ SLUICE_MAP_EVENTS, offsetof(struct sluice_maps, events), BPF_MAP_TYPE_RINGBUF, 0, 0,
 	  SLUICE_EVENTS_BYTES, 0 },
@@ -318,14 +320,39 @@ int maps_svc_lookup(const struct sluice_maps *m, const struct sluice_svc_key *ke
 	return err;
 }
 
+/* By id; within an id the main key (no SLUICE_SVC_F_LEADER) first, then by key. */
 static int cmp_id(const void *a, const void *b)
 {
 	const struct maps_svc_entry *x = a, *y = b;
+	int fx = x->svc.flags & SLUICE_SVC_F_LEADER, fy = y->svc.flags & SLUICE_SVC_F_LEADER;
 
-	return (x->svc.id > y->svc.id) - (x->svc.id < y->svc.id);
+	if (x->svc.id != y->svc.id)
+		return (x->svc.id > y->svc.id) - (x->svc.id < y->svc.id);
+	if (fx != fy)
+		return fx - fy;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
 int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
+{
+	size_t i, w = 0;
+	int err;
+
+	err = maps_svc_list_all(m, entries, count);
+	if (err)
+		return err;
+	/*
+	 * One per id: the first is the main key (a write port's key sorts after
+	 * its read key; a route-leader service's one key is flagged and kept).
+	 */
+	for (i = 0; i < *count; i++)
+		if (!w || (*entries)[w - 1].svc.id != (*entries)[i].svc.id)
+			(*entries)[w++] = (*entries)[i];
+	*count = w;
+	return 0;
+}
+
+int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
 {
 	struct maps_svc_entry *list = NULL, *grown;
 	struct sluice_svc_key key, next;

@@ -35,6 +35,7 @@ struct sluice_maps {
 	int breakers;	     /* sl_breakers */
 	int be_signals;	     /* sl_be_signals */
 	int res_stats;	     /* sl_res_stats */
+	int leaders;	     /* sl_leaders */
 	int events;	     /* sl_events (ring buffer) */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
@@ -92,9 +93,16 @@ struct maps_svc_entry {
 
 /*
  * Every service, sorted by id, in a malloc'ed array (*entries, free() it;
- * NULL when there are none) of *count entries.
+ * NULL when there are none) of *count entries: one entry per service, its
+ * main key (a CQRS service's read port; the write port is not listed).
  */
 int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count);
+
+/*
+ * Every key of sl_services, sorted by id and then main key first (a CQRS
+ * service's write-port key, SLUICE_SVC_F_LEADER, follows its read key).
+ */
+int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count);
 
 /* One backend's counters, summed over CPUs. */
 int maps_read_be_counters(const struct sluice_maps *m, __u32 id, struct sluice_be_counter *out);

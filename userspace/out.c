@@ -146,6 +146,21 @@ static void open_container(const char *key, struct json_object *c)
 	json_object_put(c); /* the parent holds it now */
 }
 
+void out_json(const char *key, struct json_object *value)
+{
+	if (!out.json || !value)
+		return;
+	json_object_get(value);
+	/* Keyless and first: the document itself. */
+	if (!out.depth && !key) {
+		out.stack[0] = value;
+		out.depth = 1;
+		out.root_is_container = 1;
+		return;
+	}
+	add(key, value);
+}
+
 static void close_container(void)
 {
 	if (!out.json)

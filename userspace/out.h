@@ -49,6 +49,13 @@ void out_close_array(void);
 void out_u64(const char *key, const char *fmt, __u64 value);
 void out_str(const char *key, const char *fmt, const char *value);
 
+/*
+ * A whole JSON value under key (key NULL and nothing output yet: the
+ * document itself); JSON mode only. The caller keeps its reference.
+ */
+struct json_object;
+void out_json(const char *key, struct json_object *value);
+
 /* Text-mode only output (headers, separators, newlines). */
 void out_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

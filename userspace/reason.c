@@ -37,6 +37,9 @@ static const struct {
 	[SLUICE_R_BH_SERVICE] = { "bh_service", "refused: service bulkhead full", 1 },
 	[SLUICE_R_BH_GLOBAL] = { "bh_global", "refused: global bulkhead full", 1 },
 	[SLUICE_R_BRK_OPEN] = { "brk_open", "refused: every backend choice's breaker open", 1 },
+	[SLUICE_R_NO_LEADER] = { "no_leader", "refused: write flow while no leader is known", 1 },
+	[SLUICE_R_LEADER_MOVED] = { "leader_moved",
+				    "refused: write flow's backend is no longer the leader", 1 },
 };
 _Static_assert(sizeof(reasons) / sizeof(reasons[0]) == SLUICE_R_MAX,
 	       "every enum sluice_reason needs a name");

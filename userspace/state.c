@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
@@ -35,9 +36,38 @@ void state_health_defaults(struct state_health *h)
 	h->fall = STATE_HC_FALL;
 }
 
+void state_role_defaults(struct state_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->path, sizeof(h->path), "%s", STATE_ROLE_PATH);
+	h->ncodes = 1;
+	h->codes[0] = STATE_ROLE_CODE;
+	h->interval_ms = STATE_ROLE_INTERVAL_MS;
+	h->timeout_ms = STATE_ROLE_TIMEOUT_MS;
+	/* One answer decides: the role changes at once, it does not flap. */
+	h->rise = 1;
+	h->fall = 1;
+}
+
+static void cluster_defaults(struct state_cluster *c)
+{
+	char host[256];
+
+	memset(c, 0, sizeof(*c));
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "sluice");
+	host[sizeof(host) - 1] = 0;
+	snprintf(c->name, sizeof(c->name), "%.*s", (int)sizeof(c->name) - 1, host);
+	snprintf(c->prefix, sizeof(c->prefix), "%s", STATE_CLUSTER_PREFIX);
+	c->lease_ttl_s = STATE_CLUSTER_LEASE_TTL_S;
+	c->timeout_ms = STATE_CLUSTER_TIMEOUT_MS;
+	c->share = 1;
+}
+
 void state_init(struct state *s)
 {
 	memset(s, 0, sizeof(*s));
+	cluster_defaults(&s->cluster);
 	snprintf(s->daemon.socket, sizeof(s->daemon.socket), "%s", STATE_SOCKET_DEFAULT);
 	snprintf(s->daemon.journal, sizeof(s->daemon.journal), "%s", STATE_JOURNAL_DEFAULT);
 	snprintf(s->daemon.metrics, sizeof(s->daemon.metrics), "%s", STATE_METRICS_DEFAULT);
@@ -113,6 +143,7 @@ void state_service_defaults(struct state_service *svc, __u8 mode)
 	svc->maglev_size = is_steering(svc->mode) ? SLUICE_MAGLEV_M_DEFAULT : 0;
 	res_defaults(&svc->res);
 	state_health_defaults(&svc->health);
+	state_role_defaults(&svc->role);
 }
 
 /* Grow *arr (of *n elements of size sz) by one zeroed element. */
@@ -319,7 +350,8 @@ static int same_settings(const struct state_service *a, const struct state_servi
 {
 	return a->mode == b->mode && a->hash == b->hash && a->maglev_size == b->maglev_size &&
 	       a->rate == b->rate && a->burst == b->burst && a->client_rate == b->client_rate &&
-	       a->client_burst == b->client_burst && !memcmp(&a->res, &b->res, sizeof(a->res));
+	       a->client_burst == b->client_burst && a->write_port == b->write_port &&
+	       a->route_leader == b->route_leader && !memcmp(&a->res, &b->res, sizeof(a->res));
 }
 
 static int same_service(const struct state_service *a, const struct state_service *b)
@@ -365,7 +397,7 @@ int state_equal(const struct state *a, const struct state *b)
 
 /* Reading the maps. */
 
-static int read_service(const struct sluice_maps *m, const struct maps_svc_entry *e,
+static int read_service(const struct sluice_maps *m, const struct svc_info *e,
 			struct state_service *svc)
 {
 	struct sluice_shard_key *crit = NULL;
@@ -381,6 +413,8 @@ static int read_service(const struct sluice_maps *m, const struct maps_svc_entry
 	svc->burst = e->svc.rate.pps ? e->svc.rate.burst : 0;
 	svc->client_rate = e->svc.client_rate.pps;
 	svc->client_burst = e->svc.client_rate.pps ? e->svc.client_rate.burst : 0;
+	svc->write_port = e->write_port;
+	svc->route_leader = !!(e->svc.flags & SLUICE_SVC_F_LEADER);
 	err = svc_maglev_size(m, &e->svc, &svc->maglev_size);
 	if (err)
 		return err;
@@ -506,7 +540,7 @@ static int read_ifaces(const struct sluice_maps *m, struct state *s)
 
 int state_read_maps(const struct sluice_maps *m, struct state *s)
 {
-	struct maps_svc_entry *list = NULL;
+	struct svc_info *list = NULL;
 	struct sluice_res_global g;
 	struct sluice_config cfg;
 	struct state_service *svc;
@@ -515,7 +549,7 @@ int state_read_maps(const struct sluice_maps *m, struct state *s)
 
 	state_init(s);
 	s->has_ifaces = s->has_gateway = s->has_bulkhead = 1;
-	err = svc_list(m, &list, &n);
+	err = svc_info_list(m, &list, &n);
 	if (err)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -704,6 +738,18 @@ static void cmd_settings(struct cmd *c, const struct state_service *base,
 	if (is_steering(svc->mode) && svc->maglev_size != base->maglev_size) {
 		cmd_add(c, "maglev-size");
 		cmd_add(c, "%u", svc->maglev_size);
+	}
+	/* Both in one command: svc_set() checks the pair as a whole. */
+	if (svc->write_port != base->write_port) {
+		cmd_add(c, "write-port");
+		if (svc->write_port)
+			cmd_add(c, "%u", svc->write_port);
+		else
+			cmd_add(c, "none");
+	}
+	if (svc->route_leader != base->route_leader) {
+		cmd_add(c, "route");
+		cmd_add(c, "%s", svc_route_name(svc->route_leader));
 	}
 	if (svc->rate != base->rate || svc->burst != base->burst) {
 		cmd_add(c, "rate");
@@ -994,23 +1040,71 @@ static const struct state_iface *find_iface(const struct state *s, const char *n
 	return NULL;
 }
 
-/* A kept service (same key, same mode) whose settings or backends change. */
-static int diff_service_settings(const struct state_service *o, const struct state_service *n,
-				 state_emit_fn emit, void *ctx)
+/*
+ * o's write port changes and another service of to wants the port (as its
+ * key or its write port): it must be free before that one comes (step 2).
+ */
+static int write_port_wanted(const struct state *to, const struct state_service *o,
+			     const struct state_service *n)
 {
+	size_t i;
+
+	if (!o->write_port || n->write_port == o->write_port)
+		return 0;
+	for (i = 0; i < to->nservices; i++) {
+		const struct state_service *t = &to->services[i];
+
+		if (t == n || t->key.proto != o->key.proto ||
+		    memcmp(&t->key.addr, &o->key.addr, sizeof(t->key.addr)))
+			continue;
+		if (ntohs(t->key.port) == o->write_port || t->write_port == o->write_port)
+			return 1;
+	}
+	return 0;
+}
+
+static int emit_write_port_none(const struct state_service *o, state_emit_fn emit, void *ctx)
+{
+	struct cmd *c = cmd_new();
+
+	if (!c)
+		return -ENOMEM;
+	cmd_svc(c, "service", "set", &o->key);
+	cmd_add(c, "write-port");
+	cmd_add(c, "none");
+	return cmd_emit_free(c, emit, ctx);
+}
+
+/*
+ * A kept service (same key, same mode) whose settings or backends change;
+ * freed: its write port was set to none in step 2.
+ */
+static int diff_service_settings(const struct state_service *o, const struct state_service *n,
+				 int freed, state_emit_fn emit, void *ctx)
+{
+	struct state_service *base;
 	struct cmd *c;
 	int err = 0;
 
-	if (same_settings(o, n) && same_critical(o, n))
+	if (!freed && same_settings(o, n) && same_critical(o, n))
 		return 0;
 	c = cmd_new();
-	if (!c)
+	base = malloc(sizeof(*base));
+	if (!c || !base) {
+		free(c);
+		free(base);
+		err_set("out of memory");
 		return -ENOMEM;
+	}
+	*base = *o;
+	if (freed)
+		base->write_port = 0;
 	cmd_svc(c, "service", "set", &n->key);
-	cmd_settings(c, o, n, 0);
+	cmd_settings(c, base, n, 0);
 	if (c->argc > 5)
 		err = cmd_emit(c, emit, ctx);
 	free(c);
+	free(base);
 	return err;
 }
 
@@ -1072,12 +1166,18 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 	for (i = 0; !err && to->has_ifaces && i < from->nifaces; i++)
 		if (!find_iface(to, from->ifaces[i].name))
 			err = emit_iface(&from->ifaces[i], "detach", 0, emit, ctx);
-	/* 2. Services that go, or change mode. */
+	/* 2. Services that go, or change mode; write ports another service wants. */
 	for (i = 0; !err && i < from->nservices; i++) {
 		o = &from->services[i];
 		n = state_find_service(to, &o->key);
 		if (!n || n->mode != o->mode)
 			err = emit_svc_simple(o, "del", emit, ctx);
+	}
+	for (i = 0; !err && i < from->nservices; i++) {
+		o = &from->services[i];
+		n = state_find_service(to, &o->key);
+		if (n && n->mode == o->mode && write_port_wanted(to, o, n))
+			err = emit_write_port_none(o, emit, ctx);
 	}
 	/* 3. Shards removed or changed, of the services kept. */
 	for (i = 0; !err && i < from->nservices; i++) {
@@ -1101,7 +1201,7 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 			err = emit_service_build(n, emit, ctx);
 			continue;
 		}
-		err = diff_service_settings(o, n, emit, ctx);
+		err = diff_service_settings(o, n, write_port_wanted(to, o, n), emit, ctx);
 		if (!err)
 			err = diff_backends(o, n, emit, ctx);
 	}

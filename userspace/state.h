@@ -14,8 +14,9 @@
  * From a state, state_to_commands() gives the sluice CLI commands (argv
  * without "sluice") that build it on empty maps, and state_diff() the
  * commands that turn one state into another, touching nothing unchanged.
- * Health checks and daemon settings are not in the maps: they travel in the
- * state for the daemon and produce no command.
+ * Health checks, leader sources (election, role), daemon and cluster
+ * settings are not in the maps: they travel in the state for the daemon and
+ * produce no command.
  */
 #ifndef SLUICE_STATE_H
 #define SLUICE_STATE_H
@@ -41,6 +42,22 @@
 #define STATE_HC_FALL 3u
 #define STATE_HC_CODES_MAX 16u
 #define STATE_HC_TEXT_MAX 256u /* path and body substring, NUL included */
+
+/* Role-check defaults: a Patroni-style endpoint, GET /primary answers 200 on the primary only. */
+#define STATE_ROLE_PATH "/primary"
+#define STATE_ROLE_CODE 200u
+#define STATE_ROLE_INTERVAL_MS 1000u
+#define STATE_ROLE_TIMEOUT_MS 500u
+
+/* Cluster defaults and limits. */
+#define STATE_CLUSTER_PREFIX "/sluice"
+#define STATE_CLUSTER_LEASE_TTL_S 5u
+#define STATE_CLUSTER_LEASE_TTL_MIN 2u
+#define STATE_CLUSTER_LEASE_TTL_MAX 300u
+#define STATE_CLUSTER_TIMEOUT_MS 1000u
+#define STATE_CLUSTER_ETCD_MAX 16
+#define STATE_CLUSTER_VIPS_MAX 64
+#define STATE_ELECTION_MAX 128 /* election name, NUL included */
 
 enum state_hc_type {
 	STATE_HC_NONE = 0, /* no active check */
@@ -94,6 +111,13 @@ struct state_service {
 	size_t ncritical;
 	struct sluice_shard_key critical[RES_CRITICAL_MAX]; /* svc_id 0, sorted */
 	struct state_health health; /* type STATE_HC_NONE: no active check */
+	__u16 write_port;	    /* host order; 0 = none (in the maps) */
+	int route_leader;	    /* every flow to the leader (in the maps) */
+	/* Where the leader comes from (daemon-only); neither: `sluice leader set`. */
+	char election
+		[STATE_ELECTION_MAX]; /* etcd election whose value names the backend; "" = none */
+	struct state_health
+		role; /* each backend's role endpoint (http/https); STATE_HC_NONE = none */
 	size_t nbackends;
 	struct state_backend *backends;
 	size_t nshards;
@@ -113,8 +137,31 @@ struct state_daemon {
 	struct state_health health; /* defaults of the services' checks (type ignored) */
 };
 
+/* A VIP this gateway campaigns for (cluster.vips). */
+struct state_vip {
+	union sluice_addr addr;
+	char iface[IF_NAMESIZE]; /* interface it is added to and announced on */
+};
+
+/* The gateway's place in a cluster (daemon-only, never in the maps). */
+struct state_cluster {
+	int enabled;				/* the file has a cluster section */
+	char name[64];				/* this gateway (default: the host name) */
+	size_t netcd;				/* etcd endpoints in etcd[] */
+	char etcd[STATE_CLUSTER_ETCD_MAX][256]; /* http:// or https:// URLs */
+	char prefix[128];			/* key prefix in etcd (default /sluice) */
+	__u32 lease_ttl_s;			/* session lease, 2..300 s (default 5) */
+	__u32 timeout_ms;			/* etcd request timeout (default 1000) */
+	char cacert[PATH_MAX], cert[PATH_MAX], key[PATH_MAX]; /* TLS files; "" = none */
+	char user[64], password[128];			      /* etcd auth; "" = none */
+	int share; /* publish and follow config and breaker transitions (default 1) */
+	size_t nvips;
+	struct state_vip vips[STATE_CLUSTER_VIPS_MAX];
+};
+
 struct state {
 	struct state_daemon daemon;
+	struct state_cluster cluster;
 	/*
 	 * The sections a config file may leave out: when has_* is 0 they are
 	 * not managed (state_diff() leaves them as they are). Services are
@@ -134,7 +181,11 @@ struct state {
 	struct state_service *services;
 };
 
-/* An empty state: no services, gateway and daemon settings at their defaults. */
+/*
+ * An empty state: no services, gateway, daemon and cluster settings at their
+ * defaults (cluster: disabled, name = the host name, prefix /sluice, lease
+ * 5 s, timeout 1 s, share on).
+ */
 void state_init(struct state *s);
 
 /* Free what s holds and state_init() it again; NULL is fine. */
@@ -142,6 +193,9 @@ void state_free(struct state *s);
 
 /* Default health-check settings (type STATE_HC_NONE). */
 void state_health_defaults(struct state_health *h);
+
+/* Default role-check settings (type STATE_HC_NONE; path /primary, expect 200, 1 s, 0.5 s). */
+void state_role_defaults(struct state_health *h);
 
 /* A service's resolved default settings (mode local unless mode is given). */
 void state_service_defaults(struct state_service *svc, __u8 mode);
@@ -165,9 +219,10 @@ const struct state_backend *state_find_backend(const struct state_service *svc,
 void state_sort(struct state *s);
 
 /*
- * 1 when a and b describe the same maps content (services, backends,
- * shards, gateway, global bulkhead, interfaces when both have them);
- * health checks and daemon settings are not compared. Both sorted.
+ * 1 when a and b describe the same maps content (services with their
+ * write ports and routes, backends, shards, gateway, global bulkhead,
+ * interfaces when both have them); health checks, leader sources, daemon
+ * and cluster settings are not compared. Both sorted.
  */
 int state_equal(const struct state *a, const struct state *b);
 
@@ -175,8 +230,9 @@ int state_equal(const struct state *a, const struct state *b);
  * What the pins under m hold now: every service with its settings,
  * backends (active and draining), shards and critical prefixes, the gateway
  * settings, the global bulkhead and (from m->root) the attached interfaces.
- * Health checks and daemon settings are left at their defaults. s is
- * state_init()ed first; sorted on return.
+ * Write ports and routes are read back from sl_services. Health checks,
+ * leader sources, daemon and cluster settings are left at their defaults. s
+ * is state_init()ed first; sorted on return.
  */
 int state_read_maps(const struct sluice_maps *m, struct state *s);
 
@@ -205,10 +261,14 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
  *     section); iface detach of interfaces not in to (when to has them);
  *  2. service del of services not in to, and of services whose mode changes
  *     (a mode change needs a service without backends: the service is
- *     deleted and added again, its flows steered anew);
+ *     deleted and added again, its flows steered anew); then service set
+ *     write-port none for a kept service whose write port changes and is
+ *     wanted by another service (as its key or its write port), so the
+ *     port is free when that one comes (the service forgets its leader);
  *  3. shard del of shards removed or changed;
  *  4. service add (new services, as state_to_commands()), service set with
- *     the changed settings of kept services (id, counters and flows kept);
+ *     the changed settings of kept services (id, counters and flows kept;
+ *     write-port N|none and route leader|maglev among them);
  *  5. backends: add (new), set weight, activate or drain (state changed); a
  *     backend that is no longer in to is drained (backend drain) and never
  *     deleted by a diff: it keeps its established flows until the operator

@@ -22,6 +22,7 @@
 #include "args.h"
 #include "backend.h"
 #include "err.h"
+#include "leader.h"
 #include "maglev.h"
 #include "rate.h"
 #include "svc.h"
@@ -66,6 +67,47 @@ void svc_key_format_args(const struct sluice_svc_key *key, char *buf, size_t len
 	snprintf(buf, len, "%s %u %s", a, ntohs(key->port), args_proto_name(key->proto));
 }
 
+int svc_parse_route(const char *text, int *route_leader)
+{
+	if (text && !strcmp(text, "maglev")) {
+		*route_leader = 0;
+		return 0;
+	}
+	if (text && !strcmp(text, "leader")) {
+		*route_leader = 1;
+		return 0;
+	}
+	err_set("unknown route '%s': expected maglev (flows spread over the backends) or leader (every flow to the leader)",
+		text ? text : "");
+	return -EINVAL;
+}
+
+const char *svc_route_name(int route_leader)
+{
+	return route_leader ? "leader" : "maglev";
+}
+
+int svc_write_check(const struct sluice_svc_key *key, __u8 mode, int route_leader, __u16 write_port)
+{
+	if (!write_port)
+		return 0;
+	if (!is_steering(mode)) {
+		err_set("write-port applies to services in mode nat or ipip (this one is %s)",
+			args_mode_name(mode));
+		return -EINVAL;
+	}
+	if (route_leader) {
+		err_set("route leader already sends every flow to the leader: give either write-port or route leader (route maglev with write-port, or write-port none with route leader)");
+		return -EINVAL;
+	}
+	if (write_port == ntohs(key->port)) {
+		err_set("write-port %u is the service's own port: give another port (reads go to port %u, writes to the write port)",
+			write_port, write_port);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* One rate of conf on top of old: unchanged unless given. */
 static int rate_update(int has_rate, __u32 pps, int has_burst, __u32 burst, const char *what,
 		       const struct sluice_rate *old, struct sluice_rate *out)
@@ -103,6 +145,7 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 	if (base) {
 		v.id = base->id;
 		v.mode = base->mode;
+		v.flags = base->flags & SLUICE_SVC_F_LEADER;
 		v.rate = base->rate;
 		v.client_rate = base->client_rate;
 	} else {
@@ -128,6 +171,21 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 			return -EINVAL;
 		}
 		v.hash = conf->hash;
+	}
+	if (conf->has_route)
+		v.flags = conf->route_leader ? SLUICE_SVC_F_LEADER : 0;
+	if ((v.flags & SLUICE_SVC_F_LEADER) && !is_steering(v.mode)) {
+		err_set("route leader applies to services in mode nat or ipip (this one is %s)%s",
+			args_mode_name(v.mode), conf->has_route ? "" : ": give route maglev too");
+		return -EINVAL;
+	}
+	if (conf->has_write_port && conf->write_port) {
+		struct sluice_svc_key none = { 0 };
+
+		err = svc_write_check(&none, v.mode, v.flags & SLUICE_SVC_F_LEADER,
+				      conf->write_port);
+		if (err)
+			return err;
 	}
 	if (conf->has_maglev_size) {
 		if (!is_steering(v.mode)) {
@@ -221,7 +279,7 @@ static int reset_client_buckets(const struct sluice_maps *m, __u32 id)
 	return err;
 }
 
-/* Fresh per-id state: counters and both kinds of bucket. */
+/* Fresh per-id state: counters, both kinds of bucket, resilience settings, leader. */
 static int clear_id_state(const struct sluice_maps *m, __u32 id)
 {
 	int err;
@@ -233,6 +291,8 @@ static int clear_id_state(const struct sluice_maps *m, __u32 id)
 		err = reset_client_buckets(m, id);
 	if (!err)
 		err = res_purge_service(m, id);
+	if (!err)
+		err = leader_reset(m, id);
 	return err;
 }
 
@@ -279,29 +339,251 @@ static int missing_error(const struct sluice_svc_key *key)
 	return -ENOENT;
 }
 
+static int same_key(const struct sluice_svc_key *a, const struct sluice_svc_key *b)
+{
+	return !memcmp(&a->addr, &b->addr, sizeof(a->addr)) && a->port == b->port &&
+	       a->proto == b->proto;
+}
+
+/* Is x a better pick than y for the service's own key of their id? */
+static int own_key_before(const struct maps_svc_entry *x, const struct maps_svc_entry *y)
+{
+	int fx = !!(x->svc.flags & SLUICE_SVC_F_LEADER),
+	    fy = !!(y->svc.flags & SLUICE_SVC_F_LEADER);
+
+	if (fx != fy)
+		return fx < fy;
+	return ntohs(x->key.port) < ntohs(y->key.port);
+}
+
+/*
+ * Fold the keys of sl_services (sorted by id) into services: per id, the
+ * key without SLUICE_SVC_F_LEADER is the service's and a second key with it
+ * the write port (see svc.h); a lone key is the service's whatever its
+ * flags. Ties, which svc.c never writes, go to the lower port.
+ */
+static int fold(const struct maps_svc_entry *raw, size_t n, struct svc_info **out, size_t *count)
+{
+	struct svc_info *list = NULL;
+	size_t i = 0, j, k, used = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (!n)
+		return 0;
+	list = calloc(n, sizeof(*list));
+	if (!list) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	while (i < n) {
+		const struct maps_svc_entry *own = &raw[i], *wr = NULL;
+
+		for (j = i + 1; j < n && raw[j].svc.id == raw[i].svc.id; j++)
+			if (own_key_before(&raw[j], own))
+				own = &raw[j];
+		for (k = i; k < j; k++)
+			if (&raw[k] != own && !same_key(&raw[k].key, &own->key) &&
+			    (raw[k].svc.flags & SLUICE_SVC_F_LEADER) &&
+			    (!wr || ntohs(raw[k].key.port) < ntohs(wr->key.port)))
+				wr = &raw[k];
+		list[used].key = own->key;
+		list[used].svc = own->svc;
+		/* A lone key with the flag is route leader; beside another, a write port. */
+		if (wr && !(own->svc.flags & SLUICE_SVC_F_LEADER))
+			list[used].write_port = ntohs(wr->key.port);
+		used++;
+		i = j;
+	}
+	*out = list;
+	*count = used;
+	return 0;
+}
+
+int svc_info_list(const struct sluice_maps *m, struct svc_info **list, size_t *count)
+{
+	struct maps_svc_entry *raw = NULL;
+	size_t n = 0;
+	int err;
+
+	*list = NULL;
+	*count = 0;
+	err = maps_svc_list_all(m, &raw, &n);
+	if (!err)
+		err = fold(raw, n, list, count);
+	free(raw);
+	return err;
+}
+
+/* The service of id (-ENOENT, no message, when there is none). */
+static int info_of_id(const struct sluice_maps *m, __u32 id, struct svc_info *info)
+{
+	struct svc_info *list = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = svc_info_list(m, &list, &n);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (list[i].svc.id == id) {
+			*info = list[i];
+			err = 0;
+			break;
+		}
+	}
+	free(list);
+	return err;
+}
+
+int svc_write_port(const struct sluice_maps *m, __u32 svc_id, __u16 *port)
+{
+	struct svc_info info;
+	int err = info_of_id(m, svc_id, &info);
+
+	*port = 0;
+	if (err == -ENOENT)
+		return 0;
+	if (!err)
+		*port = info.write_port;
+	return err;
+}
+
+/* key is the write port of the service info: say so. */
+static int write_key_error(const struct sluice_svc_key *key, const struct svc_info *info)
+{
+	char k[SVC_KEY_STRLEN], o[SVC_KEY_STRLEN];
+
+	svc_key_format(key, k, sizeof(k));
+	svc_key_format(&info->key, o, sizeof(o));
+	err_set("%s is the write port of service %s: name the service by its port %u", k, o,
+		ntohs(info->key.port));
+	return -ENOENT;
+}
+
+int svc_info_get(const struct sluice_maps *m, const struct sluice_svc_key *key,
+		 struct svc_info *info)
+{
+	struct sluice_svc value;
+	int err = maps_svc_lookup(m, key, &value);
+
+	if (err == -ENOENT)
+		return missing_error(key);
+	if (err)
+		return err;
+	err = info_of_id(m, value.id, info);
+	if (err == -ENOENT)
+		return missing_error(key); /* deleted meanwhile */
+	if (err)
+		return err;
+	if (!same_key(&info->key, key))
+		return write_key_error(key, info);
+	return 0;
+}
+
 int svc_get(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *value)
 {
+	struct svc_info info;
 	int err = maps_svc_lookup(m, key, value);
 
 	if (err == -ENOENT)
 		return missing_error(key);
+	/* Only a key with the flag can be a write port: others need no walk. */
+	if (err || !(value->flags & SLUICE_SVC_F_LEADER))
+		return err;
+	err = svc_info_get(m, key, &info);
+	if (!err)
+		*value = info.svc;
 	return err;
 }
 
 int svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
 {
-	return maps_svc_list(m, entries, count);
+	struct svc_info *list = NULL;
+	size_t n = 0, i;
+	int err;
+
+	*entries = NULL;
+	*count = 0;
+	err = svc_info_list(m, &list, &n);
+	if (err || !n)
+		goto out;
+	*entries = calloc(n, sizeof(**entries));
+	if (!*entries) {
+		err_set("out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		(*entries)[i].key = list[i].key;
+		(*entries)[i].svc = list[i].svc;
+	}
+	*count = n;
+out:
+	free(list);
+	return err;
+}
+
+/* Refuse key when it is taken: by a service, or as a service's write port. */
+static int key_free(const struct sluice_maps *m, const struct sluice_svc_key *key, const char *what)
+{
+	char k[SVC_KEY_STRLEN], o[SVC_KEY_STRLEN];
+	struct sluice_svc value;
+	struct svc_info info;
+	int err = maps_svc_lookup(m, key, &value);
+
+	if (err == -ENOENT) {
+		err_clear();
+		return 0;
+	}
+	if (err)
+		return err;
+	svc_key_format(key, k, sizeof(k));
+	err = info_of_id(m, value.id, &info);
+	if (err && err != -ENOENT)
+		return err;
+	if (!err && !same_key(&info.key, key)) {
+		svc_key_format(&info.key, o, sizeof(o));
+		err_set("%s: %s is already the write port of service %s", what, k, o);
+	} else {
+		err_set("%s: %s is already a service (id %u)", what, k, value.id);
+	}
+	return -EEXIST;
+}
+
+/* key with another port. */
+static struct sluice_svc_key key_at(const struct sluice_svc_key *key, __u16 port)
+{
+	struct sluice_svc_key k = *key;
+
+	k.port = htons(port);
+	return k;
+}
+
+/* The write port's value: the service's, with the flag. */
+static struct sluice_svc write_value(const struct sluice_svc *v)
+{
+	struct sluice_svc w = *v;
+
+	w.flags = SLUICE_SVC_F_LEADER;
+	return w;
 }
 
 int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *added)
 {
-	struct sluice_svc value, old;
+	struct sluice_svc value, old, wval;
+	struct sluice_svc_key wkey;
 	struct sluice_svc_res res;
+	__u16 wp = conf->has_write_port ? conf->write_port : 0;
 	__u32 id = 0;
 	int err;
 
 	err = svc_value_make(conf, NULL, 0, &value);
+	if (err)
+		return err;
+	err = svc_write_check(key, value.mode, value.flags & SLUICE_SVC_F_LEADER, wp);
 	if (err)
 		return err;
 	err = res_value_make(&conf->res, NULL, &res);
@@ -312,10 +594,22 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		return -EINVAL;
 	}
 	err = maps_svc_lookup(m, key, &old);
-	if (!err)
-		return exists_error(key, old.id);
+	if (!err) {
+		struct svc_info info;
+
+		/* Say whose write port it is rather than "exists". */
+		if (!svc_info_get(m, key, &info))
+			return exists_error(key, old.id);
+		return key_free(m, key, "service add");
+	}
 	if (err != -ENOENT)
 		return err;
+	wkey = key_at(key, wp);
+	if (wp) {
+		err = key_free(m, &wkey, "write-port");
+		if (err)
+			return err;
+	}
 	err = lowest_free_id(m, &id);
 	if (err)
 		return err;
@@ -353,30 +647,75 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			err_set("cannot add the service: %s", strerror(-err));
 		return err;
 	}
+	/* The write port last: without a leader yet, its flows are refused (no_leader). */
+	wval = write_value(&value);
+	if (wp && bpf_map_update_elem(m->services, &wkey, &wval, BPF_NOEXIST)) {
+		err = -errno;
+		bpf_map_delete_elem(m->services, key);
+		backend_table_delete(m, id);
+		res_purge_service(m, id);
+		if (err == -EEXIST)
+			return key_free(m, &wkey, "write-port");
+		if (err == -E2BIG || err == -ENOMEM)
+			err_set("the service table is full (%u keys): delete a service first",
+				SLUICE_MAX_SERVICES);
+		else
+			err_set("cannot add the write port: %s", strerror(-err));
+		return err;
+	}
 	if (added)
 		*added = value;
 	return 0;
 }
 
+/* Put the service's own key back to old (best effort, after a failed set). */
+static void restore_key(const struct sluice_maps *m, const struct sluice_svc_key *key,
+			const struct sluice_svc *old)
+{
+	bpf_map_update_elem(m->services, key, old, BPF_EXIST);
+}
+
 int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *updated)
 {
-	struct sluice_svc old, value;
+	struct sluice_svc old, value, wval;
+	struct sluice_svc_key wkey, old_wkey;
 	struct sluice_svc_res old_res;
-	int err, res_done = 0;
+	struct svc_info info;
+	__u16 old_wp, new_wp;
+	int err, res_done = 0, route, gone_early;
 
 	if (!conf->has_mode && !conf->has_rate && !conf->has_burst && !conf->has_client_rate &&
 	    !conf->has_client_burst && !conf->has_hash && !conf->has_maglev_size &&
-	    res_conf_empty(&conf->res)) {
-		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst or a bulkhead or breaker setting");
+	    !conf->has_write_port && !conf->has_route && res_conf_empty(&conf->res)) {
+		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst, write-port, route or a bulkhead or breaker setting");
 		return -EINVAL;
 	}
-	err = svc_get(m, key, &old);
+	err = svc_info_get(m, key, &info);
 	if (err)
 		return err;
+	old = info.svc;
+	old_wp = info.write_port;
 	err = svc_value_make(conf, &old, 0, &value);
 	if (err)
 		return err;
+	route = !!(value.flags & SLUICE_SVC_F_LEADER);
+	new_wp = conf->has_write_port ? conf->write_port : old_wp;
+	if (new_wp && !conf->has_write_port && !is_steering(value.mode)) {
+		err_set("the service has write-port %u: give write-port none too to make it %s",
+			new_wp, args_mode_name(value.mode));
+		return -EINVAL;
+	}
+	err = svc_write_check(key, value.mode, route, new_wp);
+	if (err)
+		return err;
+	wkey = key_at(key, new_wp);
+	old_wkey = key_at(key, old_wp);
+	if (new_wp && new_wp != old_wp) {
+		err = key_free(m, &wkey, "write-port");
+		if (err)
+			return err;
+	}
 	if (value.mode != old.mode) {
 		__u32 n = 0;
 
@@ -431,13 +770,58 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		if (err)
 			goto undo_res;
 	}
+	/*
+	 * Trading the write port for route leader: the write port's key goes
+	 * first, so no reader ever sees two flagged keys of one id (which of
+	 * them would be the service's?).
+	 */
+	gone_early = old_wp && !new_wp && route;
+	if (gone_early && bpf_map_delete_elem(m->services, &old_wkey) && errno != ENOENT) {
+		err = -errno;
+		err_set("cannot remove the write port %u: %s", old_wp, strerror(-err));
+		goto undo_res;
+	}
 	if (bpf_map_update_elem(m->services, key, &value, BPF_EXIST)) {
 		err = -errno;
 		if (err == -ENOENT)
 			missing_error(key);
 		else
 			err_set("cannot update the service: %s", strerror(-err));
+		if (gone_early) {
+			wval = write_value(&old);
+			bpf_map_update_elem(m->services, &old_wkey, &wval, BPF_NOEXIST);
+		}
 		goto undo_res;
+	}
+	/* The write port's key carries the same value; a new one appears, an old one goes. */
+	wval = write_value(&value);
+	if (new_wp && bpf_map_update_elem(m->services, &wkey, &wval,
+					  new_wp == old_wp ? BPF_EXIST : BPF_NOEXIST)) {
+		err = -errno;
+		if (err == -EEXIST)
+			key_free(m, &wkey, "write-port");
+		else
+			err_set("cannot write the write port's key: %s", strerror(-err));
+		restore_key(m, key, &old);
+		goto undo_res;
+	}
+	if (old_wp && old_wp != new_wp && !gone_early &&
+	    bpf_map_delete_elem(m->services, &old_wkey) && errno != ENOENT) {
+		err = -errno;
+		err_set("cannot remove the old write port %u: %s", old_wp, strerror(-err));
+		return err;
+	}
+	/* The leader leaves the read table, or rejoins it, with the write port. */
+	if (is_steering(value.mode) && !old_wp != !new_wp) {
+		err = backend_publish_service(m, NULL, value.id, 0);
+		if (err)
+			return err;
+	}
+	/* A service that no longer follows a leader forgets it (no stale leader later). */
+	if ((old_wp || (old.flags & SLUICE_SVC_F_LEADER)) && !new_wp && !route) {
+		err = leader_reset(m, value.id);
+		if (err)
+			return err;
 	}
 	/* Local mode steers nothing: its table goes once the service says so. */
 	if (!is_steering(value.mode) && is_steering(old.mode)) {
@@ -456,21 +840,28 @@ undo_res:
 
 int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old)
 {
-	struct sluice_svc value;
+	struct sluice_svc_key wkey;
+	struct svc_info info;
 	int err;
 
-	err = svc_get(m, key, &value);
+	err = svc_info_get(m, key, &info);
 	if (err)
 		return err;
 	/*
 	 * Steering state first (shards, subsets, tables, backends): its packets
 	 * meet no backend from here on and are dropped (no_backend) until the
 	 * service itself goes; should this fail, the service is still there to
-	 * delete again.
+	 * delete again. Then the write port, then the service's key.
 	 */
-	err = backend_purge_service(m, value.id);
+	err = backend_purge_service(m, info.svc.id);
 	if (err)
 		return err;
+	wkey = key_at(key, info.write_port);
+	if (info.write_port && bpf_map_delete_elem(m->services, &wkey) && errno != ENOENT) {
+		err = -errno;
+		err_set("cannot delete the write port %u: %s", info.write_port, strerror(-err));
+		return err;
+	}
 	if (bpf_map_delete_elem(m->services, key)) {
 		err = -errno;
 		if (err == -ENOENT)
@@ -479,11 +870,11 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 		return err;
 	}
 	/* The id is free now; clear it so nothing stale shows or carries over. */
-	err = clear_id_state(m, value.id);
+	err = clear_id_state(m, info.svc.id);
 	if (err)
 		return err;
 	if (old)
-		*old = value;
+		*old = info.svc;
 	return 0;
 }
 

@@ -87,7 +87,8 @@ struct sweep_ctx {
 	__u64 now;
 	__u64 udp_timeout_ns;
 	__u64 tcp_idle_ns;
-	struct maps_svc_entry *svcs; /* by id: svc_of[id] indexes it, or -1 */
+	struct maps_svc_entry *svcs; /* every key, by id: svc_of[id] indexes the first, or -1 */
+	size_t nsvcs;
 	int svc_of[SLUICE_MAX_SERVICES];
 	__u64 syn_timeout_ns[SLUICE_MAX_SERVICES];
 	struct sluice_backend *backends; /* all SLUICE_MAX_BACKENDS */
@@ -113,12 +114,13 @@ static const struct maps_svc_entry *flow_service(const struct sweep_ctx *c,
 
 	if (v->svc_id >= SLUICE_MAX_SERVICES || c->svc_of[v->svc_id] < 0)
 		return NULL;
-	s = &c->svcs[c->svc_of[v->svc_id]];
 	/* A flow's key is the direction client -> service: dst is the service. */
-	if (memcmp(&s->key.addr, &k->dst, sizeof(k->dst)) || s->key.port != k->dport ||
-	    s->key.proto != k->proto)
-		return NULL;
-	return s;
+	for (s = &c->svcs[c->svc_of[v->svc_id]]; s < c->svcs + c->nsvcs && s->svc.id == v->svc_id;
+	     s++)
+		if (!memcmp(&s->key.addr, &k->dst, sizeof(k->dst)) && s->key.port == k->dport &&
+		    s->key.proto == k->proto)
+			return s; /* its read or its write port: both keys of the id are listed */
+	return NULL;
 }
 
 static enum verdict judge(const struct sweep_ctx *c, const struct sluice_flow_key *k,
@@ -452,11 +454,12 @@ static int load_ctx(struct sweep_ctx *c)
 
 	for (i = 0; i < SLUICE_MAX_SERVICES; i++)
 		c->svc_of[i] = -1;
-	err = maps_svc_list(c->m, &c->svcs, &n);
+	err = maps_svc_list_all(c->m, &c->svcs, &n);
 	if (err)
 		return err;
+	c->nsvcs = n;
 	for (i = 0; i < n; i++)
-		if (c->svcs[i].svc.id < SLUICE_MAX_SERVICES)
+		if (c->svcs[i].svc.id < SLUICE_MAX_SERVICES && c->svc_of[c->svcs[i].svc.id] < 0)
 			c->svc_of[c->svcs[i].svc.id] = (int)i;
 	res = calloc(SLUICE_MAX_SERVICES, sizeof(*res));
 	c->backends = calloc(SLUICE_MAX_BACKENDS, sizeof(*c->backends));

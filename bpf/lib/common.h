@@ -36,6 +36,8 @@ static __always_inline int sluice_reason_action(int reason)
 	case SLUICE_R_BH_SERVICE: /* refusals: the entry returns the refuse stage's */
 	case SLUICE_R_BH_GLOBAL:  /* action (XDP_TX with a RST); drop otherwise */
 	case SLUICE_R_BRK_OPEN:
+	case SLUICE_R_NO_LEADER:
+	case SLUICE_R_LEADER_MOVED:
 		return XDP_DROP;
 	default:
 		return XDP_PASS;

@@ -19,18 +19,23 @@
  *
  * Otherwise the packet begins a flow. A connection start (TCP SYN without
  * ACK, or a UDP packet) takes its bulkhead slots (bulkhead.h), then a
- * backend is chosen: the client's shard in sl_shards (LPM on service id +
- * client address) pins a backend (used if ACTIVE) or names a subset's
- * table; else the service's own table. The Maglev table is
- * sl_maglev[table id], an inner array whose entry 0 holds M: the slot is
- * picked by multiply-shift (no division) and holds the backend id. The
- * breaker stage (brkcheck.h) may then move the choice or refuse. A refused
- * connection is answered by rst.h (RST or drop) and records nothing. The
- * flow is then inserted with the slots it holds. A TCP packet that is no
- * SYN and has no flow (a gateway that restarted, a second gateway behind
- * ECMP) is steered by the table (Maglev being consistent, the backend it
- * had in most cases) and recorded ESTABLISHED, taking no slot and passing
- * no breaker: it is a connection already past its handshake.
+ * backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
+ * leader (leader.h; none: refused, NO_LEADER; no breaker), else the
+ * client's shard in sl_shards (LPM on service id + client address) pins a
+ * backend (used if ACTIVE) or names a subset's table; else the service's
+ * own table. The Maglev table is sl_maglev[table id], an inner array whose
+ * entry 0 holds M: the slot is picked by multiply-shift (no division) and
+ * holds the backend id. The breaker stage (brkcheck.h) may then move the
+ * choice or refuse. A refused connection is answered by rst.h (RST or
+ * drop) and records nothing. The flow is then inserted with the slots it
+ * holds. A TCP packet that is no SYN and has no flow (a gateway that
+ * restarted, a second gateway behind ECMP) is steered by the table (Maglev
+ * being consistent, the backend it had in most cases; on a leader key, the
+ * leader) and recorded ESTABLISHED, taking no slot and passing no breaker:
+ * it is a connection already past its handshake.
+ *
+ * A known flow of a leader key also checks that its backend is still the
+ * leader (leader.h: TCP is reset, UDP moved, when it is not).
  *
  * Local services (no backend) record flows (backend SLUICE_NO_BACKEND)
  * only when a bulkhead limit applies to them, so their connections can be
@@ -67,6 +72,7 @@
 #include "brkcheck.h"
 #include "passive.h"
 #include "rst.h"
+#include "cqrs.h"
 
 #define SLUICE_FLOW_REFRESH_NS 1000000000ull /* last_seen granularity: 1 s */
 #define SLUICE_SHARD_PREFIX_FULL (32 + 128)  /* svc_id + a whole address */
@@ -76,8 +82,8 @@ struct sluice_steer {
 	struct sluice_flow_key key; /* the packet's own 5-tuple (client -> service) */
 	struct sluice_backend *be;  /* the chosen backend (array value: never freed) */
 	__u32 backend_id;	    /* its id; SLUICE_NO_BACKEND until chosen */
-	__u32 new_flow;		    /* 1: chosen for this packet, flow inserted */
-	int action;		    /* refused (BH_*, BRK_OPEN): XDP_TX (a RST) or XDP_DROP */
+	__u32 new_flow;		    /* 1: chosen for this packet (flow inserted or moved) */
+	int action; /* refused (BH_*, BRK_OPEN, NO_LEADER, LEADER_MOVED): XDP_TX (a RST) or XDP_DROP */
 };
 
 static __always_inline void sluice_flow_key_of(const struct sluice_pkt *pkt,
@@ -200,7 +206,18 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 			return SLUICE_R_ADMITTED;
 		flags = SLUICE_FLOW_ESTABLISHED;
 	}
-	if (!local) {
+	if (!local && (svc->flags & SLUICE_SVC_F_LEADER)) {
+		/* The leader or nobody: no shard, no table, no breaker. */
+		be = sluice_leader_pick(svc_id, &id);
+		if (!be) {
+			sluice_bh_give(svc_id, flags);
+			/* A segment without a flow was not counted: the refuse setting is unread. */
+			if (!start)
+				sluice_bh_limits(svc_id, lim);
+			reason = SLUICE_R_NO_LEADER;
+			goto refuse;
+		}
+	} else if (!local) {
 		be = sluice_choose(svc, svc_id, &st->key, &id, &table_id, &hash);
 		if (!be) {
 			sluice_bh_give(svc_id, flags);
@@ -298,8 +315,8 @@ static __always_inline void sluice_flow_touch(struct sluice_flow *f, __u64 now)
 
 /*
  * The stage: SLUICE_CONTINUE with st->be chosen (nat, ipip), ADMITTED
- * (local), NO_BACKEND, or a refusal (BH_SERVICE, BH_GLOBAL, BRK_OPEN) with
- * st->action the answer.
+ * (local), NO_BACKEND, or a refusal (BH_SERVICE, BH_GLOBAL, BRK_OPEN,
+ * NO_LEADER, LEADER_MOVED) with st->action the answer.
  */
 static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 				       const struct sluice_svc *svc, __u32 svc_id,
@@ -341,6 +358,16 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 		    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
 			ok = !sluice_flow_closed(f, mode);
 		if (ok) {
+			/* The only cost to a key without the flag: this test. */
+			if ((svc->flags & SLUICE_SVC_F_LEADER) && mode != SLUICE_MODE_LOCAL) {
+				int moved = 0, reason;
+
+				reason = sluice_leader_follow(ctx, pkt, svc_id, &st->key, f, &id,
+							      &be, &moved, &st->action);
+				if (reason != SLUICE_CONTINUE)
+					return reason;
+				st->new_flow = moved;
+			}
 			if (tcp)
 				sluice_flow_tcp(f, pkt, mode, svc_id);
 			sluice_flow_touch(f, now);

@@ -29,6 +29,12 @@
 #include "sluice_abi.h"
 #include "common.h"
 
+/* TCP flag bits of byte 13 (sluice_pkt.tcp_flags). */
+#define SLUICE_TCP_FIN 0x01
+#define SLUICE_TCP_SYN 0x02
+#define SLUICE_TCP_RST 0x04
+#define SLUICE_TCP_ACK 0x10
+
 /* What the later stages know about a packet. Offsets are from ctx->data. */
 struct sluice_pkt {
 	union sluice_addr src; /* source address (IPv4 v4-mapped) */

@@ -40,12 +40,6 @@
 #include "parse.h"
 #include "bulkhead.h"
 
-/* TCP flag bits of byte 13. */
-#define SLUICE_TCP_FIN 0x01
-#define SLUICE_TCP_SYN 0x02
-#define SLUICE_TCP_RST 0x04
-#define SLUICE_TCP_ACK 0x10
-
 /* A RST closes both directions: both FIN bits, so the flow reads as closed. */
 #define SLUICE_FLOW_FIN_BOTH (SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND)
 

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Refuse stage: how a refused new connection (bulkhead full, every breaker
- * choice open) is answered, per sl_svc_res.refuse: a TCP SYN gets a RST+ACK
- * sent straight back out of the interface it came in on (XDP_TX), the
- * fail-fast answer a client sees at once as "connection refused"; with
- * SLUICE_REFUSE_DROP, and for UDP, the packet is dropped.
+ * Refuse stage: how a refused connection (bulkhead full, every breaker
+ * choice open, no leader, the leader moved) is answered, per
+ * sl_svc_res.refuse: a TCP segment gets a RST sent straight back out of
+ * the interface it came in on (XDP_TX), the fail-fast answer a client sees
+ * at once as "connection refused" (a SYN) or "connection reset"; with
+ * SLUICE_REFUSE_DROP, for UDP, and for a segment that is itself a RST
+ * (never answered), the packet is dropped.
  *
- * The RST is the SYN turned around in place, as the kernel's own
- * tcp_v4_send_reset answers a SYN (RFC 9293 3.10.7.1, segment without
- * ACK): MACs swapped (VLAN tags kept as they are: the answer goes back on
- * the same link), addresses and ports swapped, seq 0, ack = the SYN's seq
- * + 1 + any data it carried, flags RST+ACK, window 0, no options. The IP
+ * The RST is the segment turned around in place, as the kernel's own
+ * tcp_v4_send_reset answers (RFC 9293 3.10.7.1): MACs swapped (VLAN tags
+ * kept as they are: the answer goes back on the same link), addresses and
+ * ports swapped, window 0, no options, and
+ *  - a segment without ACK (a SYN): seq 0, ack = its seq + its length
+ *    (data, + 1 for SYN, + 1 for FIN), flags RST+ACK;
+ *  - a segment with ACK (an established flow's): seq = its ack, ack 0,
+ *    flags RST: the one sequence number the client takes a RST at without
+ *    a challenge (RFC 5961 3.2: exactly its RCV.NXT). The IP
  * header is rebuilt at its fixed size (IPv4: 20 bytes, id 0, DF, TTL 64;
  * IPv6: 40 bytes, no extension headers, hop limit 64), the TCP header
  * right behind it, and the frame is cut after the TCP header with
@@ -52,8 +58,8 @@ static __always_inline __u64 sluice_csum_words(const __u32 *p, int n)
 }
 
 /*
- * Turn the SYN in ctx into its RST+ACK. 0, or -1 when a header is gone or
- * the frame cannot be cut (the caller drops the packet then).
+ * Turn the TCP segment in ctx into its RST. 0, or -1 when a header is gone
+ * or the frame cannot be cut (the caller drops the packet then).
  */
 static __always_inline int sluice_rst_craft(struct xdp_md *ctx, const struct sluice_pkt *pkt)
 {
@@ -63,19 +69,28 @@ static __always_inline int sluice_rst_craft(struct xdp_md *ctx, const struct slu
 	__u32 len = l3 + iplen + sizeof(struct tcphdr);
 	__u8 macs[2 * ETH_ALEN];
 	struct tcphdr *th;
-	__u32 seq, doff, data, *w;
+	__u8 tf = pkt->tcp_flags, rflags = SLUICE_TCP_RST;
+	__be32 rseq = 0, rack = 0;
+	__u32 doff, data, *w;
 	__u64 sum;
 	__u8 *eth;
 
-	/* Everything the answer needs from the SYN, before the frame changes. */
+	/* Everything the answer needs from the segment, before the frame changes. */
 	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 	eth = sluice_hdr(ctx, 0, sizeof(macs));
 	if (!th || !eth)
 		return -1;
-	seq = bpf_ntohl(th->seq);
-	doff = (__u32)th->doff * 4;
-	/* parse checked l4_off + doff <= l3_end: data is what the SYN carried. */
-	data = pkt->l3_end - pkt->l4_off - doff;
+	if (tf & SLUICE_TCP_ACK) {
+		rseq = th->ack_seq;
+	} else {
+		doff = (__u32)th->doff * 4;
+		/* parse checked l4_off + doff <= l3_end: data is what the segment carried. */
+		data = pkt->l3_end - pkt->l4_off - doff;
+		/* SYN and FIN take a sequence number each. */
+		data += !!(tf & SLUICE_TCP_SYN) + !!(tf & SLUICE_TCP_FIN);
+		rack = bpf_htonl(bpf_ntohl(th->seq) + data);
+		rflags |= SLUICE_TCP_ACK;
+	}
 	__builtin_memcpy(macs, eth + ETH_ALEN, ETH_ALEN);
 	__builtin_memcpy(macs + ETH_ALEN, eth, ETH_ALEN);
 
@@ -140,11 +155,11 @@ static __always_inline int sluice_rst_craft(struct xdp_md *ctx, const struct slu
 	}
 	th->source = pkt->dport;
 	th->dest = pkt->sport;
-	th->seq = 0;
-	th->ack_seq = bpf_htonl(seq + 1 + data);
-	/* doff 5 and no flags but RST and ACK: bytes 12 and 13 as one word. */
+	th->seq = rseq;
+	th->ack_seq = rack;
+	/* doff 5, and no flags but RST (and ACK). */
 	((__u8 *)th)[12] = (sizeof(*th) / 4) << 4;
-	((__u8 *)th)[13] = 0x14; /* RST | ACK */
+	((__u8 *)th)[13] = rflags;
 	th->window = 0;
 	th->check = 0;
 	th->urg_ptr = 0;
@@ -154,15 +169,17 @@ static __always_inline int sluice_rst_craft(struct xdp_md *ctx, const struct slu
 }
 
 /*
- * The answer to a refused new connection (reason BH_SERVICE, BH_GLOBAL or
- * BRK_OPEN): *action XDP_TX with the frame turned into a RST, or XDP_DROP.
+ * The answer to a refused connection (reason BH_SERVICE, BH_GLOBAL,
+ * BRK_OPEN, NO_LEADER, LEADER_MOVED): *action XDP_TX with the frame turned
+ * into a RST, or XDP_DROP.
  */
 static __always_inline void sluice_refuse(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					  const struct sluice_bh_limits *lim, int *action)
 {
 	*action = XDP_DROP;
+	/* RFC 9293 3.10.7.1: a RST is never answered with a RST. */
 	if (pkt->l4_proto == IPPROTO_TCP && lim->refuse == SLUICE_REFUSE_RST &&
-	    !sluice_rst_craft(ctx, pkt))
+	    !(pkt->tcp_flags & SLUICE_TCP_RST) && !sluice_rst_craft(ctx, pkt))
 		*action = XDP_TX;
 }
 

@@ -13,6 +13,7 @@ lab_up_test || { tap_fail "lab setup"; finish; exit 1; }
 state() {
 	sluice -j service show
 	sluice -j backend show 2>&1
+	sluice -j leader show 2>&1
 	sluice -j shard show 2>&1
 	sluice -j gateway show 2>&1
 }
@@ -53,6 +54,34 @@ check "shard show lists it" sh -c "$SLUICE -j shard show | jq -e 'length == 1' >
 check "gateway set" sluice gateway set encap-source4 198.18.0.1 encap-source6 fd00:5c::1 udp-timeout 60
 check "gateway show has the encap source" sh -c "$SLUICE -j gateway show | jq -e 'tostring | contains(\"198.18.0.1\")' >/dev/null"
 check "mode change refused while backends exist" not sluice service set $VIP 80 tcp mode local
+
+# CQRS: a write port and its leader; a service routed to its leader.
+WV=198.19.0.2
+check "add a CQRS service (write-port)" sluice service add $WV 5432 tcp mode nat write-port 5433
+for be in "198.18.1.5" "198.18.1.6" "198.18.1.6 port 6000"; do
+	# shellcheck disable=SC2086
+	check "backend add $be" sluice backend add $WV 5432 tcp $be
+done
+check "service show: write_port 5433, route maglev" sh -c "$SLUICE -j service show $WV 5432 tcp | jq -e '.[0] | .write_port == 5433 and .route == \"maglev\"' >/dev/null"
+check "the write port is not listed as a service" test "$(services | jq "[.[] | select(.address == \"$WV\")] | length")" -eq 1
+check "leader show: none yet" sh -c "$SLUICE -j leader show | jq -e '.[] | select(.port == 5432) | .leader == \"none\" and .write_port == 5433 and .source == \"none\"' >/dev/null"
+out=$(sluice leader set $WV 5432 tcp 198.18.1.5:5432)
+check "leader set ADDR:PORT says what changed: '$out'" grep -q "leader 198.18.1.5:5432 source operator .*(was none)" <<<"$out"
+j=$(sluice -j leader set $WV 5432 tcp 198.18.1.5 source election)
+check "-j leader set again: unchanged, source election" jq -e \
+	'.leader == "198.18.1.5:5432" and .leader_port == 5432 and .source == "election" and .changed == 0 and .previous == "198.18.1.5:5432" and (.since | test("Z$"))' <<<"$j"
+check "the leader has no read slots, the replicas all" sh -c "$SLUICE -j backend show $WV 5432 tcp | jq -e '(map(select(.address == \"198.18.1.5\")) | .[0].slots == 0) and (map(select(.address != \"198.18.1.5\")) | all(.slots > 0))' >/dev/null"
+j=$(sluice -j leader set $WV 5432 tcp 198.18.1.6 port 6000)
+check "leader set ADDR port PORT (JSON)" jq -e '.leader == "198.18.1.6:6000" and .previous == "198.18.1.5:5432" and .changed == 1 and .source == "operator"' <<<"$j"
+check "backend show marks the leader" sh -c "$SLUICE -j backend show $WV 5432 tcp | jq -e 'map(select(.leader == 1)) | length == 1 and .[0].address == \"198.18.1.6\" and .[0].port == 6000' >/dev/null"
+check "leader show text" sh -c "$SLUICE leader show $WV 5432 tcp | grep -q 'service $WV 5432 tcp write-port 5433 route maglev leader 198.18.1.6:6000 source operator since '"
+check "add a service routed to its leader" sluice service add $WV 6379 tcp mode nat route leader
+check "route leader shown" sh -c "$SLUICE -j service show $WV 6379 tcp | jq -e '.[0] | .route == \"leader\" and .write_port == 0' >/dev/null"
+check "backend of the route-leader service" sluice backend add $WV 6379 tcp 198.18.1.7
+check "leader set on it (ADDR alone)" sluice leader set $WV 6379 tcp 198.18.1.7
+check "IPv6 write port on the ipip service" sluice service set fd00:5c:ff::1 443 tcp write-port 444
+check "leader set [V6]:PORT" sh -c "$SLUICE -j leader set fd00:5c:ff::1 443 tcp '[fd00:5c:1::2]:443' | jq -e '.leader == \"[fd00:5c:1::2]:443\"' >/dev/null"
+check "-j leader show lists the three" test "$(sluice -j leader show | jq length)" -eq 3
 before=$(state)
 
 # Each line: arguments that must be refused.
@@ -106,6 +135,42 @@ bad_cases=(
 	"gateway set colour blue"
 	"lab up backends 0"
 	"lab frobnicate"
+	"service add $WV 5433 tcp"
+	"service add 198.19.0.9 80 tcp write-port 81"
+	"service add 198.19.0.9 80 tcp mode nat write-port 80"
+	"service add 198.19.0.9 80 tcp mode nat write-port 0"
+	"service add 198.19.0.9 80 tcp mode nat write-port 81 route leader"
+	"service add 198.19.0.9 80 tcp mode nat route sideways"
+	"service add $WV 80 tcp mode nat write-port 6379"
+	"service add $WV 6380 tcp mode nat write-port 5433"
+	"service set $WV 5432 tcp write-port 5432"
+	"service set $WV 5432 tcp write-port 6379"
+	"service set $WV 5432 tcp route leader"
+	"service set $WV 5432 tcp mode local"
+	"service set $WV 5433 tcp rate 5"
+	"service set $HOST4 80 tcp write-port 81"
+	"service set $HOST4 80 tcp route leader"
+	"service del $WV 5433 tcp"
+	"backend add $WV 5433 tcp 198.18.1.8"
+	"leader set $VIP 80 tcp 198.18.1.2"
+	"leader set $WV 5433 tcp 198.18.1.5"
+	"leader set $WV 5432 tcp 198.18.1.6"
+	"leader set $WV 5432 tcp 198.18.9.9"
+	"leader set $WV 5432 tcp 198.18.1.7"
+	"leader set $WV 5432 tcp 198.18.1.5:0"
+	"leader set $WV 5432 tcp 198.18.1.5:99999"
+	"leader set $WV 5432 tcp 198.18.1.5:5432 port 5432"
+	"leader set $WV 5432 tcp [198.18.1.5]:5432"
+	"leader set $WV 5432 tcp db1:5432"
+	"leader set $WV 5432 tcp none port 5432"
+	"leader set $WV 5432 tcp 198.18.1.5 source god"
+	"leader set $WV 5432 tcp 198.18.1.5 source"
+	"leader set $WV 5432 tcp 198.18.1.5 colour blue"
+	"leader set $WV 5432 tcp"
+	"leader set $WV 5432"
+	"leader show $VIP 80 tcp"
+	"leader show $WV 5433 tcp"
+	"leader frobnicate"
 )
 for args in "${bad_cases[@]}"; do
 	# shellcheck disable=SC2086
@@ -127,6 +192,21 @@ for args in "${bad_cases[@]}"; do
 	fi
 done
 
+# The leader's backend goes: the leader is cleared, its source kept.
+check "backend del of the leader" sluice backend del $WV 5432 tcp 198.18.1.6 port 6000
+check "leader now none, source kept" sh -c "$SLUICE -j leader show $WV 5432 tcp | jq -e '.[0] | .leader == \"none\" and .source == \"operator\"' >/dev/null"
+check "leader set none" sluice leader set $WV 5432 tcp none
+check "write-port none" sluice service set $WV 5432 tcp write-port none
+check "no longer follows a leader" test "$(sluice -j leader show | jq "[.[] | select(.port == 5432)] | length")" -eq 0
+check "write port moved back, then the service deleted" sluice service set $WV 5432 tcp write-port 5434
+check "service del removes both keys" sluice service del $WV 5432 tcp
+check "... the write port is free again" sluice service add $WV 5434 tcp
+for k in "$WV 5434 tcp" "$WV 6379 tcp"; do
+	# shellcheck disable=SC2086
+	check "service del $k" sluice service del $k
+done
+check "ipip write port removed" sluice service set fd00:5c:ff::1 443 tcp write-port none
+
 check "set changes the rate, keeps the id" sluice service set $HOST4 80 tcp rate 500
 id_before=$(jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id' <<<"$svcs")
 id_after=$(services | jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id')
@@ -142,7 +222,7 @@ check "service del with backends" sluice service del $VIP 80 tcp
 check "its backends are gone" test "$(sluice -j backend show | jq '[.[] | select(.service_address == "'$VIP'")] | length')" -eq 0
 check "two services left" test "$(services | jq length)" -eq 2
 
-for obj in "" iface service stats backend shard gateway lab; do
+for obj in "" iface service stats backend leader shard gateway lab; do
 	# shellcheck disable=SC2086
 	check "help for '${obj:-sluice}' prints usage" sh -c "$SLUICE $obj help 2>&1 | grep -qi usage"
 done

@@ -108,6 +108,10 @@ static void svc_options(struct state_service *v, int argc, char **argv)
 			assert_int_equal(args_parse_hash(x, &v->hash), 0);
 		else if (!strcmp(k, "maglev-size"))
 			v->maglev_size = num(x);
+		else if (!strcmp(k, "write-port"))
+			v->write_port = !strcmp(x, "none") ? 0 : (__u16)num(x);
+		else if (!strcmp(k, "route"))
+			v->route_leader = !strcmp(x, "leader");
 		else if (!strcmp(k, "rate"))
 			v->rate = num(x), rate = 1;
 		else if (!strcmp(k, "burst"))
@@ -502,7 +506,10 @@ static void test_example_file(void **unused)
 		skip();
 	if (config_load(path, &s))
 		fail_msg("%s", err_msg());
-	assert_int_equal(s.nservices, 3);
+	assert_int_equal(s.nservices, 4);
+	assert_int_equal(s.cluster.enabled, 1);
+	assert_int_equal(s.services[2].write_port, 5433);
+	assert_string_equal(s.services[2].election, "pg-main");
 	state_free(&s);
 	assert_int_equal(config_load("/nonexistent/sluiced.yaml", &s), -ENOENT);
 	assert_non_null(strstr(err_msg(), "/nonexistent/sluiced.yaml: cannot open"));
@@ -814,6 +821,325 @@ static void test_errors(void **unused)
 	expect_error("a: 1\n---\nb: 2\n", 3, 1, "a second YAML document");
 }
 
+static const char cqrs[] =
+	"cluster:\n"
+	"  name: gw-a\n"
+	"  etcd: [http://127.0.0.1:2379, \"https://[::1]:22379\"]\n"
+	"  prefix: /prod/sluice\n"
+	"  lease-ttl: 10\n"
+	"  timeout: 0.5\n"
+	"  tls: {ca: /etc/sluice/ca.pem, cert: /etc/sluice/gw.pem, key: /etc/sluice/gw.key}\n"
+	"  user: sluice\n"
+	"  password: \"s3cr\\\"et\"\n"
+	"  share: off\n"
+	"  vips:\n"
+	"    - {address: 198.19.0.10, interface: g0}\n"
+	"    - {address: \"2001:db8::10\", interface: g1}\n"
+	"services:\n"
+	"  - address: 192.0.2.40\n"
+	"    port: 5432\n"
+	"    mode: nat\n"
+	"    write-port: 5433\n"
+	"    leader: {election: pg-main}\n"
+	"    backends: [10.0.1.5, 10.0.1.6]\n"
+	"  - address: 192.0.2.40\n"
+	"    port: 6379\n"
+	"    mode: ipip\n"
+	"    route: leader\n"
+	"    leader:\n"
+	"      role: {type: https, port: 8008, body: primary, interval: 2}\n"
+	"  - address: 192.0.2.41\n"
+	"    port: 5432\n"
+	"    mode: nat\n"
+	"    write-port: none\n"
+	"    route: maglev\n";
+
+static void test_cqrs_and_cluster(void **unused)
+{
+	const struct state_service *v;
+	struct state s, b, want, got;
+	struct replay r = { .s = &got };
+	char *text = NULL, host[256];
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	/* Defaults: no cluster, this host's name, /sluice, 5 s, 1 s, share on. */
+	state_init(&s);
+	assert_int_equal(s.cluster.enabled, 0);
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	assert_int_equal(strncmp(s.cluster.name, host, sizeof(s.cluster.name) - 1), 0);
+	assert_string_equal(s.cluster.prefix, "/sluice");
+	assert_int_equal(s.cluster.lease_ttl_s, 5);
+	assert_int_equal(s.cluster.timeout_ms, 1000);
+	assert_int_equal(s.cluster.share, 1);
+
+	if (load(cqrs, &s))
+		fail_msg("%s", err_msg());
+	assert_int_equal(s.cluster.enabled, 1);
+	assert_string_equal(s.cluster.name, "gw-a");
+	assert_int_equal(s.cluster.netcd, 2);
+	assert_string_equal(s.cluster.etcd[1], "https://[::1]:22379");
+	assert_string_equal(s.cluster.prefix, "/prod/sluice");
+	assert_int_equal(s.cluster.lease_ttl_s, 10);
+	assert_int_equal(s.cluster.timeout_ms, 500);
+	assert_string_equal(s.cluster.cacert, "/etc/sluice/ca.pem");
+	assert_string_equal(s.cluster.key, "/etc/sluice/gw.key");
+	assert_string_equal(s.cluster.password, "s3cr\"et");
+	assert_int_equal(s.cluster.share, 0);
+	assert_int_equal(s.cluster.nvips, 2);
+	assert_string_equal(s.cluster.vips[1].iface, "g1");
+	assert_int_equal(s.nservices, 3);
+	v = &s.services[0];
+	assert_int_equal(v->write_port, 5433);
+	assert_int_equal(v->route_leader, 0);
+	assert_string_equal(v->election, "pg-main");
+	assert_int_equal(v->role.type, STATE_HC_NONE);
+	v = &s.services[1];
+	assert_int_equal(v->write_port, 0);
+	assert_int_equal(v->route_leader, 1);
+	assert_int_equal(v->election[0], 0);
+	assert_int_equal(v->role.type, STATE_HC_HTTPS);
+	assert_int_equal(v->role.port, 8008);
+	assert_string_equal(v->role.path, "/primary"); /* role defaults, not health's */
+	assert_int_equal(v->role.ncodes, 1);
+	assert_int_equal(v->role.codes[0], 200);
+	assert_string_equal(v->role.body, "primary");
+	assert_int_equal(v->role.interval_ms, 2000);
+	assert_int_equal(v->role.timeout_ms, 500);
+	v = &s.services[2];
+	assert_int_equal(v->write_port, 0);
+	assert_int_equal(v->route_leader, 0);
+
+	/* dump -> load: the same, daemon-only parts included. */
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, &s), 0);
+	fclose(f);
+	if (config_load_string("dump.yaml", text, len, &b))
+		fail_msg("%s\n%s", err_msg(), text);
+	assert_true(state_equal(&s, &b));
+	assert_memory_equal(&s.cluster, &b.cluster, sizeof(s.cluster));
+	for (size_t i = 0; i < s.nservices; i++) {
+		assert_string_equal(s.services[i].election, b.services[i].election);
+		assert_memory_equal(&s.services[i].role, &b.services[i].role,
+				    sizeof(s.services[i].role));
+	}
+	free(text);
+	state_free(&b);
+
+	/* Commands: write-port and route in service add; replayed, the same. */
+	assert_int_equal(load(cqrs, &want), 0);
+	empty_maps(&got);
+	assert_int_equal(state_to_commands(&want, replay_emit, &r), 0);
+	assert_string_equal(r.log[2], "service add 192.0.2.40 5432 tcp mode nat write-port 5433");
+	assert_string_equal(r.log[5], "service add 192.0.2.40 6379 tcp mode ipip route leader");
+	assert_true(state_equal(&want, &got));
+	r.count = 0;
+	assert_int_equal(state_diff(&got, &want, replay_emit, &r), 0);
+	assert_int_equal(r.count, 0);
+	state_free(&want);
+	state_free(&got);
+	state_free(&s);
+}
+
+/* Diff from text a to text b: the commands, then replayed a becomes b. */
+static void diff_pair(const char *a, const char *b, int n, const char *const *cmds)
+{
+	struct state from, to;
+	struct replay r = { .s = &from };
+	int i;
+
+	if (load(a, &from) || load(b, &to))
+		fail_msg("%s", err_msg());
+	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	for (i = 0; i < r.count && i < n; i++)
+		assert_string_equal(r.log[i], cmds[i]);
+	assert_int_equal(r.count, n);
+	assert_true(state_equal(&from, &to));
+	state_free(&from);
+	state_free(&to);
+}
+
+static void test_diff_write_port(void **unused)
+{
+	static const char a[] = "services:\n"
+				"  - {address: 192.0.2.1, port: 80, mode: nat, write-port: 81}\n"
+				"  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 91}\n";
+	static const char *const added[] = {
+		"service set 192.0.2.1 80 tcp write-port 82",
+		"service set 192.0.2.1 90 tcp write-port none route leader"
+	};
+	static const char *const swapped[] = {
+		"service set 192.0.2.1 80 tcp write-port none",
+		"service set 192.0.2.1 90 tcp write-port none",
+		"service set 192.0.2.1 80 tcp write-port 91",
+		"service set 192.0.2.1 90 tcp write-port 81",
+	};
+	static const char *const reused[] = {
+		"service set 192.0.2.1 80 tcp write-port none",
+		"service add 192.0.2.1 81 tcp",
+	};
+
+	(void)unused;
+	/* A move is one command; so is trading the write port for route leader. */
+	diff_pair(a,
+		  "services:\n"
+		  "  - {address: 192.0.2.1, port: 80, mode: nat, write-port: 82}\n"
+		  "  - {address: 192.0.2.1, port: 90, mode: nat, route: leader}\n",
+		  2, added);
+	/* Two services trade write ports: both freed first. */
+	diff_pair(a,
+		  "services:\n"
+		  "  - {address: 192.0.2.1, port: 80, mode: nat, write-port: 91}\n"
+		  "  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 81}\n",
+		  4, swapped);
+	/* A write port becomes a service of its own: freed before the add. */
+	diff_pair(a,
+		  "services:\n"
+		  "  - {address: 192.0.2.1, port: 80, mode: nat}\n"
+		  "  - {address: 192.0.2.1, port: 81}\n"
+		  "  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 91}\n",
+		  2, reused);
+	/* Only the leader's source changes (daemon-only): no command. */
+	diff_pair(a,
+		  "services:\n"
+		  "  - {address: 192.0.2.1, port: 80, mode: nat, write-port: 81,\n"
+		  "     leader: {election: db}}\n"
+		  "  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 91}\n",
+		  0, NULL);
+}
+
+static void test_cqrs_errors(void **unused)
+{
+	(void)unused;
+	/* write-port and route. */
+	expect_error(
+		"services:\n  - {address: 192.0.2.1, port: 80, write-port: 81}\n", 2, 48,
+		"write-port: write-port applies to services in mode nat or ipip (this one is local)");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, mode: nat, write-port: 80}\n",
+		     2, 59, "write-port 80 is the service's own port");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, mode: nat, write-port: 0}\n", 2,
+		     59, "write-port: port '0' is out of range");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, mode: nat, write-port: x}\n", 2,
+		     59, "write-port: invalid port 'x'");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, mode: nat, route: fast}\n", 2,
+		     54, "route: unknown route 'fast'");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, route: leader}\n", 2, 36,
+		     "route leader applies to services in mode nat or ipip");
+	expect_error(
+		"services:\n"
+		"  - {address: 192.0.2.1, port: 80, mode: nat, route: leader, write-port: 81}\n",
+		2, 74, "give either write-port or route leader");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80}\n"
+		     "  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 80}\n",
+		     3, 59,
+		     "write-port: port 80 is the service 192.0.2.1 port 80 tcp listed above");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 81}\n"
+		     "  - {address: 192.0.2.1, port: 91, mode: nat, write-port: 81}\n",
+		     3, 59, "already the write port of service 192.0.2.1 port 90 tcp");
+	expect_error(
+		"services:\n"
+		"  - {address: 192.0.2.1, port: 90, mode: nat, write-port: 81}\n"
+		"  - {address: 192.0.2.1, port: 81}\n",
+		3, 5,
+		"service 192.0.2.1 port 81 tcp is the write port of service 192.0.2.1 port 90 tcp");
+	/* leader:. */
+	expect_error(
+		"services:\n  - {address: 192.0.2.1, port: 80, mode: nat, leader: {election: a}}\n",
+		2, 47, "leader applies to services that follow a leader");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader, leader: {}}\n",
+		     2, 70, "leader needs exactly one of 'election: NAME' and 'role:");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader,\n"
+		     "     leader: {election: a, role: {type: http}}}\n",
+		     3, 14, "leader needs exactly one of");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader,\n"
+		     "     leader: {election: \"pg main\"}}\n",
+		     3, 25, "election: 'pg main' has a ' '");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader,\n"
+		     "     leader: {role: {type: tcp}}}\n",
+		     3, 28, "type: a role check asks an HTTP endpoint");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader,\n"
+		     "     leader: {role: {type: http, rise: 2}}}\n",
+		     3, 34, "unknown key 'rise' in a role check");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader,\n"
+		     "     leader: {role: {port: 8008}}}\n",
+		     3, 21, "a role check needs 'type: http|https'");
+	expect_error("services:\n"
+		     "  - {address: 192.0.2.1, port: 80, mode: nat, route: leader,\n"
+		     "     leader: {role: {type: http, interval: 1, timeout: 2}}}\n",
+		     3, 56, "timeout: 2000 ms is longer than the interval 1000 ms");
+	expect_error(
+		"services:\n"
+		"  - {address: 192.0.2.1, port: 80, mode: nat, route: leader, leader: {foo: 1}}\n",
+		2, 71, "unknown key 'foo' in leader");
+	/* cluster:. */
+	expect_error("cluster: {name: gw}\n", 1, 10, "cluster needs 'etcd:");
+	expect_error("cluster: {etcd: [ftp://h:1]}\n", 1, 18,
+		     "etcd: 'ftp://h:1' is not an etcd endpoint: expected http://HOST:PORT");
+	expect_error("cluster: {etcd: \"127.0.0.1:2379\"}\n", 1, 17, "is not an etcd endpoint");
+	expect_error("cluster: {etcd: [\"http://\"]}\n", 1, 18, "etcd: 'http://' has no host");
+	expect_error("cluster: {etcd: []}\n", 1, 17, "etcd: expected at least one endpoint");
+	expect_error("cluster: {etcd: [http://a:1, http://a:1]}\n", 1, 30,
+		     "etcd: duplicate endpoint 'http://a:1'");
+	expect_error("cluster: {etcd: {a: 1}}\n", 1, 17,
+		     "etcd: expected an endpoint URL or a list");
+	expect_error("cluster: {etcd: http://a:1, lease-ttl: 1}\n", 1, 40,
+		     "lease-ttl '1' is out of range: give a number 2..300");
+	expect_error("cluster: {etcd: http://a:1, lease-ttl: 301}\n", 1, 40,
+		     "lease-ttl '301' is out of range");
+	expect_error("cluster: {etcd: http://a:1, timeout: 0}\n", 1, 38, "timeout");
+	expect_error("cluster: {etcd: http://a:1, prefix: sluice}\n", 1, 37,
+		     "prefix: expected a key prefix like /sluice");
+	expect_error("cluster: {etcd: http://a:1, prefix: /sluice/}\n", 1, 37,
+		     "prefix: expected a key prefix like /sluice");
+	expect_error("cluster: {etcd: http://a:1, name: \"gw a\"}\n", 1, 35,
+		     "name: 'gw a' has a ' '");
+	expect_error("cluster: {etcd: http://a:1, share: maybe}\n", 1, 36,
+		     "share: expected on or off, found 'maybe'");
+	expect_error("cluster: {etcd: http://a:1, user: u}\n", 1, 29,
+		     "user and password go together");
+	expect_error("cluster: {etcd: http://a:1, tls: {cert: /c}}\n", 1, 34,
+		     "tls: a client certificate needs both 'cert' and 'key'");
+	expect_error("cluster: {etcd: http://a:1, tls: {colour: red}}\n", 1, 35,
+		     "unknown key 'colour' in tls");
+	expect_error("cluster: {etcd: http://a:1, vips: [{address: 224.0.0.1, interface: g0}]}\n",
+		     1, 46, "address: 224.0.0.1 is not a unicast host address");
+	expect_error("cluster: {etcd: http://a:1, vips: [{address: 0.0.0.0, interface: g0}]}\n", 1,
+		     46, "is not a unicast host address");
+	expect_error("cluster: {etcd: http://a:1, vips: [{address: \"fe80::1\", interface: g0}]}\n",
+		     1, 46, "fe80::1 is not a unicast global address");
+	expect_error("cluster: {etcd: http://a:1, vips: [{address: \"ff02::1\", interface: g0}]}\n",
+		     1, 46, "is not a unicast global address");
+	expect_error("cluster: {etcd: http://a:1, vips: [{address: 10.0.0.300, interface: g0}]}\n",
+		     1, 46, "address: invalid address '10.0.0.300'");
+	expect_error("cluster: {etcd: http://a:1,\n"
+		     "          vips: [{address: 10.0.0.1, interface: a-very-long-name0}]}\n",
+		     2, 49,
+		     "interface: 'a-very-long-name0' is not an interface name (1..15 characters");
+	expect_error(
+		"cluster: {etcd: http://a:1, vips: [{address: 10.0.0.1, interface: \"g/0\"}]}\n", 1,
+		67, "is not an interface name");
+	expect_error("cluster: {etcd: http://a:1, vips: [{address: 10.0.0.1}]}\n", 1, 36,
+		     "a vip needs 'address' and 'interface'");
+	expect_error("cluster:\n"
+		     "  etcd: http://a:1\n"
+		     "  vips:\n"
+		     "    - {address: 10.0.0.1, interface: g0}\n"
+		     "    - {address: 10.0.0.1, interface: g1}\n",
+		     5, 17, "duplicate vip 10.0.0.1");
+	expect_error("cluster: {etcd: http://a:1, vips: {address: 10.0.0.1}}\n", 1, 35,
+		     "vips: expected a list");
+}
+
 /* An empty file is a valid, empty state (no services). */
 static void test_empty(void **unused)
 {
@@ -843,6 +1169,9 @@ int main(void)
 		cmocka_unit_test(test_diff_mixed),
 		cmocka_unit_test(test_diff_backend_changes),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_cqrs_and_cluster),
+		cmocka_unit_test(test_diff_write_port),
+		cmocka_unit_test(test_cqrs_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

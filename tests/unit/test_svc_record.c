@@ -86,7 +86,7 @@ static void test_value_defaults(void **state)
 	assert_int_equal(svc_value_make(&conf, NULL, 5, &v), 0);
 	assert_int_equal(v.id, 5);
 	assert_int_equal(v.mode, SLUICE_MODE_LOCAL);
-	assert_int_equal(v.hash | v.pad[0] | v.pad[1], 0);
+	assert_int_equal(v.hash | v.flags | v.pad, 0);
 	assert_true(v.rate.interval == 0 && v.rate.tolerance == 0 && v.rate.pps == 0 &&
 		    v.rate.burst == 0);
 	assert_true(v.client_rate.interval == 0 && v.client_rate.tolerance == 0);
@@ -106,7 +106,7 @@ static void test_value_steering(void **state)
 	assert_int_equal(svc_value_make(&conf, NULL, 3, &v), 0);
 	assert_int_equal(v.mode, SLUICE_MODE_NAT);
 	assert_int_equal(v.hash, SLUICE_HASH_CLIENT);
-	assert_int_equal(v.pad[0] | v.pad[1], 0);
+	assert_int_equal(v.flags | v.pad, 0);
 	/* set: the hash is kept unless given */
 	memset(&conf, 0, sizeof(conf));
 	conf.has_rate = 1;
@@ -240,6 +240,77 @@ static void test_value_set_keeps(void **state)
 	assert_memory_equal(&v.client_rate, &base.client_rate, sizeof(v.client_rate));
 }
 
+/* write-port and route: the rules that need no map. */
+static void test_value_leader(void **state)
+{
+	struct sluice_svc_key key;
+	struct sluice_svc v, base;
+	struct svc_conf c;
+	int route = -1;
+
+	(void)state;
+	key_from_text("192.0.2.10", "5432", "tcp", &key);
+	/* route sets the flag of the service's key; maglev clears it. */
+	memset(&c, 0, sizeof(c));
+	c.has_mode = 1;
+	c.mode = SLUICE_MODE_NAT;
+	c.has_route = 1;
+	c.route_leader = 1;
+	assert_int_equal(svc_value_make(&c, NULL, 3, &v), 0);
+	assert_int_equal(v.flags, SLUICE_SVC_F_LEADER);
+	assert_int_equal(v.pad, 0);
+	base = v;
+	memset(&c, 0, sizeof(c));
+	c.has_rate = 1;
+	c.rate_pps = 100;
+	assert_int_equal(svc_value_make(&c, &base, 0, &v), 0);
+	assert_int_equal(v.flags, SLUICE_SVC_F_LEADER); /* set keeps it */
+	c.has_route = 1;
+	c.route_leader = 0;
+	assert_int_equal(svc_value_make(&c, &base, 0, &v), 0);
+	assert_int_equal(v.flags, 0);
+	/* A local service follows no leader: neither route leader nor a write port. */
+	memset(&c, 0, sizeof(c));
+	c.has_route = 1;
+	c.route_leader = 1;
+	assert_int_equal(svc_value_make(&c, NULL, 0, &v), -EINVAL);
+	assert_non_null(strstr(err_msg(), "route leader applies to services in mode nat or ipip"));
+	memset(&c, 0, sizeof(c));
+	c.has_write_port = 1;
+	c.write_port = 5433;
+	assert_int_equal(svc_value_make(&c, NULL, 0, &v), -EINVAL);
+	assert_non_null(strstr(err_msg(), "write-port applies to services in mode nat or ipip"));
+	/* Both at once: refused, route leader already covers the writes. */
+	c.has_mode = 1;
+	c.mode = SLUICE_MODE_IPIP;
+	c.has_route = 1;
+	c.route_leader = 1;
+	assert_int_equal(svc_value_make(&c, NULL, 0, &v), -EINVAL);
+	assert_non_null(strstr(err_msg(), "give either write-port or route leader"));
+	/* A mode change to local keeps a stored route leader: refused, says how. */
+	base.flags = SLUICE_SVC_F_LEADER;
+	memset(&c, 0, sizeof(c));
+	c.has_mode = 1;
+	c.mode = SLUICE_MODE_LOCAL;
+	assert_int_equal(svc_value_make(&c, &base, 0, &v), -EINVAL);
+	assert_non_null(strstr(err_msg(), "give route maglev too"));
+	/* svc_write_check: none is fine anywhere; the own port never. */
+	assert_int_equal(svc_write_check(&key, SLUICE_MODE_LOCAL, 0, 0), 0);
+	assert_int_equal(svc_write_check(&key, SLUICE_MODE_NAT, 0, 5433), 0);
+	assert_int_equal(svc_write_check(&key, SLUICE_MODE_NAT, 0, 5432), -EINVAL);
+	assert_non_null(strstr(err_msg(), "write-port 5432 is the service's own port"));
+	assert_int_equal(svc_write_check(&key, SLUICE_MODE_NAT, 1, 5433), -EINVAL);
+	assert_int_equal(svc_write_check(&key, SLUICE_MODE_LOCAL, 0, 5433), -EINVAL);
+	/* route names. */
+	assert_int_equal(svc_parse_route("leader", &route), 0);
+	assert_int_equal(route, 1);
+	assert_int_equal(svc_parse_route("maglev", &route), 0);
+	assert_int_equal(route, 0);
+	assert_int_equal(svc_parse_route("leaders", &route), -EINVAL);
+	assert_int_equal(svc_parse_route(NULL, &route), -EINVAL);
+	assert_string_equal(svc_route_name(1), "leader");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_key_refusals),	cmocka_unit_test(test_value_defaults),
 		cmocka_unit_test(test_value_rates),	cmocka_unit_test(test_value_refusals),
 		cmocka_unit_test(test_value_set_keeps), cmocka_unit_test(test_value_steering),
+		cmocka_unit_test(test_value_leader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -318,6 +318,63 @@ static void test_sweep_abandoned(void **state)
 	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
 }
 
+/*
+ * A CQRS service has two keys with one id: flows on its write port are its
+ * flows (kept, their slots counted), not orphans; maps_svc_list() lists the
+ * service once, by its read port, and maps_svc_list_all() both keys.
+ */
+static void test_sweep_write_port(void **state)
+{
+	struct maps_svc_entry *list = NULL;
+	struct sluice_svc_key k, wk;
+	struct sluice_flow_key fr, fw;
+	struct sweep_report r;
+	struct sluice_svc s;
+	struct svc_conf c;
+	size_t n = 0;
+	__u32 be;
+	__u64 now;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	svc_key("192.0.2.91", 5432, IPPROTO_TCP, &k);
+	svc_key("192.0.2.91", 5433, IPPROTO_TCP, &wk);
+	memset(&c, 0, sizeof(c));
+	c.has_mode = 1;
+	c.mode = SLUICE_MODE_NAT;
+	c.has_write_port = 1;
+	c.write_port = 5433;
+	c.res.has = RES_HAS_MAX_CONNS;
+	c.res.max_conns = 100;
+	if (svc_add(&pr.maps, &k, &c, &s))
+		fail_msg("svc_add: %s", err_msg());
+	be = add_be(&k, "10.9.2.1", 5432);
+	assert_int_equal(maps_svc_list(&pr.maps, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].key.port, k.port);
+	free(list);
+	assert_int_equal(maps_svc_list_all(&pr.maps, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].key.port, k.port);
+	assert_int_equal(list[1].key.port, wk.port);
+	assert_true(list[1].svc.flags & SLUICE_SVC_F_LEADER);
+	free(list);
+	now = sweep_now_ns();
+	fr = flow_key(&k, "198.51.100.20", 40000);
+	fw = flow_key(&wk, "198.51.100.20", 40001);
+	put_flow(&fr, s.id, be, now - SEC_NS, now - SEC_NS,
+		 SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
+	put_flow(&fw, s.id, be, now - SEC_NS, now - SEC_NS,
+		 SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
+	set_conns(s.id, 7);
+	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	sweep_report_free(&r);
+	assert_true(present(pr.maps.flows, &fr));
+	assert_true(present(pr.maps.flows, &fw));
+	assert_int_equal(conns(s.id), 2);
+	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+}
+
 /* Settings: ranges, the whole checked, fallback, critical replace, del clears. */
 static void test_res_settings(void **state)
 {
@@ -437,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep_expiry_and_counts),
 		cmocka_unit_test(test_sweep_abandoned),
+		cmocka_unit_test(test_sweep_write_port),
 		cmocka_unit_test(test_res_settings),
 		cmocka_unit_test(test_pin_reuse),
 	};

@@ -18,6 +18,8 @@
 #include "ctl.h"
 #include "err.h"
 #include "hstate.h"
+/* By path: -Ibpf/lib comes first and bpf/lib/leader.h is the data plane's stage. */
+#include "leader.h"
 #include "main.h"
 #include "maps.h"
 #include "out.h"
@@ -61,7 +63,8 @@ static int do_help(int argc, char **argv)
 		"  show      List the backends of every service, or of one: id, address, port,\n"
 		"            weight, state (active, draining), the slots it owns in the\n"
 		"            service's Maglev table, and its counters (packets and bytes sent\n"
-		"            to it, new flows it was chosen for), summed over CPUs, and its\n"
+		"            to it, new flows it was chosen for), summed over CPUs, 'leader'\n"
+		"            when it is its service's leader (sluice leader help), and its\n"
 		"            health as the daemon's active check last found it (up or down,\n"
 		"            and why: 'connection refused', 'HTTP 503', ...; '-' when no\n"
 		"            daemon on these pins checks it).\n"
@@ -168,9 +171,12 @@ static struct hstate *health_load(void)
 	return s;
 }
 
-/* One backend; the service fields are JSON-only (text shows them in a header). */
+/*
+ * One backend; the service fields are JSON-only (text shows them in a
+ * header). is_leader: 1 when it is its service's leader, -1 unknown (not shown).
+ */
 static void print_backend(const char *key, const struct backend_info *it, int with_counters,
-			  const struct hstate *hs)
+			  const struct hstate *hs, int is_leader)
 {
 	char a[ADDR_STRLEN], s[ADDR_STRLEN];
 
@@ -187,6 +193,8 @@ static void print_backend(const char *key, const struct backend_info *it, int wi
 	out_u64("port", " port %llu", it->port);
 	out_u64("weight", " weight %llu", it->be.weight);
 	out_str("state", " %s", state_name(it->be.state));
+	if (is_leader >= 0)
+		out_u64("leader", is_leader ? " leader" : NULL, (__u64)is_leader);
 	if (with_counters) {
 		out_u64("slots", " slots %llu", it->slots);
 		out_u64("packets", " packets %llu", it->counters.packets);
@@ -228,7 +236,7 @@ static void print_changed(const char *what, const struct sluice_maps *m,
 		it.svc_mode = svc.mode;
 	svc_key_format(key, k, sizeof(k));
 	out_text("%s backend of service %s:\n", what, k);
-	print_backend("backend", &it, 0, NULL);
+	print_backend("backend", &it, 0, NULL, -1);
 }
 
 static int write_cmd(const char *cmd, int argc, char **argv)
@@ -312,6 +320,7 @@ static int do_del(int argc, char **argv)
 
 static int do_show(int argc, char **argv)
 {
+	struct sluice_leader l = { 0 };
 	struct backend_info *list = NULL;
 	struct hstate *hs = NULL;
 	struct sluice_svc_key key;
@@ -336,8 +345,11 @@ static int do_show(int argc, char **argv)
 
 			svc_key_format(&list[i].svc_key, k, sizeof(k));
 			out_text("service %s (mode %s):\n", k, args_mode_name(list[i].svc_mode));
+			/* Best effort, like the health: unreadable means no leader shown. */
+			if (leader_get(&m, list[i].be.svc_id, &l))
+				l.backend = 0;
 		}
-		print_backend(NULL, &list[i], 1, hs);
+		print_backend(NULL, &list[i], 1, hs, l.backend == list[i].id + 1);
 	}
 	out_close_array();
 	if (!n)

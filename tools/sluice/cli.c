@@ -94,8 +94,9 @@ static int do_help(int argc, char **argv)
 		"Usage: sluice [OPTIONS] OBJECT COMMAND [ARGS]\n"
 		"       sluice OBJECT help\n"
 		"\n"
-		"OBJECT := { iface | service | backend | shard | gateway | bulkhead | breaker |\n"
-		"            stats | top | config | journal | events | lab | version | help }\n"
+		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
+		"            breaker | stats | top | config | journal | events | cluster | lab |\n"
+		"            version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -148,6 +149,7 @@ static const struct cli_cmd objects[] = {
 	{ "iface", do_iface, CLI_TABLE },
 	{ "service", do_service, CLI_TABLE },
 	{ "backend", do_backend, CLI_TABLE },
+	{ "leader", do_leader, CLI_TABLE },
 	{ "shard", do_shard, CLI_TABLE },
 	{ "gateway", do_gateway, CLI_TABLE },
 	{ "stats", do_stats, 0 },
@@ -160,6 +162,7 @@ static const struct cli_cmd objects[] = {
 	{ "journal", do_journal, CLI_TABLE },
 	{ "events", do_events, 0 },
 	{ "top", do_top, 0 },
+	{ "cluster", do_cluster, CLI_TABLE },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */

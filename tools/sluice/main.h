@@ -109,6 +109,10 @@ int do_journal(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
+/* cluster.c: the daemon's cluster status (a read command). */
+int do_cluster(int argc, char **argv);
+/* leader.c: the leader of services with a write port or route leader. */
+int do_leader(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the

@@ -38,7 +38,8 @@ static int do_help(int argc, char **argv)
 		"PORT   := destination port, 1..65535\n"
 		"PROTO  := { tcp | udp }\n"
 		"OPTION := { mode MODE | hash HASH | maglev-size PRIME | rate PPS | burst N |\n"
-		"            client-rate PPS | client-burst N | BULKHEAD | BREAKER }\n"
+		"            client-rate PPS | client-burst N | write-port WPORT | route ROUTE |\n"
+		"            BULKHEAD | BREAKER }\n"
 		"BULKHEAD := { max-conns N | reserved N | critical PREFIX[,PREFIX...] | critical none |\n"
 		"              refuse { rst | drop } | global-limit { on | off } }\n"
 		"BREAKER  := { on-open { next | fallback | fail-fast } |\n"
@@ -62,6 +63,11 @@ static int do_help(int argc, char **argv)
 		"PRIME  := Maglev table size M of a nat or ipip service, a prime of at most\n"
 		"          %u (default %u); keep it above 100 x the backends for an even\n"
 		"          spread (65537, 131071, 262139, 655373)\n"
+		"WPORT  := { 1..65535 | none }  nat and ipip: a second port of ADDR whose new\n"
+		"          flows all go to the service's leader (CQRS: writes to the leader,\n"
+		"          reads on PORT over the other backends); see 'sluice leader help'\n"
+		"ROUTE  := { maglev | leader }  nat and ipip: leader sends every new flow of\n"
+		"          PORT to the leader (default maglev); not with a write port\n"
 		"PPS    := packets per second, 0..1000000000, k and m suffixes allowed (10k, 2m);\n"
 		"          0 means unlimited\n"
 		"N      := packets, 1..1000000000, k and m suffixes allowed\n"
@@ -75,11 +81,15 @@ static int do_help(int argc, char **argv)
 		"         mode can change only while the service has no backends. A new\n"
 		"         maglev-size rebuilds and republishes the table at once (established\n"
 		"         flows keep their backend; new flows may land elsewhere).\n"
+		"         A write port comes and goes with write-port N|none; while the\n"
+		"         service has a leader and another active backend, the leader leaves\n"
+		"         the read table. A service that stops following a leader forgets it.\n"
 		"  del    Delete a service with its backends, shards and tables; its counters,\n"
 		"         bulkhead and breaker settings, critical prefixes and connection\n"
 		"         count are cleared.\n"
 		"  show   List every service (by id), or the one given: mode, hash, rates and,\n"
-		"         for nat and ipip, the Maglev size and the backends (active/total).\n"
+		"         for nat and ipip, the write port, route, Maglev size and the\n"
+		"         backends (active/total).\n"
 		"\n"
 		"  rate PPS          packets per second admitted for the whole service\n"
 		"  burst N           packets admitted back to back above the rate; needs rate in\n"
@@ -121,6 +131,8 @@ static int do_help(int argc, char **argv)
 		"  sluice service add 2001:db8::10 53 udp rate 50k burst 5k client-rate 100\n"
 		"  sluice service add 192.0.2.20 80 tcp mode nat hash client\n"
 		"  sluice service add 192.0.2.30 80 tcp mode ipip maglev-size 131071\n"
+		"  sluice service add 192.0.2.40 5432 tcp mode nat write-port 5433\n"
+		"  sluice service set 192.0.2.40 5432 tcp write-port none route leader\n"
 		"  sluice service set 192.0.2.10 80 tcp rate 0          (make it unlimited)\n"
 		"  sluice service set 192.0.2.20 80 tcp max-conns 500 reserved 50 critical 10.0.0.0/8\n"
 		"  sluice service set 192.0.2.20 80 tcp breaker-failures 5 breaker-window 2 \\\n"
@@ -245,11 +257,13 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 	free(crit);
 }
 
-void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
-		       const struct sluice_maps *m)
+/* One service with its write port (write_port < 0: look it up when m is given). */
+static void print_service(const char *key, const struct sluice_svc_key *k,
+			  const struct sluice_svc *s, int write_port, const struct sluice_maps *m)
 {
 	char a[ADDR_STRLEN];
 	__u32 size = 0, n = 0, active = 0;
+	__u16 wp = 0;
 
 	if (addr_format(&k->addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
@@ -265,6 +279,14 @@ void cli_print_service(const char *key, const struct sluice_svc_key *k, const st
 	print_rate("client_rate_pps", "client-rate", &s->client_rate);
 	out_u64("client_burst", s->client_rate.pps ? " client-burst %llu" : NULL,
 		s->client_rate.burst);
+	if (write_port >= 0)
+		wp = (__u16)write_port;
+	else if (m && svc_write_port(m, s->id, &wp))
+		wp = 0; /* best effort, like the backends below */
+	/* JSON: write_port 0 means none. */
+	out_u64("write_port", wp ? " write-port %llu" : NULL, wp);
+	out_str("route", s->flags & SLUICE_SVC_F_LEADER ? " route %s" : NULL,
+		svc_route_name(s->flags & SLUICE_SVC_F_LEADER));
 	if (m && (s->mode == SLUICE_MODE_NAT || s->mode == SLUICE_MODE_IPIP)) {
 		struct backend_info *list = NULL;
 		size_t cnt = 0, i;
@@ -287,10 +309,18 @@ void cli_print_service(const char *key, const struct sluice_svc_key *k, const st
 	out_close_obj();
 }
 
+void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
+		       const struct sluice_maps *m)
+{
+	print_service(key, k, s, -1, m);
+}
+
 enum {
 	KW_MODE,
 	KW_HASH,
 	KW_MAGLEV_SIZE,
+	KW_WRITE_PORT,
+	KW_ROUTE,
 	KW_RATE,
 	KW_BURST,
 	KW_CLIENT_RATE,
@@ -322,6 +352,8 @@ static const struct {
 	[KW_MODE] = { "mode", "MODE" },
 	[KW_HASH] = { "hash", "HASH" },
 	[KW_MAGLEV_SIZE] = { "maglev-size", "PRIME" },
+	[KW_WRITE_PORT] = { "write-port", "WPORT|none" },
+	[KW_ROUTE] = { "route", "maglev|leader" },
 	[KW_RATE] = { "rate", "PPS" },
 	[KW_BURST] = { "burst", "N" },
 	[KW_CLIENT_RATE] = { "client-rate", "PPS" },
@@ -468,6 +500,17 @@ static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf
 					     &conf->maglev_size);
 			conf->has_maglev_size = 1;
 			break;
+		case KW_WRITE_PORT:
+			conf->has_write_port = 1;
+			conf->write_port = 0;
+			err = strcmp(argv[i + 1], "none")
+				      ? args_parse_port(argv[i + 1], &conf->write_port)
+				      : 0;
+			break;
+		case KW_ROUTE:
+			err = svc_parse_route(argv[i + 1], &conf->route_leader);
+			conf->has_route = 1;
+			break;
 		case KW_RATE:
 			err = args_parse_count(argv[i + 1], SLUICE_RATE_MAX_PPS, "rate",
 					       &conf->rate_pps);
@@ -526,6 +569,12 @@ static int parse_write(const char *cmd, int argc, char **argv, struct sluice_svc
 	memset(&base, 0, sizeof(base));
 	base.mode = SLUICE_MODE_NAT;
 	if (svc_value_make(conf, strcmp(cmd, "set") ? NULL : &base, 0, &probe))
+		return cli_usage_error("service", "service %s: %s", cmd, err_msg());
+	/* The write port against the key (add: against the mode and route too). */
+	if (conf->has_write_port &&
+	    svc_write_check(key, probe.mode,
+			    strcmp(cmd, "set") && (probe.flags & SLUICE_SVC_F_LEADER),
+			    conf->write_port))
 		return cli_usage_error("service", "service %s: %s", cmd, err_msg());
 	/* For add, the resilience settings as a whole (set: checked against the service's). */
 	if (strcmp(cmd, "set") && res_value_make(&conf->res, NULL, &res))
@@ -623,7 +672,7 @@ out:
 
 static int do_show(int argc, char **argv)
 {
-	struct maps_svc_entry *list = NULL;
+	struct svc_info *list = NULL;
 	struct sluice_svc_key key;
 	struct sluice_maps m;
 	struct sluice_svc s;
@@ -645,14 +694,14 @@ static int do_show(int argc, char **argv)
 		out_close_array();
 		goto out;
 	}
-	err = svc_list(&m, &list, &n);
+	err = svc_info_list(&m, &list, &n);
 	if (err) {
 		cli_lib_error(err);
 		goto out;
 	}
 	out_open_array(NULL);
 	for (i = 0; i < n; i++)
-		cli_print_service(NULL, &list[i].key, &list[i].svc, &m);
+		print_service(NULL, &list[i].key, &list[i].svc, list[i].write_port, &m);
 	out_close_array();
 	if (!n)
 		out_text("no services (add one with 'sluice service add')\n");

@@ -39,7 +39,7 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 		   const struct brk_change *chg)
 {
 	struct breakers *b = ctx;
-	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN], bk[ADDR_STRLEN + 8];
+	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN], bk[ADDR_STRLEN + 16];
 	struct json_object *o = json_object_new_object();
 
 	b->transitions++;
@@ -63,6 +63,8 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 								 JSON_C_TO_STRING_NOSLASHESCAPE),
 		       NULL);
 	json_object_put(o);
+	snprintf(bk, sizeof(bk), "%s port %u", a, (unsigned int)backend_port(be, svc));
+	cluster_breaker(b->d, svc, bk, chg->to);
 }
 
 static int on_event(void *ctx, void *data, size_t size)

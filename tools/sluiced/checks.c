@@ -15,6 +15,7 @@
  * show`: rewritten (atomically) when it changed, looked at after every
  * transition, every sync and every housekeeping tick; removed on exit.
  */
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -38,7 +39,10 @@
 struct checks {
 	struct health *h;
 	struct loop_src src;
-	__u8 *on;		   /* SLUICE_MAX_BACKENDS: 1 when backend id has a check */
+	__u8 *on;	     /* SLUICE_MAX_BACKENDS: 1 when backend id has a check */
+	struct health *role; /* role endpoints: "up" means primary */
+	struct loop_src role_src;
+	__u8 *role_on;		   /* SLUICE_MAX_BACKENDS: 1 when backend id has a role check */
 	char state_path[PATH_MAX]; /* the health state file ("" when none) */
 	char *state_text;	   /* what it holds (NULL: not written) */
 };
@@ -159,6 +163,73 @@ static void on_change(void *ctx, __u32 id, int up, const char *why)
 	state_write(d);
 }
 
+/*
+ * A backend's role endpoint changed its answer: primary makes it the
+ * service's leader; a leader that stops saying primary is no longer one
+ * (write flows are refused until a backend says primary again).
+ */
+static void on_role(void *ctx, __u32 id, int primary, const char *why)
+{
+	struct daemon *d = ctx;
+	struct maps_svc_entry *svcs = NULL;
+	struct sluice_leader l;
+	struct sluice_backend be;
+	char k[SVC_KEY_STRLEN], a[ADDR_STRLEN], port[8], *argv[12], *save = NULL, *w;
+	char *out = NULL, *errtext = NULL;
+	size_t n = 0, i;
+	__u32 key = 0;
+	__s64 seq;
+	int argc = 0, found = 0;
+
+	if (maps_read_backend(&d->maps, id, &be) || maps_svc_list(&d->maps, &svcs, &n)) {
+		err_clear();
+		return;
+	}
+	for (i = 0; i < n && !found; i++) {
+		if (svcs[i].svc.id != be.svc_id)
+			continue;
+		svc_key_format_args(&svcs[i].key, k, sizeof(k));
+		snprintf(port, sizeof(port), "%u", (unsigned int)backend_port(&be, &svcs[i].key));
+		found = 1;
+	}
+	free(svcs);
+	key = be.svc_id;
+	if (!found || addr_format(&be.addr, a, sizeof(a)))
+		return;
+	if (!primary && (bpf_map_lookup_elem(d->maps.leaders, &key, &l) || l.backend != id + 1))
+		return; /* a replica saying so: nothing changes */
+	argv[argc++] = "leader";
+	argv[argc++] = "set";
+	for (w = strtok_r(k, " ", &save); w && argc < 5; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (primary) {
+		argv[argc++] = a;
+		argv[argc++] = "port";
+		argv[argc++] = port;
+	} else {
+		argv[argc++] = "none";
+	}
+	argv[argc++] = "source";
+	argv[argc++] = "role";
+	argv[argc] = NULL;
+	log_info("role of %s port %s: %s (%s)", a, port, primary ? "primary" : "not primary", why);
+	if (daemon_run_command(d, argc, argv, 0, 0, &out, &errtext, &seq))
+		log_warn("role: leader set failed: %s", errtext ? errtext : "?");
+	free(out);
+	free(errtext);
+}
+
+static void on_role_ready(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	int err;
+
+	(void)src;
+	(void)events;
+	err = health_dispatch(d->checks->role, health_now_ms());
+	if (err)
+		log_warn("role checks: %s", strerror(-err));
+}
+
 static void on_ready(struct daemon *d, struct loop_src *src, __u32 events)
 {
 	int err;
@@ -178,7 +249,10 @@ int checks_open(struct daemon *d)
 	if (!c)
 		return -ENOMEM;
 	c->on = calloc(SLUICE_MAX_BACKENDS, 1);
-	if (!c->on) {
+	c->role_on = calloc(SLUICE_MAX_BACKENDS, 1);
+	if (!c->on || !c->role_on) {
+		free(c->on);
+		free(c->role_on);
 		free(c);
 		return -ENOMEM;
 	}
@@ -193,6 +267,13 @@ int checks_open(struct daemon *d)
 	c->src.fd = health_fd(c->h);
 	c->src.fn = on_ready;
 	err = loop_add(d, &c->src, EPOLLIN);
+	if (!err)
+		err = health_new(&c->role, on_role, d);
+	if (!err) {
+		c->role_src.fd = health_fd(c->role);
+		c->role_src.fn = on_role_ready;
+		err = loop_add(d, &c->role_src, EPOLLIN);
+	}
 	if (err)
 		checks_close(d);
 	return err;
@@ -208,6 +289,11 @@ void checks_close(struct daemon *d)
 		loop_del(d, &c->src);
 		health_free(c->h);
 	}
+	if (c->role) {
+		loop_del(d, &c->role_src);
+		health_free(c->role);
+	}
+	free(c->role_on);
 	if (c->state_text)
 		unlink(c->state_path);
 	free(c->state_text);
@@ -253,6 +339,63 @@ static void conf_of(const struct state_health *sh, const struct backend_info *b,
 		hc->rise = sh->rise;
 	if (sh->fall)
 		hc->fall = sh->fall;
+}
+
+/*
+ * Role checks: every backend of a service with a leader role section. They
+ * start down ("not primary", rise 1, fall 1) so the first answer decides.
+ */
+static void roles_sync(struct daemon *d, const struct state *s, __u8 *want)
+{
+	struct checks *c = d->checks;
+	size_t i, j, n;
+	__u32 id;
+
+	memset(want, 0, SLUICE_MAX_BACKENDS);
+	for (i = 0; i < s->nservices; i++) {
+		const struct state_service *sv = &s->services[i];
+		struct backend_info *list = NULL;
+
+		if (sv->role.type == STATE_HC_NONE)
+			continue;
+		n = 0;
+		if (backend_list(&d->maps, &sv->key, &list, &n)) {
+			err_clear();
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			struct health_conf hc;
+			int err;
+
+			id = list[j].id;
+			if (id >= SLUICE_MAX_BACKENDS)
+				continue;
+			conf_of(&sv->role, &list[j], &hc);
+			if (!sv->role.ncodes) {
+				hc.codes[0].lo = hc.codes[0].hi = 200;
+				hc.ncodes = 1;
+			}
+			hc.rise = hc.fall = 1;
+			hc.start_down = 1;
+			err = c->role_on[id] ? health_update(c->role, id, &hc)
+					     : health_add(c->role, id, &hc);
+			if (err) {
+				log_warn("role: cannot check backend %u: %s", id,
+					 *err_msg() ? err_msg() : strerror(-err));
+				continue;
+			}
+			c->role_on[id] = want[id] = 1;
+		}
+		free(list);
+	}
+	for (id = 0; id < SLUICE_MAX_BACKENDS; id++) {
+		if (c->role_on[id] && !want[id]) {
+			health_del(c->role, id);
+			c->role_on[id] = 0;
+		}
+	}
+	if (health_count(c->role))
+		log_info("role: %zu checks", health_count(c->role));
 }
 
 void checks_sync(struct daemon *d, const struct state *s)
@@ -302,6 +445,7 @@ void checks_sync(struct daemon *d, const struct state *s)
 			c->on[id] = 0;
 		}
 	}
+	roles_sync(d, s, want);
 	free(want);
 	log_info("health: %zu checks", health_count(c->h));
 	state_write(d);

@@ -322,6 +322,7 @@ out:
 		log_info("command seq %llu applied", (unsigned long long)s);
 	}
 	breakers_refresh(d);
+	cluster_command(d, argc, argv, rc);
 	free(run);
 	if (out)
 		*out = obuf;

@@ -428,6 +428,11 @@ int main(int argc, char **argv)
 	err = checks_open(&d);
 	if (err)
 		log_warn("health checks not running: %s", strerror(-err));
+	if (d.config_path) {
+		err = cluster_open(&d, &settings.cluster);
+		if (err)
+			log_warn("cluster not running: %s", err_msg());
+	}
 	if (d.config_path)
 		reapply(&d, "start");
 	err = http_open(&d);
@@ -437,6 +442,7 @@ int main(int argc, char **argv)
 	err = run(&d);
 out:
 	http_close(&d);
+	cluster_close(&d);
 	checks_close(&d);
 	breakers_close(&d);
 	control_close(&d);

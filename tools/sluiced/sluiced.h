@@ -37,6 +37,9 @@ struct metrics_http;
 struct checks;
 struct journal;
 struct state;
+struct state_cluster;
+struct cluster;
+struct sluice_svc_key;
 
 struct daemon {
 	/* options */
@@ -55,7 +58,8 @@ struct daemon {
 	struct breakers *brk;
 	struct metrics_http *http;
 	struct checks *checks;
-	__u64 commands; /* write commands run */
+	struct cluster *cluster; /* NULL: not in a cluster */
+	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
 };
@@ -116,6 +120,17 @@ void checks_sync(struct daemon *d, const struct state *s);
 void checks_tick(struct daemon *d);
 /* Health of backend id: 1 up, 0 down, -1 not checked. */
 int checks_up(struct daemon *d, __u32 id);
+
+/* cluster.c: gateways on etcd (only with a cluster section) */
+int cluster_open(struct daemon *d, const struct state_cluster *conf);
+void cluster_close(struct daemon *d);
+/* Follow the elections of s's services (after a config apply). */
+void cluster_sync(struct daemon *d, const struct state *s);
+/* A write command ran (rc its status): publish it if it changes shared state. */
+void cluster_command(struct daemon *d, int argc, char **argv, int rc);
+/* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
+void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
+		     __u32 to);
 
 /* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
 int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);
