@@ -261,4 +261,5 @@ bench_breaker() {
 bench_pps
 bench_breaker
 BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
+BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
 exit 0

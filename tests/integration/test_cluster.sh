@@ -22,6 +22,7 @@
 # down on any exit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd.sh"
+. "$(dirname "$0")/ha.sh"
 
 require_env cluster
 SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
@@ -36,7 +37,6 @@ done
 TTL=3
 VIP4=198.19.0.10
 VIP6=fd00:5c:ff::10
-ETCD_ADDRS="198.18.0.250 198.18.0.251 198.18.0.252"
 DPID1=
 DPID2=
 cluster_cleanup() {
@@ -53,10 +53,7 @@ lab_up_ha 2 && lab_attach_ha || {
 	exit 1
 }
 trap cluster_cleanup EXIT
-for a in $ETCD_ADDRS; do in_sw ip addr add "$a/24" dev br0; done
-ETCD_NETNS=$SW_NS
-ETCD_HOSTS=$ETCD_ADDRS
-etcd_up || {
+ha_etcd_up || {
 	tap_fail "etcd: three members in the switch namespace" "$(tail -n 3 "$ETCD_DIR"/m*.log)"
 	finish
 	exit 1
@@ -65,72 +62,14 @@ tap_ok "HA lab and a 3-member etcd cluster on the bridge ($ETCD_ENDPOINTS)"
 
 TMP=$LAB_STATE/cluster
 mkdir -p "$TMP"
-endpoints_yaml=$(echo "$ETCD_ENDPOINTS" | sed 's/,/, /g')
-# conf I: gateway I's config file.
-conf() {
-	cat <<EOF
-cluster:
-  name: gw$1
-  etcd: [$endpoints_yaml]
-  prefix: /sluice-test-$$
-  lease-ttl: $TTL
-  timeout: 0.5
-  vips:
-    - address: $VIP4
-      interface: g0
-    - address: "$VIP6"
-      interface: g0
-services:
-  - address: $VIP4
-    port: 80
-    mode: ipip
-    backends: [$(ha_be_addr4 1), $(ha_be_addr4 2)]
-  - address: "$VIP6"
-    port: 80
-    mode: ipip
-    backends: ["$(ha_be_addr6 1)", "$(ha_be_addr6 2)"]
-EOF
-}
-sock() { echo "$TMP/g$1/sluiced.sock"; }
-# sl I ARGS...: the CLI of gateway I, talking to its daemon.
-sl() {
-	g=$1
-	shift
-	sluice_gwi "$g" --socket "$(sock "$g")" "$@"
-}
-status() { sl "$1" -j cluster show 2>/dev/null; }
-held() { status "$1" | jq -r '[.vips[] | select(.held)] | length'; }
-# start I: gateway I's daemon (nsenter execs it, so $! is sluiced).
-start() {
-	mkdir -p "$TMP/g$1"
-	conf "$1" >"$TMP/g$1/sluice.yaml"
-	nsenter --net=/run/netns/"$(ha_gw_ns "$1")" -- "$SLUICED" --pin-root "$(ha_pin_root "$1")" \
-		--journal "$TMP/g$1/journal" --socket "$(sock "$1")" --metrics off \
-		--config "$TMP/g$1/sluice.yaml" >>"$TMP/g$1/sluiced.log" 2>&1 &
-	eval "DPID$1=$!"
-}
-# wait_for SECONDS CMD...: poll CMD every 20 ms; prints the ms it took.
-wait_for() {
-	limit=$(($1 * 1000))
-	shift
-	t0=$(now_ns)
-	while :; do
-		"$@" >/dev/null 2>&1 && {
-			echo $((($(now_ns) - t0) / 1000000))
-			return 0
-		}
-		[ $((($(now_ns) - t0) / 1000000)) -gt "$limit" ] && return 1
-		sleep 0.02
-	done
-}
-has_vips() { [ "$(held "$1")" = 2 ]; }
+has_vips() { [ "$(ha_held "$1")" = 2 ]; }
 fwd() { sluice_gwi "$1" -j stats | jq '.global.forwarded.packets'; }
 get() { in_cli curl -s -m 1 "http://$1/" 2>/dev/null; }
 get_ok() { get "$VIP4" | grep -q '^backend-' && get "[$VIP6]" | grep -q '^backend-'; }
 
 # --- election of the holder --------------------------------------------------------
-start 1
-if ms=$(wait_for 10 has_vips 1); then
+ha_start 1
+if ms=$(ha_wait 10 has_vips 1); then
 	tap_ok "gateway 1 wins both VIPs ($ms ms after start)"
 else
 	tap_fail "gateway 1 wins the VIPs" "$(tail -5 "$TMP/g1/sluiced.log")"
@@ -138,13 +77,13 @@ else
 	exit 1
 fi
 check "VIPs on gateway 1's g0" in_gwi 1 sh -c "ip addr show dev g0 | grep -q '$VIP4/32' && ip addr show dev g0 | grep -q '$VIP6/128'"
-start 2
-if wait_for 10 eval '[ "$(status 2 | jq -r ".vips[0].holder")" = gw1 ]' >/dev/null; then
+ha_start 2
+if ha_wait 10 eval '[ "$(ha_status 2 | jq -r ".vips[0].holder")" = gw1 ]' >/dev/null; then
 	tap_ok "gateway 2 stands by: it sees gw1 holding"
 else
-	tap_fail "gateway 2 stands by" "$(status 2)" "$(tail -5 "$TMP/g2/sluiced.log")"
+	tap_fail "gateway 2 stands by" "$(ha_status 2)" "$(tail -5 "$TMP/g2/sluiced.log")"
 fi
-check "gateway 2 holds no VIP" test "$(held 2)" = 0
+check "gateway 2 holds no VIP" test "$(ha_held 2)" = 0
 check "gateway 2 has no VIP on g0" in_gwi 2 sh -c "! ip addr show dev g0 | grep -q '$VIP4/32'"
 f1=$(fwd 1)
 f2=$(fwd 2)
@@ -155,13 +94,13 @@ check "through gateway 1 (forwarded $f1 → $(fwd 1)), not 2" test "$(fwd 1)" -g
 kill -9 "$DPID1"
 wait "$DPID1" 2>/dev/null
 DPID1=
-if ms=$(wait_for $((TTL * 3)) has_vips 2); then
+if ms=$(ha_wait $((TTL * 3)) has_vips 2); then
 	tap_ok "holder killed: gateway 2 holds both VIPs after $ms ms (lease TTL $((TTL * 1000)) ms)"
 	check "takeover within the lease TTL (+ 1 s of campaign and tick)" test "$ms" -le $((TTL * 1000 + 1000))
 else
-	tap_fail "gateway 2 takes the VIPs" "$(status 2)" "$(tail -5 "$TMP/g2/sluiced.log")"
+	tap_fail "gateway 2 takes the VIPs" "$(ha_status 2)" "$(tail -5 "$TMP/g2/sluiced.log")"
 fi
-if ms=$(wait_for 5 get_ok); then
+if ms=$(ha_wait 5 get_ok); then
 	tap_ok "client's new connections succeed again ($ms ms after the takeover)"
 else
 	tap_fail "client reconnects through gateway 2"
@@ -171,8 +110,8 @@ get_ok
 check "and go through gateway 2 ($f2 → $(fwd 2))" test "$(fwd 2)" -gt "$f2"
 
 # --- the old holder returns and does not take the VIPs back --------------------------
-start 1
-if wait_for 10 eval '[ "$(status 1 | jq -r ".synced")" = true ]' >/dev/null; then
+ha_start 1
+if ha_wait 10 eval '[ "$(ha_status 1 | jq -r ".synced")" = true ]' >/dev/null; then
 	tap_ok "gateway 1's daemon is back and synced"
 else
 	tap_fail "gateway 1 back" "$(tail -5 "$TMP/g1/sluiced.log")"
@@ -180,47 +119,47 @@ fi
 check "it removed the VIPs the killed daemon had left on g0" \
 	in_gwi 1 sh -c "! ip addr show dev g0 | grep -q '$VIP4/32'"
 sleep $((TTL * 2))
-check "after two TTLs gateway 2 still holds both VIPs (sticky)" test "$(held 2)" = 2
+check "after two TTLs gateway 2 still holds both VIPs (sticky)" test "$(ha_held 2)" = 2
 check "gateway 1 holds none and sees gw2 as holder" \
-	test "$(held 1)" = 0 -a "$(status 1 | jq -r '.vips[0].holder')" = gw2
+	test "$(ha_held 1)" = 0 -a "$(ha_status 1 | jq -r '.vips[0].holder')" = gw2
 
 # --- an etcd member stops --------------------------------------------------------------
-ep=$(status 2 | jq -r .endpoint)
-fo=$(status 2 | jq -r .failovers)
+ep=$(ha_status 2 | jq -r .endpoint)
+fo=$(ha_status 2 | jq -r .failovers)
 member=0
 for i in 1 2 3; do [ "$(etcd_url $i)" = "$ep" ] && member=$i; done
 check "gateway 2 uses member $member ($ep)" test "$member" -gt 0
 etcd_member_stop "$member"
-if wait_for 5 eval '[ "$(status 2 | jq -r .endpoint)" != "$ep" ]' >/dev/null; then
-	tap_ok "member $member stopped: gateway 2 moved to $(status 2 | jq -r .endpoint) (failovers $fo → $(status 2 | jq -r .failovers))"
+if ha_wait 5 eval '[ "$(ha_status 2 | jq -r .endpoint)" != "$ep" ]' >/dev/null; then
+	tap_ok "member $member stopped: gateway 2 moved to $(ha_status 2 | jq -r .endpoint) (failovers $fo → $(ha_status 2 | jq -r .failovers))"
 else
-	tap_fail "gateway 2 fails over to another etcd member" "$(status 2)"
+	tap_fail "gateway 2 fails over to another etcd member" "$(ha_status 2)"
 fi
 sleep $TTL
 check "gateway 2 kept its lease and both VIPs through the member's stop" \
-	test "$(held 2)" = 2 -a "$(status 2 | jq -r .lease_ok)" = true
+	test "$(ha_held 2)" = 2 -a "$(ha_status 2 | jq -r .lease_ok)" = true
 check "client still served" get_ok
 
 # --- shared state: breakers and commands ---------------------------------------------
 be1=$(ha_be_addr4 1)
 brk() { sluice_gwi "$1" -j breaker show $VIP4 80 tcp | jq -r --arg a "$be1" '.[] | select(.address == $a) | .state' | head -n1; }
-sl 2 breaker trip $VIP4 80 tcp "$be1" >/dev/null
-if ms=$(wait_for 3 eval '[ "$(brk 1)" = open ]'); then
+ha_cli 2 breaker trip $VIP4 80 tcp "$be1" >/dev/null
+if ms=$(ha_wait 3 eval '[ "$(brk 1)" = open ]'); then
 	tap_ok "breaker tripped on gateway 2 is open on gateway 1 after $ms ms"
 	check "within 1 s" test "$ms" -le 1000
 else
 	tap_fail "breaker trip reaches gateway 1" "state $(brk 1)" "$(tail -5 "$TMP/g1/sluiced.log")"
 fi
-sl 2 breaker reset $VIP4 80 tcp "$be1" >/dev/null
-if ms=$(wait_for 3 eval '[ "$(brk 1)" = closed ]'); then
+ha_cli 2 breaker reset $VIP4 80 tcp "$be1" >/dev/null
+if ms=$(ha_wait 3 eval '[ "$(brk 1)" = closed ]'); then
 	tap_ok "breaker reset on gateway 2 closes it on gateway 1 after $ms ms"
 else
 	tap_fail "breaker reset reaches gateway 1" "state $(brk 1)"
 fi
-sl 1 service add 198.19.0.12 80 tcp mode ipip >/dev/null &&
-	sl 1 backend add 198.19.0.12 80 tcp "$be1" >/dev/null
+ha_cli 1 service add 198.19.0.12 80 tcp mode ipip >/dev/null &&
+	ha_cli 1 backend add 198.19.0.12 80 tcp "$be1" >/dev/null
 svc_on2() { sluice_gwi 2 -j backend show 198.19.0.12 80 tcp 2>/dev/null | jq -e 'length == 1'; }
-if ms=$(wait_for 5 svc_on2); then
+if ms=$(ha_wait 5 svc_on2); then
 	tap_ok "service and backend added on gateway 1 appear on gateway 2 after $ms ms"
 else
 	tap_fail "a command on gateway 1 reaches gateway 2" "$(tail -5 "$TMP/g2/sluiced.log")"
@@ -232,11 +171,11 @@ check "gateway 2 journaled what it applied" \
 kill -TERM "$DPID2"
 wait "$DPID2" 2>/dev/null
 DPID2=
-if ms=$(wait_for $((TTL * 3)) has_vips 1); then
+if ms=$(ha_wait $((TTL * 3)) has_vips 1); then
 	tap_ok "SIGTERM of the holder: gateway 1 holds the VIPs after $ms ms"
 	check "well within the TTL (lease revoked on stop)" test "$ms" -lt $((TTL * 1000))
 else
-	tap_fail "gateway 1 takes over after SIGTERM" "$(status 1)"
+	tap_fail "gateway 1 takes over after SIGTERM" "$(ha_status 1)"
 fi
 check "gateway 2's g0 no longer has the VIP" in_gwi 2 sh -c "! ip addr show dev g0 | grep -q '$VIP4/32'"
 check "client served through gateway 1" get_ok
