@@ -65,7 +65,7 @@ ha_start() {
 	mkdir -p "$TMP/g$1"
 	ha_conf "$1" >"$TMP/g$1/sluice.yaml"
 	nsenter --net=/run/netns/"$(ha_gw_ns "$1")" -- "$SLUICED" --pin-root "$(ha_pin_root "$1")" \
-		--journal "$TMP/g$1/journal" --socket "$(ha_sock "$1")" --metrics off \
+		--journal "$TMP/g$1/journal" --socket "$(ha_sock "$1")" --metrics 127.0.0.1:9469 \
 		--config "$TMP/g$1/sluice.yaml" >>"$TMP/g$1/sluiced.log" 2>&1 &
 	eval "DPID$1=$!"
 }

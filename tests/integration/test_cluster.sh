@@ -16,7 +16,7 @@
 #    and keeps its lease and its VIPs;
 #  - a breaker tripped on one gateway is open on the other within 1 s, and
 #    closed again after a reset; a service added on one gateway appears on
-#    the other (times measured);
+#    the other; an operator's leader set too (times measured);
 #  - SIGTERM of the holder hands the VIPs over at once (lease revoked).
 # Bounded: every client has a timeout; daemons, etcd and the lab are torn
 # down on any exit.
@@ -62,6 +62,12 @@ tap_ok "HA lab and a 3-member etcd cluster on the bridge ($ETCD_ENDPOINTS)"
 
 TMP=$LAB_STATE/cluster
 mkdir -p "$TMP"
+CQRS=198.19.0.20
+HA_EXTRA_SERVICES="  - address: $CQRS
+    port: 5432
+    mode: ipip
+    write-port: 5433
+    backends: [$(ha_be_addr4 1), $(ha_be_addr4 2)]"
 has_vips() { [ "$(ha_held "$1")" = 2 ]; }
 fwd() { sluice_gwi "$1" -j stats | jq '.global.forwarded.packets'; }
 get() { in_cli curl -s -m 1 "http://$1/" 2>/dev/null; }
@@ -105,6 +111,9 @@ if ms=$(ha_wait 5 get_ok); then
 else
 	tap_fail "client reconnects through gateway 2"
 fi
+check "gateway 2's metrics: VIP held, lease ok" in_gwi 2 sh -c \
+	"curl -s -m 2 http://127.0.0.1:9469/metrics | grep -q '^sluice_cluster_vip_held{vip=\"$VIP4\"} 1' &&
+	 curl -s -m 2 http://127.0.0.1:9469/metrics | grep -q '^sluice_cluster_lease_ok 1'"
 f2=$(fwd 2)
 get_ok
 check "and go through gateway 2 ($f2 → $(fwd 2))" test "$(fwd 2)" -gt "$f2"
@@ -163,6 +172,32 @@ if ms=$(ha_wait 5 svc_on2); then
 	tap_ok "service and backend added on gateway 1 appear on gateway 2 after $ms ms"
 else
 	tap_fail "a command on gateway 1 reaches gateway 2" "$(tail -5 "$TMP/g2/sluiced.log")"
+fi
+# Two gateways change the config at the same moment: etcd orders the two
+# publishes, the later one is applied on top of the earlier: both survive.
+ha_cli 1 service add 198.19.0.13 80 tcp mode ipip >/dev/null &
+c1=$!
+ha_cli 2 service add 198.19.0.14 80 tcp mode ipip >/dev/null &
+c2=$!
+wait $c1 && wait $c2
+both() {
+	for g in 1 2; do
+		sluice_gwi $g -j service show | jq -e '[.[].address] | index("198.19.0.13") and index("198.19.0.14")' || return 1
+	done
+}
+if ms=$(ha_wait 5 both); then
+	tap_ok "concurrent service adds on both gateways: both services on both after $ms ms"
+	echo "# publish conflicts resolved: $(cat "$TMP"/g*/sluiced.log | grep -c 'cluster: conflict')"
+else
+	tap_fail "concurrent changes converge" "$(tail -3 "$TMP/g1/sluiced.log")" "$(tail -3 "$TMP/g2/sluiced.log")"
+fi
+be2=$(ha_be_addr4 2)
+ha_cli 1 leader set $CQRS 5432 tcp "$be2" >/dev/null
+lead2() { sluice_gwi 2 -j leader show $CQRS 5432 tcp | jq -r '.[0].leader'; }
+if ms=$(ha_wait 5 eval '[ "$(lead2)" = "$be2:5432" ]'); then
+	tap_ok "operator's leader set on gateway 1 is the leader on gateway 2 after $ms ms"
+else
+	tap_fail "leader set reaches gateway 2" "leader $(lead2)"
 fi
 check "gateway 2 journaled what it applied" \
 	grep -q "adopted the config of gw1" "$TMP/g2/sluiced.log"

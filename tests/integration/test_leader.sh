@@ -210,6 +210,37 @@ else
 fi
 check "write refused again" test -z "$(body 81)"
 
+# The leader moves to a value that names no backend of the service: the old
+# leader is no longer one either, so the map says none (writes refused).
+changes() { sluice -j cluster show | jq '.elections[0].changes'; }
+elector "$B2:80"
+valid=$LAST_ELECTOR
+wait_leader $VIP "$B2:80" >/dev/null
+elector "198.18.9.9:80"
+stray=$LAST_ELECTOR
+sleep 0.3
+n0=$(changes)
+kill -INT "$valid"
+wait "$valid" 2>/dev/null
+for _ in $(seq 300); do
+	[ "$(changes)" -gt "$n0" ] && break
+	sleep 0.01
+done
+if [ "$(changes)" -gt "$n0" ] && [ "$(leader_of $VIP)" = none ]; then
+	tap_ok "leader moved to a value that is no backend: no leader (writes refused, not sent to the old one)"
+else
+	tap_fail "unknown elected backend gives no leader" "leader $(leader_of $VIP)"
+fi
+check "write refused" test -z "$(body 81)"
+kill -INT "$stray"
+wait "$stray" 2>/dev/null
+wait_leader $VIP none >/dev/null
+n1=$(changes)
+kill -HUP "$DPID"
+sleep 1
+check "a reload (SIGHUP) does not re-set the followed leader ($n1 → $(changes) changes)" \
+	test "$(changes)" = "$n1"
+
 # --- operator --------------------------------------------------------------------
 seq0=$(sluice -j journal show --dir "$DTMP/journal" 2>/dev/null | jq length)
 if sluice leader set $VIP 80 tcp $B1 >/dev/null; then

@@ -31,7 +31,9 @@
  * publishes again, so no acknowledged command is lost. On joining, the
  * cluster's document wins over the local file. Breaker transitions (to
  * open, to closed) are keys under <prefix>/breaker/; the others apply them
- * as `breaker trip` / `breaker reset`.
+ * as `breaker trip` / `breaker reset`. An operator's `leader set` is a key
+ * per service under <prefix>/leader/, run as is by the others (leaders
+ * from elections and role endpoints are each gateway's own observation).
  *
  * The status (lease, endpoint, VIPs, elections) goes to cluster.json beside
  * the control socket for `sluice cluster show`.
@@ -114,9 +116,9 @@ struct cluster {
 	size_t nvips;
 	struct cvip *vips;
 	size_t nfollows;
-	struct follow *follows;
+	struct follow **follows; /* each its own allocation: the stream's callback holds it */
 	/* shared state */
-	char cfg_key[200], brk_prefix[200];
+	char cfg_key[200], brk_prefix[200], leader_prefix[200];
 	int synced, sync_busy;
 	__u64 sync_at;
 	__s64 cfg_rev;
@@ -125,7 +127,7 @@ struct cluster {
 	size_t publishing; /* pending commands the publish in flight includes */
 	__u64 publish_at;
 	struct journal_cmds pending;
-	struct etcd_stream *cfg_watch, *brk_watch;
+	struct etcd_stream *cfg_watch, *brk_watch, *leader_watch;
 	__u64 published, adopted, brk_published, brk_applied;
 	/* status file */
 	char status_path[PATH_MAX];
@@ -242,14 +244,15 @@ static void status_write(struct cluster *c)
 
 		if (!v)
 			continue;
-		json_object_object_add(v, "service", json_object_new_string(c->follows[i].svc));
+		json_object_object_add(v, "service", json_object_new_string(c->follows[i]->svc));
 		json_object_object_add(v, "election",
-				       json_object_new_string(c->follows[i].election));
-		json_object_object_add(v, "leader", json_object_new_string(c->follows[i].leader));
+				       json_object_new_string(c->follows[i]->election));
+		json_object_object_add(v, "leader", json_object_new_string(c->follows[i]->leader));
 		json_object_object_add(v, "changes",
-				       json_object_new_int64((int64_t)c->follows[i].changes));
-		json_object_object_add(v, "last_apply_us",
-				       json_object_new_int64((int64_t)c->follows[i].last_apply_us));
+				       json_object_new_int64((int64_t)c->follows[i]->changes));
+		json_object_object_add(
+			v, "last_apply_us",
+			json_object_new_int64((int64_t)c->follows[i]->last_apply_us));
 		json_object_array_add(fl, v);
 	}
 	json_object_object_add(doc, "elections", fl);
@@ -265,6 +268,50 @@ static void status_write(struct cluster *c)
 		}
 	}
 	json_object_put(doc);
+}
+
+void cluster_metrics(struct daemon *d, FILE *f)
+{
+	struct cluster *c = d->cluster;
+	size_t i;
+
+	if (!c)
+		return;
+	fprintf(f,
+		"# HELP sluice_cluster_lease_ok 1 while etcd confirms this gateway's lease\n"
+		"# TYPE sluice_cluster_lease_ok gauge\n"
+		"sluice_cluster_lease_ok %d\n"
+		"# HELP sluice_cluster_etcd_failovers_total Moves to another etcd endpoint\n"
+		"# TYPE sluice_cluster_etcd_failovers_total counter\n"
+		"sluice_cluster_etcd_failovers_total %llu\n"
+		"# HELP sluice_cluster_fenced_total VIPs dropped because etcd did not confirm the lease\n"
+		"# TYPE sluice_cluster_fenced_total counter\n"
+		"sluice_cluster_fenced_total %llu\n"
+		"# HELP sluice_cluster_config_revision etcd revision of the shared config applied\n"
+		"# TYPE sluice_cluster_config_revision gauge\n"
+		"sluice_cluster_config_revision %lld\n"
+		"# HELP sluice_cluster_config_pending Local commands not yet published\n"
+		"# TYPE sluice_cluster_config_pending gauge\n"
+		"sluice_cluster_config_pending %zu\n"
+		"# HELP sluice_cluster_breakers_applied_total Breaker transitions applied from other gateways\n"
+		"# TYPE sluice_cluster_breakers_applied_total counter\n"
+		"sluice_cluster_breakers_applied_total %llu\n",
+		c->lease && mono_ms() - c->lease_ok_ms < ttl_ms(c),
+		(unsigned long long)etcd_failovers(c->e), (unsigned long long)c->fenced,
+		(long long)c->cfg_rev, c->pending.count, (unsigned long long)c->brk_applied);
+	fprintf(f, "# HELP sluice_cluster_vip_held 1 when this gateway holds the VIP\n"
+		   "# TYPE sluice_cluster_vip_held gauge\n");
+	for (i = 0; i < c->nvips; i++)
+		fprintf(f, "sluice_cluster_vip_held{vip=\"%s\"} %d\n", c->vips[i].text,
+			c->vips[i].held);
+	fprintf(f, "# HELP sluice_cluster_leader_changes_total Leader changes taken from an etcd "
+		   "election\n"
+		   "# TYPE sluice_cluster_leader_changes_total counter\n");
+	for (i = 0; i < c->nfollows; i++)
+		fprintf(f,
+			"sluice_cluster_leader_changes_total{service=\"%s\",election=\"%s\"} %llu\n",
+			c->follows[i]->svc, c->follows[i]->election,
+			(unsigned long long)c->follows[i]->changes);
 }
 
 /* --- VIPs --- */
@@ -478,22 +525,12 @@ static void lease_tick(struct cluster *c, __u64 now)
 
 /* --- service leaders from elections --- */
 
-static void on_follow(void *ctx, const struct etcd_event *ev)
+/* leader set SERVICE VALUE source election, through the journal; rc. */
+static int follow_apply(struct follow *f, char *value)
 {
-	struct follow *f = ctx;
-	char value[256], words[SVC_KEY_STRLEN], *argv[10], *save = NULL, *w;
-	__u64 t0 = mono_us();
+	char words[SVC_KEY_STRLEN], *argv[10], *save = NULL, *w;
 	int n = 0;
 
-	if (ev->type != ETCD_EV_PUT && ev->type != ETCD_EV_DELETE)
-		return;
-	if (ev->type == ETCD_EV_PUT)
-		snprintf(value, sizeof(value), "%.*s", (int)ev->kv.value_len, ev->kv.value);
-	else
-		snprintf(value, sizeof(value), "none");
-	if (!strcmp(value, f->leader))
-		return;
-	snprintf(f->leader, sizeof(f->leader), "%s", value);
 	argv[n++] = "leader";
 	argv[n++] = "set";
 	/* The service as three words: ADDR PORT PROTO. */
@@ -504,7 +541,33 @@ static void on_follow(void *ctx, const struct etcd_event *ev)
 	argv[n++] = "source";
 	argv[n++] = "election";
 	argv[n] = NULL;
-	run_cmd(f->c, n, argv);
+	return run_cmd(f->c, n, argv);
+}
+
+static void on_follow(void *ctx, const struct etcd_event *ev)
+{
+	struct follow *f = ctx;
+	char value[256];
+	__u64 t0 = mono_us();
+
+	if (ev->type != ETCD_EV_PUT && ev->type != ETCD_EV_DELETE)
+		return; /* etcd unreachable: the last leader known keeps the writes */
+	if (ev->type == ETCD_EV_PUT)
+		snprintf(value, sizeof(value), "%.*s", (int)ev->kv.value_len, ev->kv.value);
+	else
+		snprintf(value, sizeof(value), "none");
+	if (!strcmp(value, f->leader))
+		return;
+	snprintf(f->leader, sizeof(f->leader), "%s", value);
+	/*
+	 * A leader that is not one of our backends: the old one is no longer
+	 * the leader either, so writes are refused rather than sent there.
+	 */
+	if (follow_apply(f, value) && strcmp(value, "none")) {
+		log_warn("cluster: election %s names %s, not a backend of %s: no leader",
+			 f->election, value, f->svc);
+		follow_apply(f, "none");
+	}
 	f->changes++;
 	f->last_apply_us = mono_us() - t0;
 	log_info("cluster: election %s: leader of %s is %s (applied in %llu us)", f->election,
@@ -512,67 +575,124 @@ static void on_follow(void *ctx, const struct etcd_event *ev)
 	status_write(f->c);
 }
 
+static void follow_free(struct cluster *c, struct follow *f)
+{
+	if (f && f->s)
+		etcd_stream_cancel(c->e, f->s);
+	free(f);
+}
+
 static void follows_free(struct cluster *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->nfollows; i++)
-		if (c->follows[i].s)
-			etcd_stream_cancel(c->e, c->follows[i].s);
+		follow_free(c, c->follows[i]);
 	free(c->follows);
 	c->follows = NULL;
 	c->nfollows = 0;
 }
 
+/* The follow of (key, election) in old[0..n), taken out of it; NULL if none. */
+static struct follow *follow_take(struct follow **old, size_t n, const struct sluice_svc_key *key,
+				  const char *election)
+{
+	struct follow *f;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f = old[i];
+		if (f && !memcmp(&f->key, key, sizeof(*key)) && !strcmp(f->election, election)) {
+			old[i] = NULL;
+			return f;
+		}
+	}
+	return NULL;
+}
+
 void cluster_sync(struct daemon *d, const struct state *s)
 {
 	struct cluster *c = d->cluster;
-	size_t i, n = 0;
+	struct follow **old, **now, *f;
+	size_t i, n = 0, nold;
 
 	if (!c)
 		return;
-	follows_free(c);
 	for (i = 0; i < s->nservices; i++)
 		n += s->services[i].election[0] != 0;
-	if (!n)
+	now = calloc(n ? n : 1, sizeof(*now));
+	if (!now)
 		return;
-	c->follows = calloc(n, sizeof(*c->follows));
-	if (!c->follows)
-		return;
+	old = c->follows;
+	nold = c->nfollows;
+	c->follows = now;
+	c->nfollows = 0;
+	/* Unchanged ones keep their stream: a reload does not re-set every leader. */
 	for (i = 0; i < s->nservices; i++) {
 		const struct state_service *sv = &s->services[i];
-		struct follow *f = &c->follows[c->nfollows];
 
 		if (!sv->election[0])
 			continue;
-		f->c = c;
-		f->key = sv->key;
-		svc_key_format_args(&sv->key, f->svc, sizeof(f->svc));
-		snprintf(f->election, sizeof(f->election), "%s", sv->election);
-		if (etcd_observe(c->e, f->election, on_follow, f, &f->s)) {
-			log_warn("cluster: cannot follow election %s: %s", f->election, err_msg());
-			continue;
+		f = follow_take(old, nold, &sv->key, sv->election);
+		if (!f) {
+			f = calloc(1, sizeof(*f));
+			if (!f)
+				continue;
+			f->c = c;
+			f->key = sv->key;
+			svc_key_format_args(&sv->key, f->svc, sizeof(f->svc));
+			snprintf(f->election, sizeof(f->election), "%s", sv->election);
+			if (etcd_observe(c->e, f->election, on_follow, f, &f->s)) {
+				log_warn("cluster: cannot follow election %s: %s", f->election,
+					 err_msg());
+				free(f);
+				continue;
+			}
 		}
-		c->nfollows++;
+		now[c->nfollows++] = f;
 	}
+	for (i = 0; i < nold; i++)
+		follow_free(c, old[i]);
+	free(old);
 	log_info("cluster: following %zu elections", c->nfollows);
 }
 
 /* --- shared desired state --- */
 
-static int is_shared_object(int argc, char **argv)
+enum shared_kind {
+	SHARED_NONE = 0, /* this gateway's own business (iface, gateway, journal, ...) */
+	SHARED_CONFIG,	 /* part of the desired state document */
+	SHARED_LEADER,	 /* an operator's leader set: relayed as a command */
+};
+
+/*
+ * What a write command changes. Breakers travel as transitions
+ * (cluster_breaker()); leaders set by an election or a role endpoint are
+ * each gateway's own observation; an operator's leader is everyone's.
+ */
+static enum shared_kind shared_kind(int argc, char **argv, int *svc_word)
 {
-	static const char *const shared[] = { "service", "backend", "shard", "bulkhead" };
+	static const char *const config[] = { "service", "backend", "shard", "bulkhead" };
+	enum shared_kind k = SHARED_NONE;
 	struct cli_call call;
-	int yes = 0;
 	size_t i;
+	int j;
 
 	if (cli_command(argc, argv, &call))
-		return 0;
-	for (i = 0; call.object && i < sizeof(shared) / sizeof(shared[0]); i++)
-		yes |= !strcmp(call.object, shared[i]);
+		return SHARED_NONE;
+	for (i = 0; call.object && i < sizeof(config) / sizeof(config[0]); i++)
+		if (!strcmp(call.object, config[i]))
+			k = SHARED_CONFIG;
+	if (call.object && !strcmp(call.object, "leader") && call.command &&
+	    !strcmp(call.command, "set") && call.word + 4 < call.argc) {
+		k = SHARED_LEADER;
+		*svc_word = call.word + 2;
+		for (j = call.word + 2; j + 1 < call.argc; j++)
+			if (!strcmp(call.argv[j], "source") && strcmp(call.argv[j + 1], "operator"))
+				k = SHARED_NONE;
+	}
 	cli_call_free(&call);
-	return yes;
+	return k;
 }
 
 /* Apply another gateway's document (revision rev) as a diff, then our unpublished commands. */
@@ -688,6 +808,9 @@ static void on_published(void *ctx, const struct etcd_result *r)
 		c->conflicts = 0;
 		return;
 	}
+	log_info("cluster: conflict: %s changed at a later revision than %lld; applying it, then "
+		 "our %zu commands again",
+		 c->cfg_key, (long long)c->cfg_rev, c->pending.count);
 	if (r->nkvs && r->kvs[0].mod_revision > c->cfg_rev)
 		adopt(c, r->kvs[0].value, r->kvs[0].value_len, r->kvs[0].mod_revision);
 	c->publish_due = 1;
@@ -790,6 +913,8 @@ static void on_brk_event(void *ctx, const struct etcd_event *ev)
 	status_write(c);
 }
 
+static void on_leader_event(void *ctx, const struct etcd_event *ev);
+
 static void on_sync(void *ctx, const struct etcd_result *r)
 {
 	struct cluster *c = ctx;
@@ -815,21 +940,86 @@ static void on_sync(void *ctx, const struct etcd_result *r)
 	}
 	if (etcd_watch(c->e, c->cfg_key, strlen(c->cfg_key), 0, r->revision + 1, on_cfg_event, c,
 		       &c->cfg_watch) ||
-	    etcd_watch(c->e, c->brk_prefix, n, 1, r->revision + 1, on_brk_event, c, &c->brk_watch))
+	    etcd_watch(c->e, c->brk_prefix, n, 1, r->revision + 1, on_brk_event, c,
+		       &c->brk_watch) ||
+	    etcd_watch(c->e, c->leader_prefix, strlen(c->leader_prefix), 1, r->revision + 1,
+		       on_leader_event, c, &c->leader_watch))
 		log_err("cluster: cannot watch %s: %s", c->cfg_key, err_msg());
 	log_info("cluster: synced at revision %lld", (long long)r->revision);
 	status_write(c);
 }
 
+/* An operator's leader set, for the other gateways: <prefix>/leader/<ADDR PORT PROTO>. */
+static void publish_leader(struct cluster *c, int argc, char **argv, int svc_word)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	char key[512];
+	const char *text;
+	int i;
+
+	if (!o || !a) {
+		json_object_put(o);
+		json_object_put(a);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s%s %s %s", c->leader_prefix, argv[svc_word],
+		 argv[svc_word + 1], argv[svc_word + 2]);
+	for (i = 0; i < argc; i++)
+		json_object_array_add(a, json_object_new_string(argv[i]));
+	json_object_object_add(o, "gateway", json_object_new_string(c->conf.name));
+	json_object_object_add(o, "argv", a);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (etcd_put(c->e, key, strlen(key), text, strlen(text), 0, NULL, NULL, NULL))
+		log_warn("cluster: cannot publish the leader set: %s", err_msg());
+	json_object_put(o);
+}
+
+static void on_leader_event(void *ctx, const struct etcd_event *ev)
+{
+	struct cluster *c = ctx;
+	struct json_object *doc, *gw, *a;
+	char *argv[32];
+	int n = 0;
+
+	if (ev->type != ETCD_EV_PUT)
+		return;
+	doc = json_tokener_parse(ev->kv.value ? ev->kv.value : "");
+	if (doc && json_object_object_get_ex(doc, "gateway", &gw) &&
+	    json_object_object_get_ex(doc, "argv", &a) && json_object_is_type(a, json_type_array) &&
+	    strcmp(json_object_get_string(gw), c->conf.name)) {
+		for (n = 0; n < 31 && (size_t)n < json_object_array_length(a); n++)
+			argv[n] = (char *)json_object_get_string(json_object_array_get_idx(a, n));
+		argv[n] = NULL;
+		/* Only what the key says it is: a leader set, nothing else. */
+		if (n >= 2 && !strcmp(argv[0], "leader") && !strcmp(argv[1], "set")) {
+			log_info("cluster: leader set by %s's operator",
+				 json_object_get_string(gw));
+			run_cmd(c, n, argv);
+		}
+	}
+	json_object_put(doc);
+}
+
 void cluster_command(struct daemon *d, int argc, char **argv, int rc)
 {
 	struct cluster *c = d->cluster;
+	int svc_word = 0;
 
-	if (!c || !c->conf.share || c->applying || rc || !is_shared_object(argc, argv))
+	if (!c || !c->conf.share || c->applying || rc)
 		return;
-	if (journal_cmds_add(&c->pending, argc, argv))
-		log_warn("cluster: out of memory: a command will not be published");
-	c->publish_due = 1;
+	switch (shared_kind(argc, argv, &svc_word)) {
+	case SHARED_CONFIG:
+		if (journal_cmds_add(&c->pending, argc, argv))
+			log_warn("cluster: out of memory: a command will not be published");
+		c->publish_due = 1;
+		break;
+	case SHARED_LEADER:
+		publish_leader(c, argc, argv, svc_word);
+		break;
+	case SHARED_NONE:
+		break;
+	}
 }
 
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
@@ -928,6 +1118,7 @@ int cluster_open(struct daemon *d, const struct state_cluster *conf)
 		goto fail;
 	snprintf(c->cfg_key, sizeof(c->cfg_key), "%s/config", conf->prefix);
 	snprintf(c->brk_prefix, sizeof(c->brk_prefix), "%s/breaker/", conf->prefix);
+	snprintf(c->leader_prefix, sizeof(c->leader_prefix), "%s/leader/", conf->prefix);
 	if (hstate_path(d->socket_path, c->status_path, sizeof(c->status_path)) == 0) {
 		char *slash = strrchr(c->status_path, '/');
 

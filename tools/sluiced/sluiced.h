@@ -131,6 +131,8 @@ void cluster_command(struct daemon *d, int argc, char **argv, int rc);
 /* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
 		     __u32 to);
+/* Prometheus lines of the cluster (nothing when not in one). */
+void cluster_metrics(struct daemon *d, FILE *f);
 
 /* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
 int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);
