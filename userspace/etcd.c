@@ -2,7 +2,8 @@
 /*
  * The etcd v3 client (see etcd.h): requests and streams as HTTP POSTs to
  * etcd's JSON gateway on libcurl's multi socket interface, its sockets and
- * timer folded into the module's epoll set and timerfd (as health.c does).
+ * timer folded into the module's epoll set and timerfd (curlep.h, as in
+ * health.c).
  *
  * One dispatch runs in phases, and only the last one calls the caller:
  *  1. socket events and curl's timer move data: answers accumulate in each
@@ -41,6 +42,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
+#include "curlep.h"
 #include "err.h"
 #include "etcd.h"
 
@@ -99,17 +101,6 @@ static void list_del(struct link *n)
 enum ev_kind {
 	EV_TIMER = 1,
 	EV_CURL,
-};
-
-struct ev {
-	enum ev_kind kind;
-	int dead; /* freed at the end of the dispatch */
-};
-
-struct csock {
-	struct ev ev; /* EV_CURL: first member */
-	curl_socket_t fd;
-	struct csock *next_dead;
 };
 
 /* One HTTP exchange: a request's attempt, or a stream's connection. */
@@ -217,9 +208,9 @@ enum auth_state {
 
 struct etcd {
 	int epfd, tfd;
-	struct ev timer;
-	CURLM *multi;
-	__u64 curl_due, armed;
+	struct curlep_tag timer;
+	struct curlep curl; /* libcurl's multi handle on epfd (curlep.h) */
+	__u64 armed;
 	struct ep eps[ETCD_ENDPOINTS_MAX];
 	size_t neps, cur;
 	__u64 failovers;
@@ -232,7 +223,6 @@ struct etcd {
 	__u32 auth_backoff;
 	struct link reqs, done; /* struct etcd_req: waiting or running; completed */
 	struct link streams;	/* struct etcd_stream */
-	struct csock *dead_socks;
 	int in_dispatch, cb_depth, freeing;
 };
 
@@ -920,55 +910,6 @@ static __u64 ep_ready_at(const struct etcd *e, __u64 now)
 
 /* --- Transfers --------------------------------------------------------------- */
 
-static int curl_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct etcd *e = userp;
-	struct csock *cs = socketp;
-	struct epoll_event ev = { 0 };
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (cs) {
-			epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);
-			curl_multi_assign(e->multi, s, NULL);
-			cs->ev.dead = 1;
-			cs->next_dead = e->dead_socks;
-			e->dead_socks = cs;
-		}
-		return 0;
-	}
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev.events |= EPOLLIN;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev.events |= EPOLLOUT;
-	if (!cs) {
-		cs = calloc(1, sizeof(*cs));
-		if (!cs)
-			return -1;
-		cs->ev.kind = EV_CURL;
-		cs->fd = s;
-		ev.data.ptr = &cs->ev;
-		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev)) {
-			free(cs);
-			return -1;
-		}
-		curl_multi_assign(e->multi, s, cs);
-		return 0;
-	}
-	ev.data.ptr = &cs->ev;
-	return epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) ? -1 : 0;
-}
-
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct etcd *e = userp;
-
-	(void)multi;
-	/* Only noted: the timerfd is re-armed when the module call returns. */
-	e->curl_due = timeout_ms < 0 ? UINT64_MAX : now_ms() + (__u64)timeout_ms;
-	return 0;
-}
-
 static size_t curl_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct xfer *x = userp;
@@ -1012,7 +953,7 @@ static int curl_sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose
 static void xfer_stop(struct etcd *e, struct xfer *x)
 {
 	if (x->easy) {
-		curl_multi_remove_handle(e->multi, x->easy);
+		curl_multi_remove_handle(e->curl.multi, x->easy);
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
 	}
@@ -1093,7 +1034,7 @@ static int xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, 
 	    (e->cert && curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert)) ||
 	    (e->key && curl_easy_setopt(c, CURLOPT_SSLKEY, e->key)))
 		return -EINVAL;
-	if (curl_multi_add_handle(e->multi, c))
+	if (curl_multi_add_handle(e->curl.multi, c))
 		return -ENOMEM;
 	return 0;
 }
@@ -1110,7 +1051,7 @@ static void xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc)
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &x->oserr);
 	curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &connected);
 	x->sent = connected > 0;
-	curl_multi_remove_handle(e->multi, x->easy);
+	curl_multi_remove_handle(e->curl.multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
 	curl_slist_free_all(x->hdrs);
@@ -1152,7 +1093,7 @@ static __u64 next_wake(struct etcd *e, __u64 now)
 	struct etcd_req *r;
 	struct etcd_stream *s;
 	struct link *nx;
-	__u64 t = e->curl_due;
+	__u64 t = e->curl.due;
 
 	if (!list_empty(&e->done))
 		return now;
@@ -1945,7 +1886,6 @@ static int settle(struct etcd *e)
 {
 	struct etcd_stream *s;
 	struct link *nx;
-	struct csock *c;
 
 	if (e->in_dispatch || e->cb_depth)
 		return 0;
@@ -1957,10 +1897,7 @@ static int settle(struct etcd *e)
 			stream_free(e, s);
 		}
 	}
-	while ((c = e->dead_socks)) {
-		e->dead_socks = c->next_dead;
-		free(c);
-	}
+	curlep_free_dead(&e->curl);
 	if (e->freeing) {
 		destroy(e);
 		return 1;
@@ -2348,7 +2285,6 @@ int etcd_new(struct etcd **out, const struct etcd_conf *c)
 	}
 	e->epfd = -1;
 	e->tfd = -1;
-	e->curl_due = UINT64_MAX;
 	e->timer.kind = EV_TIMER;
 	list_init(&e->reqs);
 	list_init(&e->done);
@@ -2396,14 +2332,9 @@ int etcd_new(struct etcd **out, const struct etcd_conf *c)
 		err = -errno;
 		goto out;
 	}
-	e->multi = curl_multi_init();
-	if (!e->multi || curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb) ||
-	    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e) ||
-	    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) ||
-	    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e)) {
-		err = -ENOMEM;
+	err = curlep_init(&e->curl, e->epfd, EV_CURL, now_ms);
+	if (err)
 		goto out;
-	}
 	*out = e;
 	return 0;
 out:
@@ -2416,7 +2347,6 @@ out:
 static void destroy(struct etcd *e)
 {
 	struct etcd_stream *s;
-	struct csock *c;
 	size_t i;
 
 	while (!list_empty(&e->streams)) {
@@ -2424,12 +2354,7 @@ static void destroy(struct etcd *e)
 		list_del(&s->link);
 		stream_free(e, s);
 	}
-	if (e->multi)
-		curl_multi_cleanup(e->multi);
-	while ((c = e->dead_socks)) {
-		e->dead_socks = c->next_dead;
-		free(c);
-	}
+	curlep_cleanup(&e->curl);
 	if (e->tfd >= 0)
 		close(e->tfd);
 	if (e->epfd >= 0)
@@ -2497,7 +2422,7 @@ static void reap(struct etcd *e, __u64 now)
 	CURLcode rc;
 	int left;
 
-	while ((msg = curl_multi_info_read(e->multi, &left))) {
+	while ((msg = curl_multi_info_read(e->curl.multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		easy = msg->easy_handle;
@@ -2583,9 +2508,9 @@ int etcd_dispatch(struct etcd *e, __u64 now)
 	struct epoll_event evs[EV_BATCH];
 	struct etcd_stream *s;
 	struct etcd_req *r;
-	struct ev *hv;
+	struct curlep_tag *hv;
 	__u64 ticks;
-	int n, i, still, err = 0;
+	int n, i, err = 0;
 
 	if (e->in_dispatch || e->cb_depth)
 		return 0; /* not from inside a callback */
@@ -2606,21 +2531,10 @@ int etcd_dispatch(struct etcd *e, __u64 now)
 			}
 			e->armed = 0;
 		} else {
-			int mask = 0;
-
-			if (evs[i].events & EPOLLIN)
-				mask |= CURL_CSELECT_IN;
-			if (evs[i].events & EPOLLOUT)
-				mask |= CURL_CSELECT_OUT;
-			if (evs[i].events & (EPOLLERR | EPOLLHUP))
-				mask |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(e->multi, ((struct csock *)hv)->fd, mask, &still);
+			curlep_event(&e->curl, hv, evs[i].events);
 		}
 	}
-	if (e->curl_due <= now_ms()) {
-		e->curl_due = UINT64_MAX;
-		curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still);
-	}
+	curlep_timeout(&e->curl);
 	reap(e, now);
 	run_reqs(e, now);
 	run_streams(e, now);

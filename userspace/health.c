@@ -7,11 +7,10 @@
  * sockets and timer folded into the module's epoll set and timerfd.
  *
  * Every epoll entry's data.ptr points at a struct whose first member is a
- * struct hev naming its kind: the timerfd (h->timer), a TCP check in
- * flight (struct check), or a socket of libcurl's (struct csock, made when
- * curl first asks about the socket, freed when it lets go of it). Checks
- * and curl sockets deleted during health_dispatch() are freed only at its
- * end, since events fetched in the same batch may still point at them.
+ * struct curlep_tag naming its kind: the timerfd (h->timer), a TCP check in
+ * flight (struct check), or a socket of libcurl's (curlep.h). Checks and
+ * curl sockets deleted during health_dispatch() are freed only at its end,
+ * since events fetched in the same batch may still point at them.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -28,6 +27,7 @@
 #include <sys/timerfd.h>
 
 #include "addr.h"
+#include "curlep.h"
 #include "err.h"
 #include "health.h"
 
@@ -41,13 +41,8 @@ enum hev_kind {
 	HEV_CURL,
 };
 
-struct hev {
-	enum hev_kind kind;
-	int dead; /* freed at the end of the dispatch */
-};
-
 struct check {
-	struct hev ev; /* HEV_TCP: first member */
+	struct curlep_tag ev; /* HEV_TCP: first member */
 	__u32 id;
 	struct health_conf conf;
 	struct health_fsm fsm;
@@ -68,18 +63,11 @@ struct check {
 	struct check *next_dead;
 };
 
-struct csock {
-	struct hev ev; /* HEV_CURL: first member */
-	curl_socket_t fd;
-	struct csock *next_dead;
-};
-
 struct health {
 	int epfd;
-	struct hev timer;
+	struct curlep_tag timer;
 	int tfd;
-	CURLM *multi;
-	__u64 curl_due; /* UINT64_MAX: none */
+	struct curlep curl; /* libcurl's multi handle on epfd */
 	health_change_fn on_change;
 	void *ctx;
 	struct check **byid; /* sorted by id */
@@ -87,7 +75,6 @@ struct health {
 	struct check **heap; /* min-heap on when, count entries */
 	int in_dispatch;
 	struct check *dead_checks;
-	struct csock *dead_socks;
 	__u64 armed; /* timerfd deadline, 0: disarmed */
 };
 
@@ -418,7 +405,7 @@ static struct check *find(const struct health *h, __u32 id)
 
 static __u64 next_deadline(const struct health *h)
 {
-	__u64 t = h->curl_due;
+	__u64 t = h->curl.due;
 
 	if (h->count && h->heap[0]->when < t)
 		t = h->heap[0]->when;
@@ -509,7 +496,7 @@ static void abandon(struct health *h, struct check *c)
 		c->fd = -1;
 	}
 	if (c->easy) {
-		curl_multi_remove_handle(h->multi, c->easy);
+		curl_multi_remove_handle(h->curl.multi, c->easy);
 		curl_easy_cleanup(c->easy);
 		c->easy = NULL;
 	}
@@ -610,55 +597,6 @@ static void tcp_event(struct health *h, struct check *c, __u64 now)
 }
 
 /* --- HTTP over libcurl's multi socket interface ----------------------------- */
-
-static int curl_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct health *h = userp;
-	struct csock *cs = socketp;
-	struct epoll_event ev = { 0 };
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (cs) {
-			epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
-			curl_multi_assign(h->multi, s, NULL);
-			cs->ev.dead = 1;
-			cs->next_dead = h->dead_socks;
-			h->dead_socks = cs;
-		}
-		return 0;
-	}
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev.events |= EPOLLIN;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev.events |= EPOLLOUT;
-	if (!cs) {
-		cs = calloc(1, sizeof(*cs));
-		if (!cs)
-			return -1;
-		cs->ev.kind = HEV_CURL;
-		cs->fd = s;
-		ev.data.ptr = &cs->ev;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev)) {
-			free(cs);
-			return -1;
-		}
-		curl_multi_assign(h->multi, s, cs);
-		return 0;
-	}
-	ev.data.ptr = &cs->ev;
-	return epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) ? -1 : 0;
-}
-
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct health *h = userp;
-
-	(void)multi;
-	/* Only noted here: the timerfd is re-armed when the module call returns. */
-	h->curl_due = timeout_ms < 0 ? UINT64_MAX : health_now_ms() + (__u64)timeout_ms;
-	return 0;
-}
 
 static size_t curl_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -769,7 +707,7 @@ static void curl_reap(struct health *h, __u64 now)
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
+	while ((msg = curl_multi_info_read(h->curl.multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		c = NULL;
@@ -851,7 +789,7 @@ static int http_start_easy(struct health *h, struct check *c)
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, c) || curl_easy_setopt(e, CURLOPT_PRIVATE, c) ||
 	    (c->hdrs && curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->hdrs)))
 		return -EINVAL;
-	if (curl_multi_add_handle(h->multi, e))
+	if (curl_multi_add_handle(h->curl.multi, e))
 		return -ENOMEM;
 	return 0;
 }
@@ -919,7 +857,6 @@ int health_new(struct health **out, health_change_fn on_change, void *ctx)
 		return -ENOMEM;
 	h->epfd = -1;
 	h->tfd = -1;
-	h->curl_due = UINT64_MAX;
 	h->on_change = on_change;
 	h->ctx = ctx;
 	h->timer.kind = HEV_TIMER;
@@ -943,14 +880,9 @@ int health_new(struct health **out, health_change_fn on_change, void *ctx)
 		err = -errno;
 		goto out;
 	}
-	h->multi = curl_multi_init();
-	if (!h->multi || curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb) ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h)) {
-		err = -ENOMEM;
+	err = curlep_init(&h->curl, h->epfd, HEV_CURL, health_now_ms);
+	if (err)
 		goto out;
-	}
 	*out = h;
 	return 0;
 out:
@@ -962,16 +894,12 @@ out:
 static void free_dead(struct health *h)
 {
 	struct check *c;
-	struct csock *s;
 
 	while ((c = h->dead_checks)) {
 		h->dead_checks = c->next_dead;
 		free(c);
 	}
-	while ((s = h->dead_socks)) {
-		h->dead_socks = s->next_dead;
-		free(s);
-	}
+	curlep_free_dead(&h->curl);
 }
 
 /* Unlink c from byid and the heap, stop its run, free it (or defer). */
@@ -1000,8 +928,7 @@ void health_free(struct health *h)
 		return;
 	while (h->count)
 		remove_check(h, h->byid[h->count - 1]);
-	if (h->multi)
-		curl_multi_cleanup(h->multi);
+	curlep_cleanup(&h->curl);
 	free_dead(h);
 	if (h->tfd >= 0)
 		close(h->tfd);
@@ -1132,9 +1059,9 @@ int health_fd(const struct health *h)
 int health_dispatch(struct health *h, __u64 now)
 {
 	struct epoll_event evs[EV_BATCH];
-	struct hev *hv;
+	struct curlep_tag *hv;
 	__u64 ticks;
-	int n, i, still, err = 0;
+	int n, i, err = 0;
 
 	h->in_dispatch = 1;
 	n = epoll_wait(h->epfd, evs, EV_BATCH, 0);
@@ -1157,27 +1084,15 @@ int health_dispatch(struct health *h, __u64 now)
 		case HEV_TCP:
 			tcp_event(h, (struct check *)hv, now);
 			break;
-		case HEV_CURL: {
-			int mask = 0;
-
-			if (evs[i].events & EPOLLIN)
-				mask |= CURL_CSELECT_IN;
-			if (evs[i].events & EPOLLOUT)
-				mask |= CURL_CSELECT_OUT;
-			if (evs[i].events & (EPOLLERR | EPOLLHUP))
-				mask |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(h->multi, ((struct csock *)hv)->fd, mask, &still);
+		case HEV_CURL:
+			curlep_event(&h->curl, hv, evs[i].events);
 			curl_reap(h, now);
 			break;
-		}
 		}
 	}
 	run_due(h, now);
 	/* curl's timer, also how it starts the transfers run_due() added. */
-	if (h->curl_due <= health_now_ms()) {
-		h->curl_due = UINT64_MAX;
-		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &still);
-	}
+	curlep_timeout(&h->curl);
 	curl_reap(h, now);
 out:
 	h->in_dispatch = 0;
