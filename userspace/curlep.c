@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "curlep.h"
 #include "err.h"
@@ -57,33 +60,82 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-int curlep_init(struct curlep *c, int epfd, int kind, __u64 (*now_ms)(void))
+void curlep_init(struct curlep *c)
 {
-	c->epfd = epfd;
-	c->kind = kind;
-	c->now_ms = now_ms;
+	memset(c, 0, sizeof(*c));
+	c->epfd = -1;
+	c->tfd = -1;
 	c->due = UINT64_MAX;
-	c->dead = NULL;
+}
+
+int curlep_open(struct curlep *c, int timer_kind, int curl_kind, __u64 (*now_ms)(void))
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	c->kind = curl_kind;
+	c->now_ms = now_ms;
+	c->timer.kind = timer_kind;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.data.ptr = &c->timer;
+	if (c->epfd < 0 || c->tfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->tfd, &ev)) {
+		err = -errno;
+		err_set("cannot create an epoll set and its timer: %s", strerror(-err));
+		return err;
+	}
 	c->multi = curl_multi_init();
 	if (!c->multi || curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) ||
 	    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb) ||
 	    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c)) {
-		if (c->multi)
-			curl_multi_cleanup(c->multi);
-		c->multi = NULL;
 		err_set("cannot set up libcurl's multi interface");
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void curlep_cleanup(struct curlep *c)
+void curlep_close(struct curlep *c)
 {
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
 	c->multi = NULL;
 	curlep_free_dead(c);
+	if (c->tfd >= 0)
+		close(c->tfd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->tfd = c->epfd = -1;
+}
+
+int curlep_arm(struct curlep *c, __u64 t)
+{
+	struct itimerspec its;
+
+	if (t == c->armed || (t == UINT64_MAX && !c->armed))
+		return 0;
+	memset(&its, 0, sizeof(its));
+	if (t != UINT64_MAX) {
+		/* 0 would disarm: an overdue deadline fires at 1 ns. */
+		its.it_value.tv_sec = (time_t)(t / 1000);
+		its.it_value.tv_nsec = (long)(t % 1000) * 1000000;
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;
+	}
+	if (timerfd_settime(c->tfd, TFD_TIMER_ABSTIME, &its, NULL))
+		return -errno;
+	c->armed = t == UINT64_MAX ? 0 : t;
+	return 0;
+}
+
+int curlep_timer_read(struct curlep *c)
+{
+	__u64 ticks;
+
+	if (read(c->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return -errno;
+	c->armed = 0;
+	return 0;
 }
 
 void curlep_event(struct curlep *c, struct curlep_tag *t, __u32 events)

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * libcurl's multi socket interface on an epoll set that the caller owns and
- * dispatches: the plumbing the health checks (health.c) and the etcd client
- * (etcd.c) share.
+ * An epoll set with a timerfd and libcurl's multi socket interface folded
+ * into it: the event plumbing the health checks (health.c) and the etcd
+ * client (etcd.c) share. The owner exposes c->epfd to its caller's loop
+ * and dispatches the events itself.
  *
- * Every socket libcurl hands over is added to the caller's epoll set with
- * data.ptr pointing at a struct curlep_sock, whose first member is a
- * struct curlep_tag. The caller's own sources (its timerfd, its TCP checks)
- * start with a struct curlep_tag too, so one switch on tag.kind dispatches
- * them all. A socket libcurl drops during a dispatch may still be in that
- * batch of epoll events: it is only marked dead, skipped, and freed by
- * curlep_free_dead() once the batch is done.
+ * Every entry's data.ptr points at a struct whose first member is a struct
+ * curlep_tag: the timer (c->timer), libcurl's sockets (struct curlep_sock)
+ * and the owner's own sources (its TCP checks), so one switch on tag.kind
+ * dispatches them all. A socket libcurl drops during a dispatch may still
+ * be in that batch of epoll events: it is only marked dead, skipped, and
+ * freed by curlep_free_dead() once the batch is done.
  *
- * libcurl's timer is only noted (c->due); the caller arms its own timer
- * for it and calls curlep_timeout() when it is due.
+ * Time is milliseconds of CLOCK_MONOTONIC (the timerfd's clock), read by
+ * the owner's now_ms. libcurl's timer is only noted (c->due): the owner
+ * arms the timerfd for its earliest deadline (curlep_arm()), that one
+ * included, and calls curlep_timeout() when it fires.
  */
 #ifndef SLUICE_CURLEP_H
 #define SLUICE_CURLEP_H
@@ -23,30 +25,46 @@
 
 /* First member of everything whose address is an epoll event's data.ptr. */
 struct curlep_tag {
-	int kind; /* the caller's kind of source */
+	int kind; /* the owner's kind of source */
 	int dead; /* skip: freed at the end of the dispatch */
 };
 
 struct curlep_sock {
-	struct curlep_tag tag; /* kind: the curlep's kind */
+	struct curlep_tag tag; /* kind: the curlep's curl kind */
 	curl_socket_t fd;
 	struct curlep_sock *next_dead;
 };
 
 struct curlep {
+	int epfd;		 /* the epoll set (-1 before curlep_open()) */
+	int tfd;		 /* its timerfd */
+	struct curlep_tag timer; /* the timerfd's tag */
+	__u64 armed;		 /* the timerfd's deadline, 0: disarmed */
 	CURLM *multi;
-	int epfd;		  /* the caller's epoll set */
 	int kind;		  /* tag.kind of libcurl's sockets */
-	__u64 (*now_ms)(void);	  /* the caller's clock */
-	__u64 due;		  /* libcurl's timeout (now_ms clock); UINT64_MAX: none */
+	__u64 (*now_ms)(void);	  /* the owner's clock */
+	__u64 due;		  /* libcurl's timeout; UINT64_MAX: none */
 	struct curlep_sock *dead; /* dropped sockets not freed yet */
 };
 
-/* A multi handle on epfd (curl_global_init() done by the caller). 0 or -ENOMEM (err_set()). */
-int curlep_init(struct curlep *c, int epfd, int kind, __u64 (*now_ms)(void));
+/* Mark c closed (fds -1), so curlep_close() is safe before or after a failed open. */
+void curlep_init(struct curlep *c);
 
-/* curl_multi_cleanup() and free what is left. The easy handles are the caller's. */
-void curlep_cleanup(struct curlep *c);
+/*
+ * Create the epoll set, the timerfd (tag kind timer_kind) and the multi
+ * handle (sockets tagged curl_kind); curl_global_init() is the owner's.
+ * 0 or -errno (err_set()); curlep_close() cleans up after a failure too.
+ */
+int curlep_open(struct curlep *c, int timer_kind, int curl_kind, __u64 (*now_ms)(void));
+
+/* curl_multi_cleanup(), close the fds, free what is left. The easy handles are the owner's. */
+void curlep_close(struct curlep *c);
+
+/* Arm the timerfd at deadline t (UINT64_MAX: disarm); nothing when unchanged. 0 or -errno. */
+int curlep_arm(struct curlep *c, __u64 t);
+
+/* The timerfd fired: read it. 0 or -errno. */
+int curlep_timer_read(struct curlep *c);
 
 /* An epoll event (events) on one of libcurl's sockets (t: its data.ptr). */
 void curlep_event(struct curlep *c, struct curlep_tag *t, __u32 events);

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -13,11 +14,14 @@ static char err_buf[512];
 
 void err_set(const char *fmt, ...)
 {
+	char buf[sizeof(err_buf)];
 	va_list ap;
 
+	/* Through a copy: a caller may wrap the last message (err_msg() as an argument). */
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, buf, sizeof(err_buf));
 }
 
 const char *err_msg(void)

@@ -8,7 +8,10 @@
 #ifndef SLUICE_ERR_H
 #define SLUICE_ERR_H
 
-/* Record the message of the failure being returned; replaces any earlier one. */
+/*
+ * Record the message of the failure being returned; replaces any earlier
+ * one, which may itself be an argument (wrapping err_msg() is safe).
+ */
 void err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The last message, or "" when none was recorded since err_clear(). */

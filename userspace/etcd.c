@@ -207,10 +207,7 @@ enum auth_state {
 };
 
 struct etcd {
-	int epfd, tfd;
-	struct curlep_tag timer;
-	struct curlep curl; /* libcurl's multi handle on epfd (curlep.h) */
-	__u64 armed;
+	struct curlep ev; /* the epoll set, its timerfd and libcurl (curlep.h) */
 	struct ep eps[ETCD_ENDPOINTS_MAX];
 	size_t neps, cur;
 	__u64 failovers;
@@ -953,7 +950,7 @@ static int curl_sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose
 static void xfer_stop(struct etcd *e, struct xfer *x)
 {
 	if (x->easy) {
-		curl_multi_remove_handle(e->curl.multi, x->easy);
+		curl_multi_remove_handle(e->ev.multi, x->easy);
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
 	}
@@ -1034,7 +1031,7 @@ static int xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, 
 	    (e->cert && curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert)) ||
 	    (e->key && curl_easy_setopt(c, CURLOPT_SSLKEY, e->key)))
 		return -EINVAL;
-	if (curl_multi_add_handle(e->curl.multi, c))
+	if (curl_multi_add_handle(e->ev.multi, c))
 		return -ENOMEM;
 	return 0;
 }
@@ -1051,7 +1048,7 @@ static void xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc)
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &x->oserr);
 	curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &connected);
 	x->sent = connected > 0;
-	curl_multi_remove_handle(e->curl.multi, x->easy);
+	curl_multi_remove_handle(e->ev.multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
 	curl_slist_free_all(x->hdrs);
@@ -1093,7 +1090,7 @@ static __u64 next_wake(struct etcd *e, __u64 now)
 	struct etcd_req *r;
 	struct etcd_stream *s;
 	struct link *nx;
-	__u64 t = e->curl.due;
+	__u64 t = e->ev.due;
 
 	if (!list_empty(&e->done))
 		return now;
@@ -1126,23 +1123,7 @@ static __u64 next_wake(struct etcd *e, __u64 now)
 
 static int rearm(struct etcd *e)
 {
-	struct itimerspec its;
-	__u64 now = now_ms(), t = next_wake(e, now);
-
-	if (t == e->armed || (t == UINT64_MAX && !e->armed))
-		return 0;
-	memset(&its, 0, sizeof(its));
-	if (t != UINT64_MAX) {
-		/* 0 would disarm: an overdue deadline fires at 1 ns. */
-		its.it_value.tv_sec = (time_t)(t / 1000);
-		its.it_value.tv_nsec = (long)(t % 1000) * 1000000;
-		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-			its.it_value.tv_nsec = 1;
-	}
-	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	e->armed = t == UINT64_MAX ? 0 : t;
-	return 0;
+	return curlep_arm(&e->ev, next_wake(e, now_ms()));
 }
 
 /* --- Requests ----------------------------------------------------------------------- */
@@ -1897,7 +1878,7 @@ static int settle(struct etcd *e)
 			stream_free(e, s);
 		}
 	}
-	curlep_free_dead(&e->curl);
+	curlep_free_dead(&e->ev);
 	if (e->freeing) {
 		destroy(e);
 		return 1;
@@ -2265,7 +2246,6 @@ static int conf_check(const struct etcd_conf *c)
 
 int etcd_new(struct etcd **out, const struct etcd_conf *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct etcd *e;
 	size_t i, n;
 	int err, bad = 0;
@@ -2283,9 +2263,7 @@ int etcd_new(struct etcd **out, const struct etcd_conf *c)
 		curl_global_cleanup();
 		return -ENOMEM;
 	}
-	e->epfd = -1;
-	e->tfd = -1;
-	e->timer.kind = EV_TIMER;
+	curlep_init(&e->ev);
 	list_init(&e->reqs);
 	list_init(&e->done);
 	list_init(&e->streams);
@@ -2317,24 +2295,12 @@ int etcd_new(struct etcd **out, const struct etcd_conf *c)
 		err = -ENOMEM;
 		goto out;
 	}
-	e->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (e->epfd < 0) {
-		err = -errno;
-		goto out;
+	err = curlep_open(&e->ev, EV_TIMER, EV_CURL, now_ms);
+	if (err) {
+		err_set("cannot set up the etcd client: %s", err_msg());
+		destroy(e);
+		return err;
 	}
-	e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (e->tfd < 0) {
-		err = -errno;
-		goto out;
-	}
-	ev.data.ptr = &e->timer;
-	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->tfd, &ev)) {
-		err = -errno;
-		goto out;
-	}
-	err = curlep_init(&e->curl, e->epfd, EV_CURL, now_ms);
-	if (err)
-		goto out;
 	*out = e;
 	return 0;
 out:
@@ -2354,11 +2320,7 @@ static void destroy(struct etcd *e)
 		list_del(&s->link);
 		stream_free(e, s);
 	}
-	curlep_cleanup(&e->curl);
-	if (e->tfd >= 0)
-		close(e->tfd);
-	if (e->epfd >= 0)
-		close(e->epfd);
+	curlep_close(&e->ev);
 	for (i = 0; i < e->neps; i++)
 		free(e->eps[i].url);
 	free(e->cacert);
@@ -2401,7 +2363,7 @@ void etcd_free(struct etcd *e)
 
 int etcd_fd(const struct etcd *e)
 {
-	return e->epfd;
+	return e->ev.epfd;
 }
 
 const char *etcd_endpoint(const struct etcd *e)
@@ -2422,7 +2384,7 @@ static void reap(struct etcd *e, __u64 now)
 	CURLcode rc;
 	int left;
 
-	while ((msg = curl_multi_info_read(e->curl.multi, &left))) {
+	while ((msg = curl_multi_info_read(e->ev.multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		easy = msg->easy_handle;
@@ -2509,13 +2471,12 @@ int etcd_dispatch(struct etcd *e, __u64 now)
 	struct etcd_stream *s;
 	struct etcd_req *r;
 	struct curlep_tag *hv;
-	__u64 ticks;
 	int n, i, err = 0;
 
 	if (e->in_dispatch || e->cb_depth)
 		return 0; /* not from inside a callback */
 	e->in_dispatch = 1;
-	n = epoll_wait(e->epfd, evs, EV_BATCH, 0);
+	n = epoll_wait(e->ev.epfd, evs, EV_BATCH, 0);
 	if (n < 0 && errno != EINTR) {
 		err = -errno;
 		goto out;
@@ -2525,16 +2486,14 @@ int etcd_dispatch(struct etcd *e, __u64 now)
 		if (hv->dead)
 			continue;
 		if (hv->kind == EV_TIMER) {
-			if (read(e->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN) {
-				err = -errno;
+			err = curlep_timer_read(&e->ev);
+			if (err)
 				goto out;
-			}
-			e->armed = 0;
 		} else {
-			curlep_event(&e->curl, hv, evs[i].events);
+			curlep_event(&e->ev, hv, evs[i].events);
 		}
 	}
-	curlep_timeout(&e->curl);
+	curlep_timeout(&e->ev);
 	reap(e, now);
 	run_reqs(e, now);
 	run_streams(e, now);

@@ -7,7 +7,7 @@
  * sockets and timer folded into the module's epoll set and timerfd.
  *
  * Every epoll entry's data.ptr points at a struct whose first member is a
- * struct curlep_tag naming its kind: the timerfd (h->timer), a TCP check in
+ * struct curlep_tag naming its kind: the timerfd (h->ev.timer), a TCP check in
  * flight (struct check), or a socket of libcurl's (curlep.h). Checks and
  * curl sockets deleted during health_dispatch() are freed only at its end,
  * since events fetched in the same batch may still point at them.
@@ -64,10 +64,7 @@ struct check {
 };
 
 struct health {
-	int epfd;
-	struct curlep_tag timer;
-	int tfd;
-	struct curlep curl; /* libcurl's multi handle on epfd */
+	struct curlep ev; /* the epoll set, its timerfd and libcurl (curlep.h) */
 	health_change_fn on_change;
 	void *ctx;
 	struct check **byid; /* sorted by id */
@@ -75,7 +72,6 @@ struct health {
 	struct check **heap; /* min-heap on when, count entries */
 	int in_dispatch;
 	struct check *dead_checks;
-	__u64 armed; /* timerfd deadline, 0: disarmed */
 };
 
 /* --- Pure part ----------------------------------------------------------- */
@@ -405,7 +401,7 @@ static struct check *find(const struct health *h, __u32 id)
 
 static __u64 next_deadline(const struct health *h)
 {
-	__u64 t = h->curl.due;
+	__u64 t = h->ev.due;
 
 	if (h->count && h->heap[0]->when < t)
 		t = h->heap[0]->when;
@@ -415,23 +411,7 @@ static __u64 next_deadline(const struct health *h)
 /* Arm the timerfd at the earliest deadline (absolute, CLOCK_MONOTONIC). */
 static int rearm(struct health *h)
 {
-	struct itimerspec its;
-	__u64 t = next_deadline(h);
-
-	if (t == h->armed || (t == UINT64_MAX && !h->armed))
-		return 0;
-	memset(&its, 0, sizeof(its));
-	if (t != UINT64_MAX) {
-		/* 0 would disarm: an overdue deadline fires at 1 ns. */
-		its.it_value.tv_sec = (time_t)(t / 1000);
-		its.it_value.tv_nsec = (long)(t % 1000) * 1000000;
-		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-			its.it_value.tv_nsec = 1;
-	}
-	if (timerfd_settime(h->tfd, TFD_TIMER_ABSTIME, &its, NULL))
-		return -errno;
-	h->armed = t == UINT64_MAX ? 0 : t;
-	return 0;
+	return curlep_arm(&h->ev, next_deadline(h));
 }
 
 /* --- Results -------------------------------------------------------------- */
@@ -491,12 +471,12 @@ static void finish(struct health *h, struct check *c, int ok, const char *why, _
 static void abandon(struct health *h, struct check *c)
 {
 	if (c->fd >= 0) {
-		epoll_ctl(h->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		epoll_ctl(h->ev.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 		c->fd = -1;
 	}
 	if (c->easy) {
-		curl_multi_remove_handle(h->curl.multi, c->easy);
+		curl_multi_remove_handle(h->ev.multi, c->easy);
 		curl_easy_cleanup(c->easy);
 		c->easy = NULL;
 	}
@@ -535,7 +515,7 @@ static void tcp_close(struct health *h, struct check *c)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
-	epoll_ctl(h->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(h->ev.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(c->fd);
 	c->fd = -1;
@@ -577,7 +557,7 @@ static void tcp_start(struct health *h, struct check *c, __u64 now)
 		tcp_done(h, c, e, now);
 		return;
 	}
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+	if (epoll_ctl(h->ev.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		tcp_done(h, c, errno, now);
 		return;
 	}
@@ -707,7 +687,7 @@ static void curl_reap(struct health *h, __u64 now)
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->curl.multi, &left))) {
+	while ((msg = curl_multi_info_read(h->ev.multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		c = NULL;
@@ -789,7 +769,7 @@ static int http_start_easy(struct health *h, struct check *c)
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, c) || curl_easy_setopt(e, CURLOPT_PRIVATE, c) ||
 	    (c->hdrs && curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->hdrs)))
 		return -EINVAL;
-	if (curl_multi_add_handle(h->curl.multi, e))
+	if (curl_multi_add_handle(h->ev.multi, e))
 		return -ENOMEM;
 	return 0;
 }
@@ -847,7 +827,6 @@ static void run_due(struct health *h, __u64 now)
 
 int health_new(struct health **out, health_change_fn on_change, void *ctx)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct health *h;
 	int err;
 
@@ -855,39 +834,22 @@ int health_new(struct health **out, health_change_fn on_change, void *ctx)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->epfd = -1;
-	h->tfd = -1;
+	curlep_init(&h->ev);
 	h->on_change = on_change;
 	h->ctx = ctx;
-	h->timer.kind = HEV_TIMER;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		free(h);
 		err_set("cannot initialize libcurl");
 		return -ENOMEM;
 	}
-	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (h->epfd < 0) {
-		err = -errno;
-		goto out;
+	err = curlep_open(&h->ev, HEV_TIMER, HEV_CURL, health_now_ms);
+	if (err) {
+		err_set("cannot set up health checks: %s", err_msg());
+		health_free(h);
+		return err;
 	}
-	h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (h->tfd < 0) {
-		err = -errno;
-		goto out;
-	}
-	ev.data.ptr = &h->timer;
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->tfd, &ev)) {
-		err = -errno;
-		goto out;
-	}
-	err = curlep_init(&h->curl, h->epfd, HEV_CURL, health_now_ms);
-	if (err)
-		goto out;
 	*out = h;
 	return 0;
-out:
-	err_set("cannot set up health checks: %s", strerror(-err));
-	health_free(h);
 	return err;
 }
 
@@ -899,7 +861,7 @@ static void free_dead(struct health *h)
 		h->dead_checks = c->next_dead;
 		free(c);
 	}
-	curlep_free_dead(&h->curl);
+	curlep_free_dead(&h->ev);
 }
 
 /* Unlink c from byid and the heap, stop its run, free it (or defer). */
@@ -928,12 +890,8 @@ void health_free(struct health *h)
 		return;
 	while (h->count)
 		remove_check(h, h->byid[h->count - 1]);
-	curlep_cleanup(&h->curl);
+	curlep_close(&h->ev);
 	free_dead(h);
-	if (h->tfd >= 0)
-		close(h->tfd);
-	if (h->epfd >= 0)
-		close(h->epfd);
 	free(h->byid);
 	free(h->heap);
 	free(h);
@@ -1053,18 +1011,17 @@ size_t health_count(const struct health *h)
 
 int health_fd(const struct health *h)
 {
-	return h->epfd;
+	return h->ev.epfd;
 }
 
 int health_dispatch(struct health *h, __u64 now)
 {
 	struct epoll_event evs[EV_BATCH];
 	struct curlep_tag *hv;
-	__u64 ticks;
 	int n, i, err = 0;
 
 	h->in_dispatch = 1;
-	n = epoll_wait(h->epfd, evs, EV_BATCH, 0);
+	n = epoll_wait(h->ev.epfd, evs, EV_BATCH, 0);
 	if (n < 0 && errno != EINTR) {
 		err = -errno;
 		goto out;
@@ -1075,24 +1032,22 @@ int health_dispatch(struct health *h, __u64 now)
 			continue;
 		switch (hv->kind) {
 		case HEV_TIMER:
-			if (read(h->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN) {
-				err = -errno;
+			err = curlep_timer_read(&h->ev);
+			if (err)
 				goto out;
-			}
-			h->armed = 0;
 			break;
 		case HEV_TCP:
 			tcp_event(h, (struct check *)hv, now);
 			break;
 		case HEV_CURL:
-			curlep_event(&h->curl, hv, evs[i].events);
+			curlep_event(&h->ev, hv, evs[i].events);
 			curl_reap(h, now);
 			break;
 		}
 	}
 	run_due(h, now);
 	/* curl's timer, also how it starts the transfers run_due() added. */
-	curlep_timeout(&h->curl);
+	curlep_timeout(&h->ev);
 	curl_reap(h, now);
 out:
 	h->in_dispatch = 0;

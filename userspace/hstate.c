@@ -21,6 +21,11 @@ struct hstate {
 
 int hstate_path(const char *socket_path, char *buf, size_t len)
 {
+	return hstate_path_of(socket_path, HSTATE_FILE, buf, len);
+}
+
+int hstate_path_of(const char *socket_path, const char *name, char *buf, size_t len)
+{
 	const char *slash = strrchr(socket_path, '/');
 	int dirlen = slash ? (int)(slash - socket_path) : 1;
 	const char *dir = slash ? socket_path : ".";
@@ -28,7 +33,7 @@ int hstate_path(const char *socket_path, char *buf, size_t len)
 
 	if (slash == socket_path)
 		dirlen = 0; /* a socket in / */
-	n = snprintf(buf, len, "%.*s/%s", dirlen, dir, HSTATE_FILE);
+	n = snprintf(buf, len, "%.*s/%s", dirlen, dir, name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

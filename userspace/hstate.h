@@ -20,9 +20,13 @@
 #include <linux/types.h>
 
 #define HSTATE_FILE "health.json"
+#define HSTATE_CLUSTER_FILE "cluster.json" /* sluiced's cluster status (cluster show) */
 
 /* The state file beside socket_path into buf: 0, or -ENAMETOOLONG. */
 int hstate_path(const char *socket_path, char *buf, size_t len);
+
+/* The file name beside socket_path into buf (hstate_path() for HSTATE_FILE). */
+int hstate_path_of(const char *socket_path, const char *name, char *buf, size_t len);
 
 /* Write text to path atomically (path.tmp, then rename). 0 or -errno. */
 int hstate_write(const char *path, const char *text);

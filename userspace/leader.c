@@ -96,11 +96,7 @@ int leader_parse_backend(const char *text, struct be_ref *ref)
 	}
 	if (port) {
 		if (args_parse_port(port, &r.port)) {
-			char why[160];
-
-			/* err_set() would write over err_msg() while reading it. */
-			snprintf(why, sizeof(why), "%s", err_msg());
-			err_set("invalid backend '%s': %s", text, why);
+			err_set("invalid backend '%s': %s", text, err_msg());
 			return -EINVAL;
 		}
 		r.has_port = 1;

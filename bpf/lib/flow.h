@@ -20,7 +20,7 @@
  * Otherwise the packet begins a flow. A connection start (TCP SYN without
  * ACK, or a UDP packet) takes its bulkhead slots (bulkhead.h), then a
  * backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
- * leader (leader.h; none: refused, NO_LEADER; no breaker), else the
+ * leader (cqrs.h; none: refused, NO_LEADER; no breaker), else the
  * client's shard in sl_shards (LPM on service id + client address) pins a
  * backend (used if ACTIVE) or names a subset's table; else the service's
  * own table. The Maglev table is sl_maglev[table id], an inner array whose
@@ -35,7 +35,7 @@
  * it is a connection already past its handshake.
  *
  * A known flow of a leader key also checks that its backend is still the
- * leader (leader.h: TCP is reset, UDP moved, when it is not).
+ * leader (cqrs.h: TCP is reset, UDP moved, when it is not).
  *
  * Local services (no backend) record flows (backend SLUICE_NO_BACKEND)
  * only when a bulkhead limit applies to them, so their connections can be

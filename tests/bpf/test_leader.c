@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Data-plane tests of CQRS routing in sluice_xdp (bpf/lib/leader.h) through
+ * Data-plane tests of CQRS routing in sluice_xdp (bpf/lib/cqrs.h) through
  * BPF_PROG_TEST_RUN: a service with a read port (flags 0: Maglev over the
  * replicas, its table built without the leader as userspace builds it) and
  * a write port (SLUICE_SVC_F_LEADER: sl_leaders), for nat and ipip, IPv4

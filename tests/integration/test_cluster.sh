@@ -199,8 +199,12 @@ if ms=$(ha_wait 5 eval '[ "$(lead2)" = "$be2:5432" ]'); then
 else
 	tap_fail "leader set reaches gateway 2" "leader $(lead2)"
 fi
-check "gateway 2 journaled what it applied" \
-	grep -q "adopted the config of gw1" "$TMP/g2/sluiced.log"
+journal2() { sluice_gwi 2 -j journal show --dir "$TMP/g2/journal"; }
+check "gateway 2 journaled the adoption of gw1's config" \
+	jq -e 'any(.[]; .payload.event? == "config adopted" and .payload.from == "gw1")' <<<"$(journal2)"
+check "and the command it ran for it (service add 198.19.0.12)" \
+	jq -e 'any(.[]; .type == "command" and .payload.argv[0:3] == ["service", "add", "198.19.0.12"])' \
+	<<<"$(journal2)"
 
 # --- graceful stop hands over at once ----------------------------------------------------
 kill -TERM "$DPID2"

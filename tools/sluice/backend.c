@@ -18,7 +18,6 @@
 #include "ctl.h"
 #include "err.h"
 #include "hstate.h"
-/* By path: -Ibpf/lib comes first and bpf/lib/leader.h is the data plane's stage. */
 #include "leader.h"
 #include "main.h"
 #include "maps.h"

@@ -19,8 +19,6 @@
 #include "main.h"
 #include "out.h"
 
-#define CLUSTER_FILE "cluster.json"
-
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -37,7 +35,7 @@ static int do_help(int argc, char **argv)
 		"state (config revision, commands not yet published, breakers published\n"
 		"and applied). Read from %s beside the daemon's socket (--socket PATH,\n"
 		"$SLUICE_SOCKET, else %s); -j prints that file's JSON.\n",
-		CLUSTER_FILE, CLI_SOCKET_DEFAULT);
+		HSTATE_CLUSTER_FILE, CLI_SOCKET_DEFAULT);
 	return 0;
 }
 
@@ -99,18 +97,16 @@ static void print_text(struct json_object *doc)
 
 static int do_show(int argc, char **argv)
 {
-	char path[4096], *slash;
+	char path[4096];
 	struct json_object *doc;
 	long long pid;
 
 	(void)argv;
 	if (argc)
 		return cli_usage_error("cluster", "'cluster show' takes no argument");
-	if (hstate_path(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), path, sizeof(path)))
+	if (hstate_path_of(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), HSTATE_CLUSTER_FILE,
+			   path, sizeof(path)))
 		return cli_usage_error("cluster", "socket path too long");
-	slash = strrchr(path, '/');
-	snprintf(slash ? slash + 1 : path, sizeof(path) - (size_t)(slash ? slash + 1 - path : 0),
-		 "%s", CLUSTER_FILE);
 	doc = json_object_from_file(path);
 	pid = doc ? int_of(doc, "pid") : 0;
 	if (!doc || pid <= 0 || (kill((pid_t)pid, 0) && errno == ESRCH)) {

@@ -133,45 +133,6 @@ static int parse_time_arg(const char *cmd, const char *text, __u64 *ns)
 	return 0;
 }
 
-/* A JSON value through the one print path (JSON only; booleans print as 0/1). */
-static void print_json(const char *key, struct json_object *v)
-{
-	struct json_object_iterator it, end;
-	size_t i, n;
-
-	switch (json_object_get_type(v)) {
-	case json_type_object:
-		out_open_obj(key);
-		it = json_object_iter_begin(v);
-		end = json_object_iter_end(v);
-		while (!json_object_iter_equal(&it, &end)) {
-			print_json(json_object_iter_peek_name(&it),
-				   json_object_iter_peek_value(&it));
-			json_object_iter_next(&it);
-		}
-		out_close_obj();
-		break;
-	case json_type_array:
-		out_open_array(key);
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++)
-			print_json(NULL, json_object_array_get_idx(v, i));
-		out_close_array();
-		break;
-	case json_type_boolean:
-	case json_type_int:
-		out_u64(key, NULL, (__u64)json_object_get_int64(v));
-		break;
-	case json_type_double:
-	case json_type_string:
-		out_str(key, NULL, json_object_get_string(v));
-		break;
-	default:
-		out_str(key, NULL, "");
-		break;
-	}
-}
-
 static const char *get_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -296,7 +257,7 @@ static int do_show(int argc, char **argv)
 		out_str("type", " %-8s ", journal_type_name(r.type));
 		if (out_is_json()) {
 			if (p)
-				print_json("payload", p);
+				out_json("payload", p);
 			else
 				out_str("payload", NULL, "");
 		} else {
@@ -453,7 +414,7 @@ static int scratch_show(struct scratch *s, const char *object, const char *key)
 		struct json_object *o = json_tokener_parse(text);
 
 		if (o) {
-			print_json(key, o);
+			out_json(key, o);
 			json_object_put(o);
 		}
 	} else {

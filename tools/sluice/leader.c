@@ -16,7 +16,6 @@
 #include "addr.h"
 #include "args.h"
 #include "err.h"
-/* By path: -Ibpf/lib comes first and bpf/lib/leader.h is the data plane's stage. */
 #include "leader.h"
 #include "main.h"
 #include "maps.h"

@@ -120,28 +120,47 @@ void checks_tick(struct daemon *d)
 	state_write(d);
 }
 
+/*
+ * Backend id's record and, as command words, its service ("ADDR PORT
+ * PROTO"), address and port. 0, or -errno (no message) when it has none.
+ */
+static int backend_words(struct daemon *d, __u32 id, struct sluice_backend *be,
+			 char k[SVC_KEY_STRLEN], char a[ADDR_STRLEN], unsigned int *port)
+{
+	struct maps_svc_entry *svcs = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = maps_read_backend(&d->maps, id, be);
+	if (!err)
+		err = maps_svc_list(&d->maps, &svcs, &n);
+	if (err) {
+		err_clear();
+		return err;
+	}
+	err = -ENOENT;
+	for (i = 0; i < n && err; i++) {
+		if (svcs[i].svc.id != be->svc_id || addr_format(&be->addr, a, ADDR_STRLEN))
+			continue;
+		svc_key_format_args(&svcs[i].key, k, SVC_KEY_STRLEN);
+		*port = backend_port(be, &svcs[i].key);
+		err = 0;
+	}
+	free(svcs);
+	return err;
+}
+
 static void on_change(void *ctx, __u32 id, int up, const char *why)
 {
 	struct daemon *d = ctx;
 	struct sluice_backend be;
-	struct maps_svc_entry *svcs = NULL;
 	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN] = "?", bk[ADDR_STRLEN + 8] = "?";
 	struct json_object *o;
-	size_t n = 0, i;
+	unsigned int port;
 	int err;
 
-	if (!maps_read_backend(&d->maps, id, &be) && !maps_svc_list(&d->maps, &svcs, &n)) {
-		for (i = 0; i < n; i++) {
-			if (svcs[i].svc.id != be.svc_id)
-				continue;
-			svc_key_format_args(&svcs[i].key, k, sizeof(k));
-			if (addr_format(&be.addr, a, sizeof(a)))
-				snprintf(a, sizeof(a), "?");
-			snprintf(bk, sizeof(bk), "%s %u", a,
-				 (unsigned int)backend_port(&be, &svcs[i].key));
-		}
-	}
-	free(svcs);
+	if (!backend_words(d, id, &be, k, a, &port))
+		snprintf(bk, sizeof(bk), "%s %u", a, port);
 	log_info("health of %s (service %s): %s (%s)", bk, k, up ? "up" : "down", why);
 	o = json_object_new_object();
 	if (o) {
@@ -171,31 +190,19 @@ static void on_change(void *ctx, __u32 id, int up, const char *why)
 static void on_role(void *ctx, __u32 id, int primary, const char *why)
 {
 	struct daemon *d = ctx;
-	struct maps_svc_entry *svcs = NULL;
 	struct sluice_leader l;
 	struct sluice_backend be;
 	char k[SVC_KEY_STRLEN], a[ADDR_STRLEN], port[8], *argv[12], *save = NULL, *w;
 	char *out = NULL, *errtext = NULL;
-	size_t n = 0, i;
-	__u32 key = 0;
+	unsigned int p;
+	__u32 key;
 	__s64 seq;
-	int argc = 0, found = 0;
+	int argc = 0;
 
-	if (maps_read_backend(&d->maps, id, &be) || maps_svc_list(&d->maps, &svcs, &n)) {
-		err_clear();
+	if (backend_words(d, id, &be, k, a, &p))
 		return;
-	}
-	for (i = 0; i < n && !found; i++) {
-		if (svcs[i].svc.id != be.svc_id)
-			continue;
-		svc_key_format_args(&svcs[i].key, k, sizeof(k));
-		snprintf(port, sizeof(port), "%u", (unsigned int)backend_port(&be, &svcs[i].key));
-		found = 1;
-	}
-	free(svcs);
+	snprintf(port, sizeof(port), "%u", p);
 	key = be.svc_id;
-	if (!found || addr_format(&be.addr, a, sizeof(a)))
-		return;
 	if (!primary && (bpf_map_lookup_elem(d->maps.leaders, &key, &l) || l.backend != id + 1))
 		return; /* a replica saying so: nothing changes */
 	argv[argc++] = "leader";
@@ -342,21 +349,25 @@ static void conf_of(const struct state_health *sh, const struct backend_info *b,
 }
 
 /*
- * Role checks: every backend of a service with a leader role section. They
- * start down ("not primary", rise 1, fall 1) so the first answer decides.
+ * Make h's checks those of every backend of s's services whose health
+ * section (role 0) or leader role section (role 1) is set; on[] says which
+ * backend ids have one. Role checks start down ("not primary", rise 1,
+ * fall 1), so the first answer decides, and expect 200 unless told.
  */
-static void roles_sync(struct daemon *d, const struct state *s, __u8 *want)
+static void sync_set(struct daemon *d, const struct state *s, int role, struct health *h, __u8 *on,
+		     __u8 *want)
 {
-	struct checks *c = d->checks;
+	const char *what = role ? "role" : "health";
 	size_t i, j, n;
 	__u32 id;
 
 	memset(want, 0, SLUICE_MAX_BACKENDS);
 	for (i = 0; i < s->nservices; i++) {
 		const struct state_service *sv = &s->services[i];
+		const struct state_health *sh = role ? &sv->role : &sv->health;
 		struct backend_info *list = NULL;
 
-		if (sv->role.type == STATE_HC_NONE)
+		if (sh->type == STATE_HC_NONE)
 			continue;
 		n = 0;
 		if (backend_list(&d->maps, &sv->key, &list, &n)) {
@@ -370,83 +381,47 @@ static void roles_sync(struct daemon *d, const struct state *s, __u8 *want)
 			id = list[j].id;
 			if (id >= SLUICE_MAX_BACKENDS)
 				continue;
-			conf_of(&sv->role, &list[j], &hc);
-			if (!sv->role.ncodes) {
-				hc.codes[0].lo = hc.codes[0].hi = 200;
-				hc.ncodes = 1;
+			conf_of(sh, &list[j], &hc);
+			if (role) {
+				if (!sh->ncodes) {
+					hc.codes[0].lo = hc.codes[0].hi = 200;
+					hc.ncodes = 1;
+				}
+				hc.rise = hc.fall = 1;
+				hc.start_down = 1;
 			}
-			hc.rise = hc.fall = 1;
-			hc.start_down = 1;
-			err = c->role_on[id] ? health_update(c->role, id, &hc)
-					     : health_add(c->role, id, &hc);
+			err = on[id] ? health_update(h, id, &hc) : health_add(h, id, &hc);
 			if (err) {
-				log_warn("role: cannot check backend %u: %s", id,
+				log_warn("%s: cannot check backend %u: %s", what, id,
 					 *err_msg() ? err_msg() : strerror(-err));
 				continue;
 			}
-			c->role_on[id] = want[id] = 1;
+			on[id] = want[id] = 1;
 		}
 		free(list);
 	}
 	for (id = 0; id < SLUICE_MAX_BACKENDS; id++) {
-		if (c->role_on[id] && !want[id]) {
-			health_del(c->role, id);
-			c->role_on[id] = 0;
+		if (on[id] && !want[id]) {
+			health_del(h, id);
+			on[id] = 0;
 		}
 	}
-	if (health_count(c->role))
-		log_info("role: %zu checks", health_count(c->role));
+	if (!role || health_count(h))
+		log_info("%s: %zu checks", what, health_count(h));
 }
 
 void checks_sync(struct daemon *d, const struct state *s)
 {
 	struct checks *c = d->checks;
 	__u8 *want;
-	size_t i, j, n;
-	__u32 id;
 
 	if (!c)
 		return;
 	want = calloc(SLUICE_MAX_BACKENDS, 1);
 	if (!want)
 		return;
-	for (i = 0; i < s->nservices; i++) {
-		const struct state_service *sv = &s->services[i];
-		struct backend_info *list = NULL;
-
-		if (sv->health.type == STATE_HC_NONE)
-			continue;
-		n = 0;
-		if (backend_list(&d->maps, &sv->key, &list, &n)) {
-			err_clear();
-			continue;
-		}
-		for (j = 0; j < n; j++) {
-			struct health_conf hc;
-			int err;
-
-			id = list[j].id;
-			if (id >= SLUICE_MAX_BACKENDS)
-				continue;
-			conf_of(&sv->health, &list[j], &hc);
-			err = c->on[id] ? health_update(c->h, id, &hc) : health_add(c->h, id, &hc);
-			if (err) {
-				log_warn("health: cannot check backend %u: %s", id,
-					 *err_msg() ? err_msg() : strerror(-err));
-				continue;
-			}
-			c->on[id] = want[id] = 1;
-		}
-		free(list);
-	}
-	for (id = 0; id < SLUICE_MAX_BACKENDS; id++) {
-		if (c->on[id] && !want[id]) {
-			health_del(c->h, id);
-			c->on[id] = 0;
-		}
-	}
-	roles_sync(d, s, want);
+	sync_set(d, s, 0, c->h, c->on, want);
+	sync_set(d, s, 1, c->role, c->role_on, want);
 	free(want);
-	log_info("health: %zu checks", health_count(c->h));
 	state_write(d);
 }

@@ -67,7 +67,6 @@
 #define CLUSTER_RETRY_MS 500
 #define CLUSTER_CONFLICTS_MAX 8
 #define CLUSTER_ANNOUNCES 3 /* announcements of a won VIP, a second apart */
-#define CLUSTER_STATUS_FILE "cluster.json"
 
 struct cluster;
 
@@ -134,14 +133,6 @@ struct cluster {
 	char *status_text;
 	__u64 status_at;
 };
-
-static __u64 real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
 
 static __u64 mono_us(void)
 {
@@ -395,7 +386,7 @@ static void on_campaign(void *ctx, const struct etcd_result *r)
 		return;
 	}
 	v->held = 1;
-	v->since_ms = real_ms();
+	v->since_ms = journal_now_ns() / 1000000; /* CLOCK_REALTIME */
 	snprintf(v->holder, sizeof(v->holder), "%s", c->conf.name);
 	v->announces_left = CLUSTER_ANNOUNCES;
 	vip_announce_now(v);
@@ -1119,14 +1110,9 @@ int cluster_open(struct daemon *d, const struct state_cluster *conf)
 	snprintf(c->cfg_key, sizeof(c->cfg_key), "%s/config", conf->prefix);
 	snprintf(c->brk_prefix, sizeof(c->brk_prefix), "%s/breaker/", conf->prefix);
 	snprintf(c->leader_prefix, sizeof(c->leader_prefix), "%s/leader/", conf->prefix);
-	if (hstate_path(d->socket_path, c->status_path, sizeof(c->status_path)) == 0) {
-		char *slash = strrchr(c->status_path, '/');
-
-		if (slash)
-			snprintf(slash + 1,
-				 sizeof(c->status_path) - (size_t)(slash + 1 - c->status_path),
-				 "%s", CLUSTER_STATUS_FILE);
-	}
+	if (hstate_path_of(d->socket_path, HSTATE_CLUSTER_FILE, c->status_path,
+			   sizeof(c->status_path)))
+		c->status_path[0] = 0;
 	c->vips = calloc(conf->nvips ? conf->nvips : 1, sizeof(*c->vips));
 	if (!c->vips) {
 		err = -ENOMEM;
