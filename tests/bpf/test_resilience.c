@@ -1166,13 +1166,6 @@ static void test_signal_ipip_ack(void **state)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static int print_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || !getenv("SLUICE_TEST_VERBOSE"))
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
 static int group_setup(void **state)
 {
 	struct sluice_config c = { 0 };
@@ -1180,16 +1173,8 @@ static int group_setup(void **state)
 	int err;
 
 	(void)state;
-	libbpf_set_print(print_quiet);
-	if (geteuid() != 0) {
-		skip_reason = "not root (BPF_PROG_TEST_RUN and a network namespace need it)";
+	if (bt_suite_start(&ncpus, &skip_reason))
 		goto skip;
-	}
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0) {
-		skip_reason = "cannot count possible CPUs";
-		goto skip;
-	}
 	if (netns_setup())
 		goto skip;
 	skel = sluice_bpf__open_and_load();

@@ -4,6 +4,7 @@
  * bpftest.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,4 +159,26 @@ out:
 	free(mb);
 	free(ident);
 	return err;
+}
+
+static int print_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !getenv("SLUICE_TEST_VERBOSE"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int bt_suite_start(int *ncpus, const char **why)
+{
+	libbpf_set_print(print_quiet);
+	if (geteuid() != 0) {
+		*why = "not root (BPF_PROG_TEST_RUN and a network namespace need it)";
+		return -1;
+	}
+	*ncpus = libbpf_num_possible_cpus();
+	if (*ncpus <= 0) {
+		*why = "cannot count possible CPUs";
+		return -1;
+	}
+	return 0;
 }

@@ -19,6 +19,13 @@
 
 struct bpf_map;
 
+/*
+ * Start of a BPF suite's group setup: libbpf quiet unless
+ * SLUICE_TEST_VERBOSE is set, root, the possible CPUs. 0 with *ncpus, or -1
+ * with *why saying what is missing (the suite then skips).
+ */
+int bt_suite_start(int *ncpus, const char **why);
+
 /* "10.0.0.1" (as ::ffff:10.0.0.1) or "2001:db8::1" into a; 0 or -EINVAL. */
 int bt_addr_parse(const char *s, union sluice_addr *a);
 
