@@ -10,22 +10,59 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/if_link.h>
+#include <linux/magic.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "loader.h"
-#include "maps.h"
 #include "sluice_abi.h"
 #include "sluice.skel.h"
 
 /* Flow table size for maps created by this process (0: SLUICE_FLOWS_DEFAULT). */
 static __u32 flow_entries;
+
+int loader_check_bpffs(const char *path)
+{
+	char dir[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		err_set("pin root '%s' is too long", path);
+		return -ENAMETOOLONG;
+	}
+	/* Walk up to the nearest folder that exists. */
+	while (statfs(dir, &fs)) {
+		if (errno != ENOENT) {
+			int err = -errno;
+
+			err_set("cannot check %s: %s", dir, strerror(-err));
+			return err;
+		}
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			snprintf(dir, sizeof(dir), "/");
+			if (statfs(dir, &fs))
+				return -errno;
+			break;
+		}
+		*slash = '\0';
+	}
+	if (fs.f_type != BPF_FS_MAGIC) {
+		err_set("%s is not on a bpf filesystem, so nothing can be pinned there: mount one (mount -t bpf bpf /sys/fs/bpf) or choose another --pin-root",
+			dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
 
 void loader_set_flow_entries(__u32 entries)
 {
@@ -50,7 +87,7 @@ static int prepare_root(const char *root, int with_iface)
 	char path[PATH_MAX];
 	int err;
 
-	err = maps_check_bpffs(root);
+	err = loader_check_bpffs(root);
 	if (err)
 		return err;
 	err = make_dir(root);
@@ -490,7 +527,7 @@ int loader_detach(const char *root, const char *ifname)
 
 	err = link_path(root, ifname, path, sizeof(path), 0);
 	if (!err)
-		err = maps_check_bpffs(root);
+		err = loader_check_bpffs(root);
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
@@ -580,7 +617,7 @@ int loader_show(const char *root, const char *ifname, struct loader_iface **list
 
 	*list = NULL;
 	*count = 0;
-	err = maps_check_bpffs(root);
+	err = loader_check_bpffs(root);
 	if (err)
 		return err;
 	if (ifname) {

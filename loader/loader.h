@@ -19,6 +19,12 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/*
+ * Check that path (or its nearest existing parent) is on a bpf filesystem.
+ * -ENOTSUP with a message saying how to mount one otherwise.
+ */
+int loader_check_bpffs(const char *path);
+
 enum loader_xdp_mode {
 	LOADER_XDP_NATIVE = 0, /* driver mode (XDP_FLAGS_DRV_MODE), the default */
 	LOADER_XDP_SKB,	       /* generic mode (XDP_FLAGS_SKB_MODE), works on any device */

@@ -34,7 +34,7 @@ int pinroot_setup(struct pinroot *p)
 		p->skip_reason = "needs root (creates BPF maps)";
 		return 0;
 	}
-	if (maps_check_bpffs("/sys/fs/bpf")) {
+	if (loader_check_bpffs("/sys/fs/bpf")) {
 		p->skip_reason = "no bpffs mounted at /sys/fs/bpf";
 		return 0;
 	}

@@ -70,8 +70,8 @@
 #include "floor.skel.h"
 #include "redirect_floor.skel.h"
 #include "sluice.skel.h"
-#include "../../tests/lib/pktbuild.h"
-#include "../../tests/lib/bpftest.h"
+#include "pktbuild.h"
+#include "bpftest.h"
 
 #define BENCH_RUNS_MAX 99
 #define SLICE 200	/* repetitions per test run (see the method above) */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "loader.h"
 #include "maps.h"
 
 /* What each pinned map must look like; the ABI as the kernel reports it. */
@@ -102,41 +103,6 @@ const char *maps_pin_root(const char *override)
 	return SLUICE_PIN_ROOT_DEFAULT;
 }
 
-int maps_check_bpffs(const char *path)
-{
-	char dir[PATH_MAX];
-	struct statfs fs;
-	char *slash;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		err_set("pin root '%s' is too long", path);
-		return -ENAMETOOLONG;
-	}
-	/* Walk up to the nearest folder that exists. */
-	while (statfs(dir, &fs)) {
-		if (errno != ENOENT) {
-			int err = -errno;
-
-			err_set("cannot check %s: %s", dir, strerror(-err));
-			return err;
-		}
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir) {
-			snprintf(dir, sizeof(dir), "/");
-			if (statfs(dir, &fs))
-				return -errno;
-			break;
-		}
-		*slash = '\0';
-	}
-	if (fs.f_type != BPF_FS_MAGIC) {
-		err_set("%s is not on a bpf filesystem, so nothing can be pinned there: mount one (mount -t bpf bpf /sys/fs/bpf) or choose another --pin-root",
-			dir);
-		return -ENOTSUP;
-	}
-	return 0;
-}
-
 void maps_init(struct sluice_maps *m)
 {
 	size_t i;
@@ -192,7 +158,7 @@ int maps_open(struct sluice_maps *m, const char *root)
 	int err;
 
 	maps_init(m);
-	err = maps_check_bpffs(root);
+	err = loader_check_bpffs(root);
 	if (err)
 		return err;
 	snprintf(m->root, sizeof(m->root), "%s", root);

@@ -47,12 +47,6 @@ struct sluice_maps {
  */
 const char *maps_pin_root(const char *override);
 
-/*
- * Check that path (or its nearest existing parent) is on a bpf filesystem.
- * -ENOTSUP with a message saying how to mount one otherwise.
- */
-int maps_check_bpffs(const char *path);
-
 /* Mark every fd closed (-1); maps_close() of such a struct does nothing. */
 void maps_init(struct sluice_maps *m);
 

@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Layer check (make check): every #include "x.h" of the library and the tools
+# must point down the layers (README "Architecture") or stay in its own folder.
+#
+#   rank 0  maps/                  the map ABI
+#   rank 1  userspace/core/        pure logic: no maps, no I/O
+#   rank 2  loader/                skeleton, pins, links
+#   rank 3  userspace/dataplane/   typed map access and the map writers
+#   rank 3  userspace/net/         etcd, health checks, VIP, control protocol
+#   rank 4  userspace/cmd/         the typed write commands
+#   rank 5  userspace/state/       desired state, config, journal
+#   rank 6  tools/<tool>/          one program each; never one another's files
+#
+# Folders of one rank do not include each other (dataplane and net are
+# siblings). A header given with a path ("../x.h") is refused: folders are
+# on the include path, and a path is how a layer gets skipped unseen.
+# Prints every offending line; exits 1 if there is one.
+set -u
+cd "$(dirname "$0")/.."
+
+rank_of() {
+	case $1 in
+	maps) echo 0 ;;
+	userspace/core) echo 1 ;;
+	loader) echo 2 ;;
+	userspace/dataplane | userspace/net) echo 3 ;;
+	userspace/cmd) echo 4 ;;
+	userspace/state) echo 5 ;;
+	tools/*) echo 6 ;;
+	*) echo "" ;;
+	esac
+}
+
+SEARCH="maps userspace/core loader userspace/dataplane userspace/net userspace/cmd userspace/state"
+bad=0
+files=$(git ls-files 'userspace/*.[ch]' 'loader/*.[ch]' 'tools/*.[ch]' 2>/dev/null ||
+	find userspace loader tools -name '*.[ch]')
+for f in $files; do
+	case $f in *.bpf.c) continue ;; esac
+	dir=$(dirname "$f")
+	r=$(rank_of "$dir")
+	[ -n "$r" ] || {
+		echo "check-layers: $f: folder $dir has no layer (add it to tools/check-layers.sh)"
+		bad=1
+		continue
+	}
+	grep -n '^#include "' "$f" | while IFS= read -r line; do
+		h=$(echo "$line" | sed 's/^[0-9]*:#include "\([^"]*\)".*/\1/')
+		n=${line%%:*}
+		case $h in
+		*/*)
+			echo "check-layers: $f:$n: includes \"$h\" by path; name the header alone"
+			echo x
+			continue
+			;;
+		*.skel.h)
+			case $dir in loader | tools/bench) continue ;; esac
+			echo "check-layers: $f:$n: includes the skeleton $h; only the loader opens it"
+			echo x
+			continue
+			;;
+		esac
+		[ -f "$dir/$h" ] && continue
+		# The benchmark drives the programs with the tests' packet builder.
+		if [ "$dir" = tools/bench ] && [ -f "tests/lib/$h" ]; then
+			continue
+		fi
+		t=""
+		for d in $SEARCH; do
+			if [ -f "$d/$h" ]; then
+				t=$d
+				break
+			fi
+		done
+		if [ -z "$t" ]; then
+			echo "check-layers: $f:$n: \"$h\" is in no layer folder"
+			echo x
+			continue
+		fi
+		tr=$(rank_of "$t")
+		if [ "$tr" -gt "$r" ]; then
+			echo "check-layers: $f:$n: includes $t/$h, a layer above $dir"
+			echo x
+		elif [ "$tr" -eq "$r" ]; then
+			echo "check-layers: $f:$n: includes $t/$h, a sibling of $dir (same layer)"
+			echo x
+		fi
+	done
+done >"${TMPDIR:-/tmp}/check-layers.$$"
+grep -v '^x$' "${TMPDIR:-/tmp}/check-layers.$$"
+grep -q '^x$' "${TMPDIR:-/tmp}/check-layers.$$" && bad=1
+rm -f "${TMPDIR:-/tmp}/check-layers.$$"
+if [ "$bad" -ne 0 ]; then
+	echo "check-layers: includes must point down the layers (see the README's Architecture)"
+	exit 1
+fi
+echo "check-layers: every include points down"
