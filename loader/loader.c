@@ -260,6 +260,72 @@ out:
 	return err;
 }
 
+/*
+ * The program loaded by this process, kept for its next attach: the
+ * verifier takes most of a second over sluice_xdp, so a daemon attaching
+ * several interfaces loads it once. It is reused only while every map it
+ * was loaded against is still the map pinned under the same root (a pin
+ * root removed and created again gets a fresh load).
+ */
+static struct {
+	char root[PATH_MAX];
+	struct sluice_bpf *skel;
+} loaded;
+
+/* 1 when every map of skel is still the one pinned at its pin path. */
+static int skel_pins_current(struct sluice_bpf *skel)
+{
+	struct bpf_map_info pinned, ours;
+	struct bpf_map *map;
+	__u32 len;
+	int fd, same;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = bpf_obj_get(bpf_map__pin_path(map));
+		if (fd < 0)
+			return 0;
+		memset(&pinned, 0, sizeof(pinned));
+		memset(&ours, 0, sizeof(ours));
+		len = sizeof(pinned);
+		same = !bpf_obj_get_info_by_fd(fd, &pinned, &len);
+		len = sizeof(ours);
+		same = same && !bpf_obj_get_info_by_fd(bpf_map__fd(map), &ours, &len) &&
+		       pinned.id == ours.id;
+		close(fd);
+		if (!same)
+			return 0;
+	}
+	return 1;
+}
+
+/* The loaded object with its program for root: this process's, or a fresh load. */
+static int skel_for_attach(const char *root, struct sluice_bpf **out)
+{
+	int err;
+
+	if (loaded.skel && !strcmp(loaded.root, root) && skel_pins_current(loaded.skel)) {
+		*out = loaded.skel;
+		return 0;
+	}
+	loader_release();
+	err = open_skel(root, 1, out);
+	if (err)
+		return err;
+	snprintf(loaded.root, sizeof(loaded.root), "%s", root);
+	loaded.skel = *out;
+	return 0;
+}
+
+void loader_release(void)
+{
+	sluice_bpf__destroy(loaded.skel);
+	loaded.skel = NULL;
+	loaded.root[0] = '\0';
+}
+
 int loader_maps_ensure(const char *root)
 {
 	struct sluice_bpf *skel = NULL;
@@ -444,7 +510,7 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 	}
 
 	/* Load before removing anything, so a load failure changes nothing. */
-	err = open_skel(root, 1, &skel);
+	err = skel_for_attach(root, &skel);
 	if (err)
 		goto out;
 
@@ -514,7 +580,6 @@ out:
 		close(link_fd);
 	if (old_fd >= 0)
 		close(old_fd);
-	sluice_bpf__destroy(skel);
 	return err;
 }
 

@@ -71,6 +71,13 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		  struct loader_iface *result);
 
 /*
+ * Free the program loader_attach() keeps loaded for this process's next
+ * attach (it is reused only while the maps pinned under its root are the
+ * ones it was loaded against). Safe to call at any time.
+ */
+void loader_release(void);
+
+/*
  * Detach Sluice from ifname: detach and unpin the link, remove its folder,
  * and check that the interface has no XDP program left (-EBUSY otherwise).
  * -ENOENT when Sluice is not attached there.
