@@ -50,37 +50,12 @@
 #define VIP4 "10.0.0.1"
 #define VIP6 "2001:db8::1"
 
-/* Both clients behind one MAC. */
-static const struct dp_host clients[] = {
-	{ CLIENT4, { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
-	{ CLIENT6, { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
-};
-
-/* Backends, each with a permanent neighbour 02:be:00:00:00:<index + 2> on gw1. */
-static const struct dp_host backends[] = {
-	{ "10.1.0.2", { 0x02, 0xbe, 0, 0, 0, 0x02 } },
-	{ "10.1.0.3", { 0x02, 0xbe, 0, 0, 0, 0x03 } },
-	{ "10.1.0.4", { 0x02, 0xbe, 0, 0, 0, 0x04 } },
-	{ "10.1.0.5", { 0x02, 0xbe, 0, 0, 0, 0x05 } },
-	{ "2001:db8:b::2", { 0x02, 0xbe, 0, 0, 0, 0x06 } },
-	{ "2001:db8:b::3", { 0x02, 0xbe, 0, 0, 0, 0x07 } },
-	{ "2001:db8:b::4", { 0x02, 0xbe, 0, 0, 0, 0x08 } },
-	{ "2001:db8:b::5", { 0x02, 0xbe, 0, 0, 0, 0x09 } },
-};
-
-/* Service N: read port 2000 + N (flags 0), write port 4000 + N (SLUICE_SVC_F_LEADER). */
-static const struct dp_topo topo = {
-	.netns = 1,
-	.mac_gw0 = { 0x02, 0, 0, 0, 0x00, 0x10 },
-	.mac_gw1 = { 0x02, 0, 0, 0, 0x01, 0x10 },
-	.clients = clients,
-	.n_clients = ARRAY_SIZE(clients),
-	.backends = backends,
-	.n_backends = ARRAY_SIZE(backends),
-	.encap4 = "10.1.0.1",
-	.encap6 = "2001:db8:b::1",
-	.svc_port_base = 2000,
-};
+/*
+ * The fixture's standard topology (dp_topo_std): the clients behind one
+ * MAC, backends 10.1.0.2-5 and 2001:db8:b::2-5 with permanent neighbours
+ * on gw1. Service N: read port 2000 + N (flags 0), write port 4000 + N
+ * (SLUICE_SVC_F_LEADER).
+ */
 
 /* ---- map helpers ------------------------------------------------------- */
 
@@ -189,7 +164,7 @@ static void nat_expect(const struct pkt_spec *s, uint32_t svc, uint32_t be)
 	ex_s.dport = ntohs(dp.bes[be].port);
 	ex_s.ttl = 63;
 	memcpy(ex_s.dmac, dp_mac_of(dp_be_text(be)), 6);
-	memcpy(ex_s.smac, topo.mac_gw1, 6);
+	memcpy(ex_s.smac, dp.topo->mac_gw1, 6);
 	exlen = pkt_build(&ex_s, ex, sizeof(ex), NULL);
 	assert_true(exlen > 0);
 	dp_send_expect(s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
@@ -215,7 +190,7 @@ static void ipip_expect_to(const struct pkt_spec *s, uint32_t svc, uint32_t be)
 	dp_send_expect(s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
 	assert_int_equal(olen, 14 + outer + len - lay.l3);
 	assert_memory_equal(out, dp_mac_of(dp_be_text(be)), 6);
-	assert_memory_equal(out + 6, topo.mac_gw1, 6);
+	assert_memory_equal(out + 6, dp.topo->mac_gw1, 6);
 	if (v6) {
 		assert_int_equal(out[12] << 8 | out[13], 0x86dd);
 		assert_int_equal(out[14 + 6], inner6 ? 41 : 4);
@@ -253,7 +228,7 @@ static void return_expect(uint32_t be, const char *client, uint16_t cport, const
 	ex_s.sport = vport;
 	ex_s.ttl = 63;
 	memcpy(ex_s.dmac, dp_mac_of(client), 6);
-	memcpy(ex_s.smac, topo.mac_gw0, 6);
+	memcpy(ex_s.smac, dp.topo->mac_gw0, 6);
 	exlen = pkt_build(&ex_s, ex, sizeof(ex), NULL);
 	assert_true(exlen > 0);
 	dp_send_expect(&s, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
@@ -816,7 +791,7 @@ static void test_no_flag_unaffected(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	dp_setup(&topo, dp_fail_cmocka);
+	dp_setup(&dp_topo_std, dp_fail_cmocka);
 	return 0;
 }
 

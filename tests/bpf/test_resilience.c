@@ -51,35 +51,11 @@ static struct ring_buffer *rb;
 #define VIP4 "10.0.0.1"
 #define VIP6 "2001:db8::1"
 
-/* Both clients (and CRIT4, behind them) from one MAC. */
-static const struct dp_host clients[] = {
-	{ CLIENT4, { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
-	{ CLIENT6, { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
-};
-
-/* Backends, each with a permanent neighbour 02:be:00:00:00:<index + 2> on gw1. */
-static const struct dp_host backends[] = {
-	{ "10.1.0.2", { 0x02, 0xbe, 0, 0, 0, 0x02 } },
-	{ "10.1.0.3", { 0x02, 0xbe, 0, 0, 0, 0x03 } },
-	{ "10.1.0.4", { 0x02, 0xbe, 0, 0, 0, 0x04 } },
-	{ "10.1.0.5", { 0x02, 0xbe, 0, 0, 0, 0x05 } },
-	{ "2001:db8:b::2", { 0x02, 0xbe, 0, 0, 0, 0x06 } },
-	{ "2001:db8:b::3", { 0x02, 0xbe, 0, 0, 0, 0x07 } },
-};
-
-/* Service N listens on port 2000 + N. */
-static const struct dp_topo topo = {
-	.netns = 1,
-	.mac_gw0 = { 0x02, 0, 0, 0, 0x00, 0x10 },
-	.mac_gw1 = { 0x02, 0, 0, 0, 0x01, 0x10 },
-	.clients = clients,
-	.n_clients = ARRAY_SIZE(clients),
-	.backends = backends,
-	.n_backends = ARRAY_SIZE(backends),
-	.encap4 = "10.1.0.1",
-	.encap6 = "2001:db8:b::1",
-	.svc_port_base = 2000,
-};
+/*
+ * The fixture's standard topology (dp_topo_std): the clients (and CRIT4,
+ * behind them) from one MAC, backends 10.1.0.2-5 and 2001:db8:b::2-5 with
+ * permanent neighbours on gw1. Service N listens on port 2000 + N.
+ */
 
 /* ---- map helpers ------------------------------------------------------- */
 
@@ -550,7 +526,7 @@ static uint32_t nat_svc_n(const struct sluice_svc_res *res, uint32_t *ids, int n
 	int i;
 
 	for (i = 0; i < n; i++)
-		ids[i] = dp_be_add(svc, backends[i].addr, 80, SLUICE_BE_ACTIVE);
+		ids[i] = dp_be_add(svc, dp_topo_std.backends[i].addr, 80, SLUICE_BE_ACTIVE);
 	dp_table_publish(svc, ids, n);
 	return svc;
 }
@@ -830,7 +806,7 @@ static void icmp_unreach(const char *vip, const char *client, const char *backen
 	/* The quote: the IP header and the first 8 bytes of the transport header. */
 	icmp.payload_data = quote + lay.l3;
 	icmp.payload = lay.l4 - lay.l3 + 8;
-	memcpy(icmp.dmac, topo.mac_gw1, 6);
+	memcpy(icmp.dmac, dp.topo->mac_gw1, 6);
 	events_reset();
 	g0 = sig_ctr(a);
 	dp_send_expect(&icmp, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_L4, 0, out, &olen);
@@ -884,7 +860,7 @@ static void test_signal_ipip_ack(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (dp_setup(&topo, dp_fail_cmocka))
+	if (dp_setup(&dp_topo_std, dp_fail_cmocka))
 		return 0;
 	rb = ring_buffer__new(bpf_map__fd(dp.skel->maps.sl_events), on_event, NULL, NULL);
 	if (!rb) {

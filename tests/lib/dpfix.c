@@ -35,6 +35,35 @@
 
 struct dp dp;
 
+static const struct dp_host std_clients[] = {
+	{ "192.0.2.10", { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
+	{ "2001:db8:c::10", { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
+};
+
+static const struct dp_host std_backends[] = {
+	{ "10.1.0.2", { 0x02, 0xbe, 0, 0, 0, 0x02 } },
+	{ "10.1.0.3", { 0x02, 0xbe, 0, 0, 0, 0x03 } },
+	{ "10.1.0.4", { 0x02, 0xbe, 0, 0, 0, 0x04 } },
+	{ "10.1.0.5", { 0x02, 0xbe, 0, 0, 0, 0x05 } },
+	{ "2001:db8:b::2", { 0x02, 0xbe, 0, 0, 0, 0x06 } },
+	{ "2001:db8:b::3", { 0x02, 0xbe, 0, 0, 0, 0x07 } },
+	{ "2001:db8:b::4", { 0x02, 0xbe, 0, 0, 0, 0x08 } },
+	{ "2001:db8:b::5", { 0x02, 0xbe, 0, 0, 0, 0x09 } },
+};
+
+const struct dp_topo dp_topo_std = {
+	.netns = 1,
+	.mac_gw0 = { 0x02, 0, 0, 0, 0x00, 0x10 },
+	.mac_gw1 = { 0x02, 0, 0, 0, 0x01, 0x10 },
+	.clients = std_clients,
+	.n_clients = sizeof(std_clients) / sizeof(std_clients[0]),
+	.backends = std_backends,
+	.n_backends = sizeof(std_backends) / sizeof(std_backends[0]),
+	.encap4 = "10.1.0.1",
+	.encap6 = "2001:db8:b::1",
+	.svc_port_base = 2000,
+};
+
 /* ---- checks -------------------------------------------------------------- */
 
 void dp_failf(const char *file, int line, const char *fmt, ...)

@@ -61,6 +61,15 @@ struct dp_topo {
 	uint16_t svc_port_base; /* the service of id N listens on base + N */
 };
 
+/*
+ * The topology test_leader and test_resilience share: gw0 02:00:00:00:00:10,
+ * gw1 02:00:00:00:01:10; the clients 192.0.2.10 and 2001:db8:c::10 behind
+ * one MAC 02:c1:00:00:04:10; backends 10.1.0.2-5 and 2001:db8:b::2-5 with
+ * MACs 02:be:00:00:00:02-09 in that order; encapsulation from 10.1.0.1 and
+ * 2001:db8:b::1; service N on port 2000 + N.
+ */
+extern const struct dp_topo dp_topo_std;
+
 typedef void (*dp_fail_fn)(const char *file, int line, const char *msg);
 
 struct dp {
