@@ -33,6 +33,9 @@
 #include "bpftest.h"
 #include "dpfix.h"
 
+#define SEQ_DEFAULT 0x01020304u /* pktbuild's seq */
+#define ACK_DEFAULT 0x0a0b0c0du /* pktbuild's ack */
+
 struct dp dp;
 
 static const struct dp_host std_clients[] = {
@@ -565,8 +568,8 @@ void dp_rst_expect(const struct pkt_spec *seg, uint32_t svc, uint32_t reason)
 	uint8_t out[DP_OUT_MAX], ex[PKT_BUF_MAX];
 	struct pkt_spec r = { 0 };
 	struct pkt_layout lay;
-	uint32_t seq = seg->tcp_raw ? seg->seq : DP_SEQ_DEFAULT;
-	uint32_t ack = seg->tcp_raw ? seg->ack : DP_ACK_DEFAULT;
+	uint32_t seq = seg->tcp_raw ? seg->seq : SEQ_DEFAULT;
+	uint32_t ack = seg->tcp_raw ? seg->ack : ACK_DEFAULT;
 	int olen, exlen;
 
 	/* The answer: every address and port swapped, the tags kept, no options. */

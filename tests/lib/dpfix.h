@@ -31,8 +31,6 @@ struct sluice_bpf;
 #define DP_OUT_MAX (PKT_BUF_MAX + 128) /* a frame out: room for an outer header */
 #define DP_TEST_M 251		       /* Maglev table size of the tests: a small prime */
 #define DP_NO_SVC 0		       /* a verdict counted globally only (ids start at 1) */
-#define DP_SEQ_DEFAULT 0x01020304u     /* pktbuild's seq */
-#define DP_ACK_DEFAULT 0x0a0b0c0du     /* pktbuild's ack */
 
 /* A host the gateway has a permanent neighbour entry for. */
 struct dp_host {
@@ -91,7 +89,7 @@ extern struct dp dp;
 
 /*
  * Group setup: libbpf quiet, root, the maps under a private pin root, the
- * namespace of topo, sl_xdp loaded on those maps, the encapsulation
+ * namespace of topo, sluice_xdp loaded on those maps, the encapsulation
  * sources. 0 when ready; -1 after printing "SKIPPED: why" (dp.skel NULL).
  */
 int dp_setup(const struct dp_topo *topo, dp_fail_fn fail);
