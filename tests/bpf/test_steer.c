@@ -4,9 +4,9 @@
  * flow table, shards) in sluice_xdp, and of the backend-side decapsulator
  * sluice_decap, through BPF_PROG_TEST_RUN.
  *
- * bpf_fib_lookup needs real routes and neighbours, so the suite moves
- * itself into a private network namespace (unshare(CLONE_NEWNET)) and
- * builds a small topology there with `ip`:
+ * bpf_fib_lookup needs real routes and neighbours, so the fixture
+ * (tests/lib/dpfix) moves the suite into a private network namespace
+ * (unshare(CLONE_NEWNET)) and builds a small topology there with `ip`:
  *
  *   client side  gw0 (02:00:00:00:00:10) 192.0.2.1/24 2001:db8:c::1/64
  *                  peer cl0; neighbours: the clients 192.0.2.10, 2001:db8:c::10
@@ -16,11 +16,11 @@
  *
  * and passes ctx_in.ingress_ifindex so the program sees the frame arrive on
  * gw0 (towards backends: XDP_REDIRECT to gw1) or gw1 (XDP_TX back out).
- * The skeleton is loaded unpinned: every map is private to this process.
- * Maglev tables are built by userspace/maglev.c and published the way the
- * control plane does (a fresh BPF_F_INNER_MAP array of M + 1 entries, then
- * one update of sl_maglev). Expected frames are built independently by
- * tests/lib/pktbuild (checksums from scratch) and compared byte for byte.
+ * Every map is private to this process. Maglev tables are built by
+ * userspace/core/maglev.c and published the way the control plane does (a
+ * fresh BPF_F_INNER_MAP array of M + 1 entries, then one update of
+ * sl_maglev). Expected frames are built independently by tests/lib/pktbuild
+ * (checksums from scratch) and compared byte for byte.
  * Needs root and BPF; otherwise every test is skipped, saying why.
  */
 #include <stdarg.h>
@@ -30,37 +30,23 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_link.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
 #include "flowhash.h"
-#include "maglev.h"
 #include "sluice.skel.h"
 #include "decap.skel.h"
 #include "pktbuild.h"
-#include "bpftest.h"
+#include "dpfix.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define OUT_MAX (PKT_BUF_MAX + 128)
-#define TEST_M 251	   /* Maglev table size of the tests: a small prime */
-#define NO_SVC 0xffffffffu /* a verdict counted globally only */
 
-static struct sluice_bpf *skel;
 static struct decap_bpf *dskel;
-static const char *skip_reason;
-static char skip_buf[256];
-static int ncpus;
-static int if_gw0, if_gw1;
 
 /* ---- the topology ------------------------------------------------------ */
 
@@ -69,18 +55,13 @@ static int if_gw0, if_gw1;
 #define VIP4 "10.0.0.1"
 #define VIP6 "2001:db8::1"
 
-static const uint8_t mac_gw0[6] = { 0x02, 0, 0, 0, 0x00, 0x10 };
-static const uint8_t mac_gw1[6] = { 0x02, 0, 0, 0, 0x01, 0x10 };
-static const uint8_t mac_client4[6] = { 0x02, 0xc1, 0, 0, 0x04, 0x10 };
-static const uint8_t mac_client6[6] = { 0x02, 0xc1, 0, 0, 0x06, 0x10 };
-
-struct neigh {
-	const char *addr;
-	uint8_t mac[6];
+static const struct dp_host clients[] = {
+	{ CLIENT4, { 0x02, 0xc1, 0, 0, 0x04, 0x10 } },
+	{ CLIENT6, { 0x02, 0xc1, 0, 0, 0x06, 0x10 } },
 };
 
-/* Backends with a (permanent) neighbour entry on gw1. */
-static const struct neigh be_neigh[] = {
+/* Backends (and the router to 10.2.0.0/24) with a permanent neighbour entry on gw1. */
+static const struct dp_host backends[] = {
 	{ "10.1.0.2", { 0x02, 0xbe, 0, 0, 0x04, 0x02 } },
 	{ "10.1.0.3", { 0x02, 0xbe, 0, 0, 0x04, 0x03 } },
 	{ "10.1.0.4", { 0x02, 0xbe, 0, 0, 0x04, 0x04 } },
@@ -90,293 +71,52 @@ static const struct neigh be_neigh[] = {
 	{ "2001:db8:b::3", { 0x02, 0xbe, 0, 0, 0x06, 0x03 } },
 };
 
-static const uint8_t *neigh_mac(const char *addr)
-{
-	size_t i;
+static const char *const routes[] = { "ip route add 10.2.0.0/24 via 10.1.0.254 dev gw1", NULL };
 
-	for (i = 0; i < ARRAY_SIZE(be_neigh); i++)
-		if (!strcmp(be_neigh[i].addr, addr))
-			return be_neigh[i].mac;
-	fail_msg("no neighbour %s in the test topology", addr);
-	return NULL;
-}
-
-static char *mac_str(const uint8_t *m, char *buf)
-{
-	sprintf(buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return buf;
-}
-
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = bt_vsh(skip_buf, sizeof(skip_buf), fmt, ap);
-	va_end(ap);
-	if (rc)
-		skip_reason = skip_buf;
-	return rc;
-}
-
-/* Build the topology in a namespace of our own; 0 or -1 with skip_reason set. */
-static int netns_setup(void)
-{
-	char m0[18], m1[18], m2[18];
-	size_t i;
-
-	if (bt_netns_enter(mac_str(mac_gw0, m0), mac_str(mac_gw1, m1), skip_buf,
-			   sizeof(skip_buf))) {
-		skip_reason = skip_buf;
-		return -1;
-	}
-	if (sh("ip -6 addr add 2001:db8:c::1/64 dev gw0 nodad") ||
-	    sh("ip -6 addr add 2001:db8:b::1/64 dev gw1 nodad") ||
-	    sh("ip route add 10.2.0.0/24 via 10.1.0.254 dev gw1") ||
-	    sh("ip neigh add %s lladdr %s dev gw0 nud permanent", CLIENT4,
-	       mac_str(mac_client4, m2)) ||
-	    sh("ip -6 neigh add %s lladdr %s dev gw0 nud permanent", CLIENT6,
-	       mac_str(mac_client6, m2)) ||
-	    sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"))
-		return -1;
-	for (i = 0; i < ARRAY_SIZE(be_neigh); i++)
-		if (sh("ip %s neigh add %s lladdr %s dev gw1 nud permanent",
-		       strchr(be_neigh[i].addr, ':') ? "-6" : "-4", be_neigh[i].addr,
-		       mac_str(be_neigh[i].mac, m2)))
-			return -1;
-	if_gw0 = if_nametoindex("gw0");
-	if_gw1 = if_nametoindex("gw1");
-	if (!if_gw0 || !if_gw1) {
-		skip_reason = "veth interfaces vanished";
-		return -1;
-	}
-	return 0;
-}
+/* Service N listens on port 1000 + N; sl_config is set by each test that needs it. */
+static const struct dp_topo topo = {
+	.netns = 1,
+	.mac_gw0 = { 0x02, 0, 0, 0, 0x00, 0x10 },
+	.mac_gw1 = { 0x02, 0, 0, 0, 0x01, 0x10 },
+	.clients = clients,
+	.n_clients = ARRAY_SIZE(clients),
+	.backends = backends,
+	.n_backends = ARRAY_SIZE(backends),
+	.cmds = routes,
+	.svc_port_base = 1000,
+};
 
 /* ---- map helpers ------------------------------------------------------- */
 
-static void addr_parse(const char *s, union sluice_addr *a)
-{
-	assert_int_equal(bt_addr_parse(s, a), 0);
-}
-
-static struct sluice_backend bes[SLUICE_MAX_BACKENDS]; /* mirror of sl_backends */
-static uint32_t *tables[SLUICE_MAX_TABLES];	       /* last table published per id */
-static uint32_t next_svc = 1, next_be = 1;
-
-/* A service (unlimited) of the next id at addr, port 1000 + id. Returns its id. */
-static uint32_t svc_add(const char *addr, uint8_t proto, uint8_t mode, uint8_t hash)
-{
-	struct sluice_svc val = { 0 };
-	uint32_t id = next_svc++;
-
-	val.id = id;
-	val.mode = mode;
-	val.hash = hash;
-	assert_int_equal(bt_svc_put(skel->maps.sl_services, addr, 1000 + id, proto, &val), 0);
-	return id;
-}
-
-static uint16_t svc_port(uint32_t id)
-{
-	return 1000 + id;
-}
-
-static void be_write(uint32_t id)
-{
-	assert_int_equal(bpf_map__update_elem(skel->maps.sl_backends, &id, sizeof(id), &bes[id],
-					      sizeof(bes[id]), BPF_ANY),
-			 0);
-}
-
-/* A backend of svc_id at addr:port (port 0: unchanged), ACTIVE. Returns its id. */
-static uint32_t be_add(uint32_t svc_id, const char *addr, uint16_t port)
-{
-	uint32_t id = next_be++;
-
-	memset(&bes[id], 0, sizeof(bes[id]));
-	addr_parse(addr, &bes[id].addr);
-	bes[id].port = htons(port);
-	bes[id].state = SLUICE_BE_ACTIVE;
-	bes[id].svc_id = svc_id;
-	bes[id].weight = 1;
-	be_write(id);
-	return id;
-}
-
-static void be_state(uint32_t id, uint8_t state)
-{
-	bes[id].state = state;
-	be_write(id);
-}
-
-/* Build the Maglev table of backends ids[0..n) (size TEST_M) and publish it. */
-static void table_publish(uint32_t table_id, const uint32_t *ids, int n)
-{
-	uint32_t *t = calloc(TEST_M + 1, sizeof(*t));
-
-	assert_non_null(t);
-	assert_int_equal(bt_table_build(bes, ids, n, TEST_M, t), 0);
-	assert_int_equal(
-		bt_maglev_publish(skel->maps.sl_maglev, table_id, t, TEST_M + 1, "sl_mg_test"), 0);
-	free(tables[table_id]);
-	tables[table_id] = t;
-}
-
-/* The backend the published table table_id gives a flow of hash. */
-static uint32_t table_pick(uint32_t table_id, uint32_t hash)
-{
-	assert_non_null(tables[table_id]);
-	return tables[table_id][sluice_maglev_slot(hash, TEST_M)];
-}
-
-static void config_set(const char *src4, const char *src6, uint64_t udp_timeout_ns)
-{
-	struct sluice_config c = { 0 };
-	uint32_t zero = 0;
-
-	if (src4)
-		addr_parse(src4, &c.encap_src4);
-	if (src6)
-		addr_parse(src6, &c.encap_src6);
-	c.udp_timeout_ns = udp_timeout_ns;
-	assert_int_equal(bpf_map__update_elem(skel->maps.sl_config, &zero, sizeof(zero), &c,
-					      sizeof(c), BPF_ANY),
-			 0);
-}
-
+/*
+ * A shard of svc_id: prefix/len pinned to backend_id or to table table_id.
+ * Written directly: the test names the table and the backend itself, where
+ * shard_add() would build a subset and its table from the members.
+ */
 static void shard_add(uint32_t svc_id, const char *prefix, int len, uint32_t backend_id,
 		      uint32_t table_id)
 {
 	struct sluice_shard_key k = { 0 };
 	struct sluice_shard v = { backend_id, table_id };
 
-	addr_parse(prefix, &k.addr);
+	dp_addr(prefix, &k.addr);
 	k.svc_id = svc_id;
 	k.prefixlen = 32 + (strchr(prefix, ':') ? len : 96 + len);
-	assert_int_equal(
-		bpf_map__update_elem(skel->maps.sl_shards, &k, sizeof(k), &v, sizeof(v), BPF_ANY),
-		0);
-}
-
-static struct sluice_counter glb_ctr(uint32_t reason)
-{
-	struct sluice_counter sum;
-
-	assert_int_equal(bt_counter_sum(skel->maps.sl_glb_stats_v2, reason, ncpus, &sum), 0);
-	return sum;
-}
-
-static struct sluice_counter svc_ctr(uint32_t svc_id, uint32_t reason)
-{
-	struct sluice_counter sum;
-
-	assert_int_equal(bt_counter_sum(skel->maps.sl_svc_stats_v2,
-					sluice_svc_stat_index(svc_id, reason), ncpus, &sum),
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_shards, &k, sizeof(k), &v, sizeof(v),
+					      BPF_ANY),
 			 0);
-	return sum;
-}
-
-static struct sluice_be_counter be_ctr(uint32_t id)
-{
-	struct sluice_be_counter sum = { 0 }, vals[ncpus];
-	int i;
-
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.sl_be_stats, &id, sizeof(id), vals,
-					      sizeof(vals), 0),
-			 0);
-	for (i = 0; i < ncpus; i++) {
-		sum.packets += vals[i].packets;
-		sum.bytes += vals[i].bytes;
-		sum.new_flows += vals[i].new_flows;
-	}
-	return sum;
 }
 
 /* ---- frames ------------------------------------------------------------ */
-
-/* The flow key of a client -> service packet. */
-static struct sluice_flow_key key_of(const char *src, const char *dst, uint16_t sport,
-				     uint16_t dport, uint8_t proto)
-{
-	struct sluice_flow_key k;
-
-	memset(&k, 0, sizeof(k));
-	addr_parse(src, &k.src);
-	addr_parse(dst, &k.dst);
-	k.sport = htons(sport);
-	k.dport = htons(dport);
-	k.proto = proto;
-	return k;
-}
 
 /* The backend sl_flows holds for a key, or SLUICE_NO_BACKEND. */
 static uint32_t flow_backend(const struct sluice_flow_key *k)
 {
 	struct sluice_flow f;
 
-	if (bpf_map__lookup_elem(skel->maps.sl_flows_v2, k, sizeof(*k), &f, sizeof(f), 0))
+	if (dp_flow_get(k, &f))
 		return SLUICE_NO_BACKEND;
 	return f.backend_id;
-}
-
-static int build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *lay)
-{
-	int len = pkt_build(s, buf, PKT_BUF_MAX, lay);
-
-	assert_true(len > 0);
-	return len;
-}
-
-/* Run a frame arriving on ifindex: the XDP action; the frame out goes to out, *olen. */
-static int run_prog(int prog_fd, const uint8_t *in, int len, int ifindex, uint8_t *out, int *olen)
-{
-	struct xdp_md ctx = { .data = 0, .data_end = len, .ingress_ifindex = ifindex };
-	struct bpf_test_run_opts opts;
-	uint8_t buf[OUT_MAX];
-
-	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand). */
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	memcpy(buf, in, len);
-	opts.data_in = buf;
-	opts.data_size_in = len;
-	opts.data_out = out;
-	opts.data_size_out = OUT_MAX;
-	opts.ctx_in = &ctx;
-	opts.ctx_size_in = sizeof(ctx);
-	opts.repeat = 1;
-	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
-	*olen = (int)opts.data_size_out;
-	return (int)opts.retval;
-}
-
-static int run(const uint8_t *in, int len, int ifindex, uint8_t *out, int *olen)
-{
-	return run_prog(bpf_program__fd(skel->progs.sluice_xdp), in, len, ifindex, out, olen);
-}
-
-/* Send spec in on ifindex; expect action, and the reason counted once for svc_id. */
-static void send_expect(const struct pkt_spec *s, int ifindex, int action, uint32_t reason,
-			uint32_t svc_id, uint8_t *out, int *olen)
-{
-	uint8_t in[PKT_BUF_MAX];
-	int len = build(s, in, NULL);
-	struct sluice_counter g0 = glb_ctr(reason), s0 = { 0 }, g1, s1 = { 0 };
-
-	if (svc_id != NO_SVC)
-		s0 = svc_ctr(svc_id, reason);
-	assert_int_equal(run(in, len, ifindex, out, olen), action);
-	g1 = glb_ctr(reason);
-	if (svc_id != NO_SVC)
-		s1 = svc_ctr(svc_id, reason);
-	assert_int_equal(g1.packets - g0.packets, 1);
-	assert_int_equal(g1.bytes - g0.bytes, len);
-	if (svc_id != NO_SVC) {
-		assert_int_equal(s1.packets - s0.packets, 1);
-		assert_int_equal(s1.bytes - s0.bytes, len);
-	}
 }
 
 /* The backend a client -> service flow is steered to by one packet. */
@@ -387,13 +127,13 @@ static uint32_t steer(const char *client, const char *vip, uint16_t sport, uint3
 			      .dst = vip,
 			      .proto = proto,
 			      .sport = sport,
-			      .dport = svc_port(svc_id),
+			      .dport = dp_svc_port(svc_id),
 			      .payload = 8 };
-	struct sluice_flow_key k = key_of(client, vip, sport, svc_port(svc_id), proto);
-	uint8_t in[PKT_BUF_MAX], out[OUT_MAX];
-	int len = build(&s, in, NULL), olen, act;
+	struct sluice_flow_key k = dp_key_of(client, vip, sport, dp_svc_port(svc_id), proto);
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len = dp_build(&s, in, NULL), olen, act;
 
-	act = run(in, len, if_gw0, out, &olen);
+	act = dp_run(in, len, dp.if_gw0, out, &olen);
 	assert_true(act == XDP_REDIRECT || act == XDP_PASS);
 	return flow_backend(&k);
 }
@@ -441,26 +181,25 @@ static void test_nat_case(void **state)
 		.src = client, .dst = c->vip, .proto = c->proto, .sport = 40000, .payload = 37
 	};
 	struct pkt_spec ex_s;
-	uint8_t in[PKT_BUF_MAX], ex[PKT_BUF_MAX], out[OUT_MAX];
+	uint8_t in[PKT_BUF_MAX], ex[PKT_BUF_MAX], out[DP_OUT_MAX];
 	struct pkt_layout lay, exlay;
 	struct sluice_be_counter b0, b1;
 	int len, exlen, olen, action;
 
-	if (!skel)
-		skip();
-	svc = svc_add(c->vip, c->proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, c->backend, c->bport);
-	table_publish(svc, &be, 1);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(c->vip, c->proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, c->backend, c->bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
 
-	memcpy(in_s.dmac, c->from_backends ? mac_gw1 : mac_gw0, 6);
-	memcpy(in_s.smac, v6 ? mac_client6 : mac_client4, 6);
-	in_s.dport = svc_port(svc);
+	memcpy(in_s.dmac, c->from_backends ? topo.mac_gw1 : topo.mac_gw0, 6);
+	memcpy(in_s.smac, dp_mac_of(client), 6);
+	in_s.dport = dp_svc_port(svc);
 	if (c->vlan) {
 		in_s.n_vlan = 1;
 		in_s.vlan[0].tpid = 0x8100;
 		in_s.vlan[0].tci = 100;
 	}
-	len = build(&in_s, in, &lay);
+	len = dp_build(&in_s, in, &lay);
 	if (c->udp_csum0)
 		in[lay.l4 + 6] = in[lay.l4 + 7] = 0;
 
@@ -472,26 +211,26 @@ static void test_nat_case(void **state)
 	ex_s.ttl = 63;
 	if (!c->no_neigh) {
 		memcpy(ex_s.dmac,
-		       neigh_mac(strcmp(c->backend, "10.2.0.7") ? c->backend : "10.1.0.254"), 6);
-		memcpy(ex_s.smac, mac_gw1, 6);
+		       dp_mac_of(strcmp(c->backend, "10.2.0.7") ? c->backend : "10.1.0.254"), 6);
+		memcpy(ex_s.smac, topo.mac_gw1, 6);
 	}
-	exlen = build(&ex_s, ex, &exlay);
+	exlen = dp_build(&ex_s, ex, &exlay);
 	if (c->udp_csum0)
 		ex[exlay.l4 + 6] = ex[exlay.l4 + 7] = 0;
 
-	b0 = be_ctr(be);
+	b0 = dp_be_ctr(be);
 	{
-		struct sluice_counter g0 = glb_ctr(reason), s0 = svc_ctr(svc, reason), g1, s1;
+		struct sluice_counter g0 = dp_glb_ctr(reason), s0 = dp_svc_ctr(svc, reason), g1, s1;
 
-		action = run(in, len, c->from_backends ? if_gw1 : if_gw0, out, &olen);
-		g1 = glb_ctr(reason);
-		s1 = svc_ctr(svc, reason);
+		action = dp_run(in, len, c->from_backends ? dp.if_gw1 : dp.if_gw0, out, &olen);
+		g1 = dp_glb_ctr(reason);
+		s1 = dp_svc_ctr(svc, reason);
 		assert_int_equal(g1.packets - g0.packets, 1);
 		assert_int_equal(g1.bytes - g0.bytes, len);
 		assert_int_equal(s1.packets - s0.packets, 1);
 		assert_int_equal(s1.bytes - s0.bytes, len);
 	}
-	b1 = be_ctr(be);
+	b1 = dp_be_ctr(be);
 	assert_int_equal(action, c->no_neigh ? XDP_PASS : c->from_backends ? XDP_TX : XDP_REDIRECT);
 	assert_int_equal(olen, exlen);
 	assert_memory_equal(out, ex, exlen);
@@ -504,9 +243,9 @@ static void test_nat_case(void **state)
 	assert_int_equal(b1.new_flows - b0.new_flows, 1);
 
 	/* The second packet of the flow: same output, no new flow. */
-	action = run(in, len, c->from_backends ? if_gw1 : if_gw0, out, &olen);
+	action = dp_run(in, len, c->from_backends ? dp.if_gw1 : dp.if_gw0, out, &olen);
 	assert_memory_equal(out, ex, exlen);
-	b0 = be_ctr(be);
+	b0 = dp_be_ctr(be);
 	assert_int_equal(b0.packets - b1.packets, 1);
 	assert_int_equal(b0.new_flows - b1.new_flows, 0);
 }
@@ -520,34 +259,33 @@ static void test_nat_ttl(void **state)
 			      .sport = 40001,
 			      .ttl = 1,
 			      .payload = 10 };
-	uint8_t in[PKT_BUF_MAX], out[OUT_MAX];
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	struct sluice_flow_key k;
 	uint32_t svc, be;
 	int len, olen;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, "10.1.0.2", 8080);
-	table_publish(svc, &be, 1);
-	s.dport = svc_port(svc);
-	len = build(&s, in, NULL);
-	send_expect(&s, if_gw0, XDP_PASS, SLUICE_R_TTL, svc, out, &olen);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, "10.1.0.2", 8080, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	s.dport = dp_svc_port(svc);
+	len = dp_build(&s, in, NULL);
+	dp_send_expect(&s, dp.if_gw0, XDP_PASS, SLUICE_R_TTL, svc, out, &olen);
 	assert_int_equal(olen, len);
 	assert_memory_equal(out, in, len);
-	k = key_of(CLIENT4, VIP4, 40001, svc_port(svc), IPPROTO_TCP);
+	k = dp_key_of(CLIENT4, VIP4, 40001, dp_svc_port(svc), IPPROTO_TCP);
 	assert_int_equal(flow_backend(&k), SLUICE_NO_BACKEND);
 	/* IPv6 hop limit 1 too. */
-	svc = svc_add(VIP6, IPPROTO_UDP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, "2001:db8:b::2", 53);
-	table_publish(svc, &be, 1);
+	svc = dp_svc_add(VIP6, IPPROTO_UDP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, "2001:db8:b::2", 53, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
 	s.src = CLIENT6;
 	s.dst = VIP6;
 	s.proto = IPPROTO_UDP;
-	s.dport = svc_port(svc);
-	len = build(&s, in, NULL);
-	send_expect(&s, if_gw0, XDP_PASS, SLUICE_R_TTL, svc, out, &olen);
+	s.dport = dp_svc_port(svc);
+	len = dp_build(&s, in, NULL);
+	dp_send_expect(&s, dp.if_gw0, XDP_PASS, SLUICE_R_TTL, svc, out, &olen);
 	assert_memory_equal(out, in, len);
 }
 
@@ -555,7 +293,6 @@ static void test_nat_ttl(void **state)
 
 static void return_path(const char *vip, const char *client, const char *backend, uint8_t proto)
 {
-	int v6 = strchr(vip, ':') != NULL;
 	struct pkt_spec fwd = { .src = client,
 				.dst = vip,
 				.proto = proto,
@@ -569,41 +306,40 @@ static void return_path(const char *vip, const char *client, const char *backend
 				 .tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK,
 				 .payload = 21 };
 	struct pkt_spec ex_s;
-	uint8_t ex[PKT_BUF_MAX], out[OUT_MAX];
+	uint8_t ex[PKT_BUF_MAX], out[DP_OUT_MAX];
 	uint32_t svc, be;
 	int exlen, olen;
 
-	svc = svc_add(vip, proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, backend, 9000 + svc);
-	table_publish(svc, &be, 1);
-	fwd.dport = svc_port(svc);
-	send_expect(&fwd, if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	svc = dp_svc_add(vip, proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, backend, 9000 + svc, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	fwd.dport = dp_svc_port(svc);
+	dp_send_expect(&fwd, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
 
 	back.sport = 9000 + svc;
-	memcpy(back.dmac, mac_gw1, 6);
-	memcpy(back.smac, neigh_mac(backend), 6);
+	memcpy(back.dmac, topo.mac_gw1, 6);
+	memcpy(back.smac, dp_mac_of(backend), 6);
 	ex_s = back;
 	ex_s.src = vip;
-	ex_s.sport = svc_port(svc);
+	ex_s.sport = dp_svc_port(svc);
 	ex_s.ttl = 63;
-	memcpy(ex_s.dmac, v6 ? mac_client6 : mac_client4, 6);
-	memcpy(ex_s.smac, mac_gw0, 6);
-	exlen = build(&ex_s, ex, NULL);
-	send_expect(&back, if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+	memcpy(ex_s.dmac, dp_mac_of(client), 6);
+	memcpy(ex_s.smac, topo.mac_gw0, 6);
+	exlen = dp_build(&ex_s, ex, NULL);
+	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	assert_int_equal(olen, exlen);
 	assert_memory_equal(out, ex, exlen);
 	assert_int_equal(pkt_check_csums(out, olen), 0);
 
 	/* Another client port of the backend: no translation, not a service. */
 	back.dport = 41001;
-	send_expect(&back, if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, NO_SVC, out, &olen);
+	dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
 }
 
 static void test_return_path_v4(void **state)
 {
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	return_path(VIP4, CLIENT4, "10.1.0.3", IPPROTO_TCP);
 	return_path(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP);
 }
@@ -611,8 +347,7 @@ static void test_return_path_v4(void **state)
 static void test_return_path_v6(void **state)
 {
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	return_path(VIP6, CLIENT6, "2001:db8:b::3", IPPROTO_TCP);
 	return_path(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_UDP);
 }
@@ -637,18 +372,18 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 	struct pkt_spec s = {
 		.src = client, .dst = vip, .proto = IPPROTO_TCP, .sport = 42000, .payload = 50
 	};
-	uint8_t in[PKT_BUF_MAX], out[OUT_MAX], ex[OUT_MAX], *o;
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX], ex[DP_OUT_MAX], *o;
 	struct sluice_flow_key k;
 	union sluice_addr src, dst;
 	struct pkt_layout lay;
 	uint32_t svc, be, hash;
 	int len, olen, inner_len, outer = v6 ? 40 : 20, exlen;
 
-	svc = svc_add(vip, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, backend, 0);
-	table_publish(svc, &be, 1);
-	s.dport = svc_port(svc);
-	memcpy(s.dmac, mac_gw0, 6);
+	svc = dp_svc_add(vip, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, backend, 0, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	s.dport = dp_svc_port(svc);
+	memcpy(s.dmac, topo.mac_gw0, 6);
 	if (vlan) {
 		s.n_vlan = 2;
 		s.vlan[0].tpid = 0x88a8;
@@ -656,17 +391,17 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 		s.vlan[1].tpid = 0x8100;
 		s.vlan[1].tci = 8;
 	}
-	len = build(&s, in, &lay);
+	len = dp_build(&s, in, &lay);
 	inner_len = len - lay.l3;
-	k = key_of(client, vip, 42000, svc_port(svc), IPPROTO_TCP);
+	k = dp_key_of(client, vip, 42000, dp_svc_port(svc), IPPROTO_TCP);
 	hash = sluice_flow_hash(&k, SLUICE_HASH_5TUPLE);
-	addr_parse(encap_src, &src);
-	addr_parse(backend, &dst);
+	dp_addr(encap_src, &src);
+	dp_addr(backend, &dst);
 	src.u16[7] ^= htons(hash & 0xffff);
 
 	memset(ex, 0, sizeof(ex));
-	memcpy(ex, neigh_mac(backend), 6);
-	memcpy(ex + 6, mac_gw1, 6);
+	memcpy(ex, dp_mac_of(backend), 6);
+	memcpy(ex + 6, topo.mac_gw1, 6);
 	put16(ex + 12, v6 ? 0x86dd : 0x0800);
 	o = ex + 14;
 	if (!v6) {
@@ -690,21 +425,21 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 	memcpy(o + outer, in + lay.l3, inner_len);
 	exlen = 14 + outer + inner_len;
 
-	send_expect(&s, if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
 	assert_int_equal(olen, exlen);
 	assert_memory_equal(out, ex, exlen);
 	if (!v6)
 		assert_int_equal(pkt_csum(out + 14, 20), 0);
-	assert_int_equal(be_ctr(be).packets, 1);
-	assert_int_equal(be_ctr(be).bytes, len);
+	assert_int_equal(dp_be_ctr(be).packets, 1);
+	assert_int_equal(dp_be_ctr(be).bytes, len);
 
 	/* The backend's decapsulator gives back the client's packet. */
 	if (dskel && !vlan) {
-		uint8_t dec[OUT_MAX];
+		uint8_t dec[DP_OUT_MAX];
 		int dlen;
 
-		assert_int_equal(run_prog(bpf_program__fd(dskel->progs.sluice_decap), out, olen,
-					  if_gw1, dec, &dlen),
+		assert_int_equal(dp_prog_run(bpf_program__fd(dskel->progs.sluice_decap), out, olen,
+					     dp.if_gw1, dec, &dlen),
 				 XDP_PASS);
 		assert_int_equal(dlen, len);
 		assert_memory_equal(dec, out, 12);
@@ -715,9 +450,8 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 static void test_ipip_v4(void **state)
 {
 	(void)state;
-	if (!skel)
-		skip();
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
+	DP_SKIP_UNLESS_READY();
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 	ipip_expect(VIP4, "10.1.0.2", "10.1.0.1", 0);
 	ipip_expect(VIP4, "10.1.0.3", "10.1.0.1", 1);
 }
@@ -725,9 +459,8 @@ static void test_ipip_v4(void **state)
 static void test_ipip_v6(void **state)
 {
 	(void)state;
-	if (!skel)
-		skip();
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
+	DP_SKIP_UNLESS_READY();
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 	ipip_expect(VIP6, "2001:db8:b::2", "2001:db8:b::1", 0);
 	ipip_expect(VIP6, "2001:db8:b::3", "2001:db8:b::1", 1);
 }
@@ -735,29 +468,28 @@ static void test_ipip_v6(void **state)
 static void test_ipip_encap_fail(void **state)
 {
 	struct pkt_spec s = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .sport = 42001 };
-	uint8_t out[OUT_MAX];
+	uint8_t out[DP_OUT_MAX];
 	uint32_t svc, be;
 	int olen;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, "10.1.0.2", 0);
-	table_publish(svc, &be, 1);
-	s.dport = svc_port(svc);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, "10.1.0.2", 0, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	s.dport = dp_svc_port(svc);
 	/* Only the other family's source is set: still no source for this backend. */
-	config_set(NULL, "2001:db8:b::1", 0);
-	send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_ENCAP_FAIL, svc, out, &olen);
-	config_set("10.1.0.1", NULL, 0);
+	dp_config_set(NULL, "2001:db8:b::1", 0);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_ENCAP_FAIL, svc, out, &olen);
+	dp_config_set("10.1.0.1", NULL, 0);
 	s.src = CLIENT6;
 	s.dst = VIP6;
-	svc = svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, "2001:db8:b::2", 0);
-	table_publish(svc, &be, 1);
-	s.dport = svc_port(svc);
-	send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_ENCAP_FAIL, svc, out, &olen);
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
+	svc = dp_svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, "2001:db8:b::2", 0, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	s.dport = dp_svc_port(svc);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_ENCAP_FAIL, svc, out, &olen);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 }
 
 /* An IPv4 datagram of 1490 bytes fits gw1's MTU of 1500; encapsulated it does not. */
@@ -768,23 +500,22 @@ static void test_ipip_too_big(void **state)
 			      .proto = IPPROTO_TCP,
 			      .sport = 42002,
 			      .payload = 1490 - 40 };
-	uint8_t out[OUT_MAX];
+	uint8_t out[DP_OUT_MAX];
 	uint32_t svc, be;
 	int olen;
 
 	(void)state;
-	if (!skel)
-		skip();
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE);
-	be = be_add(svc, "10.1.0.2", 0);
-	table_publish(svc, &be, 1);
-	s.dport = svc_port(svc);
-	send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_TOO_BIG, svc, out, &olen);
+	DP_SKIP_UNLESS_READY();
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, "10.1.0.2", 0, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	s.dport = dp_svc_port(svc);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_TOO_BIG, svc, out, &olen);
 	/* 1480 bytes encapsulated are exactly 1500: forwarded. */
 	s.payload = 1480 - 40;
 	s.sport = 42003;
-	send_expect(&s, if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
 	assert_int_equal(olen, 14 + 1500);
 }
 
@@ -797,9 +528,9 @@ static uint16_t port_to(const char *client, const char *vip, uint32_t svc, uint8
 	uint16_t p;
 
 	for (p = first; p < first + 200; p++) {
-		struct sluice_flow_key k = key_of(client, vip, p, svc_port(svc), proto);
+		struct sluice_flow_key k = dp_key_of(client, vip, p, dp_svc_port(svc), proto);
 
-		if (table_pick(svc, sluice_flow_hash(&k, SLUICE_HASH_5TUPLE)) == want)
+		if (dp_table_pick(svc, sluice_flow_hash(&k, SLUICE_HASH_5TUPLE)) == want)
 			return p;
 	}
 	fail_msg("no port of 200 hashes to backend %u", want);
@@ -812,21 +543,20 @@ static void test_sticky_across_table_change(void **state)
 	uint16_t pa, pb, pn;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	a = be_add(svc, "10.1.0.2", 80);
-	b = be_add(svc, "10.1.0.3", 80);
-	c = be_add(svc, "10.1.0.4", 80);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
+	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
+	c = dp_be_add(svc, "10.1.0.4", 80, SLUICE_BE_ACTIVE);
 	ids[0] = a;
 	ids[1] = b;
-	table_publish(svc, ids, 2);
+	dp_table_publish(svc, ids, 2);
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
 	pb = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	assert_int_equal(steer(CLIENT4, VIP4, pb, svc, IPPROTO_TCP), b);
 	/* Republish: every slot to c. Established flows stay, a new flow follows. */
-	table_publish(svc, &c, 1);
+	dp_table_publish(svc, &c, 1);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	assert_int_equal(steer(CLIENT4, VIP4, pb, svc, IPPROTO_TCP), b);
 	pn = 20000;
@@ -839,18 +569,17 @@ static void test_drained_keeps_flow(void **state)
 	uint16_t pa;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	a = be_add(svc, "10.1.0.2", 80);
-	b = be_add(svc, "10.1.0.3", 80);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
+	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
 	ids[0] = a;
 	ids[1] = b;
-	table_publish(svc, ids, 2);
+	dp_table_publish(svc, ids, 2);
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
-	be_state(a, SLUICE_BE_DRAINING);
-	table_publish(svc, &b, 1);
+	dp_be_state(a, SLUICE_BE_DRAINING);
+	dp_table_publish(svc, &b, 1);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	/* A new flow that used to hash to a goes to b now. */
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 30000); /* table has b only */
@@ -864,38 +593,37 @@ static void test_unused_resteered(void **state)
 	uint16_t pa;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	a = be_add(svc, "10.1.0.2", 80);
-	b = be_add(svc, "10.1.0.3", 80);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
+	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
 	ids[0] = a;
 	ids[1] = b;
-	table_publish(svc, ids, 2);
+	dp_table_publish(svc, ids, 2);
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
-	be_state(a, SLUICE_BE_UNUSED);
-	table_publish(svc, &b, 1);
-	b0 = be_ctr(b);
+	dp_be_state(a, SLUICE_BE_UNUSED);
+	dp_table_publish(svc, &b, 1);
+	b0 = dp_be_ctr(b);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), b);
-	b1 = be_ctr(b);
+	b1 = dp_be_ctr(b);
 	assert_int_equal(b1.new_flows - b0.new_flows, 1);
 	/* A slot reused by another service is not followed (nor taken from a stale table). */
-	bes[b].svc_id = svc + 1000;
-	be_write(b);
+	dp.bes[b].svc_id = svc + 1000;
+	dp_be_write(b);
 	{
 		struct pkt_spec s = { .src = CLIENT4,
 				      .dst = VIP4,
 				      .proto = IPPROTO_TCP,
 				      .sport = pa,
-				      .dport = svc_port(svc) };
-		uint8_t out[OUT_MAX];
+				      .dport = dp_svc_port(svc) };
+		uint8_t out[DP_OUT_MAX];
 		int olen;
 
-		send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
+		dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
 	}
-	bes[b].svc_id = svc;
-	be_write(b);
+	dp.bes[b].svc_id = svc;
+	dp_be_write(b);
 }
 
 static void test_udp_idle_resteered(void **state)
@@ -904,34 +632,33 @@ static void test_udp_idle_resteered(void **state)
 	uint16_t pa;
 
 	(void)state;
-	if (!skel)
-		skip();
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
-	svc = svc_add(VIP4, IPPROTO_UDP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	a = be_add(svc, "10.1.0.2", 53);
-	b = be_add(svc, "10.1.0.3", 53);
+	DP_SKIP_UNLESS_READY();
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	svc = dp_svc_add(VIP4, IPPROTO_UDP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	a = dp_be_add(svc, "10.1.0.2", 53, SLUICE_BE_ACTIVE);
+	b = dp_be_add(svc, "10.1.0.3", 53, SLUICE_BE_ACTIVE);
 	ids[0] = a;
 	ids[1] = b;
-	table_publish(svc, ids, 2);
+	dp_table_publish(svc, ids, 2);
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_UDP, a, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
-	table_publish(svc, &b, 1);
+	dp_table_publish(svc, &b, 1);
 	/* Default timeout (30 s): the UDP flow is sticky. */
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
 	/* 1 ns: idle past it, steered by the new table. */
-	config_set("10.1.0.1", "2001:db8:b::1", 1);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 1);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), b);
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 	/* A TCP flow never times out. */
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	a = be_add(svc, "10.1.0.2", 80);
-	table_publish(svc, &a, 1);
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &a, 1);
 	assert_int_equal(steer(CLIENT4, VIP4, 5000, svc, IPPROTO_TCP), a);
-	b = be_add(svc, "10.1.0.3", 80);
-	table_publish(svc, &b, 1);
-	config_set("10.1.0.1", "2001:db8:b::1", 1);
+	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &b, 1);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 1);
 	assert_int_equal(steer(CLIENT4, VIP4, 5000, svc, IPPROTO_TCP), a);
-	config_set("10.1.0.1", "2001:db8:b::1", 0);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 }
 
 static void test_hash_client(void **state)
@@ -944,18 +671,17 @@ static void test_hash_client(void **state)
 	int i;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_CLIENT);
-	svc5 = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_CLIENT, NULL);
+	svc5 = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
 	for (i = 0; i < 8; i++) {
-		ids[i] = be_add(svc, addrs[i], 80);
-		ids5[i] = be_add(svc5, addrs[i], 80);
+		ids[i] = dp_be_add(svc, addrs[i], 80, SLUICE_BE_ACTIVE);
+		ids5[i] = dp_be_add(svc5, addrs[i], 80, SLUICE_BE_ACTIVE);
 	}
-	table_publish(svc, ids, 8);
-	table_publish(svc5, ids5, 8);
-	k = key_of(CLIENT4, VIP4, 0, 0, 0);
-	want = table_pick(svc, sluice_flow_hash(&k, SLUICE_HASH_CLIENT));
+	dp_table_publish(svc, ids, 8);
+	dp_table_publish(svc5, ids5, 8);
+	k = dp_key_of(CLIENT4, VIP4, 0, 0, 0);
+	want = dp_table_pick(svc, sluice_flow_hash(&k, SLUICE_HASH_CLIENT));
 	for (p = 100; p < 116; p++)
 		assert_int_equal(steer(CLIENT4, VIP4, p, svc, IPPROTO_TCP), want);
 	/* The same client on a 5-tuple service spreads. */
@@ -970,24 +696,23 @@ static void test_shard_pin(void **state)
 	uint32_t svc, a, b;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	a = be_add(svc, "10.1.0.2", 80);
-	b = be_add(svc, "10.1.0.3", 80);
-	table_publish(svc, &a, 1);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
+	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &a, 1);
 	shard_add(svc, "192.0.2.0", 24, b, SLUICE_NO_BACKEND);
 	assert_int_equal(steer(CLIENT4, VIP4, 100, svc, IPPROTO_TCP), b);
 	assert_int_equal(steer("192.0.2.77", VIP4, 100, svc, IPPROTO_TCP), b);
 	/* Outside the prefix: the table. */
 	assert_int_equal(steer("198.51.100.7", VIP4, 100, svc, IPPROTO_TCP), a);
 	/* A pinned backend that is draining takes no new flow: the table does. */
-	be_state(b, SLUICE_BE_DRAINING);
+	dp_be_state(b, SLUICE_BE_DRAINING);
 	assert_int_equal(steer(CLIENT4, VIP4, 101, svc, IPPROTO_TCP), a);
 	/* ...and keeps its established one. */
 	assert_int_equal(steer(CLIENT4, VIP4, 100, svc, IPPROTO_TCP), b);
 	/* A more specific prefix wins. */
-	be_state(b, SLUICE_BE_ACTIVE);
+	dp_be_state(b, SLUICE_BE_ACTIVE);
 	shard_add(svc, "192.0.2.10", 32, a, SLUICE_NO_BACKEND);
 	assert_int_equal(steer(CLIENT4, VIP4, 102, svc, IPPROTO_TCP), a);
 	assert_int_equal(steer("192.0.2.11", VIP4, 102, svc, IPPROTO_TCP), b);
@@ -1001,23 +726,23 @@ static void test_shard_subset(void **state)
 	int i, hit_c = 0, hit_d = 0;
 
 	(void)state;
-	if (!skel)
-		skip();
-	svc = svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	ids[0] = be_add(svc, "2001:db8:b::2", 80);
-	ids[1] = be_add(svc, "2001:db8:b::3", 80);
-	ids[2] = be_add(svc, "2001:db8:b::4", 80);
-	ids[3] = be_add(svc, "2001:db8:b::5", 80);
-	table_publish(svc, ids, 2);
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	ids[0] = dp_be_add(svc, "2001:db8:b::2", 80, SLUICE_BE_ACTIVE);
+	ids[1] = dp_be_add(svc, "2001:db8:b::3", 80, SLUICE_BE_ACTIVE);
+	ids[2] = dp_be_add(svc, "2001:db8:b::4", 80, SLUICE_BE_ACTIVE);
+	ids[3] = dp_be_add(svc, "2001:db8:b::5", 80, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, ids, 2);
 	sub[0] = ids[2];
 	sub[1] = ids[3];
-	table_publish(table, sub, 2);
+	dp_table_publish(table, sub, 2);
 	shard_add(svc, "2001:db8:5::", 48, SLUICE_NO_BACKEND, table);
 	for (i = 0; i < 32; i++) {
 		snprintf(client, sizeof(client), "2001:db8:5::%x", i + 1);
 		got = steer(client, VIP6, 7000, svc, IPPROTO_TCP);
-		k = key_of(client, VIP6, 7000, svc_port(svc), IPPROTO_TCP);
-		assert_int_equal(got, table_pick(table, sluice_flow_hash(&k, SLUICE_HASH_5TUPLE)));
+		k = dp_key_of(client, VIP6, 7000, dp_svc_port(svc), IPPROTO_TCP);
+		assert_int_equal(got,
+				 dp_table_pick(table, sluice_flow_hash(&k, SLUICE_HASH_5TUPLE)));
 		hit_c += got == ids[2];
 		hit_d += got == ids[3];
 	}
@@ -1031,26 +756,25 @@ static void test_shard_subset(void **state)
 static void test_no_backend(void **state)
 {
 	struct pkt_spec s = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .sport = 43000 };
-	uint8_t out[OUT_MAX];
+	uint8_t out[DP_OUT_MAX];
 	uint32_t svc;
 	int olen;
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	/* No table at all. */
-	svc = svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE);
-	s.dport = svc_port(svc);
-	send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	s.dport = dp_svc_port(svc);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
 	/* An empty table (every backend drained). */
-	table_publish(svc, NULL, 0);
-	send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
+	dp_table_publish(svc, NULL, 0);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
 	/* ipip alike. */
-	svc = svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE);
+	svc = dp_svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
 	s.src = CLIENT6;
 	s.dst = VIP6;
-	s.dport = svc_port(svc);
-	send_expect(&s, if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
+	s.dport = dp_svc_port(svc);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_NO_BACKEND, svc, out, &olen);
 }
 
 /* The flow hash is part of the fleet-wide contract: pin it (version 1). */
@@ -1059,8 +783,8 @@ static void test_no_backend(void **state)
 #define KAT_B_5TUPLE 0x0f1c1af4u
 static void test_flow_hash_known_answers(void **state)
 {
-	struct sluice_flow_key a = key_of("192.0.2.10", "10.0.0.1", 40000, 80, IPPROTO_TCP);
-	struct sluice_flow_key b = key_of("2001:db8:c::10", "2001:db8::1", 40000, 443, 17);
+	struct sluice_flow_key a = dp_key_of("192.0.2.10", "10.0.0.1", 40000, 80, IPPROTO_TCP);
+	struct sluice_flow_key b = dp_key_of("2001:db8:c::10", "2001:db8::1", 40000, 443, 17);
 	struct sluice_flow_key c = a;
 
 	(void)state;
@@ -1092,7 +816,7 @@ static void test_decap_untouched(void **state)
 		/* A fragment of an IPIP packet: left to the stack to reassemble. */
 		{ .src = CLIENT4, .dst = VIP4, .proto = 4, .frag = PKT_IP_MF, .payload = 40 },
 	};
-	uint8_t in[PKT_BUF_MAX], out[OUT_MAX];
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	size_t i;
 	int len, olen;
 
@@ -1100,9 +824,9 @@ static void test_decap_untouched(void **state)
 	if (!dskel)
 		skip();
 	for (i = 0; i < ARRAY_SIZE(specs); i++) {
-		len = build(&specs[i], in, NULL);
-		assert_int_equal(run_prog(bpf_program__fd(dskel->progs.sluice_decap), in, len,
-					  if_gw1, out, &olen),
+		len = dp_build(&specs[i], in, NULL);
+		assert_int_equal(dp_prog_run(bpf_program__fd(dskel->progs.sluice_decap), in, len,
+					     dp.if_gw1, out, &olen),
 				 XDP_PASS);
 		assert_int_equal(olen, len);
 		assert_memory_equal(out, in, len);
@@ -1121,7 +845,7 @@ static void test_decap_frames(void **state)
 		{ CLIENT6, VIP6, 0 }, /* IPv6 in IPv4 (proto 41) */
 		{ CLIENT4, VIP4, 1 }, /* IPv4 in IPv6 (next header 4) */
 	};
-	uint8_t in[PKT_BUF_MAX], frame[OUT_MAX], out[OUT_MAX], *o;
+	uint8_t in[PKT_BUF_MAX], frame[DP_OUT_MAX], out[DP_OUT_MAX], *o;
 	struct pkt_layout lay;
 	size_t i;
 	int len, olen, ilen, outer;
@@ -1138,7 +862,7 @@ static void test_decap_frames(void **state)
 				      .payload = 9 };
 		int inner6 = strchr(s.dst, ':') != NULL;
 
-		len = build(&s, in, &lay);
+		len = dp_build(&s, in, &lay);
 		ilen = len - lay.l3;
 		outer = cases[i].outer6 ? 40 : 20;
 		memset(frame, 0, sizeof(frame));
@@ -1164,8 +888,8 @@ static void test_decap_frames(void **state)
 			put16(o + 10, pkt_csum(o, 20));
 		}
 		memcpy(o + outer, in + lay.l3, ilen);
-		assert_int_equal(run_prog(bpf_program__fd(dskel->progs.sluice_decap), frame,
-					  14 + outer + ilen, if_gw1, out, &olen),
+		assert_int_equal(dp_prog_run(bpf_program__fd(dskel->progs.sluice_decap), frame,
+					     14 + outer + ilen, dp.if_gw1, out, &olen),
 				 XDP_PASS);
 		assert_int_equal(olen, len);
 		assert_memory_equal(out, in, len);
@@ -1179,38 +903,23 @@ static int group_setup(void **state)
 	int err;
 
 	(void)state;
-	if (bt_suite_start(&ncpus, &skip_reason))
-		goto skip;
-	if (netns_setup())
-		goto skip;
-	skel = sluice_bpf__open_and_load();
-	dskel = skel ? decap_bpf__open_and_load() : NULL;
+	if (dp_setup(&topo, dp_fail_cmocka))
+		return 0;
+	dskel = decap_bpf__open_and_load();
 	if (!dskel) {
 		err = -errno;
-		snprintf(skip_buf, sizeof(skip_buf), "cannot load %s: %s (BPF unavailable?)",
-			 skel ? "decap.bpf.o" : "sluice.bpf.o", strerror(-err));
-		skip_reason = skip_buf;
-		sluice_bpf__destroy(skel);
-		skel = NULL;
-		goto skip;
+		printf("SKIPPED: cannot load decap.bpf.o: %s (BPF unavailable?)\n", strerror(-err));
+		dp_teardown();
 	}
-	return 0;
-skip:
-	printf("SKIPPED: %s\n", skip_reason);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(tables); i++)
-		free(tables[i]);
 	decap_bpf__destroy(dskel);
-	sluice_bpf__destroy(skel);
-	skel = NULL;
 	dskel = NULL;
+	dp_teardown();
 	return 0;
 }
 

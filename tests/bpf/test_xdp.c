@@ -2,8 +2,10 @@
 /*
  * Data-plane tests of sluice_xdp through BPF_PROG_TEST_RUN.
  *
- * The skeleton is loaded without pinning, so every map is private to this
- * process; services are written straight into sl_services. Each table case
+ * The fixture (tests/lib/dpfix) loads the program on maps private to this
+ * process, without a namespace: nothing here is forwarded. Services are
+ * written straight into sl_services, not through the library: the table
+ * has services the library refuses (an unknown mode, an id out of range). Each table case
  * is a crafted frame (tests/lib/pktbuild) with the expected XDP verdict and
  * the one reason whose counter must grow: by exactly one packet and the
  * frame's bytes globally, and in the service's own slot for a service
@@ -34,6 +36,7 @@
 #include "sluice.skel.h"
 #include "pktbuild.h"
 #include "bpftest.h"
+#include "dpfix.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -44,10 +47,8 @@
 /* Metadata put before a runt frame so the kernel accepts it (see run_frame). */
 #define RUNT_META 16
 
-static struct sluice_bpf *skel;
-static const char *skip_reason;
-static char skip_buf[256];
-static int ncpus;
+/* No namespace, no hosts: the program only admits, drops and passes. */
+static const struct dp_topo topo = { 0 };
 
 /* ---- services ---------------------------------------------------------- */
 
@@ -76,11 +77,6 @@ static const struct svc_def services[] = {
 	{ "10.0.0.6", 80, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_MAX_SERVICES },
 };
 
-static void addr_parse(const char *s, union sluice_addr *a)
-{
-	assert_int_equal(bt_addr_parse(s, a), 0);
-}
-
 /* Add or replace a service, with its buckets set back to full. */
 static void svc_set(const struct svc_def *d, struct sluice_rate rate, struct sluice_rate client)
 {
@@ -91,10 +87,11 @@ static void svc_set(const struct svc_def *d, struct sluice_rate rate, struct slu
 	val.mode = d->mode;
 	val.rate = rate;
 	val.client_rate = client;
-	assert_int_equal(bt_svc_put(skel->maps.sl_services, d->addr, d->port, d->proto, &val), 0);
+	assert_int_equal(bt_svc_put(dp.skel->maps.sl_services, d->addr, d->port, d->proto, &val),
+			 0);
 	if (d->id < SLUICE_MAX_SERVICES)
-		assert_int_equal(bpf_map__update_elem(skel->maps.sl_svc_rl, &d->id, sizeof(d->id),
-						      &full, sizeof(full), BPF_ANY),
+		assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_rl, &d->id,
+						      sizeof(d->id), &full, sizeof(full), BPF_ANY),
 				 0);
 }
 
@@ -110,7 +107,7 @@ static struct sluice_counter counter_sum(struct bpf_map *map, uint32_t idx)
 {
 	struct sluice_counter sum;
 
-	assert_int_equal(bt_counter_sum(map, idx, ncpus, &sum), 0);
+	assert_int_equal(bt_counter_sum(map, idx, dp.ncpus, &sum), 0);
 	return sum;
 }
 
@@ -119,10 +116,10 @@ static void counters_snap(struct counters *c)
 	uint32_t r, id;
 
 	for (r = 0; r < SLUICE_REASON_SLOTS; r++)
-		c->glb[r] = counter_sum(skel->maps.sl_glb_stats_v2, r);
+		c->glb[r] = counter_sum(dp.skel->maps.sl_glb_stats_v2, r);
 	for (id = 0; id < TEST_SVC_IDS; id++)
 		for (r = 0; r < SLUICE_REASON_SLOTS; r++)
-			c->svc[id][r] = counter_sum(skel->maps.sl_svc_stats_v2,
+			c->svc[id][r] = counter_sum(dp.skel->maps.sl_svc_stats_v2,
 						    sluice_svc_stat_index(id, r));
 }
 
@@ -151,14 +148,14 @@ static void counters_expect(const struct counters *a, const struct counters *b, 
 	for (id = 0; id < TEST_SVC_IDS; id++) {
 		for (r = 0; r < SLUICE_REASON_SLOTS; r++) {
 			int hit = svc_id != NO_SVC && id == svc_id && r == reason;
-			uint64_t dp = b->svc[id][r].packets - a->svc[id][r].packets;
-			uint64_t db = b->svc[id][r].bytes - a->svc[id][r].bytes;
+			uint64_t dpk = b->svc[id][r].packets - a->svc[id][r].packets;
+			uint64_t dby = b->svc[id][r].bytes - a->svc[id][r].bytes;
 
-			if (dp != (hit ? packets : 0) || db != (hit ? bytes : 0))
+			if (dpk != (hit ? packets : 0) || dby != (hit ? bytes : 0))
 				fail_msg(
 					"service %u counter %u: +%llu packets +%llu bytes, expected "
 					"+%llu +%llu",
-					id, r, (unsigned long long)dp, (unsigned long long)db,
+					id, r, (unsigned long long)dpk, (unsigned long long)dby,
 					(unsigned long long)(hit ? packets : 0),
 					(unsigned long long)(hit ? bytes : 0));
 		}
@@ -180,29 +177,16 @@ static void counters_expect(const struct counters *a, const struct counters *b, 
  */
 static int try_frame(const uint8_t *frame, int len, int meta, int repeat, int *action)
 {
-	uint8_t in[PKT_BUF_MAX + RUNT_META] = { 0 }, out[PKT_BUF_MAX + RUNT_META];
-	struct xdp_md ctx = { .data = meta, .data_end = meta + len };
-	struct bpf_test_run_opts opts;
+	uint8_t in[DP_OUT_MAX] = { 0 }, out[DP_OUT_MAX];
+	int olen, err;
 
-	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand):
-	 * libbpf wants every byte past the known fields, padding too, zero. */
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	opts.data_in = in;
-	opts.data_size_in = meta + len;
-	opts.data_out = out;
-	opts.data_size_out = sizeof(out);
-	opts.repeat = repeat;
+	err = dp_prog_try(bpf_program__fd(dp.skel->progs.sluice_xdp), frame, len, meta, 0, repeat,
+			  out, &olen, action);
+	if (err)
+		return err;
 	memcpy(in + meta, frame, len);
-	if (meta) {
-		opts.ctx_in = &ctx;
-		opts.ctx_size_in = sizeof(ctx);
-	}
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sluice_xdp), &opts))
-		return -errno;
-	assert_int_equal(opts.data_size_out, meta + len);
+	assert_int_equal(olen, meta + len);
 	assert_memory_equal(out, in, meta + len);
-	*action = (int)opts.retval;
 	return 0;
 }
 
@@ -465,8 +449,7 @@ static void test_case(void **state)
 	uint8_t frame[PKT_BUF_MAX] = { 0 };
 	int len;
 
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	if (c->runt) {
 		struct counters *snap = calloc(2, sizeof(*snap));
 		int action, err;
@@ -531,8 +514,7 @@ static void test_svc_rate_burst(void **state)
 	int i;
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(1, 5), bt_rate_of(0, 0));
 	for (i = 0; i < 5; i++)
 		send_admit(&a, d.id);
@@ -551,8 +533,7 @@ static void test_client_rate(void **state)
 	int i;
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(0, 0), bt_rate_of(1, 3));
 	for (i = 0; i < 3; i++)
 		send_admit(&a, d.id);
@@ -563,9 +544,9 @@ static void test_client_rate(void **state)
 	send_drop(&b, SLUICE_R_DROP_CLIENT_RATE, d.id);
 	send_drop(&a, SLUICE_R_DROP_CLIENT_RATE, d.id);
 	/* A's bucket sits in sl_client_rl under (service id, v4-mapped address). */
-	addr_parse("192.0.2.1", &key.addr);
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.sl_client_rl, &key, sizeof(key), &bucket,
-					      sizeof(bucket), 0),
+	dp_addr("192.0.2.1", &key.addr);
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_client_rl, &key, sizeof(key),
+					      &bucket, sizeof(bucket), 0),
 			 0);
 	assert_true(bucket.tat > 0);
 }
@@ -578,8 +559,7 @@ static void test_client_rate_ipv6(void **state)
 	struct pkt_spec b = { .src = "2001:db8:b::5", .dst = d.addr, UDP(53), .payload = 20 };
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(0, 0), bt_rate_of(1, 1));
 	send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_CLIENT_RATE, d.id);
@@ -600,8 +580,7 @@ static void test_client_drop_spares_service(void **state)
 	int i;
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(1, 5), bt_rate_of(1, 2));
 	/* A floods: 2 admitted, then 10 client drops; 3 service tokens left. */
 	for (i = 0; i < 2; i++)
@@ -626,19 +605,18 @@ static void test_unlimited(void **state)
 	int len;
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(0, 0), bt_rate_of(0, 0));
 	len = pkt_build(&a, frame, sizeof(frame), NULL);
 	assert_true(len > 0);
 	expect_frame(frame, len, 0, 1000000, XDP_PASS, SLUICE_R_ADMITTED, d.id);
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.sl_svc_rl, &d.id, sizeof(d.id), &bucket,
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_rl, &d.id, sizeof(d.id), &bucket,
 					      sizeof(bucket), 0),
 			 0);
 	assert_int_equal(bucket.tat, 0);
-	addr_parse(CLIENT4, &key.addr);
-	assert_int_equal(bpf_map__lookup_elem(skel->maps.sl_client_rl, &key, sizeof(key), &bucket,
-					      sizeof(bucket), 0),
+	dp_addr(CLIENT4, &key.addr);
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_client_rl, &key, sizeof(key),
+					      &bucket, sizeof(bucket), 0),
 			 -ENOENT);
 }
 
@@ -650,13 +628,12 @@ static void test_refill_reset(void **state)
 	struct sluice_bucket full = { 0 };
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(1, 2), bt_rate_of(0, 0));
 	send_admit(&a, d.id);
 	send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_SVC_RATE, d.id);
-	assert_int_equal(bpf_map__update_elem(skel->maps.sl_svc_rl, &d.id, sizeof(d.id), &full,
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_rl, &d.id, sizeof(d.id), &full,
 					      sizeof(full), BPF_ANY),
 			 0);
 	send_admit(&a, d.id);
@@ -672,8 +649,7 @@ static void test_refill_time(void **state)
 	const struct timespec wait = { 0, 150 * 1000 * 1000 };
 
 	(void)state;
-	if (!skel)
-		skip();
+	DP_SKIP_UNLESS_READY();
 	svc_set(&d, bt_rate_of(10, 1), bt_rate_of(0, 0));
 	send_admit(&a, d.id);
 	send_drop(&a, SLUICE_R_DROP_SVC_RATE, d.id);
@@ -732,32 +708,19 @@ static void test_pktbuild_checksums(void **state)
 static int group_setup(void **state)
 {
 	size_t i;
-	int err;
 
 	(void)state;
-	if (bt_suite_start(&ncpus, &skip_reason))
-		goto skip;
-	skel = sluice_bpf__open_and_load();
-	if (!skel) {
-		err = -errno;
-		snprintf(skip_buf, sizeof(skip_buf),
-			 "cannot load sluice.bpf.o: %s (BPF unavailable?)", strerror(-err));
-		skip_reason = skip_buf;
-		goto skip;
-	}
+	if (dp_setup(&topo, dp_fail_cmocka))
+		return 0;
 	for (i = 0; i < ARRAY_SIZE(services); i++)
 		svc_set(&services[i], bt_rate_of(0, 0), bt_rate_of(0, 0));
-	return 0;
-skip:
-	printf("SKIPPED: %s\n", skip_reason);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	sluice_bpf__destroy(skel);
-	skel = NULL;
+	dp_teardown();
 	return 0;
 }
 
