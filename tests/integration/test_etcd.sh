@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The etcd client (userspace/etcd.c) against a real 3-member etcd cluster on
+# The etcd client (userspace/net/etcd*.c) against a real 3-member etcd cluster on
 # loopback (tests/integration/etcd.sh), driven by tests/integration/etcdprobe:
 #  - put, get, prefix get, delete, seen by etcdctl too; put_if's success and
 #    conflict (the current value comes back);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The journal (userspace/journal.c) on temporary folders under /tmp (no
+ * The journal (userspace/state/journal*.c) on temporary folders under /tmp (no
  * root needed): record encoding, append and read back, rotation with zlib
  * sealing, torn-tail recovery at several cut points and on a flipped byte,
  * corruption of sealed history refused (not skipped), seq gaps, the writer
  * lock, replay to a time with snapshots and FAILED records, compaction,
- * time parsing, and the cost of an fdatasync'd append (printed as a TAP
+ * record types, and the cost of an fdatasync'd append (printed as a TAP
  * comment for BENCHMARKS.md).
  */
 #include <dirent.h>
@@ -615,43 +615,6 @@ static void test_compact(void **state)
 	assert_string_equal(before, after);
 }
 
-static void test_parse_time(void **state)
-{
-	__u64 now = 1795806000ull * SEC, ns; /* 2026-11-27T19:00:00Z */
-	char buf[40];
-
-	(void)state;
-	assert_int_equal(journal_parse_time("2026-11-27T19:00:00Z", now, &ns), 0);
-	assert_int_equal(ns, now);
-	assert_int_equal(journal_parse_time("2026-11-27 20:30:00.25+01:30", now, &ns), 0);
-	assert_int_equal(ns, now + SEC / 4);
-	assert_int_equal(journal_parse_time("2026-11-27T18:00:00-01:00", now, &ns), 0);
-	assert_int_equal(ns, now);
-	assert_int_equal(journal_parse_time("-5m", now, &ns), 0);
-	assert_int_equal(ns, now - 300 * SEC);
-	assert_int_equal(journal_parse_time("-2h", now, &ns), 0);
-	assert_int_equal(ns, now - 7200 * SEC);
-	assert_int_equal(journal_parse_time("+10s", now, &ns), 0);
-	assert_int_equal(ns, now + 10 * SEC);
-	assert_int_equal(journal_parse_time("-1d", now, &ns), 0);
-	assert_int_equal(ns, now - 86400 * SEC);
-	assert_int_equal(journal_parse_time("now", now, &ns), 0);
-	assert_int_equal(ns, now);
-	assert_int_equal(journal_parse_time("@1795806000", now, &ns), 0);
-	assert_int_equal(ns, now);
-	assert_int_equal(journal_parse_time("@1795806000.5", now, &ns), 0);
-	assert_int_equal(ns, now + SEC / 2);
-	assert_int_equal(journal_parse_time("2026-11-27T19:00:00", now, &ns), -EINVAL);
-	assert_non_null(strstr(err_msg(), "RFC 3339"));
-	assert_int_equal(journal_parse_time("-5", now, &ns), -EINVAL);
-	assert_int_equal(journal_parse_time("-5w", now, &ns), -EINVAL);
-	assert_int_equal(journal_parse_time("@", now, &ns), -EINVAL);
-	assert_int_equal(journal_parse_time("yesterday", now, &ns), -EINVAL);
-	assert_int_equal(journal_parse_time("2026-11-27T19:00:00Zjunk", now, &ns), -EINVAL);
-	journal_format_time(now + 123 * 1000000ull, buf, sizeof(buf));
-	assert_string_equal(buf, "2026-11-27T19:00:00.123Z");
-}
-
 static void test_type_parse(void **state)
 {
 	__u16 t;
@@ -691,7 +654,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_decode),
-		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_type_parse),
 		cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),

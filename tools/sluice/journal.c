@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "main.h"
 #include "out.h"
+#include "timefmt.h"
 
 static int do_help(int argc, char **argv)
 {
@@ -128,7 +129,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *const 
 
 static int parse_time_arg(const char *cmd, const char *text, __u64 *ns)
 {
-	if (journal_parse_time(text, journal_now_ns(), ns))
+	if (timefmt_parse(text, journal_now_ns(), ns))
 		return cli_usage_error("journal", "journal %s: %s", cmd, err_msg());
 	return 0;
 }
@@ -249,7 +250,7 @@ static int do_show(int argc, char **argv)
 		if (r.time_ns < since || !(mask & (1u << (r.type <= 31 ? r.type : 0))))
 			continue;
 		p = journal_payload_parse(&r);
-		journal_format_time(r.time_ns, when, sizeof(when));
+		timefmt_format(r.time_ns, when, sizeof(when));
 		out_open_obj(NULL);
 		out_u64("seq", "%llu", r.seq);
 		out_str("time", " %s", when);
@@ -481,7 +482,7 @@ static int do_replay(int argc, char **argv)
 		goto out;
 	for (i = 0; i < cmds.count; i++)
 		replay_one(&s, cmds.argc[i], cmds.argv[i]);
-	journal_format_time(at, when, sizeof(when));
+	timefmt_format(at, when, sizeof(when));
 	out_text("State as of %s: ", when);
 	out_str("at", NULL, when);
 	out_u64("at_ns", NULL, at);

@@ -125,17 +125,6 @@ int journal_rotate(struct journal *j);
 /* Wall clock in ns (CLOCK_REALTIME). */
 __u64 journal_now_ns(void);
 
-/*
- * A time as ns since the epoch: RFC 3339 (2026-11-27T19:00:00Z, with
- * optional .fraction and a Z or +HH:MM / -HH:MM offset; a space may stand
- * for the T), relative to now_ns (-5m, -90s, -2h, -1d, +10s; "now"), or
- * @UNIX_SECONDS[.fraction]. -EINVAL with a message naming the forms.
- */
-int journal_parse_time(const char *text, __u64 now_ns, __u64 *ns);
-
-/* ns as RFC 3339 UTC with milliseconds: 2026-11-27T19:00:00.123Z (buf >= 32). */
-void journal_format_time(__u64 ns, char *buf, size_t size);
-
 /* A list of commands (argv vectors): what snapshots hold and replay yields. */
 struct journal_cmds {
 	size_t count;

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * A state back into the configuration's YAML (config_dump() in config.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "args.h"
+#include "config.h"
+#include "gateway.h"
+#include "res.h"
+#include "shard.h"
+
+/* Dumping. */
+
+/* A double-quoted YAML string. */
+static void put_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void put_addr(FILE *f, const union sluice_addr *a)
+{
+	char buf[ADDR_STRLEN];
+
+	if (addr_format(a, buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "?");
+	put_str(f, buf);
+}
+
+static void put_seconds(FILE *f, const char *indent, const char *key, __u32 ms)
+{
+	if (ms % 1000)
+		fprintf(f, "%s%s: %u.%03u\n", indent, key, ms / 1000, ms % 1000);
+	else
+		fprintf(f, "%s%s: %u\n", indent, key, ms / 1000);
+}
+
+static void put_member(FILE *f, const struct be_ref *r)
+{
+	char a[ADDR_STRLEN], buf[ADDR_STRLEN + 10];
+
+	if (addr_format(&r->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	if (addr_is_v4mapped(&r->addr))
+		snprintf(buf, sizeof(buf), "%s:%u", a, r->port);
+	else
+		snprintf(buf, sizeof(buf), "[%s]:%u", a, r->port);
+	put_str(f, buf);
+}
+
+static void put_health(FILE *f, const char *ind, const struct state_health *h,
+		       const struct state_health *def)
+{
+	static const char *const types[] = { "none", "tcp", "http", "https" };
+	__u32 i;
+
+	if (h->type)
+		fprintf(f, "%stype: %s\n", ind, types[h->type & 3]);
+	if (h->port)
+		fprintf(f, "%sport: %u\n", ind, h->port);
+	if (h->type != STATE_HC_TCP && strcmp(h->path, def->path)) {
+		fprintf(f, "%spath: ", ind);
+		put_str(f, h->path);
+		fputc('\n', f);
+	}
+	if (h->type != STATE_HC_TCP && h->ncodes) {
+		fprintf(f, "%sexpect: [", ind);
+		for (i = 0; i < h->ncodes; i++)
+			fprintf(f, "%s%u", i ? ", " : "", h->codes[i]);
+		fprintf(f, "]\n");
+	}
+	if (h->type != STATE_HC_TCP && h->body[0]) {
+		fprintf(f, "%sbody: ", ind);
+		put_str(f, h->body);
+		fputc('\n', f);
+	}
+	if (h->interval_ms != def->interval_ms)
+		put_seconds(f, ind, "interval", h->interval_ms);
+	if (h->timeout_ms != def->timeout_ms)
+		put_seconds(f, ind, "timeout", h->timeout_ms);
+	if (h->rise != def->rise)
+		fprintf(f, "%srise: %u\n", ind, h->rise);
+	if (h->fall != def->fall)
+		fprintf(f, "%sfall: %u\n", ind, h->fall);
+}
+
+static void dump_service(FILE *f, const struct state *s, const struct state_service *svc)
+{
+	static const char *const ind = "    ";
+	struct state_service def;
+	const struct sluice_svc_res *r = &svc->res, *d = &def.res;
+	char p[SHARD_PREFIX_STRLEN];
+	size_t i;
+	__u32 j;
+
+	state_service_defaults(&def, svc->mode);
+	fprintf(f, "  - address: ");
+	put_addr(f, &svc->key.addr);
+	fprintf(f, "\n%sport: %u\n%sprotocol: %s\n", ind, ntohs(svc->key.port), ind,
+		args_proto_name(svc->key.proto));
+	fprintf(f, "%smode: %s\n", ind, args_mode_name(svc->mode));
+	if (svc->hash != def.hash)
+		fprintf(f, "%shash: %s\n", ind, args_hash_name(svc->hash));
+	if (svc->maglev_size != def.maglev_size)
+		fprintf(f, "%smaglev-size: %u\n", ind, svc->maglev_size);
+	if (svc->write_port)
+		fprintf(f, "%swrite-port: %u\n", ind, svc->write_port);
+	if (svc->route_leader)
+		fprintf(f, "%sroute: leader\n", ind);
+	if (svc->rate)
+		fprintf(f, "%srate: %u\n%sburst: %u\n", ind, svc->rate, ind, svc->burst);
+	if (svc->client_rate)
+		fprintf(f, "%sclient-rate: %u\n%sclient-burst: %u\n", ind, svc->client_rate, ind,
+			svc->client_burst);
+	if (r->max_conns)
+		fprintf(f, "%smax-conns: %u\n", ind, r->max_conns);
+	if (r->reserved)
+		fprintf(f, "%sreserved: %u\n", ind, r->reserved);
+	if (svc->ncritical) {
+		fprintf(f, "%scritical: [", ind);
+		for (i = 0; i < svc->ncritical; i++) {
+			shard_prefix_format(&svc->critical[i], p, sizeof(p));
+			fprintf(f, "%s", i ? ", " : "");
+			put_str(f, p);
+		}
+		fprintf(f, "]\n");
+	}
+	if (r->refuse != d->refuse)
+		fprintf(f, "%srefuse: %s\n", ind, res_refuse_name(r->refuse));
+	if (r->flags & SLUICE_RES_NO_GLOBAL)
+		fprintf(f, "%sglobal-limit: off\n", ind);
+	if (r->on_open != d->on_open)
+		fprintf(f, "%son-open: %s\n", ind, res_on_open_name(r->on_open));
+	if (svc->has_fallback) {
+		fprintf(f, "%sfallback: ", ind);
+		put_member(f, &svc->fallback);
+		fputc('\n', f);
+	}
+#define U32(field, key)                                               \
+	do {                                                          \
+		if (r->field != d->field)                             \
+			fprintf(f, "%s%s: %u\n", ind, key, r->field); \
+	} while (0)
+	U32(brk_failures, "breaker-failures");
+	if (r->brk_window_ms != d->brk_window_ms)
+		put_seconds(f, ind, "breaker-window", r->brk_window_ms);
+	U32(brk_rate_pct, "breaker-rate");
+	U32(brk_min_calls, "breaker-min-calls");
+	if (r->brk_wait_ms != d->brk_wait_ms)
+		put_seconds(f, ind, "breaker-wait", r->brk_wait_ms);
+	if (r->brk_wait_max_ms != d->brk_wait_max_ms)
+		put_seconds(f, ind, "breaker-wait-max", r->brk_wait_max_ms);
+	U32(brk_probes, "breaker-probes");
+	U32(brk_successes, "breaker-successes");
+	U32(brk_max_open_pct, "breaker-max-open");
+	U32(syn_timeout_ms, "syn-timeout");
+#undef U32
+	if (svc->health.type != STATE_HC_NONE) {
+		fprintf(f, "%shealth:\n", ind);
+		put_health(f, "      ", &svc->health, &s->daemon.health);
+	}
+	if (svc->election[0]) {
+		fprintf(f, "%sleader:\n%s  election: ", ind, ind);
+		put_str(f, svc->election);
+		fputc('\n', f);
+	} else if (svc->role.type != STATE_HC_NONE) {
+		struct state_health rdef;
+
+		state_role_defaults(&rdef);
+		fprintf(f, "%sleader:\n%s  role:\n", ind, ind);
+		put_health(f, "        ", &svc->role, &rdef);
+	}
+	if (svc->nbackends) {
+		fprintf(f, "%sbackends:\n", ind);
+		for (i = 0; i < svc->nbackends; i++) {
+			const struct state_backend *b = &svc->backends[i];
+
+			fprintf(f, "      - address: ");
+			put_addr(f, &b->addr);
+			fprintf(f, "\n        port: %u\n", b->port);
+			if (b->weight != 1)
+				fprintf(f, "        weight: %u\n", b->weight);
+			if (b->state == SLUICE_BE_DRAINING)
+				fprintf(f, "        state: draining\n");
+		}
+	}
+	if (svc->nshards) {
+		fprintf(f, "%sshards:\n", ind);
+		for (i = 0; i < svc->nshards; i++) {
+			const struct state_shard *sh = &svc->shards[i];
+
+			shard_prefix_format(&sh->key, p, sizeof(p));
+			fprintf(f, "      - prefix: ");
+			put_str(f, p);
+			if (sh->subset) {
+				fprintf(f, "\n        subset: [");
+				for (j = 0; j < sh->count; j++) {
+					fprintf(f, "%s", j ? ", " : "");
+					put_member(f, &sh->members[j]);
+				}
+				fprintf(f, "]\n");
+			} else {
+				fprintf(f, "\n        backend: ");
+				put_member(f, &sh->members[0]);
+				fputc('\n', f);
+			}
+		}
+	}
+}
+
+static void dump_cluster(FILE *f, const struct state_cluster *c, const struct state_cluster *def)
+{
+	size_t i;
+
+	fprintf(f, "cluster:\n  name: ");
+	put_str(f, c->name);
+	fprintf(f, "\n  etcd: [");
+	for (i = 0; i < c->netcd; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		put_str(f, c->etcd[i]);
+	}
+	fprintf(f, "]\n  prefix: ");
+	put_str(f, c->prefix);
+	fprintf(f, "\n  lease-ttl: %u\n", c->lease_ttl_s);
+	put_seconds(f, "  ", "timeout", c->timeout_ms);
+	if (c->cacert[0] || c->cert[0]) {
+		fprintf(f, "  tls:\n");
+		if (c->cacert[0]) {
+			fprintf(f, "    ca: ");
+			put_str(f, c->cacert);
+			fputc('\n', f);
+		}
+		if (c->cert[0]) {
+			fprintf(f, "    cert: ");
+			put_str(f, c->cert);
+			fprintf(f, "\n    key: ");
+			put_str(f, c->key);
+			fputc('\n', f);
+		}
+	}
+	if (c->user[0]) {
+		fprintf(f, "  user: ");
+		put_str(f, c->user);
+		fprintf(f, "\n  password: ");
+		put_str(f, c->password);
+		fputc('\n', f);
+	}
+	if (c->share != def->share)
+		fprintf(f, "  share: %s\n", c->share ? "on" : "off");
+	if (c->nvips)
+		fprintf(f, "  vips:\n");
+	for (i = 0; i < c->nvips; i++) {
+		fprintf(f, "    - address: ");
+		put_addr(f, &c->vips[i].addr);
+		fprintf(f, "\n      interface: ");
+		put_str(f, c->vips[i].iface);
+		fputc('\n', f);
+	}
+}
+
+int config_dump(FILE *f, const struct state *s)
+{
+	struct state def;
+	size_t i;
+
+	state_init(&def);
+	fprintf(f, "# Sluice configuration (sluice config dump); see tools/sluiced.example.yaml\n");
+	if (strcmp(s->daemon.socket, def.daemon.socket) ||
+	    strcmp(s->daemon.journal, def.daemon.journal) ||
+	    strcmp(s->daemon.metrics, def.daemon.metrics) || s->daemon.pin_root[0] ||
+	    memcmp(&s->daemon.health, &def.daemon.health, sizeof(def.daemon.health))) {
+		fprintf(f, "daemon:\n  socket: ");
+		put_str(f, s->daemon.socket);
+		fprintf(f, "\n  journal: ");
+		put_str(f, s->daemon.journal);
+		fprintf(f, "\n  metrics: ");
+		put_str(f, s->daemon.metrics);
+		fputc('\n', f);
+		if (s->daemon.pin_root[0]) {
+			fprintf(f, "  pin-root: ");
+			put_str(f, s->daemon.pin_root);
+			fputc('\n', f);
+		}
+		if (memcmp(&s->daemon.health, &def.daemon.health, sizeof(def.daemon.health))) {
+			fprintf(f, "  health:\n");
+			put_health(f, "    ", &s->daemon.health, &def.daemon.health);
+		}
+	}
+	if (s->cluster.enabled)
+		dump_cluster(f, &s->cluster, &def.cluster);
+	if (s->has_ifaces) {
+		fprintf(f, "interfaces:%s\n", s->nifaces ? "" : " []");
+		for (i = 0; i < s->nifaces; i++)
+			fprintf(f, "  - name: %s\n    mode: %s\n", s->ifaces[i].name,
+				s->ifaces[i].skb ? "skb" : "native");
+	}
+	fprintf(f, "gateway:\n  encap-source4: ");
+	if (gateway_addr_is_set(&s->encap_src4))
+		put_addr(f, &s->encap_src4);
+	else
+		fprintf(f, "none");
+	fprintf(f, "\n  encap-source6: ");
+	if (gateway_addr_is_set(&s->encap_src6))
+		put_addr(f, &s->encap_src6);
+	else
+		fprintf(f, "none");
+	fprintf(f, "\n  udp-timeout: %u\n", s->udp_timeout_s);
+	fprintf(f, "bulkhead:\n  max-conns: %u\n  tcp-idle: %u\n", s->global_max_conns,
+		s->tcp_idle_s);
+	fprintf(f, "services:%s\n", s->nservices ? "" : " []");
+	for (i = 0; i < s->nservices; i++)
+		dump_service(f, s, &s->services[i]);
+	return ferror(f) ? -EIO : 0;
+}

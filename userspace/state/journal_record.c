@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Journal records (journal_int.h, format in journal.h): the type names,
+ * the wall clock that stamps records, a record's encoding and its CRC.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "args.h"
+#include "journal_int.h"
+
+static const char *const type_names[] = {
+	[JOURNAL_COMMAND] = "command",	 [JOURNAL_FAILED] = "failed",
+	[JOURNAL_CONFIG] = "config",	 [JOURNAL_HEALTH] = "health",
+	[JOURNAL_BREAKER] = "breaker",	 [JOURNAL_ELECTION] = "election",
+	[JOURNAL_SNAPSHOT] = "snapshot",
+};
+
+const char *journal_type_name(__u16 type)
+{
+	if (type == 0 || type > JOURNAL_TYPE_MAX)
+		return "?";
+	return type_names[type];
+}
+
+int journal_type_parse(const char *text, __u16 *type)
+{
+	int i = args_keyword_find(text, type_names + 1, JOURNAL_TYPE_MAX, sizeof(type_names[0]),
+				  "record type");
+
+	if (i < 0)
+		return -EINVAL;
+	*type = (__u16)(i + 1);
+	return 0;
+}
+
+__u64 journal_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * NS_PER_SEC + (__u64)ts.tv_nsec;
+}
+
+/* ---- records ---- */
+
+size_t journal_record_size(__u32 len)
+{
+	return JOURNAL_HDR_SIZE + (size_t)len;
+}
+
+void journal_record_encode(void *buf, __u64 seq, __u64 time_ns, __u16 type, const void *payload,
+			   __u32 len)
+{
+	unsigned char *p = buf;
+	__u32 v32;
+	__u64 v64;
+	__u16 v16;
+	uLong crc;
+
+	v32 = htole32(len);
+	memcpy(p, &v32, 4);
+	v64 = htole64(seq);
+	memcpy(p + 8, &v64, 8);
+	v64 = htole64(time_ns);
+	memcpy(p + 16, &v64, 8);
+	v16 = htole16(type);
+	memcpy(p + 24, &v16, 2);
+	memset(p + 26, 0, 2);
+	if (len)
+		memcpy(p + JOURNAL_HDR_SIZE, payload, len);
+	crc = crc32(0L, p + 8, JOURNAL_HDR_SIZE - 8 + len);
+	v32 = htole32((__u32)crc);
+	memcpy(p + 4, &v32, 4);
+}
+
+int journal_record_decode(const void *buf, size_t avail, struct journal_record *r)
+{
+	const unsigned char *p = buf;
+	__u32 len, crc;
+	__u64 v64;
+	__u16 v16;
+
+	if (avail < JOURNAL_HDR_SIZE)
+		return 0;
+	memcpy(&len, p, 4);
+	len = le32toh(len);
+	if (len > JOURNAL_PAYLOAD_MAX)
+		return -EBADMSG;
+	if (avail - JOURNAL_HDR_SIZE < len)
+		return 0;
+	memcpy(&crc, p + 4, 4);
+	if (le32toh(crc) != (__u32)crc32(0L, p + 8, JOURNAL_HDR_SIZE - 8 + len))
+		return -EBADMSG;
+	memcpy(&v64, p + 8, 8);
+	r->seq = le64toh(v64);
+	memcpy(&v64, p + 16, 8);
+	r->time_ns = le64toh(v64);
+	memcpy(&v16, p + 24, 2);
+	r->type = le16toh(v16);
+	r->len = len;
+	r->payload = (const char *)p + JOURNAL_HDR_SIZE;
+	return 1;
+}
+
+/*
+ * Does a valid record with seq follow the bad one at off? Then the bad
+ * record is damage in the middle of history, not a torn tail.
+ */
+int valid_after(const unsigned char *b, size_t size, size_t off, __u64 seq)
+{
+	struct journal_record r;
+	__u32 len;
+	size_t next;
+
+	if (size - off < JOURNAL_HDR_SIZE)
+		return 0;
+	memcpy(&len, b + off, 4);
+	len = le32toh(len);
+	if (len > JOURNAL_PAYLOAD_MAX)
+		return 0;
+	next = off + journal_record_size(len);
+	if (next >= size)
+		return 0;
+	return journal_record_decode(b + next, size - next, &r) == 1 && r.seq == seq + 1;
+}
