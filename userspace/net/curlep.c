@@ -170,3 +170,14 @@ void curlep_free_dead(struct curlep *c)
 		free(s);
 	}
 }
+
+void curlep_drop(struct curlep *c, CURL **easy, struct curl_slist **hdrs)
+{
+	if (*easy) {
+		curl_multi_remove_handle(c->multi, *easy);
+		curl_easy_cleanup(*easy);
+		*easy = NULL;
+	}
+	curl_slist_free_all(*hdrs);
+	*hdrs = NULL;
+}

@@ -2,7 +2,7 @@
 /*
  * An epoll set with a timerfd and libcurl's multi socket interface folded
  * into it: the event plumbing the health checks (health.c) and the etcd
- * client (etcd.c) share. The owner exposes c->epfd to its caller's loop
+ * client (etcd_*.c) share. The owner exposes c->epfd to its caller's loop
  * and dispatches the events itself.
  *
  * Every entry's data.ptr points at a struct whose first member is a struct
@@ -74,5 +74,11 @@ void curlep_timeout(struct curlep *c);
 
 /* Free the sockets libcurl dropped (after a batch of epoll events). */
 void curlep_free_dead(struct curlep *c);
+
+/*
+ * Take *easy (NULL: nothing) off c's multi handle and free it, and its
+ * request headers *hdrs; both become NULL.
+ */
+void curlep_drop(struct curlep *c, CURL **easy, struct curl_slist **hdrs);
 
 #endif /* SLUICE_CURLEP_H */

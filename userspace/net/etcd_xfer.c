@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "curlep.h"
 #include "etcd_int.h"
 
 /* --- Transfers --------------------------------------------------------------- */
@@ -58,13 +59,7 @@ static int curl_sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose
 /* Stop a transfer (if running), keeping nothing but ep. */
 void xfer_stop(struct etcd *e, struct xfer *x)
 {
-	if (x->easy) {
-		curl_multi_remove_handle(e->ev.multi, x->easy);
-		curl_easy_cleanup(x->easy);
-		x->easy = NULL;
-	}
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
+	curlep_drop(&e->ev, &x->easy, &x->hdrs);
 	x->len = 0;
 	x->done = 0;
 	x->sent = 0;
@@ -157,11 +152,7 @@ void xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc)
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &x->oserr);
 	curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &connected);
 	x->sent = connected > 0;
-	curl_multi_remove_handle(e->ev.multi, x->easy);
-	curl_easy_cleanup(x->easy);
-	x->easy = NULL;
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
+	curlep_drop(&e->ev, &x->easy, &x->hdrs);
 	x->done = 1;
 }
 

@@ -475,13 +475,7 @@ static void abandon(struct health *h, struct check *c)
 		close(c->fd);
 		c->fd = -1;
 	}
-	if (c->easy) {
-		curl_multi_remove_handle(h->ev.multi, c->easy);
-		curl_easy_cleanup(c->easy);
-		c->easy = NULL;
-	}
-	curl_slist_free_all(c->hdrs);
-	c->hdrs = NULL;
+	curlep_drop(&h->ev, &c->easy, &c->hdrs);
 	free(c->body);
 	c->body = NULL;
 	c->body_len = 0;
