@@ -15,6 +15,7 @@
 # Folders of one rank do not include each other (dataplane and net are
 # siblings). A header given with a path ("../x.h") is refused: folders are
 # on the include path, and a path is how a layer gets skipped unseen.
+# Then no module may include itself through others (below).
 # Prints every offending line; exits 1 if there is one.
 set -u
 cd "$(dirname "$0")/.."
@@ -93,6 +94,32 @@ grep -q '^x$' "${TMPDIR:-/tmp}/check-layers.$$" && bad=1
 rm -f "${TMPDIR:-/tmp}/check-layers.$$"
 if [ "$bad" -ne 0 ]; then
 	echo "check-layers: includes must point down the layers (see the README's Architecture)"
-	exit 1
+else
+	echo "check-layers: every include points down"
 fi
-echo "check-layers: every include points down"
+
+# No cycles between modules either, inside a folder included. A module is a
+# file stem (svc.c and svc.h are one module); an edge is "module includes
+# another module's header". tsort names every loop it meets on stderr.
+edges=$(find userspace loader -name '*.[ch]' ! -name '*.bpf.c' | sort | while IFS= read -r f; do
+	m=$(basename "$f")
+	m=${m%.[ch]}
+	sed -n 's/^#include "\([^"]*\)\.h".*/\1/p' "$f" | while IFS= read -r h; do
+		h=${h##*/}
+		# Only headers of library modules: the ABI and skeletons below take part in no loop.
+		[ -n "$(find userspace loader -name "$h.h" | head -n 1)" ] || continue
+		[ "$h" = "$m" ] && continue
+		echo "$h $m"
+	done
+done | sort -u)
+loops=$(printf '%s\n' "$edges" | tsort 2>&1 >/dev/null |
+	awk '/input contains a loop/ { if (l != "") print l; l = "check-layers: modules in an include loop:"; next }
+	     { sub(/^tsort: /, ""); l = l " " $0 } END { if (l != "") print l }')
+if [ -n "$loops" ]; then
+	printf '%s\n' "$loops"
+	echo "check-layers: make one of them call down only (README \"Architecture\")"
+	bad=1
+else
+	echo "check-layers: no module includes itself through others"
+fi
+exit "$bad"

@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "maglev.h"
+#include "publish.h"
 #include "rate.h"
 #include "bpftest.h"
 
@@ -141,15 +142,15 @@ int bt_table_build(const struct sluice_backend *bes, const uint32_t *ids, int n,
 		   uint32_t *table)
 {
 	struct maglev_backend *mb = calloc(n ? n : 1, sizeof(*mb));
-	__u8(*ident)[BACKEND_IDENTITY_LEN] = calloc(n ? n : 1, sizeof(*ident));
+	__u8(*ident)[PUBLISH_IDENTITY_LEN] = calloc(n ? n : 1, sizeof(*ident));
 	int i, err = -ENOMEM;
 
 	if (!mb || !ident)
 		goto out;
 	for (i = 0; i < n; i++) {
-		backend_identity(&bes[ids[i]], ident[i]);
+		publish_identity(&bes[ids[i]], ident[i]);
 		mb[i].id = ident[i];
-		mb[i].id_len = BACKEND_IDENTITY_LEN;
+		mb[i].id_len = PUBLISH_IDENTITY_LEN;
 		mb[i].weight = 1;
 		mb[i].index = ids[i];
 	}

@@ -50,7 +50,7 @@ int bt_maglev_publish(struct bpf_map *outer, uint32_t table_id, const uint32_t *
 
 /*
  * Build the table the control plane would publish for backends ids[0..n-1]
- * of bes (equal weights, identities from backend_identity()): table[0] = m,
+ * of bes (equal weights, identities from publish_identity()): table[0] = m,
  * table[1..m] the slots. 0 or -errno.
  */
 int bt_table_build(const struct sluice_backend *bes, const uint32_t *ids, int n, uint32_t m,

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "gateway.h"
 #include "maglev.h"
+#include "publish.h"
 #include "shard.h"
 #include "svc.h"
 
@@ -150,9 +151,9 @@ static void test_find(void **state)
 static void test_identity_and_build(void **state)
 {
 	struct sluice_backend *all = calloc(SLUICE_MAX_BACKENDS, sizeof(*all));
-	__u8 ident[BACKEND_IDENTITY_LEN], want[BACKEND_IDENTITY_LEN];
+	__u8 ident[PUBLISH_IDENTITY_LEN], want[PUBLISH_IDENTITY_LEN];
 	struct maglev_backend mb[2];
-	__u8 id_a[BACKEND_IDENTITY_LEN], id_b[BACKEND_IDENTITY_LEN];
+	__u8 id_a[PUBLISH_IDENTITY_LEN], id_b[PUBLISH_IDENTITY_LEN];
 	__u32 ids[3] = { 10, 11, 12 }, *t, *ref;
 	const __u32 m = 251;
 	__u32 i;
@@ -163,7 +164,7 @@ static void test_identity_and_build(void **state)
 	all[10].port = htons(8080);
 	all[10].state = SLUICE_BE_ACTIVE;
 	all[10].weight = 1;
-	backend_identity(&all[10], ident);
+	publish_identity(&all[10], ident);
 	memset(want, 0, sizeof(want));
 	want[10] = want[11] = 0xff;
 	want[12] = 10;
@@ -183,10 +184,10 @@ static void test_identity_and_build(void **state)
 	ref = calloc(m, sizeof(*ref));
 	assert_non_null(t);
 	assert_non_null(ref);
-	assert_int_equal(backend_table_build(all, ids, 3, m, t), 0);
+	assert_int_equal(publish_table_build(all, ids, 3, m, t), 0);
 	assert_int_equal(t[0], m);
-	backend_identity(&all[10], id_a);
-	backend_identity(&all[11], id_b);
+	publish_identity(&all[10], id_a);
+	publish_identity(&all[11], id_b);
 	mb[0] = (struct maglev_backend){ id_a, sizeof(id_a), 1, 10 };
 	mb[1] = (struct maglev_backend){ id_b, sizeof(id_b), 3, 11 };
 	assert_int_equal(maglev_build(mb, 2, m, ref), 0);
@@ -194,8 +195,8 @@ static void test_identity_and_build(void **state)
 	for (i = 1; i <= m; i++)
 		assert_true(t[i] == 10 || t[i] == 11);
 
-	assert_int_equal(backend_table_build(all, ids, 3, 250, t), -EINVAL); /* not prime */
-	assert_int_equal(backend_table_build(all, ids, 0, m, t), 0);	     /* empty table */
+	assert_int_equal(publish_table_build(all, ids, 3, 250, t), -EINVAL); /* not prime */
+	assert_int_equal(publish_table_build(all, ids, 0, m, t), 0);	     /* empty table */
 	assert_int_equal(t[0], m);
 	for (i = 1; i <= m; i++)
 		assert_int_equal(t[i], SLUICE_NO_BACKEND);

@@ -33,6 +33,7 @@
 #include "maglev.h"
 #include "maps.h"
 #include "pinroot.h"
+#include "publish.h"
 #include "shard.h"
 #include "svc.h"
 
@@ -290,13 +291,13 @@ static void test_subset_rebuild(void **state)
 	assert_int_equal(info.value.backend_id, SLUICE_NO_BACKEND);
 	assert_int_equal(info.key.prefixlen, 32 + 48);
 	table = info.value.table_id;
-	check_table(table, BACKEND_SUBSET_M, ids, 2);
+	check_table(table, PUBLISH_SUBSET_M, ids, 2);
 	assert_int_equal(shard_add(&pr.maps, &k, "2001:db8:100::/48", &t, NULL), -EEXIST);
 
 	/* Drain a member: the subset table is rebuilt without it. */
 	r = ref_of("2001:db8::2", 443);
 	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
-	check_table(table, BACKEND_SUBSET_M, ids, 2);
+	check_table(table, PUBLISH_SUBSET_M, ids, 2);
 	assert_int_equal(maps_read_table(&pr.maps, table, &tbl, &m), 0);
 	for (__u32 i = 1; i <= m; i++)
 		assert_int_equal(tbl[i], ids[0]);
@@ -319,7 +320,7 @@ static void test_subset_rebuild(void **state)
 	/* Deleting a subset member shrinks the subset; its last member is kept. */
 	r = ref_of("2001:db8::2", 443);
 	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), 0);
-	check_table(table, BACKEND_SUBSET_M, ids, 1);
+	check_table(table, PUBLISH_SUBSET_M, ids, 1);
 	r = ref_of("2001:db8::1", 443);
 	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), -EBUSY);
 

@@ -4,15 +4,14 @@
  * passive signals, trip or reset one by hand, and `watch`, which runs the
  * state machines in the foreground on real signals.
  *
- * watch is one event loop (epoll, no threads): the sl_events ring buffer
- * (ring_buffer__poll's epoll fd), a periodic timerfd for the sweep and the
- * refresh of the configuration, a one-shot timerfd for the machines' next
- * due transition, and a signalfd for SIGINT/SIGTERM. While it runs it keeps
- * a small state file (window counts, next transitions) that `breaker show`
+ * watch is one event loop (epoll, no threads) over the library's breaker
+ * engine (watchloop.h: the sl_events ring buffer, the sweep and the refresh
+ * of the configuration, the machines' due transitions; the daemon runs the
+ * same engine) and a signalfd for SIGINT/SIGTERM. While it runs it keeps a
+ * small state file (window counts, next transitions) that `breaker show`
  * reads; the file goes when it stops.
  */
 #include <arpa/inet.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -24,7 +23,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +38,7 @@
 #include "svc.h"
 #include "sweep.h"
 #include "watch.h"
+#include "watchloop.h"
 
 #define WATCH_STATE_DIR "/run/sluice"
 
@@ -336,9 +335,8 @@ static int do_reset(int argc, char **argv)
 
 struct watch_loop {
 	struct sluice_maps m;
-	struct watch *w;
-	int failed; /* a handler's error, ends the loop */
-	__u64 events, sweeps, transitions, syn_timeouts;
+	struct watchloop *engine;
+	const struct sluice_svc_key *only;
 };
 
 /* Wall-clock timestamp, RFC 3339 with milliseconds, UTC. */
@@ -359,11 +357,10 @@ static void timestamp(char *buf, size_t len, __u64 *unix_ms)
 static void report(void *ctx, const struct sluice_svc_key *svc, const struct sluice_backend *be,
 		   const struct brk_change *chg)
 {
-	struct watch_loop *l = ctx;
 	char t[48], a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
 	__u64 unix_ms;
 
-	l->transitions++;
+	(void)ctx;
 	timestamp(t, sizeof(t), &unix_ms);
 	if (addr_format(&be->addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
@@ -413,7 +410,8 @@ static void write_state(struct watch_loop *l, const struct backend_info *list, s
 	json_object_object_add(doc, "pid", json_object_new_int((int)getpid()));
 	json_object_object_add(doc, "backends", bes);
 	for (i = 0; i < n; i++) {
-		if (watch_backend_state(l->w, list[i].id, now, &state, &f, &c, &next))
+		if (watch_backend_state(watchloop_watch(l->engine), list[i].id, now, &state, &f, &c,
+					&next))
 			continue;
 		b = json_object_new_object();
 		if (!b)
@@ -446,82 +444,19 @@ static void remove_state(void)
 	unlink(path);
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+/* After each sweep: the state file `breaker show` reads. */
+static void after_sweep(void *ctx)
 {
 	struct watch_loop *l = ctx;
-	const struct sluice_event *ev = data;
-	int err;
-
-	if (size < sizeof(*ev))
-		return 0;
-	l->events++;
-	err = watch_signal(l->w, ev->backend_id, ev->type != SLUICE_EV_SUCCESS,
-			   ev->ts_ns / 1000000ull);
-	if (err) {
-		l->failed = err;
-		return err; /* stops ring_buffer__consume() */
-	}
-	return 0;
-}
-
-/* The sweep, its SYN timeouts as failures, the configuration re-read, and the state file. */
-static int periodic(struct watch_loop *l, const struct sluice_svc_key *only)
-{
 	struct backend_info *list = NULL;
-	struct sweep_report r;
-	__u64 now;
-	size_t i, n = 0;
-	__u32 j;
-	int err;
+	size_t n = 0;
 
-	err = sweep_run(&l->m, 0, &r);
-	now = mono_ms();
-	for (i = 0; !err && i < r.nfailures; i++) {
-		l->syn_timeouts += r.failures[i].count;
-		for (j = 0; !err && j < r.failures[i].count; j++)
-			err = watch_signal(l->w, r.failures[i].backend_id, 1, now);
-	}
-	sweep_report_free(&r);
-	l->sweeps++;
-	if (!err)
-		err = watch_refresh(l->w, now);
-	if (!err)
-		err = watch_tick(l->w, now);
-	if (!err && !backend_list(&l->m, only, &list, &n))
+	if (!backend_list(&l->m, l->only, &list, &n))
 		write_state(l, list, n);
 	free(list);
-	return err;
 }
 
-static int arm(int fd, __u64 first_ms, __u64 interval_ms)
-{
-	struct itimerspec it;
-
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_sec = (time_t)(first_ms / 1000);
-	it.it_value.tv_nsec = (long)(first_ms % 1000) * 1000000;
-	if (first_ms == 0 && interval_ms == 0) {
-		/* disarm */
-	} else if (!it.it_value.tv_sec && !it.it_value.tv_nsec) {
-		it.it_value.tv_nsec = 1; /* 0 would disarm: fire at once */
-	}
-	it.it_interval.tv_sec = (time_t)(interval_ms / 1000);
-	it.it_interval.tv_nsec = (long)(interval_ms % 1000) * 1000000;
-	return timerfd_settime(fd, 0, &it, NULL) ? -errno : 0;
-}
-
-/* Arm the due timer for the machines' next transition (or disarm it). */
-static int arm_due(struct watch_loop *l, int fd)
-{
-	__u64 next = watch_next_due(l->w), now = mono_ms();
-
-	if (next == UINT64_MAX)
-		return arm(fd, 0, 0);
-	/* Due already: fire in 1 ms (a 0 here would disarm the timer). */
-	return arm(fd, next > now ? next - now : 1, 0);
-}
-
-enum { SRC_RING = 1, SRC_SWEEP, SRC_DUE, SRC_SIGNAL };
+enum { SRC_ENGINE = 1, SRC_SIGNAL };
 
 static int watch_args(int argc, char **argv, int *has_key, struct sluice_svc_key *key,
 		      __u32 *interval, __u32 *duration)
@@ -558,13 +493,14 @@ static int watch_args(int argc, char **argv, int *has_key, struct sluice_svc_key
 static int do_watch(int argc, char **argv)
 {
 	struct epoll_event ev, evs[8];
-	struct ring_buffer *rb = NULL;
 	struct sluice_svc_key key;
+	struct watchloop_conf conf;
+	const struct watchloop_stats *st;
 	struct watch_loop l;
 	struct sluice_svc svc;
-	int has_key, err, ep = -1, tsweep = -1, tdue = -1, sfd = -1, i, n, stop = 0;
+	int has_key, err, ep = -1, sfd = -1, i, n, stop = 0;
 	__u32 interval = 1000, duration = 0;
-	__u64 deadline = 0, buf;
+	__u64 deadline = 0;
 	const char *why = "signal";
 	sigset_t mask;
 
@@ -578,6 +514,7 @@ static int do_watch(int argc, char **argv)
 		return err;
 	if (has_key && (err = svc_get(&l.m, &key, &svc)))
 		goto fail;
+	l.only = has_key ? &key : NULL;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -586,20 +523,19 @@ static int do_watch(int argc, char **argv)
 		err_set("cannot block SIGINT/SIGTERM: %s", strerror(-err));
 		goto fail;
 	}
-	err = watch_new(&l.m, has_key ? &key : NULL, mono_ms(), report, &l, &l.w);
+	/* No on_error: the first failing step ends the watch with its error. */
+	memset(&conf, 0, sizeof(conf));
+	conf.only = l.only;
+	conf.sweep_ms = interval;
+	conf.report = report;
+	conf.after_sweep = after_sweep;
+	conf.ctx = &l;
+	err = watchloop_open(&l.m, &conf, &l.engine);
 	if (err)
 		goto fail;
-	rb = ring_buffer__new(l.m.events, on_event, &l, NULL);
-	if (!rb) {
-		err = -errno;
-		err_set("cannot read the %s ring buffer: %s", SLUICE_MAP_EVENTS, strerror(-err));
-		goto fail;
-	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	tsweep = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	tdue = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (ep < 0 || tsweep < 0 || tdue < 0 || sfd < 0) {
+	if (ep < 0 || sfd < 0) {
 		err = -errno;
 		err_set("cannot set up the event loop: %s", strerror(-err));
 		goto fail;
@@ -608,12 +544,9 @@ static int do_watch(int argc, char **argv)
 		const struct {
 			int fd;
 			int src;
-		} srcs[] = { { ring_buffer__epoll_fd(rb), SRC_RING },
-			     { tsweep, SRC_SWEEP },
-			     { tdue, SRC_DUE },
-			     { sfd, SRC_SIGNAL } };
+		} srcs[] = { { watchloop_fd(l.engine), SRC_ENGINE }, { sfd, SRC_SIGNAL } };
 
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < 2; i++) {
 			ev.events = EPOLLIN;
 			ev.data.u32 = (__u32)srcs[i].src;
 			if (epoll_ctl(ep, EPOLL_CTL_ADD, srcs[i].fd, &ev)) {
@@ -623,19 +556,13 @@ static int do_watch(int argc, char **argv)
 			}
 		}
 	}
-	err = arm(tsweep, interval, interval);
-	if (!err)
-		err = arm_due(&l, tdue);
-	if (err) {
-		err_set("cannot arm a timer: %s", strerror(-err));
-		goto fail;
-	}
 	if (duration)
 		deadline = mono_ms() + (__u64)duration * 1000;
 	if (!cli.json) {
 		fprintf(out_file(),
 			"watching %zu backends of %zu services (sweep every %u ms%s); Ctrl-C stops\n",
-			watch_backends(l.w), watch_services(l.w), interval,
+			watch_backends(watchloop_watch(l.engine)),
+			watch_services(watchloop_watch(l.engine)), interval,
 			duration ? ", for a bounded time" : "");
 		fflush(out_file());
 	}
@@ -660,56 +587,28 @@ static int do_watch(int argc, char **argv)
 			goto fail;
 		}
 		for (i = 0; i < n && !stop; i++) {
-			switch (evs[i].data.u32) {
-			case SRC_RING:
-				if (ring_buffer__consume(rb) < 0 && !l.failed)
-					l.failed = -EIO;
-				break;
-			case SRC_SWEEP:
-				while (read(tsweep, &buf, sizeof(buf)) > 0)
-					;
-				err = periodic(&l, has_key ? &key : NULL);
+			if (evs[i].data.u32 == SRC_ENGINE) {
+				err = watchloop_dispatch(l.engine);
 				if (err)
 					goto fail;
-				break;
-			case SRC_DUE:
-				while (read(tdue, &buf, sizeof(buf)) > 0)
-					;
-				err = watch_tick(l.w, mono_ms());
-				if (err)
-					goto fail;
-				break;
-			default: {
+			} else {
 				struct signalfd_siginfo si;
 
 				/* Consume the signal, or unblocking it at the end would deliver it. */
 				if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 					why = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
 				stop = 1;
-				break;
 			}
-			}
-		}
-		if (l.failed) {
-			err = l.failed;
-			if (!*err_msg())
-				err_set("cannot read the %s ring buffer: %s", SLUICE_MAP_EVENTS,
-					strerror(-err));
-			goto fail;
-		}
-		err = arm_due(&l, tdue);
-		if (err) {
-			err_set("cannot arm a timer: %s", strerror(-err));
-			goto fail;
 		}
 	}
 	/* The last document (JSON lines) or line: how the watch ended. */
+	st = watchloop_stats(l.engine);
 	out_start(cli.json, 0);
 	out_str("stopped", "stopped (%s):", why);
-	out_u64("events", " %llu signals,", l.events);
-	out_u64("syn_timeouts", " %llu SYN timeouts,", l.syn_timeouts);
-	out_u64("sweeps", " %llu sweeps,", l.sweeps);
-	out_u64("transitions", " %llu transitions\n", l.transitions);
+	out_u64("events", " %llu signals,", st->events);
+	out_u64("syn_timeouts", " %llu SYN timeouts,", st->syn_timeouts);
+	out_u64("sweeps", " %llu sweeps,", st->sweeps);
+	out_u64("transitions", " %llu transitions\n", st->transitions);
 	err = 0;
 	goto out;
 fail:
@@ -719,14 +618,9 @@ out:
 	remove_state();
 	if (sfd >= 0)
 		close(sfd);
-	if (tdue >= 0)
-		close(tdue);
-	if (tsweep >= 0)
-		close(tsweep);
 	if (ep >= 0)
 		close(ep);
-	ring_buffer__free(rb);
-	watch_free(l.w);
+	watchloop_close(l.engine);
 	maps_close(&l.m);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	return err;

@@ -17,6 +17,7 @@
 #include "main.h"
 #include "maps.h"
 #include "out.h"
+#include "publish.h"
 #include "shard.h"
 #include "svc.h"
 
@@ -54,7 +55,7 @@ static int do_help(int argc, char **argv)
 		"  sluice shard add 2001:db8::10 80 tcp 2001:db8:1::/48 subset [2001:db8::21]:8080\n"
 		"  sluice shard del 192.0.2.10 80 tcp 198.51.100.0/24\n"
 		"  sluice -j shard show\n",
-		(unsigned int)SLUICE_SUBSET_MAX_MEMBERS, BACKEND_SUBSET_M);
+		(unsigned int)SLUICE_SUBSET_MAX_MEMBERS, PUBLISH_SUBSET_M);
 	return 0;
 }
 

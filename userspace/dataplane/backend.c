@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Backends and Maglev table publication (see backend.h).
+ * Backends (see backend.h); their tables are published by publish.c.
  *
  * Every change works on a snapshot of sl_backends: the snapshot is changed
  * in memory, the affected tables are built from it, and the maps are written
@@ -22,24 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
 #include "backend.h"
 #include "err.h"
+#include "keys.h"
 #include "leader.h"
-#include "maglev.h"
+#include "publish.h"
 #include "res.h"
 #include "shard.h"
-#include "svc.h"
-
-_Static_assert(MAGLEV_EMPTY == SLUICE_NO_BACKEND, "an empty Maglev slot is SLUICE_NO_BACKEND");
-
-__u16 backend_port(const struct sluice_backend *be, const struct sluice_svc_key *key)
-{
-	return be->port ? ntohs(be->port) : ntohs(key->port);
-}
+#include "svcinfo.h"
 
 int backend_record_make(const struct sluice_svc_key *key, const struct sluice_svc *svc,
 			const struct be_conf *conf, struct sluice_backend *rec)
@@ -83,330 +76,6 @@ int backend_record_make(const struct sluice_svc_key *key, const struct sluice_sv
 	r.weight = conf->has_weight ? conf->weight : 1;
 	*rec = r;
 	return 0;
-}
-
-static int is_of(const struct sluice_backend *be, __u32 svc_id)
-{
-	return be->state != SLUICE_BE_UNUSED && be->svc_id == svc_id;
-}
-
-int backend_find(const struct sluice_backend *all, const struct sluice_svc_key *key,
-		 const struct sluice_svc *svc, const struct be_ref *ref, __u32 *id)
-{
-	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
-	__u32 i, found = SLUICE_NO_BACKEND, matches = 0;
-
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++) {
-		if (!is_of(&all[i], svc->id) || memcmp(&all[i].addr, &ref->addr, sizeof(ref->addr)))
-			continue;
-		if (ref->has_port && backend_port(&all[i], key) != ref->port)
-			continue;
-		found = i;
-		matches++;
-	}
-	if (matches == 1) {
-		*id = found;
-		return 0;
-	}
-	if (addr_format(&ref->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	svc_key_format(key, k, sizeof(k));
-	if (matches > 1) {
-		err_set("service %s has several backends at %s: give the port too (port BPORT)", k,
-			a);
-		return -ENOTUNIQ;
-	}
-	if (ref->has_port)
-		err_set("service %s has no backend %s port %u (see 'sluice backend show')", k, a,
-			ref->port);
-	else
-		err_set("service %s has no backend %s (see 'sluice backend show')", k, a);
-	return -ENOENT;
-}
-
-void backend_identity(const struct sluice_backend *be, __u8 identity[BACKEND_IDENTITY_LEN])
-{
-	memcpy(identity, be->addr.u8, 16);
-	memcpy(identity + 16, &be->port, 2); /* stored in network order */
-}
-
-int backend_table_build(const struct sluice_backend *all, const __u32 *ids, size_t n, __u32 m,
-			__u32 *table)
-{
-	struct maglev_backend *mb = NULL;
-	__u8(*idents)[BACKEND_IDENTITY_LEN] = NULL;
-	size_t i, used = 0;
-	int err;
-
-	if (m > SLUICE_MAGLEV_M_MAX || !maglev_is_prime(m)) {
-		err_set("Maglev table size %u is not a prime of at most %u", m,
-			SLUICE_MAGLEV_M_MAX);
-		return -EINVAL;
-	}
-	if (n) {
-		mb = calloc(n, sizeof(*mb));
-		idents = calloc(n, sizeof(*idents));
-		if (!mb || !idents) {
-			err_set("out of memory");
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		const struct sluice_backend *be = &all[ids[i]];
-
-		if (be->state != SLUICE_BE_ACTIVE || !be->weight)
-			continue;
-		backend_identity(be, idents[used]);
-		mb[used].id = idents[used];
-		mb[used].id_len = BACKEND_IDENTITY_LEN;
-		mb[used].weight = be->weight;
-		mb[used].index = ids[i];
-		used++;
-	}
-	if (used > m) {
-		err_set("%zu backends do not fit a Maglev table of %u slots: give a larger maglev-size",
-			used, m);
-		err = -EINVAL;
-		goto out;
-	}
-	err = maglev_build(mb, used, m, table + 1);
-	if (err) {
-		err_set("cannot build the Maglev table: %s", strerror(-err));
-		goto out;
-	}
-	table[SLUICE_MAGLEV_SIZE_SLOT] = m;
-out:
-	free(mb);
-	free(idents);
-	return err;
-}
-
-int backend_table_size(const struct sluice_maps *m, __u32 table_id, __u32 *size)
-{
-	int fd = maps_table_open(m, table_id, size);
-
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
-/* Fill fd[0 .. n) with values: in one batch where the kernel can, else one by one. */
-static int fill_table(int fd, const __u32 *values, __u32 n)
-{
-	__u32 *keys, i, count = n;
-	int err = 0;
-
-	keys = calloc(n, sizeof(*keys));
-	if (!keys) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++)
-		keys[i] = i;
-	if (!bpf_map_update_batch(fd, keys, values, &count, NULL) && count == n)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (bpf_map_update_elem(fd, &keys[i], &values[i], BPF_ANY)) {
-			err = -errno;
-			err_set("cannot fill a Maglev table: %s", strerror(-err));
-			break;
-		}
-	}
-out:
-	free(keys);
-	return err;
-}
-
-int backend_table_publish(const struct sluice_maps *m, __u32 table_id, const __u32 *table)
-{
-	/*
-	 * The inner map must match sl_maglev's template (struct
-	 * sluice_maglev_inner): same type, key and value sizes and map_flags.
-	 * With BPF_F_INNER_MAP in the flags the kernel does not compare
-	 * max_entries, so each table has its own size M + 1.
-	 */
-	struct bpf_map_create_opts opts = { .sz = sizeof(opts), .map_flags = BPF_F_INNER_MAP };
-	__u32 size = table[SLUICE_MAGLEV_SIZE_SLOT];
-	int fd, err;
-
-	if (table_id >= SLUICE_MAX_TABLES) {
-		err_set("Maglev table id %u out of range", table_id);
-		return -EINVAL;
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev_tbl", sizeof(__u32), sizeof(__u32),
-			    size + 1, &opts);
-	if (fd < 0) {
-		err = -errno;
-		err_set("cannot create a Maglev table of %u entries: %s", size + 1, strerror(-err));
-		return err;
-	}
-	err = fill_table(fd, table, size + 1);
-	if (err)
-		goto out;
-	/*
-	 * The switch. Until here the new table was private to this process;
-	 * this one update replaces the outer entry's pointer, so a packet
-	 * reads either the old table or the new one, whole, with its own M in
-	 * entry 0: never a half-written table, never an M from another. The
-	 * old table is freed by the kernel once no program can still hold it
-	 * (after an RCU grace period), and closing our fd leaves the table
-	 * owned by sl_maglev alone.
-	 */
-	if (bpf_map_update_elem(m->maglev, &table_id, &fd, BPF_ANY)) {
-		err = -errno;
-		err_set("cannot publish Maglev table %u: %s", table_id, strerror(-err));
-	}
-out:
-	close(fd);
-	return err;
-}
-
-int backend_table_delete(const struct sluice_maps *m, __u32 table_id)
-{
-	int err;
-
-	if (!bpf_map_delete_elem(m->maglev, &table_id) || errno == ENOENT)
-		return 0;
-	err = -errno;
-	err_set("cannot remove Maglev table %u: %s", table_id, strerror(-err));
-	return err;
-}
-
-/* Publish a table of size size over ids[0..n) of snapshot all. */
-static int publish(const struct sluice_maps *m, const struct sluice_backend *all, __u32 table_id,
-		   const __u32 *ids, size_t n, __u32 size)
-{
-	__u32 *table;
-	int err;
-
-	table = calloc((size_t)size + 1, sizeof(*table));
-	if (!table) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
-	err = backend_table_build(all, ids, n, size, table);
-	if (!err)
-		err = backend_table_publish(m, table_id, table);
-	free(table);
-	return err;
-}
-
-static struct sluice_backend *snapshot(const struct sluice_maps *m, int *err);
-
-/*
- * The read-exclusion rule, in this one place: a service with a write port
- * reads from its replicas, so its table leaves the leader out while at least
- * one other backend of ids[0..*n) can take flows (ACTIVE, weight > 0); with
- * none, the leader serves reads too rather than nobody. A service without a
- * write port (route leader, or none) keeps every backend.
- */
-static int read_exclusion(const struct sluice_maps *m, const struct sluice_backend *all,
-			  __u32 svc_id, __u32 *ids, size_t *n)
-{
-	struct sluice_leader l;
-	size_t i, w = 0, others = 0;
-	__u32 lid;
-	__u16 wp = 0;
-	int err;
-
-	/* The cheap test first: most services have no leader. */
-	err = leader_get(m, svc_id, &l);
-	if (err || !l.backend || l.backend > SLUICE_MAX_BACKENDS)
-		return err;
-	lid = l.backend - 1;
-	if (!is_of(&all[lid], svc_id))
-		return 0;
-	for (i = 0; i < *n; i++)
-		others += ids[i] != lid && all[ids[i]].state == SLUICE_BE_ACTIVE &&
-			  all[ids[i]].weight;
-	if (!others)
-		return 0;
-	err = svc_write_port(m, svc_id, &wp);
-	if (err || !wp)
-		return err;
-	for (i = 0; i < *n; i++)
-		if (ids[i] != lid)
-			ids[w++] = ids[i];
-	*n = w;
-	return 0;
-}
-
-int backend_publish_service(const struct sluice_maps *m, const struct sluice_backend *all,
-			    __u32 svc_id, __u32 size)
-{
-	struct sluice_backend *own = NULL;
-	__u32 *ids, i;
-	size_t n = 0;
-	int err;
-
-	if (!all) {
-		own = snapshot(m, &err);
-		if (!own)
-			return err;
-		all = own;
-	}
-
-	if (!size) {
-		err = backend_table_size(m, svc_id, &size);
-		if (err == -ENOENT) {
-			size = SLUICE_MAGLEV_M_DEFAULT;
-		} else if (err) {
-			free(own);
-			return err;
-		}
-	}
-	ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
-	if (!ids) {
-		err_set("out of memory");
-		free(own);
-		return -ENOMEM;
-	}
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
-		if (is_of(&all[i], svc_id))
-			ids[n++] = i;
-	err = read_exclusion(m, all, svc_id, ids, &n);
-	if (!err)
-		err = publish(m, all, svc_id, ids, n, size);
-	free(ids);
-	free(own);
-	return err;
-}
-
-int backend_publish_subset(const struct sluice_maps *m, const struct sluice_backend *all,
-			   __u32 slot, const struct sluice_subset *sub)
-{
-	__u32 ids[SLUICE_SUBSET_MAX_MEMBERS], i;
-	size_t n = 0;
-
-	if (slot >= SLUICE_MAX_SUBSETS || sub->count > SLUICE_SUBSET_MAX_MEMBERS) {
-		err_set("bad subset %u", slot);
-		return -EINVAL;
-	}
-	/* A member whose slot no longer belongs to the service is left out. */
-	for (i = 0; i < sub->count; i++)
-		if (sub->backend_ids[i] < SLUICE_MAX_BACKENDS &&
-		    is_of(&all[sub->backend_ids[i]], sub->svc_id))
-			ids[n++] = sub->backend_ids[i];
-	return publish(m, all, SLUICE_MAX_SERVICES + slot, ids, n, BACKEND_SUBSET_M);
-}
-
-static struct sluice_backend *snapshot(const struct sluice_maps *m, int *err)
-{
-	struct sluice_backend *all = calloc(SLUICE_MAX_BACKENDS, sizeof(*all));
-
-	if (!all) {
-		err_set("out of memory");
-		*err = -ENOMEM;
-		return NULL;
-	}
-	*err = maps_read_backends(m, all);
-	if (*err) {
-		free(all);
-		return NULL;
-	}
-	return all;
 }
 
 static int write_record(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
@@ -467,7 +136,7 @@ static int publish_subsets_of(const struct sluice_maps *m, const struct sluice_b
 		if (maps_subset_is_free(&subs[slot]) || subs[slot].svc_id != svc_id ||
 		    !subset_has(&subs[slot], id))
 			continue;
-		err = backend_publish_subset(m, all, slot, &subs[slot]);
+		err = publish_subset(m, all, slot, &subs[slot]);
 	}
 	free(subs);
 	return err;
@@ -492,7 +161,7 @@ static int apply(const struct sluice_maps *m, struct sluice_backend *all, __u32 
 		if (err)
 			goto undo_snapshot;
 	}
-	err = backend_publish_service(m, all, svc_id, 0);
+	err = publish_service(m, all, svc_id, 0);
 	if (!err)
 		err = publish_subsets_of(m, all, svc_id, id);
 	if (!err && !referred)
@@ -501,7 +170,7 @@ static int apply(const struct sluice_maps *m, struct sluice_backend *all, __u32 
 		return 0;
 	/* Put the tables and the record back as they were. */
 	all[id] = old;
-	backend_publish_service(m, all, svc_id, 0);
+	publish_service(m, all, svc_id, 0);
 	publish_subsets_of(m, all, svc_id, id);
 	write_record(m, id, &old);
 	return err;
@@ -518,7 +187,7 @@ static int begin(const struct sluice_maps *m, const struct sluice_svc_key *key,
 
 	if (err)
 		return err;
-	*all = snapshot(m, &err);
+	*all = maps_backends_snapshot(m, &err);
 	return err;
 }
 
@@ -723,7 +392,7 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	memset(&unused, 0, sizeof(unused));
 	all[found] = unused;
 	/* Tables without it first: the service's, then every subset it leaves. */
-	err = backend_publish_service(m, all, svc.id, 0);
+	err = publish_service(m, all, svc.id, 0);
 	for (slot = 0; !err && slot < SLUICE_MAX_SUBSETS; slot++) {
 		__u32 skey = slot;
 
@@ -732,7 +401,7 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			continue;
 		s = subs[slot];
 		subset_remove(&s, found);
-		err = backend_publish_subset(m, all, slot, &s);
+		err = publish_subset(m, all, slot, &s);
 		if (!err && bpf_map_update_elem(m->subsets, &skey, &s, BPF_ANY)) {
 			err = -errno;
 			err_set("cannot update subset %u: %s", slot, strerror(-err));
@@ -743,7 +412,7 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		all[found] = old;
 		if (was_leader)
 			bpf_map_update_elem(m->leaders, &svc.id, &old_leader, BPF_ANY);
-		backend_publish_service(m, all, svc.id, 0);
+		publish_service(m, all, svc.id, 0);
 		publish_subsets_of(m, all, svc.id, found);
 		goto out;
 	}
@@ -798,7 +467,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	if (err)
 		goto out;
-	all = snapshot(m, &err);
+	all = maps_backends_snapshot(m, &err);
 	if (err)
 		goto out;
 	items = calloc(SLUICE_MAX_BACKENDS, sizeof(*items));
@@ -823,7 +492,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			struct backend_info *it;
 			__u32 j;
 
-			if (!is_of(&all[i], sv->id))
+			if (!backend_is_of(&all[i], sv->id))
 				continue;
 			it = &items[n++];
 			it->svc_key = svcs[s].key;
@@ -857,11 +526,11 @@ int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
 	__u32 i, n = 0;
 	int err;
 
-	all = snapshot(m, &err);
+	all = maps_backends_snapshot(m, &err);
 	if (err)
 		return err;
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
-		n += is_of(&all[i], svc_id);
+		n += backend_is_of(&all[i], svc_id);
 	free(all);
 	*count = n;
 	return 0;
@@ -876,15 +545,15 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 	/* Shards and subsets first: they point into the table and the backends. */
 	err = shard_purge_service(m, svc_id);
 	if (!err)
-		err = backend_table_delete(m, svc_id);
+		err = publish_table_delete(m, svc_id);
 	if (err)
 		return err;
-	all = snapshot(m, &err);
+	all = maps_backends_snapshot(m, &err);
 	if (err)
 		return err;
 	memset(&unused, 0, sizeof(unused));
 	for (i = 0; !err && i < SLUICE_MAX_BACKENDS; i++) {
-		if (!is_of(&all[i], svc_id))
+		if (!backend_is_of(&all[i], svc_id))
 			continue;
 		err = write_record(m, i, &unused);
 		if (!err)

@@ -1,26 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Backends of nat and ipip services and the Maglev tables built from them:
- * the write side of sl_backends, sl_be_stats and sl_maglev.
+ * Backends of nat and ipip services: the write side of sl_backends and
+ * sl_be_stats.
  *
  * A backend is a slot of sl_backends (its id, the lowest free one when it is
  * added) holding its address, port, weight, state and service. Every change
- * rebuilds and publishes the tables that depend on it: the service's table
- * (table id = service id) and the table of every shard subset the backend is
- * a member of (table id = SLUICE_MAX_SERVICES + subset number).
- *
- * Tables. A table is built with maglev_build() over the ACTIVE backends of
- * weight > 0 (a subset: its ACTIVE members), each identified by the 18 bytes
- * of its record's address (16) and port (2, network order) as stored in
- * sl_backends, so every gateway given the same backends builds the same
- * table. A service's table size M is chosen per service (service add/set
- * maglev-size, default SLUICE_MAGLEV_M_DEFAULT) and lives in the table
- * itself, entry 0 (SLUICE_MAGLEV_SIZE_SLOT): a nat or ipip service always has
- * a table, empty (every slot SLUICE_NO_BACKEND) until it has backends.
- * Subset tables have the fixed size BACKEND_SUBSET_M.
- *
- * Publication is atomic: a fresh inner map is filled completely, then one
- * bpf_map_update_elem() on sl_maglev swaps it in (see backend.c).
+ * rebuilds and publishes, through publish.h, the tables that depend on it:
+ * the service's table and the table of every shard subset the backend is a
+ * member of. Deleting a backend calls down into leader.h (a leader goes with
+ * its backend), shard.h (a service's shards go first on purge) and res.h
+ * (its breaker and fallback).
  *
  * Ports. nat rewrites the destination port: a backend's port is the port it
  * listens on (default: the service port). ipip never rewrites ports, so an
@@ -36,24 +25,12 @@
 
 #include <stddef.h>
 #include <linux/types.h>
+#include "keys.h"
 #include "maps.h"
 #include "sluice_abi.h"
 
-/* Maglev table size of a shard subset: a prime > 100 x SLUICE_SUBSET_MAX_MEMBERS. */
-#define BACKEND_SUBSET_M 4099u
-
 /* Highest backend weight. */
 #define BACKEND_WEIGHT_MAX 65535u
-
-/* Bytes of a backend's Maglev identity: address, then port (network order). */
-#define BACKEND_IDENTITY_LEN 18
-
-/* How a command names a backend of a service: address, and port if given. */
-struct be_ref {
-	union sluice_addr addr;
-	int has_port;
-	__u16 port; /* host order */
-};
 
 /* What `backend add` asks for. */
 struct be_conf {
@@ -83,58 +60,6 @@ struct backend_info {
  */
 int backend_record_make(const struct sluice_svc_key *key, const struct sluice_svc *svc,
 			const struct be_conf *conf, struct sluice_backend *rec);
-
-/* Port a backend's packets arrive on: its port, or (port 0, ipip) the service's. */
-__u16 backend_port(const struct sluice_backend *be, const struct sluice_svc_key *key);
-
-/*
- * Find the backend ref names among the backends of service (key, svc) in a
- * snapshot all[SLUICE_MAX_BACKENDS]. Without a port, the address must name
- * one backend. -ENOENT or -ENOTUNIQ (message set).
- */
-int backend_find(const struct sluice_backend *all, const struct sluice_svc_key *key,
-		 const struct sluice_svc *svc, const struct be_ref *ref, __u32 *id);
-
-/* Identity bytes of a backend for maglev_build() (BACKEND_IDENTITY_LEN). */
-void backend_identity(const struct sluice_backend *be, __u8 identity[BACKEND_IDENTITY_LEN]);
-
-/*
- * Build a table of size m into table[0 .. m] (entry 0 = m) from the
- * backends ids[0..n) of snapshot all that are ACTIVE with weight > 0.
- * Pure. -EINVAL when m is not a prime <= SLUICE_MAGLEV_M_MAX or there are
- * more such backends than m.
- */
-int backend_table_build(const struct sluice_backend *all, const __u32 *ids, size_t n, __u32 m,
-			__u32 *table);
-
-/* Size M of table table_id: 0, or -ENOENT (no message) when it has no table. */
-int backend_table_size(const struct sluice_maps *m, __u32 table_id, __u32 *size);
-
-/*
- * Publish table[0 .. table[0]] as table table_id: fill a fresh inner map,
- * then swap it in with one update of sl_maglev.
- */
-int backend_table_publish(const struct sluice_maps *m, __u32 table_id, const __u32 *table);
-
-/* Remove table table_id (no table: 0). */
-int backend_table_delete(const struct sluice_maps *m, __u32 table_id);
-
-/*
- * Rebuild and publish service svc_id's table from snapshot all (NULL: read
- * sl_backends), at size size (0: the table's current size, else
- * SLUICE_MAGLEV_M_DEFAULT). Every change of a service's backends, its write
- * port or its leader ends here, and so does the read-exclusion rule: a
- * service with a write port and a leader (leader.h) builds its table without
- * the leader while another of its backends is ACTIVE with weight > 0 (reads
- * go to the replicas), and with every backend otherwise. Subset tables
- * (shards) are not affected.
- */
-int backend_publish_service(const struct sluice_maps *m, const struct sluice_backend *all,
-			    __u32 svc_id, __u32 size);
-
-/* Rebuild and publish the table of subset slot (members sub) from snapshot all. */
-int backend_publish_subset(const struct sluice_maps *m, const struct sluice_backend *all,
-			   __u32 slot, const struct sluice_subset *sub);
 
 /* Add a backend (lowest free id); *id and *rec (may be NULL) receive it. */
 int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,

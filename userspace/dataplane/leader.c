@@ -2,7 +2,7 @@
 /*
  * Leaders of services (see leader.h). Order of a change: the sl_leaders
  * entry first (write flows go to the new leader at once), then the read
- * table without it (backend_publish_service() applies the exclusion rule);
+ * table without it (publish_service() applies the exclusion rule);
  * should the table fail, the old entry is written back.
  */
 #include <arpa/inet.h>
@@ -15,10 +15,11 @@
 
 #include "addr.h"
 #include "args.h"
-#include "backend.h"
 #include "err.h"
+#include "keys.h"
 #include "leader.h"
-#include "svc.h"
+#include "publish.h"
+#include "svcinfo.h"
 
 static const char *const source_names[] = {
 	[SLUICE_LEADER_NONE] = "none",
@@ -127,15 +128,7 @@ static int check_id(__u32 svc_id)
 
 int leader_get(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l)
 {
-	int err = check_id(svc_id);
-
-	if (err)
-		return err;
-	if (!bpf_map_lookup_elem(m->leaders, &svc_id, l))
-		return 0;
-	err = -errno;
-	err_set("cannot read the leader of service id %u: %s", svc_id, strerror(-err));
-	return err;
+	return maps_read_leader(m, svc_id, l);
 }
 
 static int write_entry(const struct sluice_maps *m, __u32 svc_id, const struct sluice_leader *l)
@@ -172,13 +165,13 @@ static __u64 now_ns(void)
 static int republish(const struct sluice_maps *m, __u32 svc_id)
 {
 	__u32 size = 0;
-	int err = backend_table_size(m, svc_id, &size);
+	int err = publish_table_size(m, svc_id, &size);
 
 	if (err == -ENOENT)
 		return 0;
 	if (err)
 		return err;
-	return backend_publish_service(m, NULL, svc_id, size);
+	return publish_service(m, NULL, svc_id, size);
 }
 
 int leader_set(const struct sluice_maps *m, __u32 svc_id, __u32 backend_id, __u8 source,

@@ -9,7 +9,7 @@
  * plane reads the old leader or the new one), then republishes the
  * service's Maglev table: with a write port, the read table leaves the
  * leader out while another backend is active (the rule lives in
- * backend_publish_service(), backend.h). changed_ns is CLOCK_REALTIME of
+ * publish_service(), publish.h). changed_ns is CLOCK_REALTIME of
  * the moment the leader became this backend: setting the same backend again
  * (a new source, an election repeating its value) keeps it.
  *
@@ -22,10 +22,10 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "backend.h"
+#include "keys.h"
 #include "maps.h"
 #include "sluice_abi.h"
-#include "svc.h"
+#include "svcinfo.h"
 
 /* Room for leader_backend_format()'s "ADDR:PORT" / "[V6]:PORT". */
 #define LEADER_BACKEND_STRLEN (ADDR_STRLEN + 8)

@@ -445,6 +445,38 @@ int maps_read_backends(const struct sluice_maps *m, struct sluice_backend *all)
 	return read_array(m->backends, SLUICE_MAX_BACKENDS, sizeof(*all), all, SLUICE_MAP_BACKENDS);
 }
 
+struct sluice_backend *maps_backends_snapshot(const struct sluice_maps *m, int *err)
+{
+	struct sluice_backend *all = calloc(SLUICE_MAX_BACKENDS, sizeof(*all));
+
+	if (!all) {
+		err_set("out of memory");
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = maps_read_backends(m, all);
+	if (*err) {
+		free(all);
+		return NULL;
+	}
+	return all;
+}
+
+int maps_read_leader(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l)
+{
+	int err;
+
+	if (svc_id >= SLUICE_MAX_SERVICES) {
+		err_set("service id %u out of range (0..%u)", svc_id, SLUICE_MAX_SERVICES - 1);
+		return -EINVAL;
+	}
+	if (!bpf_map_lookup_elem(m->leaders, &svc_id, l))
+		return 0;
+	err = -errno;
+	err_set("cannot read the leader of service id %u: %s", svc_id, strerror(-err));
+	return err;
+}
+
 int maps_read_backend(const struct sluice_maps *m, __u32 id, struct sluice_backend *be)
 {
 	int err;

@@ -3,8 +3,8 @@
  * Typed read access to the pinned Sluice maps under a pin root: open them
  * (checking each against the ABI), sum per-CPU counters, iterate services.
  * Writes live in the library's write modules (svc.c, backend.c, shard.c,
- * gateway.c, res.c) and the reconcile sweep (sweep.c), the only code that
- * changes maps.
+ * leader.c, gateway.c, res.c, publish.c for the Maglev tables) and the
+ * reconcile sweep (sweep.c), the only code that changes maps.
  */
 #ifndef SLUICE_MAPS_H
 #define SLUICE_MAPS_H
@@ -120,6 +120,15 @@ int maps_table_open(const struct sluice_maps *m, __u32 table_id, __u32 *size);
  * table id has no table.
  */
 int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, __u32 *m_out);
+
+/*
+ * A fresh copy of every slot of sl_backends (malloc'ed, free() it), as
+ * maps_read_backends(); NULL with *err the -errno (reported).
+ */
+struct sluice_backend *maps_backends_snapshot(const struct sluice_maps *m, int *err);
+
+/* sl_leaders[svc_id] (-EINVAL when svc_id is no service id). */
+int maps_read_leader(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l);
 
 /* One slot of sl_backends. */
 int maps_read_backend(const struct sluice_maps *m, __u32 id, struct sluice_backend *be);

@@ -16,9 +16,8 @@
 #include "args.h"
 #include "breaker.h"
 #include "err.h"
+#include "keys.h"
 #include "res.h"
-#include "shard.h"
-#include "svc.h"
 
 static const char *const refuse_names[] = {
 	[SLUICE_REFUSE_RST] = "rst", [SLUICE_REFUSE_DROP] = "drop"

@@ -5,7 +5,8 @@
  * sl_res_global (the global bulkhead), sl_breakers (breaker states, written
  * by the operator's trip/reset and by the breaker watcher) and the per-id
  * slots of sl_conns and sl_res_stats. svc.c calls it for the keywords of
- * `service add|set` and on service delete.
+ * `service add|set` and on service delete, backend.c for a backend's
+ * breaker and fallback; it calls no other write module.
  *
  * Zero in any sl_svc_res field means its default (breaker.h, BRK_DEF_*), so
  * a fresh service has no limits and default breaker settings. As everywhere
@@ -18,7 +19,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "backend.h"
+#include "keys.h"
 #include "maps.h"
 #include "sluice_abi.h"
 

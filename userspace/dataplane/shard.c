@@ -15,80 +15,11 @@
 
 #include "addr.h"
 #include "args.h"
-#include "backend.h"
 #include "err.h"
+#include "keys.h"
+#include "publish.h"
 #include "shard.h"
-#include "svc.h"
-
-/* Address bits (0..128) of a key: prefixlen minus the 32 of the service id. */
-static __u32 addr_bits(const struct sluice_shard_key *key)
-{
-	return key->prefixlen - 32;
-}
-
-int shard_prefix_parse(const char *text, __u32 svc_id, struct sluice_shard_key *key)
-{
-	char buf[ADDR_STRLEN + 8], *slash;
-	union sluice_addr addr, masked;
-	__u32 len, max, bits, i;
-	int v6, err;
-
-	if (!text || !*text || strlen(text) >= sizeof(buf)) {
-		err_set("invalid prefix '%s': give ADDR/LEN (10.1.0.0/16, 2001:db8::/32) or a host address",
-			text ? text : "");
-		return -EINVAL;
-	}
-	snprintf(buf, sizeof(buf), "%s", text);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	v6 = strchr(buf, ':') != NULL;
-	if (addr_parse(buf, &addr)) {
-		err_set("invalid prefix '%s': give ADDR/LEN (10.1.0.0/16, 2001:db8::/32) or a host address",
-			text);
-		return -EINVAL;
-	}
-	max = v6 ? 128 : 32;
-	len = max;
-	if (slash) {
-		err = args_parse_u32(slash + 1, 0, max, "prefix length", &len);
-		if (err) {
-			err_set("invalid prefix length in '%s': give 0..%u for an %s prefix", text,
-				max, v6 ? "IPv6" : "IPv4");
-			return -EINVAL;
-		}
-	}
-	bits = v6 ? len : 96 + len;
-	masked = addr;
-	for (i = 0; i < 128; i++)
-		if (i >= bits)
-			masked.u8[i / 8] &= (__u8) ~(0x80u >> (i % 8));
-	if (memcmp(&masked, &addr, sizeof(addr))) {
-		char m[ADDR_STRLEN];
-
-		addr_format(&masked, m, sizeof(m));
-		err_set("prefix '%s' has host bits set: did you mean %s/%u?", text, m, len);
-		return -EINVAL;
-	}
-	memset(key, 0, sizeof(*key));
-	key->prefixlen = 32 + bits;
-	key->svc_id = svc_id;
-	key->addr = addr;
-	return 0;
-}
-
-void shard_prefix_format(const struct sluice_shard_key *key, char *buf, size_t len)
-{
-	char a[ADDR_STRLEN];
-	__u32 bits = addr_bits(key);
-
-	if (addr_format(&key->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	if (addr_is_v4mapped(&key->addr) && bits >= 96)
-		snprintf(buf, len, "%s/%u", a, bits - 96);
-	else
-		snprintf(buf, len, "%s/%u", a, bits);
-}
+#include "svcinfo.h"
 
 /* One member "ADDR", "A.B.C.D:PORT" or "[ADDR]:PORT". */
 static int member_parse(char *text, struct be_ref *ref)
@@ -201,7 +132,7 @@ static int free_subset(const struct sluice_maps *m, __u32 slot)
 
 	memset(&s, 0, sizeof(s));
 	s.svc_id = SLUICE_NO_BACKEND;
-	err = backend_table_delete(m, SLUICE_MAX_SERVICES + slot);
+	err = publish_table_delete(m, SLUICE_MAX_SERVICES + slot);
 	if (err)
 		return err;
 	if (!bpf_map_update_elem(m->subsets, &slot, &s, BPF_ANY))
@@ -334,13 +265,13 @@ int shard_add(const struct sluice_maps *m, const struct sluice_svc_key *svc_key,
 		sub.svc_id = svc.id;
 		sub.count = (__u32)n;
 		memcpy(sub.backend_ids, ids, n * sizeof(ids[0]));
-		err = backend_publish_subset(m, all, slot, &sub);
+		err = publish_subset(m, all, slot, &sub);
 		if (!err && bpf_map_update_elem(m->subsets, &slot, &sub, BPF_ANY)) {
 			err = -errno;
 			err_set("cannot write subset %u: %s", slot, strerror(-err));
 		}
 		if (err) {
-			backend_table_delete(m, SLUICE_MAX_SERVICES + slot);
+			publish_table_delete(m, SLUICE_MAX_SERVICES + slot);
 			goto out;
 		}
 		subs[slot] = sub;

@@ -4,16 +4,14 @@
  * prefix) that sends matching clients of a service to one pinned backend or
  * to a subset of its backends, overriding the service's hash.
  *
- * A prefix is "ADDR/LEN" or a host address "ADDR" (full length). In the
- * trie's 16-byte space an IPv4 prefix a.b.c.d/len is v4-mapped with
- * prefixlen 32 + 96 + len, an IPv6 prefix /len has 32 + len; the first 32
- * bits are the service id, always matched in full. Host bits must be zero.
+ * A prefix is "ADDR/LEN" or a host address "ADDR" (shard_prefix_parse(),
+ * keys.h).
  *
  * A subset takes a free slot of sl_subsets (its members, all backends of the
  * service, at most SLUICE_SUBSET_MAX_MEMBERS) and gets its own Maglev table,
- * table id SLUICE_MAX_SERVICES + slot, of BACKEND_SUBSET_M slots, built over
+ * table id SLUICE_MAX_SERVICES + slot, of PUBLISH_SUBSET_M slots, built over
  * its ACTIVE members like a service table and rebuilt whenever a member
- * changes (backend.c). A pinned shard stores the backend id and, as its
+ * changes (backend.c, through publish.h). A pinned shard stores the backend id and, as its
  * table, the service's own table (where the data plane falls back when the
  * pinned backend is not active).
  */
@@ -22,24 +20,12 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "backend.h"
+#include "keys.h"
 #include "maps.h"
 #include "sluice_abi.h"
 
-/* Room for a formatted prefix, "ADDR/LEN". */
-#define SHARD_PREFIX_STRLEN 64
-
 /* Highest sl_shards entry count (its max_entries). */
 #define SHARD_MAX_ENTRIES 16384
-
-/*
- * Parse a client prefix into key (svc_id set as given). -EINVAL (message
- * set) for a bad address, a length out of range or host bits set.
- */
-int shard_prefix_parse(const char *text, __u32 svc_id, struct sluice_shard_key *key);
-
-/* "10.1.0.0/16", "2001:db8::/32"; buf of SHARD_PREFIX_STRLEN. */
-void shard_prefix_format(const struct sluice_shard_key *key, char *buf, size_t len);
 
 /*
  * Parse a subset member list "ADDR[:PORT],..." (IPv6 with a port as

@@ -18,53 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "args.h"
 #include "backend.h"
 #include "err.h"
+#include "keys.h"
 #include "leader.h"
 #include "maglev.h"
+#include "publish.h"
 #include "rate.h"
+#include "res.h"
 #include "svc.h"
+#include "svcinfo.h"
 
 static int is_steering(__u8 mode)
 {
 	return mode == SLUICE_MODE_NAT || mode == SLUICE_MODE_IPIP;
-}
-
-int svc_key_make(const union sluice_addr *addr, __u16 port, __u8 proto, struct sluice_svc_key *key)
-{
-	if (!port) {
-		err_set("port 0 is not a service port: give 1..65535");
-		return -EINVAL;
-	}
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
-		err_set("protocol %u is not supported: give tcp or udp", proto);
-		return -EINVAL;
-	}
-	memset(key, 0, sizeof(*key));
-	key->addr = *addr;
-	key->port = htons(port);
-	key->proto = proto;
-	return 0;
-}
-
-void svc_key_format(const struct sluice_svc_key *key, char *buf, size_t len)
-{
-	char a[ADDR_STRLEN];
-
-	if (addr_format(&key->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	snprintf(buf, len, "%s port %u %s", a, ntohs(key->port), args_proto_name(key->proto));
-}
-
-void svc_key_format_args(const struct sluice_svc_key *key, char *buf, size_t len)
-{
-	char a[ADDR_STRLEN];
-
-	if (addr_format(&key->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	snprintf(buf, len, "%s %u %s", a, ntohs(key->port), args_proto_name(key->proto));
 }
 
 int svc_parse_route(const char *text, int *route_leader)
@@ -330,228 +298,6 @@ static int exists_error(const struct sluice_svc_key *key, __u32 id)
 	return -EEXIST;
 }
 
-static int missing_error(const struct sluice_svc_key *key)
-{
-	char k[SVC_KEY_STRLEN];
-
-	svc_key_format(key, k, sizeof(k));
-	err_set("no service %s: see 'sluice service show' for the services there are", k);
-	return -ENOENT;
-}
-
-static int same_key(const struct sluice_svc_key *a, const struct sluice_svc_key *b)
-{
-	return !memcmp(&a->addr, &b->addr, sizeof(a->addr)) && a->port == b->port &&
-	       a->proto == b->proto;
-}
-
-/* Is x a better pick than y for the service's own key of their id? */
-static int own_key_before(const struct maps_svc_entry *x, const struct maps_svc_entry *y)
-{
-	int fx = !!(x->svc.flags & SLUICE_SVC_F_LEADER),
-	    fy = !!(y->svc.flags & SLUICE_SVC_F_LEADER);
-
-	if (fx != fy)
-		return fx < fy;
-	return ntohs(x->key.port) < ntohs(y->key.port);
-}
-
-/*
- * Fold the keys of sl_services (sorted by id) into services: per id, the
- * key without SLUICE_SVC_F_LEADER is the service's and a second key with it
- * the write port (see svc.h); a lone key is the service's whatever its
- * flags. Ties, which svc.c never writes, go to the lower port.
- */
-static int fold(const struct maps_svc_entry *raw, size_t n, struct svc_info **out, size_t *count)
-{
-	struct svc_info *list = NULL;
-	size_t i = 0, j, k, used = 0;
-
-	*out = NULL;
-	*count = 0;
-	if (!n)
-		return 0;
-	list = calloc(n, sizeof(*list));
-	if (!list) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
-	while (i < n) {
-		const struct maps_svc_entry *own = &raw[i], *wr = NULL;
-
-		for (j = i + 1; j < n && raw[j].svc.id == raw[i].svc.id; j++)
-			if (own_key_before(&raw[j], own))
-				own = &raw[j];
-		for (k = i; k < j; k++)
-			if (&raw[k] != own && !same_key(&raw[k].key, &own->key) &&
-			    (raw[k].svc.flags & SLUICE_SVC_F_LEADER) &&
-			    (!wr || ntohs(raw[k].key.port) < ntohs(wr->key.port)))
-				wr = &raw[k];
-		list[used].key = own->key;
-		list[used].svc = own->svc;
-		/* A lone key with the flag is route leader; beside another, a write port. */
-		if (wr && !(own->svc.flags & SLUICE_SVC_F_LEADER))
-			list[used].write_port = ntohs(wr->key.port);
-		used++;
-		i = j;
-	}
-	*out = list;
-	*count = used;
-	return 0;
-}
-
-int svc_info_list(const struct sluice_maps *m, struct svc_info **list, size_t *count)
-{
-	struct maps_svc_entry *raw = NULL;
-	size_t n = 0;
-	int err;
-
-	*list = NULL;
-	*count = 0;
-	err = maps_svc_list_all(m, &raw, &n);
-	if (!err)
-		err = fold(raw, n, list, count);
-	free(raw);
-	return err;
-}
-
-/* The service of id (-ENOENT, no message, when there is none). */
-static int info_of_id(const struct sluice_maps *m, __u32 id, struct svc_info *info)
-{
-	struct svc_info *list = NULL;
-	size_t n = 0, i;
-	int err;
-
-	err = svc_info_list(m, &list, &n);
-	if (err)
-		return err;
-	err = -ENOENT;
-	for (i = 0; i < n; i++) {
-		if (list[i].svc.id == id) {
-			*info = list[i];
-			err = 0;
-			break;
-		}
-	}
-	free(list);
-	return err;
-}
-
-int svc_write_port(const struct sluice_maps *m, __u32 svc_id, __u16 *port)
-{
-	struct svc_info info;
-	int err = info_of_id(m, svc_id, &info);
-
-	*port = 0;
-	if (err == -ENOENT)
-		return 0;
-	if (!err)
-		*port = info.write_port;
-	return err;
-}
-
-/* key is the write port of the service info: say so. */
-static int write_key_error(const struct sluice_svc_key *key, const struct svc_info *info)
-{
-	char k[SVC_KEY_STRLEN], o[SVC_KEY_STRLEN];
-
-	svc_key_format(key, k, sizeof(k));
-	svc_key_format(&info->key, o, sizeof(o));
-	err_set("%s is the write port of service %s: name the service by its port %u", k, o,
-		ntohs(info->key.port));
-	return -ENOENT;
-}
-
-int svc_info_get(const struct sluice_maps *m, const struct sluice_svc_key *key,
-		 struct svc_info *info)
-{
-	struct sluice_svc value;
-	int err = maps_svc_lookup(m, key, &value);
-
-	if (err == -ENOENT)
-		return missing_error(key);
-	if (err)
-		return err;
-	err = info_of_id(m, value.id, info);
-	if (err == -ENOENT)
-		return missing_error(key); /* deleted meanwhile */
-	if (err)
-		return err;
-	if (!same_key(&info->key, key))
-		return write_key_error(key, info);
-	return 0;
-}
-
-int svc_get(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *value)
-{
-	struct svc_info info;
-	int err = maps_svc_lookup(m, key, value);
-
-	if (err == -ENOENT)
-		return missing_error(key);
-	/* Only a key with the flag can be a write port: others need no walk. */
-	if (err || !(value->flags & SLUICE_SVC_F_LEADER))
-		return err;
-	err = svc_info_get(m, key, &info);
-	if (!err)
-		*value = info.svc;
-	return err;
-}
-
-int svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
-{
-	struct svc_info *list = NULL;
-	size_t n = 0, i;
-	int err;
-
-	*entries = NULL;
-	*count = 0;
-	err = svc_info_list(m, &list, &n);
-	if (err || !n)
-		goto out;
-	*entries = calloc(n, sizeof(**entries));
-	if (!*entries) {
-		err_set("out of memory");
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		(*entries)[i].key = list[i].key;
-		(*entries)[i].svc = list[i].svc;
-	}
-	*count = n;
-out:
-	free(list);
-	return err;
-}
-
-/* Refuse key when it is taken: by a service, or as a service's write port. */
-static int key_free(const struct sluice_maps *m, const struct sluice_svc_key *key, const char *what)
-{
-	char k[SVC_KEY_STRLEN], o[SVC_KEY_STRLEN];
-	struct sluice_svc value;
-	struct svc_info info;
-	int err = maps_svc_lookup(m, key, &value);
-
-	if (err == -ENOENT) {
-		err_clear();
-		return 0;
-	}
-	if (err)
-		return err;
-	svc_key_format(key, k, sizeof(k));
-	err = info_of_id(m, value.id, &info);
-	if (err && err != -ENOENT)
-		return err;
-	if (!err && !same_key(&info.key, key)) {
-		svc_key_format(&info.key, o, sizeof(o));
-		err_set("%s: %s is already the write port of service %s", what, k, o);
-	} else {
-		err_set("%s: %s is already a service (id %u)", what, k, value.id);
-	}
-	return -EEXIST;
-}
-
 /* key with another port. */
 static struct sluice_svc_key key_at(const struct sluice_svc_key *key, __u16 port)
 {
@@ -600,13 +346,13 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		/* Say whose write port it is rather than "exists". */
 		if (!svc_info_get(m, key, &info))
 			return exists_error(key, old.id);
-		return key_free(m, key, "service add");
+		return svc_key_check_free(m, key, "service add");
 	}
 	if (err != -ENOENT)
 		return err;
 	wkey = key_at(key, wp);
 	if (wp) {
-		err = key_free(m, &wkey, "write-port");
+		err = svc_key_check_free(m, &wkey, "write-port");
 		if (err)
 			return err;
 	}
@@ -626,9 +372,9 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			return err;
 	}
 	if (is_steering(value.mode)) {
-		err = backend_publish_service(m, NULL, id,
-					      conf->has_maglev_size ? conf->maglev_size
-								    : SLUICE_MAGLEV_M_DEFAULT);
+		err = publish_service(m, NULL, id,
+				      conf->has_maglev_size ? conf->maglev_size
+							    : SLUICE_MAGLEV_M_DEFAULT);
 		if (err) {
 			res_purge_service(m, id);
 			return err;
@@ -636,7 +382,7 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	if (bpf_map_update_elem(m->services, key, &value, BPF_NOEXIST)) {
 		err = -errno;
-		backend_table_delete(m, id);
+		publish_table_delete(m, id);
 		res_purge_service(m, id);
 		if (err == -EEXIST)
 			return exists_error(key, id);
@@ -652,10 +398,10 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (wp && bpf_map_update_elem(m->services, &wkey, &wval, BPF_NOEXIST)) {
 		err = -errno;
 		bpf_map_delete_elem(m->services, key);
-		backend_table_delete(m, id);
+		publish_table_delete(m, id);
 		res_purge_service(m, id);
 		if (err == -EEXIST)
-			return key_free(m, &wkey, "write-port");
+			return svc_key_check_free(m, &wkey, "write-port");
 		if (err == -E2BIG || err == -ENOMEM)
 			err_set("the service table is full (%u keys): delete a service first",
 				SLUICE_MAX_SERVICES);
@@ -712,7 +458,7 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	wkey = key_at(key, new_wp);
 	old_wkey = key_at(key, old_wp);
 	if (new_wp && new_wp != old_wp) {
-		err = key_free(m, &wkey, "write-port");
+		err = svc_key_check_free(m, &wkey, "write-port");
 		if (err)
 			return err;
 	}
@@ -749,9 +495,9 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	/* The new table first: the service never points at a table it lacks. */
 	if (is_steering(value.mode) && (!is_steering(old.mode) || conf->has_maglev_size)) {
-		err = backend_publish_service(m, NULL, value.id,
-					      conf->has_maglev_size ? conf->maglev_size
-								    : SLUICE_MAGLEV_M_DEFAULT);
+		err = publish_service(m, NULL, value.id,
+				      conf->has_maglev_size ? conf->maglev_size
+							    : SLUICE_MAGLEV_M_DEFAULT);
 		if (err)
 			goto undo_res;
 	}
@@ -784,7 +530,7 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (bpf_map_update_elem(m->services, key, &value, BPF_EXIST)) {
 		err = -errno;
 		if (err == -ENOENT)
-			missing_error(key);
+			svc_missing_error(key);
 		else
 			err_set("cannot update the service: %s", strerror(-err));
 		if (gone_early) {
@@ -799,7 +545,7 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 					  new_wp == old_wp ? BPF_EXIST : BPF_NOEXIST)) {
 		err = -errno;
 		if (err == -EEXIST)
-			key_free(m, &wkey, "write-port");
+			svc_key_check_free(m, &wkey, "write-port");
 		else
 			err_set("cannot write the write port's key: %s", strerror(-err));
 		restore_key(m, key, &old);
@@ -813,7 +559,7 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	/* The leader leaves the read table, or rejoins it, with the write port. */
 	if (is_steering(value.mode) && !old_wp != !new_wp) {
-		err = backend_publish_service(m, NULL, value.id, 0);
+		err = publish_service(m, NULL, value.id, 0);
 		if (err)
 			return err;
 	}
@@ -825,7 +571,7 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	/* Local mode steers nothing: its table goes once the service says so. */
 	if (!is_steering(value.mode) && is_steering(old.mode)) {
-		err = backend_table_delete(m, value.id);
+		err = publish_table_delete(m, value.id);
 		if (err)
 			return err;
 	}
@@ -865,7 +611,7 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	if (bpf_map_delete_elem(m->services, key)) {
 		err = -errno;
 		if (err == -ENOENT)
-			return missing_error(key);
+			return svc_missing_error(key);
 		err_set("cannot delete the service: %s", strerror(-err));
 		return err;
 	}
@@ -885,7 +631,7 @@ int svc_maglev_size(const struct sluice_maps *m, const struct sluice_svc *svc, _
 	*size = 0;
 	if (!is_steering(svc->mode))
 		return 0;
-	err = backend_table_size(m, svc->id, size);
+	err = publish_table_size(m, svc->id, size);
 	if (err == -ENOENT) {
 		*size = 0;
 		return 0;

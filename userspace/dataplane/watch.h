@@ -4,8 +4,9 @@
  * grouped per service, fed with the data plane's passive signals
  * (sl_events) and the sweep's SYN timeouts, its transitions written to
  * sl_breakers (half-open with probes_left = K). No I/O loop of its own: the
- * caller (`sluice breaker watch`, later the daemon's event loop) polls the
- * ring buffer and the timers and calls in. State is in memory only.
+ * breaker engine (watchloop.h), which the daemon and `sluice breaker watch`
+ * both run, polls the ring buffer and the timers and calls in. State is in
+ * memory only.
  *
  * Operator overrides: `sluice breaker trip|reset` writes sl_breakers
  * directly; watch_refresh() sees a state it did not write and adopts it as
