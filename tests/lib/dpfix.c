@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "backend.h"
+#include "publish.h"
 #include "flowhash.h"
 #include "maps.h"
 #include "res.h"
@@ -354,7 +355,7 @@ void dp_table_publish(uint32_t table_id, const uint32_t *ids, int n)
 
 	CHECK(t != NULL);
 	CHECK_EQ(bt_table_build(dp.bes, ids, n, DP_TEST_M, t), 0);
-	CHECK_EQ(backend_table_publish(&dp.pin.maps, table_id, t), 0);
+	CHECK_EQ(publish_table(&dp.pin.maps, table_id, t), 0);
 	free(dp.tables[table_id]);
 	dp.tables[table_id] = t;
 }
