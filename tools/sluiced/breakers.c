@@ -111,7 +111,7 @@ static void arm_due(struct breakers *b)
 static void check(int err, const char *what)
 {
 	if (err)
-		log_warn("breakers: %s: %s", what, *err_msg() ? err_msg() : strerror(-err));
+		log_warn("breakers: %s: %s", what, err_text(err));
 	err_clear();
 }
 

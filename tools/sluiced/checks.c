@@ -393,7 +393,7 @@ static void sync_set(struct daemon *d, const struct state *s, int role, struct h
 			err = on[id] ? health_update(h, id, &hc) : health_add(h, id, &hc);
 			if (err) {
 				log_warn("%s: cannot check backend %u: %s", what, id,
-					 *err_msg() ? err_msg() : strerror(-err));
+					 err_text(err));
 				continue;
 			}
 			on[id] = want[id] = 1;

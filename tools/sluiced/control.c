@@ -218,8 +218,7 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 
 	err = journal_append_at(d->journal, type, payload, (__u32)len, t, &s);
 	if (err) {
-		log_err("cannot journal a %s record: %s", journal_type_name(type),
-			*err_msg() ? err_msg() : strerror(-err));
+		log_err("cannot journal a %s record: %s", journal_type_name(type), err_text(err));
 		return err;
 	}
 	if (seq)
@@ -440,7 +439,7 @@ static void compact(struct daemon *d, struct conn *c)
 		err = journal_compact_open(d->journal, &cmds, &seq);
 	if (err) {
 		snprintf(msg, sizeof(msg), "sluice: cannot compact the journal: %s\n",
-			 *err_msg() ? err_msg() : strerror(-err));
+			 err_text(err));
 		reply(c, 1, "", msg, -1);
 	} else {
 		snprintf(msg, sizeof(msg),

@@ -207,8 +207,7 @@ static int open_journal(struct daemon *d)
 	memset(&rec, 0, sizeof(rec));
 	err = journal_open(d->journal_dir, NULL, &d->journal, &rec);
 	if (err) {
-		log_err("cannot open the journal in %s: %s", d->journal_dir,
-			*err_msg() ? err_msg() : strerror(-err));
+		log_err("cannot open the journal in %s: %s", d->journal_dir, err_text(err));
 		return err;
 	}
 	if (rec.cut)
@@ -238,8 +237,7 @@ static void rebuild_from_journal(struct daemon *d)
 
 	err = journal_replay_commands(d->journal_dir, UINT64_MAX, journal_cmds_add, &cmds);
 	if (err) {
-		log_warn("cannot rebuild the maps from the journal: %s",
-			 *err_msg() ? err_msg() : strerror(-err));
+		log_warn("cannot rebuild the maps from the journal: %s", err_text(err));
 		goto out;
 	}
 	for (i = 0; i < cmds.count; i++) {
@@ -294,8 +292,7 @@ static int adopt_maps(struct daemon *d)
 	if (!err && created)
 		rebuild_from_journal(d);
 	if (err) {
-		log_err("cannot open the maps under %s: %s", d->pin_root,
-			*err_msg() ? err_msg() : strerror(-err));
+		log_err("cannot open the maps under %s: %s", d->pin_root, err_text(err));
 		return err;
 	}
 	log_info("adopted the maps under %s", d->pin_root);

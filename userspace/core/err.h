@@ -19,4 +19,10 @@ const char *err_msg(void);
 
 void err_clear(void);
 
+/*
+ * The text to report for err (-errno): the last message when one was
+ * recorded, else strerror(-err).
+ */
+const char *err_text(int err);
+
 #endif /* SLUICE_ERR_H */
