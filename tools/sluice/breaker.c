@@ -32,6 +32,7 @@
 #include "args.h"
 #include "backend.h"
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "main.h"
 #include "maps.h"
@@ -103,11 +104,6 @@ static int do_help(int argc, char **argv)
 		"  sluice breaker trip 192.0.2.10 80 tcp 10.0.0.11\n"
 		"  sluice -j breaker watch --duration 60 | jq -c 'select(.to == \"open\")'\n");
 	return 0;
-}
-
-static __u64 mono_ms(void)
-{
-	return sweep_now_ns() / 1000000ull;
 }
 
 /* The watcher's state file of this pin root: /run/sluice/breakers<root, / as _>.json. */
@@ -399,7 +395,7 @@ static void write_state(struct watch_loop *l, const struct backend_info *list, s
 {
 	struct json_object *doc, *bes, *b;
 	char path[PATH_MAX + 64], tmp[PATH_MAX + 80], k[16];
-	__u64 now = mono_ms(), next;
+	__u64 now = clock_mono_ms(), next;
 	__u32 state, f, c;
 	size_t i;
 
@@ -475,7 +471,7 @@ static int periodic(struct watch_loop *l, const struct sluice_svc_key *only)
 	int err;
 
 	err = sweep_run(&l->m, 0, &r);
-	now = mono_ms();
+	now = clock_mono_ms();
 	for (i = 0; !err && i < r.nfailures; i++) {
 		l->syn_timeouts += r.failures[i].count;
 		for (j = 0; !err && j < r.failures[i].count; j++)
@@ -513,7 +509,7 @@ static int arm(int fd, __u64 first_ms, __u64 interval_ms)
 /* Arm the due timer for the machines' next transition (or disarm it). */
 static int arm_due(struct watch_loop *l, int fd)
 {
-	__u64 next = watch_next_due(l->w), now = mono_ms();
+	__u64 next = watch_next_due(l->w), now = clock_mono_ms();
 
 	if (next == UINT64_MAX)
 		return arm(fd, 0, 0);
@@ -586,7 +582,7 @@ static int do_watch(int argc, char **argv)
 		err_set("cannot block SIGINT/SIGTERM: %s", strerror(-err));
 		goto fail;
 	}
-	err = watch_new(&l.m, has_key ? &key : NULL, mono_ms(), report, &l, &l.w);
+	err = watch_new(&l.m, has_key ? &key : NULL, clock_mono_ms(), report, &l, &l.w);
 	if (err)
 		goto fail;
 	rb = ring_buffer__new(l.m.events, on_event, &l, NULL);
@@ -631,7 +627,7 @@ static int do_watch(int argc, char **argv)
 		goto fail;
 	}
 	if (duration)
-		deadline = mono_ms() + (__u64)duration * 1000;
+		deadline = clock_mono_ms() + (__u64)duration * 1000;
 	if (!cli.json) {
 		fprintf(out_file(),
 			"watching %zu backends of %zu services (sweep every %u ms%s); Ctrl-C stops\n",
@@ -643,7 +639,7 @@ static int do_watch(int argc, char **argv)
 		int timeout = -1;
 
 		if (deadline) {
-			__u64 now = mono_ms();
+			__u64 now = clock_mono_ms();
 
 			if (now >= deadline) {
 				why = "duration";
@@ -675,7 +671,7 @@ static int do_watch(int argc, char **argv)
 			case SRC_DUE:
 				while (read(tdue, &buf, sizeof(buf)) > 0)
 					;
-				err = watch_tick(l.w, mono_ms());
+				err = watch_tick(l.w, clock_mono_ms());
 				if (err)
 					goto fail;
 				break;

@@ -26,6 +26,7 @@
 #include "args.h"
 #include "backend.h"
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "main.h"
 #include "maps.h"
@@ -116,14 +117,6 @@ static void snap_free(struct top_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 /* Read everything top shows (one service when key is not NULL). 0 or -errno. */
 static int snap_read(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		     struct top_snap *s)
@@ -134,7 +127,7 @@ static int snap_read(const struct sluice_maps *m, const struct sluice_svc_key *k
 	int err, g;
 
 	memset(s, 0, sizeof(*s));
-	s->t_ns = now_ns();
+	s->t_ns = clock_mono_ns();
 	if (key) {
 		s->svcs = calloc(1, sizeof(*s->svcs));
 		if (!s->svcs)

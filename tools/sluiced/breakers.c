@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "backend.h"
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "journal.h"
 #include "sluiced.h"
@@ -100,7 +101,7 @@ static int arm(int fd, __u64 first_ms, __u64 interval_ms)
 /* Arm the due timer for the machines' next transition (or disarm it). */
 static void arm_due(struct breakers *b)
 {
-	__u64 next = watch_next_due(b->w), now = mono_ms();
+	__u64 next = watch_next_due(b->w), now = clock_mono_ms();
 
 	if (next == UINT64_MAX)
 		arm(b->due.fd, 0, 0);
@@ -144,7 +145,7 @@ static void on_sweep(struct daemon *d, struct loop_src *src, __u32 events)
 		;
 	err = sweep_run(&d->maps, 0, &r);
 	check(err, "sweep");
-	now = mono_ms();
+	now = clock_mono_ms();
 	for (i = 0; i < r.nfailures; i++)
 		for (j = 0; j < r.failures[i].count; j++)
 			check(watch_signal(b->w, r.failures[i].backend_id, 1, now), "SYN timeout");
@@ -163,7 +164,7 @@ static void on_due(struct daemon *d, struct loop_src *src, __u32 events)
 	(void)events;
 	while (read(src->fd, &buf, sizeof(buf)) > 0)
 		;
-	check(watch_tick(b->w, mono_ms()), "tick");
+	check(watch_tick(b->w, clock_mono_ms()), "tick");
 	arm_due(b);
 }
 
@@ -173,7 +174,7 @@ void breakers_refresh(struct daemon *d)
 
 	if (!b)
 		return;
-	check(watch_refresh(b->w, mono_ms()), "refresh");
+	check(watch_refresh(b->w, clock_mono_ms()), "refresh");
 	arm_due(b);
 }
 
@@ -182,7 +183,7 @@ int breakers_state(struct daemon *d, __u32 id)
 	__u32 state, f, c;
 	__u64 next;
 
-	if (!d->brk || watch_backend_state(d->brk->w, id, mono_ms(), &state, &f, &c, &next))
+	if (!d->brk || watch_backend_state(d->brk->w, id, clock_mono_ms(), &state, &f, &c, &next))
 		return -1;
 	return (int)state;
 }
@@ -197,7 +198,7 @@ int breakers_open(struct daemon *d)
 	b->d = d;
 	b->ring.fd = b->sweep.fd = b->due.fd = -1;
 	d->brk = b;
-	err = watch_new(&d->maps, NULL, mono_ms(), report, b, &b->w);
+	err = watch_new(&d->maps, NULL, clock_mono_ms(), report, b, &b->w);
 	if (err)
 		goto fail;
 	b->rb = ring_buffer__new(d->maps.events, on_event, b, NULL);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../sluice/main.h"
+#include "clock.h"
 #include "ctl.h"
 #include "err.h"
 #include "journal.h"
@@ -78,7 +79,7 @@ static void conn_flush(struct daemon *d, struct conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			if (!c->lc.deadline)
-				c->lc.deadline = mono_ms() + CONN_DEADLINE_MS;
+				c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
 			loop_mod(d, &c->lc.src, EPOLLIN | EPOLLOUT);
 			return;
 		}
@@ -93,7 +94,7 @@ static void conn_flush(struct daemon *d, struct conn *c)
 		conn_close(d, c);
 		return;
 	}
-	c->lc.deadline = c->subscriber ? 0 : mono_ms() + CONN_DEADLINE_MS;
+	c->lc.deadline = c->subscriber ? 0 : clock_mono_ms() + CONN_DEADLINE_MS;
 	loop_mod(d, &c->lc.src, EPOLLIN);
 }
 
@@ -522,7 +523,7 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 		 * (a large config apply) may have run past the old deadline.
 		 */
 		if (!c->subscriber)
-			c->lc.deadline = mono_ms() + CONN_DEADLINE_MS;
+			c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
 		c->in_len -= len + 1;
 		memmove(c->in, nl + 1, c->in_len);
 		if (c->subscriber)

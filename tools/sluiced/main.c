@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "journal.h"
@@ -49,14 +50,6 @@ void log_msg(const char *level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-__u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -333,7 +326,7 @@ static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
 
 static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 {
-	__u64 buf, now = mono_ms();
+	__u64 buf, now = clock_mono_ms();
 
 	(void)events;
 	while (read(src->fd, &buf, sizeof(buf)) > 0)

@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
+#include "clock.h"
 #include "curlep.h"
 #include "err.h"
 #include "etcd.h"
@@ -222,14 +223,6 @@ struct etcd {
 	struct link streams;	/* struct etcd_stream */
 	int in_dispatch, cb_depth, freeing;
 };
-
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
 
 static __u64 min_u64(__u64 a, __u64 b)
 {
@@ -1123,7 +1116,7 @@ static __u64 next_wake(struct etcd *e, __u64 now)
 
 static int rearm(struct etcd *e)
 {
-	return curlep_arm(&e->ev, next_wake(e, now_ms()));
+	return curlep_arm(&e->ev, next_wake(e, clock_mono_ms()));
 }
 
 /* --- Requests ----------------------------------------------------------------------- */
@@ -1295,7 +1288,7 @@ static int req_new(struct etcd *e, enum etcd_op op, const char *path, json_objec
 {
 	const char *text;
 	struct etcd_req *r;
-	__u64 now = now_ms();
+	__u64 now = clock_mono_ms();
 
 	if (out)
 		*out = NULL;
@@ -1824,7 +1817,7 @@ static int stream_new(struct etcd *e, int observe, const char *key, size_t key_l
 	s->key[key_len] = '\0';
 	s->key_len = key_len;
 	s->phase = SP_WAIT;
-	s->due = now_ms();
+	s->due = clock_mono_ms();
 	list_add_tail(&e->streams, &s->link);
 	if (out)
 		*out = s;
@@ -2295,7 +2288,7 @@ int etcd_new(struct etcd **out, const struct etcd_conf *c)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = curlep_open(&e->ev, EV_TIMER, EV_CURL, now_ms);
+	err = curlep_open(&e->ev, EV_TIMER, EV_CURL, clock_mono_ms);
 	if (err) {
 		err_set("cannot set up the etcd client: %s", err_msg());
 		destroy(e);
