@@ -180,10 +180,10 @@ static void print_backend(const struct sluice_maps *m, const struct backend_info
 	out_u64("port", " port %llu", it->port);
 	out_str("state", " %s", brk_state_name(b->state));
 	if (b->state == SLUICE_BRK_HALF_OPEN)
-		out_u64("probes_left", " (probes left %llu)",
-			(__u64)(b->probes_left < 0 ? 0 : b->probes_left));
+		out_s64("probes_left", " (probes left %lld)",
+			b->probes_left < 0 ? 0 : b->probes_left);
 	else
-		out_u64("probes_left", NULL, (__u64)(b->probes_left < 0 ? 0 : b->probes_left));
+		out_s64("probes_left", NULL, b->probes_left < 0 ? 0 : b->probes_left);
 	out_u64("successes", " successes %llu", sig.successes);
 	out_u64("refused", " refused %llu", sig.refused);
 	out_u64("unreachable", " unreachable %llu", sig.unreachable);

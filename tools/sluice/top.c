@@ -238,7 +238,7 @@ static void print_service(const struct top_snap *p, const struct top_snap *c, si
 	out_u64("id", "service %llu:", e->svc.id);
 	out_str("service", " %s", k);
 	out_str("mode", " mode %s", args_mode_name(e->svc.mode));
-	out_u64("in_use", " bulkhead in use %llu\n", (__u64)(c->in_use[i] < 0 ? 0 : c->in_use[i]));
+	out_s64("in_use", " bulkhead in use %lld\n", c->in_use[i] < 0 ? 0 : c->in_use[i]);
 	for (g = 0; g < TOP_GROUPS; g++) {
 		out_open_obj(group_names[g]);
 		out_text("  %-10s", group_names[g]);
