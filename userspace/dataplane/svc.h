@@ -3,8 +3,8 @@
  * The write side of services: the one module that changes sl_services and the
  * per-service state indexed by a service's id (counters, buckets; the
  * steering state of a nat or ipip service through backend.c: its Maglev
- * table, backends, shards). The CLI
- * calls it today; the daemon will own it later. Every operation validates
+ * table, backends, shards). The daemon calls it for the write commands it
+ * applies, the CLI for --local ones. Every operation validates
  * everything first and touches no map until the whole change is known good,
  * so a refused command changes nothing.
  *

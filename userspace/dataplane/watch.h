@@ -4,7 +4,7 @@
  * grouped per service, fed with the data plane's passive signals
  * (sl_events) and the sweep's SYN timeouts, its transitions written to
  * sl_breakers (half-open with probes_left = K). No I/O loop of its own: the
- * caller (`sluice breaker watch`, later the daemon's event loop) polls the
+ * caller (the daemon's event loop, or `sluice breaker watch`) polls the
  * ring buffer and the timers and calls in. State is in memory only.
  *
  * Operator overrides: `sluice breaker trip|reset` writes sl_breakers
