@@ -165,9 +165,7 @@ out:
 	}
 	if (reason == SLUICE_R_FWD || reason == SLUICE_R_REV_NAT)
 		return action;
-	if (reason == SLUICE_R_BH_SERVICE || reason == SLUICE_R_BH_GLOBAL ||
-	    reason == SLUICE_R_BRK_OPEN || reason == SLUICE_R_NO_LEADER ||
-	    reason == SLUICE_R_LEADER_MOVED)
+	if (SLUICE_R_IS_REFUSAL(reason))
 		return st.action;
 	return sluice_reason_action(reason);
 }

@@ -158,6 +158,15 @@ enum sluice_reason {
 };
 _Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the per-service slots");
 
+/*
+ * The refusals: a new (or moved) connection turned away, answered by the
+ * refuse stage with a RST or a drop. The one list of them, for the data
+ * plane's exit and for userspace alike.
+ */
+#define SLUICE_R_IS_REFUSAL(r)                                                                  \
+	((r) == SLUICE_R_BH_SERVICE || (r) == SLUICE_R_BH_GLOBAL || (r) == SLUICE_R_BRK_OPEN || \
+	 (r) == SLUICE_R_NO_LEADER || (r) == SLUICE_R_LEADER_MOVED)
+
 /* A 16-byte address; IPv4 as ::ffff:a.b.c.d. */
 union sluice_addr {
 	__u8 u8[16];

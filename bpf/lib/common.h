@@ -23,21 +23,19 @@
 /*
  * The action of a reason: the drop reasons drop, everything else passes.
  * FWD and REV_NAT never come here: the forward stage decides their action
- * (XDP_TX or XDP_REDIRECT) and the entry returns that.
+ * (XDP_TX or XDP_REDIRECT) and the entry returns that. So does a refusal's
+ * (the refuse stage's answer, XDP_TX with a RST); one that comes here drops.
  */
 static __always_inline int sluice_reason_action(int reason)
 {
+	if (SLUICE_R_IS_REFUSAL(reason))
+		return XDP_DROP;
 	switch (reason) {
 	case SLUICE_R_DROP_SVC_RATE:
 	case SLUICE_R_DROP_CLIENT_RATE:
 	case SLUICE_R_NO_BACKEND:
 	case SLUICE_R_TOO_BIG:
 	case SLUICE_R_ENCAP_FAIL:
-	case SLUICE_R_BH_SERVICE: /* refusals: the entry returns the refuse stage's */
-	case SLUICE_R_BH_GLOBAL:  /* action (XDP_TX with a RST); drop otherwise */
-	case SLUICE_R_BRK_OPEN:
-	case SLUICE_R_NO_LEADER:
-	case SLUICE_R_LEADER_MOVED:
 		return XDP_DROP;
 	default:
 		return XDP_PASS;

@@ -3,7 +3,7 @@
  * Passive health signals for the circuit breakers: what the data plane
  * sees of a backend's answers, counted per backend (sl_be_signals, per-CPU)
  * and published one record each to userspace (sl_events ring buffer, read
- * by `sluice breaker watch` and later the daemon).
+ * by the daemon's breakers, or by `sluice breaker watch`).
  *
  *  - nat return path (sluice_signal_return): a SYN-ACK from the backend on
  *    a flow not yet ESTABLISHED: SUCCESS (the flow becomes ESTABLISHED); a

@@ -50,6 +50,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "clock.h"
 #include "err.h"
 #include "etcd.h"
 
@@ -93,22 +94,6 @@ static struct {
 	struct etcd_stream *s;
 } lat;
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
-static __u64 mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000 + (__u64)ts.tv_nsec / 1000;
-}
-
 static unsigned long long real_us(void)
 {
 	struct timespec ts;
@@ -119,7 +104,7 @@ static unsigned long long real_us(void)
 
 static unsigned long long elapsed(void)
 {
-	return (unsigned long long)(mono_ms() - started);
+	return (unsigned long long)(clock_mono_ms() - started);
 }
 
 /* "CMD err=ENAME msg=... ms=M"; 1 when r failed. */
@@ -333,7 +318,7 @@ static void on_lat_watch(void *ctx, const struct etcd_event *ev)
 	}
 	if (ev->type != ETCD_EV_PUT || strcmp(ev->kv.value, lat.want))
 		return;
-	lat.us[lat.done++] = mono_us() - lat.t0;
+	lat.us[lat.done++] = clock_mono_us() - lat.t0;
 	if (lat.done < lat.n) {
 		latency_next();
 		return;
@@ -355,7 +340,7 @@ static void latency_next(void)
 	struct etcd_result r = { .msg = "" };
 
 	snprintf(lat.want, sizeof(lat.want), "lat-%d", lat.done);
-	lat.t0 = mono_us();
+	lat.t0 = clock_mono_us();
 	r.err = etcd_put(E, lat.key, strlen(lat.key), lat.want, strlen(lat.want), 0, on_lat_put,
 			 NULL, NULL);
 	if (r.err) {
@@ -413,7 +398,7 @@ static int run(int argc, char **argv)
 		if (argc < (n) + 1) \
 			goto usage; \
 	} while (0)
-	started = mono_ms();
+	started = clock_mono_ms();
 	pending = 1;
 	if (!strcmp(c, "put")) {
 		NEED(2);
@@ -449,7 +434,7 @@ static int run(int argc, char **argv)
 			return -ENOSPC;
 		refresh[i].lease = num(argv[1]);
 		refresh[i].every_ms = (__u32)num(argv[2]);
-		refresh[i].next = mono_ms();
+		refresh[i].next = clock_mono_ms();
 	} else if (!strcmp(c, "campaign")) {
 		NEED(4);
 		pending = 0;
@@ -508,7 +493,7 @@ static int run(int argc, char **argv)
 		done();
 	} else if (!strcmp(c, "sleep")) {
 		NEED(1);
-		sleep_until = mono_ms() + (__u64)num(argv[1]);
+		sleep_until = clock_mono_ms() + (__u64)num(argv[1]);
 	} else if (!strcmp(c, "echo")) {
 		for (i = 1; i < argc; i++)
 			printf("%s%s", argv[i], i + 1 < argc ? " " : "");
@@ -662,7 +647,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	end = mono_ms() + (__u64)secs * 1000;
+	end = clock_mono_ms() + (__u64)secs * 1000;
 	rc = 0;
 	while (!stop) {
 		/* Run what can run: commands while nothing is pending. */
@@ -674,7 +659,7 @@ int main(int argc, char **argv)
 		}
 		if (quit || (eof && !pending && !memchr(in, '\n', inlen)))
 			break;
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (now >= end) {
 			printf("etcdprobe: time bound of %ld s reached\n", secs);
 			rc = 1;
@@ -706,12 +691,12 @@ int main(int argc, char **argv)
 					if (inlen && in[inlen - 1] != '\n')
 						in[inlen++] = '\n';
 				}
-			} else if (etcd_dispatch(E, mono_ms())) {
+			} else if (etcd_dispatch(E, clock_mono_ms())) {
 				fprintf(stderr, "etcdprobe: dispatch failed\n");
 				rc = 1;
 			}
 		}
-		if (sleep_until && mono_ms() >= sleep_until) {
+		if (sleep_until && clock_mono_ms() >= sleep_until) {
 			sleep_until = 0;
 			done();
 		}

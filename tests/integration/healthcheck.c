@@ -26,6 +26,7 @@
 #include <sys/epoll.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "err.h"
 #include "health.h"
 
@@ -183,14 +184,14 @@ int main(int argc, char **argv)
 		perror("healthcheck: epoll");
 		goto out;
 	}
-	end = health_now_ms() + (unsigned long long)secs * 1000;
-	while (!stop && health_now_ms() < end) {
-		n = epoll_wait(ep, &ev, 1, (int)(end - health_now_ms()));
+	end = clock_mono_ms() + (unsigned long long)secs * 1000;
+	while (!stop && clock_mono_ms() < end) {
+		n = epoll_wait(ep, &ev, 1, (int)(end - clock_mono_ms()));
 		if (n < 0 && errno != EINTR) {
 			perror("healthcheck: epoll_wait");
 			goto out;
 		}
-		if (n > 0 && health_dispatch(h, health_now_ms())) {
+		if (n > 0 && health_dispatch(h, clock_mono_ms())) {
 			fprintf(stderr, "healthcheck: dispatch failed\n");
 			goto out;
 		}

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	gen = now_s() - t0;
 	if (err) {
 		fprintf(stderr, "jbench: cannot write the journal in %s: %s\n", argv[1],
-			*err_msg() ? err_msg() : strerror(-err));
+			err_text(err));
 		return 1;
 	}
 	t0 = now_s();
@@ -136,8 +136,7 @@ int main(int argc, char **argv)
 		err = journal_replay_commands(argv[1], T0_NS + n / 2 * STEP_NS, count_cmd, &half);
 	mid = now_s() - t0;
 	if (err) {
-		fprintf(stderr, "jbench: replay failed: %s\n",
-			*err_msg() ? err_msg() : strerror(-err));
+		fprintf(stderr, "jbench: replay failed: %s\n", err_text(err));
 		return 1;
 	}
 	printf("{\"records\": %llu, \"generate_s\": %.3f, \"replay_s\": %.3f, \"replayed\": %llu, "

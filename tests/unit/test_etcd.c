@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "etcd.h"
 
 /* --- base64 ------------------------------------------------------------------ */
@@ -526,14 +527,6 @@ static void test_watch_bad(void **state)
 
 /* --- the client, against a refused port ------------------------------------------------ */
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 /* A loopback URL where nothing listens: a port bound, then released. */
 static void refused_url(char *url, size_t len)
 {
@@ -565,14 +558,14 @@ static struct etcd *client(__u32 timeout_ms)
 static void loop(struct etcd *e, const int *flag, const int *gone, __u32 ms)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	__u64 end = mono_ms() + ms;
+	__u64 end = clock_mono_ms() + ms;
 	int ep = epoll_create1(0);
 
 	assert_true(ep >= 0);
 	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, etcd_fd(e), &ev), 0);
-	while (!*flag && mono_ms() < end) {
+	while (!*flag && clock_mono_ms() < end) {
 		if (epoll_wait(ep, &ev, 1, 50) == 1) {
-			assert_int_equal(etcd_dispatch(e, mono_ms()), 0);
+			assert_int_equal(etcd_dispatch(e, clock_mono_ms()), 0);
 			if (gone && *gone)
 				break;
 		}
@@ -615,14 +608,14 @@ static void on_result(void *ctx, const struct etcd_result *r)
 	g->n++;
 	g->err = r->err;
 	snprintf(g->msg, sizeof(g->msg), "%s", r->msg);
-	g->at = mono_ms();
+	g->at = clock_mono_ms();
 }
 
 static void test_client_deadline(void **state)
 {
 	struct etcd *e = client(300);
 	struct got g = { 0 };
-	__u64 t0 = mono_ms();
+	__u64 t0 = clock_mono_ms();
 
 	(void)state;
 	assert_int_equal(etcd_get(e, "k", 1, 0, on_result, &g, NULL), 0);

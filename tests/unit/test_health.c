@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "health.h"
 
 /* --- Pure part ------------------------------------------------------------ */
@@ -337,15 +338,15 @@ static int run(struct health *h, struct events *e, int want, int max_ms)
 {
 	int ep = epoll_create1(0), n;
 	struct epoll_event ev = { .events = EPOLLIN };
-	__u64 end = health_now_ms() + (__u64)max_ms, now;
+	__u64 end = clock_mono_ms() + (__u64)max_ms, now;
 
 	assert_true(ep >= 0);
 	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, health_fd(h), &ev), 0);
-	while (e->n < want && (now = health_now_ms()) < end) {
+	while (e->n < want && (now = clock_mono_ms()) < end) {
 		n = epoll_wait(ep, &ev, 1, (int)(end - now));
 		assert_true(n >= 0);
 		if (n)
-			assert_int_equal(health_dispatch(h, health_now_ms()), 0);
+			assert_int_equal(health_dispatch(h, clock_mono_ms()), 0);
 	}
 	close(ep);
 	return e->n;
@@ -483,12 +484,12 @@ static void test_tcp_timeout(void **state)
 	conf_for(&c, HEALTH_TCP, "127.0.0.1", port);
 	c.timeout_ms = 200;
 	assert_int_equal(health_add(h, 7, &c), 0);
-	t0 = health_now_ms();
+	t0 = clock_mono_ms();
 	assert_int_equal(run(h, &e, 1, 2000), 1);
 	assert_int_equal(e.up[0], 0);
 	assert_string_equal(e.why[0], "timeout after 200 ms");
 	/* Spread (< 100 ms) + timeout, give or take the loop. */
-	assert_true(health_now_ms() - t0 >= 200 && health_now_ms() - t0 < 600);
+	assert_true(clock_mono_ms() - t0 >= 200 && clock_mono_ms() - t0 < 600);
 	health_free(h);
 	for (i = 0; i < nfill; i++)
 		close(fill[i]);

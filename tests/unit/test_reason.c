@@ -53,11 +53,31 @@ static void test_names_match_the_abi(void **state)
 	assert_false(reason_is_service(SLUICE_R_NOT_IP));
 }
 
+/* SLUICE_R_IS_REFUSAL (the ABI's one list) and the descriptions agree. */
+static void test_refusals_are_the_refused_reasons(void **state)
+{
+	unsigned int i, n = 0;
+
+	(void)state;
+	for (i = 0; i < SLUICE_R_MAX; i++) {
+		int refused = !strncmp(reason_desc(i), "refused:", 8);
+
+		assert_int_equal(!!SLUICE_R_IS_REFUSAL(i), refused);
+		if (refused)
+			assert_true(reason_is_service(i));
+		n += refused;
+	}
+	assert_int_equal(n, 5);
+	assert_true(SLUICE_R_IS_REFUSAL(SLUICE_R_LEADER_MOVED));
+	assert_false(SLUICE_R_IS_REFUSAL(SLUICE_R_NO_BACKEND));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_reason_named_uniquely),
 		cmocka_unit_test(test_names_match_the_abi),
+		cmocka_unit_test(test_refusals_are_the_refused_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

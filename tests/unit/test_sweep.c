@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "backend.h"
+#include "clock.h"
 #include "err.h"
 #include "loader.h"
 #include "maps.h"
@@ -179,7 +180,7 @@ static void test_sweep_expiry_and_counts(void **state)
 	su = add_svc(&udp, SLUICE_MODE_LOCAL, 100, 0);
 	add_be(&nat, "10.9.0.1", 8080);
 	be = add_be(&nat, "10.9.0.2", 8080);
-	now = sweep_now_ns();
+	now = clock_mono_ns();
 
 	/* 3 established, counted, recent: kept and counted. */
 	for (i = 0; i < 3; i++) {
@@ -289,7 +290,7 @@ static void test_sweep_abandoned(void **state)
 	svc_key("192.0.2.90", 80, IPPROTO_TCP, &k);
 	sid = add_svc(&k, SLUICE_MODE_NAT, 20000, 2000);
 	be = add_be(&k, "10.9.1.1", 80);
-	now = sweep_now_ns();
+	now = clock_mono_ns();
 	for (i = 0; i < 10000; i++) {
 		f = flow_key(&k, "198.51.100.9", 0);
 		f.src.u8[14] = (__u8)(i >> 8);
@@ -359,7 +360,7 @@ static void test_sweep_write_port(void **state)
 	assert_int_equal(list[1].key.port, wk.port);
 	assert_true(list[1].svc.flags & SLUICE_SVC_F_LEADER);
 	free(list);
-	now = sweep_now_ns();
+	now = clock_mono_ns();
 	fr = flow_key(&k, "198.51.100.20", 40000);
 	fw = flow_key(&wk, "198.51.100.20", 40001);
 	put_flow(&fr, s.id, be, now - SEC_NS, now - SEC_NS,

@@ -30,6 +30,7 @@
 #include "args.h"
 #include "backend.h"
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "main.h"
 #include "maps.h"
@@ -102,11 +103,6 @@ static int do_help(int argc, char **argv)
 		"  sluice breaker trip 192.0.2.10 80 tcp 10.0.0.11\n"
 		"  sluice -j breaker watch --duration 60 | jq -c 'select(.to == \"open\")'\n");
 	return 0;
-}
-
-static __u64 mono_ms(void)
-{
-	return sweep_now_ns() / 1000000ull;
 }
 
 /* The watcher's state file of this pin root: /run/sluice/breakers<root, / as _>.json. */
@@ -396,7 +392,7 @@ static void write_state(struct watch_loop *l, const struct backend_info *list, s
 {
 	struct json_object *doc, *bes, *b;
 	char path[PATH_MAX + 64], tmp[PATH_MAX + 80], k[16];
-	__u64 now = mono_ms(), next;
+	__u64 now = clock_mono_ms(), next;
 	__u32 state, f, c;
 	size_t i;
 
@@ -557,7 +553,7 @@ static int do_watch(int argc, char **argv)
 		}
 	}
 	if (duration)
-		deadline = mono_ms() + (__u64)duration * 1000;
+		deadline = clock_mono_ms() + (__u64)duration * 1000;
 	if (!cli.json) {
 		fprintf(out_file(),
 			"watching %zu backends of %zu services (sweep every %u ms%s); Ctrl-C stops\n",
@@ -570,7 +566,7 @@ static int do_watch(int argc, char **argv)
 		int timeout = -1;
 
 		if (deadline) {
-			__u64 now = mono_ms();
+			__u64 now = clock_mono_ms();
 
 			if (now >= deadline) {
 				why = "duration";

@@ -83,7 +83,7 @@ static void print_global(const struct sluice_res_global *g, __s64 in_use, __u64 
 		out_u64("limit", NULL, 0);
 		out_text(" limit none");
 	}
-	out_u64("in_use", " in use %llu", (__u64)(in_use < 0 ? 0 : in_use));
+	out_s64("in_use", " in use %lld", in_use < 0 ? 0 : in_use);
 	out_u64("refused", " refused %llu", refused);
 	out_u64("tcp_idle_s", " tcp-idle %llu s\n",
 		g->tcp_idle_s ? g->tcp_idle_s : RES_TCP_IDLE_DEFAULT_S);
@@ -123,7 +123,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 		out_text(" limit none");
 	}
 	out_u64("reserved", r.reserved ? " reserved %llu" : NULL, r.reserved);
-	out_u64("in_use", " in use %llu", (__u64)(in_use < 0 ? 0 : in_use));
+	out_s64("in_use", " in use %lld", in_use < 0 ? 0 : in_use);
 	out_u64("refused", " refused %llu", c[SLUICE_R_BH_SERVICE].packets);
 	out_u64("refused_global", " (global %llu)", c[SLUICE_R_BH_GLOBAL].packets);
 	out_str("refuse", " refuse %s", res_refuse_name(r.refuse));
@@ -266,8 +266,8 @@ void cli_print_sweep(const char *key, const struct sweep_report *r)
 		} else {
 			out_u64("service_id", "  service %llu", f->slot);
 		}
-		out_u64("was", " in use %llu", (__u64)f->seen);
-		out_u64("now", " -> %llu\n", (__u64)f->counted);
+		out_s64("was", " in use %lld", f->seen);
+		out_s64("now", " -> %lld\n", f->counted);
 		out_close_obj();
 	}
 	out_close_array();

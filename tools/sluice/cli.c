@@ -51,7 +51,7 @@ int cli_usage_error(const char *object, const char *fmt, ...)
 
 int cli_lib_error(int err)
 {
-	out_error("%s", *err_msg() ? err_msg() : strerror(-err));
+	out_error("%s", err_text(err));
 	return err;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "ctl.h"
 #include "err.h"
 #include "main.h"
@@ -67,14 +68,6 @@ static void print_record(const char *line)
 	json_object_put(doc);
 }
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 /* Read lines from fd, print records; stop per follow/count/deadline. */
 static int stream(int fd, int follow, __u32 count, __u64 deadline)
 {
@@ -92,7 +85,7 @@ static int stream(int fd, int follow, __u32 count, __u64 deadline)
 		int wait = -1;
 
 		if (deadline) {
-			__u64 now = mono_ms();
+			__u64 now = clock_mono_ms();
 
 			if (now >= deadline)
 				break;
@@ -175,7 +168,9 @@ int do_events(int argc, char **argv)
 		goto out;
 	}
 	/* Without --follow, do not hang on a daemon that never sends "live". */
-	deadline = timeout ? mono_ms() + (__u64)timeout * 1000 : follow ? 0 : mono_ms() + 10000;
+	deadline = timeout  ? clock_mono_ms() + (__u64)timeout * 1000
+		   : follow ? 0
+			    : clock_mono_ms() + 10000;
 	err = stream(fd, follow, count, deadline);
 	if (err)
 		cli_lib_error(err);

@@ -534,7 +534,7 @@ static int compact_by_daemon(const char *dir)
 	err = ctl_call(path, "{\"op\":\"compact\"}\n", 60000, &r);
 	if (err) {
 		err_set("journal %s is held by another process and %s does not answer: %s", dir,
-			path, *err_msg() ? err_msg() : strerror(-err));
+			path, err_text(err));
 		return cli_lib_error(-EBUSY);
 	}
 	err = r.rc;

@@ -26,6 +26,7 @@
 #include "args.h"
 #include "backend.h"
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "main.h"
 #include "maps.h"
@@ -116,14 +117,6 @@ static void snap_free(struct top_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 /* Read everything top shows (one service when key is not NULL). 0 or -errno. */
 static int snap_read(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		     struct top_snap *s)
@@ -134,7 +127,7 @@ static int snap_read(const struct sluice_maps *m, const struct sluice_svc_key *k
 	int err, g;
 
 	memset(s, 0, sizeof(*s));
-	s->t_ns = now_ns();
+	s->t_ns = clock_mono_ns();
 	if (key) {
 		s->svcs = calloc(1, sizeof(*s->svcs));
 		if (!s->svcs)
@@ -245,7 +238,7 @@ static void print_service(const struct top_snap *p, const struct top_snap *c, si
 	out_u64("id", "service %llu:", e->svc.id);
 	out_str("service", " %s", k);
 	out_str("mode", " mode %s", args_mode_name(e->svc.mode));
-	out_u64("in_use", " bulkhead in use %llu\n", (__u64)(c->in_use[i] < 0 ? 0 : c->in_use[i]));
+	out_s64("in_use", " bulkhead in use %lld\n", c->in_use[i] < 0 ? 0 : c->in_use[i]);
 	for (g = 0; g < TOP_GROUPS; g++) {
 		out_open_obj(group_names[g]);
 		out_text("  %-10s", group_names[g]);

@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "backend.h"
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "journal.h"
 #include "sluiced.h"
@@ -63,7 +64,7 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 static void check(int err, const char *what)
 {
 	if (err)
-		log_warn("breakers: %s: %s", what, *err_msg() ? err_msg() : strerror(-err));
+		log_warn("breakers: %s: %s", what, err_text(err));
 	err_clear();
 }
 
@@ -94,8 +95,8 @@ int breakers_state(struct daemon *d, __u32 id)
 	__u32 state, f, c;
 	__u64 next;
 
-	if (!d->brk ||
-	    watch_backend_state(watchloop_watch(d->brk->l), id, mono_ms(), &state, &f, &c, &next))
+	if (!d->brk || watch_backend_state(watchloop_watch(d->brk->l), id, clock_mono_ms(), &state,
+					   &f, &c, &next))
 		return -1;
 	return (int)state;
 }

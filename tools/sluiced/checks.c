@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "backend.h"
+#include "clock.h"
 #include "err.h"
 #include "health.h"
 #include "hstate.h"
@@ -51,7 +52,7 @@ struct checks {
 static char *state_text(struct daemon *d, struct checks *c)
 {
 	struct json_object *doc = json_object_new_object(), *bes = json_object_new_object();
-	__u64 mono = health_now_ms();
+	__u64 mono = clock_mono_ms();
 	__s64 real = (__s64)time(NULL);
 	char *text = NULL;
 	__u32 id;
@@ -232,7 +233,7 @@ static void on_role_ready(struct daemon *d, struct loop_src *src, __u32 events)
 
 	(void)src;
 	(void)events;
-	err = health_dispatch(d->checks->role, health_now_ms());
+	err = health_dispatch(d->checks->role, clock_mono_ms());
 	if (err)
 		log_warn("role checks: %s", strerror(-err));
 }
@@ -243,7 +244,7 @@ static void on_ready(struct daemon *d, struct loop_src *src, __u32 events)
 
 	(void)src;
 	(void)events;
-	err = health_dispatch(d->checks->h, health_now_ms());
+	err = health_dispatch(d->checks->h, clock_mono_ms());
 	if (err)
 		log_warn("health: %s", strerror(-err));
 }
@@ -393,7 +394,7 @@ static void sync_set(struct daemon *d, const struct state *s, int role, struct h
 			err = on[id] ? health_update(h, id, &hc) : health_add(h, id, &hc);
 			if (err) {
 				log_warn("%s: cannot check backend %u: %s", what, id,
-					 *err_msg() ? err_msg() : strerror(-err));
+					 err_text(err));
 				continue;
 			}
 			on[id] = want[id] = 1;

@@ -52,6 +52,7 @@
 
 #include "addr.h"
 #include "breaker.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "etcd.h"
@@ -134,14 +135,6 @@ struct cluster {
 	__u64 status_at;
 };
 
-static __u64 mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000 + (__u64)ts.tv_nsec / 1000;
-}
-
 static __u64 ttl_ms(const struct cluster *c)
 {
 	return (__u64)c->conf.lease_ttl_s * 1000;
@@ -205,7 +198,7 @@ static void status_write(struct cluster *c)
 	json_object_object_add(doc, "lease_ttl", json_object_new_int64(c->conf.lease_ttl_s));
 	json_object_object_add(
 		doc, "lease_ok",
-		json_object_new_boolean(c->lease && mono_ms() - c->lease_ok_ms < ttl_ms(c)));
+		json_object_new_boolean(c->lease && clock_mono_ms() - c->lease_ok_ms < ttl_ms(c)));
 	json_object_object_add(doc, "share", json_object_new_boolean(c->conf.share));
 	json_object_object_add(doc, "synced", json_object_new_boolean(c->synced));
 	json_object_object_add(doc, "config_revision", json_object_new_int64(c->cfg_rev));
@@ -287,7 +280,7 @@ void cluster_metrics(struct daemon *d, FILE *f)
 		"# HELP sluice_cluster_breakers_applied_total Breaker transitions applied from other gateways\n"
 		"# TYPE sluice_cluster_breakers_applied_total counter\n"
 		"sluice_cluster_breakers_applied_total %llu\n",
-		c->lease && mono_ms() - c->lease_ok_ms < ttl_ms(c),
+		c->lease && clock_mono_ms() - c->lease_ok_ms < ttl_ms(c),
 		(unsigned long long)etcd_failovers(c->e), (unsigned long long)c->fenced,
 		(long long)c->cfg_rev, c->pending.count, (unsigned long long)c->brk_applied);
 	fprintf(f, "# HELP sluice_cluster_vip_held 1 when this gateway holds the VIP\n"
@@ -336,7 +329,7 @@ static void vip_drop(struct cvip *v, const char *why)
 		json_object_object_add(o, "why", json_object_new_string(why));
 		journal_event(c, o);
 	}
-	v->retry_at = mono_ms() + CLUSTER_RETRY_MS;
+	v->retry_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 }
 
 static void vip_announce_now(struct cvip *v)
@@ -344,7 +337,7 @@ static void vip_announce_now(struct cvip *v)
 	if (vip_announce(v->iface, &v->addr))
 		log_warn("cluster: cannot announce VIP %s on %s: %s", v->text, v->iface, err_msg());
 	v->announces_left--;
-	v->announce_at = mono_ms() + 1000;
+	v->announce_at = clock_mono_ms() + 1000;
 }
 
 static void on_campaign(void *ctx, const struct etcd_result *r)
@@ -360,12 +353,12 @@ static void on_campaign(void *ctx, const struct etcd_result *r)
 	if (r->err || !r->nkvs) {
 		log_warn("cluster: campaign for VIP %s: %s", v->text,
 			 r->err ? r->msg : "no leader key in the answer");
-		v->retry_at = mono_ms() + CLUSTER_RETRY_MS;
+		v->retry_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 		return;
 	}
-	if (!c->lease || mono_ms() - c->lease_ok_ms >= ttl_ms(c) * 4 / 5) {
+	if (!c->lease || clock_mono_ms() - c->lease_ok_ms >= ttl_ms(c) * 4 / 5) {
 		/* Won on a lease we cannot vouch for: wait until it is confirmed. */
-		v->retry_at = mono_ms() + CLUSTER_RETRY_MS;
+		v->retry_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 		return;
 	}
 	free(v->leader_key);
@@ -382,7 +375,7 @@ static void on_campaign(void *ctx, const struct etcd_result *r)
 	if (err) {
 		log_err("cluster: won VIP %s but cannot add it to %s: %s", v->text, v->iface,
 			err_msg());
-		v->retry_at = mono_ms() + CLUSTER_RETRY_MS;
+		v->retry_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 		return;
 	}
 	v->held = 1;
@@ -445,7 +438,7 @@ static void lease_lost(struct cluster *c, const char *why)
 	for (i = 0; i < c->nvips; i++)
 		vip_drop(&c->vips[i], why);
 	c->lease = 0;
-	c->grant_at = mono_ms();
+	c->grant_at = clock_mono_ms();
 }
 
 static void on_grant(void *ctx, const struct etcd_result *r)
@@ -456,12 +449,12 @@ static void on_grant(void *ctx, const struct etcd_result *r)
 	if (r->err) {
 		if (r->err != -ECANCELED) {
 			log_warn("cluster: lease grant: %s", r->msg);
-			c->grant_at = mono_ms() + CLUSTER_RETRY_MS;
+			c->grant_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 		}
 		return;
 	}
 	c->lease = r->lease;
-	c->lease_ok_ms = mono_ms();
+	c->lease_ok_ms = clock_mono_ms();
 	c->keepalive_at = c->lease_ok_ms + ttl_ms(c) / 3;
 	log_info("cluster: lease %lld granted (TTL %u s) by %s", (long long)c->lease,
 		 c->conf.lease_ttl_s, etcd_endpoint(c->e));
@@ -471,7 +464,7 @@ static void on_grant(void *ctx, const struct etcd_result *r)
 static void on_keepalive(void *ctx, const struct etcd_result *r)
 {
 	struct cluster *c = ctx;
-	__u64 now = mono_ms();
+	__u64 now = clock_mono_ms();
 
 	c->lease_busy = 0;
 	if (r->err) {
@@ -539,7 +532,7 @@ static void on_follow(void *ctx, const struct etcd_event *ev)
 {
 	struct follow *f = ctx;
 	char value[256];
-	__u64 t0 = mono_us();
+	__u64 t0 = clock_mono_us();
 
 	if (ev->type != ETCD_EV_PUT && ev->type != ETCD_EV_DELETE)
 		return; /* etcd unreachable: the last leader known keeps the writes */
@@ -560,7 +553,7 @@ static void on_follow(void *ctx, const struct etcd_event *ev)
 		follow_apply(f, "none");
 	}
 	f->changes++;
-	f->last_apply_us = mono_us() - t0;
+	f->last_apply_us = clock_mono_us() - t0;
 	log_info("cluster: election %s: leader of %s is %s (applied in %llu us)", f->election,
 		 f->svc, value, (unsigned long long)f->last_apply_us);
 	status_write(f->c);
@@ -766,7 +759,7 @@ static void on_published(void *ctx, const struct etcd_result *r)
 	if (r->err) {
 		if (r->err != -ECANCELED) {
 			log_warn("cluster: cannot publish the config: %s", r->msg);
-			c->publish_at = mono_ms() + CLUSTER_RETRY_MS;
+			c->publish_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 		}
 		return;
 	}
@@ -842,7 +835,7 @@ static void publish(struct cluster *c)
 	goto out;
 fail:
 	log_warn("cluster: cannot publish the config: %s", *err_msg() ? err_msg() : "no memory");
-	c->publish_at = mono_ms() + CLUSTER_RETRY_MS;
+	c->publish_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 out:
 	json_object_put(doc);
 	free(yaml);
@@ -915,7 +908,7 @@ static void on_sync(void *ctx, const struct etcd_result *r)
 	if (r->err) {
 		if (r->err != -ECANCELED) {
 			log_warn("cluster: cannot read %s: %s", c->cfg_key, r->msg);
-			c->sync_at = mono_ms() + CLUSTER_RETRY_MS;
+			c->sync_at = clock_mono_ms() + CLUSTER_RETRY_MS;
 		}
 		return;
 	}
@@ -1049,13 +1042,13 @@ static void on_etcd(struct daemon *d, struct loop_src *src, __u32 events)
 	(void)src;
 	(void)events;
 	if (d->cluster)
-		etcd_dispatch(d->cluster->e, mono_ms());
+		etcd_dispatch(d->cluster->e, clock_mono_ms());
 }
 
 static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 {
 	struct cluster *c = d->cluster;
-	__u64 buf, now = mono_ms();
+	__u64 buf, now = clock_mono_ms();
 
 	(void)events;
 	while (read(src->fd, &buf, sizeof(buf)) > 0)
@@ -1177,11 +1170,11 @@ void cluster_close(struct daemon *d)
 		vip_drop(&c->vips[i], "sluiced stopping");
 	/* Hand the VIPs over now rather than after the TTL: revoke, bounded wait. */
 	if (c->e && c->lease && !etcd_lease_revoke(c->e, c->lease, on_revoked, &done, NULL)) {
-		__u64 end = mono_ms() + 500;
+		__u64 end = clock_mono_ms() + 500;
 
-		while (!done && mono_ms() < end) {
+		while (!done && clock_mono_ms() < end) {
 			usleep(5000);
-			etcd_dispatch(c->e, mono_ms());
+			etcd_dispatch(c->e, clock_mono_ms());
 		}
 	}
 	follows_free(c);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../sluice/main.h"
+#include "clock.h"
 #include "ctl.h"
 #include "err.h"
 #include "journal.h"
@@ -78,7 +79,7 @@ static void conn_flush(struct daemon *d, struct conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			if (!c->lc.deadline)
-				c->lc.deadline = mono_ms() + CONN_DEADLINE_MS;
+				c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
 			loop_mod(d, &c->lc.src, EPOLLIN | EPOLLOUT);
 			return;
 		}
@@ -93,7 +94,7 @@ static void conn_flush(struct daemon *d, struct conn *c)
 		conn_close(d, c);
 		return;
 	}
-	c->lc.deadline = c->subscriber ? 0 : mono_ms() + CONN_DEADLINE_MS;
+	c->lc.deadline = c->subscriber ? 0 : clock_mono_ms() + CONN_DEADLINE_MS;
 	loop_mod(d, &c->lc.src, EPOLLIN);
 }
 
@@ -218,8 +219,7 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 
 	err = journal_append_at(d->journal, type, payload, (__u32)len, t, &s);
 	if (err) {
-		log_err("cannot journal a %s record: %s", journal_type_name(type),
-			*err_msg() ? err_msg() : strerror(-err));
+		log_err("cannot journal a %s record: %s", journal_type_name(type), err_text(err));
 		return err;
 	}
 	if (seq)
@@ -440,7 +440,7 @@ static void compact(struct daemon *d, struct conn *c)
 		err = journal_compact_open(d->journal, &cmds, &seq);
 	if (err) {
 		snprintf(msg, sizeof(msg), "sluice: cannot compact the journal: %s\n",
-			 *err_msg() ? err_msg() : strerror(-err));
+			 err_text(err));
 		reply(c, 1, "", msg, -1);
 	} else {
 		snprintf(msg, sizeof(msg),
@@ -523,7 +523,7 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 		 * (a large config apply) may have run past the old deadline.
 		 */
 		if (!c->subscriber)
-			c->lc.deadline = mono_ms() + CONN_DEADLINE_MS;
+			c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
 		c->in_len -= len + 1;
 		memmove(c->in, nl + 1, c->in_len);
 		if (c->subscriber)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "listener.h"
 
 static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
@@ -32,7 +33,7 @@ static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
 		}
 		c->src.fd = fd;
 		c->src.fn = l->on_conn;
-		c->deadline = mono_ms() + l->deadline_ms;
+		c->deadline = clock_mono_ms() + l->deadline_ms;
 		if (loop_add(d, &c->src, EPOLLIN)) {
 			close(fd);
 			free(c);

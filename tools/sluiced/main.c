@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "journal.h"
@@ -49,14 +50,6 @@ void log_msg(const char *level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-__u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -207,8 +200,7 @@ static int open_journal(struct daemon *d)
 	memset(&rec, 0, sizeof(rec));
 	err = journal_open(d->journal_dir, NULL, &d->journal, &rec);
 	if (err) {
-		log_err("cannot open the journal in %s: %s", d->journal_dir,
-			*err_msg() ? err_msg() : strerror(-err));
+		log_err("cannot open the journal in %s: %s", d->journal_dir, err_text(err));
 		return err;
 	}
 	if (rec.cut)
@@ -238,8 +230,7 @@ static void rebuild_from_journal(struct daemon *d)
 
 	err = journal_replay_commands(d->journal_dir, UINT64_MAX, journal_cmds_add, &cmds);
 	if (err) {
-		log_warn("cannot rebuild the maps from the journal: %s",
-			 *err_msg() ? err_msg() : strerror(-err));
+		log_warn("cannot rebuild the maps from the journal: %s", err_text(err));
 		goto out;
 	}
 	for (i = 0; i < cmds.count; i++) {
@@ -294,8 +285,7 @@ static int adopt_maps(struct daemon *d)
 	if (!err && created)
 		rebuild_from_journal(d);
 	if (err) {
-		log_err("cannot open the maps under %s: %s", d->pin_root,
-			*err_msg() ? err_msg() : strerror(-err));
+		log_err("cannot open the maps under %s: %s", d->pin_root, err_text(err));
 		return err;
 	}
 	log_info("adopted the maps under %s", d->pin_root);
@@ -336,7 +326,7 @@ static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
 
 static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 {
-	__u64 buf, now = mono_ms();
+	__u64 buf, now = clock_mono_ms();
 
 	(void)events;
 	while (read(src->fd, &buf, sizeof(buf)) > 0)

@@ -70,9 +70,6 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 #define log_warn(...) log_msg("warn", __VA_ARGS__)
 #define log_info(...) log_msg("info", __VA_ARGS__)
 
-/* CLOCK_MONOTONIC in ms. */
-__u64 mono_ms(void);
-
 /*
  * Append a record to the journal and send it to every subscriber. *seq
  * (may be NULL) receives its seq. 0 or -errno (logged).

@@ -33,3 +33,8 @@ void err_clear(void)
 {
 	err_buf[0] = '\0';
 }
+
+const char *err_text(int err)
+{
+	return err_buf[0] ? err_buf : strerror(-err);
+}

@@ -214,6 +214,16 @@ void out_u64(const char *key, const char *fmt, __u64 value)
 	}
 }
 
+void out_s64(const char *key, const char *fmt, __s64 value)
+{
+	if (out.json) {
+		if (key || in_array())
+			add(key, json_object_new_int64(value));
+	} else if (fmt) {
+		fprintf(out_file(), fmt, (long long)value);
+	}
+}
+
 void out_str(const char *key, const char *fmt, const char *value)
 {
 	if (out.json) {
@@ -222,6 +232,35 @@ void out_str(const char *key, const char *fmt, const char *value)
 	} else if (fmt) {
 		fprintf(out_file(), fmt, value);
 	}
+}
+
+void out_bool(const char *key, const char *fmt, int value)
+{
+	if (out.json) {
+		if (key || in_array())
+			add(key, json_object_new_boolean(value));
+	} else if (fmt) {
+		fprintf(out_file(), fmt, value ? "true" : "false");
+	}
+}
+
+void out_null(const char *key, const char *fmt, const char *text)
+{
+	struct json_object *top;
+
+	if (!out.json) {
+		if (fmt)
+			fprintf(out_file(), fmt, text);
+		return;
+	}
+	/* json-c's null is a NULL value, which add() takes for a failed allocation. */
+	if ((!key && !in_array()) || ensure_root())
+		return;
+	top = out.stack[out.depth - 1];
+	if (json_object_is_type(top, json_type_array))
+		json_object_array_add(top, NULL);
+	else
+		json_object_object_add(top, key, NULL);
 }
 
 void out_text(const char *fmt, ...)

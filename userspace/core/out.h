@@ -43,11 +43,16 @@ void out_open_array(const char *key);
 void out_close_array(void);
 
 /*
- * A value: JSON key and text printf format (one %llu / %s conversion). A
- * NULL key inside an array appends the value to it (a list of strings).
+ * A value: JSON key and text printf format (one %llu / %lld / %s conversion).
+ * A NULL key inside an array appends the value to it (a list of strings).
+ * out_bool is JSON true/false, and "true"/"false" for the text's %s;
+ * out_null is JSON null, and text for the text's %s (say "-" or "none").
  */
 void out_u64(const char *key, const char *fmt, __u64 value);
+void out_s64(const char *key, const char *fmt, __s64 value);
 void out_str(const char *key, const char *fmt, const char *value);
+void out_bool(const char *key, const char *fmt, int value);
+void out_null(const char *key, const char *fmt, const char *text);
 
 /*
  * A whole JSON value under key (key NULL and nothing output yet: the

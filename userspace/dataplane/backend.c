@@ -14,7 +14,7 @@
  * command leaves the maps as they were.
  *
  * Like svc.c, ids are allocated by scanning; do not run two writers at once
- * until the daemon is the only writer.
+ * (a --local CLI beside the daemon).
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

@@ -2,8 +2,8 @@
 /*
  * Read side of the pinned maps: opening by pin path with an ABI check, summed
  * per-CPU counters, the service list, backends, Maglev tables, shards,
- * subsets and the gateway configuration. The CLI's read commands and (later)
- * the daemon's metrics read through here, never with bpf_map_* of their own.
+ * subsets and the gateway configuration. The CLI's read commands and the
+ * daemon's metrics read through here, never with bpf_map_* of their own.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -7,8 +7,8 @@
  *
  * Ids are allocated by scanning the services for the lowest free one; two
  * writers racing for the same id are caught by BPF_NOEXIST on the key but
- * not on the id. That race goes away when the daemon becomes the only
- * writer; until then, do not run two `sluice service add` at once.
+ * not on the id. The daemon applies its commands one at a time; do not run
+ * `sluice --local service add` beside it or beside another one.
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

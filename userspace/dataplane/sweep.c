@@ -45,6 +45,7 @@
 #include <netinet/in.h>
 
 #include "breaker.h"
+#include "clock.h"
 #include "err.h"
 #include "res.h"
 #include "sweep.h"
@@ -54,14 +55,6 @@
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* the kernel's "operation not supported", not in libc's errno.h */
 #endif
-
-__u64 sweep_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 void sweep_report_free(struct sweep_report *r)
 {
@@ -517,7 +510,7 @@ static int collect_failures(struct sweep_ctx *c)
 
 int sweep_run(const struct sluice_maps *m, __u64 now_ns, struct sweep_report *r)
 {
-	__u64 start = sweep_now_ns();
+	__u64 start = clock_mono_ns();
 	struct sweep_ctx *c;
 	int err;
 
@@ -542,7 +535,7 @@ int sweep_run(const struct sluice_maps *m, __u64 now_ns, struct sweep_report *r)
 	/* Corrected only after a complete walk: a partial count would be wrong. */
 	if (!err)
 		err = correct_conns(c);
-	r->duration_ns = sweep_now_ns() - start;
+	r->duration_ns = clock_mono_ns() - start;
 	free(c->svcs);
 	free(c->backends);
 	free(c->syn_failures);

@@ -65,7 +65,4 @@ int sweep_run(const struct sluice_maps *m, __u64 now_ns, struct sweep_report *r)
 /* Free the report's arrays; NULL-safe. */
 void sweep_report_free(struct sweep_report *r);
 
-/* CLOCK_MONOTONIC now, in ns (the data plane's clock). */
-__u64 sweep_now_ns(void);
-
 #endif /* SLUICE_SWEEP_H */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "sweep.h"
 #include "watch.h"
@@ -31,11 +32,6 @@ struct watchloop {
 	int failed; /* a signal's error, seen after the ring buffer's batch */
 	struct watchloop_stats stats;
 };
-
-static __u64 mono_ms(void)
-{
-	return sweep_now_ns() / 1000000ull;
-}
 
 /* A step's error: handed to on_error (then 0: carry on), or returned. */
 static int step(struct watchloop *l, int err, const char *what)
@@ -95,7 +91,7 @@ static int arm(int fd, __u64 first_ms, __u64 interval_ms)
 /* Arm the due timer for the machines' next transition (or disarm it). */
 static int arm_due_timer(struct watchloop *l)
 {
-	__u64 next = watch_next_due(l->w), now = mono_ms();
+	__u64 next = watch_next_due(l->w), now = clock_mono_ms();
 
 	if (next == UINT64_MAX)
 		return arm(l->tdue, 0, 0);
@@ -146,7 +142,7 @@ static int on_sweep(struct watchloop *l)
 	int err;
 
 	err = step(l, sweep_run(l->m, 0, &r), "sweep");
-	now = mono_ms();
+	now = clock_mono_ms();
 	for (i = 0; !err && i < r.nfailures; i++) {
 		l->stats.syn_timeouts += r.failures[i].count;
 		for (j = 0; !err && j < r.failures[i].count; j++)
@@ -188,7 +184,7 @@ int watchloop_dispatch(struct watchloop *l)
 			break;
 		default:
 			drain(l->tdue);
-			err = step(l, watch_tick(l->w, mono_ms()), "tick");
+			err = step(l, watch_tick(l->w, clock_mono_ms()), "tick");
 			break;
 		}
 	}
@@ -199,7 +195,7 @@ int watchloop_dispatch(struct watchloop *l)
 
 int watchloop_refresh(struct watchloop *l)
 {
-	int err = step(l, watch_refresh(l->w, mono_ms()), "refresh");
+	int err = step(l, watch_refresh(l->w, clock_mono_ms()), "refresh");
 
 	if (!err)
 		err = arm_due(l);
@@ -229,7 +225,7 @@ int watchloop_open(const struct sluice_maps *m, const struct watchloop_conf *con
 	l->m = m;
 	l->conf = *conf;
 	l->ep = l->tsweep = l->tdue = -1;
-	err = watch_new(m, conf->only, mono_ms(), report, l, &l->w);
+	err = watch_new(m, conf->only, clock_mono_ms(), report, l, &l->w);
 	if (err)
 		goto fail;
 	l->rb = ring_buffer__new(m->events, on_event, l, NULL);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "err.h"
 
@@ -323,14 +324,6 @@ int ctl_connect(const char *path)
 	return fd;
 }
 
-static __s64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for fd to be ready for events until deadline; 0 or -ETIMEDOUT/-errno. */
 static int wait_fd(int fd, short events, __s64 deadline)
 {
@@ -339,7 +332,7 @@ static int wait_fd(int fd, short events, __s64 deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - (__s64)clock_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&p, 1, (int)left);
@@ -352,7 +345,7 @@ static int wait_fd(int fd, short events, __s64 deadline)
 
 int ctl_call(const char *path, const char *request, int timeout_ms, struct ctl_reply *r)
 {
-	__s64 deadline = now_ms() + timeout_ms;
+	__s64 deadline = (__s64)clock_mono_ms() + timeout_ms;
 	size_t len = strlen(request), done = 0, used = 0, cap = 4096;
 	char *buf = NULL, *nl = NULL;
 	int fd, err = 0;

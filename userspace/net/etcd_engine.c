@@ -138,7 +138,7 @@ static __u64 next_wake(struct etcd *e, __u64 now)
 
 int rearm(struct etcd *e)
 {
-	return curlep_arm(&e->ev, next_wake(e, now_ms()));
+	return curlep_arm(&e->ev, next_wake(e, clock_mono_ms()));
 }
 
 /* --- Requests ----------------------------------------------------------------------- */
@@ -310,7 +310,7 @@ int req_new(struct etcd *e, enum etcd_op op, const char *path, json_object *body
 {
 	const char *text;
 	struct etcd_req *r;
-	__u64 now = now_ms();
+	__u64 now = clock_mono_ms();
 
 	if (out)
 		*out = NULL;
@@ -541,7 +541,7 @@ int etcd_new(struct etcd **out, const struct etcd_conf *c)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = curlep_open(&e->ev, EV_TIMER, EV_CURL, now_ms);
+	err = curlep_open(&e->ev, EV_TIMER, EV_CURL, clock_mono_ms);
 	if (err) {
 		err_set("cannot set up the etcd client: %s", err_msg());
 		destroy(e);

@@ -42,6 +42,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "curlep.h"
 #include "etcd.h"
 
@@ -221,14 +222,6 @@ struct etcd {
 	struct link streams;	/* struct etcd_stream */
 	int in_dispatch, cb_depth, freeing;
 };
-
-static inline __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
 
 static inline __u64 min_u64(__u64 a, __u64 b)
 {

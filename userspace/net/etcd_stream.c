@@ -440,7 +440,7 @@ int stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int
 	s->key[key_len] = '\0';
 	s->key_len = key_len;
 	s->phase = SP_WAIT;
-	s->due = now_ms();
+	s->due = clock_mono_ms();
 	list_add_tail(&e->streams, &s->link);
 	if (out)
 		*out = s;

@@ -27,6 +27,7 @@
 #include <sys/timerfd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "curlep.h"
 #include "err.h"
 #include "health.h"
@@ -321,14 +322,6 @@ int health_conf_check(const struct health_conf *c)
 		}
 	}
 	return 0;
-}
-
-__u64 health_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
 /* --- The schedule: a min-heap on check->when ---------------------------- */
@@ -836,7 +829,7 @@ int health_new(struct health **out, health_change_fn on_change, void *ctx)
 		err_set("cannot initialize libcurl");
 		return -ENOMEM;
 	}
-	err = curlep_open(&h->ev, HEV_TIMER, HEV_CURL, health_now_ms);
+	err = curlep_open(&h->ev, HEV_TIMER, HEV_CURL, clock_mono_ms);
 	if (err) {
 		err_set("cannot set up health checks: %s", err_msg());
 		health_free(h);
@@ -896,7 +889,7 @@ int health_add(struct health *h, __u32 backend, const struct health_conf *conf)
 {
 	struct check **byid, **heap, *c;
 	size_t pos, cap;
-	__u64 now = health_now_ms();
+	__u64 now = clock_mono_ms();
 	int err;
 
 	err = health_conf_check(conf);
@@ -950,7 +943,7 @@ static int same_target(const struct health_conf *a, const struct health_conf *b)
 int health_update(struct health *h, __u32 backend, const struct health_conf *conf)
 {
 	struct check *c;
-	__u64 now = health_now_ms();
+	__u64 now = clock_mono_ms();
 	int err;
 
 	err = health_conf_check(conf);

@@ -46,7 +46,7 @@
  * which their certificates do not name.
  *
  * Time: health_dispatch() takes now in milliseconds of CLOCK_MONOTONIC
- * (health_now_ms()); the timerfd is armed on that clock.
+ * (clock_mono_ms()); the timerfd is armed on that clock.
  */
 #ifndef SLUICE_HEALTH_H
 #define SLUICE_HEALTH_H
@@ -127,9 +127,6 @@ int health_parse_type(const char *text, enum health_type *t);
 
 /* Expected statuses from "200-299,404" (ranges or single codes, 100-599, at most HEALTH_CODES_MAX). */
 int health_parse_codes(const char *text, struct health_conf *c);
-
-/* Milliseconds of CLOCK_MONOTONIC, the clock health_dispatch() wants. */
-__u64 health_now_ms(void);
 
 /* A checker with its epoll set and timerfd; on_change may be NULL. -errno. */
 int health_new(struct health **h, health_change_fn on_change, void *ctx);
