@@ -316,12 +316,14 @@ out:
 	return err;
 }
 
+/* apply is a write (it goes to the daemon), but not one command: it runs many. */
+const struct cli_cmd cli_config_cmds[] = {
+	{ "check", do_check, 0, CMD_NONE },	    { "diff", do_diff, 0, CMD_NONE },
+	{ "apply", do_apply, CLI_WRITE, CMD_NONE }, { "dump", do_dump, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },	    { NULL, NULL, 0, CMD_NONE },
+};
+
 int do_config(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "check", do_check, 0 }, { "diff", do_diff, 0 }, { "apply", do_apply, CLI_WRITE },
-		{ "dump", do_dump, 0 },	  { "help", do_help, 0 },
-	};
-
-	return cli_dispatch("config", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);
+	return cli_dispatch("config", cli_config_cmds, NULL, argc, argv);
 }
