@@ -51,8 +51,6 @@ CLI := $(BUILD)/sluice
 
 DAEMON_SRCS := $(wildcard tools/sluiced/*.c)
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
-# The daemon runs write commands through the CLI's own dispatcher (cli_run).
-DAEMON_OBJS += $(filter-out $(BUILD)/obj/tools/sluice/main.o,$(CLI_OBJS))
 DAEMON := $(if $(DAEMON_SRCS),$(BUILD)/sluiced)
 
 BENCH_SRCS := $(wildcard tools/bench/*.c)
