@@ -133,6 +133,7 @@ check: deps
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 \
 		-D__linux__ -Imaps $(addprefix -I,$(LAYERS)) \
 		-i tools/bench/bpf userspace loader tools tests
+	sh tools/check-layers.sh
 	@$(MAKE) --no-print-directory clean-asan
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
