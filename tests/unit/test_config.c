@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "args.h"
+#include "cmd.h"
 #include "config.h"
 #include "err.h"
 #include "rate.h"
@@ -294,12 +295,19 @@ static void replay_shard(struct state *s, const char *verb, int argc, char **arg
 	}
 }
 
-static int replay_emit(void *ctx, int argc, char **argv)
+static int replay_emit(void *ctx, const struct sluice_cmd *cmd)
 {
+	struct cmd_argv *words = malloc(sizeof(*words));
 	struct replay *r = ctx;
 	struct state *s = r->s;
 	size_t used = 0;
-	int i;
+	char **argv;
+	int i, argc;
+
+	assert_non_null(words);
+	assert_int_equal(cmd_format(cmd, words), 0);
+	argc = words->argc;
+	argv = words->argv;
 
 	assert_null(argv[argc]);
 	if (r->count < 64) {
@@ -365,6 +373,7 @@ static int replay_emit(void *ctx, int argc, char **argv)
 		fail_msg("unexpected object '%s'", argv[0]);
 	}
 	state_sort(s);
+	free(words);
 	return 0;
 }
 

@@ -712,7 +712,7 @@ static void adopt(struct cluster *c, const char *value, size_t len, __s64 rev)
 	if (!err)
 		err = state_read_maps(&c->d->maps, &from);
 	if (!err)
-		err = state_diff(&from, &to, journal_cmds_add, &cmds);
+		err = state_diff(&from, &to, journal_cmds_add_cmd, &cmds);
 	if (err) {
 		log_err("cluster: cannot apply the config of %s at revision %lld: %s", who,
 			(long long)rev, err_msg());

@@ -315,15 +315,32 @@ void cmd_format_line(const struct sluice_cmd *cmd, char *buf, size_t len)
 	free(a);
 }
 
+int cmd_validate(const struct sluice_cmd *cmd)
+{
+	struct cmd_argv *a = malloc(sizeof(*a));
+	struct sluice_cmd *back = malloc(sizeof(*back));
+	int err = -ENOMEM;
+
+	if (!a || !back)
+		err_set("out of memory");
+	else
+		err = cmd_format(cmd, a);
+	if (!err)
+		err = cmd_parse(a->argc, a->argv, back);
+	free(a);
+	free(back);
+	return err;
+}
+
 int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 {
 	struct sluice_maps m;
 	int err;
 
-	if (cmd->kind <= CMD_NONE || cmd->kind >= CMD_KINDS) {
-		err_set("internal error: not a command");
-		return -EINVAL;
-	}
+	/* A command built in memory (a config diff) obeys the parser's rules too. */
+	err = cmd_validate(cmd);
+	if (err)
+		return err;
 	maps_init(&m);
 	err_clear();
 	/* The flow-table size belongs to the command that creates the maps. */

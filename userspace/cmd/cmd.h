@@ -143,6 +143,12 @@ struct cmd_argv {
 /* cmd as argv (with --flow-entries N first when set). 0 or -E2BIG/-EINVAL. */
 int cmd_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
 
+/*
+ * Check a command built in memory against every rule that needs no map (as
+ * cmd_parse() does for a command line). 0 or -EINVAL with the message.
+ */
+int cmd_validate(const struct sluice_cmd *cmd);
+
 /* cmd_format() into one line, words separated by spaces ("" when it fails). */
 void cmd_format_line(const struct sluice_cmd *cmd, char *buf, size_t len);
 
