@@ -24,7 +24,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "args.h"
 #include "cmd.h"
 #include "ctl.h"
 #include "err.h"
