@@ -104,7 +104,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lm
 
--include $(shell find $(BUILD)/obj $(BUILD)/bpf -name '*.d' 2>/dev/null)
+DEP_FILES := $(shell find $(BUILD)/obj $(BUILD)/bpf -name '*.d' 2>/dev/null)
+-include $(DEP_FILES)
+# An object an older Makefile built has no .d file to say what it includes:
+# build it once more.
+$(filter-out $(DEP_FILES:.d=.o),$(shell find $(BUILD)/obj -name '*.o' 2>/dev/null)): FORCE
+FORCE:
 
 tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(CLI) $(DAEMON) $(BPF_OBJS)
 
@@ -147,6 +152,6 @@ clean-asan:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps tests test demo bench format check clean clean-asan
+.PHONY: FORCE all deps tests test demo bench format check clean clean-asan
 .DELETE_ON_ERROR:
 .SECONDARY:
