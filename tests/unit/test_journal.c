@@ -9,6 +9,7 @@
  * comment for BENCHMARKS.md).
  */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -386,6 +387,60 @@ static void test_corrupt_middle_of_tail(void **state)
 	journal_iter_close(it);
 }
 
+/*
+ * Record 2's length field damaged (issue 13, F3): valid records 3..5 follow,
+ * so the damage is mid-history, whatever the length field points at. open
+ * must refuse with -EUCLEAN and cut nothing (it used to keep record 1, cut
+ * 2..5 and hand their seqs out again); the reader must refuse too.
+ */
+static void test_corrupt_length_mid_tail(void **state)
+{
+	static const __u32 lens[] = { 0, 1, 5000, 0x00ffffff, JOURNAL_PAYLOAD_MAX + 1 };
+	struct journal_recovery rec;
+	struct journal_iter *it;
+	struct journal_record r;
+	struct journal *j;
+	char path[512], p[128];
+	struct stat st;
+	off_t size;
+	size_t i;
+	int fd, ret;
+
+	(void)state;
+	payload_of(1, p, sizeof(p));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		__u32 len = htole32(lens[i]);
+
+		rm_dir(dir);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		open_ok(NULL, &j, NULL);
+		append_n(j, 1, 5);
+		journal_close(j);
+		tail_path(path, sizeof(path));
+		assert_int_equal(stat(path, &st), 0);
+		size = st.st_size;
+		fd = open(path, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, &len, 4, (off_t)journal_record_size((__u32)strlen(p))),
+				 4);
+		close(fd);
+		memset(&rec, 0, sizeof(rec));
+		assert_int_equal(journal_open(dir, NULL, &j, &rec), -EUCLEAN);
+		assert_null(j);
+		assert_int_equal(rec.cut, 0);
+		assert_non_null(strstr(err_msg(), "corrupt record at offset"));
+		assert_non_null(strstr(err_msg(), "valid record"));
+		/* Nothing deleted: the segment keeps every byte. */
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_size, size);
+		assert_int_equal(journal_iter_open(dir, &it), 0);
+		while ((ret = journal_iter_next(it, &r)) == 1)
+			assert_int_equal(r.seq, 1);
+		assert_int_equal(ret, -EUCLEAN);
+		journal_iter_close(it);
+	}
+}
+
 /* A flipped byte inside a sealed segment (plain or compressed) is an error. */
 static void corrupt_sealed(int no_compress)
 {
@@ -661,6 +716,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupted_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_middle_of_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_length_mid_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_z, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_gap, setup, teardown),

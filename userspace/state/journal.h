@@ -31,9 +31,12 @@
  * (bad length, short, bad CRC, wrong seq) is cut: the file is truncated at
  * the last good record and the cut is reported in struct journal_recovery.
  * A bad record anywhere else -- inside a sealed segment, or in the last
- * segment with a valid record after it -- is corruption of acknowledged
- * history: journal_open fails with -EUCLEAN and says where. So does a gap in
- * the seqs between segments (a segment file went missing).
+ * segment with a valid record anywhere after it (every later offset is
+ * tried: a damaged length field points nowhere useful) -- is corruption of
+ * acknowledged history: journal_open fails with -EUCLEAN, says where and
+ * changes nothing, so no acknowledged record is dropped and no seq is handed
+ * out twice. So does a gap in the seqs between segments (a segment file
+ * went missing).
  *
  * One writer: journal_open holds an exclusive flock on the folder; a second
  * journal_open of the same folder fails with -EBUSY. Readers (the iterator)
