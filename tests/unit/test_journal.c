@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "err.h"
 #include "journal.h"
@@ -484,6 +485,71 @@ static void test_corrupt_sealed_z(void **state)
 	corrupt_sealed(0);
 }
 
+/*
+ * A sealed segment that inflates past anything the writer produces (issue
+ * 13, F7: 1 MB on disk took 1 GB of memory). Here valid records, 1 MiB
+ * payloads, deflated to a small .seg.z that inflates past
+ * JOURNAL_SEGMENT_SIZE_MAX: open and the reader refuse it with a message
+ * naming the limit instead of inflating it whole.
+ */
+static void test_inflate_bound(void **state)
+{
+	const __u32 len = 1u << 20;
+	size_t rsize = journal_record_size(len), total = 0;
+	unsigned char *rec_buf, *out, *payload;
+	struct journal_iter *it;
+	struct journal_record r;
+	struct journal *j;
+	char path[512];
+	z_stream zs;
+	__u64 seq;
+	int fd, ret;
+
+	(void)state;
+	rec_buf = calloc(1, rsize);
+	out = malloc(1u << 20);
+	payload = malloc(len);
+	assert_non_null(rec_buf);
+	assert_non_null(out);
+	assert_non_null(payload);
+	memset(payload, 'a', len);
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg.z", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	for (seq = 1; total <= JOURNAL_SEGMENT_SIZE_MAX; seq++) {
+		int last = total + rsize > JOURNAL_SEGMENT_SIZE_MAX;
+
+		journal_record_encode(rec_buf, seq, 1000 * SEC + seq, JOURNAL_ELECTION, payload,
+				      len);
+		zs.next_in = rec_buf;
+		zs.avail_in = (uInt)rsize;
+		do {
+			zs.next_out = out;
+			zs.avail_out = 1u << 20;
+			assert_true(deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH) != Z_STREAM_ERROR);
+			assert_int_equal(write(fd, out, (1u << 20) - zs.avail_out),
+					 (ssize_t)((1u << 20) - zs.avail_out));
+		} while (zs.avail_out == 0);
+		total += rsize;
+	}
+	deflateEnd(&zs);
+	close(fd);
+	free(rec_buf);
+	free(out);
+	free(payload);
+
+	assert_int_equal(journal_open(dir, NULL, &j, NULL), -EUCLEAN);
+	assert_non_null(strstr(err_msg(), "inflates past"));
+	assert_int_equal(journal_iter_open(dir, &it), 0);
+	while ((ret = journal_iter_next(it, &r)) == 1)
+		;
+	assert_int_equal(ret, -EUCLEAN);
+	assert_non_null(strstr(err_msg(), "inflates past"));
+	journal_iter_close(it);
+}
+
 static void test_seq_gap(void **state)
 {
 	struct journal_opts o = { .segment_size = 2048 };
@@ -720,6 +786,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_z, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inflate_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_rate, setup, teardown),

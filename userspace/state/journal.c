@@ -235,6 +235,12 @@ int journal_open(const char *dir, const struct journal_opts *o, struct journal *
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	j->max_size = o && o->segment_size ? o->segment_size : JOURNAL_SEGMENT_SIZE_DEFAULT;
 	j->no_compress = o ? o->no_compress : 0;
+	if (j->max_size > JOURNAL_SEGMENT_SIZE_MAX) {
+		err_set("journal segment size %llu is larger than the %u allowed",
+			(unsigned long long)j->max_size, JOURNAL_SEGMENT_SIZE_MAX);
+		err = -EINVAL;
+		goto out;
+	}
 	err = mkdir_p(dir);
 	if (err) {
 		err_set("cannot create the journal folder %s: %s", dir, strerror(-err));

@@ -11,7 +11,9 @@
  * NAME.seg.z.tmp, fsync, rename to NAME.seg.z, fsync the folder, unlink
  * NAME.seg, fsync the folder. A crash at any point leaves either the plain
  * or the compressed copy (or both: the plain one is then dropped at open).
- * Readers inflate sealed segments transparently.
+ * Readers inflate sealed segments transparently, never past the largest
+ * segment the writer produces (JOURNAL_SEGMENT_SIZE_MAX): a segment that
+ * would is refused as corrupt (-EUCLEAN).
  *
  * Record (all integers little-endian), JOURNAL_HDR_SIZE bytes + payload:
  *
@@ -53,6 +55,11 @@
 #define JOURNAL_DIR_DEFAULT "/var/lib/sluice/journal"
 /* Segments rotate when the next record would take them past this. */
 #define JOURNAL_SEGMENT_SIZE_DEFAULT (8u << 20)
+/*
+ * Largest segment_size journal_open accepts. With JOURNAL_PAYLOAD_MAX it
+ * bounds every segment the writer produces, hence what a reader inflates.
+ */
+#define JOURNAL_SEGMENT_SIZE_MAX (64u << 20)
 /* Largest payload; a longer length field marks a corrupt record. */
 #define JOURNAL_PAYLOAD_MAX (16u << 20)
 /* Bytes of a record before its payload. */
