@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -513,6 +514,98 @@ static void test_example_file(void **unused)
 	state_free(&s);
 	assert_int_equal(config_load("/nonexistent/sluiced.yaml", &s), -ENOENT);
 	assert_non_null(strstr(err_msg(), "/nonexistent/sluiced.yaml: cannot open"));
+}
+
+/* A temporary file of n bytes: a comment line repeated, then "services: []". */
+static void write_big(const char *path, size_t n)
+{
+	static const char line[] = "# padding padding padding padding padding padding padding\n";
+	FILE *f = fopen(path, "w");
+	size_t done = 0;
+
+	assert_non_null(f);
+	while (done < n) {
+		fputs(line, f);
+		done += sizeof(line) - 1;
+	}
+	fputs("services: []\n", f);
+	fclose(f);
+}
+
+/*
+ * Issue 13, F2: the read is bounded. A file over CONFIG_SIZE_MAX, anything
+ * but a regular file (/dev/zero grew to gigabytes, a FIFO blocked the
+ * daemon's loop) and YAML nested past CONFIG_DEPTH_MAX (40 000 nested flow
+ * lists took 12 s) are refused, each error naming the file.
+ */
+static void test_read_limits(void **unused)
+{
+	char d[] = "/tmp/sluice-config-XXXXXX", path[64], fifo[64], *deep;
+	size_t i, n = 40000;
+	struct state s;
+	int err;
+
+	(void)unused;
+	assert_non_null(mkdtemp(d));
+	snprintf(path, sizeof(path), "%s/big.yaml", d);
+	write_big(path, CONFIG_SIZE_MAX - 100); /* up to 57 bytes more, and the last line */
+	if (config_load(path, &s))
+		fail_msg("%s", err_msg());
+	state_free(&s);
+	write_big(path, CONFIG_SIZE_MAX + 1);
+	assert_int_equal(config_load(path, &s), -EFBIG);
+	assert_non_null(strstr(err_msg(), path));
+	assert_non_null(strstr(err_msg(), "larger than"));
+	unlink(path);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.yaml", d);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(config_load(fifo, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), fifo));
+	assert_non_null(strstr(err_msg(), "not a regular file"));
+	unlink(fifo);
+	assert_int_equal(config_load("/dev/zero", &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "/dev/zero: not a regular file"));
+	assert_int_equal(config_load(d, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "not a regular file"));
+	rmdir(d);
+
+	/* The same size cap for text in memory (what a client sends). */
+	deep = malloc(CONFIG_SIZE_MAX + 2);
+	assert_non_null(deep);
+	memset(deep, ' ', CONFIG_SIZE_MAX + 1);
+	deep[CONFIG_SIZE_MAX + 1] = '\0';
+	assert_int_equal(config_load_string("t.yaml", deep, CONFIG_SIZE_MAX + 1, &s), -EFBIG);
+	assert_non_null(strstr(err_msg(), "t.yaml"));
+	free(deep);
+
+	/* Nesting: the limit itself loads (as far as the schema goes), one more does not. */
+	deep = malloc(2 * n + 64);
+	assert_non_null(deep);
+	for (i = 0; i < CONFIG_DEPTH_MAX; i++)
+		deep[i] = '[';
+	for (; i < 2 * CONFIG_DEPTH_MAX; i++)
+		deep[i] = ']';
+	deep[i] = '\0';
+	err = load(deep, &s);
+	assert_int_equal(err, -EINVAL);
+	assert_null(strstr(err_msg(), "nested"));
+	for (i = 0; i < n; i++)
+		deep[i] = '[';
+	for (; i < 2 * n; i++)
+		deep[i] = ']';
+	deep[i] = '\0';
+	assert_int_equal(load(deep, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "t.yaml:1:"));
+	assert_non_null(strstr(err_msg(), "nested deeper than"));
+	snprintf(deep, 2 * n + 64, "services:\n  - name: a\n    x: ");
+	for (i = strlen(deep); i < n; i++)
+		deep[i] = '[';
+	deep[i] = '\0';
+	assert_int_equal(load(deep, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "t.yaml:3:"));
+	assert_non_null(strstr(err_msg(), "nested deeper than"));
+	free(deep);
 }
 
 /* load -> dump -> load gives the same state. */
@@ -1172,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_cqrs_and_cluster),
 		cmocka_unit_test(test_diff_write_port),
 		cmocka_unit_test(test_cqrs_errors),
+		cmocka_unit_test(test_read_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
