@@ -633,6 +633,54 @@ static void test_dump_round_trip(void **unused)
 	state_free(&b);
 }
 
+/*
+ * Issue 13, F4: strings with control characters (a newline in
+ * cluster.prefix or a health body) were dumped raw inside double quotes, so
+ * the dump did not load back, or loaded back different. Also C1 controls
+ * and the Unicode line breaks YAML would fold, quotes and backslashes.
+ */
+static void test_dump_escapes(void **unused)
+{
+	static const char text_in[] =
+		"cluster:\n"
+		"  etcd: http://127.0.0.1:2379\n"
+		"  prefix: \"/pre\\nfix\"\n"
+		"  user: \"u\\t\\x01\\x1f\\x7f\"\n"
+		"  password: \"\\N\\L\\P\\u0080\\u009f \\\"q\\\" \\\\ \\r\\n\\e \\ufeff é\"\n"
+		"services:\n"
+		"  - address: 192.0.2.1\n"
+		"    port: 80\n"
+		"    health: {type: http, body: \"ok\\r\\n\\tdone\\n\"}\n";
+	struct state a, b;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	if (load(text_in, &a))
+		fail_msg("%s", err_msg());
+	assert_string_equal(a.cluster.prefix, "/pre\nfix");
+	assert_string_equal(a.cluster.user, "u\t\x01\x1f\x7f");
+	assert_string_equal(a.services[0].health.body, "ok\r\n\tdone\n");
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, &a), 0);
+	fclose(f);
+	if (config_load_string("dump.yaml", text, len, &b))
+		fail_msg("%s\n%s", err_msg(), text);
+	assert_string_equal(b.cluster.prefix, a.cluster.prefix);
+	assert_string_equal(b.cluster.user, a.cluster.user);
+	assert_string_equal(b.cluster.password, a.cluster.password);
+	assert_string_equal(b.services[0].health.body, a.services[0].health.body);
+	assert_true(state_equal(&a, &b));
+	/* Printable text, é included, stays as it was. */
+	assert_non_null(strstr(text, "\"/pre\\nfix\""));
+	assert_non_null(strstr(text, " \\\"q\\\" \\\\ \\r\\n\\x1b \\ufeff é\""));
+	free(text);
+	state_free(&a);
+	state_free(&b);
+}
+
 /* load -> state_to_commands, replayed on empty maps, gives the same state. */
 static void test_commands_round_trip(void **unused)
 {
@@ -1266,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(test_diff_write_port),
 		cmocka_unit_test(test_cqrs_errors),
 		cmocka_unit_test(test_read_limits),
+		cmocka_unit_test(test_dump_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
