@@ -5,8 +5,9 @@
  * sealed .seg.z (the inflater's input), in a scratch folder on tmpfs. Then:
  * the iterator and the replay read it; journal_open recovers it; when it
  * succeeds, one record is appended and the whole journal must read back
- * without error, seqs without a gap, ending at the appended record: what
- * recovery kept is consistent and no seq is handed out twice (issue 13 F3).
+ * without error, seqs without a gap, ending at the appended record, and a
+ * second open must go on after it: what recovery kept is consistent and no
+ * seq is handed out twice (issue 13 F3).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -125,5 +126,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   (unsigned long long)seq);
 	fuzz_check(last - first + 1 == rec.records + 1, "%llu records kept, %llu read",
 		   (unsigned long long)rec.records, (unsigned long long)(last - first + 1));
+	/* Opened again, the journal keeps what was appended: no seq comes back. */
+	fuzz_check(!journal_open(dir, &o, &j, &rec), "the second open fails");
+	fuzz_check(journal_next_seq(j) == seq + 1, "next seq %llu after appending %llu",
+		   (unsigned long long)journal_next_seq(j), (unsigned long long)seq);
+	journal_close(j);
 	return 0;
 }

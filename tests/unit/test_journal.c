@@ -550,6 +550,50 @@ static void test_inflate_bound(void **state)
 	journal_iter_close(it);
 }
 
+/*
+ * A sealed segment holding no records (the writer never seals one; a
+ * damaged or foreign file) as the last segment: open must refuse it. It
+ * used to start a plain segment of the same name beside it, and the next
+ * open dropped that one as the leftover of an interrupted seal, losing
+ * every record appended meanwhile.
+ */
+static void test_empty_sealed_tail(void **state)
+{
+	const char *p = "{\"argv\": [\"service\", \"list\"]}";
+	unsigned char z[64];
+	struct journal *j;
+	char path[512];
+	z_stream zs;
+	__u64 seq;
+	int fd;
+
+	(void)state;
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_out = z;
+	zs.avail_out = sizeof(z);
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	deflateEnd(&zs);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg.z", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, z, sizeof(z) - zs.avail_out),
+			 (ssize_t)(sizeof(z) - zs.avail_out));
+	close(fd);
+	if (journal_open(dir, NULL, &j, NULL) == 0) {
+		/* What the bug did: append, then lose it at the next open. */
+		assert_int_equal(journal_append(j, JOURNAL_COMMAND, p, (__u32)strlen(p), &seq), 0);
+		journal_close(j);
+		open_ok(NULL, &j, NULL);
+		assert_int_equal(journal_next_seq(j), seq + 1);
+		journal_close(j);
+		fail_msg("an empty sealed last segment was accepted");
+	}
+	assert_non_null(strstr(err_msg(), "holds no records"));
+	assert_int_equal(count_files(".seg.z"), 1);
+	assert_int_equal(count_files(".seg"), 0);
+}
+
 static void test_seq_gap(void **state)
 {
 	struct journal_opts o = { .segment_size = 2048 };
@@ -787,6 +831,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_z, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inflate_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_sealed_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_rate, setup, teardown),

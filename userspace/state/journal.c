@@ -165,6 +165,18 @@ static int journal_scan(struct journal *j, struct journal_recovery *rec)
 		err = seg_verify(j->dir, s, is_tail, b, size, &expected, &rec->records, &bad, &why);
 		if (err)
 			goto out;
+		/*
+		 * The writer never seals an empty segment. Accepting one as the last
+		 * would start a plain segment of the same name beside it, which the
+		 * next open drops as the leftover of an interrupted seal.
+		 */
+		if (s->compressed && expected == s->first) {
+			err_set("journal segment %s/%s is sealed but holds no records: damaged or "
+				"not a journal segment; nothing was changed: move it aside to start",
+				j->dir, s->name);
+			err = -EUCLEAN;
+			goto out;
+		}
 		if (bad < size) {
 			int fd = openat(j->dirfd, s->name, O_WRONLY | O_CLOEXEC);
 
