@@ -6,6 +6,7 @@
 #   make test     deps + build + every test (unit, BPF test-run, integration)
 #   make demo     deps + build + rate-limiting demo on a namespace lab
 #   make bench    deps + build + benchmarks (not part of test)
+#   make fuzz     deps + libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each
 #   make format / make check
 
 BUILD ?= build
@@ -64,6 +65,19 @@ BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/
 TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/*.c))
 TEST_COMMON_OBJS := $(call obj,$(wildcard tests/lib/*.c))
 
+# Fuzzing: each tests/fuzz/fuzz_NAME.c is one libFuzzer harness with a seed
+# corpus in tests/fuzz/corpus/NAME/. `make test` replays every corpus file
+# through replay_NAME (the harness with tests/fuzz/replay.c's main(), the
+# normal compiler); `make fuzz` builds the harnesses with clang's libFuzzer
+# and sanitizers under $(BUILD)/fuzz and runs each for FUZZ_SECONDS. New
+# inputs go to $(BUILD)/fuzz/corpus/NAME, findings to $(BUILD)/fuzz/artifacts.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAYS := $(addprefix $(BUILD)/tests/fuzz/replay_,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
 all: $(CLI) $(DAEMON) $(BPF_OBJS)
 
 deps:
@@ -104,6 +118,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lm
 
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Built in the recursive make of `fuzz` (CC=clang, CFLAGS=FUZZ_CFLAGS).
+$(BUILD)/fuzzers/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
 DEP_FILES := $(shell find $(BUILD)/obj $(BUILD)/bpf -name '*.d' 2>/dev/null)
 -include $(DEP_FILES)
 # An object an older Makefile built has no .d file to say what it includes:
@@ -111,7 +134,7 @@ DEP_FILES := $(shell find $(BUILD)/obj $(BUILD)/bpf -name '*.d' 2>/dev/null)
 $(filter-out $(DEP_FILES:.d=.o),$(shell find $(BUILD)/obj -name '*.o' 2>/dev/null)): FORCE
 FORCE:
 
-tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(CLI) $(DAEMON) $(BPF_OBJS)
+tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAYS) $(CLI) $(DAEMON) $(BPF_OBJS)
 
 # check first: formatting, static analysis and the sanitizer run gate the suite.
 test: deps
@@ -122,6 +145,22 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all $(TEST_HELPERS)
 	@BUILD=$(BUILD) bash tools/demo.sh
+
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=$(CLANG) CFLAGS="$(FUZZ_CFLAGS)" \
+		$(addprefix $(BUILD)/fuzz/fuzzers/fuzz_,$(FUZZ_NAMES))
+	@mkdir -p $(BUILD)/fuzz/artifacts
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/fuzzers/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) \
+			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$n- -print_final_stats=1 \
+			$(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>$(BUILD)/fuzz/$$n.log || \
+			{ tail -n 40 $(BUILD)/fuzz/$$n.log; echo "fuzz: $$n found a bug" \
+			"(input in $(BUILD)/fuzz/artifacts/, log $(BUILD)/fuzz/$$n.log)"; exit 1; }; \
+		grep -E '^stat::number_of_executed_runs|^Done' $(BUILD)/fuzz/$$n.log; \
+	done
+	@echo "fuzz: $(words $(FUZZ_NAMES)) harnesses ran $(FUZZ_SECONDS) s each without a finding"
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH) $(TEST_HELPERS)
@@ -142,9 +181,12 @@ check: deps
 	@$(MAKE) --no-print-directory clean-asan
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		$(addprefix $(BUILD)/asan/tests/unit/,$(notdir $(UNIT_TESTS)))
+		$(addprefix $(BUILD)/asan/tests/unit/,$(notdir $(UNIT_TESTS))) \
+		$(addprefix $(BUILD)/asan/tests/fuzz/,$(notdir $(FUZZ_REPLAYS)))
 	@for t in $(BUILD)/asan/tests/unit/test_*; do $$t >/dev/null 2>&1 || { $$t; exit 1; }; done
-	@echo "check: clang-format, cppcheck and unit tests under ASan+UBSan clean"
+	@for n in $(FUZZ_NAMES); do t=$(BUILD)/asan/tests/fuzz/replay_$$n; \
+		$$t tests/fuzz/corpus/$$n >/dev/null 2>&1 || { $$t tests/fuzz/corpus/$$n; exit 1; }; done
+	@echo "check: clang-format, cppcheck, unit tests and fuzz corpora under ASan+UBSan clean"
 
 clean-asan:
 	rm -rf $(BUILD)/asan
@@ -152,6 +194,6 @@ clean-asan:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: FORCE all deps tests test demo bench format check clean clean-asan
+.PHONY: FORCE all deps tests test demo bench fuzz format check clean clean-asan
 .DELETE_ON_ERROR:
 .SECONDARY:

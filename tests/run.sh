@@ -3,7 +3,8 @@
 # Run every test suite and end with one summary line "N passed, N failed, N skipped".
 #
 # Suites speak TAP: the cmocka binaries (unit, BPF test-run) through
-# CMOCKA_MESSAGE_OUTPUT=TAP, the integration scripts through tests/integration/lib.sh.
+# CMOCKA_MESSAGE_OUTPUT=TAP, the fuzz corpus replays (tests/fuzz/replay.c) one
+# line per corpus file, the integration scripts through tests/integration/lib.sh.
 # A suite that exits non-zero without reporting a failing test (a crash, a
 # timeout) counts as one failure. Each suite is bounded by SUITE_TIMEOUT.
 set -u
@@ -47,6 +48,12 @@ run_suite() {
 for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "${t#"$BUILD"/tests/}" "$t"
+done
+# Fuzz regressions: every file of a harness's corpus replayed through it.
+for t in "$BUILD"/tests/fuzz/replay_*; do
+	[ -x "$t" ] || continue
+	name=${t##*/replay_}
+	run_suite "fuzz/$name" "$t" "tests/fuzz/corpus/$name"
 done
 for t in tests/integration/test_*.sh; do
 	run_suite "integration/$(basename "$t" .sh)" bash "$t"

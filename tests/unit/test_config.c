@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -357,6 +358,98 @@ static void test_example_file(void **unused)
 	assert_non_null(strstr(err_msg(), "/nonexistent/sluiced.yaml: cannot open"));
 }
 
+/* A temporary file of n bytes: a comment line repeated, then "services: []". */
+static void write_big(const char *path, size_t n)
+{
+	static const char line[] = "# padding padding padding padding padding padding padding\n";
+	FILE *f = fopen(path, "w");
+	size_t done = 0;
+
+	assert_non_null(f);
+	while (done < n) {
+		fputs(line, f);
+		done += sizeof(line) - 1;
+	}
+	fputs("services: []\n", f);
+	fclose(f);
+}
+
+/*
+ * Issue 13, F2: the read is bounded. A file over CONFIG_SIZE_MAX, anything
+ * but a regular file (/dev/zero grew to gigabytes, a FIFO blocked the
+ * daemon's loop) and YAML nested past CONFIG_DEPTH_MAX (40 000 nested flow
+ * lists took 12 s) are refused, each error naming the file.
+ */
+static void test_read_limits(void **unused)
+{
+	char d[] = "/tmp/sluice-config-XXXXXX", path[64], fifo[64], *deep;
+	size_t i, n = 40000;
+	struct state s;
+	int err;
+
+	(void)unused;
+	assert_non_null(mkdtemp(d));
+	snprintf(path, sizeof(path), "%s/big.yaml", d);
+	write_big(path, CONFIG_SIZE_MAX - 100); /* up to 57 bytes more, and the last line */
+	if (config_load(path, &s))
+		fail_msg("%s", err_msg());
+	state_free(&s);
+	write_big(path, CONFIG_SIZE_MAX + 1);
+	assert_int_equal(config_load(path, &s), -EFBIG);
+	assert_non_null(strstr(err_msg(), path));
+	assert_non_null(strstr(err_msg(), "larger than"));
+	unlink(path);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.yaml", d);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(config_load(fifo, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), fifo));
+	assert_non_null(strstr(err_msg(), "not a regular file"));
+	unlink(fifo);
+	assert_int_equal(config_load("/dev/zero", &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "/dev/zero: not a regular file"));
+	assert_int_equal(config_load(d, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "not a regular file"));
+	rmdir(d);
+
+	/* The same size cap for text in memory (what a client sends). */
+	deep = malloc(CONFIG_SIZE_MAX + 2);
+	assert_non_null(deep);
+	memset(deep, ' ', CONFIG_SIZE_MAX + 1);
+	deep[CONFIG_SIZE_MAX + 1] = '\0';
+	assert_int_equal(config_load_string("t.yaml", deep, CONFIG_SIZE_MAX + 1, &s), -EFBIG);
+	assert_non_null(strstr(err_msg(), "t.yaml"));
+	free(deep);
+
+	/* Nesting: the limit itself loads (as far as the schema goes), one more does not. */
+	deep = malloc(2 * n + 64);
+	assert_non_null(deep);
+	for (i = 0; i < CONFIG_DEPTH_MAX; i++)
+		deep[i] = '[';
+	for (; i < 2 * CONFIG_DEPTH_MAX; i++)
+		deep[i] = ']';
+	deep[i] = '\0';
+	err = load(deep, &s);
+	assert_int_equal(err, -EINVAL);
+	assert_null(strstr(err_msg(), "nested"));
+	for (i = 0; i < n; i++)
+		deep[i] = '[';
+	for (; i < 2 * n; i++)
+		deep[i] = ']';
+	deep[i] = '\0';
+	assert_int_equal(load(deep, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "t.yaml:1:"));
+	assert_non_null(strstr(err_msg(), "nested deeper than"));
+	snprintf(deep, 2 * n + 64, "services:\n  - name: a\n    x: ");
+	for (i = strlen(deep); i < n; i++)
+		deep[i] = '[';
+	deep[i] = '\0';
+	assert_int_equal(load(deep, &s), -EINVAL);
+	assert_non_null(strstr(err_msg(), "t.yaml:3:"));
+	assert_non_null(strstr(err_msg(), "nested deeper than"));
+	free(deep);
+}
+
 /* load -> dump -> load gives the same state. */
 static void test_dump_round_trip(void **unused)
 {
@@ -377,6 +470,54 @@ static void test_dump_round_trip(void **unused)
 	assert_int_equal(b.services[1].health.type, STATE_HC_HTTP);
 	assert_string_equal(b.services[1].health.body, "ok");
 	assert_string_equal(b.daemon.socket, "/run/x.sock");
+	free(text);
+	state_free(&a);
+	state_free(&b);
+}
+
+/*
+ * Issue 13, F4: strings with control characters (a newline in
+ * cluster.prefix or a health body) were dumped raw inside double quotes, so
+ * the dump did not load back, or loaded back different. Also C1 controls
+ * and the Unicode line breaks YAML would fold, quotes and backslashes.
+ */
+static void test_dump_escapes(void **unused)
+{
+	static const char text_in[] =
+		"cluster:\n"
+		"  etcd: http://127.0.0.1:2379\n"
+		"  prefix: \"/pre\\nfix\"\n"
+		"  user: \"u\\t\\x01\\x1f\\x7f\"\n"
+		"  password: \"\\N\\L\\P\\u0080\\u009f \\\"q\\\" \\\\ \\r\\n\\e \\ufeff é\"\n"
+		"services:\n"
+		"  - address: 192.0.2.1\n"
+		"    port: 80\n"
+		"    health: {type: http, body: \"ok\\r\\n\\tdone\\n\"}\n";
+	struct state a, b;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	if (load(text_in, &a))
+		fail_msg("%s", err_msg());
+	assert_string_equal(a.cluster.prefix, "/pre\nfix");
+	assert_string_equal(a.cluster.user, "u\t\x01\x1f\x7f");
+	assert_string_equal(a.services[0].health.body, "ok\r\n\tdone\n");
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, &a), 0);
+	fclose(f);
+	if (config_load_string("dump.yaml", text, len, &b))
+		fail_msg("%s\n%s", err_msg(), text);
+	assert_string_equal(b.cluster.prefix, a.cluster.prefix);
+	assert_string_equal(b.cluster.user, a.cluster.user);
+	assert_string_equal(b.cluster.password, a.cluster.password);
+	assert_string_equal(b.services[0].health.body, a.services[0].health.body);
+	assert_true(state_equal(&a, &b));
+	/* Printable text, é included, stays as it was. */
+	assert_non_null(strstr(text, "\"/pre\\nfix\""));
+	assert_non_null(strstr(text, " \\\"q\\\" \\\\ \\r\\n\\x1b \\ufeff é\""));
 	free(text);
 	state_free(&a);
 	state_free(&b);
@@ -1027,6 +1168,8 @@ int main(void)
 		cmocka_unit_test(test_cqrs_and_cluster),
 		cmocka_unit_test(test_diff_write_port),
 		cmocka_unit_test(test_cqrs_errors),
+		cmocka_unit_test(test_read_limits),
+		cmocka_unit_test(test_dump_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -204,6 +204,18 @@ static void test_round_trip(void **state)
 	assert_true(ctl_reply_parse("{\"out\":\"x\"}", &rep) < 0);
 }
 
+/* A reply with "out" or "err" null (found by tests/fuzz/fuzz_ctl): empty, not a crash. */
+static void test_reply_null(void **state)
+{
+	struct ctl_reply rep;
+
+	(void)state;
+	assert_int_equal(ctl_reply_parse("{\"rc\": 0, \"out\": null, \"err\": null}", &rep), 0);
+	assert_string_equal(rep.out, "");
+	assert_string_equal(rep.err, "");
+	ctl_reply_free(&rep);
+}
+
 static void test_socket_path(void **state)
 {
 	(void)state;
@@ -224,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_valid),	   cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unknown),	   cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_round_trip), cmocka_unit_test(test_socket_path),
+		cmocka_unit_test(test_reply_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -525,6 +525,62 @@ static void test_watch_bad(void **state)
 	assert_int_equal(next, 9);
 }
 
+/*
+ * Revisions a decoder would have to step past INT64_MAX (issue 13, F5:
+ * signed overflow at mod_revision 2^63-1), or negative ones, are malformed
+ * answers: -EPROTO, nothing delivered, the resume point left alone.
+ */
+static void test_revision_range(void **state)
+{
+	static const char *const bad[] = { "9223372036854775807", "99999999999999999999", "-1",
+					   "-9223372036854775808" };
+	struct etcd_result r;
+	struct seen s;
+	char msg[256];
+	__s64 next;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		next = 5;
+		assert_int_equal(watch(fmt("{\"result\":{" HDR ",\"events\":[{\"kv\":{\"key\":"
+					   "\"YQ==\",\"mod_revision\":\"%s\"}}]}}",
+					   "3", bad[i]),
+				       &next, &s),
+				 -EPROTO);
+		assert_int_equal(s.n, 0);
+		assert_int_equal(next, 5);
+		next = 0;
+		assert_int_equal(
+			watch(fmt("{\"result\":{" HDR ",\"created\":true}}", bad[i]), &next, &s),
+			-EPROTO);
+		assert_int_equal(next, 0);
+		next = 5;
+		assert_int_equal(watch(fmt("{\"result\":{" HDR "}}", bad[i]), &next, &s), -EPROTO);
+		assert_int_equal(next, 5);
+		/* The range answer a stream resumes from (revision + 1). */
+		assert_int_equal(parse(ETCD_OP_GET, fmt("{" HDR "}", bad[i]), &r, msg), -EPROTO);
+		assert_non_null(strstr(msg, "revision"));
+		etcd_result_release(&r);
+		assert_int_equal(
+			parse(ETCD_OP_GET,
+			      fmt("{" HDR ",\"kvs\":[{\"key\":\"YQ==\",\"create_revision\":"
+				  "\"%s\"}]}",
+				  "3", bad[i]),
+			      &r, msg),
+			-EPROTO);
+		etcd_result_release(&r);
+	}
+	/* The largest revision that can be stepped past still decodes. */
+	next = 5;
+	assert_int_equal(watch(fmt("{\"result\":{" HDR ",\"events\":[{\"kv\":{\"key\":"
+				   "\"YQ==\",\"mod_revision\":\"9223372036854775806\"}}]}}",
+				   "3"),
+			       &next, &s),
+			 1);
+	assert_int_equal(next, INT64_MAX);
+}
+
 /* --- the client, against a refused port ------------------------------------------------ */
 
 /* A loopback URL where nothing listens: a port bound, then released. */
@@ -729,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_watch_resume_point),
 		cmocka_unit_test(test_watch_compacted),
 		cmocka_unit_test(test_watch_bad),
+		cmocka_unit_test(test_revision_range),
 		cmocka_unit_test(test_client_conf),
 		cmocka_unit_test(test_client_deadline),
 		cmocka_unit_test(test_client_cancel),

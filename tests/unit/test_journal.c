@@ -9,6 +9,7 @@
  * comment for BENCHMARKS.md).
  */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "err.h"
 #include "journal.h"
@@ -386,6 +388,60 @@ static void test_corrupt_middle_of_tail(void **state)
 	journal_iter_close(it);
 }
 
+/*
+ * Record 2's length field damaged (issue 13, F3): valid records 3..5 follow,
+ * so the damage is mid-history, whatever the length field points at. open
+ * must refuse with -EUCLEAN and cut nothing (it used to keep record 1, cut
+ * 2..5 and hand their seqs out again); the reader must refuse too.
+ */
+static void test_corrupt_length_mid_tail(void **state)
+{
+	static const __u32 lens[] = { 0, 1, 5000, 0x00ffffff, JOURNAL_PAYLOAD_MAX + 1 };
+	struct journal_recovery rec;
+	struct journal_iter *it;
+	struct journal_record r;
+	struct journal *j;
+	char path[512], p[128];
+	struct stat st;
+	off_t size;
+	size_t i;
+	int fd, ret;
+
+	(void)state;
+	payload_of(1, p, sizeof(p));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		__u32 len = htole32(lens[i]);
+
+		rm_dir(dir);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		open_ok(NULL, &j, NULL);
+		append_n(j, 1, 5);
+		journal_close(j);
+		tail_path(path, sizeof(path));
+		assert_int_equal(stat(path, &st), 0);
+		size = st.st_size;
+		fd = open(path, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, &len, 4, (off_t)journal_record_size((__u32)strlen(p))),
+				 4);
+		close(fd);
+		memset(&rec, 0, sizeof(rec));
+		assert_int_equal(journal_open(dir, NULL, &j, &rec), -EUCLEAN);
+		assert_null(j);
+		assert_int_equal(rec.cut, 0);
+		assert_non_null(strstr(err_msg(), "corrupt record at offset"));
+		assert_non_null(strstr(err_msg(), "valid record"));
+		/* Nothing deleted: the segment keeps every byte. */
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_size, size);
+		assert_int_equal(journal_iter_open(dir, &it), 0);
+		while ((ret = journal_iter_next(it, &r)) == 1)
+			assert_int_equal(r.seq, 1);
+		assert_int_equal(ret, -EUCLEAN);
+		journal_iter_close(it);
+	}
+}
+
 /* A flipped byte inside a sealed segment (plain or compressed) is an error. */
 static void corrupt_sealed(int no_compress)
 {
@@ -427,6 +483,115 @@ static void test_corrupt_sealed_z(void **state)
 {
 	(void)state;
 	corrupt_sealed(0);
+}
+
+/*
+ * A sealed segment that inflates past anything the writer produces (issue
+ * 13, F7: 1 MB on disk took 1 GB of memory). Here valid records, 1 MiB
+ * payloads, deflated to a small .seg.z that inflates past
+ * JOURNAL_SEGMENT_SIZE_MAX: open and the reader refuse it with a message
+ * naming the limit instead of inflating it whole.
+ */
+static void test_inflate_bound(void **state)
+{
+	const __u32 len = 1u << 20;
+	size_t rsize = journal_record_size(len), total = 0;
+	unsigned char *rec_buf, *out, *payload;
+	struct journal_iter *it;
+	struct journal_record r;
+	struct journal *j;
+	char path[512];
+	z_stream zs;
+	__u64 seq;
+	int fd, ret;
+
+	(void)state;
+	rec_buf = calloc(1, rsize);
+	out = malloc(1u << 20);
+	payload = malloc(len);
+	assert_non_null(rec_buf);
+	assert_non_null(out);
+	assert_non_null(payload);
+	memset(payload, 'a', len);
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg.z", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	for (seq = 1; total <= JOURNAL_SEGMENT_SIZE_MAX; seq++) {
+		int last = total + rsize > JOURNAL_SEGMENT_SIZE_MAX;
+
+		journal_record_encode(rec_buf, seq, 1000 * SEC + seq, JOURNAL_ELECTION, payload,
+				      len);
+		zs.next_in = rec_buf;
+		zs.avail_in = (uInt)rsize;
+		do {
+			zs.next_out = out;
+			zs.avail_out = 1u << 20;
+			assert_true(deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH) != Z_STREAM_ERROR);
+			assert_int_equal(write(fd, out, (1u << 20) - zs.avail_out),
+					 (ssize_t)((1u << 20) - zs.avail_out));
+		} while (zs.avail_out == 0);
+		total += rsize;
+	}
+	deflateEnd(&zs);
+	close(fd);
+	free(rec_buf);
+	free(out);
+	free(payload);
+
+	assert_int_equal(journal_open(dir, NULL, &j, NULL), -EUCLEAN);
+	assert_non_null(strstr(err_msg(), "inflates past"));
+	assert_int_equal(journal_iter_open(dir, &it), 0);
+	while ((ret = journal_iter_next(it, &r)) == 1)
+		;
+	assert_int_equal(ret, -EUCLEAN);
+	assert_non_null(strstr(err_msg(), "inflates past"));
+	journal_iter_close(it);
+}
+
+/*
+ * A sealed segment holding no records (the writer never seals one; a
+ * damaged or foreign file) as the last segment: open must refuse it. It
+ * used to start a plain segment of the same name beside it, and the next
+ * open dropped that one as the leftover of an interrupted seal, losing
+ * every record appended meanwhile.
+ */
+static void test_empty_sealed_tail(void **state)
+{
+	const char *p = "{\"argv\": [\"service\", \"list\"]}";
+	unsigned char z[64];
+	struct journal *j;
+	char path[512];
+	z_stream zs;
+	__u64 seq;
+	int fd;
+
+	(void)state;
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_out = z;
+	zs.avail_out = sizeof(z);
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	deflateEnd(&zs);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg.z", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, z, sizeof(z) - zs.avail_out),
+			 (ssize_t)(sizeof(z) - zs.avail_out));
+	close(fd);
+	if (journal_open(dir, NULL, &j, NULL) == 0) {
+		/* What the bug did: append, then lose it at the next open. */
+		assert_int_equal(journal_append(j, JOURNAL_COMMAND, p, (__u32)strlen(p), &seq), 0);
+		journal_close(j);
+		open_ok(NULL, &j, NULL);
+		assert_int_equal(journal_next_seq(j), seq + 1);
+		journal_close(j);
+		fail_msg("an empty sealed last segment was accepted");
+	}
+	assert_non_null(strstr(err_msg(), "holds no records"));
+	assert_int_equal(count_files(".seg.z"), 1);
+	assert_int_equal(count_files(".seg"), 0);
 }
 
 static void test_seq_gap(void **state)
@@ -661,9 +826,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupted_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_middle_of_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_length_mid_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_sealed_z, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inflate_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_sealed_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_rate, setup, teardown),

@@ -80,6 +80,42 @@ static void test_parse_edges(void **state)
 	assert_non_null(strstr(err_msg(), "bad time ''"));
 }
 
+/*
+ * Times __u64 ns cannot hold are refused, not wrapped (issue 13, F6:
+ * "-213504d" was 25 minutes ago, year 2554 was 1970). The last
+ * representable ns is 2554-07-21T23:34:33.709551615Z.
+ */
+static void test_parse_range(void **state)
+{
+	__u64 now = 1795806000ull * SEC, ns = 7;
+
+	(void)state;
+	assert_int_equal(timefmt_parse("-213504d", now, &ns), -EINVAL);
+	assert_non_null(strstr(err_msg(), "out of range"));
+	assert_int_equal(timefmt_parse("+213504d", now, &ns), -EINVAL);
+	assert_int_equal(timefmt_parse("-99999999d", now, &ns), -EINVAL);
+	assert_int_equal(timefmt_parse("+100000000h", now, &ns), -EINVAL);
+	/* Representable past now, but now + it is not. */
+	assert_int_equal(timefmt_parse("+200000d", now, &ns), -EINVAL);
+	assert_int_equal(timefmt_parse("2554-07-21T23:34:34Z", now, &ns), -EINVAL);
+	assert_non_null(strstr(err_msg(), "out of range"));
+	assert_int_equal(timefmt_parse("2554-07-21T23:34:33.8Z", now, &ns), -EINVAL);
+	assert_int_equal(timefmt_parse("2554-07-22T00:34:34+01:00", now, &ns), -EINVAL);
+	assert_int_equal(timefmt_parse("9999-12-31T23:59:59Z", now, &ns), -EINVAL);
+	assert_int_equal(ns, 7);
+	/* The edges themselves still parse. */
+	assert_int_equal(timefmt_parse("2554-07-21T23:34:33.709551615Z", now, &ns), 0);
+	assert_true(ns == UINT64_MAX);
+	assert_int_equal(timefmt_parse("2554-07-22T00:34:33+01:00", now, &ns), 0);
+	assert_int_equal(ns, 18446744073ull * SEC);
+	assert_int_equal(timefmt_parse("-100000000s", now, &ns), 0);
+	assert_int_equal(ns, now - 100000000ull * SEC);
+	assert_int_equal(timefmt_parse("+100000000s", now, &ns), 0);
+	assert_int_equal(ns, now + 100000000ull * SEC);
+	assert_int_equal(timefmt_parse("-213503d", now, &ns), 0);
+	assert_int_equal(ns, 0);
+}
+
 static void test_format(void **state)
 {
 	char buf[40];
@@ -96,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test(test_parse_edges),
+		cmocka_unit_test(test_parse_range),
 		cmocka_unit_test(test_format),
 	};
 

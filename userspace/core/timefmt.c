@@ -4,6 +4,7 @@
  * @UNIX_SECONDS in, RFC 3339 UTC out. Pure: the caller passes "now".
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,15 @@ static __u64 parse_frac(const char *p, const char **end)
 	}
 	*end = p;
 	return ns;
+}
+
+/* A time before the epoch or past 2554-07-21T23:34:33.709551615Z (__u64 ns). */
+static int range_error(const char *text)
+{
+	err_set("bad time '%s': out of range (times go from 1970-01-01T00:00:00Z to "
+		"2554-07-21T23:34:33Z)",
+		text);
+	return -EINVAL;
 }
 
 static int time_error(const char *text)
@@ -80,13 +90,20 @@ int timefmt_parse(const char *text, __u64 now_ns, __u64 *ns)
 		n = strtoull(p + 1, &end, 10);
 		if (errno || end[0] == '\0' || end[1] != '\0' || n > 100000000ull)
 			return time_error(text);
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (units[i].unit == end[0])
-				d = (__u64)n * units[i].ns;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			if (units[i].unit != end[0])
+				continue;
+			/* 213504 days of ns wrap __u64 (to 25 minutes). */
+			if (n > UINT64_MAX / units[i].ns)
+				return range_error(text);
+			d = (__u64)n * units[i].ns;
+		}
 		if (!d && n)
 			return time_error(text);
 		if (*p == '-')
 			*ns = d > now_ns ? 0 : now_ns - d;
+		else if (d > UINT64_MAX - now_ns)
+			return range_error(text);
 		else
 			*ns = now_ns + d;
 		return 0;
@@ -124,6 +141,9 @@ int timefmt_parse(const char *text, __u64 now_ns, __u64 *ns)
 		t = timegm(&tm);
 		if (t == (time_t)-1 || t - off < 0)
 			return time_error(text);
+		/* Year 2554 and later do not fit __u64 ns (they wrapped to 1970). */
+		if ((__u64)(t - off) > (UINT64_MAX - frac) / NS_PER_SEC)
+			return range_error(text);
 		*ns = (__u64)(t - off) * NS_PER_SEC + frac;
 		return 0;
 	}

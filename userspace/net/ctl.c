@@ -261,6 +261,18 @@ void ctl_reply_free(struct ctl_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A reply member as text: "" when absent or null (json-c gives NULL for null). */
+static const char *member_text(struct json_object *doc, const char *key)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(doc, key, &v))
+		return "";
+	s = json_object_get_string(v);
+	return s ? s : "";
+}
+
 int ctl_reply_parse(const char *line, struct ctl_reply *r)
 {
 	struct json_object *doc = json_tokener_parse(line), *v;
@@ -275,8 +287,8 @@ int ctl_reply_parse(const char *line, struct ctl_reply *r)
 		goto out;
 	}
 	r->rc = json_object_get_int(v);
-	r->out = strdup(json_object_object_get_ex(doc, "out", &v) ? json_object_get_string(v) : "");
-	r->err = strdup(json_object_object_get_ex(doc, "err", &v) ? json_object_get_string(v) : "");
+	r->out = strdup(member_text(doc, "out"));
+	r->err = strdup(member_text(doc, "err"));
 	if (json_object_object_get_ex(doc, "seq", &v))
 		r->seq = json_object_get_int64(v);
 	if (!r->out || !r->err) {

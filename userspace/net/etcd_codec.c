@@ -136,6 +136,16 @@ static __s64 ji64(json_object *o, const char *k)
 	return json_object_get_int64(v);
 }
 
+/*
+ * etcd revisions (and versions) count up from 0 and the client steps past
+ * them (rev + 1); one at INT64_MAX, or a negative one, can only be a
+ * malformed answer, and stepping past it would overflow.
+ */
+static int rev_ok(__s64 rev)
+{
+	return rev >= 0 && rev < INT64_MAX;
+}
+
 static int jbool(json_object *o, const char *k)
 {
 	json_object *v = jget(o, k);
@@ -217,12 +227,16 @@ static int kv_decode(json_object *o, struct etcd_kv *kv)
 		free(blk);
 		return -EPROTO;
 	}
-	kv->key = blk;
-	kv->value = blk + kroom;
 	kv->create_revision = ji64(o, "create_revision");
 	kv->mod_revision = ji64(o, "mod_revision");
 	kv->version = ji64(o, "version");
 	kv->lease = ji64(o, "lease");
+	if (!rev_ok(kv->create_revision) || !rev_ok(kv->mod_revision) || !rev_ok(kv->version)) {
+		free(blk);
+		return -EPROTO;
+	}
+	kv->key = blk;
+	kv->value = blk + kroom;
 	return 0;
 }
 
@@ -341,6 +355,10 @@ static int answer_decode(enum etcd_op op, json_object *root, struct etcd_result 
 		return -EPROTO;
 	}
 	r->revision = ji64(x, "revision");
+	if (!rev_ok(r->revision)) {
+		snprintf(msg, msg_len, "answer with a revision out of range");
+		return -EPROTO;
+	}
 	switch (op) {
 	case ETCD_OP_GET:
 		err = kvs_decode(jget(o, "kvs"), r);
@@ -382,6 +400,8 @@ static int answer_decode(enum etcd_op op, json_object *root, struct etcd_result 
 		r->nkvs = 1;
 		/* A LeaderKey: "rev" is the key's create revision. */
 		r->kvs[0].create_revision = ji64(x, "rev");
+		if (!rev_ok(r->kvs[0].create_revision))
+			err = -EPROTO;
 		break;
 	case ETCD_OP_LEADER:
 		x = jget(o, "kv");
@@ -501,6 +521,11 @@ enum wres watch_obj(json_object *root, __s64 *next_rev, struct wanswer *wa, ev_s
 		return WR_FAIL;
 	}
 	rev = ji64(jget(res, "header"), "revision");
+	if (!rev_ok(rev)) {
+		wa->code = -1;
+		snprintf(wa->msg, sizeof(wa->msg), "watch answer with a revision out of range");
+		return WR_FAIL;
+	}
 	if (jbool(res, "created")) {
 		wa->created = 1;
 		if (!*next_rev)

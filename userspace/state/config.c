@@ -12,9 +12,12 @@
  * applies it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -40,6 +43,53 @@ static int yaml_fail(const char *file, const yaml_parser_t *p)
 	return -EINVAL;
 }
 
+/*
+ * Refuse YAML nested deeper than CONFIG_DEPTH_MAX before libyaml builds the
+ * document: its scanner rechecks every open level at each token, so 40 000
+ * nested flow lists took 12 s. This pass stops at the first level too deep.
+ */
+static int depth_check(const char *name, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, err = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		err_set("%s: out of memory", name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && !err) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			/* A syntax error: the load that follows reports it. */
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CONFIG_DEPTH_MAX) {
+				err_set("%s:%zu:%zu: lists and mappings nested deeper than %d levels",
+					name, ev.start_mark.line + 1, ev.start_mark.column + 1,
+					CONFIG_DEPTH_MAX);
+				err = -EINVAL;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return err;
+}
+
 int config_load_string(const char *name, const char *text, size_t len, struct state *s)
 {
 	yaml_parser_t parser;
@@ -51,6 +101,14 @@ int config_load_string(const char *name, const char *text, size_t len, struct st
 	memset(&c, 0, sizeof(c));
 	c.file = name;
 	c.s = s;
+	if (len > CONFIG_SIZE_MAX) {
+		err_set("%s: %zu bytes, larger than the %u MiB a configuration may be", name, len,
+			CONFIG_SIZE_MAX >> 20);
+		return -EFBIG;
+	}
+	err = depth_check(name, text, len);
+	if (err)
+		return err;
 	if (!yaml_parser_initialize(&parser)) {
 		err_set("%s: out of memory", name);
 		return -ENOMEM;
@@ -96,43 +154,59 @@ out:
 int config_load(const char *path, struct state *s)
 {
 	char *text = NULL;
-	size_t len = 0, cap = 0, got;
-	FILE *f;
-	int err;
+	size_t len = 0;
+	struct stat st;
+	ssize_t got;
+	int fd, err;
 
 	state_init(s);
-	f = fopen(path, "r");
-	if (!f) {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it next). */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
 		err = -errno;
 		err_set("%s: cannot open: %s", path, strerror(-err));
 		return err;
 	}
-	do {
-		if (len + 4096 > cap) {
-			char *p = realloc(text, cap + 65536);
-
-			if (!p) {
-				free(text);
-				fclose(f);
-				err_set("%s: out of memory", path);
-				return -ENOMEM;
-			}
-			text = p;
-			cap += 65536;
-		}
-		got = fread(text + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	if (ferror(f)) {
-		err = -EIO;
-		err_set("%s: cannot read: %s", path, strerror(EIO));
-		free(text);
-		fclose(f);
-		return err;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		err_set("%s: cannot read: %s", path, strerror(-err));
+		goto out;
 	}
-	fclose(f);
-	err = config_load_string(path, text ? text : "", len, s);
+	if (!S_ISREG(st.st_mode)) {
+		err_set("%s: not a regular file: a configuration is read from a file", path);
+		err = -EINVAL;
+		goto out;
+	}
+	if ((__u64)st.st_size > CONFIG_SIZE_MAX) {
+		err_set("%s: %llu bytes, larger than the %u MiB a configuration may be", path,
+			(unsigned long long)st.st_size, CONFIG_SIZE_MAX >> 20);
+		err = -EFBIG;
+		goto out;
+	}
+	/* One byte more than allowed: a file that grew meanwhile is caught below. */
+	text = malloc(CONFIG_SIZE_MAX + 1);
+	if (!text) {
+		err_set("%s: out of memory", path);
+		err = -ENOMEM;
+		goto out;
+	}
+	while (len <= CONFIG_SIZE_MAX) {
+		got = read(fd, text + len, CONFIG_SIZE_MAX + 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			err = -errno;
+			err_set("%s: cannot read: %s", path, strerror(-err));
+			goto out;
+		}
+		if (!got)
+			break;
+		len += (size_t)got;
+	}
+	err = config_load_string(path, text, len, s);
+out:
 	free(text);
+	close(fd);
 	return err;
 }
 

@@ -20,7 +20,16 @@
 #include "maps.h"
 #include "state.h"
 
-/* Load and validate the file at path into s (state_init()ed first; sorted on return). */
+/* The largest configuration (file or text) loaded; more is -EFBIG. */
+#define CONFIG_SIZE_MAX (4u << 20)
+/* The deepest nesting of YAML lists and mappings loaded; more is -EINVAL. */
+#define CONFIG_DEPTH_MAX 64
+
+/*
+ * Load and validate the file at path into s (state_init()ed first; sorted
+ * on return). Only a regular file is read (a FIFO or a device is -EINVAL:
+ * it could block or never end), up to CONFIG_SIZE_MAX bytes.
+ */
 int config_load(const char *path, struct state *s);
 
 /* The same from text in memory; name stands for the file name in messages. */

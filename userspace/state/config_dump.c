@@ -16,14 +16,77 @@
 
 /* Dumping. */
 
-/* A double-quoted YAML string. */
+/*
+ * The length of the UTF-8 sequence at p and its code point in *cp, or 0 when
+ * it is not one (truncated, overlong, a surrogate, past U+10FFFF): the
+ * rules libyaml's reader enforces.
+ */
+static size_t utf8_next(const unsigned char *p, __u32 *cp)
+{
+	size_t n, i;
+	__u32 c = p[0], min;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		n = 2, c &= 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3, c &= 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4, c &= 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* a NUL ends it here too */
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/*
+ * A double-quoted YAML string that loads back byte for byte: quotes and
+ * backslashes escaped, and every character libyaml would refuse (C0 and C1
+ * controls, DEL) or fold (line breaks: \n, \r, NEL, U+2028, U+2029) written
+ * as an escape. Printable UTF-8 stays as it is. A byte that is not UTF-8
+ * (never in a loaded file; a state read from elsewhere might hold one) is
+ * written as \xHH, which loads back as U+00HH: the nearest YAML has.
+ */
 static void put_str(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	__u32 c;
+
 	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s, f);
+	while (*p) {
+		n = utf8_next(p, &c);
+		if (!n) {
+			fprintf(f, "\\x%02x", *p++);
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", (int)c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else if ((c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0xfeff ||
+			 c == 0xfffe || c == 0xffff)
+			fprintf(f, "\\u%04x", c);
+		else
+			fwrite(p, 1, n, f);
+		p += n;
 	}
 	fputc('"', f);
 }

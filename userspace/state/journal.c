@@ -72,13 +72,16 @@ static int seg_start(struct journal *j)
 /*
  * Verify the records of segment s (index i of l) in memory; *expected is
  * the seq the first record must have and is advanced. For the last plain
- * segment a bad tail is reported in *bad_off (else it is -EUCLEAN).
+ * segment a bad tail is reported in *bad_off; a bad record with a valid one
+ * anywhere after it, or in a sealed segment, is -EUCLEAN (nothing is cut:
+ * cutting would drop acknowledged records and reuse their seqs).
  */
 static int seg_verify(const char *dir, const struct seg *s, int is_tail, const unsigned char *b,
 		      size_t size, __u64 *expected, __u64 *records, size_t *bad_off,
 		      const char **why)
 {
-	size_t off = 0;
+	size_t off = 0, next;
+	__u64 next_seq;
 
 	*bad_off = size;
 	while (off < size) {
@@ -99,10 +102,20 @@ static int seg_verify(const char *dir, const struct seg *s, int is_tail, const u
 			return -EUCLEAN;
 		}
 		*why = ret == 0 ? "short record" : "bad length or CRC";
-		if (!is_tail || valid_after(b, size, off, *expected)) {
+		if (!is_tail) {
 			err_set("journal segment %s/%s: corrupt record at offset %zu (%s) after seq "
-				"%llu; acknowledged history is damaged: move the segment aside to start",
+				"%llu in a sealed segment; acknowledged history is damaged, nothing "
+				"was changed: move the segment aside to start",
 				dir, s->name, off, *why, (unsigned long long)(*expected - 1));
+			return -EUCLEAN;
+		}
+		if (record_find_valid(b, size, off, *expected, &next, &next_seq)) {
+			err_set("journal segment %s/%s: corrupt record at offset %zu (%s) after seq "
+				"%llu, but a valid record (seq %llu) follows at offset %zu; "
+				"acknowledged history is damaged, nothing was cut or removed: move "
+				"the segment aside to start",
+				dir, s->name, off, *why, (unsigned long long)(*expected - 1),
+				(unsigned long long)next_seq, next);
 			return -EUCLEAN;
 		}
 		*bad_off = off;
@@ -152,6 +165,18 @@ static int journal_scan(struct journal *j, struct journal_recovery *rec)
 		err = seg_verify(j->dir, s, is_tail, b, size, &expected, &rec->records, &bad, &why);
 		if (err)
 			goto out;
+		/*
+		 * The writer never seals an empty segment. Accepting one as the last
+		 * would start a plain segment of the same name beside it, which the
+		 * next open drops as the leftover of an interrupted seal.
+		 */
+		if (s->compressed && expected == s->first) {
+			err_set("journal segment %s/%s is sealed but holds no records: damaged or "
+				"not a journal segment; nothing was changed: move it aside to start",
+				j->dir, s->name);
+			err = -EUCLEAN;
+			goto out;
+		}
 		if (bad < size) {
 			int fd = openat(j->dirfd, s->name, O_WRONLY | O_CLOEXEC);
 
@@ -222,6 +247,12 @@ int journal_open(const char *dir, const struct journal_opts *o, struct journal *
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	j->max_size = o && o->segment_size ? o->segment_size : JOURNAL_SEGMENT_SIZE_DEFAULT;
 	j->no_compress = o ? o->no_compress : 0;
+	if (j->max_size > JOURNAL_SEGMENT_SIZE_MAX) {
+		err_set("journal segment size %llu is larger than the %u allowed",
+			(unsigned long long)j->max_size, JOURNAL_SEGMENT_SIZE_MAX);
+		err = -EINVAL;
+		goto out;
+	}
 	err = mkdir_p(dir);
 	if (err) {
 		err_set("cannot create the journal folder %s: %s", dir, strerror(-err));

@@ -11,7 +11,9 @@
  * NAME.seg.z.tmp, fsync, rename to NAME.seg.z, fsync the folder, unlink
  * NAME.seg, fsync the folder. A crash at any point leaves either the plain
  * or the compressed copy (or both: the plain one is then dropped at open).
- * Readers inflate sealed segments transparently.
+ * Readers inflate sealed segments transparently, never past the largest
+ * segment the writer produces (JOURNAL_SEGMENT_SIZE_MAX): a segment that
+ * would is refused as corrupt (-EUCLEAN).
  *
  * Record (all integers little-endian), JOURNAL_HDR_SIZE bytes + payload:
  *
@@ -31,9 +33,12 @@
  * (bad length, short, bad CRC, wrong seq) is cut: the file is truncated at
  * the last good record and the cut is reported in struct journal_recovery.
  * A bad record anywhere else -- inside a sealed segment, or in the last
- * segment with a valid record after it -- is corruption of acknowledged
- * history: journal_open fails with -EUCLEAN and says where. So does a gap in
- * the seqs between segments (a segment file went missing).
+ * segment with a valid record anywhere after it (every later offset is
+ * tried: a damaged length field points nowhere useful) -- is corruption of
+ * acknowledged history: journal_open fails with -EUCLEAN, says where and
+ * changes nothing, so no acknowledged record is dropped and no seq is handed
+ * out twice. So does a gap in the seqs between segments (a segment file
+ * went missing).
  *
  * One writer: journal_open holds an exclusive flock on the folder; a second
  * journal_open of the same folder fails with -EBUSY. Readers (the iterator)
@@ -50,6 +55,11 @@
 #define JOURNAL_DIR_DEFAULT "/var/lib/sluice/journal"
 /* Segments rotate when the next record would take them past this. */
 #define JOURNAL_SEGMENT_SIZE_DEFAULT (8u << 20)
+/*
+ * Largest segment_size journal_open accepts. With JOURNAL_PAYLOAD_MAX it
+ * bounds every segment the writer produces, hence what a reader inflates.
+ */
+#define JOURNAL_SEGMENT_SIZE_MAX (64u << 20)
 /* Largest payload; a longer length field marks a corrupt record. */
 #define JOURNAL_PAYLOAD_MAX (16u << 20)
 /* Bytes of a record before its payload. */

@@ -34,7 +34,8 @@ struct seglist {
 };
 
 /* journal_record.c */
-int valid_after(const unsigned char *b, size_t size, size_t off, __u64 seq);
+int record_find_valid(const unsigned char *b, size_t size, size_t off, __u64 expected, size_t *at,
+		      __u64 *seq);
 
 /* journal_seg.c */
 void seg_name(char *buf, __u64 first, int compressed);

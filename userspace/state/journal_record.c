@@ -107,23 +107,32 @@ int journal_record_decode(const void *buf, size_t avail, struct journal_record *
 }
 
 /*
- * Does a valid record with seq follow the bad one at off? Then the bad
- * record is damage in the middle of history, not a torn tail.
+ * Is there a valid record after the bad one at off? The bad record's length
+ * field cannot be trusted (it may be the damaged part), so every later byte
+ * offset is tried. A candidate must carry a seq that could follow: at least
+ * expected, and at most one more per header's worth of bytes skipped (each
+ * lost record took at least that much). That keeps the CRC, the costly
+ * part, to the few offsets that can hold a record. *at and *seq receive the
+ * first one found.
  */
-int valid_after(const unsigned char *b, size_t size, size_t off, __u64 seq)
+int record_find_valid(const unsigned char *b, size_t size, size_t off, __u64 expected, size_t *at,
+		      __u64 *seq)
 {
 	struct journal_record r;
-	__u32 len;
-	size_t next;
+	size_t p;
 
-	if (size - off < JOURNAL_HDR_SIZE)
-		return 0;
-	memcpy(&len, b + off, 4);
-	len = le32toh(len);
-	if (len > JOURNAL_PAYLOAD_MAX)
-		return 0;
-	next = off + journal_record_size(len);
-	if (next >= size)
-		return 0;
-	return journal_record_decode(b + next, size - next, &r) == 1 && r.seq == seq + 1;
+	for (p = off + 1; p < size && size - p >= JOURNAL_HDR_SIZE; p++) {
+		__u64 s;
+
+		memcpy(&s, b + p + 8, 8);
+		s = le64toh(s);
+		if (s < expected || s - expected > (p - off) / JOURNAL_HDR_SIZE)
+			continue;
+		if (journal_record_decode(b + p, size - p, &r) == 1 && r.seq == s) {
+			*at = p;
+			*seq = s;
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -230,6 +230,8 @@ static int iter_load(struct journal_iter *it)
 
 int journal_iter_next(struct journal_iter *it, struct journal_record *r)
 {
+	size_t at;
+	__u64 seq;
 	int ret, err;
 
 	for (;;) {
@@ -249,7 +251,7 @@ int journal_iter_next(struct journal_iter *it, struct journal_record *r)
 		}
 		/* A torn last record of the live segment: the end, for a reader. */
 		if (ret != 1 && it->is_tail &&
-		    !valid_after(it->buf, it->size, it->off, it->expected)) {
+		    !record_find_valid(it->buf, it->size, it->off, it->expected, &at, &seq)) {
 			it->off = it->size;
 			return 0;
 		}

@@ -134,7 +134,20 @@ out:
 	return err;
 }
 
-static int read_all(int fd, unsigned char **buf, size_t *size)
+/*
+ * The most bytes of records one segment can hold: the writer rotates before
+ * a record would take a segment past its size (at most
+ * JOURNAL_SEGMENT_SIZE_MAX), and a record larger than that starts an empty
+ * segment of its own. Reading or inflating past it is refused: a sealed
+ * segment is otherwise a zip bomb (1 MB on disk inflated to 1 GB).
+ */
+#define SEG_BYTES_MAX                                                      \
+	(JOURNAL_SEGMENT_SIZE_MAX > JOURNAL_HDR_SIZE + JOURNAL_PAYLOAD_MAX \
+		 ? (size_t)JOURNAL_SEGMENT_SIZE_MAX                        \
+		 : (size_t)JOURNAL_HDR_SIZE + JOURNAL_PAYLOAD_MAX)
+
+/* The whole file, up to max bytes; -EFBIG past that. */
+static int read_all(int fd, size_t max, unsigned char **buf, size_t *size)
 {
 	size_t cap = 0, n = 0;
 	unsigned char *b = NULL;
@@ -143,14 +156,21 @@ static int read_all(int fd, unsigned char **buf, size_t *size)
 
 	if (fstat(fd, &st))
 		return -errno;
+	if ((__u64)st.st_size > max)
+		return -EFBIG;
 	cap = (size_t)st.st_size + 1;
 	b = malloc(cap);
 	if (!b)
 		return -ENOMEM;
 	for (;;) {
 		if (n == cap) {
-			unsigned char *nb = realloc(b, cap * 2);
+			unsigned char *nb;
 
+			if (cap > max) { /* it grew while being read */
+				free(b);
+				return -EFBIG;
+			}
+			nb = realloc(b, cap * 2);
 			if (!nb) {
 				free(b);
 				return -ENOMEM;
@@ -175,14 +195,19 @@ static int read_all(int fd, unsigned char **buf, size_t *size)
 	return 0;
 }
 
-/* Inflate a gzip or zlib stream. */
-static int inflate_all(const unsigned char *in, size_t in_len, unsigned char **buf, size_t *size)
+/* Inflate a gzip or zlib stream of at most max bytes; -EFBIG past that. */
+static int inflate_all(const unsigned char *in, size_t in_len, size_t max, unsigned char **buf,
+		       size_t *size)
 {
 	size_t cap = in_len * 4 + 4096;
-	unsigned char *b = malloc(cap);
+	unsigned char *b;
 	z_stream zs;
 	int zr, err = 0;
 
+	/* One byte over max tells a stream of exactly max from a longer one. */
+	if (cap > max + 1)
+		cap = max + 1;
+	b = malloc(cap);
 	if (!b)
 		return -ENOMEM;
 	memset(&zs, 0, sizeof(zs));
@@ -194,14 +219,20 @@ static int inflate_all(const unsigned char *in, size_t in_len, unsigned char **b
 	zs.avail_in = (uInt)in_len;
 	for (;;) {
 		if (zs.total_out == cap) {
-			unsigned char *nb = realloc(b, cap * 2);
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			unsigned char *nb;
 
+			if (cap > max) {
+				err = -EFBIG;
+				break;
+			}
+			nb = realloc(b, ncap);
 			if (!nb) {
 				err = -ENOMEM;
 				break;
 			}
 			b = nb;
-			cap *= 2;
+			cap = ncap;
 		}
 		zs.next_out = b + zs.total_out;
 		zs.avail_out = (uInt)(cap - zs.total_out);
@@ -227,7 +258,11 @@ static int inflate_all(const unsigned char *in, size_t in_len, unsigned char **b
 	return 0;
 }
 
-/* The records of a segment, inflated when sealed. -ENOENT if it vanished. */
+/*
+ * The records of a segment, inflated when sealed. -ENOENT if it vanished;
+ * -EBADMSG (message set) when it is corrupt or larger than any segment the
+ * writer produces.
+ */
 int seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size)
 {
 	unsigned char *raw;
@@ -237,8 +272,15 @@ int seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size)
 	fd = openat(dirfd, s->name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = read_all(fd, &raw, &raw_len);
+	/* Deflate never makes a segment much larger: the same bound holds on disk. */
+	err = read_all(fd, SEG_BYTES_MAX, &raw, &raw_len);
 	close(fd);
+	if (err == -EFBIG) {
+		err_set("journal segment %s is larger than the %zu MiB any segment can be: corrupt "
+			"or not a journal segment; move it aside to start",
+			s->name, SEG_BYTES_MAX >> 20);
+		return -EBADMSG;
+	}
 	if (err)
 		return err;
 	if (!s->compressed) {
@@ -246,10 +288,16 @@ int seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size)
 		*size = raw_len;
 		return 0;
 	}
-	err = inflate_all(raw, raw_len, buf, size);
+	err = inflate_all(raw, raw_len, SEG_BYTES_MAX, buf, size);
 	free(raw);
 	if (err == -EBADMSG)
 		err_set("journal segment %s: the zlib stream is corrupt", s->name);
+	if (err == -EFBIG) {
+		err_set("journal segment %s inflates past %zu MiB, more than any segment the "
+			"journal writes: corrupt or not a journal segment; move it aside to start",
+			s->name, SEG_BYTES_MAX >> 20);
+		err = -EBADMSG;
+	}
 	return err;
 }
 
@@ -293,7 +341,7 @@ int seg_seal(int dirfd, struct seg *s)
 	fd = openat(dirfd, s->name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = read_all(fd, &raw, &raw_len);
+	err = read_all(fd, SEG_BYTES_MAX, &raw, &raw_len);
 	close(fd);
 	fd = -1;
 	if (err)
