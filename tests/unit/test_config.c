@@ -534,11 +534,16 @@ static void test_commands_round_trip(void **unused)
 	empty_maps(&got);
 	assert_int_equal(replay_build(&want, &r), 0);
 	assert_true(state_equal(&want, &got));
-	/* The order: gateway, bulkhead, then the first service. */
+	/*
+	 * The order: gateway, bulkhead, the interfaces (the return path before
+	 * any flow is steered), then the first service.
+	 */
 	assert_string_equal(
 		r.log[0], "gateway set encap-source4 192.0.2.1 encap-source6 none udp-timeout 60");
 	assert_string_equal(r.log[1], "bulkhead set max-conns 20000 tcp-idle 3600");
-	assert_string_equal(r.log[2], "service add 192.0.2.10 80 tcp rate 10000 burst 200");
+	assert_string_equal(r.log[2], "iface attach eth0 --mode native");
+	assert_string_equal(r.log[3], "iface attach eth1 --mode skb");
+	assert_string_equal(r.log[4], "service add 192.0.2.10 80 tcp rate 10000 burst 200");
 	/* And diffing the result against the file: nothing. */
 	r.count = 0;
 	assert_int_equal(replay_diff(&got, &want, &r), 0);

@@ -6,7 +6,9 @@
  *
  * main() only decides where a command runs. A write command (CLI_WRITE in
  * its object's dispatch table) goes to the daemon when its control socket
- * answers: sluiced journals it, applies it and sends back the output. With
+ * answers: sluiced journals it, applies it and sends back the output. While
+ * a daemon is starting (it holds its lock, ctl.h, but has not bound its
+ * socket yet) a write command is refused with a message to try again. With
  * no daemon (no socket, or nobody listening) or --local, and for every read
  * command, the command runs here through cli_run() (cli.c).
  */
@@ -57,8 +59,20 @@ static int call_daemon(struct cli_call *c, int *rc)
 	}
 	err = ctl_call(path, req, CALL_TIMEOUT_MS, &reply);
 	free(req);
-	if (err == -ENOENT || err == -ECONNREFUSED)
-		return err;
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		pid_t pid;
+
+		if (!ctl_lock_held(path, &pid))
+			return err; /* no daemon: run it here */
+		/* A daemon holds its lock but is not serving yet: it is applying its config. */
+		if (c->json)
+			printf("{\"error\":\"sluiced is starting\"}\n");
+		fprintf(stderr,
+			"sluice: sluiced (pid %d) is starting: its socket %s opens once its configuration is applied; try again in a moment\n",
+			(int)pid, path);
+		*rc = 1;
+		return 0;
+	}
 	if (err) {
 		if (c->json)
 			printf("{\"error\":\"%s\"}\n", "no reply from the daemon");

@@ -51,6 +51,7 @@ struct conn {
 
 struct control {
 	struct listener lis; /* lc.deadline 0: none (an idle subscriber) */
+	int lock;	     /* the daemon's lock beside the socket (ctl.h), held for life */
 	char *backlog[BACKLOG_MAX];
 	size_t bl_next, bl_count;
 };
@@ -555,7 +556,7 @@ void control_expire(struct daemon *d, __u64 now_ms)
 }
 
 /* The journal's last records, for the subscribers' backlog. */
-static void backlog_load(struct daemon *d)
+void control_backlog_load(struct daemon *d)
 {
 	struct journal_record r;
 	struct journal_iter *it;
@@ -583,13 +584,24 @@ static int socket_alive(const char *path)
 	return 1;
 }
 
+/* path + suffix to group sluice (when it exists) and mode; 0 or -errno of chmod. */
+static int give_to_group(const char *path, const char *suffix, mode_t mode)
+{
+	char file[PATH_MAX];
+	struct group *g = getgrnam("sluice");
+
+	snprintf(file, sizeof(file), "%s%s", path, suffix);
+	if (g && chown(file, (uid_t)-1, g->gr_gid))
+		log_warn("cannot give %s to group sluice: %s", file, strerror(errno));
+	return chmod(file, mode) ? -errno : 0;
+}
+
 int control_open(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control *ctl;
 	char dir[sizeof(sa.sun_path)], *slash;
-	struct group *g;
-	int err;
+	pid_t holder;
 
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
 		log_err("socket path too long: %s", d->socket_path);
@@ -608,9 +620,8 @@ int control_open(struct daemon *d)
 		.refuse = refuse_busy,
 		.free_conn = conn_free,
 	};
+	ctl->lock = -1;
 	d->ctl = ctl;
-	backlog_load(d);
-	strcpy(sa.sun_path, d->socket_path);
 	strcpy(dir, d->socket_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -618,26 +629,35 @@ int control_open(struct daemon *d)
 		if (mkdir(dir, 0755) && errno != EEXIST)
 			log_warn("cannot create %s: %s", dir, strerror(errno));
 	}
+	err_clear();
+	ctl->lock = ctl_lock_take(d->socket_path, &holder);
+	if (ctl->lock < 0) {
+		log_err("%s", err_text(ctl->lock));
+		return ctl->lock == -EWOULDBLOCK ? -EADDRINUSE : ctl->lock;
+	}
+	give_to_group(d->socket_path, ".lock", 0640);
 	if (socket_alive(d->socket_path)) {
 		log_err("another daemon answers on %s", d->socket_path);
 		return -EADDRINUSE;
 	}
-	err_clear();
+	return 0;
+}
+
+int control_listen(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct control *ctl = d->ctl;
+	int err;
+
+	strcpy(sa.sun_path, d->socket_path);
 	unlink(d->socket_path);
 	err = listener_open(&ctl->lis, (struct sockaddr *)&sa, sizeof(sa), 64);
 	if (err)
 		goto fail;
-	g = getgrnam("sluice");
-	if (g && chown(d->socket_path, (uid_t)-1, g->gr_gid))
-		log_warn("cannot give %s to group sluice: %s", d->socket_path, strerror(errno));
-	if (chmod(d->socket_path, 0660)) {
-		err = -errno;
-		goto fail;
-	}
-	err = loop_add(d, &ctl->lis.listen, EPOLLIN);
+	err = give_to_group(d->socket_path, "", 0660);
 	if (err)
-		return err;
-	return 0;
+		goto fail;
+	return loop_add(d, &ctl->lis.listen, EPOLLIN);
 fail:
 	log_err("cannot listen on %s: %s", d->socket_path, strerror(-err));
 	return err;
@@ -657,6 +677,8 @@ void control_close(struct daemon *d)
 		unlink(d->socket_path);
 	for (i = 0; i < BACKLOG_MAX; i++)
 		free(ctl->backlog[i]);
+	if (ctl->lock >= 0)
+		close(ctl->lock); /* the file stays: removing it would race a starting daemon */
 	free(ctl);
 	d->ctl = NULL;
 }

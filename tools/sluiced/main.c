@@ -394,14 +394,14 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(-err));
 		goto out;
 	}
-	err = open_journal(&d);
+	err = control_open(&d);
+	if (!err)
+		err = open_journal(&d);
 	if (!err)
 		err = adopt_maps(&d);
 	if (err)
 		goto out;
-	err = control_open(&d);
-	if (err)
-		goto out;
+	control_backlog_load(&d);
 	err = breakers_open(&d);
 	if (err)
 		log_warn("breakers not running: %s", err_msg());
@@ -415,7 +415,10 @@ int main(int argc, char **argv)
 	}
 	if (d.config_path)
 		reapply(&d, "start");
-	err = http_open(&d);
+	/* Only now: a client that connects finds the config applied (sluice says "starting" before). */
+	err = control_listen(&d);
+	if (!err)
+		err = http_open(&d);
 	if (err)
 		goto out;
 	log_info("serving on %s (pin root %s)", d.socket_path, d.pin_root);

@@ -90,8 +90,16 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
 		       char **err, __s64 *seq);
 
-/* control.c */
+/*
+ * control.c. control_open(): take the daemon's lock (ctl.h: one daemon per
+ * socket and journal; clients see it starting) and set up the control
+ * state, before the journal is opened; control_backlog_load(): the last
+ * journal records for new subscribers, once it is; control_listen(): bind
+ * the socket, once the daemon is ready to serve (its config applied).
+ */
 int control_open(struct daemon *d);
+void control_backlog_load(struct daemon *d);
+int control_listen(struct daemon *d);
 void control_close(struct daemon *d);
 /* Send a journal record line to subscribers and keep it in the backlog. */
 void control_publish(struct daemon *d, const char *line);

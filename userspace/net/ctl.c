@@ -5,10 +5,14 @@
  * building, and the client's call over a Unix socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -428,4 +432,83 @@ out:
 	free(buf);
 	close(fd);
 	return err;
+}
+
+static int lock_path(const char *socket_path, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s.lock", socket_path) >= (int)len) {
+		err_set("socket path too long: %s", socket_path);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* The pid written in an open lock file; 0 when unreadable. */
+static pid_t lock_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	return pid > 0 && pid <= INT_MAX ? (pid_t)pid : 0;
+}
+
+int ctl_lock_take(const char *socket_path, pid_t *holder)
+{
+	char path[PATH_MAX], pid[32];
+	int fd, err, n;
+
+	*holder = 0;
+	err = lock_path(socket_path, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		err = -errno;
+		err_set("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		if (err == -EWOULDBLOCK) {
+			*holder = lock_pid(fd);
+			err_set("another sluiced (pid %d) holds %s", (int)*holder, path);
+		} else
+			err_set("cannot lock %s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) {
+		err = -errno;
+		err_set("cannot write %s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ctl_lock_held(const char *socket_path, pid_t *pid)
+{
+	char path[PATH_MAX];
+	int fd, held = 0;
+
+	*pid = 0;
+	if (lock_path(socket_path, path, sizeof(path)))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	/* A shared lock is refused only while the daemon holds its exclusive one. */
+	if (flock(fd, LOCK_SH | LOCK_NB)) {
+		held = errno == EWOULDBLOCK;
+		if (held)
+			*pid = lock_pid(fd);
+	}
+	close(fd);
+	return held;
 }

@@ -21,6 +21,8 @@
 #ifndef SLUICE_CTL_H
 #define SLUICE_CTL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -84,6 +86,24 @@ int ctl_connect(const char *path);
  * nothing was sent), or another -errno with err_set().
  */
 int ctl_call(const char *path, const char *request, int timeout_ms, struct ctl_reply *r);
+
+/*
+ * The daemon's lock, "<socket path>.lock": sluiced takes it (flock) before
+ * anything else and holds it for its whole life, with its pid inside, so a
+ * second daemon on the same socket refuses to start, and a client that
+ * finds no socket can tell a daemon still starting (the socket is bound
+ * only once the configuration is applied) from no daemon at all.
+ */
+
+/*
+ * Take the lock of socket_path: its fd (keep it open), or -EWOULDBLOCK
+ * with *holder set to the pid of the daemon holding it, or another -errno
+ * with err_set(). The file is created mode 0640.
+ */
+int ctl_lock_take(const char *socket_path, pid_t *holder);
+
+/* 1 when a daemon holds socket_path's lock (*pid: its pid, 0 if unknown), else 0. */
+int ctl_lock_held(const char *socket_path, pid_t *pid);
 
 /* The socket path: override if set, else $SLUICE_SOCKET if set, else def. */
 const char *ctl_socket_path(const char *override, const char *def);

@@ -899,6 +899,9 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx)
 	int err;
 
 	err = emit_gateway(NULL, s, emit, ctx);
+	/* Interfaces first: the return path exists before a flow is steered (state_diff). */
+	for (i = 0; !err && s->has_ifaces && i < s->nifaces; i++)
+		err = emit_iface(&s->ifaces[i], "attach", 0, emit, ctx);
 	for (i = 0; !err && i < s->nservices; i++)
 		err = emit_service_build(&s->services[i], emit, ctx);
 	for (i = 0; !err && i < s->nservices; i++)
@@ -908,8 +911,6 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx)
 		for (j = 0; !err && j < s->services[i].nshards; j++)
 			err = emit_shard(&s->services[i], "add", &s->services[i].shards[j], emit,
 					 ctx);
-	for (i = 0; !err && s->has_ifaces && i < s->nifaces; i++)
-		err = emit_iface(&s->ifaces[i], "attach", 0, emit, ctx);
 	return err;
 }
 
@@ -1028,7 +1029,7 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 	size_t i, j;
 	int err = 0;
 
-	/* 1. Gateway-wide settings; interfaces that go. */
+	/* 1. Gateway-wide settings; interfaces that go, then those that come. */
 	if (to->has_gateway || to->has_bulkhead) {
 		struct state base = *from, want = *from;
 
@@ -1047,6 +1048,19 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 	for (i = 0; !err && to->has_ifaces && i < from->nifaces; i++)
 		if (!find_iface(to, from->ifaces[i].name))
 			err = emit_iface(&from->ifaces[i], "detach", 0, emit, ctx);
+	/*
+	 * Interfaces that come or change mode, before any service is added:
+	 * a flow steered in on one interface needs the return path on the
+	 * backend's interface, or the backend's SYN-ACK reaches the stack
+	 * untranslated and the client's connection stalls until it resends.
+	 */
+	for (i = 0; !err && to->has_ifaces && i < to->nifaces; i++) {
+		oi = find_iface(from, to->ifaces[i].name);
+		if (!oi)
+			err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);
+		else if (oi->skb != to->ifaces[i].skb)
+			err = emit_iface(&to->ifaces[i], "attach", 1, emit, ctx);
+	}
 	/* 2. Services that go, or change mode; write ports another service wants. */
 	for (i = 0; !err && i < from->nservices; i++) {
 		o = &from->services[i];
@@ -1100,14 +1114,6 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 			if (!os || !same_shard(os, &n->shards[j]))
 				err = emit_shard(n, "add", &n->shards[j], emit, ctx);
 		}
-	}
-	/* 7. Interfaces that come or change mode. */
-	for (i = 0; !err && to->has_ifaces && i < to->nifaces; i++) {
-		oi = find_iface(from, to->ifaces[i].name);
-		if (!oi)
-			err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);
-		else if (oi->skb != to->ifaces[i].skb)
-			err = emit_iface(&to->ifaces[i], "attach", 1, emit, ctx);
 	}
 	return err;
 }

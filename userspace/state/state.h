@@ -247,11 +247,12 @@ typedef int (*state_emit_fn)(void *ctx, const struct sluice_cmd *cmd);
 /*
  * The commands that build s from empty maps, in a valid order: gateway set
  * and bulkhead set (always, so the maps get created by the first command),
- * services (service add with every setting but the fallback), their
- * backends (backend add, then backend drain for draining ones), the
- * fallbacks (service set fallback), shards, then iface attach when
- * s->has_ifaces (clear it to leave interfaces out, as a replay into a
- * scratch pin root must).
+ * iface attach when s->has_ifaces (clear it to leave interfaces out, as a
+ * replay into a scratch pin root must), services (service add with every
+ * setting but the fallback), their backends (backend add, then backend
+ * drain for draining ones), the fallbacks (service set fallback), shards.
+ * Interfaces come before services so that no flow is steered before the
+ * return path on every interface exists.
  */
 int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
 
@@ -259,7 +260,9 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
  * The commands that turn from (usually state_read_maps()) into to (usually
  * config_load()), touching nothing unchanged; both sorted. Order:
  *  1. gateway set, bulkhead set with the changed fields (when to has the
- *     section); iface detach of interfaces not in to (when to has them);
+ *     section); iface detach of interfaces not in to (when to has them),
+ *     then iface attach of new interfaces (--force when only the mode
+ *     changed), before any service is added (see state_to_commands());
  *  2. service del of services not in to, and of services whose mode changes
  *     (a mode change needs a service without backends: the service is
  *     deleted and added again, its flows steered anew); then service set
@@ -274,8 +277,7 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
  *     backend that is no longer in to is drained (backend drain) and never
  *     deleted by a diff: it keeps its established flows until the operator
  *     deletes it (sluice backend del) or a later file lists it again;
- *  6. service set fallback (changed fallbacks), shard add (new or changed);
- *  7. iface attach of new interfaces (--force when only the mode changed).
+ *  6. service set fallback (changed fallbacks), shard add (new or changed).
  * No change: no command.
  */
 int state_diff(const struct state *from, const struct state *to, state_emit_fn emit, void *ctx);
