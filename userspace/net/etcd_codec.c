@@ -9,84 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "etcd_int.h"
 
 /* --- Pure part: base64, prefix ends --------------------------------------- */
 
-static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/*
+ * base64 is libsodium's (sodium_bin2base64, sodium_base642bin): its decoder
+ * is strict the way the gateway's Go encoder is exact (standard alphabet,
+ * padding required and checked, no white space), so no check of our own is
+ * needed around it. The codecs are pure: they need no sodium_init().
+ */
 size_t etcd_b64_encode(const void *in, size_t len, char *out)
 {
-	const unsigned char *p = in;
-	size_t i, o = 0;
-	__u32 v;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (__u32)p[i] << 16 | (__u32)p[i + 1] << 8 | p[i + 2];
-		out[o++] = b64_chars[v >> 18 & 63];
-		out[o++] = b64_chars[v >> 12 & 63];
-		out[o++] = b64_chars[v >> 6 & 63];
-		out[o++] = b64_chars[v & 63];
-	}
-	if (i < len) {
-		v = (__u32)p[i] << 16;
-		if (i + 1 < len)
-			v |= (__u32)p[i + 1] << 8;
-		out[o++] = b64_chars[v >> 18 & 63];
-		out[o++] = b64_chars[v >> 12 & 63];
-		out[o++] = i + 1 < len ? b64_chars[v >> 6 & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	sodium_bin2base64(out, sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL), in,
+			  len, sodium_base64_VARIANT_ORIGINAL);
+	return strlen(out);
 }
 
 /* Padded standard base64, as Go's encoding/json writes []byte. */
 int etcd_b64_decode(const char *text, size_t len, void *out)
 {
-	unsigned char *o = out;
-	size_t i, n = 0, pad = 0;
-	int j, d;
-	__u32 v;
+	size_t n = 0;
 
 	if (len % 4 || len / 4 * 3 > INT32_MAX)
 		return -EINVAL;
-	if (len && text[len - 1] == '=')
-		pad = len >= 2 && text[len - 2] == '=' ? 2 : 1;
-	for (i = 0; i < len; i += 4) {
-		v = 0;
-		for (j = 0; j < 4; j++) {
-			if (i + 4 == len && j >= 4 - (int)pad) {
-				v <<= 6;
-				continue;
-			}
-			d = b64_val(text[i + j]);
-			if (d < 0)
-				return -EINVAL;
-			v = v << 6 | (__u32)d;
-		}
-		o[n++] = (unsigned char)(v >> 16);
-		if (i + 4 < len || pad < 2)
-			o[n++] = (unsigned char)(v >> 8);
-		if (i + 4 < len || pad < 1)
-			o[n++] = (unsigned char)v;
-	}
+	if (sodium_base642bin(out, len / 4 * 3, text, len, NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL))
+		return -EINVAL;
 	return (int)n;
 }
 
