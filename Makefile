@@ -2,6 +2,7 @@
 # Sluice build. Everything generated goes under $(BUILD) (git-ignored).
 #
 #   make          build BPF objects, skeletons, libsluice, the sluice CLI
+#   make docs     man pages (doc/*.scd, scdoc) and the bash completion
 #   make deps     install missing Debian packages (tools/debian-packages)
 #   make test     deps + build + every test (unit, BPF test-run, integration)
 #   make demo     deps + build + rate-limiting demo on a namespace lab
@@ -78,7 +79,22 @@ FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
+# Man pages (scdoc) and the bash completion, generated from the CLI's help.
+MAN_SRCS := $(wildcard doc/*.scd)
+MANS := $(patsubst doc/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+COMPLETION := $(BUILD)/completion/sluice
+
 all: $(CLI) $(DAEMON) $(BPF_OBJS)
+
+docs: $(MANS) $(COMPLETION)
+
+$(BUILD)/man/%: doc/%.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+$(COMPLETION): $(CLI) tools/gen-completion.sh tools/cli-words.sh
+	@mkdir -p $(@D)
+	sh tools/gen-completion.sh $(CLI) > $@
 
 deps:
 	@sh tools/deps.sh
@@ -134,7 +150,7 @@ DEP_FILES := $(shell find $(BUILD)/obj $(BUILD)/bpf -name '*.d' 2>/dev/null)
 $(filter-out $(DEP_FILES:.d=.o),$(shell find $(BUILD)/obj -name '*.o' 2>/dev/null)): FORCE
 FORCE:
 
-tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAYS) $(CLI) $(DAEMON) $(BPF_OBJS)
+tests: $(UNIT_TESTS) $(BPF_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAYS) $(CLI) $(DAEMON) $(BPF_OBJS) docs
 
 # check first: formatting, static analysis and the sanitizer run gate the suite.
 test: deps
@@ -194,6 +210,6 @@ clean-asan:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: FORCE all deps tests test demo bench fuzz format check clean clean-asan
+.PHONY: FORCE all docs deps tests test demo bench fuzz format check clean clean-asan
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -9,6 +9,10 @@
 #                         lowercase words of its Usage lines after the
 #                         command, and those inside { } in its grammar
 #                         (NAME := { mode MODE | ... })
+#   pos OBJECT COMMAND ARG...  the positional arguments of a Usage line
+#                         (- for an object without commands): its upper-case
+#                         words that are not a keyword's value, SERVICE as
+#                         ADDR PORT PROTO
 # The man-page coverage test and the bash completion are built from this.
 # Usage: tools/cli-words.sh [SLUICE]   (default: build/sluice)
 set -eu
@@ -52,6 +56,22 @@ for obj in $objects; do
 				    !seen[kind, w[i]]++)
 					print kind " " obj " " w[i]
 		}
+		function positional(cmd, text,    n, i, w, out, prev) {
+			gsub(/\.\.\./, " ", text)
+			gsub(/[][{}|,]/, " & ", text)
+			n = split(text, w, " ")
+			out = ""
+			prev = ""
+			for (i = 1; i <= n; i++) {
+				# A keyword value (rate PPS) or a list item (,TYPE) is not positional.
+				if (w[i] ~ /^[A-Z][A-Z0-9_]*$/ && prev !~ /^-*[a-z]/ && prev != ",")
+					out = out " " (w[i] == "SERVICE" ? "ADDR PORT PROTO" : w[i])
+				if (w[i] != "[" || prev != ",")
+					prev = w[i] ~ /^[][{}|]$/ ? "" : w[i]
+			}
+			if (!seen["pos", cmd]++)
+				print "pos " obj " " cmd out
+		}
 		# Usage block: "Usage: sluice OBJ CMD ARGS" and "       sluice OBJ CMD ARGS".
 		/^Usage:/ { usage = 1 }
 		usage && /^(Usage:)? +sluice / {
@@ -70,6 +90,7 @@ for obj in $objects; do
 			for (i = start; i <= n; i++)
 				rest = rest " " w[i]
 			words(rest, "kw")
+			positional(start == 3 ? w[2] : "-", rest)
 			next
 		}
 		# A continuation of a usage line (deeper indent, a [ or {).
