@@ -3,6 +3,9 @@
 #
 #   make          build BPF objects, skeletons, libsluice, the sluice CLI
 #   make docs     man pages (doc/*.scd, scdoc) and the bash completion
+#   make install  [PREFIX=/usr/local] [DESTDIR=] binaries, decap object, unit,
+#                 example config, man pages, completion, monitoring; uninstall
+#   make deb      the Debian package (debian/, dpkg-buildpackage) into $(BUILD)/deb
 #   make deps     install missing Debian packages (tools/debian-packages)
 #   make test     deps + build + every test (unit, BPF test-run, integration)
 #   make demo     deps + build + rate-limiting demo on a namespace lab
@@ -114,17 +117,17 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 # to say which objects include them); afterwards the .d files track them.
 $(BUILD)/obj/%.o: %.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -Itests/lib -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
 $(BUILD)/sluiced: $(DAEMON_OBJS) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(LDLIBS)
 
 $(BENCH): $(call obj,$(BENCH_SRCS)) $(TEST_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
@@ -137,6 +140,57 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON_OBJS) $(LIB)
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Install (Debian paths with PREFIX=/usr UNITDIR=/lib/systemd/system). The
+# data plane's object is inside the binaries (its skeleton); decap.bpf.o is
+# the backends' side of ipip mode, for ip link ... xdp obj.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib/sluice
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/sluice
+DATADIR ?= $(PREFIX)/share/sluice
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+INSTALLED = $(SBINDIR)/sluice $(SBINDIR)/sluiced $(LIBDIR)/decap.bpf.o \
+	$(UNITDIR)/sluiced.service $(DOCDIR)/examples/sluiced.yaml \
+	$(addprefix $(MANDIR)/man8/,sluice.8 sluiced.8) $(MANDIR)/man5/sluiced.yaml.5 \
+	$(COMPLETIONDIR)/sluice $(DATADIR)/monitoring/sluice-dashboard.json \
+	$(DATADIR)/monitoring/sluice-alerts.yml
+
+install: all docs
+	install -d $(addprefix $(DESTDIR),$(SBINDIR) $(LIBDIR) $(UNITDIR) $(DOCDIR)/examples \
+		$(MANDIR)/man5 $(MANDIR)/man8 $(COMPLETIONDIR) $(DATADIR)/monitoring \
+		$(SYSCONFDIR)/sluice)
+	install -m 0755 $(CLI) $(DAEMON) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(BUILD)/bpf/decap.bpf.o $(DESTDIR)$(LIBDIR)/
+	sed 's|/usr/sbin/sluiced|$(SBINDIR)/sluiced|;s|/etc/sluice/|$(SYSCONFDIR)/sluice/|' \
+		tools/sluiced.service > $(DESTDIR)$(UNITDIR)/sluiced.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sluiced.service
+	install -m 0644 tools/sluiced.example.yaml $(DESTDIR)$(DOCDIR)/examples/sluiced.yaml
+	install -m 0644 $(BUILD)/man/sluice.8 $(BUILD)/man/sluiced.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/man/sluiced.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(COMPLETIONDIR)/sluice
+	install -m 0644 tools/monitoring/sluice-dashboard.json tools/monitoring/sluice-alerts.yml \
+		$(DESTDIR)$(DATADIR)/monitoring/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(addprefix $(DESTDIR),$(DATADIR)/monitoring $(DATADIR) $(DOCDIR)/examples \
+		$(DOCDIR) $(LIBDIR) $(SYSCONFDIR)/sluice) 2>/dev/null
+
+# The package is built from a copy of the tracked files under $(BUILD)/deb
+# (dpkg-buildpackage writes its results next to the source tree).
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+deb: deps
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/sluice
+	git ls-files -z | xargs -0 tar -cf - | tar -xf - -C $(BUILD)/deb/sluice
+	cd $(BUILD)/deb/sluice && dpkg-buildpackage -b -us -uc -j2
+	lintian --fail-on error $(BUILD)/deb/sluice_$(DEB_VERSION)_*.deb
+	@ls $(BUILD)/deb/*.deb
+
 
 # Built in the recursive make of `fuzz` (CC=clang, CFLAGS=FUZZ_CFLAGS).
 $(BUILD)/fuzzers/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIB)
@@ -210,6 +264,6 @@ clean-asan:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: FORCE all docs deps tests test demo bench fuzz format check clean clean-asan
+.PHONY: FORCE all docs install uninstall deb deps tests test demo bench fuzz format check clean clean-asan
 .DELETE_ON_ERROR:
 .SECONDARY:
