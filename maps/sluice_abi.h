@@ -23,15 +23,22 @@
 
 #include <linux/types.h>
 
-#define SLUICE_ABI_VERSION \
-	4 /* 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved */
+/*
+ * 5: limits of 16384 services and 65536 backends (every per-id map grows:
+ * a stale pin's max_entries no longer matches, so libbpf's reuse check and
+ * maps_open() refuse it); sl_svc_stats_v3, one value of the 16
+ * service-verdict slots per service; sl_backends, sl_breakers and
+ * sl_svc_res mmapable.
+ * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
+ */
+#define SLUICE_ABI_VERSION 5
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
 
 /* Map names: kernel name and pin file name (<= 15 characters). */
 #define SLUICE_MAP_SERVICES "sl_services"
-#define SLUICE_MAP_SVC_STATS "sl_svc_stats_v2" /* v2: 32 reason slots */
+#define SLUICE_MAP_SVC_STATS "sl_svc_stats_v3" /* v3: one value of 16 slots per service */
 #define SLUICE_MAP_GLB_STATS "sl_glb_stats_v2" /* v2: 32 reason slots */
 #define SLUICE_MAP_SVC_RL "sl_svc_rl"
 #define SLUICE_MAP_CLIENT_RL "sl_client_rl"
@@ -53,14 +60,21 @@
 #define SLUICE_MAP_EVENTS "sl_events"
 #define SLUICE_MAP_LEADERS "sl_leaders"
 
-/* Limits. */
-#define SLUICE_MAX_SERVICES 1024	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
-#define SLUICE_REASON_SLOTS 32		/* per-service counter slots; >= SLUICE_R_MAX */
+/*
+ * Limits. Every array indexed by a service or backend id is sized from
+ * them, so they set the memory the maps take whether ids are used or not
+ * (README "Scale and memory"; `sluice gateway sizes`). Per-CPU arrays cost
+ * their size once per possible CPU: the per-service counters keep only the
+ * service verdicts' slots (SLUICE_SVC_SLOTS) for that reason.
+ */
+#define SLUICE_MAX_SERVICES 16384	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
+#define SLUICE_REASON_SLOTS 32		/* global counter slots; >= SLUICE_R_MAX */
+#define SLUICE_SVC_SLOTS 16		/* per-service counter slots: the service verdicts */
 #define SLUICE_CLIENT_RL_ENTRIES 65536	/* per-client buckets, LRU-bounded */
 #define SLUICE_VLAN_MAX 2		/* 802.1ad outer + 802.1Q inner tag */
 #define SLUICE_IPV6_EXT_MAX 6		/* IPv6 extension headers walked before giving up */
 #define SLUICE_RATE_MAX_PPS 1000000000u /* highest configurable rate, packets/s */
-#define SLUICE_MAX_BACKENDS 4096      /* backend ids are 0 .. SLUICE_MAX_BACKENDS-1, all services */
+#define SLUICE_MAX_BACKENDS 65536     /* backend ids are 0 .. SLUICE_MAX_BACKENDS-1, all services */
 #define SLUICE_NO_BACKEND 0xffffffffu /* "no backend" in tables, shards and flows */
 #define SLUICE_MAX_SUBSETS 1024	      /* shard subsets, each with its own Maglev table */
 #define SLUICE_SUBSET_MAX_MEMBERS 32  /* backends in one subset */
@@ -130,7 +144,7 @@ enum sluice_be_state {
  * Why a packet got its verdict: the index of every counter. The first group
  * are pass reasons for traffic that is not (or cannot be) a service packet;
  * then the service verdicts. Each is counted globally (sl_glb_stats_v2) and, for
- * the service verdicts, per service (sl_svc_stats_v2).
+ * the service verdicts, per service (sl_svc_stats_v3).
  */
 enum sluice_reason {
 	SLUICE_R_ADMITTED = 0,	/* service packet admitted */
@@ -156,7 +170,19 @@ enum sluice_reason {
 	SLUICE_R_LEADER_MOVED, /* packet of a write flow whose backend is no longer the leader: RST/drop */
 	SLUICE_R_MAX,
 };
-_Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the per-service slots");
+_Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the global slots");
+
+/*
+ * The service verdicts, the reasons counted per service too: admitted, and
+ * everything from SLUICE_R_DROP_SVC_RATE on (the reasons in between are
+ * about packets that matched no service). Slot 0 is admitted, slot
+ * r - SLUICE_R_DROP_SVC_RATE + 1 the others.
+ */
+#define SLUICE_R_IS_SVC_VERDICT(r) ((r) == SLUICE_R_ADMITTED || (r) >= SLUICE_R_DROP_SVC_RATE)
+_Static_assert(SLUICE_R_MAX - SLUICE_R_DROP_SVC_RATE + 1 <= SLUICE_SVC_SLOTS,
+	       "service verdicts must fit the per-service slots");
+_Static_assert((SLUICE_SVC_SLOTS & (SLUICE_SVC_SLOTS - 1)) == 0,
+	       "the data plane masks the slot: a power of two");
 
 /*
  * The refusals: a new (or moved) connection turned away, answered by the
@@ -230,12 +256,23 @@ struct sluice_client_key {
 };
 _Static_assert(sizeof(struct sluice_client_key) == 20, "sluice_client_key layout");
 
-/* One counter: value of sl_glb_stats_v2 and sl_svc_stats_v2 (per-CPU, summed by readers). */
+/* One counter: value of sl_glb_stats_v2 (per-CPU, summed by readers). */
 struct sluice_counter {
 	__u64 packets;
 	__u64 bytes; /* frame bytes as seen by XDP */
 };
 _Static_assert(sizeof(struct sluice_counter) == 16, "sluice_counter layout");
+
+/*
+ * sl_svc_stats_v3 value (per-CPU array indexed by service id): a service's
+ * verdict counters, slot sluice_svc_slot(reason). One element per service
+ * rather than one per (service, reason): a per-CPU array allocates each
+ * element apart, so creating 16384 x 16 elements took 0.4 s against 25 ms.
+ */
+struct sluice_svc_counters {
+	struct sluice_counter slot[SLUICE_SVC_SLOTS];
+};
+_Static_assert(sizeof(struct sluice_svc_counters) == 256, "sluice_svc_counters layout");
 
 /* sl_backends value (array indexed by backend id). */
 struct sluice_backend {
@@ -455,10 +492,13 @@ _Static_assert(sizeof(struct sluice_event) == 24, "sluice_event layout");
 #define SLUICE_EVENTS_BYTES (256 * 1024) /* ring buffer size */
 #define SLUICE_BRK_NEXT_TRIES 8		 /* table slots tried after an open backend's */
 
-/* Index into sl_svc_stats_v2 for (service id, reason). */
-static inline __u32 sluice_svc_stat_index(__u32 svc_id, __u32 reason)
+/*
+ * Slot of a service verdict in struct sluice_svc_counters; a reason that is
+ * not a service verdict (SLUICE_R_IS_SVC_VERDICT) would share admitted's.
+ */
+static inline __u32 sluice_svc_slot(__u32 reason)
 {
-	return svc_id * SLUICE_REASON_SLOTS + reason;
+	return reason >= SLUICE_R_DROP_SVC_RATE ? reason - SLUICE_R_DROP_SVC_RATE + 1 : 0;
 }
 
 #endif /* SLUICE_ABI_H */

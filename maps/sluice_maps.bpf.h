@@ -22,13 +22,13 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sl_services SEC(".maps");
 
-/* Per-service counters, indexed by sluice_svc_stat_index(id, reason). */
+/* Per-service verdict counters, indexed by service id: 4 MiB per possible CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_MAX_SERVICES *SLUICE_REASON_SLOTS);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
 	__type(key, __u32);
-	__type(value, struct sluice_counter);
-} sl_svc_stats_v2 SEC(".maps");
+	__type(value, struct sluice_svc_counters);
+} sl_svc_stats_v3 SEC(".maps");
 
 /* Global counters, indexed by enum sluice_reason. */
 struct {
@@ -58,6 +58,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read whole by userspace */
 	__type(key, __u32);
 	__type(value, struct sluice_backend);
 } sl_backends SEC(".maps");
@@ -127,6 +128,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read whole by userspace */
 	__type(key, __u32);
 	__type(value, struct sluice_svc_res);
 } sl_svc_res SEC(".maps");
@@ -161,6 +163,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read whole by userspace */
 	__type(key, __u32);
 	__type(value, struct sluice_breaker);
 } sl_breakers SEC(".maps");

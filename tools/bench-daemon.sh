@@ -13,7 +13,7 @@
 #     daemon, no journal) for comparison.
 #  2. config apply: a YAML of BENCH_SVCS services x BENCH_BES backends
 #     (default 1000 x 10; backend ids are shared by all services, so the
-#     total is capped at SLUICE_MAX_BACKENDS 4096: the script lowers the
+#     total is capped at SLUICE_MAX_BACKENDS 65536: the script lowers the
 #     backends per service when it must and says so), nat, maglev-size
 #     BENCH_M (default 1031, a prime: 1000 default-size tables would take
 #     256 MiB of map memory), applied through the daemon
@@ -112,9 +112,9 @@ bench_socket() {
 # --- 2. config apply ---------------------------------------------------------------
 bench_apply() {
 	local bes=$BENCH_BES s b t0 t1 t2 out rc
-	if [ $((BENCH_SVCS * bes)) -gt 4096 ]; then
-		bes=$((4096 / BENCH_SVCS))
-		note=" (capped from $BENCH_BES: at most 4096 backends in all)"
+	if [ $((BENCH_SVCS * bes)) -gt 65536 ]; then
+		bes=$((65536 / BENCH_SVCS))
+		note=" (capped from $BENCH_BES: at most 65536 backends in all)"
 	else
 		note=""
 	fi

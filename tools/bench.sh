@@ -10,6 +10,13 @@
 #     jhash over the same 3 backends), same generator (ppsgen: AF_PACKET
 #     sendmmsg from the client namespace), same topology, rounds interleaved.
 #     PPS_SECONDS (default 4) per measurement, PPS_ROUNDS (default 3) rounds.
+#  2b. the same gateway saturated: livegen (BPF_PROG_TEST_RUN live frames,
+#     build/tests/integration/livegen) on CPU 0 injects at the client's c0,
+#     the gateway's g0 runs threaded NAPI pinned to CPU 1, each backend drops
+#     in XDP (build/bpf/sink.bpf.o); delivered pps and the gateway's CPU time
+#     per packet (its NAPI threads' run time, and CPU 1's busy time) for
+#     Sluice nat, the redirect floor, nftables DNAT and plain forwarding.
+#     LIVE_SECONDS (default 3) per measurement, LIVE_ROUNDS (default 3).
 #  3. circuit-breaker reaction time on the same lab: a client loop of new
 #     TCP connections (build/tests/integration/connloop, BRK_RATE a second,
 #     default 500) against a nat service with 3 nginx backends, `sluice
@@ -19,17 +26,27 @@
 #     breaker turning open in the map the data plane reads. BRK_ROUNDS
 #     (default 3) rounds; the backend's nginx restarts and its breaker closes
 #     between rounds.
+#
+# BENCH_PARTS (default: all of "testrun pps live breaker daemon cluster")
+# runs only the parts named.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
+BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker daemon cluster}
+# part NAME: true when NAME is one of BENCH_PARTS.
+part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 BUILD=${BUILD:-build}
 PPS_SECONDS=${PPS_SECONDS:-4}
 PPS_ROUNDS=${PPS_ROUNDS:-3}
+LIVE_SECONDS=${LIVE_SECONDS:-3}
+LIVE_ROUNDS=${LIVE_ROUNDS:-3}
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (BPF_PROG_TEST_RUN, namespaces)" >&2
 	exit 1
 fi
-echo "== per-packet cost through BPF_PROG_TEST_RUN (kernel $(uname -r), $(nproc) CPUs)"
-"$BUILD/sluice-bench" "$@" || echo "bench: sluice-bench failed (rc $?)"
+if part testrun; then
+	echo "== per-packet cost through BPF_PROG_TEST_RUN (kernel $(uname -r), $(nproc) CPUs)"
+	"$BUILD/sluice-bench" "$@" || echo "bench: sluice-bench failed (rc $?)"
+fi
 
 # --- packets per second through the gateway ---------------------------------
 LAB_ID=bench$$
@@ -37,6 +54,7 @@ LAB_PIN_ROOT=/sys/fs/bpf/sluice-bench-$$
 . "$(dirname "$0")/lab.sh"
 SLUICE=$(realpath "$BUILD/sluice")
 PPSGEN=$(realpath "$BUILD/tests/integration/ppsgen")
+LIVEGEN=$(realpath "$BUILD/tests/integration/livegen")
 VIP=198.19.0.10
 PORT=9000
 FLOWS=1024
@@ -95,7 +113,7 @@ EOF
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
 	echo "bench: pps and breaker parts skipped: the lab did not come up"
-	BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
+	part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 	exit 0
 fi
 
@@ -119,10 +137,6 @@ table netdev sink {
 }
 EOF
 done
-sluice service add $VIP $PORT udp mode nat >/dev/null
-for b in $BACKENDS; do sluice backend add $VIP $PORT udp "$b" >/dev/null; done
-# The conntrack table must hold every flow of the nftables variant.
-in_gw sysctl -qw net.netfilter.nf_conntrack_max=262144 2>/dev/null
 
 declare -A res=()
 for _ in $(seq "$PPS_ROUNDS"); do
@@ -157,6 +171,146 @@ awk -v s="$sl" -v f="$floor_d" -v n="$nf" 'BEGIN {
 stats_fwd=$(sluice -j stats | jq '.global.forwarded.packets')
 echo "   (Sluice counted $stats_fwd packets forwarded over all its rounds)"
 use_sluice
+}
+
+# --- the gateway saturated: live-frames generator ---------------------------
+# in_ns_sys NS CMD: CMD in namespace NS with that namespace's /sys (for the
+# per-device sysfs files; the pins are not needed there).
+in_ns_sys() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# napi_threads IF: the pids of the NAPI threads of the interfaces named IF
+# (threaded NAPI: one kernel thread "napi/IF-ID" per queue).
+napi_threads() { pgrep -x "napi/$1-[0-9]+"; }
+
+# live_threads: threaded NAPI on, the gateway's g0 threads and the backends'
+# b0 threads on CPU 1, away from the generator on CPU 0 (which a saturating
+# generator keeps busy: sinks there would starve and drop what the gateway
+# forwarded). g0's threads' run time is then the gateway's work alone, and
+# CPU 1's busy time the gateway's plus the sinks'. An XDP attach or detach
+# re-creates a veth's NAPI and its threads: called after every setup.
+live_threads() {
+	in_ns_sys "$GW_NS" sh -c "echo 1 >/sys/class/net/$GW_IF/threaded"
+	for i in 1 2 3; do in_ns_sys "$(be_ns $i)" sh -c 'echo 1 >/sys/class/net/b0/threaded'; done
+	for p in $(napi_threads $GW_IF) $(napi_threads b0); do taskset -pc 1 "$p" >/dev/null; done
+}
+
+# napi_ns: the run time so far of the gateway's g0 NAPI threads, ns.
+napi_ns() {
+	t=0
+	for p in $(napi_threads $GW_IF); do
+		t=$((t + $(cut -d' ' -f1 "/proc/$p/schedstat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+
+# cpu1_busy_ns: CPU 1's busy time so far (all but idle and iowait), ns.
+cpu1_busy_ns() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu1" {
+		printf "%.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e9 / hz }' /proc/stat
+}
+
+# g0_rx: frames g0 has received so far (what the gateway had to handle).
+g0_rx() { in_gw ip -j -s link show $GW_IF | jq '.[0].stats64.rx.packets'; }
+
+# measure_live DSTS: livegen for LIVE_SECONDS; prints "delivered_pps
+# gw_ns_per_pkt cpu1_ns_per_pkt generated_pps handled_pps". The gateway's
+# time is per frame it handled (received on g0, whether a backend's ring
+# then had room for it or not); CPU 1's per frame delivered.
+measure_live() {
+	live_threads
+	d0=$(delivered)
+	r0=$(g0_rx)
+	n0=$(napi_ns)
+	c0=$(cpu1_busy_ns)
+	t0=$(date +%s%N)
+	sent=$(in_cli "$LIVEGEN" c0 "$(lab_mac "$GW_NS" $GW_IF)" $CLIENT4 "$1" $PORT \
+		"$LIVE_SECONDS" $FLOWS 0)
+	t1=$(date +%s%N)
+	sleep 0.2
+	d1=$(delivered)
+	r1=$(g0_rx)
+	n1=$(napi_ns)
+	c1=$(cpu1_busy_ns)
+	awk -v s="${sent:-0}" -v d="$((d1 - d0))" -v t="$((t1 - t0))" -v n="$((n1 - n0))" \
+		-v c="$((c1 - c0))" -v r="$((r1 - r0))" 'BEGIN {
+		printf "%.0f %.1f %.1f %.0f %.0f\n", d * 1e9 / t, (r > 0 ? n / r : 0),
+			(d > 0 ? c / d : 0), s * 1e9 / t, r * 1e9 / t }'
+}
+
+# Plain kernel forwarding: no XDP on g0, no nftables.
+use_fwd() {
+	in_gw nft delete table ip slbench 2>/dev/null
+	sluice iface detach $GW_IF >/dev/null 2>&1
+	in_gw ip link set dev $GW_IF xdpdrv off 2>/dev/null
+}
+
+bench_live() {
+	echo
+	echo "== the gateway saturated: live-frames generator on CPU 0 (BPF_PROG_TEST_RUN,"
+	echo "   BPF_F_TEST_XDP_LIVE_FRAMES, XDP_TX into c0), the gateway's and the backends' NAPI"
+	echo "   threads on CPU 1, XDP_DROP sink on each backend; 64-byte UDP, $FLOWS flows,"
+	echo "   ${LIVE_SECONDS} s x $LIVE_ROUNDS rounds; medians (min-max)"
+	if ! [ -x "$LIVEGEN" ] || ! [ -f "$BUILD/bpf/sink.bpf.o" ] || [ "$(nproc)" -lt 2 ] ||
+		! command -v nft >/dev/null; then
+		echo "bench: live part skipped: needs $LIVEGEN, $BUILD/bpf/sink.bpf.o, nft and 2 CPUs"
+		return 0
+	fi
+	# Backends: the sink instead of decap (restored below).
+	for i in 1 2 3; do
+		in_be $i nft delete table netdev sink 2>/dev/null
+		in_be $i ip link set dev b0 xdpdrv off
+		in_be $i ip link set dev b0 xdpdrv obj "$BUILD/bpf/sink.bpf.o" sec xdp
+	done
+	# GRO gives g0 a NAPI without XDP (the kernel-forwarding variants), which
+	# c0's XDP_TX into the veth needs.
+	in_gw ethtool -K $GW_IF gro on >/dev/null 2>&1
+	declare -A lr=()
+	local backends_csv
+	backends_csv=$(tr ' ' ',' <<<"$BACKENDS")
+	for _ in $(seq "$LIVE_ROUNDS"); do
+		use_sluice
+		lr[sluice]="${lr[sluice]:-}$(measure_live $VIP)"$'\n'
+		use_floor
+		lr[floor]="${lr[floor]:-}$(measure_live "$backends_csv")"$'\n'
+		use_nft
+		lr[nft]="${lr[nft]:-}$(measure_live $VIP)"$'\n'
+		use_fwd
+		lr[fwd]="${lr[fwd]:-}$(measure_live "$backends_csv")"$'\n'
+	done
+	# lmed V COL / lrange V COL: median, "min-max" of column COL of variant V.
+	lmed() { grep . <<<"${lr[$1]}" | awk -v c="$2" '{ print $c }' | sort -g |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+	lrange() { grep . <<<"${lr[$1]}" | awk -v c="$2" '{ print $c }' | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%s-%s", v[1], v[NR] }'; }
+	printf '   %-22s %10s %17s %11s %15s %9s %10s %10s\n' path "delivered" "(min-max)" \
+		"gw ns/pkt" "(min-max)" "cpu1 ns" "handled" "generated"
+	for v in floor sluice nft fwd; do
+		case $v in
+		floor) name="redirect floor (XDP)" ;;
+		sluice) name="Sluice nat (XDP)" ;;
+		nft) name="nftables DNAT jhash" ;;
+		fwd) name="kernel forwarding" ;;
+		esac
+		printf '   %-22s %10s %17s %11s %15s %9s %10s %10s\n' "$name" "$(lmed $v 1)" \
+			"($(lrange $v 1))" "$(lmed $v 2)" "($(lrange $v 2))" "$(lmed $v 3)" \
+			"$(lmed $v 5)" "$(lmed $v 4)"
+	done
+	awk -v s="$(lmed sluice 1)" -v f="$(lmed floor 1)" -v sn="$(lmed sluice 2)" \
+		-v nn="$(lmed nft 2)" -v fn="$(lmed floor 2)" 'BEGIN {
+		printf "   Sluice pps / floor = %.2f (target >= 0.9); gateway ns/pkt: Sluice / nftables = %.2f (target <= 0.33), Sluice / floor = %.2f\n",
+			(f > 0 ? s / f : 0), (nn > 0 ? sn / nn : 0), (fn > 0 ? sn / fn : 0) }'
+	echo "   (delivered, handled, generated: frames/s reaching the backends, received by g0, and"
+	echo "    made by livegen; gw ns/pkt: run time of g0's NAPI threads per frame handled, the"
+	echo "    gateway's work alone; cpu1 ns: CPU 1's busy time per frame delivered: gateway,"
+	echo "    sinks, and any other process that ran there)"
+	# Back to the lab as the other parts expect it.
+	in_ns_sys "$GW_NS" sh -c "echo 0 >/sys/class/net/$GW_IF/threaded"
+	for i in 1 2 3; do
+		in_ns_sys "$(be_ns $i)" sh -c 'echo 0 >/sys/class/net/b0/threaded'
+		in_be $i ip link set dev b0 xdpdrv off
+		in_be $i ip link set dev b0 xdpdrv obj "$(lab_xdp_obj)" sec xdp
+	done
+	use_sluice
 }
 
 # --- circuit-breaker reaction time --------------------------------------------
@@ -258,8 +412,14 @@ bench_breaker() {
 	echo "    'failed (after)': client connections failed after the breaker opened)"
 }
 
-bench_pps
-bench_breaker
-BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
-BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
+# The UDP service the pps parts measure (nat over the 3 backends).
+sluice service add $VIP $PORT udp mode nat >/dev/null
+for b in $BACKENDS; do sluice backend add $VIP $PORT udp "$b" >/dev/null; done
+# The conntrack table must hold every flow of the nftables variants.
+in_gw sysctl -qw net.netfilter.nf_conntrack_max=262144 2>/dev/null
+part pps && bench_pps
+part live && bench_live
+part breaker && bench_breaker
+part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
+part cluster && BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
 exit 0

@@ -31,9 +31,19 @@ static __always_inline void sluice_count_slot(void *map, __u32 idx, __u64 bytes)
  */
 static __always_inline void sluice_count(__u32 reason, __u32 svc_id, __u64 bytes)
 {
+	struct sluice_svc_counters *s;
+	struct sluice_counter *c;
+
 	sluice_count_slot(&sl_glb_stats_v2, reason, bytes);
-	if (svc_id != SLUICE_NO_SVC)
-		sluice_count_slot(&sl_svc_stats_v2, sluice_svc_stat_index(svc_id, reason), bytes);
+	if (svc_id == SLUICE_NO_SVC)
+		return;
+	s = bpf_map_lookup_elem(&sl_svc_stats_v3, &svc_id);
+	if (!s)
+		return;
+	/* The mask is for the verifier: a service verdict's slot is below it. */
+	c = &s->slot[sluice_svc_slot(reason) & (SLUICE_SVC_SLOTS - 1)];
+	c->packets++;
+	c->bytes += bytes;
 }
 
 /* A packet sent towards backend id (forward direction), bytes as received. */

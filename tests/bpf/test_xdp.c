@@ -99,7 +99,7 @@ static void svc_set(const struct svc_def *d, struct sluice_rate rate, struct slu
 
 struct counters {
 	struct sluice_counter glb[SLUICE_REASON_SLOTS];
-	struct sluice_counter svc[TEST_SVC_IDS][SLUICE_REASON_SLOTS];
+	struct sluice_counter svc[TEST_SVC_IDS][SLUICE_SVC_SLOTS]; /* by slot */
 };
 
 /* Sum of one per-CPU counter over every possible CPU. */
@@ -111,6 +111,23 @@ static struct sluice_counter counter_sum(struct bpf_map *map, uint32_t idx)
 	return sum;
 }
 
+/* One service's verdict slots, each summed over every possible CPU. */
+static void svc_sum(uint32_t id, struct sluice_counter *sum)
+{
+	struct sluice_svc_counters vals[dp.ncpus];
+	int c, s;
+
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_stats_v3, &id, sizeof(id), vals,
+					      sizeof(vals), 0),
+			 0);
+	memset(sum, 0, SLUICE_SVC_SLOTS * sizeof(*sum));
+	for (c = 0; c < dp.ncpus; c++)
+		for (s = 0; s < SLUICE_SVC_SLOTS; s++) {
+			sum[s].packets += vals[c].slot[s].packets;
+			sum[s].bytes += vals[c].slot[s].bytes;
+		}
+}
+
 static void counters_snap(struct counters *c)
 {
 	uint32_t r, id;
@@ -118,9 +135,7 @@ static void counters_snap(struct counters *c)
 	for (r = 0; r < SLUICE_REASON_SLOTS; r++)
 		c->glb[r] = counter_sum(dp.skel->maps.sl_glb_stats_v2, r);
 	for (id = 0; id < TEST_SVC_IDS; id++)
-		for (r = 0; r < SLUICE_REASON_SLOTS; r++)
-			c->svc[id][r] = counter_sum(dp.skel->maps.sl_svc_stats_v2,
-						    sluice_svc_stat_index(id, r));
+		svc_sum(id, c->svc[id]);
 }
 
 /*
@@ -133,6 +148,8 @@ static void counters_expect(const struct counters *a, const struct counters *b, 
 {
 	uint32_t r, id;
 
+	/* Only a service verdict has a per-service slot. */
+	assert_true(svc_id == NO_SVC || SLUICE_R_IS_SVC_VERDICT(reason));
 	for (r = 0; r < SLUICE_REASON_SLOTS; r++) {
 		int hit = r == reason;
 
@@ -146,14 +163,14 @@ static void counters_expect(const struct counters *a, const struct counters *b, 
 				(unsigned long long)(hit ? bytes : 0));
 	}
 	for (id = 0; id < TEST_SVC_IDS; id++) {
-		for (r = 0; r < SLUICE_REASON_SLOTS; r++) {
-			int hit = svc_id != NO_SVC && id == svc_id && r == reason;
+		for (r = 0; r < SLUICE_SVC_SLOTS; r++) {
+			int hit = svc_id != NO_SVC && id == svc_id && r == sluice_svc_slot(reason);
 			uint64_t dpk = b->svc[id][r].packets - a->svc[id][r].packets;
 			uint64_t dby = b->svc[id][r].bytes - a->svc[id][r].bytes;
 
 			if (dpk != (hit ? packets : 0) || dby != (hit ? bytes : 0))
 				fail_msg(
-					"service %u counter %u: +%llu packets +%llu bytes, expected "
+					"service %u counter slot %u: +%llu packets +%llu bytes, expected "
 					"+%llu +%llu",
 					id, r, (unsigned long long)dpk, (unsigned long long)dby,
 					(unsigned long long)(hit ? packets : 0),

@@ -67,19 +67,17 @@ static size_t count(void)
 static void dirty(__u32 id)
 {
 	int ncpus = libbpf_num_possible_cpus(), c;
-	struct sluice_counter *v = calloc((size_t)ncpus, sizeof(*v));
+	struct sluice_svc_counters *v = calloc((size_t)ncpus, sizeof(*v));
 	struct sluice_client_key ck;
 	struct sluice_bucket b = { .tat = 12345 };
-	__u32 k = sluice_svc_stat_index(id, SLUICE_R_ADMITTED);
+	__u32 a = sluice_svc_slot(SLUICE_R_ADMITTED), d = sluice_svc_slot(SLUICE_R_DROP_SVC_RATE);
 
 	assert_non_null(v);
 	for (c = 0; c < ncpus; c++) {
-		v[c].packets = 10;
-		v[c].bytes = 1000;
+		v[c].slot[a].packets = v[c].slot[d].packets = 10;
+		v[c].slot[a].bytes = v[c].slot[d].bytes = 1000;
 	}
-	assert_int_equal(bpf_map_update_elem(pr.maps.svc_stats, &k, v, BPF_ANY), 0);
-	k = sluice_svc_stat_index(id, SLUICE_R_DROP_SVC_RATE);
-	assert_int_equal(bpf_map_update_elem(pr.maps.svc_stats, &k, v, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(pr.maps.svc_stats, &id, v, BPF_ANY), 0);
 	assert_int_equal(bpf_map_update_elem(pr.maps.svc_rl, &id, &b, BPF_ANY), 0);
 	memset(&ck, 0, sizeof(ck));
 	ck.svc_id = id;

@@ -180,24 +180,18 @@ int svc_value_make(const struct svc_conf *conf, const struct sluice_svc *base, _
 	return 0;
 }
 
-/* Write zeroes into every CPU's copy of the id's counter slots. */
+/* Write zeroes into every CPU's copy of the id's counters. */
 static int zero_counters(const struct sluice_maps *m, __u32 id)
 {
-	struct sluice_counter *zero;
+	struct sluice_svc_counters *zero;
 	int ncpus, err = 0;
-	__u32 r;
 
 	zero = maps_percpu_alloc(sizeof(*zero), &ncpus);
 	if (!zero)
 		return ncpus;
-	for (r = 0; r < SLUICE_REASON_SLOTS; r++) {
-		__u32 key = sluice_svc_stat_index(id, r);
-
-		if (bpf_map_update_elem(m->svc_stats, &key, zero, BPF_ANY)) {
-			err = -errno;
-			err_set("cannot clear counters of service id %u: %s", id, strerror(-err));
-			break;
-		}
+	if (bpf_map_update_elem(m->svc_stats, &id, zero, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot clear counters of service id %u: %s", id, strerror(-err));
 	}
 	free(zero);
 	return err;
