@@ -51,8 +51,6 @@ CLI := $(BUILD)/sluice
 
 DAEMON_SRCS := $(wildcard tools/sluiced/*.c)
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
-# The daemon runs write commands through the CLI's own dispatcher (cli_run).
-DAEMON_OBJS += $(filter-out $(BUILD)/obj/tools/sluice/main.o,$(CLI_OBJS))
 DAEMON := $(if $(DAEMON_SRCS),$(BUILD)/sluiced)
 
 BENCH_SRCS := $(wildcard tools/bench/*.c)
@@ -135,6 +133,7 @@ check: deps
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 \
 		-D__linux__ -Imaps $(addprefix -I,$(LAYERS)) \
 		-i tools/bench/bpf userspace loader tools tests
+	sh tools/check-layers.sh
 	@$(MAKE) --no-print-directory clean-asan
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \

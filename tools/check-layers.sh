@@ -99,15 +99,18 @@ else
 fi
 
 # No cycles between modules either, inside a folder included. A module is a
-# file stem (svc.c and svc.h are one module); an edge is "module includes
-# another module's header". tsort names every loop it meets on stderr.
+# file stem (svc.c and svc.h are one module; a private header foo_int.h is
+# module foo's, shared by the files it is split into); an edge is "module
+# includes another module's header". tsort names every loop it meets on stderr.
 edges=$(find userspace loader -name '*.[ch]' ! -name '*.bpf.c' | sort | while IFS= read -r f; do
 	m=$(basename "$f")
 	m=${m%.[ch]}
+	m=${m%_int}
 	sed -n 's/^#include "\([^"]*\)\.h".*/\1/p' "$f" | while IFS= read -r h; do
 		h=${h##*/}
 		# Only headers of library modules: the ABI and skeletons below take part in no loop.
 		[ -n "$(find userspace loader -name "$h.h" | head -n 1)" ] || continue
+		h=${h%_int}
 		[ "$h" = "$m" ] && continue
 		echo "$h $m"
 	done

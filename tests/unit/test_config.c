@@ -3,8 +3,8 @@
  * Unit tests of userspace/config.c and userspace/state.c: valid files (the
  * commented example included) and their round trips (load -> dump -> load,
  * load -> state_to_commands -> replayed), invalid files with each error's
- * exact line and column, and state_diff() cases. Commands are replayed on a
- * struct state by a small interpreter here, so no map is needed.
+ * exact line and column, and state_diff() cases. Commands are replayed on
+ * real maps under a private pin root by the command library (cmd_apply()).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +20,12 @@
 
 #include "addr.h"
 #include "args.h"
+#include "cmd.h"
 #include "config.h"
 #include "err.h"
+#include "loader.h"
+#include "out.h"
+#include "pinroot.h"
 #include "rate.h"
 #include "res.h"
 #include "shard.h"
@@ -46,326 +50,164 @@ static void expect_error(const char *text, int line, int col, const char *what)
 	assert_int_equal(s.nservices, 0); /* nothing left behind */
 }
 
-/* Replaying commands on a struct state. */
+/*
+ * Replaying commands: on real maps under a private pin root, through the
+ * command library (cmd_apply(), the code sluice and sluiced run), then read
+ * back (state_read_maps()) into the state being replayed on. Interfaces
+ * cannot be attached here: iface commands change the state's list only.
+ */
+
+static struct pinroot pr;
 
 struct replay {
 	struct state *s;
 	int count;
 	char log[64][512];
+	int started;	/* the walk has begun: the pins hold s and its commands */
+	size_t nifaces; /* iface commands of the walk, applied to s at its end */
+	struct sluice_cmd *ifaces;
 };
 
-static struct state_service *svc_of(struct state *s, char **argv)
+/* Apply cmd to the pins; its output captured and dropped. */
+static int apply(void *ctx, const struct sluice_cmd *cmd)
 {
-	union sluice_addr a;
-	struct sluice_svc_key k;
-	__u16 port;
-	__u8 proto;
+	struct out_capture cap;
+	int err;
 
-	assert_int_equal(addr_parse(argv[0], &a), 0);
-	assert_int_equal(args_parse_port(argv[1], &port), 0);
-	assert_int_equal(args_parse_proto(argv[2], &proto), 0);
-	assert_int_equal(svc_key_make(&a, port, proto, &k), 0);
-	return state_find_service(s, &k);
-}
+	(void)ctx;
+	if (cmd->kind == CMD_IFACE_ATTACH || cmd->kind == CMD_IFACE_DETACH)
+		return 0;
+	assert_int_equal(out_capture_begin(&cap, 0, 0), 0);
+	err = cmd_apply(pr.root, cmd);
+	out_capture_end(&cap);
+	if (err) {
+		char line[512];
 
-static void parse_ref(char **argv, struct be_ref *r)
-{
-	memset(r, 0, sizeof(*r));
-	assert_int_equal(addr_parse(argv[0], &r->addr), 0);
-	assert_string_equal(argv[1], "port");
-	assert_int_equal(args_parse_port(argv[2], &r->port), 0);
-	r->has_port = 1;
-}
-
-static __u32 num(const char *t)
-{
-	__u32 v;
-
-	assert_int_equal(args_parse_count(t, 0xffffffffu, "n", &v), 0);
-	return v;
-}
-
-static __u32 ms(const char *t)
-{
-	__u32 v;
-
-	assert_int_equal(res_parse_seconds_ms(t, 1, 100000000, "s", &v), 0);
-	return v;
-}
-
-static void svc_options(struct state_service *v, int argc, char **argv)
-{
-	struct sluice_svc_res *r = &v->res;
-	int i, burst = -1, cburst = -1, rate = 0, crate = 0;
-
-	for (i = 0; i < argc; i += 2) {
-		const char *k = argv[i], *x = argv[i + 1];
-
-		assert_true(i + 1 < argc);
-		if (!strcmp(k, "mode"))
-			assert_int_equal(args_parse_mode(x, &v->mode), 0);
-		else if (!strcmp(k, "hash"))
-			assert_int_equal(args_parse_hash(x, &v->hash), 0);
-		else if (!strcmp(k, "maglev-size"))
-			v->maglev_size = num(x);
-		else if (!strcmp(k, "write-port"))
-			v->write_port = !strcmp(x, "none") ? 0 : (__u16)num(x);
-		else if (!strcmp(k, "route"))
-			v->route_leader = !strcmp(x, "leader");
-		else if (!strcmp(k, "rate"))
-			v->rate = num(x), rate = 1;
-		else if (!strcmp(k, "burst"))
-			burst = (int)num(x);
-		else if (!strcmp(k, "client-rate"))
-			v->client_rate = num(x), crate = 1;
-		else if (!strcmp(k, "client-burst"))
-			cburst = (int)num(x);
-		else if (!strcmp(k, "max-conns"))
-			r->max_conns = num(x);
-		else if (!strcmp(k, "reserved"))
-			r->reserved = num(x);
-		else if (!strcmp(k, "critical")) {
-			size_t n = 0;
-
-			assert_int_equal(res_critical_parse(x, 0, v->critical, &n), 0);
-			v->ncritical = n;
-		} else if (!strcmp(k, "refuse"))
-			assert_int_equal(res_parse_refuse(x, &r->refuse), 0);
-		else if (!strcmp(k, "global-limit"))
-			r->flags = !strcmp(x, "off") ? SLUICE_RES_NO_GLOBAL : 0;
-		else if (!strcmp(k, "on-open"))
-			assert_int_equal(res_parse_on_open(x, &r->on_open), 0);
-		else if (!strcmp(k, "fallback")) {
-			if (!strcmp(x, "none")) {
-				v->has_fallback = 0;
-			} else {
-				parse_ref(argv + i + 1, &v->fallback);
-				v->has_fallback = 1;
-				i += 2;
-			}
-		} else if (!strcmp(k, "breaker-failures"))
-			r->brk_failures = num(x);
-		else if (!strcmp(k, "breaker-window"))
-			r->brk_window_ms = ms(x);
-		else if (!strcmp(k, "breaker-rate"))
-			r->brk_rate_pct = num(x);
-		else if (!strcmp(k, "breaker-min-calls"))
-			r->brk_min_calls = num(x);
-		else if (!strcmp(k, "breaker-wait"))
-			r->brk_wait_ms = ms(x);
-		else if (!strcmp(k, "breaker-wait-max"))
-			r->brk_wait_max_ms = ms(x);
-		else if (!strcmp(k, "breaker-probes"))
-			r->brk_probes = num(x);
-		else if (!strcmp(k, "breaker-successes"))
-			r->brk_successes = num(x);
-		else if (!strcmp(k, "breaker-max-open"))
-			r->brk_max_open_pct = num(x);
-		else if (!strcmp(k, "syn-timeout"))
-			r->syn_timeout_ms = num(x);
-		else
-			fail_msg("unexpected service option '%s'", k);
+		cmd_format_line(cmd, line, sizeof(line));
+		fail_msg("'%s': %s", line, err_text(err));
 	}
-	if (rate)
-		v->burst = v->rate ? (burst >= 0 ? (__u32)burst : rate_default_burst(v->rate)) : 0;
-	if (crate)
-		v->client_burst =
-			v->client_rate
-				? (cburst >= 0 ? (__u32)cburst : rate_default_burst(v->client_rate))
-				: 0;
+	free(cap.out);
+	free(cap.err);
+	return 0;
 }
 
-static void replay_service(struct state *s, const char *verb, int argc, char **argv)
+/* The maps' content into s; what the maps do not hold (interfaces, daemon, ...) kept. */
+static void read_back(struct state *s)
 {
-	struct state_service *v = svc_of(s, argv);
-	size_t i;
+	struct state got;
 
-	if (!strcmp(verb, "add")) {
-		struct sluice_svc_key key;
-		__u8 mode = SLUICE_MODE_LOCAL;
-
-		assert_null(v);
-		for (i = 3; i + 1 < (size_t)argc; i++)
-			if (!strcmp(argv[i], "mode"))
-				assert_int_equal(args_parse_mode(argv[i + 1], &mode), 0);
-		v = state_add_service(s);
-		assert_non_null(v);
-		state_service_defaults(v, mode);
-		v = &s->services[s->nservices - 1];
-		{
-			union sluice_addr a;
-			__u16 port;
-			__u8 proto;
-
-			addr_parse(argv[0], &a);
-			args_parse_port(argv[1], &port);
-			args_parse_proto(argv[2], &proto);
-			svc_key_make(&a, port, proto, &key);
-		}
-		v->key = key;
-		svc_options(v, argc - 3, argv + 3);
-	} else if (!strcmp(verb, "set")) {
-		assert_non_null(v);
-		svc_options(v, argc - 3, argv + 3);
-	} else if (!strcmp(verb, "del")) {
-		assert_non_null(v);
-		free(v->backends);
-		free(v->shards);
-		i = (size_t)(v - s->services);
-		memmove(v, v + 1, (s->nservices - i - 1) * sizeof(*v));
-		s->nservices--;
-	} else {
-		fail_msg("unexpected service command '%s'", verb);
-	}
+	assert_int_equal(state_read_maps(&pr.maps, &got), 0);
+	got.has_ifaces = s->has_ifaces;
+	got.has_gateway = s->has_gateway;
+	got.has_bulkhead = s->has_bulkhead;
+	got.nifaces = s->nifaces;
+	got.ifaces = s->ifaces;
+	got.daemon = s->daemon;
+	got.cluster = s->cluster;
+	s->nifaces = 0;
+	s->ifaces = NULL;
+	state_free(s);
+	*s = got;
 }
 
-static void replay_backend(struct state *s, const char *verb, int argc, char **argv)
+/* Make the pins hold s (fresh maps built by its commands) unless they do already. */
+static void sync_maps(const struct state *s)
 {
-	struct state_service *v = svc_of(s, argv);
-	struct state_backend *b;
-	struct be_ref r;
-	size_t i;
+	struct state have;
+	int same;
 
-	assert_non_null(v);
-	parse_ref(argv + 3, &r);
-	b = (struct state_backend *)state_find_backend(v, &r.addr, r.port);
-	if (!strcmp(verb, "add")) {
-		assert_null(b);
-		b = state_add_backend(v);
-		assert_non_null(b);
-		b->addr = r.addr;
-		b->port = r.port;
-		b->state = SLUICE_BE_ACTIVE;
-		assert_int_equal(argc, 8);
-		assert_string_equal(argv[6], "weight");
-		b->weight = num(argv[7]);
+	assert_int_equal(state_read_maps(&pr.maps, &have), 0);
+	have.has_ifaces = 0;
+	same = state_equal(&have, s);
+	state_free(&have);
+	if (same)
+		return;
+	pinroot_teardown(&pr);
+	assert_int_equal(pinroot_setup(&pr), 0);
+	assert_null(pr.skip_reason);
+	assert_int_equal(state_to_commands(s, apply, NULL), 0);
+}
+
+static void replay_iface(struct state *s, const struct sluice_cmd *cmd)
+{
+	struct state_iface *f = NULL;
+	size_t j;
+
+	for (j = 0; j < s->nifaces; j++)
+		if (!strcmp(s->ifaces[j].name, cmd->iface.dev))
+			f = &s->ifaces[j];
+	if (cmd->kind == CMD_IFACE_DETACH) {
+		assert_non_null(f);
+		j = (size_t)(f - s->ifaces);
+		memmove(&s->ifaces[j], &s->ifaces[j + 1], (s->nifaces - j - 1) * sizeof(*f));
+		s->nifaces--;
 		return;
 	}
-	assert_non_null(b);
-	if (!strcmp(verb, "set"))
-		b->weight = num(argv[7]);
-	else if (!strcmp(verb, "drain"))
-		b->state = SLUICE_BE_DRAINING;
-	else if (!strcmp(verb, "activate"))
-		b->state = SLUICE_BE_ACTIVE;
-	else if (!strcmp(verb, "del")) {
-		i = (size_t)(b - v->backends);
-		memmove(b, b + 1, (v->nbackends - i - 1) * sizeof(*b));
-		v->nbackends--;
-	} else
-		fail_msg("unexpected backend command '%s'", verb);
+	if (!f)
+		f = state_add_iface(s);
+	snprintf(f->name, sizeof(f->name), "%.*s", (int)sizeof(f->name) - 1, cmd->iface.dev);
+	f->skb = cmd->iface.opts.mode == LOADER_XDP_SKB;
 }
 
-static void replay_shard(struct state *s, const char *verb, int argc, char **argv)
-{
-	struct state_service *v = svc_of(s, argv);
-	struct sluice_shard_key k;
-	struct state_shard *sh = NULL;
-	size_t i, n;
-
-	assert_non_null(v);
-	assert_int_equal(shard_prefix_parse(argv[3], 0, &k), 0);
-	for (i = 0; i < v->nshards; i++)
-		if (!memcmp(&v->shards[i].key, &k, sizeof(k)))
-			sh = &v->shards[i];
-	if (!strcmp(verb, "del")) {
-		assert_non_null(sh);
-		i = (size_t)(sh - v->shards);
-		memmove(sh, sh + 1, (v->nshards - i - 1) * sizeof(*sh));
-		v->nshards--;
-		return;
-	}
-	assert_string_equal(verb, "add");
-	assert_null(sh);
-	sh = state_add_shard(v);
-	assert_non_null(sh);
-	sh->key = k;
-	if (!strcmp(argv[4], "backend")) {
-		assert_int_equal(argc, 8);
-		parse_ref(argv + 5, &sh->members[0]);
-		sh->count = 1;
-	} else {
-		assert_string_equal(argv[4], "subset");
-		assert_int_equal(
-			shard_members_parse(argv[5], sh->members, SLUICE_SUBSET_MAX_MEMBERS, &n),
-			0);
-		sh->subset = 1;
-		sh->count = (__u32)n;
-	}
-}
-
-static int replay_emit(void *ctx, int argc, char **argv)
+/*
+ * One command of a walk (state_diff(), state_to_commands()): applied to the
+ * pins now; the state walked over (r->s) is left alone until replay_done().
+ */
+static int replay_emit(void *ctx, const struct sluice_cmd *cmd)
 {
 	struct replay *r = ctx;
-	struct state *s = r->s;
-	size_t used = 0;
-	int i;
 
-	assert_null(argv[argc]);
-	if (r->count < 64) {
-		r->log[r->count][0] = 0;
-		for (i = 0; i < argc; i++)
-			used += (size_t)snprintf(r->log[r->count] + used, sizeof(r->log[0]) - used,
-						 "%s%s", i ? " " : "", argv[i]);
-	}
+	PINROOT_SKIP_UNLESS_READY(&pr);
+	if (r->count < 64)
+		cmd_format_line(cmd, r->log[r->count], sizeof(r->log[0]));
 	r->count++;
-	assert_true(argc >= 2);
-	if (!strcmp(argv[0], "service")) {
-		replay_service(s, argv[1], argc - 2, argv + 2);
-	} else if (!strcmp(argv[0], "backend")) {
-		replay_backend(s, argv[1], argc - 2, argv + 2);
-	} else if (!strcmp(argv[0], "shard")) {
-		replay_shard(s, argv[1], argc - 2, argv + 2);
-	} else if (!strcmp(argv[0], "gateway")) {
-		for (i = 2; i + 1 < argc; i += 2) {
-			union sluice_addr *a = !strcmp(argv[i], "encap-source4")   ? &s->encap_src4
-					       : !strcmp(argv[i], "encap-source6") ? &s->encap_src6
-										   : NULL;
-
-			if (!a) {
-				assert_string_equal(argv[i], "udp-timeout");
-				s->udp_timeout_s = num(argv[i + 1]);
-			} else if (!strcmp(argv[i + 1], "none")) {
-				memset(a, 0, sizeof(*a));
-			} else {
-				assert_int_equal(addr_parse(argv[i + 1], a), 0);
-			}
-		}
-	} else if (!strcmp(argv[0], "bulkhead")) {
-		for (i = 2; i + 1 < argc; i += 2) {
-			if (!strcmp(argv[i], "max-conns"))
-				s->global_max_conns = num(argv[i + 1]);
-			else
-				s->tcp_idle_s = num(argv[i + 1]);
-		}
-	} else if (!strcmp(argv[0], "iface")) {
-		if (!strcmp(argv[1], "attach")) {
-			struct state_iface *f = NULL;
-			size_t j;
-
-			for (j = 0; j < s->nifaces; j++)
-				if (!strcmp(s->ifaces[j].name, argv[2]))
-					f = &s->ifaces[j];
-			if (!f)
-				f = state_add_iface(s);
-			snprintf(f->name, sizeof(f->name), "%s", argv[2]);
-			f->skb = argc > 4 && !strcmp(argv[4], "skb");
-		} else {
-			size_t j;
-
-			for (j = 0; j < s->nifaces; j++)
-				if (!strcmp(s->ifaces[j].name, argv[2])) {
-					memmove(&s->ifaces[j], &s->ifaces[j + 1],
-						(s->nifaces - j - 1) * sizeof(s->ifaces[0]));
-					s->nifaces--;
-					break;
-				}
-		}
-	} else {
-		fail_msg("unexpected object '%s'", argv[0]);
+	if (!r->started) {
+		sync_maps(r->s);
+		r->started = 1;
 	}
-	state_sort(s);
+	if (cmd->kind == CMD_IFACE_ATTACH || cmd->kind == CMD_IFACE_DETACH) {
+		struct sluice_cmd *grown = realloc(r->ifaces, (r->nifaces + 1) * sizeof(*grown));
+
+		assert_non_null(grown);
+		r->ifaces = grown;
+		r->ifaces[r->nifaces++] = *cmd;
+	} else {
+		apply(NULL, cmd);
+	}
 	return 0;
+}
+
+/* The walk is over: r->s becomes what the pins hold, with its interfaces replayed. */
+static void replay_done(struct replay *r)
+{
+	size_t i;
+
+	if (!r->started)
+		return;
+	read_back(r->s);
+	for (i = 0; i < r->nifaces; i++)
+		replay_iface(r->s, &r->ifaces[i]);
+	state_sort(r->s);
+	free(r->ifaces);
+	r->ifaces = NULL;
+	r->nifaces = 0;
+	r->started = 0;
+}
+
+static int replay_diff(const struct state *from, const struct state *to, struct replay *r)
+{
+	int err = state_diff(from, to, replay_emit, r);
+
+	replay_done(r);
+	return err;
+}
+
+static int replay_build(const struct state *s, struct replay *r)
+{
+	int err = state_to_commands(s, replay_emit, r);
+
+	replay_done(r);
+	return err;
 }
 
 /* What the maps hold on a fresh pin root. */
@@ -549,7 +391,7 @@ static void test_commands_round_trip(void **unused)
 	(void)unused;
 	assert_int_equal(load(full, &want), 0);
 	empty_maps(&got);
-	assert_int_equal(state_to_commands(&want, replay_emit, &r), 0);
+	assert_int_equal(replay_build(&want, &r), 0);
 	assert_true(state_equal(&want, &got));
 	/* The order: gateway, bulkhead, then the first service. */
 	assert_string_equal(
@@ -558,12 +400,12 @@ static void test_commands_round_trip(void **unused)
 	assert_string_equal(r.log[2], "service add 192.0.2.10 80 tcp rate 10000 burst 200");
 	/* And diffing the result against the file: nothing. */
 	r.count = 0;
-	assert_int_equal(state_diff(&got, &want, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&got, &want, &r), 0);
 	assert_int_equal(r.count, 0);
 	/* The same from empty maps through state_diff. */
 	state_free(&got);
 	empty_maps(&got);
-	assert_int_equal(state_diff(&got, &want, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&got, &want, &r), 0);
 	assert_true(state_equal(&want, &got));
 	state_free(&want);
 	state_free(&got);
@@ -589,7 +431,7 @@ static void diff_case(const char *text, int n, const char *const *cmds)
 	from.has_ifaces = from.has_gateway = from.has_bulkhead = 1;
 	if (load(text, &to))
 		fail_msg("%s", err_msg());
-	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	for (i = 0; i < r.count && i < n; i++)
 		assert_string_equal(r.log[i], cmds[i]);
 	assert_int_equal(r.count, n);
@@ -638,9 +480,9 @@ static void test_diff_backend_removed(void **unused)
 	/* Once drained, a second apply changes nothing: the backend is never deleted. */
 	assert_int_equal(load(base_cfg, &from), 0);
 	assert_int_equal(load(text, &to), 0);
-	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	r.count = 0;
-	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	assert_int_equal(r.count, 0);
 	state_free(&from);
 	state_free(&to);
@@ -721,7 +563,7 @@ static void test_diff_backend_changes(void **unused)
 	assert_int_equal(load(before, &from), 0);
 	if (load(after, &to))
 		fail_msg("%s", err_msg());
-	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	for (i = 0; i < r.count && i < 5; i++)
 		assert_string_equal(r.log[i], want[i]);
 	assert_int_equal(r.count, 5);
@@ -730,7 +572,7 @@ static void test_diff_backend_changes(void **unused)
 	state_free(&to);
 	assert_int_equal(load(before, &to), 0);
 	r.count = 0;
-	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	assert_true(state_equal(&from, &to));
 	state_free(&from);
 	state_free(&to);
@@ -931,12 +773,12 @@ static void test_cqrs_and_cluster(void **unused)
 	/* Commands: write-port and route in service add; replayed, the same. */
 	assert_int_equal(load(cqrs, &want), 0);
 	empty_maps(&got);
-	assert_int_equal(state_to_commands(&want, replay_emit, &r), 0);
+	assert_int_equal(replay_build(&want, &r), 0);
 	assert_string_equal(r.log[2], "service add 192.0.2.40 5432 tcp mode nat write-port 5433");
 	assert_string_equal(r.log[5], "service add 192.0.2.40 6379 tcp mode ipip route leader");
 	assert_true(state_equal(&want, &got));
 	r.count = 0;
-	assert_int_equal(state_diff(&got, &want, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&got, &want, &r), 0);
 	assert_int_equal(r.count, 0);
 	state_free(&want);
 	state_free(&got);
@@ -952,7 +794,7 @@ static void diff_pair(const char *a, const char *b, int n, const char *const *cm
 
 	if (load(a, &from) || load(b, &to))
 		fail_msg("%s", err_msg());
-	assert_int_equal(state_diff(&from, &to, replay_emit, &r), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	for (i = 0; i < r.count && i < n; i++)
 		assert_string_equal(r.log[i], cmds[i]);
 	assert_int_equal(r.count, n);
@@ -1154,6 +996,19 @@ static void test_empty(void **unused)
 	state_free(&s);
 }
 
+static int setup(void **unused)
+{
+	(void)unused;
+	return pinroot_setup(&pr);
+}
+
+static int teardown(void **unused)
+{
+	(void)unused;
+	pinroot_teardown(&pr);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1174,5 +1029,5 @@ int main(void)
 		cmocka_unit_test(test_cqrs_errors),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

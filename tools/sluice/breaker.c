@@ -249,84 +249,6 @@ out:
 	return err;
 }
 
-/* ---- trip, reset ------------------------------------------------------------- */
-
-static int override(const char *cmd, __u32 state, int argc, char **argv)
-{
-	struct sluice_backend *all = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	struct sluice_svc svc;
-	struct be_ref ref;
-	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
-	__u32 id;
-	int err;
-
-	err = cli_parse_svc_key("breaker", argc, argv, &key);
-	if (err)
-		return err;
-	if (argc < 4)
-		return cli_usage_error("breaker",
-				       "breaker %s: missing BACKEND_ADDR after the service", cmd);
-	memset(&ref, 0, sizeof(ref));
-	if (addr_parse(argv[3], &ref.addr))
-		return cli_usage_error("breaker", "breaker %s: %s", cmd, err_msg());
-	if (argc >= 5) {
-		if (strcmp(argv[4], "port") || argc != 6)
-			return cli_usage_error(
-				"breaker", "breaker %s: after BACKEND_ADDR only 'port BPORT'", cmd);
-		if (args_parse_port(argv[5], &ref.port))
-			return cli_usage_error("breaker", "breaker %s: %s", cmd, err_msg());
-		ref.has_port = 1;
-	}
-	maps_init(&m);
-	err = cli_open_maps(&m);
-	if (err)
-		return err;
-	all = calloc(SLUICE_MAX_BACKENDS, sizeof(*all));
-	if (!all) {
-		err_set("out of memory");
-		err = -ENOMEM;
-		goto fail;
-	}
-	err = svc_get(&m, &key, &svc);
-	if (!err)
-		err = maps_read_backends(&m, all);
-	if (!err)
-		err = backend_find(all, &key, &svc, &ref, &id);
-	if (!err)
-		err = res_breaker_write(&m, id, state, 0);
-	if (err)
-		goto fail;
-	if (addr_format(&all[id].addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	svc_key_format(&key, k, sizeof(k));
-	out_open_obj("breaker");
-	out_u64("id", "backend %llu", id);
-	out_str("address", " (%s", a);
-	out_u64("port", " port %llu)", backend_port(&all[id], &key));
-	out_text(" of service %s:", k);
-	out_str("state", " %s\n", brk_state_name(state));
-	out_close_obj();
-	goto out;
-fail:
-	cli_lib_error(err);
-out:
-	free(all);
-	maps_close(&m);
-	return err;
-}
-
-static int do_trip(int argc, char **argv)
-{
-	return override("trip", SLUICE_BRK_OPEN, argc, argv);
-}
-
-static int do_reset(int argc, char **argv)
-{
-	return override("reset", SLUICE_BRK_CLOSED, argc, argv);
-}
-
 /* ---- watch ----------------------------------------------------------------- */
 
 struct watch_loop {
@@ -622,13 +544,16 @@ out:
 	return err;
 }
 
+const struct cli_cmd cli_breaker_cmds[] = {
+	{ "show", do_show, 0, CMD_NONE },
+	{ "trip", NULL, CLI_WRITE, CMD_BREAKER_TRIP },
+	{ "reset", NULL, CLI_WRITE, CMD_BREAKER_RESET },
+	{ "watch", do_watch, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },
+	{ NULL, NULL, 0, CMD_NONE },
+};
+
 int do_breaker(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "show", do_show, 0 },		  { "trip", do_trip, CLI_WRITE },
-		{ "reset", do_reset, CLI_WRITE }, { "watch", do_watch, 0 },
-		{ "help", do_help, 0 },
-	};
-
-	return cli_dispatch("breaker", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);
+	return cli_dispatch("breaker", cli_breaker_cmds, "show", argc, argv);
 }

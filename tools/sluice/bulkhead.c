@@ -188,59 +188,6 @@ out:
 	return err;
 }
 
-static int do_set(int argc, char **argv)
-{
-	static const char *const kws[] = { "max-conns", "tcp-idle" };
-	struct sluice_res_global g;
-	struct sluice_maps m;
-	int i, kw, seen[2] = { 0 }, err;
-	__u32 max = 0, idle = 0;
-
-	if (!argc)
-		return cli_usage_error(
-			"bulkhead", "bulkhead set: nothing to change: give max-conns or tcp-idle");
-	for (i = 0; i < argc; i += 2) {
-		kw = ARGS_KEYWORD_FIND(argv[i], kws, "keyword");
-		if (kw < 0)
-			return cli_usage_error("bulkhead", "bulkhead set: %s", err_msg());
-		if (seen[kw]++)
-			return cli_usage_error("bulkhead", "bulkhead set: '%s' given twice",
-					       kws[kw]);
-		if (i + 1 >= argc)
-			return cli_usage_error("bulkhead", "bulkhead set: '%s' needs a value",
-					       kws[kw]);
-		if (kw == 0)
-			err = args_parse_count(argv[i + 1], RES_MAX_CONNS_MAX, "max-conns", &max);
-		else
-			err = args_parse_u32(argv[i + 1], 1, RES_TCP_IDLE_S_MAX, "tcp-idle", &idle);
-		if (err)
-			return cli_usage_error("bulkhead", "bulkhead set: %s", err_msg());
-	}
-	maps_init(&m);
-	err = cli_open_maps(&m);
-	if (err)
-		return err;
-	err = res_global_set(&m, seen[0], max, seen[1], idle, &g);
-	if (err) {
-		cli_lib_error(err);
-		goto out;
-	}
-	out_text("global bulkhead: ");
-	out_open_obj("global");
-	if (g.max_conns)
-		out_u64("limit", "limit %llu", g.max_conns);
-	else {
-		out_u64("limit", NULL, 0);
-		out_text("limit none");
-	}
-	out_u64("tcp_idle_s", " tcp-idle %llu s\n",
-		g.tcp_idle_s ? g.tcp_idle_s : RES_TCP_IDLE_DEFAULT_S);
-	out_close_obj();
-out:
-	maps_close(&m);
-	return err;
-}
-
 /* The sweep's report, text or JSON (shared with breaker watch through cli_print_sweep). */
 void cli_print_sweep(const char *key, const struct sweep_report *r)
 {
@@ -306,14 +253,15 @@ static int do_sweep(int argc, char **argv)
 	return err;
 }
 
+const struct cli_cmd cli_bulkhead_cmds[] = {
+	{ "set", NULL, CLI_WRITE, CMD_BULKHEAD_SET },
+	{ "show", do_show, 0, CMD_NONE },
+	{ "sweep", do_sweep, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },
+	{ NULL, NULL, 0, CMD_NONE },
+};
+
 int do_bulkhead(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "set", do_set, CLI_WRITE },
-		{ "show", do_show, 0 },
-		{ "sweep", do_sweep, 0 },
-		{ "help", do_help, 0 },
-	};
-
-	return cli_dispatch("bulkhead", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);
+	return cli_dispatch("bulkhead", cli_bulkhead_cmds, "show", argc, argv);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cmd.h"
 #include "err.h"
 #include "loader.h"
 #include "main.h"
@@ -55,27 +56,46 @@ int cli_lib_error(int err)
 	return err;
 }
 
-int cli_dispatch(const char *object, const struct cli_cmd *cmds, size_t count,
-		 const char *default_cmd, int argc, char **argv)
+/* Entries of a table ending with a NULL name. */
+static size_t table_len(const struct cli_cmd *cmds)
+{
+	size_t n = 0;
+
+	while (cmds[n].name)
+		n++;
+	return n;
+}
+
+int cli_write(enum cmd_kind kind, int argc, char **argv)
+{
+	struct sluice_cmd cmd;
+	int err;
+
+	err = cmd_parse_args(kind, argc, argv, &cmd);
+	if (err)
+		return cli_usage_error(cmd_kinds[kind].object, "%s", err_msg());
+	/* --flow-entries was taken by global_options(): the loader has it already. */
+	err = cmd_apply(cli.pin_root, &cmd);
+	return err ? cli_lib_error(err) : 0;
+}
+
+int cli_dispatch(const char *object, const struct cli_cmd *cmds, const char *default_cmd, int argc,
+		 char **argv)
 {
 	const char *word = argc > 0 ? argv[0] : default_cmd;
 	int i;
 
-	if (cli.probe) {
-		i = word ? args_keyword_find(word, cmds, count, sizeof(cmds[0]), "command") : -1;
-		err_clear();
-		cli.probe_cmd = i < 0 ? NULL : cmds[i].name;
-		return i < 0 ? 0 : (int)cmds[i].flags;
-	}
 	if (!word)
 		return cli_usage_error(object, "'sluice %s' needs a command", object);
-	i = args_keyword_find(word, cmds, count, sizeof(cmds[0]), "command");
+	i = args_keyword_find(word, cmds, table_len(cmds), sizeof(cmds[0]), "command");
 	if (i < 0)
 		return cli_usage_error(object, "%s: %s", object, err_msg());
 	if (argc > 0) {
 		argc--;
 		argv++;
 	}
+	if (cmds[i].kind)
+		return cli_write(cmds[i].kind, argc, argv);
 	return cmds[i].fn(argc, argv);
 }
 
@@ -142,27 +162,31 @@ static int do_version(int argc, char **argv)
 }
 
 /*
- * Objects. CLI_TABLE: the handler goes straight to cli_dispatch(), so a
- * probe (cli_command_flags) may call it to learn the command's flags.
+ * Objects. cmds: the object's command table, read as data to tell a write
+ * command from a read one without running anything (cli_command()).
  */
-static const struct cli_cmd objects[] = {
-	{ "iface", do_iface, CLI_TABLE },
-	{ "service", do_service, CLI_TABLE },
-	{ "backend", do_backend, CLI_TABLE },
-	{ "leader", do_leader, CLI_TABLE },
-	{ "shard", do_shard, CLI_TABLE },
-	{ "gateway", do_gateway, CLI_TABLE },
-	{ "stats", do_stats, 0 },
-	{ "lab", do_lab, 0 },
-	{ "version", do_version, 0 },
-	{ "help", do_help, 0 },
-	{ "bulkhead", do_bulkhead, CLI_TABLE },
-	{ "breaker", do_breaker, CLI_TABLE },
-	{ "config", do_config, CLI_TABLE },
-	{ "journal", do_journal, CLI_TABLE },
-	{ "events", do_events, 0 },
-	{ "top", do_top, 0 },
-	{ "cluster", do_cluster, CLI_TABLE },
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const struct cli_cmd *cmds;
+} objects[] = {
+	{ "iface", do_iface, cli_iface_cmds },
+	{ "service", do_service, cli_service_cmds },
+	{ "backend", do_backend, cli_backend_cmds },
+	{ "leader", do_leader, cli_leader_cmds },
+	{ "shard", do_shard, cli_shard_cmds },
+	{ "gateway", do_gateway, cli_gateway_cmds },
+	{ "stats", do_stats, NULL },
+	{ "lab", do_lab, NULL },
+	{ "version", do_version, NULL },
+	{ "help", do_help, NULL },
+	{ "bulkhead", do_bulkhead, cli_bulkhead_cmds },
+	{ "breaker", do_breaker, cli_breaker_cmds },
+	{ "config", do_config, cli_config_cmds },
+	{ "journal", do_journal, cli_journal_cmds },
+	{ "events", do_events, NULL },
+	{ "top", do_top, NULL },
+	{ "cluster", do_cluster, cli_cluster_cmds },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */
@@ -389,12 +413,15 @@ int cli_command(int argc, char **argv, struct cli_call *c)
 		c->word = i;
 		if (o >= 0)
 			c->object = objects[o].name;
-		if (o >= 0 && objects[o].fn && (objects[o].flags & CLI_TABLE)) {
-			cli.probe = 1;
-			err = objects[o].fn(c->argc - i - 1, c->argv + i + 1);
-			c->flags = err > 0 ? (unsigned int)err : 0;
-			c->command = cli.probe_cmd;
-			err = 0;
+		if (o >= 0 && objects[o].cmds && i + 1 < c->argc) {
+			const struct cli_cmd *cmds = objects[o].cmds;
+			int k = args_keyword_find(c->argv[i + 1], cmds, table_len(cmds),
+						  sizeof(cmds[0]), "command");
+
+			if (k >= 0) {
+				c->command = cmds[k].name;
+				c->flags = cmds[k].flags;
+			}
 		}
 	}
 close:

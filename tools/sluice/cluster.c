@@ -124,12 +124,13 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
+const struct cli_cmd cli_cluster_cmds[] = {
+	{ "show", do_show, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },
+	{ NULL, NULL, 0, CMD_NONE },
+};
+
 int do_cluster(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "show", do_show, 0 },
-		{ "help", do_help, 0 },
-	};
-
-	return cli_dispatch("cluster", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);
+	return cli_dispatch("cluster", cli_cluster_cmds, "show", argc, argv);
 }

@@ -3,15 +3,16 @@
  * sluice config: check a configuration file, show or apply what it changes,
  * and dump the pinned state as a file. The file is loaded and validated in
  * full by userspace/config.c before anything runs; apply then runs the
- * difference (userspace/state.c) as ordinary sluice commands through
- * cli_run(), so a config change goes through exactly the code (and, under
- * the daemon, the journal) a typed command does.
+ * difference (userspace/state.c) as write commands applied by the command
+ * library (userspace/cmd), so a config change goes through exactly the code
+ * (and, under the daemon, the journal) a typed command does.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "config.h"
 #include "err.h"
 #include "main.h"
@@ -106,62 +107,28 @@ static int do_check(int argc, char **argv)
 /* Commands collected from state_diff()/state_to_commands(). */
 struct plan {
 	size_t count;
-	char ***cmds; /* NULL-terminated argv copies */
+	struct sluice_cmd *cmds;
 };
 
-static int plan_add(void *ctx, int argc, char **argv)
+static int plan_add(void *ctx, const struct sluice_cmd *cmd)
 {
 	struct plan *p = ctx;
-	char ***grown, **copy;
-	int i;
+	struct sluice_cmd *grown = realloc(p->cmds, (p->count + 1) * sizeof(*p->cmds));
 
-	copy = calloc((size_t)argc + 1, sizeof(*copy));
-	grown = realloc(p->cmds, (p->count + 1) * sizeof(*p->cmds));
-	if (!copy || !grown) {
-		free(copy);
-		if (grown)
-			p->cmds = grown;
+	if (!grown) {
 		err_set("out of memory");
 		return -ENOMEM;
 	}
 	p->cmds = grown;
-	for (i = 0; i < argc; i++) {
-		copy[i] = strdup(argv[i]);
-		if (!copy[i]) {
-			while (i--)
-				free(copy[i]);
-			free(copy);
-			err_set("out of memory");
-			return -ENOMEM;
-		}
-	}
-	p->cmds[p->count++] = copy;
+	p->cmds[p->count++] = *cmd;
 	return 0;
 }
 
 static void plan_free(struct plan *p)
 {
-	size_t i;
-	char **a;
-
-	for (i = 0; i < p->count; i++) {
-		for (a = p->cmds[i]; *a; a++)
-			free(*a);
-		free(p->cmds[i]);
-	}
 	free(p->cmds);
 	p->cmds = NULL;
 	p->count = 0;
-}
-
-/* "service add 192.0.2.1 80 tcp ..." into buf. */
-static void plan_line(char **argv, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = 0;
-	for (; *argv && used < len; argv++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", *argv);
 }
 
 /* The plan of "config CMD FILE" (argc, argv: its arguments after CMD). */
@@ -193,7 +160,7 @@ static int do_diff(int argc, char **argv)
 		return err;
 	out_open_array("commands");
 	for (i = 0; i < p.count; i++) {
-		plan_line(p.cmds[i], line, sizeof(line));
+		cmd_format_line(&p.cmds[i], line, sizeof(line));
 		out_str(NULL, "sluice %s\n", line);
 	}
 	out_close_array();
@@ -204,33 +171,23 @@ static int do_diff(int argc, char **argv)
 }
 
 /* Run one planned command under this run's pin root; its messages into *errs. */
-static int run_one(char **cmd, char **errs)
+static int run_one(const struct sluice_cmd *cmd, char **errs)
 {
-	char *argv[200];
-	FILE *sink, *errf;
-	size_t len = 0;
-	int argc = 0, rc;
+	struct out_capture cap;
+	int err;
 
-	argv[argc++] = "--pin-root";
-	argv[argc++] = (char *)cli.pin_root;
-	for (; *cmd && argc < (int)(sizeof(argv) / sizeof(argv[0])) - 1; cmd++)
-		argv[argc++] = *cmd;
-	argv[argc] = NULL;
 	*errs = NULL;
-	sink = fopen("/dev/null", "w");
-	errf = open_memstream(errs, &len);
-	if (!sink || !errf) {
-		if (sink)
-			fclose(sink);
-		if (errf)
-			fclose(errf);
+	if (out_capture_begin(&cap, 0, 0)) {
 		err_set("cannot run commands: out of memory");
 		return -ENOMEM;
 	}
-	rc = cli_run(argc, argv, sink, errf);
-	fclose(sink);
-	fclose(errf);
-	return rc ? -EIO : 0;
+	err = cmd_apply(cli.pin_root, cmd);
+	if (err)
+		out_error("%s", err_text(err));
+	out_capture_end(&cap);
+	free(cap.out);
+	*errs = cap.err;
+	return err ? -EIO : 0;
 }
 
 static int do_apply(int argc, char **argv)
@@ -246,8 +203,8 @@ static int do_apply(int argc, char **argv)
 		return err;
 	out_open_array("commands");
 	for (i = 0; i < p.count; i++) {
-		plan_line(p.cmds[i], line, sizeof(line));
-		err = run_one(p.cmds[i], &errs);
+		cmd_format_line(&p.cmds[i], line, sizeof(line));
+		err = run_one(&p.cmds[i], &errs);
 		if (err) {
 			out_close_array();
 			n = errs ? strlen(errs) : 0;
@@ -316,12 +273,14 @@ out:
 	return err;
 }
 
+/* apply is a write (it goes to the daemon), but not one command: it runs many. */
+const struct cli_cmd cli_config_cmds[] = {
+	{ "check", do_check, 0, CMD_NONE },	    { "diff", do_diff, 0, CMD_NONE },
+	{ "apply", do_apply, CLI_WRITE, CMD_NONE }, { "dump", do_dump, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },	    { NULL, NULL, 0, CMD_NONE },
+};
+
 int do_config(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "check", do_check, 0 }, { "diff", do_diff, 0 }, { "apply", do_apply, CLI_WRITE },
-		{ "dump", do_dump, 0 },	  { "help", do_help, 0 },
-	};
-
-	return cli_dispatch("config", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);
+	return cli_dispatch("config", cli_config_cmds, NULL, argc, argv);
 }

@@ -50,83 +50,6 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static void print_iface(const char *key, const struct loader_iface *it)
-{
-	out_open_obj(key);
-	out_str("ifname", "%s:", it->ifname);
-	out_u64("ifindex", " ifindex %llu", it->ifindex);
-	out_str("mode", " mode %s", it->mode);
-	out_u64("prog_id", " prog %llu", it->prog_id);
-	out_u64("link_id", " link %llu", it->link_id);
-	out_text("\n");
-	out_close_obj();
-}
-
-static int do_attach(int argc, char **argv)
-{
-	struct loader_attach_opts opts = { .mode = LOADER_XDP_NATIVE };
-	struct loader_iface it;
-	const char *dev = NULL;
-	int i, err, seen_mode = 0;
-
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--mode")) {
-			if (seen_mode++)
-				return cli_usage_error("iface", "iface attach: --mode given twice");
-			if (i + 1 >= argc)
-				return cli_usage_error(
-					"iface",
-					"iface attach: --mode needs a value: --mode native|skb");
-			i++;
-			if (!strcmp(argv[i], "native"))
-				opts.mode = LOADER_XDP_NATIVE;
-			else if (!strcmp(argv[i], "skb"))
-				opts.mode = LOADER_XDP_SKB;
-			else
-				return cli_usage_error(
-					"iface",
-					"iface attach: unknown XDP mode '%s': give native or skb",
-					argv[i]);
-		} else if (!strcmp(argv[i], "--force")) {
-			opts.force = 1;
-		} else if (argv[i][0] == '-') {
-			return cli_usage_error("iface", "iface attach: unknown option '%s'",
-					       argv[i]);
-		} else if (dev) {
-			return cli_usage_error(
-				"iface", "iface attach: unexpected argument '%s' (one DEV only)",
-				argv[i]);
-		} else {
-			dev = argv[i];
-		}
-	}
-	if (!dev)
-		return cli_usage_error("iface",
-				       "iface attach: missing DEV, e.g. sluice iface attach eth0");
-	err = loader_attach(cli.pin_root, dev, &opts, &it);
-	if (err)
-		return cli_lib_error(err);
-	out_text(it.replaced ? "replaced, attached to " : "attached to ");
-	print_iface("interface", &it);
-	return 0;
-}
-
-static int do_detach(int argc, char **argv)
-{
-	int err;
-
-	if (argc != 1)
-		return cli_usage_error("iface",
-				       argc ? "iface detach: unexpected argument '%s'"
-					    : "iface detach: missing DEV%s",
-				       argc ? argv[1] : "");
-	err = loader_detach(cli.pin_root, argv[0]);
-	if (err)
-		return cli_lib_error(err);
-	out_str("detached", "detached from %s\n", argv[0]);
-	return 0;
-}
-
 static int do_show(int argc, char **argv)
 {
 	struct loader_iface *list = NULL;
@@ -140,7 +63,7 @@ static int do_show(int argc, char **argv)
 		return cli_lib_error(err);
 	out_open_array(NULL);
 	for (i = 0; i < n; i++)
-		print_iface(NULL, &list[i]);
+		cmd_print_iface(NULL, &list[i]);
 	out_close_array();
 	if (!n)
 		out_text(
@@ -149,14 +72,15 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
+const struct cli_cmd cli_iface_cmds[] = {
+	{ "attach", NULL, CLI_WRITE, CMD_IFACE_ATTACH },
+	{ "detach", NULL, CLI_WRITE, CMD_IFACE_DETACH },
+	{ "show", do_show, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },
+	{ NULL, NULL, 0, CMD_NONE },
+};
+
 int do_iface(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "attach", do_attach, CLI_WRITE },
-		{ "detach", do_detach, CLI_WRITE },
-		{ "show", do_show, 0 },
-		{ "help", do_help, 0 },
-	};
-
-	return cli_dispatch("iface", cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, argc, argv);
+	return cli_dispatch("iface", cli_iface_cmds, NULL, argc, argv);
 }

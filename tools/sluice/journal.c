@@ -591,14 +591,15 @@ static int do_compact(int argc, char **argv)
 	return 0;
 }
 
+const struct cli_cmd cli_journal_cmds[] = {
+	{ "show", do_show, 0, CMD_NONE },
+	{ "replay", do_replay, 0, CMD_NONE },
+	{ "compact", do_compact, 0, CMD_NONE },
+	{ "help", do_help, 0, CMD_NONE },
+	{ NULL, NULL, 0, CMD_NONE },
+};
+
 int do_journal(int argc, char **argv)
 {
-	static const struct cli_cmd cmds[] = {
-		{ "show", do_show, 0 },
-		{ "replay", do_replay, 0 },
-		{ "compact", do_compact, 0 },
-		{ "help", do_help, 0 },
-	};
-
-	return cli_dispatch("journal", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);
+	return cli_dispatch("journal", cli_journal_cmds, "show", argc, argv);
 }

@@ -10,19 +10,20 @@
 
 #include <stdio.h>
 
+#include "cmd.h"
+#include "ctl.h"
+
 /* The daemon's control socket when neither --socket nor $SLUICE_SOCKET says. */
-#define CLI_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+#define CLI_SOCKET_DEFAULT CTL_SOCKET_DEFAULT
 
 /* Global options, set by cli_run() before any object runs. */
 struct cli_opts {
-	int json;	       /* -j: JSON output */
-	int pretty;	       /* -p: indented JSON (implies -j) */
-	int verbose;	       /* -v: libbpf's messages on the error stream */
-	int local;	       /* --local: never route to the daemon */
-	int probe;	       /* cli_command(): dispatch returns the flags, runs nothing */
-	const char *probe_cmd; /* probe: the command's full name */
-	const char *socket;    /* --socket PATH, or NULL */
-	const char *pin_root;  /* resolved pin root (--pin-root, $SLUICE_PIN_ROOT, default) */
+	int json;	      /* -j: JSON output */
+	int pretty;	      /* -p: indented JSON (implies -j) */
+	int verbose;	      /* -v: libbpf's messages on the error stream */
+	int local;	      /* --local: never route to the daemon */
+	const char *socket;   /* --socket PATH, or NULL */
+	const char *pin_root; /* resolved pin root (--pin-root, $SLUICE_PIN_ROOT, default) */
 };
 
 extern struct cli_opts cli;
@@ -35,16 +36,25 @@ enum {
 	 * and runs it here otherwise; the daemon accepts only these.
 	 */
 	CLI_WRITE = 1 << 0,
-	/* An object whose handler returns cli_dispatch() at once (probe-safe). */
-	CLI_TABLE = 1 << 1,
 };
 
-/* One command of an object: its name (unique prefixes accepted), handler, flags. */
+/*
+ * One command of an object: its name (unique prefixes accepted), handler,
+ * flags. A write command of the library's grammar (userspace/cmd) has no
+ * handler: kind names it, and cli_write() parses and applies it. A table
+ * ends with an entry whose name is NULL.
+ */
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	unsigned int flags; /* CLI_WRITE, ... */
+	enum cmd_kind kind; /* CMD_NONE: run fn */
 };
+
+/* The command tables of the objects (read as data by cli_command()). */
+extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
+	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
+	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[];
 
 /*
  * The whole CLI: argv holds the words after "sluice" (global options
@@ -61,7 +71,7 @@ struct cli_call {
 	char **argv;	      /* (--flow-entries kept); pointers into the caller's argv */
 	unsigned int flags;   /* the command's flags (CLI_WRITE) */
 	const char *object;   /* the object's full name, or NULL (unknown) */
-	const char *command;  /* the command's full name (probe-safe objects), or NULL */
+	const char *command;  /* the command's full name (objects with a table), or NULL */
 	int word;	      /* index of the object word in argv */
 	int json, pretty;     /* -j, -p */
 	int local;	      /* --local */
@@ -83,8 +93,11 @@ void cli_call_free(struct cli_call *c);
  * when not NULL). Returns the handler's result, or -EINVAL for an unknown or
  * ambiguous command (reported, with a pointer to `sluice OBJECT help`).
  */
-int cli_dispatch(const char *object, const struct cli_cmd *cmds, size_t count,
-		 const char *default_cmd, int argc, char **argv);
+int cli_dispatch(const char *object, const struct cli_cmd *cmds, const char *default_cmd, int argc,
+		 char **argv);
+
+/* A write command of kind with its ARGS: parsed and applied by the library, reported here. */
+int cli_write(enum cmd_kind kind, int argc, char **argv);
 
 /* Report a usage error of object and return -EINVAL. */
 int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -132,15 +145,6 @@ int cli_parse_svc_only(const char *object, const char *verb, int argc, char **ar
 struct sluice_maps;
 int cli_show_open(const char *object, int argc, char **argv, struct sluice_svc_key *key,
 		  struct sluice_maps *m);
-
-/*
- * Print one service record (text line or JSON object under key). m, when
- * not NULL, adds what lives outside the record: Maglev size and backends.
- */
-struct sluice_svc;
-struct sluice_maps;
-void cli_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
-		       const struct sluice_maps *m);
 
 /* A sweep report (bulkhead sweep, breaker watch), under key. */
 struct sweep_report;

@@ -157,8 +157,9 @@ static int do_show(int argc, char **argv)
 int do_stats(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
-		{ "show", do_show, 0 },
-		{ "help", do_help, 0 },
+		{ "show", do_show, 0, CMD_NONE },
+		{ "help", do_help, 0, CMD_NONE },
+		{ NULL, NULL, 0, CMD_NONE },
 	};
 
 	/* "stats ADDR PORT PROTO" is "stats show ADDR PORT PROTO". */
@@ -166,5 +167,5 @@ int do_stats(int argc, char **argv)
 		err_clear();
 		return show(argc, argv);
 	}
-	return cli_dispatch("stats", cmds, sizeof(cmds) / sizeof(cmds[0]), "show", argc, argv);
+	return cli_dispatch("stats", cmds, "show", argc, argv);
 }

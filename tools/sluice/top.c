@@ -343,8 +343,6 @@ int do_top(int argc, char **argv)
 	int npos = 0, has_key = 0, tty, err;
 	__u64 n;
 
-	if (cli.probe)
-		return 0;
 	if (argc == 1 && !strcmp(argv[0], "help"))
 		return do_help();
 	err = parse(argc, argv, &npos, &key, &has_key, &interval, &count);

@@ -45,7 +45,7 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, si
 	state_init(&to);
 	*ncmds = 0;
 	err_clear();
-	err = config_plan(path, d->pin_root, journal_cmds_add, &cmds, &to);
+	err = config_plan(path, d->pin_root, journal_cmds_add_cmd, &cmds, &to);
 	if (err) {
 		if (!*err_msg())
 			err_set("%s: %s", path, strerror(-err));

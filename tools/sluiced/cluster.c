@@ -53,12 +53,12 @@
 #include "addr.h"
 #include "breaker.h"
 #include "clock.h"
+#include "cmd.h"
 #include "config.h"
 #include "err.h"
 #include "etcd.h"
 #include "hstate.h"
 #include "journal.h"
-#include "../sluice/main.h"
 #include "sluiced.h"
 #include "state.h"
 #include "svc.h"
@@ -650,33 +650,30 @@ enum shared_kind {
 };
 
 /*
- * What a write command changes. Breakers travel as transitions
+ * What a write command changes, by its kind. Breakers travel as transitions
  * (cluster_breaker()); leaders set by an election or a role endpoint are
  * each gateway's own observation; an operator's leader is everyone's.
  */
-static enum shared_kind shared_kind(int argc, char **argv, int *svc_word)
+static enum shared_kind shared_kind(const struct sluice_cmd *cmd)
 {
-	static const char *const config[] = { "service", "backend", "shard", "bulkhead" };
-	enum shared_kind k = SHARED_NONE;
-	struct cli_call call;
-	size_t i;
-	int j;
-
-	if (cli_command(argc, argv, &call))
+	switch (cmd->kind) {
+	case CMD_SERVICE_ADD:
+	case CMD_SERVICE_SET:
+	case CMD_SERVICE_DEL:
+	case CMD_BACKEND_ADD:
+	case CMD_BACKEND_SET:
+	case CMD_BACKEND_DRAIN:
+	case CMD_BACKEND_ACTIVATE:
+	case CMD_BACKEND_DEL:
+	case CMD_SHARD_ADD:
+	case CMD_SHARD_DEL:
+	case CMD_BULKHEAD_SET:
+		return SHARED_CONFIG;
+	case CMD_LEADER_SET:
+		return cmd->leader.source == SLUICE_LEADER_OPERATOR ? SHARED_LEADER : SHARED_NONE;
+	default:
 		return SHARED_NONE;
-	for (i = 0; call.object && i < sizeof(config) / sizeof(config[0]); i++)
-		if (!strcmp(call.object, config[i]))
-			k = SHARED_CONFIG;
-	if (call.object && !strcmp(call.object, "leader") && call.command &&
-	    !strcmp(call.command, "set") && call.word + 4 < call.argc) {
-		k = SHARED_LEADER;
-		*svc_word = call.word + 2;
-		for (j = call.word + 2; j + 1 < call.argc; j++)
-			if (!strcmp(call.argv[j], "source") && strcmp(call.argv[j + 1], "operator"))
-				k = SHARED_NONE;
 	}
-	cli_call_free(&call);
-	return k;
 }
 
 /* Apply another gateway's document (revision rev) as a diff, then our unpublished commands. */
@@ -708,7 +705,7 @@ static void adopt(struct cluster *c, const char *value, size_t len, __s64 rev)
 	if (!err)
 		err = state_read_maps(&c->d->maps, &from);
 	if (!err)
-		err = state_diff(&from, &to, journal_cmds_add, &cmds);
+		err = state_diff(&from, &to, journal_cmds_add_cmd, &cmds);
 	if (err) {
 		log_err("cluster: cannot apply the config of %s at revision %lld: %s", who,
 			(long long)rev, err_msg());
@@ -934,10 +931,11 @@ static void on_sync(void *ctx, const struct etcd_result *r)
 }
 
 /* An operator's leader set, for the other gateways: <prefix>/leader/<ADDR PORT PROTO>. */
-static void publish_leader(struct cluster *c, int argc, char **argv, int svc_word)
+static void publish_leader(struct cluster *c, const struct cmd_argv *cmd,
+			   const struct sluice_svc_key *svc)
 {
 	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
-	char key[512];
+	char key[512], k[SVC_KEY_STRLEN];
 	const char *text;
 	int i;
 
@@ -946,10 +944,10 @@ static void publish_leader(struct cluster *c, int argc, char **argv, int svc_wor
 		json_object_put(a);
 		return;
 	}
-	snprintf(key, sizeof(key), "%s%s %s %s", c->leader_prefix, argv[svc_word],
-		 argv[svc_word + 1], argv[svc_word + 2]);
-	for (i = 0; i < argc; i++)
-		json_object_array_add(a, json_object_new_string(argv[i]));
+	svc_key_format_args(svc, k, sizeof(k));
+	snprintf(key, sizeof(key), "%s%s", c->leader_prefix, k);
+	for (i = 0; i < cmd->argc; i++)
+		json_object_array_add(a, json_object_new_string(cmd->argv[i]));
 	json_object_object_add(o, "gateway", json_object_new_string(c->conf.name));
 	json_object_object_add(o, "argv", a);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -985,25 +983,32 @@ static void on_leader_event(void *ctx, const struct etcd_event *ev)
 	json_object_put(doc);
 }
 
-void cluster_command(struct daemon *d, int argc, char **argv, int rc)
+void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc)
 {
 	struct cluster *c = d->cluster;
-	int svc_word = 0;
+	enum shared_kind k;
+	struct cmd_argv *a;
 
-	if (!c || !c->conf.share || c->applying || rc)
+	if (!c || !c->conf.share || c->applying || rc || !cmd)
 		return;
-	switch (shared_kind(argc, argv, &svc_word)) {
-	case SHARED_CONFIG:
-		if (journal_cmds_add(&c->pending, argc, argv))
+	k = shared_kind(cmd);
+	if (k == SHARED_NONE)
+		return;
+	a = malloc(sizeof(*a));
+	if (!a || cmd_format(cmd, a)) {
+		log_warn("cluster: %s: a command will not be published",
+			 a ? err_msg() : "out of memory");
+		free(a);
+		return;
+	}
+	if (k == SHARED_LEADER) {
+		publish_leader(c, a, &cmd->svc);
+	} else {
+		if (journal_cmds_add(&c->pending, a->argc, a->argv))
 			log_warn("cluster: out of memory: a command will not be published");
 		c->publish_due = 1;
-		break;
-	case SHARED_LEADER:
-		publish_leader(c, argc, argv, svc_word);
-		break;
-	case SHARED_NONE:
-		break;
 	}
+	free(a);
 }
 
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,

@@ -4,8 +4,8 @@
  * when it exists) speaking newline-delimited JSON (userspace/ctl.h). Every
  * connection is non-blocking with its own input and output buffers and a
  * deadline, so a slow or dead client cannot stall the loop. Write commands
- * are journaled (fdatasync) before they run through the CLI's own
- * dispatcher (cli_run) with their output captured; subscribers get every
+ * are journaled (fdatasync) before the command library (userspace/cmd)
+ * parses and applies them with their output captured; subscribers get every
  * journal record as a JSON line, after a backlog of the recent ones, and
  * are dropped when they fall too far behind.
  *
@@ -24,12 +24,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../sluice/main.h"
 #include "clock.h"
+#include "cmd.h"
 #include "ctl.h"
 #include "err.h"
 #include "journal.h"
 #include "listener.h"
+#include "out.h"
 #include "sluiced.h"
 #include "version.h"
 
@@ -273,11 +274,11 @@ static char *failed_payload(__u64 seq, const char *why)
 int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
 		       char **err, __s64 *seq)
 {
-	char *payload, *obuf = NULL, *ebuf = NULL, **run = NULL;
-	size_t olen = 0, elen = 0;
-	FILE *o = NULL, *e = NULL;
+	struct sluice_cmd cmd;
+	struct out_capture cap;
+	char *payload;
+	int rc, parsed = 0;
 	__u64 s = 0;
-	int rc, n = 0, i;
 
 	*seq = -1;
 	payload = journal_command_json(argc, argv);
@@ -288,28 +289,23 @@ int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pr
 	if (rc)
 		return rc;
 	*seq = (__s64)s;
-	run = calloc((size_t)argc + 4, sizeof(*run));
-	o = open_memstream(&obuf, &olen);
-	e = open_memstream(&ebuf, &elen);
-	if (!run || !o || !e) {
-		rc = 1;
-		goto out;
+	rc = out_capture_begin(&cap, json, pretty);
+	if (!rc) {
+		rc = cmd_parse(argc, argv, &cmd);
+		if (rc) {
+			cmd_usage_report(cmd.kind ? cmd_kinds[cmd.kind].object : NULL, err_msg());
+		} else {
+			parsed = 1;
+			rc = cmd_apply(d->pin_root, &cmd);
+			if (rc)
+				out_error("%s", err_text(rc));
+		}
+		out_capture_end(&cap);
 	}
-	run[n++] = "--pin-root";
-	run[n++] = (char *)d->pin_root;
-	if (json)
-		run[n++] = pretty ? "-p" : "-j";
-	for (i = 0; i < argc; i++)
-		run[n++] = argv[i];
-	rc = cli_run(n, run, o, e);
-out:
-	if (o)
-		fclose(o);
-	if (e)
-		fclose(e);
+	rc = rc ? 1 : 0;
 	d->commands++;
 	if (rc) {
-		char *why = failure_text(obuf ? obuf : "", ebuf, json), *fp;
+		char *why = failure_text(cap.out ? cap.out : "", cap.err, json), *fp;
 
 		d->commands_failed++;
 		fp = failed_payload(s, why);
@@ -322,16 +318,15 @@ out:
 		log_info("command seq %llu applied", (unsigned long long)s);
 	}
 	breakers_refresh(d);
-	cluster_command(d, argc, argv, rc);
-	free(run);
+	cluster_command(d, parsed ? &cmd : NULL, rc);
 	if (out)
-		*out = obuf;
+		*out = cap.out;
 	else
-		free(obuf);
+		free(cap.out);
 	if (err)
-		*err = ebuf;
+		*err = cap.err;
 	else
-		free(ebuf);
+		free(cap.err);
 	return rc;
 }
 
@@ -351,14 +346,14 @@ static void subscribe(struct daemon *d, struct conn *c)
 }
 
 /* `config apply FILE` through the daemon: the diff's commands, each journaled. */
-static void run_apply(struct daemon *d, struct conn *c, const struct cli_call *call)
+static void run_apply(struct daemon *d, struct conn *c, const char *file)
 {
 	char *obuf = NULL, *ebuf = NULL;
 	size_t olen = 0, elen = 0, n = 0;
 	FILE *o, *e;
-	int i = call->word + 2, rc;
+	int rc;
 
-	if (i >= call->argc || call->argv[i][0] != '/') {
+	if (!file || file[0] != '/') {
 		refuse(c, "config apply through the daemon needs an absolute FILE path");
 		return;
 	}
@@ -372,7 +367,7 @@ static void run_apply(struct daemon *d, struct conn *c, const struct cli_call *c
 		reply(c, 1, "", "sluiced: out of memory\n", -1);
 		return;
 	}
-	rc = apply_config(d, call->argv[i], o, e, &n);
+	rc = apply_config(d, file, o, e, &n);
 	if (rc && !elen)
 		fprintf(e, "sluice: %s\n", err_msg());
 	fclose(o);
@@ -382,12 +377,20 @@ static void run_apply(struct daemon *d, struct conn *c, const struct cli_call *c
 	free(ebuf);
 }
 
+/* Is word a prefix of name (at least min letters, so "c" is not config)? */
+static int word_is(const char *word, const char *name, size_t min)
+{
+	size_t n = strlen(word);
+
+	return n >= min && !strncmp(word, name, n);
+}
+
 static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 {
 	char *out = NULL, *errtext = NULL;
-	struct cli_call call;
+	enum cmd_kind kind = CMD_NONE;
 	__s64 seq = -1;
-	int rc;
+	int i = 0, rc;
 
 	if (r->pin_root && strcmp(r->pin_root, d->pin_root)) {
 		refuse(c,
@@ -395,23 +398,23 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 		       d->pin_root, r->pin_root);
 		return;
 	}
-	if (cli_command(r->argc, r->argv, &call)) {
-		reply(c, 1, "", "sluiced: out of memory\n", -1);
-		return;
-	}
-	if (call.pin_root_given && strcmp(call.pin_root, d->pin_root)) {
-		refuse(c, "this daemon serves the pin root %s, not %s", d->pin_root, call.pin_root);
-	} else if (!(call.flags & CLI_WRITE)) {
+	/* The command words start after a --flow-entries that travels with them. */
+	if (i < r->argc && !strncmp(r->argv[i], "--flow-entries", 14))
+		i += strchr(r->argv[i], '=') ? 1 : 2;
+	if (i < r->argc && r->argv[i][0] != '-')
+		cmd_lookup(r->argv[i], i + 1 < r->argc ? r->argv[i + 1] : NULL, &kind);
+	err_clear();
+	if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "config", 2) &&
+	    word_is(r->argv[i + 1], "apply", 1)) {
+		run_apply(d, c, i + 2 < r->argc ? r->argv[i + 2] : NULL);
+	} else if (kind == CMD_NONE) {
 		refuse(c,
 		       "'%s%s%s' is not a write command the daemon runs (expected e.g. service add ...)",
-		       call.object ? call.object : r->argv[0], call.command ? " " : "",
-		       call.command ? call.command : "");
-	} else if (!strcmp(call.object, "config") && call.command &&
-		   !strcmp(call.command, "apply")) {
-		run_apply(d, c, &call);
+		       i < r->argc ? r->argv[i] : "", i + 1 < r->argc ? " " : "",
+		       i + 1 < r->argc ? r->argv[i + 1] : "");
 	} else {
-		rc = daemon_run_command(d, call.argc, call.argv, r->json || r->pretty || call.json,
-					r->pretty || call.pretty, &out, &errtext, &seq);
+		rc = daemon_run_command(d, r->argc, r->argv, r->json || r->pretty, r->pretty, &out,
+					&errtext, &seq);
 		if (rc < 0)
 			reply(c, 1, "", err_msg(), -1);
 		else
@@ -419,7 +422,6 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	}
 	free(out);
 	free(errtext);
-	cli_call_free(&call);
 }
 
 /*

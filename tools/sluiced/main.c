@@ -27,12 +27,13 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cmd.h"
 #include "config.h"
 #include "err.h"
 #include "journal.h"
 #include "loader.h"
 #include "maps.h"
-#include "../sluice/main.h"
+#include "out.h"
 #include "sluiced.h"
 #include "state.h"
 #include "version.h"
@@ -218,13 +219,14 @@ static int open_journal(struct daemon *d)
 /*
  * Maps created by this start (bpffs emptied by a reboot, or a new host)
  * while the journal holds history: rebuild them from the journal, so no
- * acknowledged change is lost. Each command runs locally through the CLI's
- * dispatcher and is not journaled again. Maps that existed are never
+ * acknowledged change is lost. Each command is parsed and applied here
+ * (cmd_run()) and is not journaled again. Maps that existed are never
  * replayed over: the data plane kept running on them, they are the truth.
  */
 static void rebuild_from_journal(struct daemon *d)
 {
 	struct journal_cmds cmds = { 0 };
+	struct out_capture cap;
 	size_t i, failed = 0;
 	int err;
 
@@ -234,30 +236,18 @@ static void rebuild_from_journal(struct daemon *d)
 		goto out;
 	}
 	for (i = 0; i < cmds.count; i++) {
-		char *v[cmds.argc[i] + 4];
-		char *obuf = NULL, *ebuf = NULL;
-		size_t olen = 0, elen = 0;
-		FILE *of = open_memstream(&obuf, &olen), *ef = open_memstream(&ebuf, &elen);
-		int n = 0, k, rc = -1;
-
-		v[n++] = "--local";
-		v[n++] = "--pin-root";
-		v[n++] = (char *)d->pin_root;
-		for (k = 0; k < cmds.argc[i]; k++)
-			v[n++] = cmds.argv[i][k];
-		v[n] = NULL;
-		if (of && ef)
-			rc = cli_run(n, v, of, ef);
-		if (of)
-			fclose(of);
-		if (ef)
-			fclose(ef);
-		if (rc) {
-			failed++;
-			log_warn("rebuild: command %zu failed: %s", i + 1, ebuf ? ebuf : "?");
+		err = out_capture_begin(&cap, 0, 0);
+		if (!err) {
+			err = cmd_run(d->pin_root, cmds.argc[i], cmds.argv[i]);
+			out_capture_end(&cap);
 		}
-		free(obuf);
-		free(ebuf);
+		if (err) {
+			failed++;
+			log_warn("rebuild: command %zu failed: %s", i + 1,
+				 cap.err && *cap.err ? cap.err : "?");
+		}
+		free(cap.out);
+		free(cap.err);
 	}
 	if (cmds.count)
 		log_info("rebuilt the maps from the journal: %zu commands, %zu failed", cmds.count,

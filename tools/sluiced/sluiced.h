@@ -12,9 +12,10 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "ctl.h"
 #include "maps.h"
 
-#define SLUICED_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+#define SLUICED_SOCKET_DEFAULT CTL_SOCKET_DEFAULT
 #define SLUICED_METRICS_DEFAULT "127.0.0.1:9469"
 #define SLUICED_SWEEP_MS 1000 /* reconcile sweep and breaker refresh interval */
 
@@ -40,6 +41,7 @@ struct state;
 struct state_cluster;
 struct cluster;
 struct sluice_svc_key;
+struct sluice_cmd;
 
 struct daemon {
 	/* options */
@@ -77,8 +79,9 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq);
 
 /*
- * Run one write command (argv without "sluice", no global options): journal
- * it (JOURNAL_COMMAND), run it through cli_run() capturing its output
+ * Run one write command (argv without "sluice", no global options but a
+ * leading --flow-entries): journal it (JOURNAL_COMMAND), parse and apply it
+ * (userspace/cmd) capturing its output
  * (malloc'ed into *out and *err when not NULL), journal JOURNAL_FAILED when it
  * failed. json/pretty select -j/-p for the output. Returns the exit status
  * (0, 1) and *seq the command's seq; -errno when it could not be journaled
@@ -123,8 +126,8 @@ int cluster_open(struct daemon *d, const struct state_cluster *conf);
 void cluster_close(struct daemon *d);
 /* Follow the elections of s's services (after a config apply). */
 void cluster_sync(struct daemon *d, const struct state *s);
-/* A write command ran (rc its status): publish it if it changes shared state. */
-void cluster_command(struct daemon *d, int argc, char **argv, int rc);
+/* A write command ran (rc its status; cmd NULL: it did not parse): publish it if shared. */
+void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc);
 /* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
 		     __u32 to);

@@ -75,6 +75,37 @@ void out_pop(struct out_saved *s)
 	free(s);
 }
 
+int out_capture_begin(struct out_capture *c, int json, int pretty)
+{
+	memset(c, 0, sizeof(*c));
+	c->o = open_memstream(&c->out, &c->out_len);
+	c->e = open_memstream(&c->err, &c->err_len);
+	c->saved = c->o && c->e ? out_push() : NULL;
+	if (!c->saved) {
+		if (c->o)
+			fclose(c->o);
+		if (c->e)
+			fclose(c->e);
+		free(c->out);
+		free(c->err);
+		memset(c, 0, sizeof(*c));
+		return -ENOMEM;
+	}
+	out_set_files(c->o, c->e);
+	out_start(json, pretty);
+	return 0;
+}
+
+void out_capture_end(struct out_capture *c)
+{
+	out_end();
+	out_pop(c->saved);
+	c->saved = NULL;
+	fclose(c->o);
+	fclose(c->e);
+	c->o = c->e = NULL;
+}
+
 int out_start(int json, int pretty)
 {
 	memset(&out, 0, sizeof(out));

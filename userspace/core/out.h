@@ -91,4 +91,22 @@ struct out_saved;
 struct out_saved *out_push(void);
 void out_pop(struct out_saved *s);
 
+/*
+ * Capture a whole output (a command run for someone else: the daemon's
+ * control socket, a journal replay) into memory: out_capture_begin() saves
+ * the current output (out_push()), points it at two memory streams and
+ * starts a document (out_start(json, pretty)); out_capture_end() ends it
+ * (out_end()), puts the saved output back and leaves the text in c->out
+ * and c->err (malloc'ed, NUL-terminated, "" when nothing; free() them).
+ * 0 or -ENOMEM (nothing to end then).
+ */
+struct out_capture {
+	struct out_saved *saved;
+	FILE *o, *e;
+	char *out, *err;
+	size_t out_len, err_len;
+};
+int out_capture_begin(struct out_capture *c, int json, int pretty);
+void out_capture_end(struct out_capture *c);
+
 #endif /* SLUICE_OUT_H */

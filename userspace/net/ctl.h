@@ -24,6 +24,9 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/* The daemon's control socket when neither --socket nor $SLUICE_SOCKET says. */
+#define CTL_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+
 #define CTL_REQUEST_MAX (64 * 1024)
 #define CTL_ARGS_MAX 256
 #define CTL_RC_BAD 2 /* rc of a refused request */

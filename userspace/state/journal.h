@@ -135,9 +135,12 @@ struct journal_cmds {
 
 /*
  * Append a copy of argv to the list ctx (a struct journal_cmds *): has the
- * emit signature of state_to_commands() and journal_replay_commands().
+ * emit signature of journal_replay_commands().
  */
 int journal_cmds_add(void *ctx, int argc, char **argv);
+/* The same for a typed command (its cmd_format() argv): state_diff()'s emit. */
+struct sluice_cmd;
+int journal_cmds_add_cmd(void *ctx, const struct sluice_cmd *cmd);
 void journal_cmds_free(struct journal_cmds *c);
 
 /* JSON payloads: {"argv": [...]} and {"commands": [[...], ...]}; caller frees. */

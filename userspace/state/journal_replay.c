@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "cmd.h"
 #include "err.h"
 #include "journal_int.h"
 #include "timefmt.h"
@@ -54,6 +55,22 @@ int journal_cmds_add(void *ctx, int argc, char **argv)
 	c->argv[c->count] = v;
 	c->count++;
 	return 0;
+}
+
+int journal_cmds_add_cmd(void *ctx, const struct sluice_cmd *cmd)
+{
+	struct cmd_argv *a = malloc(sizeof(*a));
+	int err;
+
+	if (!a) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	err = cmd_format(cmd, a);
+	if (!err)
+		err = journal_cmds_add(ctx, a->argc, a->argv);
+	free(a);
+	return err;
 }
 
 void journal_cmds_free(struct journal_cmds *c)

@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "args.h"
 #include "breaker.h"
+#include "cmd.h"
 #include "err.h"
 #include "gateway.h"
 #include "loader.h"
@@ -588,320 +589,222 @@ out:
 	return err;
 }
 
-/* Commands. */
+/* Commands: each built as a struct sluice_cmd (userspace/cmd) and emitted. */
 
-#define CMD_ARGS 96
-#define CMD_BUF 8192
-
-struct cmd {
-	int argc;
-	size_t used;
-	int overflow;
-	char *argv[CMD_ARGS + 1];
-	char buf[CMD_BUF];
-};
-
-static void cmd_start(struct cmd *c)
+/* A new command of kind for service k (NULL: none), zeroed; NULL when out of memory. */
+static struct sluice_cmd *cmd_new(enum cmd_kind kind, const struct sluice_svc_key *k)
 {
-	c->argc = 0;
-	c->used = 0;
-	c->overflow = 0;
-	c->argv[0] = NULL;
-}
+	struct sluice_cmd *c = calloc(1, sizeof(*c));
 
-static void cmd_add(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void cmd_add(struct cmd *c, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	if (c->overflow || c->argc >= CMD_ARGS) {
-		c->overflow = 1;
-		return;
-	}
-	va_start(ap, fmt);
-	len = vsnprintf(c->buf + c->used, CMD_BUF - c->used, fmt, ap);
-	va_end(ap);
-	if (len < 0 || (size_t)len >= CMD_BUF - c->used) {
-		c->overflow = 1;
-		return;
-	}
-	c->argv[c->argc++] = c->buf + c->used;
-	c->argv[c->argc] = NULL;
-	c->used += (size_t)len + 1;
-}
-
-static int cmd_emit(struct cmd *c, state_emit_fn emit, void *ctx)
-{
-	if (c->overflow) {
-		err_set("internal error: a generated command is too long");
-		return -E2BIG;
-	}
-	return emit(ctx, c->argc, c->argv);
-}
-
-/* A new command (free() it); NULL, with the error set, when out of memory. */
-static struct cmd *cmd_new(void)
-{
-	struct cmd *c = malloc(sizeof(*c));
-
-	if (!c)
+	if (!c) {
 		err_set("out of memory");
+		return NULL;
+	}
+	c->kind = kind;
+	if (k)
+		c->svc = *k;
 	return c;
 }
 
-/* cmd_emit(), then free c. */
-static int cmd_emit_free(struct cmd *c, state_emit_fn emit, void *ctx)
+/* emit(c), then free c. */
+static int cmd_emit_free(struct sluice_cmd *c, state_emit_fn emit, void *ctx)
 {
-	int err = cmd_emit(c, emit, ctx);
+	int err = emit(ctx, c);
 
 	free(c);
 	return err;
 }
 
-static void fmt_addr(const union sluice_addr *a, char *buf, size_t len)
+static void cmd_critical(struct sluice_cmd *c, const struct state_service *svc)
 {
-	if (addr_format(a, buf, len))
-		snprintf(buf, len, "?");
-}
+	char p[SHARD_PREFIX_STRLEN], *list = c->service.critical;
+	size_t i, used = 0, len = sizeof(c->service.critical);
 
-/* "object verb ADDR PORT PROTO" */
-static void cmd_svc(struct cmd *c, const char *object, const char *verb,
-		    const struct sluice_svc_key *k)
-{
-	char a[ADDR_STRLEN];
-
-	fmt_addr(&k->addr, a, sizeof(a));
-	cmd_start(c);
-	cmd_add(c, "%s", object);
-	cmd_add(c, "%s", verb);
-	cmd_add(c, "%s", a);
-	cmd_add(c, "%u", ntohs(k->port));
-	cmd_add(c, "%s", args_proto_name(k->proto));
-}
-
-static void cmd_ref(struct cmd *c, const struct be_ref *r)
-{
-	char a[ADDR_STRLEN];
-
-	fmt_addr(&r->addr, a, sizeof(a));
-	cmd_add(c, "%s", a);
-	cmd_add(c, "port");
-	cmd_add(c, "%u", r->port);
-}
-
-static void cmd_seconds(struct cmd *c, const char *kw, __u32 ms)
-{
-	cmd_add(c, "%s", kw);
-	if (ms % 1000)
-		cmd_add(c, "%u.%03u", ms / 1000, ms % 1000);
-	else
-		cmd_add(c, "%u", ms / 1000);
-}
-
-static void cmd_critical(struct cmd *c, const struct state_service *svc)
-{
-	char list[RES_CRITICAL_MAX * SHARD_PREFIX_STRLEN], p[SHARD_PREFIX_STRLEN];
-	size_t i, used = 0;
-
-	cmd_add(c, "critical");
+	c->service.conf.res.has |= RES_HAS_CRITICAL;
 	if (!svc->ncritical) {
-		cmd_add(c, "none");
+		snprintf(list, len, "none");
 		return;
 	}
 	list[0] = 0;
-	for (i = 0; i < svc->ncritical; i++) {
+	for (i = 0; i < svc->ncritical && used < len; i++) {
 		shard_prefix_format(&svc->critical[i], p, sizeof(p));
-		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", p);
+		used += (size_t)snprintf(list + used, len - used, "%s%s", i ? "," : "", p);
 	}
-	cmd_add(c, "%s", list);
 }
 
 /*
  * The options of a service that differ from base: everything but the
  * fallback. add: base is the defaults of the service's mode.
  */
-static void cmd_settings(struct cmd *c, const struct state_service *base,
+static void cmd_settings(struct sluice_cmd *c, const struct state_service *base,
 			 const struct state_service *svc, int add)
 {
 	const struct sluice_svc_res *o = &base->res, *n = &svc->res;
+	struct svc_conf *conf = &c->service.conf;
+	struct res_conf *r = &conf->res;
 
 	if (add && svc->mode != SLUICE_MODE_LOCAL) {
-		cmd_add(c, "mode");
-		cmd_add(c, "%s", args_mode_name(svc->mode));
+		conf->has_mode = 1;
+		conf->mode = svc->mode;
 	}
 	if (svc->hash != base->hash) {
-		cmd_add(c, "hash");
-		cmd_add(c, "%s", args_hash_name(svc->hash));
+		conf->has_hash = 1;
+		conf->hash = svc->hash;
 	}
 	if (is_steering(svc->mode) && svc->maglev_size != base->maglev_size) {
-		cmd_add(c, "maglev-size");
-		cmd_add(c, "%u", svc->maglev_size);
+		conf->has_maglev_size = 1;
+		conf->maglev_size = svc->maglev_size;
 	}
 	/* Both in one command: svc_set() checks the pair as a whole. */
 	if (svc->write_port != base->write_port) {
-		cmd_add(c, "write-port");
-		if (svc->write_port)
-			cmd_add(c, "%u", svc->write_port);
-		else
-			cmd_add(c, "none");
+		conf->has_write_port = 1;
+		conf->write_port = svc->write_port;
 	}
 	if (svc->route_leader != base->route_leader) {
-		cmd_add(c, "route");
-		cmd_add(c, "%s", svc_route_name(svc->route_leader));
+		conf->has_route = 1;
+		conf->route_leader = svc->route_leader;
 	}
 	if (svc->rate != base->rate || svc->burst != base->burst) {
-		cmd_add(c, "rate");
-		cmd_add(c, "%u", svc->rate);
-		if (svc->rate) {
-			cmd_add(c, "burst");
-			cmd_add(c, "%u", svc->burst);
-		}
+		conf->has_rate = 1;
+		conf->rate_pps = svc->rate;
+		conf->has_burst = svc->rate != 0;
+		conf->burst = svc->rate ? svc->burst : 0;
 	}
 	if (svc->client_rate != base->client_rate || svc->client_burst != base->client_burst) {
-		cmd_add(c, "client-rate");
-		cmd_add(c, "%u", svc->client_rate);
-		if (svc->client_rate) {
-			cmd_add(c, "client-burst");
-			cmd_add(c, "%u", svc->client_burst);
-		}
+		conf->has_client_rate = 1;
+		conf->client_rate_pps = svc->client_rate;
+		conf->has_client_burst = svc->client_rate != 0;
+		conf->client_burst = svc->client_rate ? svc->client_burst : 0;
 	}
 	/* max-conns and reserved together: the pair is checked as a whole. */
 	if (n->max_conns != o->max_conns || n->reserved != o->reserved) {
-		cmd_add(c, "max-conns");
-		cmd_add(c, "%u", n->max_conns);
-		cmd_add(c, "reserved");
-		cmd_add(c, "%u", n->reserved);
+		r->has |= RES_HAS_MAX_CONNS | RES_HAS_RESERVED;
+		r->max_conns = n->max_conns;
+		r->reserved = n->reserved;
 	}
 	if (!same_critical(base, svc))
 		cmd_critical(c, svc);
 	if (n->refuse != o->refuse) {
-		cmd_add(c, "refuse");
-		cmd_add(c, "%s", res_refuse_name(n->refuse));
+		r->has |= RES_HAS_REFUSE;
+		r->refuse = n->refuse;
 	}
 	if ((n->flags ^ o->flags) & SLUICE_RES_NO_GLOBAL) {
-		cmd_add(c, "global-limit");
-		cmd_add(c, "%s", n->flags & SLUICE_RES_NO_GLOBAL ? "off" : "on");
+		r->has |= RES_HAS_GLOBAL_LIMIT;
+		r->global_limit = !(n->flags & SLUICE_RES_NO_GLOBAL);
 	}
 	if (n->on_open != o->on_open) {
-		cmd_add(c, "on-open");
-		cmd_add(c, "%s", res_on_open_name(n->on_open));
+		r->has |= RES_HAS_ON_OPEN;
+		r->on_open = n->on_open;
 	}
-#define U32(field, kw)                              \
-	do {                                        \
-		if (n->field != o->field) {         \
-			cmd_add(c, "%s", kw);       \
-			cmd_add(c, "%u", n->field); \
-		}                                   \
+#define U32(field, conf_field, bit)               \
+	do {                                      \
+		if (n->field != o->field) {       \
+			r->has |= (bit);          \
+			r->conf_field = n->field; \
+		}                                 \
 	} while (0)
-	U32(brk_failures, "breaker-failures");
-	if (n->brk_window_ms != o->brk_window_ms)
-		cmd_seconds(c, "breaker-window", n->brk_window_ms);
-	U32(brk_rate_pct, "breaker-rate");
-	U32(brk_min_calls, "breaker-min-calls");
+	U32(brk_failures, brk_failures, RES_HAS_BRK_FAILURES);
+	U32(brk_window_ms, brk_window_ms, RES_HAS_BRK_WINDOW);
+	U32(brk_rate_pct, brk_rate_pct, RES_HAS_BRK_RATE);
+	U32(brk_min_calls, brk_min_calls, RES_HAS_BRK_MIN_CALLS);
 	/*
 	 * wait and wait-max (and probes and successes) go together: each pair
 	 * is checked as a whole, and the old partner may not fit the new value.
 	 */
 	if (n->brk_wait_ms != o->brk_wait_ms || n->brk_wait_max_ms != o->brk_wait_max_ms) {
-		cmd_seconds(c, "breaker-wait", n->brk_wait_ms);
-		cmd_seconds(c, "breaker-wait-max", n->brk_wait_max_ms);
+		r->has |= RES_HAS_BRK_WAIT | RES_HAS_BRK_WAIT_MAX;
+		r->brk_wait_ms = n->brk_wait_ms;
+		r->brk_wait_max_ms = n->brk_wait_max_ms;
 	}
 	if (n->brk_probes != o->brk_probes || n->brk_successes != o->brk_successes) {
-		cmd_add(c, "breaker-probes");
-		cmd_add(c, "%u", n->brk_probes);
-		cmd_add(c, "breaker-successes");
-		cmd_add(c, "%u", n->brk_successes);
+		r->has |= RES_HAS_BRK_PROBES | RES_HAS_BRK_SUCCESSES;
+		r->brk_probes = n->brk_probes;
+		r->brk_successes = n->brk_successes;
 	}
-	U32(brk_max_open_pct, "breaker-max-open");
-	U32(syn_timeout_ms, "syn-timeout");
+	U32(brk_max_open_pct, brk_max_open_pct, RES_HAS_BRK_MAX_OPEN);
+	U32(syn_timeout_ms, syn_timeout_ms, RES_HAS_SYN_TIMEOUT);
 #undef U32
+}
+
+/* 1 when cmd_settings() found nothing to change. */
+static int settings_empty(const struct svc_conf *c)
+{
+	return !c->has_mode && !c->has_hash && !c->has_maglev_size && !c->has_write_port &&
+	       !c->has_route && !c->has_rate && !c->has_burst && !c->has_client_rate &&
+	       !c->has_client_burst && !c->res.has;
+}
+
+static enum cmd_kind backend_kind(const char *verb)
+{
+	if (!strcmp(verb, "add"))
+		return CMD_BACKEND_ADD;
+	if (!strcmp(verb, "set"))
+		return CMD_BACKEND_SET;
+	if (!strcmp(verb, "drain"))
+		return CMD_BACKEND_DRAIN;
+	if (!strcmp(verb, "activate"))
+		return CMD_BACKEND_ACTIVATE;
+	return CMD_BACKEND_DEL;
 }
 
 static int emit_backend(const struct state_service *svc, const char *verb,
 			const struct state_backend *be, state_emit_fn emit, void *ctx)
 {
-	struct be_ref r = { .addr = be->addr, .has_port = 1, .port = be->port };
-	struct cmd *c = cmd_new();
+	struct sluice_cmd *c = cmd_new(backend_kind(verb), &svc->key);
 
 	if (!c)
 		return -ENOMEM;
-	cmd_svc(c, "backend", verb, &svc->key);
-	cmd_ref(c, &r);
-	if (!strcmp(verb, "add") || !strcmp(verb, "set")) {
-		cmd_add(c, "weight");
-		cmd_add(c, "%u", be->weight);
-	}
+	c->backend.ref.addr = be->addr;
+	c->backend.ref.has_port = 1;
+	c->backend.ref.port = be->port;
+	c->backend.weight = be->weight;
+	c->backend.has_weight = c->kind == CMD_BACKEND_ADD || c->kind == CMD_BACKEND_SET;
 	return cmd_emit_free(c, emit, ctx);
 }
 
 static int emit_fallback(const struct state_service *svc, state_emit_fn emit, void *ctx)
 {
-	struct cmd *c = cmd_new();
+	struct sluice_cmd *c = cmd_new(CMD_SERVICE_SET, &svc->key);
+	struct res_conf *r;
 
 	if (!c)
 		return -ENOMEM;
-	cmd_svc(c, "service", "set", &svc->key);
-	cmd_add(c, "fallback");
+	r = &c->service.conf.res;
+	r->has = RES_HAS_FALLBACK;
 	if (svc->has_fallback)
-		cmd_ref(c, &svc->fallback);
+		r->fallback = svc->fallback;
 	else
-		cmd_add(c, "none");
+		r->fallback_none = 1;
 	return cmd_emit_free(c, emit, ctx);
-}
-
-static void fmt_member(const struct be_ref *r, char *buf, size_t len)
-{
-	char a[ADDR_STRLEN];
-
-	fmt_addr(&r->addr, a, sizeof(a));
-	if (addr_is_v4mapped(&r->addr))
-		snprintf(buf, len, "%s:%u", a, r->port);
-	else
-		snprintf(buf, len, "[%s]:%u", a, r->port);
 }
 
 static int emit_shard(const struct state_service *svc, const char *verb,
 		      const struct state_shard *sh, state_emit_fn emit, void *ctx)
 {
-	char p[SHARD_PREFIX_STRLEN], list[SLUICE_SUBSET_MAX_MEMBERS * (ADDR_STRLEN + 10)];
-	char member[ADDR_STRLEN + 10];
-	struct cmd *c = cmd_new();
-	size_t used = 0;
+	struct sluice_cmd *c =
+		cmd_new(strcmp(verb, "add") ? CMD_SHARD_DEL : CMD_SHARD_ADD, &svc->key);
+	struct shard_target *t;
 	__u32 i;
 
 	if (!c)
 		return -ENOMEM;
-	shard_prefix_format(&sh->key, p, sizeof(p));
-	cmd_svc(c, "shard", verb, &svc->key);
-	cmd_add(c, "%s", p);
-	if (!strcmp(verb, "add")) {
-		if (sh->subset) {
-			list[0] = 0;
-			for (i = 0; i < sh->count; i++) {
-				fmt_member(&sh->members[i], member, sizeof(member));
-				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
-							 i ? "," : "", member);
-			}
-			cmd_add(c, "subset");
-			cmd_add(c, "%s", list);
-		} else {
-			cmd_add(c, "backend");
-			cmd_ref(c, &sh->members[0]);
-		}
+	shard_prefix_format(&sh->key, c->shard.prefix, sizeof(c->shard.prefix));
+	t = &c->shard.target;
+	if (c->kind == CMD_SHARD_ADD) {
+		t->subset = sh->subset;
+		t->count = sh->subset ? sh->count : 1;
+		for (i = 0; i < t->count; i++)
+			t->refs[i] = sh->members[i];
 	}
 	return cmd_emit_free(c, emit, ctx);
 }
 
-static int emit_svc_simple(const struct state_service *svc, const char *verb, state_emit_fn emit,
-			   void *ctx)
+static int emit_svc_del(const struct state_service *svc, state_emit_fn emit, void *ctx)
 {
-	struct cmd *c = cmd_new();
+	struct sluice_cmd *c = cmd_new(CMD_SERVICE_DEL, &svc->key);
 
 	if (!c)
 		return -ENOMEM;
-	cmd_svc(c, "service", verb, &svc->key);
 	return cmd_emit_free(c, emit, ctx);
 }
 
@@ -909,7 +812,7 @@ static int emit_svc_simple(const struct state_service *svc, const char *verb, st
 static int emit_service_build(const struct state_service *svc, state_emit_fn emit, void *ctx)
 {
 	struct state_service *base = malloc(sizeof(*base));
-	struct cmd *c = malloc(sizeof(*c));
+	struct sluice_cmd *c = cmd_new(CMD_SERVICE_ADD, &svc->key);
 	size_t i;
 	int err;
 
@@ -919,9 +822,8 @@ static int emit_service_build(const struct state_service *svc, state_emit_fn emi
 		goto out;
 	}
 	state_service_defaults(base, svc->mode);
-	cmd_svc(c, "service", "add", &svc->key);
 	cmd_settings(c, base, svc, 1);
-	err = cmd_emit(c, emit, ctx);
+	err = emit(ctx, c);
 	for (i = 0; !err && i < svc->nbackends; i++) {
 		err = emit_backend(svc, "add", &svc->backends[i], emit, ctx);
 		if (!err && svc->backends[i].state == SLUICE_BE_DRAINING)
@@ -936,20 +838,14 @@ out:
 static int emit_iface(const struct state_iface *it, const char *verb, int force, state_emit_fn emit,
 		      void *ctx)
 {
-	struct cmd *c = cmd_new();
+	struct sluice_cmd *c =
+		cmd_new(strcmp(verb, "attach") ? CMD_IFACE_DETACH : CMD_IFACE_ATTACH, NULL);
 
 	if (!c)
 		return -ENOMEM;
-	cmd_start(c);
-	cmd_add(c, "iface");
-	cmd_add(c, "%s", verb);
-	cmd_add(c, "%s", it->name);
-	if (!strcmp(verb, "attach")) {
-		cmd_add(c, "--mode");
-		cmd_add(c, "%s", it->skb ? "skb" : "native");
-		if (force)
-			cmd_add(c, "--force");
-	}
+	snprintf(c->iface.dev, sizeof(c->iface.dev), "%s", it->name);
+	c->iface.opts.mode = it->skb ? LOADER_XDP_SKB : LOADER_XDP_NATIVE;
+	c->iface.opts.force = force;
 	return cmd_emit_free(c, emit, ctx);
 }
 
@@ -957,54 +853,41 @@ static int emit_iface(const struct state_iface *it, const char *verb, int force,
 static int emit_gateway(const struct state *base, const struct state *s, state_emit_fn emit,
 			void *ctx)
 {
-	struct cmd *c = cmd_new();
-	char a[ADDR_STRLEN];
+	struct sluice_cmd *c = cmd_new(CMD_GATEWAY_SET, NULL);
+	struct gateway_conf *g;
 	int err = 0;
 
 	if (!c)
 		return -ENOMEM;
-	cmd_start(c);
-	cmd_add(c, "gateway");
-	cmd_add(c, "set");
+	g = &c->gateway;
 	if (!base || memcmp(&base->encap_src4, &s->encap_src4, sizeof(s->encap_src4))) {
-		cmd_add(c, "encap-source4");
-		if (gateway_addr_is_set(&s->encap_src4)) {
-			fmt_addr(&s->encap_src4, a, sizeof(a));
-			cmd_add(c, "%s", a);
-		} else {
-			cmd_add(c, "none");
-		}
+		g->has_src4 = 1;
+		g->src4 = s->encap_src4;
 	}
 	if (!base || memcmp(&base->encap_src6, &s->encap_src6, sizeof(s->encap_src6))) {
-		cmd_add(c, "encap-source6");
-		if (gateway_addr_is_set(&s->encap_src6)) {
-			fmt_addr(&s->encap_src6, a, sizeof(a));
-			cmd_add(c, "%s", a);
-		} else {
-			cmd_add(c, "none");
-		}
+		g->has_src6 = 1;
+		g->src6 = s->encap_src6;
 	}
 	if (!base || base->udp_timeout_s != s->udp_timeout_s) {
-		cmd_add(c, "udp-timeout");
-		cmd_add(c, "%u", s->udp_timeout_s);
+		g->has_udp_timeout = 1;
+		g->udp_timeout_s = s->udp_timeout_s;
 	}
-	if (c->argc > 2)
-		err = cmd_emit(c, emit, ctx);
+	if (g->has_src4 || g->has_src6 || g->has_udp_timeout)
+		err = emit(ctx, c);
 	if (err)
 		goto out;
-	cmd_start(c);
-	cmd_add(c, "bulkhead");
-	cmd_add(c, "set");
+	memset(c, 0, sizeof(*c));
+	c->kind = CMD_BULKHEAD_SET;
 	if (!base || base->global_max_conns != s->global_max_conns) {
-		cmd_add(c, "max-conns");
-		cmd_add(c, "%u", s->global_max_conns);
+		c->bulkhead.has_max_conns = 1;
+		c->bulkhead.max_conns = s->global_max_conns;
 	}
 	if (!base || base->tcp_idle_s != s->tcp_idle_s) {
-		cmd_add(c, "tcp-idle");
-		cmd_add(c, "%u", s->tcp_idle_s);
+		c->bulkhead.has_tcp_idle = 1;
+		c->bulkhead.tcp_idle_s = s->tcp_idle_s;
 	}
-	if (c->argc > 2 && (!base || s->has_bulkhead))
-		err = cmd_emit(c, emit, ctx);
+	if ((c->bulkhead.has_max_conns || c->bulkhead.has_tcp_idle) && (!base || s->has_bulkhead))
+		err = emit(ctx, c);
 out:
 	free(c);
 	return err;
@@ -1065,13 +948,12 @@ static int write_port_wanted(const struct state *to, const struct state_service 
 
 static int emit_write_port_none(const struct state_service *o, state_emit_fn emit, void *ctx)
 {
-	struct cmd *c = cmd_new();
+	struct sluice_cmd *c = cmd_new(CMD_SERVICE_SET, &o->key);
 
 	if (!c)
 		return -ENOMEM;
-	cmd_svc(c, "service", "set", &o->key);
-	cmd_add(c, "write-port");
-	cmd_add(c, "none");
+	c->service.conf.has_write_port = 1;
+	c->service.conf.write_port = 0;
 	return cmd_emit_free(c, emit, ctx);
 }
 
@@ -1083,12 +965,12 @@ static int diff_service_settings(const struct state_service *o, const struct sta
 				 int freed, state_emit_fn emit, void *ctx)
 {
 	struct state_service *base;
-	struct cmd *c;
+	struct sluice_cmd *c;
 	int err = 0;
 
 	if (!freed && same_settings(o, n) && same_critical(o, n))
 		return 0;
-	c = cmd_new();
+	c = cmd_new(CMD_SERVICE_SET, &n->key);
 	base = malloc(sizeof(*base));
 	if (!c || !base) {
 		free(c);
@@ -1099,10 +981,9 @@ static int diff_service_settings(const struct state_service *o, const struct sta
 	*base = *o;
 	if (freed)
 		base->write_port = 0;
-	cmd_svc(c, "service", "set", &n->key);
 	cmd_settings(c, base, n, 0);
-	if (c->argc > 5)
-		err = cmd_emit(c, emit, ctx);
+	if (!settings_empty(&c->service.conf))
+		err = emit(ctx, c);
 	free(c);
 	free(base);
 	return err;
@@ -1171,7 +1052,7 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 		o = &from->services[i];
 		n = state_find_service(to, &o->key);
 		if (!n || n->mode != o->mode)
-			err = emit_svc_simple(o, "del", emit, ctx);
+			err = emit_svc_del(o, emit, ctx);
 	}
 	for (i = 0; !err && i < from->nservices; i++) {
 		o = &from->services[i];

@@ -11,8 +11,8 @@
  *  - services are keyed by address, port and protocol; backends by address
  *    and port within their service; shards by prefix within their service.
  *
- * From a state, state_to_commands() gives the sluice CLI commands (argv
- * without "sluice") that build it on empty maps, and state_diff() the
+ * From a state, state_to_commands() gives the write commands (struct
+ * sluice_cmd, userspace/cmd) that build it on empty maps, and state_diff() the
  * commands that turn one state into another, touching nothing unchanged.
  * Health checks, leader sources (election, role), daemon and cluster
  * settings are not in the maps: they travel in the state for the daemon and
@@ -237,11 +237,12 @@ int state_equal(const struct state *a, const struct state *b);
 int state_read_maps(const struct sluice_maps *m, struct state *s);
 
 /*
- * A command: argv[0..argc) without "sluice" (e.g. "service" "add" ...);
- * argv[argc] is NULL. The strings live only during the call. A non-zero
- * return stops the walk and is returned.
+ * A command (userspace/cmd: cmd_format() gives its argv, cmd_apply()
+ * performs it). It lives only during the call. A non-zero return stops the
+ * walk and is returned.
  */
-typedef int (*state_emit_fn)(void *ctx, int argc, char **argv);
+struct sluice_cmd;
+typedef int (*state_emit_fn)(void *ctx, const struct sluice_cmd *cmd);
 
 /*
  * The commands that build s from empty maps, in a valid order: gateway set

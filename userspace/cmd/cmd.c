@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The command kinds as data, and what every kind shares: looking OBJECT
+ * VERB up, the leading --flow-entries, building argv back, opening the maps
+ * around an apply, and reporting a failure in the CLI's words.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "args.h"
+#include "cmd_int.h"
+#include "err.h"
+#include "out.h"
+
+const struct cmd_kind_info cmd_kinds[CMD_KINDS] = {
+	[CMD_IFACE_ATTACH] = { "iface", "attach", CMD_F_CREATES },
+	[CMD_IFACE_DETACH] = { "iface", "detach", 0 },
+	[CMD_SERVICE_ADD] = { "service", "add", CMD_F_SVC | CMD_F_CREATES | CMD_F_MAPS },
+	[CMD_SERVICE_SET] = { "service", "set", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_SERVICE_DEL] = { "service", "del", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_BACKEND_ADD] = { "backend", "add", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_BACKEND_SET] = { "backend", "set", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_BACKEND_DRAIN] = { "backend", "drain", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_BACKEND_ACTIVATE] = { "backend", "activate", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_BACKEND_DEL] = { "backend", "del", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_SHARD_ADD] = { "shard", "add", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_SHARD_DEL] = { "shard", "del", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_GATEWAY_SET] = { "gateway", "set", CMD_F_CREATES | CMD_F_MAPS },
+	[CMD_BULKHEAD_SET] = { "bulkhead", "set", CMD_F_MAPS },
+	[CMD_BREAKER_TRIP] = { "breaker", "trip", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_BREAKER_RESET] = { "breaker", "reset", CMD_F_SVC | CMD_F_MAPS },
+	[CMD_LEADER_SET] = { "leader", "set", CMD_F_SVC },
+};
+
+/* The objects with write commands, for prefix matching (order of cmd_kinds[]). */
+static const char *const objects[] = { "iface",	  "service",  "backend", "shard",
+				       "gateway", "bulkhead", "breaker", "leader" };
+
+int cmd_bad(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set("%s", msg);
+	return -EINVAL;
+}
+
+int cmd_lookup(const char *object, const char *verb, enum cmd_kind *kind)
+{
+	const char *verbs[CMD_KINDS];
+	enum cmd_kind of[CMD_KINDS];
+	size_t n = 0;
+	int o, v, k;
+
+	*kind = CMD_NONE;
+	o = ARGS_KEYWORD_FIND(object, objects, "object");
+	if (o < 0)
+		return -EINVAL;
+	for (k = 1; k < CMD_KINDS; k++) {
+		if (strcmp(cmd_kinds[k].object, objects[o]))
+			continue;
+		verbs[n] = cmd_kinds[k].verb;
+		of[n++] = (enum cmd_kind)k;
+	}
+	if (!verb)
+		return cmd_bad("'sluice %s' needs a command", objects[o]);
+	v = args_keyword_find(verb, verbs, n, sizeof(verbs[0]), "command");
+	if (v < 0)
+		return cmd_bad("%s: %s", objects[o], err_msg());
+	*kind = of[v];
+	return 0;
+}
+
+int cmd_parse_svc_key(int argc, char **argv, struct sluice_svc_key *key)
+{
+	union sluice_addr addr;
+	__u16 port;
+	__u8 proto;
+
+	if (argc < 3)
+		return cmd_bad(
+			"missing %s: a service is given as ADDR PORT PROTO (e.g. 192.0.2.10 80 tcp)",
+			argc == 0   ? "ADDR PORT PROTO"
+			: argc == 1 ? "PORT PROTO"
+				    : "PROTO");
+	if (addr_parse(argv[0], &addr) || args_parse_port(argv[1], &port) ||
+	    args_parse_proto(argv[2], &proto) || svc_key_make(&addr, port, proto, key))
+		return -EINVAL;
+	return 0;
+}
+
+int cmd_parse_args(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->kind = kind;
+	err_clear();
+	switch (kind) {
+	case CMD_IFACE_ATTACH:
+	case CMD_IFACE_DETACH:
+		return cmd_iface_parse(kind, argc, argv, cmd);
+	case CMD_SERVICE_ADD:
+	case CMD_SERVICE_SET:
+	case CMD_SERVICE_DEL:
+		return cmd_service_parse(kind, argc, argv, cmd);
+	case CMD_BACKEND_ADD:
+	case CMD_BACKEND_SET:
+	case CMD_BACKEND_DRAIN:
+	case CMD_BACKEND_ACTIVATE:
+	case CMD_BACKEND_DEL:
+	case CMD_BREAKER_TRIP:
+	case CMD_BREAKER_RESET:
+		return cmd_backend_parse(kind, argc, argv, cmd);
+	case CMD_SHARD_ADD:
+	case CMD_SHARD_DEL:
+		return cmd_shard_parse(kind, argc, argv, cmd);
+	case CMD_GATEWAY_SET:
+	case CMD_BULKHEAD_SET:
+		return cmd_gateway_parse(kind, argc, argv, cmd);
+	case CMD_LEADER_SET:
+		return cmd_leader_parse(kind, argc, argv, cmd);
+	default:
+		cmd->kind = CMD_NONE;
+		return cmd_bad("not a write command");
+	}
+}
+
+/* "--flow-entries N" or "--flow-entries=N" at argv[0]: the words used, 0 none, or -EINVAL. */
+static int flow_entries(int argc, char **argv, __u32 *n)
+{
+	const char *text;
+	int used;
+
+	if (argc < 1 || strncmp(argv[0], "--flow-entries", 14))
+		return 0;
+	if (argv[0][14] == '=') {
+		text = argv[0] + 15;
+		used = 1;
+	} else if (!argv[0][14]) {
+		text = argc > 1 ? argv[1] : "";
+		used = 2;
+	} else {
+		return 0;
+	}
+	if (args_parse_count(text, LOADER_FLOW_ENTRIES_MAX, "--flow-entries", n) ||
+	    *n < LOADER_FLOW_ENTRIES_MIN)
+		return cmd_bad("--flow-entries needs %u..%u (k and m allowed, e.g. 1m)",
+			       LOADER_FLOW_ENTRIES_MIN, LOADER_FLOW_ENTRIES_MAX);
+	return used;
+}
+
+int cmd_parse(int argc, char **argv, struct sluice_cmd *cmd)
+{
+	enum cmd_kind kind;
+	__u32 flow = 0;
+	int i, err;
+
+	memset(cmd, 0, sizeof(*cmd));
+	err_clear();
+	i = flow_entries(argc, argv, &flow);
+	if (i < 0)
+		return i;
+	if (i >= argc)
+		return cmd_bad("missing OBJECT");
+	err = cmd_lookup(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &kind);
+	if (err) {
+		/* The object is known when only the verb is wrong. */
+		int o = args_keyword_find(argv[i], objects, sizeof(objects) / sizeof(objects[0]),
+					  sizeof(objects[0]), "object");
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		if (o >= 0) {
+			for (kind = 1; kind < CMD_KINDS; kind++)
+				if (!strcmp(cmd_kinds[kind].object, objects[o]))
+					break;
+			cmd->kind = kind;
+		}
+		err_set("%s", msg);
+		return err;
+	}
+	err = cmd_parse_args(kind, argc - i - 2, argv + i + 2, cmd);
+	cmd->flow_entries = flow;
+	return err;
+}
+
+int cmd_argv_add(struct cmd_argv *out, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (out->argc >= CMD_ARGV_MAX)
+		goto full;
+	va_start(ap, fmt);
+	len = vsnprintf(out->buf + out->used, sizeof(out->buf) - out->used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(out->buf) - out->used)
+		goto full;
+	out->argv[out->argc++] = out->buf + out->used;
+	out->argv[out->argc] = NULL;
+	out->used += (size_t)len + 1;
+	return 0;
+full:
+	err_set("internal error: a command is too long to format");
+	return -E2BIG;
+}
+
+void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len)
+{
+	if (addr_format(a, buf, len))
+		snprintf(buf, len, "?");
+}
+
+int cmd_argv_svc(struct cmd_argv *out, const struct sluice_svc_key *k)
+{
+	char a[ADDR_STRLEN];
+	int err;
+
+	cmd_addr_text(&k->addr, a, sizeof(a));
+	err = cmd_argv_add(out, "%s", a);
+	if (!err)
+		err = cmd_argv_add(out, "%u", ntohs(k->port));
+	if (!err)
+		err = cmd_argv_add(out, "%s", args_proto_name(k->proto));
+	return err;
+}
+
+int cmd_argv_ref(struct cmd_argv *out, const struct be_ref *r)
+{
+	char a[ADDR_STRLEN];
+	int err;
+
+	cmd_addr_text(&r->addr, a, sizeof(a));
+	err = cmd_argv_add(out, "%s", a);
+	if (!err && r->has_port)
+		err = cmd_argv_add(out, "port");
+	if (!err && r->has_port)
+		err = cmd_argv_add(out, "%u", r->port);
+	return err;
+}
+
+int cmd_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+{
+	const struct cmd_kind_info *k;
+	int err = 0;
+
+	out->argc = 0;
+	out->used = 0;
+	out->argv[0] = NULL;
+	if (cmd->kind <= CMD_NONE || cmd->kind >= CMD_KINDS) {
+		err_set("internal error: not a command");
+		return -EINVAL;
+	}
+	k = &cmd_kinds[cmd->kind];
+	if (cmd->flow_entries) {
+		err = cmd_argv_add(out, "--flow-entries");
+		if (!err)
+			err = cmd_argv_add(out, "%u", cmd->flow_entries);
+	}
+	if (!err)
+		err = cmd_argv_add(out, "%s", k->object);
+	if (!err)
+		err = cmd_argv_add(out, "%s", k->verb);
+	if (!err && (k->flags & CMD_F_SVC))
+		err = cmd_argv_svc(out, &cmd->svc);
+	if (err)
+		return err;
+	switch (cmd->kind) {
+	case CMD_IFACE_ATTACH:
+	case CMD_IFACE_DETACH:
+		return cmd_iface_format(cmd, out);
+	case CMD_SERVICE_ADD:
+	case CMD_SERVICE_SET:
+	case CMD_SERVICE_DEL:
+		return cmd_service_format(cmd, out);
+	case CMD_SHARD_ADD:
+	case CMD_SHARD_DEL:
+		return cmd_shard_format(cmd, out);
+	case CMD_GATEWAY_SET:
+	case CMD_BULKHEAD_SET:
+		return cmd_gateway_format(cmd, out);
+	case CMD_LEADER_SET:
+		return cmd_leader_format(cmd, out);
+	default:
+		return cmd_backend_format(cmd, out);
+	}
+}
+
+void cmd_format_line(const struct sluice_cmd *cmd, char *buf, size_t len)
+{
+	struct cmd_argv *a = malloc(sizeof(*a));
+	size_t used = 0;
+	int i;
+
+	if (len)
+		buf[0] = 0;
+	if (!a || cmd_format(cmd, a)) {
+		free(a);
+		return;
+	}
+	for (i = 0; i < a->argc && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "", a->argv[i]);
+	free(a);
+}
+
+int cmd_validate(const struct sluice_cmd *cmd)
+{
+	struct cmd_argv *a = malloc(sizeof(*a));
+	struct sluice_cmd *back = malloc(sizeof(*back));
+	int err = -ENOMEM;
+
+	if (!a || !back)
+		err_set("out of memory");
+	else
+		err = cmd_format(cmd, a);
+	if (!err)
+		err = cmd_parse(a->argc, a->argv, back);
+	free(a);
+	free(back);
+	return err;
+}
+
+int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
+{
+	struct sluice_maps m;
+	int err;
+
+	/* A command built in memory (a config diff) obeys the parser's rules too. */
+	err = cmd_validate(cmd);
+	if (err)
+		return err;
+	maps_init(&m);
+	err_clear();
+	/* The flow-table size belongs to the command that creates the maps. */
+	if (cmd->flow_entries)
+		loader_set_flow_entries(cmd->flow_entries);
+	if (cmd->kind == CMD_IFACE_ATTACH || cmd->kind == CMD_IFACE_DETACH) {
+		err = cmd_iface_apply(pin_root, cmd);
+		goto out;
+	}
+	/* Adding a service or setting the gateway works before any attach. */
+	if (cmd_kinds[cmd->kind].flags & CMD_F_CREATES) {
+		err = loader_maps_ensure(pin_root);
+		if (err)
+			goto out;
+	}
+	err = maps_open(&m, pin_root);
+	if (err)
+		goto out;
+	switch (cmd->kind) {
+	case CMD_SERVICE_ADD:
+	case CMD_SERVICE_SET:
+	case CMD_SERVICE_DEL:
+		err = cmd_service_apply(&m, cmd);
+		break;
+	case CMD_SHARD_ADD:
+	case CMD_SHARD_DEL:
+		err = cmd_shard_apply(&m, cmd);
+		break;
+	case CMD_GATEWAY_SET:
+	case CMD_BULKHEAD_SET:
+		err = cmd_gateway_apply(&m, cmd);
+		break;
+	case CMD_LEADER_SET:
+		err = cmd_leader_apply(&m, cmd);
+		break;
+	default:
+		err = cmd_backend_apply(&m, cmd);
+		break;
+	}
+out:
+	if (cmd->flow_entries)
+		loader_set_flow_entries(0);
+	maps_close(&m);
+	return err;
+}
+
+void cmd_usage_report(const char *object, const char *msg)
+{
+	if (!object)
+		out_error("%s (see 'sluice help')", msg);
+	else
+		out_error("%s (see 'sluice %s help')", msg, object);
+}
+
+int cmd_run(const char *pin_root, int argc, char **argv)
+{
+	struct sluice_cmd cmd;
+	int err;
+
+	err = cmd_parse(argc, argv, &cmd);
+	if (err) {
+		cmd_usage_report(cmd.kind ? cmd_kinds[cmd.kind].object : NULL, err_msg());
+		return err;
+	}
+	err = cmd_apply(pin_root, &cmd);
+	if (err)
+		out_error("%s", err_text(err));
+	return err;
+}
