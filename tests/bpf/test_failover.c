@@ -49,8 +49,8 @@
 #define OPT_LEN 20
 
 /* MSS 1460, SACK-permitted, timestamps, NOP, window scale 7: what Linux sends. */
-static const uint8_t syn_opts[OPT_LEN] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0x00, 0x01,
-					   0x02, 0x03, 0, 0, 0, 0, 1, 3, 3, 7 };
+static const uint8_t syn_opts[OPT_LEN] = { 2,	 4,    0x05, 0xb4, 4, 2, 8, 10, 0x00, 0x01,
+					   0x02, 0x03, 0,    0,	   0, 0, 1, 3,	3,    7 };
 
 static const char *const be4[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4" };
 static const char *const be6[] = { "2001:db8:b::2", "2001:db8:b::3", "2001:db8:b::4" };
@@ -119,8 +119,8 @@ static struct sluice_breaker brk_get(uint32_t be)
 
 static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 {
-	struct sluice_flow_key k = dp_key_of(dp_be_text(be), client, ntohs(dp.bes[be].port), cport,
-					     IPPROTO_TCP);
+	struct sluice_flow_key k =
+		dp_key_of(dp_be_text(be), client, ntohs(dp.bes[be].port), cport, IPPROTO_TCP);
 	struct sluice_nat_rev r;
 
 	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
@@ -148,7 +148,8 @@ static uint32_t svc3(const char *vip, uint8_t mode, uint32_t *ids)
 
 	for (i = 0; i < 3; i++)
 		ids[i] = dp_be_add(svc, v6 ? be6[i] : be4[i],
-				   mode == SLUICE_MODE_NAT ? 7000 + svc * 4 + i : 0, SLUICE_BE_ACTIVE);
+				   mode == SLUICE_MODE_NAT ? 7000 + svc * 4 + i : 0,
+				   SLUICE_BE_ACTIVE);
 	dp_table_publish(svc, ids, 3);
 	return svc;
 }
@@ -634,11 +635,16 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resteer_nat_v4),	  cmocka_unit_test(test_resteer_nat_v6),
-		cmocka_unit_test(test_resteer_ipip_v4),	  cmocka_unit_test(test_resteer_ipip_v6),
-		cmocka_unit_test(test_resteer_spent),	  cmocka_unit_test(test_redispatch_rst_v4),
-		cmocka_unit_test(test_redispatch_rst_v6), cmocka_unit_test(test_redispatch_rst_vlan),
-		cmocka_unit_test(test_rst_passes),	  cmocka_unit_test(test_redispatch_icmp),
+		cmocka_unit_test(test_resteer_nat_v4),
+		cmocka_unit_test(test_resteer_nat_v6),
+		cmocka_unit_test(test_resteer_ipip_v4),
+		cmocka_unit_test(test_resteer_ipip_v6),
+		cmocka_unit_test(test_resteer_spent),
+		cmocka_unit_test(test_redispatch_rst_v4),
+		cmocka_unit_test(test_redispatch_rst_v6),
+		cmocka_unit_test(test_redispatch_rst_vlan),
+		cmocka_unit_test(test_rst_passes),
+		cmocka_unit_test(test_redispatch_icmp),
 		cmocka_unit_test(test_fast_trip),
 	};
 
