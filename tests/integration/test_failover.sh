@@ -133,6 +133,17 @@ for fam in 4 6; do
 done
 check "services $VIP4, $VIP6: nat over backends 1-3" test $ok = 1
 
+# The settings: shown when set, defaults again with their defaults' values.
+sluice service set $VIP6 80 tcp retries 1 breaker-fast-trip 3 >/dev/null
+sj=$(sluice -j service show $VIP6 80 tcp)
+r=$(jq '[.. | objects | .retries? | values] | add' <<<"$sj")
+k=$(jq '[.. | objects | .fast_trip? | values] | add' <<<"$sj")
+check "service set retries 1 breaker-fast-trip 3: shown (retries $r, fast_trip $k)" \
+	test "$r" = 1 -a "$k" = 3
+check "service set retries 8: refused (0..7)" \
+	sh -c "! $SLUICE service set $VIP6 80 tcp retries 8 2>/dev/null"
+sluice service set $VIP6 80 tcp retries 2 breaker-fast-trip 5 >/dev/null
+
 for fam in 4 6; do
 	v=$VIP4
 	[ $fam = 6 ] && v=$VIP6
@@ -141,4 +152,16 @@ for fam in 4 6; do
 	done
 done
 in_be $DEAD nft delete table inet silent >/dev/null 2>&1
+
+# The counters: per service in `stats`, per backend in `backend show`.
+# fo_sum JSON FIELD: FIELD summed over every object that has it.
+fo_sum() { jq --arg f "$2" '[.. | objects | select(has($f)) | .[$f]] | add // 0' <<<"$1"; }
+st=$(sluice -j stats)
+bs=$(sluice -j backend show $VIP4 80 tcp)
+echo "# failover counters: stats moved $(fo_sum "$st" moved), redispatched $(fo_sum "$st" redispatched)," \
+	"retry_exhausted $(fo_sum "$st" retry_exhausted), fast_trips $(fo_sum "$st" fast_trips)"
+check "stats: connections redispatched ($(fo_sum "$st" redispatched)) and breakers fast-tripped ($(fo_sum "$st" fast_trips))" \
+	test "$(fo_sum "$st" redispatched)" -gt 0 -a "$(fo_sum "$st" fast_trips)" -gt 0
+check "backend show $VIP4: redispatched per backend ($(fo_sum "$bs" redispatched))" \
+	test "$(fo_sum "$bs" redispatched)" -gt 0
 finish
