@@ -11,10 +11,15 @@
  *    breaker -> flow insert, or on a leader key (SLUICE_SVC_F_LEADER)
  *    bulkhead -> leader -> flow insert; for a known flow of a leader key:
  *    leader check; a refusal is answered with a RST or dropped)
- *   no service: return-path lookup (sl_nat_rev) -> passive signals ->
- *               TTL check -> SNAT rewrite -> untag -> forward
+ *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
+ *    failover may move it to the next backend, failover.h)
+ *   no service: return-path lookup (sl_nat_rev) -> [a RST refusing the
+ *               SYN: redispatch, the rebuilt SYN forwarded to the next
+ *               backend] -> passive signals -> TTL check -> SNAT rewrite
+ *               -> untag -> forward
  *   ICMP / ICMPv6 (not L4): destination unreachable about a nat flow ->
- *               passive signal; passed to the stack
+ *               passive signal -> [quoting the SYN: redispatch]; else
+ *               passed to the stack
  * Each stage returns SLUICE_CONTINUE or the reason that decides the packet;
  * every path leaves through the one exit at the bottom, which counts the
  * packet by reason (and per service for a service verdict, and per backend
@@ -44,6 +49,7 @@
 #include "nat.h"
 #include "encap.h"
 #include "fwd.h"
+#include "redispatch.h"
 #include "stats.h"
 
 /* nat forward direction: rewrite towards st->be, untag. */
@@ -89,7 +95,9 @@ SEC("xdp")
 int sluice_xdp(struct xdp_md *ctx)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
-	struct bpf_fib_lookup fib = {};
+	struct bpf_fib_lookup *fib;
+	struct sluice_scratch *sc;
+	__u32 zero = 0;
 	struct sluice_pkt pkt = {};
 	struct sluice_steer st = {};
 	struct sluice_svc *svc = NULL;
@@ -100,11 +108,29 @@ int sluice_xdp(struct xdp_md *ctx)
 
 	st.backend_id = SLUICE_NO_BACKEND;
 	st.action = XDP_DROP;
+	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
+	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	if (!sc) {
+		reason = SLUICE_R_MALFORMED; /* cannot happen: an array of one */
+		goto out;
+	}
+	fib = &sc->fib;
+	__builtin_memset(fib, 0, sizeof(*fib));
 	reason = sluice_parse(ctx, &pkt);
 	if (reason != SLUICE_CONTINUE) {
 		/* ICMP errors about nat flows are breaker signals (then passed). */
-		if (reason == SLUICE_R_NOT_L4)
-			sluice_signal_icmp(ctx, &pkt);
+		if (reason == SLUICE_R_NOT_L4) {
+			int r = sluice_redispatch_icmp(ctx, &pkt);
+
+			if (r)
+				r = sluice_fo_commit(sluice_fo_walk()) >= 0;
+			sluice_fo_report();
+			if (r) {
+				reason = sluice_syn_send(ctx, pkt.family == ETH_P_IP, &st);
+				svc_id = st.svc_id;
+				action = st.action;
+			}
+		}
 		goto out;
 	}
 	reason = sluice_service_match(&pkt, &svc);
@@ -114,14 +140,26 @@ int sluice_xdp(struct xdp_md *ctx)
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;
 		svc_id = rev->svc_id;
+		if (pkt.l4_proto == IPPROTO_TCP && (pkt.tcp_flags & SLUICE_TCP_RST)) {
+			int r = sluice_redispatch_rst(ctx, &pkt, rev);
+
+			if (r)
+				r = sluice_fo_commit(sluice_fo_walk()) >= 0;
+			sluice_fo_report();
+			if (r) {
+				reason = sluice_syn_send(ctx, pkt.family == ETH_P_IP, &st);
+				action = st.action;
+				goto out;
+			}
+		}
 		/* Only segments with SYN, FIN or RST carry a signal: one flags test. */
 		if (pkt.l4_proto == IPPROTO_TCP &&
 		    (pkt.tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_FIN | SLUICE_TCP_RST)))
 			sluice_signal_return(&pkt, rev);
-		reason = sluice_nat_back(ctx, &pkt, rev, &fib);
+		reason = sluice_nat_back(ctx, &pkt, rev, fib);
 		if (reason != SLUICE_CONTINUE)
 			goto out;
-		reason = sluice_forward(ctx, &fib, &action);
+		reason = sluice_forward(ctx, fib, &action);
 		if (reason == SLUICE_R_FWD)
 			reason = SLUICE_R_REV_NAT;
 		goto out;
@@ -149,14 +187,14 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (svc->mode == SLUICE_MODE_NAT) {
 		if (st.new_flow)
 			sluice_nat_rev_insert(&st.key, st.be, svc_id, st.backend_id);
-		reason = sluice_nat_out(ctx, &pkt, &st, &fib);
+		reason = sluice_nat_out(ctx, &pkt, &st, fib);
 	} else {
 		reason = sluice_encap(ctx, &pkt, st.be,
-				      sluice_flow_hash(&st.key, SLUICE_HASH_5TUPLE), &fib);
+				      sluice_flow_hash(&st.key, SLUICE_HASH_5TUPLE), fib);
 	}
 	if (reason != SLUICE_CONTINUE)
 		goto out;
-	reason = sluice_forward(ctx, &fib, &action);
+	reason = sluice_forward(ctx, fib, &action);
 out:
 	sluice_count(reason, svc_id, bytes);
 	if (reason == SLUICE_R_FWD || reason == SLUICE_R_FWD_STACK) {

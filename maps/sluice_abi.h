@@ -24,6 +24,8 @@
 #include <linux/types.h>
 
 /*
+ * 6: failover: sl_syn, sl_svc_fo, sl_be_fo, sl_fo_svc, sl_fo_be, sl_scratch,
+ *    events 4-7.
  * 5: limits of 16384 services and 65536 backends (every per-id map grows:
  * a stale pin's max_entries no longer matches, so libbpf's reuse check and
  * maps_open() refuse it); sl_svc_stats_v3, one value of the 16
@@ -31,7 +33,7 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 5
+#define SLUICE_ABI_VERSION 6
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -59,6 +61,12 @@
 #define SLUICE_MAP_RES_STATS "sl_res_stats"
 #define SLUICE_MAP_EVENTS "sl_events"
 #define SLUICE_MAP_LEADERS "sl_leaders"
+#define SLUICE_MAP_SYN "sl_syn"		/* SYN state of flows in SYN_SENT (failover) */
+#define SLUICE_MAP_SVC_FO "sl_svc_fo"	/* failover settings per service */
+#define SLUICE_MAP_BE_FO "sl_be_fo"	/* consecutive failures per backend (fast trip) */
+#define SLUICE_MAP_FO_SVC "sl_fo_svc"	/* failover outcomes per service */
+#define SLUICE_MAP_FO_BE "sl_fo_be"	/* failover outcomes per backend */
+#define SLUICE_MAP_SCRATCH "sl_scratch" /* per-CPU scratch of the data plane */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -130,8 +138,19 @@ enum sluice_brk_state {
 enum sluice_event_type {
 	SLUICE_EV_SUCCESS = 1, /* handshake answered (SYN-ACK seen, or the client's ACK in ipip) */
 	SLUICE_EV_REFUSED = 2, /* the backend answered a SYN with RST */
-	SLUICE_EV_UNREACHABLE = 3, /* ICMP destination unreachable about a flow to the backend */
+	SLUICE_EV_UNREACHABLE = 3,  /* ICMP destination unreachable about a flow to the backend */
+	SLUICE_EV_FAST_TRIP = 4,    /* the data plane opened the backend's breaker (fast trip) */
+	SLUICE_EV_SYN_RETRY = 5,    /* the client retransmitted its SYN: the backend is silent */
+	SLUICE_EV_REDISPATCHED = 6, /* a flow moved after a failure got its SYN-ACK here */
+	SLUICE_EV_RETRY_EXHAUSTED = 7, /* a failure the retries could not save (client told) */
 };
+
+/* A signal type that is a failure of the backend's handshake. */
+static inline int sluice_ev_failure(__u32 type)
+{
+	return type == SLUICE_EV_REFUSED || type == SLUICE_EV_UNREACHABLE ||
+	       type == SLUICE_EV_SYN_RETRY;
+}
 
 /* State of a backend slot in sl_backends. */
 enum sluice_be_state {
@@ -324,6 +343,7 @@ _Static_assert(sizeof(struct sluice_flow_key) == 40, "sluice_flow_key layout");
 #define SLUICE_FLOW_FIN_CLIENT 0x8   /* FIN seen from the client */
 #define SLUICE_FLOW_FIN_BACKEND 0x10 /* FIN seen from the backend (nat only) */
 #define SLUICE_FLOW_PROBE 0x20	     /* admitted as a half-open breaker probe */
+#define SLUICE_FLOW_MOVED 0x40	     /* moved to another backend after a failure (failover) */
 
 /* sl_flows_v2 value: the cache-aside of the Maglev decision, and the connection's state. */
 struct sluice_flow {
@@ -435,9 +455,16 @@ _Static_assert(sizeof(struct sluice_conns) == 8, "sluice_conns layout");
 
 /* sl_breakers value (array indexed by backend id). */
 struct sluice_breaker {
-	__u32 state;	   /* enum sluice_brk_state, written by userspace */
+	__u32 state;	   /* enum sluice_brk_state, written by userspace (and the fast trip) */
 	__s32 probes_left; /* half-open: probe admissions left (atomic decrement) */
 };
+
+/*
+ * probes_left of an OPEN breaker the data plane opened itself (fast
+ * trip), so a watcher that reads the map before the FAST_TRIP event tells
+ * it from an operator's trip (written with 0).
+ */
+#define SLUICE_BRK_FAST_TRIPPED (-0x5107)
 _Static_assert(sizeof(struct sluice_breaker) == 8, "sluice_breaker layout");
 
 /* sl_be_signals value (per-CPU array indexed by backend id): passive health signals. */
@@ -488,6 +515,68 @@ struct sluice_event {
 	__u32 pad;	  /* zero */
 };
 _Static_assert(sizeof(struct sluice_event) == 24, "sluice_event layout");
+
+/*
+ * Failover (bpf/lib/failover.h). A flow's handshake state lives in sl_syn
+ * (LRU hash keyed like sl_flows, SLUICE_SYN_ENTRIES), not in the flow
+ * value: it is needed only while the flow is in SYN_SENT (it is deleted at
+ * the SYN-ACK), it is 88 bytes (the SYN's options as sent) against the
+ * flow's 32, and sl_flows, read on every packet, stays as small and as
+ * cache-friendly as it was. A SYN that the LRU evicted early only loses
+ * its failover, never its flow.
+ */
+#define SLUICE_SYN_ENTRIES 65536 /* handshakes in flight with failover state */
+#define SLUICE_SYN_TRIED 8	 /* backends a flow may try: retries <= SLUICE_SYN_TRIED - 1 */
+#define SLUICE_SYN_OPT_MAX 40	 /* TCP option bytes (doff 15) */
+
+/* sl_syn value: what rebuilds the client's SYN, and where it has been. */
+struct sluice_syn {
+	__be32 isn;	/* the client's initial sequence number */
+	__be32 ip_w0;	/* IPv6: first word (version, class, flow label); IPv4: tos in byte 1 */
+	__be16 window;	/* the SYN's window */
+	__u8 tcp_flags; /* its flags byte (SYN, maybe ECE and CWR) */
+	__u8 ttl;	/* TTL / hop limit as received */
+	__u8 opt_len;	/* option bytes in opts (0..40, a multiple of 4) */
+	__u8 tries;	/* backends tried: tried[0 .. tries) */
+	__u8 has_data;	/* 1: the SYN carried data (TCP Fast Open): never replayed */
+	__u8 spent;	/* 1: retry_exhausted counted for this flow */
+	__u32 tried[SLUICE_SYN_TRIED]; /* backend ids, the first choice first */
+	__u8 opts[SLUICE_SYN_OPT_MAX]; /* the options as sent; zero after opt_len */
+};
+_Static_assert(sizeof(struct sluice_syn) == 88, "sluice_syn layout");
+
+/*
+ * sl_svc_fo value (array indexed by service id): failover settings. A
+ * zeroed entry means the defaults.
+ */
+struct sluice_svc_fo {
+	__u8 retries;	 /* redispatches / re-steers per connection; 0 = default, OFF = none */
+	__u8 pad;	 /* must be zero */
+	__u16 fast_trip; /* consecutive failures that open a breaker; 0 = default, OFF = never */
+};
+_Static_assert(sizeof(struct sluice_svc_fo) == 4, "sluice_svc_fo layout");
+
+#define SLUICE_FO_RETRIES_DEFAULT 2
+#define SLUICE_FO_RETRIES_OFF 0xff
+#define SLUICE_FO_RETRIES_MAX (SLUICE_SYN_TRIED - 1)
+#define SLUICE_FO_TRIP_DEFAULT 5
+#define SLUICE_FO_TRIP_OFF 0xffff
+
+/* sl_be_fo value (array indexed by backend id; atomic, shared by the CPUs). */
+struct sluice_be_fo {
+	__u32 fail_run; /* consecutive handshake failures; a success resets it */
+	__u32 pad;	/* zero */
+};
+_Static_assert(sizeof(struct sluice_be_fo) == 8, "sluice_be_fo layout");
+
+/* sl_fo_svc and sl_fo_be value (per-CPU arrays by service / backend id). */
+struct sluice_fo_counter {
+	__u64 moved;	       /* flows moved away after a failure (svc) / moved off it (be) */
+	__u64 redispatched;    /* moved flows that then got their SYN-ACK (be: from it) */
+	__u64 retry_exhausted; /* moved flows whose failure reached the client after all */
+	__u64 fast_trips;      /* breakers the data plane opened (be: this one's) */
+};
+_Static_assert(sizeof(struct sluice_fo_counter) == 32, "sluice_fo_counter layout");
 
 #define SLUICE_EVENTS_BYTES (256 * 1024) /* ring buffer size */
 #define SLUICE_BRK_NEXT_TRIES 8		 /* table slots tried after an open backend's */

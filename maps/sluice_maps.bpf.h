@@ -192,6 +192,79 @@ struct {
 	__type(value, struct sluice_leader);
 } sl_leaders SEC(".maps");
 
+/* Handshakes in flight: what failover needs to move or replay a SYN. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_SYN_ENTRIES);
+	__type(key, struct sluice_flow_key);
+	__type(value, struct sluice_syn);
+} sl_syn SEC(".maps");
+
+/*
+ * Per-CPU scratch of the data plane (BPF only, never read by userspace):
+ * the entry's FIB lookup, the struct sluice_syn built before it goes into
+ * sl_syn, and the working values of the failover subprograms. On the
+ * stack they would pass its 512-byte limit: a subprogram's frame counts
+ * on top of the entry's, which was ~400 bytes with the FIB lookup in it.
+ */
+struct sluice_scratch {
+	struct bpf_fib_lookup fib; /* the packet's way out (fwd.h) */
+	struct sluice_syn syn;
+	struct sluice_flow_key key;  /* the flow: client -> service */
+	struct sluice_flow_key rkey; /* its return translation's key: backend -> client */
+	struct sluice_svc_key skey;  /* its service */
+	/* What sluice_fo_report() counts and publishes after a failover step. */
+	__u32 fo_signal; /* signal type for fo_old (0: nothing to report) */
+	__u32 fo_what;	 /* SLUICE_FO_R_* */
+	__u32 fo_svc;	 /* the service */
+	__u32 fo_old;	 /* the backend that failed */
+	__u32 fo_new;	 /* the backend the flow moved to (SLUICE_FO_R_MOVED) */
+	/* The move's working values (their addresses go to sluice_choose, sluice_fo_pick). */
+	__u32 id, table_id, hash, cid, flags;
+	struct sluice_nat_rev rev; /* the new return translation */
+	__be16 bport;		   /* the new backend's port */
+	__u8 nat;		   /* the flow is a nat flow (its return translation moves) */
+	__u8 pad2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_scratch);
+} sl_scratch SEC(".maps");
+
+/* Failover settings per service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_svc_fo);
+} sl_svc_fo SEC(".maps");
+
+/* Consecutive handshake failures per backend (the fast trip's count). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_be_fo);
+} sl_be_fo SEC(".maps");
+
+/* Failover outcomes per service and per backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_fo_counter);
+} sl_fo_svc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_fo_counter);
+} sl_fo_be SEC(".maps");
+
 /* Breaker signals to userspace (struct sluice_event records). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -73,6 +73,7 @@
 #include "passive.h"
 #include "rst.h"
 #include "cqrs.h"
+#include "failover.h"
 
 #define SLUICE_FLOW_REFRESH_NS 1000000000ull /* last_seen granularity: 1 s */
 #define SLUICE_SHARD_PREFIX_FULL (32 + 128)  /* svc_id + a whole address */
@@ -83,6 +84,7 @@ struct sluice_steer {
 	struct sluice_backend *be;  /* the chosen backend (array value: never freed) */
 	__u32 backend_id;	    /* its id; SLUICE_NO_BACKEND until chosen */
 	__u32 new_flow;		    /* 1: chosen for this packet (flow inserted or moved) */
+	__u32 svc_id;		    /* redispatch (return path): the service of the flow */
 	int action; /* refused (BH_*, BRK_OPEN, NO_LEADER, LEADER_MOVED): XDP_TX (a RST) or XDP_DROP */
 };
 
@@ -247,6 +249,8 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 	 */
 	if (bpf_map_update_elem(&sl_flows_v2, &st->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
 		sluice_bh_give(svc_id, flags);
+	else if (start && !local && pkt->l4_proto == IPPROTO_TCP)
+		sluice_fo_record(ctx, pkt, &st->key, svc_id, id);
 	if (local)
 		return SLUICE_R_ADMITTED;
 	c = bpf_map_lookup_elem(&sl_be_stats, &id);
@@ -261,6 +265,83 @@ refuse:
 	return reason;
 }
 
+/*
+ * Phase one's end (sluice_flow_resteer, sluice_redispatch): flow sc->key
+ * of service svc (mode), whose backend old failed with signal, is to move:
+ * where its choice came from goes to the scratch for sluice_fo_walk().
+ */
+static __always_inline void sluice_fo_prepare(struct sluice_scratch *sc,
+					      const struct sluice_svc *svc, __u32 old, __u32 signal)
+{
+	__u32 svc_id = svc->id;
+
+	sc->fo_svc = svc_id;
+	sc->fo_old = old;
+	sc->fo_signal = signal;
+	sc->fo_what = 0;
+	sc->nat = svc->mode == SLUICE_MODE_NAT;
+	sc->table_id = svc_id;
+	sc->hash = 0;
+	sc->id = SLUICE_NO_BACKEND;
+	if (!sluice_choose(svc, svc_id, &sc->key, &sc->cid, &sc->table_id, &sc->hash))
+		sc->table_id = svc_id;
+}
+
+/*
+ * Phase one of a re-steer: a SYN on known flow f whose handshake is not
+ * answered (nat, ipip; the caller checked). If it is the SYN sl_syn holds
+ * (same ISN), the client retransmitted it and the flow's backend is
+ * silent: a SYN_RETRY failure, and while the service's retries last the
+ * flow is to move (1: sluice_fo_walk and sluice_fo_commit follow); else 0
+ * (retry_exhausted noted when they are spent). A leader key's flows never
+ * move: only the leader takes them.
+ *
+ * Each phase is a subprogram of its own, not inlined: the path is rare,
+ * and inlined its locals would take the entry's frame past the 512-byte
+ * stack (a subprogram's frame counts on top of its caller's, so they are
+ * called one after the other from the entry, never from each other).
+ */
+static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					  const struct sluice_svc *svc, struct sluice_steer *st,
+					  struct sluice_flow *f)
+{
+	__u32 svc_id = svc->id, old = f->backend_id, zero = 0;
+	struct sluice_scratch *sc;
+	struct sluice_syn *syn;
+	struct tcphdr *th;
+
+	if (svc->flags & SLUICE_SVC_F_LEADER)
+		return 0;
+	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	syn = bpf_map_lookup_elem(&sl_syn, &st->key);
+	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
+	if (!sc || !syn || !th || th->seq != syn->isn || !sluice_fo_retries(svc_id))
+		return 0;
+	if (!sluice_fo_budget(syn, svc_id)) {
+		sluice_fo_note(sc, SLUICE_EV_SYN_RETRY, svc_id, old, sluice_fo_exhausted(syn), old);
+		return 0;
+	}
+	sc->key = st->key;
+	sluice_fo_prepare(sc, svc, old, SLUICE_EV_SYN_RETRY);
+	return 1;
+}
+
+/*
+ * A retransmitted SYN on flow f (see sluice_flow_resteer): the backend id
+ * it moved to, or -1 (it stays). Counted and published either way.
+ */
+static __always_inline int sluice_flow_failover(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+						const struct sluice_svc *svc,
+						struct sluice_steer *st, struct sluice_flow *f)
+{
+	int nid = -1;
+
+	if (sluice_flow_resteer(ctx, pkt, svc, st, f))
+		nid = sluice_fo_commit(sluice_fo_walk());
+	sluice_fo_report();
+	return nid;
+}
+
 /* A TCP SYN on this flow begins a new connection: the old one is closed. */
 static __always_inline int sluice_flow_closed(const struct sluice_flow *f, __u8 mode)
 {
@@ -273,7 +354,8 @@ static __always_inline int sluice_flow_closed(const struct sluice_flow *f, __u8 
 
 /* Connection state of a known TCP flow, from a client segment. */
 static __always_inline void sluice_flow_tcp(struct sluice_flow *f, const struct sluice_pkt *pkt,
-					    __u8 mode, __u32 svc_id)
+					    const struct sluice_flow_key *key, __u8 mode,
+					    __u32 svc_id)
 {
 	__u8 tf = pkt->tcp_flags;
 	__u32 old;
@@ -287,8 +369,10 @@ static __always_inline void sluice_flow_tcp(struct sluice_flow *f, const struct 
 	    !(f->flags & SLUICE_FLOW_ESTABLISHED)) {
 		/* The backend's SYN-ACK reached the client (ipip: DSR, local: the host). */
 		old = sluice_flow_set(f, SLUICE_FLOW_ESTABLISHED);
-		if (!(old & SLUICE_FLOW_ESTABLISHED) && f->backend_id != SLUICE_NO_BACKEND)
+		if (!(old & SLUICE_FLOW_ESTABLISHED) && f->backend_id != SLUICE_NO_BACKEND) {
 			sluice_signal(SLUICE_EV_SUCCESS, f->backend_id, svc_id);
+			sluice_handshake_done(key, old, f->backend_id, svc_id);
+		}
 	}
 	if (tf & SLUICE_TCP_FIN) {
 		old = sluice_flow_set(f, SLUICE_FLOW_FIN_CLIENT);
@@ -368,8 +452,22 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 					return reason;
 				st->new_flow = moved;
 			}
+			if (tcp &&
+			    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) ==
+				    SLUICE_TCP_SYN &&
+			    mode != SLUICE_MODE_LOCAL && !(f->flags & SLUICE_FLOW_ESTABLISHED)) {
+				int nid = sluice_flow_failover(ctx, pkt, svc, st, f);
+
+				if (nid >= 0 && nid < SLUICE_MAX_BACKENDS) {
+					be = sluice_backend_of(nid, svc_id);
+					if (!be)
+						return SLUICE_R_NO_BACKEND;
+					id = nid;
+					st->new_flow = 1;
+				}
+			}
 			if (tcp)
-				sluice_flow_tcp(f, pkt, mode, svc_id);
+				sluice_flow_tcp(f, pkt, &st->key, mode, svc_id);
 			sluice_flow_touch(f, now);
 			if (mode == SLUICE_MODE_LOCAL)
 				return SLUICE_R_ADMITTED;

@@ -8,7 +8,7 @@
  * no TIME_WAIT, so a long loop does not run out of ports).
  *
  *   connloop ADDR PORT [-d DURATION_MS] [-i INTERVAL_US] [-t TIMEOUT_MS]
- *            [-s SRC[,SRC...]] [-q]
+ *            [-s SRC[,SRC...]] [-q] [-R]
  *
  * A new connection starts every INTERVAL_US (default 5000: 200 a second),
  * whatever the others are doing (up to 1024 in flight), for DURATION_MS
@@ -22,6 +22,10 @@
  * that answered, "-" when none. Last, one JSON line:
  *   {"ok": n, "refused": n, "timeout": n, "error": n, "total": n,
  *    "backend-1": n, ...}
+ * With -R, a connection whose handshake completed (the request was sent)
+ * and that then fails (a RST, EOF or the timeout: the server took it and
+ * died) is "accepted_lost", counted apart from the refused and timed-out
+ * connects (and "accepted_lost" is added to the JSON line).
  * Exits 0 (the counts are the result), 2 on a usage error.
  */
 #include <arpa/inet.h>
@@ -45,8 +49,10 @@
 #define BUF_LEN 1024
 #define MAX_DURATION_MS 120000
 
-enum outcome { O_OK, O_REFUSED, O_TIMEOUT, O_ERROR, O_MAX };
-static const char *const outcome_names[O_MAX] = { "ok", "refused", "timeout", "error" };
+enum outcome { O_OK, O_REFUSED, O_TIMEOUT, O_ERROR, O_LOST, O_MAX };
+static const char *const outcome_names[O_MAX] = { "ok", "refused", "timeout", "error",
+						  "accepted_lost" };
+static int split_lost; /* -R: a failure after the handshake completed is O_LOST */
 
 struct conn {
 	int fd; /* -1: slot free */
@@ -82,7 +88,7 @@ static long long clock_us(clockid_t id)
 static void usage(void)
 {
 	fprintf(stderr, "usage: connloop ADDR PORT [-d DURATION_MS] [-i INTERVAL_US] "
-			"[-t TIMEOUT_MS] [-s SRC[,SRC...]] [-q]\n");
+			"[-t TIMEOUT_MS] [-s SRC[,SRC...]] [-q] [-R]\n");
 	exit(2);
 }
 
@@ -114,6 +120,10 @@ static void conn_end(struct conn *c, int o, const char *name)
 
 static void conn_fail(struct conn *c, int err)
 {
+	if (split_lost && c->sent) {
+		conn_end(c, O_LOST, NULL);
+		return;
+	}
 	conn_end(c, (err == ECONNREFUSED || err == ECONNRESET) ? O_REFUSED : O_ERROR, NULL);
 }
 
@@ -183,6 +193,8 @@ int main(int argc, char **argv)
 	for (i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "-q")) {
 			quiet = 1;
+		} else if (!strcmp(argv[i], "-R")) {
+			split_lost = 1;
 		} else if (!strcmp(argv[i], "-d") && i + 1 < argc) {
 			duration_ms = strtol(argv[++i], &end, 10);
 			if (*end || duration_ms < 1 || duration_ms > MAX_DURATION_MS)
@@ -256,7 +268,8 @@ int main(int argc, char **argv)
 			if (conns[i].fd < 0)
 				continue;
 			if (now - conns[i].start_mono > timeout_ms * 1000LL) {
-				conn_end(&conns[i], O_TIMEOUT, NULL);
+				conn_end(&conns[i],
+					 split_lost && conns[i].sent ? O_LOST : O_TIMEOUT, NULL);
 				continue;
 			}
 			pfd[n].fd = conns[i].fd;
@@ -279,6 +292,8 @@ int main(int argc, char **argv)
 	}
 	printf("{\"ok\": %lu, \"refused\": %lu, \"timeout\": %lu, \"error\": %lu, \"total\": %lu",
 	       counts[O_OK], counts[O_REFUSED], counts[O_TIMEOUT], counts[O_ERROR], started);
+	if (split_lost)
+		printf(", \"accepted_lost\": %lu", counts[O_LOST]);
 	for (j = 0; j < nnames; j++)
 		printf(", \"%s\": %lu", names[j].name, names[j].count);
 	printf("}\n");

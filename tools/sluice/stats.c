@@ -66,6 +66,7 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 {
 	struct sluice_counter c[SLUICE_R_MAX];
 	struct sluice_res_counter rc;
+	struct sluice_fo_counter fo;
 	char a[ADDR_STRLEN];
 	unsigned int r;
 	int err;
@@ -73,6 +74,8 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	err = maps_read_svc_counters(m, s->id, c);
 	if (!err)
 		err = maps_read_res_stats(m, s->id, &rc);
+	if (!err)
+		err = maps_read_fo_stats(m, 0, s->id, &fo);
 	if (err)
 		return err;
 	if (addr_format(&key->addr, a, sizeof(a)))
@@ -93,6 +96,17 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	out_u64("rerouted_next", " flows %llu\n", rc.rerouted_next);
 	out_text("  %-18s", "rerouted_fallback");
 	out_u64("rerouted_fallback", " flows %llu\n", rc.rerouted_fallback);
+	out_close_obj();
+	/* Failover: handshakes moved after a failure, and how they ended. */
+	out_open_obj("failover");
+	out_text("  %-18s", "moved");
+	out_u64("moved", " flows %llu\n", fo.moved);
+	out_text("  %-18s", "redispatched");
+	out_u64("redispatched", " flows %llu\n", fo.redispatched);
+	out_text("  %-18s", "retry_exhausted");
+	out_u64("retry_exhausted", " flows %llu\n", fo.retry_exhausted);
+	out_text("  %-18s", "fast_trips");
+	out_u64("fast_trips", " breakers %llu\n", fo.fast_trips);
 	out_close_obj();
 	out_close_obj();
 	return 0;

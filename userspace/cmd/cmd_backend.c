@@ -155,6 +155,8 @@ void cmd_print_backend(const char *key, const struct backend_info *it, int with_
 		out_u64("packets", " packets %llu", it->counters.packets);
 		out_u64("bytes", " bytes %llu", it->counters.bytes);
 		out_u64("new_flows", " new_flows %llu", it->counters.new_flows);
+		out_u64("redispatched", " redispatched %llu", it->fo.redispatched);
+		out_u64("retry_exhausted", " retry_exhausted %llu", it->fo.retry_exhausted);
 		/* The daemon's active check: up/down and why; "-" when none runs. */
 		if (health < 0) {
 			out_str("health", " health %s", "-");

@@ -38,6 +38,7 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 	struct sluice_backend fb;
 	struct sluice_svc_res r;
 	struct brk_conf c;
+	__u32 retries, trip;
 	char p[SHARD_PREFIX_STRLEN], a[ADDR_STRLEN];
 	size_t n = 0, i;
 
@@ -82,6 +83,15 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 		c.max_open_pct);
 	out_u64("syn_timeout_ms", r.syn_timeout_ms ? " syn-timeout %llu ms" : NULL,
 		c.syn_timeout_ms);
+	/* Failover: shown in text when not the default. */
+	if (!res_fo_get(m, s->id, &retries, &trip)) {
+		out_u64("fast_trip",
+			trip != SLUICE_FO_TRIP_DEFAULT ? " breaker-fast-trip %llu" : NULL, trip);
+		out_close_obj();
+		out_open_obj("failover");
+		out_u64("retries", retries != SLUICE_FO_RETRIES_DEFAULT ? " retries %llu" : NULL,
+			retries);
+	}
 	out_close_obj();
 	free(crit);
 }
@@ -165,6 +175,8 @@ enum {
 	KW_BRK_SUCCESSES,
 	KW_BRK_MAX_OPEN,
 	KW_SYN_TIMEOUT,
+	KW_RETRIES,
+	KW_FAST_TRIP,
 	KW_COUNT
 };
 
@@ -198,6 +210,8 @@ static const struct {
 	[KW_BRK_SUCCESSES] = { "breaker-successes", "M" },
 	[KW_BRK_MAX_OPEN] = { "breaker-max-open", "PCT" },
 	[KW_SYN_TIMEOUT] = { "syn-timeout", "MS" },
+	[KW_RETRIES] = { "retries", "N" },
+	[KW_FAST_TRIP] = { "breaker-fast-trip", "K" },
 };
 
 /* A resilience keyword's value into conf->res; its RES_HAS_* bit set. */
@@ -257,6 +271,12 @@ static int parse_res(int kw, const char *v, struct res_conf *r)
 	case KW_BRK_MAX_OPEN:
 		r->has |= RES_HAS_BRK_MAX_OPEN;
 		return args_parse_u32(v, 1, 100, "breaker-max-open", &r->brk_max_open_pct);
+	case KW_RETRIES:
+		r->has |= RES_HAS_RETRIES;
+		return args_parse_u32(v, 0, SLUICE_FO_RETRIES_MAX, "retries", &r->retries);
+	case KW_FAST_TRIP:
+		r->has |= RES_HAS_FAST_TRIP;
+		return args_parse_u32(v, 0, RES_FAST_TRIP_MAX, "breaker-fast-trip", &r->fast_trip);
 	default:
 		r->has |= RES_HAS_SYN_TIMEOUT;
 		return args_parse_u32(v, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
@@ -521,6 +541,10 @@ int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 		err = add_u32(out, "breaker-max-open", r->brk_max_open_pct);
 	if (HAS(RES_HAS_SYN_TIMEOUT))
 		err = add_u32(out, "syn-timeout", r->syn_timeout_ms);
+	if (HAS(RES_HAS_RETRIES))
+		err = add_u32(out, "retries", r->retries);
+	if (HAS(RES_HAS_FAST_TRIP))
+		err = add_u32(out, "breaker-fast-trip", r->fast_trip);
 #undef HAS
 	return err;
 }

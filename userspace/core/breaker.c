@@ -60,6 +60,8 @@ const char *brk_cause_name(enum brk_cause cause)
 		return "operator_reset";
 	case BRK_CAUSE_MAX_OPEN:
 		return "max_open_refused";
+	case BRK_CAUSE_FAST_TRIP:
+		return "fast_trip";
 	}
 	return "?";
 }
@@ -302,6 +304,25 @@ int brk_tick(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
 	b->probe_successes = 0;
 	window_clear(b);
 	describe(g, b, SLUICE_BRK_OPEN, BRK_CAUSE_WAIT_OVER, 0, 0, chg);
+	return 1;
+}
+
+int brk_fast_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+{
+	struct breaker *b = brk_group_find(g, id);
+	__u32 failures, calls;
+
+	if (!b)
+		return -ENOENT;
+	if (b->state != SLUICE_BRK_CLOSED)
+		return 0;
+	brk_window(g, b, now, &failures, &calls);
+	if (brk_group_open_count(g) + 1 > brk_group_max_open(g)) {
+		describe(g, b, SLUICE_BRK_CLOSED, BRK_CAUSE_MAX_OPEN, failures, calls, chg);
+		return 1;
+	}
+	open_for(b, now, g->conf.wait_ms);
+	describe(g, b, SLUICE_BRK_CLOSED, BRK_CAUSE_FAST_TRIP, failures, calls, chg);
 	return 1;
 }
 

@@ -84,6 +84,7 @@ enum brk_cause {
 	BRK_CAUSE_OPERATOR_TRIP,  /* operator override: open until reset */
 	BRK_CAUSE_OPERATOR_RESET, /* operator override: closed */
 	BRK_CAUSE_MAX_OPEN,	  /* a trip refused: the group is at max_open */
+	BRK_CAUSE_FAST_TRIP, /* the data plane opened it: breaker-fast-trip refusals in a row */
 };
 
 /* Name of a cause ("failures", "rate", "wait_over", ...). */
@@ -162,6 +163,15 @@ int brk_record(struct brk_group *g, __u32 id, __u64 now, int failure, struct brk
  * HALF_OPEN): 1 and *chg when it changed, else 0 (-ENOENT: not a member).
  */
 int brk_tick(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg);
+
+/*
+ * The data plane's fast trip (sluice_abi.h: sl_svc_fo.fast_trip): a
+ * CLOSED machine opens for wait_ms, as any trip (probing follows), cause
+ * FAST_TRIP; a group at max_open refuses it (cause MAX_OPEN, to CLOSED:
+ * the caller writes the breaker closed again). 1 and *chg, or 0 when the
+ * machine is not CLOSED (-ENOENT: not a member).
+ */
+int brk_fast_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg);
 
 /* Operator override: OPEN until reset (trip) or CLOSED with a fresh window (reset). */
 int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg);

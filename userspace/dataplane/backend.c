@@ -501,6 +501,8 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			it->be = all[i];
 			it->port = backend_port(&all[i], &svcs[s].key);
 			err = maps_read_be_counters(m, i, &it->counters);
+			if (!err)
+				err = maps_read_fo_stats(m, 1, i, &it->fo);
 			if (err)
 				goto out;
 			for (j = 1; table && j <= size; j++)

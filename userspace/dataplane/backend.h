@@ -49,6 +49,7 @@ struct backend_info {
 	struct sluice_backend be;	   /* the record */
 	__u16 port;			   /* port packets reach it on (ipip: the service port) */
 	struct sluice_be_counter counters; /* summed over CPUs */
+	struct sluice_fo_counter fo;	   /* failover outcomes, summed over CPUs */
 	__u32 slots;			   /* slots it owns in its service's table */
 };
 

@@ -83,6 +83,12 @@ static const struct {
 	  sizeof(__u32), sizeof(struct sluice_res_counter), SLUICE_MAX_SERVICES, 0 },
 	{ SLUICE_MAP_LEADERS, offsetof(struct sluice_maps, leaders), BPF_MAP_TYPE_ARRAY,
 	  sizeof(__u32), sizeof(struct sluice_leader), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_SVC_FO, offsetof(struct sluice_maps, svc_fo), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_svc_fo), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_FO_SVC, offsetof(struct sluice_maps, fo_svc), BPF_MAP_TYPE_PERCPU_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_fo_counter), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_FO_BE, offsetof(struct sluice_maps, fo_be), BPF_MAP_TYPE_PERCPU_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_fo_counter), SLUICE_MAX_BACKENDS, 0 },
 	/* A ring buffer has no key or value; its size is its max_entries. */
 	{ SLUICE_MAP_EVENTS, offsetof(struct sluice_maps, events), BPF_MAP_TYPE_RINGBUF, 0, 0,
 	  SLUICE_EVENTS_BYTES, 0 },
@@ -776,4 +782,30 @@ int maps_flow_entries(const struct sluice_maps *m, __u32 *entries)
 	}
 	*entries = info.max_entries;
 	return 0;
+}
+
+int maps_read_fo_stats(const struct sluice_maps *m, int be, __u32 id, struct sluice_fo_counter *out)
+{
+	struct sluice_fo_counter *percpu;
+	int ncpus, c, err = 0;
+
+	percpu = maps_percpu_alloc(sizeof(*percpu), &ncpus);
+	if (!percpu)
+		return ncpus;
+	if (bpf_map_lookup_elem(be ? m->fo_be : m->fo_svc, &id, percpu)) {
+		err = -errno;
+		err_set("cannot read the failover counters of %s id %u: %s",
+			be ? "backend" : "service", id, strerror(-err));
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	for (c = 0; c < ncpus; c++) {
+		out->moved += percpu[c].moved;
+		out->redispatched += percpu[c].redispatched;
+		out->retry_exhausted += percpu[c].retry_exhausted;
+		out->fast_trips += percpu[c].fast_trips;
+	}
+out:
+	free(percpu);
+	return err;
 }

@@ -36,6 +36,9 @@ struct sluice_maps {
 	int be_signals;	     /* sl_be_signals */
 	int res_stats;	     /* sl_res_stats */
 	int leaders;	     /* sl_leaders */
+	int svc_fo;	     /* sl_svc_fo */
+	int fo_svc;	     /* sl_fo_svc */
+	int fo_be;	     /* sl_fo_be */
 	int events;	     /* sl_events (ring buffer) */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
@@ -163,6 +166,10 @@ int maps_read_be_signals(const struct sluice_maps *m, __u32 id, struct sluice_be
 
 /* One service's breaker outcomes, summed over CPUs. */
 int maps_read_res_stats(const struct sluice_maps *m, __u32 id, struct sluice_res_counter *out);
+
+/* Failover outcomes of backend id (be) or service id (!be), summed over the CPUs. */
+int maps_read_fo_stats(const struct sluice_maps *m, int be, __u32 id,
+		       struct sluice_fo_counter *out);
 
 /* max_entries of the flow table (sl_flows), or -errno. */
 int maps_flow_entries(const struct sluice_maps *m, __u32 *entries);

@@ -113,6 +113,37 @@ static int global_counters(const struct sluice_maps *m, FILE *f)
 	return 0;
 }
 
+/* Failover outcomes per service (sl_fo_svc). */
+static int failover_counters(const struct sluice_maps *m, const struct view *v, FILE *f)
+{
+	static const char *const names[] = { "sluice_service_redispatched_total",
+					     "sluice_service_retry_exhausted_total",
+					     "sluice_service_fast_trips_total" };
+	static const char *const helps[] = {
+		"Connections moved after a failure (failover) that then succeeded.",
+		"Connections moved after a failure whose last failure reached the client.",
+		"Breakers the data plane opened itself (breaker-fast-trip)."
+	};
+	struct sluice_fo_counter *fo = calloc(v->nsvcs + 1, sizeof(*fo));
+	size_t i, k;
+	int err = 0;
+
+	if (!fo)
+		return -ENOMEM;
+	for (i = 0; i < v->nsvcs && !err; i++)
+		err = maps_read_fo_stats(m, 0, v->svcs[i].svc.id, &fo[i]);
+	for (k = 0; k < 3 && !err; k++) {
+		header(f, names[k], "counter", helps[k]);
+		for (i = 0; i < v->nsvcs; i++)
+			sample(f, names[k], v->svc_name[i], NULL, NULL,
+			       k == 0	? fo[i].redispatched
+			       : k == 1 ? fo[i].retry_exhausted
+					: fo[i].fast_trips);
+	}
+	free(fo);
+	return err;
+}
+
 static int service_counters(const struct sluice_maps *m, const struct view *v, FILE *f)
 {
 	struct sluice_counter(*c)[SLUICE_R_MAX] = calloc(v->nsvcs + 1, sizeof(*c));
@@ -138,6 +169,7 @@ static int service_counters(const struct sluice_maps *m, const struct view *v, F
 			if (reason_is_service(r) && reason_name(r))
 				sample(f, "sluice_service_bytes_total", v->svc_name[i], NULL,
 				       reason_name(r), c[i][r].bytes);
+	err = failover_counters(m, v, f);
 out:
 	free(c);
 	return err;
@@ -163,34 +195,46 @@ static int backend_series(const struct sluice_maps *m, const struct view *v,
 {
 	static const char *const names[] = { "sluice_backend_packets_total",
 					     "sluice_backend_bytes_total",
-					     "sluice_backend_new_flows_total" };
-	static const char *const helps[] = { "Packets sent to a backend.",
-					     "Bytes sent to a backend (before encapsulation).",
-					     "New flows steered to a backend." };
+					     "sluice_backend_new_flows_total",
+					     "sluice_backend_redispatched_total",
+					     "sluice_backend_retry_exhausted_total" };
+	static const char *const helps[] = {
+		"Packets sent to a backend.", "Bytes sent to a backend (before encapsulation).",
+		"New flows steered to a backend.",
+		"Connections moved here after a failure elsewhere that then succeeded (failover).",
+		"Connections moved after a failure whose failure here reached the client."
+	};
 	__u32 *ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
 	size_t *sidx = calloc(SLUICE_MAX_BACKENDS, sizeof(*sidx));
 	struct sluice_be_counter *c = calloc(SLUICE_MAX_BACKENDS, sizeof(*c));
+	struct sluice_fo_counter *fo = calloc(SLUICE_MAX_BACKENDS, sizeof(*fo));
 	char name[ADDR_STRLEN + 8];
 	size_t n = 0, i, k;
 	int err = 0;
 
-	if (!ids || !sidx || !c) {
+	if (!ids || !sidx || !c || !fo) {
 		err = -ENOMEM;
 		goto out;
 	}
 	n = backends_in_use(v, ids, sidx);
-	for (i = 0; i < n && !err; i++)
+	for (i = 0; i < n && !err; i++) {
 		err = maps_read_be_counters(m, ids[i], &c[i]);
+		if (!err)
+			err = maps_read_fo_stats(m, 1, ids[i], &fo[i]);
+	}
 	if (err)
 		goto out;
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < 5; k++) {
 		header(f, names[k], "counter", helps[k]);
 		for (i = 0; i < n; i++) {
+			__u64 val = k == 0   ? c[i].packets
+				    : k == 1 ? c[i].bytes
+				    : k == 2 ? c[i].new_flows
+				    : k == 3 ? fo[i].redispatched
+					     : fo[i].retry_exhausted;
+
 			be_name(v, ids[i], &v->svcs[sidx[i]], name, sizeof(name));
-			sample(f, names[k], v->svc_name[sidx[i]], name, NULL,
-			       k == 0	? c[i].packets
-			       : k == 1 ? c[i].bytes
-					: c[i].new_flows);
+			sample(f, names[k], v->svc_name[sidx[i]], name, NULL, val);
 		}
 	}
 	header(f, "sluice_breaker_state", "gauge",
@@ -214,6 +258,7 @@ out:
 	free(ids);
 	free(sidx);
 	free(c);
+	free(fo);
 	return err;
 }
 

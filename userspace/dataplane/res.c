@@ -352,6 +352,50 @@ static int critical_delete(const struct sluice_maps *m, const struct sluice_shar
 	return err;
 }
 
+/* Write conf's failover settings (if any) to sl_svc_fo[svc_id], keeping the others. */
+static int fo_apply(const struct sluice_maps *m, __u32 svc_id, const struct res_conf *conf)
+{
+	struct sluice_svc_fo fo;
+	int err;
+
+	if (!(conf->has & (RES_HAS_RETRIES | RES_HAS_FAST_TRIP)))
+		return 0;
+	if (bpf_map_lookup_elem(m->svc_fo, &svc_id, &fo))
+		memset(&fo, 0, sizeof(fo));
+	if (conf->has & RES_HAS_RETRIES)
+		fo.retries = conf->retries ? (__u8)conf->retries : SLUICE_FO_RETRIES_OFF;
+	if (conf->has & RES_HAS_FAST_TRIP)
+		fo.fast_trip = conf->fast_trip ? (__u16)conf->fast_trip : SLUICE_FO_TRIP_OFF;
+	fo.pad = 0;
+	if (bpf_map_update_elem(m->svc_fo, &svc_id, &fo, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot write %s of service id %u: %s", SLUICE_MAP_SVC_FO, svc_id,
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int res_fo_get(const struct sluice_maps *m, __u32 svc_id, __u32 *retries, __u32 *fast_trip)
+{
+	struct sluice_svc_fo fo;
+	int err;
+
+	if (bpf_map_lookup_elem(m->svc_fo, &svc_id, &fo)) {
+		err = -errno;
+		err_set("cannot read %s of service id %u: %s", SLUICE_MAP_SVC_FO, svc_id,
+			strerror(-err));
+		return err;
+	}
+	*retries = fo.retries == SLUICE_FO_RETRIES_OFF ? 0
+		   : fo.retries			       ? fo.retries
+						       : SLUICE_FO_RETRIES_DEFAULT;
+	*fast_trip = fo.fast_trip == SLUICE_FO_TRIP_OFF ? 0
+		     : fo.fast_trip			? fo.fast_trip
+							: SLUICE_FO_TRIP_DEFAULT;
+	return 0;
+}
+
 int res_apply(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	      const struct sluice_svc *svc, const struct res_conf *conf, struct sluice_svc_res *out)
 {
@@ -417,6 +461,9 @@ int res_apply(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			strerror(-err));
 		goto undo;
 	}
+	err = fo_apply(m, svc->id, conf);
+	if (err)
+		goto out; /* the other settings are in: say so */
 	if (conf->has & RES_HAS_CRITICAL) {
 		for (i = 0; i < nold; i++) {
 			if (has_key(want, nwant, &old[i]))
@@ -445,6 +492,7 @@ int res_purge_service(const struct sluice_maps *m, __u32 svc_id)
 	struct sluice_shard_key *keys = NULL;
 	struct sluice_res_counter *zero;
 	struct sluice_svc_res res;
+	struct sluice_svc_fo fo;
 	struct sluice_conns conns;
 	size_t n = 0, i;
 	int ncpus, err;
@@ -473,12 +521,25 @@ int res_purge_service(const struct sluice_maps *m, __u32 svc_id)
 		err_set("cannot clear %s slot %u: %s", SLUICE_MAP_CONNS, svc_id, strerror(-err));
 		return err;
 	}
-	zero = maps_percpu_alloc(sizeof(*zero), &ncpus);
+	/* Failover: defaults again for the next service of this id. */
+	memset(&fo, 0, sizeof(fo));
+	if (bpf_map_update_elem(m->svc_fo, &svc_id, &fo, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot clear %s of service id %u: %s", SLUICE_MAP_SVC_FO, svc_id,
+			strerror(-err));
+		return err;
+	}
+	/* Large enough for either per-CPU value. */
+	zero = maps_percpu_alloc(sizeof(struct sluice_fo_counter), &ncpus);
 	if (!zero)
 		return ncpus;
 	if (bpf_map_update_elem(m->res_stats, &svc_id, zero, BPF_ANY)) {
 		err = -errno;
 		err_set("cannot clear %s of service id %u: %s", SLUICE_MAP_RES_STATS, svc_id,
+			strerror(-err));
+	} else if (bpf_map_update_elem(m->fo_svc, &svc_id, zero, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot clear %s of service id %u: %s", SLUICE_MAP_FO_SVC, svc_id,
 			strerror(-err));
 	}
 	free(zero);

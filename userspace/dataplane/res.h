@@ -56,7 +56,11 @@ enum {
 	RES_HAS_BRK_SUCCESSES = 1u << 14,
 	RES_HAS_BRK_MAX_OPEN = 1u << 15,
 	RES_HAS_SYN_TIMEOUT = 1u << 16,
+	RES_HAS_RETRIES = 1u << 17,   /* failover: sl_svc_fo.retries */
+	RES_HAS_FAST_TRIP = 1u << 18, /* failover: sl_svc_fo.fast_trip */
 };
+
+#define RES_FAST_TRIP_MAX 10000u /* breaker-fast-trip K: at most this (0 = off) */
 
 /* What `service add|set` asks for; unset fields keep their value (add: default). */
 struct res_conf {
@@ -79,6 +83,8 @@ struct res_conf {
 	__u32 brk_successes;
 	__u32 brk_max_open_pct;
 	__u32 syn_timeout_ms;
+	__u32 retries;	 /* failover moves per connection, 0 = off (<= SLUICE_FO_RETRIES_MAX) */
+	__u32 fast_trip; /* failures in a row that open a breaker in the kernel, 0 = off */
 };
 
 /* Keyword parsers for the CLI (message set on error). */
@@ -124,6 +130,12 @@ static inline int res_conf_empty(const struct res_conf *conf)
 int res_apply(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	      const struct sluice_svc *svc, const struct res_conf *conf,
 	      struct sluice_svc_res *out);
+
+/*
+ * The failover settings of service id svc_id, resolved: *retries (0 = off)
+ * and *fast_trip (0 = off); the defaults for a zeroed entry.
+ */
+int res_fo_get(const struct sluice_maps *m, __u32 svc_id, __u32 *retries, __u32 *fast_trip);
 
 /* The settings of service id svc_id (zero = defaults). */
 int res_get(const struct sluice_maps *m, __u32 svc_id, struct sluice_svc_res *res);

@@ -130,6 +130,14 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 
 			if (st == w->written[b])
 				continue;
+			if (st == SLUICE_BRK_OPEN &&
+			    w->map[b].probes_left == SLUICE_BRK_FAST_TRIPPED) {
+				/* The data plane's own trip, seen before its event. */
+				err = watch_fast_trip(w, b, now_ms);
+				if (err)
+					goto out;
+				continue;
+			}
 			if (st == SLUICE_BRK_OPEN)
 				err = brk_trip(&s->g, b, now_ms, &chg) < 0 ? -ENOENT : 0;
 			else if (st == SLUICE_BRK_CLOSED)
@@ -238,6 +246,28 @@ int watch_signal(struct watch *w, __u32 backend_id, int failure, __u64 now_ms)
 	r = brk_record(&s->g, backend_id, now_ms, failure, &chg);
 	if (r <= 0)
 		return 0;
+	return apply(w, s, &chg);
+}
+
+int watch_fast_trip(struct watch *w, __u32 backend_id, __u64 now_ms)
+{
+	struct watch_svc *s = svc_of(w, backend_id);
+	struct brk_change chg;
+	int err;
+
+	if (!s || brk_fast_trip(&s->g, backend_id, now_ms, &chg) <= 0)
+		return 0;
+	if (chg.cause == BRK_CAUSE_MAX_OPEN) {
+		/* Refused: the data plane's OPEN is undone. */
+		err = res_breaker_write(w->m, backend_id, SLUICE_BRK_CLOSED, 0);
+		if (err)
+			return err;
+		w->written[backend_id] = SLUICE_BRK_CLOSED;
+		if (w->report)
+			w->report(w->ctx, &s->key, &w->backends[backend_id], &chg);
+		return 0;
+	}
+	/* The data plane wrote OPEN already; apply() writes it again (probes 0). */
 	return apply(w, s, &chg);
 }
 

@@ -47,6 +47,13 @@ int watch_refresh(struct watch *w, __u64 now_ms);
 /* One call result of a backend (failure: refused, unreachable, SYN timeout). */
 int watch_signal(struct watch *w, __u32 backend_id, int failure, __u64 now_ms);
 
+/*
+ * The data plane opened backend_id's breaker itself (FAST_TRIP event, or
+ * seen in sl_breakers): the machine opens with cause fast_trip and probing
+ * follows as for any trip; a group at max_open writes it closed again.
+ */
+int watch_fast_trip(struct watch *w, __u32 backend_id, __u64 now_ms);
+
 /* Time-driven transitions due at now_ms. */
 int watch_tick(struct watch *w, __u64 now_ms);
 

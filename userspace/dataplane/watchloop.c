@@ -63,8 +63,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	l->stats.events++;
-	err = watch_signal(l->w, ev->backend_id, ev->type != SLUICE_EV_SUCCESS,
-			   ev->ts_ns / 1000000ull);
+	if (ev->type == SLUICE_EV_FAST_TRIP)
+		err = watch_fast_trip(l->w, ev->backend_id, ev->ts_ns / 1000000ull);
+	else if (ev->type == SLUICE_EV_SUCCESS || sluice_ev_failure(ev->type))
+		err = watch_signal(l->w, ev->backend_id, ev->type != SLUICE_EV_SUCCESS,
+				   ev->ts_ns / 1000000ull);
+	else
+		err = 0; /* redispatched, retry_exhausted: counters' news, no call result */
 	if (err) {
 		if (l->conf.on_error)
 			return step(l, err, "signal");
