@@ -110,7 +110,7 @@ int journal_record_decode(const void *buf, size_t avail, struct journal_record *
  * Does a valid record with seq follow the bad one at off? Then the bad
  * record is damage in the middle of history, not a torn tail.
  */
-int valid_after(const unsigned char *b, size_t size, size_t off, __u64 seq)
+int journal_valid_after(const unsigned char *b, size_t size, size_t off, __u64 seq)
 {
 	struct journal_record r;
 	__u32 len;
