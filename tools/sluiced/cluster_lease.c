@@ -74,7 +74,8 @@ void cluster_lease_tick(struct cluster *c, __u64 now)
 		for (i = 0; i < c->nvips; i++) {
 			if (c->vips[i].held) {
 				c->fenced++;
-				cluster_vip_drop(&c->vips[i], "lease not confirmed by etcd in time");
+				cluster_vip_drop(&c->vips[i],
+						 "lease not confirmed by etcd in time");
 			}
 		}
 	}
