@@ -26,7 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "breaker.h"
 #include "sluice_abi.h"
+#include "tool.h"
 
 #define MAX_IDS 64
 
@@ -35,35 +37,6 @@ struct seen {
 	__u32 state;
 	struct sluice_be_signals base, last;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static long long clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-static const char *state_name(__u32 s)
-{
-	switch (s) {
-	case SLUICE_BRK_CLOSED:
-		return "closed";
-	case SLUICE_BRK_OPEN:
-		return "open";
-	case SLUICE_BRK_HALF_OPEN:
-		return "half-open";
-	}
-	return "unknown";
-}
 
 /* The per-CPU signals of backend id, summed; 0 or -errno. */
 static int read_signals(int fd, __u32 id, struct sluice_be_signals *percpu, int ncpu,
@@ -97,8 +70,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: brkpoll PIN_ROOT DURATION_MS ID[,ID...]\n");
 		return 2;
 	}
-	duration_ms = strtol(argv[2], &end, 10);
-	if (*end || duration_ms < 1 || duration_ms > 120000) {
+	if (tool_long(argv[2], 1, 120000, &duration_ms)) {
 		fprintf(stderr, "brkpoll: DURATION_MS must be 1..120000\n");
 		return 2;
 	}
@@ -131,8 +103,7 @@ int main(int argc, char **argv)
 		free(percpu);
 		return 1;
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	tool_catch_stop();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	for (i = 0; i < n; i++) {
@@ -142,11 +113,11 @@ int main(int argc, char **argv)
 		read_signals(sig_fd, seen[i].id, percpu, ncpu, &seen[i].base);
 		seen[i].last = seen[i].base;
 		seen[i].state = b.state;
-		printf("%lld %u %s 0 0 0 0\n", clock_us(CLOCK_REALTIME), seen[i].id,
-		       state_name(b.state));
+		printf("%lld %u %s 0 0 0 0\n", tool_clock_us(CLOCK_REALTIME), seen[i].id,
+		       brk_state_name(b.state));
 	}
-	deadline = clock_us(CLOCK_MONOTONIC) + duration_ms * 1000LL;
-	while (!stop && clock_us(CLOCK_MONOTONIC) < deadline) {
+	deadline = tool_clock_us(CLOCK_MONOTONIC) + duration_ms * 1000LL;
+	while (!tool_stop && tool_clock_us(CLOCK_MONOTONIC) < deadline) {
 		for (i = 0; i < n; i++) {
 			struct sluice_breaker b = { 0 };
 			struct sluice_be_signals s;
@@ -159,8 +130,8 @@ int main(int argc, char **argv)
 				continue;
 			e->state = b.state;
 			e->last = s;
-			printf("%lld %u %s %llu %llu %llu %llu\n", clock_us(CLOCK_REALTIME), e->id,
-			       state_name(b.state),
+			printf("%lld %u %s %llu %llu %llu %llu\n", tool_clock_us(CLOCK_REALTIME),
+			       e->id, brk_state_name(b.state),
 			       (unsigned long long)(s.refused - e->base.refused),
 			       (unsigned long long)(s.unreachable - e->base.unreachable),
 			       (unsigned long long)(s.successes - e->base.successes),

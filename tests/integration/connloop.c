@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "sockaddr.h"
+#include "tool.h"
 
 #define MAX_INFLIGHT 1024
 #define MAX_SRCS 16
@@ -63,27 +64,12 @@ struct conn {
 	char buf[BUF_LEN];
 };
 
-static volatile sig_atomic_t stop;
 static struct {
 	char name[NAME_LEN];
 	unsigned long count;
 } names[MAX_NAMES];
 static int nnames, quiet;
 static unsigned long counts[O_MAX];
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static long long clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
 
 static void usage(void)
 {
@@ -99,8 +85,8 @@ static void conn_end(struct conn *c, int o, const char *name)
 	int j;
 
 	if (!quiet)
-		printf("%lld %lld %s %s\n", c->start_us, clock_us(CLOCK_REALTIME), outcome_names[o],
-		       name ? name : "-");
+		printf("%lld %lld %s %s\n", c->start_us, tool_clock_us(CLOCK_REALTIME),
+		       outcome_names[o], name ? name : "-");
 	counts[o]++;
 	if (o == O_OK && name) {
 		for (j = 0; j < nnames && strcmp(names[j].name, name); j++)
@@ -179,12 +165,10 @@ int main(int argc, char **argv)
 	long long t0, next, now;
 	unsigned long started = 0;
 	int nsrc = 0, i, j;
-	char *end;
 
 	if (argc < 3)
 		usage();
-	port = strtol(argv[2], &end, 10);
-	if (*end || port < 1 || port > 65535)
+	if (tool_long(argv[2], 1, 65535, &port))
 		usage();
 	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
 		fprintf(stderr, "connloop: bad address '%s'\n", argv[1]);
@@ -196,47 +180,34 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-R")) {
 			split_lost = 1;
 		} else if (!strcmp(argv[i], "-d") && i + 1 < argc) {
-			duration_ms = strtol(argv[++i], &end, 10);
-			if (*end || duration_ms < 1 || duration_ms > MAX_DURATION_MS)
+			if (tool_long(argv[++i], 1, MAX_DURATION_MS, &duration_ms))
 				usage();
 		} else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
-			interval_us = strtol(argv[++i], &end, 10);
-			if (*end || interval_us < 100 || interval_us > 10000000)
+			if (tool_long(argv[++i], 100, 10000000, &interval_us))
 				usage();
 		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-			timeout_ms = strtol(argv[++i], &end, 10);
-			if (*end || timeout_ms < 1 || timeout_ms > 60000)
+			if (tool_long(argv[++i], 1, 60000, &timeout_ms))
 				usage();
 		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			char *tok, *save = NULL;
-
-			for (tok = strtok_r(argv[++i], ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (nsrc == MAX_SRCS ||
-				    sockaddr_parse(tok, 0, &srcs[nsrc], &slens[nsrc])) {
-					fprintf(stderr, "connloop: bad source address '%s'\n", tok);
-					return 2;
-				}
-				nsrc++;
-			}
+			if (tool_sources("connloop", argv[++i], srcs, slens, NULL, MAX_SRCS, &nsrc))
+				return 2;
 		} else {
 			usage();
 		}
 	}
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		conns[i].fd = -1;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	tool_catch_stop();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	t0 = clock_us(CLOCK_MONOTONIC);
+	t0 = tool_clock_us(CLOCK_MONOTONIC);
 	next = t0;
 	for (;;) {
 		int n = 0, wait_ms;
 
-		now = clock_us(CLOCK_MONOTONIC);
+		now = tool_clock_us(CLOCK_MONOTONIC);
 		/* Start what is due (never more than one interval's backlog at once). */
-		while (!stop && now >= next && now - t0 < duration_ms * 1000LL) {
+		while (!tool_stop && now >= next && now - t0 < duration_ms * 1000LL) {
 			struct conn *c = NULL;
 
 			for (i = 0; i < MAX_INFLIGHT && !c; i++)
@@ -246,7 +217,7 @@ int main(int argc, char **argv)
 			if (!c)
 				break;
 			memset(c, 0, sizeof(*c));
-			c->start_us = clock_us(CLOCK_REALTIME);
+			c->start_us = tool_clock_us(CLOCK_REALTIME);
 			c->start_mono = now;
 			c->fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 				       0);
@@ -277,10 +248,10 @@ int main(int argc, char **argv)
 			pfd[n].revents = 0;
 			idx[n++] = i;
 		}
-		if (!n && (stop || now - t0 >= duration_ms * 1000LL))
+		if (!n && (tool_stop || now - t0 >= duration_ms * 1000LL))
 			break;
 		wait_ms = (int)((next - now) / 1000);
-		if (stop || now - t0 >= duration_ms * 1000LL)
+		if (tool_stop || now - t0 >= duration_ms * 1000LL)
 			wait_ms = 10;
 		if (wait_ms < 0)
 			wait_ms = 0;

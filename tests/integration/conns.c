@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "sockaddr.h"
+#include "tool.h"
 
 #define MAX_CONNS 100000
 #define MAX_SRCS 16
@@ -162,11 +163,9 @@ int main(int argc, char **argv)
 	memset(names, 0, sizeof(names));
 	if (argc < 4)
 		usage();
-	port = strtol(argv[2], &end, 10);
-	if (*end || port < 1 || port > 65535)
+	if (tool_long(argv[2], 1, 65535, &port))
 		usage();
-	count = strtol(argv[3], &end, 10);
-	if (*end || count < 1 || count > MAX_CONNS)
+	if (tool_long(argv[3], 1, MAX_CONNS, &count))
 		usage();
 	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
 		fprintf(stderr, "conns: bad address '%s'\n", argv[1]);
@@ -176,26 +175,16 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-e")) {
 			each = 1;
 		} else if (!strcmp(argv[i], "-p") && i + 1 < argc) {
-			port_base = strtol(argv[++i], &end, 10);
-			if (*end || port_base < 0 || port_base + count > 65536)
+			if (tool_long(argv[++i], 0, 65536 - count, &port_base))
 				usage();
 		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
 			timeout_ms = (int)strtol(argv[++i], &end, 10);
 			if (*end || timeout_ms < 1 || timeout_ms > 60000)
 				usage();
 		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			char *list = argv[++i], *tok, *save = NULL;
-
-			for (tok = strtok_r(list, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (nsrc == MAX_SRCS ||
-				    sockaddr_parse(tok, 0, &srcs[nsrc], &slens[nsrc])) {
-					fprintf(stderr, "conns: bad source address '%s'\n", tok);
-					return 2;
-				}
-				snprintf(srcnames[nsrc], sizeof(srcnames[0]), "%s", tok);
-				nsrc++;
-			}
+			if (tool_sources("conns", argv[++i], srcs, slens, srcnames, MAX_SRCS,
+					 &nsrc))
+				return 2;
 		} else {
 			usage();
 		}

@@ -53,6 +53,7 @@
 #include "clock.h"
 #include "err.h"
 #include "etcd.h"
+#include "tool.h"
 
 #define MAX_TAGS 8
 #define MAX_STREAMS 16
@@ -547,14 +548,6 @@ static void run_refresh(__u64 now)
 	}
 }
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: etcdprobe [-t TIMEOUT_MS] [-u USER:PASSWORD] [-c CA] [-C CERT] "
@@ -614,8 +607,7 @@ int main(int argc, char **argv)
 		conf.password = colon + 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	tool_catch_stop();
 	signal(SIGPIPE, SIG_IGN);
 	if (etcd_new(&E, &conf)) {
 		fprintf(stderr, "etcdprobe: %s\n", err_msg());
@@ -649,7 +641,7 @@ int main(int argc, char **argv)
 	}
 	end = clock_mono_ms() + (__u64)secs * 1000;
 	rc = 0;
-	while (!stop) {
+	while (!tool_stop) {
 		/* Run what can run: commands while nothing is pending. */
 		while (!pending && !quit && (nl = memchr(in, '\n', inlen))) {
 			*nl = '\0';

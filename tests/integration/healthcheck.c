@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "err.h"
 #include "health.h"
+#include "tool.h"
 
 #define MAX_TARGETS 64
 
@@ -117,14 +118,6 @@ static void print_status(struct health *h, __u32 id)
 	json_object_put(o);
 }
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct health_conf base, c;
@@ -161,8 +154,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc || argc - optind > MAX_TARGETS || secs < 1 || secs > 600)
 		goto usage;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	tool_catch_stop();
 	signal(SIGPIPE, SIG_IGN);
 	if (health_new(&h, on_change, NULL)) {
 		fprintf(stderr, "healthcheck: %s\n", err_msg());
@@ -185,7 +177,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	end = clock_mono_ms() + (unsigned long long)secs * 1000;
-	while (!stop && clock_mono_ms() < end) {
+	while (!tool_stop && clock_mono_ms() < end) {
 		n = epoll_wait(ep, &ev, 1, (int)(end - clock_mono_ms()));
 		if (n < 0 && errno != EINTR) {
 			perror("healthcheck: epoll_wait");

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "sockaddr.h"
+#include "tool.h"
 
 #define MAX_CONNS 10000
 #define MAX_SRCS 16
@@ -59,14 +60,6 @@ struct conn {
 	size_t got;
 	char buf[BUF_LEN];
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static double now_ms(void)
 {
@@ -154,15 +147,12 @@ int main(int argc, char **argv)
 	struct conn *conns;
 	struct pollfd *pfd;
 	struct rlimit rl;
-	char *end;
 
 	if (argc < 4)
 		usage();
-	port = strtol(argv[2], &end, 10);
-	if (*end || port < 1 || port > 65535)
+	if (tool_long(argv[2], 1, 65535, &port))
 		usage();
-	count = strtol(argv[3], &end, 10);
-	if (*end || count < 1 || count > MAX_CONNS)
+	if (tool_long(argv[3], 1, MAX_CONNS, &count))
 		usage();
 	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
 		fprintf(stderr, "hold: bad address '%s'\n", argv[1]);
@@ -172,25 +162,14 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-R")) {
 			rst = 1;
 		} else if (!strcmp(argv[i], "-H") && i + 1 < argc) {
-			hold_ms = strtol(argv[++i], &end, 10);
-			if (*end || hold_ms < 0 || hold_ms > 120000)
+			if (tool_long(argv[++i], 0, 120000, &hold_ms))
 				usage();
 		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-			timeout_ms = strtol(argv[++i], &end, 10);
-			if (*end || timeout_ms < 1 || timeout_ms > 60000)
+			if (tool_long(argv[++i], 1, 60000, &timeout_ms))
 				usage();
 		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			char *tok, *save = NULL;
-
-			for (tok = strtok_r(argv[++i], ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (nsrc == MAX_SRCS ||
-				    sockaddr_parse(tok, 0, &srcs[nsrc], &slens[nsrc])) {
-					fprintf(stderr, "hold: bad source address '%s'\n", tok);
-					return 2;
-				}
-				nsrc++;
-			}
+			if (tool_sources("hold", argv[++i], srcs, slens, NULL, MAX_SRCS, &nsrc))
+				return 2;
 		} else {
 			usage();
 		}
@@ -206,8 +185,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hold: out of memory\n");
 		return 1;
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	tool_catch_stop();
 
 	/* Every connect() back to back: the SYNs reach the gateway together. */
 	for (i = 0; i < count; i++) {
@@ -241,7 +219,7 @@ int main(int argc, char **argv)
 			pfd[n].revents = 0;
 			n++;
 		}
-		if (!n || left <= 0 || stop)
+		if (!n || left <= 0 || tool_stop)
 			break;
 		if (poll(pfd, n, left) < 0 && errno != EINTR)
 			break;
@@ -299,7 +277,7 @@ int main(int argc, char **argv)
 
 	/* Hold the served connections, idle, noting any the other side ends. */
 	deadline = now_ms() + hold_ms;
-	while (!stop) {
+	while (!tool_stop) {
 		int n = 0, left = (int)(deadline - now_ms());
 
 		if (left <= 0)

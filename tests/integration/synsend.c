@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define MAX_SYNS 100000
 #define MAX_SECONDS 30
 
@@ -81,24 +83,19 @@ int main(int argc, char **argv)
 	long long t0, deadline;
 	unsigned long sent = 0;
 	int fd, v6, bad;
-	char *end;
 
 	if (argc < 5)
 		usage();
-	port = strtol(argv[3], &end, 10);
-	if (*end || port < 1 || port > 65535)
+	if (tool_long(argv[3], 1, 65535, &port))
 		usage();
-	count = strtol(argv[4], &end, 10);
-	if (*end || count < 1 || count > MAX_SYNS)
+	if (tool_long(argv[4], 1, MAX_SYNS, &count))
 		usage();
 	for (i = 5; i < argc; i++) {
 		if (!strcmp(argv[i], "-p") && i + 1 < argc) {
-			base = strtol(argv[++i], &end, 10);
-			if (*end || base < 1024 || base > 65535)
+			if (tool_long(argv[++i], 1024, 65535, &base))
 				usage();
 		} else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
-			pps = strtol(argv[++i], &end, 10);
-			if (*end || pps < 1 || pps > 1000000)
+			if (tool_long(argv[++i], 1, 1000000, &pps))
 				usage();
 		} else {
 			usage();

@@ -76,3 +76,20 @@ void pinroot_remove(const char *dir)
 	if (rmdir(dir))
 		fprintf(stderr, "teardown: cannot remove %s: %s\n", dir, strerror(errno));
 }
+
+struct pinroot pinroot_group;
+
+int pinroot_group_setup(void **state)
+{
+	(void)state;
+	loader_set_flow_entries(0);
+	return pinroot_setup(&pinroot_group);
+}
+
+int pinroot_group_teardown(void **state)
+{
+	(void)state;
+	pinroot_teardown(&pinroot_group);
+	loader_set_flow_entries(0);
+	return 0;
+}

@@ -32,6 +32,15 @@ void pinroot_teardown(struct pinroot *p);
 /* Remove every pin under dir, then dir. */
 void pinroot_remove(const char *dir);
 
+/*
+ * A test group against real maps: pinroot_group is its pin root, made by
+ * the group setup and removed by its teardown (cmocka's signatures), the
+ * flow-table size back at the default around both.
+ */
+extern struct pinroot pinroot_group;
+int pinroot_group_setup(void **state);
+int pinroot_group_teardown(void **state);
+
 #define PINROOT_SKIP_UNLESS_READY(p)                                      \
 	do {                                                              \
 		if ((p)->skip_reason) {                                   \

@@ -34,22 +34,9 @@
 #include "pinroot.h"
 #include "svc.h"
 
-static struct pinroot pr;
+static struct pinroot *const pr = &pinroot_group;
 
-static int setup(void **state)
-{
-	(void)state;
-	return pinroot_setup(&pr);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pinroot_teardown(&pr);
-	return 0;
-}
-
-#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(&pr)
+#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
 
 /* The BACKEND forms, good and bad. */
 static void test_parse_backend(void **state)
@@ -157,7 +144,7 @@ static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u16 write_port
 	c.write_port = write_port;
 	c.has_route = route_leader;
 	c.route_leader = route_leader;
-	if (svc_add(&pr.maps, k, &c, &s))
+	if (svc_add(&pr->maps, k, &c, &s))
 		fail_msg("svc_add: %s", err_msg());
 	return s.id;
 }
@@ -171,7 +158,7 @@ static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port)
 	assert_int_equal(addr_parse(a, &c.addr), 0);
 	c.has_port = !!port;
 	c.port = port;
-	if (backend_add(&pr.maps, k, &c, &id, NULL))
+	if (backend_add(&pr->maps, k, &c, &id, NULL))
 		fail_msg("backend_add: %s", err_msg());
 	return id;
 }
@@ -191,7 +178,7 @@ static struct sluice_leader read_leader(__u32 svc_id)
 {
 	struct sluice_leader l;
 
-	assert_int_equal(leader_get(&pr.maps, svc_id, &l), 0);
+	assert_int_equal(leader_get(&pr->maps, svc_id, &l), 0);
 	return l;
 }
 
@@ -209,13 +196,13 @@ static void check_table(__u32 svc_id, const __u32 *ids, size_t n)
 
 	assert_non_null(all);
 	assert_true(n <= 8);
-	assert_int_equal(maps_read_backends(&pr.maps, all), 0);
+	assert_int_equal(maps_read_backends(&pr->maps, all), 0);
 	for (i = 0; i < n; i++) {
 		memcpy(ident[i], all[ids[i]].addr.u8, 16);
 		memcpy(ident[i] + 16, &all[ids[i]].port, 2);
 		mb[i] = (struct maglev_backend){ ident[i], 18, all[ids[i]].weight, ids[i] };
 	}
-	assert_int_equal(maps_read_table(&pr.maps, svc_id, &table, &m), 0);
+	assert_int_equal(maps_read_table(&pr->maps, svc_id, &table, &m), 0);
 	assert_int_equal(m, 251);
 	assert_int_equal(maglev_build(mb, n, 251, want), 0);
 	assert_memory_equal(table + 1, want, sizeof(want));
@@ -228,7 +215,7 @@ static __u32 slots_of(__u32 svc_id, __u32 id)
 {
 	__u32 *table = NULL, m = 0, i, n = 0;
 
-	assert_int_equal(maps_read_table(&pr.maps, svc_id, &table, &m), 0);
+	assert_int_equal(maps_read_table(&pr->maps, svc_id, &table, &m), 0);
 	for (i = 1; i <= m; i++)
 		n += table[i] == id;
 	free(table);
@@ -246,7 +233,7 @@ static __u64 now_ns(void)
 /* Set the leader by ref (NULL: none); returns the library's result. */
 static int set(const struct sluice_svc_key *k, const struct be_ref *ref, __u8 source)
 {
-	return leader_set_service(&pr.maps, k, ref, source, NULL, NULL);
+	return leader_set_service(&pr->maps, k, ref, source, NULL, NULL);
 }
 
 /* A write port: two keys, one id; the service is listed once and its write port refused as a name. */
@@ -264,17 +251,17 @@ static void test_write_port_keys(void **state)
 	(void)state;
 	SKIP_UNLESS_READY();
 	id = add_svc(&k, SLUICE_MODE_NAT, 5433, 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &k, &v), 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w, &wv), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &k, &v), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w, &wv), 0);
 	assert_int_equal(v.id, id);
 	assert_int_equal(wv.id, id);
 	assert_int_equal(v.flags, 0);
 	assert_int_equal(wv.flags, SLUICE_SVC_F_LEADER);
-	assert_int_equal(svc_list(&pr.maps, &list, &n), 0);
+	assert_int_equal(svc_list(&pr->maps, &list, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(list[0].key.port, htons(5432));
 	free(list);
-	assert_int_equal(svc_info_list(&pr.maps, &infos, &n), 0);
+	assert_int_equal(svc_info_list(&pr->maps, &infos, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(infos[0].write_port, 5433);
 	free(infos);
@@ -282,14 +269,14 @@ static void test_write_port_keys(void **state)
 	assert_int_equal(read_leader(id).backend, 0);
 
 	/* The write port is no service of its own. */
-	assert_int_equal(svc_get(&pr.maps, &w, &v), -ENOENT);
+	assert_int_equal(svc_get(&pr->maps, &w, &v), -ENOENT);
 	assert_non_null(strstr(err_msg(), "is the write port of service 192.0.2.40 port 5432 tcp"));
 	memset(&c, 0, sizeof(c));
 	c.has_rate = 1;
 	c.rate_pps = 100;
-	assert_int_equal(svc_set(&pr.maps, &w, &c, NULL), -ENOENT);
-	assert_int_equal(svc_del(&pr.maps, &w, NULL), -ENOENT);
-	assert_int_equal(svc_add(&pr.maps, &w, &c, NULL), -EEXIST);
+	assert_int_equal(svc_set(&pr->maps, &w, &c, NULL), -ENOENT);
+	assert_int_equal(svc_del(&pr->maps, &w, NULL), -ENOENT);
+	assert_int_equal(svc_add(&pr->maps, &w, &c, NULL), -EEXIST);
 	assert_non_null(strstr(err_msg(), "already the write port of service"));
 	/* Nor another's write port, nor this service's own port. */
 	memset(&c, 0, sizeof(c));
@@ -297,19 +284,19 @@ static void test_write_port_keys(void **state)
 	c.mode = SLUICE_MODE_NAT;
 	c.has_write_port = 1;
 	c.write_port = 5433;
-	assert_int_equal(svc_add(&pr.maps, &w2, &c, NULL), -EEXIST);
+	assert_int_equal(svc_add(&pr->maps, &w2, &c, NULL), -EEXIST);
 	c.write_port = 5432;
-	assert_int_equal(svc_add(&pr.maps, &w2, &c, NULL), -EEXIST);
+	assert_int_equal(svc_add(&pr->maps, &w2, &c, NULL), -EEXIST);
 	assert_non_null(strstr(err_msg(), "is already a service"));
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w2, &v), -ENOENT);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w2, &v), -ENOENT);
 
 	/* A set changes both keys' values alike. */
 	memset(&c, 0, sizeof(c));
 	c.has_rate = 1;
 	c.rate_pps = 1000;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &k, &v), 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w, &wv), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &k, &v), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w, &wv), 0);
 	assert_int_equal(wv.rate.pps, 1000);
 	wv.flags = 0;
 	assert_memory_equal(&v, &wv, sizeof(v));
@@ -318,34 +305,34 @@ static void test_write_port_keys(void **state)
 	memset(&c, 0, sizeof(c));
 	c.has_write_port = 1;
 	c.write_port = 5434;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w, &v), -ENOENT);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w2, &wv), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w, &v), -ENOENT);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w2, &wv), 0);
 	assert_int_equal(wv.flags, SLUICE_SVC_F_LEADER);
-	assert_int_equal(svc_info_get(&pr.maps, &k, &info), 0);
+	assert_int_equal(svc_info_get(&pr->maps, &k, &info), 0);
 	assert_int_equal(info.write_port, 5434);
 	/* Route leader with a write port: refused, nothing changed. */
 	memset(&c, 0, sizeof(c));
 	c.has_route = 1;
 	c.route_leader = 1;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &k, &v), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), -EINVAL);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &k, &v), 0);
 	assert_int_equal(v.flags, 0);
 	/* ... in one command with write-port none: the flag moves to the service's key. */
 	c.has_write_port = 1;
 	c.write_port = 0;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w2, &v), -ENOENT);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &k, &v), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w2, &v), -ENOENT);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &k, &v), 0);
 	assert_int_equal(v.flags, SLUICE_SVC_F_LEADER);
-	assert_int_equal(svc_info_get(&pr.maps, &k, &info), 0);
+	assert_int_equal(svc_info_get(&pr->maps, &k, &info), 0);
 	assert_int_equal(info.write_port, 0);
 	assert_true(svc_follows_leader(&info));
 	/* A local service follows no leader. */
 	memset(&c, 0, sizeof(c));
 	c.has_mode = 1;
 	c.mode = SLUICE_MODE_LOCAL;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), -EINVAL);
 
 	/* Delete: every key of the id goes. */
 	memset(&c, 0, sizeof(c));
@@ -353,11 +340,11 @@ static void test_write_port_keys(void **state)
 	c.route_leader = 0;
 	c.has_write_port = 1;
 	c.write_port = 5433;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &k, &v), -ENOENT);
-	assert_int_equal(maps_svc_lookup(&pr.maps, &w, &v), -ENOENT);
-	assert_int_equal(svc_list(&pr.maps, &list, &n), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &k, &v), -ENOENT);
+	assert_int_equal(maps_svc_lookup(&pr->maps, &w, &v), -ENOENT);
+	assert_int_equal(svc_list(&pr->maps, &list, &n), 0);
 	assert_int_equal(n, 0);
 	free(list);
 }
@@ -384,7 +371,7 @@ static void test_leader_and_read_table(void **state)
 	t0 = now_ns();
 	r = ref_of("10.0.1.5", 5432);
 	assert_int_equal(
-		leader_set_service(&pr.maps, &k, &r, SLUICE_LEADER_ELECTION, &before, &after), 0);
+		leader_set_service(&pr->maps, &k, &r, SLUICE_LEADER_ELECTION, &before, &after), 0);
 	assert_int_equal(before.backend_id, SLUICE_NO_BACKEND);
 	assert_int_equal(after.backend_id, b[0]);
 	assert_int_equal(after.be_port, 5432);
@@ -408,23 +395,23 @@ static void test_leader_and_read_table(void **state)
 
 	/* Every change of the backends keeps the rule: drain both replicas, the leader reads. */
 	r = ref_of("10.0.1.6", -1);
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
 	check_table(id, rest + 1, 1);
 	r = ref_of("10.0.1.7", -1);
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
 	check_table(id, b, 1);
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
 	check_table(id, rest + 1, 1);
 	r = ref_of("10.0.1.6", -1);
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
-	assert_int_equal(backend_set_weight(&pr.maps, &k, &r, 1, NULL, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
+	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 1, NULL, NULL), 0);
 	check_table(id, rest, 2);
 	/* A new backend joins the replicas, not the leader. */
 	two[0] = add_be(&k, "10.0.1.8", 0);
 	assert_int_equal(slots_of(id, b[0]), 0);
 	assert_true(slots_of(id, two[0]) > 0);
 	r = ref_of("10.0.1.8", -1);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), 0);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	check_table(id, rest, 2);
 
 	/* A new leader: the old one reads again, the new one leaves; "since" moves. */
@@ -439,7 +426,7 @@ static void test_leader_and_read_table(void **state)
 	assert_int_equal(slots_of(id, rest[0]), 0);
 
 	/* leader show lists it. */
-	assert_int_equal(leader_list(&pr.maps, NULL, &list, &n), 0);
+	assert_int_equal(leader_list(&pr->maps, NULL, &list, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(list[0].backend_id, rest[0]);
 	assert_int_equal(list[0].svc.write_port, 5433);
@@ -452,7 +439,7 @@ static void test_leader_and_read_table(void **state)
 	assert_int_equal(l2.backend, 0);
 	assert_int_equal(l2.source, SLUICE_LEADER_OPERATOR);
 	check_table(id, b, 3);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 	assert_int_equal(read_leader(id).backend | read_leader(id).source, 0);
 }
 
@@ -474,17 +461,17 @@ static void test_delete_leader_backend(void **state)
 	check_table(id, b + 1, 1);
 	/* Deleting another backend leaves the leader alone (and it reads again, alone). */
 	r = ref_of("10.0.2.6", -1);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), 0);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	assert_int_equal(read_leader(id).backend, b[0] + 1);
 	check_table(id, b, 1);
 	b[1] = add_be(&k, "10.0.2.6", 0);
 	r = ref_of("10.0.2.5", -1);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), 0);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	l = read_leader(id);
 	assert_int_equal(l.backend, 0);
 	assert_int_equal(l.source, SLUICE_LEADER_ELECTION);
 	check_table(id, b + 1, 1);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 }
 
 /* Route leader: the table keeps every backend (no read port to spare). */
@@ -510,9 +497,9 @@ static void test_route_leader(void **state)
 	memset(&c, 0, sizeof(c));
 	c.has_route = 1;
 	c.route_leader = 0;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
 	assert_int_equal(read_leader(id).backend, 0);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 
 	/* ipip: a backend is known by its address; the port (the service's) is not compared. */
 	assert_int_equal(addr_parse("fd00:5c::70", &a6), 0);
@@ -522,7 +509,7 @@ static void test_route_leader(void **state)
 	r = ref_of("fd00:5c:1::5", 5433); /* the election value may carry any port */
 	assert_int_equal(set(&k6, &r, SLUICE_LEADER_ELECTION), 0);
 	assert_int_equal(read_leader(id).backend, b[0] + 1);
-	assert_int_equal(svc_del(&pr.maps, &k6, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k6, NULL), 0);
 }
 
 /* Every refusal changes nothing. */
@@ -568,17 +555,17 @@ static void test_refusals(void **state)
 		assert_memory_equal(&l, &now, sizeof(l));
 	}
 	/* The low level checks the backend belongs to the service. */
-	assert_int_equal(leader_set(&pr.maps, oid, b, SLUICE_LEADER_OPERATOR, NULL), -ENOENT);
+	assert_int_equal(leader_set(&pr->maps, oid, b, SLUICE_LEADER_OPERATOR, NULL), -ENOENT);
 	assert_int_equal(
-		leader_set(&pr.maps, id, SLUICE_MAX_BACKENDS, SLUICE_LEADER_OPERATOR, NULL),
+		leader_set(&pr->maps, id, SLUICE_MAX_BACKENDS, SLUICE_LEADER_OPERATOR, NULL),
 		-EINVAL);
-	assert_int_equal(leader_set(&pr.maps, id, b, 7, NULL), -EINVAL);
-	assert_int_equal(leader_set(&pr.maps, SLUICE_MAX_SERVICES, b, 1, NULL), -EINVAL);
+	assert_int_equal(leader_set(&pr->maps, id, b, 7, NULL), -EINVAL);
+	assert_int_equal(leader_set(&pr->maps, SLUICE_MAX_SERVICES, b, 1, NULL), -EINVAL);
 	assert_int_equal(read_leader(oid).backend, 0);
 	assert_int_equal(read_leader(id).backend, l.backend);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
-	assert_int_equal(svc_del(&pr.maps, &plain, NULL), 0);
-	assert_int_equal(svc_del(&pr.maps, &other, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &plain, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &other, NULL), 0);
 }
 
 int main(void)
@@ -593,5 +580,5 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);
 }

@@ -37,24 +37,9 @@
 #include "shard.h"
 #include "svc.h"
 
-static struct pinroot pr;
+static struct pinroot *const pr = &pinroot_group;
 
-static int setup(void **state)
-{
-	(void)state;
-	loader_set_flow_entries(0);
-	return pinroot_setup(&pr);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pinroot_teardown(&pr);
-	loader_set_flow_entries(0);
-	return 0;
-}
-
-#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(&pr)
+#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
 
 static void svc_key(const char *a, __u16 port, struct sluice_svc_key *k)
 {
@@ -75,7 +60,7 @@ static void add_nat(const struct sluice_svc_key *k, __u32 maglev_size, struct sl
 		c.has_maglev_size = 1;
 		c.maglev_size = maglev_size;
 	}
-	assert_int_equal(svc_add(&pr.maps, k, &c, out), 0);
+	assert_int_equal(svc_add(&pr->maps, k, &c, out), 0);
 }
 
 static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port, __u32 weight)
@@ -89,7 +74,7 @@ static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port, _
 	c.port = port;
 	c.has_weight = 1;
 	c.weight = weight;
-	if (backend_add(&pr.maps, k, &c, &id, NULL))
+	if (backend_add(&pr->maps, k, &c, &id, NULL))
 		fail_msg("backend_add: %s", err_msg());
 	return id;
 }
@@ -120,7 +105,7 @@ static void check_table(__u32 table_id, __u32 want_m, const __u32 *ids, size_t n
 
 	assert_non_null(all);
 	assert_true(n <= 16);
-	assert_int_equal(maps_read_backends(&pr.maps, all), 0);
+	assert_int_equal(maps_read_backends(&pr->maps, all), 0);
 	for (i = 0; i < n; i++) {
 		const struct sluice_backend *be = &all[ids[i]];
 
@@ -131,7 +116,7 @@ static void check_table(__u32 table_id, __u32 want_m, const __u32 *ids, size_t n
 		mb[used] = (struct maglev_backend){ ident[used], 18, be->weight, ids[i] };
 		used++;
 	}
-	assert_int_equal(maps_read_table(&pr.maps, table_id, &table, &m), 0);
+	assert_int_equal(maps_read_table(&pr->maps, table_id, &table, &m), 0);
 	assert_int_equal(m, want_m);
 	assert_int_equal(table[0], want_m);
 	want = calloc(want_m, sizeof(*want));
@@ -147,7 +132,7 @@ static struct sluice_backend read_be(__u32 id)
 {
 	struct sluice_backend b;
 
-	assert_int_equal(bpf_map_lookup_elem(pr.maps.backends, &id, &b), 0);
+	assert_int_equal(bpf_map_lookup_elem(pr->maps.backends, &id, &b), 0);
 	return b;
 }
 
@@ -159,17 +144,17 @@ static void test_first_values(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	assert_int_equal(maps_read_config(&pr.maps, &cfg), 0);
+	assert_int_equal(maps_read_config(&pr->maps, &cfg), 0);
 	assert_true(cfg.udp_timeout_ns == SLUICE_UDP_TIMEOUT_DEFAULT_NS);
 	for (i = 0; i < 16; i++)
 		assert_int_equal(cfg.encap_src4.u8[i] | cfg.encap_src6.u8[i], 0);
 	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
 	assert_non_null(subs);
-	assert_int_equal(maps_read_subsets(&pr.maps, subs), 0);
+	assert_int_equal(maps_read_subsets(&pr->maps, subs), 0);
 	for (i = 0; i < SLUICE_MAX_SUBSETS; i++)
 		assert_int_equal(subs[i].svc_id, SLUICE_NO_BACKEND);
 	free(subs);
-	assert_int_equal(maps_flow_entries(&pr.maps, &entries), 0);
+	assert_int_equal(maps_flow_entries(&pr->maps, &entries), 0);
 	assert_int_equal(entries, SLUICE_FLOWS_DEFAULT);
 }
 
@@ -196,18 +181,18 @@ static void test_publish_and_republish(void **state)
 	check_table(s.id, 251, ids, 3);
 
 	r = ref_of("10.0.0.2", 8080); /* drain */
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_DRAINING, &id, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, &id, NULL), 0);
 	assert_int_equal(id, 1);
 	assert_int_equal(read_be(1).state, SLUICE_BE_DRAINING);
 	check_table(s.id, 251, ids, 3);
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
 	check_table(s.id, 251, ids, 3);
 
 	r = ref_of("10.0.0.3", 8081); /* weight */
-	assert_int_equal(backend_set_weight(&pr.maps, &k, &r, 5, NULL, NULL), 0);
+	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 5, NULL, NULL), 0);
 	assert_int_equal(read_be(2).weight, 5);
 	check_table(s.id, 251, ids, 3);
-	assert_int_equal(backend_set_weight(&pr.maps, &k, &r, 0, NULL, NULL), -ERANGE);
+	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 0, NULL, NULL), -ERANGE);
 
 	/* Counters of a deleted backend are zeroed; the slot is freed. */
 	{
@@ -217,17 +202,17 @@ static void test_publish_and_republish(void **state)
 		for (i = 0; i < ncpus; i++)
 			v[i].packets = v[i].bytes = v[i].new_flows = 3;
 		id = 0;
-		assert_int_equal(bpf_map_update_elem(pr.maps.be_stats, &id, v, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(pr->maps.be_stats, &id, v, BPF_ANY), 0);
 		free(v);
 	}
 	r = ref_of("10.0.0.1", 8080);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, &id, NULL), 0);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, &id, NULL), 0);
 	assert_int_equal(id, 0);
 	assert_int_equal(read_be(0).state, SLUICE_BE_UNUSED);
-	assert_int_equal(maps_read_be_counters(&pr.maps, 0, &c), 0);
+	assert_int_equal(maps_read_be_counters(&pr->maps, 0, &c), 0);
 	assert_true(c.packets == 0 && c.bytes == 0 && c.new_flows == 0);
 	check_table(s.id, 251, ids + 1, 2);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), -ENOENT);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -ENOENT);
 
 	/* The freed id is reused; a duplicate is refused. */
 	assert_int_equal(add_be(&k, "10.0.0.4", 8080, 1), 0);
@@ -238,7 +223,7 @@ static void test_publish_and_republish(void **state)
 		assert_int_equal(addr_parse("10.0.0.4", &dup.addr), 0);
 		dup.has_port = 1;
 		dup.port = 8080;
-		assert_int_equal(backend_add(&pr.maps, &k, &dup, NULL, NULL), -EEXIST);
+		assert_int_equal(backend_add(&pr->maps, &k, &dup, NULL, NULL), -EEXIST);
 	}
 	ids[0] = 0;
 	check_table(s.id, 251, ids, 3);
@@ -250,14 +235,14 @@ static void test_publish_and_republish(void **state)
 		memset(&c2, 0, sizeof(c2));
 		c2.has_maglev_size = 1;
 		c2.maglev_size = 257;
-		assert_int_equal(svc_set(&pr.maps, &k, &c2, NULL), 0);
+		assert_int_equal(svc_set(&pr->maps, &k, &c2, NULL), 0);
 		check_table(s.id, 257, ids, 3);
 		c2.has_mode = 1; /* no mode change while there are backends */
 		c2.mode = SLUICE_MODE_IPIP;
 		c2.has_maglev_size = 0;
-		assert_int_equal(svc_set(&pr.maps, &k, &c2, NULL), -EBUSY);
+		assert_int_equal(svc_set(&pr->maps, &k, &c2, NULL), -EBUSY);
 	}
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 }
 
 static void test_subset_rebuild(void **state)
@@ -285,20 +270,20 @@ static void test_subset_rebuild(void **state)
 	t.refs[0] = ref_of("2001:db8::1", 443);
 	t.refs[1] = ref_of("2001:db8::2", 443);
 	t.refs[1].has_port = 0; /* by address alone */
-	assert_int_equal(shard_add(&pr.maps, &k, "2001:db8:100::/48", &t, &info), 0);
+	assert_int_equal(shard_add(&pr->maps, &k, "2001:db8:100::/48", &t, &info), 0);
 	assert_int_equal(info.subset, 0);
 	assert_int_equal(info.value.table_id, SLUICE_MAX_SERVICES);
 	assert_int_equal(info.value.backend_id, SLUICE_NO_BACKEND);
 	assert_int_equal(info.key.prefixlen, 32 + 48);
 	table = info.value.table_id;
 	check_table(table, PUBLISH_SUBSET_M, ids, 2);
-	assert_int_equal(shard_add(&pr.maps, &k, "2001:db8:100::/48", &t, NULL), -EEXIST);
+	assert_int_equal(shard_add(&pr->maps, &k, "2001:db8:100::/48", &t, NULL), -EEXIST);
 
 	/* Drain a member: the subset table is rebuilt without it. */
 	r = ref_of("2001:db8::2", 443);
-	assert_int_equal(backend_set_state(&pr.maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
 	check_table(table, PUBLISH_SUBSET_M, ids, 2);
-	assert_int_equal(maps_read_table(&pr.maps, table, &tbl, &m), 0);
+	assert_int_equal(maps_read_table(&pr->maps, table, &tbl, &m), 0);
 	for (__u32 i = 1; i <= m; i++)
 		assert_int_equal(tbl[i], ids[0]);
 	free(tbl);
@@ -308,33 +293,33 @@ static void test_subset_rebuild(void **state)
 	memset(&t, 0, sizeof(t));
 	t.count = 1;
 	t.refs[0] = ref_of("2001:db8::3", 443);
-	assert_int_equal(shard_add(&pr.maps, &k, "2001:db8:200::1", &t, &info), 0);
+	assert_int_equal(shard_add(&pr->maps, &k, "2001:db8:200::1", &t, &info), 0);
 	assert_int_equal(info.value.backend_id, ids[2]);
 	assert_int_equal(info.key.prefixlen, 32 + 128);
 	r = ref_of("2001:db8::3", 443);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), -EBUSY);
-	assert_int_equal(shard_list(&pr.maps, &k, &list, &n), 0);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -EBUSY);
+	assert_int_equal(shard_list(&pr->maps, &k, &list, &n), 0);
 	assert_int_equal(n, 2);
 	free(list);
 
 	/* Deleting a subset member shrinks the subset; its last member is kept. */
 	r = ref_of("2001:db8::2", 443);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), 0);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	check_table(table, PUBLISH_SUBSET_M, ids, 1);
 	r = ref_of("2001:db8::1", 443);
-	assert_int_equal(backend_del(&pr.maps, &k, &r, NULL, NULL), -EBUSY);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -EBUSY);
 
 	/* shard del frees the subset and its table. */
-	assert_int_equal(shard_del(&pr.maps, &k, "2001:db8:100::/48", NULL), 0);
-	assert_int_equal(maps_read_table(&pr.maps, table, &tbl, &m), -ENOENT);
-	assert_int_equal(shard_del(&pr.maps, &k, "2001:db8:100::/48", NULL), -ENOENT);
+	assert_int_equal(shard_del(&pr->maps, &k, "2001:db8:100::/48", NULL), 0);
+	assert_int_equal(maps_read_table(&pr->maps, table, &tbl, &m), -ENOENT);
+	assert_int_equal(shard_del(&pr->maps, &k, "2001:db8:100::/48", NULL), -ENOENT);
 
 	/* service del removes the rest: shards, table, backends. */
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
-	assert_int_equal(maps_read_table(&pr.maps, s.id, &tbl, &m), -ENOENT);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
+	assert_int_equal(maps_read_table(&pr->maps, s.id, &tbl, &m), -ENOENT);
 	assert_int_equal(read_be(ids[0]).state, SLUICE_BE_UNUSED);
 	assert_int_equal(read_be(ids[2]).state, SLUICE_BE_UNUSED);
-	assert_int_equal(shard_list(&pr.maps, NULL, &list, &n), 0);
+	assert_int_equal(shard_list(&pr->maps, NULL, &list, &n), 0);
 	assert_int_equal(n, 0);
 	free(list);
 }
@@ -346,7 +331,7 @@ static __u32 pinned_id(const char *name)
 	char path[PATH_MAX + 32];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", pr.root, name);
+	snprintf(path, sizeof(path), "%s/%s", pr->root, name);
 	fd = bpf_obj_get(path);
 	assert_true(fd >= 0);
 	memset(&info, 0, sizeof(info));
@@ -369,12 +354,12 @@ static void test_pin_reuse(void **state)
 	maglev_id = pinned_id(SLUICE_MAP_MAGLEV);
 	flows_id = pinned_id(SLUICE_MAP_FLOWS);
 	/* A second load adopts every pin, the array of maps included. */
-	assert_int_equal(loader_maps_ensure(pr.root), 0);
-	assert_int_equal(loader_maps_ensure(pr.root), 0);
+	assert_int_equal(loader_maps_ensure(pr->root), 0);
+	assert_int_equal(loader_maps_ensure(pr->root), 0);
 	assert_int_equal(pinned_id(SLUICE_MAP_MAGLEV), maglev_id);
 	assert_int_equal(pinned_id(SLUICE_MAP_FLOWS), flows_id);
 	check_table(s.id, 251, ids, 1); /* the published table survived */
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 }
 
 static void test_flow_entries(void **state)
@@ -387,11 +372,11 @@ static void test_flow_entries(void **state)
 	SKIP_UNLESS_READY();
 	/* The existing root has the default size: another one is refused. */
 	loader_set_flow_entries(4096);
-	assert_int_equal(loader_maps_ensure(pr.root), -EEXIST);
+	assert_int_equal(loader_maps_ensure(pr->root), -EEXIST);
 	assert_non_null(strstr(err_msg(), "flow table already has 262144 entries"));
-	assert_non_null(strstr(err_msg(), pr.root));
+	assert_non_null(strstr(err_msg(), pr->root));
 	loader_set_flow_entries(SLUICE_FLOWS_DEFAULT); /* the same size is fine */
-	assert_int_equal(loader_maps_ensure(pr.root), 0);
+	assert_int_equal(loader_maps_ensure(pr->root), 0);
 
 	/* A new root gets the size asked for, and keeps it on later loads. */
 	snprintf(other, sizeof(other), "/sys/fs/bpf/sluice-unit-XXXXXX");
@@ -427,5 +412,5 @@ int main(void)
 		cmocka_unit_test(test_flow_entries),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);
 }

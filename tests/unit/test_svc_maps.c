@@ -28,22 +28,9 @@
 #include "pinroot.h"
 #include "svc.h"
 
-static struct pinroot pr;
+static struct pinroot *const pr = &pinroot_group;
 
-static int setup(void **state)
-{
-	(void)state;
-	return pinroot_setup(&pr);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pinroot_teardown(&pr);
-	return 0;
-}
-
-#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(&pr)
+#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
 
 static void key(const char *a, __u16 port, struct sluice_svc_key *k)
 {
@@ -58,7 +45,7 @@ static size_t count(void)
 	struct maps_svc_entry *list = NULL;
 	size_t n = 0;
 
-	assert_int_equal(svc_list(&pr.maps, &list, &n), 0);
+	assert_int_equal(svc_list(&pr->maps, &list, &n), 0);
 	free(list);
 	return n;
 }
@@ -77,12 +64,12 @@ static void dirty(__u32 id)
 		v[c].slot[a].packets = v[c].slot[d].packets = 10;
 		v[c].slot[a].bytes = v[c].slot[d].bytes = 1000;
 	}
-	assert_int_equal(bpf_map_update_elem(pr.maps.svc_stats, &id, v, BPF_ANY), 0);
-	assert_int_equal(bpf_map_update_elem(pr.maps.svc_rl, &id, &b, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(pr->maps.svc_stats, &id, v, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(pr->maps.svc_rl, &id, &b, BPF_ANY), 0);
 	memset(&ck, 0, sizeof(ck));
 	ck.svc_id = id;
 	assert_int_equal(addr_parse("198.51.100.1", &ck.addr), 0);
-	assert_int_equal(bpf_map_update_elem(pr.maps.client_rl, &ck, &b, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(pr->maps.client_rl, &ck, &b, BPF_ANY), 0);
 	free(v);
 }
 
@@ -93,15 +80,15 @@ static void assert_clean(__u32 id)
 	struct sluice_bucket b;
 	unsigned int r;
 
-	assert_int_equal(maps_read_svc_counters(&pr.maps, id, c), 0);
+	assert_int_equal(maps_read_svc_counters(&pr->maps, id, c), 0);
 	for (r = 0; r < SLUICE_R_MAX; r++)
 		assert_true(c[r].packets == 0 && c[r].bytes == 0);
-	assert_int_equal(bpf_map_lookup_elem(pr.maps.svc_rl, &id, &b), 0);
+	assert_int_equal(bpf_map_lookup_elem(pr->maps.svc_rl, &id, &b), 0);
 	assert_true(b.tat == 0);
 	memset(&ck, 0, sizeof(ck));
 	ck.svc_id = id;
 	assert_int_equal(addr_parse("198.51.100.1", &ck.addr), 0);
-	assert_true(bpf_map_lookup_elem(pr.maps.client_rl, &ck, &b) < 0);
+	assert_true(bpf_map_lookup_elem(pr->maps.client_rl, &ck, &b) < 0);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -119,20 +106,20 @@ static void test_add_dup_set_del_reuse(void **state)
 
 	/* A dirty id 0 (left by a crashed writer, say) is cleaned by add. */
 	dirty(0);
-	assert_int_equal(svc_add(&pr.maps, &a, &conf, &s), 0);
+	assert_int_equal(svc_add(&pr->maps, &a, &conf, &s), 0);
 	assert_int_equal(s.id, 0);
 	assert_clean(0);
 	conf.has_rate = 1;
 	conf.rate_pps = 1000;
-	assert_int_equal(svc_add(&pr.maps, &b, &conf, &s), 0);
+	assert_int_equal(svc_add(&pr->maps, &b, &conf, &s), 0);
 	assert_int_equal(s.id, 1);
 	assert_int_equal(count(), 2);
 
 	/* Duplicate: -EEXIST, the stored service untouched. */
 	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(svc_add(&pr.maps, &b, &conf, &s), -EEXIST);
+	assert_int_equal(svc_add(&pr->maps, &b, &conf, &s), -EEXIST);
 	assert_non_null(strstr(err_msg(), "already exists"));
-	assert_int_equal(svc_get(&pr.maps, &b, &s), 0);
+	assert_int_equal(svc_get(&pr->maps, &b, &s), 0);
 	assert_int_equal(s.rate.pps, 1000);
 	assert_int_equal(count(), 2);
 
@@ -142,9 +129,9 @@ static void test_add_dup_set_del_reuse(void **state)
 	conf.rate_pps = 2000;
 	conf.has_burst = 1;
 	conf.burst = 50;
-	assert_int_equal(svc_set(&pr.maps, &b, &conf, &s), 0);
+	assert_int_equal(svc_set(&pr->maps, &b, &conf, &s), 0);
 	assert_int_equal(s.id, 1);
-	assert_int_equal(svc_get(&pr.maps, &b, &s), 0);
+	assert_int_equal(svc_get(&pr->maps, &b, &s), 0);
 	assert_int_equal(s.rate.pps, 2000);
 	assert_int_equal(s.rate.burst, 50);
 	{
@@ -152,10 +139,10 @@ static void test_add_dup_set_del_reuse(void **state)
 		struct sluice_bucket bk;
 		__u32 id = 1;
 
-		assert_int_equal(maps_read_svc_counters(&pr.maps, 1, cnt), 0);
+		assert_int_equal(maps_read_svc_counters(&pr->maps, 1, cnt), 0);
 		assert_true(cnt[SLUICE_R_ADMITTED].packets ==
 			    10ull * (unsigned)libbpf_num_possible_cpus());
-		assert_int_equal(bpf_map_lookup_elem(pr.maps.svc_rl, &id, &bk), 0);
+		assert_int_equal(bpf_map_lookup_elem(pr->maps.svc_rl, &id, &bk), 0);
 		assert_true(bk.tat == 0);
 	}
 
@@ -163,32 +150,32 @@ static void test_add_dup_set_del_reuse(void **state)
 	memset(&conf, 0, sizeof(conf));
 	conf.has_burst = 1;
 	conf.burst = 3;
-	assert_int_equal(svc_set(&pr.maps, &b, &conf, &s), -EINVAL);
-	assert_int_equal(svc_get(&pr.maps, &b, &s), 0);
+	assert_int_equal(svc_set(&pr->maps, &b, &conf, &s), -EINVAL);
+	assert_int_equal(svc_get(&pr->maps, &b, &s), 0);
 	assert_int_equal(s.rate.burst, 50);
 	memset(&conf, 0, sizeof(conf));
 	conf.has_rate = 1;
-	assert_int_equal(svc_set(&pr.maps, &c, &conf, &s), -ENOENT);
+	assert_int_equal(svc_set(&pr->maps, &c, &conf, &s), -ENOENT);
 
 	/* Del clears the id; the next add reuses the lowest free id, clean. */
 	dirty(0);
-	assert_int_equal(svc_del(&pr.maps, &a, &s), 0);
+	assert_int_equal(svc_del(&pr->maps, &a, &s), 0);
 	assert_int_equal(s.id, 0);
 	assert_clean(0);
-	assert_int_equal(svc_del(&pr.maps, &a, &s), -ENOENT);
+	assert_int_equal(svc_del(&pr->maps, &a, &s), -ENOENT);
 	assert_int_equal(count(), 1);
 	dirty(0); /* the data plane counted a late packet of the deleted service */
 	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(svc_add(&pr.maps, &c, &conf, &s), 0);
+	assert_int_equal(svc_add(&pr->maps, &c, &conf, &s), 0);
 	assert_int_equal(s.id, 0);
 	assert_clean(0);
 	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(svc_add(&pr.maps, &a, &conf, &s), 0);
+	assert_int_equal(svc_add(&pr->maps, &a, &conf, &s), 0);
 	assert_int_equal(s.id, 2);
 
-	assert_int_equal(svc_del(&pr.maps, &a, NULL), 0);
-	assert_int_equal(svc_del(&pr.maps, &b, NULL), 0);
-	assert_int_equal(svc_del(&pr.maps, &c, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &b, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &c, NULL), 0);
 	assert_int_equal(count(), 0);
 }
 
@@ -202,13 +189,13 @@ static void test_pins_reused(void **state)
 	(void)state;
 	SKIP_UNLESS_READY();
 	key("192.0.2.9", 9, &a);
-	assert_int_equal(svc_add(&pr.maps, &a, &conf, &s), 0);
+	assert_int_equal(svc_add(&pr->maps, &a, &conf, &s), 0);
 	/* A second ensure (another CLI run) adopts the pinned maps. */
-	assert_int_equal(loader_maps_ensure(pr.root), 0);
-	assert_int_equal(maps_open(&again, pr.root), 0);
+	assert_int_equal(loader_maps_ensure(pr->root), 0);
+	assert_int_equal(maps_open(&again, pr->root), 0);
 	assert_int_equal(svc_get(&again, &a, &s), 0);
 	maps_close(&again);
-	assert_int_equal(svc_del(&pr.maps, &a, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
 }
 
 int main(void)
@@ -218,5 +205,5 @@ int main(void)
 		cmocka_unit_test(test_pins_reused),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);
 }

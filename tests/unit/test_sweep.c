@@ -34,23 +34,9 @@
 #include "svc.h"
 #include "sweep.h"
 
-static struct pinroot pr;
+static struct pinroot *const pr = &pinroot_group;
 
-static int setup(void **state)
-{
-	(void)state;
-	loader_set_flow_entries(0);
-	return pinroot_setup(&pr);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	pinroot_teardown(&pr);
-	return 0;
-}
-
-#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(&pr)
+#define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
 #define SEC_NS 1000000000ull
 
 static void svc_key(const char *a, __u16 port, __u8 proto, struct sluice_svc_key *k)
@@ -72,7 +58,7 @@ static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u32 max_conns,
 	c.res.has = RES_HAS_MAX_CONNS | (syn_ms ? RES_HAS_SYN_TIMEOUT : 0);
 	c.res.max_conns = max_conns;
 	c.res.syn_timeout_ms = syn_ms;
-	if (svc_add(&pr.maps, k, &c, &s))
+	if (svc_add(&pr->maps, k, &c, &s))
 		fail_msg("svc_add: %s", err_msg());
 	return s.id;
 }
@@ -86,7 +72,7 @@ static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port)
 	assert_int_equal(addr_parse(a, &c.addr), 0);
 	c.has_port = 1;
 	c.port = port;
-	if (backend_add(&pr.maps, k, &c, &id, NULL))
+	if (backend_add(&pr->maps, k, &c, &id, NULL))
 		fail_msg("backend_add: %s", err_msg());
 	return id;
 }
@@ -115,7 +101,7 @@ static void put_flow(const struct sluice_flow_key *f, __u32 svc, __u32 be, __u64
 				 .created = created,
 				 .flags = flags };
 
-	assert_int_equal(bpf_map_update_elem(pr.maps.flows, f, &v, BPF_NOEXIST), 0);
+	assert_int_equal(bpf_map_update_elem(pr->maps.flows, f, &v, BPF_NOEXIST), 0);
 }
 
 /* The nat twin of flow f to backend (addr, port). */
@@ -136,7 +122,7 @@ static struct sluice_flow_key put_twin(const struct sluice_flow_key *f, const ch
 	rv.vport = f->dport;
 	rv.svc_id = svc;
 	rv.backend_id = be;
-	assert_int_equal(bpf_map_update_elem(pr.maps.nat_rev, &t, &rv, BPF_NOEXIST), 0);
+	assert_int_equal(bpf_map_update_elem(pr->maps.nat_rev, &t, &rv, BPF_NOEXIST), 0);
 	return t;
 }
 
@@ -144,14 +130,14 @@ static void set_conns(__u32 slot, __s64 v)
 {
 	struct sluice_conns c = { .active = v };
 
-	assert_int_equal(bpf_map_update_elem(pr.maps.conns, &slot, &c, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(pr->maps.conns, &slot, &c, BPF_ANY), 0);
 }
 
 static __s64 conns(__u32 slot)
 {
 	__s64 v = -1;
 
-	assert_int_equal(maps_read_conns(&pr.maps, slot, &v), 0);
+	assert_int_equal(maps_read_conns(&pr->maps, slot, &v), 0);
 	return v;
 }
 
@@ -208,7 +194,7 @@ static void test_sweep_expiry_and_counts(void **state)
 	put_flow(&f[7], su, SLUICE_NO_BACKEND, now - 60 * SEC_NS, now - SEC_NS,
 		 SLUICE_FLOW_COUNTED);
 	/* Established TCP idle 100 s (> tcp-idle 60 s): expired. */
-	assert_int_equal(res_global_set(&pr.maps, 0, 0, 1, 60, NULL), 0);
+	assert_int_equal(res_global_set(&pr->maps, 0, 0, 1, 60, NULL), 0);
 	f[8] = flow_key(&nat, "198.51.100.5", 5000);
 	put_flow(&f[8], sn, be, now - 200 * SEC_NS, now - 100 * SEC_NS,
 		 SLUICE_FLOW_COUNTED | SLUICE_FLOW_ESTABLISHED);
@@ -223,7 +209,7 @@ static void test_sweep_expiry_and_counts(void **state)
 	set_conns(su, -4);
 	set_conns(SLUICE_CONNS_GLOBAL, 50);
 
-	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	assert_true(r.flows == 10);
 	assert_true(r.expired_syn == 2);
 	assert_true(r.expired_udp == 1);
@@ -242,13 +228,13 @@ static void test_sweep_expiry_and_counts(void **state)
 	for (i = 0; i < 10; i++) {
 		int keep = i < 3 || i == 5 || i == 7;
 
-		if (present(pr.maps.flows, &f[i]) != keep)
+		if (present(pr->maps.flows, &f[i]) != keep)
 			fail_msg("flow %zu: want %s", i, keep ? "kept" : "deleted");
 	}
-	assert_false(present(pr.maps.nat_rev, &twin[0]));
-	assert_false(present(pr.maps.nat_rev, &twin[1]));
-	assert_true(present(pr.maps.nat_rev, &twin[2]));
-	assert_false(present(pr.maps.nat_rev, &lone));
+	assert_false(present(pr->maps.nat_rev, &twin[0]));
+	assert_false(present(pr->maps.nat_rev, &twin[1]));
+	assert_true(present(pr->maps.nat_rev, &twin[2]));
+	assert_false(present(pr->maps.nat_rev, &lone));
 	(void)rv;
 	assert_int_equal(conns(sn), 4);			 /* 3 established + 1 young handshake */
 	assert_int_equal(conns(su), 1);			 /* the live UDP flow */
@@ -256,7 +242,7 @@ static void test_sweep_expiry_and_counts(void **state)
 	assert_int_equal(conns(5), 0);
 
 	/* A second sweep finds nothing to do. */
-	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	assert_true(r.flows == 5);
 	assert_int_equal(r.nfixes, 0);
 	assert_int_equal(r.nfailures, 0);
@@ -264,13 +250,13 @@ static void test_sweep_expiry_and_counts(void **state)
 	sweep_report_free(&r);
 	/* The count is corrected by adds: a concurrent take (+1) is not lost. */
 	set_conns(sn, 7);
-	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	assert_int_equal(conns(sn), 4);
 	sweep_report_free(&r);
-	assert_int_equal(svc_del(&pr.maps, &nat, NULL), 0);
-	assert_int_equal(svc_del(&pr.maps, &udp, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &nat, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &udp, NULL), 0);
 	/* Flows of the deleted services are orphans now. */
-	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	assert_true(r.orphans == 5);
 	assert_true(r.nat_rev == 1);
 	sweep_report_free(&r);
@@ -302,11 +288,11 @@ static void test_sweep_abandoned(void **state)
 	set_conns(sid, 10000);
 	set_conns(SLUICE_CONNS_GLOBAL, 10000);
 	/* Before the SYN timeout nothing goes. */
-	assert_int_equal(sweep_run(&pr.maps, now - 2 * SEC_NS, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now - 2 * SEC_NS, &r), 0);
 	assert_true(r.expired_syn == 0);
 	assert_int_equal(conns(sid), 10000);
 	sweep_report_free(&r);
-	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	printf("# sweep of 10000 abandoned flows: %llu us (%llu flows walked, %llu expired)\n",
 	       (unsigned long long)(r.duration_ns / 1000), (unsigned long long)r.flows,
 	       (unsigned long long)r.expired_syn);
@@ -316,7 +302,7 @@ static void test_sweep_abandoned(void **state)
 	sweep_report_free(&r);
 	assert_int_equal(conns(sid), 0);
 	assert_int_equal(conns(SLUICE_CONNS_GLOBAL), 0);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 }
 
 /*
@@ -347,14 +333,14 @@ static void test_sweep_write_port(void **state)
 	c.write_port = 5433;
 	c.res.has = RES_HAS_MAX_CONNS;
 	c.res.max_conns = 100;
-	if (svc_add(&pr.maps, &k, &c, &s))
+	if (svc_add(&pr->maps, &k, &c, &s))
 		fail_msg("svc_add: %s", err_msg());
 	be = add_be(&k, "10.9.2.1", 5432);
-	assert_int_equal(maps_svc_list(&pr.maps, &list, &n), 0);
+	assert_int_equal(maps_svc_list(&pr->maps, &list, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(list[0].key.port, k.port);
 	free(list);
-	assert_int_equal(maps_svc_list_all(&pr.maps, &list, &n), 0);
+	assert_int_equal(maps_svc_list_all(&pr->maps, &list, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(list[0].key.port, k.port);
 	assert_int_equal(list[1].key.port, wk.port);
@@ -368,12 +354,12 @@ static void test_sweep_write_port(void **state)
 	put_flow(&fw, s.id, be, now - SEC_NS, now - SEC_NS,
 		 SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
 	set_conns(s.id, 7);
-	assert_int_equal(sweep_run(&pr.maps, now, &r), 0);
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	sweep_report_free(&r);
-	assert_true(present(pr.maps.flows, &fr));
-	assert_true(present(pr.maps.flows, &fw));
+	assert_true(present(pr->maps.flows, &fr));
+	assert_true(present(pr->maps.flows, &fw));
 	assert_int_equal(conns(s.id), 2);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 }
 
 /* Settings: ranges, the whole checked, fallback, critical replace, del clears. */
@@ -400,14 +386,14 @@ static void test_res_settings(void **state)
 	c.res.critical = "10.0.0.0/8,2001:db8::/32";
 	assert_int_equal(addr_parse("10.9.2.2", &c.res.fallback.addr), 0);
 	c.res.on_open = SLUICE_ON_OPEN_FALLBACK;
-	if (svc_set(&pr.maps, &k, &c, NULL))
+	if (svc_set(&pr->maps, &k, &c, NULL))
 		fail_msg("svc_set: %s", err_msg());
-	assert_int_equal(res_get(&pr.maps, sid, &v), 0);
+	assert_int_equal(res_get(&pr->maps, sid, &v), 0);
 	assert_int_equal(v.max_conns, 50);
 	assert_int_equal(v.reserved, 10);
 	assert_int_equal(v.fallback_be, b1 + 1);
 	assert_int_equal(v.on_open, SLUICE_ON_OPEN_FALLBACK);
-	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(res_critical_list(&pr->maps, sid, &keys, &n), 0);
 	assert_int_equal(n, 2);
 	free(keys);
 
@@ -416,49 +402,49 @@ static void test_res_settings(void **state)
 	c.res.has = RES_HAS_RESERVED | RES_HAS_CRITICAL;
 	c.res.reserved = 50;
 	c.res.critical = "192.168.0.0/16";
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
-	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), -EINVAL);
+	assert_int_equal(res_critical_list(&pr->maps, sid, &keys, &n), 0);
 	assert_int_equal(n, 2);
 	free(keys);
 	/* A fallback that is not a backend of the service. */
 	memset(&c, 0, sizeof(c));
 	c.res.has = RES_HAS_FALLBACK;
 	assert_int_equal(addr_parse("10.9.2.9", &c.res.fallback.addr), 0);
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -ENOENT);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), -ENOENT);
 	/* successes > probes, wait-max < wait. */
 	memset(&c, 0, sizeof(c));
 	c.res.has = RES_HAS_BRK_SUCCESSES;
 	c.res.brk_successes = 4;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), -EINVAL);
 	c.res.has = RES_HAS_BRK_WAIT;
 	c.res.brk_wait_ms = 400000;
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), -EINVAL);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), -EINVAL);
 	/* The fallback cannot be deleted while it is one. */
 	memset(&ref, 0, sizeof(ref));
 	assert_int_equal(addr_parse("10.9.2.2", &ref.addr), 0);
-	assert_int_equal(backend_del(&pr.maps, &k, &ref, NULL, NULL), -EBUSY);
+	assert_int_equal(backend_del(&pr->maps, &k, &ref, NULL, NULL), -EBUSY);
 	/* Critical replaced, then none. */
 	memset(&c, 0, sizeof(c));
 	c.res.has = RES_HAS_CRITICAL;
 	c.res.critical = "10.0.0.0/8,192.168.1.0/24";
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
-	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
+	assert_int_equal(res_critical_list(&pr->maps, sid, &keys, &n), 0);
 	assert_int_equal(n, 2);
 	free(keys);
 	c.res.critical = "none";
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
-	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
+	assert_int_equal(res_critical_list(&pr->maps, sid, &keys, &n), 0);
 	assert_int_equal(n, 0);
 	free(keys);
 	/* Delete clears settings, prefixes and the connection count. */
 	c.res.critical = "10.0.0.0/8";
-	assert_int_equal(svc_set(&pr.maps, &k, &c, NULL), 0);
+	assert_int_equal(svc_set(&pr->maps, &k, &c, NULL), 0);
 	set_conns(sid, 9);
-	assert_int_equal(svc_del(&pr.maps, &k, NULL), 0);
-	assert_int_equal(res_get(&pr.maps, sid, &v), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
+	assert_int_equal(res_get(&pr->maps, sid, &v), 0);
 	assert_int_equal(v.max_conns, 0);
 	assert_int_equal(v.fallback_be, 0);
-	assert_int_equal(res_critical_list(&pr.maps, sid, &keys, &n), 0);
+	assert_int_equal(res_critical_list(&pr->maps, sid, &keys, &n), 0);
 	assert_int_equal(n, 0);
 	free(keys);
 	assert_int_equal(conns(sid), 0);
@@ -474,14 +460,14 @@ static void test_pin_reuse(void **state)
 	(void)state;
 	SKIP_UNLESS_READY();
 	set_conns(3, 42);
-	assert_int_equal(loader_maps_ensure(pr.root), 0);
-	assert_int_equal(maps_open(&m2, pr.root), 0);
+	assert_int_equal(loader_maps_ensure(pr->root), 0);
+	assert_int_equal(maps_open(&m2, pr->root), 0);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	assert_int_equal(bpf_obj_get_info_by_fd(pr.maps.events, &a, &la), 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(pr->maps.events, &a, &la), 0);
 	assert_int_equal(bpf_obj_get_info_by_fd(m2.events, &b, &lb), 0);
 	assert_int_equal(a.id, b.id);
-	assert_int_equal(bpf_obj_get_info_by_fd(pr.maps.conns, &a, &la), 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(pr->maps.conns, &a, &la), 0);
 	assert_int_equal(bpf_obj_get_info_by_fd(m2.conns, &b, &lb), 0);
 	assert_int_equal(a.id, b.id);
 	assert_true(b.map_flags & BPF_F_MMAPABLE);
@@ -500,5 +486,5 @@ int main(void)
 		cmocka_unit_test(test_pin_reuse),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cmd.h"
 #include "ctl.h"
 #include "err.h"
 #include "journal.h"
@@ -277,30 +278,32 @@ static int do_show(int argc, char **argv)
 
 /* ---- replay ---- */
 
-/* Objects whose commands build map state; the rest is skipped in a replay. */
-static const char *const cli_objects[] = { "iface",   "service", "backend", "shard", "gateway",
-					   "stats",   "lab",	 "version", "help",  "bulkhead",
-					   "breaker", "config",	 "journal", "events" };
-static const char *const replayed[] = { "service", "backend",  "shard",
-					"gateway", "bulkhead", "breaker" };
-
-static int is_replayed(int argc, char **argv)
+/*
+ * Commands that build map state; the rest (interfaces, leaders, anything
+ * not a write command) is skipped in a replay.
+ */
+static int is_replayed(enum cmd_kind kind)
 {
-	int i, k;
+	switch (kind) {
+	case CMD_NONE:
+	case CMD_IFACE_ATTACH:
+	case CMD_IFACE_DETACH:
+	case CMD_LEADER_SET:
+	case CMD_KINDS:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Where the command words start: after the global options a journaled line may carry. */
+static int options_end(int argc, char **argv)
+{
+	int i;
 
 	for (i = 0; i < argc && argv[i][0] == '-';)
 		i += strcmp(argv[i], "--flow-entries") ? 1 : 2;
-	if (i >= argc)
-		return 0;
-	k = args_keyword_find(argv[i], cli_objects, sizeof(cli_objects) / sizeof(cli_objects[0]),
-			      sizeof(cli_objects[0]), "object");
-	err_clear();
-	if (k < 0)
-		return 0;
-	for (i = 0; i < (int)(sizeof(replayed) / sizeof(replayed[0])); i++)
-		if (!strcmp(cli_objects[k], replayed[i]))
-			return 1;
-	return 0;
+	return i < argc ? i : argc;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -320,7 +323,24 @@ struct scratch {
 	size_t run, skipped, failed;
 };
 
-/* Run one command against the scratch root, its output captured (error kept). */
+/*
+ * A failure's message as the CLI prints it on stderr, without its
+ * "sluice: " prefix and final newlines, into err_msg().
+ */
+static void set_cli_error(const char *text)
+{
+	const char *msg = text && *text ? text : "failed";
+	size_t l;
+
+	if (!strncmp(msg, "sluice: ", 8))
+		msg += 8;
+	l = strlen(msg);
+	while (l && msg[l - 1] == '\n')
+		l--;
+	err_set("%.*s", (int)l, msg);
+}
+
+/* Run one read command against the scratch root, its output captured (error kept). */
 static int scratch_run(struct scratch *s, int argc, char **argv, int json, char **out_text_p)
 {
 	char flow[16], **v = calloc((size_t)argc + 7, sizeof(*v));
@@ -339,16 +359,8 @@ static int scratch_run(struct scratch *s, int argc, char **argv, int json, char 
 	v[n++] = flow;
 	if (json)
 		v[n++] = "-j";
-	for (i = 0; i < argc; i++) {
-		/* The journaled command's flow-table size is not the scratch's. */
-		if (!strcmp(argv[i], "--flow-entries")) {
-			i++;
-			continue;
-		}
-		if (!strncmp(argv[i], "--flow-entries=", 15))
-			continue;
+	for (i = 0; i < argc; i++)
 		v[n++] = argv[i];
-	}
 	of = open_memstream(&obuf, &olen);
 	ef = open_memstream(&ebuf, &elen);
 	if (of && ef)
@@ -357,17 +369,8 @@ static int scratch_run(struct scratch *s, int argc, char **argv, int json, char 
 		fclose(of);
 	if (ef)
 		fclose(ef);
-	if (rc) {
-		const char *msg = ebuf && *ebuf ? ebuf : "failed";
-		size_t l;
-
-		if (!strncmp(msg, "sluice: ", 8))
-			msg += 8;
-		l = strlen(msg);
-		while (l && msg[l - 1] == '\n')
-			l--;
-		err_set("%.*s", (int)l, msg);
-	}
+	if (rc)
+		set_cli_error(ebuf);
 	if (out_text_p && !rc)
 		*out_text_p = obuf;
 	else
@@ -377,19 +380,43 @@ static int scratch_run(struct scratch *s, int argc, char **argv, int json, char 
 	return rc ? -EIO : 0;
 }
 
+/* Parse and apply one journaled write command on the scratch root, its output dropped. */
 static int replay_one(void *ctx, int argc, char **argv)
 {
 	struct scratch *s = ctx;
+	struct sluice_cmd cmd;
+	struct out_capture cap;
 	char line[400];
 	size_t off = 0;
-	int i;
+	int i, err;
 
-	if (!is_replayed(argc, argv)) {
+	i = options_end(argc, argv);
+	err = cmd_parse(argc - i, argv + i, &cmd);
+	if (!is_replayed(cmd.kind)) {
 		s->skipped++;
 		return 0;
 	}
 	s->run++;
-	if (!scratch_run(s, argc, argv, 0, NULL))
+	/* The journaled command's flow-table size is not the scratch's. */
+	cmd.flow_entries = LOADER_FLOW_ENTRIES_MIN;
+	if (out_capture_begin(&cap, 0, 0)) {
+		err_set("out of memory");
+		err = -ENOMEM;
+	} else {
+		if (err) {
+			cmd_usage_report(cmd_kinds[cmd.kind].object, err_msg());
+		} else {
+			err = cmd_apply(s->root, &cmd);
+			if (err)
+				out_error("%s", err_text(err));
+		}
+		out_capture_end(&cap);
+		if (err)
+			set_cli_error(cap.err);
+		free(cap.out);
+		free(cap.err);
+	}
+	if (!err)
 		return 0;
 	s->failed++;
 	for (i = 0; i < argc && off < sizeof(line); i++)

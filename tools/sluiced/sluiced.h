@@ -129,7 +129,7 @@ void checks_tick(struct daemon *d);
 /* Health of backend id: 1 up, 0 down, -1 not checked. */
 int checks_up(struct daemon *d, __u32 id);
 
-/* cluster.c: gateways on etcd (only with a cluster section) */
+/* cluster*.c: gateways on etcd (only with a cluster section) */
 int cluster_open(struct daemon *d, const struct state_cluster *conf);
 void cluster_close(struct daemon *d);
 /* Follow the elections of s's services (after a config apply). */

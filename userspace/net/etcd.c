@@ -26,7 +26,7 @@ static json_object *body_key(const char *key, size_t key_len, int prefix)
 		if (!end)
 			goto fail;
 		n = etcd_prefix_end(key, key_len, end);
-		if (jadd_bytes(o, "range_end", end, n)) {
+		if (etcd_jadd_bytes(o, "range_end", end, n)) {
 			free(end);
 			goto fail;
 		}
@@ -36,7 +36,7 @@ static json_object *body_key(const char *key, size_t key_len, int prefix)
 		key = "";
 		key_len = 1; /* "\0".."\0": every key (an empty key is refused) */
 	}
-	if (jadd_bytes(o, "key", key, key_len))
+	if (etcd_jadd_bytes(o, "key", key, key_len))
 		goto fail;
 	return o;
 fail:
@@ -59,8 +59,8 @@ int etcd_get(struct etcd *e, const char *key, size_t key_len, int prefix, etcd_c
 
 	if (err)
 		return err;
-	return req_new(e, ETCD_OP_GET, "/v3/kv/range", body_key(key, key_len, prefix), cb, ctx,
-		       req);
+	return etcd_req_new(e, ETCD_OP_GET, "/v3/kv/range", body_key(key, key_len, prefix), cb, ctx,
+			    req);
 }
 
 static json_object *body_put(const char *key, size_t key_len, const char *val, size_t val_len,
@@ -68,7 +68,8 @@ static json_object *body_put(const char *key, size_t key_len, const char *val, s
 {
 	json_object *o = body_key(key, key_len, 0);
 
-	if (o && (jadd_bytes(o, "value", val, val_len) || (lease && jadd_i64(o, "lease", lease)))) {
+	if (o && (etcd_jadd_bytes(o, "value", val, val_len) ||
+		  (lease && etcd_jadd_i64(o, "lease", lease)))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -82,8 +83,8 @@ int etcd_put(struct etcd *e, const char *key, size_t key_len, const char *val, s
 
 	if (err)
 		return err;
-	return req_new(e, ETCD_OP_PUT, "/v3/kv/put", body_put(key, key_len, val, val_len, lease),
-		       cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_PUT, "/v3/kv/put",
+			    body_put(key, key_len, val, val_len, lease), cb, ctx, req);
 }
 
 int etcd_put_if(struct etcd *e, const char *key, size_t key_len, const char *val, size_t val_len,
@@ -103,7 +104,7 @@ int etcd_put_if(struct etcd *e, const char *key, size_t key_len, const char *val
 	/* A missing key has mod_revision 0: "must not exist" is the same compare. */
 	json_object_object_add(cmp, "target", json_object_new_string("MOD"));
 	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
-	if (jadd_i64(cmp, "mod_revision", mod_rev))
+	if (etcd_jadd_i64(cmp, "mod_revision", mod_rev))
 		goto fail;
 	arr = json_object_new_array();
 	if (!arr)
@@ -133,7 +134,7 @@ int etcd_put_if(struct etcd *e, const char *key, size_t key_len, const char *val
 	get = NULL;
 	json_object_array_add(arr, op);
 	json_object_object_add(o, "failure", arr);
-	return req_new(e, ETCD_OP_PUT_IF, "/v3/kv/txn", o, cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_PUT_IF, "/v3/kv/txn", o, cb, ctx, req);
 fail:
 	json_object_put(o);
 	json_object_put(cmp);
@@ -151,15 +152,15 @@ int etcd_del(struct etcd *e, const char *key, size_t key_len, int prefix, etcd_c
 
 	if (err)
 		return err;
-	return req_new(e, ETCD_OP_DEL, "/v3/kv/deleterange", body_key(key, key_len, prefix), cb,
-		       ctx, req);
+	return etcd_req_new(e, ETCD_OP_DEL, "/v3/kv/deleterange", body_key(key, key_len, prefix),
+			    cb, ctx, req);
 }
 
 static json_object *body_i64(const char *name, __s64 v)
 {
 	json_object *o = json_object_new_object();
 
-	if (o && jadd_i64(o, name, v)) {
+	if (o && etcd_jadd_i64(o, name, v)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -172,26 +173,28 @@ int etcd_lease_grant(struct etcd *e, __s64 ttl_s, etcd_cb cb, void *ctx, struct 
 		err_set("etcd: lease TTL %lld s must be positive", (long long)ttl_s);
 		return -EINVAL;
 	}
-	return req_new(e, ETCD_OP_GRANT, "/v3/lease/grant", body_i64("TTL", ttl_s), cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_GRANT, "/v3/lease/grant", body_i64("TTL", ttl_s), cb, ctx,
+			    req);
 }
 
 int etcd_lease_keepalive(struct etcd *e, __s64 lease, etcd_cb cb, void *ctx, struct etcd_req **req)
 {
 	/* A stream on the gateway: one request, one {"result":...}, then the end. */
-	return req_new(e, ETCD_OP_KEEPALIVE, "/v3/lease/keepalive", body_i64("ID", lease), cb, ctx,
-		       req);
+	return etcd_req_new(e, ETCD_OP_KEEPALIVE, "/v3/lease/keepalive", body_i64("ID", lease), cb,
+			    ctx, req);
 }
 
 int etcd_lease_revoke(struct etcd *e, __s64 lease, etcd_cb cb, void *ctx, struct etcd_req **req)
 {
-	return req_new(e, ETCD_OP_REVOKE, "/v3/lease/revoke", body_i64("ID", lease), cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_REVOKE, "/v3/lease/revoke", body_i64("ID", lease), cb, ctx,
+			    req);
 }
 
 static json_object *body_name(const char *name)
 {
 	json_object *o = json_object_new_object();
 
-	if (o && jadd_bytes(o, "name", name, strlen(name))) {
+	if (o && etcd_jadd_bytes(o, "name", name, strlen(name))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -216,11 +219,11 @@ int etcd_campaign(struct etcd *e, const char *name, __s64 lease, const char *val
 	if (err)
 		return err;
 	o = body_name(name);
-	if (o && (jadd_i64(o, "lease", lease) || jadd_bytes(o, "value", val, val_len))) {
+	if (o && (etcd_jadd_i64(o, "lease", lease) || etcd_jadd_bytes(o, "value", val, val_len))) {
 		json_object_put(o);
 		o = NULL;
 	}
-	err = req_new(e, ETCD_OP_CAMPAIGN, "/v3/election/campaign", o, cb, ctx, &r);
+	err = etcd_req_new(e, ETCD_OP_CAMPAIGN, "/v3/election/campaign", o, cb, ctx, &r);
 	if (req)
 		*req = err ? NULL : r;
 	if (err)
@@ -228,7 +231,7 @@ int etcd_campaign(struct etcd *e, const char *name, __s64 lease, const char *val
 	r->val = malloc(val_len + 1);
 	if (!r->val) {
 		list_del(&r->link);
-		req_free(e, r);
+		etcd_req_free(e, r);
 		if (req)
 			*req = NULL;
 		return -ENOMEM;
@@ -245,8 +248,9 @@ static json_object *leader_key(const char *name, const struct etcd_kv *k)
 {
 	json_object *l = body_name(name);
 
-	if (l && (jadd_bytes(l, "key", k->key, k->key_len) ||
-		  jadd_i64(l, "rev", k->create_revision) || jadd_i64(l, "lease", k->lease))) {
+	if (l &&
+	    (etcd_jadd_bytes(l, "key", k->key, k->key_len) ||
+	     etcd_jadd_i64(l, "rev", k->create_revision) || etcd_jadd_i64(l, "lease", k->lease))) {
 		json_object_put(l);
 		return NULL;
 	}
@@ -263,13 +267,13 @@ int etcd_proclaim(struct etcd *e, const char *name, const struct etcd_kv *lk, co
 		return err;
 	o = json_object_new_object();
 	l = leader_key(name, lk);
-	if (!o || !l || jadd_bytes(o, "value", val, val_len)) {
+	if (!o || !l || etcd_jadd_bytes(o, "value", val, val_len)) {
 		json_object_put(o);
 		json_object_put(l);
 		return -ENOMEM;
 	}
 	json_object_object_add(o, "leader", l);
-	return req_new(e, ETCD_OP_PROCLAIM, "/v3/election/proclaim", o, cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_PROCLAIM, "/v3/election/proclaim", o, cb, ctx, req);
 }
 
 int etcd_leader(struct etcd *e, const char *name, etcd_cb cb, void *ctx, struct etcd_req **req)
@@ -278,7 +282,8 @@ int etcd_leader(struct etcd *e, const char *name, etcd_cb cb, void *ctx, struct 
 
 	if (err)
 		return err;
-	return req_new(e, ETCD_OP_LEADER, "/v3/election/leader", body_name(name), cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_LEADER, "/v3/election/leader", body_name(name), cb, ctx,
+			    req);
 }
 
 int etcd_resign(struct etcd *e, const char *name, const struct etcd_kv *lk, etcd_cb cb, void *ctx,
@@ -297,13 +302,13 @@ int etcd_resign(struct etcd *e, const char *name, const struct etcd_kv *lk, etcd
 		return -ENOMEM;
 	}
 	json_object_object_add(o, "leader", l);
-	return req_new(e, ETCD_OP_RESIGN, "/v3/election/resign", o, cb, ctx, req);
+	return etcd_req_new(e, ETCD_OP_RESIGN, "/v3/election/resign", o, cb, ctx, req);
 }
 
 int etcd_watch(struct etcd *e, const char *key, size_t key_len, int prefix, __s64 start_rev,
 	       etcd_event_fn fn, void *ctx, struct etcd_stream **s)
 {
-	return stream_new(e, 0, key, key_len, prefix, start_rev, fn, ctx, s);
+	return etcd_stream_new(e, 0, key, key_len, prefix, start_rev, fn, ctx, s);
 }
 
 int etcd_observe(struct etcd *e, const char *name, etcd_event_fn fn, void *ctx,
@@ -324,7 +329,7 @@ int etcd_observe(struct etcd *e, const char *name, etcd_event_fn fn, void *ctx,
 	memcpy(pfx, name, n);
 	pfx[n] = '/';
 	pfx[n + 1] = '\0';
-	err = stream_new(e, 1, pfx, n + 1, 1, 0, fn, ctx, s);
+	err = etcd_stream_new(e, 1, pfx, n + 1, 1, 0, fn, ctx, s);
 	free(pfx);
 	return err;
 }

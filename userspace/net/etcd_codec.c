@@ -104,7 +104,7 @@ static int jbool(json_object *o, const char *k)
 	return v && json_object_get_boolean(v);
 }
 
-int jadd_bytes(json_object *o, const char *name, const void *p, size_t len)
+int etcd_jadd_bytes(json_object *o, const char *name, const void *p, size_t len)
 {
 	char *t = malloc(4 * ((len + 2) / 3) + 1);
 	json_object *s;
@@ -120,7 +120,7 @@ int jadd_bytes(json_object *o, const char *name, const void *p, size_t len)
 	return 0;
 }
 
-int jadd_i64(json_object *o, const char *name, __s64 v)
+int etcd_jadd_i64(json_object *o, const char *name, __s64 v)
 {
 	char b[24];
 	json_object *s;
@@ -389,8 +389,8 @@ static int answer_decode(enum etcd_op op, json_object *root, struct etcd_result 
 	return err;
 }
 
-int answer_parse(enum etcd_op op, const char *text, size_t len, struct etcd_result *r, char *msg,
-		 size_t msg_len, int *code)
+int etcd_answer_parse(enum etcd_op op, const char *text, size_t len, struct etcd_result *r,
+		      char *msg, size_t msg_len, int *code)
 {
 	json_object *root;
 	int err;
@@ -421,11 +421,12 @@ int etcd_parse_answer(enum etcd_op op, const char *text, size_t len, struct etcd
 {
 	int code;
 
-	return answer_parse(op, text, len, r, msg, msg_len, &code);
+	return etcd_answer_parse(op, text, len, r, msg, msg_len, &code);
 }
 
 /* The next complete object in buf[*off..len) fed to tok; NULL: need more (or *bad). */
-json_object *next_obj(struct json_tokener *tok, const char *buf, size_t len, size_t *off, int *bad)
+json_object *etcd_next_obj(struct json_tokener *tok, const char *buf, size_t len, size_t *off,
+			   int *bad)
 {
 	json_object *o;
 	enum json_tokener_error jerr;
@@ -453,7 +454,8 @@ json_object *next_obj(struct json_tokener *tok, const char *buf, size_t len, siz
 }
 
 /* One watch answer: events to sink in order, *next_rev kept as the resume point. */
-enum wres watch_obj(json_object *root, __s64 *next_rev, struct wanswer *wa, ev_sink sink, void *ctx)
+enum wres etcd_watch_obj(json_object *root, __s64 *next_rev, struct wanswer *wa, ev_sink sink,
+			 void *ctx)
 {
 	json_object *res, *evs, *ev;
 	struct etcd_event e;
@@ -552,8 +554,8 @@ int etcd_parse_watch(const char *text, size_t len, __s64 *next_rev, etcd_event_f
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
-	while ((o = next_obj(tok, text, len, &off, &bad))) {
-		enum wres w = watch_obj(o, next_rev, &wa, parse_watch_sink, &p);
+	while ((o = etcd_next_obj(tok, text, len, &off, &bad))) {
+		enum wres w = etcd_watch_obj(o, next_rev, &wa, parse_watch_sink, &p);
 
 		json_object_put(o);
 		if (w == WR_FAIL) {

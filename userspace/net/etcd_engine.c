@@ -19,7 +19,7 @@
 /* --- Endpoints ------------------------------------------------------------- */
 
 /* Move off endpoint i (failed at now) to the next good one. */
-void ep_fail(struct etcd *e, int i, __u64 now)
+void etcd_ep_fail(struct etcd *e, int i, __u64 now)
 {
 	struct ep *p;
 	size_t k, j;
@@ -43,7 +43,7 @@ void ep_fail(struct etcd *e, int i, __u64 now)
 	}
 }
 
-void ep_ok(struct etcd *e, int i)
+void etcd_ep_ok(struct etcd *e, int i)
 {
 	if (i < 0 || (size_t)i >= e->neps)
 		return;
@@ -136,16 +136,16 @@ static __u64 next_wake(struct etcd *e, __u64 now)
 	return t;
 }
 
-int rearm(struct etcd *e)
+int etcd_rearm(struct etcd *e)
 {
 	return curlep_arm(&e->ev, next_wake(e, clock_mono_ms()));
 }
 
 /* --- Requests ----------------------------------------------------------------------- */
 
-void req_free(struct etcd *e, struct etcd_req *r)
+void etcd_req_free(struct etcd *e, struct etcd_req *r)
 {
-	xfer_free(e, &r->x);
+	etcd_xfer_free(e, &r->x);
 	etcd_result_release(&r->res);
 	free(r->body);
 	free(r->val);
@@ -162,7 +162,7 @@ static void req_deliver(struct etcd *e, struct etcd_req *r)
 		r->cb(r->ctx, &r->res);
 		e->cb_depth--;
 	}
-	req_free(e, r);
+	etcd_req_free(e, r);
 }
 
 static void auth_done(struct etcd *e, struct etcd_req *r, __u64 now);
@@ -171,10 +171,10 @@ static void auth_done(struct etcd *e, struct etcd_req *r, __u64 now);
 static void req_complete(struct etcd *e, struct etcd_req *r, __u64 now)
 {
 	list_del(&r->link);
-	xfer_stop(e, &r->x);
+	etcd_xfer_stop(e, &r->x);
 	if (r->internal) {
 		auth_done(e, r, now);
-		req_free(e, r);
+		etcd_req_free(e, r);
 		return;
 	}
 	r->state = RQ_DONE;
@@ -209,7 +209,7 @@ static void req_retry(struct etcd *e, struct etcd_req *r, __u64 now)
 	int broke = r->op == ETCD_OP_CAMPAIGN && r->x.sent;
 
 	etcd_result_release(&r->res);
-	xfer_stop(e, &r->x);
+	etcd_xfer_stop(e, &r->x);
 	if (now < r->deadline) {
 		r->state = RQ_WAIT;
 		r->due = now;
@@ -222,7 +222,7 @@ static void req_retry(struct etcd *e, struct etcd_req *r, __u64 now)
 		req_timeout(e, r, now);
 }
 
-void auth_invalidate(struct etcd *e, unsigned int gen)
+void etcd_auth_invalidate(struct etcd *e, unsigned int gen)
 {
 	if (e->auth == AUTH_OK && gen == e->auth_gen) {
 		e->auth = AUTH_NEED;
@@ -231,13 +231,13 @@ void auth_invalidate(struct etcd *e, unsigned int gen)
 	}
 }
 
-int grpc_transport(int code)
+int etcd_grpc_transport(int code)
 {
 	return code == GRPC_UNAVAILABLE || code == GRPC_DEADLINE_EXCEEDED;
 }
 
 /* etcd refused the token (expired, or the auth store moved on): authenticate again. */
-int grpc_reauth(int code, const char *msg)
+int etcd_grpc_reauth(int code, const char *msg)
 {
 	return code == GRPC_UNAUTHENTICATED || strstr(msg, "invalid auth token") ||
 	       strstr(msg, "auth store is old");
@@ -250,27 +250,27 @@ static void req_end(struct etcd *e, struct etcd_req *r, __u64 now)
 	int err, code;
 
 	if (x->rc != CURLE_OK) {
-		xfer_why(e, x, r->last, sizeof(r->last));
-		ep_fail(e, x->ep, now);
+		etcd_xfer_why(e, x, r->last, sizeof(r->last));
+		etcd_ep_fail(e, x->ep, now);
 		req_retry(e, r, now);
 		return;
 	}
-	err = answer_parse(r->op, x->buf ? x->buf : "", x->len, &r->res, r->msg, sizeof(r->msg),
-			   &code);
-	if ((err == -EPROTO && x->http >= 500) || (err == -EIO && grpc_transport(code))) {
+	err = etcd_answer_parse(r->op, x->buf ? x->buf : "", x->len, &r->res, r->msg,
+				sizeof(r->msg), &code);
+	if ((err == -EPROTO && x->http >= 500) || (err == -EIO && etcd_grpc_transport(code))) {
 		snprintf(r->last, sizeof(r->last), "%.100s: HTTP %ld: %.120s", e->eps[x->ep].url,
 			 x->http, r->msg);
-		ep_fail(e, x->ep, now);
+		etcd_ep_fail(e, x->ep, now);
 		req_retry(e, r, now);
 		return;
 	}
-	if (err == -EIO && !r->internal && e->auth != AUTH_OFF && grpc_reauth(code, r->msg)) {
+	if (err == -EIO && !r->internal && e->auth != AUTH_OFF && etcd_grpc_reauth(code, r->msg)) {
 		snprintf(r->last, sizeof(r->last), "%s", r->msg);
-		auth_invalidate(e, r->auth_gen);
+		etcd_auth_invalidate(e, r->auth_gen);
 		req_retry(e, r, now);
 		return;
 	}
-	ep_ok(e, x->ep);
+	etcd_ep_ok(e, x->ep);
 	if (err == -EPROTO) {
 		char m[MSG_MAX];
 
@@ -296,7 +296,7 @@ static void req_start(struct etcd *e, struct etcd_req *r, int ep, __u64 now)
 		left /= 2;
 	total = r->op == ETCD_OP_CAMPAIGN ? 0 : (__u32)left;
 	r->auth_gen = e->auth_gen;
-	err = xfer_start(e, &r->x, ep, r->path, r->body, total);
+	err = etcd_xfer_start(e, &r->x, ep, r->path, r->body, total);
 	if (err) {
 		req_fail(e, r, err, now, "cannot start a request to %s: %s", e->eps[ep].url,
 			 strerror(-err));
@@ -305,8 +305,8 @@ static void req_start(struct etcd *e, struct etcd_req *r, int ep, __u64 now)
 	r->state = RQ_RUN;
 }
 
-int req_new(struct etcd *e, enum etcd_op op, const char *path, json_object *body, etcd_cb cb,
-	    void *ctx, struct etcd_req **out)
+int etcd_req_new(struct etcd *e, enum etcd_op op, const char *path, json_object *body, etcd_cb cb,
+		 void *ctx, struct etcd_req **out)
 {
 	const char *text;
 	struct etcd_req *r;
@@ -346,7 +346,7 @@ int req_new(struct etcd *e, enum etcd_op op, const char *path, json_object *body
 	list_add_tail(&e->reqs, &r->link);
 	if (out)
 		*out = r;
-	return rearm(e);
+	return etcd_rearm(e);
 }
 
 /* --- Authentication ----------------------------------------------------------------- */
@@ -364,7 +364,7 @@ static void auth_kick(struct etcd *e, __u64 now)
 	json_object_object_add(o, "name", json_object_new_string(e->user));
 	json_object_object_add(o, "password", json_object_new_string(e->password));
 	r = NULL;
-	req_new(e, ETCD_OP_AUTH, "/v3/auth/authenticate", o, NULL, NULL, &r);
+	etcd_req_new(e, ETCD_OP_AUTH, "/v3/auth/authenticate", o, NULL, NULL, &r);
 	if (!r)
 		return;
 	r->internal = 1;
@@ -408,7 +408,7 @@ static void auth_done(struct etcd *e, struct etcd_req *r, __u64 now)
 /* Free cancelled streams and dead sockets; finish a deferred etcd_free(). 1: e is gone. */
 static void destroy(struct etcd *e);
 
-int settle(struct etcd *e)
+int etcd_settle(struct etcd *e)
 {
 	struct etcd_stream *s;
 	struct link *nx;
@@ -420,7 +420,7 @@ int settle(struct etcd *e)
 		nx = nx->next;
 		if (s->cancelled) {
 			list_del(&s->link);
-			stream_free(e, s);
+			etcd_stream_free(e, s);
 		}
 	}
 	curlep_free_dead(&e->ev);
@@ -436,10 +436,10 @@ void etcd_cancel(struct etcd *e, struct etcd_req *r)
 	if (!e || !r || r->state == RQ_CB)
 		return;
 	list_del(&r->link);
-	xfer_stop(e, &r->x);
+	etcd_xfer_stop(e, &r->x);
 	if (r->internal) {
 		e->auth = e->auth == AUTH_PENDING ? AUTH_NEED : e->auth;
-		req_free(e, r);
+		etcd_req_free(e, r);
 		return;
 	}
 	etcd_result_release(&r->res);
@@ -447,8 +447,8 @@ void etcd_cancel(struct etcd *e, struct etcd_req *r)
 	r->res.err = -ECANCELED;
 	snprintf(r->msg, sizeof(r->msg), "cancelled");
 	req_deliver(e, r);
-	if (!settle(e))
-		rearm(e);
+	if (!etcd_settle(e))
+		etcd_rearm(e);
 }
 
 /* --- The client ---------------------------------------------------------------- */
@@ -564,7 +564,7 @@ static void destroy(struct etcd *e)
 	while (!list_empty(&e->streams)) {
 		s = list_item(e->streams.next, struct etcd_stream);
 		list_del(&s->link);
-		stream_free(e, s);
+		etcd_stream_free(e, s);
 	}
 	curlep_close(&e->ev);
 	for (i = 0; i < e->neps; i++)
@@ -592,7 +592,7 @@ void etcd_free(struct etcd *e)
 	if (!e || e->freeing)
 		return;
 	e->freeing = 1;
-	e->cb_depth++; /* settle() waits for the end of this */
+	e->cb_depth++; /* etcd_settle() waits for the end of this */
 	while (!list_empty(&e->reqs) || !list_empty(&e->done)) {
 		r = list_item(list_empty(&e->reqs) ? e->done.next : e->reqs.next, struct etcd_req);
 		etcd_cancel(e, r);
@@ -601,10 +601,10 @@ void etcd_free(struct etcd *e)
 		s = list_item(nx, struct etcd_stream);
 		nx = nx->next;
 		s->cancelled = 1;
-		xfer_stop(e, &s->x);
+		etcd_xfer_stop(e, &s->x);
 	}
 	e->cb_depth--;
-	settle(e);
+	etcd_settle(e);
 }
 
 int etcd_fd(const struct etcd *e)
@@ -639,7 +639,7 @@ static void reap(struct etcd *e, __u64 now)
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 		if (!x)
 			continue;
-		xfer_finish(e, x, rc);
+		etcd_xfer_finish(e, x, rc);
 		/* A stream's end is handled when pumped, after what it buffered. */
 		if (!x->stream)
 			req_end(e, x->owner, now);
@@ -695,7 +695,7 @@ static void run_streams(struct etcd *e, __u64 now)
 			continue;
 		if (s->phase == SP_WATCH && !s->created && !s->x.done && now >= s->create_by) {
 			/* Connected but no watch: a member that hangs. */
-			stream_fail(e, s, SF_TRANSPORT, now);
+			etcd_stream_fail(e, s, SF_TRANSPORT, now);
 			continue;
 		}
 		if (s->phase != SP_WAIT || s->due > now)
@@ -706,7 +706,7 @@ static void run_streams(struct etcd *e, __u64 now)
 		}
 		ep = ep_pick(e, now);
 		if (ep >= 0)
-			stream_start(e, s, ep, now);
+			etcd_stream_start(e, s, ep, now);
 	}
 }
 
@@ -755,13 +755,13 @@ int etcd_dispatch(struct etcd *e, __u64 now)
 		if (e->freeing)
 			break;
 		if (!s->cancelled)
-			pump(e, s, now);
+			etcd_pump(e, s, now);
 	}
 out:
 	e->in_dispatch = 0;
-	if (settle(e))
+	if (etcd_settle(e))
 		return err;
 	if (!err)
-		err = rearm(e);
+		err = etcd_rearm(e);
 	return err;
 }

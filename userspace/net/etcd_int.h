@@ -256,40 +256,41 @@ enum sfail {
 };
 
 /* etcd_codec.c */
-int jadd_bytes(json_object *o, const char *name, const void *p, size_t len);
-int jadd_i64(json_object *o, const char *name, __s64 v);
-int answer_parse(enum etcd_op op, const char *text, size_t len, struct etcd_result *r, char *msg,
-		 size_t msg_len, int *code);
-json_object *next_obj(struct json_tokener *tok, const char *buf, size_t len, size_t *off, int *bad);
-enum wres watch_obj(json_object *root, __s64 *next_rev, struct wanswer *wa, ev_sink sink,
-		    void *ctx);
+int etcd_jadd_bytes(json_object *o, const char *name, const void *p, size_t len);
+int etcd_jadd_i64(json_object *o, const char *name, __s64 v);
+int etcd_answer_parse(enum etcd_op op, const char *text, size_t len, struct etcd_result *r,
+		      char *msg, size_t msg_len, int *code);
+json_object *etcd_next_obj(struct json_tokener *tok, const char *buf, size_t len, size_t *off,
+			   int *bad);
+enum wres etcd_watch_obj(json_object *root, __s64 *next_rev, struct wanswer *wa, ev_sink sink,
+			 void *ctx);
 
 /* etcd_xfer.c */
-void xfer_stop(struct etcd *e, struct xfer *x);
-void xfer_free(struct etcd *e, struct xfer *x);
-int xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, const char *body,
-	       __u32 total_ms);
-void xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc);
-void xfer_why(const struct etcd *e, const struct xfer *x, char *msg, size_t len);
+void etcd_xfer_stop(struct etcd *e, struct xfer *x);
+void etcd_xfer_free(struct etcd *e, struct xfer *x);
+int etcd_xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, const char *body,
+		    __u32 total_ms);
+void etcd_xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc);
+void etcd_xfer_why(const struct etcd *e, const struct xfer *x, char *msg, size_t len);
 
 /* etcd_engine.c */
-void ep_fail(struct etcd *e, int i, __u64 now);
-void ep_ok(struct etcd *e, int i);
-int grpc_transport(int code);
-int grpc_reauth(int code, const char *msg);
-int rearm(struct etcd *e);
-void req_free(struct etcd *e, struct etcd_req *r);
-int req_new(struct etcd *e, enum etcd_op op, const char *path, json_object *body, etcd_cb cb,
-	    void *ctx, struct etcd_req **out);
-void auth_invalidate(struct etcd *e, unsigned int gen);
-int settle(struct etcd *e);
+void etcd_ep_fail(struct etcd *e, int i, __u64 now);
+void etcd_ep_ok(struct etcd *e, int i);
+int etcd_grpc_transport(int code);
+int etcd_grpc_reauth(int code, const char *msg);
+int etcd_rearm(struct etcd *e);
+void etcd_req_free(struct etcd *e, struct etcd_req *r);
+int etcd_req_new(struct etcd *e, enum etcd_op op, const char *path, json_object *body, etcd_cb cb,
+		 void *ctx, struct etcd_req **out);
+void etcd_auth_invalidate(struct etcd *e, unsigned int gen);
+int etcd_settle(struct etcd *e);
 
 /* etcd_stream.c */
-void stream_free(struct etcd *e, struct etcd_stream *s);
-void stream_fail(struct etcd *e, struct etcd_stream *s, enum sfail why, __u64 now);
-void stream_start(struct etcd *e, struct etcd_stream *s, int ep, __u64 now);
-void pump(struct etcd *e, struct etcd_stream *s, __u64 now);
-int stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int prefix,
-	       __s64 start_rev, etcd_event_fn fn, void *ctx, struct etcd_stream **out);
+void etcd_stream_free(struct etcd *e, struct etcd_stream *s);
+void etcd_stream_fail(struct etcd *e, struct etcd_stream *s, enum sfail why, __u64 now);
+void etcd_stream_start(struct etcd *e, struct etcd_stream *s, int ep, __u64 now);
+void etcd_pump(struct etcd *e, struct etcd_stream *s, __u64 now);
+int etcd_stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int prefix,
+		    __s64 start_rev, etcd_event_fn fn, void *ctx, struct etcd_stream **out);
 
 #endif

@@ -25,9 +25,9 @@ static void cands_clear(struct etcd_stream *s)
 	s->ncands = 0;
 }
 
-void stream_free(struct etcd *e, struct etcd_stream *s)
+void etcd_stream_free(struct etcd *e, struct etcd_stream *s)
 {
-	xfer_free(e, &s->x);
+	etcd_xfer_free(e, &s->x);
 	if (s->tok)
 		json_tokener_free(s->tok);
 	cands_clear(s);
@@ -55,14 +55,14 @@ static int emit_type(struct etcd *e, struct etcd_stream *s, enum etcd_event_type
 	return emit(e, s, &ev);
 }
 
-/* The stream's connection is gone: reconnect later, tell the caller (pump). */
-void stream_fail(struct etcd *e, struct etcd_stream *s, enum sfail why, __u64 now)
+/* The stream's connection is gone: reconnect later, tell the caller (etcd_pump). */
+void etcd_stream_fail(struct etcd *e, struct etcd_stream *s, enum sfail why, __u64 now)
 {
 	if (why == SF_TRANSPORT)
-		ep_fail(e, s->x.ep, now);
+		etcd_ep_fail(e, s->x.ep, now);
 	else if (why == SF_AUTH)
-		auth_invalidate(e, s->auth_gen);
-	xfer_stop(e, &s->x);
+		etcd_auth_invalidate(e, s->auth_gen);
+	etcd_xfer_stop(e, &s->x);
 	json_tokener_reset(s->tok);
 	s->off = 0;
 	s->phase = SP_WAIT;
@@ -80,9 +80,9 @@ void stream_fail(struct etcd *e, struct etcd_stream *s, enum sfail why, __u64 no
 
 static enum sfail sfail_of(int code, const char *msg, long http)
 {
-	if (grpc_transport(code) || (code <= 0 && http >= 500))
+	if (etcd_grpc_transport(code) || (code <= 0 && http >= 500))
 		return SF_TRANSPORT;
-	if (grpc_reauth(code, msg))
+	if (etcd_grpc_reauth(code, msg))
 		return SF_AUTH;
 	return SF_PLAIN;
 }
@@ -103,11 +103,11 @@ static int stream_body(struct etcd_stream *s)
 			goto out;
 		json_object_object_add(o, "create_request", c);
 	}
-	if (jadd_bytes(c, "key", s->key, s->key_len) ||
-	    (s->end && jadd_bytes(c, "range_end", s->end, s->end_len)))
+	if (etcd_jadd_bytes(c, "key", s->key, s->key_len) ||
+	    (s->end && etcd_jadd_bytes(c, "range_end", s->end, s->end_len)))
 		goto out;
 	if (s->phase == SP_WATCH) {
-		if (s->next_rev > 0 && jadd_i64(c, "start_revision", s->next_rev))
+		if (s->next_rev > 0 && etcd_jadd_i64(c, "start_revision", s->next_rev))
 			goto out;
 		/* Lets next_rev follow the store while our keys are quiet. */
 		json_object_object_add(c, "progress_notify", json_object_new_boolean(1));
@@ -123,7 +123,7 @@ out:
 	return err;
 }
 
-void stream_start(struct etcd *e, struct etcd_stream *s, int ep, __u64 now)
+void etcd_stream_start(struct etcd *e, struct etcd_stream *s, int ep, __u64 now)
 {
 	int err;
 
@@ -134,10 +134,11 @@ void stream_start(struct etcd *e, struct etcd_stream *s, int ep, __u64 now)
 	s->auth_gen = e->auth_gen;
 	err = stream_body(s);
 	if (!err)
-		err = xfer_start(e, &s->x, ep, s->phase == SP_RANGE ? "/v3/kv/range" : "/v3/watch",
-				 s->body, s->phase == SP_RANGE ? e->timeout_ms : 0);
+		err = etcd_xfer_start(e, &s->x, ep,
+				      s->phase == SP_RANGE ? "/v3/kv/range" : "/v3/watch", s->body,
+				      s->phase == SP_RANGE ? e->timeout_ms : 0);
 	if (err) {
-		stream_fail(e, s, SF_PLAIN, now);
+		etcd_stream_fail(e, s, SF_PLAIN, now);
 		return;
 	}
 	s->create_by = now + e->timeout_ms;
@@ -294,20 +295,20 @@ static void range_done(struct etcd *e, struct etcd_stream *s, __u64 now)
 	int code = 0, err;
 
 	if (s->x.rc != CURLE_OK) {
-		stream_fail(e, s, SF_TRANSPORT, now);
+		etcd_stream_fail(e, s, SF_TRANSPORT, now);
 		return;
 	}
-	err = answer_parse(ETCD_OP_GET, s->x.buf ? s->x.buf : "", s->x.len, &r, msg, sizeof(msg),
-			   &code);
+	err = etcd_answer_parse(ETCD_OP_GET, s->x.buf ? s->x.buf : "", s->x.len, &r, msg,
+				sizeof(msg), &code);
 	if (err) {
-		stream_fail(e, s,
-			    err == -EIO	       ? sfail_of(code, msg, s->x.http)
-			    : s->x.http >= 500 ? SF_TRANSPORT
-					       : SF_PLAIN,
-			    now);
+		etcd_stream_fail(e, s,
+				 err == -EIO	    ? sfail_of(code, msg, s->x.http)
+				 : s->x.http >= 500 ? SF_TRANSPORT
+						    : SF_PLAIN,
+				 now);
 		return;
 	}
-	ep_ok(e, s->x.ep);
+	etcd_ep_ok(e, s->x.ep);
 	cands_clear(s);
 	for (i = 0; i < r.nkvs; i++)
 		cand_put(s, &r.kvs[i]); /* takes the kv's block (NULL left there) */
@@ -328,7 +329,7 @@ static void range_done(struct etcd *e, struct etcd_stream *s, __u64 now)
 }
 
 /* Deliver what stream s has for the caller; handle its end. */
-void pump(struct etcd *e, struct etcd_stream *s, __u64 now)
+void etcd_pump(struct etcd *e, struct etcd_stream *s, __u64 now)
 {
 	struct sink_ctx k = { .e = e, .s = s };
 	struct wanswer wa;
@@ -347,15 +348,16 @@ void pump(struct etcd *e, struct etcd_stream *s, __u64 now)
 	}
 	if (s->phase != SP_WATCH)
 		return;
-	while ((o = next_obj(s->tok, s->x.buf, s->x.len, &s->off, &bad))) {
-		w = watch_obj(o, &s->next_rev, &wa, s->observe ? observe_sink : watch_sink, &k);
+	while ((o = etcd_next_obj(s->tok, s->x.buf, s->x.len, &s->off, &bad))) {
+		w = etcd_watch_obj(o, &s->next_rev, &wa, s->observe ? observe_sink : watch_sink,
+				   &k);
 		json_object_put(o);
 		if (s->cancelled || e->freeing)
 			return;
 		if (wa.created && !s->created) {
 			s->created = 1;
 			s->retry_ms = 0;
-			ep_ok(e, s->x.ep);
+			etcd_ep_ok(e, s->x.ep);
 			if (!s->up) {
 				s->up = 1;
 				if (emit_type(e, s, ETCD_EV_UP))
@@ -366,7 +368,7 @@ void pump(struct etcd *e, struct etcd_stream *s, __u64 now)
 			return;
 		if (w == WR_RESET) {
 			/* Same endpoint, at once: not a failure (observe reads again). */
-			xfer_stop(e, &s->x);
+			etcd_xfer_stop(e, &s->x);
 			json_tokener_reset(s->tok);
 			s->off = 0;
 			s->phase = SP_WAIT;
@@ -375,20 +377,21 @@ void pump(struct etcd *e, struct etcd_stream *s, __u64 now)
 			return;
 		}
 		if (w == WR_FAIL) {
-			stream_fail(e, s, wa.code < 0 ? SF_TRANSPORT : sfail_of(wa.code, wa.msg, 0),
-				    now);
+			etcd_stream_fail(e, s,
+					 wa.code < 0 ? SF_TRANSPORT : sfail_of(wa.code, wa.msg, 0),
+					 now);
 			goto down;
 		}
 	}
 	if (bad) {
-		stream_fail(e, s, SF_TRANSPORT, now);
+		etcd_stream_fail(e, s, SF_TRANSPORT, now);
 		goto down;
 	}
 	if (s->off >= s->x.len)
 		s->off = s->x.len = 0;
 	if (s->x.done) {
 		/* A stream never ends by itself: its server went away. */
-		stream_fail(e, s, SF_TRANSPORT, now);
+		etcd_stream_fail(e, s, SF_TRANSPORT, now);
 		goto down;
 	}
 	return;
@@ -399,8 +402,8 @@ down:
 	}
 }
 
-int stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int prefix,
-	       __s64 start_rev, etcd_event_fn fn, void *ctx, struct etcd_stream **out)
+int etcd_stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int prefix,
+		    __s64 start_rev, etcd_event_fn fn, void *ctx, struct etcd_stream **out)
 {
 	struct etcd_stream *s;
 
@@ -426,7 +429,7 @@ int stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int
 	s->key = malloc(key_len + 2);
 	s->end = prefix ? malloc(key_len + 2) : NULL;
 	if (!s->tok || !s->key || (prefix && !s->end)) {
-		stream_free(e, s);
+		etcd_stream_free(e, s);
 		return -ENOMEM;
 	}
 	if (prefix)
@@ -444,7 +447,7 @@ int stream_new(struct etcd *e, int observe, const char *key, size_t key_len, int
 	list_add_tail(&e->streams, &s->link);
 	if (out)
 		*out = s;
-	return rearm(e);
+	return etcd_rearm(e);
 }
 
 void etcd_stream_cancel(struct etcd *e, struct etcd_stream *s)
@@ -452,7 +455,7 @@ void etcd_stream_cancel(struct etcd *e, struct etcd_stream *s)
 	if (!e || !s || s->cancelled)
 		return;
 	s->cancelled = 1;
-	xfer_stop(e, &s->x);
-	if (!settle(e))
-		rearm(e);
+	etcd_xfer_stop(e, &s->x);
+	if (!etcd_settle(e))
+		etcd_rearm(e);
 }

@@ -57,7 +57,7 @@ static int curl_sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose
 }
 
 /* Stop a transfer (if running), keeping nothing but ep. */
-void xfer_stop(struct etcd *e, struct xfer *x)
+void etcd_xfer_stop(struct etcd *e, struct xfer *x)
 {
 	curlep_drop(&e->ev, &x->easy, &x->hdrs);
 	x->len = 0;
@@ -65,9 +65,9 @@ void xfer_stop(struct etcd *e, struct xfer *x)
 	x->sent = 0;
 }
 
-void xfer_free(struct etcd *e, struct xfer *x)
+void etcd_xfer_free(struct etcd *e, struct xfer *x)
 {
-	xfer_stop(e, x);
+	etcd_xfer_stop(e, x);
 	free(x->buf);
 	x->buf = NULL;
 	x->cap = 0;
@@ -77,8 +77,8 @@ void xfer_free(struct etcd *e, struct xfer *x)
  * Start a POST of body to path on endpoint ep. total_ms: the transfer's
  * whole time (0: none, a stream or a campaign).
  */
-int xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, const char *body,
-	       __u32 total_ms)
+int etcd_xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, const char *body,
+		    __u32 total_ms)
 {
 	char url[512], auth[1024];
 	struct curl_slist *h;
@@ -86,7 +86,7 @@ int xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, const c
 	long conn = (long)e->connect_ms;
 	CURL *c;
 
-	xfer_stop(e, x);
+	etcd_xfer_stop(e, x);
 	x->ep = ep;
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", e->eps[ep].url, path) >= sizeof(url))
 		return -ENAMETOOLONG;
@@ -141,7 +141,7 @@ int xfer_start(struct etcd *e, struct xfer *x, int ep, const char *path, const c
 }
 
 /* A finished transfer: note how it ended and let curl go of it; the buffer stays. */
-void xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc)
+void etcd_xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc)
 {
 	long connected = 0;
 
@@ -157,7 +157,7 @@ void xfer_finish(struct etcd *e, struct xfer *x, CURLcode rc)
 }
 
 /* "http://...: Couldn't connect to server (Connection refused)". */
-void xfer_why(const struct etcd *e, const struct xfer *x, char *msg, size_t len)
+void etcd_xfer_why(const struct etcd *e, const struct xfer *x, char *msg, size_t len)
 {
 	const char *url = x->ep >= 0 ? e->eps[x->ep].url : "?";
 

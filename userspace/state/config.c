@@ -138,7 +138,7 @@ int config_load_string(const char *name, const char *text, size_t len, struct st
 			goto out;
 		}
 		yaml_document_delete(&next);
-		err = parse_root(&c, root);
+		err = config_parse_root(&c, root);
 	}
 	if (!err)
 		state_sort(s);

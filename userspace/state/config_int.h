@@ -29,30 +29,33 @@ struct cfg {
 
 /* config_yaml.c */
 /* An error at node n: -EINVAL with "FILE:LINE:COL: message". */
-int fail(const struct cfg *c, const yaml_node_t *n, const char *fmt, ...)
+int config_fail(const struct cfg *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-const char *kind_name(const yaml_node_t *n);
-yaml_node_t *node(struct cfg *c, int id);
-int scalar(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
-	   const char **text);
-int walk_map(struct cfg *c, yaml_node_t *n, const char *where, const char *const *keys,
-	     size_t nkeys, yaml_node_t **vals, yaml_node_t **knodes);
-int value_fail(const struct cfg *c, const yaml_node_t *n, const char *key);
-int v_u32(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min, __u32 max,
-	  __u32 *out);
-int v_count(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 max, __u32 *out);
-int v_seconds(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min_ms,
-	      __u32 max_ms, __u32 *ms);
-int v_onoff(const struct cfg *c, const yaml_node_t *n, const char *key, int *on);
-int v_string(const struct cfg *c, const yaml_node_t *n, const char *key, char *buf, size_t len);
-int v_list(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
-	   char *buf, size_t len);
+const char *config_kind_name(const yaml_node_t *n);
+yaml_node_t *config_node(struct cfg *c, int id);
+int config_scalar(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
+		  const char **text);
+int config_walk_map(struct cfg *c, yaml_node_t *n, const char *where, const char *const *keys,
+		    size_t nkeys, yaml_node_t **vals, yaml_node_t **knodes);
+int config_value_fail(const struct cfg *c, const yaml_node_t *n, const char *key);
+int config_v_u32(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min, __u32 max,
+		 __u32 *out);
+int config_v_count(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 max,
+		   __u32 *out);
+int config_v_seconds(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min_ms,
+		     __u32 max_ms, __u32 *ms);
+int config_v_onoff(const struct cfg *c, const yaml_node_t *n, const char *key, int *on);
+int config_v_string(const struct cfg *c, const yaml_node_t *n, const char *key, char *buf,
+		    size_t len);
+int config_v_list(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
+		  char *buf, size_t len);
 
 /* config_sections.c */
-int parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role, struct state_health *h);
-int parse_root(struct cfg *c, yaml_node_t *root);
+int config_parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role,
+			struct state_health *h);
+int config_parse_root(struct cfg *c, yaml_node_t *root);
 
 /* config_service.c */
-int parse_services(struct cfg *c, yaml_node_t *n);
+int config_parse_services(struct cfg *c, yaml_node_t *n);
 
 #endif

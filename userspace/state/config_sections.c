@@ -39,27 +39,28 @@ static const char *const hc_keys[HC_N] = {
  * A health check (need_type: type required), or with role set a role check:
  * the same keys but rise and fall, and http or https only.
  */
-int parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role, struct state_health *h)
+int config_parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role,
+			struct state_health *h)
 {
 	yaml_node_t *v[HC_N], *k[HC_N];
 	const char *t;
 	int err;
 
 	if (role) {
-		err = walk_map(c, n, "a role check", hc_keys, HC_RISE, v, k);
+		err = config_walk_map(c, n, "a role check", hc_keys, HC_RISE, v, k);
 		v[HC_RISE] = v[HC_FALL] = k[HC_RISE] = k[HC_FALL] = NULL;
 	} else {
-		err = walk_map(c, n, "a health check", hc_keys, HC_N, v, k);
+		err = config_walk_map(c, n, "a health check", hc_keys, HC_N, v, k);
 	}
 	if (err)
 		return err;
 	if (v[HC_TYPE]) {
-		err = scalar(c, v[HC_TYPE], "type", role ? "http or https" : "tcp, http or https",
-			     &t);
+		err = config_scalar(c, v[HC_TYPE], "type",
+				    role ? "http or https" : "tcp, http or https", &t);
 		if (err)
 			return err;
 		if (!strcmp(t, "tcp") && role)
-			return fail(
+			return config_fail(
 				c, v[HC_TYPE],
 				"type: a role check asks an HTTP endpoint: expected http or https, found 'tcp'");
 		if (!strcmp(t, "tcp"))
@@ -69,26 +70,27 @@ int parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role, struct 
 		else if (!strcmp(t, "https"))
 			h->type = STATE_HC_HTTPS;
 		else
-			return fail(c, v[HC_TYPE], "type: expected tcp, http or https, found '%s'",
-				    t);
+			return config_fail(c, v[HC_TYPE],
+					   "type: expected tcp, http or https, found '%s'", t);
 	} else if (need_type) {
-		return fail(c, n,
-			    role ? "a role check needs 'type: http|https'"
-				 : "a health check needs 'type: tcp|http|https'");
+		return config_fail(c, n,
+				   role ? "a role check needs 'type: http|https'"
+					: "a health check needs 'type: tcp|http|https'");
 	}
 	if (v[HC_PORT]) {
-		err = scalar(c, v[HC_PORT], "port", "a port", &t);
+		err = config_scalar(c, v[HC_PORT], "port", "a port", &t);
 		if (!err && args_parse_port(t, &h->port))
-			err = value_fail(c, v[HC_PORT], "port");
+			err = config_value_fail(c, v[HC_PORT], "port");
 		if (err)
 			return err;
 	}
 	if (v[HC_PATH]) {
-		err = v_string(c, v[HC_PATH], "path", h->path, sizeof(h->path));
+		err = config_v_string(c, v[HC_PATH], "path", h->path, sizeof(h->path));
 		if (err)
 			return err;
 		if (h->path[0] != '/')
-			return fail(c, v[HC_PATH], "path: expected an absolute path (/healthz)");
+			return config_fail(c, v[HC_PATH],
+					   "path: expected an absolute path (/healthz)");
 	}
 	if (v[HC_EXPECT]) {
 		yaml_node_t *e = v[HC_EXPECT];
@@ -98,7 +100,7 @@ int parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role, struct 
 		if (e->type == YAML_SCALAR_NODE) {
 			__u32 code;
 
-			err = v_u32(c, e, "expect", 100, 599, &code);
+			err = config_v_u32(c, e, "expect", 100, 599, &code);
 			if (err)
 				return err;
 			h->codes[h->ncodes++] = (__u16)code;
@@ -108,58 +110,63 @@ int parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role, struct 
 				__u32 code;
 
 				if (h->ncodes == STATE_HC_CODES_MAX)
-					return fail(c, node(c, *it), "expect: at most %u codes",
-						    STATE_HC_CODES_MAX);
-				err = v_u32(c, node(c, *it), "expect", 100, 599, &code);
+					return config_fail(c, config_node(c, *it),
+							   "expect: at most %u codes",
+							   STATE_HC_CODES_MAX);
+				err = config_v_u32(c, config_node(c, *it), "expect", 100, 599,
+						   &code);
 				if (err)
 					return err;
 				h->codes[h->ncodes++] = (__u16)code;
 			}
 			if (!h->ncodes)
-				return fail(c, e, "expect: expected at least one HTTP status code");
+				return config_fail(
+					c, e, "expect: expected at least one HTTP status code");
 		} else {
-			return fail(
+			return config_fail(
 				c, e,
 				"expect: expected an HTTP status code or a list of them, found %s",
-				kind_name(e));
+				config_kind_name(e));
 		}
 	}
 	if (v[HC_BODY]) {
-		err = v_string(c, v[HC_BODY], "body", h->body, sizeof(h->body));
+		err = config_v_string(c, v[HC_BODY], "body", h->body, sizeof(h->body));
 		if (err)
 			return err;
 	}
 	if (v[HC_INTERVAL]) {
-		err = v_seconds(c, v[HC_INTERVAL], "interval", 100, 3600000, &h->interval_ms);
+		err = config_v_seconds(c, v[HC_INTERVAL], "interval", 100, 3600000,
+				       &h->interval_ms);
 		if (err)
 			return err;
 	}
 	if (v[HC_TIMEOUT]) {
-		err = v_seconds(c, v[HC_TIMEOUT], "timeout", 100, 3600000, &h->timeout_ms);
+		err = config_v_seconds(c, v[HC_TIMEOUT], "timeout", 100, 3600000, &h->timeout_ms);
 		if (err)
 			return err;
 	}
 	if (v[HC_RISE]) {
-		err = v_u32(c, v[HC_RISE], "rise", 1, 100, &h->rise);
+		err = config_v_u32(c, v[HC_RISE], "rise", 1, 100, &h->rise);
 		if (err)
 			return err;
 	}
 	if (v[HC_FALL]) {
-		err = v_u32(c, v[HC_FALL], "fall", 1, 100, &h->fall);
+		err = config_v_u32(c, v[HC_FALL], "fall", 1, 100, &h->fall);
 		if (err)
 			return err;
 	}
 	if (h->timeout_ms > h->interval_ms)
-		return fail(c, v[HC_TIMEOUT] ? v[HC_TIMEOUT] : n,
-			    "timeout: %u ms is longer than the interval %u ms", h->timeout_ms,
-			    h->interval_ms);
+		return config_fail(c, v[HC_TIMEOUT] ? v[HC_TIMEOUT] : n,
+				   "timeout: %u ms is longer than the interval %u ms",
+				   h->timeout_ms, h->interval_ms);
 	if (h->type == STATE_HC_TCP) {
 		int i;
 
 		for (i = HC_PATH; i <= HC_BODY; i++)
 			if (v[i])
-				return fail(c, k[i], "%s applies to http and https checks only",
-					    hc_keys[i]);
+				return config_fail(c, k[i],
+						   "%s applies to http and https checks only",
+						   hc_keys[i]);
 	}
 	return 0;
 }
@@ -178,10 +185,11 @@ static int check_listen(const struct cfg *c, const yaml_node_t *n, const char *t
 	__u16 port;
 
 	if (!colon)
-		return fail(c, n, "metrics: expected ADDR:PORT (127.0.0.1:9469, [::1]:9469)");
+		return config_fail(c, n,
+				   "metrics: expected ADDR:PORT (127.0.0.1:9469, [::1]:9469)");
 	len = (size_t)(colon - text);
 	if (len >= sizeof(host))
-		return fail(c, n, "metrics: address too long");
+		return config_fail(c, n, "metrics: address too long");
 	memcpy(host, text, len);
 	host[len] = 0;
 	if (host[0] == '[' && len > 2 && host[len - 1] == ']') {
@@ -189,7 +197,7 @@ static int check_listen(const struct cfg *c, const yaml_node_t *n, const char *t
 		a = host + 1;
 	}
 	if (addr_parse(a, &addr) || args_parse_port(colon + 1, &port))
-		return value_fail(c, n, "metrics");
+		return config_value_fail(c, n, "metrics");
 	return 0;
 }
 
@@ -199,28 +207,30 @@ static int parse_daemon(struct cfg *c, yaml_node_t *n)
 	yaml_node_t *v[D_N], *k[D_N];
 	int err;
 
-	err = walk_map(c, n, "daemon", d_keys, D_N, v, k);
+	err = config_walk_map(c, n, "daemon", d_keys, D_N, v, k);
 	if (!err && v[D_SOCKET])
-		err = v_string(c, v[D_SOCKET], "socket", d->socket, sizeof(d->socket));
+		err = config_v_string(c, v[D_SOCKET], "socket", d->socket, sizeof(d->socket));
 	if (!err && v[D_SOCKET] && d->socket[0] != '/')
-		err = fail(c, v[D_SOCKET], "socket: expected an absolute path");
+		err = config_fail(c, v[D_SOCKET], "socket: expected an absolute path");
 	if (!err && v[D_SOCKET] && strlen(d->socket) >= 108)
-		err = fail(c, v[D_SOCKET], "socket: a Unix socket path has at most 107 characters");
+		err = config_fail(c, v[D_SOCKET],
+				  "socket: a Unix socket path has at most 107 characters");
 	if (!err && v[D_JOURNAL])
-		err = v_string(c, v[D_JOURNAL], "journal", d->journal, sizeof(d->journal));
+		err = config_v_string(c, v[D_JOURNAL], "journal", d->journal, sizeof(d->journal));
 	if (!err && v[D_JOURNAL] && d->journal[0] != '/')
-		err = fail(c, v[D_JOURNAL], "journal: expected an absolute path");
+		err = config_fail(c, v[D_JOURNAL], "journal: expected an absolute path");
 	if (!err && v[D_METRICS])
-		err = v_string(c, v[D_METRICS], "metrics", d->metrics, sizeof(d->metrics));
+		err = config_v_string(c, v[D_METRICS], "metrics", d->metrics, sizeof(d->metrics));
 	if (!err && v[D_METRICS])
 		err = check_listen(c, v[D_METRICS], d->metrics);
 	if (!err && v[D_PIN_ROOT])
-		err = v_string(c, v[D_PIN_ROOT], "pin-root", d->pin_root, sizeof(d->pin_root));
+		err = config_v_string(c, v[D_PIN_ROOT], "pin-root", d->pin_root,
+				      sizeof(d->pin_root));
 	if (!err && v[D_PIN_ROOT] && d->pin_root[0] != '/')
-		err = fail(c, v[D_PIN_ROOT],
-			   "pin-root: expected an absolute path (/sys/fs/bpf/sluice)");
+		err = config_fail(c, v[D_PIN_ROOT],
+				  "pin-root: expected an absolute path (/sys/fs/bpf/sluice)");
 	if (!err && v[D_HEALTH])
-		err = parse_health(c, v[D_HEALTH], 0, 0, &d->health);
+		err = config_parse_health(c, v[D_HEALTH], 0, 0, &d->health);
 	return err;
 }
 
@@ -246,7 +256,7 @@ static const char *const c_keys[C_N] = { "name", "etcd", "prefix",   "lease-ttl"
 static int check_ifname(const struct cfg *c, const yaml_node_t *n, const char *what, const char *t)
 {
 	if (!*t || strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
-		return fail(
+		return config_fail(
 			c, n,
 			"%s: '%s' is not an interface name (1..%d characters, no '/', ':' or spaces)",
 			what, t, IF_NAMESIZE - 1);
@@ -263,12 +273,12 @@ static int check_url(const struct cfg *c, const yaml_node_t *n, const char *t)
 	else if (!strncmp(t, "https://", 8))
 		host = t + 8;
 	else
-		return fail(
+		return config_fail(
 			c, n,
 			"etcd: '%s' is not an etcd endpoint: expected http://HOST:PORT or https://HOST:PORT",
 			t);
 	if (!*host || *host == '/' || *host == ':' || strpbrk(host, " \t"))
-		return fail(c, n, "etcd: '%s' has no host: expected http://HOST:PORT", t);
+		return config_fail(c, n, "etcd: '%s' has no host: expected http://HOST:PORT", t);
 	return 0;
 }
 
@@ -282,33 +292,35 @@ static int parse_etcd(struct cfg *c, yaml_node_t *n, struct state_cluster *cl)
 	if (n->type == YAML_SEQUENCE_NODE) {
 		count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 		if (!count)
-			return fail(c, n,
-				    "etcd: expected at least one endpoint (http://127.0.0.1:2379)");
+			return config_fail(
+				c, n,
+				"etcd: expected at least one endpoint (http://127.0.0.1:2379)");
 		items = calloc(count, sizeof(*items));
 		if (!items) {
 			err_set("out of memory");
 			return -ENOMEM;
 		}
 		for (it = n->data.sequence.items.start, i = 0; i < count; it++, i++)
-			items[i] = node(c, *it);
+			items[i] = config_node(c, *it);
 	} else if (n->type != YAML_SCALAR_NODE) {
-		return fail(c, n, "etcd: expected an endpoint URL or a list of them, found %s",
-			    kind_name(n));
+		return config_fail(c, n,
+				   "etcd: expected an endpoint URL or a list of them, found %s",
+				   config_kind_name(n));
 	}
 	err = 0;
 	for (i = 0; !err && i < count; i++) {
 		if (i == STATE_CLUSTER_ETCD_MAX) {
-			err = fail(c, items[i], "etcd: at most %d endpoints",
-				   STATE_CLUSTER_ETCD_MAX);
+			err = config_fail(c, items[i], "etcd: at most %d endpoints",
+					  STATE_CLUSTER_ETCD_MAX);
 			break;
 		}
-		err = v_string(c, items[i], "etcd", cl->etcd[i], sizeof(cl->etcd[i]));
+		err = config_v_string(c, items[i], "etcd", cl->etcd[i], sizeof(cl->etcd[i]));
 		if (!err)
 			err = check_url(c, items[i], cl->etcd[i]);
 		for (j = 0; !err && j < i; j++)
 			if (!strcmp(cl->etcd[j], cl->etcd[i]))
-				err = fail(c, items[i], "etcd: duplicate endpoint '%s'",
-					   cl->etcd[i]);
+				err = config_fail(c, items[i], "etcd: duplicate endpoint '%s'",
+						  cl->etcd[i]);
 		if (!err)
 			cl->netcd = i + 1;
 	}
@@ -324,18 +336,18 @@ static int parse_tls(struct cfg *c, yaml_node_t *n, struct state_cluster *cl)
 	yaml_node_t *v[3], *k[3];
 	int err, i;
 
-	err = walk_map(c, n, "tls", keys, 3, v, k);
+	err = config_walk_map(c, n, "tls", keys, 3, v, k);
 	for (i = 0; !err && i < 3; i++) {
 		if (!v[i])
 			continue;
-		err = v_string(c, v[i], keys[i], dst[i], PATH_MAX);
+		err = config_v_string(c, v[i], keys[i], dst[i], PATH_MAX);
 		if (!err && !dst[i][0])
-			err = fail(c, v[i], "%s: expected a file name", keys[i]);
+			err = config_fail(c, v[i], "%s: expected a file name", keys[i]);
 	}
 	if (!err && !v[1] != !v[2])
-		err = fail(c, n, "tls: a client certificate needs both 'cert' and 'key'");
+		err = config_fail(c, n, "tls: a client certificate needs both 'cert' and 'key'");
 	if (!err && !v[0] && !v[1])
-		err = fail(c, n, "tls: expected 'ca' and/or 'cert' with 'key'");
+		err = config_fail(c, n, "tls: expected 'ca' and/or 'cert' with 'key'");
 	return err;
 }
 
@@ -351,37 +363,37 @@ static int parse_vip(struct cfg *c, yaml_node_t *e, struct state_cluster *cl)
 	size_t i;
 	int err;
 
-	err = walk_map(c, e, "a vip", keys, 2, v, k);
+	err = config_walk_map(c, e, "a vip", keys, 2, v, k);
 	if (err)
 		return err;
 	if (!v[0] || !v[1])
-		return fail(c, e, "a vip needs 'address' and 'interface'");
+		return config_fail(c, e, "a vip needs 'address' and 'interface'");
 	if (cl->nvips == STATE_CLUSTER_VIPS_MAX)
-		return fail(c, e, "vips: at most %d", STATE_CLUSTER_VIPS_MAX);
+		return config_fail(c, e, "vips: at most %d", STATE_CLUSTER_VIPS_MAX);
 	vip = &cl->vips[cl->nvips];
 	memset(vip, 0, sizeof(*vip));
-	err = scalar(c, v[0], "address", "an IPv4 or IPv6 address", &t);
+	err = config_scalar(c, v[0], "address", "an IPv4 or IPv6 address", &t);
 	if (!err && addr_parse(t, &vip->addr))
-		err = value_fail(c, v[0], "address");
+		err = config_value_fail(c, v[0], "address");
 	if (err)
 		return err;
 	if (addr_is_v4mapped(&vip->addr)) {
 		__u8 b0 = vip->addr.u8[12];
 
 		if (!vip->addr.u32[3] || b0 >= 224 || b0 == 127)
-			return fail(c, v[0],
-				    "address: %s is not a unicast host address a gateway can hold",
-				    t);
+			return config_fail(
+				c, v[0],
+				"address: %s is not a unicast host address a gateway can hold", t);
 	} else if (!memcmp(&vip->addr, &zero6, sizeof(zero6)) || vip->addr.u8[0] == 0xff ||
 		   (vip->addr.u8[0] == 0xfe && (vip->addr.u8[1] & 0xc0) == 0x80) ||
 		   (!vip->addr.u32[0] && !vip->addr.u32[1] && !vip->addr.u32[2] &&
 		    vip->addr.u32[3] == htonl(1))) {
-		return fail(
+		return config_fail(
 			c, v[0],
 			"address: %s is not a unicast global address a gateway can hold (no ::, ::1, multicast or link-local)",
 			t);
 	}
-	err = scalar(c, v[1], "interface", "an interface name (eth0)", &t);
+	err = config_scalar(c, v[1], "interface", "an interface name (eth0)", &t);
 	if (!err)
 		err = check_ifname(c, v[1], "interface", t);
 	if (!err)
@@ -392,7 +404,7 @@ static int parse_vip(struct cfg *c, yaml_node_t *e, struct state_cluster *cl)
 		if (!memcmp(&cl->vips[i].addr, &vip->addr, sizeof(vip->addr))) {
 			if (addr_format(&vip->addr, a, sizeof(a)))
 				snprintf(a, sizeof(a), "?");
-			return fail(c, v[0], "duplicate vip %s", a);
+			return config_fail(c, v[0], "duplicate vip %s", a);
 		}
 	cl->nvips++;
 	return 0;
@@ -406,18 +418,18 @@ static int parse_cluster(struct cfg *c, yaml_node_t *n)
 	const char *p;
 	int err;
 
-	err = walk_map(c, n, "cluster", c_keys, C_N, v, k);
+	err = config_walk_map(c, n, "cluster", c_keys, C_N, v, k);
 	if (err)
 		return err;
 	if (!v[C_ETCD])
-		return fail(c, n, "cluster needs 'etcd: [http://HOST:PORT, ...]'");
+		return config_fail(c, n, "cluster needs 'etcd: [http://HOST:PORT, ...]'");
 	cl->enabled = 1;
 	if (v[C_NAME]) {
-		err = v_string(c, v[C_NAME], "name", cl->name, sizeof(cl->name));
+		err = config_v_string(c, v[C_NAME], "name", cl->name, sizeof(cl->name));
 		for (p = cl->name; !err && *p; p++)
 			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			      (*p >= '0' && *p <= '9') || strchr("._-", *p)))
-				err = fail(
+				err = config_fail(
 					c, v[C_NAME],
 					"name: '%s' has a '%c': use letters, digits and . _ - only",
 					cl->name, *p);
@@ -426,38 +438,40 @@ static int parse_cluster(struct cfg *c, yaml_node_t *n)
 	}
 	err = parse_etcd(c, v[C_ETCD], cl);
 	if (!err && v[C_PREFIX]) {
-		err = v_string(c, v[C_PREFIX], "prefix", cl->prefix, sizeof(cl->prefix));
+		err = config_v_string(c, v[C_PREFIX], "prefix", cl->prefix, sizeof(cl->prefix));
 		if (!err &&
 		    (cl->prefix[0] != '/' || !cl->prefix[1] ||
 		     cl->prefix[strlen(cl->prefix) - 1] == '/' || strpbrk(cl->prefix, " \t")))
-			err = fail(
+			err = config_fail(
 				c, v[C_PREFIX],
 				"prefix: expected a key prefix like /sluice (a leading '/', no trailing one)");
 	}
 	if (!err && v[C_LEASE_TTL])
-		err = v_u32(c, v[C_LEASE_TTL], "lease-ttl", STATE_CLUSTER_LEASE_TTL_MIN,
-			    STATE_CLUSTER_LEASE_TTL_MAX, &cl->lease_ttl_s);
+		err = config_v_u32(c, v[C_LEASE_TTL], "lease-ttl", STATE_CLUSTER_LEASE_TTL_MIN,
+				   STATE_CLUSTER_LEASE_TTL_MAX, &cl->lease_ttl_s);
 	if (!err && v[C_TIMEOUT])
-		err = v_seconds(c, v[C_TIMEOUT], "timeout", 100, 60000, &cl->timeout_ms);
+		err = config_v_seconds(c, v[C_TIMEOUT], "timeout", 100, 60000, &cl->timeout_ms);
 	if (!err && v[C_TLS])
 		err = parse_tls(c, v[C_TLS], cl);
 	if (!err && v[C_USER])
-		err = v_string(c, v[C_USER], "user", cl->user, sizeof(cl->user));
+		err = config_v_string(c, v[C_USER], "user", cl->user, sizeof(cl->user));
 	if (!err && v[C_PASSWORD])
-		err = v_string(c, v[C_PASSWORD], "password", cl->password, sizeof(cl->password));
+		err = config_v_string(c, v[C_PASSWORD], "password", cl->password,
+				      sizeof(cl->password));
 	if (!err && !v[C_USER] != !v[C_PASSWORD])
-		err = fail(c, v[C_USER] ? k[C_USER] : k[C_PASSWORD],
-			   "user and password go together: give both (or neither)");
+		err = config_fail(c, v[C_USER] ? k[C_USER] : k[C_PASSWORD],
+				  "user and password go together: give both (or neither)");
 	if (!err && v[C_SHARE])
-		err = v_onoff(c, v[C_SHARE], "share", &cl->share);
+		err = config_v_onoff(c, v[C_SHARE], "share", &cl->share);
 	if (err || !v[C_VIPS])
 		return err;
 	if (v[C_VIPS]->type != YAML_SEQUENCE_NODE)
-		return fail(c, v[C_VIPS], "vips: expected a list of {address, interface}, found %s",
-			    kind_name(v[C_VIPS]));
+		return config_fail(c, v[C_VIPS],
+				   "vips: expected a list of {address, interface}, found %s",
+				   config_kind_name(v[C_VIPS]));
 	for (it = v[C_VIPS]->data.sequence.items.start; it < v[C_VIPS]->data.sequence.items.top;
 	     it++) {
-		err = parse_vip(c, node(c, *it), cl);
+		err = parse_vip(c, config_node(c, *it), cl);
 		if (err)
 			return err;
 	}
@@ -475,44 +489,45 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 	int err;
 
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "interfaces: expected a list of interfaces, found %s",
-			    kind_name(n));
+		return config_fail(c, n, "interfaces: expected a list of interfaces, found %s",
+				   config_kind_name(n));
 	c->s->has_ifaces = 1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = node(c, *it), *v[2] = { NULL, NULL }, *k[2], *name = e;
+		yaml_node_t *e = config_node(c, *it), *v[2] = { NULL, NULL }, *k[2], *name = e;
 		const char *t;
 
 		if (e->type == YAML_MAPPING_NODE) {
-			err = walk_map(c, e, "an interface", keys, 2, v, k);
+			err = config_walk_map(c, e, "an interface", keys, 2, v, k);
 			if (err)
 				return err;
 			if (!v[0])
-				return fail(c, e, "an interface needs 'name'");
+				return config_fail(c, e, "an interface needs 'name'");
 			name = v[0];
 		}
-		err = scalar(c, name, "name", "an interface name (eth0)", &t);
+		err = config_scalar(c, name, "name", "an interface name (eth0)", &t);
 		if (err)
 			return err;
 		if (strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
-			return fail(
+			return config_fail(
 				c, name,
 				"name: '%s' is not an interface name (at most %d characters, no '/', ':' or spaces)",
 				t, IF_NAMESIZE - 1);
 		for (i = 0; i < c->s->nifaces; i++)
 			if (!strcmp(c->s->ifaces[i].name, t))
-				return fail(c, name, "duplicate interface '%s'", t);
+				return config_fail(c, name, "duplicate interface '%s'", t);
 		f = state_add_iface(c->s);
 		if (!f)
 			return -ENOMEM;
 		snprintf(f->name, sizeof(f->name), "%s", t);
 		if (v[1]) {
-			err = scalar(c, v[1], "mode", "native or skb", &t);
+			err = config_scalar(c, v[1], "mode", "native or skb", &t);
 			if (err)
 				return err;
 			if (!strcmp(t, "skb"))
 				f->skb = 1;
 			else if (strcmp(t, "native"))
-				return fail(c, v[1], "mode: expected native or skb, found '%s'", t);
+				return config_fail(c, v[1],
+						   "mode: expected native or skb, found '%s'", t);
 		}
 	}
 	return 0;
@@ -527,7 +542,8 @@ static int parse_encap(const struct cfg *c, const yaml_node_t *n, const char *ke
 		       union sluice_addr *a)
 {
 	const char *t;
-	int err = scalar(c, n, key, v4 ? "an IPv4 address or none" : "an IPv6 address or none", &t);
+	int err = config_scalar(c, n, key,
+				v4 ? "an IPv4 address or none" : "an IPv6 address or none", &t);
 
 	if (err)
 		return err;
@@ -535,10 +551,10 @@ static int parse_encap(const struct cfg *c, const yaml_node_t *n, const char *ke
 	if (!strcmp(t, "none"))
 		return 0;
 	if (addr_parse(t, a))
-		return value_fail(c, n, key);
+		return config_value_fail(c, n, key);
 	if (addr_is_v4mapped(a) != v4)
-		return fail(c, n, "%s: expected an %s address (or none), found '%s'", key,
-			    v4 ? "IPv4" : "IPv6", t);
+		return config_fail(c, n, "%s: expected an %s address (or none), found '%s'", key,
+				   v4 ? "IPv4" : "IPv6", t);
 	return 0;
 }
 
@@ -547,7 +563,7 @@ static int parse_gateway(struct cfg *c, yaml_node_t *n)
 	yaml_node_t *v[G_N], *k[G_N];
 	int err;
 
-	err = walk_map(c, n, "gateway", g_keys, G_N, v, k);
+	err = config_walk_map(c, n, "gateway", g_keys, G_N, v, k);
 	if (err)
 		return err;
 	c->s->has_gateway = 1;
@@ -556,8 +572,8 @@ static int parse_gateway(struct cfg *c, yaml_node_t *n)
 	if (!err && v[G_SRC6])
 		err = parse_encap(c, v[G_SRC6], "encap-source6", 0, &c->s->encap_src6);
 	if (!err && v[G_UDP])
-		err = v_u32(c, v[G_UDP], "udp-timeout", 1, GATEWAY_UDP_TIMEOUT_MAX,
-			    &c->s->udp_timeout_s);
+		err = config_v_u32(c, v[G_UDP], "udp-timeout", 1, GATEWAY_UDP_TIMEOUT_MAX,
+				   &c->s->udp_timeout_s);
 	return err;
 }
 
@@ -567,14 +583,15 @@ static int parse_bulkhead(struct cfg *c, yaml_node_t *n)
 	yaml_node_t *v[2], *k[2];
 	int err;
 
-	err = walk_map(c, n, "bulkhead", keys, 2, v, k);
+	err = config_walk_map(c, n, "bulkhead", keys, 2, v, k);
 	if (err)
 		return err;
 	c->s->has_bulkhead = 1;
 	if (v[0])
-		err = v_count(c, v[0], "max-conns", RES_MAX_CONNS_MAX, &c->s->global_max_conns);
+		err = config_v_count(c, v[0], "max-conns", RES_MAX_CONNS_MAX,
+				     &c->s->global_max_conns);
 	if (!err && v[1])
-		err = v_u32(c, v[1], "tcp-idle", 1, RES_TCP_IDLE_S_MAX, &c->s->tcp_idle_s);
+		err = config_v_u32(c, v[1], "tcp-idle", 1, RES_TCP_IDLE_S_MAX, &c->s->tcp_idle_s);
 	return err;
 }
 
@@ -582,12 +599,12 @@ enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_N
 static const char *const t_keys[T_N] = { "daemon",  "cluster",	"interfaces",
 					 "gateway", "bulkhead", "services" };
 
-int parse_root(struct cfg *c, yaml_node_t *root)
+int config_parse_root(struct cfg *c, yaml_node_t *root)
 {
 	yaml_node_t *v[T_N], *k[T_N];
 	int err;
 
-	err = walk_map(c, root, "the file", t_keys, T_N, v, k);
+	err = config_walk_map(c, root, "the file", t_keys, T_N, v, k);
 	/* daemon first: its health defaults apply to the services'. */
 	if (!err && v[T_DAEMON])
 		err = parse_daemon(c, v[T_DAEMON]);
@@ -600,6 +617,6 @@ int parse_root(struct cfg *c, yaml_node_t *root)
 	if (!err && v[T_BULKHEAD])
 		err = parse_bulkhead(c, v[T_BULKHEAD]);
 	if (!err && v[T_SERVICES])
-		err = parse_services(c, v[T_SERVICES]);
+		err = config_parse_services(c, v[T_SERVICES]);
 	return err;
 }

@@ -110,62 +110,65 @@ static int parse_res_key(struct cfg *c, int key, yaml_node_t *n, struct res_conf
 	switch (key) {
 	case S_MAX_CONNS:
 		r->has |= RES_HAS_MAX_CONNS;
-		return v_count(c, n, name, RES_MAX_CONNS_MAX, &r->max_conns);
+		return config_v_count(c, n, name, RES_MAX_CONNS_MAX, &r->max_conns);
 	case S_RESERVED:
 		r->has |= RES_HAS_RESERVED;
-		return v_count(c, n, name, RES_MAX_CONNS_MAX, &r->reserved);
+		return config_v_count(c, n, name, RES_MAX_CONNS_MAX, &r->reserved);
 	case S_REFUSE:
 		r->has |= RES_HAS_REFUSE;
-		err = scalar(c, n, name, "rst or drop", &t);
+		err = config_scalar(c, n, name, "rst or drop", &t);
 		if (!err && (strcmp(t, "rst") && strcmp(t, "drop")))
-			return fail(c, n, "refuse: expected rst or drop, found '%s'", t);
+			return config_fail(c, n, "refuse: expected rst or drop, found '%s'", t);
 		if (!err && res_parse_refuse(t, &r->refuse))
-			err = value_fail(c, n, name);
+			err = config_value_fail(c, n, name);
 		return err;
 	case S_GLOBAL_LIMIT:
 		r->has |= RES_HAS_GLOBAL_LIMIT;
-		return v_onoff(c, n, name, &r->global_limit);
+		return config_v_onoff(c, n, name, &r->global_limit);
 	case S_ON_OPEN:
 		r->has |= RES_HAS_ON_OPEN;
-		err = scalar(c, n, name, "next, fallback or fail-fast", &t);
+		err = config_scalar(c, n, name, "next, fallback or fail-fast", &t);
 		if (!err && strcmp(t, "next") && strcmp(t, "fallback") && strcmp(t, "fail-fast"))
-			return fail(c, n,
-				    "on-open: expected next, fallback or fail-fast, found '%s'", t);
+			return config_fail(
+				c, n, "on-open: expected next, fallback or fail-fast, found '%s'",
+				t);
 		if (!err && res_parse_on_open(t, &r->on_open))
-			err = value_fail(c, n, name);
+			err = config_value_fail(c, n, name);
 		return err;
 	case S_BRK_FAILURES:
 		r->has |= RES_HAS_BRK_FAILURES;
-		return v_u32(c, n, name, 1, RES_COUNT_MAX, &r->brk_failures);
+		return config_v_u32(c, n, name, 1, RES_COUNT_MAX, &r->brk_failures);
 	case S_BRK_WINDOW:
 		r->has |= RES_HAS_BRK_WINDOW;
-		return v_seconds(c, n, name, RES_WINDOW_MS_MIN, RES_WINDOW_MS_MAX,
-				 &r->brk_window_ms);
+		return config_v_seconds(c, n, name, RES_WINDOW_MS_MIN, RES_WINDOW_MS_MAX,
+					&r->brk_window_ms);
 	case S_BRK_RATE:
 		r->has |= RES_HAS_BRK_RATE;
-		return v_u32(c, n, name, 1, 100, &r->brk_rate_pct);
+		return config_v_u32(c, n, name, 1, 100, &r->brk_rate_pct);
 	case S_BRK_MIN_CALLS:
 		r->has |= RES_HAS_BRK_MIN_CALLS;
-		return v_u32(c, n, name, 1, RES_COUNT_MAX, &r->brk_min_calls);
+		return config_v_u32(c, n, name, 1, RES_COUNT_MAX, &r->brk_min_calls);
 	case S_BRK_WAIT:
 		r->has |= RES_HAS_BRK_WAIT;
-		return v_seconds(c, n, name, RES_WAIT_MS_MIN, RES_WAIT_MS_MAX, &r->brk_wait_ms);
+		return config_v_seconds(c, n, name, RES_WAIT_MS_MIN, RES_WAIT_MS_MAX,
+					&r->brk_wait_ms);
 	case S_BRK_WAIT_MAX:
 		r->has |= RES_HAS_BRK_WAIT_MAX;
-		return v_seconds(c, n, name, RES_WAIT_MS_MIN, RES_WAIT_MS_MAX, &r->brk_wait_max_ms);
+		return config_v_seconds(c, n, name, RES_WAIT_MS_MIN, RES_WAIT_MS_MAX,
+					&r->brk_wait_max_ms);
 	case S_BRK_PROBES:
 		r->has |= RES_HAS_BRK_PROBES;
-		return v_u32(c, n, name, 1, RES_PROBES_MAX, &r->brk_probes);
+		return config_v_u32(c, n, name, 1, RES_PROBES_MAX, &r->brk_probes);
 	case S_BRK_SUCCESSES:
 		r->has |= RES_HAS_BRK_SUCCESSES;
-		return v_u32(c, n, name, 1, RES_PROBES_MAX, &r->brk_successes);
+		return config_v_u32(c, n, name, 1, RES_PROBES_MAX, &r->brk_successes);
 	case S_BRK_MAX_OPEN:
 		r->has |= RES_HAS_BRK_MAX_OPEN;
-		return v_u32(c, n, name, 1, 100, &r->brk_max_open_pct);
+		return config_v_u32(c, n, name, 1, 100, &r->brk_max_open_pct);
 	default: /* S_SYN_TIMEOUT */
 		r->has |= RES_HAS_SYN_TIMEOUT;
-		return v_u32(c, n, name, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
-			     &r->syn_timeout_ms);
+		return config_v_u32(c, n, name, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
+				    &r->syn_timeout_ms);
 	}
 }
 
@@ -190,16 +193,16 @@ static int resolve_member(struct cfg *c, const yaml_node_t *n, const char *key,
 		snprintf(a, sizeof(a), "?");
 	if (!found) {
 		if (ref->has_port)
-			return fail(
+			return config_fail(
 				c, n,
 				"%s: %s port %u is not a backend of this service (list it under backends)",
 				key, a, ref->port);
-		return fail(c, n,
-			    "%s: %s is not a backend of this service (list it under backends)", key,
-			    a);
+		return config_fail(
+			c, n, "%s: %s is not a backend of this service (list it under backends)",
+			key, a);
 	}
 	if (found > 1)
-		return fail(
+		return config_fail(
 			c, n,
 			"%s: several backends of this service have address %s: give the port (%s:PORT, [IPV6]:PORT)",
 			key, a, a);
@@ -217,11 +220,11 @@ static int parse_members(struct cfg *c, yaml_node_t *n, const char *key,
 	size_t cnt = 0, i, j;
 	int err;
 
-	err = v_list(c, n, key, "BACKEND_ADDR[:PORT]", text, sizeof(text));
+	err = config_v_list(c, n, key, "BACKEND_ADDR[:PORT]", text, sizeof(text));
 	if (err)
 		return err;
 	if (shard_members_parse(text, refs, max, &cnt))
-		return value_fail(c, n, key);
+		return config_value_fail(c, n, key);
 	for (i = 0; i < cnt; i++) {
 		err = resolve_member(c, n, key, svc, &refs[i]);
 		if (err)
@@ -229,7 +232,7 @@ static int parse_members(struct cfg *c, yaml_node_t *n, const char *key,
 		for (j = 0; j < i; j++)
 			if (!memcmp(&refs[j].addr, &refs[i].addr, sizeof(refs[i].addr)) &&
 			    refs[j].port == refs[i].port)
-				return fail(c, n, "%s: a backend is listed twice", key);
+				return config_fail(c, n, "%s: a backend is listed twice", key);
 	}
 	*count = (__u32)cnt;
 	return 0;
@@ -250,30 +253,30 @@ static int parse_backend(struct cfg *c, yaml_node_t *e, struct state_service *sv
 	int err;
 
 	if (e->type == YAML_MAPPING_NODE) {
-		err = walk_map(c, e, "a backend", b_keys, B_N, v, k);
+		err = config_walk_map(c, e, "a backend", b_keys, B_N, v, k);
 		if (err)
 			return err;
 		if (!v[B_ADDRESS])
-			return fail(c, e, "a backend needs 'address'");
+			return config_fail(c, e, "a backend needs 'address'");
 		an = v[B_ADDRESS];
 	}
 	memset(&conf, 0, sizeof(conf));
-	err = scalar(c, an, "address", "a backend address (or a mapping with address:)", &t);
+	err = config_scalar(c, an, "address", "a backend address (or a mapping with address:)", &t);
 	if (err)
 		return err;
 	if (addr_parse(t, &conf.addr))
-		return value_fail(c, an, "address");
+		return config_value_fail(c, an, "address");
 	if (v[B_PORT]) {
-		err = scalar(c, v[B_PORT], "port", "a port", &t);
+		err = config_scalar(c, v[B_PORT], "port", "a port", &t);
 		if (!err && args_parse_port(t, &conf.port))
-			err = value_fail(c, v[B_PORT], "port");
+			err = config_value_fail(c, v[B_PORT], "port");
 		if (err)
 			return err;
 		conf.has_port = 1;
 	}
 	conf.weight = 1;
 	if (v[B_WEIGHT]) {
-		err = v_u32(c, v[B_WEIGHT], "weight", 1, BACKEND_WEIGHT_MAX, &conf.weight);
+		err = config_v_u32(c, v[B_WEIGHT], "weight", 1, BACKEND_WEIGHT_MAX, &conf.weight);
 		if (err)
 			return err;
 		conf.has_weight = 1;
@@ -281,8 +284,8 @@ static int parse_backend(struct cfg *c, yaml_node_t *e, struct state_service *sv
 	memset(&sv, 0, sizeof(sv));
 	sv.mode = svc->mode;
 	if (backend_record_make(&svc->key, &sv, &conf, &rec))
-		return fail(c, v[B_PORT] && strstr(err_msg(), "port") ? v[B_PORT] : an, "%s",
-			    err_msg());
+		return config_fail(c, v[B_PORT] && strstr(err_msg(), "port") ? v[B_PORT] : an, "%s",
+				   err_msg());
 	b = state_add_backend(svc);
 	if (!b)
 		return -ENOMEM;
@@ -291,20 +294,21 @@ static int parse_backend(struct cfg *c, yaml_node_t *e, struct state_service *sv
 	b->weight = conf.weight;
 	b->state = SLUICE_BE_ACTIVE;
 	if (v[B_STATE]) {
-		err = scalar(c, v[B_STATE], "state", "active or draining", &t);
+		err = config_scalar(c, v[B_STATE], "state", "active or draining", &t);
 		if (err)
 			return err;
 		if (!strcmp(t, "draining"))
 			b->state = SLUICE_BE_DRAINING;
 		else if (strcmp(t, "active"))
-			return fail(c, v[B_STATE], "state: expected active or draining, found '%s'",
-				    t);
+			return config_fail(c, v[B_STATE],
+					   "state: expected active or draining, found '%s'", t);
 	}
 	if (state_find_backend(svc, &b->addr, b->port) != b) {
 		svc->nbackends--;
 		if (addr_format(&conf.addr, a, sizeof(a)))
 			snprintf(a, sizeof(a), "?");
-		return fail(c, an, "duplicate backend %s port %u in this service", a, b->port);
+		return config_fail(c, an, "duplicate backend %s port %u in this service", a,
+				   b->port);
 	}
 	return 0;
 }
@@ -320,28 +324,28 @@ static int parse_shard(struct cfg *c, yaml_node_t *e, struct state_service *svc)
 	size_t i;
 	int err;
 
-	err = walk_map(c, e, "a shard", sh_keys, SH_N, v, k);
+	err = config_walk_map(c, e, "a shard", sh_keys, SH_N, v, k);
 	if (err)
 		return err;
 	if (!v[SH_PREFIX])
-		return fail(c, e, "a shard needs 'prefix'");
+		return config_fail(c, e, "a shard needs 'prefix'");
 	if (!v[SH_BACKEND] == !v[SH_SUBSET])
-		return fail(
+		return config_fail(
 			c, e,
 			"a shard needs exactly one of 'backend: ADDR[:PORT]' and 'subset: [MEMBER, ...]'");
 	sh = state_add_shard(svc);
 	if (!sh)
 		return -ENOMEM;
-	err = scalar(c, v[SH_PREFIX], "prefix", "a client prefix (10.1.0.0/16)", &t);
+	err = config_scalar(c, v[SH_PREFIX], "prefix", "a client prefix (10.1.0.0/16)", &t);
 	if (!err && shard_prefix_parse(t, 0, &sh->key))
-		err = value_fail(c, v[SH_PREFIX], "prefix");
+		err = config_value_fail(c, v[SH_PREFIX], "prefix");
 	if (err)
 		return err;
 	for (i = 0; i + 1 < svc->nshards; i++)
 		if (svc->shards[i].key.prefixlen == sh->key.prefixlen &&
 		    !memcmp(&svc->shards[i].key.addr, &sh->key.addr, sizeof(sh->key.addr)))
-			return fail(c, v[SH_PREFIX], "duplicate shard prefix '%s' in this service",
-				    t);
+			return config_fail(c, v[SH_PREFIX],
+					   "duplicate shard prefix '%s' in this service", t);
 	sh->subset = !!v[SH_SUBSET];
 	if (sh->subset)
 		return parse_members(c, v[SH_SUBSET], "subset", svc, SLUICE_SUBSET_MAX_MEMBERS,
@@ -356,9 +360,9 @@ static int parse_seq(struct cfg *c, yaml_node_t *n, const char *key, struct stat
 	int err;
 
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "%s: expected a list, found %s", key, kind_name(n));
+		return config_fail(c, n, "%s: expected a list, found %s", key, config_kind_name(n));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		err = fn(c, node(c, *it), svc);
+		err = fn(c, config_node(c, *it), svc);
 		if (err)
 			return err;
 	}
@@ -376,25 +380,26 @@ static int parse_rate(struct cfg *c, yaml_node_t *rn, yaml_node_t *bn, const cha
 	snprintf(key, sizeof(key), "%srate", what);
 	*pps = *burst = 0;
 	if (rn) {
-		err = v_count(c, rn, key, SLUICE_RATE_MAX_PPS, pps);
+		err = config_v_count(c, rn, key, SLUICE_RATE_MAX_PPS, pps);
 		if (err)
 			return err;
 	}
 	snprintf(key, sizeof(key), "%sburst", what);
 	if (bn) {
-		err = v_count(c, bn, key, SLUICE_RATE_MAX_PPS, burst);
+		err = config_v_count(c, bn, key, SLUICE_RATE_MAX_PPS, burst);
 		if (err)
 			return err;
 		if (!*burst)
-			return fail(c, bn, "%s: 0 would admit nothing: give at least 1", key);
+			return config_fail(c, bn, "%s: 0 would admit nothing: give at least 1",
+					   key);
 		if (!*pps)
-			return fail(
+			return config_fail(
 				c, bn,
 				"%s needs %srate (a burst has no meaning while the rate is unlimited)",
 				key, what);
 	}
 	if (rate_make(*pps, *burst, &r))
-		return value_fail(c, bn ? bn : rn, key);
+		return config_value_fail(c, bn ? bn : rn, key);
 	*burst = *pps ? r.burst : 0;
 	return 0;
 }
@@ -419,25 +424,26 @@ static int parse_write_port(struct cfg *c, yaml_node_t *e, yaml_node_t **v, yaml
 	int err;
 
 	if (v[S_ROUTE]) {
-		err = scalar(c, v[S_ROUTE], "route", "maglev or leader", &t);
+		err = config_scalar(c, v[S_ROUTE], "route", "maglev or leader", &t);
 		if (!err && svc_parse_route(t, &svc->route_leader))
-			err = value_fail(c, v[S_ROUTE], "route");
+			err = config_value_fail(c, v[S_ROUTE], "route");
 		if (err)
 			return err;
 		if (svc->route_leader && !is_steering_mode(svc->mode))
-			return fail(
+			return config_fail(
 				c, k[S_ROUTE],
 				"route leader applies to services in mode nat or ipip (this one is %s)",
 				args_mode_name(svc->mode));
 	}
 	if (v[S_WRITE_PORT]) {
-		err = scalar(c, v[S_WRITE_PORT], "write-port", "a port 1..65535 or none", &t);
+		err = config_scalar(c, v[S_WRITE_PORT], "write-port", "a port 1..65535 or none",
+				    &t);
 		if (!err && strcmp(t, "none") && args_parse_port(t, &svc->write_port))
-			err = value_fail(c, v[S_WRITE_PORT], "write-port");
+			err = config_value_fail(c, v[S_WRITE_PORT], "write-port");
 		if (err)
 			return err;
 		if (svc_write_check(&svc->key, svc->mode, svc->route_leader, svc->write_port))
-			return value_fail(c, v[S_WRITE_PORT], "write-port");
+			return config_value_fail(c, v[S_WRITE_PORT], "write-port");
 	}
 	for (i = 0; i + 1 < c->s->nservices; i++) {
 		const struct state_service *o = &c->s->services[i];
@@ -446,18 +452,20 @@ static int parse_write_port(struct cfg *c, yaml_node_t *e, yaml_node_t **v, yaml
 			continue;
 		svc_key_format(&o->key, ob, sizeof(ob));
 		if (svc->write_port && ntohs(o->key.port) == svc->write_port)
-			return fail(
+			return config_fail(
 				c, v[S_WRITE_PORT],
 				"write-port: port %u is the service %s listed above: give another port",
 				svc->write_port, ob);
 		if (svc->write_port && o->write_port == svc->write_port)
-			return fail(c, v[S_WRITE_PORT],
-				    "write-port: port %u is already the write port of service %s",
-				    svc->write_port, ob);
+			return config_fail(
+				c, v[S_WRITE_PORT],
+				"write-port: port %u is already the write port of service %s",
+				svc->write_port, ob);
 		if (o->write_port && o->write_port == ntohs(svc->key.port)) {
 			svc_key_format(&svc->key, kb, sizeof(kb));
-			return fail(c, e, "service %s is the write port of service %s listed above",
-				    kb, ob);
+			return config_fail(
+				c, e, "service %s is the write port of service %s listed above", kb,
+				ob);
 		}
 	}
 	return 0;
@@ -471,12 +479,13 @@ static int check_election(const struct cfg *c, const yaml_node_t *n, const char 
 	for (p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || strchr("._-/", *p)))
-			return fail(
+			return config_fail(
 				c, n,
 				"election: '%s' has a '%c': use letters, digits and . _ - / only",
 				name, *p);
 	if (!*name || name[0] == '/')
-		return fail(c, n, "election: expected a name like pg-main (not starting with /)");
+		return config_fail(c, n,
+				   "election: expected a name like pg-main (not starting with /)");
 	return 0;
 }
 
@@ -488,22 +497,22 @@ static int parse_leader(struct cfg *c, yaml_node_t *n, yaml_node_t *key, struct 
 	int err;
 
 	if (!svc->write_port && !svc->route_leader)
-		return fail(
+		return config_fail(
 			c, key,
 			"leader applies to services that follow a leader: give write-port or route: leader");
-	err = walk_map(c, n, "leader", keys, 2, v, k);
+	err = config_walk_map(c, n, "leader", keys, 2, v, k);
 	if (err)
 		return err;
 	if (!v[0] == !v[1])
-		return fail(
+		return config_fail(
 			c, n,
 			"leader needs exactly one of 'election: NAME' and 'role: {type: http, ...}'");
 	if (v[0]) {
-		err = v_string(c, v[0], "election", svc->election, sizeof(svc->election));
+		err = config_v_string(c, v[0], "election", svc->election, sizeof(svc->election));
 		return err ? err : check_election(c, v[0], svc->election);
 	}
 	state_role_defaults(&svc->role);
-	return parse_health(c, v[1], 1, 1, &svc->role);
+	return config_parse_health(c, v[1], 1, 1, &svc->role);
 }
 
 static int parse_service(struct cfg *c, yaml_node_t *e)
@@ -520,29 +529,29 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 	size_t n;
 	int err, i;
 
-	err = walk_map(c, e, "a service", s_keys, S_N, v, k);
+	err = config_walk_map(c, e, "a service", s_keys, S_N, v, k);
 	if (err)
 		return err;
 	if (!v[S_ADDRESS])
-		return fail(c, e, "a service needs 'address' (and 'port')");
+		return config_fail(c, e, "a service needs 'address' (and 'port')");
 	if (!v[S_PORT])
-		return fail(c, e, "a service needs 'port' (1..65535)");
-	err = scalar(c, v[S_ADDRESS], "address", "a service address", &t);
+		return config_fail(c, e, "a service needs 'port' (1..65535)");
+	err = config_scalar(c, v[S_ADDRESS], "address", "a service address", &t);
 	if (!err && addr_parse(t, &addr))
-		err = value_fail(c, v[S_ADDRESS], "address");
+		err = config_value_fail(c, v[S_ADDRESS], "address");
 	if (!err)
-		err = scalar(c, v[S_PORT], "port", "a port 1..65535", &t);
+		err = config_scalar(c, v[S_PORT], "port", "a port 1..65535", &t);
 	if (!err && args_parse_port(t, &port))
-		err = value_fail(c, v[S_PORT], "port");
+		err = config_value_fail(c, v[S_PORT], "port");
 	if (!err && v[S_PROTOCOL]) {
-		err = scalar(c, v[S_PROTOCOL], "protocol", "tcp or udp", &t);
+		err = config_scalar(c, v[S_PROTOCOL], "protocol", "tcp or udp", &t);
 		if (!err && args_parse_proto(t, &proto))
-			err = value_fail(c, v[S_PROTOCOL], "protocol");
+			err = config_value_fail(c, v[S_PROTOCOL], "protocol");
 	}
 	if (!err && v[S_MODE]) {
-		err = scalar(c, v[S_MODE], "mode", "local, nat or ipip", &t);
+		err = config_scalar(c, v[S_MODE], "mode", "local, nat or ipip", &t);
 		if (!err && args_parse_mode(t, &mode))
-			err = value_fail(c, v[S_MODE], "mode");
+			err = config_value_fail(c, v[S_MODE], "mode");
 	}
 	if (err)
 		return err;
@@ -552,33 +561,34 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 	state_service_defaults(svc, mode);
 	svc->health.type = STATE_HC_NONE;
 	if (svc_key_make(&addr, port, proto, &svc->key))
-		return value_fail(c, v[S_PORT], "port");
+		return config_value_fail(c, v[S_PORT], "port");
 	other = state_find_service(c->s, &svc->key);
 	if (other != svc) {
 		svc_key_format(&svc->key, kb, sizeof(kb));
-		return fail(c, e, "duplicate service %s (each address, port and protocol once)",
-			    kb);
+		return config_fail(
+			c, e, "duplicate service %s (each address, port and protocol once)", kb);
 	}
 	if (v[S_HASH]) {
-		err = scalar(c, v[S_HASH], "hash", "5tuple or client", &t);
+		err = config_scalar(c, v[S_HASH], "hash", "5tuple or client", &t);
 		if (!err && args_parse_hash(t, &svc->hash))
-			err = value_fail(c, v[S_HASH], "hash");
+			err = config_value_fail(c, v[S_HASH], "hash");
 		if (err)
 			return err;
 	}
 	if (v[S_MAGLEV_SIZE]) {
 		if (mode == SLUICE_MODE_LOCAL)
-			return fail(
+			return config_fail(
 				c, k[S_MAGLEV_SIZE],
 				"maglev-size applies to services in mode nat or ipip (this one is local)");
-		err = v_u32(c, v[S_MAGLEV_SIZE], "maglev-size", 2, SLUICE_MAGLEV_M_MAX,
-			    &svc->maglev_size);
+		err = config_v_u32(c, v[S_MAGLEV_SIZE], "maglev-size", 2, SLUICE_MAGLEV_M_MAX,
+				   &svc->maglev_size);
 		if (err)
 			return err;
 		if (!maglev_is_prime(svc->maglev_size))
-			return fail(c, v[S_MAGLEV_SIZE],
-				    "maglev-size: %u is not a prime (e.g. 65537, 131071, 655373)",
-				    svc->maglev_size);
+			return config_fail(
+				c, v[S_MAGLEV_SIZE],
+				"maglev-size: %u is not a prime (e.g. 65537, 131071, 655373)",
+				svc->maglev_size);
 	}
 	err = parse_write_port(c, e, v, k, svc);
 	if (err)
@@ -599,7 +609,7 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 			return err;
 	}
 	if (res_value_make(&rc, NULL, &res))
-		return fail(c, e, "%s", err_msg());
+		return config_fail(c, e, "%s", err_msg());
 	svc->res = res;
 	{
 		/* Resolve zeros to the defaults, as state_read_maps() does. */
@@ -620,16 +630,17 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 #undef DEF
 	}
 	if (v[S_CRITICAL]) {
-		err = v_list(c, v[S_CRITICAL], "critical", "a client prefix", text, sizeof(text));
+		err = config_v_list(c, v[S_CRITICAL], "critical", "a client prefix", text,
+				    sizeof(text));
 		if (err)
 			return err;
 		if (res_critical_parse(text, 0, svc->critical, &n))
-			return value_fail(c, v[S_CRITICAL], "critical");
+			return config_value_fail(c, v[S_CRITICAL], "critical");
 		svc->ncritical = n;
 	}
 	if (v[S_HEALTH]) {
 		svc->health = c->s->daemon.health;
-		err = parse_health(c, v[S_HEALTH], 1, 0, &svc->health);
+		err = config_parse_health(c, v[S_HEALTH], 1, 0, &svc->health);
 		if (err)
 			return err;
 	}
@@ -645,7 +656,7 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 	}
 	if (v[S_SHARDS]) {
 		if (mode == SLUICE_MODE_LOCAL)
-			return fail(
+			return config_fail(
 				c, k[S_SHARDS],
 				"shards apply to services in mode nat or ipip (this one is local)");
 		err = parse_seq(c, v[S_SHARDS], "shards", svc, parse_shard);
@@ -653,14 +664,15 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 			return err;
 	}
 	if (v[S_FALLBACK]) {
-		err = scalar(c, v[S_FALLBACK], "fallback", "BACKEND_ADDR[:PORT] or none", &t);
+		err = config_scalar(c, v[S_FALLBACK], "fallback", "BACKEND_ADDR[:PORT] or none",
+				    &t);
 		if (err)
 			return err;
 		if (strcmp(t, "none")) {
 			__u32 cnt;
 
 			if (mode == SLUICE_MODE_LOCAL)
-				return fail(
+				return config_fail(
 					c, k[S_FALLBACK],
 					"fallback applies to services in mode nat or ipip (this one is local)");
 			err = parse_members(c, v[S_FALLBACK], "fallback", svc, 1, &svc->fallback,
@@ -673,17 +685,17 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 	return 0;
 }
 
-int parse_services(struct cfg *c, yaml_node_t *n)
+int config_parse_services(struct cfg *c, yaml_node_t *n)
 {
 	yaml_node_item_t *it;
 	int err;
 
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n,
-			    "services: expected a list of services (- address: ...), found %s",
-			    kind_name(n));
+		return config_fail(
+			c, n, "services: expected a list of services (- address: ...), found %s",
+			config_kind_name(n));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		err = parse_service(c, node(c, *it));
+		err = parse_service(c, config_node(c, *it));
 		if (err)
 			return err;
 	}

@@ -14,7 +14,7 @@
 #include "config_int.h"
 #include "err.h"
 
-int fail(const struct cfg *c, const yaml_node_t *n, const char *fmt, ...)
+int config_fail(const struct cfg *c, const yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -26,7 +26,7 @@ int fail(const struct cfg *c, const yaml_node_t *n, const char *fmt, ...)
 	return -EINVAL;
 }
 
-const char *kind_name(const yaml_node_t *n)
+const char *config_kind_name(const yaml_node_t *n)
 {
 	switch (n->type) {
 	case YAML_MAPPING_NODE:
@@ -38,23 +38,24 @@ const char *kind_name(const yaml_node_t *n)
 	}
 }
 
-yaml_node_t *node(struct cfg *c, int id)
+yaml_node_t *config_node(struct cfg *c, int id)
 {
 	return yaml_document_get_node(&c->doc, id);
 }
 
 /* A scalar's text; an empty plain scalar, ~ or null is no value. */
-int scalar(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
-	   const char **text)
+int config_scalar(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
+		  const char **text)
 {
 	const char *t;
 
 	if (n->type != YAML_SCALAR_NODE)
-		return fail(c, n, "%s: expected %s, found %s", key, expected, kind_name(n));
+		return config_fail(c, n, "%s: expected %s, found %s", key, expected,
+				   config_kind_name(n));
 	t = (const char *)n->data.scalar.value;
 	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	    (!*t || !strcmp(t, "~") || !strcmp(t, "null")))
-		return fail(c, n, "%s: expected %s, found no value", key, expected);
+		return config_fail(c, n, "%s: expected %s, found no value", key, expected);
 	*text = t;
 	return 0;
 }
@@ -64,8 +65,8 @@ int scalar(const struct cfg *c, const yaml_node_t *n, const char *key, const cha
  * keys[i] (NULL when absent), knodes[i] its key node. Unknown and duplicate
  * keys are errors.
  */
-int walk_map(struct cfg *c, yaml_node_t *n, const char *where, const char *const *keys,
-	     size_t nkeys, yaml_node_t **vals, yaml_node_t **knodes)
+int config_walk_map(struct cfg *c, yaml_node_t *n, const char *where, const char *const *keys,
+		    size_t nkeys, yaml_node_t **vals, yaml_node_t **knodes)
 {
 	yaml_node_pair_t *p;
 	yaml_node_t *k;
@@ -76,12 +77,13 @@ int walk_map(struct cfg *c, yaml_node_t *n, const char *where, const char *const
 	memset(vals, 0, nkeys * sizeof(*vals));
 	memset(knodes, 0, nkeys * sizeof(*knodes));
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, "%s: expected a mapping (KEY: VALUE lines), found %s", where,
-			    kind_name(n));
+		return config_fail(c, n, "%s: expected a mapping (KEY: VALUE lines), found %s",
+				   where, config_kind_name(n));
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
+		k = config_node(c, p->key);
 		if (k->type != YAML_SCALAR_NODE)
-			return fail(c, k, "%s: expected a key name, found %s", where, kind_name(k));
+			return config_fail(c, k, "%s: expected a key name, found %s", where,
+					   config_kind_name(k));
 		name = (const char *)k->data.scalar.value;
 		for (i = 0; i < nkeys && strcmp(keys[i], name); i++)
 			;
@@ -92,66 +94,67 @@ int walk_map(struct cfg *c, yaml_node_t *n, const char *where, const char *const
 							 i ? ", " : "", keys[i]);
 			if (i < nkeys)
 				snprintf(list + used, sizeof(list) - used, ", ...");
-			return fail(c, k, "unknown key '%s' in %s: expected one of %s", name, where,
-				    list);
+			return config_fail(c, k, "unknown key '%s' in %s: expected one of %s", name,
+					   where, list);
 		}
 		if (vals[i])
-			return fail(c, k, "duplicate key '%s' in %s (first at line %zu)", name,
-				    where, knodes[i]->start_mark.line + 1);
-		vals[i] = node(c, p->value);
+			return config_fail(c, k, "duplicate key '%s' in %s (first at line %zu)",
+					   name, where, knodes[i]->start_mark.line + 1);
+		vals[i] = config_node(c, p->value);
 		knodes[i] = k;
 	}
 	return 0;
 }
 
 /* Wrap a CLI parser's message (err_msg()) with the node's position. */
-int value_fail(const struct cfg *c, const yaml_node_t *n, const char *key)
+int config_value_fail(const struct cfg *c, const yaml_node_t *n, const char *key)
 {
-	return fail(c, n, "%s: %s", key, err_msg());
+	return config_fail(c, n, "%s: %s", key, err_msg());
 }
 
-int v_u32(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min, __u32 max,
-	  __u32 *out)
+int config_v_u32(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min, __u32 max,
+		 __u32 *out)
 {
 	const char *t;
-	int err = scalar(c, n, key, "a number", &t);
+	int err = config_scalar(c, n, key, "a number", &t);
 
 	if (err)
 		return err;
 	if (args_parse_u32(t, min, max, key, out))
-		return value_fail(c, n, key);
+		return config_value_fail(c, n, key);
 	return 0;
 }
 
-int v_count(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 max, __u32 *out)
+int config_v_count(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 max,
+		   __u32 *out)
 {
 	const char *t;
-	int err = scalar(c, n, key, "a number (k and m suffixes allowed)", &t);
+	int err = config_scalar(c, n, key, "a number (k and m suffixes allowed)", &t);
 
 	if (err)
 		return err;
 	if (args_parse_count(t, max, key, out))
-		return value_fail(c, n, key);
+		return config_value_fail(c, n, key);
 	return 0;
 }
 
-int v_seconds(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min_ms,
-	      __u32 max_ms, __u32 *ms)
+int config_v_seconds(const struct cfg *c, const yaml_node_t *n, const char *key, __u32 min_ms,
+		     __u32 max_ms, __u32 *ms)
 {
 	const char *t;
-	int err = scalar(c, n, key, "seconds (up to 3 decimals)", &t);
+	int err = config_scalar(c, n, key, "seconds (up to 3 decimals)", &t);
 
 	if (err)
 		return err;
 	if (res_parse_seconds_ms(t, min_ms, max_ms, key, ms))
-		return value_fail(c, n, key);
+		return config_value_fail(c, n, key);
 	return 0;
 }
 
-int v_onoff(const struct cfg *c, const yaml_node_t *n, const char *key, int *on)
+int config_v_onoff(const struct cfg *c, const yaml_node_t *n, const char *key, int *on)
 {
 	const char *t;
-	int err = scalar(c, n, key, "on or off", &t);
+	int err = config_scalar(c, n, key, "on or off", &t);
 
 	if (err)
 		return err;
@@ -160,26 +163,27 @@ int v_onoff(const struct cfg *c, const yaml_node_t *n, const char *key, int *on)
 	else if (!strcmp(t, "off") || !strcmp(t, "false") || !strcmp(t, "no"))
 		*on = 0;
 	else
-		return fail(c, n, "%s: expected on or off, found '%s'", key, t);
+		return config_fail(c, n, "%s: expected on or off, found '%s'", key, t);
 	return 0;
 }
 
-int v_string(const struct cfg *c, const yaml_node_t *n, const char *key, char *buf, size_t len)
+int config_v_string(const struct cfg *c, const yaml_node_t *n, const char *key, char *buf,
+		    size_t len)
 {
 	const char *t;
-	int err = scalar(c, n, key, "a string", &t);
+	int err = config_scalar(c, n, key, "a string", &t);
 
 	if (err)
 		return err;
 	if (strlen(t) >= len)
-		return fail(c, n, "%s: too long: at most %zu characters", key, len - 1);
+		return config_fail(c, n, "%s: too long: at most %zu characters", key, len - 1);
 	snprintf(buf, len, "%s", t);
 	return 0;
 }
 
 /* A list of scalars (or one scalar) joined with commas into buf. */
-int v_list(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
-	   char *buf, size_t len)
+int config_v_list(const struct cfg *c, const yaml_node_t *n, const char *key, const char *expected,
+		  char *buf, size_t len)
 {
 	yaml_node_item_t *it;
 	const char *t;
@@ -187,29 +191,29 @@ int v_list(const struct cfg *c, const yaml_node_t *n, const char *key, const cha
 	int err;
 
 	if (n->type == YAML_SCALAR_NODE) {
-		err = scalar(c, n, key, expected, &t);
+		err = config_scalar(c, n, key, expected, &t);
 		if (err)
 			return err;
 		if (strlen(t) >= len)
-			return fail(c, n, "%s: too long", key);
+			return config_fail(c, n, "%s: too long", key);
 		snprintf(buf, len, "%s", t);
 		return 0;
 	}
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "%s: expected a list of %s, found %s", key, expected,
-			    kind_name(n));
+		return config_fail(c, n, "%s: expected a list of %s, found %s", key, expected,
+				   config_kind_name(n));
 	buf[0] = 0;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *v = node((struct cfg *)c, *it);
+		yaml_node_t *v = config_node((struct cfg *)c, *it);
 
-		err = scalar(c, v, key, expected, &t);
+		err = config_scalar(c, v, key, expected, &t);
 		if (err)
 			return err;
 		if (used + strlen(t) + 2 >= len)
-			return fail(c, v, "%s: too many entries", key);
+			return config_fail(c, v, "%s: too many entries", key);
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "", t);
 	}
 	if (!used)
-		return fail(c, n, "%s: expected at least one %s", key, expected);
+		return config_fail(c, n, "%s: expected at least one %s", key, expected);
 	return 0;
 }

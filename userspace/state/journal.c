@@ -57,7 +57,7 @@ static int seg_start(struct journal *j)
 	char name[SEG_NAME_MAX];
 	int fd;
 
-	seg_name(name, j->next_seq, 0);
+	journal_seg_name(name, j->next_seq, 0);
 	fd = openat(j->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err_set("cannot create journal segment %s/%s: %s", j->dir, name, strerror(errno));
@@ -66,7 +66,7 @@ static int seg_start(struct journal *j)
 	j->fd = fd;
 	j->seg_first = j->next_seq;
 	j->seg_size = 0;
-	return fsync_dir(j->dirfd);
+	return journal_fsync_dir(j->dirfd);
 }
 
 /*
@@ -109,7 +109,7 @@ static int seg_verify(const char *dir, const struct seg *s, int is_tail, const u
 				dir, s->name, off, *why, (unsigned long long)(*expected - 1));
 			return -EUCLEAN;
 		}
-		if (record_find_valid(b, size, off, *expected, &next, &next_seq)) {
+		if (journal_record_find_valid(b, size, off, *expected, &next, &next_seq)) {
 			err_set("journal segment %s/%s: corrupt record at offset %zu (%s) after seq "
 				"%llu, but a valid record (seq %llu) follows at offset %zu; "
 				"acknowledged history is damaged, nothing was cut or removed: move "
@@ -132,7 +132,7 @@ static int journal_scan(struct journal *j, struct journal_recovery *rec)
 	size_t i, size;
 	int err;
 
-	err = seg_list(j->dirfd, 1, &l);
+	err = journal_seg_list(j->dirfd, 1, &l);
 	if (err) {
 		err_set("cannot list the journal in %s: %s", j->dir, strerror(-err));
 		return err;
@@ -154,7 +154,7 @@ static int journal_scan(struct journal *j, struct journal_recovery *rec)
 			err = -EUCLEAN;
 			goto out;
 		}
-		err = seg_load(j->dirfd, s, &b, &size);
+		err = journal_seg_load(j->dirfd, s, &b, &size);
 		if (err) {
 			if (err != -EBADMSG)
 				err_set("cannot read journal segment %s/%s: %s", j->dir, s->name,
@@ -200,7 +200,7 @@ static int journal_scan(struct journal *j, struct journal_recovery *rec)
 		b = NULL;
 		/* A plain segment before the last one: its seal was interrupted. */
 		if (!s->compressed && i + 1 < l.n && !j->no_compress) {
-			err = seg_seal(j->dirfd, s);
+			err = journal_seg_seal(j->dirfd, s);
 			if (err)
 				goto out;
 			rec->sealed_at_open++;
@@ -304,7 +304,7 @@ int journal_rotate(struct journal *j)
 		return 0;
 	s.first = j->seg_first;
 	s.compressed = 0;
-	seg_name(s.name, s.first, 0);
+	journal_seg_name(s.name, s.first, 0);
 	close(j->fd);
 	j->fd = -1;
 	err = seg_start(j);
@@ -315,7 +315,7 @@ int journal_rotate(struct journal *j)
 	 * journal_open seals it. Appends go on.
 	 */
 	if (!j->no_compress)
-		seg_seal(j->dirfd, &s);
+		journal_seg_seal(j->dirfd, &s);
 	return 0;
 }
 
@@ -349,7 +349,7 @@ int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 
 		j->buf_cap = size;
 	}
 	journal_record_encode(j->buf, j->next_seq, time_ns, type, payload, len);
-	err = write_all(j->fd, j->buf, size);
+	err = journal_write_all(j->fd, j->buf, size);
 	if (!err && fdatasync(j->fd))
 		err = -errno;
 	if (err) {
@@ -389,7 +389,7 @@ int journal_compact_open(struct journal *j, const struct journal_cmds *c, __u64 
 	free(payload);
 	if (err)
 		return err;
-	err = seg_list(j->dirfd, 1, &l);
+	err = journal_seg_list(j->dirfd, 1, &l);
 	if (err)
 		goto out;
 	/* Oldest first: a crash halfway leaves a contiguous journal. */
@@ -403,7 +403,7 @@ int journal_compact_open(struct journal *j, const struct journal_cmds *c, __u64 
 			goto out;
 		}
 	}
-	err = fsync_dir(j->dirfd);
+	err = journal_fsync_dir(j->dirfd);
 out:
 	free(l.v);
 	return err;

@@ -34,15 +34,15 @@ struct seglist {
 };
 
 /* journal_record.c */
-int record_find_valid(const unsigned char *b, size_t size, size_t off, __u64 expected, size_t *at,
-		      __u64 *seq);
+int journal_record_find_valid(const unsigned char *b, size_t size, size_t off, __u64 expected,
+			      size_t *at, __u64 *seq);
 
 /* journal_seg.c */
-void seg_name(char *buf, __u64 first, int compressed);
-int seg_list(int dirfd, int writer, struct seglist *l);
-int seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size);
-int write_all(int fd, const void *buf, size_t len);
-int fsync_dir(int dirfd);
-int seg_seal(int dirfd, struct seg *s);
+void journal_seg_name(char *buf, __u64 first, int compressed);
+int journal_seg_list(int dirfd, int writer, struct seglist *l);
+int journal_seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size);
+int journal_write_all(int fd, const void *buf, size_t len);
+int journal_fsync_dir(int dirfd);
+int journal_seg_seal(int dirfd, struct seg *s);
 
 #endif

@@ -115,8 +115,8 @@ int journal_record_decode(const void *buf, size_t avail, struct journal_record *
  * part, to the few offsets that can hold a record. *at and *seq receive the
  * first one found.
  */
-int record_find_valid(const unsigned char *b, size_t size, size_t off, __u64 expected, size_t *at,
-		      __u64 *seq)
+int journal_record_find_valid(const unsigned char *b, size_t size, size_t off, __u64 expected,
+			      size_t *at, __u64 *seq)
 {
 	struct journal_record r;
 	size_t p;

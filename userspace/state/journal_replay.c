@@ -181,7 +181,7 @@ int journal_iter_open(const char *dir, struct journal_iter **itp)
 		free(it);
 		return err;
 	}
-	err = seg_list(it->dirfd, 0, &it->l);
+	err = journal_seg_list(it->dirfd, 0, &it->l);
 	if (err) {
 		err_set("cannot list the journal in %s: %s", dir, strerror(-err));
 		journal_iter_close(it);
@@ -199,11 +199,11 @@ static int iter_load(struct journal_iter *it)
 
 	free(it->buf);
 	it->buf = NULL;
-	err = seg_load(it->dirfd, s, &it->buf, &it->size);
+	err = journal_seg_load(it->dirfd, s, &it->buf, &it->size);
 	if (err == -ENOENT && !s->compressed) {
-		seg_name(s->name, s->first, 1);
+		journal_seg_name(s->name, s->first, 1);
 		s->compressed = 1;
-		err = seg_load(it->dirfd, s, &it->buf, &it->size);
+		err = journal_seg_load(it->dirfd, s, &it->buf, &it->size);
 	}
 	if (err) {
 		if (err == -ENOENT)
@@ -251,7 +251,8 @@ int journal_iter_next(struct journal_iter *it, struct journal_record *r)
 		}
 		/* A torn last record of the live segment: the end, for a reader. */
 		if (ret != 1 && it->is_tail &&
-		    !record_find_valid(it->buf, it->size, it->off, it->expected, &at, &seq)) {
+		    !journal_record_find_valid(it->buf, it->size, it->off, it->expected, &at,
+					       &seq)) {
 			it->off = it->size;
 			return 0;
 		}

@@ -37,7 +37,7 @@ static int seg_parse_name(const char *name, __u64 *first, int *compressed)
 	return 1;
 }
 
-void seg_name(char *buf, __u64 first, int compressed)
+void journal_seg_name(char *buf, __u64 first, int compressed)
 {
 	snprintf(buf, SEG_NAME_MAX, "%0*llu%s", SEG_DIGITS, (unsigned long long)first,
 		 compressed ? SEG_Z_SUFFIX : SEG_SUFFIX);
@@ -57,7 +57,7 @@ static int seg_cmp(const void *a, const void *b)
  * files and a plain segment that has its sealed copy (interrupted seal).
  * Otherwise (a reader) the sealed copy is dropped from the list instead.
  */
-int seg_list(int dirfd, int writer, struct seglist *l)
+int journal_seg_list(int dirfd, int writer, struct seglist *l)
 {
 	struct dirent *de;
 	size_t cap = 0, i, n;
@@ -263,7 +263,7 @@ static int inflate_all(const unsigned char *in, size_t in_len, size_t max, unsig
  * -EBADMSG (message set) when it is corrupt or larger than any segment the
  * writer produces.
  */
-int seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size)
+int journal_seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size)
 {
 	unsigned char *raw;
 	size_t raw_len;
@@ -301,7 +301,7 @@ int seg_load(int dirfd, const struct seg *s, unsigned char **buf, size_t *size)
 	return err;
 }
 
-int write_all(int fd, const void *buf, size_t len)
+int journal_write_all(int fd, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
@@ -319,7 +319,7 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int fsync_dir(int dirfd)
+int journal_fsync_dir(int dirfd)
 {
 	return fsync(dirfd) ? -errno : 0;
 }
@@ -328,7 +328,7 @@ int fsync_dir(int dirfd)
  * Seal the plain segment s: deflate to NAME.z.tmp, fsync, rename to NAME.z,
  * fsync the folder, unlink the plain file, fsync the folder.
  */
-int seg_seal(int dirfd, struct seg *s)
+int journal_seg_seal(int dirfd, struct seg *s)
 {
 	char zname[SEG_NAME_MAX], tmp[SEG_NAME_MAX + 4];
 	unsigned char *raw = NULL, *z = NULL;
@@ -336,7 +336,7 @@ int seg_seal(int dirfd, struct seg *s)
 	z_stream zs;
 	int fd = -1, err, zr;
 
-	seg_name(zname, s->first, 1);
+	journal_seg_name(zname, s->first, 1);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", zname);
 	fd = openat(dirfd, s->name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -375,7 +375,7 @@ int seg_seal(int dirfd, struct seg *s)
 		err = -errno;
 		goto out;
 	}
-	err = write_all(fd, z, zs.total_out);
+	err = journal_write_all(fd, z, zs.total_out);
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
@@ -386,14 +386,14 @@ int seg_seal(int dirfd, struct seg *s)
 		unlinkat(dirfd, tmp, 0);
 		goto out;
 	}
-	err = fsync_dir(dirfd);
+	err = journal_fsync_dir(dirfd);
 	if (err)
 		goto out;
 	if (unlinkat(dirfd, s->name, 0)) {
 		err = -errno;
 		goto out;
 	}
-	err = fsync_dir(dirfd);
+	err = journal_fsync_dir(dirfd);
 	s->compressed = 1;
 	memcpy(s->name, zname, sizeof(zname));
 out:

@@ -18,6 +18,7 @@
 #include "args.h"
 #include "breaker.h"
 #include "cmd.h"
+#include "ctl.h"
 #include "err.h"
 #include "gateway.h"
 #include "loader.h"
@@ -69,7 +70,7 @@ void state_init(struct state *s)
 {
 	memset(s, 0, sizeof(*s));
 	cluster_defaults(&s->cluster);
-	snprintf(s->daemon.socket, sizeof(s->daemon.socket), "%s", STATE_SOCKET_DEFAULT);
+	snprintf(s->daemon.socket, sizeof(s->daemon.socket), "%s", CTL_SOCKET_DEFAULT);
 	snprintf(s->daemon.journal, sizeof(s->daemon.journal), "%s", STATE_JOURNAL_DEFAULT);
 	snprintf(s->daemon.metrics, sizeof(s->daemon.metrics), "%s", STATE_METRICS_DEFAULT);
 	state_health_defaults(&s->daemon.health);

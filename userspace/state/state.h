@@ -30,8 +30,7 @@
 #include "res.h"
 #include "sluice_abi.h"
 
-/* Daemon defaults. */
-#define STATE_SOCKET_DEFAULT "/run/sluice/sluiced.sock"
+/* Daemon defaults (the control socket's: CTL_SOCKET_DEFAULT, ctl.h). */
 #define STATE_JOURNAL_DEFAULT "/var/lib/sluice/journal"
 #define STATE_METRICS_DEFAULT "127.0.0.1:9469"
 
