@@ -487,6 +487,43 @@ static void test_operator(void **state)
 	brk_group_free(&g);
 }
 
+/*
+ * The data plane's fast trip: a closed machine opens (cause fast_trip,
+ * probing follows like any trip: half-open probes close it again); not from
+ * open or half-open; refused at max_open (to stays closed).
+ */
+static void test_fast_trip(void **state)
+{
+	struct brk_conf c = count_only();
+	struct brk_change chg;
+	struct brk_group g;
+
+	(void)state;
+	group(&g, &c, 2);
+	assert_int_equal(brk_fast_trip(&g, 0, 1000, &chg), 1);
+	assert_int_equal(chg.from, SLUICE_BRK_CLOSED);
+	assert_int_equal(chg.to, SLUICE_BRK_OPEN);
+	assert_int_equal(chg.cause, BRK_CAUSE_FAST_TRIP);
+	assert_true(chg.open_ms == 5000);
+	assert_string_equal(brk_cause_name(chg.cause), "fast_trip");
+	assert_int_equal(brk_fast_trip(&g, 0, 1100, &chg), 0);
+	/* The group is at its limit (1 of 2): member 1's fast trip is refused. */
+	assert_int_equal(brk_fast_trip(&g, 1, 1200, &chg), 1);
+	assert_int_equal(chg.cause, BRK_CAUSE_MAX_OPEN);
+	assert_int_equal(chg.to, SLUICE_BRK_CLOSED);
+	assert_int_equal(state_of(&g, 1), SLUICE_BRK_CLOSED);
+	/* Half-open after the wait, then three probe successes close it. */
+	assert_int_equal(brk_tick(&g, 0, 6000, &chg), 1);
+	assert_int_equal(chg.to, SLUICE_BRK_HALF_OPEN);
+	assert_int_equal(brk_fast_trip(&g, 0, 6050, &chg), 0);
+	assert_int_equal(feed(&g, 0, 6100, 0, 2, NULL), 0);
+	assert_int_equal(brk_record(&g, 0, 6200, 0, &chg), 1);
+	assert_int_equal(chg.to, SLUICE_BRK_CLOSED);
+	assert_int_equal(chg.cause, BRK_CAUSE_PROBES_OK);
+	assert_int_equal(brk_fast_trip(&g, 9, 0, &chg), -ENOENT);
+	brk_group_free(&g);
+}
+
 /* Membership changes keep the state of the machines that stay. */
 static void test_members_and_adopt(void **state)
 {
@@ -524,12 +561,13 @@ static void test_members_and_adopt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_failure_threshold),
-		cmocka_unit_test(test_window_aging),	 cmocka_unit_test(test_window_granularity),
-		cmocka_unit_test(test_failure_rate),	 cmocka_unit_test(test_half_open_close),
-		cmocka_unit_test(test_half_open_reopen), cmocka_unit_test(test_doubling),
-		cmocka_unit_test(test_max_open_rule),	 cmocka_unit_test(test_max_open_group),
-		cmocka_unit_test(test_operator),	 cmocka_unit_test(test_members_and_adopt),
+		cmocka_unit_test(test_defaults),	  cmocka_unit_test(test_failure_threshold),
+		cmocka_unit_test(test_window_aging),	  cmocka_unit_test(test_window_granularity),
+		cmocka_unit_test(test_failure_rate),	  cmocka_unit_test(test_half_open_close),
+		cmocka_unit_test(test_half_open_reopen),  cmocka_unit_test(test_doubling),
+		cmocka_unit_test(test_max_open_rule),	  cmocka_unit_test(test_max_open_group),
+		cmocka_unit_test(test_operator),	  cmocka_unit_test(test_fast_trip),
+		cmocka_unit_test(test_members_and_adopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
