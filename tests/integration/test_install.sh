@@ -48,7 +48,8 @@ check "make uninstall removes every file${left:+ (left: $left)}" test -z "$left"
 
 # --- the Debian package -------------------------------------------------------
 if [ -z "$DEB" ]; then
-	tap_skip "dpkg -i the package" "no $BUILD/deb/sluice_*.deb: run 'make deb' first"
+	# Building the package takes minutes: make test leaves it to `make deb`.
+	echo "# the Debian package was not built in this run: 'make deb' first to test it here"
 	finish
 	exit 0
 fi
