@@ -55,7 +55,6 @@ static const uint8_t syn_opts[OPT_LEN] = { 2,	 4,    0x05, 0xb4, 4, 2, 8, 10, 0x
 static const char *const be4[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4" };
 static const char *const be6[] = { "2001:db8:b::2", "2001:db8:b::3", "2001:db8:b::4" };
 
-static struct ring_buffer *rb;
 static struct sluice_event events[64];
 static int n_events;
 
@@ -72,7 +71,7 @@ static int events_of(uint32_t type)
 {
 	int i, n = 0;
 
-	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_true(ring_buffer__consume(dp.events) >= 0);
 	for (i = 0; i < n_events; i++)
 		n += events[i].type == type;
 	n_events = 0;
@@ -613,21 +612,13 @@ static void test_fast_trip(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (dp_setup(&dp_topo_std, dp_fail_cmocka))
-		return 0;
-	rb = ring_buffer__new(bpf_map__fd(dp.skel->maps.sl_events), on_event, NULL, NULL);
-	if (!rb) {
-		printf("SKIPPED: cannot set up the ring buffer\n");
-		dp_teardown();
-	}
+	dp_setup_events(&dp_topo_std, dp_fail_cmocka, on_event);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	ring_buffer__free(rb);
-	rb = NULL;
 	dp_teardown();
 	return 0;
 }

@@ -41,8 +41,6 @@
 #define FIN (PKT_TCP_FIN | PKT_TCP_ACK)
 #define RST PKT_TCP_RST
 
-static struct ring_buffer *rb;
-
 /* ---- the topology ------------------------------------------------------ */
 
 #define CLIENT4 "192.0.2.10"
@@ -124,14 +122,14 @@ static int on_event(void *ctx, void *data, size_t size)
 /* Forget every event published so far. */
 static void events_reset(void)
 {
-	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_true(ring_buffer__consume(dp.events) >= 0);
 	n_events = 0;
 }
 
 /* Exactly one new event, of type for backend be of service svc. */
 static void event_expect(uint32_t type, uint32_t be, uint32_t svc)
 {
-	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_true(ring_buffer__consume(dp.events) >= 0);
 	assert_int_equal(n_events, 1);
 	assert_int_equal(events[0].type, type);
 	assert_int_equal(events[0].backend_id, be);
@@ -143,7 +141,7 @@ static void event_expect(uint32_t type, uint32_t be, uint32_t svc)
 
 static void no_event(void)
 {
-	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_true(ring_buffer__consume(dp.events) >= 0);
 	assert_int_equal(n_events, 0);
 }
 
@@ -860,21 +858,13 @@ static void test_signal_ipip_ack(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	if (dp_setup(&dp_topo_std, dp_fail_cmocka))
-		return 0;
-	rb = ring_buffer__new(bpf_map__fd(dp.skel->maps.sl_events), on_event, NULL, NULL);
-	if (!rb) {
-		printf("SKIPPED: cannot set up the ring buffer\n");
-		dp_teardown();
-	}
+	dp_setup_events(&dp_topo_std, dp_fail_cmocka, on_event);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	ring_buffer__free(rb);
-	rb = NULL;
 	dp_teardown();
 	return 0;
 }

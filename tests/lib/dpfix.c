@@ -244,10 +244,25 @@ skip:
 	return -1;
 }
 
+int dp_setup_events(const struct dp_topo *topo, dp_fail_fn fail, ring_buffer_sample_fn fn)
+{
+	if (dp_setup(topo, fail))
+		return -1;
+	dp.events = ring_buffer__new(bpf_map__fd(dp.skel->maps.sl_events), fn, NULL, NULL);
+	if (!dp.events) {
+		printf("SKIPPED: cannot set up the ring buffer\n");
+		dp_teardown();
+		return -1;
+	}
+	return 0;
+}
+
 void dp_teardown(void)
 {
 	size_t i;
 
+	ring_buffer__free(dp.events);
+	dp.events = NULL;
 	for (i = 0; i < SLUICE_MAX_TABLES; i++) {
 		free(dp.tables[i]);
 		dp.tables[i] = NULL;

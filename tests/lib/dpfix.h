@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
 #include "maps.h"
@@ -83,6 +84,7 @@ struct dp {
 	char be_addr[SLUICE_MAX_BACKENDS][INET6_ADDRSTRLEN]; /* each backend's address */
 	uint32_t *tables[SLUICE_MAX_TABLES];		     /* last table published per id */
 	uint32_t next_svc, next_be;			     /* ids handed out, from 1 */
+	struct ring_buffer *events; /* sl_events, when set up with dp_setup_events() */
 };
 
 extern struct dp dp;
@@ -93,6 +95,12 @@ extern struct dp dp;
  * sources. 0 when ready; -1 after printing "SKIPPED: why" (dp.skel NULL).
  */
 int dp_setup(const struct dp_topo *topo, dp_fail_fn fail);
+
+/*
+ * dp_setup(), then a reader of the sl_events ring buffer into dp.events
+ * that hands each record to fn (the suites that check passive signals).
+ */
+int dp_setup_events(const struct dp_topo *topo, dp_fail_fn fail, ring_buffer_sample_fn fn);
 
 /* Group teardown: everything dp_setup made (the namespace goes with the process). */
 void dp_teardown(void);
