@@ -216,6 +216,42 @@ static void test_reply_null(void **state)
 	ctl_reply_free(&rep);
 }
 
+/* An apply request: the line names the file and the size of the body that follows it. */
+static void test_apply(void **state)
+{
+	static const char *const bad[] = {
+		"{\"op\":\"apply\",\"name\":\"/x.yaml\"}",			  /* no size */
+		"{\"op\":\"apply\",\"size\":3}",				  /* no name */
+		"{\"op\":\"apply\",\"name\":\"/x\",\"size\":-1}",		  /* negative */
+		"{\"op\":\"apply\",\"name\":\"/x\",\"size\":4194305}",		  /* > 4 MiB */
+		"{\"op\":\"apply\",\"name\":\"/x\",\"size\":\"3\"}",		  /* not a number */
+		"{\"op\":\"apply\",\"name\":\"/x\\ny\",\"size\":3}",		  /* control char */
+		"{\"op\":\"apply\",\"name\":\"\",\"size\":3}",			  /* empty name */
+		"{\"op\":\"ping\",\"name\":\"/x\",\"size\":3}",			  /* not an apply */
+		"{\"argv\":[\"config\",\"apply\"],\"size\":3}",			  /* not an apply */
+		"{\"op\":\"apply\",\"argv\":[\"x\"],\"name\":\"/x\",\"size\":1}", /* argv */
+	};
+	struct ctl_request r;
+	char *line;
+	size_t i;
+
+	(void)state;
+	line = ctl_apply_build("/etc/sluice/sluiced.yaml", 4194304, "/sys/fs/bpf/p");
+	assert_non_null(line);
+	assert_int_equal(parse(line, &r), 0);
+	assert_int_equal(r.op, CTL_OP_APPLY);
+	assert_string_equal(r.name, "/etc/sluice/sluiced.yaml");
+	assert_int_equal(r.size, CTL_BODY_MAX);
+	assert_string_equal(r.pin_root, "/sys/fs/bpf/p");
+	assert_int_equal(r.argc, 0);
+	ctl_request_free(&r);
+	free(line);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(parse(bad[i], &r) < 0);
+		assert_null(r.name);
+	}
+}
+
 static void test_socket_path(void **state)
 {
 	(void)state;
@@ -236,7 +272,7 @@ int main(void)
 		cmocka_unit_test(test_valid),	   cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unknown),	   cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_round_trip), cmocka_unit_test(test_socket_path),
-		cmocka_unit_test(test_reply_null),
+		cmocka_unit_test(test_reply_null), cmocka_unit_test(test_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,10 @@ struct conn {
 	struct lconn lc; /* first: the loop hands us &lc.src */
 	char *in;
 	size_t in_len;
+	/* the body of an apply request, after its line: NULL while discarded */
+	int in_body;
+	char *body, *body_name;
+	size_t body_len, body_need;
 	char *out;
 	size_t out_len, out_off, out_cap;
 	int subscriber;
@@ -67,6 +71,8 @@ static void conn_free(struct lconn *lc)
 
 	free(c->in);
 	free(c->out);
+	free(c->body);
+	free(c->body_name);
 	free(c);
 }
 
@@ -346,18 +352,18 @@ static void subscribe(struct daemon *d, struct conn *c)
 	conn_queue(c, live, sizeof(live) - 1);
 }
 
-/* `config apply FILE` through the daemon: the diff's commands, each journaled. */
-static void run_apply(struct daemon *d, struct conn *c, const char *file)
+/*
+ * `config apply FILE` through the daemon: the diff's commands, each
+ * journaled, from the content the client sent (apply_begin() takes it).
+ */
+static void run_apply(struct daemon *d, struct conn *c, const char *name, const char *text,
+		      size_t len)
 {
 	char *obuf = NULL, *ebuf = NULL;
 	size_t olen = 0, elen = 0, n = 0;
 	FILE *o, *e;
 	int rc;
 
-	if (!file || file[0] != '/') {
-		refuse(c, "config apply through the daemon needs an absolute FILE path");
-		return;
-	}
 	o = open_memstream(&obuf, &olen);
 	e = open_memstream(&ebuf, &elen);
 	if (!o || !e) {
@@ -368,7 +374,7 @@ static void run_apply(struct daemon *d, struct conn *c, const char *file)
 		reply(c, 1, "", "sluiced: out of memory\n", -1);
 		return;
 	}
-	rc = apply_config(d, file, o, e, &n);
+	rc = apply_config_text(d, name, text, len, o, e, &n);
 	if (rc && !elen)
 		fprintf(e, "sluice: %s\n", err_msg());
 	fclose(o);
@@ -376,6 +382,50 @@ static void run_apply(struct daemon *d, struct conn *c, const char *file)
 	reply(c, rc ? 1 : 0, obuf, ebuf, -1);
 	free(obuf);
 	free(ebuf);
+}
+
+/* 1 when r is for this daemon's pin root; else refused. */
+static int pin_root_ok(struct daemon *d, struct conn *c, const struct ctl_request *r)
+{
+	if (!r->pin_root || !strcmp(r->pin_root, d->pin_root))
+		return 1;
+	refuse(c, "this daemon serves the pin root %s, not %s (run with --local to bypass it)",
+	       d->pin_root, r->pin_root);
+	return 0;
+}
+
+/*
+ * An apply request's line: its body follows. A refused one's body is read
+ * and dropped, so the client gets its reply and the connection stays in step.
+ */
+static void apply_begin(struct daemon *d, struct conn *c, const struct ctl_request *r)
+{
+	c->in_body = 1;
+	c->body_len = 0;
+	c->body_need = r->size;
+	if (!pin_root_ok(d, c, r))
+		return;
+	c->body = malloc(r->size + 1);
+	c->body_name = strdup(r->name);
+	if (!c->body || !c->body_name) {
+		free(c->body);
+		free(c->body_name);
+		c->body = c->body_name = NULL;
+		reply(c, 1, "", "sluiced: out of memory\n", -1);
+	}
+}
+
+/* The body is complete: apply it (unless it was refused). */
+static void apply_end(struct daemon *d, struct conn *c)
+{
+	if (c->body) {
+		c->body[c->body_len] = '\0';
+		run_apply(d, c, c->body_name, c->body, c->body_len);
+	}
+	free(c->body);
+	free(c->body_name);
+	c->body = c->body_name = NULL;
+	c->in_body = 0;
 }
 
 /* Is word a prefix of name (at least min letters, so "c" is not config)? */
@@ -393,12 +443,8 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	__s64 seq = -1;
 	int i = 0, rc;
 
-	if (r->pin_root && strcmp(r->pin_root, d->pin_root)) {
-		refuse(c,
-		       "this daemon serves the pin root %s, not %s (run with --local to bypass it)",
-		       d->pin_root, r->pin_root);
+	if (!pin_root_ok(d, c, r))
 		return;
-	}
 	/* The command words start after a --flow-entries that travels with them. */
 	if (i < r->argc && !strncmp(r->argv[i], "--flow-entries", 14))
 		i += strchr(r->argv[i], '=') ? 1 : 2;
@@ -407,7 +453,10 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	err_clear();
 	if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "config", 2) &&
 	    word_is(r->argv[i + 1], "apply", 1)) {
-		run_apply(d, c, i + 2 < r->argc ? r->argv[i + 2] : NULL);
+		/* An older client's form: the daemon would open FILE as root. */
+		refuse(c, "config apply FILE: the daemon does not open files a client names; "
+			  "this sluice CLI is older than the daemon: use one that sends the "
+			  "file's content");
 	} else if (kind == CMD_NONE) {
 		refuse(c,
 		       "'%s%s%s' is not a write command the daemon runs (expected e.g. service add ...)",
@@ -476,6 +525,9 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 	case CTL_OP_COMPACT:
 		compact(d, c);
 		break;
+	case CTL_OP_APPLY:
+		apply_begin(d, c, &r);
+		break;
 	default:
 		run_request(d, c, &r);
 		break;
@@ -483,10 +535,64 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 	ctl_request_free(&r);
 }
 
+static void in_consume(struct conn *c, size_t n)
+{
+	c->in_len -= n;
+	memmove(c->in, c->in + n, c->in_len);
+}
+
+/* Move buffered input into the pending body; 1 once it is complete. */
+static int body_take(struct conn *c)
+{
+	size_t n = c->body_need - c->body_len;
+
+	if (n > c->in_len)
+		n = c->in_len;
+	if (c->body)
+		memcpy(c->body + c->body_len, c->in, n);
+	c->body_len += n;
+	in_consume(c, n);
+	return c->body_len == c->body_need;
+}
+
+/* Handle the complete requests (and bodies) buffered. */
+static void conn_input(struct daemon *d, struct conn *c)
+{
+	char *nl;
+
+	while (!c->closing && !c->lc.dead) {
+		if (c->in_body) {
+			if (!body_take(c))
+				return;
+			apply_end(d, c);
+		} else {
+			size_t len;
+
+			nl = memchr(c->in, '\n', c->in_len);
+			if (!nl)
+				return;
+			len = (size_t)(nl - c->in);
+			handle_line(d, c, c->in, len);
+			if (c->lc.dead)
+				return;
+			in_consume(c, len + 1);
+			if (c->subscriber) {
+				c->in_len = 0;
+				return;
+			}
+		}
+		/*
+		 * The client's time to take the reply (or send the body) starts
+		 * now: a command (a large config apply) may have run past the old
+		 * deadline.
+		 */
+		c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
+	}
+}
+
 static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 {
 	struct conn *c = (struct conn *)src;
-	char *nl;
 	ssize_t n;
 
 	if (c->lc.dead)
@@ -515,24 +621,10 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 	if (c->subscriber || c->closing)
 		return; /* a subscriber has nothing more to say; ignore it */
 	c->in_len += (size_t)n;
-	while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
-		size_t len = (size_t)(nl - c->in);
-
-		handle_line(d, c, c->in, len);
-		if (c->lc.dead)
-			return;
-		/*
-		 * The client's time to take the reply starts now: a command
-		 * (a large config apply) may have run past the old deadline.
-		 */
-		if (!c->subscriber)
-			c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
-		c->in_len -= len + 1;
-		memmove(c->in, nl + 1, c->in_len);
-		if (c->subscriber)
-			c->in_len = 0;
-	}
-	if (c->in_len > CTL_REQUEST_MAX) {
+	conn_input(d, c);
+	if (c->lc.dead)
+		return;
+	if (!c->in_body && c->in_len > CTL_REQUEST_MAX) {
 		refuse(c, "request longer than %d bytes: refused", CTL_REQUEST_MAX);
 		c->closing = 1;
 		c->in_len = 0;

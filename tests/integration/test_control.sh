@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The control socket's defences (issue 13), on a daemon of its own (private
+# pin root, journal and socket; no lab, no metrics listener):
+#  - F1: `config apply FILE` through the daemon sends FILE's content, read by
+#    the CLI with the caller's permissions: a non-root member of group
+#    sluice asking to apply /etc/shadow gets its own "Permission denied",
+#    and neither its output nor the daemon's log quotes the file; the old
+#    request form (a path for the daemon to open) is refused; config files
+#    must be regular files of at most 4 MiB; an apply's body is framed
+#    (a request on the same connection after it is answered too).
+# The group sluice is created for the run when the host has none (and
+# removed again). Bounded: every client has a timeout; the daemon is killed
+# and the pins, files and group removed on any exit.
+. "$(dirname "$0")/lib.sh"
+
+require_env control
+SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
+for tool in jq ncat setpriv; do
+	command -v $tool >/dev/null || {
+		tap_fail "control: needs $tool"
+		finish
+		exit 1
+	}
+done
+DTMP=$(mktemp -d /tmp/sluice-control-XXXXXX)
+chmod 755 "$DTMP" # the non-root clients reach the socket through it
+SOCK=$DTMP/sluiced.sock
+JDIR=$DTMP/journal
+LOG=$DTMP/sluiced.log
+export SLUICE_SOCKET=$SOCK
+DPID=
+MADE_GROUP=
+if ! getent group sluice >/dev/null; then
+	groupadd --system sluice && MADE_GROUP=1
+fi
+SGID=$(getent group sluice | cut -d: -f3)
+NOGROUP=$(id -g nobody)
+
+control_cleanup() {
+	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$DTMP" "$SLUICE_PIN_ROOT"
+	[ -n "$MADE_GROUP" ] && groupdel sluice
+}
+trap control_cleanup EXIT
+trap 'exit 130' INT TERM
+
+sl() { timeout 20 "$SLUICE" "$@"; }
+# as_reader CMD...: CMD as nobody, in group sluice (may connect: the read role).
+as_reader() { setpriv --reuid nobody --regid "$NOGROUP" --groups "$SGID" -- "$@"; }
+# raw LINE: send one request line, print the reply line.
+raw() { printf '%s\n' "$1" | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1; }
+ping_ok() { [ "$(raw '{"op":"ping"}' | jq -r .rc 2>/dev/null)" = 0 ]; }
+jshow() { sl -j journal show --dir "$JDIR"; }
+
+daemon_start() {
+	"$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK" \
+		--metrics off "$@" >>"$LOG" 2>&1 &
+	DPID=$!
+	for _ in $(seq 100); do
+		ping_ok && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+if daemon_start; then
+	tap_ok "sluiced starts with its own pin root and socket"
+else
+	tap_fail "sluiced starts" "$(tail -5 "$LOG")"
+	finish
+	exit 1
+fi
+
+# --- F1: config apply never makes the daemon open a client's path -----------
+out=$(as_reader "$SLUICE" config apply /etc/shadow 2>&1)
+st=$?
+check "a non-root client's config apply /etc/shadow fails (status $st)" test "$st" -ne 0
+check "... with its own read's permission error ($out)" grep -q "/etc/shadow: cannot open: Permission denied" <<<"$out"
+check "... and quotes nothing of the file" test "$(grep -c 'root:' <<<"$out")" = 0
+check "the daemon's log never quotes it" test "$(grep -c 'root:' "$LOG")" = 0
+out=$(raw '{"argv":["config","apply","/etc/shadow"]}')
+check "the old request form (a path for the daemon to open) is refused: $(jq -r .err <<<"$out")" \
+	test "$(jq -r .rc <<<"$out")" = 2 -a "$(jq -r .err <<<"$out" | grep -c 'does not open files')" = 1
+check "... without reading it" test "$(grep -c 'root:' <<<"$out")" = 0
+
+cat >"$DTMP/conf.yaml" <<'YAML'
+services:
+  - address: 198.19.5.1
+    port: 80
+    mode: nat
+    backends: [10.9.0.1, 10.9.0.2]
+  - address: fd00:5c:5::1
+    port: 443
+    mode: nat
+    backends: ["fd00:5c:6::1"]
+YAML
+chmod 600 "$DTMP/conf.yaml"
+out=$(cd "$DTMP" && sl config apply conf.yaml 2>&1)
+check "root applies a config (relative FILE) through the daemon ($(tail -n1 <<<"$out"))" \
+	grep -q "applied $DTMP/conf.yaml: 5 commands" <<<"$out"
+check "... IPv4 and IPv6 services are in the maps" \
+	test "$(sl -j service show | jq '[.[] | select(.address == "198.19.5.1" or .address == "fd00:5c:5::1")] | length')" = 2
+check "... journaled as a config record naming the file" \
+	test "$(jshow | jq -r '[.[] | select(.type == "config")][-1].payload.path')" = "$DTMP/conf.yaml"
+out=$(as_reader "$SLUICE" config apply "$DTMP/conf.yaml" 2>&1)
+check "a mode-0600 config is not readable by another user ($out)" grep -q "Permission denied" <<<"$out"
+
+out=$(sl config apply /dev/zero 2>&1)
+check "config apply /dev/zero: not a regular file ($out)" grep -q "not a regular file" <<<"$out"
+mkfifo "$DTMP/fifo"
+out=$(sl config apply "$DTMP/fifo" 2>&1)
+check "config apply of a FIFO: refused at once, not blocked ($out)" grep -q "not a regular file" <<<"$out"
+truncate -s $((4 * 1024 * 1024 + 1)) "$DTMP/big.yaml"
+out=$(sl config apply "$DTMP/big.yaml" 2>&1)
+check "config apply of 4 MiB + 1 byte: too large ($out)" grep -q "larger than the 4 MiB" <<<"$out"
+out=$(raw '{"op":"apply","name":"/x.yaml","size":4194305}')
+check "an apply request announcing 4 MiB + 1 byte is refused ($(jq -r .err <<<"$out"))" \
+	test "$(jq -r .rc <<<"$out")" = 2
+check "the daemon still answers" ping_ok
+
+# An apply's body, then a ping on the same connection: both are answered.
+body=$(sed 's/10.9.0.2/10.9.0.3/' "$DTMP/conf.yaml")
+n=$(printf '%s' "$body" | wc -c)
+printf '{"op":"apply","name":"framed.yaml","size":%d}\n%s{"op":"ping"}\n' "$n" "$body" |
+	timeout 10 ncat -U "$SOCK" 2>/dev/null | head -n2 >"$DTMP/replies"
+check "an apply's body is framed: the apply ($(head -n1 "$DTMP/replies" | jq -c .out))" \
+	test "$(head -n1 "$DTMP/replies" | jq -r .rc)" = 0
+check "... and the request after it are answered" grep -q '"out":"sluiced' "$DTMP/replies"
+check "... and the file's change is applied" \
+	test "$(sl -j backend show 198.19.5.1 80 tcp | jq '[.[] | select(.address == "10.9.0.3")] | length')" = 1
+
+finish
