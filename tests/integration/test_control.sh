@@ -9,6 +9,11 @@
 #    request form (a path for the daemon to open) is refused; config files
 #    must be regular files of at most 4 MiB; an apply's body is framed
 #    (a request on the same connection after it is answered too).
+#  - roles (SO_PEERCRED): group sluice reads (events) but every write,
+#    apply and compact is refused with "permission denied" and changes
+#    nothing (maps and journal as before); the admin group (--admin-group)
+#    writes; an unknown admin group stops the daemon at start; every
+#    journal record names its author's uid and pid (journal show, events).
 # The group sluice is created for the run when the host has none (and
 # removed again). Bounded: every client has a timeout; the daemon is killed
 # and the pins, files and group removed on any exit.
@@ -131,5 +136,53 @@ check "an apply's body is framed: the apply ($(head -n1 "$DTMP/replies" | jq -c 
 check "... and the request after it are answered" grep -q '"out":"sluiced' "$DTMP/replies"
 check "... and the file's change is applied" \
 	test "$(sl -j backend show 198.19.5.1 80 tcp | jq '[.[] | select(.address == "10.9.0.3")] | length')" = 1
+
+# --- roles ------------------------------------------------------------------
+jlen() { jshow | jq length; }
+n0=$(jlen)
+out=$(as_reader "$SLUICE" service add 198.19.5.9 80 tcp 2>&1)
+st=$?
+check "group sluice: a write command is refused (status $st): $out" \
+	grep -q "permission denied: write commands need the admin role" <<<"$out"
+check "... the maps are unchanged" \
+	test "$(sl -j service show | jq '[.[] | select(.address == "198.19.5.9")] | length')" = 0
+out=$(as_reader "$SLUICE" config apply /etc/hostname 2>&1)
+check "group sluice: config apply is refused ($out)" grep -q "permission denied: config apply" <<<"$out"
+out=$(printf '{"op":"compact"}\n' | as_reader timeout 5 ncat -U "$SOCK" 2>&1 | head -n1)
+check "group sluice: journal compact is refused ($(jq -r .err <<<"$out"))" \
+	test "$(jq -r .rc <<<"$out")" = 2 -a "$(jq -r .err <<<"$out" | grep -c 'permission denied')" = 1
+check "... nothing refused was journaled ($n0 records before and after)" test "$(jlen)" = "$n0"
+check "... each refusal is logged with the peer's uid" \
+	test "$(grep -c "refused .* to uid $(id -u nobody) pid" "$LOG")" -ge 3
+out=$(as_reader "$SLUICE" -j events 2>&1)
+check "group sluice: events reads the journal's stream" \
+	test "$(jq -s '[.[] | select(.type == "config")] | length' <<<"$out")" -ge 1
+check "... each record with its author's uid and pid" \
+	test "$(jq -s '[.[] | select(.type == "config") | select(.uid == 0 and .pid > 0)] | length' <<<"$out")" -ge 1
+sl service add 198.19.5.10 80 tcp >/dev/null
+check "journal show: root's command carries uid 0 and the CLI's pid" \
+	test "$(jshow | jq -c '[.[] | select(.type == "command")][-1] | [.uid, (.pid > 0 and .pid != '"$DPID"')]')" = "[0,true]"
+out=$(sl journal show --dir "$JDIR" | tail -n1)
+check "... in the text too ($out)" grep -Eq '\[uid 0 pid [0-9]+\]$' <<<"$out"
+
+kill -TERM "$DPID" && wait "$DPID"
+DPID=
+out=$("$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK" --metrics off \
+	--admin-group no-such-group-$$ 2>&1)
+check "an admin group that does not exist stops the daemon at start" \
+	grep -q "admin group no-such-group-$$ does not exist" <<<"$out"
+ADMIN_GID=64999 # no such group needed: the peer's groups are what count
+if daemon_start --admin-group $ADMIN_GID; then
+	tap_ok "sluiced restarts with --admin-group $ADMIN_GID"
+else
+	tap_fail "sluiced restarts with --admin-group" "$(tail -5 "$LOG")"
+fi
+out=$(setpriv --reuid nobody --regid "$NOGROUP" --groups "$SGID,$ADMIN_GID" -- \
+	"$SLUICE" service add 198.19.5.11 80 tcp 2>&1)
+check "a member of the admin group runs a write command ($out)" grep -q "added service" <<<"$out"
+check "... journaled with its uid ($(id -u nobody))" \
+	test "$(jshow | jq '[.[] | select(.type == "command")][-1].uid')" = "$(id -u nobody)"
+out=$(as_reader "$SLUICE" service add 198.19.5.12 80 tcp 2>&1)
+check "group sluice alone still may not ($out)" grep -q "admin role (root or group $ADMIN_GID)" <<<"$out"
 
 finish

@@ -9,6 +9,12 @@
  * journal record as a JSON line, after a backlog of the recent ones, and
  * are dropped when they fall too far behind.
  *
+ * Every connection has a role from its peer's credentials (SO_PEERCRED,
+ * SO_PEERGROUPS; ctl.h): admin for root and the admin group (--admin-group),
+ * read for group sluice; a request its role does not allow is refused and
+ * changes nothing. The records a request causes carry its author (the
+ * peer's uid and pid) in the journal.
+ *
  * Connections are never freed while an epoll batch may still point at
  * them: a closed connection goes to a graveyard freed on the next tick.
  */
@@ -21,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -51,6 +58,9 @@ struct conn {
 	size_t out_len, out_off, out_cap;
 	int subscriber;
 	int closing; /* close once the output is sent */
+	int identified;
+	struct ucred cred; /* the peer's, at connect */
+	enum ctl_role role;
 };
 
 struct control {
@@ -58,6 +68,10 @@ struct control {
 	int lock;	     /* the daemon's lock beside the socket (ctl.h), held for life */
 	char *backlog[BACKLOG_MAX];
 	size_t bl_next, bl_count;
+	gid_t read_gid, admin_gid; /* group sluice, the admin group */
+	int has_read_gid, has_admin_gid;
+	struct journal_author author; /* of the records being journaled */
+	int has_author;		      /* 0: this daemon's own */
 };
 
 static void conn_close(struct daemon *d, struct conn *c)
@@ -156,8 +170,9 @@ static void refuse(struct conn *c, const char *fmt, ...)
 	reply(c, CTL_RC_BAD, "", msg, -1);
 }
 
-/* A journal record as the JSON line subscribers get (malloc'ed). */
-static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const char *payload, size_t len)
+/* A journal record as the JSON line subscribers get (malloc'ed); who may be NULL. */
+static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const struct journal_author *who,
+			 const char *payload, size_t len)
 {
 	struct json_object *doc = json_object_new_object(), *p;
 	struct json_tokener *tok = json_tokener_new();
@@ -175,6 +190,10 @@ static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const char *paylo
 	json_object_object_add(doc, "time_ns", json_object_new_int64((int64_t)time_ns));
 	json_object_object_add(doc, "type", json_object_new_string(journal_type_name(type)));
 	json_object_object_add(doc, "payload", p);
+	if (who) {
+		json_object_object_add(doc, "uid", json_object_new_int64(who->uid));
+		json_object_object_add(doc, "pid", json_object_new_int64(who->pid));
+	}
 	s = json_object_to_json_string_ext(doc,
 					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s && asprintf(&line, "%s\n", s) < 0)
@@ -218,10 +237,28 @@ void control_publish(struct daemon *d, const char *line)
 		backlog_keep(ctl, copy);
 }
 
+/* The author of the records journaled from now on (NULL: this daemon). */
+static void set_author(struct daemon *d, const struct ucred *cr)
+{
+	struct control *ctl = d->ctl;
+
+	ctl->has_author = !!cr;
+	if (cr) {
+		ctl->author.uid = (__u32)cr->uid;
+		ctl->author.pid = (__u32)cr->pid;
+	} else {
+		ctl->author.uid = (__u32)getuid();
+		ctl->author.pid = (__u32)getpid();
+	}
+	journal_set_author(d->journal, &ctl->author);
+}
+
 int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq)
 {
 	__u64 t = journal_now_ns(), s = 0;
 	size_t len = strlen(payload);
+	struct journal_author self = { (__u32)getuid(), (__u32)getpid() };
+	const struct journal_author *who = d->ctl && d->ctl->has_author ? &d->ctl->author : &self;
 	char *line;
 	int err;
 
@@ -232,7 +269,7 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 	}
 	if (seq)
 		*seq = s;
-	line = record_line(s, t, type, payload, len);
+	line = record_line(s, t, type, who, payload, len);
 	if (line) {
 		control_publish(d, line);
 		free(line);
@@ -420,7 +457,9 @@ static void apply_end(struct daemon *d, struct conn *c)
 {
 	if (c->body) {
 		c->body[c->body_len] = '\0';
+		set_author(d, &c->cred);
 		run_apply(d, c, c->body_name, c->body, c->body_len);
+		set_author(d, NULL);
 	}
 	free(c->body);
 	free(c->body_name);
@@ -505,6 +544,78 @@ static void compact(struct daemon *d, struct conn *c)
 	journal_cmds_free(&cmds);
 }
 
+/* Is the peer (its credentials cr, on fd) in group g? */
+static int peer_in_group(int fd, const struct ucred *cr, gid_t g)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	int in = cr->gid == g;
+	size_t i;
+
+	if (in)
+		return 1;
+	/* The peer's supplementary groups as they were at connect (Linux 4.13). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) && errno == ERANGE) {
+		groups = malloc(len);
+		if (!groups)
+			return 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+			len = 0;
+	}
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		in |= groups[i] == g;
+	if (groups != small)
+		free(groups);
+	return in;
+}
+
+/* The peer's credentials and role, once per connection. */
+static void identify(struct daemon *d, struct conn *c)
+{
+	struct control *ctl = d->ctl;
+	socklen_t len = sizeof(c->cred);
+	int fd = c->lc.src.fd;
+
+	c->identified = 1;
+	c->role = CTL_ROLE_NONE;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len)) {
+		log_warn("control: no peer credentials: %s", strerror(errno));
+		c->cred.pid = 0;
+		c->cred.uid = c->cred.gid = (uid_t)-1;
+		return;
+	}
+	if (c->cred.uid == 0 || c->cred.uid == geteuid() ||
+	    (ctl->has_admin_gid && peer_in_group(fd, &c->cred, ctl->admin_gid)))
+		c->role = CTL_ROLE_ADMIN;
+	else if (ctl->has_read_gid && peer_in_group(fd, &c->cred, ctl->read_gid))
+		c->role = CTL_ROLE_READ;
+}
+
+/* 1 when c's role allows op; else refused (and logged, without the request's words). */
+static int allowed(struct daemon *d, struct conn *c, enum ctl_op op)
+{
+	enum ctl_role need = ctl_op_role(op);
+	char admins[96] = "root";
+
+	if (c->role >= need)
+		return 1;
+	if (d->admin_group)
+		snprintf(admins, sizeof(admins), "root or group %s", d->admin_group);
+	log_warn("refused %s to uid %d pid %d: role %s, needs %s", ctl_op_what(op),
+		 (int)c->cred.uid, (int)c->cred.pid, ctl_role_name(c->role), ctl_role_name(need));
+	if (need == CTL_ROLE_ADMIN)
+		refuse(c,
+		       "permission denied: %s need%s the admin role (%s); uid %d has the %s role",
+		       ctl_op_what(op), op == CTL_OP_RUN ? "" : "s", admins, (int)c->cred.uid,
+		       ctl_role_name(c->role));
+	else
+		refuse(c,
+		       "permission denied: %s needs the read role (group sluice, or %s); uid %d "
+		       "has none",
+		       ctl_op_what(op), admins, (int)c->cred.uid);
+	return 0;
+}
+
 static void handle_line(struct daemon *d, struct conn *c, const char *line, size_t len)
 {
 	struct ctl_request r;
@@ -514,6 +625,17 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 		refuse(c, "%s", err_msg());
 		return;
 	}
+	if (!allowed(d, c, r.op)) {
+		/* A refused apply's body is read and dropped. */
+		if (r.op == CTL_OP_APPLY) {
+			c->in_body = 1;
+			c->body_len = 0;
+			c->body_need = r.size;
+		}
+		ctl_request_free(&r);
+		return;
+	}
+	set_author(d, &c->cred);
 	switch (r.op) {
 	case CTL_OP_PING:
 		snprintf(msg, sizeof(msg), "sluiced %s pid %d\n", SLUICE_VERSION, (int)getpid());
@@ -532,6 +654,7 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 		run_request(d, c, &r);
 		break;
 	}
+	set_author(d, NULL);
 	ctl_request_free(&r);
 }
 
@@ -597,6 +720,8 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 
 	if (c->lc.dead)
 		return;
+	if (!c->identified)
+		identify(d, c);
 	if (events & EPOLLOUT) {
 		conn_flush(d, c);
 		if (c->lc.dead)
@@ -657,7 +782,8 @@ void control_backlog_load(struct daemon *d)
 	if (journal_iter_open(d->journal_dir, &it))
 		return;
 	while (journal_iter_next(it, &r) == 1) {
-		line = record_line(r.seq, r.time_ns, r.type, r.payload, r.len);
+		line = record_line(r.seq, r.time_ns, r.type, r.has_author ? &r.author : NULL,
+				   r.payload, r.len);
 		if (line)
 			backlog_keep(d->ctl, line);
 	}
@@ -688,6 +814,38 @@ static int give_to_group(const char *path, const char *suffix, mode_t mode)
 	return chmod(file, mode) ? -errno : 0;
 }
 
+/* The roles' groups: sluice (read) when it exists, the admin group (must exist). */
+static int resolve_groups(struct daemon *d, struct control *ctl)
+{
+	struct group *g = getgrnam("sluice");
+	char *end;
+
+	if (g) {
+		ctl->read_gid = g->gr_gid;
+		ctl->has_read_gid = 1;
+	}
+	if (!d->admin_group)
+		return 0;
+	g = getgrnam(d->admin_group);
+	if (g) {
+		ctl->admin_gid = g->gr_gid;
+	} else {
+		unsigned long n = strtoul(d->admin_group, &end, 10);
+
+		if (!*d->admin_group || *end || n >= (gid_t)-1) {
+			log_err("the admin group %s does not exist (create it with groupadd, or "
+				"fix --admin-group / daemon.admin-group)",
+				d->admin_group);
+			return -EINVAL;
+		}
+		ctl->admin_gid = (gid_t)n;
+	}
+	ctl->has_admin_gid = 1;
+	log_info("control: the admin role goes to root and group %s (gid %u)", d->admin_group,
+		 (unsigned int)ctl->admin_gid);
+	return 0;
+}
+
 int control_open(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -714,6 +872,8 @@ int control_open(struct daemon *d)
 	};
 	ctl->lock = -1;
 	d->ctl = ctl;
+	if (resolve_groups(d, ctl))
+		return -EINVAL;
 	strcpy(dir, d->socket_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {

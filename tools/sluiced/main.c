@@ -84,7 +84,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluiced [--config FILE] [--pin-root DIR] [--journal DIR]\n"
-		"               [--socket PATH] [--metrics ADDR:PORT|off] [-v]\n"
+		"               [--socket PATH] [--metrics ADDR:PORT|off]\n"
+		"               [--admin-group GROUP] [-v]\n"
 		"\n"
 		"The Sluice daemon, in the foreground, logging to stderr. It adopts the\n"
 		"pinned maps (never flushing flows or counters), applies FILE if given,\n"
@@ -98,13 +99,22 @@ static void usage(FILE *f)
 		"  --pin-root DIR      pin root (default $SLUICE_PIN_ROOT, else %s)\n"
 		"  --journal DIR       journal folder (default %s)\n"
 		"  --socket PATH       control socket (default %s; mode 0660, group sluice)\n"
+		"  --admin-group GROUP besides root, the members of GROUP (a name or a gid)\n"
+		"                      may run write commands, config apply and journal\n"
+		"                      compact; group sluice may read (events) only\n"
 		"  --metrics ADDR:PORT metrics listener (default %s; 'off' disables)\n"
 		"  -v, --verbose       debug messages and libbpf's warnings\n",
 		SLUICE_PIN_ROOT_DEFAULT, JOURNAL_DIR_DEFAULT, SLUICED_SOCKET_DEFAULT,
 		SLUICED_METRICS_DEFAULT);
 }
 
-enum { GIVEN_PIN_ROOT = 1, GIVEN_JOURNAL = 2, GIVEN_SOCKET = 4, GIVEN_METRICS = 8 };
+enum {
+	GIVEN_PIN_ROOT = 1,
+	GIVEN_JOURNAL = 2,
+	GIVEN_SOCKET = 4,
+	GIVEN_METRICS = 8,
+	GIVEN_ADMIN_GROUP = 16,
+};
 
 /* The config file's daemon section, for what the command line did not give. */
 static struct state settings;
@@ -125,6 +135,8 @@ static void config_settings(struct daemon *d, const char **pin_root, unsigned in
 		d->socket_path = settings.daemon.socket;
 	if (!(given & GIVEN_METRICS) && settings.daemon.metrics[0])
 		d->metrics = settings.daemon.metrics;
+	if (!(given & GIVEN_ADMIN_GROUP) && settings.daemon.admin_group[0])
+		d->admin_group = settings.daemon.admin_group;
 }
 
 static int parse_args(int argc, char **argv, struct daemon *d)
@@ -135,6 +147,7 @@ static int parse_args(int argc, char **argv, struct daemon *d)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "admin-group", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -167,6 +180,10 @@ static int parse_args(int argc, char **argv, struct daemon *d)
 		case 'm':
 			d->metrics = optarg;
 			given |= GIVEN_METRICS;
+			break;
+		case 'A':
+			d->admin_group = optarg;
+			given |= GIVEN_ADMIN_GROUP;
 			break;
 		case 'v':
 			verbose = d->verbose = 1;

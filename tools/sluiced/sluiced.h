@@ -50,6 +50,7 @@ struct daemon {
 	const char *journal_dir; /* --journal */
 	const char *socket_path; /* --socket */
 	const char *metrics;	 /* --metrics ADDR:PORT, "" or "off" to disable */
+	const char *admin_group; /* --admin-group: the admin role besides root, or NULL */
 	int verbose;
 	/* running state */
 	int epfd;

@@ -23,6 +23,50 @@
 #include "ctl.h"
 #include "err.h"
 
+enum ctl_role ctl_op_role(enum ctl_op op)
+{
+	switch (op) {
+	case CTL_OP_PING:
+	case CTL_OP_SUBSCRIBE:
+		return CTL_ROLE_READ;
+	case CTL_OP_RUN:
+	case CTL_OP_APPLY:
+	case CTL_OP_COMPACT:
+	default:
+		return CTL_ROLE_ADMIN;
+	}
+}
+
+const char *ctl_role_name(enum ctl_role role)
+{
+	switch (role) {
+	case CTL_ROLE_READ:
+		return "read";
+	case CTL_ROLE_ADMIN:
+		return "admin";
+	default:
+		return "none";
+	}
+}
+
+const char *ctl_op_what(enum ctl_op op)
+{
+	switch (op) {
+	case CTL_OP_RUN:
+		return "write commands";
+	case CTL_OP_SUBSCRIBE:
+		return "events";
+	case CTL_OP_PING:
+		return "ping";
+	case CTL_OP_COMPACT:
+		return "journal compact";
+	case CTL_OP_APPLY:
+		return "config apply";
+	default:
+		return "this request";
+	}
+}
+
 void ctl_request_free(struct ctl_request *r)
 {
 	int i;

@@ -50,6 +50,24 @@ enum ctl_op {
 	CTL_OP_APPLY = 5,     /* apply the configuration that follows the line */
 };
 
+/*
+ * Who may do what (HAProxy's socket levels): the daemon gives every
+ * connection a role from its peer's credentials (SO_PEERCRED) and refuses
+ * an op that needs more, changing nothing.
+ */
+enum ctl_role {
+	CTL_ROLE_NONE = 0,  /* neither: every op refused */
+	CTL_ROLE_READ = 1,  /* group sluice: ping, subscribe (events) */
+	CTL_ROLE_ADMIN = 2, /* root or the admin group: every op, writes and compact too */
+};
+
+/* The role op needs. */
+enum ctl_role ctl_op_role(enum ctl_op op);
+/* "none", "read", "admin". */
+const char *ctl_role_name(enum ctl_role role);
+/* What op does, for messages: "write commands", "config apply", ... */
+const char *ctl_op_what(enum ctl_op op);
+
 struct ctl_request {
 	enum ctl_op op;
 	int argc;
