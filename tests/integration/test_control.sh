@@ -14,6 +14,14 @@
 #    nothing (maps and journal as before); the admin group (--admin-group)
 #    writes; an unknown admin group stops the daemon at start; every
 #    journal record names its author's uid and pid (journal show, events).
+#  - F8: a client that pipelines requests and never reads is not read past
+#    256 KiB of unsent replies and is cut off at its 10 s deadline, the
+#    daemon's memory bounded meanwhile (RSS grows < 32 MiB; before the fix
+#    it grew by the replies of every request sent); a subscriber that never
+#    reads is dropped while a live one gets every record and commands keep
+#    being answered; 64 idle subscribers do not lock other clients out (a
+#    65th is refused: too many subscribers); non-admin clients cannot take
+#    the last 8 request slots.
 # The group sluice is created for the run when the host has none (and
 # removed again). Bounded: every client has a timeout; the daemon is killed
 # and the pins, files and group removed on any exit.
@@ -184,5 +192,78 @@ check "... journaled with its uid ($(id -u nobody))" \
 	test "$(jshow | jq '[.[] | select(.type == "command")][-1].uid')" = "$(id -u nobody)"
 out=$(as_reader "$SLUICE" service add 198.19.5.12 80 tcp 2>&1)
 check "group sluice alone still may not ($out)" grep -q "admin role (root or group $ADMIN_GID)" <<<"$out"
+
+# --- F8: bounded buffers and subscribers -------------------------------------
+FLOOD=$(realpath "$BUILD/tests/integration/ctlflood")
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$DPID/status"; }
+# wait_ready FILE: the helper wrote "ready" there (at most 15 s).
+wait_ready() {
+	for _ in $(seq 150); do
+		grep -q ready "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+r0=$(rss)
+"$FLOOD" flood "$SOCK" 40 >"$DTMP/flood" &
+FPID=$!
+sleep 3
+check "while a client pipelines pings without reading, another's ping is answered" ping_ok
+out=$(sl service add 198.19.5.20 80 tcp 2>&1)
+check "... and a write command runs ($out)" grep -q "added service" <<<"$out"
+r1=$(rss)
+wait $FPID
+check "the daemon's memory stays bounded under the flood (RSS $r0 -> $r1 kB)" \
+	test $((r1 - r0)) -lt 32768
+check "the flooding client is cut off at its deadline ($(cat "$DTMP/flood"))" \
+	jq -e '.cut and .cut_ms < 30000 and .sent < 16777216' "$DTMP/flood"
+check "the daemon still answers" ping_ok
+
+# A stalled subscriber, a live one, and 40 commands with 50 kB records.
+"$FLOOD" stall "$SOCK" 60 >"$DTMP/stall" &
+STALL=$!
+"$FLOOD" subs "$SOCK" 1 60 >"$DTMP/live" 2>"$DTMP/live.err" &
+LIVE=$!
+wait_ready "$DTMP/live.err"
+sleep 0.5
+backlog=$(jlen)
+[ "$backlog" -gt 64 ] && backlog=64
+big=$(head -c 50000 /dev/zero | tr '\0' x)
+t0=$(date +%s%N)
+answered=0
+for _ in $(seq 40); do
+	[ "$(raw "{\"argv\":[\"service\",\"add\",\"$big\"]}" | jq -r .rc)" = 1 ] && answered=$((answered + 1))
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "40 commands with 50 kB records are answered beside a stalled subscriber ($answered in $ms ms)" \
+	test "$answered" = 40 -a "$ms" -lt 30000
+wait $STALL
+check "the stalled subscriber is dropped ($(cat "$DTMP/stall"))" jq -e .dropped "$DTMP/stall"
+check "... and the log says so" grep -q "dropping a subscriber" "$LOG"
+sleep 1
+kill -TERM $LIVE && wait $LIVE
+check "the live subscriber got every record: 80 after its backlog ($(cat "$DTMP/live"))" \
+	test "$(jq .lines "$DTMP/live")" -ge $((backlog + 1 + 80))
+
+"$FLOOD" subs "$SOCK" 64 60 >"$DTMP/subs" 2>"$DTMP/subs.err" &
+SUBS=$!
+wait_ready "$DTMP/subs.err"
+check "64 idle subscribers: another client's ping is answered" ping_ok
+out=$(sl service add 198.19.5.21 80 tcp 2>&1)
+check "... and its write command runs ($out)" grep -q "added service" <<<"$out"
+"$FLOOD" subs "$SOCK" 1 3 >"$DTMP/sub65" 2>/dev/null
+check "... a 65th subscriber is refused ($(cat "$DTMP/sub65"))" jq -e '.refused == 1' "$DTMP/sub65"
+out=$(printf '{"op":"subscribe"}\n' | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1)
+check "... with a clear error ($(jq -r .err <<<"$out"))" grep -q "too many subscribers" <<<"$out"
+kill -TERM $SUBS && wait $SUBS
+check "... the 64 were all subscribed ($(cat "$DTMP/subs"))" jq -e '.subscribed == 64' "$DTMP/subs"
+
+as_reader "$FLOOD" hold "$SOCK" 64 8 >"$DTMP/hold" 2>"$DTMP/hold.err" &
+HOLD=$!
+wait_ready "$DTMP/hold.err"
+check "64 idle connections of a non-admin client: root's ping is answered" ping_ok
+wait $HOLD
+check "... the last 8 request slots were kept for the admin role ($(cat "$DTMP/hold"))" \
+	jq -e '.held == 56 and .refused == 8' "$DTMP/hold"
 
 finish

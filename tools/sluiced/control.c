@@ -7,7 +7,12 @@
  * are journaled (fdatasync) before the command library (userspace/cmd)
  * parses and applies them with their output captured; subscribers get every
  * journal record as a JSON line, after a backlog of the recent ones, and
- * are dropped when they fall too far behind.
+ * are dropped when they fall too far behind or cannot take a record within
+ * the deadline: one never blocks another, and they have their own limit
+ * (SUB_MAX) apart from the request connections'. Memory per client is
+ * bounded: a client with OUT_PENDING_MAX of replies unsent is not read
+ * (nor its requests run) until it takes them, and is dropped at its
+ * deadline; the last request slots are kept for the admin role.
  *
  * Every connection has a role from its peer's credentials (SO_PEERCRED,
  * SO_PEERGROUPS; ctl.h): admin for root and the admin group (--admin-group),
@@ -41,10 +46,13 @@
 #include "sluiced.h"
 #include "version.h"
 
-#define CONN_MAX 64		 /* connections at once; more are refused */
-#define CONN_DEADLINE_MS 10000	 /* to send a whole request, or to take a reply */
-#define SUB_BUFFER_MAX (1 << 20) /* a subscriber this far behind is dropped */
-#define BACKLOG_MAX 64		 /* recent records a new subscriber gets first */
+#define CONN_MAX 64		    /* request connections at once; more are refused */
+#define CONN_ADMIN_RESERVED 8	    /* of those, kept for the admin role */
+#define SUB_MAX 64		    /* subscribers at once, apart from CONN_MAX */
+#define OUT_PENDING_MAX (256 << 10) /* unsent replies past which requests are not read */
+#define CONN_DEADLINE_MS 10000	    /* to send a whole request, or to take a reply */
+#define SUB_BUFFER_MAX (1 << 20)    /* a subscriber this far behind is dropped */
+#define BACKLOG_MAX 64		    /* recent records a new subscriber gets first */
 
 struct conn {
 	struct lconn lc; /* first: the loop hands us &lc.src */
@@ -57,8 +65,7 @@ struct conn {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	int subscriber;
-	int closing; /* close once the output is sent */
-	int identified;
+	int closing;	   /* close once the output is sent */
 	struct ucred cred; /* the peer's, at connect */
 	enum ctl_role role;
 };
@@ -90,6 +97,12 @@ static void conn_free(struct lconn *lc)
 	free(c);
 }
 
+/* Too many replies unsent: read no more requests until the client takes them. */
+static int backlogged(const struct conn *c)
+{
+	return !c->subscriber && c->out_len - c->out_off > OUT_PENDING_MAX;
+}
+
 /* Send what is buffered; wait for EPOLLOUT when the socket is full. */
 static void conn_flush(struct daemon *d, struct conn *c)
 {
@@ -102,7 +115,7 @@ static void conn_flush(struct daemon *d, struct conn *c)
 		if (n < 0 && errno == EAGAIN) {
 			if (!c->lc.deadline)
 				c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
-			loop_mod(d, &c->lc.src, EPOLLIN | EPOLLOUT);
+			loop_mod(d, &c->lc.src, backlogged(c) ? EPOLLOUT : EPOLLIN | EPOLLOUT);
 			return;
 		}
 		if (n <= 0) {
@@ -380,6 +393,11 @@ static void subscribe(struct daemon *d, struct conn *c)
 	struct control *ctl = d->ctl;
 	size_t i, k;
 
+	if (ctl->lis.nexempt >= SUB_MAX) {
+		refuse(c, "too many subscribers (%d): try again later", SUB_MAX);
+		return;
+	}
+	listener_exempt(&ctl->lis, &c->lc);
 	c->subscriber = 1;
 	c->lc.deadline = 0;
 	for (i = 0; i < ctl->bl_count; i++) {
@@ -569,26 +587,44 @@ static int peer_in_group(int fd, const struct ucred *cr, gid_t g)
 	return in;
 }
 
-/* The peer's credentials and role, once per connection. */
-static void identify(struct daemon *d, struct conn *c)
+/* Too many connections: say so (best effort) before the close. */
+static void refuse_busy(int fd)
 {
+	static const char busy[] = "{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
+
+	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("refused a connection: too many");
+}
+
+/*
+ * The peer's credentials and role, at accept. 0, or -1 when c was closed: beyond CONN_MAX - CONN_ADMIN_RESERVED request connections,
+ * only the admin role gets in, so others cannot lock it out.
+ */
+static int identify(struct daemon *d, struct lconn *lc)
+{
+	struct conn *c = (struct conn *)lc;
 	struct control *ctl = d->ctl;
 	socklen_t len = sizeof(c->cred);
 	int fd = c->lc.src.fd;
 
-	c->identified = 1;
 	c->role = CTL_ROLE_NONE;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len)) {
 		log_warn("control: no peer credentials: %s", strerror(errno));
 		c->cred.pid = 0;
 		c->cred.uid = c->cred.gid = (uid_t)-1;
-		return;
+		return 0;
 	}
 	if (c->cred.uid == 0 || c->cred.uid == geteuid() ||
 	    (ctl->has_admin_gid && peer_in_group(fd, &c->cred, ctl->admin_gid)))
 		c->role = CTL_ROLE_ADMIN;
 	else if (ctl->has_read_gid && peer_in_group(fd, &c->cred, ctl->read_gid))
 		c->role = CTL_ROLE_READ;
+	if (c->role < CTL_ROLE_ADMIN && ctl->lis.nconns > CONN_MAX - CONN_ADMIN_RESERVED) {
+		refuse_busy(fd);
+		conn_close(d, c);
+		return -1;
+	}
+	return 0;
 }
 
 /* 1 when c's role allows op; else refused (and logged, without the request's words). */
@@ -683,7 +719,7 @@ static void conn_input(struct daemon *d, struct conn *c)
 {
 	char *nl;
 
-	while (!c->closing && !c->lc.dead) {
+	while (!c->closing && !c->lc.dead && !backlogged(c)) {
 		if (c->in_body) {
 			if (!body_take(c))
 				return;
@@ -713,57 +749,53 @@ static void conn_input(struct daemon *d, struct conn *c)
 	}
 }
 
+/* Read what the client sent (unless it is backlogged). 0, or -1 when c was closed. */
+static int conn_read(struct daemon *d, struct conn *c)
+{
+	ssize_t n;
+
+	if (!c->in) {
+		c->in = malloc(CTL_REQUEST_MAX + 1);
+		if (!c->in) {
+			conn_close(d, c);
+			return -1;
+		}
+	}
+	n = recv(c->lc.src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		conn_close(d, c);
+		return -1;
+	}
+	if (!c->subscriber && !c->closing) /* a subscriber has nothing more to say */
+		c->in_len += (size_t)n;
+	return 0;
+}
+
 static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 {
 	struct conn *c = (struct conn *)src;
-	ssize_t n;
 
 	if (c->lc.dead)
 		return;
-	if (!c->identified)
-		identify(d, c);
 	if (events & EPOLLOUT) {
 		conn_flush(d, c);
 		if (c->lc.dead)
 			return;
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !backlogged(c) && conn_read(d, c))
 		return;
-	if (!c->in) {
-		c->in = malloc(CTL_REQUEST_MAX + 1);
-		if (!c->in) {
-			conn_close(d, c);
-			return;
-		}
-	}
-	n = recv(c->lc.src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(d, c);
-		return;
-	}
-	if (c->subscriber || c->closing)
-		return; /* a subscriber has nothing more to say; ignore it */
-	c->in_len += (size_t)n;
+	/* Requests left buffered while the client was backlogged run now. */
 	conn_input(d, c);
 	if (c->lc.dead)
 		return;
-	if (!c->in_body && c->in_len > CTL_REQUEST_MAX) {
+	if (!c->in_body && !backlogged(c) && c->in_len > CTL_REQUEST_MAX) {
 		refuse(c, "request longer than %d bytes: refused", CTL_REQUEST_MAX);
 		c->closing = 1;
 		c->in_len = 0;
 	}
 	conn_flush(d, c);
-}
-
-/* Too many connections: say so (best effort) before the close. */
-static void refuse_busy(int fd)
-{
-	static const char busy[] = "{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
-
-	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_warn("refused a connection: too many");
 }
 
 void control_expire(struct daemon *d, __u64 now_ms)
@@ -868,6 +900,7 @@ int control_open(struct daemon *d)
 		.name = "control",
 		.on_conn = on_conn,
 		.refuse = refuse_busy,
+		.admit = identify,
 		.free_conn = conn_free,
 	};
 	ctl->lock = -1;
