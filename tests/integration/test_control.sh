@@ -29,13 +29,7 @@
 
 require_env control
 SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
-for tool in jq ncat setpriv; do
-	command -v $tool >/dev/null || {
-		tap_fail "control: needs $tool"
-		finish
-		exit 1
-	}
-done
+require_tools control jq ncat setpriv
 DTMP=$(mktemp -d /tmp/sluice-control-XXXXXX)
 chmod 755 "$DTMP" # the non-root clients reach the socket through it
 SOCK=$DTMP/sluiced.sock
@@ -71,12 +65,7 @@ daemon_start() {
 	"$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK" \
 		--metrics off "$@" >>"$LOG" 2>&1 &
 	DPID=$!
-	for _ in $(seq 100); do
-		ping_ok && return 0
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	wait_alive "$DPID" ping_ok
 }
 
 if daemon_start; then

@@ -252,6 +252,22 @@ static void test_apply(void **state)
 	}
 }
 
+/* Who may do what: reads (ping, events) for the read role, the rest needs admin. */
+static void test_roles(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_op_role(CTL_OP_PING), CTL_ROLE_READ);
+	assert_int_equal(ctl_op_role(CTL_OP_SUBSCRIBE), CTL_ROLE_READ);
+	assert_int_equal(ctl_op_role(CTL_OP_RUN), CTL_ROLE_ADMIN);
+	assert_int_equal(ctl_op_role(CTL_OP_APPLY), CTL_ROLE_ADMIN);
+	assert_int_equal(ctl_op_role(CTL_OP_COMPACT), CTL_ROLE_ADMIN);
+	/* An op this table does not know needs the most. */
+	assert_int_equal(ctl_op_role((enum ctl_op)99), CTL_ROLE_ADMIN);
+	assert_string_equal(ctl_op_what(CTL_OP_APPLY), "config apply");
+	assert_string_equal(ctl_role_name(CTL_ROLE_READ), "read");
+	assert_string_equal(ctl_role_name((enum ctl_role)7), "none");
+}
+
 static void test_socket_path(void **state)
 {
 	(void)state;
@@ -273,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_unknown),	   cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_round_trip), cmocka_unit_test(test_socket_path),
 		cmocka_unit_test(test_reply_null), cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_roles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

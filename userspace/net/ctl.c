@@ -23,48 +23,43 @@
 #include "ctl.h"
 #include "err.h"
 
-enum ctl_role ctl_op_role(enum ctl_op op)
+/* Per op: the role it needs and what it does (for messages). */
+static const struct {
+	enum ctl_role role;
+	const char *what;
+} ops[] = {
+	[CTL_OP_RUN] = { CTL_ROLE_ADMIN, "write commands" },
+	[CTL_OP_SUBSCRIBE] = { CTL_ROLE_READ, "events" },
+	[CTL_OP_PING] = { CTL_ROLE_READ, "ping" },
+	[CTL_OP_COMPACT] = { CTL_ROLE_ADMIN, "journal compact" },
+	[CTL_OP_APPLY] = { CTL_ROLE_ADMIN, "config apply" },
+};
+
+static const char *const role_names[] = {
+	[CTL_ROLE_NONE] = "none",
+	[CTL_ROLE_READ] = "read",
+	[CTL_ROLE_ADMIN] = "admin",
+};
+
+static int op_known(enum ctl_op op)
 {
-	switch (op) {
-	case CTL_OP_PING:
-	case CTL_OP_SUBSCRIBE:
-		return CTL_ROLE_READ;
-	case CTL_OP_RUN:
-	case CTL_OP_APPLY:
-	case CTL_OP_COMPACT:
-	default:
-		return CTL_ROLE_ADMIN;
-	}
+	return (unsigned int)op < sizeof(ops) / sizeof(ops[0]) && ops[op].what;
 }
 
-const char *ctl_role_name(enum ctl_role role)
+enum ctl_role ctl_op_role(enum ctl_op op)
 {
-	switch (role) {
-	case CTL_ROLE_READ:
-		return "read";
-	case CTL_ROLE_ADMIN:
-		return "admin";
-	default:
-		return "none";
-	}
+	return op_known(op) ? ops[op].role : CTL_ROLE_ADMIN;
 }
 
 const char *ctl_op_what(enum ctl_op op)
 {
-	switch (op) {
-	case CTL_OP_RUN:
-		return "write commands";
-	case CTL_OP_SUBSCRIBE:
-		return "events";
-	case CTL_OP_PING:
-		return "ping";
-	case CTL_OP_COMPACT:
-		return "journal compact";
-	case CTL_OP_APPLY:
-		return "config apply";
-	default:
-		return "this request";
-	}
+	return op_known(op) ? ops[op].what : "this request";
+}
+
+const char *ctl_role_name(enum ctl_role role)
+{
+	return (unsigned int)role < sizeof(role_names) / sizeof(role_names[0]) ? role_names[role]
+									       : "none";
 }
 
 void ctl_request_free(struct ctl_request *r)
