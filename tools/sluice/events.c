@@ -114,6 +114,17 @@ static int stream(int fd, int follow, __u32 count, __u64 deadline)
 		used += (size_t)n;
 		while ((nl = memchr(buf, '\n', used))) {
 			*nl = '\0';
+			/* A reply instead of records: the daemon refused the subscription. */
+			if (!strncmp(buf, "{\"rc\"", 5)) {
+				struct ctl_reply r;
+
+				err = -EPERM;
+				if (!ctl_reply_parse(buf, &r)) {
+					err_set("the daemon refused the subscription: %s", r.err);
+					ctl_reply_free(&r);
+				}
+				goto out;
+			}
 			if (strstr(buf, "\"live\"")) {
 				if (!follow)
 					goto out;
