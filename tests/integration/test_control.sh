@@ -154,6 +154,9 @@ check "... each refusal is logged with the peer's uid" \
 out=$(as_reader "$SLUICE" -j events 2>&1)
 check "group sluice: events reads the journal's stream" \
 	test "$(jq -s '[.[] | select(.type == "config")] | length' <<<"$out")" -ge 1
+out=$(as_reader "$SLUICE" events 2>&1 | grep ' config ' | tail -n1)
+check "... in its text too ($out)" grep -Eq '\[uid 0 pid [0-9]+\]$' <<<"$out"
+out=$(as_reader "$SLUICE" -j events 2>&1)
 check "... each record with its author's uid and pid" \
 	test "$(jq -s '[.[] | select(.type == "config") | select(.uid == 0 and .pid > 0)] | length' <<<"$out")" -ge 1
 sl service add 198.19.5.10 80 tcp >/dev/null

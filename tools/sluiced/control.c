@@ -449,15 +449,21 @@ static int pin_root_ok(struct daemon *d, struct conn *c, const struct ctl_reques
 	return 0;
 }
 
+/* size bytes of body follow the request line (dropped unless c->body is set). */
+static void body_expect(struct conn *c, size_t size)
+{
+	c->in_body = 1;
+	c->body_len = 0;
+	c->body_need = size;
+}
+
 /*
  * An apply request's line: its body follows. A refused one's body is read
  * and dropped, so the client gets its reply and the connection stays in step.
  */
 static void apply_begin(struct daemon *d, struct conn *c, const struct ctl_request *r)
 {
-	c->in_body = 1;
-	c->body_len = 0;
-	c->body_need = r->size;
+	body_expect(c, r->size);
 	if (!pin_root_ok(d, c, r))
 		return;
 	c->body = malloc(r->size + 1);
@@ -597,8 +603,9 @@ static void refuse_busy(int fd)
 }
 
 /*
- * The peer's credentials and role, at accept. 0, or -1 when c was closed: beyond CONN_MAX - CONN_ADMIN_RESERVED request connections,
- * only the admin role gets in, so others cannot lock it out.
+ * The peer's credentials and role, at accept. 0, or -1 when c was closed:
+ * beyond CONN_MAX - CONN_ADMIN_RESERVED request connections, only the
+ * admin role gets in, so others cannot lock it out.
  */
 static int identify(struct daemon *d, struct lconn *lc)
 {
@@ -663,11 +670,8 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 	}
 	if (!allowed(d, c, r.op)) {
 		/* A refused apply's body is read and dropped. */
-		if (r.op == CTL_OP_APPLY) {
-			c->in_body = 1;
-			c->body_len = 0;
-			c->body_need = r.size;
-		}
+		if (r.op == CTL_OP_APPLY)
+			body_expect(c, r.size);
 		ctl_request_free(&r);
 		return;
 	}
