@@ -13,7 +13,8 @@
 #    apply and compact is refused with "permission denied" and changes
 #    nothing (maps and journal as before); the admin group (--admin-group)
 #    writes; an unknown admin group stops the daemon at start; every
-#    journal record names its author's uid and pid (journal show, events).
+#    journal record names its author's uid and pid (journal show, events);
+#    a journal with records of before authors still reads (uid/pid null).
 #  - F8: a client that pipelines requests and never reads is not read past
 #    256 KiB of unsent replies and is cut off at its 10 s deadline, the
 #    daemon's memory bounded meanwhile (RSS grows < 32 MiB; before the fix
@@ -164,6 +165,16 @@ check "journal show: root's command carries uid 0 and the CLI's pid" \
 	test "$(jshow | jq -c '[.[] | select(.type == "command")][-1] | [.uid, (.pid > 0 and .pid != '"$DPID"')]')" = "[0,true]"
 out=$(sl journal show --dir "$JDIR" | tail -n1)
 check "... in the text too ($out)" grep -Eq '\[uid 0 pid [0-9]+\]$' <<<"$out"
+
+# A journal written before authors were kept (the fuzz corpus's: record 1 of
+# the old format, 2-4 with authors) still reads, the old record without one.
+mkdir -m 700 "$DTMP/oldj"
+tail -c +2 "$(dirname "$0")/../fuzz/corpus/journal/authors" >"$DTMP/oldj/00000000000000000001.seg"
+check "journal show -j of a journal with an old-format record: uid/pid null for it, set for the rest" \
+	test "$(sl -j journal show --dir "$DTMP/oldj" | jq -c '[.[] | [.seq, .uid, .pid]]')" = \
+	"[[1,null,null],[2,0,4242],[3,1000,4243],[4,0,1]]"
+out=$(sl journal show --dir "$DTMP/oldj" | head -n1)
+check "... and its text ($out)" grep -Eq 'service add 192.0.2.1 80 tcp$' <<<"$out"
 
 kill -TERM "$DPID" && wait "$DPID"
 DPID=
