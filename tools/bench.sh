@@ -119,8 +119,8 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
 	echo "bench: pps and breaker parts skipped: the lab did not come up"
 	part failover && BUILD="$BUILD" bash "$(dirname "$0")/bench-failover.sh"
-part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
-part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
+	part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
+	part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 	exit 0
 fi
 
