@@ -160,8 +160,3 @@ const struct cli_cmd cli_backend_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_backend(int argc, char **argv)
-{
-	return cli_dispatch("backend", cli_backend_cmds, NULL, argc, argv);
-}

@@ -552,8 +552,3 @@ const struct cli_cmd cli_breaker_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_breaker(int argc, char **argv)
-{
-	return cli_dispatch("breaker", cli_breaker_cmds, "show", argc, argv);
-}

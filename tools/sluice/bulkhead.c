@@ -260,8 +260,3 @@ const struct cli_cmd cli_bulkhead_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_bulkhead(int argc, char **argv)
-{
-	return cli_dispatch("bulkhead", cli_bulkhead_cmds, "show", argc, argv);
-}

@@ -162,31 +162,34 @@ static int do_version(int argc, char **argv)
 }
 
 /*
- * Objects. cmds: the object's command table, read as data to tell a write
- * command from a read one without running anything (cli_command()).
+ * Objects. An object with a command table (cmds) is dispatched from it,
+ * default_cmd when no command is given; the table is also read as data to
+ * tell a write command from a read one without running anything
+ * (cli_command()). The others run fn with their arguments.
  */
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const struct cli_cmd *cmds;
+	const char *default_cmd;
 } objects[] = {
-	{ "iface", do_iface, cli_iface_cmds },
-	{ "service", do_service, cli_service_cmds },
-	{ "backend", do_backend, cli_backend_cmds },
-	{ "leader", do_leader, cli_leader_cmds },
-	{ "shard", do_shard, cli_shard_cmds },
-	{ "gateway", do_gateway, cli_gateway_cmds },
-	{ "stats", do_stats, NULL },
-	{ "lab", do_lab, NULL },
-	{ "version", do_version, NULL },
-	{ "help", do_help, NULL },
-	{ "bulkhead", do_bulkhead, cli_bulkhead_cmds },
-	{ "breaker", do_breaker, cli_breaker_cmds },
-	{ "config", do_config, cli_config_cmds },
-	{ "journal", do_journal, cli_journal_cmds },
-	{ "events", do_events, NULL },
-	{ "top", do_top, NULL },
-	{ "cluster", do_cluster, cli_cluster_cmds },
+	{ "iface", NULL, cli_iface_cmds, NULL },
+	{ "service", NULL, cli_service_cmds, NULL },
+	{ "backend", NULL, cli_backend_cmds, NULL },
+	{ "leader", NULL, cli_leader_cmds, NULL },
+	{ "shard", NULL, cli_shard_cmds, NULL },
+	{ "gateway", NULL, cli_gateway_cmds, NULL },
+	{ "stats", do_stats, NULL, NULL },
+	{ "lab", do_lab, NULL, NULL },
+	{ "version", do_version, NULL, NULL },
+	{ "help", do_help, NULL, NULL },
+	{ "bulkhead", NULL, cli_bulkhead_cmds, "show" },
+	{ "breaker", NULL, cli_breaker_cmds, "show" },
+	{ "config", NULL, cli_config_cmds, NULL },
+	{ "journal", NULL, cli_journal_cmds, "show" },
+	{ "events", do_events, NULL, NULL },
+	{ "top", do_top, NULL, NULL },
+	{ "cluster", NULL, cli_cluster_cmds, "show" },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */
@@ -342,6 +345,9 @@ static int run_object(int argc, char **argv)
 	i = ARGS_KEYWORD_FIND(argv[0], objects, "object");
 	if (i < 0)
 		return cli_usage_error("help", "%s", err_msg());
+	if (objects[i].cmds)
+		return cli_dispatch(objects[i].name, objects[i].cmds, objects[i].default_cmd,
+				    argc - 1, argv + 1);
 	return objects[i].fn(argc - 1, argv + 1);
 }
 

@@ -279,8 +279,3 @@ const struct cli_cmd cli_config_cmds[] = {
 	{ "apply", do_apply, CLI_WRITE, CMD_NONE }, { "dump", do_dump, 0, CMD_NONE },
 	{ "help", do_help, 0, CMD_NONE },	    { NULL, NULL, 0, CMD_NONE },
 };
-
-int do_config(int argc, char **argv)
-{
-	return cli_dispatch("config", cli_config_cmds, NULL, argc, argv);
-}

@@ -82,8 +82,3 @@ const struct cli_cmd cli_gateway_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_gateway(int argc, char **argv)
-{
-	return cli_dispatch("gateway", cli_gateway_cmds, NULL, argc, argv);
-}

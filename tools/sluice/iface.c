@@ -79,8 +79,3 @@ const struct cli_cmd cli_iface_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_iface(int argc, char **argv)
-{
-	return cli_dispatch("iface", cli_iface_cmds, NULL, argc, argv);
-}

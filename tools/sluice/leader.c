@@ -101,8 +101,3 @@ const struct cli_cmd cli_leader_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_leader(int argc, char **argv)
-{
-	return cli_dispatch("leader", cli_leader_cmds, NULL, argc, argv);
-}

@@ -51,7 +51,7 @@ struct cli_cmd {
 	enum cmd_kind kind; /* CMD_NONE: run fn */
 };
 
-/* The command tables of the objects (read as data by cli_command()). */
+/* The command tables of the objects (cli.c dispatches them; cli_command() reads them). */
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
 	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[];
@@ -105,27 +105,16 @@ int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((for
 /* Report the library's last error (err_msg()) and return err. */
 int cli_lib_error(int err);
 
-/* Objects. */
-int do_iface(int argc, char **argv);
-int do_service(int argc, char **argv);
+/*
+ * Objects without a command table (cli.c dispatches the others from their
+ * tables above).
+ */
 int do_stats(int argc, char **argv);
-int do_backend(int argc, char **argv);
-int do_shard(int argc, char **argv);
-int do_gateway(int argc, char **argv);
-int do_bulkhead(int argc, char **argv);
-int do_breaker(int argc, char **argv);
 /* The namespace lab: implemented in lab.c (the lab's own file). */
 int do_lab(int argc, char **argv);
-/* config.c, journal.c (weak in cli.c until those files exist), events.c. */
-int do_config(int argc, char **argv);
-int do_journal(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
-/* cluster.c: the daemon's cluster status (a read command). */
-int do_cluster(int argc, char **argv);
-/* leader.c: the leader of services with a write port or route leader. */
-int do_leader(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the

@@ -238,8 +238,3 @@ const struct cli_cmd cli_service_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_service(int argc, char **argv)
-{
-	return cli_dispatch("service", cli_service_cmds, NULL, argc, argv);
-}

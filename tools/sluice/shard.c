@@ -95,8 +95,3 @@ const struct cli_cmd cli_shard_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_shard(int argc, char **argv)
-{
-	return cli_dispatch("shard", cli_shard_cmds, NULL, argc, argv);
-}
