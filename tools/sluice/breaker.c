@@ -162,21 +162,10 @@ static void print_backend(const struct sluice_maps *m, const struct backend_info
 {
 	struct sluice_be_signals sig;
 	struct json_object *w = watcher_backend(wdoc, it->id);
-	char a[ADDR_STRLEN], s[ADDR_STRLEN];
 
 	memset(&sig, 0, sizeof(sig));
 	maps_read_be_signals(m, it->id, &sig); /* best effort: zeros on failure */
-	if (addr_format(&it->be.addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	if (addr_format(&it->svc_key.addr, s, sizeof(s)))
-		snprintf(s, sizeof(s), "?");
-	out_open_obj(NULL);
-	out_str("service_address", NULL, s);
-	out_u64("service_port", NULL, ntohs(it->svc_key.port));
-	out_str("service_proto", NULL, args_proto_name(it->svc_key.proto));
-	out_u64("id", "  %llu:", it->id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", it->port);
+	cmd_open_backend(NULL, it);
 	out_str("state", " %s", brk_state_name(b->state));
 	if (b->state == SLUICE_BRK_HALF_OPEN)
 		out_u64("probes_left", " (probes left %llu)",

@@ -95,8 +95,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 	struct sluice_counter c[SLUICE_R_MAX];
 	struct sluice_shard_key *crit = NULL;
 	struct sluice_svc_res r;
-	char a[ADDR_STRLEN], p[SHARD_PREFIX_STRLEN];
-	size_t n = 0, i;
+	size_t n = 0;
 	__s64 in_use;
 	int err;
 
@@ -109,13 +108,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 		err = res_critical_list(m, e->svc.id, &crit, &n);
 	if (err)
 		return err;
-	if (addr_format(&e->key.addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	out_open_obj(NULL);
-	out_u64("id", "service %llu:", e->svc.id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", ntohs(e->key.port));
-	out_str("proto", " %s", args_proto_name(e->key.proto));
+	cmd_open_service(NULL, &e->key, e->svc.id, 1);
 	if (r.max_conns)
 		out_u64("limit", " limit %llu", r.max_conns);
 	else {
@@ -128,13 +121,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 	out_u64("refused_global", " (global %llu)", c[SLUICE_R_BH_GLOBAL].packets);
 	out_str("refuse", " refuse %s", res_refuse_name(r.refuse));
 	out_str("global_limit", " global-limit %s", r.flags & SLUICE_RES_NO_GLOBAL ? "off" : "on");
-	out_open_array("critical");
-	for (i = 0; i < n; i++) {
-		shard_prefix_format(&crit[i], p, sizeof(p));
-		out_text(i ? ",%s" : " critical %s", p);
-		out_str(NULL, NULL, p);
-	}
-	out_close_array();
+	cmd_print_critical(crit, n);
 	out_text("\n");
 	out_close_obj();
 	free(crit);

@@ -67,7 +67,6 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	struct sluice_counter c[SLUICE_R_MAX];
 	struct sluice_res_counter rc;
 	struct sluice_fo_counter fo;
-	char a[ADDR_STRLEN];
 	unsigned int r;
 	int err;
 
@@ -78,13 +77,7 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 		err = maps_read_fo_stats(m, 0, s->id, &fo);
 	if (err)
 		return err;
-	if (addr_format(&key->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	out_open_obj(NULL);
-	out_u64("id", "service %llu:", s->id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", ntohs(key->port));
-	out_str("proto", " %s", args_proto_name(key->proto));
+	cmd_open_service(NULL, key, s->id, 1);
 	out_str("mode", " mode %s\n", args_mode_name(s->mode));
 	out_open_obj("counters");
 	for (r = 0; r < SLUICE_R_MAX; r++)

@@ -132,8 +132,7 @@ static const char *state_name(__u8 state)
 	}
 }
 
-void cmd_print_backend(const char *key, const struct backend_info *it, int with_counters,
-		       int health, const char *why, int is_leader)
+void cmd_open_backend(const char *key, const struct backend_info *it)
 {
 	char a[ADDR_STRLEN], s[ADDR_STRLEN];
 
@@ -146,6 +145,12 @@ void cmd_print_backend(const char *key, const struct backend_info *it, int with_
 	out_u64("id", "  %llu:", it->id);
 	out_str("address", " %s", a);
 	out_u64("port", " port %llu", it->port);
+}
+
+void cmd_print_backend(const char *key, const struct backend_info *it, int with_counters,
+		       int health, const char *why, int is_leader)
+{
+	cmd_open_backend(key, it);
 	out_u64("weight", " weight %llu", it->be.weight);
 	out_str("state", " %s", state_name(it->be.state));
 	if (is_leader >= 0)
