@@ -60,10 +60,13 @@ enum {
 	CMD_F_MAPS = 1 << 2,	/* changes map content (rebuilt from a journal replay) */
 };
 
+struct cmd_ops;
+
 struct cmd_kind_info {
-	const char *object; /* "service" */
-	const char *verb;   /* "add" */
-	unsigned int flags; /* CMD_F_* */
+	const char *object;	   /* "service" */
+	const char *verb;	   /* "add" */
+	unsigned int flags;	   /* CMD_F_* */
+	const struct cmd_ops *ops; /* the object's parser, formatter, applier (internal) */
 };
 
 /* Indexed by enum cmd_kind; [CMD_NONE] has NULL names. */

@@ -90,7 +90,7 @@ static int parse_breaker(const char *verb, int argc, char **argv, struct sluice_
 	return 0;
 }
 
-int cmd_backend_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_backend_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	const char *verb = cmd_kinds[kind].verb;
 
@@ -108,7 +108,7 @@ int cmd_backend_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_c
 	}
 }
 
-int cmd_backend_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_backend_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	int err = cmd_argv_ref(out, &cmd->backend.ref);
 
@@ -234,7 +234,7 @@ out:
 	return err;
 }
 
-int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	const struct be_ref *ref = &cmd->backend.ref;
 	struct sluice_backend rec;
@@ -279,3 +279,6 @@ int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	print_changed(done, m, &cmd->svc, id, &rec);
 	return 0;
 }
+
+const struct cmd_ops cmd_backend_ops = { cmd_backend_parse, cmd_backend_format, cmd_backend_apply,
+					 NULL };

@@ -94,7 +94,7 @@ static int parse_bulkhead(int argc, char **argv, struct sluice_cmd *cmd)
 	return 0;
 }
 
-int cmd_gateway_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_gateway_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	if (kind == CMD_GATEWAY_SET)
 		return parse_gateway(argc, argv, &cmd->gateway);
@@ -114,7 +114,7 @@ static int add_addr(struct cmd_argv *out, const char *kw, const union sluice_add
 	return cmd_argv_add(out, "%s", text);
 }
 
-int cmd_gateway_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_gateway_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	const struct gateway_conf *g = &cmd->gateway;
 	int err = 0;
@@ -165,7 +165,7 @@ void cmd_print_gateway(const char *key, const struct sluice_config *c)
 	out_close_obj();
 }
 
-int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct sluice_res_global g;
 	struct sluice_config cfg;
@@ -194,3 +194,6 @@ int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	out_close_obj();
 	return 0;
 }
+
+const struct cmd_ops cmd_gateway_ops = { cmd_gateway_parse, cmd_gateway_format, cmd_gateway_apply,
+					 NULL };

@@ -27,7 +27,7 @@ static const struct {
 };
 
 /* "SERVICE { BACKEND | none } [source SOURCE]" */
-int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct be_ref *ref = &cmd->leader.ref;
 	int i, kw, seen[2] = { 0 }, err;
@@ -69,7 +69,7 @@ int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cm
 	return 0;
 }
 
-int cmd_leader_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_leader_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	int err;
 
@@ -140,7 +140,7 @@ void cmd_print_leader(const char *key, const struct leader_info *l,
 	out_close_obj();
 }
 
-int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct leader_info before, after;
 	int err;
@@ -153,3 +153,6 @@ int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	cmd_print_leader(NULL, &after, &before);
 	return 0;
 }
+
+const struct cmd_ops cmd_leader_ops = { cmd_leader_parse, cmd_leader_format, cmd_leader_apply,
+					NULL };

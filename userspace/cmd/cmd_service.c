@@ -434,7 +434,7 @@ static int parse_write(const char *cmd, int argc, char **argv, struct sluice_svc
 	return 0;
 }
 
-int cmd_service_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_service_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct svc_conf *conf = &cmd->service.conf;
 	const char *verb = cmd_kinds[kind].verb;
@@ -489,7 +489,7 @@ static int add_seconds(struct cmd_argv *out, const char *kw, __u32 ms)
 }
 
 /* The options given, in the order of keywords[]. */
-int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	const struct svc_conf *c = &cmd->service.conf;
 	const struct res_conf *r = &c->res;
@@ -562,7 +562,7 @@ int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 	return err;
 }
 
-int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct svc_conf conf = cmd->service.conf;
 	struct sluice_svc s;
@@ -594,3 +594,6 @@ int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 		return 0;
 	}
 }
+
+const struct cmd_ops cmd_service_ops = { cmd_service_parse, cmd_service_format, cmd_service_apply,
+					 NULL };

@@ -72,7 +72,7 @@ static int parse_target(int argc, char **argv, struct shard_target *t)
 	return 0;
 }
 
-int cmd_shard_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_shard_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	int err = parse_head(cmd_kinds[kind].verb, argc, argv, cmd);
 
@@ -99,7 +99,7 @@ static void member_text(const struct be_ref *r, char *buf, size_t len)
 		snprintf(buf, len, "[%s]:%u", a, r->port);
 }
 
-int cmd_shard_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_shard_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	const struct shard_target *t = &cmd->shard.target;
 	char list[SLUICE_SUBSET_MAX_MEMBERS * (ADDR_STRLEN + 10)], member[ADDR_STRLEN + 10];
@@ -163,7 +163,7 @@ void cmd_print_shard(const char *key, const struct shard_info *it)
 	out_close_obj();
 }
 
-int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct shard_info info;
 	int err;
@@ -178,3 +178,5 @@ int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	cmd_print_shard("shard", &info);
 	return 0;
 }
+
+const struct cmd_ops cmd_shard_ops = { cmd_shard_parse, cmd_shard_format, cmd_shard_apply, NULL };
