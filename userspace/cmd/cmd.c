@@ -55,6 +55,21 @@ int cmd_bad(const char *fmt, ...)
 	return -EINVAL;
 }
 
+int cmd_keyword(const char *what, const struct cmd_keyword *kws, size_t n, int argc, char **argv,
+		int i, int *seen)
+{
+	int kw = args_keyword_find(argv[i], kws, n, sizeof(kws[0]), "keyword");
+
+	if (kw < 0)
+		return cmd_bad("%s: %s", what, err_msg());
+	if (seen[kw]++)
+		return cmd_bad("%s: '%s' given twice; give it once", what, kws[kw].name);
+	if (i + 1 >= argc)
+		return cmd_bad("%s: '%s' needs a value: %s %s", what, kws[kw].name, kws[kw].name,
+			       kws[kw].value);
+	return kw;
+}
+
 int cmd_lookup(const char *object, const char *verb, enum cmd_kind *kind)
 {
 	const char *verbs[CMD_KINDS];
@@ -97,6 +112,16 @@ int cmd_parse_svc_key(int argc, char **argv, struct sluice_svc_key *key)
 	    args_parse_proto(argv[2], &proto) || svc_key_make(&addr, port, proto, key))
 		return -EINVAL;
 	return 0;
+}
+
+int cmd_parse_svc_then(const char *what, const char *missing, int argc, char **argv,
+		       struct sluice_svc_key *svc)
+{
+	int err = cmd_parse_svc_key(argc, argv, svc);
+
+	if (!err && argc < 4)
+		err = cmd_bad("%s: missing %s after the service", what, missing);
+	return err;
 }
 
 int cmd_parse_args(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)

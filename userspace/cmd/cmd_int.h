@@ -21,6 +21,30 @@ int cmd_argv_svc(struct cmd_argv *out, const struct sluice_svc_key *k);
 /* "ADDR" and, with a port, "port N". */
 int cmd_argv_ref(struct cmd_argv *out, const struct be_ref *r);
 
+/*
+ * "SERVICE WORD ...": the service key into svc; -EINVAL with the message
+ * when the key is bad or argv[3] (named by missing: "PREFIX") is not there.
+ */
+int cmd_parse_svc_then(const char *what, const char *missing, int argc, char **argv,
+		       struct sluice_svc_key *svc);
+
+/* A keyword of "KEYWORD VALUE" options and its value's name in the grammar. */
+struct cmd_keyword {
+	const char *name;  /* "port" */
+	const char *value; /* "BPORT" */
+};
+
+/*
+ * The keyword at argv[i] of options "KEYWORD VALUE..." (what names the
+ * command in messages: "backend add"): its index in kws[n], counted in
+ * seen[]. -EINVAL with the message when it is unknown, given twice or has
+ * no value after it.
+ */
+int cmd_keyword(const char *what, const struct cmd_keyword *kws, size_t n, int argc, char **argv,
+		int i, int *seen);
+#define CMD_KEYWORD(what, kws, argc, argv, i, seen) \
+	cmd_keyword(what, kws, sizeof(kws) / sizeof((kws)[0]), argc, argv, i, seen)
+
 /* "ADDR", or "?" when it does not format. */
 void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len);
 

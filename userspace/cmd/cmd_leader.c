@@ -18,10 +18,7 @@
 
 enum { KW_PORT, KW_SOURCE };
 
-static const struct {
-	const char *name;
-	const char *value;
-} keywords[] = {
+static const struct cmd_keyword keywords[] = {
 	[KW_PORT] = { "port", "BPORT" },
 	[KW_SOURCE] = { "source", "operator|election|role" },
 };
@@ -44,14 +41,9 @@ static int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sl
 	if (cmd->leader.has_ref && leader_parse_backend(argv[3], ref))
 		return cmd_bad("leader set: %s", err_msg());
 	for (i = 4; i < argc; i += 2) {
-		kw = ARGS_KEYWORD_FIND(argv[i], keywords, "keyword");
+		kw = CMD_KEYWORD("leader set", keywords, argc, argv, i, seen);
 		if (kw < 0)
-			return cmd_bad("leader set: %s", err_msg());
-		if (seen[kw]++)
-			return cmd_bad("leader set: '%s' given twice", keywords[kw].name);
-		if (i + 1 >= argc)
-			return cmd_bad("leader set: '%s' needs a value: %s %s", keywords[kw].name,
-				       keywords[kw].name, keywords[kw].value);
+			return kw;
 		if (kw == KW_SOURCE) {
 			err = leader_parse_source(argv[i + 1], &cmd->leader.source);
 		} else if (!cmd->leader.has_ref) {

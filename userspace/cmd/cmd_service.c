@@ -193,10 +193,7 @@ enum {
 	KW_COUNT
 };
 
-static const struct {
-	const char *name;
-	const char *value; /* the value's name in the grammar */
-} keywords[] = {
+static const struct cmd_keyword keywords[] = {
 	[KW_MODE] = { "mode", "MODE" },
 	[KW_HASH] = { "hash", "HASH" },
 	[KW_MAGLEV_SIZE] = { "maglev-size", "PRIME" },
@@ -323,20 +320,15 @@ static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf
 {
 	int seen[KW_COUNT] = { 0 };
 	int i, kw, err, used;
+	char what[32];
 
 	memset(conf, 0, sizeof(*conf));
+	snprintf(what, sizeof(what), "service %s", cmd);
 	for (i = 0; i < argc; i += 1 + used) {
 		used = 1;
-		kw = ARGS_KEYWORD_FIND(argv[i], keywords, "keyword");
+		kw = CMD_KEYWORD(what, keywords, argc, argv, i, seen);
 		if (kw < 0)
-			return cmd_bad("service %s: %s", cmd, err_msg());
-		if (seen[kw])
-			return cmd_bad("service %s: '%s' given twice; give it once", cmd,
-				       keywords[kw].name);
-		seen[kw] = 1;
-		if (i + 1 >= argc)
-			return cmd_bad("service %s: '%s' needs a value: %s %s", cmd,
-				       keywords[kw].name, keywords[kw].name, keywords[kw].value);
+			return kw;
 		err_clear();
 		switch (kw) {
 		case KW_MODE:

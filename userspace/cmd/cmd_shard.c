@@ -19,17 +19,17 @@
 static int parse_head(const char *verb, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct sluice_shard_key probe;
+	char what[32];
 	int err;
 
-	err = cmd_parse_svc_key(argc, argv, &cmd->svc);
+	snprintf(what, sizeof(what), "shard %s", verb);
+	err = cmd_parse_svc_then(what, "PREFIX", argc, argv, &cmd->svc);
 	if (err)
 		return err;
-	if (argc < 4)
-		return cmd_bad("shard %s: missing PREFIX after the service", verb);
 	if (shard_prefix_parse(argv[3], 0, &probe))
-		return cmd_bad("shard %s: %s", verb, err_msg());
+		return cmd_bad("%s: %s", what, err_msg());
 	if (strlen(argv[3]) >= sizeof(cmd->shard.prefix))
-		return cmd_bad("shard %s: prefix too long", verb);
+		return cmd_bad("%s: prefix too long", what);
 	snprintf(cmd->shard.prefix, sizeof(cmd->shard.prefix), "%s", argv[3]);
 	return 0;
 }
