@@ -192,28 +192,26 @@ static int do_show(int argc, char **argv)
 	struct backend_info *list = NULL;
 	struct sluice_breaker *brk = NULL;
 	struct json_object *wdoc = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
+	struct cli_show s;
 	char k[SVC_KEY_STRLEN];
 	size_t n = 0, i;
 	__u32 last = SLUICE_NO_BACKEND;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("breaker", argc, argv, &key, &m);
+	err = cli_show_open("breaker", "show", 1, argc, argv, &s);
 	if (err)
-		return err;
+		return cli_show_close(&s, err);
 	brk = calloc(SLUICE_MAX_BACKENDS, sizeof(*brk));
 	if (!brk) {
 		err_set("out of memory");
 		err = -ENOMEM;
-		goto fail;
+		goto out;
 	}
-	err = backend_list(&m, argc ? &key : NULL, &list, &n);
+	err = backend_list(&s.m, s.only, &list, &n);
 	if (!err)
-		err = maps_read_breakers(&m, brk);
+		err = maps_read_breakers(&s.m, brk);
 	if (err)
-		goto fail;
+		goto out;
 	wdoc = watcher_state();
 	out_open_array(NULL);
 	for (i = 0; i < n; i++) {
@@ -222,20 +220,16 @@ static int do_show(int argc, char **argv)
 			out_text("service %s%s:\n", k, wdoc ? " (watched)" : "");
 			last = list[i].be.svc_id;
 		}
-		print_backend(&m, &list[i], &brk[list[i].id], wdoc);
+		print_backend(&s.m, &list[i], &brk[list[i].id], wdoc);
 	}
 	out_close_array();
 	if (!n)
 		out_text("no backends (see 'sluice backend add')\n");
-	goto out;
-fail:
-	cli_lib_error(err);
 out:
 	json_object_put(wdoc);
 	free(list);
 	free(brk);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 /* ---- watch ----------------------------------------------------------------- */

@@ -133,46 +133,37 @@ static int do_show(int argc, char **argv)
 	struct sluice_counter g[SLUICE_R_MAX];
 	struct maps_svc_entry *list = NULL;
 	struct sluice_res_global glob;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	struct sluice_svc s;
+	struct sluice_svc svc;
+	struct cli_show s;
 	size_t n = 0, i;
 	__s64 in_use;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("bulkhead", argc, argv, &key, &m);
+	err = cli_show_open("bulkhead", "show", 1, argc, argv, &s);
+	if (!err && s.only)
+		err = svc_get(&s.m, s.only, &svc);
+	if (!err)
+		err = svc_list(&s.m, &list, &n);
+	if (!err)
+		err = maps_read_res_global(&s.m, &glob);
+	if (!err)
+		err = maps_read_conns(&s.m, SLUICE_CONNS_GLOBAL, &in_use);
+	if (!err)
+		err = maps_read_global(&s.m, g);
 	if (err)
-		return err;
-	if (argc)
-		err = svc_get(&m, &key, &s);
-	if (!err)
-		err = svc_list(&m, &list, &n);
-	if (!err)
-		err = maps_read_res_global(&m, &glob);
-	if (!err)
-		err = maps_read_conns(&m, SLUICE_CONNS_GLOBAL, &in_use);
-	if (!err)
-		err = maps_read_global(&m, g);
-	if (err)
-		goto fail;
+		goto out;
 	out_open_array("services");
 	for (i = 0; i < n && !err; i++) {
-		if (argc && memcmp(&list[i].key, &key, sizeof(key)))
+		if (s.only && memcmp(&list[i].key, s.only, sizeof(*s.only)))
 			continue;
-		err = print_service(&m, &list[i]);
+		err = print_service(&s.m, &list[i]);
 	}
 	out_close_array();
-	if (err)
-		goto fail;
-	print_global(&glob, in_use, g[SLUICE_R_BH_GLOBAL].packets);
-	goto out;
-fail:
-	cli_lib_error(err);
+	if (!err)
+		print_global(&glob, in_use, g[SLUICE_R_BH_GLOBAL].packets);
 out:
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 /* The sweep's report, text or JSON (shared with breaker watch through cli_print_sweep). */
@@ -220,24 +211,17 @@ void cli_print_sweep(const char *key, const struct sweep_report *r)
 static int do_sweep(int argc, char **argv)
 {
 	struct sweep_report r;
-	struct sluice_maps m;
+	struct cli_show s;
 	int err;
 
-	if (argc)
-		return cli_usage_error("bulkhead", "bulkhead sweep: unexpected argument '%s'",
-				       argv[0]);
-	maps_init(&m);
-	err = cli_open_maps(&m);
-	if (err)
-		return err;
-	err = sweep_run(&m, 0, &r);
-	if (err)
-		cli_lib_error(err);
-	else
+	memset(&r, 0, sizeof(r));
+	err = cli_show_open("bulkhead", "sweep", 0, argc, argv, &s);
+	if (!err)
+		err = sweep_run(&s.m, 0, &r);
+	if (!err)
 		cli_print_sweep("sweep", &r);
 	sweep_report_free(&r);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 const struct cli_cmd cli_bulkhead_cmds[] = {

@@ -106,6 +106,44 @@ int cli_open_maps(struct sluice_maps *m)
 	return err ? cli_lib_error(err) : 0;
 }
 
+int cli_show_open(const char *object, const char *verb, int with_svc, int argc, char **argv,
+		  struct cli_show *s)
+{
+	int err;
+
+	maps_init(&s->m);
+	s->only = NULL;
+	if (argc && with_svc) {
+		err = cli_parse_svc_only(object, verb, argc, argv, &s->key);
+		if (err)
+			return err;
+		s->only = &s->key;
+	} else if (argc) {
+		return cli_usage_error(object, "%s %s: unexpected argument '%s'", object, verb,
+				       argv[0]);
+	}
+	return cli_open_maps(&s->m);
+}
+
+int cli_show_close(struct cli_show *s, int err)
+{
+	maps_close(&s->m);
+	return err ? cli_lib_error(err) : 0;
+}
+
+void cli_print_list(const void *list, size_t n, size_t size,
+		    void (*print)(void *ctx, const void *item), void *ctx, const char *empty)
+{
+	size_t i;
+
+	out_open_array(NULL);
+	for (i = 0; i < n; i++)
+		print(ctx, (const char *)list + i * size);
+	out_close_array();
+	if (!n)
+		out_text("%s\n", empty);
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;

@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "maps.h"
 
 /* The daemon's control socket when neither --socket nor $SLUICE_SOCKET says. */
 #define CLI_SOCKET_DEFAULT CTL_SOCKET_DEFAULT
@@ -120,20 +121,36 @@ int do_top(int argc, char **argv);
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the
  * error. Used by service and stats.
  */
-struct sluice_svc_key;
 int cli_parse_svc_key(const char *object, int argc, char **argv, struct sluice_svc_key *key);
 
 /* The same, for `object verb ADDR PORT PROTO` with nothing after it. */
 int cli_parse_svc_only(const char *object, const char *verb, int argc, char **argv,
 		       struct sluice_svc_key *key);
 
+/* What a read command works on: the pinned maps, and the service on its line. */
+struct cli_show {
+	struct sluice_maps m;
+	struct sluice_svc_key key;
+	const struct sluice_svc_key *only; /* &key when a service was given, else NULL */
+};
+
 /*
- * `object show [ADDR PORT PROTO]`: the service key into key when argv has
- * one (argc > 0), then the pinned maps opened into m; reports the error.
+ * `object verb [ADDR PORT PROTO]` (with_svc; else no argument at all): the
+ * service key into s, then the pinned maps opened; reports the error. Call
+ * cli_show_close() in any case.
  */
-struct sluice_maps;
-int cli_show_open(const char *object, int argc, char **argv, struct sluice_svc_key *key,
-		  struct sluice_maps *m);
+int cli_show_open(const char *object, const char *verb, int with_svc, int argc, char **argv,
+		  struct cli_show *s);
+
+/* Close s's maps; err, when not 0, reported (the first error reported wins). Returns err. */
+int cli_show_close(struct cli_show *s, int err);
+
+/*
+ * n items of size bytes from list, each printed by print(ctx, item), as the
+ * document's array; when there are none, the text line empty.
+ */
+void cli_print_list(const void *list, size_t n, size_t size,
+		    void (*print)(void *ctx, const void *item), void *ctx, const char *empty);
 
 /* A sweep report (bulkhead sweep, breaker watch), under key. */
 struct sweep_report;

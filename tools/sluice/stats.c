@@ -109,33 +109,28 @@ static int show(int argc, char **argv)
 {
 	struct sluice_counter g[SLUICE_R_MAX];
 	struct maps_svc_entry *list = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	struct sluice_svc s;
+	struct sluice_svc svc;
+	struct cli_show s;
 	size_t n = 0, i;
 	unsigned int r;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("stats", argc, argv, &key, &m);
-	if (err)
-		return err;
-	if (argc) {
-		err = svc_get(&m, &key, &s);
-		if (err)
-			goto fail;
-		out_open_array("services");
-		err = print_service(&m, &key, &s);
-		out_close_array();
-		if (err)
-			goto fail;
+	err = cli_show_open("stats", "show", 1, argc, argv, &s);
+	if (!err && s.only) {
+		err = svc_get(&s.m, s.only, &svc);
+		if (!err) {
+			out_open_array("services");
+			err = print_service(&s.m, s.only, &svc);
+			out_close_array();
+		}
 		goto out;
 	}
-	err = maps_read_global(&m, g);
 	if (!err)
-		err = svc_list(&m, &list, &n);
+		err = maps_read_global(&s.m, g);
+	if (!err)
+		err = svc_list(&s.m, &list, &n);
 	if (err)
-		goto fail;
+		goto out;
 	out_open_obj("global");
 	out_text("global:\n");
 	for (r = 0; r < SLUICE_R_MAX; r++)
@@ -143,17 +138,11 @@ static int show(int argc, char **argv)
 	out_close_obj();
 	out_open_array("services");
 	for (i = 0; i < n && !err; i++)
-		err = print_service(&m, &list[i].key, &list[i].svc);
+		err = print_service(&s.m, &list[i].key, &list[i].svc);
 	out_close_array();
-	if (err)
-		goto fail;
-	goto out;
-fail:
-	cli_lib_error(err);
 out:
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 static int do_show(int argc, char **argv)
