@@ -61,6 +61,16 @@ static void print_counter(unsigned int r, const struct sluice_counter *c, int al
 	out_close_obj();
 }
 
+/* One outcome counter: a line "  NAME   N UNIT" in text, "NAME": N in JSON. */
+static void print_outcome(const char *name, const char *unit, __u64 value)
+{
+	char fmt[32];
+
+	snprintf(fmt, sizeof(fmt), " %s %%llu\n", unit);
+	out_text("  %-18s", name);
+	out_u64(name, fmt, value);
+}
+
 static int print_service(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			 const struct sluice_svc *s)
 {
@@ -85,21 +95,15 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	out_close_obj();
 	/* Breaker outcomes: new flows steered away from an open backend. */
 	out_open_obj("breaker");
-	out_text("  %-18s", "rerouted_next");
-	out_u64("rerouted_next", " flows %llu\n", rc.rerouted_next);
-	out_text("  %-18s", "rerouted_fallback");
-	out_u64("rerouted_fallback", " flows %llu\n", rc.rerouted_fallback);
+	print_outcome("rerouted_next", "flows", rc.rerouted_next);
+	print_outcome("rerouted_fallback", "flows", rc.rerouted_fallback);
 	out_close_obj();
 	/* Failover: handshakes moved after a failure, and how they ended. */
 	out_open_obj("failover");
-	out_text("  %-18s", "moved");
-	out_u64("moved", " flows %llu\n", fo.moved);
-	out_text("  %-18s", "redispatched");
-	out_u64("redispatched", " flows %llu\n", fo.redispatched);
-	out_text("  %-18s", "retry_exhausted");
-	out_u64("retry_exhausted", " flows %llu\n", fo.retry_exhausted);
-	out_text("  %-18s", "fast_trips");
-	out_u64("fast_trips", " breakers %llu\n", fo.fast_trips);
+	print_outcome("moved", "flows", fo.moved);
+	print_outcome("redispatched", "flows", fo.redispatched);
+	print_outcome("retry_exhausted", "flows", fo.retry_exhausted);
+	print_outcome("fast_trips", "breakers", fo.fast_trips);
 	out_close_obj();
 	out_close_obj();
 	return 0;
