@@ -253,6 +253,39 @@ EOF
 	in_be "$i" nginx -q -c "$d/nginx.conf" -p "$d" -g "error_log $d/logs/error.log warn;" 2>>"$d/logs/start.log"
 }
 
+# lab_be_fail I HOW: backend I dies: "term" (SIGTERM to nginx: a graceful
+# stop, the listener closes and SYNs get a RST), "kill" (SIGKILL of nginx's
+# master and workers) or "silent" (its link drops everything, nft in the
+# backend). lab_be_heal I undoes any of them.
+lab_be_fail() {
+	master=$(cat "$LAB_STATE/b$1/nginx.pid")
+	case $2 in
+	term) kill -TERM "$master" ;;
+	kill)
+		workers=$(pgrep -P "$master")
+		kill -KILL "$master" $workers
+		;;
+	silent)
+		in_be "$1" nft -f - <<EOF
+table inet silent {
+	chain input { type filter hook input priority -300; policy drop; }
+	chain output { type filter hook output priority -300; policy drop; }
+}
+EOF
+		;;
+	*) return 2 ;;
+	esac
+}
+
+lab_be_heal() {
+	in_be "$1" nft delete table inet silent >/dev/null 2>&1
+	pid=$(cat "$LAB_STATE/b$1/nginx.pid" 2>/dev/null)
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+		lab_nginx "$1"
+		lab_wait_nginx "$(lab_backends)" || return 1
+	fi
+}
+
 # lab_backend_up I: namespace slbI-ID, veth gbI <-> b0, nginx.
 lab_backend_up() {
 	i=$1

@@ -228,6 +228,10 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	U32(brk_max_open_pct, "breaker-max-open");
 	U32(syn_timeout_ms, "syn-timeout");
 #undef U32
+	if (svc->retries != SLUICE_FO_RETRIES_DEFAULT)
+		fprintf(f, "%sretries: %u\n", ind, svc->retries);
+	if (svc->fast_trip != SLUICE_FO_TRIP_DEFAULT)
+		fprintf(f, "%sbreaker-fast-trip: %u\n", ind, svc->fast_trip);
 	if (svc->health.type != STATE_HC_NONE) {
 		fprintf(f, "%shealth:\n", ind);
 		put_health(f, "      ", &svc->health, &s->daemon.health);

@@ -105,6 +105,8 @@ struct state_service {
 	 * fallback_be is not used (see fallback).
 	 */
 	struct sluice_svc_res res;
+	/* Failover (sl_svc_fo), resolved: 0 = off. */
+	__u32 retries, fast_trip;
 	int has_fallback;
 	struct be_ref fallback; /* a backend of this service, has_port 1 */
 	size_t ncritical;
