@@ -51,26 +51,8 @@ SVIP=198.19.0.60 # Sluice's nat service
 HVIP=198.19.0.61 # HAProxy's frontend (local in the gateway: Sluice passes it)
 
 bench_up bench-failover $SVIP $HVIP
-bench_haproxy <<EOF
-global
-	maxconn 8000
-defaults
-	mode tcp
-	retries 3
-	option redispatch 1
-	timeout connect 1s
-	timeout client 10s
-	timeout server 10s
-frontend f
-	bind $HVIP:80
-	default_backend b
-backend b
-	balance roundrobin
-	default-server check inter 1s fall 2 rise 2
-	server s1 $(be_addr4 1):80
-	server s2 $(be_addr4 2):80
-	server s3 $(be_addr4 3):80
-EOF
+bench_haproxy $HVIP "" "retries 3
+option redispatch 1" "default-server check inter 1s fall 2 rise 2"
 for _ in $(seq 50); do
 	in_gw ss -Hltn "sport = :80" | grep -q "$HVIP" && break
 	sleep 0.1

@@ -45,24 +45,7 @@ NVIP=198.19.0.71 # nftables' DNAT
 HVIP=198.19.0.72 # HAProxy's frontend (local in the gateway)
 
 bench_up bench-http $SVIP $HVIP
-bench_haproxy <<EOF
-global
-	maxconn 8000
-	nbthread 2
-defaults
-	mode tcp
-	timeout connect 1s
-	timeout client 10s
-	timeout server 10s
-frontend f
-	bind $HVIP:80
-	default_backend b
-backend b
-	balance roundrobin
-	server s1 $(be_addr4 1):80
-	server s2 $(be_addr4 2):80
-	server s3 $(be_addr4 3):80
-EOF
+bench_haproxy $HVIP "nbthread 2" "" ""
 
 # Sluice on every gateway interface, or on none (nftables' turn).
 sluice_on() {

@@ -9,8 +9,11 @@
 #                            SVIP:80 over the backends, HVIP on the gateway's
 #                            lo for HAProxy; when the lab does not come up,
 #                            "PART: skipped: ..." and exit 0
-#   bench_haproxy            HAProxy in the gateway namespace, its
-#                            configuration on stdin (HAPID)
+#   bench_haproxy HVIP GLOBAL DEFAULTS BACKEND
+#                            HAProxy in the gateway namespace (HAPID): mode
+#                            tcp on HVIP:80, roundrobin over the 3 backends;
+#                            GLOBAL, DEFAULTS, BACKEND: more lines of those
+#                            sections, newline-separated ("": none)
 #   bench_med COL LINES      the median of column COL of LINES
 #   bench_stat COL LINES     "median (min-max)" of column COL of LINES
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
@@ -32,8 +35,21 @@ bench_up() {
 	in_gw ip addr add "$3/32" dev lo
 }
 
+# The lines $1, indented (none when $1 is empty).
+bench_lines() { [ -z "$1" ] || sed 's/^/\t/' <<<"$1"; }
+
 bench_haproxy() {
-	cat >"$LAB_STATE/haproxy.cfg"
+	{
+		printf 'global\n\tmaxconn 8000\n'
+		bench_lines "$2"
+		printf 'defaults\n\tmode tcp\n'
+		bench_lines "$3"
+		printf '\ttimeout connect 1s\n\ttimeout client 10s\n\ttimeout server 10s\n'
+		printf 'frontend f\n\tbind %s:80\n\tdefault_backend b\n' "$1"
+		printf 'backend b\n\tbalance roundrobin\n'
+		bench_lines "$4"
+		for i in 1 2 3; do printf '\tserver s%s %s:80\n' $i "$(be_addr4 $i)"; done
+	} >"$LAB_STATE/haproxy.cfg"
 	nsenter --net=/run/netns/$GW_NS -- haproxy -db -f "$LAB_STATE/haproxy.cfg" \
 		>"$LAB_STATE/haproxy.log" 2>&1 &
 	HAPID=$!
