@@ -11,8 +11,8 @@
 #    (a request on the same connection after it is answered too).
 #  - roles (SO_PEERCRED): group sluice reads (events) but every write,
 #    apply and compact is refused with "permission denied" and changes
-#    nothing (maps and journal as before); the admin group (--admin-group)
-#    writes; an unknown admin group stops the daemon at start; every
+#    nothing (maps and journal as before); the admin group (YAML
+#    daemon.admin-group, or --admin-group) writes; an unknown admin group stops the daemon at start; every
 #    journal record names its author's uid and pid (journal show, events);
 #    a journal with records of before authors still reads (uid/pid null).
 #  - F8: a client that pipelines requests and never reads is not read past
@@ -183,11 +183,16 @@ out=$("$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK
 check "an admin group that does not exist stops the daemon at start" \
 	grep -q "admin group no-such-group-$$ does not exist" <<<"$out"
 ADMIN_GID=64999 # no such group needed: the peer's groups are what count
-if daemon_start --admin-group $ADMIN_GID; then
-	tap_ok "sluiced restarts with --admin-group $ADMIN_GID"
+{
+	printf 'daemon:\n  admin-group: %s\n' $ADMIN_GID
+	cat "$DTMP/conf.yaml"
+} >"$DTMP/admin.yaml"
+if daemon_start --config "$DTMP/admin.yaml"; then
+	tap_ok "sluiced restarts with the config's daemon.admin-group $ADMIN_GID"
 else
-	tap_fail "sluiced restarts with --admin-group" "$(tail -5 "$LOG")"
+	tap_fail "sluiced restarts with daemon.admin-group" "$(tail -5 "$LOG")"
 fi
+check "... and says who gets the admin role" grep -q "admin role goes to root and group $ADMIN_GID" "$LOG"
 out=$(setpriv --reuid nobody --regid "$NOGROUP" --groups "$SGID,$ADMIN_GID" -- \
 	"$SLUICE" service add 198.19.5.11 80 tcp 2>&1)
 check "a member of the admin group runs a write command ($out)" grep -q "added service" <<<"$out"
