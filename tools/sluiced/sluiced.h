@@ -91,6 +91,29 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
 		       char **err, __s64 *seq);
 
+/* One command of a group (daemon_run_group()): what to run, and what came of it. */
+struct daemon_cmd {
+	int argc;
+	char **argv;
+	int json, pretty;
+	int batch; /* skipped, not applied, once a batch command before it failed */
+	int rc;	   /* 0, 1 (failed or skipped), or -errno: not journaled, nothing ran */
+	char *out, *err; /* malloc'ed output (NULL when rc < 0) */
+	__s64 seq;	 /* -1 when not journaled */
+};
+
+/*
+ * Group commit: journal the n commands of v (one fdatasync for all of them),
+ * then apply them in order, each as daemon_run_command() would, and journal
+ * the failures (one more fdatasync, only when one failed). A batch command
+ * after a failed batch command (in v, or before it: *batch_failed, kept by
+ * the caller across groups) is skipped: a FAILED record, rc 1. Nothing is
+ * applied before the whole group is durable; when it cannot be made so,
+ * every command gets the error (rc -errno) and none runs.
+ */
+void daemon_run_group(struct daemon *d, struct daemon_cmd *v, size_t n, int *batch_failed);
+void daemon_cmd_free(struct daemon_cmd *c);
+
 /*
  * control.c. control_open(): take the daemon's lock (ctl.h: one daemon per
  * socket and journal; clients see it starting) and set up the control
