@@ -83,24 +83,15 @@ int main(int argc, char **argv)
 	long long t0, deadline;
 	unsigned long sent = 0;
 	int fd, v6, bad;
+	const struct tool_opt opts[] = {
+		{ .name = "-p", .num = &base, .min = 1024, .max = 65535 },
+		{ .name = "-r", .num = &pps, .min = 1, .max = 1000000 },
+		{ 0 },
+	};
 
-	if (argc < 5)
+	if (argc < 5 || tool_long(argv[3], 1, 65535, &port) ||
+	    tool_long(argv[4], 1, MAX_SYNS, &count) || tool_options(argc, argv, 5, opts))
 		usage();
-	if (tool_long(argv[3], 1, 65535, &port))
-		usage();
-	if (tool_long(argv[4], 1, MAX_SYNS, &count))
-		usage();
-	for (i = 5; i < argc; i++) {
-		if (!strcmp(argv[i], "-p") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1024, 65535, &base))
-				usage();
-		} else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1, 1000000, &pps))
-				usage();
-		} else {
-			usage();
-		}
-	}
 	v6 = strchr(argv[1], ':') != NULL;
 	if (v6)
 		bad = inet_pton(AF_INET6, argv[1], &s6.sin6_addr) != 1 ||
