@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktbuild.h"
 #include "tool.h"
 
 #define MAX_SYNS 100000
@@ -39,30 +40,16 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static uint32_t sum16(const void *data, size_t len, uint32_t sum)
-{
-	const uint8_t *p = data;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 /* The TCP checksum over the pseudo-header (addresses of alen bytes each) and seg. */
 static uint16_t tcp_csum(const void *src, const void *dst, size_t alen, const void *seg, size_t len)
 {
 	uint32_t sum = 0;
 
-	sum = sum16(src, alen, sum);
-	sum = sum16(dst, alen, sum);
+	sum = pkt_csum_add(sum, src, alen);
+	sum = pkt_csum_add(sum, dst, alen);
 	sum += IPPROTO_TCP + (uint32_t)len;
-	sum = sum16(seg, len, sum);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
+	sum = pkt_csum_add(sum, seg, len);
+	return htons(pkt_csum_fold(sum));
 }
 
 static void usage(void)

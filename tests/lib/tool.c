@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* What the test tools' command lines and loops share (see tool.h). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "sockaddr.h"
@@ -107,6 +110,60 @@ int tool_dest(const char *prog, const char *addr, const char *port, struct socka
 		return -1;
 	}
 	return 0;
+}
+
+/* The MAC address of interface ifname into mac; 0 or -errno. */
+static int own_mac(const char *ifname, unsigned char *mac)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+void tool_gen_args(const char *prog, const char *usage, int argc, char **argv, struct tool_gen *g)
+{
+	char *tok, *save = NULL, *end;
+	long dport;
+
+	if (argc < 7) {
+		fprintf(stderr, "usage: %s\n", usage);
+		exit(2);
+	}
+	memset(g, 0, sizeof(*g));
+	g->ifindex = (int)if_nametoindex(argv[1]);
+	if (!g->ifindex || own_mac(argv[1], g->smac) ||
+	    sscanf(argv[2], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &g->dmac[0], &g->dmac[1], &g->dmac[2],
+		   &g->dmac[3], &g->dmac[4], &g->dmac[5]) != 6 ||
+	    inet_pton(AF_INET, argv[3], &g->src) != 1) {
+		fprintf(stderr, "%s: bad interface, MAC or source address\n", prog);
+		exit(2);
+	}
+	for (tok = strtok_r(argv[4], ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (g->ndst == TOOL_MAX_DSTS || inet_pton(AF_INET, tok, &g->dst[g->ndst]) != 1) {
+			fprintf(stderr, "%s: bad destination '%s' (at most %d)\n", prog, tok,
+				TOOL_MAX_DSTS);
+			exit(2);
+		}
+		g->ndst++;
+	}
+	g->seconds = strtod(argv[6], &end);
+	if (!g->ndst || tool_long(argv[5], 1, 65535, &dport) || *end || !(g->seconds > 0) ||
+	    g->seconds > TOOL_GEN_MAX_SECONDS) {
+		fprintf(stderr, "%s: DST[,DST...], DPORT 1..65535, SECONDS (0, %d]\n", prog,
+			TOOL_GEN_MAX_SECONDS);
+		exit(2);
+	}
+	g->dport = (unsigned short)dport;
 }
 
 int tool_sources(const char *prog, char *list, struct sockaddr_storage *srcs, socklen_t *lens,

@@ -65,6 +65,32 @@ const struct sockaddr_storage *tool_client_src(const struct tool_client *cl, uns
 int tool_dest(const char *prog, const char *addr, const char *port, struct sockaddr_storage *dst,
 	      socklen_t *dlen);
 
+#define TOOL_MAX_DSTS 16
+
+/*
+ * The frame generators' command line (livegen, ppsgen):
+ *   IFNAME DSTMAC SRC DST[,DST...] DPORT SECONDS [their own arguments]
+ * IPv4 only: the frames are built by hand.
+ */
+struct tool_gen {
+	int ifindex;	       /* IFNAME */
+	unsigned char dmac[6]; /* DSTMAC */
+	unsigned char smac[6]; /* IFNAME's own */
+	struct in_addr src;    /* SRC */
+	struct in_addr dst[TOOL_MAX_DSTS];
+	int ndst;
+	unsigned short dport; /* host order */
+	double seconds;	      /* in (0, TOOL_GEN_MAX_SECONDS] */
+};
+
+#define TOOL_GEN_MAX_SECONDS 30
+
+/*
+ * argv[1..6] into *g; with fewer than 7 words exits 2 after "usage: USAGE",
+ * on a bad one after saying which.
+ */
+void tool_gen_args(const char *prog, const char *usage, int argc, char **argv, struct tool_gen *g);
+
 /*
  * The addresses of list (ADDR[,ADDR...], cut up in place) appended to
  * srcs/lens, at most max in all (*n so far); names, when not NULL, gets
