@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 	};
 
 	if (argc < 5 || tool_long(argv[3], 1, 65535, &port) ||
-	    tool_long(argv[4], 1, MAX_SYNS, &count) || tool_options(argc, argv, 5, opts))
+	    tool_long(argv[4], 1, MAX_SYNS, &count) || tool_options(argc, argv, 5, opts) != argc)
 		usage();
 	v6 = strchr(argv[1], ':') != NULL;
 	if (v6)

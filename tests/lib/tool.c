@@ -52,10 +52,10 @@ int tool_options(int argc, char **argv, int first, const struct tool_opt *opts)
 {
 	int i;
 
-	for (i = first; i < argc; i++)
+	for (i = first; i < argc && argv[i][0] == '-'; i++)
 		if (option_one(argc, argv, &i, opts) != 1)
 			return -1;
-	return 0;
+	return i;
 }
 
 void tool_client_args(const char *prog, const char *usage, int argc, char **argv, long max_count,

@@ -30,7 +30,11 @@ struct tool_opt {
 	char **text;
 };
 
-/* argv[first..argc) against opts: 0, or -1 (unknown option, missing or bad value). */
+/*
+ * The options in argv[first..argc) against opts, up to the first word that
+ * does not start with '-': that word's index (argc when there is none), or
+ * -1 (an unknown option, a missing or bad value).
+ */
 int tool_options(int argc, char **argv, int first, const struct tool_opt *opts);
 
 #define TOOL_MAX_SRCS 16
