@@ -34,6 +34,7 @@
 #include "pinroot.h"
 #include "svc.h"
 #include "svctest.h"
+#include "wordtest.h"
 
 static struct pinroot *const pr = &pinroot_group;
 
@@ -94,21 +95,18 @@ static void test_parse_backend(void **state)
 
 static void test_names(void **state)
 {
+	static const struct word_case good[] = {
+		{ "operator", SLUICE_LEADER_OPERATOR },
+		{ "election", SLUICE_LEADER_ELECTION },
+		{ "role", SLUICE_LEADER_ROLE },
+	};
+	static const char *const bad[] = { "none", "op" };
 	char buf[LEADER_BACKEND_STRLEN];
 	union sluice_addr a;
-	__u8 s = 0;
 
 	(void)state;
-	assert_int_equal(leader_parse_source("operator", &s), 0);
-	assert_int_equal(s, SLUICE_LEADER_OPERATOR);
-	assert_int_equal(leader_parse_source("election", &s), 0);
-	assert_int_equal(s, SLUICE_LEADER_ELECTION);
-	assert_int_equal(leader_parse_source("role", &s), 0);
-	assert_int_equal(s, SLUICE_LEADER_ROLE);
-	assert_int_equal(leader_parse_source("none", &s), -EINVAL);
-	assert_int_equal(leader_parse_source("op", &s), -EINVAL);
+	CHECK_WORDS(leader_parse_source, leader_source_name, good, bad);
 	assert_string_equal(leader_source_name(SLUICE_LEADER_NONE), "none");
-	assert_string_equal(leader_source_name(SLUICE_LEADER_ROLE), "role");
 	assert_string_equal(leader_source_name(9), "?");
 	assert_int_equal(addr_parse("fd00::5", &a), 0);
 	leader_backend_format(&a, 5432, buf, sizeof(buf));

@@ -53,19 +53,26 @@ static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u32 max_conns,
 	return svctest_add_svc(k, &c);
 }
 
-/* A flow from client addr:sport to service k. */
-static struct sluice_flow_key flow_key(const struct sluice_svc_key *k, const char *client,
-				       __u16 sport)
+/* The flow key from src (text) port sport to dst port dport (ports in network order). */
+static struct sluice_flow_key flow_of(const char *src, __be16 sport, const union sluice_addr *dst,
+				      __be16 dport, __u8 proto)
 {
 	struct sluice_flow_key f;
 
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(addr_parse(client, &f.src), 0);
-	f.dst = k->addr;
-	f.sport = htons(sport);
-	f.dport = k->port;
-	f.proto = k->proto;
+	assert_int_equal(addr_parse(src, &f.src), 0);
+	f.dst = *dst;
+	f.sport = sport;
+	f.dport = dport;
+	f.proto = proto;
 	return f;
+}
+
+/* A flow from client addr:sport to service k. */
+static struct sluice_flow_key flow_key(const struct sluice_svc_key *k, const char *client,
+				       __u16 sport)
+{
+	return flow_of(client, htons(sport), &k->addr, k->port, k->proto);
 }
 
 static void put_flow(const struct sluice_flow_key *f, __u32 svc, __u32 be, __u64 created,
@@ -84,15 +91,9 @@ static void put_flow(const struct sluice_flow_key *f, __u32 svc, __u32 be, __u64
 static struct sluice_flow_key put_twin(const struct sluice_flow_key *f, const char *be_addr,
 				       __u16 be_port, __u32 svc, __u32 be)
 {
+	struct sluice_flow_key t = flow_of(be_addr, htons(be_port), &f->src, f->sport, f->proto);
 	struct sluice_nat_rev rv;
-	struct sluice_flow_key t;
 
-	memset(&t, 0, sizeof(t));
-	assert_int_equal(addr_parse(be_addr, &t.src), 0);
-	t.dst = f->src;
-	t.sport = htons(be_port);
-	t.dport = f->sport;
-	t.proto = f->proto;
 	memset(&rv, 0, sizeof(rv));
 	rv.vip = f->dst;
 	rv.vport = f->dport;
