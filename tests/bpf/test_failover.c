@@ -335,33 +335,10 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 	assert_int_equal(fo_ctr(svc, 0).moved - c0.moved, 1);
 }
 
-static void test_resteer_nat_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT4, VIP4, SLUICE_MODE_NAT);
-}
-
-static void test_resteer_nat_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT6, VIP6, SLUICE_MODE_NAT);
-}
-
-static void test_resteer_ipip_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT4, VIP4, SLUICE_MODE_IPIP);
-}
-
-static void test_resteer_ipip_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT6, VIP6, SLUICE_MODE_IPIP);
-}
+DP_TEST(test_resteer_nat_v4, resteer(CLIENT4, VIP4, SLUICE_MODE_NAT))
+DP_TEST(test_resteer_nat_v6, resteer(CLIENT6, VIP6, SLUICE_MODE_NAT))
+DP_TEST(test_resteer_ipip_v4, resteer(CLIENT4, VIP4, SLUICE_MODE_IPIP))
+DP_TEST(test_resteer_ipip_v6, resteer(CLIENT6, VIP6, SLUICE_MODE_IPIP))
 
 /* retries 1: one move, then the next retransmission stays, counted exhausted once. */
 static void test_resteer_spent(void **state)
@@ -419,27 +396,10 @@ static void redispatch_rst(const char *client, const char *vip, int n_vlan)
 	assert_int_equal(dp_be_ctr(b).new_flows, 1);
 }
 
-static void test_redispatch_rst_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	redispatch_rst(CLIENT4, VIP4, 0);
-}
-
-static void test_redispatch_rst_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	redispatch_rst(CLIENT6, VIP6, 0);
-}
-
-static void test_redispatch_rst_vlan(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	redispatch_rst(CLIENT4, VIP4, 1);
-	redispatch_rst(CLIENT6, VIP6, 1);
-}
+DP_TEST(test_redispatch_rst_v4, redispatch_rst(CLIENT4, VIP4, 0))
+DP_TEST(test_redispatch_rst_v6, redispatch_rst(CLIENT6, VIP6, 0))
+DP_TEST(test_redispatch_rst_vlan, redispatch_rst(CLIENT4, VIP4, 1);
+	redispatch_rst(CLIENT6, VIP6, 1))
 
 /* The RST passes as before: retries spent (then exhausted), off, wrong ack, Fast Open. */
 static void test_rst_passes(void **state)
@@ -607,22 +567,6 @@ static void test_fast_trip(void **state)
 	assert_int_equal(brk_get(a).state, SLUICE_BRK_CLOSED);
 }
 
-/* ---- setup ------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup_events(&dp_topo_std, dp_fail_cmocka, on_event);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -639,5 +583,5 @@ int main(void)
 		cmocka_unit_test(test_fast_trip),
 	};
 
-	return cmocka_run_group_tests_name("sluice_failover", tests, group_setup, group_teardown);
+	return DP_RUN_GROUP("sluice_failover", tests, &dp_topo_std, on_event);
 }

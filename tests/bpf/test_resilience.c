@@ -820,14 +820,9 @@ static void icmp_unreach(const char *vip, const char *client, const char *backen
 	no_event();
 }
 
-static void test_signal_icmp(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	icmp_unreach(VIP4, CLIENT4, "10.1.0.4", IPPROTO_TCP);
+DP_TEST(test_signal_icmp, icmp_unreach(VIP4, CLIENT4, "10.1.0.4", IPPROTO_TCP);
 	icmp_unreach(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP);
-	icmp_unreach(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_TCP);
-}
+	icmp_unreach(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_TCP))
 
 static void test_signal_ipip_ack(void **state)
 {
@@ -851,22 +846,6 @@ static void test_signal_ipip_ack(void **state)
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(sig_ctr(a).successes - g0.successes, 1);
 	no_event();
-}
-
-/* ---- setup ------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup_events(&dp_topo_std, dp_fail_cmocka, on_event);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
 }
 
 int main(void)
@@ -893,5 +872,5 @@ int main(void)
 		cmocka_unit_test(test_signal_ipip_ack),
 	};
 
-	return cmocka_run_group_tests_name("sluice_resilience", tests, group_setup, group_teardown);
+	return DP_RUN_GROUP("sluice_resilience", tests, &dp_topo_std, on_event);
 }

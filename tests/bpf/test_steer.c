@@ -336,21 +336,10 @@ static void return_path(const char *vip, const char *client, const char *backend
 	dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
 }
 
-static void test_return_path_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	return_path(VIP4, CLIENT4, "10.1.0.3", IPPROTO_TCP);
-	return_path(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP);
-}
-
-static void test_return_path_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	return_path(VIP6, CLIENT6, "2001:db8:b::3", IPPROTO_TCP);
-	return_path(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_UDP);
-}
+DP_TEST(test_return_path_v4, return_path(VIP4, CLIENT4, "10.1.0.3", IPPROTO_TCP);
+	return_path(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP))
+DP_TEST(test_return_path_v6, return_path(VIP6, CLIENT6, "2001:db8:b::3", IPPROTO_TCP);
+	return_path(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_UDP))
 
 /* ---- ipip -------------------------------------------------------------- */
 
@@ -447,23 +436,11 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 	}
 }
 
-static void test_ipip_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	ipip_expect(VIP4, "10.1.0.2", "10.1.0.1", 0);
-	ipip_expect(VIP4, "10.1.0.3", "10.1.0.1", 1);
-}
-
-static void test_ipip_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+DP_TEST(test_ipip_v4, dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	ipip_expect(VIP4, "10.1.0.2", "10.1.0.1", 0); ipip_expect(VIP4, "10.1.0.3", "10.1.0.1", 1))
+DP_TEST(test_ipip_v6, dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 	ipip_expect(VIP6, "2001:db8:b::2", "2001:db8:b::1", 0);
-	ipip_expect(VIP6, "2001:db8:b::3", "2001:db8:b::1", 1);
-}
+	ipip_expect(VIP6, "2001:db8:b::3", "2001:db8:b::1", 1))
 
 static void test_ipip_encap_fail(void **state)
 {

@@ -257,6 +257,24 @@ int dp_setup_events(const struct dp_topo *topo, dp_fail_fn fail, ring_buffer_sam
 	return 0;
 }
 
+int dp_group_setup(void **state)
+{
+	(void)state;
+	/* A setup that cannot run leaves dp.skel NULL: every test then skips. */
+	if (dp.on_event)
+		dp_setup_events(dp.topo, dp.fail, dp.on_event);
+	else
+		dp_setup(dp.topo, dp.fail);
+	return 0;
+}
+
+int dp_group_teardown(void **state)
+{
+	(void)state;
+	dp_teardown();
+	return 0;
+}
+
 void dp_teardown(void)
 {
 	size_t i;

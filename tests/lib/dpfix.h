@@ -85,6 +85,8 @@ struct dp {
 	uint32_t *tables[SLUICE_MAX_TABLES];		     /* last table published per id */
 	uint32_t next_svc, next_be;			     /* ids handed out, from 1 */
 	struct ring_buffer *events; /* sl_events, when set up with dp_setup_events() */
+	ring_buffer_sample_fn
+		on_event; /* dp_group_setup(): the events reader's callback, or NULL */
 };
 
 extern struct dp dp;
@@ -104,6 +106,14 @@ int dp_setup_events(const struct dp_topo *topo, dp_fail_fn fail, ring_buffer_sam
 
 /* Group teardown: everything dp_setup made (the namespace goes with the process). */
 void dp_teardown(void);
+
+/*
+ * The same as cmocka group fixtures (their signature; no cmocka here):
+ * dp_setup() on dp.topo and dp.fail, or dp_setup_events() when dp.on_event
+ * is set; dp_teardown(). DP_RUN_GROUP sets those fields.
+ */
+int dp_group_setup(void **state);
+int dp_group_teardown(void **state);
 
 /* Fail the running test with a message (through dp.fail). */
 void dp_failf(const char *file, int line, const char *fmt, ...)
@@ -242,6 +252,26 @@ static inline void dp_fail_cmocka(const char *file, int line, const char *msg)
 		if (!dp.skel)   \
 			skip(); \
 	} while (0)
+
+/*
+ * A test that runs the statements given (one case with its arguments, say)
+ * when the data plane is ready: DP_TEST(test_x_v4, x_case(VIP4, NAT)).
+ */
+#define DP_TEST(name, ...)              \
+	static void name(void **state)  \
+	{                               \
+		(void)state;            \
+		DP_SKIP_UNLESS_READY(); \
+		__VA_ARGS__;            \
+	}
+
+/*
+ * Run tests as the cmocka group name against topo, with the sl_events
+ * reader handing each record to on_event (NULL: no reader), torn down after.
+ */
+#define DP_RUN_GROUP(name, tests, topo_, on_event_)                              \
+	(dp.topo = (topo_), dp.fail = dp_fail_cmocka, dp.on_event = (on_event_), \
+	 cmocka_run_group_tests_name(name, tests, dp_group_setup, dp_group_teardown))
 #endif
 
 #endif /* SLUICE_DPFIX_H */
