@@ -831,9 +831,7 @@ static void test_signal_ipip_ack(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.3", 0, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &a, 1);
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, "10.1.0.3", 0, &a);
 	events_reset();
 	g0 = sig_ctr(a);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);

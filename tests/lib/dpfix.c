@@ -370,6 +370,16 @@ uint32_t dp_be_add(uint32_t svc, const char *addr, uint16_t port, uint8_t state)
 	return id;
 }
 
+uint32_t dp_svc_one(const char *vip, uint8_t proto, uint8_t mode, const char *addr, uint16_t port,
+		    uint32_t *be)
+{
+	uint32_t svc = dp_svc_add(vip, proto, mode, SLUICE_HASH_5TUPLE, NULL);
+
+	*be = dp_be_add(svc, addr, port, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, be, 1);
+	return svc;
+}
+
 void dp_be_state(uint32_t id, uint8_t state)
 {
 	dp.bes[id].state = state;

@@ -146,6 +146,14 @@ uint32_t dp_svc_add(const char *addr, uint8_t proto, uint8_t mode, uint8_t hash,
 /* A backend of svc at addr:port (host order; ipip: 0), in state. Returns its id. */
 uint32_t dp_be_add(uint32_t svc, const char *addr, uint16_t port, uint8_t state);
 
+/*
+ * A service as dp_svc_add(vip, proto, mode, 5-tuple hash, no settings) with
+ * one active backend at addr:port, its table published: the service's id,
+ * the backend's in *be.
+ */
+uint32_t dp_svc_one(const char *vip, uint8_t proto, uint8_t mode, const char *addr, uint16_t port,
+		    uint32_t *be);
+
 /* Write the mirror dp.bes[id] to sl_backends (after a test changed it). */
 void dp_be_write(uint32_t id);
 
