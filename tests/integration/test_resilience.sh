@@ -76,9 +76,12 @@ hold_result() {
 	grep '"served"' "$TMP/$1" | head -n1
 }
 # hold_end NAME: end the hold (its sockets close), print its closing line.
+# Called in $(...): the hold is no child of that subshell, so `wait` returns
+# at once; the closing line is waited for instead.
 hold_end() {
 	kill -TERM "$(cat "$TMP/$1.pid")" 2>/dev/null
 	wait "$(cat "$TMP/$1.pid")" 2>/dev/null
+	wait_until 10 grep -q '"closed"' "$TMP/$1"
 	grep '"closed"' "$TMP/$1"
 }
 
