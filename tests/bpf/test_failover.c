@@ -106,16 +106,6 @@ static struct sluice_fo_counter fo_ctr(uint32_t id, int be)
 	return sum;
 }
 
-static struct sluice_breaker brk_get(uint32_t be)
-{
-	struct sluice_breaker b;
-
-	assert_int_equal(
-		bpf_map__lookup_elem(dp.skel->maps.sl_breakers, &be, sizeof(be), &b, sizeof(b), 0),
-		0);
-	return b;
-}
-
 static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 {
 	struct sluice_flow_key k =
@@ -533,15 +523,15 @@ static void test_fast_trip(void **state)
 			len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
 		}
 		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
-		assert_int_equal(brk_get(a).state, SLUICE_BRK_CLOSED);
+		assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_CLOSED);
 	}
 	events_of(0);
 	/* The third in a row: the data plane opens the breaker itself. */
 	syn_in(CLIENT4, VIP4, p, svc, 0);
 	len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
 	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
-	assert_int_equal(brk_get(a).state, SLUICE_BRK_OPEN);
-	assert_int_equal(brk_get(a).probes_left, SLUICE_BRK_FAST_TRIPPED);
+	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_OPEN);
+	assert_int_equal(dp_brk_get(a).probes_left, SLUICE_BRK_FAST_TRIPPED);
 	assert_int_equal(fo_ctr(svc, 0).fast_trips, 1);
 	assert_int_equal(fo_ctr(a, 1).fast_trips, 1);
 	assert_int_equal(events_of(SLUICE_EV_FAST_TRIP), 1);
@@ -553,7 +543,7 @@ static void test_fast_trip(void **state)
 		len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
 		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
 	}
-	assert_int_equal(brk_get(a).state, SLUICE_BRK_HALF_OPEN);
+	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_HALF_OPEN);
 	assert_int_equal(fo_ctr(svc, 0).fast_trips, 1);
 	dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
 	/* fast trip off: never. */
@@ -564,7 +554,7 @@ static void test_fast_trip(void **state)
 		len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
 		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
 	}
-	assert_int_equal(brk_get(a).state, SLUICE_BRK_CLOSED);
+	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_CLOSED);
 }
 
 int main(void)

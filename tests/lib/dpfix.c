@@ -429,6 +429,15 @@ void dp_brk_set(uint32_t be, uint32_t state, int32_t probes)
 	CHECK_EQ(res_breaker_write(&dp.pin.maps, be, state, probes), 0);
 }
 
+struct sluice_breaker dp_brk_get(uint32_t be)
+{
+	struct sluice_breaker b;
+
+	CHECK_EQ(bpf_map__lookup_elem(dp.skel->maps.sl_breakers, &be, sizeof(be), &b, sizeof(b), 0),
+		 0);
+	return b;
+}
+
 int64_t dp_conns(uint32_t idx)
 {
 	__s64 active = 0;

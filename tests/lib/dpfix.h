@@ -175,6 +175,9 @@ void dp_config_set(const char *src4, const char *src6, uint64_t udp_timeout_ns);
 /* Backend be's breaker: state and half-open probe budget. */
 void dp_brk_set(uint32_t be, uint32_t state, int32_t probes);
 
+/* Backend be's breaker as sl_breakers holds it. */
+struct sluice_breaker dp_brk_get(uint32_t be);
+
 /* Connections in use of sl_conns slot idx (a service id or SLUICE_CONNS_GLOBAL). */
 int64_t dp_conns(uint32_t idx);
 
