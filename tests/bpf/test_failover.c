@@ -228,6 +228,24 @@ static int expect_syn(const char *client, uint16_t sport, uint32_t be, uint8_t *
 	return len;
 }
 
+/*
+ * The flow client:1000 of svc moved off backend a: the frame out (olen
+ * bytes) is the client's SYN re-sent to the new backend, which it returns.
+ */
+static uint32_t moved_syn_expect(const char *client, const char *vip, uint32_t svc, uint32_t a,
+				 const uint8_t *out, int olen)
+{
+	uint8_t ex[DP_OUT_MAX];
+	uint32_t b = flow_be(client, vip, 1000, svc);
+	int exlen;
+
+	assert_int_not_equal(a, b);
+	exlen = expect_syn(client, 1000, b, ex);
+	assert_int_equal(olen, exlen);
+	assert_memory_equal(out, ex, exlen);
+	return b;
+}
+
 /* Run a frame in on ifindex: expect action and reason counted once (svc, globally). */
 static int run_expect(const uint8_t *in, int len, int ifindex, int action, uint32_t reason,
 		      uint32_t svc, uint8_t *out)
@@ -360,21 +378,17 @@ static void test_resteer_spent(void **state)
 
 static void redispatch_rst(const char *client, const char *vip, int n_vlan)
 {
-	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX], ex[PKT_BUF_MAX];
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	uint32_t ids[3], svc, a, b;
 	struct sluice_be_signals sig;
-	int len, olen, exlen;
+	int len, olen;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
 	a = syn_in(client, vip, 1000, svc, 0);
 	events_of(0);
 	len = backend_rst(a, client, 1000, ISN + 1, n_vlan, in);
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
-	b = flow_be(client, vip, 1000, svc);
-	assert_int_not_equal(a, b);
-	exlen = expect_syn(client, 1000, b, ex);
-	assert_int_equal(olen, exlen);
-	assert_memory_equal(out, ex, exlen);
+	b = moved_syn_expect(client, vip, svc, a, out, olen);
 	/* The refusal is a's, the move counted, the RST never reached the client. */
 	assert_int_equal(maps_read_be_signals(&dp.pin.maps, a, &sig), 0);
 	assert_int_equal(sig.refused, 1);
@@ -445,14 +459,14 @@ static void test_rst_passes(void **state)
 static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves)
 {
 	int v6 = strchr(vip, ':') != NULL;
-	uint8_t quote[PKT_BUF_MAX], in[PKT_BUF_MAX], out[DP_OUT_MAX], ex[PKT_BUF_MAX];
+	uint8_t quote[PKT_BUF_MAX], in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	struct pkt_spec icmp = { .src = v6 ? "2001:db8:b::5" : "10.1.0.5",
 				 .dst = client,
 				 .proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
 				 .icmp_unreach = 1,
 				 .icmp_code = code };
 	struct pkt_layout lay;
-	uint32_t ids[3], svc, a, b;
+	uint32_t ids[3], svc, a;
 	int len, olen;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
@@ -476,11 +490,7 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 		return;
 	}
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
-	b = flow_be(client, vip, 1000, svc);
-	assert_int_not_equal(a, b);
-	len = expect_syn(client, 1000, b, ex);
-	assert_int_equal(olen, len);
-	assert_memory_equal(out, ex, len);
+	moved_syn_expect(client, vip, svc, a, out, olen);
 	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 1);
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
 }
@@ -497,6 +507,17 @@ static void test_redispatch_icmp(void **state)
 }
 
 /* ---- fast trip ---------------------------------------------------------- */
+
+/* CLIENT4:p's SYN to svc, then backend be's RST, which passes to the client. */
+static void rst_passes(uint32_t svc, uint32_t be, uint16_t p)
+{
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len;
+
+	syn_in(CLIENT4, VIP4, p, svc, 0);
+	len = backend_rst(be, CLIENT4, p, ISN + 1, 0, in);
+	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+}
 
 static void test_fast_trip(void **state)
 {
@@ -527,9 +548,7 @@ static void test_fast_trip(void **state)
 	}
 	events_of(0);
 	/* The third in a row: the data plane opens the breaker itself. */
-	syn_in(CLIENT4, VIP4, p, svc, 0);
-	len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
-	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+	rst_passes(svc, a, p);
 	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_OPEN);
 	assert_int_equal(dp_brk_get(a).probes_left, SLUICE_BRK_FAST_TRIPPED);
 	assert_int_equal(fo_ctr(svc, 0).fast_trips, 1);
@@ -539,9 +558,7 @@ static void test_fast_trip(void **state)
 	dp_brk_set(a, SLUICE_BRK_HALF_OPEN, 5);
 	for (i = 0; i < 4; i++) {
 		p++;
-		syn_in(CLIENT4, VIP4, p, svc, 0);
-		len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
-		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+		rst_passes(svc, a, p);
 	}
 	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_HALF_OPEN);
 	assert_int_equal(fo_ctr(svc, 0).fast_trips, 1);
@@ -550,9 +567,7 @@ static void test_fast_trip(void **state)
 	fo_set(svc, 0, SLUICE_FO_TRIP_OFF);
 	for (i = 0; i < 6; i++) {
 		p++;
-		syn_in(CLIENT4, VIP4, p, svc, 0);
-		len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
-		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+		rst_passes(svc, a, p);
 	}
 	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_CLOSED);
 }

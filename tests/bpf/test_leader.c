@@ -481,25 +481,38 @@ static void test_leader_invalid(void **state)
 
 /* ---- the leader moves -------------------------------------------------- */
 
+/*
+ * A cqrs service on vip (max-conns 4) with backends .2, .3 and .4 of vip's
+ * family on bport: *a the leader, *b another, *c the only one of the read
+ * table. The service's id.
+ */
+static uint32_t moved_setup(const char *vip, uint8_t proto, uint8_t mode, uint16_t bport,
+			    uint32_t *a, uint32_t *b, uint32_t *c)
+{
+	struct sluice_svc_res res = { .max_conns = 4 };
+	int v6 = strchr(vip, ':') != NULL;
+	uint32_t svc = cqrs_add(vip, proto, mode, &res);
+
+	*a = dp_be_add(svc, v6 ? "2001:db8:b::2" : "10.1.0.2", bport, SLUICE_BE_ACTIVE);
+	*b = dp_be_add(svc, v6 ? "2001:db8:b::3" : "10.1.0.3", bport, SLUICE_BE_ACTIVE);
+	*c = dp_be_add(svc, v6 ? "2001:db8:b::4" : "10.1.0.4", bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, c, 1);
+	leader_set(svc, *a);
+	return svc;
+}
+
 static void moved_tcp_case(const char *vip, uint8_t mode)
 {
 	const char *client = strchr(vip, ':') ? CLIENT6 : CLIENT4;
-	int v6 = strchr(vip, ':') != NULL;
 	struct sluice_svc_res res = { .max_conns = 4 };
-	uint16_t bport = mode == SLUICE_MODE_NAT ? 5432 : 0;
 	struct sluice_counter m0, m1;
 	uint32_t svc, a, b, rep;
 	struct sluice_flow f;
 	struct pkt_spec s;
 	uint16_t w;
 
-	svc = cqrs_add(vip, IPPROTO_TCP, mode, &res);
+	svc = moved_setup(vip, IPPROTO_TCP, mode, mode == SLUICE_MODE_NAT ? 5432 : 0, &a, &b, &rep);
 	w = write_port(svc);
-	a = dp_be_add(svc, v6 ? "2001:db8:b::2" : "10.1.0.2", bport, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, v6 ? "2001:db8:b::3" : "10.1.0.3", bport, SLUICE_BE_ACTIVE);
-	rep = dp_be_add(svc, v6 ? "2001:db8:b::4" : "10.1.0.4", bport, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &rep, 1);
-	leader_set(svc, a);
 	/* An established write connection to a, and a read one. */
 	s = client_seg(client, vip, IPPROTO_TCP, 1000, w, SYN);
 	fwd_expect(&s, mode, svc, a);
@@ -580,22 +593,14 @@ DP_TEST(test_moved_tcp_ipip, moved_tcp_case(VIP4, SLUICE_MODE_IPIP);
 static void moved_udp_case(const char *vip, uint8_t mode)
 {
 	const char *client = strchr(vip, ':') ? CLIENT6 : CLIENT4;
-	int v6 = strchr(vip, ':') != NULL;
-	struct sluice_svc_res res = { .max_conns = 4 };
-	uint16_t bport = mode == SLUICE_MODE_NAT ? 53 : 0;
 	uint32_t svc, a, b, c;
 	struct sluice_flow f0, f;
 	struct pkt_spec s;
 	uint64_t n0;
 	uint16_t w;
 
-	svc = cqrs_add(vip, IPPROTO_UDP, mode, &res);
+	svc = moved_setup(vip, IPPROTO_UDP, mode, mode == SLUICE_MODE_NAT ? 53 : 0, &a, &b, &c);
 	w = write_port(svc);
-	a = dp_be_add(svc, v6 ? "2001:db8:b::2" : "10.1.0.2", bport, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, v6 ? "2001:db8:b::3" : "10.1.0.3", bport, SLUICE_BE_ACTIVE);
-	c = dp_be_add(svc, v6 ? "2001:db8:b::4" : "10.1.0.4", bport, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &c, 1);
-	leader_set(svc, a);
 	s = client_seg(client, vip, IPPROTO_UDP, 1000, w, 0);
 	fwd_expect(&s, mode, svc, a);
 	assert_int_equal(flow_get(client, vip, 1000, w, IPPROTO_UDP, &f0), 0);
@@ -640,23 +645,34 @@ DP_TEST(test_moved_udp_ipip, moved_udp_case(VIP4, SLUICE_MODE_IPIP);
 
 /* ---- route leader, and services without the flag ----------------------- */
 
+/*
+ * A nat service on VIP4 with one key (no write port), flags, and backends
+ * addrs4 on bport as ids[0..3), all in its table. Its id.
+ */
+static uint32_t one_key_svc(uint32_t flags, uint16_t bport, uint32_t *ids)
+{
+	uint32_t svc = dp.next_svc++;
+	int i;
+
+	svc_key(VIP4, read_port(svc), IPPROTO_TCP, svc, SLUICE_MODE_NAT, flags);
+	dp_res_set(svc, NULL);
+	for (i = 0; i < 3; i++)
+		ids[i] = dp_be_add(svc, addrs4[i], bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, ids, 3);
+	return svc;
+}
+
 /* `route leader`: F_LEADER on the service's one key; every flow to the leader. */
 static void test_route_leader(void **state)
 {
 	uint32_t svc, ids[3];
 	struct pkt_spec s;
 	uint16_t p;
-	int i;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp.next_svc++;
-	svc_key(VIP4, read_port(svc), IPPROTO_TCP, svc, SLUICE_MODE_NAT, SLUICE_SVC_F_LEADER);
-	dp_res_set(svc, NULL);
-	for (i = 0; i < 3; i++)
-		ids[i] = dp_be_add(svc, addrs4[i], 6379, SLUICE_BE_ACTIVE);
 	/* No write port: userspace builds the table with all; it is never read. */
-	dp_table_publish(svc, ids, 3);
+	svc = one_key_svc(SLUICE_SVC_F_LEADER, 6379, ids);
 	leader_set(svc, ids[1]);
 	for (p = 1000; p < 1020; p++) {
 		s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, p, read_port(svc), SYN);
@@ -678,16 +694,10 @@ static void test_no_flag_unaffected(void **state)
 	uint32_t svc, ids[3], hits = 0;
 	struct pkt_spec s;
 	uint16_t p;
-	int i;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp.next_svc++;
-	svc_key(VIP4, read_port(svc), IPPROTO_TCP, svc, SLUICE_MODE_NAT, 0);
-	dp_res_set(svc, NULL);
-	for (i = 0; i < 3; i++)
-		ids[i] = dp_be_add(svc, addrs4[i], 8080, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, ids, 3);
+	svc = one_key_svc(0, 8080, ids);
 	/* No leader: nothing refused. */
 	for (p = 1000; p < 1030; p++) {
 		uint32_t want = read_pick(svc, CLIENT4, VIP4, p, IPPROTO_TCP);
