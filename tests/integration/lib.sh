@@ -111,6 +111,18 @@ wait_until() {
 bg_cli() { nsenter --net=/run/netns/$CLI_NS -- "$@" & }
 bg_gw() { nsenter --net=/run/netns/$GW_NS -- "$@" & }
 
+# stop_pids SIGNAL PID...: send SIGNAL to each background process of this
+# shell and reap it (empty PIDs are skipped).
+stop_pids() {
+	local sig=$1 p
+	shift
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill "-$sig" "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+}
+
 # stat_of JSON-FILTER: one number from `sluice -j stats`.
 stat_of() {
 	sluice -j stats | jq -r "$1"

@@ -42,23 +42,12 @@ declare -A FD PID
 NCAT_PID=
 TLS_PID=
 
-# stop_pid PID: end a background process of this shell and reap it (no-op when PID is empty).
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 etcd_test_cleanup() {
 	local p
 	for p in "${!FD[@]}"; do
 		exec {FD[$p]}>&- 2>/dev/null
 	done
-	for p in "${!PID[@]}"; do
-		stop_pid "${PID[$p]}"
-	done
-	stop_pid "$NCAT_PID"
-	stop_pid "$TLS_PID"
+	stop_pids TERM "${PID[@]}" "$NCAT_PID" "$TLS_PID"
 	# Not a bare wait: the etcd members are children too (etcd_down reaps them).
 	etcd_down
 }
@@ -357,7 +346,7 @@ if command -v ncat >/dev/null; then
 	echo "$out" | grep -q "^put ok " && [ "$ms" -lt 1000 ] &&
 		tap_ok "a hung endpoint is left for the next one within the deadline ($ms ms)" ||
 		tap_fail "a hung endpoint is left for the next one within the deadline" "$out"
-	stop_pid "$NCAT_PID"
+	stop_pids TERM "$NCAT_PID"
 	NCAT_PID=
 else
 	tap_skip "hung endpoint" "needs ncat"
@@ -400,7 +389,7 @@ if command -v openssl >/dev/null && mkdir -p "$T" &&
 	echo "$out" | grep -q "^get err=ETIMEDOUT .*SSL peer certificate" &&
 		tap_ok "TLS: a server the CA does not vouch for is refused, and the message says so" ||
 		tap_fail "TLS: a server the CA does not vouch for is refused, and the message says so" "$out"
-	stop_pid "$TLS_PID"
+	stop_pids TERM "$TLS_PID"
 	TLS_PID=
 else
 	tap_skip "TLS" "needs openssl to make certificates"

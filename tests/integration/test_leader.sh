@@ -36,11 +36,7 @@ DPID=
 ELECTORS=
 ROLEPIDS=
 leader_cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in $ELECTORS $ROLEPIDS; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	stop_pids KILL "$DPID" $ELECTORS $ROLEPIDS
 	etcd_down
 	cleanup
 }
