@@ -822,9 +822,14 @@ static void icmp_unreach(const char *vip, const char *client, const char *backen
 	no_event();
 }
 
-DP_TEST(test_signal_icmp, icmp_unreach(VIP4, CLIENT4, "10.1.0.4", IPPROTO_TCP);
+static void test_signal_icmp(void **state)
+{
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	icmp_unreach(VIP4, CLIENT4, "10.1.0.4", IPPROTO_TCP);
 	icmp_unreach(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP);
-	icmp_unreach(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_TCP))
+	icmp_unreach(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_TCP);
+}
 
 static void test_signal_ipip_ack(void **state)
 {

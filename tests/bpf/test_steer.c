@@ -330,10 +330,16 @@ static void return_path(const char *vip, const char *client, const char *backend
 	dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
 }
 
-DP_TEST(test_return_path_v4, return_path(VIP4, CLIENT4, "10.1.0.3", IPPROTO_TCP);
-	return_path(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP))
-DP_TEST(test_return_path_v6, return_path(VIP6, CLIENT6, "2001:db8:b::3", IPPROTO_TCP);
-	return_path(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_UDP))
+/* The return path of a TCP flow through backend tcp_be and a UDP one through udp_be. */
+static void return_paths(const char *vip, const char *client, const char *tcp_be,
+			 const char *udp_be)
+{
+	return_path(vip, client, tcp_be, IPPROTO_TCP);
+	return_path(vip, client, udp_be, IPPROTO_UDP);
+}
+
+DP_TEST(test_return_path_v4, return_paths(VIP4, CLIENT4, "10.1.0.3", "10.1.0.4"));
+DP_TEST(test_return_path_v6, return_paths(VIP6, CLIENT6, "2001:db8:b::3", "2001:db8:b::2"));
 
 /* ---- ipip -------------------------------------------------------------- */
 
@@ -428,11 +434,16 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 	}
 }
 
-DP_TEST(test_ipip_v4, dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	ipip_expect(VIP4, "10.1.0.2", "10.1.0.1", 0); ipip_expect(VIP4, "10.1.0.3", "10.1.0.1", 1))
-DP_TEST(test_ipip_v6, dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	ipip_expect(VIP6, "2001:db8:b::2", "2001:db8:b::1", 0);
-	ipip_expect(VIP6, "2001:db8:b::3", "2001:db8:b::1", 1))
+/* Both encapsulation sources set; backends a then b (from src) of an ipip service on vip. */
+static void ipip_pair(const char *vip, const char *a, const char *b, const char *src)
+{
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	ipip_expect(vip, a, src, 0);
+	ipip_expect(vip, b, src, 1);
+}
+
+DP_TEST(test_ipip_v4, ipip_pair(VIP4, "10.1.0.2", "10.1.0.3", "10.1.0.1"));
+DP_TEST(test_ipip_v6, ipip_pair(VIP6, "2001:db8:b::2", "2001:db8:b::3", "2001:db8:b::1"));
 
 static void test_ipip_encap_fail(void **state)
 {
