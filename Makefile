@@ -34,7 +34,7 @@ override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Imaps -Ibpf/lib 
 	$(addprefix -I,$(LAYERS)) $(NL_CFLAGS)
 # One dependency file per object: an object is rebuilt when a header it includes changes.
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl -lsodium -lnl-route-3 -lnl-3 -lsystemd
+LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl -lsodium -lnl-route-3 -lnl-3 -lsystemd -lpcap
 
 # The data-plane programs, and the benchmark's floors (built the same way, kept
 # next to the benchmark).

@@ -115,8 +115,8 @@ static int do_help(int argc, char **argv)
 		"       sluice OBJECT help\n"
 		"\n"
 		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
-		"            breaker | stats | top | config | journal | events | cluster | lab |\n"
-		"            version | help }\n"
+		"            breaker | stats | top | trace | config | journal | events | cluster |\n"
+		"            lab | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -186,6 +186,7 @@ static const struct {
 	{ "journal", do_journal, cli_journal_cmds },
 	{ "events", do_events, NULL },
 	{ "top", do_top, NULL },
+	{ "trace", do_trace, NULL },
 	{ "cluster", do_cluster, cli_cluster_cmds },
 };
 

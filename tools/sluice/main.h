@@ -122,6 +122,8 @@ int do_journal(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
+/* trace.c: the data plane's decisions, live (a read command). */
+int do_trace(int argc, char **argv);
 /* cluster.c: the daemon's cluster status (a read command). */
 int do_cluster(int argc, char **argv);
 /* leader.c: the leader of services with a write port or route leader. */
