@@ -8,7 +8,8 @@
 #   make deb      the Debian package (debian/, dpkg-buildpackage) into $(BUILD)/deb
 #   make deps     install missing Debian packages (tools/debian-packages)
 #   make test     deps + build + every test (unit, BPF test-run, integration)
-#   make demo     deps + build + rate-limiting demo on a namespace lab
+#   make demo     deps + build + the demo on a namespace lab (load balancing,
+#                 rate limits, resilience, the daemon, sluice trace)
 #   make bench    deps + build + benchmarks (not part of test)
 #   make fuzz     deps + libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each
 #   make format / make check

@@ -72,8 +72,9 @@ static int do_help(void)
 		"  sluice trace service 192.0.2.10 80 tcp reason bh_service,brk_open\n"
 		"  sluice trace client 198.51.100.0/24 count 20 --pcap /tmp/sluice.pcap\n"
 		"  sluice -j trace sample 100 duration 10 | jq -c '{reason, backend}'\n",
-		TRACE_DURATION_MAX, SLUICE_TRACE_SNAP_MAX,
-		(unsigned int)(SLUICE_TRACE_LEASE_NS / 1000000000ull), SLUICE_ABI_VERSION);
+		TRACE_DURATION_MAX, (unsigned int)SLUICE_TRACE_SNAP_MAX,
+		(unsigned int)(SLUICE_TRACE_LEASE_NS / 1000000000ull),
+		(unsigned int)SLUICE_ABI_VERSION);
 	return 0;
 }
 
