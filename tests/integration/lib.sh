@@ -86,6 +86,19 @@ require_env() {
 	fi
 }
 
+# require_tools NAME TOOL...: fail the whole file (one line) when a tool is missing.
+require_tools() {
+	name=$1
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || {
+			tap_fail "$name: needs $tool"
+			finish
+			exit 1
+		}
+	done
+}
+
 # stat_of JSON-FILTER: one number from `sluice -j stats`.
 stat_of() {
 	sluice -j stats | jq -r "$1"

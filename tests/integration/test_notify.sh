@@ -28,13 +28,7 @@ for f in "$SLUICED" "$RECV"; do
 		exit 1
 	}
 done
-for tool in jq ncat; do
-	command -v $tool >/dev/null || {
-		tap_fail "notify: needs $tool"
-		finish
-		exit 1
-	}
-done
+require_tools notify jq ncat
 T=$(mktemp -d)
 export SLUICE
 DPID=

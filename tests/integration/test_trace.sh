@@ -19,13 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env trace
-for tool in curl jq nginx tcpdump bpftool; do
-	command -v $tool >/dev/null || {
-		tap_fail "trace: needs $tool"
-		finish
-		exit 1
-	}
-done
+require_tools trace curl jq nginx tcpdump bpftool
 lab_up_steer_test 2 || {
 	tap_fail "lab setup (2 backends, Sluice on the gateway)"
 	finish
