@@ -41,10 +41,11 @@ static int notify_enabled(void)
 
 static void send_msg(const char *msg)
 {
+	static int warned; /* once: a gone socket must not flood the log every second */
 	int rc = sd_notify(0, msg);
 
-	if (rc < 0)
-		log_warn("sd_notify(%s): %s", msg, strerror(-rc));
+	if (rc < 0 && !warned++)
+		log_warn("cannot notify systemd (%s): %s; not saying it again", msg, strerror(-rc));
 }
 
 static void on_watchdog(struct daemon *d, struct loop_src *src, __u32 events)
