@@ -27,11 +27,16 @@
 #     (default 3) rounds; the backend's nginx restarts and its breaker closes
 #     between rounds.
 #
-# BENCH_PARTS (default: all of "testrun pps live breaker daemon cluster")
+#  4. failover: a backend dying under new connections, Sluice against
+#     HAProxy with option redispatch (tools/bench-failover.sh).
+#  5. HTTP, one connection per request: Sluice nat, nftables DNAT and
+#     HAProxy through the same gateway (tools/bench-http.sh).
+#
+# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster")
 # runs only the parts named.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker daemon cluster}
+BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster}
 # part NAME: true when NAME is one of BENCH_PARTS.
 part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 BUILD=${BUILD:-build}
@@ -113,6 +118,8 @@ EOF
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
 	echo "bench: pps and breaker parts skipped: the lab did not come up"
+	part failover && BUILD="$BUILD" bash "$(dirname "$0")/bench-failover.sh"
+	part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
 	part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 	exit 0
 fi
@@ -420,6 +427,8 @@ in_gw sysctl -qw net.netfilter.nf_conntrack_max=262144 2>/dev/null
 part pps && bench_pps
 part live && bench_live
 part breaker && bench_breaker
+part failover && BUILD="$BUILD" bash "$(dirname "$0")/bench-failover.sh"
+part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
 part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 part cluster && BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
 exit 0

@@ -253,6 +253,39 @@ EOF
 	in_be "$i" nginx -q -c "$d/nginx.conf" -p "$d" -g "error_log $d/logs/error.log warn;" 2>>"$d/logs/start.log"
 }
 
+# lab_be_fail I HOW: backend I dies: "term" (SIGTERM to nginx: a graceful
+# stop, the listener closes and SYNs get a RST), "kill" (SIGKILL of nginx's
+# master and workers) or "silent" (its link drops everything, nft in the
+# backend). lab_be_heal I undoes any of them.
+lab_be_fail() {
+	master=$(cat "$LAB_STATE/b$1/nginx.pid")
+	case $2 in
+	term) kill -TERM "$master" ;;
+	kill)
+		workers=$(pgrep -P "$master")
+		kill -KILL "$master" $workers
+		;;
+	silent)
+		in_be "$1" nft -f - <<EOF
+table inet silent {
+	chain input { type filter hook input priority -300; policy drop; }
+	chain output { type filter hook output priority -300; policy drop; }
+}
+EOF
+		;;
+	*) return 2 ;;
+	esac
+}
+
+lab_be_heal() {
+	in_be "$1" nft delete table inet silent >/dev/null 2>&1
+	pid=$(cat "$LAB_STATE/b$1/nginx.pid" 2>/dev/null)
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+		lab_nginx "$1"
+		lab_wait_nginx "$(lab_backends)" || return 1
+	fi
+}
+
 # lab_backend_up I: namespace slbI-ID, veth gbI <-> b0, nginx.
 lab_backend_up() {
 	i=$1
@@ -320,12 +353,18 @@ lab_up_steer() {
 	in_cli ethtool -K c0 tx off >/dev/null || return 1
 	# The pass program on c0: nat replies are XDP_REDIRECTed from gbI to g0.
 	in_cli ip link set dev c0 xdpdrv obj "$(lab_xdp_obj)" sec xdp || return 1
+	lab_backends_up lab_backend_up "$n"
+}
+
+# lab_backends_up FN N: FN I for the backends I = 1..N (either lab), then wait
+# until their nginx listen.
+lab_backends_up() {
 	i=1
-	while [ "$i" -le "$n" ]; do
-		lab_backend_up "$i" || return 1
+	while [ "$i" -le "$2" ]; do
+		"$1" "$i" || return 1
 		i=$((i + 1))
 	done
-	lab_wait_nginx "$n"
+	lab_wait_nginx "$2"
 }
 
 # lab_wait_nginx N: nginx daemonizes; wait (bounded) until backends 1..N listen.
@@ -502,12 +541,7 @@ lab_up_ha() {
 	in_cli ethtool -K c0 tx off >/dev/null || return 1
 	lab_ha_gateway 1 || return 1
 	lab_ha_gateway 2 || return 1
-	i=1
-	while [ "$i" -le "$n" ]; do
-		lab_ha_backend "$i" || return 1
-		i=$((i + 1))
-	done
-	lab_wait_nginx "$n"
+	lab_backends_up lab_ha_backend "$n"
 }
 
 # lab_attach_ha: Sluice (native XDP) on g0 of both gateways, each on its own

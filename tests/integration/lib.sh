@@ -86,17 +86,30 @@ require_env() {
 	fi
 }
 
-# require_tools NAME TOOL...: fail the whole file (one line) when a tool is missing.
+# require_tools SUITE TOOL...: fail the whole suite (one line) when a tool is missing.
 require_tools() {
-	name=$1
+	suite=$1
 	shift
 	for tool in "$@"; do
 		command -v "$tool" >/dev/null || {
-			tap_fail "$name: needs $tool"
+			tap_fail "$suite: needs $tool"
 			finish
 			exit 1
 		}
 	done
+}
+
+# wait_alive PID CHECK...: true once CHECK succeeds (100 tries, 0.1 s apart),
+# false as soon as PID (a daemon being started) is gone or the tries run out.
+wait_alive() {
+	pid=$1
+	shift
+	for _ in $(seq 100); do
+		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
 }
 
 # stat_of JSON-FILTER: one number from `sluice -j stats`.

@@ -57,35 +57,10 @@ wait_until() {
 
 # fresh VIP FAMILY: backend DEAD alive and reachable, every breaker closed.
 fresh() {
-	in_be $DEAD nft delete table inet silent >/dev/null 2>&1
-	pid=$(cat "$LAB_STATE/b$DEAD/nginx.pid" 2>/dev/null)
-	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-		lab_nginx $DEAD
-		lab_wait_nginx 3 || return 1
-	fi
+	lab_be_heal $DEAD || return 1
 	for i in 1 2 3; do
 		sluice breaker reset "$1" 80 tcp "$(be "$2" $i)" >/dev/null || return 1
 	done
-}
-
-# kill_dead HOW: end backend DEAD's server (term, kill) or silence its link.
-kill_dead() {
-	master=$(cat "$LAB_STATE/b$DEAD/nginx.pid")
-	case $1 in
-	term) kill -TERM "$master" ;;
-	kill)
-		workers=$(pgrep -P "$master")
-		kill -KILL "$master" $workers
-		;;
-	silent)
-		in_be $DEAD nft -f - <<EOF
-table inet silent {
-	chain input { type filter hook input priority -300; policy drop; }
-	chain output { type filter hook output priority -300; policy drop; }
-}
-EOF
-		;;
-	esac
 }
 
 # run_case FAMILY VIP HOW: the loop, backend DEAD dying 1.5 s in.
@@ -98,7 +73,7 @@ run_case() {
 	bg_cli timeout 30 "$CONNLOOP" "$vip" 80 -d 4000 -i 500 -t 5000 -R >"$out" 2>&1
 	loop=$!
 	sleep 1.5
-	kill_dead "$how"
+	lab_be_fail $DEAD "$how"
 	wait $loop
 	sum=$(tail -n1 "$out")
 	refused=$(jq -r .refused <<<"$sum")
@@ -151,7 +126,7 @@ for fam in 4 6; do
 		run_case $fam $v $how
 	done
 done
-in_be $DEAD nft delete table inet silent >/dev/null 2>&1
+lab_be_heal $DEAD
 
 # The counters: per service in `stats`, per backend in `backend show`.
 # fo_sum JSON FIELD: FIELD summed over every object that has it.

@@ -222,6 +222,7 @@ static const char full[] =
 	"daemon:\n"
 	"  socket: /run/x.sock\n"
 	"  metrics: \"[::1]:9100\"\n"
+	"  admin-group: sluice-admin\n"
 	"  health:\n"
 	"    interval: 5\n"
 	"interfaces:\n"
@@ -258,6 +259,8 @@ static const char full[] =
 	"    breaker-probes: 4\n"
 	"    breaker-successes: 2\n"
 	"    syn-timeout: 1500\n"
+	"    retries: 0\n"
+	"    breaker-fast-trip: 3\n"
 	"    health: {type: http, path: /hz, expect: [200, 204], body: ok}\n"
 	"    backends:\n"
 	"      - address: 10.0.1.1\n"
@@ -286,6 +289,7 @@ static void test_load_full(void **unused)
 		fail_msg("%s", err_msg());
 	assert_string_equal(s.daemon.socket, "/run/x.sock");
 	assert_string_equal(s.daemon.metrics, "[::1]:9100");
+	assert_string_equal(s.daemon.admin_group, "sluice-admin");
 	assert_int_equal(s.daemon.health.interval_ms, 5000);
 	assert_int_equal(s.has_ifaces, 1);
 	assert_int_equal(s.nifaces, 2);
@@ -310,6 +314,10 @@ static void test_load_full(void **unused)
 	assert_int_equal(v->res.flags, SLUICE_RES_NO_GLOBAL);
 	assert_int_equal(v->res.brk_window_ms, 2500);
 	assert_int_equal(v->res.brk_rate_pct, 50); /* default, resolved */
+	assert_int_equal(v->retries, 0);
+	assert_int_equal(v->fast_trip, 3);
+	assert_int_equal(s.services[0].retries, SLUICE_FO_RETRIES_DEFAULT);
+	assert_int_equal(s.services[0].fast_trip, SLUICE_FO_TRIP_DEFAULT);
 	assert_int_equal(v->ncritical, 2);
 	assert_int_equal(v->has_fallback, 1);
 	assert_int_equal(v->fallback.port, 443);
@@ -607,6 +615,27 @@ static void test_diff_rate(void **unused)
 		  1, want);
 }
 
+/* The failover settings (issue 11) are compared and changed like the others. */
+static void test_diff_failover(void **unused)
+{
+	static const char *const want[] = {
+		"service set 192.0.2.20 80 tcp retries 0 breaker-fast-trip 8"
+	};
+
+	(void)unused;
+	diff_case("services:\n"
+		  "  - address: 192.0.2.10\n"
+		  "    port: 80\n"
+		  "    rate: 10k\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: nat\n"
+		  "    retries: 0\n"
+		  "    breaker-fast-trip: 8\n"
+		  "    backends: [10.0.0.1, 10.0.0.2]\n",
+		  1, want);
+}
+
 static void test_diff_backend_removed(void **unused)
 {
 	static const char *const want[] = { "backend drain 192.0.2.20 80 tcp 10.0.0.2 port 80" };
@@ -728,6 +757,8 @@ static void test_errors(void **unused)
 {
 	(void)unused;
 	/* Bad values, at the value. */
+	expect_error("daemon:\n  admin-group: \"Bad Group\"\n", 2, 16, "admin-group");
+	expect_error("daemon:\n  admin-group: \"\"\n", 2, 16, "admin-group");
 	expect_error("services:\n  - address: 192.0.2.300\n    port: 80\n", 2, 14,
 		     "address: invalid address '192.0.2.300'");
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 0\n", 3, 11,
@@ -740,6 +771,8 @@ static void test_errors(void **unused)
 		     "invalid rate 'fast'");
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    burst: 10\n", 4, 12,
 		     "burst needs rate");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    retries: 9\n", 4, 14,
+		     "retries");
 	/* Unknown and duplicate keys, at the key. */
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    colour: red\n", 4, 5,
 		     "unknown key 'colour' in a service: expected one of address, port");
@@ -1165,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_commands_round_trip),
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_rate),
+		cmocka_unit_test(test_diff_failover),
 		cmocka_unit_test(test_diff_backend_removed),
 		cmocka_unit_test(test_diff_service_removed),
 		cmocka_unit_test(test_diff_mixed),

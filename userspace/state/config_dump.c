@@ -228,6 +228,10 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	U32(brk_max_open_pct, "breaker-max-open");
 	U32(syn_timeout_ms, "syn-timeout");
 #undef U32
+	if (svc->retries != SLUICE_FO_RETRIES_DEFAULT)
+		fprintf(f, "%sretries: %u\n", ind, svc->retries);
+	if (svc->fast_trip != SLUICE_FO_TRIP_DEFAULT)
+		fprintf(f, "%sbreaker-fast-trip: %u\n", ind, svc->fast_trip);
 	if (svc->health.type != STATE_HC_NONE) {
 		fprintf(f, "%shealth:\n", ind);
 		put_health(f, "      ", &svc->health, &s->daemon.health);
@@ -341,6 +345,7 @@ int config_dump(FILE *f, const struct state *s)
 	if (strcmp(s->daemon.socket, def.daemon.socket) ||
 	    strcmp(s->daemon.journal, def.daemon.journal) ||
 	    strcmp(s->daemon.metrics, def.daemon.metrics) || s->daemon.pin_root[0] ||
+	    s->daemon.admin_group[0] ||
 	    memcmp(&s->daemon.health, &def.daemon.health, sizeof(def.daemon.health))) {
 		fprintf(f, "daemon:\n  socket: ");
 		put_str(f, s->daemon.socket);
@@ -352,6 +357,11 @@ int config_dump(FILE *f, const struct state *s)
 		if (s->daemon.pin_root[0]) {
 			fprintf(f, "  pin-root: ");
 			put_str(f, s->daemon.pin_root);
+			fputc('\n', f);
+		}
+		if (s->daemon.admin_group[0]) {
+			fprintf(f, "  admin-group: ");
+			put_str(f, s->daemon.admin_group);
 			fputc('\n', f);
 		}
 		if (memcmp(&s->daemon.health, &def.daemon.health, sizeof(def.daemon.health))) {

@@ -58,6 +58,8 @@ enum {
 	S_BRK_SUCCESSES,
 	S_BRK_MAX_OPEN,
 	S_SYN_TIMEOUT,
+	S_RETRIES,
+	S_FAST_TRIP,
 	S_HEALTH,
 	S_LEADER,
 	S_BACKENDS,
@@ -95,6 +97,8 @@ static const char *const s_keys[S_N] = {
 	[S_BRK_SUCCESSES] = "breaker-successes",
 	[S_BRK_MAX_OPEN] = "breaker-max-open",
 	[S_SYN_TIMEOUT] = "syn-timeout",
+	[S_RETRIES] = "retries",
+	[S_FAST_TRIP] = "breaker-fast-trip",
 	[S_HEALTH] = "health",
 	[S_LEADER] = "leader",
 	[S_BACKENDS] = "backends",
@@ -165,6 +169,12 @@ static int parse_res_key(struct cfg *c, int key, yaml_node_t *n, struct res_conf
 	case S_BRK_MAX_OPEN:
 		r->has |= RES_HAS_BRK_MAX_OPEN;
 		return config_v_u32(c, n, name, 1, 100, &r->brk_max_open_pct);
+	case S_RETRIES:
+		r->has |= RES_HAS_RETRIES;
+		return config_v_u32(c, n, name, 0, SLUICE_FO_RETRIES_MAX, &r->retries);
+	case S_FAST_TRIP:
+		r->has |= RES_HAS_FAST_TRIP;
+		return config_v_u32(c, n, name, 0, RES_FAST_TRIP_MAX, &r->fast_trip);
 	default: /* S_SYN_TIMEOUT */
 		r->has |= RES_HAS_SYN_TIMEOUT;
 		return config_v_u32(c, n, name, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
@@ -601,7 +611,7 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 		return err;
 	/* Bulkhead and breaker: each key, then the whole as res.c checks it. */
 	memset(&rc, 0, sizeof(rc));
-	for (i = S_MAX_CONNS; i <= S_SYN_TIMEOUT; i++) {
+	for (i = S_MAX_CONNS; i <= S_FAST_TRIP; i++) {
 		if (!v[i] || i == S_CRITICAL || i == S_FALLBACK)
 			continue;
 		err = parse_res_key(c, i, v[i], &rc);
@@ -611,6 +621,10 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 	if (res_value_make(&rc, NULL, &res))
 		return config_fail(c, e, "%s", err_msg());
 	svc->res = res;
+	if (rc.has & RES_HAS_RETRIES)
+		svc->retries = rc.retries;
+	if (rc.has & RES_HAS_FAST_TRIP)
+		svc->fast_trip = rc.fast_trip;
 	{
 		/* Resolve zeros to the defaults, as state_read_maps() does. */
 		struct state_service def;

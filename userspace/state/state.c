@@ -144,6 +144,8 @@ void state_service_defaults(struct state_service *svc, __u8 mode)
 	svc->hash = SLUICE_HASH_5TUPLE;
 	svc->maglev_size = is_steering(svc->mode) ? SLUICE_MAGLEV_M_DEFAULT : 0;
 	res_defaults(&svc->res);
+	svc->retries = SLUICE_FO_RETRIES_DEFAULT;
+	svc->fast_trip = SLUICE_FO_TRIP_DEFAULT;
 	state_health_defaults(&svc->health);
 	state_role_defaults(&svc->role);
 }
@@ -353,7 +355,8 @@ static int same_settings(const struct state_service *a, const struct state_servi
 	return a->mode == b->mode && a->hash == b->hash && a->maglev_size == b->maglev_size &&
 	       a->rate == b->rate && a->burst == b->burst && a->client_rate == b->client_rate &&
 	       a->client_burst == b->client_burst && a->write_port == b->write_port &&
-	       a->route_leader == b->route_leader && !memcmp(&a->res, &b->res, sizeof(a->res));
+	       a->route_leader == b->route_leader && a->retries == b->retries &&
+	       a->fast_trip == b->fast_trip && !memcmp(&a->res, &b->res, sizeof(a->res));
 }
 
 static int same_service(const struct state_service *a, const struct state_service *b)
@@ -426,6 +429,9 @@ static int read_service(const struct sluice_maps *m, const struct svc_info *e,
 	if (err)
 		return err;
 	res_resolve(&r, &svc->res);
+	err = res_fo_get(m, e->svc.id, &svc->retries, &svc->fast_trip);
+	if (err)
+		return err;
 	if (r.fallback_be && r.fallback_be <= SLUICE_MAX_BACKENDS) {
 		err = maps_read_backend(m, r.fallback_be - 1, &fb);
 		if (err)
@@ -725,6 +731,14 @@ static void cmd_settings(struct sluice_cmd *c, const struct state_service *base,
 	U32(brk_max_open_pct, brk_max_open_pct, RES_HAS_BRK_MAX_OPEN);
 	U32(syn_timeout_ms, syn_timeout_ms, RES_HAS_SYN_TIMEOUT);
 #undef U32
+	if (svc->retries != base->retries) {
+		r->has |= RES_HAS_RETRIES;
+		r->retries = svc->retries;
+	}
+	if (svc->fast_trip != base->fast_trip) {
+		r->has |= RES_HAS_FAST_TRIP;
+		r->fast_trip = svc->fast_trip;
+	}
 }
 
 /* 1 when cmd_settings() found nothing to change. */

@@ -105,6 +105,8 @@ struct state_service {
 	 * fallback_be is not used (see fallback).
 	 */
 	struct sluice_svc_res res;
+	/* Failover (sl_svc_fo), resolved: 0 = off. */
+	__u32 retries, fast_trip;
 	int has_fallback;
 	struct be_ref fallback; /* a backend of this service, has_port 1 */
 	size_t ncritical;
@@ -133,6 +135,7 @@ struct state_daemon {
 	char journal[PATH_MAX];	    /* journal folder */
 	char metrics[64];	    /* Prometheus listener ADDR:PORT */
 	char pin_root[PATH_MAX];    /* "" = the CLI's default */
+	char admin_group[64];	    /* the control socket's admin role besides root; "" none */
 	struct state_health health; /* defaults of the services' checks (type ignored) */
 };
 

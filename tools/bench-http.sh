@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# HTTP connection rate, a part of `make bench` (tools/bench.sh): one
+# connection per request, the measure a balancer's users care about most,
+# through the same gateway three ways in one run. Exits 0 whatever the
+# numbers (a part that cannot run says why).
+#
+# The lab (tools/lab.sh): client, gateway, 3 nginx backends. wrk in the
+# client namespace: `wrk -t2 -c50 -H 'Connection: close'` for HTTP_SECONDS
+# (default 8) against, in turn:
+#  - Sluice: a nat service (XDP on g0 and gb1..gb3), breakers at their defaults;
+#  - nftables: conntrack DNAT, `numgen random mod 3` over the same backends
+#    (Sluice detached everywhere);
+#  - HAProxy 2.6 (Debian): mode tcp on a VIP local to the gateway,
+#    roundrobin, nbthread 2 (Sluice attached but not serving that VIP).
+# HTTP_ROUNDS (default 3) rounds, variants interleaved; medians and ranges of
+# requests/s, the ratio to nftables, and every round's socket errors and
+# non-2xx answers (a failed request makes a fast run meaningless).
+# The client, the gateway and the backends share the machine's CPUs: the
+# ratio compares gateways under the same load, not absolute capacity.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+BUILD=${BUILD:-build}
+HTTP_SECONDS=${HTTP_SECONDS:-8}
+HTTP_ROUNDS=${HTTP_ROUNDS:-3}
+
+echo
+echo "== HTTP, one connection per request (wrk -t2 -c50, ${HTTP_SECONDS} s x $HTTP_ROUNDS rounds)"
+for t in nginx haproxy nft wrk jq; do
+	if ! command -v $t >/dev/null; then
+		echo "bench-http: skipped: needs $t (make deps)"
+		exit 0
+	fi
+done
+if [ "$(id -u)" != 0 ]; then
+	echo "bench-http: skipped: needs root"
+	exit 0
+fi
+
+LAB_ID=http$$
+LAB_PIN_ROOT=/sys/fs/bpf/sluice-benchhttp-$$
+. "$(dirname "$0")/bench-lab.sh"
+SVIP=198.19.0.70 # Sluice's nat service
+NVIP=198.19.0.71 # nftables' DNAT
+HVIP=198.19.0.72 # HAProxy's frontend (local in the gateway)
+
+bench_up bench-http $SVIP $HVIP
+bench_haproxy $HVIP "nbthread 2" "" ""
+
+# Sluice on every gateway interface, or on none (nftables' turn).
+sluice_on() {
+	in_gw nft delete table ip slhttp 2>/dev/null
+	in_gw ip link show $GW_IF | grep -q xdp || lab_attach
+}
+sluice_off() {
+	sluice iface detach $GW_IF >/dev/null 2>&1
+	for i in 1 2 3; do sluice iface detach "gb$i" >/dev/null 2>&1; done
+	in_gw nft -f - <<EOF
+table ip slhttp {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr $NVIP tcp dport 80 dnat to numgen random mod 3 map { 0 : $(be_addr4 1), 1 : $(be_addr4 2), 2 : $(be_addr4 3) }
+	}
+}
+EOF
+}
+
+# http_round VARIANT: one wrk run; prints "req_per_s failed".
+http_round() {
+	case $1 in
+	sluice) sluice_on && vip=$SVIP ;;
+	nftables) sluice_off && vip=$NVIP ;;
+	haproxy) sluice_on && vip=$HVIP ;;
+	esac
+	out=$(in_cli timeout $((HTTP_SECONDS + 20)) wrk -t2 -c50 -d"${HTTP_SECONDS}s" \
+		-H 'Connection: close' "http://$vip/" 2>&1)
+	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+	# Socket errors (connect, read, write, timeout) and non-2xx/3xx answers.
+	failed=$(awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
+		/Non-2xx or 3xx/ { n += $NF } END { print n + 0 }' <<<"$out")
+	echo "${rps:-0} $failed"
+}
+
+all_sluice="" all_nft="" all_ha=""
+for _ in $(seq "$HTTP_ROUNDS"); do
+	all_sluice="$all_sluice$(http_round sluice)"$'\n'
+	all_nft="$all_nft$(http_round nftables)"$'\n'
+	all_ha="$all_ha$(http_round haproxy)"$'\n'
+done
+
+nft_med=$(bench_med 1 "$all_nft")
+printf '   %-9s %-26s %-14s %s\n' gateway "requests/s" "vs nftables" "failed (per round)"
+for v in sluice nftables haproxy; do
+	case $v in
+	sluice) d=$all_sluice ;;
+	nftables) d=$all_nft ;;
+	haproxy) d=$all_ha ;;
+	esac
+	ratio=$(awk -v a="$(bench_med 1 "$d")" -v b="$nft_med" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+	printf '   %-9s %-26s %-14s %s\n' $v "$(bench_stat 1 "$d")" "$ratio" "$(awk '{ print $2 }' <<<"$(grep . <<<"$d")" | tr '\n' ' ')"
+done
+echo "   (median (min-max) of $HTTP_ROUNDS rounds; Sluice target >= 1.2x nftables, 0 failed)"
+exit 0
