@@ -124,6 +124,8 @@ int do_lab(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
+/* trace.c: the data plane's decisions, live (a read command). */
+int do_trace(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the

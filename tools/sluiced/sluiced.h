@@ -40,6 +40,7 @@ struct journal;
 struct state;
 struct state_cluster;
 struct cluster;
+struct notify;
 struct sluice_svc_key;
 struct sluice_cmd;
 
@@ -62,6 +63,7 @@ struct daemon {
 	struct metrics_http *http;
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
+	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -165,6 +167,21 @@ void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const c
 		     __u32 to);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
+
+/*
+ * notify.c: the systemd notify protocol (no-ops without NOTIFY_SOCKET).
+ * notify_open() arms the watchdog pings when systemd asks for them;
+ * notify_config() records the config's fate (err from the apply) for
+ * STATUS=; notify_ready() sends STATUS= and READY=1; notify_status() sends
+ * STATUS= if the summary changed (called every second).
+ */
+int notify_open(struct daemon *d);
+void notify_close(struct daemon *d);
+void notify_config(struct daemon *d, int err);
+void notify_ready(struct daemon *d);
+void notify_reloading(struct daemon *d);
+void notify_stopping(struct daemon *d);
+void notify_status(struct daemon *d);
 
 /*
  * apply.c: apply the daemon's own config file path (--config; diff against
