@@ -33,17 +33,17 @@
 #include "main.h"
 #include "publish.h"
 
-#define BATCH_WINDOW 128	    /* write requests in flight */
+#define BATCH_WINDOW 128	/* write requests in flight */
 #define BATCH_TIMEOUT_MS 120000 /* for the daemon's next reply */
-#define BATCH_LINE_WORDS 256	    /* words on one line (CTL_ARGS_MAX) */
+#define BATCH_LINE_WORDS 256	/* words on one line (CTL_ARGS_MAX) */
 
 struct batch_line {
-	int no;		    /* line number in the file */
-	int argc;	    /* prefix (the -b line's options) + the line's words */
-	char **argv;	    /* argv[argc] = NULL; words owned by the line */
-	int nwords;	    /* the line's own words: argv[argc - nwords ..] */
-	struct cli_call c;  /* what cli_command() made of it */
-	int write;	    /* a write command (goes to the daemon when there is one) */
+	int no;		   /* line number in the file */
+	int argc;	   /* prefix (the -b line's options) + the line's words */
+	char **argv;	   /* argv[argc] = NULL; words owned by the line */
+	int nwords;	   /* the line's own words: argv[argc - nwords ..] */
+	struct cli_call c; /* what cli_command() made of it */
+	int write;	   /* a write command (goes to the daemon when there is one) */
 };
 
 struct batch {
@@ -69,7 +69,7 @@ static int split_words(const char *s, char **w, int max, const char **why)
 			*why = "too many words";
 			return -1;
 		}
-		word = o = malloc(strlen(s) + 1);
+		word = o = calloc(1, strlen(s) + 1);
 		if (!word) {
 			*why = "out of memory";
 			return -1;
@@ -197,8 +197,8 @@ static int batch_read(struct batch *b, FILE *f, int npre, char **pre, int json)
 			break;
 		}
 		if (!l->c.object) {
-			batch_error(b, no, json, "'%s' is not a command (expected OBJECT COMMAND ...)",
-				    w[0]);
+			batch_error(b, no, json,
+				    "'%s' is not a command (expected OBJECT COMMAND ...)", w[0]);
 			rc = 1;
 			break;
 		}
@@ -214,7 +214,8 @@ static int batch_read(struct batch *b, FILE *f, int npre, char **pre, int json)
 		}
 		if (!strcmp(l->c.object, "config") && l->c.command &&
 		    !strcmp(l->c.command, "apply")) {
-			batch_error(b, no, json, "config apply cannot run in a batch; run it alone");
+			batch_error(b, no, json,
+				    "config apply cannot run in a batch; run it alone");
 			rc = 1;
 			break;
 		}
@@ -236,8 +237,9 @@ static int batch_local(const struct batch *b, int json)
 		const struct batch_line *l = &b->v[i];
 
 		if (cli_run(l->argc, l->argv, stdout, stderr)) {
-			batch_error(b, l->no, json, "failed; the %zu command%s after it did not run",
-				    b->n - i - 1, b->n - i - 1 == 1 ? "" : "s");
+			batch_error(b, l->no, json,
+				    "failed; the %zu command%s after it did not run", b->n - i - 1,
+				    b->n - i - 1 == 1 ? "" : "s");
 			rc = 1;
 			break;
 		}
@@ -416,7 +418,8 @@ int batch_main(int npre, char **pre, const char *file, const struct cli_call *op
 	size_t i;
 
 	if (!f) {
-		fprintf(stderr, "sluice: cannot read the batch file %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "sluice: cannot read the batch file %s: %s\n", file,
+			strerror(errno));
 		return 1;
 	}
 	if (f == stdin)

@@ -170,6 +170,8 @@ static int do_help(int argc, char **argv)
 		"  --socket PATH       the daemon's control socket (default: $SLUICE_SOCKET,\n"
 		"                      else %s)\n"
 		"  --local             run a write command here even when the daemon runs\n"
+		"  -b, --batch FILE    run the commands of FILE (- for stdin), one a line;\n"
+		"                      the first that fails stops the batch (sluice(8))\n"
 		"\n"
 		"Write commands (add, set, del, attach, ...) go to the daemon (sluiced) when\n"
 		"its socket answers, which journals and applies them; otherwise they run here.\n"

@@ -65,7 +65,9 @@ int apply_config_text(struct daemon *d, const char *path, const char *text, size
 		goto out;
 	}
 	for (i = 0; i < cmds.count; i++)
-		v[i] = (struct daemon_cmd){ .argc = cmds.argc[i], .argv = cmds.argv[i], .batch = 1 };
+		v[i] = (struct daemon_cmd){ .argc = cmds.argc[i],
+					    .argv = cmds.argv[i],
+					    .batch = 1 };
 	daemon_run_group(d, v, cmds.count, &failed);
 	for (i = 0; i < cmds.count && !err; i++) {
 		const char *e = v[i].err;

@@ -98,8 +98,8 @@ struct daemon_cmd {
 	int argc;
 	char **argv;
 	int json, pretty;
-	int batch; /* skipped, not applied, once a batch command before it failed */
-	int rc;	   /* 0, 1 (failed or skipped), or -errno: not journaled, nothing ran */
+	int batch;	 /* skipped, not applied, once a batch command before it failed */
+	int rc;		 /* 0, 1 (failed or skipped), or -errno: not journaled, nothing ran */
 	char *out, *err; /* malloc'ed output (NULL when rc < 0) */
 	__s64 seq;	 /* -1 when not journaled */
 };

@@ -29,9 +29,9 @@ struct journal {
 	unsigned char *buf; /* record buffer */
 	size_t buf_cap;
 	struct journal_author author; /* of the next records */
-	int group;	      /* 1: appends leave their fdatasync to journal_group_commit() */
-	__u64 synced_size;    /* seg_size as of the last fdatasync */
-	__u64 synced_seq;     /* next_seq as of the last fdatasync */
+	int group;	   /* 1: appends leave their fdatasync to journal_group_commit() */
+	__u64 synced_size; /* seg_size as of the last fdatasync */
+	__u64 synced_seq;  /* next_seq as of the last fdatasync */
 	char dir[256];
 };
 
