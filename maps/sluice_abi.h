@@ -465,6 +465,14 @@ struct sluice_breaker {
  * it from an operator's trip (written with 0).
  */
 #define SLUICE_BRK_FAST_TRIPPED (-0x5107)
+/*
+ * probes_left of a breaker the daemon's health check wrote: OPEN because
+ * the check is down, CLOSED because it came up. The data plane reads
+ * probes_left in HALF_OPEN only; the marks tell watchers and `breaker
+ * show` that a health check, not an operator, set the state.
+ */
+#define SLUICE_BRK_HEALTH_DOWN (-0x5108)
+#define SLUICE_BRK_HEALTH_UP (-0x5109)
 _Static_assert(sizeof(struct sluice_breaker) == 8, "sluice_breaker layout");
 
 /* sl_be_signals value (per-CPU array indexed by backend id): passive health signals. */

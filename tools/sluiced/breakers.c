@@ -5,7 +5,8 @@
  * services, backends and operator overrides, the machines' own transitions),
  * the same one `sluice breaker watch` runs, polled in the daemon's loop.
  * Every transition is journaled as JOURNAL_BREAKER {"service", "backend",
- * "from", "to", "cause"}; a failing step is logged and the engine goes on.
+ * "from", "to", "cause"} and counted by cause for the metrics; a failing
+ * step is logged and the engine goes on.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -19,16 +20,75 @@
 #include "clock.h"
 #include "err.h"
 #include "journal.h"
+#include "metrics.h"
 #include "sluiced.h"
 #include "svc.h"
 #include "watch.h"
 #include "watchloop.h"
 
+/* Transitions of one backend by cause, for sluice_breaker_transitions_total. */
+struct brk_count {
+	char svc[SVC_KEY_STRLEN];
+	char be[ADDR_STRLEN + 16];
+	__u64 n[BRK_CAUSE_LAST + 1]; /* by enum brk_cause */
+};
+
 struct breakers {
 	struct watchloop *l;
 	struct loop_src src;
 	struct daemon *d;
+	struct brk_count *counts; /* one per backend that ever changed */
+	size_t ncounts;
 };
+
+/* Count a transition of (svc, be); out of memory loses the count, nothing else. */
+static void count(struct breakers *b, const char *svc, const char *be, enum brk_cause cause)
+{
+	struct brk_count *c;
+	size_t i;
+
+	if ((unsigned int)cause >= sizeof(c->n) / sizeof(c->n[0]))
+		return;
+	for (i = 0; i < b->ncounts; i++)
+		if (!strcmp(b->counts[i].svc, svc) && !strcmp(b->counts[i].be, be))
+			break;
+	if (i == b->ncounts) {
+		c = realloc(b->counts, (b->ncounts + 1) * sizeof(*c));
+		if (!c)
+			return;
+		b->counts = c;
+		memset(&c[i], 0, sizeof(c[i]));
+		snprintf(c[i].svc, sizeof(c[i].svc), "%s", svc);
+		snprintf(c[i].be, sizeof(c[i].be), "%s", be);
+		b->ncounts++;
+	}
+	b->counts[i].n[cause]++;
+}
+
+void breakers_metrics(struct daemon *d, FILE *f)
+{
+	struct breakers *b = d->brk;
+	size_t i;
+	int c;
+
+	if (!b)
+		return;
+	fprintf(f, "# HELP sluice_breaker_transitions_total Breaker transitions (and refused trips)"
+		   " of a backend, by cause\n"
+		   "# TYPE sluice_breaker_transitions_total counter\n");
+	for (i = 0; i < b->ncounts; i++) {
+		for (c = 1; c <= BRK_CAUSE_LAST; c++) {
+			if (!b->counts[i].n[c])
+				continue;
+			fputs("sluice_breaker_transitions_total{service=\"", f);
+			metrics_label(f, b->counts[i].svc);
+			fputs("\",backend=\"", f);
+			metrics_label(f, b->counts[i].be);
+			fprintf(f, "\",reason=\"%s\"} %llu\n", brk_cause_name((enum brk_cause)c),
+				(unsigned long long)b->counts[i].n[c]);
+		}
+	}
+}
 
 static void report(void *ctx, const struct sluice_svc_key *svc, const struct sluice_backend *be,
 		   const struct brk_change *chg)
@@ -52,6 +112,7 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 	json_object_object_add(o, "calls", json_object_new_int64(chg->calls));
 	log_info("breaker of %s (service %s): %s -> %s (%s)", bk, k, brk_state_name(chg->from),
 		 brk_state_name(chg->to), brk_cause_name(chg->cause));
+	count(b, k, bk, chg->cause);
 	daemon_journal(b->d, JOURNAL_BREAKER,
 		       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								 JSON_C_TO_STRING_NOSLASHESCAPE),
@@ -146,6 +207,7 @@ void breakers_close(struct daemon *d)
 	if (b->src.fd >= 0)
 		loop_del(d, &b->src);
 	watchloop_close(b->l);
+	free(b->counts);
 	free(b);
 	d->brk = NULL;
 }

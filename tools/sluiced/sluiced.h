@@ -113,6 +113,8 @@ void breakers_close(struct daemon *d);
 void breakers_refresh(struct daemon *d);
 /* Breaker state of backend id for metrics: 0 closed, 1 open, 2 half-open; -1 unknown. */
 int breakers_state(struct daemon *d, __u32 id);
+/* Prometheus lines: sluice_breaker_transitions_total{service,backend,reason}. */
+void breakers_metrics(struct daemon *d, FILE *f);
 
 /* http.c */
 int http_open(struct daemon *d);

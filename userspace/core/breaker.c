@@ -62,8 +62,23 @@ const char *brk_cause_name(enum brk_cause cause)
 		return "max_open_refused";
 	case BRK_CAUSE_FAST_TRIP:
 		return "fast_trip";
+	case BRK_CAUSE_HEALTH_DOWN:
+		return "health_down";
+	case BRK_CAUSE_HEALTH_UP:
+		return "health_up";
 	}
 	return "?";
+}
+
+const char *brk_mark_cause(const struct sluice_breaker *b)
+{
+	if (b->state == SLUICE_BRK_OPEN && b->probes_left == SLUICE_BRK_HEALTH_DOWN)
+		return brk_cause_name(BRK_CAUSE_HEALTH_DOWN);
+	if (b->state == SLUICE_BRK_CLOSED && b->probes_left == SLUICE_BRK_HEALTH_UP)
+		return brk_cause_name(BRK_CAUSE_HEALTH_UP);
+	if (b->state == SLUICE_BRK_OPEN && b->probes_left == SLUICE_BRK_FAST_TRIPPED)
+		return brk_cause_name(BRK_CAUSE_FAST_TRIP);
+	return NULL;
 }
 
 const char *brk_state_name(__u32 state)
@@ -326,7 +341,9 @@ int brk_fast_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *c
 	return 1;
 }
 
-int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+/* Open b and hold it until a close by the same hand (operator or health check). */
+static int hold_open(struct brk_group *g, __u32 id, __u64 now, enum brk_cause cause,
+		     struct brk_change *chg)
 {
 	struct breaker *b = brk_group_find(g, id);
 	__u32 failures, calls, from;
@@ -338,11 +355,13 @@ int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
 	open_for(b, now, 0);
 	b->forced = 1;
 	b->open_until = UINT64_MAX;
-	describe(g, b, from, BRK_CAUSE_OPERATOR_TRIP, failures, calls, chg);
+	describe(g, b, from, cause, failures, calls, chg);
 	return 1;
 }
 
-int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+/* Close b with a fresh window and no doubling, from any state. */
+static int close_fresh(struct brk_group *g, __u32 id, __u64 now, enum brk_cause cause,
+		       struct brk_change *chg)
 {
 	struct breaker *b = brk_group_find(g, id);
 	__u32 failures, calls, from;
@@ -358,8 +377,30 @@ int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
 	b->forced = 0;
 	b->refused = 0;
 	window_clear(b);
-	describe(g, b, from, BRK_CAUSE_OPERATOR_RESET, failures, calls, chg);
+	describe(g, b, from, cause, failures, calls, chg);
 	return 1;
+}
+
+int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+{
+	return hold_open(g, id, now, BRK_CAUSE_OPERATOR_TRIP, chg);
+}
+
+int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+{
+	return close_fresh(g, id, now, BRK_CAUSE_OPERATOR_RESET, chg);
+}
+
+int brk_health(struct brk_group *g, __u32 id, int up, __u64 now, struct brk_change *chg)
+{
+	return up ? close_fresh(g, id, now, BRK_CAUSE_HEALTH_UP, chg)
+		  : hold_open(g, id, now, BRK_CAUSE_HEALTH_DOWN, chg);
+}
+
+int brk_cause_external(enum brk_cause cause)
+{
+	return cause == BRK_CAUSE_OPERATOR_TRIP || cause == BRK_CAUSE_OPERATOR_RESET ||
+	       cause == BRK_CAUSE_HEALTH_DOWN || cause == BRK_CAUSE_HEALTH_UP;
 }
 
 int brk_adopt(struct brk_group *g, __u32 id, __u32 state, __u64 now)

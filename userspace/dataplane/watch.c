@@ -39,9 +39,9 @@ static int apply(struct watch *w, struct watch_svc *s, const struct brk_change *
 {
 	int err = 0;
 
-	if (chg->from != chg->to || chg->cause == BRK_CAUSE_OPERATOR_TRIP ||
-	    chg->cause == BRK_CAUSE_OPERATOR_RESET) {
-		if (chg->cause != BRK_CAUSE_OPERATOR_TRIP && chg->cause != BRK_CAUSE_OPERATOR_RESET)
+	if (chg->from != chg->to || brk_cause_external(chg->cause)) {
+		/* An external write is in the map already (with its mark). */
+		if (!brk_cause_external(chg->cause))
 			err = res_breaker_write(w->m, chg->id, chg->to,
 						chg->to == SLUICE_BRK_HALF_OPEN ? (__s32)chg->probes
 										: 0);
@@ -123,6 +123,9 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 				continue;
 			w->written[ids[id]] = w->map[ids[id]].state;
 			brk_adopt(&s->g, ids[id], w->map[ids[id]].state, now_ms);
+			if (w->map[ids[id]].state == SLUICE_BRK_OPEN &&
+			    w->map[ids[id]].probes_left == SLUICE_BRK_HEALTH_DOWN)
+				brk_health(&s->g, ids[id], 0, now_ms, &chg); /* held, not probed */
 		}
 		/* Changes someone else made to sl_breakers: the operator's overrides. */
 		for (id = 0; id < n; id++) {
@@ -138,7 +141,13 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 					goto out;
 				continue;
 			}
-			if (st == SLUICE_BRK_OPEN)
+			if (st == SLUICE_BRK_OPEN &&
+			    w->map[b].probes_left == SLUICE_BRK_HEALTH_DOWN)
+				err = brk_health(&s->g, b, 0, now_ms, &chg) < 0 ? -ENOENT : 0;
+			else if (st == SLUICE_BRK_CLOSED &&
+				 w->map[b].probes_left == SLUICE_BRK_HEALTH_UP)
+				err = brk_health(&s->g, b, 1, now_ms, &chg) < 0 ? -ENOENT : 0;
+			else if (st == SLUICE_BRK_OPEN)
 				err = brk_trip(&s->g, b, now_ms, &chg) < 0 ? -ENOENT : 0;
 			else if (st == SLUICE_BRK_CLOSED)
 				err = brk_reset(&s->g, b, now_ms, &chg) < 0 ? -ENOENT : 0;

@@ -10,7 +10,10 @@
  *
  * Operator overrides: `sluice breaker trip|reset` writes sl_breakers
  * directly; watch_refresh() sees a state it did not write and adopts it as
- * an operator trip (held open until reset) or reset.
+ * an operator trip (held open until reset) or reset. The daemon's health
+ * checks write the same way with a mark in probes_left
+ * (SLUICE_BRK_HEALTH_DOWN / _UP): adopted as causes health_down (held open
+ * until up, also when the watcher starts) and health_up.
  *
  * A group's members are the service's backends in the table or draining
  * (sl_backends slots ACTIVE or DRAINING); the group's max-open share counts
