@@ -418,7 +418,7 @@ struct sluice_svc_res {
 	__u8 refuse;	     /* enum sluice_refuse */
 	__u8 on_open;	     /* enum sluice_on_open */
 	__u8 flags;	     /* SLUICE_RES_* */
-	__u8 pad;	     /* must be zero */
+	__u8 panic_pct;	     /* panic threshold: 0 = default (50), SLUICE_PANIC_OFF = off */
 	__u32 brk_failures;  /* failures within the window that trip (default 30) */
 	__u32 brk_window_ms; /* sliding window (default 10000) */
 	__u32 brk_rate_pct;  /* failure rate that trips, percent (default 50) */
@@ -432,7 +432,15 @@ struct sluice_svc_res {
 };
 _Static_assert(sizeof(struct sluice_svc_res) == 56, "sluice_svc_res layout");
 
-#define SLUICE_RES_NO_GLOBAL 0x1		/* service excluded from the global bulkhead */
+#define SLUICE_RES_NO_GLOBAL 0x1 /* service excluded from the global bulkhead */
+/*
+ * Set by the breaker engine while the service is in panic: fewer than
+ * panic_pct % of its active backends are healthy (breaker closed), so new
+ * flows ignore the breakers and spread over every active backend.
+ */
+#define SLUICE_RES_PANIC 0x2
+#define SLUICE_PANIC_DEFAULT_PCT 50
+#define SLUICE_PANIC_OFF 0xff
 #define SLUICE_CONNS_GLOBAL SLUICE_MAX_SERVICES /* sl_conns index of the global count */
 
 /* sl_res_global value (array of one): the global bulkhead. */

@@ -90,6 +90,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.probes, 3);
 	assert_int_equal(c.successes, 3);
 	assert_int_equal(c.max_open_pct, 50);
+	assert_int_equal(c.panic_pct, SLUICE_PANIC_DEFAULT_PCT);
 	assert_int_equal(c.syn_timeout_ms, 3000);
 	/* Set values are kept. */
 	memset(&r, 0, sizeof(r));
@@ -562,6 +563,13 @@ static void test_health(void **state)
 	assert_true(brk_cause_external(BRK_CAUSE_OPERATOR_TRIP));
 	assert_false(brk_cause_external(BRK_CAUSE_FAST_TRIP) ||
 		     brk_cause_external(BRK_CAUSE_FAILURES));
+	/* Panic: healthy share below the threshold; never when off or with nothing active. */
+	assert_false(brk_panic(50, 3, 2));
+	assert_true(brk_panic(50, 3, 1));
+	assert_false(brk_panic(50, 2, 1)); /* 50 % is not below 50 % */
+	assert_true(brk_panic(100, 4, 3));
+	assert_false(brk_panic(0, 3, 0));
+	assert_false(brk_panic(50, 0, 0));
 	e.state = SLUICE_BRK_OPEN;
 	e.probes_left = SLUICE_BRK_HEALTH_DOWN;
 	assert_string_equal(brk_mark_cause(&e), "health_down");

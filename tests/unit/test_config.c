@@ -257,6 +257,8 @@ static const char full[] =
 	"    breaker-wait-max: 60\n"
 	"    breaker-probes: 4\n"
 	"    breaker-successes: 2\n"
+	"    breaker-max-open: 40\n"
+	"    panic-threshold: 60\n"
 	"    syn-timeout: 1500\n"
 	"    health: {type: http, path: /hz, expect: [200, 204], body: ok}\n"
 	"    backends:\n"
@@ -310,6 +312,8 @@ static void test_load_full(void **unused)
 	assert_int_equal(v->res.flags, SLUICE_RES_NO_GLOBAL);
 	assert_int_equal(v->res.brk_window_ms, 2500);
 	assert_int_equal(v->res.brk_rate_pct, 50); /* default, resolved */
+	assert_int_equal(v->res.brk_max_open_pct, 40);
+	assert_int_equal(v->res.panic_pct, 60);
 	assert_int_equal(v->ncritical, 2);
 	assert_int_equal(v->has_fallback, 1);
 	assert_int_equal(v->fallback.port, 443);
@@ -591,6 +595,40 @@ static void test_diff_none(void **unused)
 	diff_case(base_cfg, 0, NULL);
 }
 
+/* panic-threshold and breaker-max-open travel as a pair (checked together); 0 is off. */
+static void test_diff_panic(void **unused)
+{
+	static const char *const off[] = {
+		"service set 192.0.2.20 80 tcp breaker-max-open 100 panic-threshold 0"
+	};
+	static const char *const lower[] = {
+		"service set 192.0.2.20 80 tcp breaker-max-open 50 panic-threshold 20"
+	};
+
+	(void)unused;
+	diff_case("services:\n"
+		  "  - address: 192.0.2.10\n"
+		  "    port: 80\n"
+		  "    rate: 10k\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: nat\n"
+		  "    breaker-max-open: 100\n"
+		  "    panic-threshold: 0\n"
+		  "    backends: [10.0.0.1, 10.0.0.2]\n",
+		  1, off);
+	diff_case("services:\n"
+		  "  - address: 192.0.2.10\n"
+		  "    port: 80\n"
+		  "    rate: 10k\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: nat\n"
+		  "    panic-threshold: 20\n"
+		  "    backends: [10.0.0.1, 10.0.0.2]\n",
+		  1, lower);
+}
+
 static void test_diff_rate(void **unused)
 {
 	static const char *const want[] = { "service set 192.0.2.10 80 tcp rate 20000 burst 400" };
@@ -744,6 +782,11 @@ static void test_errors(void **unused)
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    colour: red\n", 4, 5,
 		     "unknown key 'colour' in a service: expected one of address, port");
 	expect_error("servicez: []\n", 1, 1, "unknown key 'servicez' in the file");
+	/* Breakers may not open more than panic-threshold leaves (#18). */
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    panic-threshold: 70\n",
+		     2, 5, "breaker-max-open 50% and panic-threshold 70% contradict");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    panic-threshold: 101\n",
+		     4, 22, "panic-threshold");
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    port: 81\n", 4, 5,
 		     "duplicate key 'port' in a service (first at line 3)");
 	/* Wrong types. */
@@ -1162,6 +1205,7 @@ int main(void)
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_diff_panic),
 		cmocka_unit_test(test_commands_round_trip),
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_rate),

@@ -122,6 +122,34 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 	cluster_breaker(b->d, svc, bk, chg->to);
 }
 
+static void report_panic(void *ctx, const struct sluice_svc_key *svc, int on, __u32 healthy,
+			 __u32 active)
+{
+	struct breakers *b = ctx;
+	struct json_object *o = json_object_new_object();
+	char k[SVC_KEY_STRLEN];
+
+	svc_key_format_args(svc, k, sizeof(k));
+	if (on)
+		log_warn(
+			"service %s: panic: %u of %u active backends healthy, below its panic-threshold: new connections ignore the breakers",
+			k, healthy, active);
+	else
+		log_info("service %s: panic over: %u of %u active backends healthy", k, healthy,
+			 active);
+	if (!o)
+		return;
+	json_object_object_add(o, "service", json_object_new_string(k));
+	json_object_object_add(o, "panic", json_object_new_boolean(on));
+	json_object_object_add(o, "healthy", json_object_new_int64(healthy));
+	json_object_object_add(o, "active", json_object_new_int64(active));
+	daemon_journal(b->d, JOURNAL_PANIC,
+		       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE),
+		       NULL);
+	json_object_put(o);
+}
+
 static void check(int err, const char *what)
 {
 	if (err)
@@ -168,6 +196,7 @@ int breakers_open(struct daemon *d)
 	struct watchloop_conf conf = {
 		.sweep_ms = SLUICED_SWEEP_MS,
 		.report = report,
+		.panic = report_panic,
 		.on_error = on_error,
 	};
 	int err;

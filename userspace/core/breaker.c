@@ -28,6 +28,9 @@ void brk_conf_from_res(const struct sluice_svc_res *r, struct brk_conf *c)
 	c->successes = or_default(r->brk_successes, BRK_DEF_SUCCESSES);
 	c->max_open_pct = or_default(r->brk_max_open_pct, BRK_DEF_MAX_OPEN_PCT);
 	c->syn_timeout_ms = or_default(r->syn_timeout_ms, BRK_DEF_SYN_TIMEOUT_MS);
+	c->panic_pct = r->panic_pct == SLUICE_PANIC_OFF
+			       ? 0
+			       : or_default(r->panic_pct, SLUICE_PANIC_DEFAULT_PCT);
 	/* Stored values are validated by res.c; keep the machine sane whatever is pinned. */
 	if (c->window_ms < BRK_BUCKETS)
 		c->window_ms = BRK_BUCKETS;
@@ -35,10 +38,17 @@ void brk_conf_from_res(const struct sluice_svc_res *r, struct brk_conf *c)
 		c->rate_pct = 100;
 	if (c->max_open_pct > 100)
 		c->max_open_pct = 100;
+	if (c->panic_pct > 100)
+		c->panic_pct = 100;
 	if (c->wait_max_ms < c->wait_ms)
 		c->wait_max_ms = c->wait_ms;
 	if (c->successes > c->probes)
 		c->successes = c->probes;
+}
+
+int brk_panic(__u32 pct, __u32 active, __u32 healthy)
+{
+	return pct && active && (__u64)healthy * 100 < (__u64)pct * active;
 }
 
 const char *brk_cause_name(enum brk_cause cause)

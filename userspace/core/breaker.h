@@ -73,7 +73,15 @@ struct brk_conf {
 	__u32 successes;      /* consecutive probe successes that close, 1..probes */
 	__u32 max_open_pct;   /* share of the group that may be open, 0..100 */
 	__u32 syn_timeout_ms; /* SYN unanswered this long is a failure (read by the sweep) */
+	__u32 panic_pct;      /* panic below this share of healthy active backends, 0 = off */
 };
+
+/*
+ * Panic (Envoy's panic threshold): with active backends in the table of
+ * which healthy (breaker closed) ones, is the healthy share below pct?
+ * Never with pct 0 (off) or no active backend.
+ */
+int brk_panic(__u32 pct, __u32 active, __u32 healthy);
 
 /* The settings of r with every zero replaced by its default. */
 void brk_conf_from_res(const struct sluice_svc_res *r, struct brk_conf *c);

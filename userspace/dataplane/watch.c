@@ -18,6 +18,7 @@ struct watch_svc {
 	struct sluice_svc_key key;
 	struct sluice_svc_res res;
 	struct brk_group g;
+	int panic; /* SLUICE_RES_PANIC as last written or found */
 };
 
 struct watch {
@@ -25,6 +26,7 @@ struct watch {
 	int only;
 	struct sluice_svc_key only_key;
 	watch_report_fn report;
+	watch_panic_fn panic;
 	void *ctx;
 	struct watch_svc svcs[SLUICE_MAX_SERVICES]; /* by service id */
 	struct sluice_backend backends[SLUICE_MAX_BACKENDS];
@@ -33,6 +35,38 @@ struct watch {
 	struct sluice_breaker map[SLUICE_MAX_BACKENDS]; /* scratch: sl_breakers */
 	int fresh[SLUICE_MAX_BACKENDS];			/* scratch: new to its group */
 };
+
+void watch_set_panic_report(struct watch *w, watch_panic_fn fn)
+{
+	w->panic = fn;
+}
+
+/* Set s's panic flag from its healthy share of active backends; report a change. */
+static int panic_check(struct watch *w, struct watch_svc *s, __u32 sid)
+{
+	__u32 active = 0, healthy = 0;
+	const struct breaker *b;
+	size_t i;
+	int on, err;
+
+	for (i = 0; i < s->g.count; i++) {
+		b = &s->g.members[i];
+		if (w->backends[b->id].state != SLUICE_BE_ACTIVE || !w->backends[b->id].weight)
+			continue;
+		active++;
+		healthy += b->state == SLUICE_BRK_CLOSED;
+	}
+	on = brk_panic(s->g.conf.panic_pct, active, healthy);
+	if (on == s->panic)
+		return 0;
+	err = res_panic_write(w->m, sid, on);
+	if (err)
+		return err;
+	s->panic = on;
+	if (w->panic)
+		w->panic(w->ctx, &s->key, on, healthy, active);
+	return 0;
+}
 
 /* Write a machine's new state and report it. */
 static int apply(struct watch *w, struct watch_svc *s, const struct brk_change *chg)
@@ -50,6 +84,8 @@ static int apply(struct watch *w, struct watch_svc *s, const struct brk_change *
 	}
 	if (!err && w->report)
 		w->report(w->ctx, &s->key, &w->backends[chg->id], chg);
+	if (!err)
+		err = panic_check(w, s, w->backends[chg->id].svc_id);
 	return err;
 }
 
@@ -100,6 +136,7 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 			brk_group_init(&s->g, &conf);
 			s->used = 1;
 			s->key = list[i].key;
+			s->panic = !!(res[sid].flags & SLUICE_RES_PANIC);
 		}
 		s->g.conf = conf;
 		s->res = res[sid];
@@ -161,6 +198,10 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 			if (err)
 				goto out;
 		}
+		/* Members, weights or the threshold may have changed. */
+		err = panic_check(w, s, sid);
+		if (err)
+			goto out;
 	}
 	for (i = 0; i < SLUICE_MAX_SERVICES; i++) {
 		if (w->svcs[i].used && !seen[i]) {

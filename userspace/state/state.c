@@ -107,6 +107,7 @@ static void res_defaults(struct sluice_svc_res *r)
 	r->brk_successes = BRK_DEF_SUCCESSES;
 	r->brk_max_open_pct = BRK_DEF_MAX_OPEN_PCT;
 	r->syn_timeout_ms = BRK_DEF_SYN_TIMEOUT_MS;
+	r->panic_pct = SLUICE_PANIC_DEFAULT_PCT;
 }
 
 static __u32 or_default(__u32 v, __u32 def)
@@ -119,7 +120,8 @@ static void res_resolve(const struct sluice_svc_res *in, struct sluice_svc_res *
 {
 	*r = *in;
 	r->fallback_be = 0;
-	r->pad = 0;
+	r->flags &= (__u8)~SLUICE_RES_PANIC; /* the engine's live verdict, not a setting */
+	r->panic_pct = in->panic_pct ? in->panic_pct : SLUICE_PANIC_DEFAULT_PCT;
 	r->brk_failures = or_default(in->brk_failures, BRK_DEF_FAILURES);
 	r->brk_window_ms = or_default(in->brk_window_ms, BRK_DEF_WINDOW_MS);
 	r->brk_rate_pct = or_default(in->brk_rate_pct, BRK_DEF_RATE_PCT);
@@ -722,7 +724,12 @@ static void cmd_settings(struct sluice_cmd *c, const struct state_service *base,
 		r->brk_probes = n->brk_probes;
 		r->brk_successes = n->brk_successes;
 	}
-	U32(brk_max_open_pct, brk_max_open_pct, RES_HAS_BRK_MAX_OPEN);
+	/* max-open and panic-threshold are checked as a pair too (res.c). */
+	if (n->brk_max_open_pct != o->brk_max_open_pct || n->panic_pct != o->panic_pct) {
+		r->has |= RES_HAS_BRK_MAX_OPEN | RES_HAS_PANIC;
+		r->brk_max_open_pct = n->brk_max_open_pct;
+		r->panic_pct = n->panic_pct == SLUICE_PANIC_OFF ? 0 : n->panic_pct;
+	}
 	U32(syn_timeout_ms, syn_timeout_ms, RES_HAS_SYN_TIMEOUT);
 #undef U32
 }
