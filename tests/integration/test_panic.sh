@@ -92,6 +92,19 @@ wait_for() {
 }
 three_up() { [ "$(up_count)" = 3 ]; }
 check "sluiced runs the 3 health checks and all are up" wait_for 100 three_up
+# The desired state carries the health check: config dump prints it (the
+# maps do not hold it; the daemon's desired state does), config diff
+# compares it.
+sluice config dump >"$T/dump.yaml"
+check "config dump prints the service's health section (type tcp, port 8081)" \
+	test "$(grep -cE '^ +(health:|type: tcp|port: 8081)' "$T/dump.yaml")" -ge 3
+check "... and dumps the panic state's setting only when not the default" \
+	bash -c "! grep -q panic-threshold '$T/dump.yaml'"
+check "config diff of the daemon's own file: no change" sh -c \
+	"$SLUICE config diff '$T/sluiced.yaml' | grep -q '^no change'"
+sed 's/fall: 2/fall: 3/' "$T/sluiced.yaml" >"$T/fall3.yaml"
+check "config diff of a file with another health fall: the service's health changes" sh -c \
+	"$SLUICE config diff '$T/fall3.yaml' | grep -q 'health or leader settings of $VIP 80 tcp change'"
 # reached FIRST N: the backends that answer N new connections from source
 # ports FIRST.. (fresh ones each time: a used port sits in TIME_WAIT), sorted.
 reached() {

@@ -480,6 +480,91 @@ static void test_dump_round_trip(void **unused)
 }
 
 /*
+ * Issue 18: the desired state carries every health and leader key through
+ * a dump and a load (the cluster's document is such a dump), and the
+ * daemon-only parts copy onto a state read from the maps (which has none).
+ */
+static void test_dump_daemon_parts(void **unused)
+{
+	static const char text[] =
+		"daemon:\n"
+		"  health: {interval: 3, timeout: 0.5, rise: 4, fall: 5}\n"
+		"services:\n"
+		"  - address: 192.0.2.30\n"
+		"    port: 80\n"
+		"    mode: nat\n"
+		"    health:\n"
+		"      type: https\n"
+		"      port: 8443\n"
+		"      path: /healthz\n"
+		"      expect: [200, 204]\n"
+		"      body: alive\n"
+		"      interval: 0.7\n"
+		"      timeout: 0.3\n"
+		"      rise: 2\n"
+		"      fall: 6\n"
+		"    backends: [10.0.3.1, 10.0.3.2]\n"
+		"  - address: 192.0.2.31\n"
+		"    port: 5432\n"
+		"    mode: nat\n"
+		"    route: leader\n"
+		"    health: {type: tcp}\n"
+		"    leader: {election: db-main}\n"
+		"    backends: [10.0.3.3]\n"
+		"  - address: 2001:db8::32\n"
+		"    port: 5432\n"
+		"    mode: nat\n"
+		"    write-port: 5433\n"
+		"    leader:\n"
+		"      role: {type: http, port: 8008, path: /primary, expect: [200], interval: 0.4, timeout: 0.2}\n"
+		"    backends: [\"2001:db8:3::1\"]\n";
+	struct state a, b, maps;
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)unused;
+	if (load(text, &a))
+		fail_msg("%s", err_msg());
+	assert_int_equal(a.services[0].health.type, STATE_HC_HTTPS);
+	assert_int_equal(a.services[0].health.fall, 6);
+	assert_int_equal(a.services[1].health.interval_ms, 3000); /* daemon.health's */
+	assert_string_equal(a.services[1].election, "db-main");
+	assert_int_equal(a.services[2].role.port, 8008);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, &a), 0);
+	fclose(f);
+	if (config_load_string("dump.yaml", out, len, &b))
+		fail_msg("%s\n%s", err_msg(), out);
+	assert_true(state_equal(&a, &b));
+	assert_true(state_daemon_parts_equal(&a, &b));
+	for (i = 0; i < a.nservices; i++)
+		assert_true(state_service_daemon_parts_equal(&a.services[i], &b.services[i]));
+	/* A state without them (as read from the maps) differs until they are copied. */
+	if (config_load_string("dump.yaml", out, len, &maps))
+		fail_msg("%s", err_msg());
+	for (i = 0; i < maps.nservices; i++) {
+		maps.services[i].health.type = STATE_HC_NONE;
+		maps.services[i].role.type = STATE_HC_NONE;
+		maps.services[i].election[0] = 0;
+	}
+	assert_false(state_daemon_parts_equal(&a, &maps));
+	assert_true(state_equal(&a, &maps)); /* the maps' part is the same */
+	state_copy_daemon_parts(&maps, &a);
+	assert_true(state_daemon_parts_equal(&a, &maps));
+	/* A changed key is seen. */
+	b.services[0].health.rise = 3;
+	assert_false(state_daemon_parts_equal(&a, &b));
+	assert_false(state_service_daemon_parts_equal(&a.services[0], &b.services[0]));
+	assert_true(state_service_daemon_parts_equal(NULL, &maps.services[0]) == 0);
+	free(out);
+	state_free(&a);
+	state_free(&b);
+	state_free(&maps);
+}
+
+/*
  * Issue 13, F4: strings with control characters (a newline in
  * cluster.prefix or a health body) were dumped raw inside double quotes, so
  * the dump did not load back, or loaded back different. Also C1 controls
@@ -1206,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_diff_panic),
+		cmocka_unit_test(test_dump_daemon_parts),
 		cmocka_unit_test(test_commands_round_trip),
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_rate),

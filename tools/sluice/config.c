@@ -8,13 +8,16 @@
  * (and, under the daemon, the journal) a typed command does.
  */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "config.h"
+#include "ctl.h"
 #include "err.h"
+#include "hstate.h"
 #include "main.h"
 #include "maps.h"
 #include "out.h"
@@ -148,6 +151,68 @@ static int make_plan(const char *cmd, int argc, char **argv, struct plan *p)
 	return 0;
 }
 
+/*
+ * The running daemon's desired state (HSTATE_DESIRED_FILE: the pinned state
+ * with each service's health and leader settings) into *s: 0, or -ENOENT
+ * when no daemon runs on these pins (no message).
+ */
+static int daemon_desired(struct state *s)
+{
+	struct json_object *doc, *v;
+	const char *yaml = NULL;
+	char path[4096];
+	int err;
+
+	if (hstate_path_of(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), HSTATE_DESIRED_FILE,
+			   path, sizeof(path)) ||
+	    hstate_load_doc(path, cli.pin_root, &doc))
+		return -ENOENT;
+	if (json_object_object_get_ex(doc, "config", &v))
+		yaml = json_object_get_string(v);
+	err = yaml ? config_load_string(path, yaml, strlen(yaml), s) : -EINVAL;
+	json_object_put(doc);
+	err_clear();
+	return err ? -ENOENT : 0;
+}
+
+/*
+ * The services whose health check or leader settings differ between the
+ * running daemon and the file (what a config apply through it changes
+ * beyond the commands). Nothing when no daemon runs. The count.
+ */
+static size_t diff_daemon_parts(const char *path)
+{
+	const struct state_service *a, *b;
+	struct state have, want;
+	char k[SVC_KEY_STRLEN];
+	size_t i, n = 0;
+
+	state_init(&have);
+	state_init(&want);
+	out_open_array("daemon_changes");
+	if (!daemon_desired(&have) && !config_load(path, &want)) {
+		for (i = 0; i < have.nservices + want.nservices; i++) {
+			b = i < want.nservices ? &want.services[i] : NULL;
+			a = b ? state_find_service(&have, &b->key)
+			      : &have.services[i - want.nservices];
+			if (!b && state_find_service(&want, &a->key))
+				continue; /* seen from the file's side */
+			if (state_service_daemon_parts_equal(a, b))
+				continue;
+			svc_key_format_args(b ? &b->key : &a->key, k, sizeof(k));
+			out_str(NULL,
+				"health or leader settings of %s change (sluiced applies them)\n",
+				k);
+			n++;
+		}
+	}
+	err_clear();
+	out_close_array();
+	state_free(&have);
+	state_free(&want);
+	return n;
+}
+
 static int do_diff(int argc, char **argv)
 {
 	char line[4096];
@@ -164,7 +229,7 @@ static int do_diff(int argc, char **argv)
 		out_str(NULL, "sluice %s\n", line);
 	}
 	out_close_array();
-	if (!p.count)
+	if (!diff_daemon_parts(argv[0]) && !p.count)
 		out_text("no change: the pinned state matches %s\n", argv[0]);
 	plan_free(&p);
 	return 0;
@@ -234,7 +299,7 @@ out:
 static int do_dump(int argc, char **argv)
 {
 	struct sluice_maps m;
-	struct state s;
+	struct state s, want;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -253,6 +318,11 @@ static int do_dump(int argc, char **argv)
 		cli_lib_error(err);
 		goto out;
 	}
+	/* What the maps do not hold: the running daemon's health and leader settings. */
+	state_init(&want);
+	if (!daemon_desired(&want))
+		state_copy_daemon_parts(&s, &want);
+	state_free(&want);
 	f = open_memstream(&text, &len);
 	if (!f) {
 		err = -ENOMEM;

@@ -9,7 +9,11 @@
  * once, etcd orders them: the later compare fails, that gateway applies
  * the winner's document, re-runs its own unpublished commands on top and
  * publishes again, so no acknowledged command is lost. On joining, the
- * cluster's document wins over the local file. Breaker transitions (to
+ * cluster's document wins over the local file. The document carries each
+ * service's health check and leader settings too (the daemon's desired
+ * state, apply.c): adopting it starts, changes and stops health checks and
+ * election follows as a local apply does, and a local apply that changes
+ * only them publishes. Breaker transitions (to
  * open, to closed) are keys under <prefix>/breaker/; the others apply them
  * as `breaker trip` / `breaker reset`. An operator's `leader set` is a key
  * per service under <prefix>/leader/, run as is by the others (leaders
@@ -103,6 +107,10 @@ static void adopt(struct cluster *c, const char *value, size_t len, __s64 rev)
 	}
 	for (i = 0; i < cmds.count; i++)
 		ran += !cluster_run_cmd(c, cmds.argc[i], cmds.argv[i]);
+	/* Health checks and elections follow the document, as a local apply does. */
+	checks_sync(c->d, &to);
+	cluster_sync(c->d, &to);
+	desired_set(c->d, &to, 0);
 	c->adopted++;
 	log_info("cluster: adopted the config of %s at revision %lld (%zu of %zu commands)", who,
 		 (long long)rev, ran, cmds.count);
@@ -204,6 +212,9 @@ static void publish(struct cluster *c)
 		goto fail;
 	s.has_ifaces = 0;
 	s.has_gateway = 0; /* encapsulation sources are per gateway */
+	/* What the maps do not hold: each service's health check and leader settings. */
+	if (c->d->desired)
+		state_copy_daemon_parts(&s, c->d->desired);
 	err = config_dump(f, &s);
 	fclose(f);
 	doc = json_object_new_object();
@@ -399,6 +410,14 @@ void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc)
 		c->publish_due = 1;
 	}
 	free(a);
+}
+
+void cluster_desired_changed(struct daemon *d)
+{
+	struct cluster *c = d->cluster;
+
+	if (c && c->conf.share && !c->applying)
+		c->publish_due = 1;
 }
 
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,

@@ -426,6 +426,7 @@ int main(int argc, char **argv)
 out:
 	http_close(&d);
 	cluster_close(&d);
+	desired_close(&d);
 	checks_close(&d);
 	breakers_close(&d);
 	control_close(&d);

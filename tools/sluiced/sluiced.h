@@ -61,6 +61,7 @@ struct daemon {
 	struct metrics_http *http;
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
+	struct state *desired;	 /* last config applied or adopted (apply.c); NULL: none */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -141,10 +142,20 @@ void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc);
 /* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
 		     __u32 to);
+/* The desired health or leader settings changed: publish the document. */
+void cluster_desired_changed(struct daemon *d);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
 
 /* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
 int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);
+/*
+ * s (its contents taken; s is left empty) is the desired state now: the
+ * health and leader settings of its services are what config dump shows
+ * and the cluster's document carries (HSTATE_DESIRED_FILE rewritten).
+ * local: a change of them from this gateway's file is published.
+ */
+void desired_set(struct daemon *d, struct state *s, int local);
+void desired_close(struct daemon *d);
 
 #endif /* SLUICED_H */

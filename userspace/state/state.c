@@ -374,6 +374,64 @@ static int same_service(const struct state_service *a, const struct state_servic
 	return 1;
 }
 
+static int same_health(const struct state_health *a, const struct state_health *b)
+{
+	return a->type == b->type &&
+	       (a->type == STATE_HC_NONE ||
+		(a->port == b->port && !strcmp(a->path, b->path) && a->ncodes == b->ncodes &&
+		 !memcmp(a->codes, b->codes, a->ncodes * sizeof(a->codes[0])) &&
+		 !strcmp(a->body, b->body) && a->interval_ms == b->interval_ms &&
+		 a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall));
+}
+
+static int no_daemon_parts(const struct state_service *a)
+{
+	return a->health.type == STATE_HC_NONE && a->role.type == STATE_HC_NONE && !a->election[0];
+}
+
+int state_service_daemon_parts_equal(const struct state_service *a, const struct state_service *b)
+{
+	if (!a || !b)
+		return (!a || no_daemon_parts(a)) && (!b || no_daemon_parts(b));
+	return same_health(&a->health, &b->health) && !strcmp(a->election, b->election) &&
+	       same_health(&a->role, &b->role);
+}
+
+void state_copy_daemon_parts(struct state *dst, const struct state *src)
+{
+	struct state_service *d, *s;
+	size_t i;
+
+	for (i = 0; i < dst->nservices; i++) {
+		d = &dst->services[i];
+		s = state_find_service(src, &d->key);
+		if (s) {
+			d->health = s->health;
+			d->role = s->role;
+			memcpy(d->election, s->election, sizeof(d->election));
+		} else {
+			d->health.type = STATE_HC_NONE;
+			d->role.type = STATE_HC_NONE;
+			d->election[0] = 0;
+		}
+	}
+}
+
+int state_daemon_parts_equal(const struct state *a, const struct state *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->nservices; i++)
+		if (!state_service_daemon_parts_equal(&a->services[i],
+						      state_find_service(b, &a->services[i].key)))
+			return 0;
+	for (i = 0; i < b->nservices; i++)
+		if (!state_service_daemon_parts_equal(state_find_service(a, &b->services[i].key),
+						      &b->services[i]))
+			return 0;
+	return 1;
+}
+
 int state_equal(const struct state *a, const struct state *b)
 {
 	size_t i;
