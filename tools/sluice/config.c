@@ -182,7 +182,7 @@ static int daemon_desired(struct state *s)
  */
 static size_t diff_daemon_parts(const char *path)
 {
-	const struct state_service *a, *b;
+	struct sluice_svc_key *keys = NULL;
 	struct state have, want;
 	char k[SVC_KEY_STRLEN];
 	size_t i, n = 0;
@@ -190,22 +190,16 @@ static size_t diff_daemon_parts(const char *path)
 	state_init(&have);
 	state_init(&want);
 	out_open_array("daemon_changes");
-	if (!daemon_desired(&have) && !config_load(path, &want)) {
-		for (i = 0; i < have.nservices + want.nservices; i++) {
-			b = i < want.nservices ? &want.services[i] : NULL;
-			a = b ? state_find_service(&have, &b->key)
-			      : &have.services[i - want.nservices];
-			if (!b && state_find_service(&want, &a->key))
-				continue; /* seen from the file's side */
-			if (state_service_daemon_parts_equal(a, b))
-				continue;
-			svc_key_format_args(b ? &b->key : &a->key, k, sizeof(k));
+	if (!daemon_desired(&have) && !config_load(path, &want) &&
+	    !state_daemon_parts_diff(&want, &have, &keys, &n)) {
+		for (i = 0; i < n; i++) {
+			svc_key_format_args(&keys[i], k, sizeof(k));
 			out_str(NULL,
 				"health or leader settings of %s change (sluiced applies them)\n",
 				k);
-			n++;
 		}
 	}
+	free(keys);
 	err_clear();
 	out_close_array();
 	state_free(&have);

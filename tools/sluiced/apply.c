@@ -149,7 +149,8 @@ static void desired_write(struct daemon *d)
 
 void desired_set(struct daemon *d, struct state *s, int local)
 {
-	int changed;
+	struct sluice_svc_key *keys = NULL;
+	size_t n = 0;
 
 	if (!d->desired) {
 		d->desired = calloc(1, sizeof(*d->desired));
@@ -157,13 +158,15 @@ void desired_set(struct daemon *d, struct state *s, int local)
 			return;
 		state_init(d->desired);
 	}
-	changed = !state_daemon_parts_equal(d->desired, s);
+	if (local && state_daemon_parts_diff(d->desired, s, &keys, &n))
+		log_warn("out of memory: health and leader changes may not be published");
 	state_free(d->desired);
 	*d->desired = *s;
 	state_init(s);
 	desired_write(d);
-	if (changed && local)
-		cluster_desired_changed(d);
+	if (n)
+		cluster_desired_changed(d, keys, n);
+	free(keys);
 }
 
 void desired_close(struct daemon *d)

@@ -118,6 +118,9 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 								 JSON_C_TO_STRING_NOSLASHESCAPE),
 		       NULL);
 	json_object_put(o);
+	/* Every gateway runs the service's health checks itself: share only the rest. */
+	if (chg->cause == BRK_CAUSE_HEALTH_DOWN || chg->cause == BRK_CAUSE_HEALTH_UP)
+		return;
 	snprintf(bk, sizeof(bk), "%s port %u", a, (unsigned int)backend_port(be, svc));
 	cluster_breaker(b->d, svc, bk, chg->to);
 }

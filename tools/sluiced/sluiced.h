@@ -142,8 +142,8 @@ void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc);
 /* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
 		     __u32 to);
-/* The desired health or leader settings changed: publish the document. */
-void cluster_desired_changed(struct daemon *d);
+/* A local apply changed the health or leader settings of services keys[0..n): publish them. */
+void cluster_desired_changed(struct daemon *d, const struct sluice_svc_key *keys, size_t n);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
 

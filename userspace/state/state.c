@@ -417,6 +417,36 @@ void state_copy_daemon_parts(struct state *dst, const struct state *src)
 	}
 }
 
+int state_daemon_parts_diff(const struct state *a, const struct state *b,
+			    struct sluice_svc_key **keys, size_t *n)
+{
+	const struct state_service *x, *y;
+	struct sluice_svc_key *k;
+	size_t i, count = 0;
+
+	*keys = NULL;
+	*n = 0;
+	k = calloc(a->nservices + b->nservices + 1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < a->nservices + b->nservices; i++) {
+		/* Every service of a, then those of b that a lacks. */
+		x = i < a->nservices ? &a->services[i] : NULL;
+		y = x ? state_find_service(b, &x->key) : &b->services[i - a->nservices];
+		if (!x && state_find_service(a, &y->key))
+			continue;
+		if (!state_service_daemon_parts_equal(x, y))
+			k[count++] = x ? x->key : y->key;
+	}
+	if (!count) {
+		free(k);
+		return 0;
+	}
+	*keys = k;
+	*n = count;
+	return 0;
+}
+
 int state_daemon_parts_equal(const struct state *a, const struct state *b)
 {
 	size_t i;
