@@ -319,6 +319,26 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 	out_end();
 }
 
+/* A service entering or leaving panic: a line (a JSON object with -j). */
+static void report_panic(void *ctx, const struct sluice_svc_key *svc, int on, __u32 healthy,
+			 __u32 active)
+{
+	char t[48], k[SVC_KEY_STRLEN];
+	__u64 unix_ms;
+
+	(void)ctx;
+	timestamp(t, sizeof(t), &unix_ms);
+	svc_key_format_args(svc, k, sizeof(k));
+	out_start(cli.json, 0);
+	out_str("time", "%s", t);
+	out_u64("unix_ms", NULL, unix_ms);
+	out_str("service", " service %s", k);
+	out_bool("panic", on ? " panic%.0s" : " panic over%.0s", on);
+	out_u64("healthy", " (%llu", healthy);
+	out_u64("active", " of %llu active backends healthy)\n", active);
+	out_end();
+}
+
 /* Write the state file atomically (temporary file, rename). */
 static void write_state(struct watch_loop *l, const struct backend_info *list, size_t n)
 {
@@ -456,6 +476,7 @@ static int do_watch(int argc, char **argv)
 	conf.only = l.only;
 	conf.sweep_ms = interval;
 	conf.report = report;
+	conf.panic = report_panic;
 	conf.after_sweep = after_sweep;
 	conf.ctx = &l;
 	err = watchloop_open(&l.m, &conf, &l.engine);
