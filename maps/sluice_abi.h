@@ -423,7 +423,7 @@ struct sluice_svc_res {
 	__u8 refuse;	     /* enum sluice_refuse */
 	__u8 on_open;	     /* enum sluice_on_open */
 	__u8 flags;	     /* SLUICE_RES_* */
-	__u8 pad;	     /* must be zero */
+	__u8 panic_pct;	     /* panic threshold: 0 = default (50), SLUICE_PANIC_OFF = off */
 	__u32 brk_failures;  /* failures within the window that trip (default 30) */
 	__u32 brk_window_ms; /* sliding window (default 10000) */
 	__u32 brk_rate_pct;  /* failure rate that trips, percent (default 50) */
@@ -437,7 +437,15 @@ struct sluice_svc_res {
 };
 _Static_assert(sizeof(struct sluice_svc_res) == 56, "sluice_svc_res layout");
 
-#define SLUICE_RES_NO_GLOBAL 0x1		/* service excluded from the global bulkhead */
+#define SLUICE_RES_NO_GLOBAL 0x1 /* service excluded from the global bulkhead */
+/*
+ * Set by the breaker engine while the service is in panic: fewer than
+ * panic_pct % of its active backends are healthy (breaker closed), so new
+ * flows ignore the breakers and spread over every active backend.
+ */
+#define SLUICE_RES_PANIC 0x2
+#define SLUICE_PANIC_DEFAULT_PCT 50
+#define SLUICE_PANIC_OFF 0xff
 #define SLUICE_CONNS_GLOBAL SLUICE_MAX_SERVICES /* sl_conns index of the global count */
 
 /* sl_res_global value (array of one): the global bulkhead. */
@@ -470,6 +478,14 @@ struct sluice_breaker {
  * it from an operator's trip (written with 0).
  */
 #define SLUICE_BRK_FAST_TRIPPED (-0x5107)
+/*
+ * probes_left of a breaker the daemon's health check wrote: OPEN because
+ * the check is down, CLOSED because it came up. The data plane reads
+ * probes_left in HALF_OPEN only; the marks tell watchers and `breaker
+ * show` that a health check, not an operator, set the state.
+ */
+#define SLUICE_BRK_HEALTH_DOWN (-0x5108)
+#define SLUICE_BRK_HEALTH_UP (-0x5109)
 _Static_assert(sizeof(struct sluice_breaker) == 8, "sluice_breaker layout");
 
 /* sl_be_signals value (per-CPU array indexed by backend id): passive health signals. */

@@ -47,7 +47,8 @@ struct sluice_bh_limits {
 	__u32 reserved; /* of which only critical clients may use */
 	__u8 refuse;	/* enum sluice_refuse */
 	__u8 on_open;	/* enum sluice_on_open */
-	__u8 pad[2];
+	__u8 panic;	/* SLUICE_RES_PANIC set: new flows ignore the breakers */
+	__u8 pad;
 	__u32 fallback_be; /* backend id + 1, 0 = none */
 };
 
@@ -67,6 +68,7 @@ static __always_inline void sluice_bh_limits(__u32 svc_id, struct sluice_bh_limi
 		lim->fallback_be = res->fallback_be;
 		flags = res->flags;
 	}
+	lim->panic = !!(flags & SLUICE_RES_PANIC);
 	if (!(flags & SLUICE_RES_NO_GLOBAL)) {
 		g = bpf_map_lookup_elem(&sl_res_global, &zero);
 		if (g)

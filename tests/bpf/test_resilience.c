@@ -664,6 +664,48 @@ static void test_breaker_fail_fast(void **state)
 	}
 }
 
+/*
+ * Panic (SLUICE_RES_PANIC, set by the breaker engine): two of three
+ * backends open, fail-fast. Without the flag a flow hashed to an open one
+ * is refused; with it every flow keeps its table choice, open or not, so
+ * new flows reach all three; the flag cleared, refusals again.
+ */
+static void test_panic(void **state)
+{
+	struct sluice_svc_res res = { .on_open = SLUICE_ON_OPEN_FAIL_FAST,
+				      .refuse = SLUICE_REFUSE_DROP };
+	uint32_t svc, ids[3], seen[3] = { 0 }, i;
+	uint16_t p;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc_n(&res, ids, 3);
+	dp_brk_set(ids[0], SLUICE_BRK_OPEN, 0);
+	dp_brk_set(ids[1], SLUICE_BRK_OPEN, 0);
+	for (p = 5000; dp.tables[svc][slot_of(svc, p)] == ids[2]; p++)
+		;
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_DROP, SLUICE_R_BRK_OPEN);
+	res.flags = SLUICE_RES_PANIC;
+	dp_res_set(svc, &res);
+	for (p = 5200; p < 5260; p++) {
+		uint32_t chosen = dp.tables[svc][slot_of(svc, p)];
+
+		client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+		assert_int_equal(flow_be(CLIENT4, VIP4, p, svc), chosen);
+		for (i = 0; i < 3; i++)
+			seen[i] += chosen == ids[i];
+	}
+	for (i = 0; i < 3; i++)
+		assert_true(seen[i] > 0); /* all three, open ones included */
+	res.flags = 0;
+	dp_res_set(svc, &res);
+	for (p = 6000; dp.tables[svc][slot_of(svc, p)] == ids[2]; p++)
+		;
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_DROP, SLUICE_R_BRK_OPEN);
+	dp_brk_set(ids[0], SLUICE_BRK_CLOSED, 0);
+	dp_brk_set(ids[1], SLUICE_BRK_CLOSED, 0);
+}
+
 static void test_half_open_budget(void **state)
 {
 	struct sluice_svc_res res = { .on_open = SLUICE_ON_OPEN_FAIL_FAST };
@@ -869,6 +911,7 @@ int main(void)
 		cmocka_unit_test(test_breaker_next),
 		cmocka_unit_test(test_breaker_fallback),
 		cmocka_unit_test(test_breaker_fail_fast),
+		cmocka_unit_test(test_panic),
 		cmocka_unit_test(test_half_open_budget),
 		cmocka_unit_test(test_established_not_cut),
 		cmocka_unit_test(test_signal_synack),

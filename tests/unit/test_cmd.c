@@ -77,6 +77,8 @@ static void test_round_trip(void **unused)
 		   "critical 10.0.0.0/8 global-limit off syn-timeout 500",
 		   "service set 192.0.2.10 80 tcp critical 10.0.0.0/8 global-limit off "
 		   "fallback 10.0.0.1 breaker-window 2.500 syn-timeout 500");
+	round_trip("service set 192.0.2.10 80 tcp panic-threshold 0 breaker-max-open 100",
+		   "service set 192.0.2.10 80 tcp breaker-max-open 100 panic-threshold 0");
 	round_trip("service set 192.0.2.10 80 tcp write-port none route leader fallback none",
 		   "service set 192.0.2.10 80 tcp write-port none route leader fallback none");
 	round_trip("service del 2001:db8::10 53 udp", "service del 2001:db8::10 53 udp");

@@ -196,6 +196,14 @@ static void text_detail(const struct journal_record *r, struct json_object *o)
 			 get_str(o, "backend"), get_str(o, "from"), get_str(o, "to"),
 			 get_str(o, "cause"));
 		break;
+	case JOURNAL_PANIC:
+		out_text("service %s %s panic (%s of %s active backends healthy)",
+			 get_str(o, "service"),
+			 json_object_object_get_ex(o, "panic", &v) && json_object_get_boolean(v)
+				 ? "entered"
+				 : "left",
+			 get_str(o, "healthy"), get_str(o, "active"));
+		break;
 	case JOURNAL_SNAPSHOT:
 		out_text("%zu commands", json_object_object_get_ex(o, "commands", &v) &&
 							 json_object_is_type(v, json_type_array)

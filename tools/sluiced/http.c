@@ -123,8 +123,10 @@ static void serve(struct daemon *d, struct hconn *c)
 		return;
 	}
 	err = metrics_render(&d->maps, &src, f);
-	if (!err)
+	if (!err) {
+		breakers_metrics(d, f);
 		cluster_metrics(d, f);
+	}
 	fclose(f);
 	if (err) {
 		log_warn("metrics: %s", err_msg());

@@ -445,6 +445,7 @@ out:
 	http_close(&d);
 	notify_close(&d);
 	cluster_close(&d);
+	desired_close(&d);
 	checks_close(&d);
 	breakers_close(&d);
 	control_close(&d);

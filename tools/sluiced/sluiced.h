@@ -64,6 +64,7 @@ struct daemon {
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
 	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
+	struct state *desired;	 /* last config applied or adopted (apply.c); NULL: none */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -139,6 +140,8 @@ void breakers_close(struct daemon *d);
 void breakers_refresh(struct daemon *d);
 /* Breaker state of backend id for metrics: 0 closed, 1 open, 2 half-open; -1 unknown. */
 int breakers_state(struct daemon *d, __u32 id);
+/* Prometheus lines: sluice_breaker_transitions_total{service,backend,reason}. */
+void breakers_metrics(struct daemon *d, FILE *f);
 
 /* http.c */
 int http_open(struct daemon *d);
@@ -165,6 +168,8 @@ void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc);
 /* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
 		     __u32 to);
+/* A local apply changed the health or leader settings of services keys[0..n): publish them. */
+void cluster_desired_changed(struct daemon *d, const struct sluice_svc_key *keys, size_t n);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
 
@@ -191,5 +196,13 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_
 /* The same from len bytes of text a client sent; path names it in messages only. */
 int apply_config_text(struct daemon *d, const char *path, const char *text, size_t len, FILE *out,
 		      FILE *err, size_t *ncmds);
+/*
+ * s (its contents taken; s is left empty) is the desired state now: the
+ * health and leader settings of its services are what config dump shows
+ * and the cluster's document carries (HSTATE_DESIRED_FILE rewritten).
+ * local: a change of them from this gateway's file is published.
+ */
+void desired_set(struct daemon *d, struct state *s, int local);
+void desired_close(struct daemon *d);
 
 #endif /* SLUICED_H */

@@ -297,6 +297,13 @@ static int bulkheads(const struct sluice_maps *m, const struct view *v, FILE *f)
 		sample(f, "sluice_bulkhead_limit", v->svc_name[i], NULL, NULL,
 		       v->svcs[i].svc.id < SLUICE_MAX_SERVICES ? res[v->svcs[i].svc.id].max_conns
 							       : 0);
+	/* From the same sl_svc_res values: the breaker engine's panic verdict. */
+	header(f, "sluice_service_panic", "gauge",
+	       "1 while a service is in panic: too few healthy backends, breakers ignored.");
+	for (i = 0; i < v->nsvcs; i++)
+		sample(f, "sluice_service_panic", v->svc_name[i], NULL, NULL,
+		       v->svcs[i].svc.id < SLUICE_MAX_SERVICES &&
+			       (res[v->svcs[i].svc.id].flags & SLUICE_RES_PANIC));
 out:
 	free(res);
 	free(use);

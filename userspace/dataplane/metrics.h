@@ -14,6 +14,7 @@
  *   sluice_bulkhead_in_use{service}            gauge    connections holding a slot
  *   sluice_bulkhead_limit{service}             gauge    max-conns (0: no limit)
  *     (service="global" for the global bulkhead)
+ *   sluice_service_panic{service}              gauge    1 in panic (breakers ignored)
  *   sluice_breaker_state{service,backend}      gauge    0 closed, 1 open, 2 half-open
  *   sluice_backend_up{service,backend}         gauge    1 up, 0 down (health-checked backends)
  *   sluice_daemon_commands_total / sluice_daemon_commands_failed_total   counters

@@ -227,6 +227,9 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	U32(brk_successes, "breaker-successes");
 	U32(brk_max_open_pct, "breaker-max-open");
 	U32(syn_timeout_ms, "syn-timeout");
+	if (r->panic_pct != d->panic_pct)
+		fprintf(f, "%spanic-threshold: %u\n", ind,
+			r->panic_pct == SLUICE_PANIC_OFF ? 0 : r->panic_pct);
 #undef U32
 	if (svc->retries != SLUICE_FO_RETRIES_DEFAULT)
 		fprintf(f, "%sretries: %u\n", ind, svc->retries);

@@ -85,7 +85,9 @@ enum journal_type {
 	JOURNAL_BREAKER = 5, /* {"service", "backend", "from", "to", "cause"}: breaker transition */
 	JOURNAL_ELECTION = 6, /* election events (free-form JSON) */
 	JOURNAL_SNAPSHOT = 7, /* {"commands": [[argv...], ...]}: the whole state as commands */
-	JOURNAL_TYPE_MAX = JOURNAL_SNAPSHOT,
+	JOURNAL_PANIC =
+		8, /* {"service", "panic": bool, "healthy", "active"}: panic began or ended */
+	JOURNAL_TYPE_MAX = JOURNAL_PANIC,
 };
 
 /* "command", "failed", ...; "?" for an unknown type. */

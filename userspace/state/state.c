@@ -107,6 +107,7 @@ static void res_defaults(struct sluice_svc_res *r)
 	r->brk_successes = BRK_DEF_SUCCESSES;
 	r->brk_max_open_pct = BRK_DEF_MAX_OPEN_PCT;
 	r->syn_timeout_ms = BRK_DEF_SYN_TIMEOUT_MS;
+	r->panic_pct = SLUICE_PANIC_DEFAULT_PCT;
 }
 
 static __u32 or_default(__u32 v, __u32 def)
@@ -119,7 +120,8 @@ static void res_resolve(const struct sluice_svc_res *in, struct sluice_svc_res *
 {
 	*r = *in;
 	r->fallback_be = 0;
-	r->pad = 0;
+	r->flags &= (__u8)~SLUICE_RES_PANIC; /* the engine's live verdict, not a setting */
+	r->panic_pct = in->panic_pct ? in->panic_pct : SLUICE_PANIC_DEFAULT_PCT;
 	r->brk_failures = or_default(in->brk_failures, BRK_DEF_FAILURES);
 	r->brk_window_ms = or_default(in->brk_window_ms, BRK_DEF_WINDOW_MS);
 	r->brk_rate_pct = or_default(in->brk_rate_pct, BRK_DEF_RATE_PCT);
@@ -371,6 +373,94 @@ static int same_service(const struct state_service *a, const struct state_servic
 			return 0;
 	for (i = 0; i < a->nshards; i++)
 		if (!same_shard(&a->shards[i], &b->shards[i]))
+			return 0;
+	return 1;
+}
+
+static int same_health(const struct state_health *a, const struct state_health *b)
+{
+	return a->type == b->type &&
+	       (a->type == STATE_HC_NONE ||
+		(a->port == b->port && !strcmp(a->path, b->path) && a->ncodes == b->ncodes &&
+		 !memcmp(a->codes, b->codes, a->ncodes * sizeof(a->codes[0])) &&
+		 !strcmp(a->body, b->body) && a->interval_ms == b->interval_ms &&
+		 a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall));
+}
+
+static int no_daemon_parts(const struct state_service *a)
+{
+	return a->health.type == STATE_HC_NONE && a->role.type == STATE_HC_NONE && !a->election[0];
+}
+
+int state_service_daemon_parts_equal(const struct state_service *a, const struct state_service *b)
+{
+	if (!a || !b)
+		return (!a || no_daemon_parts(a)) && (!b || no_daemon_parts(b));
+	return same_health(&a->health, &b->health) && !strcmp(a->election, b->election) &&
+	       same_health(&a->role, &b->role);
+}
+
+void state_copy_daemon_parts(struct state *dst, const struct state *src)
+{
+	struct state_service *d, *s;
+	size_t i;
+
+	for (i = 0; i < dst->nservices; i++) {
+		d = &dst->services[i];
+		s = state_find_service(src, &d->key);
+		if (s) {
+			d->health = s->health;
+			d->role = s->role;
+			memcpy(d->election, s->election, sizeof(d->election));
+		} else {
+			d->health.type = STATE_HC_NONE;
+			d->role.type = STATE_HC_NONE;
+			d->election[0] = 0;
+		}
+	}
+}
+
+int state_daemon_parts_diff(const struct state *a, const struct state *b,
+			    struct sluice_svc_key **keys, size_t *n)
+{
+	const struct state_service *x, *y;
+	struct sluice_svc_key *k;
+	size_t i, count = 0;
+
+	*keys = NULL;
+	*n = 0;
+	k = calloc(a->nservices + b->nservices + 1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < a->nservices + b->nservices; i++) {
+		/* Every service of a, then those of b that a lacks. */
+		x = i < a->nservices ? &a->services[i] : NULL;
+		y = x ? state_find_service(b, &x->key) : &b->services[i - a->nservices];
+		if (!x && state_find_service(a, &y->key))
+			continue;
+		if (!state_service_daemon_parts_equal(x, y))
+			k[count++] = x ? x->key : y->key;
+	}
+	if (!count) {
+		free(k);
+		return 0;
+	}
+	*keys = k;
+	*n = count;
+	return 0;
+}
+
+int state_daemon_parts_equal(const struct state *a, const struct state *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->nservices; i++)
+		if (!state_service_daemon_parts_equal(&a->services[i],
+						      state_find_service(b, &a->services[i].key)))
+			return 0;
+	for (i = 0; i < b->nservices; i++)
+		if (!state_service_daemon_parts_equal(state_find_service(a, &b->services[i].key),
+						      &b->services[i]))
 			return 0;
 	return 1;
 }
@@ -728,7 +818,12 @@ static void cmd_settings(struct sluice_cmd *c, const struct state_service *base,
 		r->brk_probes = n->brk_probes;
 		r->brk_successes = n->brk_successes;
 	}
-	U32(brk_max_open_pct, brk_max_open_pct, RES_HAS_BRK_MAX_OPEN);
+	/* max-open and panic-threshold are checked as a pair too (res.c). */
+	if (n->brk_max_open_pct != o->brk_max_open_pct || n->panic_pct != o->panic_pct) {
+		r->has |= RES_HAS_BRK_MAX_OPEN | RES_HAS_PANIC;
+		r->brk_max_open_pct = n->brk_max_open_pct;
+		r->panic_pct = n->panic_pct == SLUICE_PANIC_OFF ? 0 : n->panic_pct;
+	}
 	U32(syn_timeout_ms, syn_timeout_ms, RES_HAS_SYN_TIMEOUT);
 #undef U32
 	if (svc->retries != base->retries) {

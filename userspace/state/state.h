@@ -229,6 +229,24 @@ void state_sort(struct state *s);
 int state_equal(const struct state *a, const struct state *b);
 
 /*
+ * The daemon-only settings of the services (health, leader election and
+ * role endpoint), which the maps do not hold: copy src's onto dst's
+ * service of the same key (a service src lacks gets none), and compare
+ * them service by service (1: the same in a and b).
+ */
+void state_copy_daemon_parts(struct state *dst, const struct state *src);
+/*
+ * The keys of the services (of either) whose daemon-only settings differ
+ * between a and b: into keys (malloc'ed, NULL when none), their count.
+ * -ENOMEM.
+ */
+int state_daemon_parts_diff(const struct state *a, const struct state *b,
+			    struct sluice_svc_key **keys, size_t *n);
+/* The same for two services (NULL: a service that is not there, with none). */
+int state_service_daemon_parts_equal(const struct state_service *a, const struct state_service *b);
+int state_daemon_parts_equal(const struct state *a, const struct state *b);
+
+/*
  * What the pins under m hold now: every service with its settings,
  * backends (active and draining), shards and critical prefixes, the gateway
  * settings, the global bulkhead and (from m->root) the attached interfaces.
