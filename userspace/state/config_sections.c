@@ -535,13 +535,10 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 			name = v[0];
 		}
 		err = config_scalar(c, name, "name", "an interface name (eth0)", &t);
+		if (!err) /* also an empty one: a block scalar ("name: |") is no plain empty */
+			err = check_ifname(c, name, "name", t);
 		if (err)
 			return err;
-		if (strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
-			return config_fail(
-				c, name,
-				"name: '%s' is not an interface name (at most %d characters, no '/', ':' or spaces)",
-				t, IF_NAMESIZE - 1);
 		for (i = 0; i < c->s->nifaces; i++)
 			if (!strcmp(c->s->ifaces[i].name, t))
 				return config_fail(c, name, "duplicate interface '%s'", t);
