@@ -388,6 +388,11 @@ kill -HUP "$DPID"
 uw4() { [ "$(be_weight $SVC "$(be_addr4 1)")" = 4 ]; }
 for _ in $(seq 30); do uw4 && break; sleep 0.1; done
 check "reload with only $SVC changed in the file: B shows the change (backend 1 weight 4)" uw4
+# The maps change before the apply ends (tables, journal, log line): wait for its line.
+for _ in $(seq 30); do
+	[ "$(grep -c "SIGHUP: config $CONF applied" "$LOG")" -gt "$napplied" ] && break
+	sleep 0.1
+done
 check "... with one command ($(grep "SIGHUP: config $CONF applied" "$LOG" | tail -n1 | sed 's/.* applied //'))" \
 	test "$(grep "SIGHUP: config $CONF applied" "$LOG" | tail -n1 | sed 's/.* applied //')" = "(1 commands)" \
 	-a "$(grep -c "SIGHUP: config $CONF applied" "$LOG")" = $((napplied + 1))
