@@ -400,6 +400,16 @@ static const struct xdp_case cases[] = {
 	{ "tcp doff 0", { V4, TCP(80), .doff = 16, .payload = 8 }, PASS(SLUICE_R_MALFORMED) },
 	{ "tcp doff 15 past the end", { V4, TCP(80), .doff = 15 }, PASS(SLUICE_R_MALFORMED) },
 	{ "ipv6 tcp doff 6 past the end", { V6, TCP(443), .doff = 6 }, PASS(SLUICE_R_MALFORMED) },
+	/* The UDP length field (RFC 768): found by the packet fuzzer (test_pktfuzz). */
+	{ "udp length 7", { V4, UDP(53), .udp_len = 7, .payload = 8 }, PASS(SLUICE_R_MALFORMED) },
+	{ "udp length 0", { V6, UDP(53), .udp_len = -1, .payload = 8 }, PASS(SLUICE_R_MALFORMED) },
+	{ "udp length past the datagram",
+	  { V4, UDP(53), .udp_len = 17, .payload = 8 },
+	  PASS(SLUICE_R_MALFORMED) },
+	{ "udp length short of the datagram (trailing bytes)",
+	  { V6, UDP(53), .udp_len = 12, .payload = 8 },
+	  PASS(SLUICE_R_ADMITTED),
+	  4 },
 
 	/* IPv6 header and extension headers */
 	{ "ipv6 hop-by-hop + dest-opts + routing, tcp service",

@@ -162,7 +162,7 @@ static void finish_l4(const struct pkt_spec *s, uint8_t *l4, int l4_len, int fam
 		csum_off = 16;
 		break;
 	case IPPROTO_UDP:
-		put16(l4 + 4, (uint16_t)l4_len);
+		put16(l4 + 4, (uint16_t)(s->udp_len ? (s->udp_len < 0 ? 0 : s->udp_len) : l4_len));
 		csum_off = 6;
 		break;
 	case IPPROTO_ICMP:

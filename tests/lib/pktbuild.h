@@ -92,6 +92,7 @@ struct pkt_spec {
 	uint8_t tcp_flags; /* 0: ACK */
 	int tcp_opt_len;   /* bytes of options (NOPs), multiple of 4 */
 	int doff;	   /* 0: computed; else written as is (32-bit words) */
+	int udp_len;	   /* 0: computed; else written as is (-1 writes 0) */
 	int tcp_raw;	   /* 1: seq, ack and window below as is (0 included) */
 	uint32_t seq;	   /* with tcp_raw; else 0x01020304 */
 	uint32_t ack;	   /* with tcp_raw; else 0x0a0b0c0d */
