@@ -23,6 +23,11 @@
  *    RST built from scratch (TTL 64, checksums right); ipip with the outer
  *    header right (TTL 64) and the inner datagram unchanged (the tunnel
  *    leaves it to the backend, DSR); a rebuilt SYN of a redispatch;
+ *  - a service's TCP segment with an invalid flag combination, or its
+ *    packet from a martian source, is dropped untouched (segment hygiene,
+ *    bpf/lib/hygiene.h; the reference's lists are written apart from it);
+ *  - with gw0's MAC in sl_ifmac, a unicast frame on gw0 for another MAC
+ *    passes untouched (promiscuous mode);
  *  - the global counters grow by exactly the frames and bytes sent.
  *
  * Not checked, on purpose: IPv4 header and transport checksums coming in
@@ -91,6 +96,9 @@ static const char *const vips6[] = { "2001:db8::1", "2001:db8::2", "2001:db8::99
 static const char *const bes4[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5" };
 static const char *const bes6[] = { "2001:db8:b::2", "2001:db8:b::3", "2001:db8:b::4",
 				    "2001:db8:b::5" };
+static const char *const martians4[] = { "127.0.0.1", "0.0.0.0", "224.0.0.251", "240.1.2.3",
+					 "255.255.255.255" };
+static const char *const martians6[] = { "::1", "::", "ff02::1", "::ffff:192.0.2.10" };
 static const char *const routers4[] = { "10.1.0.9", "192.0.2.1" };
 static const char *const routers6[] = { "2001:db8:b::9", "2001:db8:c::1" };
 
@@ -396,6 +404,54 @@ static int is_vip(const union sluice_addr *a)
 	return in_list(a, vips4, ARRAY_SIZE(vips4)) || in_list(a, vips6, ARRAY_SIZE(vips6));
 }
 
+/*
+ * The TCP flag combinations a service may receive, as conntrack's
+ * tcp_valid_flags lists them (PSH, ECE and CWR aside).
+ */
+static int bad_flags(const struct ref *r)
+{
+	static const uint8_t valid[] = { 0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30 };
+	size_t i;
+
+	if (r->proto != IPPROTO_TCP)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(valid); i++)
+		if ((r->flags & ~(0x08 | 0x40 | 0x80)) == valid[i])
+			return 0;
+	return 1;
+}
+
+/* Martian sources (RFC 6890): the prefixes, by text, as the maps hold them. */
+static int martian(const struct ref *r)
+{
+	static const struct {
+		const char *prefix;
+		int len; /* of the 128 bits */
+	} m[] = {
+		{ "0.0.0.0", 96 + 8 },	 { "127.0.0.0", 96 + 8 },
+		{ "224.0.0.0", 96 + 4 }, { "240.0.0.0", 96 + 4 },
+		{ "::", 128 },		 { "::1", 128 },
+		{ "ff00::", 8 },	 { "::ffff:0.0.0.0", 96 },
+	};
+	union sluice_addr p;
+	size_t i;
+	int b;
+
+	for (i = 0; i < ARRAY_SIZE(m); i++) {
+		int v4 = !strchr(m[i].prefix, ':');
+
+		if (v4 != (r->family == 4))
+			continue;
+		dp_addr(m[i].prefix, &p);
+		for (b = 0; b < m[i].len; b++)
+			if ((p.u8[b / 8] ^ r->src.u8[b / 8]) & (0x80 >> (b % 8)))
+				break;
+		if (b == m[i].len)
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- the generator ------------------------------------------------------------ */
 
 static const char *pick_addr(int v6, const char *const *a4, size_t n4, const char *const *a6,
@@ -404,7 +460,12 @@ static const char *pick_addr(int v6, const char *const *a4, size_t n4, const cha
 	return v6 ? a6[rn((uint32_t)n6)] : a4[rn((uint32_t)n4)];
 }
 
-#define CLIENT(v6) pick_addr(v6, clients4, ARRAY_SIZE(clients4), clients6, ARRAY_SIZE(clients6))
+/* A client, now and then a martian one. */
+#define CLIENT(v6)                                                            \
+	(one_in(20)                                                           \
+		 ? pick_addr(v6, martians4, ARRAY_SIZE(martians4), martians6, \
+			     ARRAY_SIZE(martians6))                           \
+		 : pick_addr(v6, clients4, ARRAY_SIZE(clients4), clients6, ARRAY_SIZE(clients6)))
 #define VIP(v6) pick_addr(v6, vips4, ARRAY_SIZE(vips4), vips6, ARRAY_SIZE(vips6))
 #define BACKEND(v6) pick_addr(v6, bes4, ARRAY_SIZE(bes4), bes6, ARRAY_SIZE(bes6))
 #define ROUTER(v6) pick_addr(v6, routers4, ARRAY_SIZE(routers4), routers6, ARRAY_SIZE(routers6))
@@ -520,6 +581,10 @@ static void gen_valid(struct pkt_spec *s, int *ifindex, uint8_t *quote)
 	if (!s->payload_data)
 		s->payload = one_in(3) ? 0 : (int)rn(300);
 	memcpy(s->dmac, gw0 ? dp.topo->mac_gw0 : dp.topo->mac_gw1, 6);
+	if (one_in(30)) { /* another host's MAC, or a group address */
+		s->dmac[5] ^= (uint8_t)(1 + rn(255));
+		s->dmac[0] |= (uint8_t)one_in(4);
+	}
 	memcpy(s->smac, gw0 ? dp.topo->clients[0].mac : dp.topo->backends[0].mac, 6);
 	*ifindex = one_in(50) ? 0 : gw0 ? dp.if_gw0 : dp.if_gw1;
 }
@@ -707,6 +772,16 @@ static void run_one(const uint8_t *in, int len, int ifindex)
 	FAIL_UNLESS(action == XDP_PASS || action == XDP_DROP || action == XDP_TX ||
 			    action == XDP_REDIRECT,
 		    "an action other than PASS, DROP, TX, REDIRECT");
+	if (ifindex == dp.if_gw0 && !(in[0] & 1) && memcmp(in, dp.topo->mac_gw0, 6)) {
+		FAIL_UNLESS(action == XDP_PASS && olen == len && !memcmp(in, out, len),
+			    "a frame for another MAC not passed untouched");
+		return;
+	}
+	if (ri.cls == REF_L4 && is_service(&ri) && (bad_flags(&ri) || martian(&ri))) {
+		FAIL_UNLESS(action == XDP_DROP && olen == len && !memcmp(in, out, len),
+			    "invalid flags or a martian source to a service not dropped");
+		return;
+	}
 	switch (ri.cls) {
 	case REF_L4:
 		untouched = !is_service(&ri) && !is_backend(&ri.src);
@@ -764,6 +839,16 @@ static void test_fuzz(void **state)
 	seed = env_u64("PKTFUZZ_SEED", SEED_DEFAULT);
 	rng_state = seed;
 	configure();
+	/* gw0's MAC, as the loader writes it at attach. */
+	{
+		struct sluice_ifmac m = { { 0 }, 1, 0 };
+		uint32_t k = (uint32_t)dp.if_gw0;
+
+		memcpy(m.mac, dp.topo->mac_gw0, 6);
+		assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_ifmac, &k, sizeof(k), &m,
+						      sizeof(m), BPF_ANY),
+				 0);
+	}
 	c0 = glb_total();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (frame_no = 0; (uint64_t)frame_no < frames; frame_no++) {
@@ -802,11 +887,12 @@ static void test_fuzz(void **state)
 	/* The sample reached every stage (a generator that stopped would pass everything). */
 	if (frames >= 10000) {
 		static const uint32_t must[] = {
-			SLUICE_R_ADMITTED,  SLUICE_R_NOT_SERVICE,   SLUICE_R_NOT_IP,
-			SLUICE_R_NOT_L4,    SLUICE_R_FRAGMENT,	    SLUICE_R_MALFORMED,
-			SLUICE_R_EXT_LIMIT, SLUICE_R_DROP_SVC_RATE, SLUICE_R_DROP_CLIENT_RATE,
-			SLUICE_R_FWD,	    SLUICE_R_FWD_STACK,	    SLUICE_R_REV_NAT,
-			SLUICE_R_TTL,	    SLUICE_R_BH_SERVICE,    SLUICE_R_BRK_OPEN,
+			SLUICE_R_ADMITTED,   SLUICE_R_NOT_SERVICE,   SLUICE_R_NOT_IP,
+			SLUICE_R_NOT_L4,     SLUICE_R_FRAGMENT,	     SLUICE_R_MALFORMED,
+			SLUICE_R_EXT_LIMIT,  SLUICE_R_DROP_SVC_RATE, SLUICE_R_DROP_CLIENT_RATE,
+			SLUICE_R_FWD,	     SLUICE_R_FWD_STACK,     SLUICE_R_REV_NAT,
+			SLUICE_R_TTL,	     SLUICE_R_BH_SERVICE,    SLUICE_R_BRK_OPEN,
+			SLUICE_R_OTHER_HOST, SLUICE_R_BAD_FLAGS,     SLUICE_R_MARTIAN,
 		};
 		size_t k;
 
