@@ -46,10 +46,9 @@
 /* The flag bits the validity table looks at: FIN, SYN, RST, ACK, URG. */
 #define SLUICE_TCP_CHECKED 0x37
 /* Bit n set: the combination n of SLUICE_TCP_CHECKED is valid (see above). */
-#define SLUICE_TCP_VALID                                                            \
-	((1ull << 0x02) | (1ull << 0x22) | (1ull << 0x12) | (1ull << 0x04) |        \
-	 (1ull << 0x14) | (1ull << 0x11) | (1ull << 0x31) | (1ull << 0x10) |        \
-	 (1ull << 0x30))
+#define SLUICE_TCP_VALID                                                                      \
+	((1ull << 0x02) | (1ull << 0x22) | (1ull << 0x12) | (1ull << 0x04) | (1ull << 0x14) | \
+	 (1ull << 0x11) | (1ull << 0x31) | (1ull << 0x10) | (1ull << 0x30))
 
 /* 1 when the frame is a unicast one for another MAC than the interface's. */
 static __always_inline int sluice_other_host(struct xdp_md *ctx)

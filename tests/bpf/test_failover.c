@@ -616,13 +616,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -639,5 +632,6 @@ int main(void)
 		cmocka_unit_test(test_fast_trip),
 	};
 
-	return cmocka_run_group_tests_name("sluice_failover", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sluice_failover", tests, group_setup,
+					   dp_group_teardown);
 }

@@ -786,22 +786,6 @@ static void test_no_flag_unaffected(void **state)
 	nat_expect(&s, svc, ids[0]);
 }
 
-/* ---- setup ------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup(&dp_topo_std, dp_fail_cmocka);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -825,5 +809,6 @@ int main(void)
 		cmocka_unit_test(test_no_flag_unaffected),
 	};
 
-	return cmocka_run_group_tests_name("sluice_leader", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sluice_leader", tests, dp_group_setup_std,
+					   dp_group_teardown);
 }

@@ -953,20 +953,6 @@ static void test_reference(void **state)
 	assert_int_equal(r.cls, REF_MALFORMED);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup(&dp_topo_std, dp_fail_cmocka);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -974,5 +960,6 @@ int main(void)
 		cmocka_unit_test(test_fuzz),
 	};
 
-	return cmocka_run_group_tests_name("sluice_pktfuzz", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sluice_pktfuzz", tests, dp_group_setup_std,
+					   dp_group_teardown);
 }

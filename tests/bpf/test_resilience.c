@@ -989,13 +989,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -1022,5 +1015,6 @@ int main(void)
 		cmocka_unit_test(test_signal_ipip_ack),
 	};
 
-	return cmocka_run_group_tests_name("sluice_resilience", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sluice_resilience", tests, group_setup,
+					   dp_group_teardown);
 }

@@ -844,13 +844,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_pktbuild_checksums),
 	cmocka_unit_test(test_svc_rate_burst),
@@ -875,5 +868,5 @@ int main(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(other_tests); i++)
 		tests[n++] = other_tests[i];
-	return cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, dp_group_teardown);
 }

@@ -236,6 +236,22 @@ static inline void dp_fail_cmocka(const char *file, int line, const char *msg)
 	_fail(file, line);
 }
 
+/* Group setup of a suite on dp_topo_std (when not ready, every test skips). */
+static inline int dp_group_setup_std(void **state)
+{
+	(void)state;
+	dp_setup(&dp_topo_std, dp_fail_cmocka);
+	return 0;
+}
+
+/* Group teardown: dp_teardown(). */
+static inline int dp_group_teardown(void **state)
+{
+	(void)state;
+	dp_teardown();
+	return 0;
+}
+
 /* First line of a test that needs the data plane. */
 #define DP_SKIP_UNLESS_READY()  \
 	do {                    \
