@@ -119,6 +119,41 @@ static uint16_t ports[KEYS_MAX]; /* the service ports, for the generator */
 
 static struct sluice_rate rate_none;
 
+/* The breakers configure() sets; brk_restore() sets them again, the others closed. */
+#define BRKS_MAX 8
+static struct {
+	uint32_t be, state;
+	int32_t probes;
+} brks[BRKS_MAX];
+static int n_brks;
+
+static void brk_config(uint32_t be, uint32_t state, int32_t probes)
+{
+	assert_true(n_brks < BRKS_MAX);
+	brks[n_brks].be = be;
+	brks[n_brks].state = state;
+	brks[n_brks].probes = probes;
+	n_brks++;
+	dp_brk_set(be, state, probes);
+}
+
+/*
+ * What the daemon's state machines would do, roughly: the fast trip opens
+ * breakers as the fuzzed RSTs and unreachables fail handshakes, and nothing
+ * here closes them again; without this the sample would end with every
+ * backend open and no new flow forwarded.
+ */
+static void brk_restore(void)
+{
+	uint32_t be;
+	int i;
+
+	for (be = 1; be < dp.next_be; be++)
+		dp_brk_set(be, SLUICE_BRK_CLOSED, 0);
+	for (i = 0; i < n_brks; i++)
+		dp_brk_set(brks[i].be, brks[i].state, brks[i].probes);
+}
+
 /*
  * One service key: addr, port 2000 + id (+ 1000 for a leader's write
  * key), proto, mode, flags, rates; its bulkhead and breaker settings res.
@@ -176,10 +211,10 @@ static void configure(void)
 
 	/* nat: TCP and UDP, both families; one backend of the first open. */
 	svc_add(vips4[0], IPPROTO_TCP, SLUICE_MODE_NAT, &bh50, rate_none, rate_none, bes4, 3, ids);
-	dp_brk_set(ids[2], SLUICE_BRK_OPEN, 0);
+	brk_config(ids[2], SLUICE_BRK_OPEN, 0);
 	svc_add(vips4[0], IPPROTO_UDP, SLUICE_MODE_NAT, &none, slow, rate_none, bes4, 2, NULL);
 	svc_add(vips6[0], IPPROTO_TCP, SLUICE_MODE_NAT, &bh20drop, rate_none, crate, bes6, 3, ids);
-	dp_brk_set(ids[0], SLUICE_BRK_HALF_OPEN, 2);
+	brk_config(ids[0], SLUICE_BRK_HALF_OPEN, 2);
 	svc_add(vips6[0], IPPROTO_UDP, SLUICE_MODE_NAT, &none, rate_none, rate_none, bes6, 2, NULL);
 	/* ipip, both families. */
 	svc_add(vips4[1], IPPROTO_TCP, SLUICE_MODE_IPIP, &bh50, rate_none, rate_none, bes4, 2,
@@ -194,10 +229,10 @@ static void configure(void)
 	/* Fail fast with its one backend open; a fallback one with the fallback. */
 	svc_add(vips4[1], IPPROTO_TCP, SLUICE_MODE_NAT, &ff, rate_none, rate_none, bes4 + 3, 1,
 		ids);
-	dp_brk_set(ids[0], SLUICE_BRK_OPEN, 0);
+	brk_config(ids[0], SLUICE_BRK_OPEN, 0);
 	id = svc_add(vips6[1], IPPROTO_TCP, SLUICE_MODE_NAT, &fb, rate_none, rate_none, bes6 + 3, 1,
 		     ids);
-	dp_brk_set(ids[0], SLUICE_BRK_OPEN, 0);
+	brk_config(ids[0], SLUICE_BRK_OPEN, 0);
 	fb.fallback_be = dp_be_add(id, bes6[2], BE_PORT, SLUICE_BE_DRAINING) + 1;
 	dp_res_set(id, &fb);
 	/* A leader's write key (and its read key), and one without a leader. */
@@ -855,6 +890,8 @@ static void test_fuzz(void **state)
 		int kind = (int)rn(100), len, ifindex;
 
 		kind = kind < 50 ? 0 : kind < 85 ? 1 : 2;
+		if ((frame_no & 4095) == 4095)
+			brk_restore();
 		kinds[kind]++;
 		if (kind == 2) {
 			len = gen_random(f);
