@@ -14,6 +14,9 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +456,46 @@ static int create_link(int prog_fd, int ifindex, const char *ifname, enum loader
 	return err;
 }
 
+/*
+ * sl_ifmac[ifindex]: the interface's MAC, so that the data plane passes
+ * frames for other MACs untouched (promiscuous mode, bpf/lib/hygiene.h);
+ * set 0 clears it. An interface that is not Ethernet, or whose ifindex is
+ * past the map, gets no entry: no check.
+ */
+static int ifmac_write(int map_fd, int ifindex, const char *ifname, int set)
+{
+	struct sluice_ifmac v = { 0 };
+	__u32 key = (__u32)ifindex;
+	struct ifreq ifr;
+	int sock, err;
+
+	if (ifindex <= 0 || ifindex >= SLUICE_IFMAC_ENTRIES)
+		return 0;
+	if (set) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sock < 0 || ioctl(sock, SIOCGIFHWADDR, &ifr)) {
+			err = -errno;
+			if (sock >= 0)
+				close(sock);
+			err_set("cannot read the MAC address of %s: %s", ifname, strerror(-err));
+			return err;
+		}
+		close(sock);
+		if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
+			memcpy(v.mac, ifr.ifr_hwaddr.sa_data, sizeof(v.mac));
+			v.set = 1;
+		}
+	}
+	if (bpf_map_update_elem(map_fd, &key, &v, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot write %s[%d]: %s", SLUICE_MAP_IFMAC, ifindex, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int loader_attach(const char *root, const char *ifname, const struct loader_attach_opts *opts,
 		  struct loader_iface *result)
 {
@@ -511,6 +554,10 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 
 	/* Load before removing anything, so a load failure changes nothing. */
 	err = skel_for_attach(root, &skel);
+	if (err)
+		goto out;
+	/* Before the program sees a frame: it compares each with this MAC. */
+	err = ifmac_write(bpf_map__fd(skel->maps.sl_ifmac), ifindex, ifname, 1);
 	if (err)
 		goto out;
 
@@ -616,6 +663,14 @@ int loader_detach(const char *root, const char *ifname)
 	}
 	close(fd);
 	unpin_link(root, ifname);
+	/* Its MAC entry goes too (pins of an older version have no sl_ifmac). */
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_IFMAC) < (int)sizeof(path) &&
+	    (fd = bpf_obj_get(path)) >= 0) {
+		err = ifmac_write(fd, (int)info.xdp.ifindex, ifname, 0);
+		close(fd);
+		if (err)
+			return err;
+	}
 
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
