@@ -116,7 +116,7 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
 		"            breaker | stats | top | config | journal | events | cluster | lab |\n"
-		"            version | help }\n"
+		"            host | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -187,6 +187,7 @@ static const struct {
 	{ "events", do_events, NULL },
 	{ "top", do_top, NULL },
 	{ "cluster", do_cluster, cli_cluster_cmds },
+	{ "host", do_host, cli_host_cmds },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */

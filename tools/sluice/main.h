@@ -54,7 +54,8 @@ struct cli_cmd {
 /* The command tables of the objects (read as data by cli_command()). */
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
-	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[];
+	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[],
+	cli_host_cmds[];
 
 /*
  * The whole CLI: argv holds the words after "sluice" (global options
@@ -107,6 +108,7 @@ int cli_lib_error(int err);
 
 /* Objects. */
 int do_iface(int argc, char **argv);
+int do_host(int argc, char **argv);
 int do_service(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_backend(int argc, char **argv);

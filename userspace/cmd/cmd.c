@@ -35,11 +35,13 @@ const struct cmd_kind_info cmd_kinds[CMD_KINDS] = {
 	[CMD_BREAKER_TRIP] = { "breaker", "trip", CMD_F_SVC | CMD_F_MAPS },
 	[CMD_BREAKER_RESET] = { "breaker", "reset", CMD_F_SVC | CMD_F_MAPS },
 	[CMD_LEADER_SET] = { "leader", "set", CMD_F_SVC },
+	[CMD_HOST_ATTACH] = { "host", "attach", CMD_F_CREATES },
+	[CMD_HOST_DETACH] = { "host", "detach", 0 },
 };
 
 /* The objects with write commands, for prefix matching (order of cmd_kinds[]). */
-static const char *const objects[] = { "iface",	  "service",  "backend", "shard",
-				       "gateway", "bulkhead", "breaker", "leader" };
+static const char *const objects[] = { "iface",	   "service", "backend", "shard", "gateway",
+				       "bulkhead", "breaker", "leader",	 "host" };
 
 int cmd_bad(const char *fmt, ...)
 {
@@ -126,6 +128,9 @@ int cmd_parse_args(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd 
 		return cmd_gateway_parse(kind, argc, argv, cmd);
 	case CMD_LEADER_SET:
 		return cmd_leader_parse(kind, argc, argv, cmd);
+	case CMD_HOST_ATTACH:
+	case CMD_HOST_DETACH:
+		return cmd_host_parse(kind, argc, argv, cmd);
 	default:
 		cmd->kind = CMD_NONE;
 		return cmd_bad("not a write command");
@@ -288,6 +293,9 @@ int cmd_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 		return cmd_gateway_format(cmd, out);
 	case CMD_LEADER_SET:
 		return cmd_leader_format(cmd, out);
+	case CMD_HOST_ATTACH:
+	case CMD_HOST_DETACH:
+		return cmd_host_format(cmd, out);
 	default:
 		return cmd_backend_format(cmd, out);
 	}
@@ -343,6 +351,10 @@ int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 		loader_set_flow_entries(cmd->flow_entries);
 	if (cmd->kind == CMD_IFACE_ATTACH || cmd->kind == CMD_IFACE_DETACH) {
 		err = cmd_iface_apply(pin_root, cmd);
+		goto out;
+	}
+	if (cmd->kind == CMD_HOST_ATTACH || cmd->kind == CMD_HOST_DETACH) {
+		err = cmd_host_apply(pin_root, cmd);
 		goto out;
 	}
 	/* Adding a service or setting the gateway works before any attach. */

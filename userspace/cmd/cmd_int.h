@@ -29,6 +29,10 @@ int cmd_iface_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd
 int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
 int cmd_iface_apply(const char *pin_root, const struct sluice_cmd *cmd);
 
+int cmd_host_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
+int cmd_host_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
+int cmd_host_apply(const char *pin_root, const struct sluice_cmd *cmd);
+
 int cmd_service_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
 int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
 int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd);
