@@ -1,0 +1,186 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The host side (issue 15: the ambassador and the sidecar): cgroup programs
+# balance a cgroup's outbound connects over a service's backends, with no
+# Sluice gateway in the path. The lab's client namespace reaches the three
+# nginx backends directly (the gateway namespace only routes: no XDP, no
+# service address, so a connect to the service address that is not
+# balanced finds no route there); the client's processes run in a cgroup v2
+# made for the test. IPv4 and IPv6:
+#  - 60 connects in the cgroup to the service address reach all three
+#    backends (conns.c); curl there is answered and sees the service
+#    address as its peer (curl's remote_ip, and getpeername() in
+#    tests/integration/peername.c);
+#  - UDP: sendto() the service address reaches a backend's echo server and
+#    recvfrom() reports the service address;
+#  - curl outside the cgroup is untouched (no backend answers it);
+#  - a backend's breaker tripped (sluice breaker trip): no connect goes to it;
+#    reset: it takes connects again;
+#  - bulkhead max-conns 5: 15 concurrent connects in the cgroup get 5 served
+#    and 10 refused with ECONNREFUSED at once; the slots come back at close;
+#  - attach errors (no such cgroup, not a cgroup, unknown service) change
+#    nothing; detach leaves no program on the cgroup.
+# Bounded: every client has a timeout; the lab and the cgroup are removed on
+# any exit.
+. "$(dirname "$0")/lib.sh"
+
+require_env host
+PEERNAME=$(realpath "$BUILD/tests/integration/peername")
+HOLD=$(realpath "$BUILD/tests/integration/hold")
+if ! [ -x "$PEERNAME" ] || ! [ -x "$HOLD" ] || ! command -v nginx >/dev/null ||
+	! command -v curl >/dev/null || ! command -v bpftool >/dev/null; then
+	tap_fail "host: needs $PEERNAME, $HOLD, nginx (nginx-light), curl and bpftool"
+	finish
+	exit 1
+fi
+CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -z "$CG_ROOT" ]; then
+	tap_skip "host" "no cgroup2 filesystem mounted"
+	finish
+	exit 0
+fi
+CG=$CG_ROOT/sluice-test-$ID
+UDP_PORT=5353
+
+host_cleanup() {
+	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
+	# Processes left in the cgroup (none unless a client hung) go first.
+	if [ -d "$CG" ]; then
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		for _ in $(seq 20); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+	fi
+	cleanup
+}
+trap host_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# in_cg CMD...: CMD in the client namespace, inside the test's cgroup.
+in_cg() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
+		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
+}
+
+# udp_echo I: backend I answers every datagram on UDP_PORT with "backend-I".
+udp_echo() {
+	in_be "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[2])))
+while True:
+	d, a = s.recvfrom(512)
+	s.sendto(sys.argv[1].encode(), a)
+' "backend-$1" "$UDP_PORT" >/dev/null 2>&1 &
+}
+
+t0=$(date +%s)
+lab_up_steer 3 || {
+	tap_fail "lab setup (3 backends)"
+	finish
+	exit 1
+}
+# The client reaches the backends through the gateway namespace's routing.
+in_cli ip route add 198.18.0.0/16 via $HOST4
+in_cli ip -6 route add fd00:5c::/32 via $HOST6
+mkdir "$CG" || {
+	tap_fail "cannot create cgroup $CG"
+	finish
+	exit 1
+}
+for i in 1 2 3; do udp_echo "$i"; done
+tap_ok "lab up: client, routing-only gateway, 3 nginx backends; cgroup $CG ($(($(date +%s) - t0)) s)"
+
+VIP4=198.19.0.1
+VIP6=fd00:5c:ff::1
+for f in 4 6; do
+	if [ $f = 4 ]; then vip=$VIP4; else vip=$VIP6; fi
+	for proto in tcp udp; do
+		port=80
+		[ $proto = udp ] && port=$UDP_PORT
+		"$SLUICE" --local service add $vip $port $proto mode nat >/dev/null || exit 1
+		for i in 1 2 3; do
+			if [ $f = 4 ]; then be=$(be_addr4 $i); else be=$(be_addr6 $i); fi
+			"$SLUICE" --local backend add $vip $port $proto "$be" >/dev/null || exit 1
+		done
+	done
+done
+
+# Attach errors change nothing.
+out=$("$SLUICE" --local host attach "$CG_ROOT/no-such-$ID" 2>&1)
+check "attach to a missing cgroup fails clearly" grep -q "no cgroup '$CG_ROOT/no-such-$ID'" <<<"$out"
+out=$("$SLUICE" --local host attach /tmp 2>&1)
+check "attach to a folder that is no cgroup fails clearly" grep -q "is not a cgroup v2 folder" <<<"$out"
+out=$("$SLUICE" --local host attach "$CG" service 192.0.2.99 80 tcp 2>&1)
+check "attach with an unknown service fails clearly" grep -q "no service 192.0.2.99 80 tcp" <<<"$out"
+check "failed attaches left no attachment" test "$("$SLUICE" -j host show)" = "[]"
+check "failed attaches left no program on the cgroup" test -z "$(bpftool cgroup show "$CG")"
+
+out=$("$SLUICE" --local host attach "$CG" service $VIP4 80 tcp service $VIP6 80 tcp \
+	service $VIP4 $UDP_PORT udp service $VIP6 $UDP_PORT udp 2>&1)
+check "host attach with four services" grep -q "^attached to $CG" <<<"$out"
+check "host show lists the cgroup and its services" \
+	test "$("$SLUICE" -j host show | jq -r '.[0] | "\(.cgroup) \(.state) \(.services | length) \(.links)"')" = "$CG attached 4 10"
+
+# spread VIP: 60 connects from one process in the cgroup (conns); its JSON.
+spread() {
+	in_cg "$CONNS" "$1" 80 60 -p 0 -t 3000
+}
+for f in 4 6; do
+	if [ $f = 4 ]; then vip=$VIP4; else vip=$VIP6; fi
+	out=$(spread $vip)
+	if jq -e '.total == 60 and .failed == 0 and .["backend-1"] > 0 and .["backend-2"] > 0 and
+		.["backend-3"] > 0' <<<"$out" >/dev/null; then
+		tap_ok "IPv$f: 60 connects in the cgroup spread over all 3 backends $(jq -c . <<<"$out")"
+	else
+		tap_fail "IPv$f: 60 connects in the cgroup spread over all 3 backends" "$out"
+	fi
+	url=http://$vip/
+	[ $f = 6 ] && url="http://[$vip]/"
+	out=$(in_cg curl -s -m 3 -w 'peer %{remote_ip}\n' "$url")
+	check "IPv$f: curl in the cgroup answered by a backend, peer $vip" \
+		grep -qz "^backend-[123]"$'\n'"peer $vip"$'\n'"\$" <<<"$out"
+	out=$(in_cg "$PEERNAME" $vip 80)
+	check "IPv$f: getpeername() in the cgroup gives $vip 80 ($out)" grep -q "^$vip 80 backend-[123]\$" <<<"$out"
+	out=$(in_cg "$PEERNAME" $vip $UDP_PORT -u)
+	check "IPv$f: UDP sendto/recvfrom in the cgroup: a backend answers as $vip ($out)" \
+		grep -q "^$vip $UDP_PORT backend-[123]\$" <<<"$out"
+	out=$(in_cli curl -s -m 2 "$url" 2>&1)
+	check "IPv$f: curl outside the cgroup is untouched (no backend answers)" \
+		test -z "$(grep backend- <<<"$out")"
+done
+
+# Breaker: backend 2 tripped -> no connect goes to it; reset -> it is back.
+"$SLUICE" --local breaker trip $VIP4 80 tcp "$(be_addr4 2)" >/dev/null
+out=$(spread $VIP4)
+check "breaker open on backend-2: 60 connects, none to it, all answered $(jq -c . <<<"$out")" \
+	jq -e '.failed == 0 and .["backend-2"] == null and .total == 60' <<<"$out"
+"$SLUICE" --local breaker reset $VIP4 80 tcp "$(be_addr4 2)" >/dev/null
+out=$(spread $VIP4)
+check "breaker reset: backend-2 takes connects again" jq -e '.["backend-2"] > 0' <<<"$out"
+
+# Bulkhead: max-conns 5 counted on this host.
+"$SLUICE" --local service set $VIP4 80 tcp max-conns 5 >/dev/null
+out=$(in_cg "$HOLD" $VIP4 80 15 -H 300 -t 3000 | head -1)
+served=$(jq -r .served <<<"$out")
+refused=$(jq -r .refused <<<"$out")
+slow=$(jq -r .refused_max_ms <<<"$out")
+# The refusal comes from connect() itself: 100 ms leaves room on a loaded machine.
+if [ "$served" = 5 ] && [ "$refused" = 10 ] && awk -v s="$slow" 'BEGIN { exit !(s < 100) }'; then
+	tap_ok "bulkhead max-conns 5: 15 concurrent connects, 5 served, 10 refused (slowest refusal $slow ms)"
+else
+	tap_fail "bulkhead max-conns 5: 15 concurrent connects, 5 served, 10 refused" "$out"
+fi
+active=$(bpftool -j map lookup pinned "$SLUICE_PIN_ROOT/sl_host_conns" key 0 0 0 0 |
+	jq -r '[.. | objects | .active? | select(. != null)][0]')
+check "bulkhead: the slots came back when the connections closed (active $active)" test "$active" = 0
+out=$(in_cg "$HOLD" $VIP4 80 5 -t 3000 | head -1)
+check "bulkhead: 5 connects served again after the release" test "$(jq -r .served <<<"$out")" = 5
+"$SLUICE" --local service set $VIP4 80 tcp max-conns 0 >/dev/null
+
+# Detach: nothing left on the cgroup, the VIP is no longer balanced.
+check "host detach" "$SLUICE" --local host detach "$CG"
+check "detach leaves no program attached to the cgroup" test -z "$(bpftool cgroup show "$CG")"
+check "detach leaves no attachment in host show" test "$("$SLUICE" -j host show)" = "[]"
+out=$(in_cg curl -s -m 2 "http://$VIP4/" 2>&1)
+check "after detach the cgroup's connects are untouched" test -z "$(grep backend- <<<"$out")"
+finish
