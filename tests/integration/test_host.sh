@@ -19,7 +19,11 @@
 #  - bulkhead max-conns 5: 15 concurrent connects in the cgroup get 5 served
 #    and 10 refused with ECONNREFUSED at once; the slots come back at close;
 #  - attach errors (no such cgroup, not a cgroup, unknown service) change
-#    nothing; detach leaves no program on the cgroup.
+#    nothing;
+#  - sluiced with a hosts: section attaches and journals it; killed, the
+#    pinned attachment keeps balancing; restarted on the same file, the
+#    links are kept; host detach through its socket is journaled and
+#    leaves no program on the cgroup.
 # Bounded: every client has a timeout; the lab and the cgroup are removed on
 # any exit.
 . "$(dirname "$0")/lib.sh"
@@ -43,6 +47,7 @@ CG=$CG_ROOT/sluice-test-$ID
 UDP_PORT=5353
 
 host_cleanup() {
+	[ -n "${DPID:-}" ] && kill -KILL "$DPID" 2>/dev/null
 	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
 	# Processes left in the cgroup (none unless a client hung) go first.
 	if [ -d "$CG" ]; then
@@ -177,8 +182,69 @@ out=$(in_cg "$HOLD" $VIP4 80 5 -t 3000 | head -1)
 check "bulkhead: 5 connects served again after the release" test "$(jq -r .served <<<"$out")" = 5
 "$SLUICE" --local service set $VIP4 80 tcp max-conns 0 >/dev/null
 
+# The daemon: a hosts: section applied at start and journaled; the pinned
+# attachment outlives a killed daemon; host detach through its socket.
+SLUICED=$(realpath "$BUILD/sluiced")
+DTMP=$LAB_STATE/host-daemon
+mkdir -p "$DTMP"
+export SLUICE_SOCKET=$DTMP/sluiced.sock
+CONF=$DTMP/sluiced.yaml
+DPID=
+{
+	echo "services:"
+	for vip in $VIP4 $VIP6; do
+		for pp in "80 tcp" "$UDP_PORT udp"; do
+			set -- $pp
+			echo "  - {address: $vip, port: $1, protocol: $2, mode: nat, backends: ["
+			for i in 1 2 3; do
+				if [ $vip = $VIP4 ]; then echo "      $(be_addr4 $i),"; else echo "      $(be_addr6 $i),"; fi
+			done
+			echo "    ]}"
+		done
+	done
+	echo "hosts:"
+	echo "  - cgroup: $CG"
+	echo "    services: [\"$VIP4 80 tcp\"]"
+} >"$CONF"
+daemon_start() {
+	"$SLUICED" --pin-root "$LAB_PIN_ROOT" --journal "$DTMP/journal" --socket "$SLUICE_SOCKET" \
+		--metrics off --config "$CONF" >>"$DTMP/log" 2>&1 &
+	DPID=$!
+	# The socket answers once the configuration is applied.
+	for _ in $(seq 50); do
+		[ "$(printf '{"op":"ping"}\n' | timeout 5 ncat -U "$SLUICE_SOCKET" 2>/dev/null |
+			jq -r .rc 2>/dev/null)" = 0 ] && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+if daemon_start && "$SLUICE" -j journal show --dir "$DTMP/journal" | grep -q '"host","attach"'; then
+	tap_ok "sluiced --config with a hosts: section attaches and journals host attach"
+else
+	tap_fail "sluiced --config with a hosts: section attaches and journals host attach" \
+		"$(tail -5 "$DTMP/log")"
+fi
+links=$("$SLUICE" -j host show | jq -c '[.[0].programs[].link_id] | sort')
+check "host show: $CG attached with 1 service" \
+	test "$("$SLUICE" -j host show | jq -r '.[0] | "\(.cgroup) \(.state) \(.services | length)"')" = "$CG attached 1"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+out=$(in_cg "$PEERNAME" $VIP4 80)
+check "sluiced killed: connects in the cgroup still balanced ($out)" grep -q "^$VIP4 80 backend-[123]\$" <<<"$out"
+daemon_start
+check "sluiced restarted on the same file: the links were kept ($links)" \
+	test "$("$SLUICE" -j host show | jq -c '[.[0].programs[].link_id] | sort')" = "$links"
+out=$("$SLUICE" host detach "$CG" 2>&1)
+check "host detach through the daemon ($out)" grep -q "detached from cgroup $CG" <<<"$out"
+check "... journaled" grep -q '"host","detach"' <<<"$("$SLUICE" -j journal show --dir "$DTMP/journal")"
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+unset SLUICE_SOCKET
+
 # Detach: nothing left on the cgroup, the VIP is no longer balanced.
-check "host detach" "$SLUICE" --local host detach "$CG"
 check "detach leaves no program attached to the cgroup" test -z "$(bpftool cgroup show "$CG")"
 check "detach leaves no attachment in host show" test "$("$SLUICE" -j host show)" = "[]"
 out=$(in_cg curl -s -m 2 "http://$VIP4/" 2>&1)
