@@ -538,7 +538,7 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 static int parse_host_services(struct cfg *c, yaml_node_t *n, struct state_host *h)
 {
 	yaml_node_item_t *it;
-	char buf[128], *argv[4], *save = NULL;
+	char buf[128], *argv[4], *save = NULL, *w;
 	const char *t;
 	int argc, err;
 	size_t j;
@@ -554,11 +554,12 @@ static int parse_host_services(struct cfg *c, yaml_node_t *n, struct state_host 
 		if (err)
 			return err;
 		snprintf(buf, sizeof(buf), "%s", t);
+		/* Up to four words: a fourth one is an error. */
 		argc = 0;
-		for (argv[argc] = strtok_r(buf, " \t", &save); argv[argc] && argc < 3;
-		     argv[argc] = strtok_r(NULL, " \t", &save))
-			argc++;
-		if (argc != 3 || argv[3] || cmd_parse_svc_key(argc, argv, &k))
+		for (w = strtok_r(buf, " \t", &save); w && argc < 4;
+		     w = strtok_r(NULL, " \t", &save))
+			argv[argc++] = w;
+		if (argc != 3 || cmd_parse_svc_key(argc, argv, &k))
 			return config_fail(
 				c, e,
 				"services: expected ADDR PORT PROTO (198.19.0.1 80 tcp), found '%s'",
