@@ -28,44 +28,43 @@
 #include "passive.h"
 #include "hostlb.h"
 
-/* The destination of an IPv4 hook as a 16-byte address. */
-static __always_inline void sluice_host_dst4(struct bpf_sock_addr *ctx, struct sluice_host_dst *d)
+/* The address of the hook (destination, or peer) as a 16-byte address. */
+static __always_inline void sluice_host_read(struct bpf_sock_addr *ctx, struct sluice_host_dst *d,
+					     int v4)
 {
-	sluice_addr_v4mapped(&d->addr, ctx->user_ip4);
+	if (v4) {
+		sluice_addr_v4mapped(&d->addr, ctx->user_ip4);
+	} else {
+		/* Verifier: user_ip6 is read one 4-byte word at a constant index. */
+		d->addr.u32[0] = ctx->user_ip6[0];
+		d->addr.u32[1] = ctx->user_ip6[1];
+		d->addr.u32[2] = ctx->user_ip6[2];
+		d->addr.u32[3] = ctx->user_ip6[3];
+	}
 	d->port = (__be16)ctx->user_port;
 	d->proto = (__u8)ctx->protocol;
 }
 
-static __always_inline void sluice_host_dst6(struct bpf_sock_addr *ctx, struct sluice_host_dst *d)
+static __always_inline void sluice_host_write(struct bpf_sock_addr *ctx,
+					      const struct sluice_host_dst *d, int v4)
 {
-	/* Verifier: user_ip6 is read one 4-byte word at a constant index. */
-	d->addr.u32[0] = ctx->user_ip6[0];
-	d->addr.u32[1] = ctx->user_ip6[1];
-	d->addr.u32[2] = ctx->user_ip6[2];
-	d->addr.u32[3] = ctx->user_ip6[3];
-	d->port = (__be16)ctx->user_port;
-	d->proto = (__u8)ctx->protocol;
-}
-
-static __always_inline void sluice_host_set4(struct bpf_sock_addr *ctx,
-					     const struct sluice_host_dst *d)
-{
-	ctx->user_ip4 = d->addr.u32[3];
+	if (v4) {
+		ctx->user_ip4 = d->addr.u32[3];
+	} else {
+		ctx->user_ip6[0] = d->addr.u32[0];
+		ctx->user_ip6[1] = d->addr.u32[1];
+		ctx->user_ip6[2] = d->addr.u32[2];
+		ctx->user_ip6[3] = d->addr.u32[3];
+	}
 	ctx->user_port = (__u32)d->port;
 }
 
-static __always_inline void sluice_host_set6(struct bpf_sock_addr *ctx,
-					     const struct sluice_host_dst *d)
-{
-	ctx->user_ip6[0] = d->addr.u32[0];
-	ctx->user_ip6[1] = d->addr.u32[1];
-	ctx->user_ip6[2] = d->addr.u32[2];
-	ctx->user_ip6[3] = d->addr.u32[3];
-	ctx->user_port = (__u32)d->port;
-}
-
-/* A connect: 1 lets it go (rewritten or not); 0 with the errno set refuses it. */
-static __always_inline int sluice_host_connect(struct bpf_sock_addr *ctx, int v4)
+/*
+ * A connect (connect 1) or an unconnected UDP send (0): 1 lets it go,
+ * rewritten to the backend or untouched; a refused connect returns 0 with
+ * the errno set. A send is never refused: it goes to the service address.
+ */
+static __always_inline int sluice_host_out(struct bpf_sock_addr *ctx, int v4, int connect)
 {
 	struct sluice_host_dst d = {};
 	struct bpf_sock *sk = ctx->sk;
@@ -73,67 +72,40 @@ static __always_inline int sluice_host_connect(struct bpf_sock_addr *ctx, int v4
 
 	if (!sk)
 		return 1;
-	if (v4)
-		sluice_host_dst4(ctx, &d);
-	else
-		sluice_host_dst6(ctx, &d);
-	err = sluice_host_steer(ctx, sk, &d, 1);
-	if (err == SLUICE_CONTINUE)
+	sluice_host_read(ctx, &d, v4);
+	err = sluice_host_steer(ctx, sk, &d, connect);
+	if (err == SLUICE_CONTINUE || (err && !connect))
 		return 1;
 	if (err) {
 		bpf_set_retval(-err);
 		return 0;
 	}
-	if (v4)
-		sluice_host_set4(ctx, &d);
-	else
-		sluice_host_set6(ctx, &d);
+	sluice_host_write(ctx, &d, v4);
 	return 1;
 }
 
 SEC("cgroup/connect4")
 int sluice_connect4(struct bpf_sock_addr *ctx)
 {
-	return sluice_host_connect(ctx, 1);
+	return sluice_host_out(ctx, 1, 1);
 }
 
 SEC("cgroup/connect6")
 int sluice_connect6(struct bpf_sock_addr *ctx)
 {
-	return sluice_host_connect(ctx, 0);
-}
-
-/* An unconnected UDP send: always let through (the hook cannot fail a send). */
-static __always_inline int sluice_host_sendmsg(struct bpf_sock_addr *ctx, int v4)
-{
-	struct sluice_host_dst d = {};
-	struct bpf_sock *sk = ctx->sk;
-
-	if (!sk)
-		return 1;
-	if (v4)
-		sluice_host_dst4(ctx, &d);
-	else
-		sluice_host_dst6(ctx, &d);
-	if (sluice_host_steer(ctx, sk, &d, 0))
-		return 1;
-	if (v4)
-		sluice_host_set4(ctx, &d);
-	else
-		sluice_host_set6(ctx, &d);
-	return 1;
+	return sluice_host_out(ctx, 0, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int sluice_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sluice_host_sendmsg(ctx, 1);
+	return sluice_host_out(ctx, 1, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int sluice_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sluice_host_sendmsg(ctx, 0);
+	return sluice_host_out(ctx, 0, 0);
 }
 
 /* getpeername, recvmsg: the backend reads as the service. Must return 1. */
@@ -144,16 +116,9 @@ static __always_inline int sluice_host_peer(struct bpf_sock_addr *ctx, int v4)
 
 	if (!sk)
 		return 1;
-	if (v4)
-		sluice_host_dst4(ctx, &d);
-	else
-		sluice_host_dst6(ctx, &d);
-	if (!sluice_host_unsteer(sk, &d.addr, &d.port))
-		return 1;
-	if (v4)
-		sluice_host_set4(ctx, &d);
-	else
-		sluice_host_set6(ctx, &d);
+	sluice_host_read(ctx, &d, v4);
+	if (sluice_host_unsteer(sk, &d.addr, &d.port))
+		sluice_host_write(ctx, &d, v4);
 	return 1;
 }
 

@@ -162,8 +162,11 @@ static int check_services(const char *root, const struct sluice_svc_key *svcs, s
 	return err;
 }
 
-/* Keys of sl_host_scope for cgid (the attachment's own entry included); malloc'ed. */
-static int scope_keys(int fd, __u64 cgid, struct sluice_host_scope_key **out, size_t *n)
+/*
+ * Keys of sl_host_scope for cgid (the attachment's own entry included; all
+ * of them when all), malloc'ed. A walk that deletes nothing.
+ */
+static int scope_keys(int fd, int all, __u64 cgid, struct sluice_host_scope_key **out, size_t *n)
 {
 	struct sluice_host_scope_key k, next, *keys = NULL, *grown;
 	size_t cap = 0, cnt = 0;
@@ -172,7 +175,7 @@ static int scope_keys(int fd, __u64 cgid, struct sluice_host_scope_key **out, si
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (next.cgid != cgid)
+		if (!all && next.cgid != cgid)
 			continue;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -245,7 +248,7 @@ static int scope_write(const char *root, __u64 cgid, const char *path,
 		err_set("cannot write %s: %s", SLUICE_MAP_HOST_SCOPE, strerror(-err));
 		goto out;
 	}
-	err = scope_keys(fd, cgid, &old, &n);
+	err = scope_keys(fd, 0, cgid, &old, &n);
 	for (i = 0; !err && i < n; i++) {
 		if (!remove && (is_zero_svc(&old[i].svc) || svc_listed(svcs, nsvc, &old[i].svc)))
 			continue;
@@ -288,29 +291,44 @@ static int host_load(const char *root, __u64 cgid, struct host_bpf **out)
 	return 0;
 }
 
-/* Detach and unpin the links pinned in dir (all of them); the folder goes too. */
-static void unpin_all(const char *dir)
+/*
+ * fn(ctx, name, fd) for each object pinned in dir (fd open on it, closed
+ * after; -1 when it cannot be opened) until fn returns non-zero.
+ */
+static void for_each_pin(const char *dir, int (*fn)(void *ctx, const char *name, int fd), void *ctx)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(dir);
-	int fd;
+	int fd, stop = 0;
 
 	if (!d)
 		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+	while (!stop && (de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
 			continue;
 		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			bpf_link_detach(fd);
+		stop = fn(ctx, path, fd);
+		if (fd >= 0)
 			close(fd);
-		}
-		unlink(path);
 	}
 	closedir(d);
+}
+
+static int unpin_one(void *ctx, const char *path, int fd)
+{
+	(void)ctx;
+	if (fd >= 0)
+		bpf_link_detach(fd);
+	unlink(path);
+	return 0;
+}
+
+/* Detach and unpin the links pinned in dir (all of them); the folder goes too. */
+static void unpin_all(const char *dir)
+{
+	for_each_pin(dir, unpin_one, NULL);
 	rmdir(dir);
 }
 
@@ -513,37 +531,22 @@ static int link_info(int fd, struct bpf_link_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
-/* The links pinned for one attachment (a pin's name is its program's). */
-static void read_links(const char *dir, struct loader_host *h)
+static int read_link(void *ctx, const char *path, int fd)
 {
+	struct loader_host *h = ctx;
+	const char *name = strrchr(path, '/') + 1;
 	struct bpf_link_info info;
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int fd;
 
-	if (!d)
-		return;
-	while ((de = readdir(d)) && h->nlinks < LOADER_HOST_PROGS) {
-		if (de->d_name[0] == '.' ||
-		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
-			continue;
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		if (!link_info(fd, &info)) {
-			snprintf(h->prog_names[h->nlinks], sizeof(h->prog_names[0]), "%.31s",
-				 de->d_name + (strncmp(de->d_name, "sluice_", 7) ? 0 : 7));
-			h->prog_ids[h->nlinks] = info.prog_id;
-			h->link_ids[h->nlinks] = info.id;
-			/* A link whose cgroup went away reads another cgroup id (0). */
-			if (info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id != h->cgid)
-				h->defunct = 1;
-			h->nlinks++;
-		}
-		close(fd);
-	}
-	closedir(d);
+	if (fd < 0 || link_info(fd, &info))
+		return 0;
+	snprintf(h->prog_names[h->nlinks], sizeof(h->prog_names[0]), "%.31s",
+		 name + (strncmp(name, "sluice_", 7) ? 0 : 7));
+	h->prog_ids[h->nlinks] = info.prog_id;
+	h->link_ids[h->nlinks] = info.id;
+	/* A link whose cgroup went away reads another cgroup id (0). */
+	if (info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id != h->cgid)
+		h->defunct = 1;
+	return ++h->nlinks >= LOADER_HOST_PROGS;
 }
 
 static int cmp_svc(const void *a, const void *b)
@@ -576,12 +579,11 @@ static int read_services(const struct sluice_host_scope_key *keys, size_t n, str
 
 int loader_host_show(const char *root, struct loader_host **list, size_t *count)
 {
-	struct sluice_host_scope_key k, next, *keys = NULL, *kg;
+	struct sluice_host_scope_key *keys = NULL;
 	struct sluice_host_scope val;
 	struct loader_host *items = NULL, *grown;
-	size_t n = 0, nk = 0, capk = 0, i;
+	size_t n = 0, nk = 0, i;
 	char dir[PATH_MAX], path[PATH_MAX];
-	void *prev = NULL;
 	struct stat st;
 	int fd, err = 0;
 
@@ -592,25 +594,17 @@ int loader_host_show(const char *root, struct loader_host **list, size_t *count)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_HOST_SCOPE);
 	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT
-			       ? 0
-			       : (err_set("cannot open %s: %s", path, strerror(errno)), -errno);
-	/* Keys first (a walk that deletes nothing), then each attachment's entry. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (nk == capk) {
-			capk = capk ? capk * 2 : 16;
-			kg = realloc(keys, capk * sizeof(*keys));
-			if (!kg) {
-				err = -ENOMEM;
-				goto out;
-			}
-			keys = kg;
-		}
-		keys[nk++] = next;
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			return 0; /* nothing was ever attached */
+		err_set("cannot open %s: %s", path, strerror(-err));
+		return err;
 	}
+	/* Keys first, then each attachment's entry. */
+	err = scope_keys(fd, 1, 0, &keys, &nk);
+	if (err)
+		goto out;
 	for (i = 0; i < nk; i++) {
 		struct loader_host *h;
 
@@ -631,7 +625,7 @@ int loader_host_show(const char *root, struct loader_host **list, size_t *count)
 		if (stat(h->path, &st) || st.st_ino != h->cgid)
 			h->defunct = 1;
 		if (!host_dir(root, h->cgid, dir, sizeof(dir)))
-			read_links(dir, h);
+			for_each_pin(dir, read_link, h); /* a pin's name is its program's */
 		err = read_services(keys, nk, h);
 		if (err)
 			goto out;

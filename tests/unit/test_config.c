@@ -457,6 +457,22 @@ static void test_read_limits(void **unused)
 }
 
 /* load -> dump -> load gives the same state. */
+/* a dumped and loaded back into b, which must equal a; the text (malloc'ed). */
+static char *dump_reload(const struct state *a, struct state *b)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, a), 0);
+	fclose(f);
+	if (config_load_string("dump.yaml", text, len, b))
+		fail_msg("%s\n%s", err_msg(), text);
+	assert_true(state_equal(a, b));
+	return text;
+}
+
 /* Collect the command lines of a walk without applying them. */
 struct lines {
 	int count;
@@ -491,9 +507,6 @@ static void test_hosts(void **unused)
 {
 	struct state a, b;
 	struct lines l = { 0 };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
 
 	(void)unused;
 	if (load(hosts_cfg, &a))
@@ -504,14 +517,7 @@ static void test_hosts(void **unused)
 	assert_string_equal(a.hosts[0].cgroup, "/sys/fs/cgroup/unified/all");
 	assert_int_equal(a.hosts[0].nsvc, 0);
 	assert_int_equal(a.hosts[1].nsvc, 2);
-	f = open_memstream(&text, &len);
-	assert_non_null(f);
-	assert_int_equal(config_dump(f, &a), 0);
-	fclose(f);
-	if (config_load_string("dump.yaml", text, len, &b))
-		fail_msg("%s\n%s", err_msg(), text);
-	assert_true(state_equal(&a, &b));
-	free(text);
+	free(dump_reload(&a, &b));
 	state_free(&b);
 	/* From a state with the services but no attachment: two attaches, after the services. */
 	assert_int_equal(load(hosts_cfg, &b), 0);
@@ -554,23 +560,13 @@ static void test_hosts(void **unused)
 static void test_dump_round_trip(void **unused)
 {
 	struct state a, b;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
 
 	(void)unused;
 	assert_int_equal(load(full, &a), 0);
-	f = open_memstream(&text, &len);
-	assert_non_null(f);
-	assert_int_equal(config_dump(f, &a), 0);
-	fclose(f);
-	if (config_load_string("dump.yaml", text, len, &b))
-		fail_msg("%s\n%s", err_msg(), text);
-	assert_true(state_equal(&a, &b));
+	free(dump_reload(&a, &b));
 	assert_int_equal(b.services[1].health.type, STATE_HC_HTTP);
 	assert_string_equal(b.services[1].health.body, "ok");
 	assert_string_equal(b.daemon.socket, "/run/x.sock");
-	free(text);
 	state_free(&a);
 	state_free(&b);
 }
