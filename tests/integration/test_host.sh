@@ -184,6 +184,9 @@ fi
 active=$(bpftool -j map lookup pinned "$SLUICE_PIN_ROOT/sl_host_conns" key 0 0 0 0 |
 	jq -r '[.. | objects | .active? | select(. != null)][0]')
 check "bulkhead: the slots came back when the connections closed (active $active)" test "$active" = 0
+out=$("$SLUICE" -j host stats $VIP4 80 tcp)
+check "host stats: 40 refused by the bulkhead, 0 connections held ($out)" \
+	jq -e '.[0].refused_bulkhead == 40 and .[0].conns == 0 and .[0].balanced > 0' <<<"$out"
 out=$(in_cg "$HOLD" $VIP4 80 20 -t 3000 | head -1)
 check "bulkhead: 20 connects served again after the release" test "$(jq -r .served <<<"$out")" = 20
 "$SLUICE" --local service set $VIP4 80 tcp max-conns 0 >/dev/null
@@ -271,7 +274,7 @@ links=$("$SLUICE" -j host show | jq -c '[.[0].programs[].link_id] | sort')
 check "host show: $CG attached with 1 service" \
 	test "$("$SLUICE" -j host show | jq -r '.[0] | "\(.cgroup) \(.state) \(.services | length)"')" = "$CG attached 1"
 kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
+{ wait "$DPID"; } 2>/dev/null # (the shell's "Killed" notice too)
 DPID=
 out=$(in_cg "$PEERNAME" $VIP4 80)
 check "sluiced killed: connects in the cgroup still balanced ($out)" grep -q "^$VIP4 80 backend-[123]\$" <<<"$out"

@@ -5,14 +5,22 @@
  * processes over a service's backends at connect(), with the gateway's
  * tables, breakers and bulkheads and no proxy process. Attach, detach, show.
  */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "addr.h"
+#include "args.h"
 #include "err.h"
 #include "loader_host.h"
 #include "main.h"
 #include "out.h"
+#include "svcinfo.h"
 
 static int do_help(int argc, char **argv)
 {
@@ -22,6 +30,7 @@ static int do_help(int argc, char **argv)
 		"Usage: sluice host attach CGROUP [service SVC]...\n"
 		"       sluice host detach CGROUP\n"
 		"       sluice host show\n"
+		"       sluice host stats [SVC]\n"
 		"       sluice host help\n"
 		"\n"
 		"CGROUP := a cgroup v2 folder, absolute or relative to the cgroup2 mount\n"
@@ -40,6 +49,10 @@ static int do_help(int argc, char **argv)
 		"  detach   Detach from CGROUP and remove its pins; the maps stay.\n"
 		"  show     List the attached cgroups: path, cgroup id, state (defunct when\n"
 		"           the cgroup is gone), services, programs and links.\n"
+		"  stats    Per service (every one with host-side activity, or SVC), summed\n"
+		"           over the attachments: connects balanced, refused by the bulkhead,\n"
+		"           refused with every breaker open, refused with no backend, and\n"
+		"           the outbound connections it holds now.\n"
 		"\n"
 		"Examples:\n"
 		"  sluice host attach /sys/fs/cgroup/unified/app service 198.19.0.1 80 tcp\n"
@@ -70,10 +83,116 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
+/* A pinned host-side map under the pin root; -ENOENT says how to get one. */
+static int open_host_map(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cli.pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0)
+		return fd;
+	fd = -errno;
+	if (fd == -ENOENT)
+		err_set("the host side was never attached under %s (see 'sluice host attach')",
+			cli.pin_root);
+	else
+		err_set("cannot open %s: %s", path, strerror(-fd));
+	return cli_lib_error(fd);
+}
+
+/* Service id's host counters, summed over the CPUs, and its connections in use. */
+static int read_host_stats(int sfd, int cfd, __u32 id, struct sluice_host_counter *sum,
+			   __s64 *conns)
+{
+	struct sluice_host_counter *v;
+	struct sluice_conns c = { 0 };
+	int ncpus, i;
+
+	memset(sum, 0, sizeof(*sum));
+	v = maps_percpu_alloc(sizeof(*v), &ncpus);
+	if (!v)
+		return ncpus;
+	if (bpf_map_lookup_elem(sfd, &id, v)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpus; i++) {
+		sum->balanced += v[i].balanced;
+		sum->refused_bh += v[i].refused_bh;
+		sum->refused_brk += v[i].refused_brk;
+		sum->no_backend += v[i].no_backend;
+	}
+	free(v);
+	bpf_map_lookup_elem(cfd, &id, &c);
+	*conns = c.active;
+	return 0;
+}
+
+static int do_host_stats(int argc, char **argv)
+{
+	struct sluice_svc_key want;
+	struct sluice_host_counter sum;
+	struct svc_info *list = NULL;
+	struct sluice_maps m;
+	char a[ADDR_STRLEN];
+	int sfd = -1, cfd = -1, err;
+	size_t n = 0, i;
+	__s64 conns = 0;
+
+	if (argc && (argc != 3 || cmd_parse_svc_key(argc, argv, &want)))
+		return cli_usage_error("host", "host stats: %s",
+				       argc == 3 ? err_msg()
+						 : "give SVC as ADDR PORT PROTO, or nothing");
+	maps_init(&m);
+	err = cli_open_maps(&m);
+	if (!err && (err = svc_info_list(&m, &list, &n)))
+		err = cli_lib_error(err);
+	if (!err && (sfd = open_host_map(SLUICE_MAP_HOST_STATS)) < 0)
+		err = sfd;
+	if (!err && (cfd = open_host_map(SLUICE_MAP_HOST_CONNS)) < 0)
+		err = cfd;
+	if (err)
+		goto out;
+	out_open_array(NULL);
+	for (i = 0; i < n; i++) {
+		if (argc && memcmp(&list[i].key, &want, sizeof(want)))
+			continue;
+		if (read_host_stats(sfd, cfd, list[i].svc.id, &sum, &conns))
+			continue;
+		if (!argc && !sum.balanced && !sum.refused_bh && !sum.refused_brk &&
+		    !sum.no_backend && !conns)
+			continue;
+		if (addr_format(&list[i].key.addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+		out_open_obj(NULL);
+		out_str("address", "%s", a);
+		out_u64("port", " %llu", ntohs(list[i].key.port));
+		out_str("proto", " %s:", args_proto_name(list[i].key.proto));
+		out_u64("balanced", " balanced %llu", sum.balanced);
+		out_u64("refused_bulkhead", " refused-bulkhead %llu", sum.refused_bh);
+		out_u64("refused_breaker", " refused-breaker %llu", sum.refused_brk);
+		out_u64("no_backend", " no-backend %llu", sum.no_backend);
+		out_s64("conns", " conns %lld\n", conns);
+		out_close_obj();
+	}
+	out_close_array();
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (cfd >= 0)
+		close(cfd);
+	free(list);
+	maps_close(&m);
+	return err;
+}
+
 const struct cli_cmd cli_host_cmds[] = {
 	{ "attach", NULL, CLI_WRITE, CMD_HOST_ATTACH },
 	{ "detach", NULL, CLI_WRITE, CMD_HOST_DETACH },
 	{ "show", do_show, 0, CMD_NONE },
+	{ "stats", do_host_stats, 0, CMD_NONE },
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
