@@ -134,9 +134,15 @@ static __always_inline int sluice_host_steer(struct bpf_sock_addr *ctx, struct b
 		return SLUICE_CONTINUE;
 	svc_id = svc->id;
 	hs = bpf_sk_storage_get(&sl_host_socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	/* A socket connecting again (after a failed connect) gives its slot back first. */
-	if (hs)
+	/*
+	 * A socket connecting again (after a failed connect) gives its slot
+	 * back first, and forgets its last backend: refused below, it must
+	 * not show a later peer as the service.
+	 */
+	if (hs) {
 		sluice_host_release(hs);
+		__builtin_memset(hs, 0, sizeof(*hs));
+	}
 	if (v4)
 		key.src.u32[2] = bpf_htonl(0x0000ffff); /* ::ffff:0.0.0.0 */
 	cookie = bpf_get_socket_cookie(ctx);
