@@ -61,10 +61,16 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
+static void print_host(void *ctx, const void *item)
+{
+	(void)ctx;
+	cmd_print_host(NULL, item);
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct loader_host *list = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int err;
 
 	if (argc)
@@ -72,13 +78,8 @@ static int do_show(int argc, char **argv)
 	err = loader_host_show(cli.pin_root, &list, &n);
 	if (err)
 		return cli_lib_error(err);
-	out_open_array(NULL);
-	for (i = 0; i < n; i++)
-		cmd_print_host(NULL, &list[i]);
-	out_close_array();
-	if (!n)
-		out_text(
-			"Sluice is attached to no cgroup (attach with 'sluice host attach CGROUP')\n");
+	cli_print_list(list, n, sizeof(*list), print_host, NULL,
+		       "Sluice is attached to no cgroup (attach with 'sluice host attach CGROUP')");
 	loader_host_free(list, n);
 	return 0;
 }
@@ -196,8 +197,3 @@ const struct cli_cmd cli_host_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_host(int argc, char **argv)
-{
-	return cli_dispatch("host", cli_host_cmds, NULL, argc, argv);
-}

@@ -627,8 +627,3 @@ const struct cli_cmd cli_journal_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_journal(int argc, char **argv)
-{
-	return cli_dispatch("journal", cli_journal_cmds, "show", argc, argv);
-}

@@ -73,23 +73,16 @@ static void conn_free(struct lconn *lc)
 /* Send what is buffered; wait for EPOLLOUT when the socket is full. */
 static void conn_flush(struct daemon *d, struct conn *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->lc.src.fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	int sent = listener_send(d, &c->lc, c->out, c->out_len, &c->out_off, EPOLLIN | EPOLLOUT);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (!c->lc.deadline)
-				c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
-			loop_mod(d, &c->lc.src, EPOLLIN | EPOLLOUT);
-			return;
-		}
-		if (n <= 0) {
-			conn_close(d, c);
-			return;
-		}
-		c->out_off += (size_t)n;
+	if (sent < 0) {
+		conn_close(d, c);
+		return;
+	}
+	if (!sent) {
+		if (!c->lc.deadline)
+			c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
+		return;
 	}
 	c->out_off = c->out_len = 0;
 	if (c->closing) {

@@ -45,6 +45,25 @@ static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
 	}
 }
 
+int listener_send(struct daemon *d, struct lconn *c, const char *buf, size_t len, size_t *off,
+		  __u32 wait_events)
+{
+	while (*off < len) {
+		ssize_t n = send(c->src.fd, buf + *off, len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			loop_mod(d, &c->src, wait_events);
+			return 0;
+		}
+		if (n <= 0)
+			return -1;
+		*off += (size_t)n;
+	}
+	return 1;
+}
+
 int listener_open(struct listener *l, const struct sockaddr *sa, socklen_t len, int backlog)
 {
 	int fd, one = 1;

@@ -48,6 +48,13 @@ int listener_open(struct listener *l, const struct sockaddr *sa, socklen_t len, 
 void listener_drop(struct daemon *d, struct listener *l, struct lconn *c);
 /* Drop connections past their deadline; free the graveyard. */
 void listener_expire(struct daemon *d, struct listener *l, __u64 now_ms);
+/*
+ * Send buf[*off..len) on c without blocking, *off advanced. 1: all sent;
+ * 0: the socket is full, c now waits for wait_events (EPOLLOUT with or
+ * without EPOLLIN); -1: the peer is gone or failed (the caller closes c).
+ */
+int listener_send(struct daemon *d, struct lconn *c, const char *buf, size_t len, size_t *off,
+		  __u32 wait_events);
 /* Close every connection and the listening socket. */
 void listener_close(struct daemon *d, struct listener *l);
 

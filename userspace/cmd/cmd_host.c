@@ -16,7 +16,7 @@
 #include "loader_host.h"
 #include "out.h"
 
-int cmd_host_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_host_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	const char *verb = kind == CMD_HOST_ATTACH ? "attach" : "detach";
 	struct sluice_svc_key k;
@@ -56,7 +56,7 @@ int cmd_host_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd 
 	return 0;
 }
 
-int cmd_host_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_host_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	size_t i;
 	int err = cmd_argv_add(out, "%s", cmd->host.cgroup);
@@ -116,7 +116,7 @@ void cmd_print_host(const char *key, const struct loader_host *h)
 	out_close_obj();
 }
 
-int cmd_host_apply(const char *pin_root, const struct sluice_cmd *cmd)
+static int cmd_host_apply(const char *pin_root, const struct sluice_cmd *cmd)
 {
 	struct loader_host h;
 	int err, replaced = 0;
@@ -136,3 +136,5 @@ int cmd_host_apply(const char *pin_root, const struct sluice_cmd *cmd)
 	loader_host_free_one(&h);
 	return 0;
 }
+
+const struct cmd_ops cmd_host_ops = { cmd_host_parse, cmd_host_format, NULL, cmd_host_apply };
