@@ -44,19 +44,15 @@ fi
 
 LAB_ID=host$$
 LAB_PIN_ROOT=/sys/fs/bpf/sluice-benchhost-$$
-. "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/bench-lab.sh"
 CG=$CG_ROOT/sluice-bench-$$
-HAPID=
 cleanup() {
-	[ -n "$HAPID" ] && kill "$HAPID" 2>/dev/null && wait "$HAPID" 2>/dev/null
 	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
 	rmdir "$CG" 2>/dev/null
-	lab_down
+	bench_cleanup
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
 VIP=198.19.0.80
-HAPORT=8080
 
 if ! lab_up_steer 3 >/dev/null; then
 	echo "bench-host: skipped: the lab did not come up"
@@ -74,27 +70,8 @@ mkdir "$CG" && "$SLUICE" --local host attach "$CG" service $VIP 80 tcp >/dev/nul
 	echo "bench-host: skipped: cannot attach the host side to $CG"
 	exit 0
 }
-cat >"$LAB_STATE/haproxy.cfg" <<EOF
-global
-	maxconn 8000
-	nbthread 2
-defaults
-	mode tcp
-	timeout connect 1s
-	timeout client 10s
-	timeout server 10s
-frontend f
-	bind $CLIENT4:$HAPORT
-	default_backend b
-backend b
-	balance roundrobin
-	server s1 $(be_addr4 1):80
-	server s2 $(be_addr4 2):80
-	server s3 $(be_addr4 3):80
-EOF
-nsenter --net=/run/netns/$CLI_NS -- haproxy -db -f "$LAB_STATE/haproxy.cfg" \
-	>"$LAB_STATE/haproxy.log" 2>&1 &
-HAPID=$!
+# The sidecar: HAProxy on the client's own address, in the client namespace.
+BENCH_HAPROXY_NS=$CLI_NS bench_haproxy $CLIENT4 "nbthread 2" "" ""
 sleep 0.5
 
 # run VARIANT CMD...: CMD in the client namespace; for sluice, in the cgroup.
@@ -111,13 +88,13 @@ run() {
 
 # round VARIANT: "req_per_s failed p50_ms p99_ms lat_failed".
 round() {
-	if [ "$1" = sluice ]; then addr=$VIP port=80; else addr=$CLIENT4 port=$HAPORT; fi
+	if [ "$1" = sluice ]; then addr=$VIP; else addr=$CLIENT4; fi
 	out=$(run "$1" timeout $((HOST_SECONDS + 20)) wrk -t2 -c50 -d"${HOST_SECONDS}s" \
-		-H 'Connection: close' "http://$addr:$port/" 2>&1)
+		-H 'Connection: close' "http://$addr/" 2>&1)
 	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 	failed=$(awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
 		/Non-2xx or 3xx/ { n += $NF } END { print n + 0 }' <<<"$out")
-	lines=$(run "$1" timeout $((HOST_SECONDS + 20)) "$CONNLOOP" $addr $port \
+	lines=$(run "$1" timeout $((HOST_SECONDS + 20)) "$CONNLOOP" $addr 80 \
 		-d $((HOST_SECONDS * 1000)) -i $((1000000 / HOST_RATE)) -t 2000 2>/dev/null)
 	lat=$(awk '$3 == "ok" { print ($2 - $1) / 1000 }' <<<"$lines" | sort -n |
 		awk '{ v[NR] = $1 } END { if (NR) printf "%.2f %.2f", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "0 0" }')
@@ -131,18 +108,14 @@ for _ in $(seq "$HOST_ROUNDS"); do
 	all_h="$all_h$(round haproxy)"$'\n'
 done
 
-med() { grep . <<<"$2" | awk -v c="$1" '{ print $c }' | sort -n |
-	awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-stat() { grep . <<<"$2" | awk -v c="$1" '{ print $c }' | sort -n |
-	awk '{ v[NR] = $1 } END { printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 printf '   %-8s %-24s %-8s %-20s %-20s %s\n' "" "requests/s" "ratio" "p50 ms" "p99 ms" \
 	"failed wrk / connloop (per round)"
-h_med=$(med 1 "$all_h")
+h_med=$(bench_med 1 "$all_h")
 for v in sluice haproxy; do
 	if [ $v = sluice ]; then d=$all_s; else d=$all_h; fi
-	ratio=$(awk -v a="$(med 1 "$d")" -v b="$h_med" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
-	printf '   %-8s %-24s %-8s %-20s %-20s %s\n' $v "$(stat 1 "$d")" "$ratio" "$(stat 3 "$d")" \
-		"$(stat 4 "$d")" "$(grep . <<<"$d" | awk '{ printf "%s/%s ", $2, $5 }')"
+	ratio=$(awk -v a="$(bench_med 1 "$d")" -v b="$h_med" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+	printf '   %-8s %-24s %-8s %-20s %-20s %s\n' $v "$(bench_stat 1 "$d")" "$ratio" "$(bench_stat 3 "$d")" \
+		"$(bench_stat 4 "$d")" "$(grep . <<<"$d" | awk '{ printf "%s/%s ", $2, $5 }')"
 done
 echo "   (median (min-max) of $HOST_ROUNDS rounds; latency: connloop at $HOST_RATE connections/s,"
 echo "    connect to answer; target: Sluice >= 2x HAProxy's requests/s and a lower p99)"
