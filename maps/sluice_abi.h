@@ -591,6 +591,7 @@ _Static_assert(sizeof(struct sluice_fo_counter) == 32, "sluice_fo_counter layout
 #define SLUICE_MAP_HOST_SCOPE "sl_host_scope" /* which services each attached cgroup balances */
 #define SLUICE_MAP_HOST_CONNS "sl_host_conns" /* outbound connections in use per service */
 #define SLUICE_MAP_HOST_STATS "sl_host_stats" /* per-service host-side counters */
+#define SLUICE_MAP_HOST_RL "sl_host_rl"	      /* per-service connect rate buckets (host side) */
 #define SLUICE_HOST_PATH_MAX 232	      /* cgroup path kept in struct sluice_host_scope */
 
 /*
@@ -635,12 +636,13 @@ _Static_assert(sizeof(struct sluice_host_sock) == 48, "sluice_host_sock layout")
 
 /* sl_host_stats value (per-CPU array indexed by service id). */
 struct sluice_host_counter {
-	__u64 balanced;	   /* connects (and UDP sends) sent to a backend */
-	__u64 refused_bh;  /* connects refused by the bulkhead (ECONNREFUSED) */
-	__u64 refused_brk; /* connects refused: every candidate's breaker open */
-	__u64 no_backend;  /* connects refused: no backend (or none of the socket's family) */
+	__u64 balanced;	    /* connects (and UDP sends) sent to a backend */
+	__u64 refused_bh;   /* connects refused by the bulkhead (ECONNREFUSED) */
+	__u64 refused_brk;  /* connects refused: every candidate's breaker open */
+	__u64 no_backend;   /* connects refused: no backend (or none of the socket's family) */
+	__u64 refused_rate; /* connects refused: over the service's rate (host-side bucket) */
 };
-_Static_assert(sizeof(struct sluice_host_counter) == 32, "sluice_host_counter layout");
+_Static_assert(sizeof(struct sluice_host_counter) == 40, "sluice_host_counter layout");
 
 /*
  * Slot of a service verdict in struct sluice_svc_counters; a reason that is

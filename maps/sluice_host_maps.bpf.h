@@ -42,6 +42,18 @@ struct {
 	__type(value, struct sluice_conns);
 } sl_host_conns SEC(".maps");
 
+/*
+ * Connect rate per service on this host: the service's rate and burst
+ * (sluice_svc.rate) applied to its connects, one token each, in a bucket
+ * of the host's own (sl_svc_rl is the gateway's, per packet).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_bucket);
+} sl_host_rl SEC(".maps");
+
 /* Per-service host-side counters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -6,7 +6,9 @@
  * and with the same stages as the gateway's new flows:
  *   service match (sl_services; local services are the host's own: left
  *   alone) -> scope (sl_host_scope: this attachment balances every
- *   service, or the listed ones) -> bulkhead (TCP connects only, counted in
+ *   service, or the listed ones) -> rate (connects only: the service's
+ *   rate and burst, one token per connect, in this host's own bucket,
+ *   sl_host_rl) -> bulkhead (TCP connects only, counted in
  *   sl_host_conns) -> leader key: the leader; else shard / Maglev choice
  *   (sluice_choose) -> breaker (sluice_breaker: open backends skipped,
  *   half-open probe budget) -> the socket remembers service and backend
@@ -21,10 +23,11 @@
  * is a client range matches only when it covers the unspecified address
  * (a catch-all): host sockets carry no client address to match on.
  *
- * Refusals (the bulkhead full, every candidate's breaker open, no backend
- * of the socket's family) fail connect() at once with ECONNREFUSED through
- * bpf_set_retval; a UDP send to such a service is left to go to the
- * service address untouched (sendmsg hooks cannot fail a send).
+ * Refusals (over the rate, the bulkhead full, every candidate's breaker
+ * open, no backend of the socket's family) fail connect() at once with
+ * ECONNREFUSED through bpf_set_retval; a UDP send to such a service is
+ * left to go to the service address untouched (a send is not refused: an
+ * application expects datagrams to be lost, not sendto() to fail).
  */
 #ifndef SLUICE_HOSTLB_H
 #define SLUICE_HOSTLB_H
@@ -42,6 +45,7 @@
 #include "cqrs.h"
 #include "fwd.h"
 #include "flow.h"
+#include "ratelimit.h"
 
 #ifndef ECONNREFUSED
 #define ECONNREFUSED 111
@@ -64,6 +68,7 @@ enum sluice_host_field {
 	SLUICE_HOST_REFUSED_BH,
 	SLUICE_HOST_REFUSED_BRK,
 	SLUICE_HOST_NO_BACKEND,
+	SLUICE_HOST_REFUSED_RATE,
 };
 
 static __always_inline void sluice_host_count(__u32 svc_id, int field)
@@ -78,6 +83,8 @@ static __always_inline void sluice_host_count(__u32 svc_id, int field)
 		c->refused_bh++;
 	else if (field == SLUICE_HOST_REFUSED_BRK)
 		c->refused_brk++;
+	else if (field == SLUICE_HOST_REFUSED_RATE)
+		c->refused_rate++;
 	else
 		c->no_backend++;
 }
@@ -103,6 +110,24 @@ static __always_inline struct sluice_svc *sluice_host_service(const struct sluic
 	__builtin_memset(&sk.svc, 0, sizeof(sk.svc));
 	all = bpf_map_lookup_elem(&sl_host_scope, &sk);
 	return all && (all->flags & SLUICE_HOST_ALL) ? svc : NULL;
+}
+
+/*
+ * A connect of svc within the service's rate on this host: 1, or 0 when
+ * over it. Before the bulkhead: a connect refused here holds no slot.
+ */
+static __always_inline int sluice_host_rate(const struct sluice_svc *svc)
+{
+	/* Read the configuration once: userspace may replace it meanwhile. */
+	__u64 interval = svc->rate.interval, tolerance = svc->rate.tolerance;
+	__u32 id = svc->id;
+	struct sluice_bucket *b;
+
+	if (!interval)
+		return 1;
+	b = bpf_map_lookup_elem(&sl_host_rl, &id);
+	return !b || sluice_bucket_take(&b->tat, bpf_ktime_get_ns() << SLUICE_TICK_SHIFT, interval,
+					tolerance);
 }
 
 /* Give back what a socket holds (slots of sl_host_conns); idempotent, atomic. */
@@ -150,6 +175,10 @@ static __always_inline int sluice_host_steer(struct bpf_sock_addr *ctx, struct b
 	key.dst = d->addr;
 	key.dport = d->port;
 	key.proto = d->proto;
+	if (connect && !sluice_host_rate(svc)) {
+		sluice_host_count(svc_id, SLUICE_HOST_REFUSED_RATE);
+		return ECONNREFUSED;
+	}
 	sluice_bh_limits(svc_id, &lim);
 	/* Connections are counted, datagrams are not: a UDP send is no connection. */
 	if (connect && d->proto == IPPROTO_TCP &&

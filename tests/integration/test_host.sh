@@ -19,6 +19,8 @@
 #  - bulkhead max-conns 20: 60 concurrent connects in the cgroup get 20
 #    served and 40 refused with ECONNREFUSED at once; the slots come back at
 #    close;
+#  - rate 20 burst 5: 30 connects at once get the burst, the rest are
+#    refused and counted (host stats);
 #  - passive signals from sockops: a backend's nginx stopped, the fast trip
 #    opens its breaker and no connect goes to it; nginx back, the half-open
 #    probes close it (sluice breaker watch running);
@@ -190,6 +192,24 @@ check "host stats: 40 refused by the bulkhead, 0 connections held ($out)" \
 out=$(in_cg "$HOLD" $VIP4 80 20 -t 3000 | head -1)
 check "bulkhead: 20 connects served again after the release" test "$(jq -r .served <<<"$out")" = 20
 "$SLUICE" --local service set $VIP4 80 tcp max-conns 0 >/dev/null
+
+# Connect rate: the service's rate and burst, one token per connect on
+# this host. 30 connects back to back (a few ms) get the burst of 5, and at
+# most 2 more tokens (one each 50 ms at rate 20: room for a slow client).
+"$SLUICE" --local service set $VIP4 80 tcp rate 20 burst 5 >/dev/null
+r0=$("$SLUICE" -j host stats $VIP4 80 tcp | jq -r '.[0].refused_rate')
+out=$(in_cg "$HOLD" $VIP4 80 30 -t 3000 | head -1)
+served=$(jq -r .served <<<"$out")
+refused=$(jq -r .refused <<<"$out")
+r1=$("$SLUICE" -j host stats $VIP4 80 tcp | jq -r '.[0].refused_rate')
+if [ "$served" -ge 5 ] && [ "$served" -le 7 ] && [ $((served + refused)) = 30 ] &&
+	[ $((r1 - r0)) = "$refused" ]; then
+	tap_ok "rate 20 burst 5: 30 connects at once, $served served, $refused refused (host stats refused-rate +$((r1 - r0)))"
+else
+	tap_fail "rate 20 burst 5: 30 connects at once, 5..7 served, the rest refused and counted" \
+		"$out" "refused-rate $r0 -> $r1"
+fi
+"$SLUICE" --local service set $VIP4 80 tcp rate 0 >/dev/null
 
 # Passive signals (sockops): backend 3's nginx stopped, its refused
 # connects are failures and the fast trip (3) opens its breaker in the

@@ -41,7 +41,8 @@ static int do_help(int argc, char **argv)
 		"           a connect() from a process in it (or in a cgroup below it) to a\n"
 		"           service address goes straight to a backend chosen from the\n"
 		"           service's Maglev table, open breakers skipped; over the service's\n"
-		"           max-conns (counted per host) connect() fails with ECONNREFUSED;\n"
+		"           rate (connects a second on this host, burst as set) or max-conns\n"
+		"           (counted per host) connect() fails with ECONNREFUSED;\n"
 		"           getpeername() and recvfrom() show the service address. With\n"
 		"           'service SVC' only those services are balanced (the sidecar);\n"
 		"           without, every service. Attaching again replaces the programs\n"
@@ -50,7 +51,8 @@ static int do_help(int argc, char **argv)
 		"  show     List the attached cgroups: path, cgroup id, state (defunct when\n"
 		"           the cgroup is gone), services, programs and links.\n"
 		"  stats    Per service (every one with host-side activity, or SVC), summed\n"
-		"           over the attachments: connects balanced, refused by the bulkhead,\n"
+		"           over the attachments: connects balanced, refused over the rate,\n"
+		"           refused by the bulkhead,\n"
 		"           refused with every breaker open, refused with no backend, and\n"
 		"           the outbound connections it holds now.\n"
 		"\n"
@@ -124,6 +126,7 @@ static int read_host_stats(int sfd, int cfd, __u32 id, struct sluice_host_counte
 		sum->refused_bh += v[i].refused_bh;
 		sum->refused_brk += v[i].refused_brk;
 		sum->no_backend += v[i].no_backend;
+		sum->refused_rate += v[i].refused_rate;
 	}
 	free(v);
 	bpf_map_lookup_elem(cfd, &id, &c);
@@ -163,7 +166,7 @@ static int do_host_stats(int argc, char **argv)
 		if (read_host_stats(sfd, cfd, list[i].svc.id, &sum, &conns))
 			continue;
 		if (!argc && !sum.balanced && !sum.refused_bh && !sum.refused_brk &&
-		    !sum.no_backend && !conns)
+		    !sum.no_backend && !sum.refused_rate && !conns)
 			continue;
 		if (addr_format(&list[i].key.addr, a, sizeof(a)))
 			snprintf(a, sizeof(a), "?");
@@ -172,6 +175,7 @@ static int do_host_stats(int argc, char **argv)
 		out_u64("port", " %llu", ntohs(list[i].key.port));
 		out_str("proto", " %s:", args_proto_name(list[i].key.proto));
 		out_u64("balanced", " balanced %llu", sum.balanced);
+		out_u64("refused_rate", " refused-rate %llu", sum.refused_rate);
 		out_u64("refused_bulkhead", " refused-bulkhead %llu", sum.refused_bh);
 		out_u64("refused_breaker", " refused-breaker %llu", sum.refused_brk);
 		out_u64("no_backend", " no-backend %llu", sum.no_backend);
