@@ -29,7 +29,8 @@
 #  - sluiced with a hosts: section attaches and journals it; killed, the
 #    pinned attachment keeps balancing; restarted on the same file, the
 #    links are kept; host detach through its socket is journaled and
-#    leaves no program on the cgroup.
+#    leaves no program on the cgroup;
+#  - a cgroup removed while attached shows as defunct and detaches by path.
 # Bounded: every client has a timeout; the lab and the cgroup are removed on
 # any exit.
 . "$(dirname "$0")/lib.sh"
@@ -53,6 +54,7 @@ CG=$CG_ROOT/sluice-test-$ID
 UDP_PORT=5353
 
 host_cleanup() {
+	rmdir "$CG_ROOT/sluice-test2-$ID" 2>/dev/null
 	[ -n "${DPID:-}" ] && kill -KILL "$DPID" 2>/dev/null
 	[ -n "${WPID:-}" ] && kill -KILL "$WPID" 2>/dev/null
 	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
@@ -162,13 +164,34 @@ for f in 4 6; do
 done
 
 # Breaker: backend 2 tripped -> no connect goes to it; reset -> it is back.
-"$SLUICE" --local breaker trip $VIP4 80 tcp "$(be_addr4 2)" >/dev/null
-out=$(spread $VIP4)
-check "breaker open on backend-2: 60 connects, none to it, all answered $(jq -c . <<<"$out")" \
-	jq -e '.failed == 0 and .["backend-2"] == null and .total == 60' <<<"$out"
-"$SLUICE" --local breaker reset $VIP4 80 tcp "$(be_addr4 2)" >/dev/null
-out=$(spread $VIP4)
-check "breaker reset: backend-2 takes connects again" jq -e '.["backend-2"] > 0' <<<"$out"
+for f in 4 6; do
+	if [ $f = 4 ]; then vip=$VIP4 b2=$(be_addr4 2); else vip=$VIP6 b2=$(be_addr6 2); fi
+	"$SLUICE" --local breaker trip $vip 80 tcp "$b2" >/dev/null
+	out=$(spread $vip)
+	check "IPv$f: breaker open on backend-2: 60 connects, none to it, all answered $(jq -c . <<<"$out")" \
+		jq -e '.failed == 0 and .["backend-2"] == null and .total == 60' <<<"$out"
+	"$SLUICE" --local breaker reset $vip 80 tcp "$b2" >/dev/null
+	out=$(spread $vip)
+	check "IPv$f: breaker reset: backend-2 takes connects again" jq -e '.["backend-2"] > 0' <<<"$out"
+done
+
+# hash client: the host is one client, so every socket gets the same backend.
+"$SLUICE" --local service set $VIP6 80 tcp hash client >/dev/null
+out=$(spread $VIP6)
+check "hash client: 60 connects, all to one backend $(jq -c . <<<"$out")" \
+	jq -e '.failed == 0 and ([to_entries[] | select(.key | startswith("backend-"))] | length) == 1' <<<"$out"
+"$SLUICE" --local service set $VIP6 80 tcp hash 5tuple >/dev/null
+
+# Attaching again replaces the service list in place (the links stay).
+links=$("$SLUICE" -j host show | jq -c '[.[0].programs[].link_id] | sort')
+out=$("$SLUICE" --local host attach "$CG" 2>&1)
+check "attach again: replaced, every service now" grep -q "^replaced, attached to $CG: .* services all" <<<"$out"
+check "... the same links ($links)" \
+	test "$("$SLUICE" -j host show | jq -c '[.[0].programs[].link_id] | sort')" = "$links"
+out=$("$SLUICE" --local host attach "$CG" service $VIP4 80 tcp service $VIP6 80 tcp \
+	service $VIP4 $UDP_PORT udp service $VIP6 $UDP_PORT udp 2>&1)
+check "... and back to the four services" \
+	test "$("$SLUICE" -j host show | jq -r '.[0] | "\(.all_services) \(.services | length)"')" = "false 4"
 
 # Bulkhead: max-conns 20 counted on this host (the issue's case).
 "$SLUICE" --local service set $VIP4 80 tcp max-conns 20 >/dev/null
@@ -314,4 +337,18 @@ check "detach leaves no program attached to the cgroup" test -z "$(bpftool cgrou
 check "detach leaves no attachment in host show" test "$("$SLUICE" -j host show)" = "[]"
 out=$(in_cg curl -s -m 2 "http://$VIP4/" 2>&1)
 check "after detach the cgroup's connects are untouched" test -z "$(grep backend- <<<"$out")"
+
+# A cgroup removed while attached: its links go with it (defunct), and
+# detach by the path it was attached with removes the pins.
+CG2=$CG_ROOT/sluice-test2-$ID
+mkdir "$CG2" && "$SLUICE" --local host attach "$CG2" >/dev/null
+rmdir "$CG2"
+for _ in $(seq 20); do
+	[ "$("$SLUICE" -j host show | jq -r '.[0].state')" = defunct ] && break
+	sleep 0.1
+done
+check "a removed cgroup shows as defunct" test "$("$SLUICE" -j host show | jq -r '.[0].state')" = defunct
+check "detach of the removed cgroup by its path" "$SLUICE" --local host detach "$CG2"
+check "... leaves no attachment and no pins" \
+	sh -c "[ \"\$('$SLUICE' -j host show)\" = '[]' ] && [ -z \"\$(ls '$SLUICE_PIN_ROOT/host')\" ]"
 finish
