@@ -38,9 +38,10 @@
 require_env host
 PEERNAME=$(realpath "$BUILD/tests/integration/peername")
 HOLD=$(realpath "$BUILD/tests/integration/hold")
-if ! [ -x "$PEERNAME" ] || ! [ -x "$HOLD" ] || ! command -v nginx >/dev/null ||
-	! command -v curl >/dev/null || ! command -v bpftool >/dev/null; then
-	tap_fail "host: needs $PEERNAME, $HOLD, nginx (nginx-light), curl and bpftool"
+UDPECHO=$(realpath "$BUILD/tests/integration/udpecho")
+if ! [ -x "$PEERNAME" ] || ! [ -x "$HOLD" ] || ! [ -x "$UDPECHO" ] || ! command -v nginx >/dev/null ||
+	! command -v curl >/dev/null || ! command -v bpftool >/dev/null || ! command -v ncat >/dev/null; then
+	tap_fail "host: needs $PEERNAME, $HOLD, $UDPECHO, nginx (nginx-light), curl, bpftool and ncat"
 	finish
 	exit 1
 fi
@@ -76,15 +77,7 @@ in_cg() {
 
 # udp_echo I: backend I answers every datagram on UDP_PORT with "backend-I".
 udp_echo() {
-	in_be "$1" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", int(sys.argv[2])))
-while True:
-	d, a = s.recvfrom(512)
-	s.sendto(sys.argv[1].encode(), a)
-' "backend-$1" "$UDP_PORT" >/dev/null 2>&1 &
+	in_be "$1" "$UDPECHO" "$UDP_PORT" "backend-$1" >/dev/null 2>&1 &
 }
 
 t0=$(date +%s)
