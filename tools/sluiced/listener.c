@@ -42,6 +42,8 @@ static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
 		c->next = l->conns;
 		l->conns = c;
 		l->nconns++;
+		if (l->admit)
+			l->admit(d, c);
 	}
 }
 
@@ -80,6 +82,15 @@ int listener_open(struct listener *l, const struct sockaddr *sa, socklen_t len, 
 	return 0;
 }
 
+void listener_exempt(struct listener *l, struct lconn *c)
+{
+	if (c->exempt || c->dead)
+		return;
+	c->exempt = 1;
+	l->nconns--;
+	l->nexempt++;
+}
+
 void listener_drop(struct daemon *d, struct listener *l, struct lconn *c)
 {
 	struct lconn **p;
@@ -96,7 +107,10 @@ void listener_drop(struct daemon *d, struct listener *l, struct lconn *c)
 	close(c->src.fd);
 	c->src.fd = -1;
 	c->dead = 1;
-	l->nconns--;
+	if (c->exempt)
+		l->nexempt--;
+	else
+		l->nconns--;
 	c->next = l->graveyard;
 	l->graveyard = c;
 }

@@ -84,7 +84,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluiced [--config FILE] [--pin-root DIR] [--journal DIR]\n"
-		"               [--socket PATH] [--metrics ADDR:PORT|off] [-v]\n"
+		"               [--socket PATH] [--metrics ADDR:PORT|off]\n"
+		"               [--admin-group GROUP] [-v]\n"
 		"\n"
 		"The Sluice daemon, in the foreground, logging to stderr. It adopts the\n"
 		"pinned maps (never flushing flows or counters), applies FILE if given,\n"
@@ -98,6 +99,9 @@ static void usage(FILE *f)
 		"  --pin-root DIR      pin root (default $SLUICE_PIN_ROOT, else %s)\n"
 		"  --journal DIR       journal folder (default %s)\n"
 		"  --socket PATH       control socket (default %s; mode 0660, group sluice)\n"
+		"  --admin-group GROUP besides root, the members of GROUP (a name or a gid)\n"
+		"                      may run write commands, config apply and journal\n"
+		"                      compact; group sluice may read (events) only\n"
 		"  --metrics ADDR:PORT metrics listener (default %s; 'off' disables)\n"
 		"  -v, --verbose       debug messages and libbpf's warnings\n",
 		SLUICE_PIN_ROOT_DEFAULT, JOURNAL_DIR_DEFAULT, SLUICED_SOCKET_DEFAULT,
@@ -135,6 +139,7 @@ static int parse_args(int argc, char **argv, struct daemon *d)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "admin-group", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -146,6 +151,7 @@ static int parse_args(int argc, char **argv, struct daemon *d)
 		{ 'J', &d->journal_dir, settings.daemon.journal, 0 },
 		{ 's', &d->socket_path, settings.daemon.socket, 0 },
 		{ 'm', &d->metrics, settings.daemon.metrics, 0 },
+		{ 'A', &d->admin_group, settings.daemon.admin_group, 0 },
 	};
 	const size_t nplaces = sizeof(places) / sizeof(places[0]);
 	size_t i;

@@ -50,6 +50,7 @@ struct daemon {
 	const char *journal_dir; /* --journal */
 	const char *socket_path; /* --socket */
 	const char *metrics;	 /* --metrics ADDR:PORT, "" or "off" to disable */
+	const char *admin_group; /* --admin-group: the admin role besides root, or NULL */
 	int verbose;
 	/* running state */
 	int epfd;
@@ -142,7 +143,13 @@ void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const c
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
 
-/* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
+/*
+ * apply.c: apply the daemon's own config file path (--config; diff against
+ * the maps). 0 or -errno; *ncmds run.
+ */
 int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);
+/* The same from len bytes of text a client sent; path names it in messages only. */
+int apply_config_text(struct daemon *d, const char *path, const char *text, size_t len, FILE *out,
+		      FILE *err, size_t *ncmds);
 
 #endif /* SLUICED_H */
