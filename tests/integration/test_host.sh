@@ -36,15 +36,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env host
-PEERNAME=$(realpath "$BUILD/tests/integration/peername")
-HOLD=$(realpath "$BUILD/tests/integration/hold")
-UDPECHO=$(realpath "$BUILD/tests/integration/udpecho")
-if ! [ -x "$PEERNAME" ] || ! [ -x "$HOLD" ] || ! [ -x "$UDPECHO" ] || ! command -v nginx >/dev/null ||
-	! command -v curl >/dev/null || ! command -v bpftool >/dev/null || ! command -v ncat >/dev/null; then
-	tap_fail "host: needs $PEERNAME, $HOLD, $UDPECHO, nginx (nginx-light), curl, bpftool and ncat"
-	finish
-	exit 1
-fi
+require_helpers host peername hold udpecho conns
+require_tools host nginx curl bpftool ncat jq
 CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 if [ -z "$CG_ROOT" ]; then
 	tap_skip "host" "no cgroup2 filesystem mounted"
@@ -74,6 +67,10 @@ in_cg() {
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
 		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
 }
+
+# jtrue FILTER JSON: FILTER holds on JSON. jq -e alone succeeds on empty
+# input (a client that printed nothing): that must fail.
+jtrue() { [ -n "$2" ] && jq -e "$1" <<<"$2" >/dev/null; }
 
 # udp_echo I: backend I answers every datagram on UDP_PORT with "backend-I".
 udp_echo() {
@@ -106,8 +103,7 @@ for f in 4 6; do
 		[ $proto = udp ] && port=$UDP_PORT
 		"$SLUICE" --local service add $vip $port $proto mode nat >/dev/null || exit 1
 		for i in 1 2 3; do
-			if [ $f = 4 ]; then be=$(be_addr4 $i); else be=$(be_addr6 $i); fi
-			"$SLUICE" --local backend add $vip $port $proto "$be" >/dev/null || exit 1
+			"$SLUICE" --local backend add $vip $port $proto "$(be $f $i)" >/dev/null || exit 1
 		done
 	done
 done
@@ -135,8 +131,8 @@ spread() {
 for f in 4 6; do
 	if [ $f = 4 ]; then vip=$VIP4; else vip=$VIP6; fi
 	out=$(spread $vip)
-	if jq -e '.total == 60 and .failed == 0 and .["backend-1"] > 0 and .["backend-2"] > 0 and
-		.["backend-3"] > 0' <<<"$out" >/dev/null; then
+	if jtrue '.total == 60 and .failed == 0 and .["backend-1"] > 0 and .["backend-2"] > 0 and
+		.["backend-3"] > 0' "$out"; then
 		tap_ok "IPv$f: 60 connects in the cgroup spread over all 3 backends $(jq -c . <<<"$out")"
 	else
 		tap_fail "IPv$f: 60 connects in the cgroup spread over all 3 backends" "$out"
@@ -158,21 +154,22 @@ done
 
 # Breaker: backend 2 tripped -> no connect goes to it; reset -> it is back.
 for f in 4 6; do
-	if [ $f = 4 ]; then vip=$VIP4 b2=$(be_addr4 2); else vip=$VIP6 b2=$(be_addr6 2); fi
+	if [ $f = 4 ]; then vip=$VIP4; else vip=$VIP6; fi
+	b2=$(be $f 2)
 	"$SLUICE" --local breaker trip $vip 80 tcp "$b2" >/dev/null
 	out=$(spread $vip)
 	check "IPv$f: breaker open on backend-2: 60 connects, none to it, all answered $(jq -c . <<<"$out")" \
-		jq -e '.failed == 0 and .["backend-2"] == null and .total == 60' <<<"$out"
+		jtrue '.failed == 0 and .["backend-2"] == null and .total == 60' "$out"
 	"$SLUICE" --local breaker reset $vip 80 tcp "$b2" >/dev/null
 	out=$(spread $vip)
-	check "IPv$f: breaker reset: backend-2 takes connects again" jq -e '.["backend-2"] > 0' <<<"$out"
+	check "IPv$f: breaker reset: backend-2 takes connects again" jtrue '.["backend-2"] > 0' "$out"
 done
 
 # hash client: the host is one client, so every socket gets the same backend.
 "$SLUICE" --local service set $VIP6 80 tcp hash client >/dev/null
 out=$(spread $VIP6)
 check "hash client: 60 connects, all to one backend $(jq -c . <<<"$out")" \
-	jq -e '.failed == 0 and ([to_entries[] | select(.key | startswith("backend-"))] | length) == 1' <<<"$out"
+	jtrue '.failed == 0 and ([to_entries[] | select(.key | startswith("backend-"))] | length) == 1' "$out"
 "$SLUICE" --local service set $VIP6 80 tcp hash 5tuple >/dev/null
 
 # Attaching again replaces the service list in place (the links stay).
@@ -204,7 +201,7 @@ active=$(bpftool -j map lookup pinned "$SLUICE_PIN_ROOT/sl_host_conns" key 0 0 0
 check "bulkhead: the slots came back when the connections closed (active $active)" test "$active" = 0
 out=$("$SLUICE" -j host stats $VIP4 80 tcp)
 check "host stats: 40 refused by the bulkhead, 0 connections held ($out)" \
-	jq -e '.[0].refused_bulkhead == 40 and .[0].conns == 0 and .[0].balanced > 0' <<<"$out"
+	jtrue '.[0].refused_bulkhead == 40 and .[0].conns == 0 and .[0].balanced > 0' "$out"
 out=$(in_cg "$HOLD" $VIP4 80 20 -t 3000 | head -1)
 check "bulkhead: 20 connects served again after the release" test "$(jq -r .served <<<"$out")" = 20
 "$SLUICE" --local service set $VIP4 80 tcp max-conns 0 >/dev/null
@@ -248,7 +245,7 @@ check "backend-3 stopped: refused connects are failure signals (refused $(brk re
 	test "$(brk state)" = open
 out=$(spread $VIP4)
 check "breaker open after the fast trip: 60 connects, none to backend-3, all answered $(jq -c . <<<"$out")" \
-	jq -e '.failed == 0 and .["backend-3"] == null and .total == 60' <<<"$out"
+	jtrue '.failed == 0 and .["backend-3"] == null and .total == 60' "$out"
 lab_be_heal 3
 for _ in $(seq 40); do
 	[ "$(brk state)" = closed ] && break
