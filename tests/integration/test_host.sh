@@ -267,6 +267,7 @@ DTMP=$LAB_STATE/host-daemon
 mkdir -p "$DTMP"
 export SLUICE_SOCKET=$DTMP/sluiced.sock
 CONF=$DTMP/sluiced.yaml
+MPORT=$((20000 + ID % 20000)) # the metrics listener, in the root namespace
 DPID=
 {
 	echo "services:"
@@ -286,7 +287,7 @@ DPID=
 } >"$CONF"
 daemon_start() {
 	"$SLUICED" --pin-root "$LAB_PIN_ROOT" --journal "$DTMP/journal" --socket "$SLUICE_SOCKET" \
-		--metrics off --config "$CONF" >>"$DTMP/log" 2>&1 &
+		--metrics 127.0.0.1:$MPORT --config "$CONF" >>"$DTMP/log" 2>&1 &
 	DPID=$!
 	# The socket answers once the configuration is applied.
 	for _ in $(seq 50); do
@@ -306,6 +307,12 @@ fi
 links=$("$SLUICE" -j host show | jq -c '[.[0].programs[].link_id] | sort')
 check "host show: $CG attached with 1 service" \
 	test "$("$SLUICE" -j host show | jq -r '.[0] | "\(.cgroup) \(.state) \(.services | length)"')" = "$CG attached 1"
+curl -s -m 5 "http://127.0.0.1:$MPORT/metrics" >"$DTMP/metrics"
+check "metrics: sluice_host_connects_total of $VIP4 80 tcp: balanced, 40 refused by the bulkhead" \
+	sh -c "grep -qE '^sluice_host_connects_total\\{service=\"$VIP4 80 tcp\",reason=\"balanced\"\\} [1-9]' '$DTMP/metrics' &&
+		grep -qxF 'sluice_host_connects_total{service=\"$VIP4 80 tcp\",reason=\"refused_bulkhead\"} 40' '$DTMP/metrics'"
+check "metrics: sluice_host_conns_in_use of $VIP4 80 tcp is 0" \
+	grep -qxF "sluice_host_conns_in_use{service=\"$VIP4 80 tcp\"} 0" "$DTMP/metrics"
 kill -KILL "$DPID"
 { wait "$DPID"; } 2>/dev/null # (the shell's "Killed" notice too)
 DPID=

@@ -6,13 +6,10 @@
  * tables, breakers and bulkheads and no proxy process. Attach, detach, show.
  */
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "args.h"
@@ -20,6 +17,7 @@
 #include "loader_host.h"
 #include "main.h"
 #include "out.h"
+#include "hoststats.h"
 #include "svcinfo.h"
 
 static int do_help(int argc, char **argv)
@@ -86,64 +84,17 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
-/* A pinned host-side map under the pin root; -ENOENT says how to get one. */
-static int open_host_map(const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", cli.pin_root, name);
-	fd = bpf_obj_get(path);
-	if (fd >= 0)
-		return fd;
-	fd = -errno;
-	if (fd == -ENOENT)
-		err_set("the host side was never attached under %s (see 'sluice host attach')",
-			cli.pin_root);
-	else
-		err_set("cannot open %s: %s", path, strerror(-fd));
-	return cli_lib_error(fd);
-}
-
-/* Service id's host counters, summed over the CPUs, and its connections in use. */
-static int read_host_stats(int sfd, int cfd, __u32 id, struct sluice_host_counter *sum,
-			   __s64 *conns)
-{
-	struct sluice_host_counter *v;
-	struct sluice_conns c = { 0 };
-	int ncpus, i;
-
-	memset(sum, 0, sizeof(*sum));
-	v = maps_percpu_alloc(sizeof(*v), &ncpus);
-	if (!v)
-		return ncpus;
-	if (bpf_map_lookup_elem(sfd, &id, v)) {
-		free(v);
-		return -errno;
-	}
-	for (i = 0; i < ncpus; i++) {
-		sum->balanced += v[i].balanced;
-		sum->refused_bh += v[i].refused_bh;
-		sum->refused_brk += v[i].refused_brk;
-		sum->no_backend += v[i].no_backend;
-		sum->refused_rate += v[i].refused_rate;
-	}
-	free(v);
-	bpf_map_lookup_elem(cfd, &id, &c);
-	*conns = c.active;
-	return 0;
-}
-
 static int do_host_stats(int argc, char **argv)
 {
 	struct sluice_svc_key want;
 	struct sluice_host_counter sum;
+	struct host_stats hs = { -1, -1 };
 	struct svc_info *list = NULL;
 	struct sluice_maps m;
 	char a[ADDR_STRLEN];
-	int sfd = -1, cfd = -1, err;
 	size_t n = 0, i;
 	__s64 conns = 0;
+	int err;
 
 	if (argc && (argc != 3 || cmd_parse_svc_key(argc, argv, &want)))
 		return cli_usage_error("host", "host stats: %s",
@@ -151,22 +102,17 @@ static int do_host_stats(int argc, char **argv)
 						 : "give SVC as ADDR PORT PROTO, or nothing");
 	maps_init(&m);
 	err = cli_open_maps(&m);
-	if (!err && (err = svc_info_list(&m, &list, &n)))
+	if (!err &&
+	    ((err = svc_info_list(&m, &list, &n)) || (err = host_stats_open(cli.pin_root, &hs))))
 		err = cli_lib_error(err);
-	if (!err && (sfd = open_host_map(SLUICE_MAP_HOST_STATS)) < 0)
-		err = sfd;
-	if (!err && (cfd = open_host_map(SLUICE_MAP_HOST_CONNS)) < 0)
-		err = cfd;
 	if (err)
 		goto out;
 	out_open_array(NULL);
 	for (i = 0; i < n; i++) {
 		if (argc && memcmp(&list[i].key, &want, sizeof(want)))
 			continue;
-		if (read_host_stats(sfd, cfd, list[i].svc.id, &sum, &conns))
-			continue;
-		if (!argc && !sum.balanced && !sum.refused_bh && !sum.refused_brk &&
-		    !sum.no_backend && !sum.refused_rate && !conns)
+		if (host_stats_read(&hs, list[i].svc.id, &sum, &conns) ||
+		    (!argc && !host_stats_any(&sum, conns)))
 			continue;
 		if (addr_format(&list[i].key.addr, a, sizeof(a)))
 			snprintf(a, sizeof(a), "?");
@@ -184,10 +130,7 @@ static int do_host_stats(int argc, char **argv)
 	}
 	out_close_array();
 out:
-	if (sfd >= 0)
-		close(sfd);
-	if (cfd >= 0)
-		close(cfd);
+	host_stats_close(&hs);
 	free(list);
 	maps_close(&m);
 	return err;
