@@ -91,6 +91,14 @@ int cli_command(int argc, char **argv, struct cli_call *c);
 void cli_call_free(struct cli_call *c);
 
 /*
+ * sluice -b FILE (batch.c): run the commands of FILE ("-": stdin), one a
+ * line, with the global options pre[0 .. npre) (opts: what cli_command()
+ * made of them). The exit status: 0, or 1 at the first line that fails to
+ * parse (then nothing ran) or to run (then nothing after it did).
+ */
+int batch_main(int npre, char **pre, const char *file, const struct cli_call *opts);
+
+/*
  * Run the command argv[0] of object from cmds (no argument: default_cmd,
  * when not NULL). Returns the handler's result, or -EINVAL for an unknown or
  * ambiguous command (reported, with a pointer to `sluice OBJECT help`).
@@ -117,6 +125,8 @@ int do_lab(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
+/* trace.c: the data plane's decisions, live (a read command). */
+int do_trace(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the

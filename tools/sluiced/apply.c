@@ -2,7 +2,9 @@
 /*
  * Config files through the daemon: the commands that turn what is pinned
  * into what the file asks for (config_plan(): state_diff() against the
- * maps), each run and journaled as a write command like any other, then one
+ * maps), journaled as write commands like any other, all with one
+ * fdatasync (daemon_run_group()), then run in order up to the first that
+ * fails (the rest are skipped, each with its FAILED record), then one
  * JOURNAL_CONFIG record {"path", "commands"}. At start (--config) and on
  * SIGHUP from the daemon's own file; for `sluice config apply FILE` from the
  * content the client read and sent (the daemon never opens a path a client
@@ -40,9 +42,10 @@ int apply_config_text(struct daemon *d, const char *path, const char *text, size
 		      FILE *errout, size_t *ncmds)
 {
 	struct journal_cmds cmds;
+	struct daemon_cmd *v;
 	struct state to;
+	int err, failed = 0;
 	size_t i;
-	int err;
 
 	memset(&cmds, 0, sizeof(cmds));
 	state_init(&to);
@@ -54,28 +57,37 @@ int apply_config_text(struct daemon *d, const char *path, const char *text, size
 			err_set("%s: %s", path, strerror(-err));
 		goto out;
 	}
-	for (i = 0; i < cmds.count; i++) {
-		char *o = NULL, *e = NULL;
-		__s64 seq;
-		int rc;
+	/* One group commit: every command journaled with one fdatasync, then run. */
+	v = calloc(cmds.count ? cmds.count : 1, sizeof(*v));
+	if (!v) {
+		err_set("out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < cmds.count; i++)
+		v[i] = (struct daemon_cmd){ .argc = cmds.argc[i],
+					    .argv = cmds.argv[i],
+					    .batch = 1 };
+	daemon_run_group(d, v, cmds.count, &failed);
+	for (i = 0; i < cmds.count && !err; i++) {
+		const char *e = v[i].err;
 
-		rc = daemon_run_command(d, cmds.argc[i], cmds.argv[i], 0, 0, &o, &e, &seq);
-		if (out && o)
-			fputs(o, out);
+		if (out && v[i].out)
+			fputs(v[i].out, out);
 		if (errout && e)
 			fputs(e, errout);
-		if (rc) {
+		if (v[i].rc) {
 			err_set("%s: command %zu of %zu failed%s%s", path, i + 1, cmds.count,
 				e && *e ? ": " : "", e && *e ? e : "");
 			/* keep the message on one line */
-			err = rc < 0 ? rc : -EIO;
-		}
-		free(o);
-		free(e);
-		if (err)
+			err = v[i].rc < 0 ? v[i].rc : -EIO;
 			break;
+		}
 		(*ncmds)++;
 	}
+	for (i = 0; i < cmds.count; i++)
+		daemon_cmd_free(&v[i]);
+	free(v);
 	config_record(d, path, *ncmds, err != 0);
 	checks_sync(d, &to);
 	cluster_sync(d, &to);

@@ -40,6 +40,7 @@ struct journal;
 struct state;
 struct state_cluster;
 struct cluster;
+struct notify;
 struct sluice_svc_key;
 struct sluice_cmd;
 
@@ -62,6 +63,7 @@ struct daemon {
 	struct metrics_http *http;
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
+	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -90,6 +92,29 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
  */
 int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
 		       char **err, __s64 *seq);
+
+/* One command of a group (daemon_run_group()): what to run, and what came of it. */
+struct daemon_cmd {
+	int argc;
+	char **argv;
+	int json, pretty;
+	int batch;	 /* skipped, not applied, once a batch command before it failed */
+	int rc;		 /* 0, 1 (failed or skipped), or -errno: not journaled, nothing ran */
+	char *out, *err; /* malloc'ed output (NULL when rc < 0) */
+	__s64 seq;	 /* -1 when not journaled */
+};
+
+/*
+ * Group commit: journal the n commands of v (one fdatasync for all of them),
+ * then apply them in order, each as daemon_run_command() would, and journal
+ * the failures (one more fdatasync, only when one failed). A batch command
+ * after a failed batch command (in v, or before it: *batch_failed, kept by
+ * the caller across groups) is skipped: a FAILED record, rc 1. Nothing is
+ * applied before the whole group is durable; when it cannot be made so,
+ * every command gets the error (rc -errno) and none runs.
+ */
+void daemon_run_group(struct daemon *d, struct daemon_cmd *v, size_t n, int *batch_failed);
+void daemon_cmd_free(struct daemon_cmd *c);
 
 /*
  * control.c. control_open(): take the daemon's lock (ctl.h: one daemon per
@@ -142,6 +167,21 @@ void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const c
 		     __u32 to);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
+
+/*
+ * notify.c: the systemd notify protocol (no-ops without NOTIFY_SOCKET).
+ * notify_open() arms the watchdog pings when systemd asks for them;
+ * notify_config() records the config's fate (err from the apply) for
+ * STATUS=; notify_ready() sends STATUS= and READY=1; notify_status() sends
+ * STATUS= if the summary changed (called every second).
+ */
+int notify_open(struct daemon *d);
+void notify_close(struct daemon *d);
+void notify_config(struct daemon *d, int err);
+void notify_ready(struct daemon *d);
+void notify_reloading(struct daemon *d);
+void notify_stopping(struct daemon *d);
+void notify_status(struct daemon *d);
 
 /*
  * apply.c: apply the daemon's own config file path (--config; diff against

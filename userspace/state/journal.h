@@ -137,6 +137,17 @@ int journal_append(struct journal *j, __u16 type, const void *payload, __u32 len
 int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 len, __u64 time_ns,
 		      __u64 *seq);
 
+/*
+ * Group commit: between journal_group_begin() and journal_group_commit()
+ * appends are written but not synced; the commit syncs them with one
+ * fdatasync (a group never spans segments: rotation waits for it). Only
+ * after the commit returned 0 is a record of the group durable and may be
+ * acknowledged or acted on. On failure the commit takes the group's
+ * records back (the file and the seqs) and returns -errno with err_set().
+ */
+void journal_group_begin(struct journal *j);
+int journal_group_commit(struct journal *j);
+
 /* Who asks for a record: a uid and a pid. */
 struct journal_author {
 	__u32 uid;
