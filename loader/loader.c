@@ -26,6 +26,7 @@
 
 #include "err.h"
 #include "loader.h"
+#include "loader_int.h"
 #include "sluice_abi.h"
 #include "sluice.skel.h"
 
@@ -72,7 +73,7 @@ void loader_set_flow_entries(__u32 entries)
 	flow_entries = entries;
 }
 
-static int make_dir(const char *path)
+int loader_make_dir(const char *path)
 {
 	int err;
 
@@ -93,14 +94,14 @@ static int prepare_root(const char *root, int with_iface)
 	err = loader_check_bpffs(root);
 	if (err)
 		return err;
-	err = make_dir(root);
+	err = loader_make_dir(root);
 	if (err || !with_iface)
 		return err;
 	if (snprintf(path, sizeof(path), "%s/iface", root) >= (int)sizeof(path)) {
 		err_set("pin root '%s' is too long", root);
 		return -ENAMETOOLONG;
 	}
-	return make_dir(path);
+	return loader_make_dir(path);
 }
 
 /* 1 for the maps sized by --flow-entries. */
@@ -151,6 +152,36 @@ static int size_flow_map(struct bpf_map *map, const char *path, const char *root
 	if (err)
 		err_set("cannot size %s: %s", bpf_map__name(map), strerror(-err));
 	return err;
+}
+
+int loader_pin_maps(struct bpf_object *obj, const char *root)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *name = bpf_map__name(map);
+
+		if (bpf_map__is_internal(map))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", root, name) >= (int)sizeof(path)) {
+			err_set("pin root '%s' is too long", root);
+			return -ENAMETOOLONG;
+		}
+		if (is_flow_map(name)) {
+			err = size_flow_map(map, path, root);
+			if (err)
+				return err;
+		}
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			err_set("cannot set the pin path of %s: %s", name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -204,7 +235,6 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 	int config_created = 0, subsets_created = 0;
 	struct sluice_bpf *skel;
 	struct bpf_program *prog;
-	struct bpf_map *map;
 	char path[PATH_MAX];
 	struct stat st;
 	int err;
@@ -215,32 +245,13 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 		err_set("cannot open the Sluice BPF object: %s", strerror(-err));
 		return err;
 	}
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		const char *name = bpf_map__name(map);
-
-		if (bpf_map__is_internal(map))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", root, name) >= (int)sizeof(path)) {
-			err_set("pin root '%s' is too long", root);
-			err = -ENAMETOOLONG;
-			goto out;
-		}
-		if (is_flow_map(name)) {
-			err = size_flow_map(map, path, root);
-			if (err)
-				goto out;
-		}
-		if (!strcmp(name, SLUICE_MAP_CONFIG))
-			config_created = stat(path, &st) && errno == ENOENT;
-		if (!strcmp(name, SLUICE_MAP_SUBSETS))
-			subsets_created = stat(path, &st) && errno == ENOENT;
-		err = bpf_map__set_pin_path(map, path);
-		if (err) {
-			err_set("cannot set the pin path of %s: %s", name, strerror(-err));
-			goto out;
-		}
-	}
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_CONFIG) < (int)sizeof(path))
+		config_created = stat(path, &st) && errno == ENOENT;
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_SUBSETS) < (int)sizeof(path))
+		subsets_created = stat(path, &st) && errno == ENOENT;
+	err = loader_pin_maps(skel->obj, root);
+	if (err)
+		goto out;
 	if (!with_prog) {
 		bpf_object__for_each_program(prog, skel->obj)
 		{
@@ -599,7 +610,7 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		err = link_fd;
 		goto out;
 	}
-	err = make_dir(dir);
+	err = loader_make_dir(dir);
 	if (err)
 		goto out;
 	if (bpf_obj_pin(link_fd, path)) {

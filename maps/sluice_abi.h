@@ -628,6 +628,69 @@ _Static_assert(sizeof(struct sluice_fo_counter) == 32, "sluice_fo_counter layout
 #define SLUICE_BRK_NEXT_TRIES 8		 /* table slots tried after an open backend's */
 
 /*
+ * Host side (issue 15): cgroup programs balancing a host's own outbound
+ * connects (bpf/host.bpf.c). Their maps are pinned beside the data plane's
+ * under the same root; the service, backend, Maglev and breaker maps are
+ * the data plane's own.
+ */
+#define SLUICE_MAP_HOST_SOCKS "sl_host_socks" /* per-socket state (socket storage) */
+#define SLUICE_MAP_HOST_SCOPE "sl_host_scope" /* which services each attached cgroup balances */
+#define SLUICE_MAP_HOST_CONNS "sl_host_conns" /* outbound connections in use per service */
+#define SLUICE_MAP_HOST_STATS "sl_host_stats" /* per-service host-side counters */
+#define SLUICE_MAP_HOST_RL "sl_host_rl"	      /* per-service connect rate buckets (host side) */
+#define SLUICE_HOST_PATH_MAX 232	      /* cgroup path kept in struct sluice_host_scope */
+
+/*
+ * sl_host_scope key: one attached cgroup (its cgroup id, the inode number of
+ * its cgroup2 folder) and one service it balances; svc all zero is the
+ * attachment's own entry (the cgroup balances every service when that
+ * entry's flags have SLUICE_HOST_ALL).
+ */
+struct sluice_host_scope_key {
+	__u64 cgid;		   /* cgroup id of the attached cgroup */
+	struct sluice_svc_key svc; /* a service, or all zero: the attachment itself */
+	__u32 pad;		   /* must be zero */
+};
+_Static_assert(sizeof(struct sluice_host_scope_key) == 32, "sluice_host_scope_key layout");
+
+#define SLUICE_HOST_ALL 0x1 /* the attachment balances every service */
+
+/* sl_host_scope value. */
+struct sluice_host_scope {
+	__u32 flags; /* SLUICE_HOST_* (the attachment's entry only) */
+	__u32 nsvc;  /* services listed (the attachment's entry only) */
+	__u8 path
+		[SLUICE_HOST_PATH_MAX]; /* cgroup path as attached, NUL-ended (attachment's entry) */
+};
+_Static_assert(sizeof(struct sluice_host_scope) == 240, "sluice_host_scope layout");
+
+/*
+ * sl_host_socks value (socket storage): what a balanced socket was sent to,
+ * so getpeername and recvmsg can show the service address and the close
+ * can give back the bulkhead slot.
+ */
+struct sluice_host_sock {
+	union sluice_addr vip;	   /* the service address the application asked for */
+	union sluice_addr backend; /* the backend the socket was sent to */
+	__be16 vport;		   /* the service port */
+	__be16 bport;		   /* the backend port */
+	__u32 svc_id;		   /* the service */
+	__u32 backend_id;	   /* the backend */
+	__u32 flags;		   /* SLUICE_FLOW_COUNTED*, ESTABLISHED, PROBE */
+};
+_Static_assert(sizeof(struct sluice_host_sock) == 48, "sluice_host_sock layout");
+
+/* sl_host_stats value (per-CPU array indexed by service id). */
+struct sluice_host_counter {
+	__u64 balanced;	    /* connects (and UDP sends) sent to a backend */
+	__u64 refused_bh;   /* connects refused by the bulkhead (ECONNREFUSED) */
+	__u64 refused_brk;  /* connects refused: every candidate's breaker open */
+	__u64 no_backend;   /* connects refused: no backend (or none of the socket's family) */
+	__u64 refused_rate; /* connects refused: over the service's rate (host-side bucket) */
+};
+_Static_assert(sizeof(struct sluice_host_counter) == 40, "sluice_host_counter layout");
+
+/*
  * sluice trace (bpf/lib/trace.h). Off, the data plane pays one array
  * lookup and one load per packet (sl_trace_cfg.until == 0). On, it copies
  * the frame's first bytes at the entry and, at the exit, sends a record of
