@@ -478,6 +478,91 @@ static void dump_load(const struct state *a, struct state *b)
 	free(text);
 }
 
+/* Collect the command lines of a walk without applying them. */
+struct lines {
+	int count;
+	char log[16][512];
+};
+
+static int collect(void *ctx, const struct sluice_cmd *cmd)
+{
+	struct lines *l = ctx;
+
+	if (l->count < 16)
+		cmd_format_line(cmd, l->log[l->count], sizeof(l->log[0]));
+	l->count++;
+	return 0;
+}
+
+static const char hosts_cfg[] = "services:\n"
+				"  - address: 192.0.2.20\n"
+				"    port: 80\n"
+				"    mode: nat\n"
+				"  - address: 2001:db8::20\n"
+				"    port: 53\n"
+				"    protocol: udp\n"
+				"    mode: nat\n"
+				"hosts:\n"
+				"  - cgroup: /sys/fs/cgroup/unified/web\n"
+				"    services: [\"2001:db8::20 53 udp\", \"192.0.2.20 80 tcp\"]\n"
+				"  - cgroup: /sys/fs/cgroup/unified/all\n";
+
+/* hosts: parsed, dumped and loaded back the same; diffs attach, re-attach and detach. */
+static void test_hosts(void **unused)
+{
+	struct state a, b;
+	struct lines l = { 0 };
+
+	(void)unused;
+	if (load(hosts_cfg, &a))
+		fail_msg("%s", err_msg());
+	assert_true(a.has_hosts);
+	assert_int_equal(a.nhosts, 2);
+	/* Sorted by path; services by key. */
+	assert_string_equal(a.hosts[0].cgroup, "/sys/fs/cgroup/unified/all");
+	assert_int_equal(a.hosts[0].nsvc, 0);
+	assert_int_equal(a.hosts[1].nsvc, 2);
+	dump_load(&a, &b);
+	assert_true(state_equal(&a, &b));
+	state_free(&b);
+	/* From a state with the services but no attachment: two attaches, after the services. */
+	assert_int_equal(load(hosts_cfg, &b), 0);
+	b.nhosts = 0;
+	assert_int_equal(state_diff(&b, &a, collect, &l), 0);
+	assert_int_equal(l.count, 2);
+	assert_string_equal(l.log[0], "host attach /sys/fs/cgroup/unified/all");
+	assert_string_equal(l.log[1], "host attach /sys/fs/cgroup/unified/web service 192.0.2.20 "
+				      "80 tcp service 2001:db8::20 53 udp");
+	/* Same attachments: nothing; one service fewer: attach again; gone: detach. */
+	b.nhosts = 2;
+	l.count = 0;
+	assert_int_equal(state_diff(&b, &a, collect, &l), 0);
+	assert_int_equal(l.count, 0);
+	b.hosts[1].nsvc = 1;
+	assert_int_equal(state_diff(&a, &b, collect, &l), 0);
+	assert_int_equal(l.count, 1);
+	assert_string_equal(l.log[0], "host attach /sys/fs/cgroup/unified/web service 192.0.2.20 "
+				      "80 tcp");
+	b.nhosts = 1;
+	l.count = 0;
+	assert_int_equal(state_diff(&a, &b, collect, &l), 0);
+	assert_int_equal(l.count, 1);
+	assert_string_equal(l.log[0], "host detach /sys/fs/cgroup/unified/web");
+	/* A file without hosts leaves them alone. */
+	b.has_hosts = 0;
+	l.count = 0;
+	assert_int_equal(state_diff(&a, &b, collect, &l), 0);
+	assert_int_equal(l.count, 0);
+	b.nhosts = 2;
+	state_free(&a);
+	state_free(&b);
+	expect_error("hosts: [{cgroup: app}]\n", 1, 18, "cgroup: expected an absolute path");
+	expect_error("hosts: [{services: []}]\n", 1, 9, "a host needs 'cgroup'");
+	expect_error("hosts: [{cgroup: /a}, {cgroup: /a}]\n", 1, 32, "duplicate cgroup '/a'");
+	expect_error("hosts: [{cgroup: /a, services: [192.0.2.1 80]}]\n", 1, 33,
+		     "services: expected ADDR PORT PROTO");
+}
+
 /* load -> dump -> load gives the same state. */
 static void test_dump_round_trip(void **unused)
 {
@@ -1331,6 +1416,7 @@ int main(void)
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_diff_panic),
 		cmocka_unit_test(test_dump_daemon_parts),
+		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_commands_round_trip),
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_rate),

@@ -106,6 +106,8 @@ static int do_check(int argc, char **argv)
 	out_u64("shards", ", %llu shards", shards);
 	if (s.has_ifaces)
 		out_u64("interfaces", ", %llu interfaces", s.nifaces);
+	if (s.has_hosts)
+		out_u64("hosts", ", %llu hosts", s.nhosts);
 	out_text("\n");
 	state_free(&s);
 	return 0;

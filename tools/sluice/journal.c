@@ -299,7 +299,7 @@ static int do_show(int argc, char **argv)
 /* ---- replay ---- */
 
 /*
- * Commands that build map state; the rest (interfaces, leaders, anything
+ * Commands that build map state; the rest (interfaces, cgroups, leaders, anything
  * not a write command) is skipped in a replay.
  */
 static int is_replayed(enum cmd_kind kind)
@@ -308,6 +308,8 @@ static int is_replayed(enum cmd_kind kind)
 	case CMD_NONE:
 	case CMD_IFACE_ATTACH:
 	case CMD_IFACE_DETACH:
+	case CMD_HOST_ATTACH:
+	case CMD_HOST_DETACH:
 	case CMD_LEADER_SET:
 	case CMD_KINDS:
 		return 0;

@@ -55,7 +55,8 @@ struct cli_cmd {
 /* The command tables of the objects (cli.c dispatches them; cli_command() reads them). */
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
-	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[];
+	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[],
+	cli_host_cmds[];
 
 /*
  * The whole CLI: argv holds the words after "sluice" (global options

@@ -236,6 +236,7 @@ static void publish(struct cluster *c)
 	if (!f)
 		goto fail;
 	s.has_ifaces = 0;
+	s.has_hosts = 0;   /* cgroups are per host */
 	s.has_gateway = 0; /* encapsulation sources are per gateway */
 	/* What the maps do not hold: each service's health check and leader settings. */
 	if (c->d->desired)

@@ -90,6 +90,7 @@ void state_free(struct state *s)
 	}
 	free(s->services);
 	free(s->ifaces);
+	free(s->hosts);
 	state_init(s);
 }
 
@@ -187,6 +188,11 @@ struct state_iface *state_add_iface(struct state *s)
 	return grow(&s->ifaces, &s->nifaces, sizeof(*s->ifaces));
 }
 
+struct state_host *state_add_host(struct state *s)
+{
+	return grow(&s->hosts, &s->nhosts, sizeof(*s->hosts));
+}
+
 static int same_svc_key(const struct sluice_svc_key *a, const struct sluice_svc_key *b)
 {
 	return !memcmp(&a->addr, &b->addr, sizeof(a->addr)) && a->port == b->port &&
@@ -281,6 +287,25 @@ static int cmp_iface(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int cmp_host(const void *a, const void *b)
+{
+	const struct state_host *x = a, *y = b;
+
+	return strcmp(x->cgroup, y->cgroup);
+}
+
+/* Service keys in byte order, as loader_host_show() lists them. */
+static int cmp_host_svc(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sluice_svc_key));
+}
+
+static int same_host(const struct state_host *a, const struct state_host *b)
+{
+	return !strcmp(a->cgroup, b->cgroup) && a->nsvc == b->nsvc &&
+	       !memcmp(a->svcs, b->svcs, a->nsvc * sizeof(a->svcs[0]));
+}
+
 void state_sort(struct state *s)
 {
 	size_t i, j;
@@ -289,6 +314,12 @@ void state_sort(struct state *s)
 		qsort(s->services, s->nservices, sizeof(*s->services), cmp_svc);
 	if (s->nifaces)
 		qsort(s->ifaces, s->nifaces, sizeof(*s->ifaces), cmp_iface);
+	if (s->nhosts)
+		qsort(s->hosts, s->nhosts, sizeof(*s->hosts), cmp_host);
+	for (i = 0; i < s->nhosts; i++)
+		if (s->hosts[i].nsvc)
+			qsort(s->hosts[i].svcs, s->hosts[i].nsvc, sizeof(s->hosts[i].svcs[0]),
+			      cmp_host_svc);
 	for (i = 0; i < s->nservices; i++) {
 		struct state_service *svc = &s->services[i];
 
@@ -487,6 +518,13 @@ int state_equal(const struct state *a, const struct state *b)
 			    a->ifaces[i].skb != b->ifaces[i].skb)
 				return 0;
 	}
+	if (a->has_hosts && b->has_hosts) {
+		if (a->nhosts != b->nhosts)
+			return 0;
+		for (i = 0; i < a->nhosts; i++)
+			if (!same_host(&a->hosts[i], &b->hosts[i]))
+				return 0;
+	}
 	return 1;
 }
 
@@ -636,6 +674,31 @@ static int read_ifaces(const struct sluice_maps *m, struct state *s)
 	return err;
 }
 
+/* The cgroups the host side is attached to (a defunct one is no attachment). */
+static int read_hosts(const struct sluice_maps *m, struct state *s)
+{
+	struct loader_host *list = NULL;
+	struct state_host *h;
+	size_t n = 0, i;
+	int err;
+
+	err = loader_host_show(m->root, &list, &n);
+	for (i = 0; !err && i < n; i++) {
+		if (list[i].defunct || list[i].nsvc > CMD_HOST_SVC_MAX)
+			continue;
+		h = state_add_host(s);
+		if (!h) {
+			err = -ENOMEM;
+			break;
+		}
+		snprintf(h->cgroup, sizeof(h->cgroup), "%s", list[i].path);
+		h->nsvc = list[i].all ? 0 : list[i].nsvc;
+		memcpy(h->svcs, list[i].svcs, h->nsvc * sizeof(h->svcs[0]));
+	}
+	loader_host_free(list, n);
+	return err;
+}
+
 int state_read_maps(const struct sluice_maps *m, struct state *s)
 {
 	struct svc_info *list = NULL;
@@ -646,7 +709,7 @@ int state_read_maps(const struct sluice_maps *m, struct state *s)
 	int err;
 
 	state_init(s);
-	s->has_ifaces = s->has_gateway = s->has_bulkhead = 1;
+	s->has_ifaces = s->has_gateway = s->has_bulkhead = s->has_hosts = 1;
 	err = svc_info_list(m, &list, &n);
 	if (err)
 		goto out;
@@ -676,6 +739,8 @@ int state_read_maps(const struct sluice_maps *m, struct state *s)
 	s->global_max_conns = g.max_conns;
 	s->tcp_idle_s = g.tcp_idle_s ? g.tcp_idle_s : RES_TCP_IDLE_DEFAULT_S;
 	err = read_ifaces(m, s);
+	if (!err)
+		err = read_hosts(m, s);
 	if (err)
 		goto out;
 	state_sort(s);
@@ -959,6 +1024,30 @@ static int emit_iface(const struct state_iface *it, const char *verb, int force,
 	return cmd_emit_free(c, emit, ctx);
 }
 
+static int emit_host(const struct state_host *h, enum cmd_kind kind, state_emit_fn emit, void *ctx)
+{
+	struct sluice_cmd *c = cmd_new(kind, NULL);
+
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->host.cgroup, sizeof(c->host.cgroup), "%s", h->cgroup);
+	if (kind == CMD_HOST_ATTACH) {
+		c->host.nsvc = h->nsvc;
+		memcpy(c->host.svcs, h->svcs, h->nsvc * sizeof(h->svcs[0]));
+	}
+	return cmd_emit_free(c, emit, ctx);
+}
+
+static const struct state_host *find_host(const struct state *s, const char *cgroup)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (!strcmp(s->hosts[i].cgroup, cgroup))
+			return &s->hosts[i];
+	return NULL;
+}
+
 /* gateway set with the fields that differ from base (all of them when base is NULL). */
 static int emit_gateway(const struct state *base, const struct state *s, state_emit_fn emit,
 			void *ctx)
@@ -1021,6 +1110,9 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx)
 		for (j = 0; !err && j < s->services[i].nshards; j++)
 			err = emit_shard(&s->services[i], "add", &s->services[i].shards[j], emit,
 					 ctx);
+	/* Cgroups last: an attachment names services that must exist. */
+	for (i = 0; !err && s->has_hosts && i < s->nhosts; i++)
+		err = emit_host(&s->hosts[i], CMD_HOST_ATTACH, emit, ctx);
 	return err;
 }
 
@@ -1158,6 +1250,10 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 	for (i = 0; !err && to->has_ifaces && i < from->nifaces; i++)
 		if (!find_iface(to, from->ifaces[i].name))
 			err = emit_iface(&from->ifaces[i], "detach", 0, emit, ctx);
+	/* Cgroups that go, before the services they may name go. */
+	for (i = 0; !err && to->has_hosts && i < from->nhosts; i++)
+		if (!find_host(to, from->hosts[i].cgroup))
+			err = emit_host(&from->hosts[i], CMD_HOST_DETACH, emit, ctx);
 	/*
 	 * Interfaces that come or change mode, before any service is added:
 	 * a flow steered in on one interface needs the return path on the
@@ -1224,6 +1320,13 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 			if (!os || !same_shard(os, &n->shards[j]))
 				err = emit_shard(n, "add", &n->shards[j], emit, ctx);
 		}
+	}
+	/* 7. Cgroups that come or change (attach again replaces the list in place). */
+	for (i = 0; !err && to->has_hosts && i < to->nhosts; i++) {
+		const struct state_host *oh = find_host(from, to->hosts[i].cgroup);
+
+		if (!oh || !same_host(oh, &to->hosts[i]))
+			err = emit_host(&to->hosts[i], CMD_HOST_ATTACH, emit, ctx);
 	}
 	return err;
 }
