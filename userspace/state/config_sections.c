@@ -285,10 +285,15 @@ static const char *const c_keys[C_N] = { "name", "etcd", "prefix",   "lease-ttl"
 /* An interface name as the kernel takes it; what names the key in messages. */
 static int check_ifname(const struct cfg *c, const yaml_node_t *n, const char *what, const char *t)
 {
-	if (!*t || strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
+	const char *p;
+
+	for (p = t; *p; p++) /* no '/', ':', blank or control character */
+		if (*p == '/' || *p == ':' || *(const unsigned char *)p <= ' ' || *p == 0x7f)
+			break;
+	if (!*t || strlen(t) >= IF_NAMESIZE || *p)
 		return config_fail(
 			c, n,
-			"%s: '%s' is not an interface name (1..%d characters, no '/', ':' or spaces)",
+			"%s: '%s' is not an interface name (1..%d characters, no '/', ':', spaces or control characters)",
 			what, t, IF_NAMESIZE - 1);
 	return 0;
 }
