@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Installing Sluice: make install into a DESTDIR puts every file where the
 # Makefile says and the installed binaries run; make uninstall removes them
-# all. When 'make deb' has built the package ($BUILD/deb/sluice_*.deb), it
+# all. When 'make deb' has built the package ($BUILD/deb/sluice_*.deb; make
+# test builds it, and sets SLUICE_TEST_DEB=1 so that its absence fails), it
 # is installed with dpkg -i: the binaries run from /usr/sbin, the sluice
 # group exists, sluiced is neither enabled nor started, and dpkg --purge
 # removes every file (the test removes the group again if it created it).
@@ -48,8 +49,12 @@ check "make uninstall removes every file${left:+ (left: $left)}" test -z "$left"
 
 # --- the Debian package -------------------------------------------------------
 if [ -z "$DEB" ]; then
-	# Building the package takes minutes: make test leaves it to `make deb`.
-	echo "# the Debian package was not built in this run: 'make deb' first to test it here"
+	if [ "${SLUICE_TEST_DEB:-}" = 1 ]; then
+		# make test built it (or tried): no package is a failure.
+		tap_fail "make deb built the package ($(tail -n 3 "$BUILD/deb.log" 2>/dev/null | tr '\n' ' '))"
+	else
+		echo "# the Debian package was not built in this run: 'make deb' first to test it here"
+	fi
 	finish
 	exit 0
 fi
