@@ -96,15 +96,14 @@ check "tcp4 admitted rate never above 2000 pps + 5% + burst" \
 	test "$((a1 - a0))" -le $(((t1 - t0) * 2100 / 1000000000 + 100))
 
 # --- Non-service traffic passes untouched ------------------------------------
-# What Sluice never sees it cannot pass: a frame can be lost before XDP when
-# the veth's receiving ring is full (the client and gateway share 2 CPUs, more
-# so on a busy machine), and the receiving socket drops when its buffer is full. Both
-# are counted by the kernel; the checks account for them and hold Sluice to
-# the rest: every frame that reached XDP is counted not_service and delivered.
-# Frames lost before XDP: the veth pair's drop counters (client tx, gateway
-# rx), and the client's UdpSndbufErrors: a datagram the device refused
-# (a stopped queue; veth stops it when the peer's ring is full) is counted
-# there, and sendmmsg() still reports it sent.
+# Held exactly: every frame XDP counted not_service was delivered to the
+# receiving socket (or dropped by it, buffer full: UdpRcvbufErrors). What
+# Sluice never sees it cannot pass: a frame can be lost before XDP (the
+# veth's drop counters; the client's UdpSndbufErrors when its device
+# refused one), and twice under load a sender's last batch (32 datagrams)
+# was reported sent by sendmmsg() yet reached neither the veth nor a drop
+# counter. So what reached XDP is bounded, not equated: at least 99 % of
+# what the client sent.
 link_drops() {
 	echo $(($(in_cli ip -s -j link show c0 | jq '.[0].stats64.tx.dropped') +
 		$(in_host ip -s -j link show g0 | jq '.[0].stats64.rx.dropped') +
@@ -122,14 +121,14 @@ wait $RECV
 recvd=$(cat /tmp/sl-recv-$ID)
 rm -f /tmp/sl-recv-$ID
 ns1=$(stat_of '.global.not_service.packets')
+seen=$((ns1 - ns0))
 lost=$(($(link_drops) - ld0))
 sockd=$(($(sock_drops) - sd0))
-echo "# non-service UDP: sent $sent, dropped before XDP $lost, by the socket $sockd, received $recvd, not_service +$((ns1 - ns0))"
-check "non-service UDP: all $((sent - lost)) that reached XDP delivered (got $recvd + $sockd socket drops)" \
-	test "$((recvd + sockd))" -eq "$((sent - lost))"
-check "non-service UDP: kernel drops before XDP at most 1% ($lost of $sent)" \
-	test "$((lost * 100))" -le "$sent"
-check "non-service UDP counted as not_service" test $((ns1 - ns0)) -ge "$((sent - lost))"
+echo "# non-service UDP: sent $sent, dropped before XDP $lost, not_service +$seen, received $recvd, dropped by the socket $sockd"
+check "non-service UDP: every frame XDP passed was delivered ($seen = $recvd received + $sockd socket drops)" \
+	test "$((recvd + sockd))" -eq "$seen"
+check "non-service UDP: at least 99% of what was sent reached XDP ($seen of $sent, $lost counted dropped before)" \
+	test "$((seen * 100))" -ge "$((sent * 99))"
 
 in_host sh -c "ncat -l $HOST4 9200 --recv-only | md5sum > /tmp/sl-md5-$ID" &
 SRV=$!
