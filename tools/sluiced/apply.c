@@ -76,6 +76,7 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, si
 	config_record(d, path, *ncmds, err != 0);
 	checks_sync(d, &to);
 	cluster_sync(d, &to);
+	bgp_sync(d, &to);
 	if (out && !err)
 		fprintf(out, "applied %s: %zu commands\n", path, *ncmds);
 out:

@@ -137,6 +137,8 @@ static void serve(struct daemon *d, struct hconn *c)
 	err = metrics_render(&d->maps, &src, f);
 	if (!err)
 		cluster_metrics(d, f);
+	if (!err)
+		bgp_metrics(d, f);
 	fclose(f);
 	if (err) {
 		log_warn("metrics: %s", err_msg());

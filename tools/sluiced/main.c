@@ -324,6 +324,7 @@ static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 	control_expire(d, now);
 	http_expire(d, now);
 	checks_tick(d);
+	bgp_tick(d);
 }
 
 static int setup_loop(struct daemon *d, struct loop_src *sig, struct loop_src *tick)
@@ -425,6 +426,7 @@ int main(int argc, char **argv)
 	err = run(&d);
 out:
 	http_close(&d);
+	bgp_close(&d);
 	cluster_close(&d);
 	checks_close(&d);
 	breakers_close(&d);

@@ -40,6 +40,7 @@ struct journal;
 struct state;
 struct state_cluster;
 struct cluster;
+struct bgp;
 struct sluice_svc_key;
 struct sluice_cmd;
 
@@ -61,6 +62,7 @@ struct daemon {
 	struct metrics_http *http;
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
+	struct bgp *bgp;	 /* NULL: no bgp section */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -141,6 +143,15 @@ void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const c
 		     __u32 to);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
+
+/* bgp.c: VIPs announced through BIRD (only with a bgp section) */
+/* Take s's bgp section (after a config apply); none: BIRD drops our protocols. */
+void bgp_sync(struct daemon *d, const struct state *s);
+/* Every second: re-check each VIP, push changes to BIRD, poll the sessions. */
+void bgp_tick(struct daemon *d);
+/* Prometheus lines (nothing without a bgp section). */
+void bgp_metrics(struct daemon *d, FILE *f);
+void bgp_close(struct daemon *d);
 
 /* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
 int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);

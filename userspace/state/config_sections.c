@@ -595,9 +595,9 @@ static int parse_bulkhead(struct cfg *c, yaml_node_t *n)
 	return err;
 }
 
-enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_N };
-static const char *const t_keys[T_N] = { "daemon",  "cluster",	"interfaces",
-					 "gateway", "bulkhead", "services" };
+enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_BGP, T_N };
+static const char *const t_keys[T_N] = { "daemon",   "cluster",	 "interfaces", "gateway",
+					 "bulkhead", "services", "bgp" };
 
 int config_parse_root(struct cfg *c, yaml_node_t *root)
 {
@@ -618,5 +618,7 @@ int config_parse_root(struct cfg *c, yaml_node_t *root)
 		err = parse_bulkhead(c, v[T_BULKHEAD]);
 	if (!err && v[T_SERVICES])
 		err = config_parse_services(c, v[T_SERVICES]);
+	if (!err && v[T_BGP])
+		err = config_parse_bgp(c, v[T_BGP]);
 	return err;
 }

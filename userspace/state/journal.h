@@ -74,7 +74,8 @@ enum journal_type {
 	JOURNAL_BREAKER = 5, /* {"service", "backend", "from", "to", "cause"}: breaker transition */
 	JOURNAL_ELECTION = 6, /* election events (free-form JSON) */
 	JOURNAL_SNAPSHOT = 7, /* {"commands": [[argv...], ...]}: the whole state as commands */
-	JOURNAL_TYPE_MAX = JOURNAL_SNAPSHOT,
+	JOURNAL_BGP = 8,      /* {"vip"|"peer", "event", ...}: BGP announcements, sessions */
+	JOURNAL_TYPE_MAX = JOURNAL_BGP,
 };
 
 /* "command", "failed", ...; "?" for an unknown type. */
