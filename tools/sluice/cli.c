@@ -115,8 +115,8 @@ static int do_help(int argc, char **argv)
 		"       sluice OBJECT help\n"
 		"\n"
 		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
-		"            breaker | stats | top | config | journal | events | cluster | lab |\n"
-		"            version | help }\n"
+		"            breaker | stats | top | config | journal | events | cluster | bgp |\n"
+		"            lab | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -187,6 +187,7 @@ static const struct {
 	{ "events", do_events, NULL },
 	{ "top", do_top, NULL },
 	{ "cluster", do_cluster, cli_cluster_cmds },
+	{ "bgp", do_bgp, cli_bgp_cmds },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */

@@ -54,7 +54,8 @@ struct cli_cmd {
 /* The command tables of the objects (read as data by cli_command()). */
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
-	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[];
+	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[],
+	cli_bgp_cmds[];
 
 /*
  * The whole CLI: argv holds the words after "sluice" (global options
@@ -124,6 +125,8 @@ int do_events(int argc, char **argv);
 int do_top(int argc, char **argv);
 /* cluster.c: the daemon's cluster status (a read command). */
 int do_cluster(int argc, char **argv);
+/* bgp.c: the VIPs announced through BIRD and the sessions (a read command). */
+int do_bgp(int argc, char **argv);
 /* leader.c: the leader of services with a write port or route leader. */
 int do_leader(int argc, char **argv);
 

@@ -1,0 +1,243 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Active-active gateways behind BGP ECMP (issue 14), on the BGP lab
+# (tools/lab.sh lab_up_bgp): a router running BIRD (eBGP with each gateway,
+# BFD 100 ms x 3, ECMP into its kernel table, L4 multipath hashing), three
+# gateways each running BIRD and sluiced (the bgp section: sluiced writes
+# BIRD's include and reconfigures it), two nginx backends (ipip, DSR), a
+# client behind the router. Two VIPs: 198.19.0.1 (backend 1) and
+# 198.19.0.2 (backend 2), TCP health checks every 0.3 s.
+#  - all three sessions come up; the router's kernel route to each VIP has
+#    three next hops; `sluice bgp show` and the metrics say so;
+#  - the client's connections spread over the three gateways;
+#  - a bad bgp section sent to a running daemon changes nothing;
+#  - backend 2 silent: 198.19.0.2 is withdrawn by every gateway (journal
+#    events), 198.19.0.1 stays; backend 2 back: announced again;
+#  - gateway 3's link down: BFD withdraws it at the router within 1 s;
+#    gateway 2's BIRD and sluiced SIGKILLed: withdrawn within 1 s; the
+#    client still reaches the VIP through gateway 1.
+# Bounded (every wait has a limit, about 30 s in all); everything runs in
+# namespaces this test makes and is stopped on any exit.
+. "$(dirname "$0")/lib.sh"
+
+require_env bgp
+SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
+for tool in bird birdc nginx curl jq; do
+	command -v $tool >/dev/null || {
+		tap_fail "bgp: needs $tool (make deps installs bird2, nginx-light, curl, jq)"
+		finish
+		exit 1
+	}
+done
+for o in decap floor; do
+	[ -f "$BUILD/bpf/$o.bpf.o" ] || {
+		tap_fail "bgp: $BUILD/bpf/$o.bpf.o is missing"
+		finish
+		exit 1
+	}
+done
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+VIP_A=198.19.0.1
+VIP_B=198.19.0.2
+TMP=$LAB_STATE
+gw_dir() { echo "$TMP/g$1"; }
+gw_sock() { echo "$TMP/g$1/sluiced.sock"; }
+gw_cli() {
+	local g=$1
+	shift
+	sluice_gwi "$g" --socket "$(gw_sock "$g")" "$@"
+}
+
+# gw_conf G [EXTRA]: gateway G's sluiced config (EXTRA appended to the bgp section).
+gw_conf() {
+	cat <<EOF
+daemon:
+  metrics: 127.0.0.1:9469
+interfaces: [g0]
+gateway:
+  encap-source4: $(bgp_gw_addr4 "$1")
+services:
+  - address: $VIP_A
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [$(ha_be_addr4 1)]
+  - address: $VIP_B
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [$(ha_be_addr4 2)]
+bgp:
+  asn: $BGP_GW_AS
+  router-id: $(bgp_gw_addr4 "$1")
+  socket: $(bgp_bird_sock "g$1")
+  include: $(gw_dir "$1")/bird-sluice.conf
+  bfd: on
+  communities: [$BGP_GW_AS:14]
+  prefixes: [198.19.0.0/24]
+  peers:
+    - {name: r1, address: $BGP_ROUTER4, asn: $BGP_ROUTER_AS}
+${2:-}
+EOF
+}
+
+# gw_start G: gateway G's sluiced (nsenter execs it: $! is the daemon).
+gw_start() {
+	gw_conf "$1" >"$(gw_dir "$1")/sluice.yaml"
+	nsenter --net=/run/netns/"$(ha_gw_ns "$1")" -- "$SLUICED" --pin-root "$(ha_pin_root "$1")" \
+		--journal "$(gw_dir "$1")/journal" --socket "$(gw_sock "$1")" \
+		--config "$(gw_dir "$1")/sluice.yaml" >>"$(gw_dir "$1")/sluiced.log" 2>&1 &
+	echo $! >"$(gw_dir "$1")/sluiced.pid"
+	disown # no job report when the test SIGKILLs it
+}
+
+# wait_ms LIMIT_MS CMD...: poll CMD every 20 ms; print the ms it took; fail past LIMIT_MS.
+wait_ms() {
+	local limit=$1 t0 dt
+	shift
+	t0=$(now_ns)
+	while :; do
+		dt=$((($(now_ns) - t0) / 1000000))
+		if "$@" >/dev/null 2>&1; then
+			echo "$dt"
+			return 0
+		fi
+		[ "$dt" -ge "$limit" ] && {
+			echo "$dt"
+			return 1
+		}
+		sleep 0.02
+	done
+}
+
+# nexthops VIP: how many next hops the router's kernel route to VIP has (0: none).
+nexthops() {
+	local r
+	r=$(in_r ip route show "$1/32")
+	if [ -z "$r" ]; then
+		echo 0
+	elif grep -q nexthop <<<"$r"; then
+		grep -c 'nexthop via' <<<"$r"
+	else
+		echo 1
+	fi
+}
+hops_are() { [ "$(nexthops "$1")" = "$2" ]; }
+established() { [ "$(birdc_in router show protocols | grep -c Established)" = "$1" ]; }
+
+lab_up_bgp 3 2 && lab_bgp_router on || {
+	tap_fail "BGP lab setup (router with BIRD, 3 gateways, 2 backends)" \
+		"$(tail -3 "$TMP/router/bird.log" 2>/dev/null)"
+	finish
+	exit 1
+}
+ok=1
+for g in 1 2 3; do
+	lab_bgp_gw_bird "$g" || ok=0
+	gw_start "$g"
+done
+[ $ok = 1 ] && tap_ok "BGP lab up: router BIRD, BIRD and sluiced on 3 gateways, 2 backends" ||
+	tap_fail "BGP lab: gateways' BIRD" "$(tail -3 "$TMP"/g*/bird.log)"
+
+# --- sessions, routes, show, metrics -------------------------------------------------
+if ms=$(wait_ms 20000 established 3); then
+	tap_ok "the router's three sessions are established ($ms ms after the daemons started)"
+else
+	tap_fail "the router's three sessions are established" \
+		"$(birdc_in router show protocols)" "$(tail -5 "$TMP/g1/sluiced.log")"
+fi
+if ms=$(wait_ms 5000 hops_are $VIP_A 3) && hops_are $VIP_B 3; then
+	tap_ok "the router's kernel table has a 3-way multipath route to each VIP"
+else
+	tap_fail "3-way multipath routes at the router" "$(in_r ip route show)" \
+		"$(birdc_in router show route all)"
+fi
+r=$(birdc_in router show route $VIP_A/32 all)
+check "the router sees the VIP with community ($BGP_GW_AS,14)" grep -q "($BGP_GW_AS,14)" <<<"$r"
+check "the generated include is the one sluiced owns (own tables, static routes, BFD)" \
+	grep -q "route $VIP_A/32 blackhole" "$(gw_dir 1)/bird-sluice.conf"
+check "the gateways' kernel tables know nothing of the VIPs (own BIRD tables)" \
+	test -z "$(in_gwi 1 ip route show $VIP_A)"
+j=$(gw_cli 1 -j bgp show)
+s=$(jq -r '"\([.vips[] | select(.announced)] | length) \(.peers[0].established) \(.live)"' <<<"$j")
+check "sluice bgp show -j: 2 VIPs announced, r1 established, BIRD live ($s)" test "$s" = "2 true true"
+t=$(gw_cli 1 bgp show)
+check "sluice bgp show: text names VIPs and the session" \
+	grep -q "$VIP_A: announced" <<<"$t"
+# The daemon polls BIRD every second: its view may lag the router's by that much.
+bgp_metrics_ok() {
+	in_gwi 1 curl -s -m 1 http://127.0.0.1:9469/metrics | grep sluice_bgp_ >"$TMP/bgp.metrics"
+	[ "$(grep -cE "^sluice_bgp_announced\{vip=\"$VIP_A\"\} 1|^sluice_bgp_session_up\{peer=\"r1\",address=\"$BGP_ROUTER4\"\} 1" "$TMP/bgp.metrics")" = 2 ]
+}
+if ms=$(wait_ms 3000 bgp_metrics_ok); then
+	tap_ok "metrics: sluice_bgp_announced{vip=\"$VIP_A\"} 1, sluice_bgp_session_up{peer=\"r1\",...} 1"
+else
+	tap_fail "metrics: sluice_bgp_announced and sluice_bgp_session_up" "$(cat "$TMP/bgp.metrics")"
+fi
+
+# --- traffic spreads over the gateways --------------------------------------------------
+fwd() { sluice_gwi "$1" -j stats | jq '.global.forwarded.packets'; }
+f0="$(fwd 1) $(fwd 2) $(fwd 3)"
+okc=0
+for _ in $(seq 30); do
+	in_cli curl -s -m 1 "http://$VIP_A/" | grep -q '^backend-1' && okc=$((okc + 1))
+done
+f1="$(fwd 1) $(fwd 2) $(fwd 3)"
+spread=$(paste -d' ' <(tr ' ' '\n' <<<"$f0") <(tr ' ' '\n' <<<"$f1") | awk '$2 > $1 {n++} END {print n + 0}')
+check "30 of 30 connections to $VIP_A answered" test $okc = 30
+check "every gateway forwarded some (packets before: $f0, after: $f1)" test "$spread" = 3
+
+# --- bad input changes nothing ---------------------------------------------------------
+sum0=$(md5sum <"$(gw_dir 1)/bird-sluice.conf")
+gw_conf 1 "  vips: [{address: $VIP_A, peers: [r9]}]" >"$TMP/bad.yaml"
+out=$(gw_cli 1 config apply "$TMP/bad.yaml" 2>&1)
+check "config apply with an unknown peer is refused: $(head -1 <<<"$out")" \
+	grep -q "unknown peer 'r9'" <<<"$out"
+gw_conf 1 | sed "s|asn: $BGP_GW_AS|asn: 0|" >"$TMP/bad.yaml"
+out=$(gw_cli 1 config check "$TMP/bad.yaml" 2>&1)
+check "config check with AS 0: $(head -1 <<<"$out")" grep -q "not a usable AS number" <<<"$out"
+check "the include did not change, the routes neither" \
+	test "$(md5sum <"$(gw_dir 1)/bird-sluice.conf")" = "$sum0" -a "$(nexthops $VIP_A)" = 3
+
+# --- a VIP without a backend up is withdrawn, and comes back ------------------------------
+# silent (its link drops everything): nginx keeps running, lab_be_heal only lifts the drop.
+lab_be_fail 2 silent
+if ms=$(wait_ms 10000 hops_are $VIP_B 0) && hops_are $VIP_A 3; then
+	tap_ok "backend 2 down: $VIP_B withdrawn by every gateway ($ms ms), $VIP_A kept"
+else
+	tap_fail "backend 2 down: $VIP_B withdrawn" "$(in_r ip route show)" "$(gw_cli 1 bgp show)"
+fi
+ev=$(gw_cli 1 -j journal show dir "$(gw_dir 1)/journal" type bgp 2>/dev/null)
+check "journal: a bgp 'withdrawn' event for $VIP_B" \
+	grep -q "\"vip\":\"$VIP_B\",\"event\":\"withdrawn\"" <<<"$ev"
+lab_be_heal 2
+if ms=$(wait_ms 10000 hops_are $VIP_B 3); then
+	tap_ok "backend 2 back: $VIP_B announced again by the three gateways ($ms ms)"
+else
+	tap_fail "backend 2 back: $VIP_B announced again" "$(in_r ip route show)" \
+		"$(gw_cli 1 bgp show)" "$(gw_cli 1 backend show)" "$(gw_cli 1 breaker show)" \
+		"$(tail -5 "$(gw_dir 1)/sluiced.log")"
+fi
+
+# --- a gateway dies: BFD withdraws it --------------------------------------------------
+in_gwi 3 ip link set $GW_IF down
+if ms=$(wait_ms 1000 hops_are $VIP_A 2); then
+	tap_ok "gateway 3's link down: the router withdraws it in $ms ms (BFD 100 ms x 3; limit 1 s)"
+else
+	tap_fail "gateway 3's link down: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
+fi
+kill -9 "$(cat "$(gw_dir 2)/sluiced.pid")" "$(cat "$TMP/g2/bird.pid")" 2>/dev/null
+if ms=$(wait_ms 1000 hops_are $VIP_A 1); then
+	tap_ok "gateway 2's BIRD and sluiced SIGKILLed: withdrawn in $ms ms (limit 1 s)"
+else
+	tap_fail "gateway 2 SIGKILLed: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
+fi
+okc=0
+for _ in $(seq 10); do
+	in_cli curl -s -m 1 "http://$VIP_A/" | grep -q '^backend-1' && okc=$((okc + 1))
+done
+check "the client still reaches $VIP_A through gateway 1 ($okc of 10)" test $okc = 10
+
+finish
