@@ -449,24 +449,25 @@ lab_ha_ns() {
 	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 }
 
-# lab_ha_gateway I: gateway I's namespace and g0; forwarding on (bpf_fib_lookup
-# refuses without it), rp_filter off, static neighbours for every client
-# address and backend (bpf_fib_lookup needs them resolved).
+# lab_ha_gateway I [ADDR4 ADDR6]: gateway I's namespace and g0 (addresses:
+# default ha_gw_addr4/6 I); forwarding on (bpf_fib_lookup refuses without
+# it), rp_filter off, static neighbours for every client address when the
+# client is on the bridge (HA_MAC_C set; backends: lab_ha_backend).
 lab_ha_gateway() {
 	g=$1
 	ns=$(ha_gw_ns "$g")
 	lab_ha_ns "$ns" || return 1
 	lab_ha_port "$ns" $GW_IF "sg$g" $HA_GW_MTU || return 1
-	in_gwi "$g" ip addr add "$(ha_gw_addr4 "$g")/24" dev $GW_IF
-	in_gwi "$g" ip -6 addr add "$(ha_gw_addr6 "$g")/64" dev $GW_IF nodad
+	in_gwi "$g" ip addr add "${2:-$(ha_gw_addr4 "$g")}/24" dev $GW_IF
+	in_gwi "$g" ip -6 addr add "${3:-$(ha_gw_addr6 "$g")}/64" dev $GW_IF nodad
 	in_gwi "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.$GW_IF.rp_filter=0
 	in_gwi "$g" ethtool -K $GW_IF tx off >/dev/null || return 1
-	for a in $CLIENTS4; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS4; do
 		in_gwi "$g" ip neigh replace "$a" lladdr "$HA_MAC_C" dev $GW_IF nud permanent
 	done
-	for a in $CLIENTS6; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS6; do
 		in_gwi "$g" ip -6 neigh replace "$a" lladdr "$HA_MAC_C" dev $GW_IF nud permanent
 	done
 	# The trap: XDP_TX on g0 reaches the bridge only if the peer (sgI) runs XDP.
@@ -477,6 +478,7 @@ lab_ha_gateway() {
 # client (same subnet, static neighbours). arp_ignore=1 / arp_announce=2
 # (the usual DSR settings): the backend owns every VIP on lo, but must never
 # answer the client's ARP for one, nor use a VIP as its ARP sender address.
+# With ROUTER4 ROUTER6 (the BGP lab), its default routes go through them.
 lab_ha_backend() {
 	i=$1
 	ns=$(be_ns "$i")
@@ -485,18 +487,33 @@ lab_ha_backend() {
 	lab_ha_port "$ns" b0 "sb$i" $HA_GW_MTU || return 1
 	in_be "$i" ip addr add "$(ha_be_addr4 "$i")/24" dev b0
 	in_be "$i" ip -6 addr add "$(ha_be_addr6 "$i")/64" dev b0 nodad
+	if [ -n "${2:-}" ]; then
+		in_be "$i" ip route add default via "$2"
+		in_be "$i" ip -6 route add default via "$3"
+	fi
 	mac_b=$(lab_mac "$ns" b0)
-	for a in $CLIENTS4; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS4; do
 		in_be "$i" ip neigh replace "$a" lladdr "$HA_MAC_C" dev b0 nud permanent
 	done
-	for a in $CLIENTS6; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS6; do
 		in_be "$i" ip -6 neigh replace "$a" lladdr "$HA_MAC_C" dev b0 nud permanent
 	done
-	for g in 1 2; do
+	for g in $(seq "$(cat "$LAB_STATE/gateways" 2>/dev/null || echo 2)"); do
 		in_gwi "$g" ip neigh replace "$(ha_be_addr4 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
 		in_gwi "$g" ip -6 neigh replace "$(ha_be_addr6 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
 	done
 	lab_backend_dsr "$i"
+}
+
+# lab_ha_switch: the switch namespace and its bridge, without STP (ports
+# forward at once) or multicast snooping (IPv6 neighbour discovery is
+# flooded, no querier needed).
+lab_ha_switch() {
+	lab_ha_ns "$SW_NS" || return 1
+	in_sw sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+	in_sw ip link set lo up
+	in_sw ip link add $HA_BR type bridge stp_state 0 mcast_snooping 0 || return 1
+	in_sw ip link set $HA_BR up
 }
 
 # lab_up_ha [N]: the two-gateway lab with N backends (default 2, at most
@@ -516,13 +533,7 @@ lab_up_ha() {
 	}
 	mkdir -p "$LAB_STATE" || return 1
 	echo "$n" >"$LAB_STATE/backends"
-	lab_ha_ns "$SW_NS" || return 1
-	# The switch: a bridge without STP (ports forward at once) or multicast
-	# snooping (IPv6 neighbour discovery is flooded, no querier needed).
-	in_sw sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-	in_sw ip link set lo up
-	in_sw ip link add $HA_BR type bridge stp_state 0 mcast_snooping 0 || return 1
-	in_sw ip link set $HA_BR up || return 1
+	lab_ha_switch || return 1
 	# The client: MTU 1500, so that a full packet still fits once a gateway
 	# has added the 20 or 40 bytes of ipip. The VIP ranges are on-link: the
 	# client asks ARP / ND for a VIP, and the gateway holding it answers;
@@ -673,11 +684,7 @@ lab_up_bgp() {
 	mkdir -p "$LAB_STATE" || return 1
 	echo "$n" >"$LAB_STATE/backends"
 	echo "$ng" >"$LAB_STATE/gateways"
-	lab_ha_ns "$SW_NS" || return 1
-	in_sw sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-	in_sw ip link set lo up
-	in_sw ip link add $HA_BR type bridge stp_state 0 mcast_snooping 0 || return 1
-	in_sw ip link set $HA_BR up || return 1
+	lab_ha_switch || return 1
 	lab_ha_ns "$CLI_NS" || return 1
 	lab_ha_ns "$R_NS" || return 1
 	ip link add c0 netns "$CLI_NS" type veth peer name r0 netns "$R_NS" || return 1
@@ -702,36 +709,14 @@ lab_up_bgp() {
 		net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 	g=1
+	HA_MAC_C= # the client is behind the router, not on the bridge
 	while [ "$g" -le "$ng" ]; do
-		ns=$(ha_gw_ns "$g")
-		lab_ha_ns "$ns" || return 1
-		lab_ha_port "$ns" $GW_IF "sg$g" $HA_GW_MTU || return 1
-		in_ns "$ns" ip addr add "$(bgp_gw_addr4 "$g")/24" dev $GW_IF
-		in_ns "$ns" ip -6 addr add "$(bgp_gw_addr6 "$g")/64" dev $GW_IF nodad
-		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-		in_ns "$ns" ethtool -K $GW_IF tx off >/dev/null || return 1
-		in_sw ip link set dev "sg$g" xdpdrv obj "$(lab_ha_pass_obj)" sec xdp || return 1
+		lab_ha_gateway "$g" "$(bgp_gw_addr4 "$g")" "$(bgp_gw_addr6 "$g")" || return 1
 		g=$((g + 1))
 	done
 	i=1
 	while [ "$i" -le "$n" ]; do
-		ns=$(be_ns "$i")
-		lab_ha_ns "$ns" || return 1
-		in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-		lab_ha_port "$ns" b0 "sb$i" $HA_GW_MTU || return 1
-		in_be "$i" ip addr add "$(ha_be_addr4 "$i")/24" dev b0
-		in_be "$i" ip -6 addr add "$(ha_be_addr6 "$i")/64" dev b0 nodad
-		in_be "$i" ip route add default via $BGP_ROUTER4
-		in_be "$i" ip -6 route add default via $BGP_ROUTER6
-		mac_b=$(lab_mac "$ns" b0)
-		g=1
-		while [ "$g" -le "$ng" ]; do
-			in_gwi "$g" ip neigh replace "$(ha_be_addr4 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
-			in_gwi "$g" ip -6 neigh replace "$(ha_be_addr6 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
-			g=$((g + 1))
-		done
-		lab_backend_dsr "$i" || return 1
+		lab_ha_backend "$i" $BGP_ROUTER4 $BGP_ROUTER6 || return 1
 		i=$((i + 1))
 	done
 	lab_wait_nginx "$n"

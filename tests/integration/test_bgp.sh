@@ -24,20 +24,14 @@
 
 require_env bgp
 SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
-for tool in bird birdc nginx curl jq; do
-	command -v $tool >/dev/null || {
-		tap_fail "bgp: needs $tool (make deps installs bird2, nginx-light, curl, jq)"
-		finish
-		exit 1
-	}
-done
-for o in decap floor; do
-	[ -f "$BUILD/bpf/$o.bpf.o" ] || {
-		tap_fail "bgp: $BUILD/bpf/$o.bpf.o is missing"
-		finish
-		exit 1
-	}
-done
+missing=""
+for tool in bird birdc nginx curl jq; do command -v $tool >/dev/null || missing="$missing $tool"; done
+for o in decap floor; do [ -f "$BUILD/bpf/$o.bpf.o" ] || missing="$missing $BUILD/bpf/$o.bpf.o"; done
+if [ -n "$missing" ]; then
+	tap_fail "bgp: missing$missing (make deps installs bird2, nginx-light, curl, jq; make the objects)"
+	finish
+	exit 1
+fi
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

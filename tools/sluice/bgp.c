@@ -8,15 +8,12 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bird.h"
-#include "ctl.h"
 #include "err.h"
-#include "hstate.h"
 #include "main.h"
 #include "out.h"
 
@@ -123,34 +120,15 @@ static void print_text(struct json_object *doc)
 	}
 }
 
+static void prepare(struct json_object *doc)
+{
+	json_object_object_add(doc, "live", json_object_new_boolean(live_sessions(doc)));
+}
+
 static int do_show(int argc, char **argv)
 {
-	char path[4096];
-	struct json_object *doc;
-	long long pid;
-
 	(void)argv;
-	if (argc)
-		return cli_usage_error("bgp", "'bgp show' takes no argument");
-	if (hstate_path_of(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), BIRD_STATUS_FILE, path,
-			   sizeof(path)))
-		return cli_usage_error("bgp", "socket path too long");
-	doc = json_object_from_file(path);
-	pid = doc ? atoll(field(doc, "pid")) : 0;
-	if (!doc || pid <= 0 || (kill((pid_t)pid, 0) && errno == ESRCH)) {
-		json_object_put(doc);
-		out_error("no BGP status at %s: sluiced is not running, or runs without a bgp "
-			  "section in its config",
-			  path);
-		return -ENOENT;
-	}
-	json_object_object_add(doc, "live", json_object_new_boolean(live_sessions(doc)));
-	if (out_is_json())
-		out_json(NULL, doc);
-	else
-		print_text(doc);
-	json_object_put(doc);
-	return 0;
+	return cli_status_show("bgp", BIRD_STATUS_FILE, "bgp", argc, prepare, print_text);
 }
 
 const struct cli_cmd cli_bgp_cmds[] = {

@@ -125,6 +125,17 @@ int do_events(int argc, char **argv);
 int do_top(int argc, char **argv);
 /* cluster.c: the daemon's cluster status (a read command). */
 int do_cluster(int argc, char **argv);
+/*
+ * status.c: OBJECT show (argc: its arguments, none allowed): the status
+ * file name sluiced keeps beside its socket, while the daemon that wrote it
+ * runs (else "no OBJECT status at PATH: sluiced is not running, or runs
+ * without a SECTION section"), given to prepare (may be NULL), then printed
+ * as JSON under -j, by print otherwise.
+ */
+struct json_object;
+int cli_status_show(const char *object, const char *name, const char *section, int argc,
+		    void (*prepare)(struct json_object *doc),
+		    void (*print)(struct json_object *doc));
 /* bgp.c: the VIPs announced through BIRD and the sessions (a read command). */
 int do_bgp(int argc, char **argv);
 /* leader.c: the leader of services with a write port or route leader. */
