@@ -572,8 +572,8 @@ lab_attach_ha() {
 # (default 2) on one bridge with a router; the client sits behind the
 # router. ipip (DSR) only: the backends answer through the router, never
 # through a gateway. The router runs BIRD (lab_bgp_router: eBGP AS 65000
-# with every gateway, BFD, ECMP into its kernel table: `merge paths`, L4
-# multipath hashing); each gateway gets a BIRD main config that includes
+# with every gateway over IPv4 and IPv6, BFD, ECMP into its kernel tables:
+# `merge paths`, L4 multipath hashing); each gateway gets a BIRD main config that includes
 # the file sluiced writes (lab_bgp_gw_bird G); the test starts sluiced.
 #
 #   netns slc-ID (client) c0 <--veth--> r0  netns slr-ID (router) rg0 --+
@@ -629,8 +629,8 @@ lab_bgp_bird() {
 	return 1
 }
 
-# lab_bgp_router [on|off]: the router's BIRD, a session with every gateway,
-# BFD on (default) or off.
+# lab_bgp_router [on|off]: the router's BIRD, an IPv4 and an IPv6 session
+# with every gateway, BFD on (default) or off.
 lab_bgp_router() {
 	d=$LAB_STATE/router
 	mkdir -p "$d" || return 1
@@ -652,6 +652,13 @@ protocol bgp gw$g {
 	bfd ${1:-on};
 	connect retry time 2;
 	ipv4 { import all; export none; };
+}
+protocol bgp gw${g}v6 {
+	local $BGP_ROUTER6 as $BGP_ROUTER_AS;
+	neighbor $(bgp_gw_addr6 "$g") as $BGP_GW_AS;
+	bfd ${1:-on};
+	connect retry time 2;
+	ipv6 { import all; export none; };
 }
 EOF
 		g=$((g + 1))

@@ -5,10 +5,11 @@
 # BFD 100 ms x 3, ECMP into its kernel table, L4 multipath hashing), three
 # gateways each running BIRD and sluiced (the bgp section: sluiced writes
 # BIRD's include and reconfigures it), two nginx backends (ipip, DSR), a
-# client behind the router. Two VIPs: 198.19.0.1 (backend 1) and
-# 198.19.0.2 (backend 2), TCP health checks every 0.3 s.
-#  - all three sessions come up; the router's kernel route to each VIP has
-#    three next hops; `sluice bgp show` and the metrics say so;
+# client behind the router. Three VIPs: 198.19.0.1 and fd00:5c:ff::1
+# (backend 1), 198.19.0.2 (backend 2), TCP health checks every 0.3 s;
+# sessions over IPv4 and IPv6.
+#  - all six sessions come up; the router's kernel route to each VIP has
+#    three next hops (IPv4 and IPv6); `sluice bgp show` and the metrics say so;
 #  - the client's connections spread over the three gateways;
 #  - a bad bgp section sent to a running daemon changes nothing;
 #  - backend 2 silent: 198.19.0.2 is withdrawn by every gateway (journal
@@ -37,6 +38,7 @@ trap 'exit 130' INT TERM
 
 VIP_A=198.19.0.1
 VIP_B=198.19.0.2
+VIP_6=fd00:5c:ff::1
 TMP=$LAB_STATE
 gw_dir() { echo "$TMP/g$1"; }
 gw_sock() { echo "$TMP/g$1/sluiced.sock"; }
@@ -54,6 +56,7 @@ daemon:
 interfaces: [g0]
 gateway:
   encap-source4: $(bgp_gw_addr4 "$1")
+  encap-source6: $(bgp_gw_addr6 "$1")
 services:
   - address: $VIP_A
     port: 80
@@ -65,6 +68,11 @@ services:
     mode: ipip
     health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
     backends: [$(ha_be_addr4 2)]
+  - address: "$VIP_6"
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: ["$(ha_be_addr6 1)"]
 bgp:
   asn: $BGP_GW_AS
   router-id: $(bgp_gw_addr4 "$1")
@@ -72,9 +80,10 @@ bgp:
   include: $(gw_dir "$1")/bird-sluice.conf
   bfd: on
   communities: [$BGP_GW_AS:14]
-  prefixes: [198.19.0.0/24]
+  prefixes: [198.19.0.0/24, "fd00:5c:ff::/64"]
   peers:
     - {name: r1, address: $BGP_ROUTER4, asn: $BGP_ROUTER_AS}
+    - {name: r1v6, address: "$BGP_ROUTER6", asn: $BGP_ROUTER_AS}
 ${2:-}
 EOF
 }
@@ -111,7 +120,10 @@ wait_ms() {
 # nexthops VIP: how many next hops the router's kernel route to VIP has (0: none).
 nexthops() {
 	local r
-	r=$(in_r ip route show "$1/32")
+	case $1 in
+	*:*) r=$(in_r ip -6 route show "$1/128") ;;
+	*) r=$(in_r ip route show "$1/32") ;;
+	esac
 	if [ -z "$r" ]; then
 		echo 0
 	elif grep -q nexthop <<<"$r"; then
@@ -138,16 +150,16 @@ done
 	tap_fail "BGP lab: gateways' BIRD" "$(tail -3 "$TMP"/g*/bird.log)"
 
 # --- sessions, routes, show, metrics -------------------------------------------------
-if ms=$(wait_ms 20000 established 3); then
-	tap_ok "the router's three sessions are established ($ms ms after the daemons started)"
+if ms=$(wait_ms 20000 established 6); then
+	tap_ok "the router's six sessions (IPv4, IPv6) are established ($ms ms after the daemons started)"
 else
-	tap_fail "the router's three sessions are established" \
+	tap_fail "the router's six sessions are established" \
 		"$(birdc_in router show protocols)" "$(tail -5 "$TMP/g1/sluiced.log")"
 fi
-if ms=$(wait_ms 5000 hops_are $VIP_A 3) && hops_are $VIP_B 3; then
-	tap_ok "the router's kernel table has a 3-way multipath route to each VIP"
+if ms=$(wait_ms 5000 hops_are $VIP_A 3) && hops_are $VIP_B 3 && hops_are $VIP_6 3; then
+	tap_ok "the router's kernel tables have a 3-way multipath route to each VIP (IPv4, IPv6)"
 else
-	tap_fail "3-way multipath routes at the router" "$(in_r ip route show)" \
+	tap_fail "3-way multipath routes at the router" "$(in_r ip route show)" "$(in_r ip -6 route show)" \
 		"$(birdc_in router show route all)"
 fi
 r=$(birdc_in router show route $VIP_A/32 all)
@@ -157,8 +169,8 @@ check "the generated include is the one sluiced owns (own tables, static routes,
 check "the gateways' kernel tables know nothing of the VIPs (own BIRD tables)" \
 	test -z "$(in_gwi 1 ip route show $VIP_A)"
 j=$(gw_cli 1 -j bgp show)
-s=$(jq -r '"\([.vips[] | select(.announced)] | length) \(.peers[0].established) \(.live)"' <<<"$j")
-check "sluice bgp show -j: 2 VIPs announced, r1 established, BIRD live ($s)" test "$s" = "2 true true"
+s=$(jq -r '"\([.vips[] | select(.announced)] | length) \([.peers[] | select(.established)] | length) \(.live)"' <<<"$j")
+check "sluice bgp show -j: 3 VIPs announced, 2 sessions established, BIRD live ($s)" test "$s" = "3 2 true"
 t=$(gw_cli 1 bgp show)
 check "sluice bgp show: text names VIPs and the session" \
 	grep -q "$VIP_A: announced" <<<"$t"
@@ -183,6 +195,11 @@ done
 f1="$(fwd 1) $(fwd 2) $(fwd 3)"
 spread=$(paste -d' ' <(tr ' ' '\n' <<<"$f0") <(tr ' ' '\n' <<<"$f1") | awk '$2 > $1 {n++} END {print n + 0}')
 check "30 of 30 connections to $VIP_A answered" test $okc = 30
+ok6=0
+for _ in $(seq 10); do
+	in_cli curl -s -m 1 "http://[$VIP_6]/" | grep -q '^backend-1' && ok6=$((ok6 + 1))
+done
+check "10 of 10 connections to $VIP_6 answered" test $ok6 = 10
 check "every gateway forwarded some (packets before: $f0, after: $f1)" test "$spread" = 3
 
 # --- a long-lived connection -----------------------------------------------------------
@@ -247,6 +264,7 @@ if ms=$(wait_ms 1000 hops_are $VIP_A 2); then
 else
 	tap_fail "gateway $CARRIER's link down: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
 fi
+check "... and from $VIP_6's route too (IPv6 session, BFD)" wait_ms 1000 hops_are $VIP_6 2
 KILLED=$((CARRIER % 3 + 1))
 kill -9 "$(cat "$(gw_dir $KILLED)/sluiced.pid")" "$(cat "$TMP/g$KILLED/bird.pid")" 2>/dev/null
 if ms=$(wait_ms 1000 hops_are $VIP_A 1); then
@@ -254,12 +272,18 @@ if ms=$(wait_ms 1000 hops_are $VIP_A 1); then
 else
 	tap_fail "gateway $KILLED SIGKILLed: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
 fi
+check "... and from $VIP_6's route too" wait_ms 1000 hops_are $VIP_6 1
 LAST=$((KILLED % 3 + 1))
 okc=0
 for _ in $(seq 10); do
 	in_cli curl -s -m 1 "http://$VIP_A/" | grep -q '^backend-1' && okc=$((okc + 1))
 done
-check "new connections reach $VIP_A through gateway $LAST ($okc of 10)" test $okc = 10
+ok6=0
+for _ in $(seq 5); do
+	in_cli curl -s -m 1 "http://[$VIP_6]/" | grep -q '^backend-1' && ok6=$((ok6 + 1))
+done
+check "new connections reach $VIP_A ($okc of 10) and $VIP_6 ($ok6 of 5) through gateway $LAST" \
+	test $okc = 10 -a $ok6 = 5
 wait $DL
 rc=$?
 size=$(stat -c %s "$TMP/slow" 2>/dev/null || echo 0)
