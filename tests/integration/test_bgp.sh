@@ -14,6 +14,9 @@
 #  - a bad bgp section sent to a running daemon changes nothing;
 #  - backend 2 silent: 198.19.0.2 is withdrawn by every gateway (journal
 #    events), 198.19.0.1 stays; backend 2 back: announced again;
+#  - drain of another gateway: its VIPs withdrawn, connections opened
+#    meanwhile go to the others, drained once no flow is active (journal
+#    events); undrain announces again;
 #  - a 5 s download (ipip) runs through one gateway; that gateway's link
 #    goes down: BFD withdraws it at the router within 1 s; another one's
 #    BIRD and sluiced are SIGKILLed: withdrawn within 1 s; new connections
@@ -255,6 +258,42 @@ else
 	tap_fail "backend 2 back: $VIP_B announced again" "$(in_r ip route show)" \
 		"$(gw_cli 1 bgp show)" "$(gw_cli 1 backend show)" "$(gw_cli 1 breaker show)" \
 		"$(tail -5 "$(gw_dir 1)/sluiced.log")"
+fi
+
+# --- drain: withdrawn, new connections elsewhere, drained, undrained ---------------------
+D=$((CARRIER % 3 + 1))
+out=$(gw_cli $D gateway drain --deadline 0 2>&1)
+check "gateway drain --deadline 0 is refused: $out" grep -q "deadline" <<<"$out"
+out=$(gw_cli $D gateway drain --deadline 20 2>&1)
+check "gateway drain on gateway $D: $out" grep -q '^draining: 0 of 3 VIPs announced' <<<"$out"
+if ms=$(wait_ms 3000 hops_are $VIP_A 2) && hops_are $VIP_6 2; then
+	tap_ok "the router withdraws gateway $D's VIPs ($ms ms)"
+else
+	tap_fail "the router withdraws gateway $D's VIPs" "$(in_r ip route show $VIP_A)"
+fi
+f0=$(fwd $D)
+okc=0
+for _ in $(seq 10); do
+	in_cli curl -s -m 1 "http://$VIP_A/" | grep -q '^backend-1' && okc=$((okc + 1))
+done
+f1=$(fwd $D)
+check "connections opened during the drain: $okc of 10 answered, none through gateway $D (forwarded $f0 -> $f1)" \
+	test $okc = 10 -a "$f0" = "$f1"
+drained() { [ "$(gw_cli $D -j bgp show | jq -r '"\(.drain) \(.active_flows)"')" = "drained 0" ]; }
+if ms=$(wait_ms 8000 drained); then
+	tap_ok "gateway $D drained: no active flow left ($ms ms)"
+else
+	tap_fail "gateway $D drained" "$(gw_cli $D bgp show)"
+fi
+ev=$(gw_cli $D -j journal show dir "$(gw_dir $D)/journal" type bgp 2>/dev/null)
+check "journal: drain and drained events" \
+	test "$(grep -oE '"event":"drain(ed)?"' <<<"$ev" | sort -u | wc -l)" = 2
+out=$(gw_cli $D gateway undrain 2>&1)
+check "gateway undrain: $out" grep -q '^undrained: 3 of 3 VIPs announced' <<<"$out"
+if ms=$(wait_ms 3000 hops_are $VIP_A 3) && hops_are $VIP_6 3; then
+	tap_ok "the router has gateway $D back ($ms ms)"
+else
+	tap_fail "the router has gateway $D back" "$(in_r ip route show $VIP_A)"
 fi
 
 # --- a gateway dies under the connection: BFD withdraws it ---------------------------

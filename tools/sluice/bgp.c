@@ -99,6 +99,10 @@ static void print_text(struct json_object *doc)
 		 field(doc, "include"), flag(doc, "configured") ? "configured" : "NOT CONFIGURED");
 	if (*field(doc, "error"))
 		out_text("last error: %s\n", field(doc, "error"));
+	if (strcmp(field(doc, "drain"), "off"))
+		out_text("gateway %s for %s s: %s active flows%s%s\n", field(doc, "drain"),
+			 field(doc, "drain_elapsed_s"), field(doc, "active_flows"),
+			 *field(doc, "drain_why") ? ", " : "", field(doc, "drain_why"));
 	if (json_object_object_get_ex(doc, "vips", &a)) {
 		out_text("VIPs:\n");
 		for (i = 0; i < json_object_array_length(a); i++) {

@@ -14,16 +14,26 @@
  * beside the control socket (bird.h BIRD_STATUS_FILE) feeds `sluice bgp
  * show`. When the daemon stops, BIRD keeps what it announces: the data
  * plane keeps forwarding too.
+ *
+ * A drain (`sluice gateway drain`) withdraws every VIP while the data plane
+ * goes on forwarding the flows it has; it is over (drained) when the sweep
+ * finds no active flow (sweep.h: none seen for 2 s, or closed), or at its
+ * deadline. The state lives in the daemon: a
+ * restarted daemon announces again.
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "args.h"
 #include "backend.h"
 #include "bird.h"
+#include "clock.h"
 #include "err.h"
 #include "hstate.h"
 #include "journal.h"
@@ -53,6 +63,11 @@ struct bgp {
 	__u64 reconfigures, reconfigure_failures;
 	char status_path[PATH_MAX];
 	char *status_text;
+	/* drain: 0 off, 1 draining, 2 drained */
+	int drain;
+	__u64 drain_start_ms, drain_deadline_ms; /* monotonic; deadline 0: none */
+	__s64 drain_flows;			 /* active flows at the last sweep (-1 unknown) */
+	char drain_why[32];			 /* drained: "no active flow" or "deadline" */
 };
 
 static void bgp_event(struct daemon *d, struct json_object *o)
@@ -147,7 +162,10 @@ static void evaluate(struct daemon *d, struct bgp *b)
 		n = 0;
 	}
 	for (i = 0; i < b->nvips; i++) {
-		if (*xdp) {
+		if (b->drain) {
+			up = 0;
+			snprintf(why, sizeof(why), "gateway draining");
+		} else if (*xdp) {
 			up = 0;
 			snprintf(why, sizeof(why), "%s", xdp);
 		} else if (has_backend_up(d, &b->vips[i].addr, list, n)) {
@@ -274,6 +292,18 @@ static void status_write(struct daemon *d, struct bgp *b)
 	json_object_object_add(doc, "include", json_object_new_string(b->conf.include));
 	json_object_object_add(doc, "configured", json_object_new_boolean(b->configured));
 	json_object_object_add(doc, "error", json_object_new_string(b->error));
+	json_object_object_add(doc, "drain",
+			       json_object_new_string(b->drain == 1   ? "draining"
+						      : b->drain == 2 ? "drained"
+								      : "off"));
+	if (b->drain) {
+		json_object_object_add(doc, "active_flows", json_object_new_int64(b->drain_flows));
+		json_object_object_add(
+			doc, "drain_elapsed_s",
+			json_object_new_int64(
+				(int64_t)((clock_mono_ms() - b->drain_start_ms) / 1000)));
+		json_object_object_add(doc, "drain_why", json_object_new_string(b->drain_why));
+	}
 	for (i = 0; i < b->nvips; i++) {
 		struct json_object *v = json_object_new_object();
 
@@ -329,12 +359,142 @@ out:
 	(void)d;
 }
 
+static void drain_event(struct daemon *d, const char *event, struct bgp *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "active_flows", json_object_new_int64(b->drain_flows));
+	if (b->drain_deadline_ms)
+		json_object_object_add(
+			o, "deadline_s",
+			json_object_new_int64(
+				(int64_t)((b->drain_deadline_ms - b->drain_start_ms) / 1000)));
+	if (b->drain == 2)
+		json_object_object_add(o, "why", json_object_new_string(b->drain_why));
+	bgp_event(d, o);
+}
+
+/* A draining gateway is drained once no flow is open, or at the deadline. */
+static void drain_check(struct daemon *d, struct bgp *b)
+{
+	__u64 now = clock_mono_ms();
+
+	if (b->drain != 1)
+		return;
+	b->drain_flows = breakers_active_flows(d);
+	/* The first sweep after the start counts what the withdrawal left. */
+	if (now - b->drain_start_ms >= SLUICED_SWEEP_MS && b->drain_flows == 0)
+		snprintf(b->drain_why, sizeof(b->drain_why), "no active flow");
+	else if (b->drain_deadline_ms && now >= b->drain_deadline_ms)
+		snprintf(b->drain_why, sizeof(b->drain_why), "deadline");
+	else
+		return;
+	b->drain = 2;
+	log_info("bgp: gateway drained (%s; %lld active flows) after %llu ms", b->drain_why,
+		 (long long)b->drain_flows, (unsigned long long)(now - b->drain_start_ms));
+	drain_event(d, "drained", b);
+}
+
+/* The reply of gateway drain/undrain: text, or JSON ({"error": ...} on failure). */
+static int drain_reply(int json, int rc, char **out, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int drain_reply(int json, int rc, char **out, const char *fmt, ...)
+{
+	struct json_object *o;
+	char *text = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	*out = text;
+	if (!json || !rc || !text)
+		return rc;
+	o = json_object_new_object();
+	text[strcspn(text, "\n")] = 0;
+	if (o) {
+		json_object_object_add(o, "error", json_object_new_string(text));
+		*out = NULL;
+		if (asprintf(out, "%s\n",
+			     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
+			*out = NULL;
+		json_object_put(o);
+	}
+	free(text);
+	return rc;
+}
+
+int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char **out)
+{
+	const char *what = drain ? "drain" : "undrain";
+	struct bgp *b = d->bgp;
+	__u32 deadline = 0;
+	size_t i, n = 0;
+
+	*out = NULL;
+	if (!b)
+		return drain_reply(json, 1, out,
+				   "sluice: gateway %s: this sluiced has no bgp section: nothing "
+				   "announces its VIPs through BIRD\n",
+				   what);
+	if (drain && argc == 2 && !strcmp(argv[0], "--deadline")) {
+		if (args_parse_u32(argv[1], 1, 86400, "--deadline", &deadline)) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "%s", err_msg());
+			err_clear();
+			return drain_reply(json, 1, out, "sluice: gateway drain: %s (seconds)\n",
+					   msg);
+		}
+	} else if (argc) {
+		return drain_reply(
+			json, 1, out, "sluice: gateway %s: unexpected '%s' (usage: %s)\n", what,
+			argv[0], drain ? "gateway drain [--deadline SECONDS]" : "gateway undrain");
+	}
+	if (drain) {
+		b->drain = 1;
+		b->drain_start_ms = clock_mono_ms();
+		b->drain_deadline_ms = deadline ? b->drain_start_ms + deadline * 1000ull : 0;
+		b->drain_flows = breakers_active_flows(d);
+		b->drain_why[0] = 0;
+		log_info("bgp: draining the gateway (deadline %s%u s)", deadline ? "" : "none, ",
+			 deadline);
+		drain_event(d, "drain", b);
+	} else {
+		b->drain = 0;
+		log_info("bgp: gateway undrained: announcing again what it can serve");
+		drain_event(d, "undrain", b);
+	}
+	bgp_tick(d);
+	for (i = 0; i < b->nvips; i++)
+		n += b->up[i];
+	if (json)
+		return drain_reply(json, 0, out,
+				   "{\"drain\":\"%s\",\"vips\":%zu,\"announced\":%zu,"
+				   "\"configured\":%s,\"active_flows\":%lld}\n",
+				   drain ? "draining" : "off", b->nvips, n,
+				   b->configured ? "true" : "false", (long long)b->drain_flows);
+	if (!drain)
+		return drain_reply(json, 0, out, "undrained: %zu of %zu VIPs announced (%s)\n", n,
+				   b->nvips, b->configured ? "BIRD reconfigured" : b->error);
+	return drain_reply(json, 0, out,
+			   "draining: %zu of %zu VIPs announced (%s), %lld active flows; progress: "
+			   "sluice bgp show, sluice events\n",
+			   n, b->nvips, b->configured ? "BIRD reconfigured" : b->error,
+			   (long long)b->drain_flows);
+}
+
 void bgp_tick(struct daemon *d)
 {
 	struct bgp *b = d->bgp;
 
 	if (!b)
 		return;
+	drain_check(d, b);
 	evaluate(d, b);
 	poll_sessions(d, b);
 	push(d, b);
@@ -417,6 +577,12 @@ void bgp_sync(struct daemon *d, const struct state *s)
 		b->status_path[0] = 0;
 	b->dirty = 1;
 	if (old) {
+		/* A config apply does not end a drain. */
+		b->drain = old->drain;
+		b->drain_start_ms = old->drain_start_ms;
+		b->drain_deadline_ms = old->drain_deadline_ms;
+		b->drain_flows = old->drain_flows;
+		memcpy(b->drain_why, old->drain_why, sizeof(b->drain_why));
 		d->bgp = NULL;
 		free(old->ifaces);
 		free(old->status_text);

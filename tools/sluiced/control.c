@@ -408,6 +408,12 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "config", 2) &&
 	    word_is(r->argv[i + 1], "apply", 1)) {
 		run_apply(d, c, i + 2 < r->argc ? r->argv[i + 2] : NULL);
+	} else if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "gateway", 1) &&
+		   (word_is(r->argv[i + 1], "drain", 1) || word_is(r->argv[i + 1], "undrain", 1))) {
+		/* Not a map write: the announcements (bgp.c). */
+		rc = bgp_drain(d, r->argv[i + 1][0] == 'd', r->argc - i - 2, r->argv + i + 2,
+			       r->json || r->pretty, &out);
+		reply(c, rc, rc || !out ? "" : out, rc && out ? out : "", -1);
 	} else if (kind == CMD_NONE) {
 		refuse(c,
 		       "'%s%s%s' is not a write command the daemon runs (expected e.g. service add ...)",

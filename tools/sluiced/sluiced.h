@@ -115,6 +115,8 @@ void breakers_close(struct daemon *d);
 void breakers_refresh(struct daemon *d);
 /* Breaker state of backend id for metrics: 0 closed, 1 open, 2 half-open; -1 unknown. */
 int breakers_state(struct daemon *d, __u32 id);
+/* Active flows (sweep.h) the last sweep (every second) found; -1 before the first. */
+__s64 breakers_active_flows(struct daemon *d);
 
 /* http.c */
 int http_open(struct daemon *d);
@@ -151,6 +153,13 @@ void bgp_sync(struct daemon *d, const struct state *s);
 void bgp_tick(struct daemon *d);
 /* Prometheus lines (nothing without a bgp section). */
 void bgp_metrics(struct daemon *d, FILE *f);
+/*
+ * `gateway drain [--deadline SECONDS]` (args after "drain") and `gateway
+ * undrain`: withdraw every VIP (the flows this gateway has go on until
+ * none is open or the deadline passes), or announce again. *out receives
+ * the reply (malloc'ed; JSON with json). 0, or 1 with the error in *out.
+ */
+int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char **out);
 void bgp_close(struct daemon *d);
 
 /* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
