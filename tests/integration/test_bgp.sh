@@ -21,7 +21,9 @@
 #    goes down: BFD withdraws it at the router within 1 s; another one's
 #    BIRD and sluiced are SIGKILLed: withdrawn within 1 s; new connections
 #    go through the last one, and the download finishes through it with
-#    no reset (identical Maglev tables: the same backend).
+#    no reset (identical Maglev tables: the same backend);
+#  - SIGTERM to the last one's sluiced (drain-on-stop): its VIPs are
+#    withdrawn, and it stops once drained.
 # Bounded (every wait has a limit, about 30 s in all); everything runs in
 # namespaces this test makes and is stopped on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +84,7 @@ bgp:
   socket: $(bgp_bird_sock "g$1")
   include: $(gw_dir "$1")/bird-sluice.conf
   bfd: on
+  drain-on-stop: 10
   communities: [$BGP_GW_AS:14]
   prefixes: [198.19.0.0/24, "fd00:5c:ff::/64"]
   peers:
@@ -297,21 +300,21 @@ else
 fi
 
 # --- a gateway dies under the connection: BFD withdraws it ---------------------------
+# withdrawn_within_1s HOPS WHAT: both VIPs' routes down to HOPS next hops within 1 s.
+withdrawn_within_1s() {
+	local ms
+	if ms=$(wait_ms 1000 hops_are $VIP_A "$1"); then
+		tap_ok "$2: the router withdraws it in $ms ms (limit 1 s)"
+	else
+		tap_fail "$2: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
+	fi
+	check "... and from $VIP_6's route too (its IPv6 session)" wait_ms 1000 hops_are $VIP_6 "$1"
+}
 in_gwi "$CARRIER" ip link set $GW_IF down
-if ms=$(wait_ms 1000 hops_are $VIP_A 2); then
-	tap_ok "gateway $CARRIER's link down: the router withdraws it in $ms ms (BFD 100 ms x 3; limit 1 s)"
-else
-	tap_fail "gateway $CARRIER's link down: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
-fi
-check "... and from $VIP_6's route too (IPv6 session, BFD)" wait_ms 1000 hops_are $VIP_6 2
+withdrawn_within_1s 2 "gateway $CARRIER's link down (BFD 100 ms x 3)"
 KILLED=$((CARRIER % 3 + 1))
 kill -9 "$(cat "$(gw_dir $KILLED)/sluiced.pid")" "$(cat "$TMP/g$KILLED/bird.pid")" 2>/dev/null
-if ms=$(wait_ms 1000 hops_are $VIP_A 1); then
-	tap_ok "gateway $KILLED's BIRD and sluiced SIGKILLed: withdrawn in $ms ms (limit 1 s)"
-else
-	tap_fail "gateway $KILLED SIGKILLed: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
-fi
-check "... and from $VIP_6's route too" wait_ms 1000 hops_are $VIP_6 1
+withdrawn_within_1s 1 "gateway $KILLED's BIRD and sluiced SIGKILLed"
 LAST=$((KILLED % 3 + 1))
 okc=0
 for _ in $(seq 10); do
@@ -328,5 +331,19 @@ rc=$?
 size=$(stat -c %s "$TMP/slow" 2>/dev/null || echo 0)
 check "the download that went through gateway $CARRIER finished through gateway $LAST, no reset (curl $rc, $size bytes)" \
 	test $rc = 0 -a "$size" = 500000
+
+# --- SIGTERM with drain-on-stop: withdrawn first, then the daemon stops ------------------
+kill -TERM "$(cat "$(gw_dir $LAST)/sluiced.pid")"
+stopped() { grep -q '\] stopped' "$(gw_dir $LAST)/sluiced.log"; }
+if ms=$(wait_ms 3000 hops_are $VIP_A 0) && hops_are $VIP_6 0; then
+	tap_ok "SIGTERM to gateway $LAST's sluiced (drain-on-stop): its VIPs withdrawn ($ms ms)"
+else
+	tap_fail "SIGTERM with drain-on-stop: VIPs withdrawn" "$(in_r ip route show $VIP_A)"
+fi
+if ms=$(wait_ms 6000 stopped) && grep -q "gateway drained" "$(gw_dir $LAST)/sluiced.log"; then
+	tap_ok "... and it stopped once drained ($ms ms)"
+else
+	tap_fail "... and it stopped once drained" "$(tail -4 "$(gw_dir $LAST)/sluiced.log")"
+fi
 
 finish

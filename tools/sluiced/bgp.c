@@ -65,6 +65,7 @@ struct bgp {
 	char *status_text;
 	/* drain: 0 off, 1 draining, 2 drained */
 	int drain;
+	int stop_when_drained;			 /* a SIGTERM with drain-on-stop started it */
 	__u64 drain_start_ms, drain_deadline_ms; /* monotonic; deadline 0: none */
 	__s64 drain_flows;			 /* active flows at the last sweep (-1 unknown) */
 	char drain_why[32];			 /* drained: "no active flow" or "deadline" */
@@ -393,6 +394,8 @@ static void drain_check(struct daemon *d, struct bgp *b)
 	else
 		return;
 	b->drain = 2;
+	if (b->stop_when_drained)
+		d->stop = 1;
 	log_info("bgp: gateway drained (%s; %lld active flows) after %llu ms", b->drain_why,
 		 (long long)b->drain_flows, (unsigned long long)(now - b->drain_start_ms));
 	drain_event(d, "drained", b);
@@ -488,6 +491,25 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
 			   (long long)b->drain_flows);
 }
 
+int bgp_drain_on_stop(struct daemon *d)
+{
+	struct bgp *b = d->bgp;
+	char deadline[16], flag[] = "--deadline", *args[2] = { flag, deadline }, *out = NULL;
+
+	/* A second SIGTERM, or nothing to drain: stop now. */
+	if (!b || !b->conf.drain_on_stop_s || b->stop_when_drained || b->drain == 2)
+		return 0;
+	snprintf(deadline, sizeof(deadline), "%u", b->conf.drain_on_stop_s);
+	b->stop_when_drained = 1;
+	if (bgp_drain(d, 1, 2, args, 0, &out)) {
+		b->stop_when_drained = 0;
+		free(out);
+		return 0;
+	}
+	free(out);
+	return 1;
+}
+
 void bgp_tick(struct daemon *d)
 {
 	struct bgp *b = d->bgp;
@@ -579,6 +601,7 @@ void bgp_sync(struct daemon *d, const struct state *s)
 	if (old) {
 		/* A config apply does not end a drain. */
 		b->drain = old->drain;
+		b->stop_when_drained = old->stop_when_drained;
 		b->drain_start_ms = old->drain_start_ms;
 		b->drain_deadline_ms = old->drain_deadline_ms;
 		b->drain_flows = old->drain_flows;

@@ -306,6 +306,9 @@ static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
 	while (read(src->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			reapply(d, "SIGHUP");
+		} else if (si.ssi_signo == SIGTERM && bgp_drain_on_stop(d)) {
+			log_info(
+				"SIGTERM: draining the gateway before stopping (bgp.drain-on-stop)");
 		} else {
 			log_info("%s: stopping (the data plane keeps forwarding)",
 				 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");

@@ -160,6 +160,11 @@ void bgp_metrics(struct daemon *d, FILE *f);
  * the reply (malloc'ed; JSON with json). 0, or 1 with the error in *out.
  */
 int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char **out);
+/*
+ * SIGTERM with bgp.drain-on-stop: start a drain (deadline drain-on-stop)
+ * and return 1; the daemon stops once drained. 0: stop now.
+ */
+int bgp_drain_on_stop(struct daemon *d);
 void bgp_close(struct daemon *d);
 
 /* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */

@@ -74,6 +74,7 @@ struct bird_conf {
 	char include[PATH_MAX];			/* the file sluiced writes */
 	union sluice_addr next_hop4, next_hop6; /* all zero: next hop self */
 	int bfd;				/* default of the peers */
+	__u32 drain_on_stop_s; /* SIGTERM drains first, for at most this long (0: off) */
 	__u32 bfd_interval_ms, bfd_multiplier;
 	size_t ncomms;
 	struct bird_comm comms[BIRD_COMMS_MAX]; /* on every VIP */

@@ -32,11 +32,13 @@ enum {
 	B_PREFIXES,
 	B_PEERS,
 	B_VIPS,
+	B_DRAIN_ON_STOP,
 	B_N
 };
 static const char *const b_keys[B_N] = {
-	"asn",		"router-id",	  "socket",	 "include",  "next-hop", "bfd",
-	"bfd-interval", "bfd-multiplier", "communities", "prefixes", "peers",	 "vips",
+	"asn",	 "router-id",	 "socket",	   "include",	  "next-hop",
+	"bfd",	 "bfd-interval", "bfd-multiplier", "communities", "prefixes",
+	"peers", "vips",	 "drain-on-stop",
 };
 
 /* An ASN: 1..4294967294, not AS_TRANS (23456) nor 65535. */
@@ -386,6 +388,9 @@ int config_parse_bgp(struct cfg *c, yaml_node_t *n)
 				       &b->bfd_interval_ms);
 	if (!err && v[B_BFD_MULT])
 		err = config_v_u32(c, v[B_BFD_MULT], "bfd-multiplier", 1, 255, &b->bfd_multiplier);
+	if (!err && v[B_DRAIN_ON_STOP])
+		err = config_v_u32(c, v[B_DRAIN_ON_STOP], "drain-on-stop", 0, 86400,
+				   &b->drain_on_stop_s);
 	if (!err && v[B_COMMS])
 		err = parse_comms(c, v[B_COMMS], b->comms, &b->ncomms);
 	if (!err)
