@@ -267,6 +267,7 @@ static void test_config_ok(void **unused)
 		     "  socket: /run/b.ctl\n"
 		     "  bfd: on\n"
 		     "  bfd-interval: 0.05\n"
+		     "  drain-on-stop: 30\n"
 		     "  communities: [65001:100]\n"
 		     "  next-hop: [10.0.1.2, fd00::2]\n"
 		     "  prefixes: [10.0.0.0/24]\n"
@@ -283,6 +284,7 @@ static void test_config_ok(void **unused)
 	assert_string_equal(s.bgp.socket, "/run/b.ctl");
 	assert_string_equal(s.bgp.include, BIRD_INCLUDE_DEFAULT);
 	assert_int_equal(s.bgp.bfd_interval_ms, 50);
+	assert_int_equal(s.bgp.drain_on_stop_s, 30);
 	assert_int_equal(s.bgp.npeers, 2);
 	assert_true(s.bgp.peers[0].bfd);
 	assert_false(s.bgp.peers[1].bfd);
