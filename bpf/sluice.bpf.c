@@ -115,7 +115,6 @@ int sluice_xdp(struct xdp_md *ctx)
 		goto out;
 	}
 	fib = &sc->fib;
-	__builtin_memset(fib, 0, sizeof(*fib));
 	reason = sluice_parse(ctx, &pkt);
 	if (reason != SLUICE_CONTINUE) {
 		/* ICMP errors about nat flows are breaker signals (then passed). */

@@ -45,49 +45,14 @@ fi
 
 LAB_ID=fo$$
 LAB_PIN_ROOT=/sys/fs/bpf/sluice-benchfo-$$
-. "$(dirname "$0")/lab.sh"
-HAPID=
-cleanup() {
-	[ -n "$HAPID" ] && kill "$HAPID" 2>/dev/null && wait "$HAPID" 2>/dev/null
-	lab_down
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(dirname "$0")/bench-lab.sh"
 DEAD=2
 SVIP=198.19.0.60 # Sluice's nat service
 HVIP=198.19.0.61 # HAProxy's frontend (local in the gateway: Sluice passes it)
 
-if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
-	echo "bench-failover: skipped: the lab did not come up"
-	exit 0
-fi
-sluice service add $SVIP 80 tcp mode nat >/dev/null
-for i in 1 2 3; do sluice backend add $SVIP 80 tcp "$(be_addr4 $i)" >/dev/null; done
-
-in_gw ip addr add $HVIP/32 dev lo
-cat >"$LAB_STATE/haproxy.cfg" <<EOF
-global
-	maxconn 8000
-defaults
-	mode tcp
-	retries 3
-	option redispatch 1
-	timeout connect 1s
-	timeout client 10s
-	timeout server 10s
-frontend f
-	bind $HVIP:80
-	default_backend b
-backend b
-	balance roundrobin
-	default-server check inter 1s fall 2 rise 2
-	server s1 $(be_addr4 1):80
-	server s2 $(be_addr4 2):80
-	server s3 $(be_addr4 3):80
-EOF
-nsenter --net=/run/netns/$GW_NS -- haproxy -db -f "$LAB_STATE/haproxy.cfg" \
-	>"$LAB_STATE/haproxy.log" 2>&1 &
-HAPID=$!
+bench_up bench-failover $SVIP $HVIP
+bench_haproxy $HVIP "" "retries 3
+option redispatch 1" "default-server check inter 1s fall 2 rise 2"
 for _ in $(seq 50); do
 	in_gw ss -Hltn "sport = :80" | grep -q "$HVIP" && break
 	sleep 0.1
@@ -112,12 +77,6 @@ fo_round() {
 		"\($f + $l) \($f) \($l) \(.total)"' <"$out"
 }
 
-# stat COL VALUES: "median (min-max)" of one column.
-stat() {
-	awk -v c="$1" '{ print $c }' <<<"$2" | sort -n |
-		awk '{ v[NR] = $1 } END { printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'
-}
-
 row() { printf '   %-8s %-6s %-18s %-18s %-18s %s\n' "$@"; }
 row variant death "failed requests" "connect failed" "accepted, lost" connections
 for how in term kill; do
@@ -128,8 +87,10 @@ for how in term kill; do
 	done
 	sl=$(grep . <<<"$sl")
 	ha=$(grep . <<<"$ha")
-	row sluice $how "$(stat 1 "$sl")" "$(stat 2 "$sl")" "$(stat 3 "$sl")" "$(stat 4 "$sl")"
-	row haproxy $how "$(stat 1 "$ha")" "$(stat 2 "$ha")" "$(stat 3 "$ha")" "$(stat 4 "$ha")"
+	row sluice $how "$(bench_stat 1 "$sl")" "$(bench_stat 2 "$sl")" "$(bench_stat 3 "$sl")" \
+		"$(bench_stat 4 "$sl")"
+	row haproxy $how "$(bench_stat 1 "$ha")" "$(bench_stat 2 "$ha")" "$(bench_stat 3 "$ha")" \
+		"$(bench_stat 4 "$ha")"
 done
 echo "   (median (min-max) of $FO_ROUNDS rounds; failed requests = connects refused, timed"
 echo "    out or failed + connections accepted and then lost; Sluice: nat, retries 2,"

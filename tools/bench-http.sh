@@ -39,46 +39,13 @@ fi
 
 LAB_ID=http$$
 LAB_PIN_ROOT=/sys/fs/bpf/sluice-benchhttp-$$
-. "$(dirname "$0")/lab.sh"
-HAPID=
-cleanup() {
-	[ -n "$HAPID" ] && kill "$HAPID" 2>/dev/null && wait "$HAPID" 2>/dev/null
-	lab_down
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(dirname "$0")/bench-lab.sh"
 SVIP=198.19.0.70 # Sluice's nat service
 NVIP=198.19.0.71 # nftables' DNAT
 HVIP=198.19.0.72 # HAProxy's frontend (local in the gateway)
 
-if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
-	echo "bench-http: skipped: the lab did not come up"
-	exit 0
-fi
-sluice service add $SVIP 80 tcp mode nat >/dev/null
-for i in 1 2 3; do sluice backend add $SVIP 80 tcp "$(be_addr4 $i)" >/dev/null; done
-in_gw ip addr add $HVIP/32 dev lo
-cat >"$LAB_STATE/haproxy.cfg" <<EOF
-global
-	maxconn 8000
-	nbthread 2
-defaults
-	mode tcp
-	timeout connect 1s
-	timeout client 10s
-	timeout server 10s
-frontend f
-	bind $HVIP:80
-	default_backend b
-backend b
-	balance roundrobin
-	server s1 $(be_addr4 1):80
-	server s2 $(be_addr4 2):80
-	server s3 $(be_addr4 3):80
-EOF
-nsenter --net=/run/netns/$GW_NS -- haproxy -db -f "$LAB_STATE/haproxy.cfg" \
-	>"$LAB_STATE/haproxy.log" 2>&1 &
-HAPID=$!
+bench_up bench-http $SVIP $HVIP
+bench_haproxy $HVIP "nbthread 2" "" ""
 
 # Sluice on every gateway interface, or on none (nftables' turn).
 sluice_on() {
@@ -121,12 +88,7 @@ for _ in $(seq "$HTTP_ROUNDS"); do
 	all_ha="$all_ha$(http_round haproxy)"$'\n'
 done
 
-# stat COL VALUES: "median (min-max)"; med COL VALUES: the median alone.
-med() { grep . <<<"$2" | awk -v c="$1" '{ print $c }' | sort -n |
-	awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-stat() { grep . <<<"$2" | awk -v c="$1" '{ print $c }' | sort -n |
-	awk '{ v[NR] = $1 } END { printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-nft_med=$(med 1 "$all_nft")
+nft_med=$(bench_med 1 "$all_nft")
 printf '   %-9s %-26s %-14s %s\n' gateway "requests/s" "vs nftables" "failed (per round)"
 for v in sluice nftables haproxy; do
 	case $v in
@@ -134,8 +96,8 @@ for v in sluice nftables haproxy; do
 	nftables) d=$all_nft ;;
 	haproxy) d=$all_ha ;;
 	esac
-	ratio=$(awk -v a="$(med 1 "$d")" -v b="$nft_med" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
-	printf '   %-9s %-26s %-14s %s\n' $v "$(stat 1 "$d")" "$ratio" "$(awk '{ print $2 }' <<<"$(grep . <<<"$d")" | tr '\n' ' ')"
+	ratio=$(awk -v a="$(bench_med 1 "$d")" -v b="$nft_med" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+	printf '   %-9s %-26s %-14s %s\n' $v "$(bench_stat 1 "$d")" "$ratio" "$(awk '{ print $2 }' <<<"$(grep . <<<"$d")" | tr '\n' ' ')"
 done
 echo "   (median (min-max) of $HTTP_ROUNDS rounds; Sluice target >= 1.2x nftables, 0 failed)"
 exit 0

@@ -355,12 +355,18 @@ lab_up_steer() {
 	in_cli ethtool -K c0 tx off >/dev/null || return 1
 	# The pass program on c0: nat replies are XDP_REDIRECTed from gbI to g0.
 	in_cli ip link set dev c0 xdpdrv obj "$(lab_xdp_obj)" sec xdp || return 1
+	lab_backends_up lab_backend_up "$n"
+}
+
+# lab_backends_up FN N: FN I for the backends I = 1..N (either lab), then wait
+# until their nginx listen.
+lab_backends_up() {
 	i=1
-	while [ "$i" -le "$n" ]; do
-		lab_backend_up "$i" || return 1
+	while [ "$i" -le "$2" ]; do
+		"$1" "$i" || return 1
 		i=$((i + 1))
 	done
-	lab_wait_nginx "$n"
+	lab_wait_nginx "$2"
 }
 
 # lab_wait_nginx N: nginx daemonizes; wait (bounded) until backends 1..N listen.
@@ -548,12 +554,7 @@ lab_up_ha() {
 	in_cli ethtool -K c0 tx off >/dev/null || return 1
 	lab_ha_gateway 1 || return 1
 	lab_ha_gateway 2 || return 1
-	i=1
-	while [ "$i" -le "$n" ]; do
-		lab_ha_backend "$i" || return 1
-		i=$((i + 1))
-	done
-	lab_wait_nginx "$n"
+	lab_backends_up lab_ha_backend "$n"
 }
 
 # lab_attach_ha: Sluice (native XDP) on g0 of both gateways, each on its own

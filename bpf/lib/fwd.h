@@ -42,6 +42,8 @@ static __always_inline void sluice_fib_fill(struct bpf_fib_lookup *fib,
 					    const union sluice_addr *dst, int v4, __u8 proto,
 					    __be16 sport, __be16 dport, __u32 tot_len)
 {
+	/* Here, not per packet at the entry: only a forwarded packet needs it. */
+	__builtin_memset(fib, 0, sizeof(*fib));
 	if (v4) {
 		fib->family = SLUICE_AF_INET;
 		fib->ipv4_src = src->u32[3];

@@ -224,7 +224,6 @@ static __noinline int sluice_syn_send(struct xdp_md *ctx, int v4, struct sluice_
 	st->svc_id = sc->fo_svc;
 	if (sluice_syn_rebuild(ctx, v4, syn, &sc->key.src, sc->key.sport, be, sc->bport))
 		return SLUICE_R_NO_BACKEND;
-	__builtin_memset(&sc->fib, 0, sizeof(sc->fib));
 	sluice_fib_fill(&sc->fib, &sc->key.src, &be->addr, v4, IPPROTO_TCP, sc->key.sport,
 			sc->bport,
 			(v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) +

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The control protocol's decoding (userspace/net/ctl.c): any line is parsed
- * as a request and as a reply; what parses is built again, and the built
+ * as a request (run, apply, ...) and as a reply; what parses is built again, and the built
  * line must parse back to the same request or reply.
  */
 #include <string.h>
@@ -17,7 +17,20 @@ static void request(const uint8_t *data, size_t size)
 
 	if (ctl_request_parse((const char *)data, size, &a))
 		return;
-	fuzz_check(a.op >= CTL_OP_RUN && a.op <= CTL_OP_COMPACT, "op %d", a.op);
+	fuzz_check(a.op >= CTL_OP_RUN && a.op <= CTL_OP_APPLY, "op %d", a.op);
+	if (a.op == CTL_OP_APPLY) {
+		fuzz_check(a.name && a.size <= CTL_BODY_MAX, "apply of %zu bytes", a.size);
+		line = ctl_apply_build(a.name, a.size, a.pin_root);
+		fuzz_check(line, "ctl_apply_build");
+		fuzz_check(!ctl_request_parse(line, strlen(line) - 1, &b), "rebuilt apply: %s",
+			   line);
+		fuzz_check(b.op == CTL_OP_APPLY && b.size == a.size && !strcmp(a.name, b.name),
+			   "rebuilt apply differs: %s", line);
+		ctl_request_free(&b);
+		free(line);
+	} else {
+		fuzz_check(!a.name && !a.size, "name or size without apply");
+	}
 	fuzz_check(a.argc >= 0 && a.argc <= CTL_ARGS_MAX, "argc %d", a.argc);
 	if (a.op == CTL_OP_RUN) {
 		fuzz_check(a.argc > 0 && a.argv[a.argc] == NULL, "argv of %d", a.argc);

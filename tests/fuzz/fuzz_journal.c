@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct journal_record r;
 
 		if (journal_record_decode(data + 1, size - 1, &r) == 1)
-			fuzz_check(journal_record_size(r.len) <= size - 1, "record past the end");
+			fuzz_check(r.size <= size - 1 && r.len <= r.size, "record past the end");
 	}
 
 	read_all(&first, &last);

@@ -86,6 +86,32 @@ require_env() {
 	fi
 }
 
+# require_tools SUITE TOOL...: fail the whole suite (one line) when a tool is missing.
+require_tools() {
+	suite=$1
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || {
+			tap_fail "$suite: needs $tool"
+			finish
+			exit 1
+		}
+	done
+}
+
+# wait_alive PID CHECK...: true once CHECK succeeds (100 tries, 0.1 s apart),
+# false as soon as PID (a daemon being started) is gone or the tries run out.
+wait_alive() {
+	pid=$1
+	shift
+	for _ in $(seq 100); do
+		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # stat_of JSON-FILTER: one number from `sluice -j stats`.
 stat_of() {
 	sluice -j stats | jq -r "$1"

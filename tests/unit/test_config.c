@@ -222,6 +222,7 @@ static const char full[] =
 	"daemon:\n"
 	"  socket: /run/x.sock\n"
 	"  metrics: \"[::1]:9100\"\n"
+	"  admin-group: sluice-admin\n"
 	"  health:\n"
 	"    interval: 5\n"
 	"interfaces:\n"
@@ -288,6 +289,7 @@ static void test_load_full(void **unused)
 		fail_msg("%s", err_msg());
 	assert_string_equal(s.daemon.socket, "/run/x.sock");
 	assert_string_equal(s.daemon.metrics, "[::1]:9100");
+	assert_string_equal(s.daemon.admin_group, "sluice-admin");
 	assert_int_equal(s.daemon.health.interval_ms, 5000);
 	assert_int_equal(s.has_ifaces, 1);
 	assert_int_equal(s.nifaces, 2);
@@ -755,6 +757,8 @@ static void test_errors(void **unused)
 {
 	(void)unused;
 	/* Bad values, at the value. */
+	expect_error("daemon:\n  admin-group: \"Bad Group\"\n", 2, 16, "admin-group");
+	expect_error("daemon:\n  admin-group: \"\"\n", 2, 16, "admin-group");
 	expect_error("services:\n  - address: 192.0.2.300\n    port: 80\n", 2, 14,
 		     "address: invalid address '192.0.2.300'");
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 0\n", 3, 11,

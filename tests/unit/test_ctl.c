@@ -216,6 +216,58 @@ static void test_reply_null(void **state)
 	ctl_reply_free(&rep);
 }
 
+/* An apply request: the line names the file and the size of the body that follows it. */
+static void test_apply(void **state)
+{
+	static const char *const bad[] = {
+		"{\"op\":\"apply\",\"name\":\"/x.yaml\"}",			  /* no size */
+		"{\"op\":\"apply\",\"size\":3}",				  /* no name */
+		"{\"op\":\"apply\",\"name\":\"/x\",\"size\":-1}",		  /* negative */
+		"{\"op\":\"apply\",\"name\":\"/x\",\"size\":4194305}",		  /* > 4 MiB */
+		"{\"op\":\"apply\",\"name\":\"/x\",\"size\":\"3\"}",		  /* not a number */
+		"{\"op\":\"apply\",\"name\":\"/x\\ny\",\"size\":3}",		  /* control char */
+		"{\"op\":\"apply\",\"name\":\"\",\"size\":3}",			  /* empty name */
+		"{\"op\":\"ping\",\"name\":\"/x\",\"size\":3}",			  /* not an apply */
+		"{\"argv\":[\"config\",\"apply\"],\"size\":3}",			  /* not an apply */
+		"{\"op\":\"apply\",\"argv\":[\"x\"],\"name\":\"/x\",\"size\":1}", /* argv */
+	};
+	struct ctl_request r;
+	char *line;
+	size_t i;
+
+	(void)state;
+	line = ctl_apply_build("/etc/sluice/sluiced.yaml", 4194304, "/sys/fs/bpf/p");
+	assert_non_null(line);
+	assert_int_equal(parse(line, &r), 0);
+	assert_int_equal(r.op, CTL_OP_APPLY);
+	assert_string_equal(r.name, "/etc/sluice/sluiced.yaml");
+	assert_int_equal(r.size, CTL_BODY_MAX);
+	assert_string_equal(r.pin_root, "/sys/fs/bpf/p");
+	assert_int_equal(r.argc, 0);
+	ctl_request_free(&r);
+	free(line);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(parse(bad[i], &r) < 0);
+		assert_null(r.name);
+	}
+}
+
+/* Who may do what: reads (ping, events) for the read role, the rest needs admin. */
+static void test_roles(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_op_role(CTL_OP_PING), CTL_ROLE_READ);
+	assert_int_equal(ctl_op_role(CTL_OP_SUBSCRIBE), CTL_ROLE_READ);
+	assert_int_equal(ctl_op_role(CTL_OP_RUN), CTL_ROLE_ADMIN);
+	assert_int_equal(ctl_op_role(CTL_OP_APPLY), CTL_ROLE_ADMIN);
+	assert_int_equal(ctl_op_role(CTL_OP_COMPACT), CTL_ROLE_ADMIN);
+	/* An op this table does not know needs the most. */
+	assert_int_equal(ctl_op_role((enum ctl_op)99), CTL_ROLE_ADMIN);
+	assert_string_equal(ctl_op_what(CTL_OP_APPLY), "config apply");
+	assert_string_equal(ctl_role_name(CTL_ROLE_READ), "read");
+	assert_string_equal(ctl_role_name((enum ctl_role)7), "none");
+}
+
 static void test_socket_path(void **state)
 {
 	(void)state;
@@ -236,7 +288,8 @@ int main(void)
 		cmocka_unit_test(test_valid),	   cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unknown),	   cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_round_trip), cmocka_unit_test(test_socket_path),
-		cmocka_unit_test(test_reply_null),
+		cmocka_unit_test(test_reply_null), cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_roles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

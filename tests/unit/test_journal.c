@@ -161,33 +161,58 @@ static void expect_records(__u64 n, const char *last_payload)
 
 static void test_encode_decode(void **state)
 {
+	const struct journal_author who = { .uid = 1000, .pid = 4242 };
 	unsigned char buf[128];
 	struct journal_record r;
 	const char *p = "{\"argv\": [\"x\"]}";
-	__u32 len = (__u32)strlen(p), big;
+	__u32 len = (__u32)strlen(p), big, crc;
+	size_t size = journal_record_size(len);
 
 	(void)state;
-	assert_int_equal(journal_record_size(len), JOURNAL_HDR_SIZE + len);
-	journal_record_encode(buf, 42, 123456789ull, JOURNAL_FAILED, p, len);
-	assert_int_equal(journal_record_decode(buf, journal_record_size(len), &r), 1);
+	assert_int_equal(size, JOURNAL_HDR_SIZE + JOURNAL_AUTHOR_SIZE + len);
+	journal_record_encode(buf, 42, 123456789ull, JOURNAL_FAILED, &who, p, len);
+	assert_int_equal(journal_record_decode(buf, size, &r), 1);
 	assert_int_equal(r.seq, 42);
 	assert_int_equal(r.time_ns, 123456789ull);
 	assert_int_equal(r.type, JOURNAL_FAILED);
 	assert_int_equal(r.len, len);
+	assert_int_equal(r.size, size);
 	assert_memory_equal(r.payload, p, len);
-	/* Little-endian length first. */
-	assert_int_equal(buf[0], len);
+	assert_int_equal(r.has_author, 1);
+	assert_int_equal(r.author.uid, 1000);
+	assert_int_equal(r.author.pid, 4242);
+	/* Little-endian length first: the body, author block and payload. */
+	assert_int_equal(buf[0], len + JOURNAL_AUTHOR_SIZE);
 	assert_int_equal(buf[1], 0);
 	/* Short: not an error, just not a whole record yet. */
-	assert_int_equal(journal_record_decode(buf, journal_record_size(len) - 1, &r), 0);
+	assert_int_equal(journal_record_decode(buf, size - 1, &r), 0);
 	assert_int_equal(journal_record_decode(buf, 3, &r), 0);
-	/* Any flipped byte after the length is caught by the CRC. */
-	buf[JOURNAL_HDR_SIZE + 2] ^= 0x20;
-	assert_int_equal(journal_record_decode(buf, journal_record_size(len), &r), -EBADMSG);
-	buf[JOURNAL_HDR_SIZE + 2] ^= 0x20;
+	/* Any flipped byte after the length is caught by the CRC, the author's too. */
+	buf[JOURNAL_HDR_SIZE + JOURNAL_AUTHOR_SIZE + 2] ^= 0x20;
+	assert_int_equal(journal_record_decode(buf, size, &r), -EBADMSG);
+	buf[JOURNAL_HDR_SIZE + JOURNAL_AUTHOR_SIZE + 2] ^= 0x20;
+	buf[JOURNAL_HDR_SIZE + 1] ^= 1; /* uid */
+	assert_int_equal(journal_record_decode(buf, size, &r), -EBADMSG);
+	buf[JOURNAL_HDR_SIZE + 1] ^= 1;
 	buf[9] ^= 1; /* seq */
-	assert_int_equal(journal_record_decode(buf, journal_record_size(len), &r), -EBADMSG);
+	assert_int_equal(journal_record_decode(buf, size, &r), -EBADMSG);
 	buf[9] ^= 1;
+	/* A flag this reader does not know (CRC right): a newer format, not read. */
+	buf[26] |= 2;
+	crc = htole32((__u32)crc32(0L, buf + 8, (uInt)(size - 8)));
+	memcpy(buf + 4, &crc, 4);
+	assert_int_equal(journal_record_decode(buf, size, &r), -EBADMSG);
+
+	/* The format of before authors (flags 0) still reads, without one. */
+	journal_record_encode(buf, 7, 99, JOURNAL_COMMAND, NULL, p, len);
+	assert_int_equal(buf[0], len);
+	assert_int_equal(buf[26], 0);
+	assert_int_equal(journal_record_decode(buf, JOURNAL_HDR_SIZE + len, &r), 1);
+	assert_int_equal(r.seq, 7);
+	assert_int_equal(r.has_author, 0);
+	assert_int_equal(r.size, JOURNAL_HDR_SIZE + len);
+	assert_int_equal(r.len, len);
+	assert_memory_equal(r.payload, p, len);
 	big = JOURNAL_PAYLOAD_MAX + 1;
 	memcpy(buf, &big, 4);
 	assert_int_equal(journal_record_decode(buf, sizeof(buf), &r), -EBADMSG);
@@ -521,8 +546,8 @@ static void test_inflate_bound(void **state)
 	for (seq = 1; total <= JOURNAL_SEGMENT_SIZE_MAX; seq++) {
 		int last = total + rsize > JOURNAL_SEGMENT_SIZE_MAX;
 
-		journal_record_encode(rec_buf, seq, 1000 * SEC + seq, JOURNAL_ELECTION, payload,
-				      len);
+		journal_record_encode(rec_buf, seq, 1000 * SEC + seq, JOURNAL_ELECTION,
+				      &(struct journal_author){ 0, 1 }, payload, len);
 		zs.next_in = rec_buf;
 		zs.avail_in = (uInt)rsize;
 		do {
@@ -729,6 +754,59 @@ static void test_replay(void **state)
 	expect_replay(700, "X E");
 }
 
+/*
+ * A journal written before authors were recorded: its records read back
+ * (without an author), it opens for appending, new records carry theirs
+ * (the process by default, or the one set), and replay reads both.
+ */
+static void test_old_format(void **state)
+{
+	const struct journal_author who = { .uid = 1234, .pid = 5678 };
+	char path[512], *argv[] = { "service", "add", "A", "80", "tcp" }, *p;
+	unsigned char buf[256];
+	struct journal_record r;
+	struct journal_iter *it;
+	struct journal *j;
+	__u64 seq;
+	size_t n;
+	int fd;
+
+	(void)state;
+	p = journal_command_json(5, argv);
+	assert_non_null(p);
+	n = JOURNAL_HDR_SIZE + strlen(p);
+	journal_record_encode(buf, 1, 100 * SEC, JOURNAL_COMMAND, NULL, p, (__u32)strlen(p));
+	free(p);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.seg", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+
+	open_ok(NULL, &j, NULL);
+	append_cmd(j, 200, "B", &seq);
+	assert_int_equal(seq, 2);
+	journal_set_author(j, &who);
+	append_cmd(j, 300, "C", &seq);
+	journal_close(j);
+
+	assert_int_equal(journal_iter_open(dir, &it), 0);
+	assert_int_equal(journal_iter_next(it, &r), 1);
+	assert_int_equal(r.seq, 1);
+	assert_int_equal(r.has_author, 0);
+	assert_non_null(strstr(r.payload, "\"A\""));
+	assert_int_equal(journal_iter_next(it, &r), 1);
+	assert_int_equal(r.has_author, 1);
+	assert_int_equal(r.author.uid, (__u32)getuid());
+	assert_int_equal(r.author.pid, (__u32)getpid());
+	assert_int_equal(journal_iter_next(it, &r), 1);
+	assert_int_equal(r.author.uid, 1234);
+	assert_int_equal(r.author.pid, 5678);
+	assert_int_equal(journal_iter_next(it, &r), 0);
+	journal_iter_close(it);
+	expect_replay(1000, "A B C");
+}
+
 static void test_compact(void **state)
 {
 	struct journal_opts o = { .segment_size = 2048 };
@@ -834,6 +912,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_sealed_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_rate, setup, teardown),
 	};
 

@@ -105,30 +105,26 @@ static int do_show(int argc, char **argv)
 	struct sluice_leader l = { 0 };
 	struct backend_info *list = NULL;
 	struct hstate *hs = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
+	struct cli_show s;
 	size_t n = 0, i;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("backend", argc, argv, &key, &m);
+	err = cli_show_open("backend", "show", 1, argc, argv, &s);
 	if (err)
-		return err;
+		return cli_show_close(&s, err);
 	hs = health_load();
-	err = backend_list(&m, argc ? &key : NULL, &list, &n);
-	if (err) {
-		cli_lib_error(err);
+	err = backend_list(&s.m, s.only, &list, &n);
+	if (err)
 		goto out;
-	}
 	out_open_array(NULL);
 	for (i = 0; i < n; i++) {
-		if (!i || memcmp(&list[i].svc_key, &list[i - 1].svc_key, sizeof(key))) {
+		if (!i || memcmp(&list[i].svc_key, &list[i - 1].svc_key, sizeof(list[i].svc_key))) {
 			char k[SVC_KEY_STRLEN];
 
 			svc_key_format(&list[i].svc_key, k, sizeof(k));
 			out_text("service %s (mode %s):\n", k, args_mode_name(list[i].svc_mode));
 			/* Best effort, like the health: unreadable means no leader shown. */
-			if (leader_get(&m, list[i].be.svc_id, &l))
+			if (leader_get(&s.m, list[i].be.svc_id, &l))
 				l.backend = 0;
 		}
 		{
@@ -146,8 +142,7 @@ static int do_show(int argc, char **argv)
 out:
 	hstate_free(hs);
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 const struct cli_cmd cli_backend_cmds[] = {
@@ -160,8 +155,3 @@ const struct cli_cmd cli_backend_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_backend(int argc, char **argv)
-{
-	return cli_dispatch("backend", cli_backend_cmds, NULL, argc, argv);
-}

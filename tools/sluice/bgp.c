@@ -140,8 +140,3 @@ const struct cli_cmd cli_bgp_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_bgp(int argc, char **argv)
-{
-	return cli_dispatch("bgp", cli_bgp_cmds, "show", argc, argv);
-}

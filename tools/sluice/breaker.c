@@ -162,21 +162,10 @@ static void print_backend(const struct sluice_maps *m, const struct backend_info
 {
 	struct sluice_be_signals sig;
 	struct json_object *w = watcher_backend(wdoc, it->id);
-	char a[ADDR_STRLEN], s[ADDR_STRLEN];
 
 	memset(&sig, 0, sizeof(sig));
 	maps_read_be_signals(m, it->id, &sig); /* best effort: zeros on failure */
-	if (addr_format(&it->be.addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	if (addr_format(&it->svc_key.addr, s, sizeof(s)))
-		snprintf(s, sizeof(s), "?");
-	out_open_obj(NULL);
-	out_str("service_address", NULL, s);
-	out_u64("service_port", NULL, ntohs(it->svc_key.port));
-	out_str("service_proto", NULL, args_proto_name(it->svc_key.proto));
-	out_u64("id", "  %llu:", it->id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", it->port);
+	cmd_open_backend(NULL, it);
 	out_str("state", " %s", brk_state_name(b->state));
 	if (b->state == SLUICE_BRK_HALF_OPEN)
 		out_u64("probes_left", " (probes left %llu)",
@@ -203,28 +192,26 @@ static int do_show(int argc, char **argv)
 	struct backend_info *list = NULL;
 	struct sluice_breaker *brk = NULL;
 	struct json_object *wdoc = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
+	struct cli_show s;
 	char k[SVC_KEY_STRLEN];
 	size_t n = 0, i;
 	__u32 last = SLUICE_NO_BACKEND;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("breaker", argc, argv, &key, &m);
+	err = cli_show_open("breaker", "show", 1, argc, argv, &s);
 	if (err)
-		return err;
+		return cli_show_close(&s, err);
 	brk = calloc(SLUICE_MAX_BACKENDS, sizeof(*brk));
 	if (!brk) {
 		err_set("out of memory");
 		err = -ENOMEM;
-		goto fail;
+		goto out;
 	}
-	err = backend_list(&m, argc ? &key : NULL, &list, &n);
+	err = backend_list(&s.m, s.only, &list, &n);
 	if (!err)
-		err = maps_read_breakers(&m, brk);
+		err = maps_read_breakers(&s.m, brk);
 	if (err)
-		goto fail;
+		goto out;
 	wdoc = watcher_state();
 	out_open_array(NULL);
 	for (i = 0; i < n; i++) {
@@ -233,20 +220,16 @@ static int do_show(int argc, char **argv)
 			out_text("service %s%s:\n", k, wdoc ? " (watched)" : "");
 			last = list[i].be.svc_id;
 		}
-		print_backend(&m, &list[i], &brk[list[i].id], wdoc);
+		print_backend(&s.m, &list[i], &brk[list[i].id], wdoc);
 	}
 	out_close_array();
 	if (!n)
 		out_text("no backends (see 'sluice backend add')\n");
-	goto out;
-fail:
-	cli_lib_error(err);
 out:
 	json_object_put(wdoc);
 	free(list);
 	free(brk);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 /* ---- watch ----------------------------------------------------------------- */
@@ -552,8 +535,3 @@ const struct cli_cmd cli_breaker_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_breaker(int argc, char **argv)
-{
-	return cli_dispatch("breaker", cli_breaker_cmds, "show", argc, argv);
-}

@@ -95,8 +95,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 	struct sluice_counter c[SLUICE_R_MAX];
 	struct sluice_shard_key *crit = NULL;
 	struct sluice_svc_res r;
-	char a[ADDR_STRLEN], p[SHARD_PREFIX_STRLEN];
-	size_t n = 0, i;
+	size_t n = 0;
 	__s64 in_use;
 	int err;
 
@@ -109,13 +108,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 		err = res_critical_list(m, e->svc.id, &crit, &n);
 	if (err)
 		return err;
-	if (addr_format(&e->key.addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	out_open_obj(NULL);
-	out_u64("id", "service %llu:", e->svc.id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", ntohs(e->key.port));
-	out_str("proto", " %s", args_proto_name(e->key.proto));
+	cmd_open_service(NULL, &e->key, e->svc.id, 1);
 	if (r.max_conns)
 		out_u64("limit", " limit %llu", r.max_conns);
 	else {
@@ -128,13 +121,7 @@ static int print_service(const struct sluice_maps *m, const struct maps_svc_entr
 	out_u64("refused_global", " (global %llu)", c[SLUICE_R_BH_GLOBAL].packets);
 	out_str("refuse", " refuse %s", res_refuse_name(r.refuse));
 	out_str("global_limit", " global-limit %s", r.flags & SLUICE_RES_NO_GLOBAL ? "off" : "on");
-	out_open_array("critical");
-	for (i = 0; i < n; i++) {
-		shard_prefix_format(&crit[i], p, sizeof(p));
-		out_text(i ? ",%s" : " critical %s", p);
-		out_str(NULL, NULL, p);
-	}
-	out_close_array();
+	cmd_print_critical(crit, n);
 	out_text("\n");
 	out_close_obj();
 	free(crit);
@@ -146,46 +133,37 @@ static int do_show(int argc, char **argv)
 	struct sluice_counter g[SLUICE_R_MAX];
 	struct maps_svc_entry *list = NULL;
 	struct sluice_res_global glob;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	struct sluice_svc s;
+	struct sluice_svc svc;
+	struct cli_show s;
 	size_t n = 0, i;
 	__s64 in_use;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("bulkhead", argc, argv, &key, &m);
+	err = cli_show_open("bulkhead", "show", 1, argc, argv, &s);
+	if (!err && s.only)
+		err = svc_get(&s.m, s.only, &svc);
+	if (!err)
+		err = svc_list(&s.m, &list, &n);
+	if (!err)
+		err = maps_read_res_global(&s.m, &glob);
+	if (!err)
+		err = maps_read_conns(&s.m, SLUICE_CONNS_GLOBAL, &in_use);
+	if (!err)
+		err = maps_read_global(&s.m, g);
 	if (err)
-		return err;
-	if (argc)
-		err = svc_get(&m, &key, &s);
-	if (!err)
-		err = svc_list(&m, &list, &n);
-	if (!err)
-		err = maps_read_res_global(&m, &glob);
-	if (!err)
-		err = maps_read_conns(&m, SLUICE_CONNS_GLOBAL, &in_use);
-	if (!err)
-		err = maps_read_global(&m, g);
-	if (err)
-		goto fail;
+		goto out;
 	out_open_array("services");
 	for (i = 0; i < n && !err; i++) {
-		if (argc && memcmp(&list[i].key, &key, sizeof(key)))
+		if (s.only && memcmp(&list[i].key, s.only, sizeof(*s.only)))
 			continue;
-		err = print_service(&m, &list[i]);
+		err = print_service(&s.m, &list[i]);
 	}
 	out_close_array();
-	if (err)
-		goto fail;
-	print_global(&glob, in_use, g[SLUICE_R_BH_GLOBAL].packets);
-	goto out;
-fail:
-	cli_lib_error(err);
+	if (!err)
+		print_global(&glob, in_use, g[SLUICE_R_BH_GLOBAL].packets);
 out:
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 /* The sweep's report, text or JSON (shared with breaker watch through cli_print_sweep). */
@@ -233,24 +211,17 @@ void cli_print_sweep(const char *key, const struct sweep_report *r)
 static int do_sweep(int argc, char **argv)
 {
 	struct sweep_report r;
-	struct sluice_maps m;
+	struct cli_show s;
 	int err;
 
-	if (argc)
-		return cli_usage_error("bulkhead", "bulkhead sweep: unexpected argument '%s'",
-				       argv[0]);
-	maps_init(&m);
-	err = cli_open_maps(&m);
-	if (err)
-		return err;
-	err = sweep_run(&m, 0, &r);
-	if (err)
-		cli_lib_error(err);
-	else
+	memset(&r, 0, sizeof(r));
+	err = cli_show_open("bulkhead", "sweep", 0, argc, argv, &s);
+	if (!err)
+		err = sweep_run(&s.m, 0, &r);
+	if (!err)
 		cli_print_sweep("sweep", &r);
 	sweep_report_free(&r);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 const struct cli_cmd cli_bulkhead_cmds[] = {
@@ -260,8 +231,3 @@ const struct cli_cmd cli_bulkhead_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_bulkhead(int argc, char **argv)
-{
-	return cli_dispatch("bulkhead", cli_bulkhead_cmds, "show", argc, argv);
-}

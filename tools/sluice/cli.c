@@ -106,6 +106,44 @@ int cli_open_maps(struct sluice_maps *m)
 	return err ? cli_lib_error(err) : 0;
 }
 
+int cli_show_open(const char *object, const char *verb, int with_svc, int argc, char **argv,
+		  struct cli_show *s)
+{
+	int err;
+
+	maps_init(&s->m);
+	s->only = NULL;
+	if (argc && with_svc) {
+		err = cli_parse_svc_only(object, verb, argc, argv, &s->key);
+		if (err)
+			return err;
+		s->only = &s->key;
+	} else if (argc) {
+		return cli_usage_error(object, "%s %s: unexpected argument '%s'", object, verb,
+				       argv[0]);
+	}
+	return cli_open_maps(&s->m);
+}
+
+int cli_show_close(struct cli_show *s, int err)
+{
+	maps_close(&s->m);
+	return err ? cli_lib_error(err) : 0;
+}
+
+void cli_print_list(const void *list, size_t n, size_t size,
+		    void (*print)(void *ctx, const void *item), void *ctx, const char *empty)
+{
+	size_t i;
+
+	out_open_array(NULL);
+	for (i = 0; i < n; i++)
+		print(ctx, (const char *)list + i * size);
+	out_close_array();
+	if (!n)
+		out_text("%s\n", empty);
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -162,32 +200,35 @@ static int do_version(int argc, char **argv)
 }
 
 /*
- * Objects. cmds: the object's command table, read as data to tell a write
- * command from a read one without running anything (cli_command()).
+ * Objects. An object with a command table (cmds) is dispatched from it,
+ * default_cmd when no command is given; the table is also read as data to
+ * tell a write command from a read one without running anything
+ * (cli_command()). The others run fn with their arguments.
  */
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const struct cli_cmd *cmds;
+	const char *default_cmd;
 } objects[] = {
-	{ "iface", do_iface, cli_iface_cmds },
-	{ "service", do_service, cli_service_cmds },
-	{ "backend", do_backend, cli_backend_cmds },
-	{ "leader", do_leader, cli_leader_cmds },
-	{ "shard", do_shard, cli_shard_cmds },
-	{ "gateway", do_gateway, cli_gateway_cmds },
-	{ "stats", do_stats, NULL },
-	{ "lab", do_lab, NULL },
-	{ "version", do_version, NULL },
-	{ "help", do_help, NULL },
-	{ "bulkhead", do_bulkhead, cli_bulkhead_cmds },
-	{ "breaker", do_breaker, cli_breaker_cmds },
-	{ "config", do_config, cli_config_cmds },
-	{ "journal", do_journal, cli_journal_cmds },
-	{ "events", do_events, NULL },
-	{ "top", do_top, NULL },
-	{ "cluster", do_cluster, cli_cluster_cmds },
-	{ "bgp", do_bgp, cli_bgp_cmds },
+	{ "iface", NULL, cli_iface_cmds, NULL },
+	{ "service", NULL, cli_service_cmds, NULL },
+	{ "backend", NULL, cli_backend_cmds, NULL },
+	{ "leader", NULL, cli_leader_cmds, NULL },
+	{ "shard", NULL, cli_shard_cmds, NULL },
+	{ "gateway", NULL, cli_gateway_cmds, NULL },
+	{ "stats", do_stats, NULL, NULL },
+	{ "lab", do_lab, NULL, NULL },
+	{ "version", do_version, NULL, NULL },
+	{ "help", do_help, NULL, NULL },
+	{ "bulkhead", NULL, cli_bulkhead_cmds, "show" },
+	{ "breaker", NULL, cli_breaker_cmds, "show" },
+	{ "config", NULL, cli_config_cmds, NULL },
+	{ "journal", NULL, cli_journal_cmds, "show" },
+	{ "events", do_events, NULL, NULL },
+	{ "top", do_top, NULL, NULL },
+	{ "cluster", NULL, cli_cluster_cmds, "show" },
+	{ "bgp", NULL, cli_bgp_cmds, "show" },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */
@@ -343,6 +384,9 @@ static int run_object(int argc, char **argv)
 	i = ARGS_KEYWORD_FIND(argv[0], objects, "object");
 	if (i < 0)
 		return cli_usage_error("help", "%s", err_msg());
+	if (objects[i].cmds)
+		return cli_dispatch(objects[i].name, objects[i].cmds, objects[i].default_cmd,
+				    argc - 1, argv + 1);
 	return objects[i].fn(argc - 1, argv + 1);
 }
 

@@ -105,8 +105,3 @@ const struct cli_cmd cli_cluster_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_cluster(int argc, char **argv)
-{
-	return cli_dispatch("cluster", cli_cluster_cmds, "show", argc, argv);
-}

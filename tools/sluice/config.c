@@ -32,7 +32,8 @@ static int do_help(int argc, char **argv)
 		"       sluice config help\n"
 		"\n"
 		"FILE := a YAML file describing the desired state (the schema, every key\n"
-		"        commented, is in tools/sluiced.example.yaml)\n"
+		"        commented, is in tools/sluiced.example.yaml); a regular file of\n"
+		"        at most 4 MiB\n"
 		"\n"
 		"  check  Load and validate FILE without touching anything; print a summary,\n"
 		"         or the first error as FILE:LINE:COLUMN: what was expected.\n"
@@ -45,7 +46,8 @@ static int do_help(int argc, char **argv)
 		"         deleted: it keeps its connections until 'sluice backend del'. An\n"
 		"         invalid FILE changes nothing; a command that fails stops the apply\n"
 		"         (the ones before it stay applied) and is reported. When sluiced\n"
-		"         runs, apply goes through it (journaled).\n"
+		"         runs, apply goes through it (journaled): FILE is read here, with\n"
+		"         your permissions, and its content sent.\n"
 		"  dump   Print the pinned state as a FILE that apply reproduces (health\n"
 		"         checks and daemon settings are not in the maps: add them by hand).\n"
 		"\n"
@@ -148,28 +150,6 @@ static int make_plan(const char *cmd, int argc, char **argv, struct plan *p)
 	return 0;
 }
 
-static int do_diff(int argc, char **argv)
-{
-	char line[4096];
-	struct plan p;
-	size_t i;
-	int err;
-
-	err = make_plan("diff", argc, argv, &p);
-	if (err)
-		return err;
-	out_open_array("commands");
-	for (i = 0; i < p.count; i++) {
-		cmd_format_line(&p.cmds[i], line, sizeof(line));
-		out_str(NULL, "sluice %s\n", line);
-	}
-	out_close_array();
-	if (!p.count)
-		out_text("no change: the pinned state matches %s\n", argv[0]);
-	plan_free(&p);
-	return 0;
-}
-
 /* Run one planned command under this run's pin root; its messages into *errs. */
 static int run_one(const struct sluice_cmd *cmd, char **errs)
 {
@@ -190,32 +170,40 @@ static int run_one(const struct sluice_cmd *cmd, char **errs)
 	return err ? -EIO : 0;
 }
 
-static int do_apply(int argc, char **argv)
+/* Command i of p failed with the messages errs (may be NULL): the error of config apply. */
+static void report_failure(const char *file, const struct plan *p, size_t i, const char *line,
+			   char *errs)
+{
+	size_t n = errs ? strlen(errs) : 0;
+	const char *msg;
+
+	while (n && (errs[n - 1] == '\n'))
+		errs[--n] = 0;
+	msg = errs ? errs : "";
+	if (!strncmp(msg, "sluice: ", 8))
+		msg += 8;
+	out_error("%s: command %zu of %zu failed: sluice %s: %s (the %zu before it are applied)",
+		  file, i + 1, p->count, line, *msg ? msg : "failed", i);
+}
+
+/* config diff, config apply (run): the planned commands, each run before it is printed. */
+static int plan_print(const char *verb, int run, int argc, char **argv)
 {
 	char line[4096], *errs = NULL;
-	const char *msg;
 	struct plan p;
-	size_t i, n;
+	size_t i;
 	int err;
 
-	err = make_plan("apply", argc, argv, &p);
+	err = make_plan(verb, argc, argv, &p);
 	if (err)
 		return err;
 	out_open_array("commands");
 	for (i = 0; i < p.count; i++) {
 		cmd_format_line(&p.cmds[i], line, sizeof(line));
-		err = run_one(&p.cmds[i], &errs);
+		err = run ? run_one(&p.cmds[i], &errs) : 0;
 		if (err) {
 			out_close_array();
-			n = errs ? strlen(errs) : 0;
-			while (n && (errs[n - 1] == '\n'))
-				errs[--n] = 0;
-			msg = errs ? errs : "";
-			if (!strncmp(msg, "sluice: ", 8))
-				msg += 8;
-			out_error(
-				"%s: command %zu of %zu failed: sluice %s: %s (the %zu before it are applied)",
-				argv[0], i + 1, p.count, line, *msg ? msg : "failed", i);
+			report_failure(argv[0], &p, i, line, errs);
 			free(errs);
 			goto out;
 		}
@@ -224,11 +212,25 @@ static int do_apply(int argc, char **argv)
 		out_str(NULL, "sluice %s\n", line);
 	}
 	out_close_array();
-	out_u64("applied", "applied %llu commands", p.count);
-	out_str("file", " from %s\n", argv[0]);
+	if (run) {
+		out_u64("applied", "applied %llu commands", p.count);
+		out_str("file", " from %s\n", argv[0]);
+	} else if (!p.count) {
+		out_text("no change: the pinned state matches %s\n", argv[0]);
+	}
 out:
 	plan_free(&p);
 	return err;
+}
+
+static int do_diff(int argc, char **argv)
+{
+	return plan_print("diff", 0, argc, argv);
+}
+
+static int do_apply(int argc, char **argv)
+{
+	return plan_print("apply", 1, argc, argv);
 }
 
 static int do_dump(int argc, char **argv)
@@ -279,8 +281,3 @@ const struct cli_cmd cli_config_cmds[] = {
 	{ "apply", do_apply, CLI_WRITE, CMD_NONE }, { "dump", do_dump, 0, CMD_NONE },
 	{ "help", do_help, 0, CMD_NONE },	    { NULL, NULL, 0, CMD_NONE },
 };
-
-int do_config(int argc, char **argv)
-{
-	return cli_dispatch("config", cli_config_cmds, NULL, argc, argv);
-}

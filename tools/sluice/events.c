@@ -26,9 +26,10 @@ static int do_help(void)
 		"Usage: sluice events [--follow] [count N] [timeout SECONDS]\n"
 		"\n"
 		"Print the daemon's recent journal records (commands, failures, config\n"
-		"applies, health and breaker transitions), one line each; with --follow,\n"
-		"keep printing new ones until the daemon stops, N records were printed\n"
-		"or SECONDS passed. -j prints each record as one JSON object per line.\n"
+		"applies, health and breaker transitions), one line each with its author\n"
+		"([uid U pid P]); with --follow, keep printing new ones until the daemon\n"
+		"stops, N records were printed or SECONDS passed. -j prints each record\n"
+		"as one JSON object per line (uid and pid members: its author).\n"
 		"The daemon's socket: --socket PATH, $SLUICE_SOCKET, else %s.\n",
 		CLI_SOCKET_DEFAULT);
 	return 0;
@@ -36,7 +37,7 @@ static int do_help(void)
 
 static void print_record(const char *line)
 {
-	struct json_object *doc = json_tokener_parse(line), *v;
+	struct json_object *doc = json_tokener_parse(line), *v, *w;
 	char when[64] = "";
 	const char *type = "?";
 	__u64 seq = 0;
@@ -59,11 +60,16 @@ static void print_record(const char *line)
 		if (localtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	}
-	fprintf(out_file(), "%s seq %llu %s %s\n", when, (unsigned long long)seq, type,
+	fprintf(out_file(), "%s seq %llu %s %s", when, (unsigned long long)seq, type,
 		json_object_object_get_ex(doc, "payload", &v)
 			? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE)
 			: "");
+	/* The author, as journal show prints it (absent from records before authors). */
+	if (json_object_object_get_ex(doc, "uid", &v) && json_object_object_get_ex(doc, "pid", &w))
+		fprintf(out_file(), " [uid %lld pid %lld]", (long long)json_object_get_int64(v),
+			(long long)json_object_get_int64(w));
+	fputc('\n', out_file());
 	fflush(out_file());
 	json_object_put(doc);
 }
@@ -114,6 +120,17 @@ static int stream(int fd, int follow, __u32 count, __u64 deadline)
 		used += (size_t)n;
 		while ((nl = memchr(buf, '\n', used))) {
 			*nl = '\0';
+			/* A reply instead of records: the daemon refused the subscription. */
+			if (!strncmp(buf, "{\"rc\"", 5)) {
+				struct ctl_reply r;
+
+				err = -EPERM;
+				if (!ctl_reply_parse(buf, &r)) {
+					err_set("the daemon refused the subscription: %s", r.err);
+					ctl_reply_free(&r);
+				}
+				goto out;
+			}
 			if (strstr(buf, "\"live\"")) {
 				if (!follow)
 					goto out;

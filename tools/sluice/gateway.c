@@ -67,23 +67,15 @@ static int do_help(int argc, char **argv)
 static int do_show(int argc, char **argv)
 {
 	struct sluice_config cfg;
-	struct sluice_maps m;
+	struct cli_show s;
 	int err;
 
-	if (argc)
-		return cli_usage_error("gateway", "gateway show: unexpected argument '%s'",
-				       argv[0]);
-	maps_init(&m);
-	err = cli_open_maps(&m);
-	if (err)
-		return err;
-	err = gateway_get(&m, &cfg);
-	if (err)
-		cli_lib_error(err);
-	else
+	err = cli_show_open("gateway", "show", 0, argc, argv, &s);
+	if (!err)
+		err = gateway_get(&s.m, &cfg);
+	if (!err)
 		cmd_print_gateway(NULL, &cfg);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 /* drain and undrain run in the daemon (it owns the announcements): here, no daemon answered. */
@@ -105,8 +97,3 @@ const struct cli_cmd cli_gateway_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_gateway(int argc, char **argv)
-{
-	return cli_dispatch("gateway", cli_gateway_cmds, NULL, argc, argv);
-}

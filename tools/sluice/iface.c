@@ -50,10 +50,16 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
+static void print_iface(void *ctx, const void *item)
+{
+	(void)ctx;
+	cmd_print_iface(NULL, item);
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct loader_iface *list = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int err;
 
 	if (argc > 1)
@@ -61,13 +67,9 @@ static int do_show(int argc, char **argv)
 	err = loader_show(cli.pin_root, argc ? argv[0] : NULL, &list, &n);
 	if (err)
 		return cli_lib_error(err);
-	out_open_array(NULL);
-	for (i = 0; i < n; i++)
-		cmd_print_iface(NULL, &list[i]);
-	out_close_array();
-	if (!n)
-		out_text(
-			"Sluice is attached to no interface (attach with 'sluice iface attach DEV')\n");
+	cli_print_list(
+		list, n, sizeof(*list), print_iface, NULL,
+		"Sluice is attached to no interface (attach with 'sluice iface attach DEV')");
 	free(list);
 	return 0;
 }
@@ -79,8 +81,3 @@ const struct cli_cmd cli_iface_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_iface(int argc, char **argv)
-{
-	return cli_dispatch("iface", cli_iface_cmds, NULL, argc, argv);
-}

@@ -47,9 +47,12 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  show     Print the records, oldest first: seq, time (UTC), type and what\n"
 		"           happened (the command, its error, the health or breaker\n"
-		"           transition, the snapshot's size). since keeps records at or after\n"
-		"           TIME; type keeps the given types. With -j: a list of\n"
-		"           {seq, time, time_ns, type, payload}.\n"
+		"           transition, the snapshot's size) and who asked for it: [uid U\n"
+		"           pid P], the control client or the writing process (unknown in\n"
+		"           records written before authors were kept). since keeps records\n"
+		"           at or after TIME; type keeps the given types. With -j: a list of\n"
+		"           {seq, time, time_ns, type, payload, uid, pid} (uid and pid null\n"
+		"           when unknown).\n"
 		"  replay   Rebuild the state as of TIME: the commands of the last snapshot\n"
 		"           at or before TIME, then every command journaled after it up to\n"
 		"           TIME that did not fail, run in order against a private scratch pin\n"
@@ -264,8 +267,17 @@ static int do_show(int argc, char **argv)
 				out_str("payload", NULL, "");
 		} else {
 			text_detail(&r, p);
-			out_text("\n");
 		}
+		/* Who asked for it; unknown in records written before authors were kept. */
+		if (r.has_author) {
+			out_u64("uid", " [uid %llu", r.author.uid);
+			out_u64("pid", " pid %llu]", r.author.pid);
+		} else {
+			out_null("uid", NULL, NULL);
+			out_null("pid", NULL, NULL);
+		}
+		if (!out_is_json())
+			out_text("\n");
 		out_close_obj();
 		json_object_put(p);
 	}
@@ -542,7 +554,7 @@ static int count_segments(const char *dir, __u64 *files, __u64 *bytes)
 		return ret;
 	while ((ret = journal_iter_next(it, &r)) == 1) {
 		(*files)++;
-		*bytes += journal_record_size(r.len);
+		*bytes += r.size;
 	}
 	journal_iter_close(it);
 	return ret;
@@ -625,8 +637,3 @@ const struct cli_cmd cli_journal_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_journal(int argc, char **argv)
-{
-	return cli_dispatch("journal", cli_journal_cmds, "show", argc, argv);
-}

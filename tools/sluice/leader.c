@@ -65,34 +65,28 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
+static void print_leader(void *ctx, const void *item)
+{
+	(void)ctx;
+	cmd_print_leader(NULL, item, NULL);
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct leader_info *list = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	size_t n = 0, i;
+	struct cli_show s;
+	size_t n = 0;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("leader", argc, argv, &key, &m);
-	if (err)
-		return err;
-	err = leader_list(&m, argc ? &key : NULL, &list, &n);
-	if (err) {
-		cli_lib_error(err);
-		goto out;
-	}
-	out_open_array(NULL);
-	for (i = 0; i < n; i++)
-		cmd_print_leader(NULL, &list[i], NULL);
-	out_close_array();
-	if (!n)
-		out_text(
-			"no service follows a leader (give one write-port or route leader with 'sluice service set')\n");
-out:
+	err = cli_show_open("leader", "show", 1, argc, argv, &s);
+	if (!err)
+		err = leader_list(&s.m, s.only, &list, &n);
+	if (!err)
+		cli_print_list(
+			list, n, sizeof(*list), print_leader, NULL,
+			"no service follows a leader (give one write-port or route leader with 'sluice service set')");
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 const struct cli_cmd cli_leader_cmds[] = {
@@ -101,8 +95,3 @@ const struct cli_cmd cli_leader_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_leader(int argc, char **argv)
-{
-	return cli_dispatch("leader", cli_leader_cmds, NULL, argc, argv);
-}

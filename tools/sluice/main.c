@@ -13,10 +13,12 @@
  * command, the command runs here through cli_run() (cli.c).
  */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "err.h"
 #include "main.h"
@@ -24,21 +26,53 @@
 /* A command can load BPF programs in the daemon: give it time. */
 #define CALL_TIMEOUT_MS 120000
 
-/*
- * `config apply FILE`: the daemon opens FILE from its own working folder,
- * so a relative FILE becomes absolute here. *abs (malloc'ed) replaces it.
- */
-static void absolute_file(struct cli_call *c, char **abs)
-{
-	int i = c->word + 2;
+_Static_assert(CTL_BODY_MAX == CONFIG_SIZE_MAX, "an apply's body is a whole configuration");
 
-	*abs = NULL;
+/* Say why the command did not reach the daemon (on stderr; -j: a JSON error too). */
+static void call_error(const struct cli_call *c, const char *msg)
+{
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		if (o) {
+			json_object_object_add(o, "error", json_object_new_string(msg));
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		}
+	}
+	fprintf(stderr, "sluice: %s\n", msg);
+}
+
+/*
+ * `config apply FILE` goes to the daemon as FILE's content, read here with
+ * the caller's own permissions (the daemon runs as root and never opens a
+ * path a client names), with a name for its messages: FILE made absolute.
+ * 1: *req and *body (malloc'ed) are set; 0: not an apply with one FILE
+ * (run it as usual); -errno: FILE cannot be read (reported).
+ */
+static int apply_request(const struct cli_call *c, char **req, char **body, size_t *len)
+{
+	int i = c->word + 2, err;
+	char *abs;
+
 	if (!c->object || strcmp(c->object, "config") || !c->command ||
-	    strcmp(c->command, "apply") || i >= c->argc || c->argv[i][0] == '/')
-		return;
-	*abs = realpath(c->argv[i], NULL);
-	if (*abs)
-		c->argv[i] = *abs;
+	    strcmp(c->command, "apply") || i + 1 != c->argc)
+		return 0;
+	err_clear();
+	err = config_read(c->argv[i], body, len);
+	if (err) {
+		call_error(c, err_msg());
+		return err;
+	}
+	abs = realpath(c->argv[i], NULL);
+	*req = ctl_apply_build(abs ? abs : c->argv[i], *len, c->pin_root);
+	free(abs);
+	if (!*req) {
+		free(*body);
+		call_error(c, "out of memory");
+		return -ENOMEM;
+	}
+	return 1;
 }
 
 /* 0 with *rc set when the daemon ran the command; -ENOENT/-ECONNREFUSED: run it here. */
@@ -46,19 +80,25 @@ static int call_daemon(struct cli_call *c, int *rc)
 {
 	const char *path = ctl_socket_path(c->socket, CLI_SOCKET_DEFAULT);
 	struct ctl_reply reply;
-	char *req, *abs;
+	char *req = NULL, *body = NULL;
+	size_t len = 0;
 	int err;
 
-	absolute_file(c, &abs);
-	req = ctl_request_build(c->argc, c->argv, c->json, c->pretty, c->pin_root);
-	free(abs);
-	if (!req) {
-		fprintf(stderr, "sluice: out of memory\n");
+	err = apply_request(c, &req, &body, &len);
+	if (err < 0) {
 		*rc = 1;
 		return 0;
 	}
-	err = ctl_call(path, req, CALL_TIMEOUT_MS, &reply);
+	if (!err)
+		req = ctl_request_build(c->argc, c->argv, c->json, c->pretty, c->pin_root);
+	if (!req) {
+		call_error(c, "out of memory");
+		*rc = 1;
+		return 0;
+	}
+	err = ctl_call_body(path, req, body, len, CALL_TIMEOUT_MS, &reply);
 	free(req);
+	free(body);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
 		pid_t pid;
 

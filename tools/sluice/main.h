@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "maps.h"
 
 /* The daemon's control socket when neither --socket nor $SLUICE_SOCKET says. */
 #define CLI_SOCKET_DEFAULT CTL_SOCKET_DEFAULT
@@ -51,7 +52,7 @@ struct cli_cmd {
 	enum cmd_kind kind; /* CMD_NONE: run fn */
 };
 
-/* The command tables of the objects (read as data by cli_command()). */
+/* The command tables of the objects (cli.c dispatches them; cli_command() reads them). */
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
 	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[],
@@ -106,25 +107,16 @@ int cli_usage_error(const char *object, const char *fmt, ...) __attribute__((for
 /* Report the library's last error (err_msg()) and return err. */
 int cli_lib_error(int err);
 
-/* Objects. */
-int do_iface(int argc, char **argv);
-int do_service(int argc, char **argv);
+/*
+ * Objects without a command table (cli.c dispatches the others from their
+ * tables above).
+ */
 int do_stats(int argc, char **argv);
-int do_backend(int argc, char **argv);
-int do_shard(int argc, char **argv);
-int do_gateway(int argc, char **argv);
-int do_bulkhead(int argc, char **argv);
-int do_breaker(int argc, char **argv);
 /* The namespace lab: implemented in lab.c (the lab's own file). */
 int do_lab(int argc, char **argv);
-/* config.c, journal.c (weak in cli.c until those files exist), events.c. */
-int do_config(int argc, char **argv);
-int do_journal(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
-/* cluster.c: the daemon's cluster status (a read command). */
-int do_cluster(int argc, char **argv);
 /*
  * status.c: OBJECT show (argc: its arguments, none allowed): the status
  * file name sluiced keeps beside its socket, while the daemon that wrote it
@@ -136,29 +128,41 @@ struct json_object;
 int cli_status_show(const char *object, const char *name, const char *section, int argc,
 		    void (*prepare)(struct json_object *doc),
 		    void (*print)(struct json_object *doc));
-/* bgp.c: the VIPs announced through BIRD and the sessions (a read command). */
-int do_bgp(int argc, char **argv);
-/* leader.c: the leader of services with a write port or route leader. */
-int do_leader(int argc, char **argv);
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the
  * error. Used by service and stats.
  */
-struct sluice_svc_key;
 int cli_parse_svc_key(const char *object, int argc, char **argv, struct sluice_svc_key *key);
 
 /* The same, for `object verb ADDR PORT PROTO` with nothing after it. */
 int cli_parse_svc_only(const char *object, const char *verb, int argc, char **argv,
 		       struct sluice_svc_key *key);
 
+/* What a read command works on: the pinned maps, and the service on its line. */
+struct cli_show {
+	struct sluice_maps m;
+	struct sluice_svc_key key;
+	const struct sluice_svc_key *only; /* &key when a service was given, else NULL */
+};
+
 /*
- * `object show [ADDR PORT PROTO]`: the service key into key when argv has
- * one (argc > 0), then the pinned maps opened into m; reports the error.
+ * `object verb [ADDR PORT PROTO]` (with_svc; else no argument at all): the
+ * service key into s, then the pinned maps opened; reports the error. Call
+ * cli_show_close() in any case.
  */
-struct sluice_maps;
-int cli_show_open(const char *object, int argc, char **argv, struct sluice_svc_key *key,
-		  struct sluice_maps *m);
+int cli_show_open(const char *object, const char *verb, int with_svc, int argc, char **argv,
+		  struct cli_show *s);
+
+/* Close s's maps; err, when not 0, reported (the first error reported wins). Returns err. */
+int cli_show_close(struct cli_show *s, int err);
+
+/*
+ * n items of size bytes from list, each printed by print(ctx, item), as the
+ * document's array; when there are none, the text line empty.
+ */
+void cli_print_list(const void *list, size_t n, size_t size,
+		    void (*print)(void *ctx, const void *item), void *ctx, const char *empty);
 
 /* A sweep report (bulkhead sweep, breaker watch), under key. */
 struct sweep_report;

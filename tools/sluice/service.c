@@ -176,58 +176,37 @@ int cli_parse_svc_only(const char *object, const char *verb, int argc, char **ar
 	return 0;
 }
 
-int cli_show_open(const char *object, int argc, char **argv, struct sluice_svc_key *key,
-		  struct sluice_maps *m)
+static void print_service(void *ctx, const void *item)
 {
-	int err;
+	const struct svc_info *it = item;
 
-	if (argc) {
-		err = cli_parse_svc_only(object, "show", argc, argv, key);
-		if (err)
-			return err;
-	}
-	return cli_open_maps(m);
+	cmd_print_service(NULL, &it->key, &it->svc, it->write_port, ctx);
 }
 
 static int do_show(int argc, char **argv)
 {
 	struct svc_info *list = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	struct sluice_svc s;
-	size_t n = 0, i;
+	struct cli_show s;
+	struct sluice_svc svc;
+	size_t n = 0;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("service", argc, argv, &key, &m);
-	if (err)
-		goto out;
-	if (argc) {
-		err = svc_get(&m, &key, &s);
-		if (err) {
-			cli_lib_error(err);
-			goto out;
+	err = cli_show_open("service", "show", 1, argc, argv, &s);
+	if (!err && s.only) {
+		err = svc_get(&s.m, s.only, &svc);
+		if (!err) {
+			out_open_array(NULL);
+			cmd_print_service(NULL, s.only, &svc, -1, &s.m);
+			out_close_array();
 		}
-		out_open_array(NULL);
-		cmd_print_service(NULL, &key, &s, -1, &m);
-		out_close_array();
-		goto out;
+	} else if (!err) {
+		err = svc_info_list(&s.m, &list, &n);
+		if (!err)
+			cli_print_list(list, n, sizeof(*list), print_service, &s.m,
+				       "no services (add one with 'sluice service add')");
 	}
-	err = svc_info_list(&m, &list, &n);
-	if (err) {
-		cli_lib_error(err);
-		goto out;
-	}
-	out_open_array(NULL);
-	for (i = 0; i < n; i++)
-		cmd_print_service(NULL, &list[i].key, &list[i].svc, list[i].write_port, &m);
-	out_close_array();
-	if (!n)
-		out_text("no services (add one with 'sluice service add')\n");
-out:
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 const struct cli_cmd cli_service_cmds[] = {
@@ -238,8 +217,3 @@ const struct cli_cmd cli_service_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_service(int argc, char **argv)
-{
-	return cli_dispatch("service", cli_service_cmds, NULL, argc, argv);
-}

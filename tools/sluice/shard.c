@@ -59,33 +59,27 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
+static void print_shard(void *ctx, const void *item)
+{
+	(void)ctx;
+	cmd_print_shard(NULL, item);
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct shard_info *list = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	size_t n = 0, i;
+	struct cli_show s;
+	size_t n = 0;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("shard", argc, argv, &key, &m);
-	if (err)
-		return err;
-	err = shard_list(&m, argc ? &key : NULL, &list, &n);
-	if (err) {
-		cli_lib_error(err);
-		goto out;
-	}
-	out_open_array(NULL);
-	for (i = 0; i < n; i++)
-		cmd_print_shard(NULL, &list[i]);
-	out_close_array();
-	if (!n)
-		out_text("no shards (add one with 'sluice shard add')\n");
-out:
+	err = cli_show_open("shard", "show", 1, argc, argv, &s);
+	if (!err)
+		err = shard_list(&s.m, s.only, &list, &n);
+	if (!err)
+		cli_print_list(list, n, sizeof(*list), print_shard, NULL,
+			       "no shards (add one with 'sluice shard add')");
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 const struct cli_cmd cli_shard_cmds[] = {
@@ -95,8 +89,3 @@ const struct cli_cmd cli_shard_cmds[] = {
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };
-
-int do_shard(int argc, char **argv)
-{
-	return cli_dispatch("shard", cli_shard_cmds, NULL, argc, argv);
-}

@@ -61,13 +61,22 @@ static void print_counter(unsigned int r, const struct sluice_counter *c, int al
 	out_close_obj();
 }
 
+/* One outcome counter: a line "  NAME   N UNIT" in text, "NAME": N in JSON. */
+static void print_outcome(const char *name, const char *unit, __u64 value)
+{
+	char fmt[32];
+
+	snprintf(fmt, sizeof(fmt), " %s %%llu\n", unit);
+	out_text("  %-18s", name);
+	out_u64(name, fmt, value);
+}
+
 static int print_service(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			 const struct sluice_svc *s)
 {
 	struct sluice_counter c[SLUICE_R_MAX];
 	struct sluice_res_counter rc;
 	struct sluice_fo_counter fo;
-	char a[ADDR_STRLEN];
 	unsigned int r;
 	int err;
 
@@ -78,13 +87,7 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 		err = maps_read_fo_stats(m, 0, s->id, &fo);
 	if (err)
 		return err;
-	if (addr_format(&key->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	out_open_obj(NULL);
-	out_u64("id", "service %llu:", s->id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", ntohs(key->port));
-	out_str("proto", " %s", args_proto_name(key->proto));
+	cmd_open_service(NULL, key, s->id, 1);
 	out_str("mode", " mode %s\n", args_mode_name(s->mode));
 	out_open_obj("counters");
 	for (r = 0; r < SLUICE_R_MAX; r++)
@@ -92,21 +95,15 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	out_close_obj();
 	/* Breaker outcomes: new flows steered away from an open backend. */
 	out_open_obj("breaker");
-	out_text("  %-18s", "rerouted_next");
-	out_u64("rerouted_next", " flows %llu\n", rc.rerouted_next);
-	out_text("  %-18s", "rerouted_fallback");
-	out_u64("rerouted_fallback", " flows %llu\n", rc.rerouted_fallback);
+	print_outcome("rerouted_next", "flows", rc.rerouted_next);
+	print_outcome("rerouted_fallback", "flows", rc.rerouted_fallback);
 	out_close_obj();
 	/* Failover: handshakes moved after a failure, and how they ended. */
 	out_open_obj("failover");
-	out_text("  %-18s", "moved");
-	out_u64("moved", " flows %llu\n", fo.moved);
-	out_text("  %-18s", "redispatched");
-	out_u64("redispatched", " flows %llu\n", fo.redispatched);
-	out_text("  %-18s", "retry_exhausted");
-	out_u64("retry_exhausted", " flows %llu\n", fo.retry_exhausted);
-	out_text("  %-18s", "fast_trips");
-	out_u64("fast_trips", " breakers %llu\n", fo.fast_trips);
+	print_outcome("moved", "flows", fo.moved);
+	print_outcome("redispatched", "flows", fo.redispatched);
+	print_outcome("retry_exhausted", "flows", fo.retry_exhausted);
+	print_outcome("fast_trips", "breakers", fo.fast_trips);
 	out_close_obj();
 	out_close_obj();
 	return 0;
@@ -116,33 +113,28 @@ static int show(int argc, char **argv)
 {
 	struct sluice_counter g[SLUICE_R_MAX];
 	struct maps_svc_entry *list = NULL;
-	struct sluice_svc_key key;
-	struct sluice_maps m;
-	struct sluice_svc s;
+	struct sluice_svc svc;
+	struct cli_show s;
 	size_t n = 0, i;
 	unsigned int r;
 	int err;
 
-	maps_init(&m);
-	err = cli_show_open("stats", argc, argv, &key, &m);
-	if (err)
-		return err;
-	if (argc) {
-		err = svc_get(&m, &key, &s);
-		if (err)
-			goto fail;
-		out_open_array("services");
-		err = print_service(&m, &key, &s);
-		out_close_array();
-		if (err)
-			goto fail;
+	err = cli_show_open("stats", "show", 1, argc, argv, &s);
+	if (!err && s.only) {
+		err = svc_get(&s.m, s.only, &svc);
+		if (!err) {
+			out_open_array("services");
+			err = print_service(&s.m, s.only, &svc);
+			out_close_array();
+		}
 		goto out;
 	}
-	err = maps_read_global(&m, g);
 	if (!err)
-		err = svc_list(&m, &list, &n);
+		err = maps_read_global(&s.m, g);
+	if (!err)
+		err = svc_list(&s.m, &list, &n);
 	if (err)
-		goto fail;
+		goto out;
 	out_open_obj("global");
 	out_text("global:\n");
 	for (r = 0; r < SLUICE_R_MAX; r++)
@@ -150,17 +142,11 @@ static int show(int argc, char **argv)
 	out_close_obj();
 	out_open_array("services");
 	for (i = 0; i < n && !err; i++)
-		err = print_service(&m, &list[i].key, &list[i].svc);
+		err = print_service(&s.m, &list[i].key, &list[i].svc);
 	out_close_array();
-	if (err)
-		goto fail;
-	goto out;
-fail:
-	cli_lib_error(err);
 out:
 	free(list);
-	maps_close(&m);
-	return err;
+	return cli_show_close(&s, err);
 }
 
 static int do_show(int argc, char **argv)

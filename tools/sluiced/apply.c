@@ -3,8 +3,10 @@
  * Config files through the daemon: the commands that turn what is pinned
  * into what the file asks for (config_plan(): state_diff() against the
  * maps), each run and journaled as a write command like any other, then one
- * JOURNAL_CONFIG record {"path", "commands"}. At start (--config), on SIGHUP
- * and for `sluice config apply FILE` sent to the daemon.
+ * JOURNAL_CONFIG record {"path", "commands"}. At start (--config) and on
+ * SIGHUP from the daemon's own file; for `sluice config apply FILE` from the
+ * content the client read and sent (the daemon never opens a path a client
+ * names: it would read it as root).
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -34,7 +36,8 @@ static void config_record(struct daemon *d, const char *path, size_t n, int fail
 	json_object_put(o);
 }
 
-int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, size_t *ncmds)
+int apply_config_text(struct daemon *d, const char *path, const char *text, size_t len, FILE *out,
+		      FILE *errout, size_t *ncmds)
 {
 	struct journal_cmds cmds;
 	struct state to;
@@ -45,7 +48,7 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, si
 	state_init(&to);
 	*ncmds = 0;
 	err_clear();
-	err = config_plan(path, d->pin_root, journal_cmds_add_cmd, &cmds, &to);
+	err = config_plan_string(path, text, len, d->pin_root, journal_cmds_add_cmd, &cmds, &to);
 	if (err) {
 		if (!*err_msg())
 			err_set("%s: %s", path, strerror(-err));
@@ -82,5 +85,21 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, si
 out:
 	journal_cmds_free(&cmds);
 	state_free(&to);
+	return err;
+}
+
+int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, size_t *ncmds)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	*ncmds = 0;
+	err_clear();
+	err = config_read(path, &text, &len);
+	if (err)
+		return err;
+	err = apply_config_text(d, path, text, len, out, errout, ncmds);
+	free(text);
 	return err;
 }

@@ -227,26 +227,30 @@ static void on_role(void *ctx, __u32 id, int primary, const char *why)
 	free(errtext);
 }
 
-static void on_role_ready(struct daemon *d, struct loop_src *src, __u32 events)
-{
-	int err;
-
-	(void)src;
-	(void)events;
-	err = health_dispatch(d->checks->role, clock_mono_ms());
-	if (err)
-		log_warn("role checks: %s", strerror(-err));
-}
-
+/* An engine's fd is readable: the health checks' (c->src) or the role checks'. */
 static void on_ready(struct daemon *d, struct loop_src *src, __u32 events)
 {
+	struct checks *c = d->checks;
+	int role = src == &c->role_src;
 	int err;
 
-	(void)src;
 	(void)events;
-	err = health_dispatch(d->checks->h, clock_mono_ms());
+	err = health_dispatch(role ? c->role : c->h, clock_mono_ms());
 	if (err)
-		log_warn("health: %s", strerror(-err));
+		log_warn("%s: %s", role ? "role checks" : "health", strerror(-err));
+}
+
+/* A health engine reporting to changed, its fd in the loop as src. */
+static int engine_open(struct daemon *d, struct health **h, health_change_fn changed,
+		       struct loop_src *src)
+{
+	int err = health_new(h, changed, d);
+
+	if (err)
+		return err;
+	src->fd = health_fd(*h);
+	src->fn = on_ready;
+	return loop_add(d, src, EPOLLIN);
 }
 
 int checks_open(struct daemon *d)
@@ -267,21 +271,9 @@ int checks_open(struct daemon *d)
 	d->checks = c;
 	if (hstate_path(d->socket_path, c->state_path, sizeof(c->state_path)))
 		c->state_path[0] = 0;
-	err = health_new(&c->h, on_change, d);
-	if (err) {
-		checks_close(d);
-		return err;
-	}
-	c->src.fd = health_fd(c->h);
-	c->src.fn = on_ready;
-	err = loop_add(d, &c->src, EPOLLIN);
+	err = engine_open(d, &c->h, on_change, &c->src);
 	if (!err)
-		err = health_new(&c->role, on_role, d);
-	if (!err) {
-		c->role_src.fd = health_fd(c->role);
-		c->role_src.fn = on_role_ready;
-		err = loop_add(d, &c->role_src, EPOLLIN);
-	}
+		err = engine_open(d, &c->role, on_role, &c->role_src);
 	if (err)
 		checks_close(d);
 	return err;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,24 @@ int cluster_run_cmd(struct cluster *c, int argc, char **argv)
 	free(out);
 	free(errtext);
 	return rc;
+}
+
+int cluster_call_failed(const struct etcd_result *r, __u64 *retry_at, __u64 delay_ms,
+			const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (!r->err)
+		return 0;
+	if (r->err == -ECANCELED)
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_warn("cluster: %s: %s", what, r->msg);
+	*retry_at = clock_mono_ms() + delay_ms;
+	return 1;
 }
 
 /* --- status file --- */

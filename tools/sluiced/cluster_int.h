@@ -105,6 +105,13 @@ static inline __u64 cluster_ttl_ms(const struct cluster *c)
 void cluster_journal_event(struct cluster *c, struct json_object *o);
 int cluster_run_cmd(struct cluster *c, int argc, char **argv);
 void cluster_status_write(struct cluster *c);
+/*
+ * The result r of an etcd call: 0 when it succeeded. When it failed, 1:
+ * logged as "cluster: WHAT: message" (fmt...) and *retry_at set delay_ms
+ * from now, unless the call was cancelled (the cluster is closing).
+ */
+int cluster_call_failed(const struct etcd_result *r, __u64 *retry_at, __u64 delay_ms,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* cluster_lease.c */
 void cluster_lease_tick(struct cluster *c, __u64 now);

@@ -30,13 +30,8 @@ static void on_grant(void *ctx, const struct etcd_result *r)
 	struct cluster *c = ctx;
 
 	c->lease_busy = 0;
-	if (r->err) {
-		if (r->err != -ECANCELED) {
-			log_warn("cluster: lease grant: %s", r->msg);
-			c->grant_at = clock_mono_ms() + CLUSTER_RETRY_MS;
-		}
+	if (cluster_call_failed(r, &c->grant_at, CLUSTER_RETRY_MS, "lease grant"))
 		return;
-	}
 	c->lease = r->lease;
 	c->lease_ok_ms = clock_mono_ms();
 	c->keepalive_at = c->lease_ok_ms + cluster_ttl_ms(c) / 3;
@@ -51,13 +46,8 @@ static void on_keepalive(void *ctx, const struct etcd_result *r)
 	__u64 now = clock_mono_ms();
 
 	c->lease_busy = 0;
-	if (r->err) {
-		if (r->err != -ECANCELED) {
-			log_warn("cluster: lease keepalive: %s", r->msg);
-			c->keepalive_at = now + 200;
-		}
+	if (cluster_call_failed(r, &c->keepalive_at, 200, "lease keepalive"))
 		return;
-	}
 	if (r->ttl <= 0) {
 		lease_lost(c, "expired");
 		return;

@@ -143,13 +143,8 @@ static void on_published(void *ctx, const struct etcd_result *r)
 	size_t i;
 
 	c->publish_busy = 0;
-	if (r->err) {
-		if (r->err != -ECANCELED) {
-			log_warn("cluster: cannot publish the config: %s", r->msg);
-			c->publish_at = clock_mono_ms() + CLUSTER_RETRY_MS;
-		}
+	if (cluster_call_failed(r, &c->publish_at, CLUSTER_RETRY_MS, "cannot publish the config"))
 		return;
-	}
 	if (r->succeeded) {
 		/* The commands the document held are published; later ones wait. */
 		for (i = 0; i < c->publishing && i < c->pending.count; i++)
@@ -292,13 +287,8 @@ static void on_sync(void *ctx, const struct etcd_result *r)
 	size_t n = strlen(c->brk_prefix);
 
 	c->sync_busy = 0;
-	if (r->err) {
-		if (r->err != -ECANCELED) {
-			log_warn("cluster: cannot read %s: %s", c->cfg_key, r->msg);
-			c->sync_at = clock_mono_ms() + CLUSTER_RETRY_MS;
-		}
+	if (cluster_call_failed(r, &c->sync_at, CLUSTER_RETRY_MS, "cannot read %s", c->cfg_key))
 		return;
-	}
 	c->synced = 1;
 	if (r->nkvs) {
 		/* Joining: the cluster's state wins over what this gateway applied alone. */

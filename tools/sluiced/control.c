@@ -7,7 +7,18 @@
  * are journaled (fdatasync) before the command library (userspace/cmd)
  * parses and applies them with their output captured; subscribers get every
  * journal record as a JSON line, after a backlog of the recent ones, and
- * are dropped when they fall too far behind.
+ * are dropped when they fall too far behind or cannot take a record within
+ * the deadline: one never blocks another, and they have their own limit
+ * (SUB_MAX) apart from the request connections'. Memory per client is
+ * bounded: a client with OUT_PENDING_MAX of replies unsent is not read
+ * (nor its requests run) until it takes them, and is dropped at its
+ * deadline; the last request slots are kept for the admin role.
+ *
+ * Every connection has a role from its peer's credentials (SO_PEERCRED,
+ * SO_PEERGROUPS; ctl.h): admin for root and the admin group (--admin-group),
+ * read for group sluice; a request its role does not allow is refused and
+ * changes nothing. The records a request causes carry its author (the
+ * peer's uid and pid) in the journal.
  *
  * Connections are never freed while an epoll batch may still point at
  * them: a closed connection goes to a graveyard freed on the next tick.
@@ -21,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,19 +46,28 @@
 #include "sluiced.h"
 #include "version.h"
 
-#define CONN_MAX 64		 /* connections at once; more are refused */
-#define CONN_DEADLINE_MS 10000	 /* to send a whole request, or to take a reply */
-#define SUB_BUFFER_MAX (1 << 20) /* a subscriber this far behind is dropped */
-#define BACKLOG_MAX 64		 /* recent records a new subscriber gets first */
+#define CONN_MAX 64		    /* request connections at once; more are refused */
+#define CONN_ADMIN_RESERVED 8	    /* of those, kept for the admin role */
+#define SUB_MAX 64		    /* subscribers at once, apart from CONN_MAX */
+#define OUT_PENDING_MAX (256 << 10) /* unsent replies past which requests are not read */
+#define CONN_DEADLINE_MS 10000	    /* to send a whole request, or to take a reply */
+#define SUB_BUFFER_MAX (1 << 20)    /* a subscriber this far behind is dropped */
+#define BACKLOG_MAX 64		    /* recent records a new subscriber gets first */
 
 struct conn {
 	struct lconn lc; /* first: the loop hands us &lc.src */
 	char *in;
 	size_t in_len;
+	/* the body of an apply request, after its line: NULL while discarded */
+	int in_body;
+	char *body, *body_name;
+	size_t body_len, body_need;
 	char *out;
 	size_t out_len, out_off, out_cap;
 	int subscriber;
-	int closing; /* close once the output is sent */
+	int closing;	   /* close once the output is sent */
+	struct ucred cred; /* the peer's, at connect */
+	enum ctl_role role;
 };
 
 struct control {
@@ -54,6 +75,10 @@ struct control {
 	int lock;	     /* the daemon's lock beside the socket (ctl.h), held for life */
 	char *backlog[BACKLOG_MAX];
 	size_t bl_next, bl_count;
+	gid_t read_gid, admin_gid; /* group sluice, the admin group */
+	int has_read_gid, has_admin_gid;
+	struct journal_author author; /* of the records being journaled */
+	int has_author;		      /* 0: this daemon's own */
 };
 
 static void conn_close(struct daemon *d, struct conn *c)
@@ -67,29 +92,33 @@ static void conn_free(struct lconn *lc)
 
 	free(c->in);
 	free(c->out);
+	free(c->body);
+	free(c->body_name);
 	free(c);
+}
+
+/* Too many replies unsent: read no more requests until the client takes them. */
+static int backlogged(const struct conn *c)
+{
+	return !c->subscriber && c->out_len - c->out_off > OUT_PENDING_MAX;
 }
 
 /* Send what is buffered; wait for EPOLLOUT when the socket is full. */
 static void conn_flush(struct daemon *d, struct conn *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->lc.src.fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	int sent = listener_send(d, &c->lc, c->out, c->out_len, &c->out_off, EPOLLIN | EPOLLOUT);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (!c->lc.deadline)
-				c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
-			loop_mod(d, &c->lc.src, EPOLLIN | EPOLLOUT);
-			return;
-		}
-		if (n <= 0) {
-			conn_close(d, c);
-			return;
-		}
-		c->out_off += (size_t)n;
+	if (sent < 0) {
+		conn_close(d, c);
+		return;
+	}
+	if (!sent) {
+		if (!c->lc.deadline)
+			c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
+		/* Backlogged: only the client taking its replies makes us read it again. */
+		if (backlogged(c))
+			loop_mod(d, &c->lc.src, EPOLLOUT);
+		return;
 	}
 	c->out_off = c->out_len = 0;
 	if (c->closing) {
@@ -150,8 +179,9 @@ static void refuse(struct conn *c, const char *fmt, ...)
 	reply(c, CTL_RC_BAD, "", msg, -1);
 }
 
-/* A journal record as the JSON line subscribers get (malloc'ed). */
-static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const char *payload, size_t len)
+/* A journal record as the JSON line subscribers get (malloc'ed); who may be NULL. */
+static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const struct journal_author *who,
+			 const char *payload, size_t len)
 {
 	struct json_object *doc = json_object_new_object(), *p;
 	struct json_tokener *tok = json_tokener_new();
@@ -169,6 +199,10 @@ static char *record_line(__u64 seq, __u64 time_ns, __u16 type, const char *paylo
 	json_object_object_add(doc, "time_ns", json_object_new_int64((int64_t)time_ns));
 	json_object_object_add(doc, "type", json_object_new_string(journal_type_name(type)));
 	json_object_object_add(doc, "payload", p);
+	if (who) {
+		json_object_object_add(doc, "uid", json_object_new_int64(who->uid));
+		json_object_object_add(doc, "pid", json_object_new_int64(who->pid));
+	}
 	s = json_object_to_json_string_ext(doc,
 					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s && asprintf(&line, "%s\n", s) < 0)
@@ -212,10 +246,28 @@ void control_publish(struct daemon *d, const char *line)
 		backlog_keep(ctl, copy);
 }
 
+/* The author of the records journaled from now on (NULL: this daemon). */
+static void set_author(struct daemon *d, const struct ucred *cr)
+{
+	struct control *ctl = d->ctl;
+
+	ctl->has_author = !!cr;
+	if (cr) {
+		ctl->author.uid = (__u32)cr->uid;
+		ctl->author.pid = (__u32)cr->pid;
+	} else {
+		ctl->author.uid = (__u32)getuid();
+		ctl->author.pid = (__u32)getpid();
+	}
+	journal_set_author(d->journal, &ctl->author);
+}
+
 int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq)
 {
 	__u64 t = journal_now_ns(), s = 0;
 	size_t len = strlen(payload);
+	struct journal_author self = { (__u32)getuid(), (__u32)getpid() };
+	const struct journal_author *who = d->ctl && d->ctl->has_author ? &d->ctl->author : &self;
 	char *line;
 	int err;
 
@@ -226,7 +278,7 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 	}
 	if (seq)
 		*seq = s;
-	line = record_line(s, t, type, payload, len);
+	line = record_line(s, t, type, who, payload, len);
 	if (line) {
 		control_publish(d, line);
 		free(line);
@@ -337,6 +389,11 @@ static void subscribe(struct daemon *d, struct conn *c)
 	struct control *ctl = d->ctl;
 	size_t i, k;
 
+	if (ctl->lis.nexempt >= SUB_MAX) {
+		refuse(c, "too many subscribers (%d): try again later", SUB_MAX);
+		return;
+	}
+	listener_exempt(&ctl->lis, &c->lc);
 	c->subscriber = 1;
 	c->lc.deadline = 0;
 	for (i = 0; i < ctl->bl_count; i++) {
@@ -346,18 +403,18 @@ static void subscribe(struct daemon *d, struct conn *c)
 	conn_queue(c, live, sizeof(live) - 1);
 }
 
-/* `config apply FILE` through the daemon: the diff's commands, each journaled. */
-static void run_apply(struct daemon *d, struct conn *c, const char *file)
+/*
+ * `config apply FILE` through the daemon: the diff's commands, each
+ * journaled, from the content the client sent (apply_begin() takes it).
+ */
+static void run_apply(struct daemon *d, struct conn *c, const char *name, const char *text,
+		      size_t len)
 {
 	char *obuf = NULL, *ebuf = NULL;
 	size_t olen = 0, elen = 0, n = 0;
 	FILE *o, *e;
 	int rc;
 
-	if (!file || file[0] != '/') {
-		refuse(c, "config apply through the daemon needs an absolute FILE path");
-		return;
-	}
 	o = open_memstream(&obuf, &olen);
 	e = open_memstream(&ebuf, &elen);
 	if (!o || !e) {
@@ -368,7 +425,7 @@ static void run_apply(struct daemon *d, struct conn *c, const char *file)
 		reply(c, 1, "", "sluiced: out of memory\n", -1);
 		return;
 	}
-	rc = apply_config(d, file, o, e, &n);
+	rc = apply_config_text(d, name, text, len, o, e, &n);
 	if (rc && !elen)
 		fprintf(e, "sluice: %s\n", err_msg());
 	fclose(o);
@@ -376,6 +433,58 @@ static void run_apply(struct daemon *d, struct conn *c, const char *file)
 	reply(c, rc ? 1 : 0, obuf, ebuf, -1);
 	free(obuf);
 	free(ebuf);
+}
+
+/* 1 when r is for this daemon's pin root; else refused. */
+static int pin_root_ok(struct daemon *d, struct conn *c, const struct ctl_request *r)
+{
+	if (!r->pin_root || !strcmp(r->pin_root, d->pin_root))
+		return 1;
+	refuse(c, "this daemon serves the pin root %s, not %s (run with --local to bypass it)",
+	       d->pin_root, r->pin_root);
+	return 0;
+}
+
+/* size bytes of body follow the request line (dropped unless c->body is set). */
+static void body_expect(struct conn *c, size_t size)
+{
+	c->in_body = 1;
+	c->body_len = 0;
+	c->body_need = size;
+}
+
+/*
+ * An apply request's line: its body follows. A refused one's body is read
+ * and dropped, so the client gets its reply and the connection stays in step.
+ */
+static void apply_begin(struct daemon *d, struct conn *c, const struct ctl_request *r)
+{
+	body_expect(c, r->size);
+	if (!pin_root_ok(d, c, r))
+		return;
+	c->body = malloc(r->size + 1);
+	c->body_name = strdup(r->name);
+	if (!c->body || !c->body_name) {
+		free(c->body);
+		free(c->body_name);
+		c->body = c->body_name = NULL;
+		reply(c, 1, "", "sluiced: out of memory\n", -1);
+	}
+}
+
+/* The body is complete: apply it (unless it was refused). */
+static void apply_end(struct daemon *d, struct conn *c)
+{
+	if (c->body) {
+		c->body[c->body_len] = '\0';
+		set_author(d, &c->cred);
+		run_apply(d, c, c->body_name, c->body, c->body_len);
+		set_author(d, NULL);
+	}
+	free(c->body);
+	free(c->body_name);
+	c->body = c->body_name = NULL;
+	c->in_body = 0;
 }
 
 /* Is word a prefix of name (at least min letters, so "c" is not config)? */
@@ -393,12 +502,8 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	__s64 seq = -1;
 	int i = 0, rc;
 
-	if (r->pin_root && strcmp(r->pin_root, d->pin_root)) {
-		refuse(c,
-		       "this daemon serves the pin root %s, not %s (run with --local to bypass it)",
-		       d->pin_root, r->pin_root);
+	if (!pin_root_ok(d, c, r))
 		return;
-	}
 	/* The command words start after a --flow-entries that travels with them. */
 	if (i < r->argc && !strncmp(r->argv[i], "--flow-entries", 14))
 		i += strchr(r->argv[i], '=') ? 1 : 2;
@@ -407,7 +512,10 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 	err_clear();
 	if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "config", 2) &&
 	    word_is(r->argv[i + 1], "apply", 1)) {
-		run_apply(d, c, i + 2 < r->argc ? r->argv[i + 2] : NULL);
+		/* An older client's form: the daemon would open FILE as root. */
+		refuse(c, "config apply FILE: the daemon does not open files a client names; "
+			  "this sluice CLI is older than the daemon: use one that sends the "
+			  "file's content");
 	} else if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "gateway", 1) &&
 		   (word_is(r->argv[i + 1], "drain", 1) || word_is(r->argv[i + 1], "undrain", 1))) {
 		/* Not a map write: the announcements (bgp.c). */
@@ -462,6 +570,97 @@ static void compact(struct daemon *d, struct conn *c)
 	journal_cmds_free(&cmds);
 }
 
+/* Is the peer (its credentials cr, on fd) in group g? */
+static int peer_in_group(int fd, const struct ucred *cr, gid_t g)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	int in = cr->gid == g;
+	size_t i;
+
+	if (in)
+		return 1;
+	/* The peer's supplementary groups as they were at connect (Linux 4.13). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) && errno == ERANGE) {
+		groups = malloc(len);
+		if (!groups)
+			return 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+			len = 0;
+	}
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		in |= groups[i] == g;
+	if (groups != small)
+		free(groups);
+	return in;
+}
+
+/* Too many connections: say so (best effort) before the close. */
+static void refuse_busy(int fd)
+{
+	static const char busy[] = "{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
+
+	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("refused a connection: too many");
+}
+
+/*
+ * The peer's credentials and role, at accept. 0, or -1 when c was closed:
+ * beyond CONN_MAX - CONN_ADMIN_RESERVED request connections, only the
+ * admin role gets in, so others cannot lock it out.
+ */
+static int identify(struct daemon *d, struct lconn *lc)
+{
+	struct conn *c = (struct conn *)lc;
+	struct control *ctl = d->ctl;
+	socklen_t len = sizeof(c->cred);
+	int fd = c->lc.src.fd;
+
+	c->role = CTL_ROLE_NONE;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len)) {
+		log_warn("control: no peer credentials: %s", strerror(errno));
+		c->cred.pid = 0;
+		c->cred.uid = c->cred.gid = (uid_t)-1;
+		return 0;
+	}
+	if (c->cred.uid == 0 || c->cred.uid == geteuid() ||
+	    (ctl->has_admin_gid && peer_in_group(fd, &c->cred, ctl->admin_gid)))
+		c->role = CTL_ROLE_ADMIN;
+	else if (ctl->has_read_gid && peer_in_group(fd, &c->cred, ctl->read_gid))
+		c->role = CTL_ROLE_READ;
+	if (c->role < CTL_ROLE_ADMIN && ctl->lis.nconns > CONN_MAX - CONN_ADMIN_RESERVED) {
+		refuse_busy(fd);
+		conn_close(d, c);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when c's role allows op; else refused (and logged, without the request's words). */
+static int allowed(struct daemon *d, struct conn *c, enum ctl_op op)
+{
+	enum ctl_role need = ctl_op_role(op);
+	char admins[96] = "root";
+
+	if (c->role >= need)
+		return 1;
+	if (d->admin_group)
+		snprintf(admins, sizeof(admins), "root or group %s", d->admin_group);
+	log_warn("refused %s to uid %d pid %d: role %s, needs %s", ctl_op_what(op),
+		 (int)c->cred.uid, (int)c->cred.pid, ctl_role_name(c->role), ctl_role_name(need));
+	if (need == CTL_ROLE_ADMIN)
+		refuse(c,
+		       "permission denied: %s need%s the admin role (%s); uid %d has the %s role",
+		       ctl_op_what(op), op == CTL_OP_RUN ? "" : "s", admins, (int)c->cred.uid,
+		       ctl_role_name(c->role));
+	else
+		refuse(c,
+		       "permission denied: %s needs the read role (group sluice, or %s); uid %d "
+		       "has none",
+		       ctl_op_what(op), admins, (int)c->cred.uid);
+	return 0;
+}
+
 static void handle_line(struct daemon *d, struct conn *c, const char *line, size_t len)
 {
 	struct ctl_request r;
@@ -471,6 +670,14 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 		refuse(c, "%s", err_msg());
 		return;
 	}
+	if (!allowed(d, c, r.op)) {
+		/* A refused apply's body is read and dropped. */
+		if (r.op == CTL_OP_APPLY)
+			body_expect(c, r.size);
+		ctl_request_free(&r);
+		return;
+	}
+	set_author(d, &c->cred);
 	switch (r.op) {
 	case CTL_OP_PING:
 		snprintf(msg, sizeof(msg), "sluiced %s pid %d\n", SLUICE_VERSION, (int)getpid());
@@ -482,18 +689,99 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 	case CTL_OP_COMPACT:
 		compact(d, c);
 		break;
+	case CTL_OP_APPLY:
+		apply_begin(d, c, &r);
+		break;
 	default:
 		run_request(d, c, &r);
 		break;
 	}
+	set_author(d, NULL);
 	ctl_request_free(&r);
+}
+
+static void in_consume(struct conn *c, size_t n)
+{
+	c->in_len -= n;
+	memmove(c->in, c->in + n, c->in_len);
+}
+
+/* Move buffered input into the pending body; 1 once it is complete. */
+static int body_take(struct conn *c)
+{
+	size_t n = c->body_need - c->body_len;
+
+	if (n > c->in_len)
+		n = c->in_len;
+	if (c->body)
+		memcpy(c->body + c->body_len, c->in, n);
+	c->body_len += n;
+	in_consume(c, n);
+	return c->body_len == c->body_need;
+}
+
+/* Handle the complete requests (and bodies) buffered. */
+static void conn_input(struct daemon *d, struct conn *c)
+{
+	char *nl;
+
+	while (!c->closing && !c->lc.dead && !backlogged(c)) {
+		if (c->in_body) {
+			if (!body_take(c))
+				return;
+			apply_end(d, c);
+		} else {
+			size_t len;
+
+			nl = memchr(c->in, '\n', c->in_len);
+			if (!nl)
+				return;
+			len = (size_t)(nl - c->in);
+			handle_line(d, c, c->in, len);
+			if (c->lc.dead)
+				return;
+			in_consume(c, len + 1);
+			if (c->subscriber) {
+				c->in_len = 0;
+				return;
+			}
+		}
+		/*
+		 * The client's time to take the reply (or send the body) starts
+		 * now: a command (a large config apply) may have run past the old
+		 * deadline.
+		 */
+		c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
+	}
+}
+
+/* Read what the client sent (unless it is backlogged). 0, or -1 when c was closed. */
+static int conn_read(struct daemon *d, struct conn *c)
+{
+	ssize_t n;
+
+	if (!c->in) {
+		c->in = malloc(CTL_REQUEST_MAX + 1);
+		if (!c->in) {
+			conn_close(d, c);
+			return -1;
+		}
+	}
+	n = recv(c->lc.src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		conn_close(d, c);
+		return -1;
+	}
+	if (!c->subscriber && !c->closing) /* a subscriber has nothing more to say */
+		c->in_len += (size_t)n;
+	return 0;
 }
 
 static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 {
 	struct conn *c = (struct conn *)src;
-	char *nl;
-	ssize_t n;
 
 	if (c->lc.dead)
 		return;
@@ -502,57 +790,18 @@ static void on_conn(struct daemon *d, struct loop_src *src, __u32 events)
 		if (c->lc.dead)
 			return;
 	}
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !backlogged(c) && conn_read(d, c))
 		return;
-	if (!c->in) {
-		c->in = malloc(CTL_REQUEST_MAX + 1);
-		if (!c->in) {
-			conn_close(d, c);
-			return;
-		}
-	}
-	n = recv(c->lc.src.fd, c->in + c->in_len, CTL_REQUEST_MAX + 1 - c->in_len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	/* Requests left buffered while the client was backlogged run now. */
+	conn_input(d, c);
+	if (c->lc.dead)
 		return;
-	if (n <= 0) {
-		conn_close(d, c);
-		return;
-	}
-	if (c->subscriber || c->closing)
-		return; /* a subscriber has nothing more to say; ignore it */
-	c->in_len += (size_t)n;
-	while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
-		size_t len = (size_t)(nl - c->in);
-
-		handle_line(d, c, c->in, len);
-		if (c->lc.dead)
-			return;
-		/*
-		 * The client's time to take the reply starts now: a command
-		 * (a large config apply) may have run past the old deadline.
-		 */
-		if (!c->subscriber)
-			c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
-		c->in_len -= len + 1;
-		memmove(c->in, nl + 1, c->in_len);
-		if (c->subscriber)
-			c->in_len = 0;
-	}
-	if (c->in_len > CTL_REQUEST_MAX) {
+	if (!c->in_body && !backlogged(c) && c->in_len > CTL_REQUEST_MAX) {
 		refuse(c, "request longer than %d bytes: refused", CTL_REQUEST_MAX);
 		c->closing = 1;
 		c->in_len = 0;
 	}
 	conn_flush(d, c);
-}
-
-/* Too many connections: say so (best effort) before the close. */
-static void refuse_busy(int fd)
-{
-	static const char busy[] = "{\"rc\":2,\"out\":\"\",\"err\":\"too many connections\"}\n";
-
-	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_warn("refused a connection: too many");
 }
 
 void control_expire(struct daemon *d, __u64 now_ms)
@@ -571,7 +820,8 @@ void control_backlog_load(struct daemon *d)
 	if (journal_iter_open(d->journal_dir, &it))
 		return;
 	while (journal_iter_next(it, &r) == 1) {
-		line = record_line(r.seq, r.time_ns, r.type, r.payload, r.len);
+		line = record_line(r.seq, r.time_ns, r.type, r.has_author ? &r.author : NULL,
+				   r.payload, r.len);
 		if (line)
 			backlog_keep(d->ctl, line);
 	}
@@ -602,6 +852,38 @@ static int give_to_group(const char *path, const char *suffix, mode_t mode)
 	return chmod(file, mode) ? -errno : 0;
 }
 
+/* The roles' groups: sluice (read) when it exists, the admin group (must exist). */
+static int resolve_groups(struct daemon *d, struct control *ctl)
+{
+	struct group *g = getgrnam("sluice");
+	char *end;
+
+	if (g) {
+		ctl->read_gid = g->gr_gid;
+		ctl->has_read_gid = 1;
+	}
+	if (!d->admin_group)
+		return 0;
+	g = getgrnam(d->admin_group);
+	if (g) {
+		ctl->admin_gid = g->gr_gid;
+	} else {
+		unsigned long n = strtoul(d->admin_group, &end, 10);
+
+		if (!*d->admin_group || *end || n >= (gid_t)-1) {
+			log_err("the admin group %s does not exist (create it with groupadd, or "
+				"fix --admin-group / daemon.admin-group)",
+				d->admin_group);
+			return -EINVAL;
+		}
+		ctl->admin_gid = (gid_t)n;
+	}
+	ctl->has_admin_gid = 1;
+	log_info("control: the admin role goes to root and group %s (gid %u)", d->admin_group,
+		 (unsigned int)ctl->admin_gid);
+	return 0;
+}
+
 int control_open(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -624,10 +906,13 @@ int control_open(struct daemon *d)
 		.name = "control",
 		.on_conn = on_conn,
 		.refuse = refuse_busy,
+		.admit = identify,
 		.free_conn = conn_free,
 	};
 	ctl->lock = -1;
 	d->ctl = ctl;
+	if (resolve_groups(d, ctl))
+		return -EINVAL;
 	strcpy(dir, d->socket_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {

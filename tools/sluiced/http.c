@@ -50,23 +50,11 @@ static void hconn_free(struct lconn *lc)
 	free(c);
 }
 
+/* One response a connection: closed once it is sent (or the peer is gone). */
 static void hconn_flush(struct daemon *d, struct hconn *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->lc.src.fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			loop_mod(d, &c->lc.src, EPOLLOUT);
-			return;
-		}
-		if (n <= 0)
-			break;
-		c->out_off += (size_t)n;
-	}
-	hconn_close(d, c);
+	if (listener_send(d, &c->lc, c->out, c->out_len, &c->out_off, EPOLLOUT))
+		hconn_close(d, c);
 }
 
 static int backend_up(void *ctx, __u32 id)

@@ -42,7 +42,28 @@ static void on_accept(struct daemon *d, struct loop_src *src, __u32 events)
 		c->next = l->conns;
 		l->conns = c;
 		l->nconns++;
+		if (l->admit)
+			l->admit(d, c);
 	}
+}
+
+int listener_send(struct daemon *d, struct lconn *c, const char *buf, size_t len, size_t *off,
+		  __u32 wait_events)
+{
+	while (*off < len) {
+		ssize_t n = send(c->src.fd, buf + *off, len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			loop_mod(d, &c->src, wait_events);
+			return 0;
+		}
+		if (n <= 0)
+			return -1;
+		*off += (size_t)n;
+	}
+	return 1;
 }
 
 int listener_open(struct listener *l, const struct sockaddr *sa, socklen_t len, int backlog)
@@ -61,6 +82,15 @@ int listener_open(struct listener *l, const struct sockaddr *sa, socklen_t len, 
 	return 0;
 }
 
+void listener_exempt(struct listener *l, struct lconn *c)
+{
+	if (c->exempt || c->dead)
+		return;
+	c->exempt = 1;
+	l->nconns--;
+	l->nexempt++;
+}
+
 void listener_drop(struct daemon *d, struct listener *l, struct lconn *c)
 {
 	struct lconn **p;
@@ -77,7 +107,10 @@ void listener_drop(struct daemon *d, struct listener *l, struct lconn *c)
 	close(c->src.fd);
 	c->src.fd = -1;
 	c->dead = 1;
-	l->nconns--;
+	if (c->exempt)
+		l->nexempt--;
+	else
+		l->nconns--;
 	c->next = l->graveyard;
 	l->graveyard = c;
 }

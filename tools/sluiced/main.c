@@ -84,7 +84,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluiced [--config FILE] [--pin-root DIR] [--journal DIR]\n"
-		"               [--socket PATH] [--metrics ADDR:PORT|off] [-v]\n"
+		"               [--socket PATH] [--metrics ADDR:PORT|off]\n"
+		"               [--admin-group GROUP] [-v]\n"
 		"\n"
 		"The Sluice daemon, in the foreground, logging to stderr. It adopts the\n"
 		"pinned maps (never flushing flows or counters), applies FILE if given,\n"
@@ -98,34 +99,37 @@ static void usage(FILE *f)
 		"  --pin-root DIR      pin root (default $SLUICE_PIN_ROOT, else %s)\n"
 		"  --journal DIR       journal folder (default %s)\n"
 		"  --socket PATH       control socket (default %s; mode 0660, group sluice)\n"
+		"  --admin-group GROUP besides root, the members of GROUP (a name or a gid)\n"
+		"                      may run write commands, config apply and journal\n"
+		"                      compact; group sluice may read (events) only\n"
 		"  --metrics ADDR:PORT metrics listener (default %s; 'off' disables)\n"
 		"  -v, --verbose       debug messages and libbpf's warnings\n",
 		SLUICE_PIN_ROOT_DEFAULT, JOURNAL_DIR_DEFAULT, SLUICED_SOCKET_DEFAULT,
 		SLUICED_METRICS_DEFAULT);
 }
 
-enum { GIVEN_PIN_ROOT = 1, GIVEN_JOURNAL = 2, GIVEN_SOCKET = 4, GIVEN_METRICS = 8 };
-
 /* The config file's daemon section, for what the command line did not give. */
 static struct state settings;
 
-static void config_settings(struct daemon *d, const char **pin_root, unsigned int given)
+/* Read the config file's settings; 0 when it does not load. */
+static int load_settings(const char *path)
 {
 	state_init(&settings);
-	if (config_load(d->config_path, &settings)) {
+	if (config_load(path, &settings)) {
 		/* Reported again (and nothing applied) when the file is applied. */
 		err_clear();
-		return;
+		return 0;
 	}
-	if (!(given & GIVEN_PIN_ROOT) && settings.daemon.pin_root[0])
-		*pin_root = settings.daemon.pin_root;
-	if (!(given & GIVEN_JOURNAL) && settings.daemon.journal[0])
-		d->journal_dir = settings.daemon.journal;
-	if (!(given & GIVEN_SOCKET) && settings.daemon.socket[0])
-		d->socket_path = settings.daemon.socket;
-	if (!(given & GIVEN_METRICS) && settings.daemon.metrics[0])
-		d->metrics = settings.daemon.metrics;
+	return 1;
 }
+
+/* An option naming a place: the command line's, else the config's, else the default. */
+struct place {
+	int opt;	  /* its getopt value */
+	const char **dst; /* set to the place */
+	const char *conf; /* the config's daemon section's value ("": none) */
+	int given;	  /* on the command line */
+};
 
 static int parse_args(int argc, char **argv, struct daemon *d)
 {
@@ -135,38 +139,38 @@ static int parse_args(int argc, char **argv, struct daemon *d)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "admin-group", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pin_root = NULL;
-	unsigned int given = 0;
+	struct place places[] = {
+		{ 'r', &pin_root, settings.daemon.pin_root, 0 },
+		{ 'J', &d->journal_dir, settings.daemon.journal, 0 },
+		{ 's', &d->socket_path, settings.daemon.socket, 0 },
+		{ 'm', &d->metrics, settings.daemon.metrics, 0 },
+		{ 'A', &d->admin_group, settings.daemon.admin_group, 0 },
+	};
+	const size_t nplaces = sizeof(places) / sizeof(places[0]);
+	size_t i;
 	int c;
 
 	d->journal_dir = JOURNAL_DIR_DEFAULT;
 	d->socket_path = SLUICED_SOCKET_DEFAULT;
 	d->metrics = SLUICED_METRICS_DEFAULT;
 	while ((c = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
+		for (i = 0; i < nplaces && places[i].opt != c; i++)
+			;
+		if (i < nplaces) {
+			*places[i].dst = optarg;
+			places[i].given = 1;
+			continue;
+		}
 		switch (c) {
 		case 'c':
 			d->config_path = optarg;
-			break;
-		case 'r':
-			pin_root = optarg;
-			given |= GIVEN_PIN_ROOT;
-			break;
-		case 'J':
-			d->journal_dir = optarg;
-			given |= GIVEN_JOURNAL;
-			break;
-		case 's':
-			d->socket_path = optarg;
-			given |= GIVEN_SOCKET;
-			break;
-		case 'm':
-			d->metrics = optarg;
-			given |= GIVEN_METRICS;
 			break;
 		case 'v':
 			verbose = d->verbose = 1;
@@ -187,8 +191,10 @@ static int parse_args(int argc, char **argv, struct daemon *d)
 		usage(stderr);
 		return -EINVAL;
 	}
-	if (d->config_path)
-		config_settings(d, &pin_root, given);
+	if (d->config_path && load_settings(d->config_path))
+		for (i = 0; i < nplaces; i++)
+			if (!places[i].given && places[i].conf[0])
+				*places[i].dst = places[i].conf;
 	d->pin_root = maps_pin_root(pin_root);
 	return 0;
 }

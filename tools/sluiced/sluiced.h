@@ -51,6 +51,7 @@ struct daemon {
 	const char *journal_dir; /* --journal */
 	const char *socket_path; /* --socket */
 	const char *metrics;	 /* --metrics ADDR:PORT, "" or "off" to disable */
+	const char *admin_group; /* --admin-group: the admin role besides root, or NULL */
 	int verbose;
 	/* running state */
 	int epfd;
@@ -167,7 +168,13 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
 int bgp_drain_on_stop(struct daemon *d);
 void bgp_close(struct daemon *d);
 
-/* apply.c: apply the config file path (diff against the maps). 0 or -errno; *ncmds run. */
+/*
+ * apply.c: apply the daemon's own config file path (--config; diff against
+ * the maps). 0 or -errno; *ncmds run.
+ */
 int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_t *ncmds);
+/* The same from len bytes of text a client sent; path names it in messages only. */
+int apply_config_text(struct daemon *d, const char *path, const char *text, size_t len, FILE *out,
+		      FILE *err, size_t *ncmds);
 
 #endif /* SLUICED_H */

@@ -18,23 +18,25 @@
 #include "out.h"
 
 const struct cmd_kind_info cmd_kinds[CMD_KINDS] = {
-	[CMD_IFACE_ATTACH] = { "iface", "attach", CMD_F_CREATES },
-	[CMD_IFACE_DETACH] = { "iface", "detach", 0 },
-	[CMD_SERVICE_ADD] = { "service", "add", CMD_F_SVC | CMD_F_CREATES | CMD_F_MAPS },
-	[CMD_SERVICE_SET] = { "service", "set", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_SERVICE_DEL] = { "service", "del", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_BACKEND_ADD] = { "backend", "add", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_BACKEND_SET] = { "backend", "set", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_BACKEND_DRAIN] = { "backend", "drain", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_BACKEND_ACTIVATE] = { "backend", "activate", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_BACKEND_DEL] = { "backend", "del", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_SHARD_ADD] = { "shard", "add", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_SHARD_DEL] = { "shard", "del", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_GATEWAY_SET] = { "gateway", "set", CMD_F_CREATES | CMD_F_MAPS },
-	[CMD_BULKHEAD_SET] = { "bulkhead", "set", CMD_F_MAPS },
-	[CMD_BREAKER_TRIP] = { "breaker", "trip", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_BREAKER_RESET] = { "breaker", "reset", CMD_F_SVC | CMD_F_MAPS },
-	[CMD_LEADER_SET] = { "leader", "set", CMD_F_SVC },
+	[CMD_IFACE_ATTACH] = { "iface", "attach", CMD_F_CREATES, &cmd_iface_ops },
+	[CMD_IFACE_DETACH] = { "iface", "detach", 0, &cmd_iface_ops },
+	[CMD_SERVICE_ADD] = { "service", "add", CMD_F_SVC | CMD_F_CREATES | CMD_F_MAPS,
+			      &cmd_service_ops },
+	[CMD_SERVICE_SET] = { "service", "set", CMD_F_SVC | CMD_F_MAPS, &cmd_service_ops },
+	[CMD_SERVICE_DEL] = { "service", "del", CMD_F_SVC | CMD_F_MAPS, &cmd_service_ops },
+	[CMD_BACKEND_ADD] = { "backend", "add", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
+	[CMD_BACKEND_SET] = { "backend", "set", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
+	[CMD_BACKEND_DRAIN] = { "backend", "drain", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
+	[CMD_BACKEND_ACTIVATE] = { "backend", "activate", CMD_F_SVC | CMD_F_MAPS,
+				   &cmd_backend_ops },
+	[CMD_BACKEND_DEL] = { "backend", "del", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
+	[CMD_SHARD_ADD] = { "shard", "add", CMD_F_SVC | CMD_F_MAPS, &cmd_shard_ops },
+	[CMD_SHARD_DEL] = { "shard", "del", CMD_F_SVC | CMD_F_MAPS, &cmd_shard_ops },
+	[CMD_GATEWAY_SET] = { "gateway", "set", CMD_F_CREATES | CMD_F_MAPS, &cmd_gateway_ops },
+	[CMD_BULKHEAD_SET] = { "bulkhead", "set", CMD_F_MAPS, &cmd_gateway_ops },
+	[CMD_BREAKER_TRIP] = { "breaker", "trip", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
+	[CMD_BREAKER_RESET] = { "breaker", "reset", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
+	[CMD_LEADER_SET] = { "leader", "set", CMD_F_SVC, &cmd_leader_ops },
 };
 
 /* The objects with write commands, for prefix matching (order of cmd_kinds[]). */
@@ -51,6 +53,21 @@ int cmd_bad(const char *fmt, ...)
 	va_end(ap);
 	err_set("%s", msg);
 	return -EINVAL;
+}
+
+int cmd_keyword(const char *what, const struct cmd_keyword *kws, size_t n, int argc, char **argv,
+		int i, int *seen)
+{
+	int kw = args_keyword_find(argv[i], kws, n, sizeof(kws[0]), "keyword");
+
+	if (kw < 0)
+		return cmd_bad("%s: %s", what, err_msg());
+	if (seen[kw]++)
+		return cmd_bad("%s: '%s' given twice; give it once", what, kws[kw].name);
+	if (i + 1 >= argc)
+		return cmd_bad("%s: '%s' needs a value: %s %s", what, kws[kw].name, kws[kw].name,
+			       kws[kw].value);
+	return kw;
 }
 
 int cmd_lookup(const char *object, const char *verb, enum cmd_kind *kind)
@@ -97,39 +114,26 @@ int cmd_parse_svc_key(int argc, char **argv, struct sluice_svc_key *key)
 	return 0;
 }
 
+int cmd_parse_svc_then(const char *what, const char *missing, int argc, char **argv,
+		       struct sluice_svc_key *svc)
+{
+	int err = cmd_parse_svc_key(argc, argv, svc);
+
+	if (!err && argc < 4)
+		err = cmd_bad("%s: missing %s after the service", what, missing);
+	return err;
+}
+
 int cmd_parse_args(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->kind = kind;
 	err_clear();
-	switch (kind) {
-	case CMD_IFACE_ATTACH:
-	case CMD_IFACE_DETACH:
-		return cmd_iface_parse(kind, argc, argv, cmd);
-	case CMD_SERVICE_ADD:
-	case CMD_SERVICE_SET:
-	case CMD_SERVICE_DEL:
-		return cmd_service_parse(kind, argc, argv, cmd);
-	case CMD_BACKEND_ADD:
-	case CMD_BACKEND_SET:
-	case CMD_BACKEND_DRAIN:
-	case CMD_BACKEND_ACTIVATE:
-	case CMD_BACKEND_DEL:
-	case CMD_BREAKER_TRIP:
-	case CMD_BREAKER_RESET:
-		return cmd_backend_parse(kind, argc, argv, cmd);
-	case CMD_SHARD_ADD:
-	case CMD_SHARD_DEL:
-		return cmd_shard_parse(kind, argc, argv, cmd);
-	case CMD_GATEWAY_SET:
-	case CMD_BULKHEAD_SET:
-		return cmd_gateway_parse(kind, argc, argv, cmd);
-	case CMD_LEADER_SET:
-		return cmd_leader_parse(kind, argc, argv, cmd);
-	default:
+	if (kind <= CMD_NONE || kind >= CMD_KINDS) {
 		cmd->kind = CMD_NONE;
 		return cmd_bad("not a write command");
 	}
+	return cmd_kinds[kind].ops->parse(kind, argc, argv, cmd);
 }
 
 /* "--flow-entries N" or "--flow-entries=N" at argv[0]: the words used, 0 none, or -EINVAL. */
@@ -272,25 +276,7 @@ int cmd_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 		err = cmd_argv_svc(out, &cmd->svc);
 	if (err)
 		return err;
-	switch (cmd->kind) {
-	case CMD_IFACE_ATTACH:
-	case CMD_IFACE_DETACH:
-		return cmd_iface_format(cmd, out);
-	case CMD_SERVICE_ADD:
-	case CMD_SERVICE_SET:
-	case CMD_SERVICE_DEL:
-		return cmd_service_format(cmd, out);
-	case CMD_SHARD_ADD:
-	case CMD_SHARD_DEL:
-		return cmd_shard_format(cmd, out);
-	case CMD_GATEWAY_SET:
-	case CMD_BULKHEAD_SET:
-		return cmd_gateway_format(cmd, out);
-	case CMD_LEADER_SET:
-		return cmd_leader_format(cmd, out);
-	default:
-		return cmd_backend_format(cmd, out);
-	}
+	return k->ops->format(cmd, out);
 }
 
 void cmd_format_line(const struct sluice_cmd *cmd, char *buf, size_t len)
@@ -329,6 +315,7 @@ int cmd_validate(const struct sluice_cmd *cmd)
 
 int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 {
+	const struct cmd_ops *ops;
 	struct sluice_maps m;
 	int err;
 
@@ -336,13 +323,14 @@ int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 	err = cmd_validate(cmd);
 	if (err)
 		return err;
+	ops = cmd_kinds[cmd->kind].ops;
 	maps_init(&m);
 	err_clear();
 	/* The flow-table size belongs to the command that creates the maps. */
 	if (cmd->flow_entries)
 		loader_set_flow_entries(cmd->flow_entries);
-	if (cmd->kind == CMD_IFACE_ATTACH || cmd->kind == CMD_IFACE_DETACH) {
-		err = cmd_iface_apply(pin_root, cmd);
+	if (ops->apply_root) {
+		err = ops->apply_root(pin_root, cmd);
 		goto out;
 	}
 	/* Adding a service or setting the gateway works before any attach. */
@@ -354,27 +342,7 @@ int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 	err = maps_open(&m, pin_root);
 	if (err)
 		goto out;
-	switch (cmd->kind) {
-	case CMD_SERVICE_ADD:
-	case CMD_SERVICE_SET:
-	case CMD_SERVICE_DEL:
-		err = cmd_service_apply(&m, cmd);
-		break;
-	case CMD_SHARD_ADD:
-	case CMD_SHARD_DEL:
-		err = cmd_shard_apply(&m, cmd);
-		break;
-	case CMD_GATEWAY_SET:
-	case CMD_BULKHEAD_SET:
-		err = cmd_gateway_apply(&m, cmd);
-		break;
-	case CMD_LEADER_SET:
-		err = cmd_leader_apply(&m, cmd);
-		break;
-	default:
-		err = cmd_backend_apply(&m, cmd);
-		break;
-	}
+	err = ops->apply(&m, cmd);
 out:
 	if (cmd->flow_entries)
 		loader_set_flow_entries(0);

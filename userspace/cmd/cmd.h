@@ -60,10 +60,13 @@ enum {
 	CMD_F_MAPS = 1 << 2,	/* changes map content (rebuilt from a journal replay) */
 };
 
+struct cmd_ops;
+
 struct cmd_kind_info {
-	const char *object; /* "service" */
-	const char *verb;   /* "add" */
-	unsigned int flags; /* CMD_F_* */
+	const char *object;	   /* "service" */
+	const char *verb;	   /* "add" */
+	unsigned int flags;	   /* CMD_F_* */
+	const struct cmd_ops *ops; /* the object's parser, formatter, applier (internal) */
 };
 
 /* Indexed by enum cmd_kind; [CMD_NONE] has NULL names. */
@@ -179,12 +182,25 @@ void cmd_usage_report(const char *object, const char *msg);
 void cmd_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
 		       int write_port, const struct sluice_maps *m);
 /*
+ * The start of a service's line or object (id, address, port, proto; named:
+ * the text says "service ID:"), left open for the caller's fields.
+ */
+void cmd_open_service(const char *key, const struct sluice_svc_key *k, __u32 id, int named);
+/* A service's critical prefixes: the JSON array "critical", in text " critical P,P". */
+void cmd_print_critical(const struct sluice_shard_key *crit, size_t n);
+/*
  * A backend. with_counters adds slots, counters and health (health -1: "-",
  * else up 1 or down 0 with why); is_leader 1 when it is its service's
  * leader, -1 unknown (not shown).
  */
 void cmd_print_backend(const char *key, const struct backend_info *it, int with_counters,
 		       int health, const char *why, int is_leader);
+/*
+ * The start of a backend's line or object (its service, id, address and
+ * port), left open for the caller's fields; the caller ends it with
+ * out_text("\n") and out_close_obj().
+ */
+void cmd_open_backend(const char *key, const struct backend_info *it);
 void cmd_print_shard(const char *key, const struct shard_info *it);
 /* A service's leader; previous (may be NULL) for `leader set`. */
 void cmd_print_leader(const char *key, const struct leader_info *l,

@@ -19,38 +19,37 @@
 
 enum { KW_PORT, KW_WEIGHT };
 
-static const struct {
-	const char *name;
-	const char *value;
-} keywords[] = {
+static const struct cmd_keyword keywords[] = {
 	[KW_PORT] = { "port", "BPORT" },
 	[KW_WEIGHT] = { "weight", "W" },
 };
 
+/* "SERVICE BACKEND_ADDR" of backend and breaker commands (what: "backend add"). */
+static int parse_ref(const char *what, int argc, char **argv, struct sluice_cmd *cmd)
+{
+	int err = cmd_parse_svc_then(what, "BACKEND_ADDR", argc, argv, &cmd->svc);
+
+	if (!err && addr_parse(argv[3], &cmd->backend.ref.addr))
+		err = cmd_bad("%s: %s", what, err_msg());
+	return err;
+}
+
 /* "SERVICE BACKEND_ADDR [port BPORT] [weight W]"; allow_weight: 0 no, 1 optional, 2 required. */
-static int parse_backend(const char *verb, int argc, char **argv, int allow_weight,
+static int parse_backend(const char *what, int argc, char **argv, int allow_weight,
 			 struct sluice_cmd *cmd)
 {
 	struct be_ref *ref = &cmd->backend.ref;
 	int i, kw, seen[2] = { 0 }, err;
 
-	err = cmd_parse_svc_key(argc, argv, &cmd->svc);
+	err = parse_ref(what, argc, argv, cmd);
 	if (err)
 		return err;
-	if (argc < 4)
-		return cmd_bad("backend %s: missing BACKEND_ADDR after the service", verb);
-	if (addr_parse(argv[3], &ref->addr))
-		return cmd_bad("backend %s: %s", verb, err_msg());
 	for (i = 4; i < argc; i += 2) {
-		kw = ARGS_KEYWORD_FIND(argv[i], keywords, "keyword");
-		if (kw < 0 || (kw == KW_WEIGHT && !allow_weight))
-			return cmd_bad("backend %s: %s", verb,
-				       kw < 0 ? err_msg() : "weight is not taken here");
-		if (seen[kw]++)
-			return cmd_bad("backend %s: '%s' given twice", verb, keywords[kw].name);
-		if (i + 1 >= argc)
-			return cmd_bad("backend %s: '%s' needs a value: %s %s", verb,
-				       keywords[kw].name, keywords[kw].name, keywords[kw].value);
+		kw = CMD_KEYWORD(what, keywords, argc, argv, i, seen);
+		if (kw < 0)
+			return kw;
+		if (kw == KW_WEIGHT && !allow_weight)
+			return cmd_bad("%s: weight is not taken here", what);
 		if (kw == KW_PORT) {
 			err = args_parse_port(argv[i + 1], &ref->port);
 			ref->has_port = 1;
@@ -60,55 +59,50 @@ static int parse_backend(const char *verb, int argc, char **argv, int allow_weig
 			cmd->backend.has_weight = 1;
 		}
 		if (err)
-			return cmd_bad("backend %s: %s", verb, err_msg());
+			return cmd_bad("%s: %s", what, err_msg());
 	}
 	if (allow_weight == 2 && !cmd->backend.has_weight)
-		return cmd_bad("backend %s: nothing to change: give weight W", verb);
+		return cmd_bad("%s: nothing to change: give weight W", what);
 	return 0;
 }
 
 /* "SERVICE BACKEND_ADDR [port BPORT]" of breaker trip and reset. */
-static int parse_breaker(const char *verb, int argc, char **argv, struct sluice_cmd *cmd)
+static int parse_breaker(const char *what, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct be_ref *ref = &cmd->backend.ref;
 	int err;
 
-	err = cmd_parse_svc_key(argc, argv, &cmd->svc);
-	if (err)
+	err = parse_ref(what, argc, argv, cmd);
+	if (err || argc < 5)
 		return err;
-	if (argc < 4)
-		return cmd_bad("breaker %s: missing BACKEND_ADDR after the service", verb);
-	if (addr_parse(argv[3], &ref->addr))
-		return cmd_bad("breaker %s: %s", verb, err_msg());
-	if (argc >= 5) {
-		if (strcmp(argv[4], "port") || argc != 6)
-			return cmd_bad("breaker %s: after BACKEND_ADDR only 'port BPORT'", verb);
-		if (args_parse_port(argv[5], &ref->port))
-			return cmd_bad("breaker %s: %s", verb, err_msg());
-		ref->has_port = 1;
-	}
+	if (strcmp(argv[4], "port") || argc != 6)
+		return cmd_bad("%s: after BACKEND_ADDR only 'port BPORT'", what);
+	if (args_parse_port(argv[5], &ref->port))
+		return cmd_bad("%s: %s", what, err_msg());
+	ref->has_port = 1;
 	return 0;
 }
 
-int cmd_backend_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_backend_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
-	const char *verb = cmd_kinds[kind].verb;
+	char what[32];
 
+	snprintf(what, sizeof(what), "%s %s", cmd_kinds[kind].object, cmd_kinds[kind].verb);
 	cmd->backend.weight = 1;
 	switch (kind) {
 	case CMD_BREAKER_TRIP:
 	case CMD_BREAKER_RESET:
-		return parse_breaker(verb, argc, argv, cmd);
+		return parse_breaker(what, argc, argv, cmd);
 	case CMD_BACKEND_ADD:
-		return parse_backend(verb, argc, argv, 1, cmd);
+		return parse_backend(what, argc, argv, 1, cmd);
 	case CMD_BACKEND_SET:
-		return parse_backend(verb, argc, argv, 2, cmd);
+		return parse_backend(what, argc, argv, 2, cmd);
 	default:
-		return parse_backend(verb, argc, argv, 0, cmd);
+		return parse_backend(what, argc, argv, 0, cmd);
 	}
 }
 
-int cmd_backend_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_backend_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	int err = cmd_argv_ref(out, &cmd->backend.ref);
 
@@ -132,8 +126,7 @@ static const char *state_name(__u8 state)
 	}
 }
 
-void cmd_print_backend(const char *key, const struct backend_info *it, int with_counters,
-		       int health, const char *why, int is_leader)
+void cmd_open_backend(const char *key, const struct backend_info *it)
 {
 	char a[ADDR_STRLEN], s[ADDR_STRLEN];
 
@@ -146,6 +139,12 @@ void cmd_print_backend(const char *key, const struct backend_info *it, int with_
 	out_u64("id", "  %llu:", it->id);
 	out_str("address", " %s", a);
 	out_u64("port", " port %llu", it->port);
+}
+
+void cmd_print_backend(const char *key, const struct backend_info *it, int with_counters,
+		       int health, const char *why, int is_leader)
+{
+	cmd_open_backend(key, it);
 	out_u64("weight", " weight %llu", it->be.weight);
 	out_str("state", " %s", state_name(it->be.state));
 	if (is_leader >= 0)
@@ -229,7 +228,7 @@ out:
 	return err;
 }
 
-int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	const struct be_ref *ref = &cmd->backend.ref;
 	struct sluice_backend rec;
@@ -274,3 +273,6 @@ int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	print_changed(done, m, &cmd->svc, id, &rec);
 	return 0;
 }
+
+const struct cmd_ops cmd_backend_ops = { cmd_backend_parse, cmd_backend_format, cmd_backend_apply,
+					 NULL };

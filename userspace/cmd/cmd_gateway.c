@@ -30,25 +30,25 @@ static int parse_addr(const char *kw, const char *text, int want_v4, union sluic
 
 static int parse_gateway(int argc, char **argv, struct gateway_conf *conf)
 {
-	static const char *const kws[] = { "encap-source4", "encap-source6", "udp-timeout" };
+	static const struct cmd_keyword kws[] = {
+		{ "encap-source4", "ADDR4" },
+		{ "encap-source6", "ADDR6" },
+		{ "udp-timeout", "SECONDS" },
+	};
 	int i, kw, seen[3] = { 0 }, err;
 
 	if (!argc)
 		return cmd_bad(
 			"gateway set: nothing to change: give encap-source4, encap-source6 or udp-timeout");
 	for (i = 0; i < argc; i += 2) {
-		kw = ARGS_KEYWORD_FIND(argv[i], kws, "keyword");
+		kw = CMD_KEYWORD("gateway set", kws, argc, argv, i, seen);
 		if (kw < 0)
-			return cmd_bad("gateway set: %s", err_msg());
-		if (seen[kw]++)
-			return cmd_bad("gateway set: '%s' given twice", kws[kw]);
-		if (i + 1 >= argc)
-			return cmd_bad("gateway set: '%s' needs a value", kws[kw]);
+			return kw;
 		if (kw == 0) {
-			err = parse_addr(kws[kw], argv[i + 1], 1, &conf->src4);
+			err = parse_addr(kws[kw].name, argv[i + 1], 1, &conf->src4);
 			conf->has_src4 = 1;
 		} else if (kw == 1) {
-			err = parse_addr(kws[kw], argv[i + 1], 0, &conf->src6);
+			err = parse_addr(kws[kw].name, argv[i + 1], 0, &conf->src6);
 			conf->has_src6 = 1;
 		} else {
 			err = args_parse_u32(argv[i + 1], 1, GATEWAY_UDP_TIMEOUT_MAX, "udp-timeout",
@@ -67,19 +67,15 @@ static int parse_gateway(int argc, char **argv, struct gateway_conf *conf)
 
 static int parse_bulkhead(int argc, char **argv, struct sluice_cmd *cmd)
 {
-	static const char *const kws[] = { "max-conns", "tcp-idle" };
+	static const struct cmd_keyword kws[] = { { "max-conns", "N" }, { "tcp-idle", "SECONDS" } };
 	int i, kw, seen[2] = { 0 }, err;
 
 	if (!argc)
 		return cmd_bad("bulkhead set: nothing to change: give max-conns or tcp-idle");
 	for (i = 0; i < argc; i += 2) {
-		kw = ARGS_KEYWORD_FIND(argv[i], kws, "keyword");
+		kw = CMD_KEYWORD("bulkhead set", kws, argc, argv, i, seen);
 		if (kw < 0)
-			return cmd_bad("bulkhead set: %s", err_msg());
-		if (seen[kw]++)
-			return cmd_bad("bulkhead set: '%s' given twice", kws[kw]);
-		if (i + 1 >= argc)
-			return cmd_bad("bulkhead set: '%s' needs a value", kws[kw]);
+			return kw;
 		if (kw == 0)
 			err = args_parse_count(argv[i + 1], RES_MAX_CONNS_MAX, "max-conns",
 					       &cmd->bulkhead.max_conns);
@@ -94,7 +90,7 @@ static int parse_bulkhead(int argc, char **argv, struct sluice_cmd *cmd)
 	return 0;
 }
 
-int cmd_gateway_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_gateway_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	if (kind == CMD_GATEWAY_SET)
 		return parse_gateway(argc, argv, &cmd->gateway);
@@ -114,7 +110,7 @@ static int add_addr(struct cmd_argv *out, const char *kw, const union sluice_add
 	return cmd_argv_add(out, "%s", text);
 }
 
-int cmd_gateway_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_gateway_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	const struct gateway_conf *g = &cmd->gateway;
 	int err = 0;
@@ -165,7 +161,7 @@ void cmd_print_gateway(const char *key, const struct sluice_config *c)
 	out_close_obj();
 }
 
-int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct sluice_res_global g;
 	struct sluice_config cfg;
@@ -194,3 +190,6 @@ int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	out_close_obj();
 	return 0;
 }
+
+const struct cmd_ops cmd_gateway_ops = { cmd_gateway_parse, cmd_gateway_format, cmd_gateway_apply,
+					 NULL };

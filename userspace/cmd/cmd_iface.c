@@ -59,7 +59,7 @@ static int parse_attach(int argc, char **argv, struct sluice_cmd *cmd)
 	return set_dev(cmd, "attach", dev);
 }
 
-int cmd_iface_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_iface_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	if (kind == CMD_IFACE_ATTACH)
 		return parse_attach(argc, argv, cmd);
@@ -70,7 +70,7 @@ int cmd_iface_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd
 	return set_dev(cmd, "detach", argv[0]);
 }
 
-int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	int err = cmd_argv_add(out, "%s", cmd->iface.dev);
 
@@ -97,7 +97,7 @@ void cmd_print_iface(const char *key, const struct loader_iface *it)
 	out_close_obj();
 }
 
-int cmd_iface_apply(const char *pin_root, const struct sluice_cmd *cmd)
+static int cmd_iface_apply(const char *pin_root, const struct sluice_cmd *cmd)
 {
 	struct loader_iface it;
 	int err;
@@ -115,3 +115,5 @@ int cmd_iface_apply(const char *pin_root, const struct sluice_cmd *cmd)
 	cmd_print_iface("interface", &it);
 	return 0;
 }
+
+const struct cmd_ops cmd_iface_ops = { cmd_iface_parse, cmd_iface_format, NULL, cmd_iface_apply };

@@ -21,33 +21,47 @@ int cmd_argv_svc(struct cmd_argv *out, const struct sluice_svc_key *k);
 /* "ADDR" and, with a port, "port N". */
 int cmd_argv_ref(struct cmd_argv *out, const struct be_ref *r);
 
+/*
+ * "SERVICE WORD ...": the service key into svc; -EINVAL with the message
+ * when the key is bad or argv[3] (named by missing: "PREFIX") is not there.
+ */
+int cmd_parse_svc_then(const char *what, const char *missing, int argc, char **argv,
+		       struct sluice_svc_key *svc);
+
+/* A keyword of "KEYWORD VALUE" options and its value's name in the grammar. */
+struct cmd_keyword {
+	const char *name;  /* "port" */
+	const char *value; /* "BPORT" */
+};
+
+/*
+ * The keyword at argv[i] of options "KEYWORD VALUE..." (what names the
+ * command in messages: "backend add"): its index in kws[n], counted in
+ * seen[]. -EINVAL with the message when it is unknown, given twice or has
+ * no value after it.
+ */
+int cmd_keyword(const char *what, const struct cmd_keyword *kws, size_t n, int argc, char **argv,
+		int i, int *seen);
+#define CMD_KEYWORD(what, kws, argc, argv, i, seen) \
+	cmd_keyword(what, kws, sizeof(kws) / sizeof((kws)[0]), argc, argv, i, seen)
+
 /* "ADDR", or "?" when it does not format. */
 void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len);
 
-/* Per object: parse ARGS of kind, format them, apply on open maps m. */
-int cmd_iface_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
-int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
-int cmd_iface_apply(const char *pin_root, const struct sluice_cmd *cmd);
+/*
+ * One object's part of the grammar: parse the ARGS of a command of kind,
+ * format them back, apply on the open maps m. apply_root instead of apply:
+ * the object handles the pins under pin_root itself (iface).
+ */
+struct cmd_ops {
+	int (*parse)(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
+	int (*format)(const struct sluice_cmd *cmd, struct cmd_argv *out);
+	int (*apply)(const struct sluice_maps *m, const struct sluice_cmd *cmd);
+	int (*apply_root)(const char *pin_root, const struct sluice_cmd *cmd);
+};
 
-int cmd_service_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
-int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
-int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd);
-
-int cmd_backend_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
-int cmd_backend_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
-int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd);
-
-int cmd_shard_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
-int cmd_shard_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
-int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd);
-
-int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
-int cmd_leader_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
-int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd);
-
-/* gateway set, bulkhead set */
-int cmd_gateway_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
-int cmd_gateway_format(const struct sluice_cmd *cmd, struct cmd_argv *out);
-int cmd_gateway_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd);
+/* cmd_gateway_ops: gateway set and bulkhead set; cmd_backend_ops: breaker trip, reset too. */
+extern const struct cmd_ops cmd_iface_ops, cmd_service_ops, cmd_backend_ops, cmd_shard_ops,
+	cmd_leader_ops, cmd_gateway_ops;
 
 #endif /* SLUICE_CMD_INT_H */

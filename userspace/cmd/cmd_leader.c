@@ -18,16 +18,13 @@
 
 enum { KW_PORT, KW_SOURCE };
 
-static const struct {
-	const char *name;
-	const char *value;
-} keywords[] = {
+static const struct cmd_keyword keywords[] = {
 	[KW_PORT] = { "port", "BPORT" },
 	[KW_SOURCE] = { "source", "operator|election|role" },
 };
 
 /* "SERVICE { BACKEND | none } [source SOURCE]" */
-int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct be_ref *ref = &cmd->leader.ref;
 	int i, kw, seen[2] = { 0 }, err;
@@ -44,14 +41,9 @@ int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cm
 	if (cmd->leader.has_ref && leader_parse_backend(argv[3], ref))
 		return cmd_bad("leader set: %s", err_msg());
 	for (i = 4; i < argc; i += 2) {
-		kw = ARGS_KEYWORD_FIND(argv[i], keywords, "keyword");
+		kw = CMD_KEYWORD("leader set", keywords, argc, argv, i, seen);
 		if (kw < 0)
-			return cmd_bad("leader set: %s", err_msg());
-		if (seen[kw]++)
-			return cmd_bad("leader set: '%s' given twice", keywords[kw].name);
-		if (i + 1 >= argc)
-			return cmd_bad("leader set: '%s' needs a value: %s %s", keywords[kw].name,
-				       keywords[kw].name, keywords[kw].value);
+			return kw;
 		if (kw == KW_SOURCE) {
 			err = leader_parse_source(argv[i + 1], &cmd->leader.source);
 		} else if (!cmd->leader.has_ref) {
@@ -69,7 +61,7 @@ int cmd_leader_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cm
 	return 0;
 }
 
-int cmd_leader_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_leader_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	int err;
 
@@ -140,7 +132,7 @@ void cmd_print_leader(const char *key, const struct leader_info *l,
 	out_close_obj();
 }
 
-int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct leader_info before, after;
 	int err;
@@ -153,3 +145,6 @@ int cmd_leader_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	cmd_print_leader(NULL, &after, &before);
 	return 0;
 }
+
+const struct cmd_ops cmd_leader_ops = { cmd_leader_parse, cmd_leader_format, cmd_leader_apply,
+					NULL };

@@ -30,6 +30,32 @@ static void print_rate(const char *key, const char *text, const struct sluice_ra
 	}
 }
 
+void cmd_print_critical(const struct sluice_shard_key *crit, size_t n)
+{
+	char p[SHARD_PREFIX_STRLEN];
+	size_t i;
+
+	out_open_array("critical");
+	for (i = 0; i < n; i++) {
+		shard_prefix_format(&crit[i], p, sizeof(p));
+		out_text(i ? ",%s" : " critical %s", p);
+		out_str(NULL, NULL, p);
+	}
+	out_close_array();
+}
+
+void cmd_open_service(const char *key, const struct sluice_svc_key *k, __u32 id, int named)
+{
+	char a[ADDR_STRLEN];
+
+	cmd_addr_text(&k->addr, a, sizeof(a));
+	out_open_obj(key);
+	out_u64("id", named ? "service %llu:" : "%llu:", id);
+	out_str("address", " %s", a);
+	out_u64("port", " port %llu", ntohs(k->port));
+	out_str("proto", " %s", args_proto_name(k->proto));
+}
+
 /* A service's bulkhead and breaker settings; text shows only what is set. */
 static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *k,
 		      const struct sluice_svc *s)
@@ -39,8 +65,8 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 	struct sluice_svc_res r;
 	struct brk_conf c;
 	__u32 retries, trip;
-	char p[SHARD_PREFIX_STRLEN], a[ADDR_STRLEN];
-	size_t n = 0, i;
+	char a[ADDR_STRLEN];
+	size_t n = 0;
 
 	/* Best effort, like the backends: a read failure leaves them out. */
 	if (res_get(m, s->id, &r) || res_critical_list(m, s->id, &crit, &n))
@@ -49,13 +75,7 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 	out_open_obj("bulkhead");
 	out_u64("max_conns", r.max_conns ? " max-conns %llu" : NULL, r.max_conns);
 	out_u64("reserved", r.reserved ? " reserved %llu" : NULL, r.reserved);
-	out_open_array("critical");
-	for (i = 0; i < n; i++) {
-		shard_prefix_format(&crit[i], p, sizeof(p));
-		out_text(i ? ",%s" : " critical %s", p);
-		out_str(NULL, NULL, p);
-	}
-	out_close_array();
+	cmd_print_critical(crit, n);
 	out_str("refuse", r.refuse ? " refuse %s" : NULL, res_refuse_name(r.refuse));
 	out_str("global_limit", r.flags & SLUICE_RES_NO_GLOBAL ? " global-limit %s" : NULL,
 		r.flags & SLUICE_RES_NO_GLOBAL ? "off" : "on");
@@ -100,17 +120,10 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 void cmd_print_service(const char *key, const struct sluice_svc_key *k, const struct sluice_svc *s,
 		       int write_port, const struct sluice_maps *m)
 {
-	char a[ADDR_STRLEN];
 	__u32 size = 0, n = 0, active = 0;
 	__u16 wp = 0;
 
-	if (addr_format(&k->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	out_open_obj(key);
-	out_u64("id", "%llu:", s->id);
-	out_str("address", " %s", a);
-	out_u64("port", " port %llu", ntohs(k->port));
-	out_str("proto", " %s", args_proto_name(k->proto));
+	cmd_open_service(key, k, s->id, 0);
 	out_str("mode", " mode %s", args_mode_name(s->mode));
 	out_str("hash", " hash %s", args_hash_name(s->hash));
 	print_rate("rate_pps", "rate", &s->rate);
@@ -180,10 +193,7 @@ enum {
 	KW_COUNT
 };
 
-static const struct {
-	const char *name;
-	const char *value; /* the value's name in the grammar */
-} keywords[] = {
+static const struct cmd_keyword keywords[] = {
 	[KW_MODE] = { "mode", "MODE" },
 	[KW_HASH] = { "hash", "HASH" },
 	[KW_MAGLEV_SIZE] = { "maglev-size", "PRIME" },
@@ -310,20 +320,15 @@ static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf
 {
 	int seen[KW_COUNT] = { 0 };
 	int i, kw, err, used;
+	char what[32];
 
 	memset(conf, 0, sizeof(*conf));
+	snprintf(what, sizeof(what), "service %s", cmd);
 	for (i = 0; i < argc; i += 1 + used) {
 		used = 1;
-		kw = ARGS_KEYWORD_FIND(argv[i], keywords, "keyword");
+		kw = CMD_KEYWORD(what, keywords, argc, argv, i, seen);
 		if (kw < 0)
-			return cmd_bad("service %s: %s", cmd, err_msg());
-		if (seen[kw])
-			return cmd_bad("service %s: '%s' given twice; give it once", cmd,
-				       keywords[kw].name);
-		seen[kw] = 1;
-		if (i + 1 >= argc)
-			return cmd_bad("service %s: '%s' needs a value: %s %s", cmd,
-				       keywords[kw].name, keywords[kw].name, keywords[kw].value);
+			return kw;
 		err_clear();
 		switch (kw) {
 		case KW_MODE:
@@ -421,7 +426,7 @@ static int parse_write(const char *cmd, int argc, char **argv, struct sluice_svc
 	return 0;
 }
 
-int cmd_service_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_service_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct svc_conf *conf = &cmd->service.conf;
 	const char *verb = cmd_kinds[kind].verb;
@@ -476,7 +481,7 @@ static int add_seconds(struct cmd_argv *out, const char *kw, __u32 ms)
 }
 
 /* The options given, in the order of keywords[]. */
-int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	const struct svc_conf *c = &cmd->service.conf;
 	const struct res_conf *r = &c->res;
@@ -549,7 +554,7 @@ int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 	return err;
 }
 
-int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct svc_conf conf = cmd->service.conf;
 	struct sluice_svc s;
@@ -581,3 +586,6 @@ int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 		return 0;
 	}
 }
+
+const struct cmd_ops cmd_service_ops = { cmd_service_parse, cmd_service_format, cmd_service_apply,
+					 NULL };

@@ -19,17 +19,17 @@
 static int parse_head(const char *verb, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct sluice_shard_key probe;
+	char what[32];
 	int err;
 
-	err = cmd_parse_svc_key(argc, argv, &cmd->svc);
+	snprintf(what, sizeof(what), "shard %s", verb);
+	err = cmd_parse_svc_then(what, "PREFIX", argc, argv, &cmd->svc);
 	if (err)
 		return err;
-	if (argc < 4)
-		return cmd_bad("shard %s: missing PREFIX after the service", verb);
 	if (shard_prefix_parse(argv[3], 0, &probe))
-		return cmd_bad("shard %s: %s", verb, err_msg());
+		return cmd_bad("%s: %s", what, err_msg());
 	if (strlen(argv[3]) >= sizeof(cmd->shard.prefix))
-		return cmd_bad("shard %s: prefix too long", verb);
+		return cmd_bad("%s: prefix too long", what);
 	snprintf(cmd->shard.prefix, sizeof(cmd->shard.prefix), "%s", argv[3]);
 	return 0;
 }
@@ -72,7 +72,7 @@ static int parse_target(int argc, char **argv, struct shard_target *t)
 	return 0;
 }
 
-int cmd_shard_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
+static int cmd_shard_parse(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd)
 {
 	int err = parse_head(cmd_kinds[kind].verb, argc, argv, cmd);
 
@@ -99,7 +99,7 @@ static void member_text(const struct be_ref *r, char *buf, size_t len)
 		snprintf(buf, len, "[%s]:%u", a, r->port);
 }
 
-int cmd_shard_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
+static int cmd_shard_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 {
 	const struct shard_target *t = &cmd->shard.target;
 	char list[SLUICE_SUBSET_MAX_MEMBERS * (ADDR_STRLEN + 10)], member[ADDR_STRLEN + 10];
@@ -163,7 +163,7 @@ void cmd_print_shard(const char *key, const struct shard_info *it)
 	out_close_obj();
 }
 
-int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
+static int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 {
 	struct shard_info info;
 	int err;
@@ -178,3 +178,5 @@ int cmd_shard_apply(const struct sluice_maps *m, const struct sluice_cmd *cmd)
 	cmd_print_shard("shard", &info);
 	return 0;
 }
+
+const struct cmd_ops cmd_shard_ops = { cmd_shard_parse, cmd_shard_format, cmd_shard_apply, NULL };

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,45 @@
 #include "ctl.h"
 #include "err.h"
 
+/* Per op: the role it needs and what it does (for messages). */
+static const struct {
+	enum ctl_role role;
+	const char *what;
+} ops[] = {
+	[CTL_OP_RUN] = { CTL_ROLE_ADMIN, "write commands" },
+	[CTL_OP_SUBSCRIBE] = { CTL_ROLE_READ, "events" },
+	[CTL_OP_PING] = { CTL_ROLE_READ, "ping" },
+	[CTL_OP_COMPACT] = { CTL_ROLE_ADMIN, "journal compact" },
+	[CTL_OP_APPLY] = { CTL_ROLE_ADMIN, "config apply" },
+};
+
+static const char *const role_names[] = {
+	[CTL_ROLE_NONE] = "none",
+	[CTL_ROLE_READ] = "read",
+	[CTL_ROLE_ADMIN] = "admin",
+};
+
+static int op_known(enum ctl_op op)
+{
+	return (unsigned int)op < sizeof(ops) / sizeof(ops[0]) && ops[op].what;
+}
+
+enum ctl_role ctl_op_role(enum ctl_op op)
+{
+	return op_known(op) ? ops[op].role : CTL_ROLE_ADMIN;
+}
+
+const char *ctl_op_what(enum ctl_op op)
+{
+	return op_known(op) ? ops[op].what : "this request";
+}
+
+const char *ctl_role_name(enum ctl_role role)
+{
+	return (unsigned int)role < sizeof(role_names) / sizeof(role_names[0]) ? role_names[role]
+									       : "none";
+}
+
 void ctl_request_free(struct ctl_request *r)
 {
 	int i;
@@ -32,6 +72,7 @@ void ctl_request_free(struct ctl_request *r)
 		free(r->argv[i]);
 	free(r->argv);
 	free(r->pin_root);
+	free(r->name);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -86,8 +127,52 @@ static int parse_bool(struct json_object *v, const char *key, int *out)
 	return 0;
 }
 
+/* An apply's name: 1..CTL_NAME_MAX printable bytes (it goes into messages and logs). */
+static int parse_name(struct json_object *v, struct ctl_request *r)
+{
+	const char *s;
+	size_t i, n;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		err_set("\"name\" must be a string");
+		return -EINVAL;
+	}
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (!n || n > CTL_NAME_MAX) {
+		err_set("\"name\" must have 1 to %d bytes", CTL_NAME_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			err_set("\"name\" contains a control character");
+			return -EINVAL;
+		}
+	}
+	r->name = strdup(s);
+	return r->name ? 0 : -ENOMEM;
+}
+
+static int parse_size(struct json_object *v, struct ctl_request *r)
+{
+	int64_t n;
+
+	if (!json_object_is_type(v, json_type_int)) {
+		err_set("\"size\" must be an integer");
+		return -EINVAL;
+	}
+	n = json_object_get_int64(v);
+	if (n < 0 || (uint64_t)n > CTL_BODY_MAX) {
+		err_set("\"size\" %lld is out of range: a configuration may have at most %u MiB",
+			(long long)n, CTL_BODY_MAX >> 20);
+		return -EFBIG;
+	}
+	r->size = (size_t)n;
+	return 0;
+}
+
 static int parse_member(const char *key, struct json_object *v, struct ctl_request *r,
-			const char **op)
+			const char **op, int *has_size)
 {
 	if (!strcmp(key, "argv"))
 		return parse_argv(v, r);
@@ -111,7 +196,14 @@ static int parse_member(const char *key, struct json_object *v, struct ctl_reque
 		r->pin_root = strdup(json_object_get_string(v));
 		return r->pin_root ? 0 : -ENOMEM;
 	}
-	err_set("unknown request member \"%.64s\": expected argv, json, pretty, pin_root or op",
+	if (!strcmp(key, "name"))
+		return parse_name(v, r);
+	if (!strcmp(key, "size")) {
+		*has_size = 1;
+		return parse_size(v, r);
+	}
+	err_set("unknown request member \"%.64s\": expected argv, json, pretty, pin_root, op, "
+		"name or size",
 		key);
 	return -EINVAL;
 }
@@ -121,7 +213,7 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *r)
 	struct json_tokener *tok = NULL;
 	struct json_object *doc = NULL;
 	const char *op = NULL;
-	int err = 0;
+	int err = 0, has_size = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (len > CTL_REQUEST_MAX) {
@@ -159,7 +251,7 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *r)
 	{
 		json_object_object_foreach(doc, key, val)
 		{
-			err = parse_member(key, val, r, &op);
+			err = parse_member(key, val, r, &op, &has_size);
 			if (err)
 				goto out;
 		}
@@ -173,8 +265,11 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *r)
 			r->op = CTL_OP_COMPACT;
 		else if (!strcmp(op, "run"))
 			r->op = CTL_OP_RUN;
+		else if (!strcmp(op, "apply"))
+			r->op = CTL_OP_APPLY;
 		else {
-			err_set("unknown op \"%.64s\": expected subscribe, ping, compact or run",
+			err_set("unknown op \"%.64s\": expected subscribe, ping, compact, run or "
+				"apply",
 				op);
 			err = -EINVAL;
 			goto out;
@@ -187,6 +282,12 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *r)
 		err = -EINVAL;
 	} else if (r->op != CTL_OP_RUN && r->argc) {
 		err_set("\"argv\" does not go with op \"%s\"", op);
+		err = -EINVAL;
+	} else if (r->op == CTL_OP_APPLY && (!r->name || !has_size)) {
+		err_set("op \"apply\" needs \"name\" and \"size\" (the bytes that follow the line)");
+		err = -EINVAL;
+	} else if (r->op != CTL_OP_APPLY && (r->name || has_size)) {
+		err_set("\"name\" and \"size\" go with op \"apply\" only");
 		err = -EINVAL;
 	}
 out:
@@ -237,6 +338,20 @@ char *ctl_request_build(int argc, char **argv, int json, int pretty, const char 
 	json_object_object_add(doc, "json", json_object_new_boolean(json));
 	if (pretty)
 		json_object_object_add(doc, "pretty", json_object_new_boolean(1));
+	if (pin_root)
+		json_object_object_add(doc, "pin_root", json_object_new_string(pin_root));
+	return to_line(doc);
+}
+
+char *ctl_apply_build(const char *name, size_t size, const char *pin_root)
+{
+	struct json_object *doc = json_object_new_object();
+
+	if (!doc)
+		return NULL;
+	json_object_object_add(doc, "op", json_object_new_string("apply"));
+	json_object_object_add(doc, "name", json_object_new_string(name));
+	json_object_object_add(doc, "size", json_object_new_int64((int64_t)size));
 	if (pin_root)
 		json_object_object_add(doc, "pin_root", json_object_new_string(pin_root));
 	return to_line(doc);
@@ -359,30 +474,50 @@ static int wait_fd(int fd, short events, __s64 deadline)
 	}
 }
 
-int ctl_call(const char *path, const char *request, int timeout_ms, struct ctl_reply *r)
+/* Send len bytes of buf on fd before deadline. 0 or -errno. */
+static int send_all(int fd, const char *buf, size_t len, __s64 deadline)
 {
-	__s64 deadline = (__s64)clock_mono_ms() + timeout_ms;
-	size_t len = strlen(request), done = 0, used = 0, cap = 4096;
-	char *buf = NULL, *nl = NULL;
-	int fd, err = 0;
+	size_t done = 0;
+	int err;
 
-	fd = ctl_connect(path);
-	if (fd < 0)
-		return fd;
 	while (done < len) {
-		ssize_t n = send(fd, request + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(fd, buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n > 0) {
 			done += (size_t)n;
 		} else if (n < 0 && errno == EAGAIN) {
 			err = wait_fd(fd, POLLOUT, deadline);
 			if (err)
-				goto fail;
+				return err;
 		} else if (n < 0 && errno != EINTR) {
-			err = -errno;
-			goto fail;
+			return -errno;
 		}
 	}
+	return 0;
+}
+
+int ctl_call(const char *path, const char *request, int timeout_ms, struct ctl_reply *r)
+{
+	return ctl_call_body(path, request, NULL, 0, timeout_ms, r);
+}
+
+int ctl_call_body(const char *path, const char *request, const void *body, size_t body_len,
+		  int timeout_ms, struct ctl_reply *r)
+{
+	__s64 deadline = (__s64)clock_mono_ms() + timeout_ms;
+	size_t used = 0, cap = 4096;
+	char *buf = NULL, *nl = NULL;
+	int fd, err;
+
+	fd = ctl_connect(path);
+	if (fd < 0)
+		return fd;
+	err = send_all(fd, request, strlen(request), deadline);
+	if (!err)
+		err = send_all(fd, body, body_len, deadline);
+	/* A daemon that refused the request at its line may have closed: read its reply. */
+	if (err && err != -EPIPE && err != -ECONNRESET)
+		goto fail;
 	buf = malloc(cap);
 	if (!buf) {
 		err = -ENOMEM;

@@ -9,6 +9,11 @@
  *     -> {"seq": 13, "time_ns": ..., "type": "command", "payload": {...}} ...
  *   {"op": "ping"}                                        -> {"rc": 0, "pid": N}
  *   {"op": "compact"}                                     compact the daemon's journal
+ *   {"op": "apply", "name": "/etc/x.yaml", "size": N}     apply a configuration:
+ *     the line is followed by exactly N bytes, the file's content (the
+ *     client reads it with its own permissions; the daemon never opens a
+ *     path a client names), N <= CTL_BODY_MAX
+ *     -> {"rc": 0, "out": "...", "err": "..."}
  *
  * Optional request members (additions to the contract): "pretty" (bool, -p),
  * "pin_root" (string: the client's pin root; the daemon refuses a request
@@ -32,13 +37,36 @@
 #define CTL_REQUEST_MAX (64 * 1024)
 #define CTL_ARGS_MAX 256
 #define CTL_RC_BAD 2 /* rc of a refused request */
+/* The largest body (an "apply" request's configuration): CONFIG_SIZE_MAX. */
+#define CTL_BODY_MAX (4u << 20)
+/* The longest "name" of an apply request. */
+#define CTL_NAME_MAX 4096
 
 enum ctl_op {
 	CTL_OP_RUN = 1,	      /* argv: run a command */
 	CTL_OP_SUBSCRIBE = 2, /* stream journal records */
 	CTL_OP_PING = 3,      /* are you there */
 	CTL_OP_COMPACT = 4,   /* fold the daemon's journal into a snapshot */
+	CTL_OP_APPLY = 5,     /* apply the configuration that follows the line */
 };
+
+/*
+ * Who may do what (HAProxy's socket levels): the daemon gives every
+ * connection a role from its peer's credentials (SO_PEERCRED) and refuses
+ * an op that needs more, changing nothing.
+ */
+enum ctl_role {
+	CTL_ROLE_NONE = 0,  /* neither: every op refused */
+	CTL_ROLE_READ = 1,  /* group sluice: ping, subscribe (events) */
+	CTL_ROLE_ADMIN = 2, /* root or the admin group: every op, writes and compact too */
+};
+
+/* The role op needs. */
+enum ctl_role ctl_op_role(enum ctl_op op);
+/* "none", "read", "admin". */
+const char *ctl_role_name(enum ctl_role role);
+/* What op does, for messages: "write commands", "config apply", ... */
+const char *ctl_op_what(enum ctl_op op);
 
 struct ctl_request {
 	enum ctl_op op;
@@ -47,6 +75,8 @@ struct ctl_request {
 	int json;	/* "json" */
 	int pretty;	/* "pretty" */
 	char *pin_root; /* "pin_root" or NULL, owned */
+	char *name;	/* "name" of an apply (printable, for messages), owned */
+	size_t size;	/* "size" of an apply: body bytes after the line */
 };
 
 /*
@@ -59,6 +89,9 @@ void ctl_request_free(struct ctl_request *r);
 
 /* A request line for argv (with the trailing newline), malloc'd; NULL: no memory. */
 char *ctl_request_build(int argc, char **argv, int json, int pretty, const char *pin_root);
+
+/* The line of an apply request (name, size bytes to follow), malloc'd; NULL: no memory. */
+char *ctl_apply_build(const char *name, size_t size, const char *pin_root);
 
 struct ctl_reply {
 	int rc;
@@ -86,6 +119,10 @@ int ctl_connect(const char *path);
  * nothing was sent), or another -errno with err_set().
  */
 int ctl_call(const char *path, const char *request, int timeout_ms, struct ctl_reply *r);
+
+/* The same with body_len bytes of body sent after the request line. */
+int ctl_call_body(const char *path, const char *request, const void *body, size_t body_len,
+		  int timeout_ms, struct ctl_reply *r);
 
 /*
  * The daemon's lock, "<socket path>.lock": sluiced takes it (flock) before

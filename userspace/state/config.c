@@ -151,15 +151,15 @@ out:
 	return err;
 }
 
-int config_load(const char *path, struct state *s)
+int config_read(const char *path, char **text, size_t *len)
 {
-	char *text = NULL;
-	size_t len = 0;
 	struct stat st;
 	ssize_t got;
-	int fd, err;
+	int fd, err = 0;
+	char *buf;
 
-	state_init(s);
+	*text = NULL;
+	*len = 0;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (fstat refuses it next). */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -184,59 +184,106 @@ int config_load(const char *path, struct state *s)
 		goto out;
 	}
 	/* One byte more than allowed: a file that grew meanwhile is caught below. */
-	text = malloc(CONFIG_SIZE_MAX + 1);
-	if (!text) {
+	buf = malloc(CONFIG_SIZE_MAX + 1);
+	if (!buf) {
 		err_set("%s: out of memory", path);
 		err = -ENOMEM;
 		goto out;
 	}
-	while (len <= CONFIG_SIZE_MAX) {
-		got = read(fd, text + len, CONFIG_SIZE_MAX + 1 - len);
+	while (*len <= CONFIG_SIZE_MAX) {
+		got = read(fd, buf + *len, CONFIG_SIZE_MAX + 1 - *len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
 			err = -errno;
 			err_set("%s: cannot read: %s", path, strerror(-err));
+			free(buf);
 			goto out;
 		}
 		if (!got)
 			break;
-		len += (size_t)got;
+		*len += (size_t)got;
 	}
-	err = config_load_string(path, text, len, s);
+	if (*len > CONFIG_SIZE_MAX) {
+		err_set("%s: larger than the %u MiB a configuration may be", path,
+			CONFIG_SIZE_MAX >> 20);
+		err = -EFBIG;
+		free(buf);
+		goto out;
+	}
+	buf[*len] = '\0';
+	*text = buf;
 out:
-	free(text);
+	if (err)
+		*len = 0;
 	close(fd);
+	return err;
+}
+
+int config_load(const char *path, struct state *s)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	state_init(s);
+	err = config_read(path, &text, &len);
+	if (err)
+		return err;
+	err = config_load_string(path, text, len, s);
+	free(text);
+	return err;
+}
+
+/* The plan of want (consumed: moved to *to, or freed). */
+static int plan_state(struct state *want, const char *pin_root, state_emit_fn emit, void *ctx,
+		      struct state *to)
+{
+	struct state have;
+	struct sluice_maps m;
+	int err;
+
+	maps_init(&m);
+	state_init(&have);
+	err = maps_open(&m, maps_pin_root(pin_root));
+	if (err == -ENOENT) {
+		err = state_to_commands(want, emit, ctx);
+		goto out;
+	}
+	if (!err)
+		err = state_read_maps(&m, &have);
+	if (!err)
+		err = state_diff(&have, want, emit, ctx);
+out:
+	maps_close(&m);
+	state_free(&have);
+	if (to && !err)
+		*to = *want;
+	else
+		state_free(want);
 	return err;
 }
 
 int config_plan(const char *path, const char *pin_root, state_emit_fn emit, void *ctx,
 		struct state *to)
 {
-	struct state want, have;
-	struct sluice_maps m;
+	struct state want;
 	int err;
 
-	maps_init(&m);
-	state_init(&have);
 	err = config_load(path, &want);
 	if (err)
 		return err;
-	err = maps_open(&m, maps_pin_root(pin_root));
-	if (err == -ENOENT) {
-		err = state_to_commands(&want, emit, ctx);
-		goto out;
-	}
-	if (!err)
-		err = state_read_maps(&m, &have);
-	if (!err)
-		err = state_diff(&have, &want, emit, ctx);
-out:
-	maps_close(&m);
-	state_free(&have);
-	if (to && !err)
-		*to = want;
-	else
-		state_free(&want);
-	return err;
+	return plan_state(&want, pin_root, emit, ctx, to);
+}
+
+int config_plan_string(const char *name, const char *text, size_t len, const char *pin_root,
+		       state_emit_fn emit, void *ctx, struct state *to)
+{
+	struct state want;
+	int err;
+
+	err = config_load_string(name, text, len, &want);
+	if (err)
+		return err;
+	return plan_state(&want, pin_root, emit, ctx, to);
 }

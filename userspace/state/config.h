@@ -32,6 +32,13 @@
  */
 int config_load(const char *path, struct state *s);
 
+/*
+ * Read the file at path as config_load() does (a regular file, at most
+ * CONFIG_SIZE_MAX bytes) into *text (malloc'ed, NUL-terminated; *len bytes
+ * without the NUL). 0 or -errno with err_set("PATH: what is wrong").
+ */
+int config_read(const char *path, char **text, size_t *len);
+
 /* The same from text in memory; name stands for the file name in messages. */
 int config_load_string(const char *name, const char *text, size_t len, struct state *s);
 
@@ -53,5 +60,9 @@ int config_dump(FILE *f, const struct state *s);
  */
 int config_plan(const char *path, const char *pin_root, state_emit_fn emit, void *ctx,
 		struct state *to);
+
+/* The same from text in memory (the daemon never opens a path a client names). */
+int config_plan_string(const char *name, const char *text, size_t len, const char *pin_root,
+		       state_emit_fn emit, void *ctx, struct state *to);
 
 #endif /* SLUICE_CONFIG_H */

@@ -345,6 +345,7 @@ int config_dump(FILE *f, const struct state *s)
 	if (strcmp(s->daemon.socket, def.daemon.socket) ||
 	    strcmp(s->daemon.journal, def.daemon.journal) ||
 	    strcmp(s->daemon.metrics, def.daemon.metrics) || s->daemon.pin_root[0] ||
+	    s->daemon.admin_group[0] ||
 	    memcmp(&s->daemon.health, &def.daemon.health, sizeof(def.daemon.health))) {
 		fprintf(f, "daemon:\n  socket: ");
 		put_str(f, s->daemon.socket);
@@ -356,6 +357,11 @@ int config_dump(FILE *f, const struct state *s)
 		if (s->daemon.pin_root[0]) {
 			fprintf(f, "  pin-root: ");
 			put_str(f, s->daemon.pin_root);
+			fputc('\n', f);
+		}
+		if (s->daemon.admin_group[0]) {
+			fprintf(f, "  admin-group: ");
+			put_str(f, s->daemon.admin_group);
 			fputc('\n', f);
 		}
 		if (memcmp(&s->daemon.health, &def.daemon.health, sizeof(def.daemon.health))) {

@@ -173,8 +173,33 @@ int config_parse_health(struct cfg *c, yaml_node_t *n, int need_type, int role,
 
 /* Daemon settings. */
 
-enum { D_SOCKET, D_JOURNAL, D_METRICS, D_PIN_ROOT, D_HEALTH, D_N };
-static const char *const d_keys[D_N] = { "socket", "journal", "metrics", "pin-root", "health" };
+enum { D_SOCKET, D_JOURNAL, D_METRICS, D_PIN_ROOT, D_HEALTH, D_ADMIN_GROUP, D_N };
+static const char *const d_keys[D_N] = { "socket",   "journal", "metrics",
+					 "pin-root", "health",	"admin-group" };
+
+/* A group name (as useradd accepts: [a-z_][a-z0-9_-]*[$], at most 32) or a gid. */
+static int check_group(const struct cfg *c, const yaml_node_t *n, const char *g)
+{
+	size_t i, len = strlen(g);
+	int digits = len > 0;
+
+	for (i = 0; i < len; i++)
+		digits &= g[i] >= '0' && g[i] <= '9';
+	if (digits)
+		return 0;
+	if (!len || len > 32 || !(g[0] == '_' || (g[0] >= 'a' && g[0] <= 'z')))
+		goto bad;
+	for (i = 1; i < len; i++) {
+		char ch = g[i];
+
+		if (!(ch == '_' || ch == '-' || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || (ch == '$' && i == len - 1)))
+			goto bad;
+	}
+	return 0;
+bad:
+	return config_fail(c, n, "admin-group: expected a group name (sluice-admin) or a gid");
+}
 
 static int check_listen(const struct cfg *c, const yaml_node_t *n, const char *text)
 {
@@ -231,6 +256,11 @@ static int parse_daemon(struct cfg *c, yaml_node_t *n)
 				  "pin-root: expected an absolute path (/sys/fs/bpf/sluice)");
 	if (!err && v[D_HEALTH])
 		err = config_parse_health(c, v[D_HEALTH], 0, 0, &d->health);
+	if (!err && v[D_ADMIN_GROUP])
+		err = config_v_string(c, v[D_ADMIN_GROUP], "admin-group", d->admin_group,
+				      sizeof(d->admin_group));
+	if (!err && v[D_ADMIN_GROUP])
+		err = check_group(c, v[D_ADMIN_GROUP], d->admin_group);
 	return err;
 }
 

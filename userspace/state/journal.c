@@ -28,6 +28,7 @@ struct journal {
 	int no_compress;    /* keep sealed segments plain */
 	unsigned char *buf; /* record buffer */
 	size_t buf_cap;
+	struct journal_author author; /* of the next records */
 	char dir[256];
 };
 
@@ -91,7 +92,7 @@ static int seg_verify(const char *dir, const struct seg *s, int is_tail, const u
 		if (ret == 1 && r.seq == *expected) {
 			(*expected)++;
 			(*records)++;
-			off += journal_record_size(r.len);
+			off += r.size;
 			continue;
 		}
 		if (ret == 1) {
@@ -244,6 +245,7 @@ int journal_open(const char *dir, const struct journal_opts *o, struct journal *
 		return -ENOMEM;
 	j->fd = -1;
 	j->dirfd = -1;
+	journal_set_author(j, NULL);
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	j->max_size = o && o->segment_size ? o->segment_size : JOURNAL_SEGMENT_SIZE_DEFAULT;
 	j->no_compress = o ? o->no_compress : 0;
@@ -348,7 +350,7 @@ int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 
 		j->buf = b;
 		j->buf_cap = size;
 	}
-	journal_record_encode(j->buf, j->next_seq, time_ns, type, payload, len);
+	journal_record_encode(j->buf, j->next_seq, time_ns, type, &j->author, payload, len);
 	err = journal_write_all(j->fd, j->buf, size);
 	if (!err && fdatasync(j->fd))
 		err = -errno;
@@ -364,6 +366,16 @@ int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 
 		*seq = j->next_seq;
 	j->next_seq++;
 	return 0;
+}
+
+void journal_set_author(struct journal *j, const struct journal_author *a)
+{
+	if (a) {
+		j->author = *a;
+	} else {
+		j->author.uid = (__u32)getuid();
+		j->author.pid = (__u32)getpid();
+	}
 }
 
 int journal_append(struct journal *j, __u16 type, const void *payload, __u32 len, __u64 *seq)

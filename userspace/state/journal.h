@@ -15,15 +15,21 @@
  * segment the writer produces (JOURNAL_SEGMENT_SIZE_MAX): a segment that
  * would is refused as corrupt (-EUCLEAN).
  *
- * Record (all integers little-endian), JOURNAL_HDR_SIZE bytes + payload:
+ * Record (all integers little-endian), JOURNAL_HDR_SIZE bytes + body:
  *
- *   u32 length     payload bytes
+ *   u32 length     body bytes: the author block (when flagged) and the payload
  *   u32 crc        zlib crc32 over everything after this field (seq..payload)
  *   u64 seq        1, 2, 3, ... without gaps across segments
  *   u64 time_ns    CLOCK_REALTIME at append
  *   u16 type       enum journal_type
- *   u16 reserved   0
+ *   u16 flags      JOURNAL_REC_AUTHOR; 0 in records written before authors
+ *   u32 uid, pid   (JOURNAL_REC_AUTHOR) who asked for the record: a control
+ *                  client's SO_PEERCRED, else the writing process
  *   payload        JSON text (see enum journal_type), no terminating NUL
+ *
+ * Every record written now carries its author; a record of an older
+ * journal (flags 0) reads back without one. A flag this reader does not
+ * know makes the record unreadable (-EBADMSG): a newer format.
  *
  * Durability: journal_append() returns after write() and fdatasync(); the
  * folder is fsynced whenever a segment is created, renamed or removed.
@@ -62,8 +68,13 @@
 #define JOURNAL_SEGMENT_SIZE_MAX (64u << 20)
 /* Largest payload; a longer length field marks a corrupt record. */
 #define JOURNAL_PAYLOAD_MAX (16u << 20)
-/* Bytes of a record before its payload. */
+/* Bytes of a record before its body. */
 #define JOURNAL_HDR_SIZE 28u
+/* Flag: an author block (u32 uid, u32 pid) starts the body. */
+#define JOURNAL_REC_AUTHOR 1u
+#define JOURNAL_AUTHOR_SIZE 8u
+/* The largest record. */
+#define JOURNAL_RECORD_MAX (JOURNAL_HDR_SIZE + JOURNAL_AUTHOR_SIZE + JOURNAL_PAYLOAD_MAX)
 
 /* Record types and their JSON payloads. */
 enum journal_type {
@@ -127,6 +138,18 @@ int journal_append(struct journal *j, __u16 type, const void *payload, __u32 len
 int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 len, __u64 time_ns,
 		      __u64 *seq);
 
+/* Who asks for a record: a uid and a pid. */
+struct journal_author {
+	__u32 uid;
+	__u32 pid;
+};
+
+/*
+ * The author of the records appended from now on (NULL: this process,
+ * getuid() and getpid(), as after journal_open).
+ */
+void journal_set_author(struct journal *j, const struct journal_author *a);
+
 /* The seq the next append will get. */
 __u64 journal_next_seq(const struct journal *j);
 
@@ -174,8 +197,11 @@ struct journal_record {
 	__u64 seq;
 	__u64 time_ns;
 	__u16 type;
-	__u32 len;
+	__u32 len; /* payload bytes */
 	const char *payload;
+	int has_author; /* 0: written before authors were recorded */
+	struct journal_author author;
+	size_t size; /* bytes of the whole record */
 };
 
 struct journal_iter;
@@ -205,10 +231,14 @@ struct json_object *journal_payload_parse(const struct journal_record *r);
 int journal_replay_commands(const char *dir, __u64 at_time_ns,
 			    int (*emit)(void *ctx, int argc, char **argv), void *ctx);
 
-/* Encoding, for tests and tools: record of len payload bytes into buf. */
+/*
+ * Encoding, for tests and tools: a record of len payload bytes into buf
+ * (journal_record_size(len) bytes, or JOURNAL_AUTHOR_SIZE less without an
+ * author: author NULL writes the format of before authors).
+ */
 size_t journal_record_size(__u32 len);
-void journal_record_encode(void *buf, __u64 seq, __u64 time_ns, __u16 type, const void *payload,
-			   __u32 len);
+void journal_record_encode(void *buf, __u64 seq, __u64 time_ns, __u16 type,
+			   const struct journal_author *author, const void *payload, __u32 len);
 
 /*
  * Decode the record at buf (avail bytes): 1 and *r (payload points into buf),

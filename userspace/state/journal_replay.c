@@ -245,7 +245,7 @@ int journal_iter_next(struct journal_iter *it, struct journal_record *r)
 		}
 		ret = journal_record_decode(it->buf + it->off, it->size - it->off, r);
 		if (ret == 1 && r->seq == it->expected) {
-			it->off += journal_record_size(r->len);
+			it->off += r->size;
 			it->expected++;
 			return 1;
 		}

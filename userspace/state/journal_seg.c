@@ -141,10 +141,9 @@ out:
  * segment of its own. Reading or inflating past it is refused: a sealed
  * segment is otherwise a zip bomb (1 MB on disk inflated to 1 GB).
  */
-#define SEG_BYTES_MAX                                                      \
-	(JOURNAL_SEGMENT_SIZE_MAX > JOURNAL_HDR_SIZE + JOURNAL_PAYLOAD_MAX \
-		 ? (size_t)JOURNAL_SEGMENT_SIZE_MAX                        \
-		 : (size_t)JOURNAL_HDR_SIZE + JOURNAL_PAYLOAD_MAX)
+#define SEG_BYTES_MAX                                                                     \
+	(JOURNAL_SEGMENT_SIZE_MAX > JOURNAL_RECORD_MAX ? (size_t)JOURNAL_SEGMENT_SIZE_MAX \
+						       : (size_t)JOURNAL_RECORD_MAX)
 
 /* The whole file, up to max bytes; -EFBIG past that. */
 static int read_all(int fd, size_t max, unsigned char **buf, size_t *size)

@@ -136,6 +136,7 @@ struct state_daemon {
 	char journal[PATH_MAX];	    /* journal folder */
 	char metrics[64];	    /* Prometheus listener ADDR:PORT */
 	char pin_root[PATH_MAX];    /* "" = the CLI's default */
+	char admin_group[64];	    /* the control socket's admin role besides root; "" none */
 	struct state_health health; /* defaults of the services' checks (type ignored) */
 };
 
