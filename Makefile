@@ -8,7 +8,8 @@
 #   make deb      the Debian package (debian/, dpkg-buildpackage) into $(BUILD)/deb
 #   make deps     install missing Debian packages (tools/debian-packages)
 #   make test     deps + build + every test (unit, BPF test-run, integration)
-#   make demo     deps + build + rate-limiting demo on a namespace lab
+#   make demo     deps + build + the demo on a namespace lab (load balancing,
+#                 rate limits, resilience, the daemon, sluice trace)
 #   make bench    deps + build + benchmarks (not part of test)
 #   make fuzz     deps + libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each
 #   make format / make check
@@ -34,7 +35,7 @@ override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Imaps -Ibpf/lib 
 	$(addprefix -I,$(LAYERS)) $(NL_CFLAGS)
 # One dependency file per object: an object is rebuilt when a header it includes changes.
 DEPFLAGS = -MMD -MP
-LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl -lsodium -lnl-route-3 -lnl-3
+LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl -lsodium -lnl-route-3 -lnl-3 -lsystemd -lpcap
 
 # The data-plane programs, and the benchmark's floors (built the same way, kept
 # next to the benchmark).

@@ -30,6 +30,9 @@
  *
  * Malformed packets and everything that is no service and no return
  * traffic pass to the host's stack untouched.
+ *
+ * sluice trace hooks the entry (the frame as received) and the exit (the
+ * decision); off, that is one map lookup per packet (trace.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -51,6 +54,7 @@
 #include "fwd.h"
 #include "redispatch.h"
 #include "stats.h"
+#include "trace.h"
 
 /* nat forward direction: rewrite towards st->be, untag. */
 static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluice_pkt *pkt,
@@ -102,12 +106,14 @@ int sluice_xdp(struct xdp_md *ctx)
 	struct sluice_steer st = {};
 	struct sluice_svc *svc = NULL;
 	struct sluice_nat_rev *rev = NULL;
+	struct sluice_trace_buf *trace;
 	__u32 svc_id = SLUICE_NO_SVC;
 	int action = XDP_PASS;
-	int reason;
+	int reason, ret;
 
 	st.backend_id = SLUICE_NO_BACKEND;
 	st.action = XDP_DROP;
+	trace = sluice_trace_begin(ctx, bytes);
 	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
 	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
 	if (!sc) {
@@ -201,10 +207,15 @@ out:
 			sluice_count_backend(st.backend_id, bytes);
 	}
 	if (reason == SLUICE_R_FWD || reason == SLUICE_R_REV_NAT)
-		return action;
-	if (SLUICE_R_IS_REFUSAL(reason))
-		return st.action;
-	return sluice_reason_action(reason);
+		ret = action;
+	else if (SLUICE_R_IS_REFUSAL(reason))
+		ret = st.action;
+	else
+		ret = sluice_reason_action(reason);
+	if (trace)
+		sluice_trace_end(ctx, trace, &pkt, reason, ret, svc_id,
+				 rev ? rev->backend_id : st.backend_id, bytes);
+	return ret;
 }
 
 char LICENSE[] SEC("license") = "GPL";

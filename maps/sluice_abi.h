@@ -24,6 +24,8 @@
 #include <linux/types.h>
 
 /*
+ * 7: sluice trace: sl_trace (ring buffer), sl_trace_cfg, sl_trace_buf. No
+ *    existing layout changed: older pins get the new maps on the next load.
  * 6: failover: sl_syn, sl_svc_fo, sl_be_fo, sl_fo_svc, sl_fo_be, sl_scratch,
  *    events 4-7.
  * 5: limits of 16384 services and 65536 backends (every per-id map grows:
@@ -33,7 +35,7 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 6
+#define SLUICE_ABI_VERSION 7
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -61,12 +63,15 @@
 #define SLUICE_MAP_RES_STATS "sl_res_stats"
 #define SLUICE_MAP_EVENTS "sl_events"
 #define SLUICE_MAP_LEADERS "sl_leaders"
-#define SLUICE_MAP_SYN "sl_syn"		/* SYN state of flows in SYN_SENT (failover) */
-#define SLUICE_MAP_SVC_FO "sl_svc_fo"	/* failover settings per service */
-#define SLUICE_MAP_BE_FO "sl_be_fo"	/* consecutive failures per backend (fast trip) */
-#define SLUICE_MAP_FO_SVC "sl_fo_svc"	/* failover outcomes per service */
-#define SLUICE_MAP_FO_BE "sl_fo_be"	/* failover outcomes per backend */
-#define SLUICE_MAP_SCRATCH "sl_scratch" /* per-CPU scratch of the data plane */
+#define SLUICE_MAP_SYN "sl_syn"		    /* SYN state of flows in SYN_SENT (failover) */
+#define SLUICE_MAP_SVC_FO "sl_svc_fo"	    /* failover settings per service */
+#define SLUICE_MAP_BE_FO "sl_be_fo"	    /* consecutive failures per backend (fast trip) */
+#define SLUICE_MAP_FO_SVC "sl_fo_svc"	    /* failover outcomes per service */
+#define SLUICE_MAP_FO_BE "sl_fo_be"	    /* failover outcomes per backend */
+#define SLUICE_MAP_SCRATCH "sl_scratch"	    /* per-CPU scratch of the data plane */
+#define SLUICE_MAP_TRACE "sl_trace"	    /* decisions traced (sluice trace): ring buffer */
+#define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
+#define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -580,6 +585,62 @@ _Static_assert(sizeof(struct sluice_fo_counter) == 32, "sluice_fo_counter layout
 
 #define SLUICE_EVENTS_BYTES (256 * 1024) /* ring buffer size */
 #define SLUICE_BRK_NEXT_TRIES 8		 /* table slots tried after an open backend's */
+
+/*
+ * sluice trace (bpf/lib/trace.h). Off, the data plane pays one array
+ * lookup and one load per packet (sl_trace_cfg.until == 0). On, it copies
+ * the frame's first bytes at the entry and, at the exit, sends a record of
+ * the decision to sl_trace when the packet passes the filters and the
+ * sampling. until is a deadline the tracer keeps moving forward: a tracer
+ * killed without cleaning up stops costing anything SLUICE_TRACE_LEASE_NS
+ * later.
+ */
+#define SLUICE_TRACE_BYTES (1024 * 1024)    /* ring buffer size */
+#define SLUICE_TRACE_SNAP_MAX 128	    /* frame bytes a record carries at most */
+#define SLUICE_TRACE_LEASE_NS 5000000000ull /* a tracer renews until every second */
+
+/* sluice_trace_cfg.flags: which filters apply (all that are set must match). */
+#define SLUICE_TRACE_F_SVC 0x1	  /* the decision is about service svc_id */
+#define SLUICE_TRACE_F_ADDR 0x2	  /* source or destination in addr/mask */
+#define SLUICE_TRACE_F_REASON 0x4 /* the reason's bit is set in reasons */
+
+/* sl_trace_cfg value (array of one, written by the tracer, read by the data plane). */
+struct sluice_trace_cfg {
+	__u64 until;		/* bpf_ktime_get_ns() deadline; 0 or past: tracing off */
+	__u32 flags;		/* SLUICE_TRACE_F_* */
+	__u32 svc_id;		/* with SLUICE_TRACE_F_SVC */
+	__u32 reasons;		/* with SLUICE_TRACE_F_REASON: bit (1 << reason) */
+	__u32 sample;		/* 1 in sample matching packets (0 and 1: every one) */
+	__u32 snap;		/* frame bytes to copy, 0..SLUICE_TRACE_SNAP_MAX */
+	__u32 owner;		/* pid of the tracer (one tracer at a time) */
+	union sluice_addr addr; /* with SLUICE_TRACE_F_ADDR: the prefix, masked */
+	union sluice_addr mask; /* its mask (IPv4: over the v4-mapped address) */
+};
+_Static_assert(sizeof(struct sluice_trace_cfg) == 64, "sluice_trace_cfg layout");
+
+/* sl_trace record: one decision. */
+struct sluice_trace_rec {
+	__u64 ts_ns;	       /* bpf_ktime_get_ns() at the exit */
+	__u32 ifindex;	       /* interface the frame came in on */
+	__u32 svc_id;	       /* its service (SLUICE_TRACE_NONE: none) */
+	__u32 backend_id;      /* its backend (SLUICE_TRACE_NONE: none) */
+	__u32 frame_len;       /* the frame's length as received */
+	__u8 reason;	       /* enum sluice_reason */
+	__u8 action;	       /* XDP action returned (XDP_DROP, XDP_PASS, XDP_TX, ...) */
+	__u8 proto;	       /* IPPROTO_TCP, IPPROTO_UDP; 0 when not parsed that far */
+	__u8 tcp_flags;	       /* TCP flags byte (0 for UDP) */
+	__u16 family;	       /* ETH_P_IP or ETH_P_IPV6 (host order); 0: not IP */
+	__u16 cap_len;	       /* bytes of the frame in data[] */
+	union sluice_addr src; /* source address (IPv4 v4-mapped) */
+	union sluice_addr dst; /* destination address */
+	__be16 sport;	       /* source port */
+	__be16 dport;	       /* destination port */
+	__u32 pad;	       /* zero */
+	__u8 data[SLUICE_TRACE_SNAP_MAX]; /* the frame's first bytes, as received */
+};
+_Static_assert(sizeof(struct sluice_trace_rec) == 200, "sluice_trace_rec layout");
+
+#define SLUICE_TRACE_NONE 0xffffffffu /* no service / no backend in a record */
 
 /*
  * Slot of a service verdict in struct sluice_svc_counters; a reason that is

@@ -279,4 +279,35 @@ struct {
 	__type(value, struct sluice_config);
 } sl_config SEC(".maps");
 
+/* sluice trace: whether and what to trace (one entry; see struct sluice_trace_cfg). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_trace_cfg);
+} sl_trace_cfg SEC(".maps");
+
+/*
+ * The record of the packet in flight, per CPU (BPF only): the entry copies
+ * the frame's first bytes here before any stage rewrites it, the exit
+ * fills in the decision and sends it. sample_left counts the sampling down.
+ */
+struct sluice_trace_buf {
+	struct sluice_trace_rec rec;
+	__u32 sample_left; /* matching packets to skip before the next record */
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_trace_buf);
+} sl_trace_buf SEC(".maps");
+
+/* Decisions traced (struct sluice_trace_rec records), for sluice trace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SLUICE_TRACE_BYTES);
+} sl_trace SEC(".maps");
+
 #endif /* SLUICE_MAPS_BPF_H */

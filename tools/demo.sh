@@ -8,6 +8,10 @@
 # (a UDP flood against a rate-limited service), then resilience: a bulkhead
 # refusing connections over its limit fast, and a backend killed under a
 # client loop, its circuit breaker opening and closing again once it is back.
+# Last, the daemon: sluiced adopts the pins and applies a YAML file, sluice
+# sends it a config diff/apply, the metrics are scraped with curl, the event
+# stream and a trace of a few requests are shown, and SIGTERM leaves the data
+# plane forwarding.
 # Everything is torn down on exit or Ctrl-C; pins go to a private folder, not
 # the system's.
 set -u
@@ -16,6 +20,7 @@ SLUICE=$(realpath "$BUILD/sluice")
 UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
 HOLD=$(realpath "$BUILD/tests/integration/hold")
 CONNLOOP=$(realpath "$BUILD/tests/integration/connloop")
+SLUICED=$(realpath "$BUILD/sluiced")
 LAB_ID=demo
 LAB_PIN_ROOT=/sys/fs/bpf/sluice-demo
 . "$(dirname "$0")/lab.sh"
@@ -34,7 +39,11 @@ spread() {
 	done | sort | uniq -c | sed 's/^/    /'
 }
 
-teardown() { lab_down; }
+DPID=
+teardown() {
+	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+	lab_down
+}
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
@@ -141,6 +150,63 @@ run breaker show 198.19.0.10 80 tcp
 echo "Only the connections sent to backend 2 before its breaker tripped failed; while open,"
 echo "new flows skipped it (established ones are never cut); half-open probes found it"
 echo "healthy again and it takes its share once more."
+
+say "The daemon: sluiced adopts the pins and applies a YAML file; sluice talks to it"
+D=$LAB_STATE/daemon
+mkdir -p "$D"
+export SLUICE_SOCKET=$D/sluiced.sock
+echo "\$ sluice config dump > sluiced.yaml   # today's state, as a file"
+sluice config dump >"$D/sluiced.yaml"
+printf '$ sluiced --config sluiced.yaml --pin-root %s --socket %s &\n' "$LAB_PIN_ROOT" "$SLUICE_SOCKET"
+# nsenter execs sluiced: DPID is the daemon's pid.
+nsenter --net=/run/netns/$GW_NS -- "$SLUICED" --config "$D/sluiced.yaml" --pin-root "$LAB_PIN_ROOT" \
+	--journal "$D/journal" --socket "$SLUICE_SOCKET" --metrics 127.0.0.1:9469 >"$D/log" 2>&1 &
+DPID=$!
+for _ in $(seq 100); do
+	[ -S "$SLUICE_SOCKET" ] && break
+	sleep 0.1
+done
+sed 's/^/    /' "$D/log"
+echo "A new nat service in the file: 198.19.0.20 on backends 1 and 3"
+cat >>"$D/sluiced.yaml" <<YAML
+  - address: 198.19.0.20
+    port: 80
+    mode: nat
+    backends: [$(be_addr4 1), $(be_addr4 3)]
+YAML
+tail -n 4 "$D/sluiced.yaml" | sed 's/^/    /'
+run config diff "$D/sluiced.yaml"
+run config apply "$D/sluiced.yaml"
+echo "(sent to the daemon, which journaled each command before applying it)"
+spread 198.19.0.20 6
+printf '$ curl -s http://127.0.0.1:9469/metrics | grep 198.19.0.20   # in the gateway\n'
+in_gw curl -s -m 5 http://127.0.0.1:9469/metrics | grep '198\.19\.0\.20' |
+	grep -E 'new_flows|state' | head -n 6 | sed 's/^/    /'
+run events count 4
+say "sluice trace: the data plane's decisions on 198.19.0.20, live"
+printf '$ sluice trace service 198.19.0.20 80 tcp count 6 &\n'
+nsenter --net=/run/netns/$GW_NS -- "$SLUICE" --pin-root "$LAB_PIN_ROOT" trace service 198.19.0.20 80 \
+	tcp count 6 duration 10 >"$D/trace" 2>"$D/trace.err" &
+tpid=$!
+for _ in $(seq 50); do
+	grep -q tracing "$D/trace.err" 2>/dev/null && break
+	sleep 0.1
+done
+printf '$ curl -s %s\n' "$(url 198.19.0.20 /)"
+in_cli curl -s -m 2 -o /dev/null "$(url 198.19.0.20 /)"
+wait $tpid
+sed 's/^/    /' "$D/trace"
+echo "The request's first 6 packets: the client's SYN steered to a backend on g0, the"
+echo "backend's SYN-ACK translated back on its gbI, then the GET and the answer on the flow;"
+echo "each with its reason as 'sluice stats' counts it (-j for JSON, --pcap for tcpdump)."
+echo "\$ kill -TERM sluiced"
+kill -TERM $DPID
+wait $DPID
+DPID=
+tail -n 1 "$D/log" | sed 's/^/    /'
+unset SLUICE_SOCKET
+spread 198.19.0.20 4
+echo "The daemon is gone, the data plane keeps forwarding; a restarted daemon adopts the pins."
 
 say "JSON for machines"
 printf '$ sluice -j backend show 198.19.0.1 80 tcp | jq -c ...\n'

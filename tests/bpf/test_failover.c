@@ -106,16 +106,6 @@ static struct sluice_fo_counter fo_ctr(uint32_t id, int be)
 	return sum;
 }
 
-static struct sluice_breaker brk_get(uint32_t be)
-{
-	struct sluice_breaker b;
-
-	assert_int_equal(
-		bpf_map__lookup_elem(dp.skel->maps.sl_breakers, &be, sizeof(be), &b, sizeof(b), 0),
-		0);
-	return b;
-}
-
 static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 {
 	struct sluice_flow_key k =
@@ -238,6 +228,24 @@ static int expect_syn(const char *client, uint16_t sport, uint32_t be, uint8_t *
 	return len;
 }
 
+/*
+ * The flow client:1000 of svc moved off backend a: the frame out (olen
+ * bytes) is the client's SYN re-sent to the new backend, which it returns.
+ */
+static uint32_t moved_syn_expect(const char *client, const char *vip, uint32_t svc, uint32_t a,
+				 const uint8_t *out, int olen)
+{
+	uint8_t ex[DP_OUT_MAX];
+	uint32_t b = flow_be(client, vip, 1000, svc);
+	int exlen;
+
+	assert_int_not_equal(a, b);
+	exlen = expect_syn(client, 1000, b, ex);
+	assert_int_equal(olen, exlen);
+	assert_memory_equal(out, ex, exlen);
+	return b;
+}
+
 /* Run a frame in on ifindex: expect action and reason counted once (svc, globally). */
 static int run_expect(const uint8_t *in, int len, int ifindex, int action, uint32_t reason,
 		      uint32_t svc, uint8_t *out)
@@ -335,33 +343,10 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 	assert_int_equal(fo_ctr(svc, 0).moved - c0.moved, 1);
 }
 
-static void test_resteer_nat_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT4, VIP4, SLUICE_MODE_NAT);
-}
-
-static void test_resteer_nat_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT6, VIP6, SLUICE_MODE_NAT);
-}
-
-static void test_resteer_ipip_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT4, VIP4, SLUICE_MODE_IPIP);
-}
-
-static void test_resteer_ipip_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	resteer(CLIENT6, VIP6, SLUICE_MODE_IPIP);
-}
+DP_TEST(test_resteer_nat_v4, resteer(CLIENT4, VIP4, SLUICE_MODE_NAT));
+DP_TEST(test_resteer_nat_v6, resteer(CLIENT6, VIP6, SLUICE_MODE_NAT));
+DP_TEST(test_resteer_ipip_v4, resteer(CLIENT4, VIP4, SLUICE_MODE_IPIP));
+DP_TEST(test_resteer_ipip_v6, resteer(CLIENT6, VIP6, SLUICE_MODE_IPIP));
 
 /* retries 1: one move, then the next retransmission stays, counted exhausted once. */
 static void test_resteer_spent(void **state)
@@ -393,21 +378,17 @@ static void test_resteer_spent(void **state)
 
 static void redispatch_rst(const char *client, const char *vip, int n_vlan)
 {
-	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX], ex[PKT_BUF_MAX];
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	uint32_t ids[3], svc, a, b;
 	struct sluice_be_signals sig;
-	int len, olen, exlen;
+	int len, olen;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
 	a = syn_in(client, vip, 1000, svc, 0);
 	events_of(0);
 	len = backend_rst(a, client, 1000, ISN + 1, n_vlan, in);
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
-	b = flow_be(client, vip, 1000, svc);
-	assert_int_not_equal(a, b);
-	exlen = expect_syn(client, 1000, b, ex);
-	assert_int_equal(olen, exlen);
-	assert_memory_equal(out, ex, exlen);
+	b = moved_syn_expect(client, vip, svc, a, out, olen);
 	/* The refusal is a's, the move counted, the RST never reached the client. */
 	assert_int_equal(maps_read_be_signals(&dp.pin.maps, a, &sig), 0);
 	assert_int_equal(sig.refused, 1);
@@ -419,20 +400,8 @@ static void redispatch_rst(const char *client, const char *vip, int n_vlan)
 	assert_int_equal(dp_be_ctr(b).new_flows, 1);
 }
 
-static void test_redispatch_rst_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	redispatch_rst(CLIENT4, VIP4, 0);
-}
-
-static void test_redispatch_rst_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	redispatch_rst(CLIENT6, VIP6, 0);
-}
-
+DP_TEST(test_redispatch_rst_v4, redispatch_rst(CLIENT4, VIP4, 0));
+DP_TEST(test_redispatch_rst_v6, redispatch_rst(CLIENT6, VIP6, 0));
 static void test_redispatch_rst_vlan(void **state)
 {
 	(void)state;
@@ -495,14 +464,14 @@ static void test_rst_passes(void **state)
 static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves)
 {
 	int v6 = strchr(vip, ':') != NULL;
-	uint8_t quote[PKT_BUF_MAX], in[PKT_BUF_MAX], out[DP_OUT_MAX], ex[PKT_BUF_MAX];
+	uint8_t quote[PKT_BUF_MAX], in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	struct pkt_spec icmp = { .src = v6 ? "2001:db8:b::5" : "10.1.0.5",
 				 .dst = client,
 				 .proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
 				 .icmp_unreach = 1,
 				 .icmp_code = code };
 	struct pkt_layout lay;
-	uint32_t ids[3], svc, a, b;
+	uint32_t ids[3], svc, a;
 	int len, olen;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
@@ -526,11 +495,7 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 		return;
 	}
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
-	b = flow_be(client, vip, 1000, svc);
-	assert_int_not_equal(a, b);
-	len = expect_syn(client, 1000, b, ex);
-	assert_int_equal(olen, len);
-	assert_memory_equal(out, ex, len);
+	moved_syn_expect(client, vip, svc, a, out, olen);
 	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 1);
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
 }
@@ -547,6 +512,17 @@ static void test_redispatch_icmp(void **state)
 }
 
 /* ---- fast trip ---------------------------------------------------------- */
+
+/* CLIENT4:p's SYN to svc, then backend be's RST, which passes to the client. */
+static void rst_passes(uint32_t svc, uint32_t be, uint16_t p)
+{
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len;
+
+	syn_in(CLIENT4, VIP4, p, svc, 0);
+	len = backend_rst(be, CLIENT4, p, ISN + 1, 0, in);
+	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+}
 
 static void test_fast_trip(void **state)
 {
@@ -573,15 +549,13 @@ static void test_fast_trip(void **state)
 			len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
 		}
 		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
-		assert_int_equal(brk_get(a).state, SLUICE_BRK_CLOSED);
+		assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_CLOSED);
 	}
 	events_of(0);
 	/* The third in a row: the data plane opens the breaker itself. */
-	syn_in(CLIENT4, VIP4, p, svc, 0);
-	len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
-	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
-	assert_int_equal(brk_get(a).state, SLUICE_BRK_OPEN);
-	assert_int_equal(brk_get(a).probes_left, SLUICE_BRK_FAST_TRIPPED);
+	rst_passes(svc, a, p);
+	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_OPEN);
+	assert_int_equal(dp_brk_get(a).probes_left, SLUICE_BRK_FAST_TRIPPED);
 	assert_int_equal(fo_ctr(svc, 0).fast_trips, 1);
 	assert_int_equal(fo_ctr(a, 1).fast_trips, 1);
 	assert_int_equal(events_of(SLUICE_EV_FAST_TRIP), 1);
@@ -589,38 +563,18 @@ static void test_fast_trip(void **state)
 	dp_brk_set(a, SLUICE_BRK_HALF_OPEN, 5);
 	for (i = 0; i < 4; i++) {
 		p++;
-		syn_in(CLIENT4, VIP4, p, svc, 0);
-		len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
-		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+		rst_passes(svc, a, p);
 	}
-	assert_int_equal(brk_get(a).state, SLUICE_BRK_HALF_OPEN);
+	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_HALF_OPEN);
 	assert_int_equal(fo_ctr(svc, 0).fast_trips, 1);
 	dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
 	/* fast trip off: never. */
 	fo_set(svc, 0, SLUICE_FO_TRIP_OFF);
 	for (i = 0; i < 6; i++) {
 		p++;
-		syn_in(CLIENT4, VIP4, p, svc, 0);
-		len = backend_rst(a, CLIENT4, p, ISN + 1, 0, in);
-		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+		rst_passes(svc, a, p);
 	}
-	assert_int_equal(brk_get(a).state, SLUICE_BRK_CLOSED);
-}
-
-/* ---- setup ------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup_events(&dp_topo_std, dp_fail_cmocka, on_event);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
+	assert_int_equal(dp_brk_get(a).state, SLUICE_BRK_CLOSED);
 }
 
 int main(void)
@@ -639,5 +593,5 @@ int main(void)
 		cmocka_unit_test(test_fast_trip),
 	};
 
-	return cmocka_run_group_tests_name("sluice_failover", tests, group_setup, group_teardown);
+	return DP_RUN_GROUP("sluice_failover", tests, &dp_topo_std, on_event);
 }

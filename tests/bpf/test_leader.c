@@ -303,19 +303,15 @@ static void cqrs_case(const char *vip, const char *const *addrs, uint8_t mode)
 static const char *const addrs4[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4" };
 static const char *const addrs6[] = { "2001:db8:b::2", "2001:db8:b::3", "2001:db8:b::4" };
 
-static void test_cqrs_nat_v4(void **state)
+/* A case run on VIP4, then on VIP6, in mode. */
+static void both_families(void (*fn)(const char *vip, uint8_t mode), uint8_t mode)
 {
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	cqrs_case(VIP4, addrs4, SLUICE_MODE_NAT);
+	fn(VIP4, mode);
+	fn(VIP6, mode);
 }
 
-static void test_cqrs_nat_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	cqrs_case(VIP6, addrs6, SLUICE_MODE_NAT);
-}
+DP_TEST(test_cqrs_nat_v4, cqrs_case(VIP4, addrs4, SLUICE_MODE_NAT));
+DP_TEST(test_cqrs_nat_v6, cqrs_case(VIP6, addrs6, SLUICE_MODE_NAT));
 
 static void test_cqrs_ipip_v4(void **state)
 {
@@ -325,13 +321,7 @@ static void test_cqrs_ipip_v4(void **state)
 	/* An IPv4 service over IPv6 backends (IPv4-in-IPv6). */
 	cqrs_case(VIP4, addrs6, SLUICE_MODE_IPIP);
 }
-
-static void test_cqrs_ipip_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	cqrs_case(VIP6, addrs6, SLUICE_MODE_IPIP);
-}
+DP_TEST(test_cqrs_ipip_v6, cqrs_case(VIP6, addrs6, SLUICE_MODE_IPIP));
 
 /* Breakers are not consulted for a write: an open leader still takes it. */
 static void test_leader_ignores_breaker(void **state)
@@ -439,27 +429,9 @@ static void no_leader_case(const char *vip, uint8_t mode)
 	assert_int_equal(dp_conns(svc), 2);
 }
 
-static void test_no_leader_nat_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	no_leader_case(VIP4, SLUICE_MODE_NAT);
-}
-
-static void test_no_leader_nat_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	no_leader_case(VIP6, SLUICE_MODE_NAT);
-}
-
-static void test_no_leader_ipip(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	no_leader_case(VIP4, SLUICE_MODE_IPIP);
-	no_leader_case(VIP6, SLUICE_MODE_IPIP);
-}
+DP_TEST(test_no_leader_nat_v4, no_leader_case(VIP4, SLUICE_MODE_NAT));
+DP_TEST(test_no_leader_nat_v6, no_leader_case(VIP6, SLUICE_MODE_NAT));
+DP_TEST(test_no_leader_ipip, both_families(no_leader_case, SLUICE_MODE_IPIP));
 
 static void test_no_leader_udp(void **state)
 {
@@ -520,25 +492,38 @@ static void test_leader_invalid(void **state)
 
 /* ---- the leader moves -------------------------------------------------- */
 
+/*
+ * A cqrs service on vip (max-conns 4) with backends .2, .3 and .4 of vip's
+ * family on bport: *a the leader, *b another, *c the only one of the read
+ * table. The service's id.
+ */
+static uint32_t moved_setup(const char *vip, uint8_t proto, uint8_t mode, uint16_t bport,
+			    uint32_t *a, uint32_t *b, uint32_t *c)
+{
+	struct sluice_svc_res res = { .max_conns = 4 };
+	int v6 = strchr(vip, ':') != NULL;
+	uint32_t svc = cqrs_add(vip, proto, mode, &res);
+
+	*a = dp_be_add(svc, v6 ? "2001:db8:b::2" : "10.1.0.2", bport, SLUICE_BE_ACTIVE);
+	*b = dp_be_add(svc, v6 ? "2001:db8:b::3" : "10.1.0.3", bport, SLUICE_BE_ACTIVE);
+	*c = dp_be_add(svc, v6 ? "2001:db8:b::4" : "10.1.0.4", bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, c, 1);
+	leader_set(svc, *a);
+	return svc;
+}
+
 static void moved_tcp_case(const char *vip, uint8_t mode)
 {
 	const char *client = strchr(vip, ':') ? CLIENT6 : CLIENT4;
-	int v6 = strchr(vip, ':') != NULL;
 	struct sluice_svc_res res = { .max_conns = 4 };
-	uint16_t bport = mode == SLUICE_MODE_NAT ? 5432 : 0;
 	struct sluice_counter m0, m1;
 	uint32_t svc, a, b, rep;
 	struct sluice_flow f;
 	struct pkt_spec s;
 	uint16_t w;
 
-	svc = cqrs_add(vip, IPPROTO_TCP, mode, &res);
+	svc = moved_setup(vip, IPPROTO_TCP, mode, mode == SLUICE_MODE_NAT ? 5432 : 0, &a, &b, &rep);
 	w = write_port(svc);
-	a = dp_be_add(svc, v6 ? "2001:db8:b::2" : "10.1.0.2", bport, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, v6 ? "2001:db8:b::3" : "10.1.0.3", bport, SLUICE_BE_ACTIVE);
-	rep = dp_be_add(svc, v6 ? "2001:db8:b::4" : "10.1.0.4", bport, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &rep, 1);
-	leader_set(svc, a);
 	/* An established write connection to a, and a read one. */
 	s = client_seg(client, vip, IPPROTO_TCP, 1000, w, SYN);
 	fwd_expect(&s, mode, svc, a);
@@ -611,47 +596,21 @@ static void moved_tcp_case(const char *vip, uint8_t mode)
 	assert_int_equal(dp_conns(svc), 1);
 }
 
-static void test_moved_tcp_nat_v4(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	moved_tcp_case(VIP4, SLUICE_MODE_NAT);
-}
-
-static void test_moved_tcp_nat_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	moved_tcp_case(VIP6, SLUICE_MODE_NAT);
-}
-
-static void test_moved_tcp_ipip(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	moved_tcp_case(VIP4, SLUICE_MODE_IPIP);
-	moved_tcp_case(VIP6, SLUICE_MODE_IPIP);
-}
+DP_TEST(test_moved_tcp_nat_v4, moved_tcp_case(VIP4, SLUICE_MODE_NAT));
+DP_TEST(test_moved_tcp_nat_v6, moved_tcp_case(VIP6, SLUICE_MODE_NAT));
+DP_TEST(test_moved_tcp_ipip, both_families(moved_tcp_case, SLUICE_MODE_IPIP));
 
 static void moved_udp_case(const char *vip, uint8_t mode)
 {
 	const char *client = strchr(vip, ':') ? CLIENT6 : CLIENT4;
-	int v6 = strchr(vip, ':') != NULL;
-	struct sluice_svc_res res = { .max_conns = 4 };
-	uint16_t bport = mode == SLUICE_MODE_NAT ? 53 : 0;
 	uint32_t svc, a, b, c;
 	struct sluice_flow f0, f;
 	struct pkt_spec s;
 	uint64_t n0;
 	uint16_t w;
 
-	svc = cqrs_add(vip, IPPROTO_UDP, mode, &res);
+	svc = moved_setup(vip, IPPROTO_UDP, mode, mode == SLUICE_MODE_NAT ? 53 : 0, &a, &b, &c);
 	w = write_port(svc);
-	a = dp_be_add(svc, v6 ? "2001:db8:b::2" : "10.1.0.2", bport, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, v6 ? "2001:db8:b::3" : "10.1.0.3", bport, SLUICE_BE_ACTIVE);
-	c = dp_be_add(svc, v6 ? "2001:db8:b::4" : "10.1.0.4", bport, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &c, 1);
-	leader_set(svc, a);
 	s = client_seg(client, vip, IPPROTO_UDP, 1000, w, 0);
 	fwd_expect(&s, mode, svc, a);
 	assert_int_equal(flow_get(client, vip, 1000, w, IPPROTO_UDP, &f0), 0);
@@ -689,23 +648,27 @@ static void moved_udp_case(const char *vip, uint8_t mode)
 	assert_int_equal(dp_conns(svc), 1);
 }
 
-static void test_moved_udp_nat(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	moved_udp_case(VIP4, SLUICE_MODE_NAT);
-	moved_udp_case(VIP6, SLUICE_MODE_NAT);
-}
-
-static void test_moved_udp_ipip(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	moved_udp_case(VIP4, SLUICE_MODE_IPIP);
-	moved_udp_case(VIP6, SLUICE_MODE_IPIP);
-}
+DP_TEST(test_moved_udp_nat, both_families(moved_udp_case, SLUICE_MODE_NAT));
+DP_TEST(test_moved_udp_ipip, both_families(moved_udp_case, SLUICE_MODE_IPIP));
 
 /* ---- route leader, and services without the flag ----------------------- */
+
+/*
+ * A nat service on VIP4 with one key (no write port), flags, and backends
+ * addrs4 on bport as ids[0..3), all in its table. Its id.
+ */
+static uint32_t one_key_svc(uint32_t flags, uint16_t bport, uint32_t *ids)
+{
+	uint32_t svc = dp.next_svc++;
+	int i;
+
+	svc_key(VIP4, read_port(svc), IPPROTO_TCP, svc, SLUICE_MODE_NAT, flags);
+	dp_res_set(svc, NULL);
+	for (i = 0; i < 3; i++)
+		ids[i] = dp_be_add(svc, addrs4[i], bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, ids, 3);
+	return svc;
+}
 
 /* `route leader`: F_LEADER on the service's one key; every flow to the leader. */
 static void test_route_leader(void **state)
@@ -713,17 +676,11 @@ static void test_route_leader(void **state)
 	uint32_t svc, ids[3];
 	struct pkt_spec s;
 	uint16_t p;
-	int i;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp.next_svc++;
-	svc_key(VIP4, read_port(svc), IPPROTO_TCP, svc, SLUICE_MODE_NAT, SLUICE_SVC_F_LEADER);
-	dp_res_set(svc, NULL);
-	for (i = 0; i < 3; i++)
-		ids[i] = dp_be_add(svc, addrs4[i], 6379, SLUICE_BE_ACTIVE);
 	/* No write port: userspace builds the table with all; it is never read. */
-	dp_table_publish(svc, ids, 3);
+	svc = one_key_svc(SLUICE_SVC_F_LEADER, 6379, ids);
 	leader_set(svc, ids[1]);
 	for (p = 1000; p < 1020; p++) {
 		s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, p, read_port(svc), SYN);
@@ -745,16 +702,10 @@ static void test_no_flag_unaffected(void **state)
 	uint32_t svc, ids[3], hits = 0;
 	struct pkt_spec s;
 	uint16_t p;
-	int i;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp.next_svc++;
-	svc_key(VIP4, read_port(svc), IPPROTO_TCP, svc, SLUICE_MODE_NAT, 0);
-	dp_res_set(svc, NULL);
-	for (i = 0; i < 3; i++)
-		ids[i] = dp_be_add(svc, addrs4[i], 8080, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, ids, 3);
+	svc = one_key_svc(0, 8080, ids);
 	/* No leader: nothing refused. */
 	for (p = 1000; p < 1030; p++) {
 		uint32_t want = read_pick(svc, CLIENT4, VIP4, p, IPPROTO_TCP);
@@ -786,22 +737,6 @@ static void test_no_flag_unaffected(void **state)
 	nat_expect(&s, svc, ids[0]);
 }
 
-/* ---- setup ------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup(&dp_topo_std, dp_fail_cmocka);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -825,5 +760,5 @@ int main(void)
 		cmocka_unit_test(test_no_flag_unaffected),
 	};
 
-	return cmocka_run_group_tests_name("sluice_leader", tests, group_setup, group_teardown);
+	return DP_RUN_GROUP("sluice_leader", tests, &dp_topo_std, NULL);
 }

@@ -57,16 +57,6 @@
 
 /* ---- map helpers ------------------------------------------------------- */
 
-static struct sluice_breaker brk_get(uint32_t be)
-{
-	struct sluice_breaker b;
-
-	assert_int_equal(
-		bpf_map__lookup_elem(dp.skel->maps.sl_breakers, &be, sizeof(be), &b, sizeof(b), 0),
-		0);
-	return b;
-}
-
 static void global_set(uint32_t max)
 {
 	assert_int_equal(res_global_set(&dp.pin.maps, 1, max, 0, 0, NULL), 0);
@@ -198,16 +188,24 @@ static void backend_send(uint32_t be, const char *client, uint16_t cport, uint32
 	dp_send_expect(&s, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 }
 
+/* A local service on vip of max-conns 1 (refusing by refuse): client:1000's SYN took the slot. */
+static uint32_t local_full(const char *client, const char *vip, uint8_t refuse)
+{
+	struct sluice_svc_res res = { .max_conns = 1, .refuse = refuse };
+	uint32_t svc = dp_svc_add(vip, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
+
+	client_send(client, vip, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	return svc;
+}
+
 static void test_rst_v4(void **state)
 {
-	struct sluice_svc_res res = { .max_conns = 1 };
 	struct pkt_spec s;
 	uint32_t svc;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	svc = local_full(CLIENT4, VIP4, SLUICE_REFUSE_RST);
 	assert_int_equal(dp_conns(svc), 1);
 	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN);
 	dp_rst_expect(&s, svc, SLUICE_R_BH_SERVICE);
@@ -233,14 +231,12 @@ static void test_rst_v4(void **state)
 
 static void test_rst_v6(void **state)
 {
-	struct sluice_svc_res res = { .max_conns = 1 };
 	struct pkt_spec s;
 	uint32_t svc;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
-	client_send(CLIENT6, VIP6, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	svc = local_full(CLIENT6, VIP6, SLUICE_REFUSE_RST);
 	s = client_seg(CLIENT6, VIP6, IPPROTO_TCP, 1001, svc, SYN);
 	dp_rst_expect(&s, svc, SLUICE_R_BH_SERVICE);
 	/* Extension headers and options go. */
@@ -261,9 +257,8 @@ static void test_rst_vlan(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc4 = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
+	svc4 = local_full(CLIENT4, VIP4, SLUICE_REFUSE_RST);
 	svc6 = dp_svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, &res);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc4, SYN, XDP_PASS, SLUICE_R_ADMITTED);
 	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc4, SYN);
 	s.n_vlan = 1;
 	s.vlan[0].tpid = 0x8100;
@@ -290,13 +285,11 @@ static void test_rst_vlan(void **state)
 
 static void test_refuse_drop(void **state)
 {
-	struct sluice_svc_res res = { .max_conns = 1, .refuse = SLUICE_REFUSE_DROP };
 	uint32_t svc;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	svc = local_full(CLIENT4, VIP4, SLUICE_REFUSE_DROP);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_DROP, SLUICE_R_BH_SERVICE);
 	/* The admitted connection's packets still pass; no slot taken by them. */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_PASS, SLUICE_R_ADMITTED);
@@ -692,7 +685,7 @@ static void test_half_open_budget(void **state)
 	g1 = sig_ctr(a);
 	assert_int_equal(g1.probes - g0.probes, 2);
 	/* The budget does not run below zero with refusals. */
-	assert_int_equal(brk_get(a).probes_left, 0);
+	assert_int_equal(dp_brk_get(a).probes_left, 0);
 	/* The probes' own segments go on (established flows). */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
@@ -723,6 +716,21 @@ static void test_established_not_cut(void **state)
 
 /* ---- passive signals --------------------------------------------------- */
 
+/*
+ * A nat service with one backend, no event pending, then a client's SYN
+ * forwarded to it: *svc, *a and a's signals from before the SYN.
+ */
+static struct sluice_be_signals syn_forwarded(uint32_t *svc, uint32_t *a)
+{
+	struct sluice_be_signals g0;
+
+	*svc = nat_svc(NULL, a);
+	events_reset();
+	g0 = sig_ctr(*a);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, *svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	return g0;
+}
+
 static void test_signal_synack(void **state)
 {
 	struct sluice_be_signals g0, g1;
@@ -730,10 +738,7 @@ static void test_signal_synack(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = nat_svc(NULL, &a);
-	events_reset();
-	g0 = sig_ctr(a);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	g0 = syn_forwarded(&svc, &a);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), 0);
 	no_event();
 	backend_send(a, CLIENT4, 1000, svc, SYNACK);
@@ -758,10 +763,7 @@ static void test_signal_refused(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = nat_svc(NULL, &a);
-	events_reset();
-	g0 = sig_ctr(a);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	g0 = syn_forwarded(&svc, &a);
 	backend_send(a, CLIENT4, 1000, svc, RST | PKT_TCP_ACK);
 	g1 = sig_ctr(a);
 	assert_int_equal(g1.refused - g0.refused, 1);
@@ -836,9 +838,7 @@ static void test_signal_ipip_ack(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.3", 0, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &a, 1);
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, "10.1.0.3", 0, &a);
 	events_reset();
 	g0 = sig_ctr(a);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
@@ -851,22 +851,6 @@ static void test_signal_ipip_ack(void **state)
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(sig_ctr(a).successes - g0.successes, 1);
 	no_event();
-}
-
-/* ---- setup ------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	dp_setup_events(&dp_topo_std, dp_fail_cmocka, on_event);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
 }
 
 int main(void)
@@ -893,5 +877,5 @@ int main(void)
 		cmocka_unit_test(test_signal_ipip_ack),
 	};
 
-	return cmocka_run_group_tests_name("sluice_resilience", tests, group_setup, group_teardown);
+	return DP_RUN_GROUP("sluice_resilience", tests, &dp_topo_std, on_event);
 }

@@ -187,9 +187,7 @@ static void test_nat_case(void **state)
 	int len, exlen, olen, action;
 
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(c->vip, c->proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, c->backend, c->bport, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(c->vip, c->proto, SLUICE_MODE_NAT, c->backend, c->bport, &be);
 
 	memcpy(in_s.dmac, c->from_backends ? topo.mac_gw1 : topo.mac_gw0, 6);
 	memcpy(in_s.smac, dp_mac_of(client), 6);
@@ -266,9 +264,7 @@ static void test_nat_ttl(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, "10.1.0.2", 8080, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, "10.1.0.2", 8080, &be);
 	s.dport = dp_svc_port(svc);
 	len = dp_build(&s, in, NULL);
 	dp_send_expect(&s, dp.if_gw0, XDP_PASS, SLUICE_R_TTL, svc, out, &olen);
@@ -277,9 +273,7 @@ static void test_nat_ttl(void **state)
 	k = dp_key_of(CLIENT4, VIP4, 40001, dp_svc_port(svc), IPPROTO_TCP);
 	assert_int_equal(flow_backend(&k), SLUICE_NO_BACKEND);
 	/* IPv6 hop limit 1 too. */
-	svc = dp_svc_add(VIP6, IPPROTO_UDP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, "2001:db8:b::2", 53, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(VIP6, IPPROTO_UDP, SLUICE_MODE_NAT, "2001:db8:b::2", 53, &be);
 	s.src = CLIENT6;
 	s.dst = VIP6;
 	s.proto = IPPROTO_UDP;
@@ -336,21 +330,16 @@ static void return_path(const char *vip, const char *client, const char *backend
 	dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
 }
 
-static void test_return_path_v4(void **state)
+/* The return path of a TCP flow through backend tcp_be and a UDP one through udp_be. */
+static void return_paths(const char *vip, const char *client, const char *tcp_be,
+			 const char *udp_be)
 {
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	return_path(VIP4, CLIENT4, "10.1.0.3", IPPROTO_TCP);
-	return_path(VIP4, CLIENT4, "10.1.0.4", IPPROTO_UDP);
+	return_path(vip, client, tcp_be, IPPROTO_TCP);
+	return_path(vip, client, udp_be, IPPROTO_UDP);
 }
 
-static void test_return_path_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	return_path(VIP6, CLIENT6, "2001:db8:b::3", IPPROTO_TCP);
-	return_path(VIP6, CLIENT6, "2001:db8:b::2", IPPROTO_UDP);
-}
+DP_TEST(test_return_path_v4, return_paths(VIP4, CLIENT4, "10.1.0.3", "10.1.0.4"));
+DP_TEST(test_return_path_v6, return_paths(VIP6, CLIENT6, "2001:db8:b::3", "2001:db8:b::2"));
 
 /* ---- ipip -------------------------------------------------------------- */
 
@@ -379,9 +368,7 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 	uint32_t svc, be, hash;
 	int len, olen, inner_len, outer = v6 ? 40 : 20, exlen;
 
-	svc = dp_svc_add(vip, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, backend, 0, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(vip, IPPROTO_TCP, SLUICE_MODE_IPIP, backend, 0, &be);
 	s.dport = dp_svc_port(svc);
 	memcpy(s.dmac, topo.mac_gw0, 6);
 	if (vlan) {
@@ -447,23 +434,16 @@ static void ipip_expect(const char *vip, const char *backend, const char *encap_
 	}
 }
 
-static void test_ipip_v4(void **state)
+/* Both encapsulation sources set; backends a then b (from src) of an ipip service on vip. */
+static void ipip_pair(const char *vip, const char *a, const char *b, const char *src)
 {
-	(void)state;
-	DP_SKIP_UNLESS_READY();
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	ipip_expect(VIP4, "10.1.0.2", "10.1.0.1", 0);
-	ipip_expect(VIP4, "10.1.0.3", "10.1.0.1", 1);
+	ipip_expect(vip, a, src, 0);
+	ipip_expect(vip, b, src, 1);
 }
 
-static void test_ipip_v6(void **state)
-{
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	ipip_expect(VIP6, "2001:db8:b::2", "2001:db8:b::1", 0);
-	ipip_expect(VIP6, "2001:db8:b::3", "2001:db8:b::1", 1);
-}
+DP_TEST(test_ipip_v4, ipip_pair(VIP4, "10.1.0.2", "10.1.0.3", "10.1.0.1"));
+DP_TEST(test_ipip_v6, ipip_pair(VIP6, "2001:db8:b::2", "2001:db8:b::3", "2001:db8:b::1"));
 
 static void test_ipip_encap_fail(void **state)
 {
@@ -474,9 +454,7 @@ static void test_ipip_encap_fail(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, "10.1.0.2", 0, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, "10.1.0.2", 0, &be);
 	s.dport = dp_svc_port(svc);
 	/* Only the other family's source is set: still no source for this backend. */
 	dp_config_set(NULL, "2001:db8:b::1", 0);
@@ -484,9 +462,7 @@ static void test_ipip_encap_fail(void **state)
 	dp_config_set("10.1.0.1", NULL, 0);
 	s.src = CLIENT6;
 	s.dst = VIP6;
-	svc = dp_svc_add(VIP6, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, "2001:db8:b::2", 0, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(VIP6, IPPROTO_TCP, SLUICE_MODE_IPIP, "2001:db8:b::2", 0, &be);
 	s.dport = dp_svc_port(svc);
 	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_ENCAP_FAIL, svc, out, &olen);
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
@@ -507,9 +483,7 @@ static void test_ipip_too_big(void **state)
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, SLUICE_HASH_5TUPLE, NULL);
-	be = dp_be_add(svc, "10.1.0.2", 0, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &be, 1);
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_IPIP, "10.1.0.2", 0, &be);
 	s.dport = dp_svc_port(svc);
 	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_TOO_BIG, svc, out, &olen);
 	/* 1480 bytes encapsulated are exactly 1500: forwarded. */
@@ -537,20 +511,28 @@ static uint16_t port_to(const char *client, const char *vip, uint32_t svc, uint8
 	return 0;
 }
 
+/* A nat service on VIP4 with backends 10.1.0.2 and 10.1.0.3 (proto, port) and its table of both. */
+static uint32_t nat_pair(uint8_t proto, uint16_t port, uint32_t *a, uint32_t *b)
+{
+	uint32_t svc = dp_svc_add(VIP4, proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL), ids[2];
+
+	*a = dp_be_add(svc, "10.1.0.2", port, SLUICE_BE_ACTIVE);
+	*b = dp_be_add(svc, "10.1.0.3", port, SLUICE_BE_ACTIVE);
+	ids[0] = *a;
+	ids[1] = *b;
+	dp_table_publish(svc, ids, 2);
+	return svc;
+}
+
 static void test_sticky_across_table_change(void **state)
 {
-	uint32_t svc, a, b, c, ids[2];
+	uint32_t svc, a, b, c;
 	uint16_t pa, pb, pn;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
+	svc = nat_pair(IPPROTO_TCP, 80, &a, &b);
 	c = dp_be_add(svc, "10.1.0.4", 80, SLUICE_BE_ACTIVE);
-	ids[0] = a;
-	ids[1] = b;
-	dp_table_publish(svc, ids, 2);
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
 	pb = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
@@ -563,23 +545,29 @@ static void test_sticky_across_table_change(void **state)
 	assert_int_equal(steer(CLIENT4, VIP4, pn, svc, IPPROTO_TCP), c);
 }
 
+/*
+ * A flow of svc (from nat_pair) steered to a; then a put in state and the
+ * table republished with b only. The flow's source port.
+ */
+static uint16_t flow_then_only_b(uint32_t svc, uint32_t a, uint32_t b, uint8_t state)
+{
+	uint16_t pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
+
+	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
+	dp_be_state(a, state);
+	dp_table_publish(svc, &b, 1);
+	return pa;
+}
+
 static void test_drained_keeps_flow(void **state)
 {
-	uint32_t svc, a, b, ids[2];
+	uint32_t svc, a, b;
 	uint16_t pa;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
-	ids[0] = a;
-	ids[1] = b;
-	dp_table_publish(svc, ids, 2);
-	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
-	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
-	dp_be_state(a, SLUICE_BE_DRAINING);
-	dp_table_publish(svc, &b, 1);
+	svc = nat_pair(IPPROTO_TCP, 80, &a, &b);
+	pa = flow_then_only_b(svc, a, b, SLUICE_BE_DRAINING);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	/* A new flow that used to hash to a goes to b now. */
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 30000); /* table has b only */
@@ -588,22 +576,14 @@ static void test_drained_keeps_flow(void **state)
 
 static void test_unused_resteered(void **state)
 {
-	uint32_t svc, a, b, ids[2];
+	uint32_t svc, a, b;
 	struct sluice_be_counter b0, b1;
 	uint16_t pa;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
-	ids[0] = a;
-	ids[1] = b;
-	dp_table_publish(svc, ids, 2);
-	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
-	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
-	dp_be_state(a, SLUICE_BE_UNUSED);
-	dp_table_publish(svc, &b, 1);
+	svc = nat_pair(IPPROTO_TCP, 80, &a, &b);
+	pa = flow_then_only_b(svc, a, b, SLUICE_BE_UNUSED);
 	b0 = dp_be_ctr(b);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), b);
 	b1 = dp_be_ctr(b);
@@ -628,18 +608,13 @@ static void test_unused_resteered(void **state)
 
 static void test_udp_idle_resteered(void **state)
 {
-	uint32_t svc, a, b, ids[2];
+	uint32_t svc, a, b;
 	uint16_t pa;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	svc = dp_svc_add(VIP4, IPPROTO_UDP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.2", 53, SLUICE_BE_ACTIVE);
-	b = dp_be_add(svc, "10.1.0.3", 53, SLUICE_BE_ACTIVE);
-	ids[0] = a;
-	ids[1] = b;
-	dp_table_publish(svc, ids, 2);
+	svc = nat_pair(IPPROTO_UDP, 53, &a, &b);
 	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_UDP, a, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
 	dp_table_publish(svc, &b, 1);
@@ -650,9 +625,7 @@ static void test_udp_idle_resteered(void **state)
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), b);
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 	/* A TCP flow never times out. */
-	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
-	a = dp_be_add(svc, "10.1.0.2", 80, SLUICE_BE_ACTIVE);
-	dp_table_publish(svc, &a, 1);
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, "10.1.0.2", 80, &a);
 	assert_int_equal(steer(CLIENT4, VIP4, 5000, svc, IPPROTO_TCP), a);
 	b = dp_be_add(svc, "10.1.0.3", 80, SLUICE_BE_ACTIVE);
 	dp_table_publish(svc, &b, 1);

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "breaker.h"
+#include "err.h"
+#include "maps.h"
 #include "sluice_abi.h"
 #include "tool.h"
 
@@ -38,30 +40,11 @@ struct seen {
 	struct sluice_be_signals base, last;
 };
 
-/* The per-CPU signals of backend id, summed; 0 or -errno. */
-static int read_signals(int fd, __u32 id, struct sluice_be_signals *percpu, int ncpu,
-			struct sluice_be_signals *sum)
-{
-	int c;
-
-	if (bpf_map_lookup_elem(fd, &id, percpu))
-		return -errno;
-	memset(sum, 0, sizeof(*sum));
-	for (c = 0; c < ncpu; c++) {
-		sum->successes += percpu[c].successes;
-		sum->refused += percpu[c].refused;
-		sum->unreachable += percpu[c].unreachable;
-		sum->probes += percpu[c].probes;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct seen seen[MAX_IDS];
-	struct sluice_be_signals *percpu;
-	char path[4096];
-	int brk_fd, sig_fd, ncpu, n = 0, i;
+	struct sluice_maps m;
+	int n = 0, i;
 	long duration_ms;
 	long long deadline;
 	char *end, *tok, *save = NULL;
@@ -85,22 +68,9 @@ int main(int argc, char **argv)
 		memset(&seen[n], 0, sizeof(seen[n]));
 		seen[n++].id = (__u32)v;
 	}
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu < 1) {
-		fprintf(stderr, "brkpoll: cannot count the CPUs\n");
-		return 1;
-	}
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return 1;
-	snprintf(path, sizeof(path), "%s/%s", argv[1], SLUICE_MAP_BREAKERS);
-	brk_fd = bpf_obj_get(path);
-	snprintf(path, sizeof(path), "%s/%s", argv[1], SLUICE_MAP_BE_SIGNALS);
-	sig_fd = bpf_obj_get(path);
-	if (brk_fd < 0 || sig_fd < 0) {
-		fprintf(stderr, "brkpoll: cannot open %s/{%s,%s}: %s\n", argv[1],
-			SLUICE_MAP_BREAKERS, SLUICE_MAP_BE_SIGNALS, strerror(errno));
-		free(percpu);
+	/* The library's reader sums the per-CPU signals; sl_breakers is read by hand. */
+	if (maps_open(&m, argv[1])) {
+		fprintf(stderr, "brkpoll: %s\n", err_msg());
 		return 1;
 	}
 	tool_catch_stop();
@@ -109,8 +79,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct sluice_breaker b = { 0 };
 
-		bpf_map_lookup_elem(brk_fd, &seen[i].id, &b);
-		read_signals(sig_fd, seen[i].id, percpu, ncpu, &seen[i].base);
+		bpf_map_lookup_elem(m.breakers, &seen[i].id, &b);
+		maps_read_be_signals(&m, seen[i].id, &seen[i].base);
 		seen[i].last = seen[i].base;
 		seen[i].state = b.state;
 		printf("%lld %u %s 0 0 0 0\n", tool_clock_us(CLOCK_REALTIME), seen[i].id,
@@ -123,8 +93,8 @@ int main(int argc, char **argv)
 			struct sluice_be_signals s;
 			struct seen *e = &seen[i];
 
-			if (bpf_map_lookup_elem(brk_fd, &e->id, &b) ||
-			    read_signals(sig_fd, e->id, percpu, ncpu, &s))
+			if (bpf_map_lookup_elem(m.breakers, &e->id, &b) ||
+			    maps_read_be_signals(&m, e->id, &s))
 				continue;
 			if (b.state == e->state && !memcmp(&s, &e->last, sizeof(s)))
 				continue;
@@ -139,8 +109,6 @@ int main(int argc, char **argv)
 		}
 		usleep(500);
 	}
-	close(brk_fd);
-	close(sig_fd);
-	free(percpu);
+	maps_close(&m);
 	return 0;
 }

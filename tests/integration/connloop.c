@@ -44,9 +44,9 @@
 #include "tool.h"
 
 #define MAX_INFLIGHT 1024
-#define MAX_SRCS 16
-#define MAX_NAMES 64
-#define NAME_LEN 32
+#define USAGE                                                   \
+	"connloop ADDR PORT [-d DURATION_MS] [-i INTERVAL_US] " \
+	"[-t TIMEOUT_MS] [-s SRC[,SRC...]] [-q] [-R]"
 #define BUF_LEN 1024
 #define MAX_DURATION_MS 120000
 
@@ -64,43 +64,21 @@ struct conn {
 	char buf[BUF_LEN];
 };
 
-static struct {
-	char name[NAME_LEN];
-	unsigned long count;
-} names[MAX_NAMES];
-static int nnames, quiet;
+static struct tool_tally names;
+static int quiet;
 static unsigned long counts[O_MAX];
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: connloop ADDR PORT [-d DURATION_MS] [-i INTERVAL_US] "
-			"[-t TIMEOUT_MS] [-s SRC[,SRC...]] [-q] [-R]\n");
-	exit(2);
-}
 
 /* End connection c with outcome o (and the backend's name when o is O_OK). */
 static void conn_end(struct conn *c, int o, const char *name)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int j;
-
 	if (!quiet)
 		printf("%lld %lld %s %s\n", c->start_us, tool_clock_us(CLOCK_REALTIME),
 		       outcome_names[o], name ? name : "-");
 	counts[o]++;
-	if (o == O_OK && name) {
-		for (j = 0; j < nnames && strcmp(names[j].name, name); j++)
-			;
-		if (j == nnames && nnames < MAX_NAMES) {
-			snprintf(names[j].name, NAME_LEN, "%s", name);
-			nnames++;
-		}
-		if (j < nnames)
-			names[j].count++;
-	}
+	if (o == O_OK && name)
+		tool_tally_add(&names, name);
 	/* RST on close: no TIME_WAIT, the loop can run long. */
-	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(c->fd);
+	tool_close_rst(c->fd);
 	c->fd = -1;
 }
 
@@ -116,14 +94,12 @@ static void conn_fail(struct conn *c, int err)
 static void conn_step(struct conn *c)
 {
 	static const char req[] = "GET / HTTP/1.1\r\nHost: sluice-lab\r\nConnection: close\r\n\r\n";
-	int soerr = 0;
-	socklen_t el = sizeof(soerr);
+	int soerr;
 	ssize_t n;
 	char *p;
 
 	if (!c->sent) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &el))
-			soerr = errno;
+		soerr = tool_connect_error(c->fd);
 		if (soerr) {
 			conn_fail(c, soerr);
 			return;
@@ -144,14 +120,11 @@ static void conn_step(struct conn *c)
 	}
 	c->got += n;
 	c->buf[c->got] = '\0';
-	p = strstr(c->buf, "\r\n\r\n");
-	p = p ? strstr(p, "backend-") : NULL;
-	if (p && strchr(p, '\n')) {
-		p[strcspn(p, "\r\n")] = '\0';
+	p = tool_http_backend(c->buf, 1);
+	if (p)
 		conn_end(c, O_OK, p);
-	} else if (n == 0 || c->got >= sizeof(c->buf) - 1) {
+	else if (n == 0 || c->got >= sizeof(c->buf) - 1)
 		conn_fail(c, EPROTO);
-	}
 }
 
 int main(int argc, char **argv)
@@ -159,42 +132,20 @@ int main(int argc, char **argv)
 	static struct conn conns[MAX_INFLIGHT];
 	struct pollfd pfd[MAX_INFLIGHT];
 	int idx[MAX_INFLIGHT];
-	struct sockaddr_storage dst, srcs[MAX_SRCS];
-	socklen_t dlen, slens[MAX_SRCS];
-	long port, duration_ms = 5000, interval_us = 5000, timeout_ms = 2000;
+	static struct tool_client cl = { .timeout_ms = 2000 };
+	long duration_ms = 5000, interval_us = 5000;
 	long long t0, next, now;
 	unsigned long started = 0;
-	int nsrc = 0, i, j;
+	int i, j, err;
+	const struct tool_opt opts[] = {
+		{ .name = "-q", .flag = &quiet },
+		{ .name = "-R", .flag = &split_lost },
+		{ .name = "-d", .num = &duration_ms, .min = 1, .max = MAX_DURATION_MS },
+		{ .name = "-i", .num = &interval_us, .min = 100, .max = 10000000 },
+		{ 0 },
+	};
 
-	if (argc < 3)
-		usage();
-	if (tool_long(argv[2], 1, 65535, &port))
-		usage();
-	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
-		fprintf(stderr, "connloop: bad address '%s'\n", argv[1]);
-		return 2;
-	}
-	for (i = 3; i < argc; i++) {
-		if (!strcmp(argv[i], "-q")) {
-			quiet = 1;
-		} else if (!strcmp(argv[i], "-R")) {
-			split_lost = 1;
-		} else if (!strcmp(argv[i], "-d") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1, MAX_DURATION_MS, &duration_ms))
-				usage();
-		} else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
-			if (tool_long(argv[++i], 100, 10000000, &interval_us))
-				usage();
-		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1, 60000, &timeout_ms))
-				usage();
-		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			if (tool_sources("connloop", argv[++i], srcs, slens, NULL, MAX_SRCS, &nsrc))
-				return 2;
-		} else {
-			usage();
-		}
-	}
+	tool_client_args("connloop", USAGE, argc, argv, 0, opts, &cl);
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		conns[i].fd = -1;
 	tool_catch_stop();
@@ -209,6 +160,8 @@ int main(int argc, char **argv)
 		/* Start what is due (never more than one interval's backlog at once). */
 		while (!tool_stop && now >= next && now - t0 < duration_ms * 1000LL) {
 			struct conn *c = NULL;
+			const struct sockaddr_storage *src;
+			socklen_t slen;
 
 			for (i = 0; i < MAX_INFLIGHT && !c; i++)
 				if (conns[i].fd < 0)
@@ -219,26 +172,19 @@ int main(int argc, char **argv)
 			memset(c, 0, sizeof(*c));
 			c->start_us = tool_clock_us(CLOCK_REALTIME);
 			c->start_mono = now;
-			c->fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				       0);
 			started++;
-			if (c->fd < 0) {
+			src = tool_client_src(&cl, started, &slen);
+			err = tool_connect(&cl.dst, cl.dlen, src, slen, 0, &c->fd);
+			if (c->fd < 0)
 				counts[O_ERROR]++;
-				continue;
-			}
-			if (nsrc && bind(c->fd, (struct sockaddr *)&srcs[started % nsrc],
-					 slens[started % nsrc])) {
-				conn_fail(c, errno);
-				continue;
-			}
-			if (connect(c->fd, (struct sockaddr *)&dst, dlen) && errno != EINPROGRESS)
-				conn_fail(c, errno);
+			else if (err)
+				conn_fail(c, -err);
 		}
 		/* Time out what waited too long. */
 		for (i = 0; i < MAX_INFLIGHT; i++) {
 			if (conns[i].fd < 0)
 				continue;
-			if (now - conns[i].start_mono > timeout_ms * 1000LL) {
+			if (now - conns[i].start_mono > cl.timeout_ms * 1000LL) {
 				conn_end(&conns[i],
 					 split_lost && conns[i].sent ? O_LOST : O_TIMEOUT, NULL);
 				continue;
@@ -265,8 +211,7 @@ int main(int argc, char **argv)
 	       counts[O_OK], counts[O_REFUSED], counts[O_TIMEOUT], counts[O_ERROR], started);
 	if (split_lost)
 		printf(", \"accepted_lost\": %lu", counts[O_LOST]);
-	for (j = 0; j < nnames; j++)
-		printf(", \"%s\": %lu", names[j].name, names[j].count);
+	tool_tally_print(&names, stdout);
 	printf("}\n");
 	return 0;
 }

@@ -12,7 +12,7 @@
  *           0 lets the kernel choose
  *       -e  print one line per connection: "SRC SPORT BACKEND" ("-" = failed)
  *       -t  per-connection timeout in milliseconds (default 2000)
- *   Prints a JSON object: {"backend-1": n, ..., "failed": n, "total": n}
+ *   Prints a JSON object: {"failed": n, "total": n, "backend-1": n, ...}
  *   (after the per-connection lines with -e). Exits 0 when every connection
  *   got an answer, 1 otherwise.
  *
@@ -37,15 +37,10 @@
 #include "tool.h"
 
 #define MAX_CONNS 100000
-#define MAX_SRCS 16
-#define MAX_NAMES 64
+#define USAGE                                                          \
+	"conns ADDR PORT COUNT [-s SRC[,SRC...]] [-p PORT_BASE] [-e] " \
+	"[-t MS]"
 #define MAX_SECONDS 120
-#define NAME_LEN 32
-
-struct tally {
-	char name[NAME_LEN];
-	unsigned long count;
-};
 
 static long long now_ms(void)
 {
@@ -77,32 +72,22 @@ static int one_conn(const struct sockaddr_storage *dst, socklen_t dlen,
 {
 	static const char req[] = "GET / HTTP/1.1\r\nHost: sluice-lab\r\nConnection: close\r\n\r\n";
 	long long deadline = now_ms() + timeout_ms;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	char buf[2048];
 	size_t got = 0;
-	int fd, one = 1, err = 0, soerr = 0;
-	socklen_t el = sizeof(soerr);
+	int fd, err;
 	char *p;
 
-	fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	err = tool_connect(dst, dlen, src, slen, 1, &fd);
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (src && bind(fd, (const struct sockaddr *)src, slen)) {
-		err = -errno;
+		return err;
+	if (err)
 		goto out;
-	}
-	if (connect(fd, (const struct sockaddr *)dst, dlen) && errno != EINPROGRESS) {
-		err = -errno;
-		goto out;
-	}
 	err = wait_fd(fd, POLLOUT, deadline);
 	if (err)
 		goto out;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) || soerr) {
-		err = soerr ? -soerr : -errno;
+	err = -tool_connect_error(fd);
+	if (err)
 		goto out;
-	}
 	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
 		err = -EIO;
 		goto out;
@@ -127,109 +112,69 @@ static int one_conn(const struct sockaddr_storage *dst, socklen_t dlen,
 		got += n;
 	}
 	buf[got] = '\0';
-	p = strstr(buf, "\r\n\r\n");
-	p = p ? strstr(p, "backend-") : NULL;
+	p = tool_http_backend(buf, 0);
 	if (!p) {
 		err = -EPROTO;
 		goto out;
 	}
-	snprintf(name, NAME_LEN, "%.*s", (int)strcspn(p, "\r\n"), p);
+	snprintf(name, TOOL_NAME_LEN, "%s", p);
 out:
 	/* RST on close: no TIME_WAIT anywhere, the 5-tuple can be used again. */
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
+	tool_close_rst(fd);
 	return err;
-}
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: conns ADDR PORT COUNT [-s SRC[,SRC...]] [-p PORT_BASE] [-e] "
-			"[-t MS]\n");
-	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_storage dst, srcs[MAX_SRCS];
-	socklen_t dlen, slens[MAX_SRCS];
-	struct tally names[MAX_NAMES];
-	char srcnames[MAX_SRCS][INET6_ADDRSTRLEN];
-	int nsrc = 0, nnames = 0, each = 0, timeout_ms = 2000, i, j;
-	long port_base = 20000, count, port;
+	static struct tool_client cl = { .timeout_ms = 2000 };
+	struct tool_tally names = { 0 };
+	int each = 0, i;
+	long port_base = 20000;
 	unsigned long failed = 0, done = 0;
 	long long deadline;
-	char *end;
+	const struct tool_opt opts[] = {
+		{ .name = "-e", .flag = &each },
+		{ .name = "-p", .num = &port_base, .min = 0, .max = 65535 },
+		{ 0 },
+	};
 
-	memset(names, 0, sizeof(names));
-	if (argc < 4)
-		usage();
-	if (tool_long(argv[2], 1, 65535, &port))
-		usage();
-	if (tool_long(argv[3], 1, MAX_CONNS, &count))
-		usage();
-	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
-		fprintf(stderr, "conns: bad address '%s'\n", argv[1]);
+	tool_client_args("conns", USAGE, argc, argv, MAX_CONNS, opts, &cl);
+	if (port_base > 65536 - cl.count) {
+		fprintf(stderr, "conns: PORT_BASE + COUNT must not pass 65536\n");
 		return 2;
 	}
-	for (i = 4; i < argc; i++) {
-		if (!strcmp(argv[i], "-e")) {
-			each = 1;
-		} else if (!strcmp(argv[i], "-p") && i + 1 < argc) {
-			if (tool_long(argv[++i], 0, 65536 - count, &port_base))
-				usage();
-		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-			timeout_ms = (int)strtol(argv[++i], &end, 10);
-			if (*end || timeout_ms < 1 || timeout_ms > 60000)
-				usage();
-		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			if (tool_sources("conns", argv[++i], srcs, slens, srcnames, MAX_SRCS,
-					 &nsrc))
-				return 2;
-		} else {
-			usage();
-		}
-	}
-	if (!nsrc) {
-		memset(&srcs[0], 0, sizeof(srcs[0]));
-		srcs[0].ss_family = dst.ss_family;
-		slens[0] = dlen;
-		snprintf(srcnames[0], sizeof(srcnames[0]), "*");
-		nsrc = 1;
+	if (!cl.nsrc) {
+		memset(&cl.srcs[0], 0, sizeof(cl.srcs[0]));
+		cl.srcs[0].ss_family = cl.dst.ss_family;
+		cl.slens[0] = cl.dlen;
+		snprintf(cl.src_names[0], sizeof(cl.src_names[0]), "*");
+		cl.nsrc = 1;
 	}
 
 	deadline = now_ms() + MAX_SECONDS * 1000LL;
-	for (i = 0; i < count && now_ms() < deadline; i++) {
-		struct sockaddr_storage src = srcs[i % nsrc];
+	for (i = 0; i < cl.count && now_ms() < deadline; i++) {
+		socklen_t slen;
+		struct sockaddr_storage src = *tool_client_src(&cl, i, &slen);
 		unsigned short sport = port_base ? (unsigned short)(port_base + i) : 0;
-		char name[NAME_LEN] = "-";
+		char name[TOOL_NAME_LEN] = "-";
 		int err;
 
 		if (src.ss_family == AF_INET)
 			((struct sockaddr_in *)&src)->sin_port = htons(sport);
 		else
 			((struct sockaddr_in6 *)&src)->sin6_port = htons(sport);
-		err = one_conn(&dst, dlen, &src, slens[i % nsrc], name, timeout_ms);
+		err = one_conn(&cl.dst, cl.dlen, &src, slen, name, (int)cl.timeout_ms);
 		done++;
 		if (each)
-			printf("%s %u %s\n", srcnames[i % nsrc], sport, err ? "-" : name);
-		if (err) {
+			printf("%s %u %s\n", cl.src_names[i % cl.nsrc], sport, err ? "-" : name);
+		if (err)
 			failed++;
-			continue;
-		}
-		for (j = 0; j < nnames && strcmp(names[j].name, name); j++)
-			;
-		if (j == nnames && nnames < MAX_NAMES) {
-			snprintf(names[j].name, NAME_LEN, "%s", name);
-			names[j].count = 0;
-			nnames++;
-		}
-		if (j < nnames)
-			names[j].count++;
+		else
+			tool_tally_add(&names, name);
 	}
-	printf("{");
-	for (j = 0; j < nnames; j++)
-		printf("\"%s\": %lu, ", names[j].name, names[j].count);
-	printf("\"failed\": %lu, \"total\": %lu}\n", failed + (unsigned long)count - done,
-	       (unsigned long)count);
-	return failed || done < (unsigned long)count ? 1 : 0;
+	printf("{\"failed\": %lu, \"total\": %lu", failed + (unsigned long)cl.count - done,
+	       (unsigned long)cl.count);
+	tool_tally_print(&names, stdout);
+	printf("}\n");
+	return failed || done < (unsigned long)cl.count ? 1 : 0;
 }

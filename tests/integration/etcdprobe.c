@@ -125,11 +125,24 @@ static void done(void)
 	fflush(stdout);
 }
 
-static void on_put(void *ctx, const struct etcd_result *r)
+/* put, del, grant, keepalive and the rest (ctx: which): one line with what they return. */
+static void on_result(void *ctx, const struct etcd_result *r)
 {
-	(void)ctx;
-	if (!failure("put", r))
-		printf("put ok rev=%lld ms=%llu\n", (long long)r->revision, elapsed());
+	const char *cmd = ctx;
+
+	if (failure(cmd, r)) {
+		done();
+		return;
+	}
+	if (!strcmp(cmd, "put"))
+		printf("put ok rev=%lld", (long long)r->revision);
+	else if (!strcmp(cmd, "del"))
+		printf("del n=%lld", (long long)r->deleted);
+	else if (!strcmp(cmd, "grant") || !strcmp(cmd, "keepalive"))
+		printf("%s lease=%lld ttl=%lld", cmd, (long long)r->lease, (long long)r->ttl);
+	else
+		printf("%s ok", cmd);
+	printf(" ms=%llu\n", elapsed());
 	done();
 }
 
@@ -147,14 +160,6 @@ static void on_get(void *ctx, const struct etcd_result *r)
 	done();
 }
 
-static void on_del(void *ctx, const struct etcd_result *r)
-{
-	(void)ctx;
-	if (!failure("del", r))
-		printf("del n=%lld ms=%llu\n", (long long)r->deleted, elapsed());
-	done();
-}
-
 static void on_putif(void *ctx, const struct etcd_result *r)
 {
 	(void)ctx;
@@ -165,33 +170,6 @@ static void on_putif(void *ctx, const struct etcd_result *r)
 			       (long long)r->kvs[0].mod_revision);
 		printf(" ms=%llu\n", elapsed());
 	}
-	done();
-}
-
-static void on_grant(void *ctx, const struct etcd_result *r)
-{
-	(void)ctx;
-	if (!failure("grant", r))
-		printf("grant lease=%lld ttl=%lld ms=%llu\n", (long long)r->lease,
-		       (long long)r->ttl, elapsed());
-	done();
-}
-
-static void on_keepalive(void *ctx, const struct etcd_result *r)
-{
-	(void)ctx;
-	if (!failure("keepalive", r))
-		printf("keepalive lease=%lld ttl=%lld ms=%llu\n", (long long)r->lease,
-		       (long long)r->ttl, elapsed());
-	done();
-}
-
-static void on_simple(void *ctx, const struct etcd_result *r)
-{
-	const char *cmd = ctx;
-
-	if (!failure(cmd, r))
-		printf("%s ok ms=%llu\n", cmd, elapsed());
 	done();
 }
 
@@ -404,26 +382,26 @@ static int run(int argc, char **argv)
 	if (!strcmp(c, "put")) {
 		NEED(2);
 		err = etcd_put(E, argv[1], strlen(argv[1]), argv[2], strlen(argv[2]),
-			       argc > 3 ? num(argv[3]) : 0, on_put, NULL, NULL);
+			       argc > 3 ? num(argv[3]) : 0, on_result, "put", NULL);
 	} else if (!strcmp(c, "get") || !strcmp(c, "getp")) {
 		NEED(1);
 		err = etcd_get(E, argv[1], strlen(argv[1]), c[3] == 'p', on_get, NULL, NULL);
 	} else if (!strcmp(c, "del") || !strcmp(c, "delp")) {
 		NEED(1);
-		err = etcd_del(E, argv[1], strlen(argv[1]), c[3] == 'p', on_del, NULL, NULL);
+		err = etcd_del(E, argv[1], strlen(argv[1]), c[3] == 'p', on_result, "del", NULL);
 	} else if (!strcmp(c, "putif")) {
 		NEED(3);
 		err = etcd_put_if(E, argv[1], strlen(argv[1]), argv[2], strlen(argv[2]), 0,
 				  num(argv[3]), on_putif, NULL, NULL);
 	} else if (!strcmp(c, "grant")) {
 		NEED(1);
-		err = etcd_lease_grant(E, num(argv[1]), on_grant, NULL, NULL);
+		err = etcd_lease_grant(E, num(argv[1]), on_result, "grant", NULL);
 	} else if (!strcmp(c, "keepalive")) {
 		NEED(1);
-		err = etcd_lease_keepalive(E, num(argv[1]), on_keepalive, NULL, NULL);
+		err = etcd_lease_keepalive(E, num(argv[1]), on_result, "keepalive", NULL);
 	} else if (!strcmp(c, "revoke")) {
 		NEED(1);
-		err = etcd_lease_revoke(E, num(argv[1]), on_simple, "revoke", NULL);
+		err = etcd_lease_revoke(E, num(argv[1]), on_result, "revoke", NULL);
 	} else if (!strcmp(c, "refresh")) {
 		NEED(2);
 		pending = 0;
@@ -457,9 +435,9 @@ static int run(int argc, char **argv)
 		}
 		if (c[0] == 'p')
 			err = etcd_proclaim(E, tags[i].name, &tags[i].key, argv[2], strlen(argv[2]),
-					    on_simple, "proclaim", NULL);
+					    on_result, "proclaim", NULL);
 		else
-			err = etcd_resign(E, tags[i].name, &tags[i].key, on_simple, "resign", NULL);
+			err = etcd_resign(E, tags[i].name, &tags[i].key, on_result, "resign", NULL);
 	} else if (!strcmp(c, "leader")) {
 		NEED(1);
 		/* The line goes away: the callback names a copy (one command pends at a time). */

@@ -15,7 +15,7 @@
  *   {"event":"status","backend":1,"target":...,"up":true,"checks":N,"failed":N,"why":"..."}
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,44 +124,35 @@ int main(int argc, char **argv)
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct health *h = NULL;
 	unsigned long long end;
-	int opt, ep = -1, i, n, rc = 1;
-	long secs = 10;
+	int ep = -1, first, i, n, rc = 1;
+	long secs = 10, interval = -1, timeout = -1, rise = -1, fall = -1;
+	/* health_add() judges the values; these bounds only keep them in a __u32. */
+	const struct tool_opt opts[] = {
+		{ .name = "-d", .num = &secs, .min = 1, .max = 600 },
+		{ .name = "-i", .num = &interval, .min = 0, .max = UINT32_MAX },
+		{ .name = "-t", .num = &timeout, .min = 0, .max = UINT32_MAX },
+		{ .name = "-r", .num = &rise, .min = 0, .max = UINT32_MAX },
+		{ .name = "-f", .num = &fall, .min = 0, .max = UINT32_MAX },
+		{ .name = "-s", .flag = &base.start_down },
+		{ 0 },
+	};
 
 	health_conf_init(&base);
-	while ((opt = getopt(argc, argv, "d:i:t:r:f:s")) != -1) {
-		switch (opt) {
-		case 'd':
-			secs = strtol(optarg, NULL, 10);
-			break;
-		case 'i':
-			base.interval_ms = (__u32)strtoul(optarg, NULL, 10);
-			break;
-		case 't':
-			base.timeout_ms = (__u32)strtoul(optarg, NULL, 10);
-			break;
-		case 'r':
-			base.rise = (__u32)strtoul(optarg, NULL, 10);
-			break;
-		case 'f':
-			base.fall = (__u32)strtoul(optarg, NULL, 10);
-			break;
-		case 's':
-			base.start_down = 1;
-			break;
-		default:
-			goto usage;
-		}
-	}
-	if (optind >= argc || argc - optind > MAX_TARGETS || secs < 1 || secs > 600)
+	first = tool_options(argc, argv, 1, opts);
+	if (first < 0 || first == argc || argc - first > MAX_TARGETS)
 		goto usage;
+	base.interval_ms = interval < 0 ? base.interval_ms : (__u32)interval;
+	base.timeout_ms = timeout < 0 ? base.timeout_ms : (__u32)timeout;
+	base.rise = rise < 0 ? base.rise : (__u32)rise;
+	base.fall = fall < 0 ? base.fall : (__u32)fall;
 	tool_catch_stop();
 	signal(SIGPIPE, SIG_IGN);
 	if (health_new(&h, on_change, NULL)) {
 		fprintf(stderr, "healthcheck: %s\n", err_msg());
 		return 1;
 	}
-	for (i = optind; i < argc; i++) {
-		n = i - optind + 1;
+	for (i = first; i < argc; i++) {
+		n = i - first + 1;
 		targets[n] = argv[i];
 		c = base;
 		if (parse_target(argv[i], &c))
@@ -188,8 +179,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	for (i = optind; i < argc; i++)
-		print_status(h, (__u32)(i - optind + 1));
+	for (i = first; i < argc; i++)
+		print_status(h, (__u32)(i - first + 1));
 	rc = 0;
 out:
 	if (ep >= 0)

@@ -45,12 +45,20 @@
 #include "tool.h"
 
 #define MAX_CONNS 10000
-#define MAX_SRCS 16
-#define MAX_NAMES 64
-#define NAME_LEN 32
+#define USAGE                                                  \
+	"hold ADDR PORT COUNT [-s SRC[,SRC...]] [-H HOLD_MS] " \
+	"[-t TIMEOUT_MS] [-R]"
 #define BUF_LEN 1024
 
 enum conn_state { C_CONNECTING, C_READING, C_SERVED, C_REFUSED, C_TIMEOUT, C_ERROR, C_LOST };
+
+static int rst;	     /* -R: close the held connections with a RST */
+static long hold_ms; /* -H */
+static const struct tool_opt opts[] = {
+	{ .name = "-R", .flag = &rst },
+	{ .name = "-H", .num = &hold_ms, .min = 0, .max = 120000 },
+	{ 0 },
+};
 
 struct conn {
 	int fd;
@@ -69,13 +77,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: hold ADDR PORT COUNT [-s SRC[,SRC...]] [-H HOLD_MS] "
-			"[-t TIMEOUT_MS] [-R]\n");
-	exit(2);
-}
-
 /* A failed connection: refused (a RST answered it) or another error. */
 static void conn_fail(struct conn *c, int err, double t)
 {
@@ -90,14 +91,12 @@ static void conn_step(struct conn *c, short revents)
 {
 	static const char req[] = "GET / HTTP/1.1\r\nHost: sluice-lab\r\n\r\n";
 	double t = now_ms();
-	int soerr = 0;
-	socklen_t el = sizeof(soerr);
+	int soerr;
 	ssize_t n;
 	char *p;
 
 	if (c->state == C_CONNECTING) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &el))
-			soerr = errno;
+		soerr = tool_connect_error(c->fd);
 		if (soerr) {
 			conn_fail(c, soerr, t);
 			return;
@@ -120,13 +119,11 @@ static void conn_step(struct conn *c, short revents)
 	}
 	c->got += n;
 	c->buf[c->got] = '\0';
-	p = strstr(c->buf, "\r\n\r\n");
-	p = p ? strstr(p, "backend-") : NULL;
-	if (p && strchr(p, '\n')) {
+	p = tool_http_backend(c->buf, 1);
+	if (p) {
 		c->state = C_SERVED;
 		c->end_ms = t;
-		memmove(c->buf, p, strcspn(p, "\r\n"));
-		c->buf[strcspn(p, "\r\n")] = '\0';
+		memmove(c->buf, p, strlen(p) + 1);
 	} else if (c->got >= sizeof(c->buf) - 1) {
 		conn_fail(c, EPROTO, t);
 	}
@@ -134,46 +131,18 @@ static void conn_step(struct conn *c, short revents)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_storage dst, srcs[MAX_SRCS];
-	socklen_t dlen, slens[MAX_SRCS];
-	struct {
-		char name[NAME_LEN];
-		unsigned long count;
-	} names[MAX_NAMES];
-	int nsrc = 0, nnames = 0, rst = 0, i, j;
-	long count, port, hold_ms = 0, timeout_ms = 3000;
+	static struct tool_client cl = { .timeout_ms = 3000 };
+	struct tool_tally names = { 0 };
+	int i, j;
+	long count;
 	unsigned long served = 0, refused = 0, timeouts = 0, errors = 0, closed = 0, lost = 0;
 	double refused_max = 0, served_max = 0, deadline;
 	struct conn *conns;
 	struct pollfd *pfd;
 	struct rlimit rl;
 
-	if (argc < 4)
-		usage();
-	if (tool_long(argv[2], 1, 65535, &port))
-		usage();
-	if (tool_long(argv[3], 1, MAX_CONNS, &count))
-		usage();
-	if (sockaddr_parse(argv[1], (unsigned short)port, &dst, &dlen)) {
-		fprintf(stderr, "hold: bad address '%s'\n", argv[1]);
-		return 2;
-	}
-	for (i = 4; i < argc; i++) {
-		if (!strcmp(argv[i], "-R")) {
-			rst = 1;
-		} else if (!strcmp(argv[i], "-H") && i + 1 < argc) {
-			if (tool_long(argv[++i], 0, 120000, &hold_ms))
-				usage();
-		} else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1, 60000, &timeout_ms))
-				usage();
-		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			if (tool_sources("hold", argv[++i], srcs, slens, NULL, MAX_SRCS, &nsrc))
-				return 2;
-		} else {
-			usage();
-		}
-	}
+	tool_client_args("hold", USAGE, argc, argv, MAX_CONNS, opts, &cl);
+	count = cl.count;
 	/* One descriptor per connection, plus a few. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)count + 64) {
 		rl.rlim_cur = rl.rlim_max < (rlim_t)count + 64 ? rl.rlim_max : (rlim_t)count + 64;
@@ -190,24 +159,22 @@ int main(int argc, char **argv)
 	/* Every connect() back to back: the SYNs reach the gateway together. */
 	for (i = 0; i < count; i++) {
 		struct conn *c = &conns[i];
+		const struct sockaddr_storage *src;
+		socklen_t slen;
+		int err;
 
 		c->start_ms = now_ms();
 		c->state = C_CONNECTING;
-		c->fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (c->fd < 0) {
+		src = tool_client_src(&cl, i, &slen);
+		err = tool_connect(&cl.dst, cl.dlen, src, slen, 0, &c->fd);
+		if (c->fd < 0)
 			c->state = C_ERROR;
-			continue;
-		}
-		if (nsrc && bind(c->fd, (struct sockaddr *)&srcs[i % nsrc], slens[i % nsrc])) {
-			conn_fail(c, errno, now_ms());
-			continue;
-		}
-		if (connect(c->fd, (struct sockaddr *)&dst, dlen) && errno != EINPROGRESS)
-			conn_fail(c, errno, now_ms());
+		else if (err)
+			conn_fail(c, -err, now_ms());
 	}
 
 	/* Until every connection is served, refused, failed or timed out. */
-	deadline = now_ms() + timeout_ms;
+	deadline = now_ms() + cl.timeout_ms;
 	for (;;) {
 		int n = 0, left = (int)(deadline - now_ms());
 
@@ -248,15 +215,7 @@ int main(int argc, char **argv)
 			served++;
 			if (ms > served_max)
 				served_max = ms;
-			for (j = 0; j < nnames && strcmp(names[j].name, c->buf); j++)
-				;
-			if (j == nnames && nnames < MAX_NAMES) {
-				snprintf(names[j].name, NAME_LEN, "%s", c->buf);
-				names[j].count = 0;
-				nnames++;
-			}
-			if (j < nnames)
-				names[j].count++;
+			tool_tally_add(&names, c->buf);
 			break;
 		case C_REFUSED:
 			refused++;
@@ -270,8 +229,7 @@ int main(int argc, char **argv)
 	printf("{\"served\": %lu, \"refused\": %lu, \"timeout\": %lu, \"error\": %lu, "
 	       "\"refused_max_ms\": %.1f, \"served_max_ms\": %.1f",
 	       served, refused, timeouts, errors, refused_max, served_max);
-	for (j = 0; j < nnames; j++)
-		printf(", \"%s\": %lu", names[j].name, names[j].count);
+	tool_tally_print(&names, stdout);
 	printf("}\n");
 	fflush(stdout);
 
@@ -307,13 +265,12 @@ int main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < count; i++) {
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 		if (conns[i].fd < 0)
 			continue;
 		if (rst)
-			setsockopt(conns[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(conns[i].fd);
+			tool_close_rst(conns[i].fd);
+		else
+			close(conns[i].fd);
 		if (conns[i].state == C_SERVED)
 			closed++;
 	}

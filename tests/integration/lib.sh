@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Shared helpers for the integration tests: the lab topology (tools/lab.sh),
-# a private pin root, TAP output, and cleanup that runs even on failure.
+# a private pin root, TAP output (tap.sh), and cleanup that runs even on failure.
 set -u
 
 # The lab is named after this test's PID; its pins and temporary files too
@@ -10,41 +10,12 @@ LAB_PIN_ROOT=/sys/fs/bpf/sluice-test-$LAB_ID
 LAB_STATE=${TMPDIR:-/tmp}/sluice-lab-test-$LAB_ID
 BUILD=${BUILD:-build}
 . "$(dirname "$0")/../../tools/lab.sh"
+. "$(dirname "$0")/tap.sh"
 ID=$LAB_ID
 
 SLUICE=$(realpath "$BUILD/sluice")
 UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
-CONNS=$(realpath "$BUILD/tests/integration/conns")
 export SLUICE_PIN_ROOT=$LAB_PIN_ROOT
-
-TAP_N=0
-TAP_FAILED=0
-
-tap_ok() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1"
-}
-
-tap_fail() {
-	TAP_N=$((TAP_N + 1))
-	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $1"
-	shift
-	for line in "$@"; do echo "# $line"; done
-}
-
-tap_skip() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1 # SKIP $2"
-	echo "SKIPPED: $1: $2"
-}
-
-# check NAME CONDITION-COMMAND... : one TAP line from a command's status.
-check() {
-	name=$1
-	shift
-	if "$@" >/dev/null; then tap_ok "$name"; else tap_fail "$name" "failed: $*"; fi
-}
 
 cleanup() {
 	lab_down
@@ -67,11 +38,6 @@ lab_up_steer_test() {
 	lab_up_steer "${1:-3}" && lab_attach
 }
 
-finish() {
-	echo "1..$TAP_N"
-	[ "$TAP_FAILED" -eq 0 ]
-}
-
 # require_root_bpf: skip the whole file (as one SKIPPED line) when it cannot run.
 require_env() {
 	if [ "$(id -u)" != 0 ]; then
@@ -86,17 +52,57 @@ require_env() {
 	fi
 }
 
-# require_tools SUITE TOOL...: fail the whole suite (one line) when a tool is missing.
-require_tools() {
-	suite=$1
+# bail MESSAGE: a precondition is missing: one failing line, and the test ends.
+bail() {
+	tap_fail "$1"
+	finish
+	exit 1
+}
+
+# require_helpers NAME PROG...: each test helper PROG (tests/integration/PROG.c)
+# built, its path in the variable of its name upper-cased (connloop:
+# CONNLOOP); else test NAME fails.
+require_helpers() {
+	local name=$1 p path
 	shift
-	for tool in "$@"; do
-		command -v "$tool" >/dev/null || {
-			tap_fail "$suite: needs $tool"
-			finish
-			exit 1
-		}
+	for p in "$@"; do
+		path=$(realpath "$BUILD/tests/integration/$p" 2>/dev/null)
+		[ -x "$path" ] || bail "$name: build the test helpers first (make tests): $p missing"
+		printf -v "${p^^}" '%s' "$path"
 	done
+}
+
+# require_tools NAME COMMAND...: each COMMAND installed, else test NAME fails.
+require_tools() {
+	local name=$1 t
+	shift
+	for t in "$@"; do
+		command -v "$t" >/dev/null || bail "$name: needs $t (tools/debian-packages)"
+	done
+}
+
+# lab_up_steer_or_bail N MESSAGE: lab_up_steer_test N, then "ok - MESSAGE"; the
+# test ends when the lab cannot be set up.
+lab_up_steer_or_bail() {
+	lab_up_steer_test "$1" || bail "lab setup ($1 backends, Sluice on the gateway)"
+	tap_ok "$2"
+}
+
+# be FAMILY I: backend I's address in FAMILY (4 or 6).
+be() { if [ "$1" = 4 ]; then be_addr4 "$2"; else be_addr6 "$2"; fi; }
+
+# jget JSON FILTER: one value.
+jget() { jq -r "$2" <<<"$1"; }
+
+# wait_until SECONDS COMMAND...: poll (every 0.1 s) until COMMAND succeeds.
+wait_until() {
+	local t=$1
+	shift
+	for _ in $(seq $((t * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@" >/dev/null 2>&1
 }
 
 # wait_alive PID CHECK...: true once CHECK succeeds (100 tries, 0.1 s apart),
@@ -110,6 +116,24 @@ wait_alive() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# bg_cli / bg_gw COMMAND...: COMMAND in the client / gateway namespace, in
+# the background, $! being its own pid (nsenter execs it; a shell function
+# would put a subshell in between that a signal would not get through).
+bg_cli() { nsenter --net=/run/netns/$CLI_NS -- "$@" & }
+bg_gw() { nsenter --net=/run/netns/$GW_NS -- "$@" & }
+
+# stop_pids SIGNAL PID...: send SIGNAL to each background process of this
+# shell and reap it (empty PIDs are skipped).
+stop_pids() {
+	local sig=$1 p
+	shift
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill "-$sig" "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 }
 
 # stat_of JSON-FILTER: one number from `sluice -j stats`.

@@ -32,21 +32,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktbuild.h"
+#include "tool.h"
+
+#define USAGE "ppsgen IFNAME DSTMAC SRC DST[,DST...] DPORT SECONDS [THREADS] [FLOWS]"
 #define FRAME_LEN 64
 #define BATCH 64
 #define MAX_THREADS 16
-#define MAX_DSTS 16
-#define MAX_SECONDS 30
 #define SPORT_BASE 10000
 
 struct gen {
-	int ifindex;
-	unsigned char dmac[6], smac[6];
-	struct in_addr src, dst[MAX_DSTS];
-	int ndst;
-	uint16_t dport;
+	struct tool_gen a; /* the command line the generators share */
 	unsigned int flows;
-	double seconds;
 };
 
 struct worker {
@@ -55,25 +52,6 @@ struct worker {
 	int cpu;
 	unsigned long long sent;
 };
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(b[len - 1] << 8);
-	return sum;
-}
 
 /* Frame n: destination n % ndst, source port SPORT_BASE + n % flows. */
 static void build_frame(const struct gen *g, unsigned int n, unsigned char *f)
@@ -85,36 +63,28 @@ static void build_frame(const struct gen *g, unsigned int n, unsigned char *f)
 	uint32_t sum;
 
 	memset(f, 0, FRAME_LEN);
-	memcpy(eth->ether_dhost, g->dmac, 6);
-	memcpy(eth->ether_shost, g->smac, 6);
+	memcpy(eth->ether_dhost, g->a.dmac, 6);
+	memcpy(eth->ether_shost, g->a.smac, 6);
 	eth->ether_type = htons(ETHERTYPE_IP);
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->tot_len = htons(FRAME_LEN - sizeof(*eth));
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_UDP;
-	ip->saddr = g->src.s_addr;
-	ip->daddr = g->dst[n % g->ndst].s_addr;
-	ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
+	ip->saddr = g->a.src.s_addr;
+	ip->daddr = g->a.dst[n % g->a.ndst].s_addr;
+	ip->check = htons(pkt_csum(ip, sizeof(*ip)));
 	udp->source = htons(SPORT_BASE + n % g->flows);
-	udp->dest = htons(g->dport);
+	udp->dest = htons(g->a.dport);
 	udp->len = htons(l4len);
 	memcpy(udp + 1, "sluice-bench-frame....", 22);
 	/* Pseudo header: addresses, protocol, UDP length. */
-	sum = csum_add(0, &ip->saddr, 8);
+	sum = pkt_csum_add(0, &ip->saddr, 8);
 	sum += IPPROTO_UDP + (uint32_t)l4len;
-	sum = csum_add(sum, udp, l4len);
-	udp->check = htons(csum_fold(sum));
+	sum = pkt_csum_add(sum, udp, l4len);
+	udp->check = htons(pkt_csum_fold(sum));
 	if (!udp->check)
 		udp->check = 0xffff;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *run(void *arg)
@@ -123,7 +93,7 @@ static void *run(void *arg)
 	const struct gen *g = w->g;
 	unsigned char *frames;
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
-				   .sll_ifindex = g->ifindex,
+				   .sll_ifindex = g->a.ifindex,
 				   .sll_halen = 6 };
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -142,9 +112,9 @@ static void *run(void *arg)
 	}
 	/* Straight to the driver: no qdisc, as a NIC-facing generator would. */
 	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-	memcpy(sll.sll_addr, g->dmac, 6);
+	memcpy(sll.sll_addr, g->a.dmac, 6);
 	/* Every distinct frame built once: the loop only points at them. */
-	period = g->flows * (unsigned int)g->ndst;
+	period = g->flows * (unsigned int)g->a.ndst;
 	frames = malloc((size_t)period * FRAME_LEN);
 	if (!frames) {
 		close(fd);
@@ -160,8 +130,8 @@ static void *run(void *arg)
 		msgs[i].msg_hdr.msg_name = &sll;
 		msgs[i].msg_hdr.msg_namelen = sizeof(sll);
 	}
-	end = now_s() + g->seconds;
-	while (now_s() < end) {
+	end = tool_clock_us(CLOCK_MONOTONIC) / 1e6 + g->a.seconds;
+	while (tool_clock_us(CLOCK_MONOTONIC) / 1e6 < end) {
 		int n;
 
 		for (i = 0; i < BATCH; i++)
@@ -182,72 +152,22 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static int parse_mac(const char *s, unsigned char *mac)
-{
-	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
-		      &mac[4], &mac[5]) == 6
-		       ? 0
-		       : -EINVAL;
-}
-
-static int own_mac(const char *ifname, unsigned char *mac)
-{
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
-}
-
 int main(int argc, char **argv)
 {
 	struct worker w[MAX_THREADS];
 	unsigned long long total = 0;
-	struct gen g = { .flows = 1024 };
-	char *list, *tok, *save = NULL;
-	int threads = (int)sysconf(_SC_NPROCESSORS_ONLN), i;
+	struct gen g;
+	long threads = sysconf(_SC_NPROCESSORS_ONLN), flows = 1024;
+	int i;
 
-	if (argc < 7) {
-		fprintf(stderr, "usage: ppsgen IFNAME DSTMAC SRC DST[,DST...] DPORT SECONDS "
-				"[THREADS] [FLOWS]\n");
+	tool_gen_args("ppsgen", USAGE, argc, argv, &g.a);
+	if ((argc > 7 && tool_long(argv[7], 1, MAX_THREADS, &threads)) ||
+	    (argc > 8 && tool_long(argv[8], 1, 50000, &flows)) || argc > 9 ||
+	    threads > MAX_THREADS) {
+		fprintf(stderr, "ppsgen: THREADS 1..%d, FLOWS 1..50000\n", MAX_THREADS);
 		return 2;
 	}
-	g.ifindex = (int)if_nametoindex(argv[1]);
-	if (!g.ifindex || own_mac(argv[1], g.smac) || parse_mac(argv[2], g.dmac) ||
-	    inet_pton(AF_INET, argv[3], &g.src) != 1) {
-		fprintf(stderr, "ppsgen: bad interface, MAC or source address\n");
-		return 2;
-	}
-	list = argv[4];
-	for (tok = strtok_r(list, ",", &save); tok && g.ndst < MAX_DSTS;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (inet_pton(AF_INET, tok, &g.dst[g.ndst++]) != 1) {
-			fprintf(stderr, "ppsgen: bad destination '%s'\n", tok);
-			return 2;
-		}
-	}
-	g.dport = (uint16_t)atoi(argv[5]);
-	g.seconds = atof(argv[6]);
-	if (argc > 7)
-		threads = atoi(argv[7]);
-	if (argc > 8)
-		g.flows = (unsigned int)atoi(argv[8]);
-	if (!g.ndst || !g.dport || g.seconds <= 0 || g.seconds > MAX_SECONDS || threads < 1 ||
-	    threads > MAX_THREADS || g.flows < 1 || g.flows > 50000) {
-		fprintf(stderr,
-			"ppsgen: DPORT 1..65535, SECONDS (0, %d], THREADS 1..%d, "
-			"FLOWS 1..50000\n",
-			MAX_SECONDS, MAX_THREADS);
-		return 2;
-	}
+	g.flows = (unsigned int)flows;
 	for (i = 0; i < threads; i++) {
 		w[i] = (struct worker){ .g = &g, .cpu = i % (int)sysconf(_SC_NPROCESSORS_ONLN) };
 		if (pthread_create(&w[i].tid, NULL, run, &w[i])) {

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktbuild.h"
 #include "tool.h"
 
 #define MAX_SYNS 100000
@@ -39,30 +40,16 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static uint32_t sum16(const void *data, size_t len, uint32_t sum)
-{
-	const uint8_t *p = data;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 /* The TCP checksum over the pseudo-header (addresses of alen bytes each) and seg. */
 static uint16_t tcp_csum(const void *src, const void *dst, size_t alen, const void *seg, size_t len)
 {
 	uint32_t sum = 0;
 
-	sum = sum16(src, alen, sum);
-	sum = sum16(dst, alen, sum);
+	sum = pkt_csum_add(sum, src, alen);
+	sum = pkt_csum_add(sum, dst, alen);
 	sum += IPPROTO_TCP + (uint32_t)len;
-	sum = sum16(seg, len, sum);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
+	sum = pkt_csum_add(sum, seg, len);
+	return htons(pkt_csum_fold(sum));
 }
 
 static void usage(void)
@@ -83,24 +70,15 @@ int main(int argc, char **argv)
 	long long t0, deadline;
 	unsigned long sent = 0;
 	int fd, v6, bad;
+	const struct tool_opt opts[] = {
+		{ .name = "-p", .num = &base, .min = 1024, .max = 65535 },
+		{ .name = "-r", .num = &pps, .min = 1, .max = 1000000 },
+		{ 0 },
+	};
 
-	if (argc < 5)
+	if (argc < 5 || tool_long(argv[3], 1, 65535, &port) ||
+	    tool_long(argv[4], 1, MAX_SYNS, &count) || tool_options(argc, argv, 5, opts) != argc)
 		usage();
-	if (tool_long(argv[3], 1, 65535, &port))
-		usage();
-	if (tool_long(argv[4], 1, MAX_SYNS, &count))
-		usage();
-	for (i = 5; i < argc; i++) {
-		if (!strcmp(argv[i], "-p") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1024, 65535, &base))
-				usage();
-		} else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
-			if (tool_long(argv[++i], 1, 1000000, &pps))
-				usage();
-		} else {
-			usage();
-		}
-	}
 	v6 = strchr(argv[1], ':') != NULL;
 	if (v6)
 		bad = inet_pton(AF_INET6, argv[1], &s6.sin6_addr) != 1 ||

@@ -30,14 +30,10 @@
 
 require_env bgp
 SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
-missing=""
-for tool in bird birdc nginx curl jq; do command -v $tool >/dev/null || missing="$missing $tool"; done
-for o in decap floor; do [ -f "$BUILD/bpf/$o.bpf.o" ] || missing="$missing $BUILD/bpf/$o.bpf.o"; done
-if [ -n "$missing" ]; then
-	tap_fail "bgp: missing$missing (make deps installs bird2, nginx-light, curl, jq; make the objects)"
-	finish
-	exit 1
-fi
+require_tools bgp bird birdc nginx curl jq
+for o in decap floor; do
+	[ -f "$BUILD/bpf/$o.bpf.o" ] || bail "bgp: $BUILD/bpf/$o.bpf.o is missing (make)"
+done
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -162,7 +158,11 @@ else
 	tap_fail "the router's six sessions are established" \
 		"$(birdc_in router show protocols)" "$(tail -5 "$TMP/g1/sluiced.log")"
 fi
-if ms=$(wait_ms 5000 hops_are $VIP_A 3) && hops_are $VIP_B 3 && hops_are $VIP_6 3; then
+# VIP_A and VIP_6 (and VIP_B): their routes, in one predicate (the router's
+# IPv4 and IPv6 sessions update apart).
+a6_hops_are() { hops_are $VIP_A "$1" && hops_are $VIP_6 "$1"; }
+all_hops_are() { a6_hops_are "$1" && hops_are $VIP_B "$1"; }
+if ms=$(wait_ms 5000 all_hops_are 3); then
 	tap_ok "the router's kernel tables have a 3-way multipath route to each VIP (IPv4, IPv6)"
 else
 	tap_fail "3-way multipath routes at the router" "$(in_r ip route show)" "$(in_r ip -6 route show)" \
@@ -269,7 +269,7 @@ out=$(gw_cli $D gateway drain --deadline 0 2>&1)
 check "gateway drain --deadline 0 is refused: $out" grep -q "deadline" <<<"$out"
 out=$(gw_cli $D gateway drain --deadline 20 2>&1)
 check "gateway drain on gateway $D: $out" grep -q '^draining: 0 of 3 VIPs announced' <<<"$out"
-if ms=$(wait_ms 3000 hops_are $VIP_A 2) && hops_are $VIP_6 2; then
+if ms=$(wait_ms 3000 a6_hops_are 2); then
 	tap_ok "the router withdraws gateway $D's VIPs ($ms ms)"
 else
 	tap_fail "the router withdraws gateway $D's VIPs" "$(in_r ip route show $VIP_A)"
@@ -293,7 +293,7 @@ check "journal: drain and drained events" \
 	test "$(grep -oE '"event":"drain(ed)?"' <<<"$ev" | sort -u | wc -l)" = 2
 out=$(gw_cli $D gateway undrain 2>&1)
 check "gateway undrain: $out" grep -q '^undrained: 3 of 3 VIPs announced' <<<"$out"
-if ms=$(wait_ms 3000 hops_are $VIP_A 3) && hops_are $VIP_6 3; then
+if ms=$(wait_ms 3000 a6_hops_are 3); then
 	tap_ok "the router has gateway $D back ($ms ms)"
 else
 	tap_fail "the router has gateway $D back" "$(in_r ip route show $VIP_A)"
@@ -335,7 +335,7 @@ check "the download that went through gateway $CARRIER finished through gateway 
 # --- SIGTERM with drain-on-stop: withdrawn first, then the daemon stops ------------------
 kill -TERM "$(cat "$(gw_dir $LAST)/sluiced.pid")"
 stopped() { grep -q '\] stopped' "$(gw_dir $LAST)/sluiced.log"; }
-if ms=$(wait_ms 3000 hops_are $VIP_A 0) && hops_are $VIP_6 0; then
+if ms=$(wait_ms 3000 a6_hops_are 0); then
 	tap_ok "SIGTERM to gateway $LAST's sluiced (drain-on-stop): its VIPs withdrawn ($ms ms)"
 else
 	tap_fail "SIGTERM with drain-on-stop: VIPs withdrawn" "$(in_r ip route show $VIP_A)"

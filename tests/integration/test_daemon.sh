@@ -28,30 +28,10 @@
 
 require_env daemon
 SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
-CONNLOOP=$(realpath "$BUILD/tests/integration/connloop" 2>/dev/null)
-[ -x "$CONNLOOP" ] || {
-	tap_fail "daemon: build the test helpers first (make tests): connloop missing"
-	finish
-	exit 1
-}
-for tool in ncat curl jq nginx; do
-	command -v $tool >/dev/null || {
-		tap_fail "daemon: needs $tool"
-		finish
-		exit 1
-	}
-done
-if ! [ -x "$SLUICED" ]; then
-	tap_fail "daemon: build first: $BUILD/sluiced missing"
-	finish
-	exit 1
-fi
-lab_up_steer_test 2 || {
-	tap_fail "lab setup (2 backends, Sluice on the gateway)"
-	finish
-	exit 1
-}
-tap_ok "lab up: client, gateway with Sluice on g0 gb1 gb2, 2 nginx backends"
+require_helpers daemon connloop
+require_tools daemon ncat curl jq nginx
+[ -x "$SLUICED" ] || bail "daemon: build first: $BUILD/sluiced missing"
+lab_up_steer_or_bail 2 "lab up: client, gateway with Sluice on g0 gb1 gb2, 2 nginx backends"
 
 DTMP=$LAB_STATE/daemon
 mkdir -p "$DTMP"
@@ -70,6 +50,22 @@ rc_of() { jq -r '.rc' <<<"$1" 2>/dev/null; }
 ping_ok() { [ "$(rc_of "$(raw '{"op":"ping"}')")" = 0 ]; }
 journal_len() { sluice -j journal show --dir "$JDIR" 2>/dev/null | jq 'length' 2>/dev/null || echo 0; }
 metrics() { in_gw curl -s -m 5 http://127.0.0.1:9469/metrics; }
+# recv_start SECONDS: a UDP receiver (udpblast recv) on each backend for SECONDS.
+recv_start() {
+	for i in 1 2; do
+		in_be $i "$UDPBLAST" recv "$(be_addr4 $i)" $UPORT "$1" >"$DTMP/recv$i" 2>&1 &
+		echo $! >"$DTMP/recv$i.pid"
+	done
+}
+# check_all_received NAME: once the receivers end, they got every one of $sent packets.
+check_all_received() {
+	got=0
+	for i in 1 2; do
+		wait "$(cat "$DTMP/recv$i.pid")"
+		got=$((got + $(tr -dc 0-9 <"$DTMP/recv$i")))
+	done
+	check "$1 ($got of $sent)" sh -c "[ -n '$sent' ] && [ '$sent' -gt 0 ] && [ '$got' = '$sent' ]"
+}
 # state: services and backends without counters, for before/after comparisons.
 state() {
 	sluice -j service show | jq -c '[.[] | {address, port, proto, mode, id}]'
@@ -143,18 +139,17 @@ check "read commands run locally (service show works)" shows_service
 
 # --- bad requests ----------------------------------------------------------
 j0=$(journal_len)
-r=$(raw 'garbage')
-check "garbage gets rc 2 ($r)" test "$(rc_of "$r")" = 2
-r=$(raw '{"argv": ["service", "add"], "sudo": true}')
-check "an unknown member gets rc 2 ($r)" test "$(rc_of "$r")" = 2
-r=$(raw '{"op": "reboot"}')
-check "an unknown op gets rc 2 ($r)" test "$(rc_of "$r")" = 2
-r=$(raw '{"argv": ["frobnicate", "now"]}')
-check "an unknown command gets rc 2 ($r)" test "$(rc_of "$r")" = 2
-r=$(raw '{"argv": ["service", "show"]}')
-check "a read command gets rc 2 (not the daemon's) ($r)" test "$(rc_of "$r")" = 2
-r=$(raw '{"argv": ["lab", "down"]}')
-check "lab commands are refused ($r)" test "$(rc_of "$r")" = 2
+# check_rc2 NAME REQUEST: the daemon answers REQUEST with rc 2.
+check_rc2() {
+	r=$(raw "$2")
+	check "$1 ($r)" test "$(rc_of "$r")" = 2
+}
+check_rc2 "garbage gets rc 2" 'garbage'
+check_rc2 "an unknown member gets rc 2" '{"argv": ["service", "add"], "sudo": true}'
+check_rc2 "an unknown op gets rc 2" '{"op": "reboot"}'
+check_rc2 "an unknown command gets rc 2" '{"argv": ["frobnicate", "now"]}'
+check_rc2 "a read command gets rc 2 (not the daemon's)" '{"argv": ["service", "show"]}'
+check_rc2 "lab commands are refused" '{"argv": ["lab", "down"]}'
 r=$(head -c 70000 /dev/zero | tr '\0' 'x' | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1)
 check "an oversized request (70000 bytes) gets rc 2 ($r)" test "$(rc_of "$r")" = 2
 # A client that connects and says nothing, and one that sends half a line.
@@ -180,10 +175,7 @@ check "metrics: 404 elsewhere" test "$(in_gw curl -s -o /dev/null -w '%{http_cod
 	http://127.0.0.1:9469/)" = 404
 
 # --- kill -9 under traffic and commands ------------------------------------
-for i in 1 2; do
-	in_be $i "$UDPBLAST" recv "$(be_addr4 $i)" $UPORT 12 >"$DTMP/recv$i" 2>&1 &
-	echo $! >"$DTMP/recv$i.pid"
-done
+recv_start 12
 sleep 0.3
 # One flow (one thread, one source port), paced: 2000 packets a second for 6 s.
 in_cli "$UDPBLAST" send $VIP $UPORT 6 1 2000 >"$DTMP/sent" 2>&1 &
@@ -223,13 +215,7 @@ check "every acknowledged command is in the journal after the restart ($missing 
 	test "$missing" = 0
 wait "$SENDER"
 sent=$(tr -dc 0-9 <"$DTMP/sent")
-got=0
-for i in 1 2; do
-	wait "$(cat "$DTMP/recv$i.pid")"
-	got=$((got + $(tr -dc 0-9 <"$DTMP/recv$i")))
-done
-check "the established flow lost no packet across kill -9 and restart ($got of $sent)" \
-	sh -c "[ -n '$sent' ] && [ '$sent' -gt 0 ] && [ '$got' = '$sent' ]"
+check_all_received "the established flow lost no packet across kill -9 and restart"
 
 # --- SIGTERM: clean exit, data plane keeps forwarding ----------------------
 kill -TERM "$DPID"
@@ -240,19 +226,10 @@ check "SIGTERM: sluiced exits with status 0 ($st)" test "$st" = 0
 check "SIGTERM: the socket is removed" test ! -e "$SOCK"
 attached() { sluice iface show | grep -q "$GW_IF"; }
 check "SIGTERM: XDP stays attached (iface show lists $GW_IF)" attached
-for i in 1 2; do
-	in_be $i "$UDPBLAST" recv "$(be_addr4 $i)" $UPORT 5 >"$DTMP/recv$i" 2>&1 &
-	echo $! >"$DTMP/recv$i.pid"
-done
+recv_start 5
 sleep 0.3
 sent=$(in_cli "$UDPBLAST" send $VIP $UPORT 1 1 2000 | tr -dc 0-9)
-got=0
-for i in 1 2; do
-	wait "$(cat "$DTMP/recv$i.pid")"
-	got=$((got + $(tr -dc 0-9 <"$DTMP/recv$i")))
-done
-check "without the daemon the data plane forwards the flow ($got of $sent)" \
-	sh -c "[ -n '$sent' ] && [ '$sent' -gt 0 ] && [ '$got' = '$sent' ]"
+check_all_received "without the daemon the data plane forwards the flow"
 j0=$(journal_len)
 check "without the daemon write commands run locally" \
 	sluice backend set $SVC "$(be_addr4 2)" port $UPORT weight 7

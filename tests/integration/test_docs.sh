@@ -6,19 +6,7 @@
 # each page converts with scdoc. Needs no root: nothing is started.
 set -u
 BUILD=${BUILD:-build}
-TAP_N=0
-TAP_FAILED=0
-tap_ok() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1"
-}
-tap_fail() {
-	TAP_N=$((TAP_N + 1))
-	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $1"
-	shift
-	for line in "$@"; do echo "# $line"; done
-}
+. "$(dirname "$0")/tap.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -107,5 +95,4 @@ else
 	tap_fail "sluiced.yaml(5) names every key of the example config" "not in it:" $out
 fi
 
-echo "1..$TAP_N"
-[ "$TAP_FAILED" -eq 0 ]
+finish

@@ -47,18 +47,7 @@ etcd_test_cleanup() {
 	for p in "${!FD[@]}"; do
 		exec {FD[$p]}>&- 2>/dev/null
 	done
-	for p in "${!PID[@]}"; do
-		kill "${PID[$p]}" 2>/dev/null
-		wait "${PID[$p]}" 2>/dev/null
-	done
-	if [ -n "$NCAT_PID" ]; then
-		kill "$NCAT_PID" 2>/dev/null
-		wait "$NCAT_PID" 2>/dev/null
-	fi
-	if [ -n "$TLS_PID" ]; then
-		kill "$TLS_PID" 2>/dev/null
-		wait "$TLS_PID" 2>/dev/null
-	fi
+	stop_pids TERM "${PID[@]}" "$NCAT_PID" "$TLS_PID"
 	# Not a bare wait: the etcd members are children too (etcd_down reaps them).
 	etcd_down
 }
@@ -357,8 +346,7 @@ if command -v ncat >/dev/null; then
 	echo "$out" | grep -q "^put ok " && [ "$ms" -lt 1000 ] &&
 		tap_ok "a hung endpoint is left for the next one within the deadline ($ms ms)" ||
 		tap_fail "a hung endpoint is left for the next one within the deadline" "$out"
-	kill "$NCAT_PID" 2>/dev/null
-	wait "$NCAT_PID" 2>/dev/null
+	stop_pids TERM "$NCAT_PID"
 	NCAT_PID=
 else
 	tap_skip "hung endpoint" "needs ncat"
@@ -401,8 +389,7 @@ if command -v openssl >/dev/null && mkdir -p "$T" &&
 	echo "$out" | grep -q "^get err=ETIMEDOUT .*SSL peer certificate" &&
 		tap_ok "TLS: a server the CA does not vouch for is refused, and the message says so" ||
 		tap_fail "TLS: a server the CA does not vouch for is refused, and the message says so" "$out"
-	kill "$TLS_PID" 2>/dev/null
-	wait "$TLS_PID" 2>/dev/null
+	stop_pids TERM "$TLS_PID"
 	TLS_PID=
 else
 	tap_skip "TLS" "needs openssl to make certificates"

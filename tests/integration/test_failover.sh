@@ -20,40 +20,14 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env failover
-CONNLOOP=$(realpath "$BUILD/tests/integration/connloop" 2>/dev/null)
-if ! [ -x "$CONNLOOP" ]; then
-	tap_fail "failover: build the test helpers first (make tests): connloop missing"
-	finish
-	exit 1
-fi
-if ! command -v nginx >/dev/null || ! command -v nft >/dev/null || ! command -v jq >/dev/null; then
-	tap_fail "failover: needs nginx (nginx-light), nft (nftables) and jq"
-	finish
-	exit 1
-fi
-lab_up_steer_test 3 || {
-	tap_fail "lab setup (3 backends, Sluice on the gateway)"
-	finish
-	exit 1
-}
-tap_ok "lab up: client, gateway with Sluice, 3 nginx backends"
+require_helpers failover connloop
+require_tools failover nginx nft jq
+lab_up_steer_or_bail 3 "lab up: client, gateway with Sluice, 3 nginx backends"
 
 TMP=$LAB_STATE/failover
 mkdir -p "$TMP"
 DEAD=2
 SLOW_US=2000000 # a connection slower than this waited for a second SYN retransmission
-
-be() { if [ "$1" = 4 ]; then be_addr4 "$2"; else be_addr6 "$2"; fi; }
-bg_cli() { nsenter --net=/run/netns/$CLI_NS -- "$@" & }
-wait_until() {
-	t=$1
-	shift
-	for _ in $(seq $((t * 10))); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@" >/dev/null 2>&1
-}
 
 # fresh VIP FAMILY: backend DEAD alive and reachable, every breaker closed.
 fresh() {

@@ -20,25 +20,12 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env health
-HEALTHCHECK=$(realpath "$BUILD/tests/integration/healthcheck" 2>/dev/null)
-if ! [ -x "$HEALTHCHECK" ]; then
-	tap_fail "health: build the test helpers first (make tests): healthcheck missing"
-	finish
-	exit 1
-fi
-if ! command -v nginx >/dev/null || ! command -v jq >/dev/null; then
-	tap_fail "health: needs nginx (nginx-light) and jq"
-	finish
-	exit 1
-fi
+require_helpers health healthcheck
+require_tools health nginx jq
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Two backends, plain routing through the gateway namespace (Sluice is not attached).
-lab_up_steer 2 || {
-	tap_fail "lab setup (2 nginx backends)"
-	finish
-	exit 1
-}
+lab_up_steer 2 || bail "lab setup (2 nginx backends)"
 tap_ok "lab up: gateway with 2 nginx backends"
 
 INTERVAL=500

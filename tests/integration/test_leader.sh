@@ -36,11 +36,7 @@ DPID=
 ELECTORS=
 ROLEPIDS=
 leader_cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in $ELECTORS $ROLEPIDS; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	stop_pids KILL "$DPID" $ELECTORS $ROLEPIDS
 	etcd_down
 	cleanup
 }
@@ -125,6 +121,19 @@ leader_of() {
 }
 # body PORT [VIP]: what a backend answers on VIP:PORT ("" when refused or timed out).
 body() { in_cli curl -s -m 2 "http://${2:-$VIP}:$1/" 2>/dev/null; }
+# check_routing I WRITES READS READS-FAILED: 10 write connections (port 81) all
+# reach backend I (check WRITES); 20 reads (port 80) are all answered, none by
+# backend I (ok READS, or not ok READS-FAILED with what answered).
+check_routing() {
+	writes=$(for _ in $(seq 10); do body 81; done | sort | uniq -c | tr -s ' ')
+	check "$2 ($writes)" test "$writes" = " 10 backend-$1"
+	reads=$(for _ in $(seq 20); do body 80; done)
+	if [ "$(grep -c . <<<"$reads")" = 20 ] && ! grep -q "backend-$1" <<<"$reads"; then
+		tap_ok "$3"
+	else
+		tap_fail "$4" "$(sort <<<"$reads" | uniq -c | tr '\n' ' ')"
+	fi
+}
 # wait_leader VIP EXPECTED: poll until the leader is EXPECTED; prints ms waited.
 wait_leader() {
 	t0=$(now_ns)
@@ -173,14 +182,8 @@ if [ "${us:-999999}" -le 50000 ]; then
 else
 	tap_fail "daemon: election event to leaders map within 50 ms" "$us us"
 fi
-writes=$(for _ in $(seq 10); do body 81; done | sort | uniq -c | tr -s ' ')
-check "10 write connections all reach backend 2 ($writes)" test "$writes" = " 10 backend-2"
-reads=$(for _ in $(seq 20); do body 80; done)
-if [ "$(grep -c . <<<"$reads")" = 20 ] && ! grep -q backend-2 <<<"$reads"; then
-	tap_ok "20 read connections served by replicas, none by the leader"
-else
-	tap_fail "reads avoid the leader" "$(sort <<<"$reads" | uniq -c | tr '\n' ' ')"
-fi
+check_routing 2 "10 write connections all reach backend 2" \
+	"20 read connections served by replicas, none by the leader" "reads avoid the leader"
 
 # --- the leader moves to backend 3 --------------------------------------------
 elector "$B3:80"
@@ -192,14 +195,8 @@ if ms=$(wait_leader $VIP "$B3:80"); then
 else
 	tap_fail "leader moves to backend 3" "leader $(leader_of $VIP)"
 fi
-writes=$(for _ in $(seq 10); do body 81; done | sort | uniq -c | tr -s ' ')
-check "writes follow the new leader ($writes)" test "$writes" = " 10 backend-3"
-reads=$(for _ in $(seq 20); do body 80; done)
-if [ "$(grep -c . <<<"$reads")" = 20 ] && ! grep -q backend-3 <<<"$reads"; then
-	tap_ok "reads now avoid backend 3"
-else
-	tap_fail "reads avoid the new leader" "$(sort <<<"$reads" | uniq -c | tr '\n' ' ')"
-fi
+check_routing 3 "writes follow the new leader" "reads now avoid backend 3" \
+	"reads avoid the new leader"
 
 # --- the election empties ------------------------------------------------------
 kill -INT "$second"

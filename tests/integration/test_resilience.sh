@@ -26,54 +26,18 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env resilience
-HOLD=$(realpath "$BUILD/tests/integration/hold" 2>/dev/null)
-CONNLOOP=$(realpath "$BUILD/tests/integration/connloop" 2>/dev/null)
-SYNSEND=$(realpath "$BUILD/tests/integration/synsend" 2>/dev/null)
-BRKPOLL=$(realpath "$BUILD/tests/integration/brkpoll" 2>/dev/null)
-for t in "$HOLD" "$CONNLOOP" "$SYNSEND" "$BRKPOLL"; do
-	if ! [ -x "$t" ]; then
-		tap_fail "resilience: build the test helpers first (make tests): ${t:-hold/connloop/synsend/brkpoll} missing"
-		finish
-		exit 1
-	fi
-done
-if ! command -v nginx >/dev/null || ! command -v nft >/dev/null; then
-	tap_fail "resilience: needs nginx (nginx-light) and nft (nftables)"
-	finish
-	exit 1
-fi
+require_helpers resilience hold connloop synsend brkpoll
+require_tools resilience nginx nft
 for obj in bulkhead breaker; do
-	if ! "$SLUICE" "$obj" help >/dev/null 2>&1; then
-		tap_fail "resilience: this sluice has no '$obj' object (sluice $obj help fails)"
-		finish
-		exit 1
-	fi
+	"$SLUICE" "$obj" help >/dev/null 2>&1 ||
+		bail "resilience: this sluice has no '$obj' object (sluice $obj help fails)"
 done
-lab_up_steer_test 3 || {
-	tap_fail "lab setup (3 backends, Sluice on the gateway)"
-	finish
-	exit 1
-}
-tap_ok "lab up: client, gateway with Sluice on g0 gb1..gb3, 3 nginx backends"
+lab_up_steer_or_bail 3 "lab up: client, gateway with Sluice on g0 gb1..gb3, 3 nginx backends"
 
 TMP=$LAB_STATE/resilience
 mkdir -p "$TMP"
 FAST_MS=100 # a refusal slower than this is not "fast"
 
-# be FAMILY I: backend I's address in FAMILY (4 or 6).
-be() { if [ "$1" = 4 ]; then be_addr4 "$2"; else be_addr6 "$2"; fi; }
-# jget JSON FILTER: one value.
-jget() { jq -r "$2" <<<"$1"; }
-# wait_until SECONDS COMMAND...: poll (every 0.1 s) until COMMAND succeeds.
-wait_until() {
-	t=$1
-	shift
-	for _ in $(seq $((t * 10))); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@" >/dev/null 2>&1
-}
 # svc_add VIP MODE FAMILY [PORT]: a service on backends 1-3 (backend port PORT).
 svc_add() {
 	sluice service add "$1" 80 tcp mode "$2" >/dev/null || return 1
@@ -98,12 +62,6 @@ bh_svc() {
 bh_global() { bh_json | jq -r --arg f "$1" '.global[$f]'; }
 in_use_is() { test "$(bh_svc "$1" in_use)" = "$2"; }
 
-# bg_cli / bg_gw COMMAND...: COMMAND in the client / gateway namespace, in
-# the background, $! being its own pid (nsenter execs it; a shell function
-# would put a subshell in between that a signal would not get through).
-bg_cli() { nsenter --net=/run/netns/$CLI_NS -- "$@" & }
-bg_gw() { nsenter --net=/run/netns/$GW_NS -- "$@" & }
-
 # hold_start NAME VIP COUNT HOLD_MS [ARGS...]: hold.c in the client namespace,
 # in the background; output in $TMP/NAME, pid in $TMP/NAME.pid.
 hold_start() {
@@ -118,9 +76,12 @@ hold_result() {
 	grep '"served"' "$TMP/$1" | head -n1
 }
 # hold_end NAME: end the hold (its sockets close), print its closing line.
+# Called in $(...): the hold is no child of that subshell, so `wait` returns
+# at once; the closing line is waited for instead.
 hold_end() {
 	kill -TERM "$(cat "$TMP/$1.pid")" 2>/dev/null
 	wait "$(cat "$TMP/$1.pid")" 2>/dev/null
+	wait_until 10 grep -q '"closed"' "$TMP/$1"
 	grep '"closed"' "$TMP/$1"
 }
 

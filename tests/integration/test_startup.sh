@@ -17,22 +17,12 @@
 
 require_env startup
 SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
-for tool in curl jq nginx flock; do
-	command -v $tool >/dev/null || {
-		tap_fail "startup: needs $tool"
-		finish
-		exit 1
-	}
-done
+require_tools startup curl jq nginx flock
 trap '[ -n "$HOLD" ] && pkill -9 -P $HOLD; kill -9 $DPID $HOLD 2>/dev/null; cleanup' EXIT
 trap 'exit 130' INT TERM
 DPID=
 HOLD=
-lab_up_steer 3 >/dev/null 2>&1 || {
-	tap_fail "lab setup (3 backends, no Sluice yet)"
-	finish
-	exit 1
-}
+lab_up_steer 3 >/dev/null 2>&1 || bail "lab setup (3 backends, no Sluice yet)"
 tap_ok "lab up: client, gateway (no Sluice attached), 3 nginx backends"
 
 DTMP=$LAB_STATE/startup

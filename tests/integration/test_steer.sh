@@ -16,22 +16,11 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env steer
-if ! [ -x "$CONNS" ] || ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
-	tap_fail "steer: needs $CONNS, nginx (nginx-light) and curl"
-	finish
-	exit 1
-fi
-if ! [ -f "$BUILD/bpf/decap.bpf.o" ]; then
-	tap_fail "steer: $BUILD/bpf/decap.bpf.o is missing (the backends' XDP program)"
-	finish
-	exit 1
-fi
-lab_up_steer_test 4 || {
-	tap_fail "lab setup (4 backends, Sluice on the gateway)"
-	finish
-	exit 1
-}
-tap_ok "lab up: client, gateway with Sluice on g0 gb1..gb4, 4 nginx backends"
+require_helpers steer conns
+require_tools steer nginx curl
+[ -f "$BUILD/bpf/decap.bpf.o" ] ||
+	bail "steer: $BUILD/bpf/decap.bpf.o is missing (the backends' XDP program)"
+lab_up_steer_or_bail 4 "lab up: client, gateway with Sluice on g0 gb1..gb4, 4 nginx backends"
 
 TMP=$LAB_STATE/steer
 mkdir -p "$TMP"
@@ -41,8 +30,6 @@ SRC4=$(tr ' ' ',' <<<"$CLIENTS4")
 SRC6=$(tr ' ' ',' <<<"$CLIENTS6")
 
 url() { case "$1" in *:*) echo "http://[$1]$2" ;; *) echo "http://$1$2" ;; esac }
-# be FAMILY I: backend I's address in FAMILY (4 or 6).
-be() { if [ "$1" = 4 ]; then be_addr4 "$2"; else be_addr6 "$2"; fi; }
 # count_of JSON NAME: how many connections NAME got in a conns summary.
 count_of() { jq -r --arg n "$2" '.[$n] // 0' <<<"$1"; }
 # new_flows VIP I FAMILY: backend I's new_flows counter in that service.

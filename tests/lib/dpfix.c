@@ -257,6 +257,24 @@ int dp_setup_events(const struct dp_topo *topo, dp_fail_fn fail, ring_buffer_sam
 	return 0;
 }
 
+int dp_group_setup(void **state)
+{
+	(void)state;
+	/* A setup that cannot run leaves dp.skel NULL: every test then skips. */
+	if (dp.on_event)
+		dp_setup_events(dp.topo, dp.fail, dp.on_event);
+	else
+		dp_setup(dp.topo, dp.fail);
+	return 0;
+}
+
+int dp_group_teardown(void **state)
+{
+	(void)state;
+	dp_teardown();
+	return 0;
+}
+
 void dp_teardown(void)
 {
 	size_t i;
@@ -352,6 +370,16 @@ uint32_t dp_be_add(uint32_t svc, const char *addr, uint16_t port, uint8_t state)
 	return id;
 }
 
+uint32_t dp_svc_one(const char *vip, uint8_t proto, uint8_t mode, const char *addr, uint16_t port,
+		    uint32_t *be)
+{
+	uint32_t svc = dp_svc_add(vip, proto, mode, SLUICE_HASH_5TUPLE, NULL);
+
+	*be = dp_be_add(svc, addr, port, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, be, 1);
+	return svc;
+}
+
 void dp_be_state(uint32_t id, uint8_t state)
 {
 	dp.bes[id].state = state;
@@ -399,6 +427,15 @@ void dp_config_set(const char *src4, const char *src6, uint64_t udp_timeout_ns)
 void dp_brk_set(uint32_t be, uint32_t state, int32_t probes)
 {
 	CHECK_EQ(res_breaker_write(&dp.pin.maps, be, state, probes), 0);
+}
+
+struct sluice_breaker dp_brk_get(uint32_t be)
+{
+	struct sluice_breaker b;
+
+	CHECK_EQ(bpf_map__lookup_elem(dp.skel->maps.sl_breakers, &be, sizeof(be), &b, sizeof(b), 0),
+		 0);
+	return b;
 }
 
 int64_t dp_conns(uint32_t idx)

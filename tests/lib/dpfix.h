@@ -85,6 +85,8 @@ struct dp {
 	uint32_t *tables[SLUICE_MAX_TABLES];		     /* last table published per id */
 	uint32_t next_svc, next_be;			     /* ids handed out, from 1 */
 	struct ring_buffer *events; /* sl_events, when set up with dp_setup_events() */
+	ring_buffer_sample_fn
+		on_event; /* dp_group_setup(): the events reader's callback, or NULL */
 };
 
 extern struct dp dp;
@@ -104,6 +106,14 @@ int dp_setup_events(const struct dp_topo *topo, dp_fail_fn fail, ring_buffer_sam
 
 /* Group teardown: everything dp_setup made (the namespace goes with the process). */
 void dp_teardown(void);
+
+/*
+ * The same as cmocka group fixtures (their signature; no cmocka here):
+ * dp_setup() on dp.topo and dp.fail, or dp_setup_events() when dp.on_event
+ * is set; dp_teardown(). DP_RUN_GROUP sets those fields.
+ */
+int dp_group_setup(void **state);
+int dp_group_teardown(void **state);
 
 /* Fail the running test with a message (through dp.fail). */
 void dp_failf(const char *file, int line, const char *fmt, ...)
@@ -136,6 +146,14 @@ uint32_t dp_svc_add(const char *addr, uint8_t proto, uint8_t mode, uint8_t hash,
 /* A backend of svc at addr:port (host order; ipip: 0), in state. Returns its id. */
 uint32_t dp_be_add(uint32_t svc, const char *addr, uint16_t port, uint8_t state);
 
+/*
+ * A service as dp_svc_add(vip, proto, mode, 5-tuple hash, no settings) with
+ * one active backend at addr:port, its table published: the service's id,
+ * the backend's in *be.
+ */
+uint32_t dp_svc_one(const char *vip, uint8_t proto, uint8_t mode, const char *addr, uint16_t port,
+		    uint32_t *be);
+
 /* Write the mirror dp.bes[id] to sl_backends (after a test changed it). */
 void dp_be_write(uint32_t id);
 
@@ -156,6 +174,9 @@ void dp_config_set(const char *src4, const char *src6, uint64_t udp_timeout_ns);
 
 /* Backend be's breaker: state and half-open probe budget. */
 void dp_brk_set(uint32_t be, uint32_t state, int32_t probes);
+
+/* Backend be's breaker as sl_breakers holds it. */
+struct sluice_breaker dp_brk_get(uint32_t be);
 
 /* Connections in use of sl_conns slot idx (a service id or SLUICE_CONNS_GLOBAL). */
 int64_t dp_conns(uint32_t idx);
@@ -242,6 +263,28 @@ static inline void dp_fail_cmocka(const char *file, int line, const char *msg)
 		if (!dp.skel)   \
 			skip(); \
 	} while (0)
+
+/*
+ * A test that runs one case with its arguments when the data plane is
+ * ready: DP_TEST(test_x_v4, x_case(VIP4, NAT)); (the ';' ends the
+ * _Static_assert, so the line reads as a declaration to cppcheck too).
+ */
+#define DP_TEST(name, call)             \
+	static void name(void **state)  \
+	{                               \
+		(void)state;            \
+		DP_SKIP_UNLESS_READY(); \
+		call;                   \
+	}                               \
+	_Static_assert(1, #name)
+
+/*
+ * Run tests as the cmocka group name against topo, with the sl_events
+ * reader handing each record to on_event (NULL: no reader), torn down after.
+ */
+#define DP_RUN_GROUP(name, tests, topo_, on_event_)                              \
+	(dp.topo = (topo_), dp.fail = dp_fail_cmocka, dp.on_event = (on_event_), \
+	 cmocka_run_group_tests_name(name, tests, dp_group_setup, dp_group_teardown))
 #endif
 
 #endif /* SLUICE_DPFIX_H */

@@ -3,7 +3,7 @@
  * pinroot: a private pin root with every map, for the unit tests against
  * real maps (see pinroot.h).
  */
-#include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,23 +58,19 @@ void pinroot_teardown(struct pinroot *p)
 		pinroot_remove(p->root);
 }
 
+/* nftw() callback: remove each pin, then (depth first) the directory. */
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	if (remove(path) && !ftw->level)
+		fprintf(stderr, "teardown: cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
 void pinroot_remove(const char *dir)
 {
-	char path[PATH_MAX + 300];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	if (rmdir(dir))
-		fprintf(stderr, "teardown: cannot remove %s: %s\n", dir, strerror(errno));
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 struct pinroot pinroot_group;

@@ -15,6 +15,7 @@
 #include "args.h"
 #include "err.h"
 #include "sluice_abi.h"
+#include "wordtest.h"
 
 static void test_ports(void **state)
 {
@@ -47,61 +48,43 @@ static void test_ports(void **state)
 
 static void test_protos(void **state)
 {
-	__u8 p = 0;
+	static const struct word_case good[] = { { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP } };
+	static const char *const bad[] = { "TCP", "sctp", "", "tcpx" };
 
 	(void)state;
-	assert_int_equal(args_parse_proto("tcp", &p), 0);
-	assert_int_equal(p, IPPROTO_TCP);
-	assert_int_equal(args_parse_proto("udp", &p), 0);
-	assert_int_equal(p, IPPROTO_UDP);
-	assert_string_equal(args_proto_name(IPPROTO_TCP), "tcp");
-	assert_string_equal(args_proto_name(IPPROTO_UDP), "udp");
-	assert_int_equal(args_parse_proto("TCP", &p), -EINVAL);
-	assert_int_equal(args_parse_proto("sctp", &p), -EINVAL);
-	assert_int_equal(args_parse_proto("", &p), -EINVAL);
-	assert_int_equal(args_parse_proto("tcpx", &p), -EINVAL);
+	CHECK_WORDS(args_parse_proto, args_proto_name, good, bad);
 }
 
 static void test_modes(void **state)
 {
+	static const struct word_case good[] = {
+		{ "local", SLUICE_MODE_LOCAL },
+		{ "nat", SLUICE_MODE_NAT },
+		{ "ipip", SLUICE_MODE_IPIP },
+	};
+	static const char *const bad[] = { "teleport", "", "Local", "na" };
 	__u8 m = 0;
 
 	(void)state;
-	assert_int_equal(args_parse_mode("local", &m), 0);
-	assert_int_equal(m, SLUICE_MODE_LOCAL);
-	assert_string_equal(args_mode_name(SLUICE_MODE_LOCAL), "local");
-	assert_int_equal(args_parse_mode("nat", &m), 0);
-	assert_int_equal(m, SLUICE_MODE_NAT);
-	assert_string_equal(args_mode_name(SLUICE_MODE_NAT), "nat");
-	assert_int_equal(args_parse_mode("ipip", &m), 0);
-	assert_int_equal(m, SLUICE_MODE_IPIP);
-	assert_string_equal(args_mode_name(SLUICE_MODE_IPIP), "ipip");
-	m = 0;
+	CHECK_WORDS(args_parse_mode, args_mode_name, good, bad);
 	assert_int_equal(args_parse_mode("teleport", &m), -EINVAL);
-	assert_int_equal(m, 0);
 	assert_non_null(strstr(err_msg(), "unknown mode"));
 	assert_non_null(strstr(err_msg(), "local"));
-	assert_int_equal(args_parse_mode("", &m), -EINVAL);
-	assert_int_equal(args_parse_mode("Local", &m), -EINVAL);
-	assert_int_equal(args_parse_mode("na", &m), -EINVAL);
 }
 
 static void test_hashes(void **state)
 {
+	static const struct word_case good[] = {
+		{ "5tuple", SLUICE_HASH_5TUPLE },
+		{ "client", SLUICE_HASH_CLIENT },
+	};
+	static const char *const bad[] = { "src", "" };
 	__u8 h = 9;
 
 	(void)state;
-	assert_int_equal(args_parse_hash("5tuple", &h), 0);
-	assert_int_equal(h, SLUICE_HASH_5TUPLE);
-	assert_int_equal(args_parse_hash("client", &h), 0);
-	assert_int_equal(h, SLUICE_HASH_CLIENT);
-	assert_string_equal(args_hash_name(SLUICE_HASH_5TUPLE), "5tuple");
-	assert_string_equal(args_hash_name(SLUICE_HASH_CLIENT), "client");
-	h = 9;
+	CHECK_WORDS(args_parse_hash, args_hash_name, good, bad);
 	assert_int_equal(args_parse_hash("src", &h), -EINVAL);
 	assert_non_null(strstr(err_msg(), "5tuple"));
-	assert_int_equal(args_parse_hash("", &h), -EINVAL);
-	assert_int_equal(h, 9);
 }
 
 static void test_u32(void **state)

@@ -23,14 +23,12 @@
 #include "publish.h"
 #include "shard.h"
 #include "svc.h"
+#include "svctest.h"
 
 static void svc_of(const char *a, __u16 port, __u8 mode, __u32 id, struct sluice_svc_key *key,
 		   struct sluice_svc *svc)
 {
-	union sluice_addr addr;
-
-	assert_int_equal(addr_parse(a, &addr), 0);
-	assert_int_equal(svc_key_make(&addr, port, IPPROTO_TCP, key), 0);
+	*key = svctest_key(a, port, IPPROTO_TCP);
 	memset(svc, 0, sizeof(*svc));
 	svc->id = id;
 	svc->mode = mode;

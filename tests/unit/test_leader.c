@@ -33,6 +33,8 @@
 #include "maps.h"
 #include "pinroot.h"
 #include "svc.h"
+#include "svctest.h"
+#include "wordtest.h"
 
 static struct pinroot *const pr = &pinroot_group;
 
@@ -93,21 +95,18 @@ static void test_parse_backend(void **state)
 
 static void test_names(void **state)
 {
+	static const struct word_case good[] = {
+		{ "operator", SLUICE_LEADER_OPERATOR },
+		{ "election", SLUICE_LEADER_ELECTION },
+		{ "role", SLUICE_LEADER_ROLE },
+	};
+	static const char *const bad[] = { "none", "op" };
 	char buf[LEADER_BACKEND_STRLEN];
 	union sluice_addr a;
-	__u8 s = 0;
 
 	(void)state;
-	assert_int_equal(leader_parse_source("operator", &s), 0);
-	assert_int_equal(s, SLUICE_LEADER_OPERATOR);
-	assert_int_equal(leader_parse_source("election", &s), 0);
-	assert_int_equal(s, SLUICE_LEADER_ELECTION);
-	assert_int_equal(leader_parse_source("role", &s), 0);
-	assert_int_equal(s, SLUICE_LEADER_ROLE);
-	assert_int_equal(leader_parse_source("none", &s), -EINVAL);
-	assert_int_equal(leader_parse_source("op", &s), -EINVAL);
+	CHECK_WORDS(leader_parse_source, leader_source_name, good, bad);
 	assert_string_equal(leader_source_name(SLUICE_LEADER_NONE), "none");
-	assert_string_equal(leader_source_name(SLUICE_LEADER_ROLE), "role");
 	assert_string_equal(leader_source_name(9), "?");
 	assert_int_equal(addr_parse("fd00::5", &a), 0);
 	leader_backend_format(&a, 5432, buf, sizeof(buf));
@@ -119,20 +118,9 @@ static void test_names(void **state)
 
 /* Helpers on real maps. */
 
-static struct sluice_svc_key key_of(const char *a, __u16 port)
-{
-	union sluice_addr addr;
-	struct sluice_svc_key k;
-
-	assert_int_equal(addr_parse(a, &addr), 0);
-	assert_int_equal(svc_key_make(&addr, port, IPPROTO_TCP, &k), 0);
-	return k;
-}
-
 /* Add a service; write_port 0: none. */
 static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u16 write_port, int route_leader)
 {
-	struct sluice_svc s;
 	struct svc_conf c;
 
 	memset(&c, 0, sizeof(c));
@@ -144,34 +132,7 @@ static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u16 write_port
 	c.write_port = write_port;
 	c.has_route = route_leader;
 	c.route_leader = route_leader;
-	if (svc_add(&pr->maps, k, &c, &s))
-		fail_msg("svc_add: %s", err_msg());
-	return s.id;
-}
-
-static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port)
-{
-	struct be_conf c;
-	__u32 id = SLUICE_NO_BACKEND;
-
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(addr_parse(a, &c.addr), 0);
-	c.has_port = !!port;
-	c.port = port;
-	if (backend_add(&pr->maps, k, &c, &id, NULL))
-		fail_msg("backend_add: %s", err_msg());
-	return id;
-}
-
-static struct be_ref ref_of(const char *a, int port)
-{
-	struct be_ref r;
-
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(addr_parse(a, &r.addr), 0);
-	r.has_port = port > 0;
-	r.port = port > 0 ? (__u16)port : 0;
-	return r;
+	return svctest_add_svc(k, &c);
 }
 
 static struct sluice_leader read_leader(__u32 svc_id)
@@ -239,8 +200,9 @@ static int set(const struct sluice_svc_key *k, const struct be_ref *ref, __u8 so
 /* A write port: two keys, one id; the service is listed once and its write port refused as a name. */
 static void test_write_port_keys(void **state)
 {
-	struct sluice_svc_key k = key_of("192.0.2.40", 5432), w = key_of("192.0.2.40", 5433),
-			      w2 = key_of("192.0.2.40", 5434);
+	struct sluice_svc_key k = svctest_key("192.0.2.40", 5432, IPPROTO_TCP),
+			      w = svctest_key("192.0.2.40", 5433, IPPROTO_TCP),
+			      w2 = svctest_key("192.0.2.40", 5434, IPPROTO_TCP);
 	struct maps_svc_entry *list = NULL;
 	struct svc_info info, *infos = NULL;
 	struct sluice_svc v, wv;
@@ -352,7 +314,7 @@ static void test_write_port_keys(void **state)
 /* Leader set, the read table without it, and what keeps or moves "since". */
 static void test_leader_and_read_table(void **state)
 {
-	struct sluice_svc_key k = key_of("192.0.2.50", 5432);
+	struct sluice_svc_key k = svctest_key("192.0.2.50", 5432, IPPROTO_TCP);
 	struct leader_info before, after, *list = NULL;
 	struct sluice_leader l, l2;
 	struct be_ref r;
@@ -363,13 +325,13 @@ static void test_leader_and_read_table(void **state)
 	(void)state;
 	SKIP_UNLESS_READY();
 	id = add_svc(&k, SLUICE_MODE_NAT, 5433, 0);
-	b[0] = add_be(&k, "10.0.1.5", 0);
-	b[1] = add_be(&k, "10.0.1.6", 0);
-	b[2] = add_be(&k, "10.0.1.7", 0);
+	b[0] = svctest_add_be(&k, "10.0.1.5", 0, 0);
+	b[1] = svctest_add_be(&k, "10.0.1.6", 0, 0);
+	b[2] = svctest_add_be(&k, "10.0.1.7", 0, 0);
 	check_table(id, b, 3); /* no leader: every backend reads */
 
 	t0 = now_ns();
-	r = ref_of("10.0.1.5", 5432);
+	r = svctest_ref("10.0.1.5", 5432);
 	assert_int_equal(
 		leader_set_service(&pr->maps, &k, &r, SLUICE_LEADER_ELECTION, &before, &after), 0);
 	assert_int_equal(before.backend_id, SLUICE_NO_BACKEND);
@@ -386,7 +348,7 @@ static void test_leader_and_read_table(void **state)
 	assert_int_equal(slots_of(id, b[0]), 0);
 
 	/* The same backend again: source changes, "since" stays. */
-	r = ref_of("10.0.1.5", -1);
+	r = svctest_ref("10.0.1.5", 0);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_OPERATOR), 0);
 	l2 = read_leader(id);
 	assert_int_equal(l2.backend, l.backend);
@@ -394,28 +356,28 @@ static void test_leader_and_read_table(void **state)
 	assert_true(l2.changed_ns == l.changed_ns);
 
 	/* Every change of the backends keeps the rule: drain both replicas, the leader reads. */
-	r = ref_of("10.0.1.6", -1);
+	r = svctest_ref("10.0.1.6", 0);
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
 	check_table(id, rest + 1, 1);
-	r = ref_of("10.0.1.7", -1);
+	r = svctest_ref("10.0.1.7", 0);
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
 	check_table(id, b, 1);
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
 	check_table(id, rest + 1, 1);
-	r = ref_of("10.0.1.6", -1);
+	r = svctest_ref("10.0.1.6", 0);
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
 	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 1, NULL, NULL), 0);
 	check_table(id, rest, 2);
 	/* A new backend joins the replicas, not the leader. */
-	two[0] = add_be(&k, "10.0.1.8", 0);
+	two[0] = svctest_add_be(&k, "10.0.1.8", 0, 0);
 	assert_int_equal(slots_of(id, b[0]), 0);
 	assert_true(slots_of(id, two[0]) > 0);
-	r = ref_of("10.0.1.8", -1);
+	r = svctest_ref("10.0.1.8", 0);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	check_table(id, rest, 2);
 
 	/* A new leader: the old one reads again, the new one leaves; "since" moves. */
-	r = ref_of("10.0.1.6", 5432);
+	r = svctest_ref("10.0.1.6", 5432);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_ROLE), 0);
 	l2 = read_leader(id);
 	assert_int_equal(l2.backend, rest[0] + 1);
@@ -446,7 +408,7 @@ static void test_leader_and_read_table(void **state)
 /* Deleting the leader's backend clears the leader; its source stays. */
 static void test_delete_leader_backend(void **state)
 {
-	struct sluice_svc_key k = key_of("192.0.2.60", 5432);
+	struct sluice_svc_key k = svctest_key("192.0.2.60", 5432, IPPROTO_TCP);
 	struct sluice_leader l;
 	struct be_ref r;
 	__u32 id, b[2];
@@ -454,18 +416,18 @@ static void test_delete_leader_backend(void **state)
 	(void)state;
 	SKIP_UNLESS_READY();
 	id = add_svc(&k, SLUICE_MODE_NAT, 5433, 0);
-	b[0] = add_be(&k, "10.0.2.5", 0);
-	b[1] = add_be(&k, "10.0.2.6", 0);
-	r = ref_of("10.0.2.5", -1);
+	b[0] = svctest_add_be(&k, "10.0.2.5", 0, 0);
+	b[1] = svctest_add_be(&k, "10.0.2.6", 0, 0);
+	r = svctest_ref("10.0.2.5", 0);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_ELECTION), 0);
 	check_table(id, b + 1, 1);
 	/* Deleting another backend leaves the leader alone (and it reads again, alone). */
-	r = ref_of("10.0.2.6", -1);
+	r = svctest_ref("10.0.2.6", 0);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	assert_int_equal(read_leader(id).backend, b[0] + 1);
 	check_table(id, b, 1);
-	b[1] = add_be(&k, "10.0.2.6", 0);
-	r = ref_of("10.0.2.5", -1);
+	b[1] = svctest_add_be(&k, "10.0.2.6", 0, 0);
+	r = svctest_ref("10.0.2.5", 0);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	l = read_leader(id);
 	assert_int_equal(l.backend, 0);
@@ -477,7 +439,7 @@ static void test_delete_leader_backend(void **state)
 /* Route leader: the table keeps every backend (no read port to spare). */
 static void test_route_leader(void **state)
 {
-	struct sluice_svc_key k = key_of("192.0.2.70", 6379);
+	struct sluice_svc_key k = svctest_key("192.0.2.70", 6379, IPPROTO_TCP);
 	struct sluice_svc_key k6;
 	struct svc_conf c;
 	struct be_ref r;
@@ -487,9 +449,9 @@ static void test_route_leader(void **state)
 	(void)state;
 	SKIP_UNLESS_READY();
 	id = add_svc(&k, SLUICE_MODE_NAT, 0, 1);
-	b[0] = add_be(&k, "10.0.3.5", 0);
-	b[1] = add_be(&k, "10.0.3.6", 0);
-	r = ref_of("10.0.3.5", 6379);
+	b[0] = svctest_add_be(&k, "10.0.3.5", 0, 0);
+	b[1] = svctest_add_be(&k, "10.0.3.6", 0, 0);
+	r = svctest_ref("10.0.3.5", 6379);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_OPERATOR), 0);
 	assert_int_equal(read_leader(id).backend, b[0] + 1);
 	check_table(id, b, 2);
@@ -505,8 +467,8 @@ static void test_route_leader(void **state)
 	assert_int_equal(addr_parse("fd00:5c::70", &a6), 0);
 	assert_int_equal(svc_key_make(&a6, 5432, IPPROTO_TCP, &k6), 0);
 	id = add_svc(&k6, SLUICE_MODE_IPIP, 5433, 0);
-	b[0] = add_be(&k6, "fd00:5c:1::5", 0);
-	r = ref_of("fd00:5c:1::5", 5433); /* the election value may carry any port */
+	b[0] = svctest_add_be(&k6, "fd00:5c:1::5", 0, 0);
+	r = svctest_ref("fd00:5c:1::5", 5433); /* the election value may carry any port */
 	assert_int_equal(set(&k6, &r, SLUICE_LEADER_ELECTION), 0);
 	assert_int_equal(read_leader(id).backend, b[0] + 1);
 	assert_int_equal(svc_del(&pr->maps, &k6, NULL), 0);
@@ -515,8 +477,10 @@ static void test_route_leader(void **state)
 /* Every refusal changes nothing. */
 static void test_refusals(void **state)
 {
-	struct sluice_svc_key k = key_of("192.0.2.80", 5432), plain = key_of("192.0.2.80", 80),
-			      w = key_of("192.0.2.80", 5433), other = key_of("192.0.2.81", 80);
+	struct sluice_svc_key k = svctest_key("192.0.2.80", 5432, IPPROTO_TCP),
+			      plain = svctest_key("192.0.2.80", 80, IPPROTO_TCP),
+			      w = svctest_key("192.0.2.80", 5433, IPPROTO_TCP),
+			      other = svctest_key("192.0.2.81", 80, IPPROTO_TCP);
 	struct sluice_leader l;
 	struct be_ref r;
 	__u32 id, pid, oid, b;
@@ -526,28 +490,28 @@ static void test_refusals(void **state)
 	id = add_svc(&k, SLUICE_MODE_NAT, 5433, 0);
 	pid = add_svc(&plain, SLUICE_MODE_NAT, 0, 0);
 	oid = add_svc(&other, SLUICE_MODE_NAT, 0, 1);
-	b = add_be(&k, "10.0.4.5", 5432);
-	add_be(&k, "10.0.4.6", 5432);
-	add_be(&k, "10.0.4.6", 6000);
-	add_be(&plain, "10.0.4.9", 0);
-	add_be(&other, "10.0.4.7", 0);
-	r = ref_of("10.0.4.5", -1);
+	b = svctest_add_be(&k, "10.0.4.5", 5432, 0);
+	svctest_add_be(&k, "10.0.4.6", 5432, 0);
+	svctest_add_be(&k, "10.0.4.6", 6000, 0);
+	svctest_add_be(&plain, "10.0.4.9", 0, 0);
+	svctest_add_be(&other, "10.0.4.7", 0, 0);
+	r = svctest_ref("10.0.4.5", 0);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_ELECTION), 0);
 	l = read_leader(id);
 
-	r = ref_of("10.0.4.9", -1);
+	r = svctest_ref("10.0.4.9", 0);
 	assert_int_equal(set(&plain, &r, SLUICE_LEADER_OPERATOR), -EINVAL);
 	assert_non_null(
 		strstr(err_msg(), "does not follow a leader: give it write-port or route leader"));
 	assert_int_equal(read_leader(pid).backend, 0);
 	assert_int_equal(set(&w, &r, SLUICE_LEADER_OPERATOR), -ENOENT);
 	assert_non_null(strstr(err_msg(), "write port of service"));
-	r = ref_of("10.0.4.6", -1);
+	r = svctest_ref("10.0.4.6", 0);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_OPERATOR), -ENOTUNIQ);
 	assert_non_null(strstr(err_msg(), "give the port (10.0.4.6:PORT or 10.0.4.6 port PORT)"));
-	r = ref_of("10.0.4.6", 7000);
+	r = svctest_ref("10.0.4.6", 7000);
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_OPERATOR), -ENOENT);
-	r = ref_of("10.0.4.7", -1); /* another service's backend */
+	r = svctest_ref("10.0.4.7", 0); /* another service's backend */
 	assert_int_equal(set(&k, &r, SLUICE_LEADER_OPERATOR), -ENOENT);
 	{
 		struct sluice_leader now = read_leader(id);

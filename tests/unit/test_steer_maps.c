@@ -36,18 +36,11 @@
 #include "publish.h"
 #include "shard.h"
 #include "svc.h"
+#include "svctest.h"
 
 static struct pinroot *const pr = &pinroot_group;
 
 #define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
-
-static void svc_key(const char *a, __u16 port, struct sluice_svc_key *k)
-{
-	union sluice_addr addr;
-
-	assert_int_equal(addr_parse(a, &addr), 0);
-	assert_int_equal(svc_key_make(&addr, port, IPPROTO_TCP, k), 0);
-}
 
 static void add_nat(const struct sluice_svc_key *k, __u32 maglev_size, struct sluice_svc *out)
 {
@@ -61,33 +54,6 @@ static void add_nat(const struct sluice_svc_key *k, __u32 maglev_size, struct sl
 		c.maglev_size = maglev_size;
 	}
 	assert_int_equal(svc_add(&pr->maps, k, &c, out), 0);
-}
-
-static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port, __u32 weight)
-{
-	struct be_conf c;
-	__u32 id = SLUICE_NO_BACKEND;
-
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(addr_parse(a, &c.addr), 0);
-	c.has_port = 1;
-	c.port = port;
-	c.has_weight = 1;
-	c.weight = weight;
-	if (backend_add(&pr->maps, k, &c, &id, NULL))
-		fail_msg("backend_add: %s", err_msg());
-	return id;
-}
-
-static struct be_ref ref_of(const char *a, __u16 port)
-{
-	struct be_ref r;
-
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(addr_parse(a, &r.addr), 0);
-	r.has_port = 1;
-	r.port = port;
-	return r;
 }
 
 /*
@@ -168,19 +134,19 @@ static void test_publish_and_republish(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("192.0.2.10", 80, &k);
+	k = svctest_key("192.0.2.10", 80, IPPROTO_TCP);
 	add_nat(&k, 251, &s);
 	check_table(s.id, 251, none, 0); /* empty table from the start */
 
-	ids[0] = add_be(&k, "10.0.0.1", 8080, 1);
-	ids[1] = add_be(&k, "10.0.0.2", 8080, 2);
-	ids[2] = add_be(&k, "10.0.0.3", 8081, 1);
+	ids[0] = svctest_add_be(&k, "10.0.0.1", 8080, 1);
+	ids[1] = svctest_add_be(&k, "10.0.0.2", 8080, 2);
+	ids[2] = svctest_add_be(&k, "10.0.0.3", 8081, 1);
 	assert_int_equal(ids[0], 0);
 	assert_int_equal(ids[1], 1);
 	assert_int_equal(ids[2], 2);
 	check_table(s.id, 251, ids, 3);
 
-	r = ref_of("10.0.0.2", 8080); /* drain */
+	r = svctest_ref("10.0.0.2", 8080); /* drain */
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, &id, NULL), 0);
 	assert_int_equal(id, 1);
 	assert_int_equal(read_be(1).state, SLUICE_BE_DRAINING);
@@ -188,7 +154,7 @@ static void test_publish_and_republish(void **state)
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_ACTIVE, NULL, NULL), 0);
 	check_table(s.id, 251, ids, 3);
 
-	r = ref_of("10.0.0.3", 8081); /* weight */
+	r = svctest_ref("10.0.0.3", 8081); /* weight */
 	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 5, NULL, NULL), 0);
 	assert_int_equal(read_be(2).weight, 5);
 	check_table(s.id, 251, ids, 3);
@@ -205,7 +171,7 @@ static void test_publish_and_republish(void **state)
 		assert_int_equal(bpf_map_update_elem(pr->maps.be_stats, &id, v, BPF_ANY), 0);
 		free(v);
 	}
-	r = ref_of("10.0.0.1", 8080);
+	r = svctest_ref("10.0.0.1", 8080);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, &id, NULL), 0);
 	assert_int_equal(id, 0);
 	assert_int_equal(read_be(0).state, SLUICE_BE_UNUSED);
@@ -215,7 +181,7 @@ static void test_publish_and_republish(void **state)
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -ENOENT);
 
 	/* The freed id is reused; a duplicate is refused. */
-	assert_int_equal(add_be(&k, "10.0.0.4", 8080, 1), 0);
+	assert_int_equal(svctest_add_be(&k, "10.0.0.4", 8080, 1), 0);
 	{
 		struct be_conf dup;
 
@@ -257,18 +223,18 @@ static void test_subset_rebuild(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("2001:db8::10", 443, &k);
+	k = svctest_key("2001:db8::10", 443, IPPROTO_TCP);
 	add_nat(&k, 0, &s);
-	ids[0] = add_be(&k, "2001:db8::1", 443, 1);
-	ids[1] = add_be(&k, "2001:db8::2", 443, 1);
-	ids[2] = add_be(&k, "2001:db8::3", 443, 1);
+	ids[0] = svctest_add_be(&k, "2001:db8::1", 443, 1);
+	ids[1] = svctest_add_be(&k, "2001:db8::2", 443, 1);
+	ids[2] = svctest_add_be(&k, "2001:db8::3", 443, 1);
 	check_table(s.id, SLUICE_MAGLEV_M_DEFAULT, ids, 3);
 
 	memset(&t, 0, sizeof(t));
 	t.subset = 1;
 	t.count = 2;
-	t.refs[0] = ref_of("2001:db8::1", 443);
-	t.refs[1] = ref_of("2001:db8::2", 443);
+	t.refs[0] = svctest_ref("2001:db8::1", 443);
+	t.refs[1] = svctest_ref("2001:db8::2", 443);
 	t.refs[1].has_port = 0; /* by address alone */
 	assert_int_equal(shard_add(&pr->maps, &k, "2001:db8:100::/48", &t, &info), 0);
 	assert_int_equal(info.subset, 0);
@@ -280,7 +246,7 @@ static void test_subset_rebuild(void **state)
 	assert_int_equal(shard_add(&pr->maps, &k, "2001:db8:100::/48", &t, NULL), -EEXIST);
 
 	/* Drain a member: the subset table is rebuilt without it. */
-	r = ref_of("2001:db8::2", 443);
+	r = svctest_ref("2001:db8::2", 443);
 	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
 	check_table(table, PUBLISH_SUBSET_M, ids, 2);
 	assert_int_equal(maps_read_table(&pr->maps, table, &tbl, &m), 0);
@@ -292,21 +258,21 @@ static void test_subset_rebuild(void **state)
 	/* A pinned shard; deleting its backend is refused. */
 	memset(&t, 0, sizeof(t));
 	t.count = 1;
-	t.refs[0] = ref_of("2001:db8::3", 443);
+	t.refs[0] = svctest_ref("2001:db8::3", 443);
 	assert_int_equal(shard_add(&pr->maps, &k, "2001:db8:200::1", &t, &info), 0);
 	assert_int_equal(info.value.backend_id, ids[2]);
 	assert_int_equal(info.key.prefixlen, 32 + 128);
-	r = ref_of("2001:db8::3", 443);
+	r = svctest_ref("2001:db8::3", 443);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -EBUSY);
 	assert_int_equal(shard_list(&pr->maps, &k, &list, &n), 0);
 	assert_int_equal(n, 2);
 	free(list);
 
 	/* Deleting a subset member shrinks the subset; its last member is kept. */
-	r = ref_of("2001:db8::2", 443);
+	r = svctest_ref("2001:db8::2", 443);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
 	check_table(table, PUBLISH_SUBSET_M, ids, 1);
-	r = ref_of("2001:db8::1", 443);
+	r = svctest_ref("2001:db8::1", 443);
 	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -EBUSY);
 
 	/* shard del frees the subset and its table. */
@@ -348,9 +314,9 @@ static void test_pin_reuse(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("192.0.2.20", 80, &k);
+	k = svctest_key("192.0.2.20", 80, IPPROTO_TCP);
 	add_nat(&k, 251, &s);
-	ids[0] = add_be(&k, "10.1.0.1", 80, 1);
+	ids[0] = svctest_add_be(&k, "10.1.0.1", 80, 1);
 	maglev_id = pinned_id(SLUICE_MAP_MAGLEV);
 	flows_id = pinned_id(SLUICE_MAP_FLOWS);
 	/* A second load adopts every pin, the array of maps included. */

@@ -27,18 +27,11 @@
 #include "maps.h"
 #include "pinroot.h"
 #include "svc.h"
+#include "svctest.h"
 
 static struct pinroot *const pr = &pinroot_group;
 
 #define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
-
-static void key(const char *a, __u16 port, struct sluice_svc_key *k)
-{
-	union sluice_addr addr;
-
-	assert_int_equal(addr_parse(a, &addr), 0);
-	assert_int_equal(svc_key_make(&addr, port, IPPROTO_TCP, k), 0);
-}
 
 static size_t count(void)
 {
@@ -100,9 +93,9 @@ static void test_add_dup_set_del_reuse(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	key("192.0.2.1", 80, &a);
-	key("192.0.2.2", 80, &b);
-	key("2001:db8::3", 443, &c);
+	a = svctest_key("192.0.2.1", 80, IPPROTO_TCP);
+	b = svctest_key("192.0.2.2", 80, IPPROTO_TCP);
+	c = svctest_key("2001:db8::3", 443, IPPROTO_TCP);
 
 	/* A dirty id 0 (left by a crashed writer, say) is cleaned by add. */
 	dirty(0);
@@ -188,7 +181,7 @@ static void test_pins_reused(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	key("192.0.2.9", 9, &a);
+	a = svctest_key("192.0.2.9", 9, IPPROTO_TCP);
 	assert_int_equal(svc_add(&pr->maps, &a, &conf, &s), 0);
 	/* A second ensure (another CLI run) adopts the pinned maps. */
 	assert_int_equal(loader_maps_ensure(pr->root), 0);

@@ -32,6 +32,7 @@
 #include "pinroot.h"
 #include "res.h"
 #include "svc.h"
+#include "svctest.h"
 #include "sweep.h"
 
 static struct pinroot *const pr = &pinroot_group;
@@ -39,17 +40,8 @@ static struct pinroot *const pr = &pinroot_group;
 #define SKIP_UNLESS_READY() PINROOT_SKIP_UNLESS_READY(pr)
 #define SEC_NS 1000000000ull
 
-static void svc_key(const char *a, __u16 port, __u8 proto, struct sluice_svc_key *k)
-{
-	union sluice_addr addr;
-
-	assert_int_equal(addr_parse(a, &addr), 0);
-	assert_int_equal(svc_key_make(&addr, port, proto, k), 0);
-}
-
 static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u32 max_conns, __u32 syn_ms)
 {
-	struct sluice_svc s;
 	struct svc_conf c;
 
 	memset(&c, 0, sizeof(c));
@@ -58,38 +50,29 @@ static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u32 max_conns,
 	c.res.has = RES_HAS_MAX_CONNS | (syn_ms ? RES_HAS_SYN_TIMEOUT : 0);
 	c.res.max_conns = max_conns;
 	c.res.syn_timeout_ms = syn_ms;
-	if (svc_add(&pr->maps, k, &c, &s))
-		fail_msg("svc_add: %s", err_msg());
-	return s.id;
+	return svctest_add_svc(k, &c);
 }
 
-static __u32 add_be(const struct sluice_svc_key *k, const char *a, __u16 port)
+/* The flow key from src (text) port sport to dst port dport (ports in network order). */
+static struct sluice_flow_key flow_of(const char *src, __be16 sport, const union sluice_addr *dst,
+				      __be16 dport, __u8 proto)
 {
-	struct be_conf c;
-	__u32 id;
+	struct sluice_flow_key f;
 
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(addr_parse(a, &c.addr), 0);
-	c.has_port = 1;
-	c.port = port;
-	if (backend_add(&pr->maps, k, &c, &id, NULL))
-		fail_msg("backend_add: %s", err_msg());
-	return id;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(addr_parse(src, &f.src), 0);
+	f.dst = *dst;
+	f.sport = sport;
+	f.dport = dport;
+	f.proto = proto;
+	return f;
 }
 
 /* A flow from client addr:sport to service k. */
 static struct sluice_flow_key flow_key(const struct sluice_svc_key *k, const char *client,
 				       __u16 sport)
 {
-	struct sluice_flow_key f;
-
-	memset(&f, 0, sizeof(f));
-	assert_int_equal(addr_parse(client, &f.src), 0);
-	f.dst = k->addr;
-	f.sport = htons(sport);
-	f.dport = k->port;
-	f.proto = k->proto;
-	return f;
+	return flow_of(client, htons(sport), &k->addr, k->port, k->proto);
 }
 
 static void put_flow(const struct sluice_flow_key *f, __u32 svc, __u32 be, __u64 created,
@@ -120,15 +103,9 @@ static void set_flow(const struct sluice_flow_key *f, __u32 flags, __u64 last)
 static struct sluice_flow_key put_twin(const struct sluice_flow_key *f, const char *be_addr,
 				       __u16 be_port, __u32 svc, __u32 be)
 {
+	struct sluice_flow_key t = flow_of(be_addr, htons(be_port), &f->src, f->sport, f->proto);
 	struct sluice_nat_rev rv;
-	struct sluice_flow_key t;
 
-	memset(&t, 0, sizeof(t));
-	assert_int_equal(addr_parse(be_addr, &t.src), 0);
-	t.dst = f->src;
-	t.sport = htons(be_port);
-	t.dport = f->sport;
-	t.proto = f->proto;
 	memset(&rv, 0, sizeof(rv));
 	rv.vip = f->dst;
 	rv.vport = f->dport;
@@ -172,12 +149,12 @@ static void test_sweep_expiry_and_counts(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("192.0.2.80", 80, IPPROTO_TCP, &nat);
-	svc_key("192.0.2.81", 53, IPPROTO_UDP, &udp);
+	nat = svctest_key("192.0.2.80", 80, IPPROTO_TCP);
+	udp = svctest_key("192.0.2.81", 53, IPPROTO_UDP);
 	sn = add_svc(&nat, SLUICE_MODE_NAT, 100, 1000);
 	su = add_svc(&udp, SLUICE_MODE_LOCAL, 100, 0);
-	add_be(&nat, "10.9.0.1", 8080);
-	be = add_be(&nat, "10.9.0.2", 8080);
+	svctest_add_be(&nat, "10.9.0.1", 8080, 0);
+	be = svctest_add_be(&nat, "10.9.0.2", 8080, 0);
 	now = clock_mono_ns();
 
 	/* 3 established, counted, recent: kept and counted. */
@@ -294,9 +271,9 @@ static void test_sweep_abandoned(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("192.0.2.90", 80, IPPROTO_TCP, &k);
+	k = svctest_key("192.0.2.90", 80, IPPROTO_TCP);
 	sid = add_svc(&k, SLUICE_MODE_NAT, 20000, 2000);
-	be = add_be(&k, "10.9.1.1", 80);
+	be = svctest_add_be(&k, "10.9.1.1", 80, 0);
 	now = clock_mono_ns();
 	for (i = 0; i < 10000; i++) {
 		f = flow_key(&k, "198.51.100.9", 0);
@@ -345,8 +322,8 @@ static void test_sweep_write_port(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("192.0.2.91", 5432, IPPROTO_TCP, &k);
-	svc_key("192.0.2.91", 5433, IPPROTO_TCP, &wk);
+	k = svctest_key("192.0.2.91", 5432, IPPROTO_TCP);
+	wk = svctest_key("192.0.2.91", 5433, IPPROTO_TCP);
 	memset(&c, 0, sizeof(c));
 	c.has_mode = 1;
 	c.mode = SLUICE_MODE_NAT;
@@ -356,7 +333,7 @@ static void test_sweep_write_port(void **state)
 	c.res.max_conns = 100;
 	if (svc_add(&pr->maps, &k, &c, &s))
 		fail_msg("svc_add: %s", err_msg());
-	be = add_be(&k, "10.9.2.1", 5432);
+	be = svctest_add_be(&k, "10.9.2.1", 5432, 0);
 	assert_int_equal(maps_svc_list(&pr->maps, &list, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(list[0].key.port, k.port);
@@ -396,10 +373,10 @@ static void test_res_settings(void **state)
 
 	(void)state;
 	SKIP_UNLESS_READY();
-	svc_key("192.0.2.100", 80, IPPROTO_TCP, &k);
+	k = svctest_key("192.0.2.100", 80, IPPROTO_TCP);
 	sid = add_svc(&k, SLUICE_MODE_NAT, 50, 0);
-	add_be(&k, "10.9.2.1", 80);
-	b1 = add_be(&k, "10.9.2.2", 80);
+	svctest_add_be(&k, "10.9.2.1", 80, 0);
+	b1 = svctest_add_be(&k, "10.9.2.2", 80, 0);
 
 	memset(&c, 0, sizeof(c));
 	c.res.has = RES_HAS_RESERVED | RES_HAS_CRITICAL | RES_HAS_FALLBACK | RES_HAS_ON_OPEN;

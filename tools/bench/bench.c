@@ -37,6 +37,12 @@
  * nat_new_res is nat_new with the resilience checks active: each re-steer
  * gives back the old flow's bulkhead slot and takes a new one (atomics on
  * sl_conns), reads the service's limits and a closed breaker.
+ * nat_est_trace is nat_est with sluice trace on, every packet traced (a
+ * record sent at the exit; the ring is emptied between test runs, outside
+ * the kernel's clock); nat_est_trace_pcap the same with --pcap (the
+ * frame's first 128 bytes copied at the entry too); nat_est_trace_miss
+ * with trace on but a service filter no packet matches (no record). Every
+ * other path runs with trace off: their cost includes its one lookup.
  *
  * Paths are measured round-robin (floor, path 1, path 2, ..., floor, ...)
  * `runs` times so drift hits all of them alike; each reports the median of
@@ -82,6 +88,9 @@
 
 enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR };
 
+/* sluice trace during a path: off, on for every packet, on with a filter none matches. */
+enum bench_trace { TRACE_OFF, TRACE_ALL, TRACE_ALL_PCAP, TRACE_MISS };
+
 struct bench_path {
 	const char *name;
 	const char *what;     /* one line: what the path does */
@@ -90,7 +99,8 @@ struct bench_path {
 	int action;	      /* XDP action every repetition should return */
 	uint8_t proto;	      /* IPPROTO_TCP unless set */
 	int fwd;	      /* a forwarding path: needs the namespace, has a fwd ratio */
-	int skipped;	      /* not measured (no namespace) */
+	enum bench_trace trace;
+	int skipped; /* not measured (no namespace) */
 	uint8_t frame[PKT_BUF_MAX];
 	int len;
 	double ns[BENCH_RUNS_MAX];  /* wall time / repeat, per run */
@@ -122,6 +132,17 @@ static struct bench_path paths[] = {
 	{ PATH("nat_new", "sluice_xdp: nat IPv4 UDP, new flow every packet (udp timeout 1 ns)",
 	       PROG_SLUICE, "10.0.0.21", XDP_REDIRECT),
 	  .proto = IPPROTO_UDP, .fwd = 1 },
+	{ PATH("nat_est_trace", "sluice_xdp: nat_est with sluice trace on, every packet traced",
+	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
+	  .fwd = 1, .trace = TRACE_ALL },
+	{ PATH("nat_est_trace_pcap",
+	       "sluice_xdp: nat_est_trace with --pcap (128 B of each frame copied)", PROG_SLUICE,
+	       "10.0.0.20", XDP_REDIRECT),
+	  .fwd = 1, .trace = TRACE_ALL_PCAP },
+	{ PATH("nat_est_trace_miss",
+	       "sluice_xdp: nat_est with sluice trace on, a service filter nothing matches",
+	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
+	  .fwd = 1, .trace = TRACE_MISS },
 	{ PATH("nat_new_res",
 	       "sluice_xdp: nat_new with a bulkhead (limit 1e6, 10 reserved, critical list) "
 	       "and a closed breaker",
@@ -133,6 +154,7 @@ static struct bench_path paths[] = {
 
 static int verbose;
 static int if_gw0;
+static struct ring_buffer *trace_ring; /* sl_trace, emptied between test runs */
 static double maglev_ms[MAGLEV_BUILDS], maglev_median_ms = -1;
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -319,6 +341,34 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static int trace_drop(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
+/* Set sl_trace_cfg for a path (an hour's lease: it never runs out during the bench). */
+static int trace_set(struct sluice_bpf *skel, enum bench_trace mode)
+{
+	struct sluice_trace_cfg cfg = { 0 };
+	__u32 zero = 0;
+
+	if (mode != TRACE_OFF)
+		cfg.until = (__u64)now_ns() + 3600000000000ull;
+	if (mode == TRACE_ALL_PCAP)
+		cfg.snap = SLUICE_TRACE_SNAP_MAX;
+	if (mode == TRACE_MISS) {
+		cfg.flags = SLUICE_TRACE_F_SVC;
+		cfg.svc_id = SLUICE_MAX_SERVICES - 1; /* no bench service has it */
+	}
+	if (bpf_map__update_elem(skel->maps.sl_trace_cfg, &zero, sizeof(zero), &cfg, sizeof(cfg),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static double median(const double *v, int n);
 
 /*
@@ -350,6 +400,9 @@ static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, d
 		ksum += opts.duration;
 		if ((int)opts.retval != p->action)
 			p->wrong_action = 1;
+		if ((p->trace == TRACE_ALL || p->trace == TRACE_ALL_PCAP) &&
+		    ring_buffer__consume(trace_ring) < 0)
+			return -EIO;
 	}
 	*ns = (now_ns() - t0) / ((double)slices * SLICE);
 	*kns = ksum / slices;
@@ -446,22 +499,24 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
 	       "        (UDP, udp timeout 1 ns); nat_new_res also takes and gives back a\n"
-	       "        bulkhead slot and reads a closed breaker. Frames arrive on a veth\n"
+	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
+	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
+	       "        matches), every other path with it off. Frames arrive on a veth\n"
 	       "        (ingress_ifindex) in a private netns with routes and permanent\n"
 	       "        neighbours, so fib lookups succeed. Kernel %s, %ld CPUs online.\n",
 	       repeat, SLICE, runs, u->release, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%-12s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
+	printf("%-18s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
 	       runs * 4, "runs (ns/pkt)", "what");
 	for (i = 0; i < N_PATHS; i++) {
 		const struct bench_path *p = &paths[i];
 
 		if (p->skipped) {
-			printf("%-12s skipped (no network namespace for fib lookups; -v for why)  "
+			printf("%-18s skipped (no network namespace for fib lookups; -v for why)  "
 			       "%s\n",
 			       p->name, p->what);
 			continue;
 		}
-		printf("%-12s %6.1f %6.2fx ", p->name, p->kmedian, ratio(p, &paths[0]));
+		printf("%-18s %6.1f %6.2fx ", p->name, p->kmedian, ratio(p, &paths[0]));
 		if (p->fwd)
 			printf("%6.2fx ", ratio(p, fwd_floor()));
 		else
@@ -499,7 +554,11 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 			"ratio_to_fwd_floor = path / floor_redirect; nat paths "
 			"ping-pong between two services; nat_new: udp timeout "
 			"1 ns, every packet re-steered; nat_new_res: the same with "
-			"a bulkhead slot taken and released and a closed breaker read"));
+			"a bulkhead slot taken and released and a closed breaker read; "
+			"nat_est_trace: sluice trace on, every packet traced; "
+			"nat_est_trace_pcap: the same with --pcap; "
+			"nat_est_trace_miss: on, a filter nothing matches; "
+			"every other path with trace off"));
 	json_object_object_add(root, "kernel", json_object_new_string(u->release));
 	json_object_object_add(root, "cpus", json_object_new_int(sysconf(_SC_NPROCESSORS_ONLN)));
 	json_object_object_add(root, "repeat", json_object_new_int(repeat));
@@ -665,11 +724,19 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	trace_ring = ring_buffer__new(bpf_map__fd(sl->maps.sl_trace), trace_drop, NULL, NULL);
+	if (!trace_ring) {
+		err = -errno;
+		fprintf(stderr, "sluice-bench: cannot read sl_trace: %s\n", strerror(-err));
+		goto out;
+	}
 	/* Warm up every path once (this also empties the 1 pps bucket, creates the flows). */
 	for (i = 0; i < N_PATHS; i++) {
 		if (paths[i].skipped)
 			continue;
-		err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], 1000, &ns, &ns);
+		err = trace_set(sl, paths[i].trace);
+		if (!err)
+			err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], 1000, &ns, &ns);
 		if (err) {
 			fprintf(stderr, "sluice-bench: BPF_PROG_TEST_RUN failed: %s\n",
 				strerror(-err));
@@ -681,8 +748,10 @@ int main(int argc, char **argv)
 		for (i = 0; i < N_PATHS; i++) {
 			if (paths[i].skipped)
 				continue;
-			err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], repeat,
-				       &paths[i].ns[r], &paths[i].kns[r]);
+			err = trace_set(sl, paths[i].trace);
+			if (!err)
+				err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], repeat,
+					       &paths[i].ns[r], &paths[i].kns[r]);
 			if (err) {
 				fprintf(stderr, "sluice-bench: BPF_PROG_TEST_RUN failed: %s\n",
 					strerror(-err));
@@ -706,6 +775,7 @@ int main(int argc, char **argv)
 	else
 		print_text(repeat, runs, &u);
 out:
+	ring_buffer__free(trace_ring);
 	sluice_bpf__destroy(sl);
 	redirect_floor_bpf__destroy(rf);
 	floor_bpf__destroy(fl);

@@ -153,8 +153,8 @@ static int do_help(int argc, char **argv)
 		"       sluice OBJECT help\n"
 		"\n"
 		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
-		"            breaker | stats | top | config | journal | events | cluster | bgp |\n"
-		"            lab | version | help }\n"
+		"            breaker | stats | top | trace | config | journal | events | cluster |\n"
+		"            bgp | lab | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -227,6 +227,7 @@ static const struct {
 	{ "journal", NULL, cli_journal_cmds, "show" },
 	{ "events", do_events, NULL, NULL },
 	{ "top", do_top, NULL, NULL },
+	{ "trace", do_trace, NULL, NULL },
 	{ "cluster", NULL, cli_cluster_cmds, "show" },
 	{ "bgp", NULL, cli_bgp_cmds, "show" },
 };

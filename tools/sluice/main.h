@@ -117,6 +117,8 @@ int do_lab(int argc, char **argv);
 int do_events(int argc, char **argv);
 /* top.c: the live view of the counters (a read command). */
 int do_top(int argc, char **argv);
+/* trace.c: the data plane's decisions, live (a read command). */
+int do_trace(int argc, char **argv);
 /*
  * status.c: OBJECT show (argc: its arguments, none allowed): the status
  * file name sluiced keeps beside its socket, while the daemon that wrote it

@@ -3,8 +3,9 @@
  * sluiced: the Sluice daemon. One epoll loop in the foreground over a
  * signalfd (SIGTERM/SIGINT stop, SIGHUP re-applies the config file), a
  * one-second housekeeping timerfd, the control socket and its connections
- * (control.c), the breaker engine's ring buffer and timers (breakers.c) and
- * the metrics endpoint (http.c). No threads.
+ * (control.c), the breaker engine's ring buffer and timers (breakers.c),
+ * the metrics endpoint (http.c) and systemd's watchdog timer (notify.c).
+ * No threads.
  *
  * Start: open the journal (reporting a cut tail), adopt the pinned maps
  * (create the ones missing; flows and counters are never flushed), apply
@@ -302,6 +303,7 @@ static void reapply(struct daemon *d, const char *why)
 		log_err("%s: config %s not applied: %s", why, d->config_path, err_msg());
 	else
 		log_info("%s: config %s applied (%zu commands)", why, d->config_path, n);
+	notify_config(d, err);
 }
 
 static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
@@ -311,11 +313,15 @@ static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
 	(void)events;
 	while (read(src->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			notify_reloading(d);
 			reapply(d, "SIGHUP");
+			notify_ready(d);
 		} else if (si.ssi_signo == SIGTERM && bgp_drain_on_stop(d)) {
+			notify_stopping(d);
 			log_info(
 				"SIGTERM: draining the gateway before stopping (bgp.drain-on-stop)");
 		} else {
+			notify_stopping(d);
 			log_info("%s: stopping (the data plane keeps forwarding)",
 				 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 			d->stop = 1;
@@ -333,6 +339,7 @@ static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 	control_expire(d, now);
 	http_expire(d, now);
 	checks_tick(d);
+	notify_status(d);
 	bgp_tick(d);
 }
 
@@ -404,6 +411,11 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(-err));
 		goto out;
 	}
+	err = notify_open(&d);
+	if (err) {
+		log_err("cannot set up the systemd notifications: %s", strerror(-err));
+		goto out;
+	}
 	err = control_open(&d);
 	if (!err)
 		err = open_journal(&d);
@@ -432,9 +444,11 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	log_info("serving on %s (pin root %s)", d.socket_path, d.pin_root);
+	notify_ready(&d);
 	err = run(&d);
 out:
 	http_close(&d);
+	notify_close(&d);
 	bgp_close(&d);
 	cluster_close(&d);
 	checks_close(&d);

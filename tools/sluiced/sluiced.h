@@ -40,6 +40,7 @@ struct journal;
 struct state;
 struct state_cluster;
 struct cluster;
+struct notify;
 struct bgp;
 struct sluice_svc_key;
 struct sluice_cmd;
@@ -63,6 +64,7 @@ struct daemon {
 	struct metrics_http *http;
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
+	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
 	struct bgp *bgp;	 /* NULL: no bgp section */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
@@ -167,6 +169,21 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
  */
 int bgp_drain_on_stop(struct daemon *d);
 void bgp_close(struct daemon *d);
+
+/*
+ * notify.c: the systemd notify protocol (no-ops without NOTIFY_SOCKET).
+ * notify_open() arms the watchdog pings when systemd asks for them;
+ * notify_config() records the config's fate (err from the apply) for
+ * STATUS=; notify_ready() sends STATUS= and READY=1; notify_status() sends
+ * STATUS= if the summary changed (called every second).
+ */
+int notify_open(struct daemon *d);
+void notify_close(struct daemon *d);
+void notify_config(struct daemon *d, int err);
+void notify_ready(struct daemon *d);
+void notify_reloading(struct daemon *d);
+void notify_stopping(struct daemon *d);
+void notify_status(struct daemon *d);
 
 /*
  * apply.c: apply the daemon's own config file path (--config; diff against

@@ -333,6 +333,14 @@ void out_warn(const char *fmt, ...)
 	fprintf(out_err_file(), "\n");
 }
 
+void out_discard(void)
+{
+	if (!out.json)
+		return;
+	json_object_put(out.stack[0]); /* the root owns what was added under it */
+	memset(&out, 0, sizeof(out));
+}
+
 void out_end(void)
 {
 	int flags = out.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED

@@ -74,6 +74,13 @@ void out_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void out_end(void);
 
 /*
+ * Drop the JSON document unprinted (text mode: nothing to do): a command
+ * printing JSON lines starts each line's document itself and must not
+ * leave an empty one behind when it printed none.
+ */
+void out_discard(void);
+
+/*
  * Where text, the JSON document and messages go: o for output, e for errors
  * and warnings (NULL: stdout, stderr). Kept across out_start()/out_end().
  */

@@ -24,15 +24,7 @@
 #include "maps.h"
 
 /* What each pinned map must look like; the ABI as the kernel reports it. */
-static const struct {
-	const char *name;
-	size_t fd_off;
-	__u32 type;
-	__u32 key_size;
-	__u32 value_size;
-	__u32 max_entries;
-	__u32 flags; /* map_flags bits that must be set (BPF_F_MMAPABLE) */
-} map_specs[] = {
+static const struct maps_spec map_specs[] = {
 	{ SLUICE_MAP_SERVICES, offsetof(struct sluice_maps, services), BPF_MAP_TYPE_HASH,
 	  sizeof(struct sluice_svc_key), sizeof(struct sluice_svc), SLUICE_MAX_SERVICES, 0 },
 	{ SLUICE_MAP_SVC_STATS, offsetof(struct sluice_maps, svc_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
@@ -137,7 +129,7 @@ void maps_close(struct sluice_maps *m)
 	}
 }
 
-static int check_map(int fd, size_t i, const char *path)
+static int check_map(int fd, const struct maps_spec *spec, const char *path)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
@@ -149,10 +141,10 @@ static int check_map(int fd, size_t i, const char *path)
 		err_set("cannot query %s: %s", path, strerror(-err));
 		return err;
 	}
-	if (info.type != map_specs[i].type || info.key_size != map_specs[i].key_size ||
-	    info.value_size != map_specs[i].value_size ||
-	    (map_specs[i].max_entries && info.max_entries != map_specs[i].max_entries) ||
-	    (info.map_flags & map_specs[i].flags) != map_specs[i].flags) {
+	if (info.type != spec->type || info.key_size != spec->key_size ||
+	    info.value_size != spec->value_size ||
+	    (spec->max_entries && info.max_entries != spec->max_entries) ||
+	    (info.map_flags & spec->flags) != spec->flags) {
 		err_set("pinned map %s does not match this build's ABI (version %d): detach every interface and remove the stale pins before using this version",
 			path, SLUICE_ABI_VERSION);
 		return -EPROTO;
@@ -160,9 +152,38 @@ static int check_map(int fd, size_t i, const char *path)
 	return 0;
 }
 
-int maps_open(struct sluice_maps *m, const char *root)
+int maps_open_spec(const char *root, const struct maps_spec *spec, int *fd_out)
 {
 	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", root, spec->name) >= (int)sizeof(path)) {
+		err_set("pin root '%s' is too long", root);
+		return -ENAMETOOLONG;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			err_set("no Sluice maps under %s (%s is missing); attach an interface or add a service first",
+				root, spec->name);
+		else if (err == -EPERM || err == -EACCES)
+			err_set("cannot open %s: %s (run as root)", path, strerror(-err));
+		else
+			err_set("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = check_map(fd, spec, path);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int maps_open(struct sluice_maps *m, const char *root)
+{
 	struct stat st;
 	size_t i;
 	int err;
@@ -178,28 +199,7 @@ int maps_open(struct sluice_maps *m, const char *root)
 		return -ENOENT;
 	}
 	for (i = 0; i < MAP_COUNT; i++) {
-		int fd;
-
-		if (snprintf(path, sizeof(path), "%s/%s", root, map_specs[i].name) >=
-		    (int)sizeof(path)) {
-			err_set("pin root '%s' is too long", root);
-			err = -ENAMETOOLONG;
-			goto out;
-		}
-		fd = bpf_obj_get(path);
-		if (fd < 0) {
-			err = -errno;
-			if (err == -ENOENT)
-				err_set("no Sluice maps under %s (%s is missing); attach an interface or add a service first",
-					root, map_specs[i].name);
-			else if (err == -EPERM || err == -EACCES)
-				err_set("cannot open %s: %s (run as root)", path, strerror(-err));
-			else
-				err_set("cannot open %s: %s", path, strerror(-err));
-			goto out;
-		}
-		*map_fd(m, i) = fd;
-		err = check_map(fd, i, path);
+		err = maps_open_spec(root, &map_specs[i], map_fd(m, i));
 		if (err)
 			goto out;
 	}

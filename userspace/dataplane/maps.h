@@ -59,6 +59,24 @@ void maps_init(struct sluice_maps *m);
  */
 int maps_open(struct sluice_maps *m, const char *root);
 
+/* What a pinned map must look like: the ABI as the kernel reports it. */
+struct maps_spec {
+	const char *name;
+	size_t fd_off; /* where maps_open() keeps its fd in struct sluice_maps */
+	__u32 type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries; /* 0: any */
+	__u32 flags;	   /* map_flags bits that must be set (BPF_F_MMAPABLE) */
+};
+
+/*
+ * Open the pin root/spec->name into *fd and check it against spec (for
+ * maps opened apart from struct sluice_maps, such as sluice trace's).
+ * -ENOENT when it is not pinned; -EPROTO when it does not match.
+ */
+int maps_open_spec(const char *root, const struct maps_spec *spec, int *fd);
+
 /* Close what is open; safe on a maps_init()ed or closed struct. */
 void maps_close(struct sluice_maps *m);
 
