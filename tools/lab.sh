@@ -685,6 +685,112 @@ EOF
 	lab_bgp_bird "$(ha_gw_ns "$1")" "g$1" "$d/bird.conf"
 }
 
+# The lab's sluiced (lab_bgp_sluiced G, $SLUICED: the daemon's binary): its
+# files under $LAB_STATE/gG; services ipip, TCP health checks every 0.3 s:
+# BGP_VIP_A and BGP_VIP_6 on backend 1, BGP_VIP_B on backend 2; the bgp
+# section with both router sessions, BFD, drain-on-stop 10 s.
+BGP_VIP_A=198.19.0.1
+BGP_VIP_B=198.19.0.2
+BGP_VIP_6=fd00:5c:ff::1
+bgp_gw_dir() { echo "$LAB_STATE/g$1"; }
+# sluice_bgpgw G ARGS...: the CLI in gateway G, on its pins and its daemon's socket.
+sluice_bgpgw() {
+	local g=$1
+	shift
+	sluice_gwi "$g" --socket "$(bgp_gw_dir "$g")/sluiced.sock" "$@"
+}
+
+# lab_bgp_conf G [EXTRA]: gateway G's sluiced config (EXTRA appended to the bgp
+# section; BGP_BFD=off turns BFD off).
+lab_bgp_conf() {
+	cat <<EOF
+daemon:
+  metrics: 127.0.0.1:9469
+interfaces: [g0]
+gateway:
+  encap-source4: $(bgp_gw_addr4 "$1")
+  encap-source6: $(bgp_gw_addr6 "$1")
+services:
+  - address: $BGP_VIP_A
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [$(ha_be_addr4 1)]
+  - address: $BGP_VIP_B
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [$(ha_be_addr4 2)]
+  - address: "$BGP_VIP_6"
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: ["$(ha_be_addr6 1)"]
+bgp:
+  asn: $BGP_GW_AS
+  router-id: $(bgp_gw_addr4 "$1")
+  socket: $(bgp_bird_sock "g$1")
+  include: $(bgp_gw_dir "$1")/bird-sluice.conf
+  bfd: ${BGP_BFD:-on}
+  drain-on-stop: 10
+  communities: [$BGP_GW_AS:14]
+  prefixes: [198.19.0.0/24, "fd00:5c:ff::/64"]
+  peers:
+    - {name: r1, address: $BGP_ROUTER4, asn: $BGP_ROUTER_AS}
+    - {name: r1v6, address: "$BGP_ROUTER6", asn: $BGP_ROUTER_AS}
+${2:-}
+EOF
+}
+
+# lab_bgp_sluiced G: start gateway G's sluiced on lab_bgp_conf G (pid in
+# $LAB_STATE/gG/sluiced.pid, log beside it); lab_down stops it.
+lab_bgp_sluiced() {
+	local d
+	d=$(bgp_gw_dir "$1")
+	lab_bgp_conf "$1" >"$d/sluice.yaml"
+	nsenter --net=/run/netns/"$(ha_gw_ns "$1")" -- "$SLUICED" --pin-root "$(ha_pin_root "$1")" \
+		--journal "$d/journal" --socket "$d/sluiced.sock" \
+		--config "$d/sluice.yaml" >>"$d/sluiced.log" 2>&1 &
+	echo $! >"$d/sluiced.pid"
+	disown # no job report when it is SIGKILLed
+}
+
+# lab_wait_ms LIMIT_MS CMD...: poll CMD every 20 ms; print the ms it took;
+# fail past LIMIT_MS.
+lab_wait_ms() {
+	local limit=$1 t0 dt
+	shift
+	t0=$(date +%s%N)
+	while :; do
+		dt=$((($(date +%s%N) - t0) / 1000000))
+		if "$@" >/dev/null 2>&1; then
+			echo "$dt"
+			return 0
+		fi
+		[ "$dt" -ge "$limit" ] && {
+			echo "$dt"
+			return 1
+		}
+		sleep 0.02
+	done
+}
+
+# bgp_nexthops VIP: how many next hops the router's kernel route to VIP has (0: none).
+bgp_nexthops() {
+	local r
+	case $1 in
+	*:*) r=$(in_r ip -6 route show "$1/128") ;;
+	*) r=$(in_r ip route show "$1/32") ;;
+	esac
+	if [ -z "$r" ]; then
+		echo 0
+	elif grep -q nexthop <<<"$r"; then
+		grep -c 'nexthop via' <<<"$r"
+	else
+		echo 1
+	fi
+}
+
 # lab_up_bgp [G] [N]: namespaces, links, addresses, nginx; no BIRD yet.
 lab_up_bgp() {
 	ng=${1:-3}

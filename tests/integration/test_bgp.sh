@@ -29,7 +29,6 @@
 . "$(dirname "$0")/lib.sh"
 
 require_env bgp
-SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
 require_tools bgp bird birdc nginx curl jq
 for o in decap floor; do
 	[ -f "$BUILD/bpf/$o.bpf.o" ] || bail "bgp: $BUILD/bpf/$o.bpf.o is missing (make)"
@@ -37,104 +36,12 @@ done
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-VIP_A=198.19.0.1
-VIP_B=198.19.0.2
-VIP_6=fd00:5c:ff::1
+VIP_A=$BGP_VIP_A
+VIP_B=$BGP_VIP_B
+VIP_6=$BGP_VIP_6
 TMP=$LAB_STATE
-gw_dir() { echo "$TMP/g$1"; }
-gw_sock() { echo "$TMP/g$1/sluiced.sock"; }
-gw_cli() {
-	local g=$1
-	shift
-	sluice_gwi "$g" --socket "$(gw_sock "$g")" "$@"
-}
-
-# gw_conf G [EXTRA]: gateway G's sluiced config (EXTRA appended to the bgp section).
-gw_conf() {
-	cat <<EOF
-daemon:
-  metrics: 127.0.0.1:9469
-interfaces: [g0]
-gateway:
-  encap-source4: $(bgp_gw_addr4 "$1")
-  encap-source6: $(bgp_gw_addr6 "$1")
-services:
-  - address: $VIP_A
-    port: 80
-    mode: ipip
-    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
-    backends: [$(ha_be_addr4 1)]
-  - address: $VIP_B
-    port: 80
-    mode: ipip
-    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
-    backends: [$(ha_be_addr4 2)]
-  - address: "$VIP_6"
-    port: 80
-    mode: ipip
-    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
-    backends: ["$(ha_be_addr6 1)"]
-bgp:
-  asn: $BGP_GW_AS
-  router-id: $(bgp_gw_addr4 "$1")
-  socket: $(bgp_bird_sock "g$1")
-  include: $(gw_dir "$1")/bird-sluice.conf
-  bfd: on
-  drain-on-stop: 10
-  communities: [$BGP_GW_AS:14]
-  prefixes: [198.19.0.0/24, "fd00:5c:ff::/64"]
-  peers:
-    - {name: r1, address: $BGP_ROUTER4, asn: $BGP_ROUTER_AS}
-    - {name: r1v6, address: "$BGP_ROUTER6", asn: $BGP_ROUTER_AS}
-${2:-}
-EOF
-}
-
-# gw_start G: gateway G's sluiced (nsenter execs it: $! is the daemon).
-gw_start() {
-	gw_conf "$1" >"$(gw_dir "$1")/sluice.yaml"
-	nsenter --net=/run/netns/"$(ha_gw_ns "$1")" -- "$SLUICED" --pin-root "$(ha_pin_root "$1")" \
-		--journal "$(gw_dir "$1")/journal" --socket "$(gw_sock "$1")" \
-		--config "$(gw_dir "$1")/sluice.yaml" >>"$(gw_dir "$1")/sluiced.log" 2>&1 &
-	echo $! >"$(gw_dir "$1")/sluiced.pid"
-	disown # no job report when the test SIGKILLs it
-}
-
-# wait_ms LIMIT_MS CMD...: poll CMD every 20 ms; print the ms it took; fail past LIMIT_MS.
-wait_ms() {
-	local limit=$1 t0 dt
-	shift
-	t0=$(now_ns)
-	while :; do
-		dt=$((($(now_ns) - t0) / 1000000))
-		if "$@" >/dev/null 2>&1; then
-			echo "$dt"
-			return 0
-		fi
-		[ "$dt" -ge "$limit" ] && {
-			echo "$dt"
-			return 1
-		}
-		sleep 0.02
-	done
-}
-
-# nexthops VIP: how many next hops the router's kernel route to VIP has (0: none).
-nexthops() {
-	local r
-	case $1 in
-	*:*) r=$(in_r ip -6 route show "$1/128") ;;
-	*) r=$(in_r ip route show "$1/32") ;;
-	esac
-	if [ -z "$r" ]; then
-		echo 0
-	elif grep -q nexthop <<<"$r"; then
-		grep -c 'nexthop via' <<<"$r"
-	else
-		echo 1
-	fi
-}
-hops_are() { [ "$(nexthops "$1")" = "$2" ]; }
+SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
+hops_are() { [ "$(bgp_nexthops "$1")" = "$2" ]; }
 established() { [ "$(birdc_in router show protocols | grep -c Established)" = "$1" ]; }
 
 lab_up_bgp 3 2 && lab_bgp_router on || {
@@ -146,13 +53,13 @@ lab_up_bgp 3 2 && lab_bgp_router on || {
 ok=1
 for g in 1 2 3; do
 	lab_bgp_gw_bird "$g" || ok=0
-	gw_start "$g"
+	lab_bgp_sluiced "$g"
 done
 [ $ok = 1 ] && tap_ok "BGP lab up: router BIRD, BIRD and sluiced on 3 gateways, 2 backends" ||
 	tap_fail "BGP lab: gateways' BIRD" "$(tail -3 "$TMP"/g*/bird.log)"
 
 # --- sessions, routes, show, metrics -------------------------------------------------
-if ms=$(wait_ms 20000 established 6); then
+if ms=$(lab_wait_ms 20000 established 6); then
 	tap_ok "the router's six sessions (IPv4, IPv6) are established ($ms ms after the daemons started)"
 else
 	tap_fail "the router's six sessions are established" \
@@ -162,7 +69,7 @@ fi
 # IPv4 and IPv6 sessions update apart).
 a6_hops_are() { hops_are $VIP_A "$1" && hops_are $VIP_6 "$1"; }
 all_hops_are() { a6_hops_are "$1" && hops_are $VIP_B "$1"; }
-if ms=$(wait_ms 5000 all_hops_are 3); then
+if ms=$(lab_wait_ms 5000 all_hops_are 3); then
 	tap_ok "the router's kernel tables have a 3-way multipath route to each VIP (IPv4, IPv6)"
 else
 	tap_fail "3-way multipath routes at the router" "$(in_r ip route show)" "$(in_r ip -6 route show)" \
@@ -171,13 +78,13 @@ fi
 r=$(birdc_in router show route $VIP_A/32 all)
 check "the router sees the VIP with community ($BGP_GW_AS,14)" grep -q "($BGP_GW_AS,14)" <<<"$r"
 check "the generated include is the one sluiced owns (own tables, static routes, BFD)" \
-	grep -q "route $VIP_A/32 blackhole" "$(gw_dir 1)/bird-sluice.conf"
+	grep -q "route $VIP_A/32 blackhole" "$(bgp_gw_dir 1)/bird-sluice.conf"
 check "the gateways' kernel tables know nothing of the VIPs (own BIRD tables)" \
 	test -z "$(in_gwi 1 ip route show $VIP_A)"
-j=$(gw_cli 1 -j bgp show)
+j=$(sluice_bgpgw 1 -j bgp show)
 s=$(jq -r '"\([.vips[] | select(.announced)] | length) \([.peers[] | select(.established)] | length) \(.live)"' <<<"$j")
 check "sluice bgp show -j: 3 VIPs announced, 2 sessions established, BIRD live ($s)" test "$s" = "3 2 true"
-t=$(gw_cli 1 bgp show)
+t=$(sluice_bgpgw 1 bgp show)
 check "sluice bgp show: text names VIPs and the session" \
 	grep -q "$VIP_A: announced" <<<"$t"
 # The daemon polls BIRD every second: its view may lag the router's by that much.
@@ -185,7 +92,7 @@ bgp_metrics_ok() {
 	in_gwi 1 curl -s -m 1 http://127.0.0.1:9469/metrics | grep sluice_bgp_ >"$TMP/bgp.metrics"
 	[ "$(grep -cE "^sluice_bgp_announced\{vip=\"$VIP_A\"\} 1|^sluice_bgp_session_up\{peer=\"r1\",address=\"$BGP_ROUTER4\"\} 1" "$TMP/bgp.metrics")" = 2 ]
 }
-if ms=$(wait_ms 3000 bgp_metrics_ok); then
+if ms=$(lab_wait_ms 3000 bgp_metrics_ok); then
 	tap_ok "metrics: sluice_bgp_announced{vip=\"$VIP_A\"} 1, sluice_bgp_session_up{peer=\"r1\",...} 1"
 else
 	tap_fail "metrics: sluice_bgp_announced and sluice_bgp_session_up" "$(cat "$TMP/bgp.metrics")"
@@ -232,44 +139,44 @@ else
 	CARRIER=3
 fi
 # --- bad input changes nothing ---------------------------------------------------------
-sum0=$(md5sum <"$(gw_dir 1)/bird-sluice.conf")
-gw_conf 1 "  vips: [{address: $VIP_A, peers: [r9]}]" >"$TMP/bad.yaml"
-out=$(gw_cli 1 config apply "$TMP/bad.yaml" 2>&1)
+sum0=$(md5sum <"$(bgp_gw_dir 1)/bird-sluice.conf")
+lab_bgp_conf 1 "  vips: [{address: $VIP_A, peers: [r9]}]" >"$TMP/bad.yaml"
+out=$(sluice_bgpgw 1 config apply "$TMP/bad.yaml" 2>&1)
 check "config apply with an unknown peer is refused: $(head -1 <<<"$out")" \
 	grep -q "unknown peer 'r9'" <<<"$out"
-gw_conf 1 | sed "s|asn: $BGP_GW_AS|asn: 0|" >"$TMP/bad.yaml"
-out=$(gw_cli 1 config check "$TMP/bad.yaml" 2>&1)
+lab_bgp_conf 1 | sed "s|asn: $BGP_GW_AS|asn: 0|" >"$TMP/bad.yaml"
+out=$(sluice_bgpgw 1 config check "$TMP/bad.yaml" 2>&1)
 check "config check with AS 0: $(head -1 <<<"$out")" grep -q "not a usable AS number" <<<"$out"
 check "the include did not change, the routes neither" \
-	test "$(md5sum <"$(gw_dir 1)/bird-sluice.conf")" = "$sum0" -a "$(nexthops $VIP_A)" = 3
+	test "$(md5sum <"$(bgp_gw_dir 1)/bird-sluice.conf")" = "$sum0" -a "$(bgp_nexthops $VIP_A)" = 3
 
 # --- a VIP without a backend up is withdrawn, and comes back ------------------------------
 # silent (its link drops everything): nginx keeps running, lab_be_heal only lifts the drop.
 lab_be_fail 2 silent
-if ms=$(wait_ms 10000 hops_are $VIP_B 0) && hops_are $VIP_A 3; then
+if ms=$(lab_wait_ms 10000 hops_are $VIP_B 0) && hops_are $VIP_A 3; then
 	tap_ok "backend 2 down: $VIP_B withdrawn by every gateway ($ms ms), $VIP_A kept"
 else
-	tap_fail "backend 2 down: $VIP_B withdrawn" "$(in_r ip route show)" "$(gw_cli 1 bgp show)"
+	tap_fail "backend 2 down: $VIP_B withdrawn" "$(in_r ip route show)" "$(sluice_bgpgw 1 bgp show)"
 fi
-ev=$(gw_cli 1 -j journal show dir "$(gw_dir 1)/journal" type bgp 2>/dev/null)
+ev=$(sluice_bgpgw 1 -j journal show dir "$(bgp_gw_dir 1)/journal" type bgp 2>/dev/null)
 check "journal: a bgp 'withdrawn' event for $VIP_B" \
 	grep -q "\"vip\":\"$VIP_B\",\"event\":\"withdrawn\"" <<<"$ev"
 lab_be_heal 2
-if ms=$(wait_ms 10000 hops_are $VIP_B 3); then
+if ms=$(lab_wait_ms 10000 hops_are $VIP_B 3); then
 	tap_ok "backend 2 back: $VIP_B announced again by the three gateways ($ms ms)"
 else
 	tap_fail "backend 2 back: $VIP_B announced again" "$(in_r ip route show)" \
-		"$(gw_cli 1 bgp show)" "$(gw_cli 1 backend show)" "$(gw_cli 1 breaker show)" \
-		"$(tail -5 "$(gw_dir 1)/sluiced.log")"
+		"$(sluice_bgpgw 1 bgp show)" "$(sluice_bgpgw 1 backend show)" "$(sluice_bgpgw 1 breaker show)" \
+		"$(tail -5 "$(bgp_gw_dir 1)/sluiced.log")"
 fi
 
 # --- drain: withdrawn, new connections elsewhere, drained, undrained ---------------------
 D=$((CARRIER % 3 + 1))
-out=$(gw_cli $D gateway drain --deadline 0 2>&1)
+out=$(sluice_bgpgw $D gateway drain --deadline 0 2>&1)
 check "gateway drain --deadline 0 is refused: $out" grep -q "deadline" <<<"$out"
-out=$(gw_cli $D gateway drain --deadline 20 2>&1)
+out=$(sluice_bgpgw $D gateway drain --deadline 20 2>&1)
 check "gateway drain on gateway $D: $out" grep -q '^draining: 0 of 3 VIPs announced' <<<"$out"
-if ms=$(wait_ms 3000 a6_hops_are 2); then
+if ms=$(lab_wait_ms 3000 a6_hops_are 2); then
 	tap_ok "the router withdraws gateway $D's VIPs ($ms ms)"
 else
 	tap_fail "the router withdraws gateway $D's VIPs" "$(in_r ip route show $VIP_A)"
@@ -282,18 +189,18 @@ done
 f1=$(fwd $D)
 check "connections opened during the drain: $okc of 10 answered, none through gateway $D (forwarded $f0 -> $f1)" \
 	test $okc = 10 -a "$f0" = "$f1"
-drained() { [ "$(gw_cli $D -j bgp show | jq -r '"\(.drain) \(.active_flows)"')" = "drained 0" ]; }
-if ms=$(wait_ms 8000 drained); then
+drained() { [ "$(sluice_bgpgw $D -j bgp show | jq -r '"\(.drain) \(.active_flows)"')" = "drained 0" ]; }
+if ms=$(lab_wait_ms 8000 drained); then
 	tap_ok "gateway $D drained: no active flow left ($ms ms)"
 else
-	tap_fail "gateway $D drained" "$(gw_cli $D bgp show)"
+	tap_fail "gateway $D drained" "$(sluice_bgpgw $D bgp show)"
 fi
-ev=$(gw_cli $D -j journal show dir "$(gw_dir $D)/journal" type bgp 2>/dev/null)
+ev=$(sluice_bgpgw $D -j journal show dir "$(bgp_gw_dir $D)/journal" type bgp 2>/dev/null)
 check "journal: drain and drained events" \
 	test "$(grep -oE '"event":"drain(ed)?"' <<<"$ev" | sort -u | wc -l)" = 2
-out=$(gw_cli $D gateway undrain 2>&1)
+out=$(sluice_bgpgw $D gateway undrain 2>&1)
 check "gateway undrain: $out" grep -q '^undrained: 3 of 3 VIPs announced' <<<"$out"
-if ms=$(wait_ms 3000 a6_hops_are 3); then
+if ms=$(lab_wait_ms 3000 a6_hops_are 3); then
 	tap_ok "the router has gateway $D back ($ms ms)"
 else
 	tap_fail "the router has gateway $D back" "$(in_r ip route show $VIP_A)"
@@ -303,17 +210,17 @@ fi
 # withdrawn_within_1s HOPS WHAT: both VIPs' routes down to HOPS next hops within 1 s.
 withdrawn_within_1s() {
 	local ms
-	if ms=$(wait_ms 1000 hops_are $VIP_A "$1"); then
+	if ms=$(lab_wait_ms 1000 hops_are $VIP_A "$1"); then
 		tap_ok "$2: the router withdraws it in $ms ms (limit 1 s)"
 	else
-		tap_fail "$2: withdrawn within 1 s" "$(nexthops $VIP_A) next hops after $ms ms"
+		tap_fail "$2: withdrawn within 1 s" "$(bgp_nexthops $VIP_A) next hops after $ms ms"
 	fi
-	check "... and from $VIP_6's route too (its IPv6 session)" wait_ms 1000 hops_are $VIP_6 "$1"
+	check "... and from $VIP_6's route too (its IPv6 session)" lab_wait_ms 1000 hops_are $VIP_6 "$1"
 }
 in_gwi "$CARRIER" ip link set $GW_IF down
 withdrawn_within_1s 2 "gateway $CARRIER's link down (BFD 100 ms x 3)"
 KILLED=$((CARRIER % 3 + 1))
-kill -9 "$(cat "$(gw_dir $KILLED)/sluiced.pid")" "$(cat "$TMP/g$KILLED/bird.pid")" 2>/dev/null
+kill -9 "$(cat "$(bgp_gw_dir $KILLED)/sluiced.pid")" "$(cat "$TMP/g$KILLED/bird.pid")" 2>/dev/null
 withdrawn_within_1s 1 "gateway $KILLED's BIRD and sluiced SIGKILLed"
 LAST=$((KILLED % 3 + 1))
 okc=0
@@ -333,17 +240,17 @@ check "the download that went through gateway $CARRIER finished through gateway 
 	test $rc = 0 -a "$size" = 500000
 
 # --- SIGTERM with drain-on-stop: withdrawn first, then the daemon stops ------------------
-kill -TERM "$(cat "$(gw_dir $LAST)/sluiced.pid")"
-stopped() { grep -q '\] stopped' "$(gw_dir $LAST)/sluiced.log"; }
-if ms=$(wait_ms 3000 a6_hops_are 0); then
+kill -TERM "$(cat "$(bgp_gw_dir $LAST)/sluiced.pid")"
+stopped() { grep -q '\] stopped' "$(bgp_gw_dir $LAST)/sluiced.log"; }
+if ms=$(lab_wait_ms 3000 a6_hops_are 0); then
 	tap_ok "SIGTERM to gateway $LAST's sluiced (drain-on-stop): its VIPs withdrawn ($ms ms)"
 else
 	tap_fail "SIGTERM with drain-on-stop: VIPs withdrawn" "$(in_r ip route show $VIP_A)"
 fi
-if ms=$(wait_ms 6000 stopped) && grep -q "gateway drained" "$(gw_dir $LAST)/sluiced.log"; then
+if ms=$(lab_wait_ms 6000 stopped) && grep -q "gateway drained" "$(bgp_gw_dir $LAST)/sluiced.log"; then
 	tap_ok "... and it stopped once drained ($ms ms)"
 else
-	tap_fail "... and it stopped once drained" "$(tail -4 "$(gw_dir $LAST)/sluiced.log")"
+	tap_fail "... and it stopped once drained" "$(tail -4 "$(bgp_gw_dir $LAST)/sluiced.log")"
 fi
 
 finish
