@@ -32,11 +32,11 @@
 #  5. HTTP, one connection per request: Sluice nat, nftables DNAT and
 #     HAProxy through the same gateway (tools/bench-http.sh).
 #
-# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster")
+# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster bgp")
 # runs only the parts named.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster}
+BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster bgp}
 # part NAME: true when NAME is one of BENCH_PARTS.
 part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 BUILD=${BUILD:-build}
@@ -431,4 +431,5 @@ part failover && BUILD="$BUILD" bash "$(dirname "$0")/bench-failover.sh"
 part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
 part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 part cluster && BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
+part bgp && BUILD="$BUILD" bash "$(dirname "$0")/bench-bgp.sh"
 exit 0

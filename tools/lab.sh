@@ -631,7 +631,7 @@ lab_bgp_bird() {
 }
 
 # lab_bgp_router [on|off]: the router's BIRD, an IPv4 and an IPv6 session
-# with every gateway, BFD on (default) or off.
+# with every gateway, BFD on (default) or off; BGP_HOLD: its hold time (s).
 lab_bgp_router() {
 	d=$LAB_STATE/router
 	mkdir -p "$d" || return 1
@@ -651,14 +651,16 @@ protocol bgp gw$g {
 	local $BGP_ROUTER4 as $BGP_ROUTER_AS;
 	neighbor $(bgp_gw_addr4 "$g") as $BGP_GW_AS;
 	bfd ${1:-on};
-	connect retry time 2;
+	connect retry time 2;${BGP_HOLD:+
+	hold time $BGP_HOLD;}
 	ipv4 { import all; export none; };
 }
 protocol bgp gw${g}v6 {
 	local $BGP_ROUTER6 as $BGP_ROUTER_AS;
 	neighbor $(bgp_gw_addr6 "$g") as $BGP_GW_AS;
 	bfd ${1:-on};
-	connect retry time 2;
+	connect retry time 2;${BGP_HOLD:+
+	hold time $BGP_HOLD;}
 	ipv6 { import all; export none; };
 }
 EOF
