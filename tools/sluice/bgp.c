@@ -97,8 +97,10 @@ static void print_text(struct json_object *doc)
 	out_text("BGP AS %s, BIRD at %s (%s), include %s: %s\n", field(doc, "asn"),
 		 field(doc, "socket"), flag(doc, "live") ? "answering" : "NOT ANSWERING",
 		 field(doc, "include"), flag(doc, "configured") ? "configured" : "NOT CONFIGURED");
+	if (*field(doc, "bird_error"))
+		out_text("BIRD now: %s\n", field(doc, "bird_error"));
 	if (*field(doc, "error"))
-		out_text("last error: %s\n", field(doc, "error"));
+		out_text("sluiced's last error: %s\n", field(doc, "error"));
 	if (strcmp(field(doc, "drain"), "off"))
 		out_text("gateway %s for %s s: %s active flows%s%s\n", field(doc, "drain"),
 			 field(doc, "drain_elapsed_s"), field(doc, "active_flows"),
