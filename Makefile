@@ -11,7 +11,8 @@
 #   make demo     deps + build + the demo on a namespace lab (load balancing,
 #                 rate limits, resilience, the daemon, sluice trace)
 #   make bench    deps + build + benchmarks (not part of test)
-#   make fuzz     deps + libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each
+#   make fuzz     deps + libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each, and
+#                 PKTFUZZ_FRAMES frames through the data plane (tests/bpf/test_pktfuzz)
 #   make format / make check
 
 BUILD ?= build
@@ -79,6 +80,9 @@ TEST_COMMON_OBJS := $(call obj,$(wildcard tests/lib/*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(addprefix $(BUILD)/tests/fuzz/replay_,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
+# The packet fuzzer of the data plane (tests/bpf/test_pktfuzz.c): frames
+# through sluice_xdp; `make test` runs its default sample (10^5).
+PKTFUZZ_FRAMES ?= 10000000
 FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -232,6 +236,9 @@ fuzz: deps
 		grep -E '^stat::number_of_executed_runs|^Done' $(BUILD)/fuzz/$$n.log; \
 	done
 	@echo "fuzz: $(words $(FUZZ_NAMES)) harnesses ran $(FUZZ_SECONDS) s each without a finding"
+	@$(MAKE) --no-print-directory $(BUILD)/tests/bpf/test_pktfuzz
+	@echo "fuzz: packets, $(PKTFUZZ_FRAMES) frames through sluice_xdp"
+	@PKTFUZZ_FRAMES=$(PKTFUZZ_FRAMES) $(BUILD)/tests/bpf/test_pktfuzz
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH) $(TEST_HELPERS)

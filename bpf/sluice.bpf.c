@@ -3,7 +3,9 @@
  * sluice_xdp: the XDP entry of the Sluice data plane.
  *
  * Calls the stages of bpf/lib in order:
- *   parse -> service match -> rate limit ->
+ *   other host (promiscuous mode: passed untouched) ->
+ *   parse -> service match -> hygiene (invalid TCP flags, martian
+ *   sources: dropped) -> rate limit ->
  *   local: flow (bulkhead only, when a limit applies) -> admitted
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
  *   ipip: flow -> encapsulate -> forward
@@ -55,6 +57,7 @@
 #include "redispatch.h"
 #include "stats.h"
 #include "trace.h"
+#include "hygiene.h"
 
 /* nat forward direction: rewrite towards st->be, untag. */
 static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluice_pkt *pkt,
@@ -121,6 +124,10 @@ int sluice_xdp(struct xdp_md *ctx)
 		goto out;
 	}
 	fib = &sc->fib;
+	if (sluice_other_host(ctx)) {
+		reason = SLUICE_R_OTHER_HOST;
+		goto out;
+	}
 	reason = sluice_parse(ctx, &pkt);
 	if (reason != SLUICE_CONTINUE) {
 		/* ICMP errors about nat flows are breaker signals (then passed). */
@@ -170,6 +177,10 @@ int sluice_xdp(struct xdp_md *ctx)
 		goto out;
 	}
 	if (reason != SLUICE_CONTINUE || !svc)
+		goto out;
+	/* Before anything costs or keeps state; counted globally only (svc_id unset). */
+	reason = sluice_hygiene(&pkt);
+	if (reason != SLUICE_CONTINUE)
 		goto out;
 	/* From here on every reason is a verdict on this service. */
 	svc_id = svc->id;

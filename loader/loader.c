@@ -14,6 +14,9 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 
 #include "err.h"
 #include "loader.h"
+#include "loader_int.h"
 #include "sluice_abi.h"
 #include "sluice.skel.h"
 
@@ -69,7 +73,7 @@ void loader_set_flow_entries(__u32 entries)
 	flow_entries = entries;
 }
 
-static int make_dir(const char *path)
+int loader_make_dir(const char *path)
 {
 	int err;
 
@@ -90,14 +94,14 @@ static int prepare_root(const char *root, int with_iface)
 	err = loader_check_bpffs(root);
 	if (err)
 		return err;
-	err = make_dir(root);
+	err = loader_make_dir(root);
 	if (err || !with_iface)
 		return err;
 	if (snprintf(path, sizeof(path), "%s/iface", root) >= (int)sizeof(path)) {
 		err_set("pin root '%s' is too long", root);
 		return -ENAMETOOLONG;
 	}
-	return make_dir(path);
+	return loader_make_dir(path);
 }
 
 /* 1 for the maps sized by --flow-entries. */
@@ -148,6 +152,36 @@ static int size_flow_map(struct bpf_map *map, const char *path, const char *root
 	if (err)
 		err_set("cannot size %s: %s", bpf_map__name(map), strerror(-err));
 	return err;
+}
+
+int loader_pin_maps(struct bpf_object *obj, const char *root)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *name = bpf_map__name(map);
+
+		if (bpf_map__is_internal(map))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", root, name) >= (int)sizeof(path)) {
+			err_set("pin root '%s' is too long", root);
+			return -ENAMETOOLONG;
+		}
+		if (is_flow_map(name)) {
+			err = size_flow_map(map, path, root);
+			if (err)
+				return err;
+		}
+		err = bpf_map__set_pin_path(map, path);
+		if (err) {
+			err_set("cannot set the pin path of %s: %s", name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -201,7 +235,6 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 	int config_created = 0, subsets_created = 0;
 	struct sluice_bpf *skel;
 	struct bpf_program *prog;
-	struct bpf_map *map;
 	char path[PATH_MAX];
 	struct stat st;
 	int err;
@@ -212,32 +245,13 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 		err_set("cannot open the Sluice BPF object: %s", strerror(-err));
 		return err;
 	}
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		const char *name = bpf_map__name(map);
-
-		if (bpf_map__is_internal(map))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", root, name) >= (int)sizeof(path)) {
-			err_set("pin root '%s' is too long", root);
-			err = -ENAMETOOLONG;
-			goto out;
-		}
-		if (is_flow_map(name)) {
-			err = size_flow_map(map, path, root);
-			if (err)
-				goto out;
-		}
-		if (!strcmp(name, SLUICE_MAP_CONFIG))
-			config_created = stat(path, &st) && errno == ENOENT;
-		if (!strcmp(name, SLUICE_MAP_SUBSETS))
-			subsets_created = stat(path, &st) && errno == ENOENT;
-		err = bpf_map__set_pin_path(map, path);
-		if (err) {
-			err_set("cannot set the pin path of %s: %s", name, strerror(-err));
-			goto out;
-		}
-	}
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_CONFIG) < (int)sizeof(path))
+		config_created = stat(path, &st) && errno == ENOENT;
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_SUBSETS) < (int)sizeof(path))
+		subsets_created = stat(path, &st) && errno == ENOENT;
+	err = loader_pin_maps(skel->obj, root);
+	if (err)
+		goto out;
 	if (!with_prog) {
 		bpf_object__for_each_program(prog, skel->obj)
 		{
@@ -453,6 +467,46 @@ static int create_link(int prog_fd, int ifindex, const char *ifname, enum loader
 	return err;
 }
 
+/*
+ * sl_ifmac[ifindex]: the interface's MAC, so that the data plane passes
+ * frames for other MACs untouched (promiscuous mode, bpf/lib/hygiene.h);
+ * set 0 clears it. An interface that is not Ethernet, or whose ifindex is
+ * past the map, gets no entry: no check.
+ */
+static int ifmac_write(int map_fd, int ifindex, const char *ifname, int set)
+{
+	struct sluice_ifmac v = { 0 };
+	__u32 key = (__u32)ifindex;
+	struct ifreq ifr;
+	int sock, err;
+
+	if (ifindex <= 0 || ifindex >= SLUICE_IFMAC_ENTRIES)
+		return 0;
+	if (set) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sock < 0 || ioctl(sock, SIOCGIFHWADDR, &ifr)) {
+			err = -errno;
+			if (sock >= 0)
+				close(sock);
+			err_set("cannot read the MAC address of %s: %s", ifname, strerror(-err));
+			return err;
+		}
+		close(sock);
+		if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
+			memcpy(v.mac, ifr.ifr_hwaddr.sa_data, sizeof(v.mac));
+			v.set = 1;
+		}
+	}
+	if (bpf_map_update_elem(map_fd, &key, &v, BPF_ANY)) {
+		err = -errno;
+		err_set("cannot write %s[%d]: %s", SLUICE_MAP_IFMAC, ifindex, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int loader_attach(const char *root, const char *ifname, const struct loader_attach_opts *opts,
 		  struct loader_iface *result)
 {
@@ -513,6 +567,10 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 	err = skel_for_attach(root, &skel);
 	if (err)
 		goto out;
+	/* Before the program sees a frame: it compares each with this MAC. */
+	err = ifmac_write(bpf_map__fd(skel->maps.sl_ifmac), ifindex, ifname, 1);
+	if (err)
+		goto out;
 
 	if (old_fd >= 0) {
 		int same = !strcmp(old_mode, mode == LOADER_XDP_SKB ? "skb" : "native");
@@ -552,7 +610,7 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		err = link_fd;
 		goto out;
 	}
-	err = make_dir(dir);
+	err = loader_make_dir(dir);
 	if (err)
 		goto out;
 	if (bpf_obj_pin(link_fd, path)) {
@@ -616,6 +674,14 @@ int loader_detach(const char *root, const char *ifname)
 	}
 	close(fd);
 	unpin_link(root, ifname);
+	/* Its MAC entry goes too (pins of an older version have no sl_ifmac). */
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_IFMAC) < (int)sizeof(path) &&
+	    (fd = bpf_obj_get(path)) >= 0) {
+		err = ifmac_write(fd, (int)info.xdp.ifindex, ifname, 0);
+		close(fd);
+		if (err)
+			return err;
+	}
 
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)

@@ -26,6 +26,8 @@
 /*
  * 7: sluice trace: sl_trace (ring buffer), sl_trace_cfg, sl_trace_buf. No
  *    existing layout changed: older pins get the new maps on the next load.
+ * 8: sl_ifmac (the interface's MAC for the promiscuous-mode check); reasons
+ *    other_host, bad_flags and martian (global slots only).
  * 6: failover: sl_syn, sl_svc_fo, sl_be_fo, sl_fo_svc, sl_fo_be, sl_scratch,
  *    events 4-7.
  * 5: limits of 16384 services and 65536 backends (every per-id map grows:
@@ -35,7 +37,7 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 7
+#define SLUICE_ABI_VERSION 8
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -72,6 +74,7 @@
 #define SLUICE_MAP_TRACE "sl_trace"	    /* decisions traced (sluice trace): ring buffer */
 #define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
+#define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -86,6 +89,7 @@
 #define SLUICE_CLIENT_RL_ENTRIES 65536	/* per-client buckets, LRU-bounded */
 #define SLUICE_VLAN_MAX 2		/* 802.1ad outer + 802.1Q inner tag */
 #define SLUICE_IPV6_EXT_MAX 6		/* IPv6 extension headers walked before giving up */
+#define SLUICE_IFMAC_ENTRIES 65536	/* sl_ifmac: interfaces of a higher ifindex go unchecked */
 #define SLUICE_RATE_MAX_PPS 1000000000u /* highest configurable rate, packets/s */
 #define SLUICE_MAX_BACKENDS 65536     /* backend ids are 0 .. SLUICE_MAX_BACKENDS-1, all services */
 #define SLUICE_NO_BACKEND 0xffffffffu /* "no backend" in tables, shards and flows */
@@ -192,18 +196,26 @@ enum sluice_reason {
 	SLUICE_R_BRK_OPEN, /* every backend choice's breaker open, fail fast: refused (RST or drop) */
 	SLUICE_R_NO_LEADER, /* write flow while the service has no leader: refused (RST or drop) */
 	SLUICE_R_LEADER_MOVED, /* packet of a write flow whose backend is no longer the leader: RST/drop */
+	/* Counted globally only: the per-service slots are full (SLUICE_R_SVC_LAST). */
+	SLUICE_R_OTHER_HOST, /* unicast frame for another MAC (promiscuous mode): passed untouched */
+	SLUICE_R_BAD_FLAGS,  /* service TCP segment with an invalid flag combination: dropped */
+	SLUICE_R_MARTIAN,    /* service packet from a martian source address: dropped */
 	SLUICE_R_MAX,
 };
 _Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the global slots");
 
 /*
  * The service verdicts, the reasons counted per service too: admitted, and
- * everything from SLUICE_R_DROP_SVC_RATE on (the reasons in between are
+ * SLUICE_R_DROP_SVC_RATE .. SLUICE_R_SVC_LAST (the reasons in between are
  * about packets that matched no service). Slot 0 is admitted, slot
- * r - SLUICE_R_DROP_SVC_RATE + 1 the others.
+ * r - SLUICE_R_DROP_SVC_RATE + 1 the others. The reasons after
+ * SLUICE_R_SVC_LAST are counted globally only: a 17th slot would double
+ * sl_svc_stats's memory per possible CPU (4 MiB more each).
  */
-#define SLUICE_R_IS_SVC_VERDICT(r) ((r) == SLUICE_R_ADMITTED || (r) >= SLUICE_R_DROP_SVC_RATE)
-_Static_assert(SLUICE_R_MAX - SLUICE_R_DROP_SVC_RATE + 1 <= SLUICE_SVC_SLOTS,
+#define SLUICE_R_SVC_LAST SLUICE_R_LEADER_MOVED
+#define SLUICE_R_IS_SVC_VERDICT(r) \
+	((r) == SLUICE_R_ADMITTED || ((r) >= SLUICE_R_DROP_SVC_RATE && (r) <= SLUICE_R_SVC_LAST))
+_Static_assert(SLUICE_R_SVC_LAST - SLUICE_R_DROP_SVC_RATE + 2 <= SLUICE_SVC_SLOTS,
 	       "service verdicts must fit the per-service slots");
 _Static_assert((SLUICE_SVC_SLOTS & (SLUICE_SVC_SLOTS - 1)) == 0,
 	       "the data plane masks the slot: a power of two");
@@ -216,6 +228,19 @@ _Static_assert((SLUICE_SVC_SLOTS & (SLUICE_SVC_SLOTS - 1)) == 0,
 #define SLUICE_R_IS_REFUSAL(r)                                                                  \
 	((r) == SLUICE_R_BH_SERVICE || (r) == SLUICE_R_BH_GLOBAL || (r) == SLUICE_R_BRK_OPEN || \
 	 (r) == SLUICE_R_NO_LEADER || (r) == SLUICE_R_LEADER_MOVED)
+
+/*
+ * sl_ifmac value (array indexed by ifindex): the MAC of an interface Sluice
+ * is attached to, written by the loader at attach and cleared at detach. A
+ * unicast frame for any other MAC (the interface in promiscuous mode) is
+ * passed untouched. set 0: no check (not attached, or not Ethernet).
+ */
+struct sluice_ifmac {
+	__u8 mac[6];
+	__u8 set; /* 1: mac holds the interface's address */
+	__u8 pad; /* must be zero */
+};
+_Static_assert(sizeof(struct sluice_ifmac) == 8, "sluice_ifmac layout");
 
 /* A 16-byte address; IPv4 as ::ffff:a.b.c.d. */
 union sluice_addr {
@@ -423,7 +448,7 @@ struct sluice_svc_res {
 	__u8 refuse;	     /* enum sluice_refuse */
 	__u8 on_open;	     /* enum sluice_on_open */
 	__u8 flags;	     /* SLUICE_RES_* */
-	__u8 pad;	     /* must be zero */
+	__u8 panic_pct;	     /* panic threshold: 0 = default (50), SLUICE_PANIC_OFF = off */
 	__u32 brk_failures;  /* failures within the window that trip (default 30) */
 	__u32 brk_window_ms; /* sliding window (default 10000) */
 	__u32 brk_rate_pct;  /* failure rate that trips, percent (default 50) */
@@ -437,7 +462,15 @@ struct sluice_svc_res {
 };
 _Static_assert(sizeof(struct sluice_svc_res) == 56, "sluice_svc_res layout");
 
-#define SLUICE_RES_NO_GLOBAL 0x1		/* service excluded from the global bulkhead */
+#define SLUICE_RES_NO_GLOBAL 0x1 /* service excluded from the global bulkhead */
+/*
+ * Set by the breaker engine while the service is in panic: fewer than
+ * panic_pct % of its active backends are healthy (breaker closed), so new
+ * flows ignore the breakers and spread over every active backend.
+ */
+#define SLUICE_RES_PANIC 0x2
+#define SLUICE_PANIC_DEFAULT_PCT 50
+#define SLUICE_PANIC_OFF 0xff
 #define SLUICE_CONNS_GLOBAL SLUICE_MAX_SERVICES /* sl_conns index of the global count */
 
 /* sl_res_global value (array of one): the global bulkhead. */
@@ -470,6 +503,14 @@ struct sluice_breaker {
  * it from an operator's trip (written with 0).
  */
 #define SLUICE_BRK_FAST_TRIPPED (-0x5107)
+/*
+ * probes_left of a breaker the daemon's health check wrote: OPEN because
+ * the check is down, CLOSED because it came up. The data plane reads
+ * probes_left in HALF_OPEN only; the marks tell watchers and `breaker
+ * show` that a health check, not an operator, set the state.
+ */
+#define SLUICE_BRK_HEALTH_DOWN (-0x5108)
+#define SLUICE_BRK_HEALTH_UP (-0x5109)
 _Static_assert(sizeof(struct sluice_breaker) == 8, "sluice_breaker layout");
 
 /* sl_be_signals value (per-CPU array indexed by backend id): passive health signals. */
@@ -587,6 +628,69 @@ _Static_assert(sizeof(struct sluice_fo_counter) == 32, "sluice_fo_counter layout
 #define SLUICE_BRK_NEXT_TRIES 8		 /* table slots tried after an open backend's */
 
 /*
+ * Host side (issue 15): cgroup programs balancing a host's own outbound
+ * connects (bpf/host.bpf.c). Their maps are pinned beside the data plane's
+ * under the same root; the service, backend, Maglev and breaker maps are
+ * the data plane's own.
+ */
+#define SLUICE_MAP_HOST_SOCKS "sl_host_socks" /* per-socket state (socket storage) */
+#define SLUICE_MAP_HOST_SCOPE "sl_host_scope" /* which services each attached cgroup balances */
+#define SLUICE_MAP_HOST_CONNS "sl_host_conns" /* outbound connections in use per service */
+#define SLUICE_MAP_HOST_STATS "sl_host_stats" /* per-service host-side counters */
+#define SLUICE_MAP_HOST_RL "sl_host_rl"	      /* per-service connect rate buckets (host side) */
+#define SLUICE_HOST_PATH_MAX 232	      /* cgroup path kept in struct sluice_host_scope */
+
+/*
+ * sl_host_scope key: one attached cgroup (its cgroup id, the inode number of
+ * its cgroup2 folder) and one service it balances; svc all zero is the
+ * attachment's own entry (the cgroup balances every service when that
+ * entry's flags have SLUICE_HOST_ALL).
+ */
+struct sluice_host_scope_key {
+	__u64 cgid;		   /* cgroup id of the attached cgroup */
+	struct sluice_svc_key svc; /* a service, or all zero: the attachment itself */
+	__u32 pad;		   /* must be zero */
+};
+_Static_assert(sizeof(struct sluice_host_scope_key) == 32, "sluice_host_scope_key layout");
+
+#define SLUICE_HOST_ALL 0x1 /* the attachment balances every service */
+
+/* sl_host_scope value. */
+struct sluice_host_scope {
+	__u32 flags; /* SLUICE_HOST_* (the attachment's entry only) */
+	__u32 nsvc;  /* services listed (the attachment's entry only) */
+	__u8 path
+		[SLUICE_HOST_PATH_MAX]; /* cgroup path as attached, NUL-ended (attachment's entry) */
+};
+_Static_assert(sizeof(struct sluice_host_scope) == 240, "sluice_host_scope layout");
+
+/*
+ * sl_host_socks value (socket storage): what a balanced socket was sent to,
+ * so getpeername and recvmsg can show the service address and the close
+ * can give back the bulkhead slot.
+ */
+struct sluice_host_sock {
+	union sluice_addr vip;	   /* the service address the application asked for */
+	union sluice_addr backend; /* the backend the socket was sent to */
+	__be16 vport;		   /* the service port */
+	__be16 bport;		   /* the backend port */
+	__u32 svc_id;		   /* the service */
+	__u32 backend_id;	   /* the backend */
+	__u32 flags;		   /* SLUICE_FLOW_COUNTED*, ESTABLISHED, PROBE */
+};
+_Static_assert(sizeof(struct sluice_host_sock) == 48, "sluice_host_sock layout");
+
+/* sl_host_stats value (per-CPU array indexed by service id). */
+struct sluice_host_counter {
+	__u64 balanced;	    /* connects (and UDP sends) sent to a backend */
+	__u64 refused_bh;   /* connects refused by the bulkhead (ECONNREFUSED) */
+	__u64 refused_brk;  /* connects refused: every candidate's breaker open */
+	__u64 no_backend;   /* connects refused: no backend (or none of the socket's family) */
+	__u64 refused_rate; /* connects refused: over the service's rate (host-side bucket) */
+};
+_Static_assert(sizeof(struct sluice_host_counter) == 40, "sluice_host_counter layout");
+
+/*
  * sluice trace (bpf/lib/trace.h). Off, the data plane pays one array
  * lookup and one load per packet (sl_trace_cfg.until == 0). On, it copies
  * the frame's first bytes at the entry and, at the exit, sends a record of
@@ -644,7 +748,7 @@ _Static_assert(sizeof(struct sluice_trace_rec) == 200, "sluice_trace_rec layout"
 
 /*
  * Slot of a service verdict in struct sluice_svc_counters; a reason that is
- * not a service verdict (SLUICE_R_IS_SVC_VERDICT) would share admitted's.
+ * not a service verdict (SLUICE_R_IS_SVC_VERDICT) must not be counted there.
  */
 static inline __u32 sluice_svc_slot(__u32 reason)
 {

@@ -271,6 +271,14 @@ struct {
 	__uint(max_entries, SLUICE_EVENTS_BYTES);
 } sl_events SEC(".maps");
 
+/* The MAC of each attached interface, by ifindex (struct sluice_ifmac). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_IFMAC_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct sluice_ifmac);
+} sl_ifmac SEC(".maps");
+
 /* Gateway-wide settings (one entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

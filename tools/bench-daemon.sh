@@ -10,7 +10,9 @@
 #     other, each a fresh sluice process whose command sluiced journals
 #     (fdatasync, journal on the disk of /var/tmp) and applies (Maglev
 #     table rebuilt and republished); the same commands with --local (no
-#     daemon, no journal) for comparison.
+#     daemon, no journal) for comparison; and the same commands as one
+#     `sluice -b` batch (one connection, pipelined, group commit, each
+#     changed table built once).
 #  2. config apply: a YAML of BENCH_SVCS services x BENCH_BES backends
 #     (default 1000 x 10; backend ids are shared by all services, so the
 #     total is capped at SLUICE_MAX_BACKENDS 65536: the script lowers the
@@ -78,7 +80,7 @@ stop_daemon() {
 
 # --- 1. commands per second through the socket --------------------------------
 bench_socket() {
-	local i t0 t1 fail=0 lfail=0 VIP=192.0.2.10
+	local i t0 t1 rc fail=0 lfail=0 VIP=192.0.2.10
 	echo
 	echo "-- write commands through the control socket ($BENCH_CMDS x 'backend set ... weight W',"
 	echo "   one sluice process each, journal fdatasync'ed on $(df --output=source /var/tmp | tail -1))"
@@ -93,10 +95,21 @@ bench_socket() {
 			>/dev/null 2>&1 || fail=$((fail + 1))
 	done
 	t1=$(ms)
-	stop_daemon
 	awk -v n="$BENCH_CMDS" -v t="$((t1 - t0))" -v f="$fail" 'BEGIN {
 		printf "   through sluiced: %d commands in %.2f s = %.0f commands/s (%.2f ms each, %d failed)\n",
 			n, t / 1000, n * 1000 / t, t / n, f }'
+	# The same commands as one batch: one connection, pipelined, group commit.
+	for i in $(seq "$BENCH_CMDS"); do
+		echo "backend set $VIP 80 tcp 10.0.0.11 port 8080 weight $((i % 100 + 1))"
+	done >"$W/batch.txt"
+	t0=$(ms)
+	"$SLUICE" -b "$W/batch.txt" >/dev/null 2>&1
+	rc=$?
+	t1=$(ms)
+	stop_daemon
+	awk -v n="$BENCH_CMDS" -v t="$((t1 - t0))" -v rc="$rc" 'BEGIN {
+		printf "   through sluiced, one batch (sluice -b): %d commands in %.2f s = %.0f commands/s (%.3f ms each, rc %d)\n",
+			n, t / 1000, n * 1000 / t, t / n, rc }'
 	t0=$(ms)
 	for i in $(seq "$BENCH_CMDS"); do
 		"$SLUICE" --local backend set $VIP 80 tcp 10.0.0.11 port 8080 weight $((i % 100 + 1)) \

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # What the benchmark parts that compare Sluice with HAProxy on one lab share
-# (tools/bench-failover.sh, tools/bench-http.sh). Sourced from bash after
+# (tools/bench-failover.sh, tools/bench-http.sh, tools/bench-host.sh). Sourced from bash after
 # setting LAB_ID and LAB_PIN_ROOT; sources tools/lab.sh and, on exit, stops
 # HAProxy and removes the lab.
 #   bench_up PART SVIP HVIP  the steering lab (client, gateway, 3 nginx
@@ -10,7 +10,8 @@
 #                            lo for HAProxy; when the lab does not come up,
 #                            "PART: skipped: ..." and exit 0
 #   bench_haproxy HVIP GLOBAL DEFAULTS BACKEND
-#                            HAProxy in the gateway namespace (HAPID): mode
+#                            HAProxy in the gateway namespace (HAPID; in
+#                            BENCH_HAPROXY_NS when set): mode
 #                            tcp on HVIP:80, roundrobin over the 3 backends;
 #                            GLOBAL, DEFAULTS, BACKEND: more lines of those
 #                            sections, newline-separated ("": none)
@@ -50,7 +51,7 @@ bench_haproxy() {
 		bench_lines "$4"
 		for i in 1 2 3; do printf '\tserver s%s %s:80\n' $i "$(be_addr4 $i)"; done
 	} >"$LAB_STATE/haproxy.cfg"
-	nsenter --net=/run/netns/$GW_NS -- haproxy -db -f "$LAB_STATE/haproxy.cfg" \
+	nsenter --net=/run/netns/"${BENCH_HAPROXY_NS:-$GW_NS}" -- haproxy -db -f "$LAB_STATE/haproxy.cfg" \
 		>"$LAB_STATE/haproxy.log" 2>&1 &
 	HAPID=$!
 }

@@ -31,12 +31,15 @@
 #     HAProxy with option redispatch (tools/bench-failover.sh).
 #  5. HTTP, one connection per request: Sluice nat, nftables DNAT and
 #     HAProxy through the same gateway (tools/bench-http.sh).
+#  6. host: a client's connections balanced by the host side (cgroup
+#     programs) against an HAProxy sidecar on the same host
+#     (tools/bench-host.sh).
 #
-# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster bgp")
+# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster host bgp")
 # runs only the parts named.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster bgp}
+BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster host bgp}
 # part NAME: true when NAME is one of BENCH_PARTS.
 part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 BUILD=${BUILD:-build}
@@ -121,6 +124,7 @@ if ! lab_up_steer 3 >/dev/null || ! lab_attach; then
 	part failover && BUILD="$BUILD" bash "$(dirname "$0")/bench-failover.sh"
 	part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
 	part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
+	part host && BUILD="$BUILD" bash "$(dirname "$0")/bench-host.sh"
 	exit 0
 fi
 
@@ -431,5 +435,6 @@ part failover && BUILD="$BUILD" bash "$(dirname "$0")/bench-failover.sh"
 part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
 part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 part cluster && BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
+part host && BUILD="$BUILD" bash "$(dirname "$0")/bench-host.sh"
 part bgp && BUILD="$BUILD" bash "$(dirname "$0")/bench-bgp.sh"
 exit 0

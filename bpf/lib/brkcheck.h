@@ -17,6 +17,10 @@
  *        of this service in any state but UNUSED) if its breaker admits
  *        it, counted rerouted_fallback; else refuse;
  *      FAIL_FAST: refuse (BRK_OPEN: RST or drop per sl_svc_res.refuse).
+ * In panic (sl_svc_res.flags SLUICE_RES_PANIC, set by the breaker engine
+ * when too few of the service's active backends are healthy) the choice
+ * stands whatever its breaker says: the table already holds every active
+ * backend, so new flows spread over all of them (Envoy's panic threshold).
  * Established flows never come here: they follow their flow entry whatever
  * the breaker says.
  *
@@ -144,7 +148,8 @@ static __always_inline int sluice_breaker(__u32 svc_id, const struct sluice_bh_l
 	struct sluice_backend *alt = NULL;
 	__u32 alt_id;
 
-	if (sluice_brk_admit(*id, flags))
+	/* Panic (userspace's verdict): too few healthy backends to trust the breakers. */
+	if (lim->panic || sluice_brk_admit(*id, flags))
 		return SLUICE_CONTINUE;
 	if (lim->on_open == SLUICE_ON_OPEN_NEXT) {
 		alt_id = sluice_brk_next(table_id, hash, svc_id, *id, flags, &alt);

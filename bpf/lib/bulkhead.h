@@ -47,7 +47,8 @@ struct sluice_bh_limits {
 	__u32 reserved; /* of which only critical clients may use */
 	__u8 refuse;	/* enum sluice_refuse */
 	__u8 on_open;	/* enum sluice_on_open */
-	__u8 pad[2];
+	__u8 panic;	/* SLUICE_RES_PANIC set: new flows ignore the breakers */
+	__u8 pad;
 	__u32 fallback_be; /* backend id + 1, 0 = none */
 };
 
@@ -67,6 +68,7 @@ static __always_inline void sluice_bh_limits(__u32 svc_id, struct sluice_bh_limi
 		lim->fallback_be = res->fallback_be;
 		flags = res->flags;
 	}
+	lim->panic = !!(flags & SLUICE_RES_PANIC);
 	if (!(flags & SLUICE_RES_NO_GLOBAL)) {
 		g = bpf_map_lookup_elem(&sl_res_global, &zero);
 		if (g)
@@ -80,66 +82,86 @@ static __always_inline int sluice_bh_limited(const struct sluice_bh_limits *lim)
 	return lim->max || lim->global;
 }
 
-/* Add delta to sl_conns[idx] atomically; the count before the add. */
-static __always_inline __s64 sluice_conns_add(__u32 idx, __s64 delta)
+/*
+ * The functions below take the counting array as conns: sl_conns for the
+ * gateway, sl_host_conns for the host side (host.bpf.c), whose counts the
+ * sweep (which recounts sl_conns from the flow table) must not touch. A
+ * map pointer passed to an always-inline function is still a constant
+ * where bpf_map_lookup_elem sees it, which is what the verifier needs.
+ */
+
+/* Add delta to conns[idx] atomically; the count before the add. */
+static __always_inline __s64 sluice_conns_add_in(void *conns, __u32 idx, __s64 delta)
 {
-	struct sluice_conns *c = bpf_map_lookup_elem(&sl_conns, &idx);
+	struct sluice_conns *c = bpf_map_lookup_elem(conns, &idx);
 
 	if (!c)
 		return 0;
 	return __sync_fetch_and_add(&c->active, delta);
 }
 
-/* Take a slot of sl_conns[idx] under cap: 1 taken, 0 full (nothing changed). */
-static __always_inline int sluice_slot_take(__u32 idx, __u32 cap)
+static __always_inline __s64 sluice_conns_add(__u32 idx, __s64 delta)
 {
-	if (sluice_conns_add(idx, 1) < (__s64)cap)
+	return sluice_conns_add_in(&sl_conns, idx, delta);
+}
+
+/* Take a slot of conns[idx] under cap: 1 taken, 0 full (nothing changed). */
+static __always_inline int sluice_slot_take_in(void *conns, __u32 idx, __u32 cap)
+{
+	if (sluice_conns_add_in(conns, idx, 1) < (__s64)cap)
 		return 1;
-	sluice_conns_add(idx, -1);
+	sluice_conns_add_in(conns, idx, -1);
 	return 0;
 }
 
-/* 1 when the client is in the service's critical prefixes (one LPM lookup). */
-static __always_inline int sluice_bh_critical(const struct sluice_pkt *pkt, __u32 svc_id)
+/* 1 when client is in the service's critical prefixes (one LPM lookup). */
+static __always_inline int sluice_bh_critical(const union sluice_addr *client, __u32 svc_id)
 {
 	struct sluice_shard_key k = {};
 
 	k.prefixlen = SLUICE_CRITICAL_PREFIX_FULL;
 	k.svc_id = svc_id;
-	k.addr = pkt->src;
+	k.addr = *client;
 	return bpf_map_lookup_elem(&sl_critical, &k) != NULL;
 }
 
-/* Give back the slots named by flags (SLUICE_FLOW_COUNTED*). */
-static __always_inline void sluice_bh_give(__u32 svc_id, __u32 flags)
+/* Give back the slots of conns named by flags (SLUICE_FLOW_COUNTED*). */
+static __always_inline void sluice_bh_give_in(void *conns, __u32 svc_id, __u32 flags)
 {
 	if (flags & SLUICE_FLOW_COUNTED_GLOBAL)
-		sluice_conns_add(SLUICE_CONNS_GLOBAL, -1);
+		sluice_conns_add_in(conns, SLUICE_CONNS_GLOBAL, -1);
 	if ((flags & SLUICE_FLOW_COUNTED) && svc_id < SLUICE_MAX_SERVICES)
-		sluice_conns_add(svc_id, -1);
+		sluice_conns_add_in(conns, svc_id, -1);
+}
+
+static __always_inline void sluice_bh_give(__u32 svc_id, __u32 flags)
+{
+	sluice_bh_give_in(&sl_conns, svc_id, flags);
 }
 
 /*
- * A new connection takes its slots: SLUICE_CONTINUE with *flags holding
- * the COUNTED bits taken, or BH_GLOBAL / BH_SERVICE with nothing held.
+ * A new connection of client takes its slots of conns: SLUICE_CONTINUE
+ * with *flags holding the COUNTED bits taken, or BH_GLOBAL / BH_SERVICE
+ * with nothing held.
  */
-static __always_inline int sluice_bh_take(const struct sluice_pkt *pkt, __u32 svc_id,
-					  const struct sluice_bh_limits *lim, __u32 *flags)
+static __always_inline int sluice_bh_take_in(void *conns, const union sluice_addr *client,
+					     __u32 svc_id, const struct sluice_bh_limits *lim,
+					     __u32 *flags)
 {
 	__u32 max = lim->max, std;
 
 	if (lim->global) {
-		if (!sluice_slot_take(SLUICE_CONNS_GLOBAL, lim->global))
+		if (!sluice_slot_take_in(conns, SLUICE_CONNS_GLOBAL, lim->global))
 			return SLUICE_R_BH_GLOBAL;
 		*flags |= SLUICE_FLOW_COUNTED_GLOBAL;
 	}
 	if (max) {
 		std = lim->reserved < max ? max - lim->reserved : 0;
 		/* The standard share first: the LPM lookup only when it is full. */
-		if (!sluice_slot_take(svc_id, std) &&
-		    !(lim->reserved && sluice_bh_critical(pkt, svc_id) &&
-		      sluice_slot_take(svc_id, max))) {
-			sluice_bh_give(svc_id, *flags);
+		if (!sluice_slot_take_in(conns, svc_id, std) &&
+		    !(lim->reserved && sluice_bh_critical(client, svc_id) &&
+		      sluice_slot_take_in(conns, svc_id, max))) {
+			sluice_bh_give_in(conns, svc_id, *flags);
 			*flags &= ~SLUICE_FLOW_SLOTS;
 			return SLUICE_R_BH_SERVICE;
 		}
@@ -148,19 +170,31 @@ static __always_inline int sluice_bh_take(const struct sluice_pkt *pkt, __u32 sv
 	return SLUICE_CONTINUE;
 }
 
+static __always_inline int sluice_bh_take(const struct sluice_pkt *pkt, __u32 svc_id,
+					  const struct sluice_bh_limits *lim, __u32 *flags)
+{
+	return sluice_bh_take_in(&sl_conns, &pkt->src, svc_id, lim, flags);
+}
+
 /*
- * Release the slots a flow holds: clear its COUNTED bits atomically and
- * give back those this CPU cleared. A plain read first, so a flow holding
- * nothing (no limit) costs no atomic.
+ * Release the slots of conns named in *flags: clear the COUNTED bits
+ * atomically and give back those this CPU cleared. A plain read first, so
+ * a holder of nothing (no limit) costs no atomic.
  */
-static __always_inline void sluice_bh_release(struct sluice_flow *f, __u32 svc_id)
+static __always_inline void sluice_bh_release_in(void *conns, __u32 *flags, __u32 svc_id)
 {
 	__u32 old;
 
-	if (!(*(volatile __u32 *)&f->flags & SLUICE_FLOW_SLOTS))
+	if (!(*(volatile __u32 *)flags & SLUICE_FLOW_SLOTS))
 		return;
-	old = __sync_fetch_and_and(&f->flags, ~(__u32)SLUICE_FLOW_SLOTS);
-	sluice_bh_give(svc_id, old);
+	old = __sync_fetch_and_and(flags, ~(__u32)SLUICE_FLOW_SLOTS);
+	sluice_bh_give_in(conns, svc_id, old);
+}
+
+/* Release the slots a flow holds (sl_conns). */
+static __always_inline void sluice_bh_release(struct sluice_flow *f, __u32 svc_id)
+{
+	sluice_bh_release_in(&sl_conns, &f->flags, svc_id);
 }
 
 #endif /* SLUICE_BULKHEAD_H */

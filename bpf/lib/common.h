@@ -36,6 +36,8 @@ static __always_inline int sluice_reason_action(int reason)
 	case SLUICE_R_NO_BACKEND:
 	case SLUICE_R_TOO_BIG:
 	case SLUICE_R_ENCAP_FAIL:
+	case SLUICE_R_BAD_FLAGS:
+	case SLUICE_R_MARTIAN:
 		return XDP_DROP;
 	default:
 		return XDP_PASS;

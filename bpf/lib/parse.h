@@ -122,8 +122,14 @@ static __always_inline int sluice_parse_l4(struct xdp_md *ctx, struct sluice_pkt
 	}
 	if (pkt->l4_proto == IPPROTO_UDP) {
 		struct udphdr *uh = sluice_hdr(ctx, off, sizeof(*uh));
+		__u32 ulen;
 
 		if (!uh || off + sizeof(*uh) > pkt->l3_end)
+			return SLUICE_R_MALFORMED;
+		/* RFC 768: the length holds the header and stays in the datagram
+		 * (the packet fuzzer found datagrams forwarded with a lying one). */
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || off + ulen > pkt->l3_end)
 			return SLUICE_R_MALFORMED;
 		pkt->sport = uh->source;
 		pkt->dport = uh->dest;

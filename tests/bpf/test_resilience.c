@@ -543,6 +543,133 @@ static uint32_t next_choice(uint32_t svc, uint16_t sport, uint32_t a, uint32_t b
 	return SLUICE_NO_BACKEND;
 }
 
+/* A client segment that must be dropped for reason (counted globally only). */
+static void hygiene_drop(const char *client, uint32_t svc, uint16_t sport, uint8_t flags,
+			 uint32_t reason)
+{
+	struct pkt_spec s = client_seg(client, VIP4, IPPROTO_TCP, sport, svc, flags);
+	uint8_t out[DP_OUT_MAX];
+	struct sluice_flow f;
+	int olen;
+
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, reason, DP_NO_SVC, out, &olen);
+	assert_int_not_equal(flow_get(client, VIP4, sport, svc, IPPROTO_TCP, &f), 0);
+}
+
+/*
+ * Segment hygiene (bpf/lib/hygiene.h): an invalid segment or a martian
+ * source is dropped, never answered with a RST, and takes no flow and no
+ * bulkhead slot, even with the bulkhead full; an established flow's
+ * invalid segment is dropped too and releases nothing.
+ */
+static void test_hygiene_no_state(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 1 };
+	struct sluice_counter adm0;
+	uint32_t svc, be;
+	uint16_t p;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	adm0 = dp_svc_ctr(svc, SLUICE_R_FWD);
+	for (p = 1000; p < 1010; p++) {
+		hygiene_drop(CLIENT4, svc, p, SYN | PKT_TCP_FIN, SLUICE_R_BAD_FLAGS);
+		hygiene_drop(CLIENT4, svc, p, SYN | RST, SLUICE_R_BAD_FLAGS);
+		hygiene_drop(CLIENT4, svc, p, PKT_TCP_FIN, SLUICE_R_BAD_FLAGS);
+		hygiene_drop("127.0.0.1", svc, p, SYN, SLUICE_R_MARTIAN);
+		hygiene_drop("224.0.0.9", svc, p, SYN, SLUICE_R_MARTIAN);
+		hygiene_drop("0.0.0.0", svc, p, SYN, SLUICE_R_MARTIAN);
+	}
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(dp_svc_ctr(svc, SLUICE_R_FWD).packets, adm0.packets);
+	/* The one slot is still free for a real client. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 2000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	/* FIN without ACK on that flow: dropped, the slot stays taken. */
+	{
+		struct pkt_spec s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 2000, svc, PKT_TCP_FIN);
+		uint8_t out[DP_OUT_MAX];
+		int olen;
+
+		dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_BAD_FLAGS, DP_NO_SVC, out, &olen);
+	}
+	assert_int_equal(dp_conns(svc), 1);
+	assert_int_equal(flow_be(CLIENT4, VIP4, 2000, svc), be);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 2000, svc, RST, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+}
+
+static void ifmac_set(int ifindex, const uint8_t *mac)
+{
+	struct sluice_ifmac v = { { 0 }, 0, 0 };
+	uint32_t k = (uint32_t)ifindex;
+
+	if (mac) {
+		memcpy(v.mac, mac, 6);
+		v.set = 1;
+	}
+	assert_int_equal(
+		bpf_map__update_elem(dp.skel->maps.sl_ifmac, &k, sizeof(k), &v, sizeof(v), BPF_ANY),
+		0);
+}
+
+/*
+ * Promiscuous mode: with gw0's MAC in sl_ifmac, a unicast frame for
+ * another MAC passes untouched (other_host), takes no flow and no slot;
+ * the right MAC and group addresses are served as before, and an
+ * interface without an entry (gw1) is not checked.
+ */
+static void test_other_host(void **state)
+{
+	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0x99, 0x99 };
+	struct sluice_svc_res res = { .max_conns = 5 };
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	struct pkt_spec s;
+	struct sluice_flow f;
+	uint32_t svc, be;
+	int len, olen;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	ifmac_set(dp.if_gw0, dp.topo->mac_gw0);
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN);
+	memcpy(s.dmac, other, 6);
+	len = dp_build(&s, in, NULL);
+	dp_send_expect(&s, dp.if_gw0, XDP_PASS, SLUICE_R_OTHER_HOST, DP_NO_SVC, out, &olen);
+	assert_int_equal(olen, len);
+	assert_memory_equal(out, in, len);
+	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(dp_conns(svc), 0);
+	/* Not even IPv6 or tagged frames, nor ICMP. */
+	s = client_seg(CLIENT6, VIP6, IPPROTO_TCP, 1000, svc, SYN);
+	memcpy(s.dmac, other, 6);
+	s.n_vlan = 1;
+	s.vlan[0].tpid = 0x8100;
+	s.vlan[0].tci = 7;
+	dp_send_expect(&s, dp.if_gw0, XDP_PASS, SLUICE_R_OTHER_HOST, DP_NO_SVC, out, &olen);
+	/* The interface's own MAC: served. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	/* Broadcast: the stack's business, not filtered here (ARP and the like). */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN);
+	memset(s.dmac, 0xff, 6);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	/* gw1 has no entry: its return traffic is not checked. */
+	{
+		struct pkt_spec b = dp_backend_seg(be, CLIENT4, IPPROTO_TCP, 1000, SYNACK);
+
+		memcpy(b.dmac, other, 6);
+		dp_send_expect(&b, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+	}
+	/* Cleared: no check. */
+	ifmac_set(dp.if_gw0, NULL);
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN);
+	memcpy(s.dmac, other, 6);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+}
+
 static void test_breaker_next(void **state)
 {
 	struct sluice_svc_res res = { 0 };
@@ -662,6 +789,48 @@ static void test_breaker_fail_fast(void **state)
 		assert_int_equal(dp_conns(svc), 0);
 		dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
 	}
+}
+
+/*
+ * Panic (SLUICE_RES_PANIC, set by the breaker engine): two of three
+ * backends open, fail-fast. Without the flag a flow hashed to an open one
+ * is refused; with it every flow keeps its table choice, open or not, so
+ * new flows reach all three; the flag cleared, refusals again.
+ */
+static void test_panic(void **state)
+{
+	struct sluice_svc_res res = { .on_open = SLUICE_ON_OPEN_FAIL_FAST,
+				      .refuse = SLUICE_REFUSE_DROP };
+	uint32_t svc, ids[3], seen[3] = { 0 }, i;
+	uint16_t p;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc_n(&res, ids, 3);
+	dp_brk_set(ids[0], SLUICE_BRK_OPEN, 0);
+	dp_brk_set(ids[1], SLUICE_BRK_OPEN, 0);
+	for (p = 5000; dp.tables[svc][slot_of(svc, p)] == ids[2]; p++)
+		;
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_DROP, SLUICE_R_BRK_OPEN);
+	res.flags = SLUICE_RES_PANIC;
+	dp_res_set(svc, &res);
+	for (p = 5200; p < 5260; p++) {
+		uint32_t chosen = dp.tables[svc][slot_of(svc, p)];
+
+		client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+		assert_int_equal(flow_be(CLIENT4, VIP4, p, svc), chosen);
+		for (i = 0; i < 3; i++)
+			seen[i] += chosen == ids[i];
+	}
+	for (i = 0; i < 3; i++)
+		assert_true(seen[i] > 0); /* all three, open ones included */
+	res.flags = 0;
+	dp_res_set(svc, &res);
+	for (p = 6000; dp.tables[svc][slot_of(svc, p)] == ids[2]; p++)
+		;
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_DROP, SLUICE_R_BRK_OPEN);
+	dp_brk_set(ids[0], SLUICE_BRK_CLOSED, 0);
+	dp_brk_set(ids[1], SLUICE_BRK_CLOSED, 0);
 }
 
 static void test_half_open_budget(void **state)
@@ -866,9 +1035,12 @@ int main(void)
 		cmocka_unit_test(test_release_nat),
 		cmocka_unit_test(test_release_client_fin),
 		cmocka_unit_test(test_nonsyn_no_slot),
+		cmocka_unit_test(test_hygiene_no_state),
+		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_breaker_next),
 		cmocka_unit_test(test_breaker_fallback),
 		cmocka_unit_test(test_breaker_fail_fast),
+		cmocka_unit_test(test_panic),
 		cmocka_unit_test(test_half_open_budget),
 		cmocka_unit_test(test_established_not_cut),
 		cmocka_unit_test(test_signal_synack),

@@ -261,6 +261,16 @@ struct xdp_case {
 #define EXT(t, l) { (t), (l), 0 }
 /* clang-format on */
 #define PASS(r) .verdict = XDP_PASS, .reason = (r)
+#define DROP(r) .verdict = XDP_DROP, .reason = (r)
+#define FL(f) .tcp_flags = (f)
+#define F_FIN PKT_TCP_FIN
+#define F_SYN PKT_TCP_SYN
+#define F_RST PKT_TCP_RST
+#define F_PSH PKT_TCP_PSH
+#define F_ACK PKT_TCP_ACK
+#define F_URG 0x20
+#define F_ECE 0x40
+#define F_CWR 0x80
 #define ETH_IP4 14 /* where the IPv4 header starts in an untagged frame */
 
 static const struct xdp_case cases[] = {
@@ -400,6 +410,106 @@ static const struct xdp_case cases[] = {
 	{ "tcp doff 0", { V4, TCP(80), .doff = 16, .payload = 8 }, PASS(SLUICE_R_MALFORMED) },
 	{ "tcp doff 15 past the end", { V4, TCP(80), .doff = 15 }, PASS(SLUICE_R_MALFORMED) },
 	{ "ipv6 tcp doff 6 past the end", { V6, TCP(443), .doff = 6 }, PASS(SLUICE_R_MALFORMED) },
+	/* The UDP length field (RFC 768): found by the packet fuzzer (test_pktfuzz). */
+	{ "udp length 7", { V4, UDP(53), .udp_len = 7, .payload = 8 }, PASS(SLUICE_R_MALFORMED) },
+	{ "udp length 0", { V6, UDP(53), .udp_len = -1, .payload = 8 }, PASS(SLUICE_R_MALFORMED) },
+	{ "udp length past the datagram",
+	  { V4, UDP(53), .udp_len = 17, .payload = 8 },
+	  PASS(SLUICE_R_MALFORMED) },
+	{ "udp length short of the datagram (trailing bytes)",
+	  { V6, UDP(53), .udp_len = 12, .payload = 8 },
+	  PASS(SLUICE_R_ADMITTED),
+	  4 },
+
+	/*
+	 * Segment hygiene (bpf/lib/hygiene.h): a service's TCP segments with
+	 * an invalid flag combination and packets from martian sources are
+	 * dropped, counted globally only (the per-service slots are full).
+	 */
+	{ "tcp syn+fin", { V4, TCP(80), FL(F_SYN | F_FIN) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp syn+rst", { V4, TCP(80), FL(F_SYN | F_RST) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp syn+fin+ack",
+	  { V6, TCP(443), FL(F_SYN | F_FIN | F_ACK) },
+	  DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp null (no flags)", { V4, TCP(80), .tcp_noflags = 1 }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp psh alone", { V6, TCP(443), FL(F_PSH) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp fin without ack", { V4, TCP(80), FL(F_FIN) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp fin+rst+ack", { V4, TCP(80), FL(F_FIN | F_RST | F_ACK) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp xmas (fin+psh+urg)",
+	  { V4, TCP(80), FL(F_FIN | F_PSH | F_URG) },
+	  DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp every flag", { V6, TCP(443), FL(0xff) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp urg alone", { V4, TCP(80), FL(F_URG) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp syn+ece+cwr (ecn setup)",
+	  { V4, TCP(80), FL(F_SYN | F_ECE | F_CWR) },
+	  PASS(SLUICE_R_ADMITTED),
+	  1 },
+	{ "tcp syn+urg", { V4, TCP(80), FL(F_SYN | F_URG) }, PASS(SLUICE_R_ADMITTED), 1 },
+	{ "tcp syn+ack", { V6, TCP(443), FL(F_SYN | F_ACK) }, PASS(SLUICE_R_ADMITTED), 3 },
+	{ "tcp rst", { V4, TCP(80), FL(F_RST) }, PASS(SLUICE_R_ADMITTED), 1 },
+	{ "tcp rst+ack+psh",
+	  { V4, TCP(80), FL(F_RST | F_ACK | F_PSH) },
+	  PASS(SLUICE_R_ADMITTED),
+	  1 },
+	{ "tcp fin+ack+psh+urg",
+	  { V6, TCP(443), FL(F_FIN | F_ACK | F_PSH | F_URG) },
+	  PASS(SLUICE_R_ADMITTED),
+	  3 },
+	{ "tcp ack+urg", { V4, TCP(80), FL(F_ACK | F_URG) }, PASS(SLUICE_R_ADMITTED), 1 },
+	{ "tcp syn+fin to no service: not ours to judge",
+	  { V4, TCP(81), FL(F_SYN | F_FIN) },
+	  PASS(SLUICE_R_NOT_SERVICE) },
+	{ "martian 127.0.0.1",
+	  { .src = "127.0.0.1", .dst = SVC4, TCP(80), FL(F_SYN) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "martian 0.1.2.3", { .src = "0.1.2.3", .dst = SVC4, UDP(53) }, DROP(SLUICE_R_MARTIAN) },
+	{ "martian 224.0.0.1",
+	  { .src = "224.0.0.1", .dst = SVC4, UDP(53) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "martian 239.255.255.250",
+	  { .src = "239.255.255.250", .dst = SVC4, UDP(53) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "martian 240.0.0.1 (class e)",
+	  { .src = "240.0.0.1", .dst = SVC4, TCP(80) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "martian 255.255.255.255",
+	  { .src = "255.255.255.255", .dst = SVC4, UDP(53) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "martian ::1",
+	  { .src = "::1", .dst = SVC6, TCP(443), FL(F_SYN) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "martian ::", { .src = "::", .dst = SVC6, UDP(53) }, DROP(SLUICE_R_MARTIAN) },
+	{ "martian ff02::1", { .src = "ff02::1", .dst = SVC6, UDP(53) }, DROP(SLUICE_R_MARTIAN) },
+	{ "martian ::ffff:192.0.2.10 (v4-mapped in ipv6)",
+	  { .src = "::ffff:192.0.2.10", .dst = SVC6, TCP(443) },
+	  DROP(SLUICE_R_MARTIAN) },
+	{ "not martian 1.0.0.1",
+	  { .src = "1.0.0.1", .dst = SVC4, UDP(53) },
+	  PASS(SLUICE_R_ADMITTED),
+	  2 },
+	{ "not martian 126.255.255.255",
+	  { .src = "126.255.255.255", .dst = SVC4, UDP(53) },
+	  PASS(SLUICE_R_ADMITTED),
+	  2 },
+	{ "not martian 128.0.0.1",
+	  { .src = "128.0.0.1", .dst = SVC4, UDP(53) },
+	  PASS(SLUICE_R_ADMITTED),
+	  2 },
+	{ "not martian 223.255.255.255",
+	  { .src = "223.255.255.255", .dst = SVC4, UDP(53) },
+	  PASS(SLUICE_R_ADMITTED),
+	  2 },
+	{ "not martian fe80::1",
+	  { .src = "fe80::1", .dst = SVC6, UDP(53) },
+	  PASS(SLUICE_R_ADMITTED),
+	  4 },
+	{ "not martian ::2", { .src = "::2", .dst = SVC6, UDP(53) }, PASS(SLUICE_R_ADMITTED), 4 },
+	{ "martian to no service: passed",
+	  { .src = "127.0.0.1", .dst = SVC4, UDP(54) },
+	  PASS(SLUICE_R_NOT_SERVICE) },
+	{ "martian with bad flags: flags first",
+	  { .src = "127.0.0.1", .dst = SVC4, TCP(80), FL(F_SYN | F_FIN) },
+	  DROP(SLUICE_R_BAD_FLAGS) },
 
 	/* IPv6 header and extension headers */
 	{ "ipv6 hop-by-hop + dest-opts + routing, tcp service",
@@ -734,13 +844,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	dp_teardown();
-	return 0;
-}
-
 static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_pktbuild_checksums),
 	cmocka_unit_test(test_svc_rate_burst),
@@ -765,5 +868,5 @@ int main(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(other_tests); i++)
 		tests[n++] = other_tests[i];
-	return cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, dp_group_teardown);
 }

@@ -34,7 +34,7 @@ static void request(const uint8_t *data, size_t size)
 	fuzz_check(a.argc >= 0 && a.argc <= CTL_ARGS_MAX, "argc %d", a.argc);
 	if (a.op == CTL_OP_RUN) {
 		fuzz_check(a.argc > 0 && a.argv[a.argc] == NULL, "argv of %d", a.argc);
-		line = ctl_request_build(a.argc, a.argv, a.json, a.pretty, a.pin_root);
+		line = ctl_request_build(a.argc, a.argv, a.json, a.pretty, a.pin_root, a.batch);
 		fuzz_check(line, "ctl_request_build");
 		fuzz_check(line[strlen(line) - 1] == '\n', "no newline");
 		fuzz_check(!ctl_request_parse(line, strlen(line) - 1, &b), "rebuilt request: %s",

@@ -22,9 +22,10 @@
  * that answered, "-" when none. Last, one JSON line:
  *   {"ok": n, "refused": n, "timeout": n, "error": n, "total": n,
  *    "backend-1": n, ...}
- * With -R, a connection whose handshake completed (the request was sent)
- * and that then fails (a RST, EOF or the timeout: the server took it and
- * died) is "accepted_lost", counted apart from the refused and timed-out
+ * With -R, a connection whose handshake completed (the request was sent, or
+ * a RST came to the established connection before it was) and that then
+ * fails (a RST, EOF or the timeout: the server took it and died) is
+ * "accepted_lost", counted apart from the refused and timed-out
  * connects (and "accepted_lost" is added to the JSON line).
  * Exits 0 (the counts are the result), 2 on a usage error.
  */
@@ -84,7 +85,12 @@ static void conn_end(struct conn *c, int o, const char *name)
 
 static void conn_fail(struct conn *c, int err)
 {
-	if (split_lost && c->sent) {
+	/*
+	 * ECONNRESET (EPIPE) is a RST to an established connection: the
+	 * handshake had completed (a refused SYN is ECONNREFUSED), even when
+	 * the loop, late on a busy machine, had not yet sent the request.
+	 */
+	if (split_lost && (c->sent || err == ECONNRESET || err == EPIPE)) {
 		conn_end(c, O_LOST, NULL);
 		return;
 	}

@@ -15,6 +15,21 @@ shown_as() {
 		'.[] | select(.ifname == $i and .mode == $m)' >/dev/null
 }
 not() { ! "$@"; }
+PPSGEN=$(realpath "$BUILD/tests/integration/ppsgen")
+# ifmac: g0's sl_ifmac entry as "MAC set", the MAC in decimal bytes ("2,0,0,0,0,16 1").
+ifmac() {
+	local i
+	i=$(in_host ip -j link show g0 | jq '.[0].ifindex')
+	bpftool -j map lookup pinned "$SLUICE_PIN_ROOT/sl_ifmac" \
+		key $((i & 255)) $((i >> 8 & 255)) $((i >> 16 & 255)) $((i >> 24 & 255)) |
+		jq -r '.formatted.value | "\(.mac | map(tostring) | join(",")) \(.set)"'
+}
+# mac_dec 02:00:00:00:00:10 -> 2,0,0,0,0,16
+mac_dec() {
+	local IFS=:
+	set -- $1
+	printf '%d,%d,%d,%d,%d,%d' 0x$1 0x$2 0x$3 0x$4 0x$5 0x$6
+}
 
 check "attach native" sluice iface attach g0
 check "g0 has an XDP program" xdp_on_g0
@@ -43,7 +58,20 @@ kept=$(svc_stat $HOST4 7000 udp admitted packets)
 check "counters survive forced re-attach ($before -> $kept)" test "$kept" = "$before"
 check "every packet sent was counted admitted ($sent1 sent, $before counted)" test "$before" -eq "$sent1"
 
+# The promiscuous-mode check (bpf/lib/hygiene.h): attach wrote g0's MAC into
+# sl_ifmac, and frames for another MAC (veth hands them over whatever their
+# destination) pass untouched: counted other_host, never admitted.
+gmac=$(mac_dec "$(lab_mac "$GW_NS" g0)")
+check "sl_ifmac holds g0's MAC ($(ifmac))" test "$(ifmac)" = "$gmac 1"
+oh0=$(stat_of '.global.other_host.packets')
+sent=$(in_cli "$PPSGEN" c0 02:00:00:00:99:99 $CLIENT4 $HOST4 7000 1 1 16)
+oh1=$(stat_of '.global.other_host.packets')
+check "frames for another MAC counted other_host ($sent sent, $((oh1 - oh0)) counted)" \
+	test $((oh1 - oh0)) -gt 0 -a $((oh1 - oh0)) -le "$sent"
+check "and none admitted" test "$(svc_stat $HOST4 7000 udp admitted packets)" = "$before"
+
 check "detach" sluice iface detach g0
+check "detach cleared g0's sl_ifmac entry ($(ifmac))" test "$(ifmac)" = "0,0,0,0,0,0 0"
 check "g0 left without XDP" not xdp_on_g0
 check "iface show no longer lists g0" not shown_as g0 native
 check "service survives detach" sh -c "$SLUICE -j service show | jq -e '.[] | select(.port==7000)' >/dev/null"

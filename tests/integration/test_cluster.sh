@@ -17,7 +17,11 @@
 #  - a breaker tripped on one gateway is open on the other within 1 s, and
 #    closed again after a reset; a service added on one gateway appears on
 #    the other; an operator's leader set too (times measured);
-#  - SIGTERM of the holder hands the VIPs over at once (lease revoked).
+#  - SIGTERM of the holder hands the VIPs over at once (lease revoked);
+#  - health checks travel with the service (#18): one with an http check
+#    applied on gateway 1 is checked on gateway 2 (running, and started
+#    again later), a stopped backend goes down there too (its own
+#    health_down), a file without the check stops it there.
 # Bounded: every client has a timeout; daemons, etcd and the lab are torn
 # down on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -218,6 +222,78 @@ else
 fi
 check "gateway 2's g0 no longer has the VIP" in_gwi 2 sh -c "! ip addr show dev g0 | grep -q '$VIP4/32'"
 check "client served through gateway 1" get_ok
+
+# --- health checks travel with the service (#18) ---------------------------------------
+# Gateway 1 applies a file that adds a service with an HTTP health check;
+# gateway 2 (running, then started again later) checks it too, from the
+# shared document: its backend stopped -> down on gateway 2 as well, with
+# gateway 2's own health_down; a file without the check stops it there.
+HSVC=198.19.0.15
+# hfile NAME [HEALTH]: gateway 1's file plus $HSVC (with HEALTH, a flow map).
+hfile() {
+	{
+		cat "$TMP/g1/sluice.yaml"
+		printf '  - address: %s\n    port: 80\n    mode: ipip\n' "$HSVC"
+		[ -n "${2:-}" ] && printf '    health: %s\n' "$2"
+		printf '    backends: [%s, %s]\n' "$be1" "$be2"
+	} >"$TMP/$1.yaml"
+}
+# health2 [GW]: the health column of $HSVC's backends on gateway GW (default 2).
+health2() { ha_cli "${1:-2}" -j backend show $HSVC 80 tcp 2>/dev/null | jq -c '[.[].health]'; }
+ha_start 2
+ha_wait 10 eval '[ -n "$(ha_status 2)" ]' >/dev/null
+hfile health '{type: http, interval: 0.2, timeout: 0.2, rise: 1, fall: 2}'
+ha_cli 1 config apply "$TMP/health.yaml" >/dev/null
+if ms=$(ha_wait 10 eval '[ "$(health2)" = "[\"up\",\"up\"]" ]'); then
+	tap_ok "a service with an http check applied on gateway 1 is checked on gateway 2 ($ms ms)"
+else
+	tap_fail "gateway 2 checks the service gateway 1 added" "health $(health2)" \
+		"$(tail -5 "$TMP/g2/sluiced.log")"
+fi
+ha_cli 2 config dump >"$TMP/dump2.yaml"
+# The health line between $HSVC's address and the next service's (addresses are quoted).
+if awk -v s="\"$HSVC\"" '/- address:/ { f = index($0, s) > 0 } f && /health:/ { h = 1 }
+	END { exit !h }' "$TMP/dump2.yaml"; then
+	tap_ok "gateway 2's config dump carries the service's health section"
+else
+	tap_fail "gateway 2's config dump carries the service's health section" \
+		"$(ls -l "$TMP/g2")" "$(head -c 600 "$TMP/g2/desired.json")" "$(cat "$TMP/dump2.yaml")"
+fi
+kill -TERM "$(cat "$LAB_STATE/b1/nginx.pid")"
+down2() { [ "$(health2)" = '["down","up"]' ]; }
+if ms=$(ha_wait 5 down2); then
+	tap_ok "backend 1's nginx stopped: down on gateway 2 too ($ms ms)"
+else
+	tap_fail "backend 1 down on gateway 2" "health $(health2)"
+fi
+hd2() { ha_cli 2 -j journal show --dir "$TMP/g2/journal" | jq -e --arg b "$be1 80" \
+	'any(.[]; .type == "breaker" and .payload.backend == $b and .payload.cause == "health_down")'; }
+check "... gateway 2 journals its own breaker transition with cause health_down" ha_wait 3 hd2
+lab_nginx 1
+check "backend 1's nginx back: up on gateway 2" \
+	ha_wait 5 eval '[ "$(health2)" = "[\"up\",\"up\"]" ]'
+# A gateway that joins later adopts the document and checks the service too.
+kill -TERM "$DPID2"
+wait "$DPID2" 2>/dev/null
+ha_start 2
+if ms=$(ha_wait 10 eval '[ "$(health2)" = "[\"up\",\"up\"]" ]'); then
+	tap_ok "gateway 2 started again checks the service from the document ($ms ms)"
+else
+	tap_fail "a joining gateway checks the shared service" "health $(health2)" \
+		"$(tail -5 "$TMP/g2/sluiced.log")"
+fi
+# A file without the check: gateway 2 stops it.
+hfile nohealth
+ha_cli 1 config apply "$TMP/nohealth.yaml" >/dev/null
+if ha_wait 10 eval '[ "$(health2)" = "[\"-\",\"-\"]" ]' >/dev/null; then
+	tap_ok "gateway 1 applies the file without the check: gateway 2 stops checking"
+else
+	tap_fail "gateway 1 applies the file without the check: gateway 2 stops checking" \
+		"health $(health2)" "$(tail -8 "$TMP/g1/sluiced.log")" "$(tail -8 "$TMP/g2/sluiced.log")"
+fi
+kill -TERM "$DPID2"
+wait "$DPID2" 2>/dev/null
+DPID2=
 
 kill -TERM "$DPID1"
 wait "$DPID1" 2>/dev/null

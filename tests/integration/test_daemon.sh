@@ -344,12 +344,31 @@ metrics >"$DTMP/metrics4.txt"
 check "metrics: its sluice_backend_up is 0 and its breaker open" sh -c "
 	grep -q '^sluice_backend_up{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 0$' '$DTMP/metrics4.txt' &&
 	grep -q '^sluice_breaker_state{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 1$' '$DTMP/metrics4.txt'"
+# The breaker's transition names the health check, not an operator (#18),
+# in the journal, the event stream, breaker show and the metric's label.
+cause_records() { sluice -j journal show --dir "$JDIR" | jq "[.[] | select(.type == \"breaker\") |
+	.payload | select(.backend == \"$(be_addr4 2) 80\" and .cause == \"$1\")] | length"; }
+brk_cause() { [ "$(cause_records "$1")" -gt 0 ]; }
+for _ in $(seq 30); do brk_cause health_down && break; sleep 0.1; done
+check "health down: the breaker record's cause is health_down" brk_cause health_down
+check "... and no operator_trip was journaled" test "$(cause_records operator_trip)" = 0
+sluice -j events >"$DTMP/events_h.json"
+check "... sluice events shows it" grep -q '"type":"breaker".*"cause":"health_down"' "$DTMP/events_h.json"
+check "... breaker show says health_down" test "$(sluice -j breaker show $VIP2 80 tcp |
+	jq -r --arg a "$(be_addr4 2)" '.[] | select(.address == $a) | .cause')" = health_down
+metrics >"$DTMP/metrics4b.txt"
+check "... sluice_breaker_transitions_total has reason=\"health_down\"" grep -q \
+	"^sluice_breaker_transitions_total{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\",reason=\"health_down\"} [1-9][0-9]*$" \
+	"$DTMP/metrics4b.txt"
 lab_nginx 2
 hup() { [ "$(h_records 1)" -gt "$h_up" ]; }
 for _ in $(seq 30); do hup && break; sleep 0.1; done
 check "health: backend 2 back: up is journaled" hup
 brk0() { metrics | grep -q "^sluice_breaker_state{service=\"$VIP2 80 tcp\",backend=\"$(be_addr4 2) 80\"} 0$"; }
 check "... and its breaker is closed again" brk0
+for _ in $(seq 30); do brk_cause health_up && break; sleep 0.1; done
+check "... with cause health_up (no operator_reset)" sh -c \
+	"[ $(cause_records health_up) -gt 0 ] && [ $(cause_records operator_reset) = 0 ]"
 
 # --- reload with one service changed: another's connection lives on ---------
 # A is $VIP2 80 tcp: a slow download through it (300 kB at nginx's 100 kB/s,
@@ -369,6 +388,11 @@ kill -HUP "$DPID"
 uw4() { [ "$(be_weight $SVC "$(be_addr4 1)")" = 4 ]; }
 for _ in $(seq 30); do uw4 && break; sleep 0.1; done
 check "reload with only $SVC changed in the file: B shows the change (backend 1 weight 4)" uw4
+# The maps change before the apply ends (tables, journal, log line): wait for its line.
+for _ in $(seq 30); do
+	[ "$(grep -c "SIGHUP: config $CONF applied" "$LOG")" -gt "$napplied" ] && break
+	sleep 0.1
+done
 check "... with one command ($(grep "SIGHUP: config $CONF applied" "$LOG" | tail -n1 | sed 's/.* applied //'))" \
 	test "$(grep "SIGHUP: config $CONF applied" "$LOG" | tail -n1 | sed 's/.* applied //')" = "(1 commands)" \
 	-a "$(grep -c "SIGHUP: config $CONF applied" "$LOG")" = $((napplied + 1))

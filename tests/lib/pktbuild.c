@@ -123,7 +123,7 @@ static int build_l4(const struct pkt_spec *s, uint8_t *p, int family)
 		put32(p + 4, s->tcp_raw ? s->seq : 0x01020304);
 		put32(p + 8, s->tcp_raw ? s->ack : 0x0a0b0c0d);
 		p[12] = (uint8_t)((s->doff ? s->doff : hl / 4) << 4);
-		p[13] = s->tcp_flags ? s->tcp_flags : PKT_TCP_ACK;
+		p[13] = s->tcp_noflags ? 0 : s->tcp_flags ? s->tcp_flags : PKT_TCP_ACK;
 		put16(p + 14, s->tcp_raw ? s->window : 65535);
 
 		memset(p + PKT_TCP_LEN, 1, s->tcp_opt_len); /* NOP options */
@@ -162,7 +162,7 @@ static void finish_l4(const struct pkt_spec *s, uint8_t *l4, int l4_len, int fam
 		csum_off = 16;
 		break;
 	case IPPROTO_UDP:
-		put16(l4 + 4, (uint16_t)l4_len);
+		put16(l4 + 4, (uint16_t)(s->udp_len ? (s->udp_len < 0 ? 0 : s->udp_len) : l4_len));
 		csum_off = 6;
 		break;
 	case IPPROTO_ICMP:

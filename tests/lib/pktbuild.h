@@ -90,8 +90,10 @@ struct pkt_spec {
 	uint16_t sport;	   /* host order */
 	uint16_t dport;	   /* host order */
 	uint8_t tcp_flags; /* 0: ACK */
+	int tcp_noflags;   /* 1: no flag at all (a NULL segment), whatever tcp_flags says */
 	int tcp_opt_len;   /* bytes of options (NOPs), multiple of 4 */
 	int doff;	   /* 0: computed; else written as is (32-bit words) */
+	int udp_len;	   /* 0: computed; else written as is (-1 writes 0) */
 	int tcp_raw;	   /* 1: seq, ack and window below as is (0 included) */
 	uint32_t seq;	   /* with tcp_raw; else 0x01020304 */
 	uint32_t ack;	   /* with tcp_raw; else 0x0a0b0c0d */

@@ -90,6 +90,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.probes, 3);
 	assert_int_equal(c.successes, 3);
 	assert_int_equal(c.max_open_pct, 50);
+	assert_int_equal(c.panic_pct, SLUICE_PANIC_DEFAULT_PCT);
 	assert_int_equal(c.syn_timeout_ms, 3000);
 	/* Set values are kept. */
 	memset(&r, 0, sizeof(r));
@@ -524,6 +525,66 @@ static void test_fast_trip(void **state)
 	brk_group_free(&g);
 }
 
+/*
+ * Health checks: down opens and holds (never refused at max_open, never
+ * half-opens), cause health_down; up closes with a fresh window, cause
+ * health_up. The marks in sl_breakers name the same causes; only operator
+ * and health causes are external (the engine writes nothing back).
+ */
+static void test_health(void **state)
+{
+	struct brk_conf c = count_only();
+	struct sluice_breaker e;
+	struct brk_change chg;
+	struct brk_group g;
+
+	(void)state;
+	group(&g, &c, 2);
+	assert_int_equal(feed(&g, 0, 0, 1, 30, NULL), 1); /* 1 of 2 open: at max_open */
+	assert_int_equal(brk_health(&g, 1, 0, 100, &chg), 1);
+	assert_int_equal(chg.from, SLUICE_BRK_CLOSED);
+	assert_int_equal(chg.to, SLUICE_BRK_OPEN);
+	assert_int_equal(chg.cause, BRK_CAUSE_HEALTH_DOWN);
+	assert_string_equal(brk_cause_name(chg.cause), "health_down");
+	assert_true(chg.open_ms == 0);
+	assert_int_equal(chg.open_in_group, 2);
+	assert_int_equal(brk_tick(&g, 1, 1000000000, &chg), 0);
+	assert_int_equal(state_of(&g, 1), SLUICE_BRK_OPEN);
+	assert_int_equal(brk_health(&g, 1, 1, 2000, &chg), 1);
+	assert_int_equal(chg.from, SLUICE_BRK_OPEN);
+	assert_int_equal(chg.to, SLUICE_BRK_CLOSED);
+	assert_int_equal(chg.cause, BRK_CAUSE_HEALTH_UP);
+	assert_string_equal(brk_cause_name(chg.cause), "health_up");
+	/* The fresh window: 29 failures do not trip, the 30th would (but max_open refuses). */
+	assert_int_equal(feed(&g, 1, 2100, 1, 29, NULL), 0);
+	assert_int_equal(brk_health(&g, 9, 0, 0, &chg), -ENOENT);
+	assert_true(brk_cause_external(BRK_CAUSE_HEALTH_DOWN) &&
+		    brk_cause_external(BRK_CAUSE_HEALTH_UP));
+	assert_true(brk_cause_external(BRK_CAUSE_OPERATOR_TRIP));
+	assert_false(brk_cause_external(BRK_CAUSE_FAST_TRIP) ||
+		     brk_cause_external(BRK_CAUSE_FAILURES));
+	/* Panic: healthy share below the threshold; never when off or with nothing active. */
+	assert_false(brk_panic(50, 3, 2));
+	assert_true(brk_panic(50, 3, 1));
+	assert_false(brk_panic(50, 2, 1)); /* 50 % is not below 50 % */
+	assert_true(brk_panic(100, 4, 3));
+	assert_false(brk_panic(0, 3, 0));
+	assert_false(brk_panic(50, 0, 0));
+	e.state = SLUICE_BRK_OPEN;
+	e.probes_left = SLUICE_BRK_HEALTH_DOWN;
+	assert_string_equal(brk_mark_cause(&e), "health_down");
+	e.probes_left = SLUICE_BRK_FAST_TRIPPED;
+	assert_string_equal(brk_mark_cause(&e), "fast_trip");
+	e.probes_left = 0;
+	assert_null(brk_mark_cause(&e));
+	e.state = SLUICE_BRK_CLOSED;
+	e.probes_left = SLUICE_BRK_HEALTH_UP;
+	assert_string_equal(brk_mark_cause(&e), "health_up");
+	e.probes_left = SLUICE_BRK_HEALTH_DOWN; /* a mark that does not fit the state */
+	assert_null(brk_mark_cause(&e));
+	brk_group_free(&g);
+}
+
 /* Membership changes keep the state of the machines that stay. */
 static void test_members_and_adopt(void **state)
 {
@@ -567,7 +628,7 @@ int main(void)
 		cmocka_unit_test(test_half_open_reopen),  cmocka_unit_test(test_doubling),
 		cmocka_unit_test(test_max_open_rule),	  cmocka_unit_test(test_max_open_group),
 		cmocka_unit_test(test_operator),	  cmocka_unit_test(test_fast_trip),
-		cmocka_unit_test(test_members_and_adopt),
+		cmocka_unit_test(test_members_and_adopt), cmocka_unit_test(test_health),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

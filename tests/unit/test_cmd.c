@@ -77,6 +77,8 @@ static void test_round_trip(void **unused)
 		   "critical 10.0.0.0/8 global-limit off syn-timeout 500",
 		   "service set 192.0.2.10 80 tcp critical 10.0.0.0/8 global-limit off "
 		   "fallback 10.0.0.1 breaker-window 2.500 syn-timeout 500");
+	round_trip("service set 192.0.2.10 80 tcp panic-threshold 0 breaker-max-open 100",
+		   "service set 192.0.2.10 80 tcp breaker-max-open 100 panic-threshold 0");
 	round_trip("service set 192.0.2.10 80 tcp write-port none route leader fallback none",
 		   "service set 192.0.2.10 80 tcp write-port none route leader fallback none");
 	round_trip("service del 2001:db8::10 53 udp", "service del 2001:db8::10 53 udp");
@@ -100,6 +102,11 @@ static void test_round_trip(void **unused)
 		   "leader set 192.0.2.40 5432 tcp 10.0.1.5 port 5432 source operator");
 	round_trip("leader set 192.0.2.40 5432 tcp none source role",
 		   "leader set 192.0.2.40 5432 tcp none source role");
+	round_trip("host attach /sys/fs/cgroup/unified/app",
+		   "host attach /sys/fs/cgroup/unified/app");
+	round_trip("host att app service 192.0.2.10 80 tcp service 2001:db8::10 53 udp",
+		   "host attach app service 192.0.2.10 80 tcp service 2001:db8::10 53 udp");
+	round_trip("host det app", "host detach app");
 	round_trip("--flow-entries 1m iface attach eth0",
 		   "--flow-entries 1000000 iface attach eth0 --mode native");
 }
@@ -136,7 +143,17 @@ static void test_errors(void **unused)
 	bad("shard del 192.0.2.10 80 tcp 10.9.0.0/16 x", "shard del: unexpected argument 'x'");
 	bad("service show", "service: unknown command 'show': expected one of add, set, del");
 	bad("stats", "unknown object 'stats': expected one of iface, service, backend, shard, "
-		     "gateway, bulkhead, breaker, leader");
+		     "gateway, bulkhead, breaker, leader, host");
+	bad("host attach", "host attach: missing CGROUP, e.g. sluice host attach "
+			   "/sys/fs/cgroup/unified/app");
+	bad("host attach app service 192.0.2.10 80",
+	    "host attach: missing PROTO: a service is given as ADDR PORT PROTO (e.g. 192.0.2.10 80 "
+	    "tcp)");
+	bad("host attach app svc 192.0.2.10 80 tcp",
+	    "host attach: unexpected argument 'svc' (expected service ADDR PORT PROTO)");
+	bad("host attach app service 192.0.2.10 80 tcp service 192.0.2.10 80 tcp",
+	    "host attach: service 192.0.2.10 80 tcp listed twice");
+	bad("host detach app x", "host detach: unexpected argument 'x'");
 }
 
 static void test_kinds(void **unused)

@@ -258,6 +258,8 @@ static const char full[] =
 	"    breaker-wait-max: 60\n"
 	"    breaker-probes: 4\n"
 	"    breaker-successes: 2\n"
+	"    breaker-max-open: 40\n"
+	"    panic-threshold: 60\n"
 	"    syn-timeout: 1500\n"
 	"    retries: 0\n"
 	"    breaker-fast-trip: 3\n"
@@ -318,6 +320,8 @@ static void test_load_full(void **unused)
 	assert_int_equal(v->fast_trip, 3);
 	assert_int_equal(s.services[0].retries, SLUICE_FO_RETRIES_DEFAULT);
 	assert_int_equal(s.services[0].fast_trip, SLUICE_FO_TRIP_DEFAULT);
+	assert_int_equal(v->res.brk_max_open_pct, 40);
+	assert_int_equal(v->res.panic_pct, 60);
 	assert_int_equal(v->ncritical, 2);
 	assert_int_equal(v->has_fallback, 1);
 	assert_int_equal(v->fallback.port, 443);
@@ -458,29 +462,213 @@ static void test_read_limits(void **unused)
 	free(deep);
 }
 
-/* load -> dump -> load gives the same state. */
-static void test_dump_round_trip(void **unused)
+/* Dump a, load the text back into b (the test fails with the text if it does not load). */
+static void dump_load(const struct state *a, struct state *b)
 {
-	struct state a, b;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	(void)unused;
-	assert_int_equal(load(full, &a), 0);
 	f = open_memstream(&text, &len);
 	assert_non_null(f);
-	assert_int_equal(config_dump(f, &a), 0);
+	assert_int_equal(config_dump(f, a), 0);
 	fclose(f);
-	if (config_load_string("dump.yaml", text, len, &b))
+	if (config_load_string("dump.yaml", text, len, b))
 		fail_msg("%s\n%s", err_msg(), text);
+	free(text);
+}
+
+/* Collect the command lines of a walk without applying them. */
+struct lines {
+	int count;
+	char log[16][512];
+};
+
+static int collect(void *ctx, const struct sluice_cmd *cmd)
+{
+	struct lines *l = ctx;
+
+	if (l->count < 16)
+		cmd_format_line(cmd, l->log[l->count], sizeof(l->log[0]));
+	l->count++;
+	return 0;
+}
+
+static const char hosts_cfg[] = "services:\n"
+				"  - address: 192.0.2.20\n"
+				"    port: 80\n"
+				"    mode: nat\n"
+				"  - address: 2001:db8::20\n"
+				"    port: 53\n"
+				"    protocol: udp\n"
+				"    mode: nat\n"
+				"hosts:\n"
+				"  - cgroup: /sys/fs/cgroup/unified/web\n"
+				"    services: [\"2001:db8::20 53 udp\", \"192.0.2.20 80 tcp\"]\n"
+				"  - cgroup: /sys/fs/cgroup/unified/all\n";
+
+/* hosts: parsed, dumped and loaded back the same; diffs attach, re-attach and detach. */
+static void test_hosts(void **unused)
+{
+	struct state a, b;
+	struct lines l = { 0 };
+
+	(void)unused;
+	if (load(hosts_cfg, &a))
+		fail_msg("%s", err_msg());
+	assert_true(a.has_hosts);
+	assert_int_equal(a.nhosts, 2);
+	/* Sorted by path; services by key. */
+	assert_string_equal(a.hosts[0].cgroup, "/sys/fs/cgroup/unified/all");
+	assert_int_equal(a.hosts[0].nsvc, 0);
+	assert_int_equal(a.hosts[1].nsvc, 2);
+	dump_load(&a, &b);
+	assert_true(state_equal(&a, &b));
+	state_free(&b);
+	/* From a state with the services but no attachment: two attaches, after the services. */
+	assert_int_equal(load(hosts_cfg, &b), 0);
+	b.nhosts = 0;
+	assert_int_equal(state_diff(&b, &a, collect, &l), 0);
+	assert_int_equal(l.count, 2);
+	assert_string_equal(l.log[0], "host attach /sys/fs/cgroup/unified/all");
+	assert_string_equal(l.log[1], "host attach /sys/fs/cgroup/unified/web service 192.0.2.20 "
+				      "80 tcp service 2001:db8::20 53 udp");
+	/* Same attachments: nothing; one service fewer: attach again; gone: detach. */
+	b.nhosts = 2;
+	l.count = 0;
+	assert_int_equal(state_diff(&b, &a, collect, &l), 0);
+	assert_int_equal(l.count, 0);
+	b.hosts[1].nsvc = 1;
+	assert_int_equal(state_diff(&a, &b, collect, &l), 0);
+	assert_int_equal(l.count, 1);
+	assert_string_equal(l.log[0], "host attach /sys/fs/cgroup/unified/web service 192.0.2.20 "
+				      "80 tcp");
+	b.nhosts = 1;
+	l.count = 0;
+	assert_int_equal(state_diff(&a, &b, collect, &l), 0);
+	assert_int_equal(l.count, 1);
+	assert_string_equal(l.log[0], "host detach /sys/fs/cgroup/unified/web");
+	/* A file without hosts leaves them alone. */
+	b.has_hosts = 0;
+	l.count = 0;
+	assert_int_equal(state_diff(&a, &b, collect, &l), 0);
+	assert_int_equal(l.count, 0);
+	b.nhosts = 2;
+	state_free(&a);
+	state_free(&b);
+	expect_error("hosts: [{cgroup: app}]\n", 1, 18, "cgroup: expected an absolute path");
+	expect_error("hosts: [{services: []}]\n", 1, 9, "a host needs 'cgroup'");
+	expect_error("hosts: [{cgroup: /a}, {cgroup: /a}]\n", 1, 32, "duplicate cgroup '/a'");
+	expect_error("hosts: [{cgroup: /a, services: [192.0.2.1 80]}]\n", 1, 33,
+		     "services: expected ADDR PORT PROTO");
+}
+
+/* load -> dump -> load gives the same state. */
+static void test_dump_round_trip(void **unused)
+{
+	struct state a, b;
+
+	(void)unused;
+	assert_int_equal(load(full, &a), 0);
+	dump_load(&a, &b);
 	assert_true(state_equal(&a, &b));
 	assert_int_equal(b.services[1].health.type, STATE_HC_HTTP);
 	assert_string_equal(b.services[1].health.body, "ok");
 	assert_string_equal(b.daemon.socket, "/run/x.sock");
-	free(text);
 	state_free(&a);
 	state_free(&b);
+}
+
+/*
+ * Issue 18: the desired state carries every health and leader key through
+ * a dump and a load (the cluster's document is such a dump), and the
+ * daemon-only parts copy onto a state read from the maps (which has none).
+ */
+static void test_dump_daemon_parts(void **unused)
+{
+	static const char text[] =
+		"daemon:\n"
+		"  health: {interval: 3, timeout: 0.5, rise: 4, fall: 5}\n"
+		"services:\n"
+		"  - address: 192.0.2.30\n"
+		"    port: 80\n"
+		"    mode: nat\n"
+		"    health:\n"
+		"      type: https\n"
+		"      port: 8443\n"
+		"      path: /healthz\n"
+		"      expect: [200, 204]\n"
+		"      body: alive\n"
+		"      interval: 0.7\n"
+		"      timeout: 0.3\n"
+		"      rise: 2\n"
+		"      fall: 6\n"
+		"    backends: [10.0.3.1, 10.0.3.2]\n"
+		"  - address: 192.0.2.31\n"
+		"    port: 5432\n"
+		"    mode: nat\n"
+		"    route: leader\n"
+		"    health: {type: tcp}\n"
+		"    leader: {election: db-main}\n"
+		"    backends: [10.0.3.3]\n"
+		"  - address: 2001:db8::32\n"
+		"    port: 5432\n"
+		"    mode: nat\n"
+		"    write-port: 5433\n"
+		"    leader:\n"
+		"      role: {type: http, port: 8008, path: /primary, expect: [200], interval: 0.4, timeout: 0.2}\n"
+		"    backends: [\"2001:db8:3::1\"]\n";
+	struct state a, b, maps;
+	size_t i;
+
+	(void)unused;
+	if (load(text, &a))
+		fail_msg("%s", err_msg());
+	assert_int_equal(a.services[0].health.type, STATE_HC_HTTPS);
+	assert_int_equal(a.services[0].health.fall, 6);
+	assert_int_equal(a.services[1].health.interval_ms, 3000); /* daemon.health's */
+	assert_string_equal(a.services[1].election, "db-main");
+	assert_int_equal(a.services[2].role.port, 8008);
+	dump_load(&a, &b);
+	assert_true(state_equal(&a, &b));
+	assert_true(state_daemon_parts_equal(&a, &b));
+	for (i = 0; i < a.nservices; i++)
+		assert_true(state_service_daemon_parts_equal(&a.services[i], &b.services[i]));
+	/* A state without them (as read from the maps) differs until they are copied. */
+	dump_load(&a, &maps);
+	for (i = 0; i < maps.nservices; i++) {
+		maps.services[i].health.type = STATE_HC_NONE;
+		maps.services[i].role.type = STATE_HC_NONE;
+		maps.services[i].election[0] = 0;
+	}
+	assert_false(state_daemon_parts_equal(&a, &maps));
+	assert_true(state_equal(&a, &maps)); /* the maps' part is the same */
+	state_copy_daemon_parts(&maps, &a);
+	assert_true(state_daemon_parts_equal(&a, &maps));
+	/* A changed key is seen. */
+	b.services[0].health.rise = 3;
+	assert_false(state_daemon_parts_equal(&a, &b));
+	assert_false(state_service_daemon_parts_equal(&a.services[0], &b.services[0]));
+	{
+		struct sluice_svc_key *keys;
+		size_t n;
+
+		assert_int_equal(state_daemon_parts_diff(&a, &b, &keys, &n), 0);
+		assert_int_equal(n, 1);
+		assert_memory_equal(&keys[0], &a.services[0].key, sizeof(keys[0]));
+		free(keys);
+		/* A service only one side has, with settings: listed too. */
+		b.nservices = 1;
+		b.services[0].health.rise = a.services[0].health.rise;
+		assert_int_equal(state_daemon_parts_diff(&a, &b, &keys, &n), 0);
+		assert_int_equal(n, 2);
+		free(keys);
+		b.nservices = 3;
+	}
+	assert_true(state_service_daemon_parts_equal(NULL, &maps.services[0]) == 0);
+	state_free(&a);
+	state_free(&b);
+	state_free(&maps);
 }
 
 /*
@@ -597,6 +785,32 @@ static void test_diff_none(void **unused)
 {
 	(void)unused;
 	diff_case(base_cfg, 0, NULL);
+}
+
+/* panic-threshold and breaker-max-open travel as a pair (checked together); 0 is off. */
+static void test_diff_panic(void **unused)
+{
+	static const char *const off[] = {
+		"service set 192.0.2.20 80 tcp breaker-max-open 100 panic-threshold 0"
+	};
+	static const char *const lower[] = {
+		"service set 192.0.2.20 80 tcp breaker-max-open 50 panic-threshold 20"
+	};
+
+	static const char fmt[] = "services:\n"
+				  "  - {address: 192.0.2.10, port: 80, rate: 10k}\n"
+				  "  - address: 192.0.2.20\n"
+				  "    port: 80\n"
+				  "    mode: nat\n"
+				  "%s"
+				  "    backends: [10.0.0.1, 10.0.0.2]\n";
+	char text[512];
+
+	(void)unused;
+	snprintf(text, sizeof(text), fmt, "    breaker-max-open: 100\n    panic-threshold: 0\n");
+	diff_case(text, 1, off);
+	snprintf(text, sizeof(text), fmt, "    panic-threshold: 20\n");
+	diff_case(text, 1, lower);
 }
 
 static void test_diff_rate(void **unused)
@@ -777,6 +991,11 @@ static void test_errors(void **unused)
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    colour: red\n", 4, 5,
 		     "unknown key 'colour' in a service: expected one of address, port");
 	expect_error("servicez: []\n", 1, 1, "unknown key 'servicez' in the file");
+	/* Breakers may not open more than panic-threshold leaves (#18). */
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    panic-threshold: 70\n",
+		     2, 5, "breaker-max-open 50% and panic-threshold 70% contradict");
+	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    panic-threshold: 101\n",
+		     4, 22, "panic-threshold");
 	expect_error("services:\n  - address: 192.0.2.1\n    port: 80\n    port: 81\n", 4, 5,
 		     "duplicate key 'port' in a service (first at line 3)");
 	/* Wrong types. */
@@ -1195,6 +1414,9 @@ int main(void)
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_diff_panic),
+		cmocka_unit_test(test_dump_daemon_parts),
+		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_commands_round_trip),
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_rate),

@@ -149,12 +149,12 @@ static void test_oversized(void **state)
 	assert_non_null(argv);
 	for (i = 0; i < CTL_ARGS_MAX + 1; i++)
 		argv[i] = "w";
-	line = ctl_request_build(CTL_ARGS_MAX + 1, argv, 0, 0, NULL);
+	line = ctl_request_build(CTL_ARGS_MAX + 1, argv, 0, 0, NULL, 0);
 	assert_non_null(line);
 	len = (int)strlen(line) - 1;
 	assert_int_equal(ctl_request_parse(line, (size_t)len, &r), -E2BIG);
 	free(line);
-	line = ctl_request_build(CTL_ARGS_MAX, argv, 0, 0, NULL);
+	line = ctl_request_build(CTL_ARGS_MAX, argv, 0, 0, NULL, 0);
 	assert_int_equal(ctl_request_parse(line, strlen(line) - 1, &r), 0);
 	assert_int_equal(r.argc, CTL_ARGS_MAX);
 	ctl_request_free(&r);
@@ -171,7 +171,7 @@ static void test_round_trip(void **state)
 	char *line;
 
 	(void)state;
-	line = ctl_request_build(8, argv, 1, 0, "/sys/fs/bpf/sluice");
+	line = ctl_request_build(8, argv, 1, 0, "/sys/fs/bpf/sluice", 0);
 	assert_non_null(line);
 	assert_int_equal(line[strlen(line) - 1], '\n');
 	assert_int_equal(ctl_request_parse(line, strlen(line) - 1, &r), 0);

@@ -241,6 +241,36 @@ static void test_append_read(void **state)
 	journal_close(j);
 }
 
+/*
+ * Group commit: the records of a group are read back after the commit, a
+ * group does not span segments (rotation waits for its commit), appends
+ * after it rotate and sync as before.
+ */
+static void test_group_commit(void **state)
+{
+	struct journal_opts o = { .segment_size = 4096 };
+	struct journal_recovery rec;
+	struct journal *j;
+
+	(void)state;
+	open_ok(&o, &j, &rec);
+	append_n(j, 1, 10);
+	journal_group_begin(j);
+	append_n(j, 11, 200); /* far past one segment */
+	assert_int_equal(count_files(".seg.z"), 0);
+	assert_int_equal(journal_group_commit(j), 0);
+	assert_int_equal(journal_next_seq(j), 211);
+	assert_int_equal(journal_group_commit(j), 0); /* nothing to sync: a no-op */
+	append_n(j, 211, 50);
+	assert_true(count_files(".seg.z") >= 1);
+	journal_close(j);
+	expect_records(260, NULL);
+	open_ok(&o, &j, &rec);
+	assert_int_equal(rec.records, 260);
+	assert_int_equal(rec.next_seq, 261);
+	journal_close(j);
+}
+
 static void test_lock(void **state)
 {
 	struct journal *j, *j2;
@@ -900,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_type_parse),
 		cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_compression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupted_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),

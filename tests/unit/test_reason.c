@@ -51,6 +51,26 @@ static void test_names_match_the_abi(void **state)
 	assert_true(reason_is_service(SLUICE_R_DROP_SVC_RATE));
 	assert_true(reason_is_service(SLUICE_R_DROP_CLIENT_RATE));
 	assert_false(reason_is_service(SLUICE_R_NOT_IP));
+	assert_string_equal(reason_name(SLUICE_R_OTHER_HOST), "other_host");
+	assert_string_equal(reason_name(SLUICE_R_BAD_FLAGS), "bad_flags");
+	assert_string_equal(reason_name(SLUICE_R_MARTIAN), "martian");
+}
+
+/* The table's service flag is the ABI's SLUICE_R_IS_SVC_VERDICT, and fits the slots. */
+static void test_service_verdicts_match_the_abi(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < SLUICE_R_MAX; i++) {
+		assert_int_equal(reason_is_service(i), !!SLUICE_R_IS_SVC_VERDICT(i));
+		if (reason_is_service(i))
+			assert_true(sluice_svc_slot(i) < SLUICE_SVC_SLOTS);
+	}
+	/* Global only: the per-service slots are full. */
+	assert_false(reason_is_service(SLUICE_R_OTHER_HOST));
+	assert_false(reason_is_service(SLUICE_R_BAD_FLAGS));
+	assert_false(reason_is_service(SLUICE_R_MARTIAN));
 }
 
 /* SLUICE_R_IS_REFUSAL (the ABI's one list) and the descriptions agree. */
@@ -77,6 +97,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_reason_named_uniquely),
 		cmocka_unit_test(test_names_match_the_abi),
+		cmocka_unit_test(test_service_verdicts_match_the_abi),
 		cmocka_unit_test(test_refusals_are_the_refused_reasons),
 	};
 

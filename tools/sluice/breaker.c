@@ -81,9 +81,15 @@ static int do_help(int argc, char **argv)
 		"backends may always open; a lone backend only with 100): a trip beyond that is\n"
 		"refused and reported (cause max_open_refused).\n"
 		"\n"
-		"  show   Per backend: breaker state, probes left, passive signals (successes,\n"
-		"         refused, unreachable, probes), and, while a watcher runs, the failures\n"
-		"         and calls in its window and the time to its next transition.\n"
+		"A health check (sluiced, a service's health section) holds a backend's breaker\n"
+		"open while it is down (cause health_down) and closes it when it is up\n"
+		"(health_up).\n"
+		"\n"
+		"  show   Per backend: breaker state, what set it when the entry says so\n"
+		"         (health_down, health_up, fast_trip), probes left, passive signals\n"
+		"         (successes, refused, unreachable, probes), and, while a watcher\n"
+		"         runs, the failures and calls in its window and the time to its\n"
+		"         next transition.\n"
 		"  trip   Open a backend's breaker by hand. A running watcher holds it open\n"
 		"         until reset (without a watcher it stays open).\n"
 		"  reset  Close a backend's breaker by hand; a watcher clears its window and the\n"
@@ -167,6 +173,10 @@ static void print_backend(const struct sluice_maps *m, const struct backend_info
 	maps_read_be_signals(m, it->id, &sig); /* best effort: zeros on failure */
 	cmd_open_backend(NULL, it);
 	out_str("state", " %s", brk_state_name(b->state));
+	if (brk_mark_cause(b))
+		out_str("cause", " (%s)", brk_mark_cause(b));
+	else
+		out_null("cause", NULL, NULL);
 	if (b->state == SLUICE_BRK_HALF_OPEN)
 		out_u64("probes_left", " (probes left %llu)",
 			(__u64)(b->probes_left < 0 ? 0 : b->probes_left));
@@ -283,12 +293,32 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 	out_str("cause", " (%s", brk_cause_name(chg->cause));
 	out_u64("failures", ", window %llu", chg->failures);
 	out_u64("calls", "/%llu failed", chg->calls);
-	if (chg->to == SLUICE_BRK_OPEN && chg->cause != BRK_CAUSE_OPERATOR_TRIP)
+	if (chg->to == SLUICE_BRK_OPEN && !brk_cause_external(chg->cause))
 		out_u64("open_ms", ", open for %llu ms", chg->open_ms);
 	if (chg->to == SLUICE_BRK_HALF_OPEN)
 		out_u64("probes", ", %llu probes", chg->probes);
 	out_u64("open_in_group", ", %llu", chg->open_in_group);
 	out_u64("max_open", " of at most %llu open)\n", chg->max_open);
+	out_end();
+}
+
+/* A service entering or leaving panic: a line (a JSON object with -j). */
+static void report_panic(void *ctx, const struct sluice_svc_key *svc, int on, __u32 healthy,
+			 __u32 active)
+{
+	char t[48], k[SVC_KEY_STRLEN];
+	__u64 unix_ms;
+
+	(void)ctx;
+	timestamp(t, sizeof(t), &unix_ms);
+	svc_key_format_args(svc, k, sizeof(k));
+	out_start(cli.json, 0);
+	out_str("time", "%s", t);
+	out_u64("unix_ms", NULL, unix_ms);
+	out_str("service", " service %s", k);
+	out_bool("panic", on ? " panic%.0s" : " panic over%.0s", on);
+	out_u64("healthy", " (%llu", healthy);
+	out_u64("active", " of %llu active backends healthy)\n", active);
 	out_end();
 }
 
@@ -429,6 +459,7 @@ static int do_watch(int argc, char **argv)
 	conf.only = l.only;
 	conf.sweep_ms = interval;
 	conf.report = report;
+	conf.panic = report_panic;
 	conf.after_sweep = after_sweep;
 	conf.ctx = &l;
 	err = watchloop_open(&l.m, &conf, &l.engine);

@@ -154,7 +154,7 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
 		"            breaker | stats | top | trace | config | journal | events | cluster |\n"
-		"            bgp | lab | version | help }\n"
+		"            bgp | lab | host | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -170,6 +170,8 @@ static int do_help(int argc, char **argv)
 		"  --socket PATH       the daemon's control socket (default: $SLUICE_SOCKET,\n"
 		"                      else %s)\n"
 		"  --local             run a write command here even when the daemon runs\n"
+		"  -b, --batch FILE    run the commands of FILE (- for stdin), one a line;\n"
+		"                      the first that fails stops the batch (sluice(8))\n"
 		"\n"
 		"Write commands (add, set, del, attach, ...) go to the daemon (sluiced) when\n"
 		"its socket answers, which journals and applies them; otherwise they run here.\n"
@@ -229,6 +231,7 @@ static const struct {
 	{ "top", do_top, NULL, NULL },
 	{ "trace", do_trace, NULL, NULL },
 	{ "cluster", NULL, cli_cluster_cmds, "show" },
+	{ "host", NULL, cli_host_cmds, NULL },
 	{ "bgp", NULL, cli_bgp_cmds, "show" },
 };
 

@@ -8,13 +8,16 @@
  * (and, under the daemon, the journal) a typed command does.
  */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "config.h"
+#include "ctl.h"
 #include "err.h"
+#include "hstate.h"
 #include "main.h"
 #include "maps.h"
 #include "out.h"
@@ -37,7 +40,8 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"  check  Load and validate FILE without touching anything; print a summary,\n"
 		"         or the first error as FILE:LINE:COLUMN: what was expected.\n"
-		"  diff   Print the commands apply would run, run nothing.\n"
+		"  diff   Print the commands apply would run, run nothing; while sluiced\n"
+		"         runs, also the services whose health or leader settings change.\n"
 		"  apply  Validate FILE, then run the commands that turn the pinned state into\n"
 		"         it, in order: gateway and bulkhead settings, removed services, new\n"
 		"         services and changed settings (service set: ids, counters and flows\n"
@@ -48,8 +52,9 @@ static int do_help(int argc, char **argv)
 		"         (the ones before it stay applied) and is reported. When sluiced\n"
 		"         runs, apply goes through it (journaled): FILE is read here, with\n"
 		"         your permissions, and its content sent.\n"
-		"  dump   Print the pinned state as a FILE that apply reproduces (health\n"
-		"         checks and daemon settings are not in the maps: add them by hand).\n"
+		"  dump   Print the pinned state as a FILE that apply reproduces; while\n"
+		"         sluiced runs, with each service's health and leader settings as it\n"
+		"         applied them (daemon settings are not in the maps: add them by hand).\n"
 		"\n"
 		"Sections left out of FILE (interfaces, gateway, bulkhead) are not managed;\n"
 		"services are: a service missing from FILE is deleted.\n"
@@ -101,6 +106,8 @@ static int do_check(int argc, char **argv)
 	out_u64("shards", ", %llu shards", shards);
 	if (s.has_ifaces)
 		out_u64("interfaces", ", %llu interfaces", s.nifaces);
+	if (s.has_hosts)
+		out_u64("hosts", ", %llu hosts", s.nhosts);
 	out_text("\n");
 	state_free(&s);
 	return 0;
@@ -148,6 +155,62 @@ static int make_plan(const char *cmd, int argc, char **argv, struct plan *p)
 		return cli_lib_error(err);
 	}
 	return 0;
+}
+
+/*
+ * The running daemon's desired state (HSTATE_DESIRED_FILE: the pinned state
+ * with each service's health and leader settings) into *s: 0, or -ENOENT
+ * when no daemon runs on these pins (no message).
+ */
+static int daemon_desired(struct state *s)
+{
+	struct json_object *doc, *v;
+	const char *yaml = NULL;
+	char path[4096];
+	int err;
+
+	if (hstate_path_of(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), HSTATE_DESIRED_FILE,
+			   path, sizeof(path)) ||
+	    hstate_load_doc(path, cli.pin_root, &doc))
+		return -ENOENT;
+	if (json_object_object_get_ex(doc, "config", &v))
+		yaml = json_object_get_string(v);
+	err = yaml ? config_load_string(path, yaml, strlen(yaml), s) : -EINVAL;
+	json_object_put(doc);
+	err_clear();
+	return err ? -ENOENT : 0;
+}
+
+/*
+ * The services whose health check or leader settings differ between the
+ * running daemon and the file (what a config apply through it changes
+ * beyond the commands). Nothing when no daemon runs. The count.
+ */
+static size_t diff_daemon_parts(const char *path)
+{
+	struct sluice_svc_key *keys = NULL;
+	struct state have, want;
+	char k[SVC_KEY_STRLEN];
+	size_t i, n = 0;
+
+	state_init(&have);
+	state_init(&want);
+	out_open_array("daemon_changes");
+	if (!daemon_desired(&have) && !config_load(path, &want) &&
+	    !state_daemon_parts_diff(&want, &have, &keys, &n)) {
+		for (i = 0; i < n; i++) {
+			svc_key_format_args(&keys[i], k, sizeof(k));
+			out_str(NULL,
+				"health or leader settings of %s change (sluiced applies them)\n",
+				k);
+		}
+	}
+	free(keys);
+	err_clear();
+	out_close_array();
+	state_free(&have);
+	state_free(&want);
+	return n;
 }
 
 /* Run one planned command under this run's pin root; its messages into *errs. */
@@ -215,7 +278,7 @@ static int plan_print(const char *verb, int run, int argc, char **argv)
 	if (run) {
 		out_u64("applied", "applied %llu commands", p.count);
 		out_str("file", " from %s\n", argv[0]);
-	} else if (!p.count) {
+	} else if (!diff_daemon_parts(argv[0]) && !p.count) {
 		out_text("no change: the pinned state matches %s\n", argv[0]);
 	}
 out:
@@ -236,7 +299,7 @@ static int do_apply(int argc, char **argv)
 static int do_dump(int argc, char **argv)
 {
 	struct sluice_maps m;
-	struct state s;
+	struct state s, want;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -255,6 +318,11 @@ static int do_dump(int argc, char **argv)
 		cli_lib_error(err);
 		goto out;
 	}
+	/* What the maps do not hold: the running daemon's health and leader settings. */
+	state_init(&want);
+	if (!daemon_desired(&want))
+		state_copy_daemon_parts(&s, &want);
+	state_free(&want);
 	f = open_memstream(&text, &len);
 	if (!f) {
 		err = -ENOMEM;

@@ -196,6 +196,14 @@ static void text_detail(const struct journal_record *r, struct json_object *o)
 			 get_str(o, "backend"), get_str(o, "from"), get_str(o, "to"),
 			 get_str(o, "cause"));
 		break;
+	case JOURNAL_PANIC:
+		out_text("service %s %s panic (%s of %s active backends healthy)",
+			 get_str(o, "service"),
+			 json_object_object_get_ex(o, "panic", &v) && json_object_get_boolean(v)
+				 ? "entered"
+				 : "left",
+			 get_str(o, "healthy"), get_str(o, "active"));
+		break;
 	case JOURNAL_SNAPSHOT:
 		out_text("%zu commands", json_object_object_get_ex(o, "commands", &v) &&
 							 json_object_is_type(v, json_type_array)
@@ -291,7 +299,7 @@ static int do_show(int argc, char **argv)
 /* ---- replay ---- */
 
 /*
- * Commands that build map state; the rest (interfaces, leaders, anything
+ * Commands that build map state; the rest (interfaces, cgroups, leaders, anything
  * not a write command) is skipped in a replay.
  */
 static int is_replayed(enum cmd_kind kind)
@@ -300,6 +308,8 @@ static int is_replayed(enum cmd_kind kind)
 	case CMD_NONE:
 	case CMD_IFACE_ATTACH:
 	case CMD_IFACE_DETACH:
+	case CMD_HOST_ATTACH:
+	case CMD_HOST_DETACH:
 	case CMD_LEADER_SET:
 	case CMD_KINDS:
 		return 0;

@@ -90,7 +90,7 @@ static int call_daemon(struct cli_call *c, int *rc)
 		return 0;
 	}
 	if (!err)
-		req = ctl_request_build(c->argc, c->argv, c->json, c->pretty, c->pin_root);
+		req = ctl_request_build(c->argc, c->argv, c->json, c->pretty, c->pin_root, 0);
 	if (!req) {
 		call_error(c, "out of memory");
 		*rc = 1;
@@ -128,10 +128,77 @@ static int call_daemon(struct cli_call *c, int *rc)
 	return 0;
 }
 
+/*
+ * -b FILE / --batch FILE / --batch=FILE among the options before the first
+ * command word: its index in argv (the option itself), *file set; else 0.
+ */
+static int batch_option(int argc, char **argv, const char **file)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-b") || !strcmp(argv[i], "--batch")) {
+			*file = i + 1 < argc ? argv[i + 1] : NULL;
+			return i;
+		}
+		if (!strncmp(argv[i], "--batch=", 8)) {
+			*file = argv[i] + 8;
+			return i;
+		}
+		/* The options that take a value: skip it. */
+		if (!strcmp(argv[i], "--pin-root") || !strcmp(argv[i], "--socket") ||
+		    !strcmp(argv[i], "--flow-entries"))
+			i++;
+	}
+	return 0;
+}
+
+/* sluice [OPTIONS] -b FILE: the options apply to every command of FILE. */
+static int batch(int argc, char **argv, int at, const char *file)
+{
+	int n = 0, i, skip = strncmp(argv[at], "--batch=", 8) ? 2 : 1, rc;
+	char **pre = calloc((size_t)argc, sizeof(char *));
+	struct cli_call c;
+
+	if (!pre || !file || !*file) {
+		fprintf(stderr, "sluice: %s needs a file of commands, or - for stdin\n", argv[at]);
+		free(pre);
+		return 1;
+	}
+	for (i = 1; i < argc; i++)
+		if (i < at || i >= at + skip)
+			pre[n++] = argv[i];
+	if (cli_command(n, pre, &c)) {
+		fprintf(stderr, "sluice: out of memory\n");
+		free(pre);
+		return 1;
+	}
+	/* Only options beside -b (--flow-entries N travels with each command). */
+	for (i = 0; i < c.argc && !strncmp(c.argv[i], "--flow-entries", 14);)
+		i += strchr(c.argv[i], '=') ? 1 : 2;
+	if (i < c.argc) {
+		fprintf(stderr,
+			"sluice: -b FILE takes its commands from FILE: give only options beside it "
+			"(found '%s')\n",
+			c.argv[i]);
+		cli_call_free(&c);
+		free(pre);
+		return 1;
+	}
+	rc = batch_main(n, pre, file, &c);
+	cli_call_free(&c);
+	free(pre);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_call c;
-	int rc = 1;
+	const char *file = NULL;
+	int rc = 1, at = batch_option(argc, argv, &file);
+
+	if (at)
+		return batch(argc, argv, at, file);
 
 	if (!cli_command(argc - 1, argv + 1, &c)) {
 		int routed = (c.flags & CLI_WRITE) && !c.local && !call_daemon(&c, &rc);

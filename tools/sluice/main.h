@@ -56,7 +56,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
 	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[],
-	cli_bgp_cmds[];
+	cli_host_cmds[], cli_bgp_cmds[];
 
 /*
  * The whole CLI: argv holds the words after "sluice" (global options
@@ -89,6 +89,14 @@ struct cli_call {
  */
 int cli_command(int argc, char **argv, struct cli_call *c);
 void cli_call_free(struct cli_call *c);
+
+/*
+ * sluice -b FILE (batch.c): run the commands of FILE ("-": stdin), one a
+ * line, with the global options pre[0 .. npre) (opts: what cli_command()
+ * made of them). The exit status: 0, or 1 at the first line that fails to
+ * parse (then nothing ran) or to run (then nothing after it did).
+ */
+int batch_main(int npre, char **pre, const char *file, const struct cli_call *opts);
 
 /*
  * Run the command argv[0] of object from cmds (no argument: default_cmd,

@@ -17,6 +17,7 @@
 #include "maps.h"
 #include "out.h"
 #include "reason.h"
+#include "res.h"
 #include "svc.h"
 
 static int do_help(int argc, char **argv)
@@ -77,6 +78,7 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 	struct sluice_counter c[SLUICE_R_MAX];
 	struct sluice_res_counter rc;
 	struct sluice_fo_counter fo;
+	struct sluice_svc_res res;
 	unsigned int r;
 	int err;
 
@@ -85,10 +87,15 @@ static int print_service(const struct sluice_maps *m, const struct sluice_svc_ke
 		err = maps_read_res_stats(m, s->id, &rc);
 	if (!err)
 		err = maps_read_fo_stats(m, 0, s->id, &fo);
+	if (!err)
+		err = res_get(m, s->id, &res);
 	if (err)
 		return err;
 	cmd_open_service(NULL, key, s->id, 1);
-	out_str("mode", " mode %s\n", args_mode_name(s->mode));
+	out_str("mode", " mode %s", args_mode_name(s->mode));
+	out_bool("panic", res.flags & SLUICE_RES_PANIC ? " PANIC (breakers ignored)%.0s" : NULL,
+		 !!(res.flags & SLUICE_RES_PANIC));
+	out_text("\n");
 	out_open_obj("counters");
 	for (r = 0; r < SLUICE_R_MAX; r++)
 		print_counter(r, &c[r], 0);

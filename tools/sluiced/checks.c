@@ -6,9 +6,10 @@
  * config apply, checks_sync() makes the set of checks match the config
  * (added, updated, removed by backend id). A transition is journaled
  * (JOURNAL_HEALTH {"service", "backend", "up", "why"}) and fed into the
- * backend's breaker: down writes OPEN into sl_breakers, which the breaker
- * engine adopts as an operator trip (held open, no traffic); up writes
- * CLOSED, adopted as a reset.
+ * backend's breaker: down writes OPEN into sl_breakers, marked
+ * SLUICE_BRK_HEALTH_DOWN, which the breaker engine adopts as cause
+ * health_down (held open, no traffic); up writes CLOSED marked
+ * SLUICE_BRK_HEALTH_UP, adopted as health_up.
  *
  * The checks' state (up or down, why, since) goes to the health state
  * file beside the control socket (userspace/hstate.h) for `sluice backend
@@ -175,7 +176,9 @@ static void on_change(void *ctx, __u32 id, int up, const char *why)
 			       NULL);
 		json_object_put(o);
 	}
-	err = res_breaker_write(&d->maps, id, up ? SLUICE_BRK_CLOSED : SLUICE_BRK_OPEN, 0);
+	/* The mark makes the engine report health_down / health_up, not an operator's hand. */
+	err = res_breaker_write(&d->maps, id, up ? SLUICE_BRK_CLOSED : SLUICE_BRK_OPEN,
+				up ? SLUICE_BRK_HEALTH_UP : SLUICE_BRK_HEALTH_DOWN);
 	if (err)
 		log_warn("health: cannot set the breaker of backend %u: %s", id, err_msg());
 	breakers_refresh(d);
@@ -341,6 +344,20 @@ static void conf_of(const struct state_health *sh, const struct backend_info *b,
 		hc->fall = sh->fall;
 }
 
+/* A check removed: a breaker it held open is closed (health_up), not left held for ever. */
+static void release(struct daemon *d, __u32 id)
+{
+	struct sluice_breaker b;
+
+	if (bpf_map_lookup_elem(d->maps.breakers, &id, &b) || b.state != SLUICE_BRK_OPEN ||
+	    b.probes_left != SLUICE_BRK_HEALTH_DOWN)
+		return;
+	log_info("health: the check of backend %u is gone: its breaker is released", id);
+	if (res_breaker_write(&d->maps, id, SLUICE_BRK_CLOSED, SLUICE_BRK_HEALTH_UP))
+		log_warn("health: cannot release the breaker of backend %u: %s", id, err_msg());
+	err_clear();
+}
+
 /*
  * Make h's checks those of every backend of s's services whose health
  * section (role 0) or leader role section (role 1) is set; on[] says which
@@ -397,6 +414,8 @@ static void sync_set(struct daemon *d, const struct state *s, int role, struct h
 		if (on[id] && !want[id]) {
 			health_del(h, id);
 			on[id] = 0;
+			if (!role)
+				release(d, id);
 		}
 	}
 	if (!role || health_count(h))
@@ -416,5 +435,6 @@ void checks_sync(struct daemon *d, const struct state *s)
 	sync_set(d, s, 0, c->h, c->on, want);
 	sync_set(d, s, 1, c->role, c->role_on, want);
 	free(want);
+	breakers_refresh(d); /* breakers a removed check released */
 	state_write(d);
 }

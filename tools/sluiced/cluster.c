@@ -334,6 +334,7 @@ void cluster_close(struct daemon *d)
 		free(c->vips[i].leader_key);
 	free(c->vips);
 	journal_cmds_free(&c->pending);
+	free(c->parts);
 	if (c->status_text)
 		unlink(c->status_path);
 	free(c->status_text);

@@ -87,6 +87,14 @@ struct cluster {
 	size_t publishing; /* pending commands the publish in flight includes */
 	__u64 publish_at;
 	struct journal_cmds pending;
+	/*
+	 * Services whose health or leader settings a local apply changed, not
+	 * yet published: like pending commands, they go on top of a document
+	 * adopted meanwhile. parts_publishing: how many the publish in flight
+	 * includes.
+	 */
+	struct sluice_svc_key *parts;
+	size_t nparts, parts_publishing;
 	struct etcd_stream *cfg_watch, *brk_watch, *leader_watch;
 	__u64 published, adopted, brk_published, brk_applied;
 	/* status file */

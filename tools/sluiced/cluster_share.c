@@ -9,9 +9,14 @@
  * once, etcd orders them: the later compare fails, that gateway applies
  * the winner's document, re-runs its own unpublished commands on top and
  * publishes again, so no acknowledged command is lost. On joining, the
- * cluster's document wins over the local file. Breaker transitions (to
+ * cluster's document wins over the local file. The document carries each
+ * service's health check and leader settings too (the daemon's desired
+ * state, apply.c): adopting it starts, changes and stops health checks and
+ * election follows as a local apply does, and a local apply that changes
+ * only them publishes. Breaker transitions (to
  * open, to closed) are keys under <prefix>/breaker/; the others apply them
- * as `breaker trip` / `breaker reset`. An operator's `leader set` is a key
+ * as `breaker trip` / `breaker reset` -- except those of health checks,
+ * which each gateway runs for itself. An operator's `leader set` is a key
  * per service under <prefix>/leader/, run as is by the others (leaders
  * from elections and role endpoints are each gateway's own observation).
  */
@@ -66,6 +71,28 @@ static enum shared_kind shared_kind(const struct sluice_cmd *cmd)
 	}
 }
 
+/* Our unpublished health and leader changes onto to, a document being adopted. */
+static void parts_on_top(struct cluster *c, struct state *to)
+{
+	struct state_service *theirs;
+	struct state mine, one;
+	size_t i;
+
+	for (i = 0; c->d->desired && i < c->nparts; i++) {
+		theirs = state_find_service(to, &c->parts[i]);
+		if (!theirs)
+			continue;
+		/* One-service views: state_copy_daemon_parts() gives none when ours is gone. */
+		memset(&one, 0, sizeof(one));
+		one.services = theirs;
+		one.nservices = 1;
+		memset(&mine, 0, sizeof(mine));
+		mine.services = state_find_service(c->d->desired, &c->parts[i]);
+		mine.nservices = mine.services ? 1 : 0;
+		state_copy_daemon_parts(&one, &mine);
+	}
+}
+
 /* Apply another gateway's document (revision rev) as a diff, then our unpublished commands. */
 static void adopt(struct cluster *c, const char *value, size_t len, __s64 rev)
 {
@@ -103,6 +130,11 @@ static void adopt(struct cluster *c, const char *value, size_t len, __s64 rev)
 	}
 	for (i = 0; i < cmds.count; i++)
 		ran += !cluster_run_cmd(c, cmds.argc[i], cmds.argv[i]);
+	/* Health checks and elections follow the document, as a local apply does. */
+	parts_on_top(c, &to);
+	checks_sync(c->d, &to);
+	cluster_sync(c->d, &to);
+	desired_set(c->d, &to, 0);
 	c->adopted++;
 	log_info("cluster: adopted the config of %s at revision %lld (%zu of %zu commands)", who,
 		 (long long)rev, ran, cmds.count);
@@ -156,9 +188,14 @@ static void on_published(void *ctx, const struct etcd_result *r)
 				(c->pending.count - c->publishing) * sizeof(*c->pending.argc));
 			c->pending.count -= c->publishing;
 		}
+		if (c->parts_publishing) {
+			memmove(c->parts, c->parts + c->parts_publishing,
+				(c->nparts - c->parts_publishing) * sizeof(*c->parts));
+			c->nparts -= c->parts_publishing;
+		}
 		if (r->revision > c->cfg_rev)
 			c->cfg_rev = r->revision;
-		c->publish_due = c->pending.count > 0;
+		c->publish_due = c->pending.count > 0 || c->nparts > 0;
 		c->conflicts = 0;
 		c->published++;
 		cluster_status_write(c);
@@ -170,6 +207,7 @@ static void on_published(void *ctx, const struct etcd_result *r)
 			c->conflicts, c->pending.count);
 		journal_cmds_free(&c->pending);
 		memset(&c->pending, 0, sizeof(c->pending));
+		c->nparts = 0;
 		c->publish_due = 0;
 		c->conflicts = 0;
 		return;
@@ -198,7 +236,11 @@ static void publish(struct cluster *c)
 	if (!f)
 		goto fail;
 	s.has_ifaces = 0;
+	s.has_hosts = 0;   /* cgroups are per host */
 	s.has_gateway = 0; /* encapsulation sources are per gateway */
+	/* What the maps do not hold: each service's health check and leader settings. */
+	if (c->d->desired)
+		state_copy_daemon_parts(&s, c->d->desired);
 	err = config_dump(f, &s);
 	fclose(f);
 	doc = json_object_new_object();
@@ -209,6 +251,7 @@ static void publish(struct cluster *c)
 	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
 							   JSON_C_TO_STRING_NOSLASHESCAPE);
 	c->publishing = c->pending.count;
+	c->parts_publishing = c->nparts;
 	if (etcd_put_if(c->e, c->cfg_key, strlen(c->cfg_key), text, strlen(text), 0, c->cfg_rev,
 			on_published, c, NULL))
 		goto fail;
@@ -294,6 +337,7 @@ static void on_sync(void *ctx, const struct etcd_result *r)
 		/* Joining: the cluster's state wins over what this gateway applied alone. */
 		journal_cmds_free(&c->pending);
 		memset(&c->pending, 0, sizeof(c->pending));
+		c->nparts = 0;
 		adopt(c, r->kvs[0].value, r->kvs[0].value_len, r->kvs[0].mod_revision);
 	} else {
 		c->cfg_rev = 0;
@@ -389,6 +433,25 @@ void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc)
 		c->publish_due = 1;
 	}
 	free(a);
+}
+
+void cluster_desired_changed(struct daemon *d, const struct sluice_svc_key *keys, size_t n)
+{
+	struct cluster *c = d->cluster;
+	struct sluice_svc_key *grown;
+
+	if (!c || !c->conf.share || c->applying)
+		return;
+	grown = realloc(c->parts, (c->nparts + n) * sizeof(*grown));
+	if (grown) {
+		memcpy(grown + c->nparts, keys, n * sizeof(*keys));
+		c->parts = grown;
+		c->nparts += n;
+	} else {
+		log_warn(
+			"cluster: out of memory: a health or leader change may be lost to a conflict");
+	}
+	c->publish_due = 1;
 }
 
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,

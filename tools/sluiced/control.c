@@ -43,6 +43,7 @@
 #include "journal.h"
 #include "listener.h"
 #include "out.h"
+#include "publish.h"
 #include "sluiced.h"
 #include "version.h"
 
@@ -53,6 +54,7 @@
 #define CONN_DEADLINE_MS 10000	    /* to send a whole request, or to take a reply */
 #define SUB_BUFFER_MAX (1 << 20)    /* a subscriber this far behind is dropped */
 #define BACKLOG_MAX 64		    /* recent records a new subscriber gets first */
+#define GROUP_MAX 256		    /* write requests journaled with one fdatasync */
 
 struct conn {
 	struct lconn lc; /* first: the loop hands us &lc.src */
@@ -68,6 +70,10 @@ struct conn {
 	int closing;	   /* close once the output is sent */
 	struct ucred cred; /* the peer's, at connect */
 	enum ctl_role role;
+	/* Write requests read but not yet run: one group commit (GROUP_MAX). */
+	struct ctl_request *grp;
+	size_t ngrp;
+	int batch_failed; /* a "batch" request of this connection failed */
 };
 
 struct control {
@@ -79,6 +85,11 @@ struct control {
 	int has_read_gid, has_admin_gid;
 	struct journal_author author; /* of the records being journaled */
 	int has_author;		      /* 0: this daemon's own */
+	/* A group commit in progress: its records' lines, sent once durable. */
+	int grouping;
+	int applying_group; /* daemon_run_group() is applying: one breaker refresh at its end */
+	char **held;
+	size_t nheld, held_cap;
 };
 
 static void conn_close(struct daemon *d, struct conn *c)
@@ -94,6 +105,9 @@ static void conn_free(struct lconn *lc)
 	free(c->out);
 	free(c->body);
 	free(c->body_name);
+	while (c->ngrp)
+		ctl_request_free(&c->grp[--c->ngrp]);
+	free(c->grp);
 	free(c);
 }
 
@@ -279,11 +293,56 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 	if (seq)
 		*seq = s;
 	line = record_line(s, t, type, who, payload, len);
+	if (line && d->ctl && d->ctl->grouping) {
+		struct control *ctl = d->ctl;
+
+		if (ctl->nheld == ctl->held_cap) {
+			size_t cap = ctl->held_cap ? 2 * ctl->held_cap : 64;
+			char **h = realloc(ctl->held, cap * sizeof(*h));
+
+			if (!h) {
+				free(line); /* subscribers miss it; the journal has it */
+				return 0;
+			}
+			ctl->held = h;
+			ctl->held_cap = cap;
+		}
+		ctl->held[ctl->nheld++] = line;
+		return 0;
+	}
 	if (line) {
 		control_publish(d, line);
 		free(line);
 	}
 	return 0;
+}
+
+static void group_begin(struct daemon *d)
+{
+	journal_group_begin(d->journal);
+	if (d->ctl)
+		d->ctl->grouping = 1;
+}
+
+/* Sync the group; its records go to the subscribers once durable, else nowhere. */
+static int group_commit(struct daemon *d)
+{
+	struct control *ctl = d->ctl;
+	int err = journal_group_commit(d->journal);
+	size_t i;
+
+	if (err)
+		log_err("cannot sync the journal: %s", err_text(err));
+	if (!ctl)
+		return err;
+	ctl->grouping = 0;
+	for (i = 0; i < ctl->nheld; i++) {
+		if (!err)
+			control_publish(d, ctl->held[i]);
+		free(ctl->held[i]);
+	}
+	ctl->nheld = 0;
+	return err;
 }
 
 /* The command's error message for the FAILED record: the first line, without "sluice: ". */
@@ -324,24 +383,36 @@ static char *failed_payload(__u64 seq, const char *why)
 	return p;
 }
 
-int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
-		       char **err, __s64 *seq)
+/* Journal argv as a COMMAND record: 0 with *seq set, or -errno. */
+static int journal_command(struct daemon *d, int argc, char **argv, __u64 *seq)
+{
+	char *payload = journal_command_json(argc, argv);
+	int rc;
+
+	if (!payload)
+		return -ENOMEM;
+	rc = daemon_journal(d, JOURNAL_COMMAND, payload, seq);
+	free(payload);
+	return rc;
+}
+
+static void journal_failed(struct daemon *d, __u64 seq, const char *why)
+{
+	char *fp = failed_payload(seq, why);
+
+	if (fp)
+		daemon_journal(d, JOURNAL_FAILED, fp, NULL);
+	free(fp);
+}
+
+/* Parse and apply the journaled command seq s: exit status 0 or 1. */
+static int apply_command(struct daemon *d, int argc, char **argv, __u64 s, int json, int pretty,
+			 char **out, char **err)
 {
 	struct sluice_cmd cmd;
 	struct out_capture cap;
-	char *payload;
 	int rc, parsed = 0;
-	__u64 s = 0;
 
-	*seq = -1;
-	payload = journal_command_json(argc, argv);
-	if (!payload)
-		return -ENOMEM;
-	rc = daemon_journal(d, JOURNAL_COMMAND, payload, &s);
-	free(payload);
-	if (rc)
-		return rc;
-	*seq = (__s64)s;
 	rc = out_capture_begin(&cap, json, pretty);
 	if (!rc) {
 		rc = cmd_parse(argc, argv, &cmd);
@@ -358,19 +429,18 @@ int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pr
 	rc = rc ? 1 : 0;
 	d->commands++;
 	if (rc) {
-		char *why = failure_text(cap.out ? cap.out : "", cap.err, json), *fp;
+		char *why = failure_text(cap.out ? cap.out : "", cap.err, json);
 
 		d->commands_failed++;
-		fp = failed_payload(s, why);
 		log_info("command seq %llu failed: %s", (unsigned long long)s, why ? why : "?");
-		if (fp)
-			daemon_journal(d, JOURNAL_FAILED, fp, NULL);
-		free(fp);
+		journal_failed(d, s, why);
 		free(why);
 	} else {
 		log_info("command seq %llu applied", (unsigned long long)s);
 	}
-	breakers_refresh(d);
+	/* In a group, once after the last command (daemon_run_group()). */
+	if (!d->ctl || !d->ctl->applying_group)
+		breakers_refresh(d);
 	cluster_command(d, parsed ? &cmd : NULL, rc);
 	if (out)
 		*out = cap.out;
@@ -381,6 +451,93 @@ int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pr
 	else
 		free(cap.err);
 	return rc;
+}
+
+int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
+		       char **err, __s64 *seq)
+{
+	__u64 s = 0;
+	int rc;
+
+	*seq = -1;
+	rc = journal_command(d, argc, argv, &s);
+	if (rc)
+		return rc;
+	*seq = (__s64)s;
+	return apply_command(d, argc, argv, s, json, pretty, out, err);
+}
+
+void daemon_run_group(struct daemon *d, struct daemon_cmd *v, size_t n, int *batch_failed)
+{
+	static const char skipped[] = "skipped: an earlier command of this batch failed";
+	size_t i, journaled = 0;
+	int err = 0;
+
+	group_begin(d);
+	for (i = 0; i < n; i++) {
+		__u64 s;
+
+		v[i].seq = -1;
+		v[i].out = v[i].err = NULL;
+		v[i].rc = 0;
+		if (!err)
+			err = journal_command(d, v[i].argc, v[i].argv, &s);
+		if (err) {
+			v[i].rc = err;
+			continue;
+		}
+		v[i].seq = (__s64)s;
+		journaled++;
+	}
+	err = group_commit(d);
+	for (i = 0; i < journaled; i++) {
+		if (err) {
+			v[i].rc = err;
+			v[i].seq = -1;
+		}
+	}
+	if (err)
+		return;
+	group_begin(d);
+	/* Each changed Maglev table built and swapped in once for the group. */
+	if (journaled > 1) {
+		publish_defer_begin();
+		if (d->ctl)
+			d->ctl->applying_group = 1;
+	}
+	for (i = 0; i < journaled; i++) {
+		struct daemon_cmd *c = &v[i];
+
+		if (c->batch && *batch_failed) {
+			c->rc = 1;
+			c->out = strdup("");
+			if (asprintf(&c->err, "sluice: %s\n", skipped) < 0)
+				c->err = NULL;
+			d->commands_failed++;
+			journal_failed(d, (__u64)c->seq, skipped);
+			continue;
+		}
+		c->rc = apply_command(d, c->argc, c->argv, (__u64)c->seq, c->json, c->pretty,
+				      &c->out, &c->err);
+		if (c->rc && c->batch)
+			*batch_failed = 1;
+	}
+	if (journaled > 1) {
+		if (publish_defer_end(d->pin_root))
+			log_err("cannot publish the Maglev tables of a group: %s", err_msg());
+		if (d->ctl)
+			d->ctl->applying_group = 0;
+		breakers_refresh(d);
+	}
+	/* FAILED records, if any (a no-op otherwise). */
+	group_commit(d);
+}
+
+void daemon_cmd_free(struct daemon_cmd *c)
+{
+	free(c->out);
+	free(c->err);
+	c->out = c->err = NULL;
 }
 
 static void subscribe(struct daemon *d, struct conn *c)
@@ -436,9 +593,14 @@ static void run_apply(struct daemon *d, struct conn *c, const char *name, const 
 }
 
 /* 1 when r is for this daemon's pin root; else refused. */
+static int pin_root_same(const struct daemon *d, const struct ctl_request *r)
+{
+	return !r->pin_root || !strcmp(r->pin_root, d->pin_root);
+}
+
 static int pin_root_ok(struct daemon *d, struct conn *c, const struct ctl_request *r)
 {
-	if (!r->pin_root || !strcmp(r->pin_root, d->pin_root))
+	if (pin_root_same(d, r))
 		return 1;
 	refuse(c, "this daemon serves the pin root %s, not %s (run with --local to bypass it)",
 	       d->pin_root, r->pin_root);
@@ -495,21 +657,87 @@ static int word_is(const char *word, const char *name, size_t min)
 	return n >= min && !strncmp(word, name, n);
 }
 
-static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
+/* The write command r asks for (CMD_NONE: none); *word: where its words start. */
+static enum cmd_kind request_kind(const struct ctl_request *r, int *word)
 {
-	char *out = NULL, *errtext = NULL;
 	enum cmd_kind kind = CMD_NONE;
-	__s64 seq = -1;
-	int i = 0, rc;
+	int i = 0;
 
-	if (!pin_root_ok(d, c, r))
-		return;
 	/* The command words start after a --flow-entries that travels with them. */
 	if (i < r->argc && !strncmp(r->argv[i], "--flow-entries", 14))
 		i += strchr(r->argv[i], '=') ? 1 : 2;
 	if (i < r->argc && r->argv[i][0] != '-')
 		cmd_lookup(r->argv[i], i + 1 < r->argc ? r->argv[i + 1] : NULL, &kind);
 	err_clear();
+	*word = i;
+	return kind;
+}
+
+/* Run the write requests gathered on c as one group commit, and answer each in order. */
+static void group_flush(struct daemon *d, struct conn *c)
+{
+	struct daemon_cmd v[GROUP_MAX];
+	size_t i, n = c->ngrp;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		struct ctl_request *r = &c->grp[i];
+
+		v[i] = (struct daemon_cmd){ .argc = r->argc,
+					    .argv = r->argv,
+					    .json = r->json || r->pretty,
+					    .pretty = r->pretty,
+					    .batch = r->batch };
+	}
+	set_author(d, &c->cred);
+	daemon_run_group(d, v, n, &c->batch_failed);
+	set_author(d, NULL);
+	for (i = 0; i < n; i++) {
+		if (v[i].rc < 0)
+			reply(c, 1, "", err_msg(), -1);
+		else
+			reply(c, v[i].rc, v[i].out ? v[i].out : "", v[i].err ? v[i].err : "",
+			      v[i].seq);
+		daemon_cmd_free(&v[i]);
+		ctl_request_free(&c->grp[i]);
+	}
+	c->ngrp = 0;
+}
+
+/*
+ * Keep r (a write request c may send, for this pin root) for the group
+ * commit; 1 when kept (r is then c's), 0 when it must run on its own.
+ */
+static int group_add(struct daemon *d, struct conn *c, struct ctl_request *r)
+{
+	int word;
+
+	if (r->op != CTL_OP_RUN || c->role < ctl_op_role(CTL_OP_RUN) || !pin_root_same(d, r) ||
+	    request_kind(r, &word) == CMD_NONE)
+		return 0;
+	if (!c->grp) {
+		c->grp = calloc(GROUP_MAX, sizeof(*c->grp));
+		if (!c->grp)
+			return 0;
+	}
+	c->grp[c->ngrp++] = *r;
+	memset(r, 0, sizeof(*r));
+	if (c->ngrp == GROUP_MAX)
+		group_flush(d, c);
+	return 1;
+}
+
+static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
+{
+	char *out = NULL, *errtext = NULL;
+	enum cmd_kind kind;
+	__s64 seq = -1;
+	int i, rc;
+
+	if (!pin_root_ok(d, c, r))
+		return;
+	kind = request_kind(r, &i);
 	if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "config", 2) &&
 	    word_is(r->argv[i + 1], "apply", 1)) {
 		/* An older client's form: the daemon would open FILE as root. */
@@ -667,9 +895,14 @@ static void handle_line(struct daemon *d, struct conn *c, const char *line, size
 	char msg[64];
 
 	if (ctl_request_parse(line, len, &r)) {
+		group_flush(d, c);
 		refuse(c, "%s", err_msg());
 		return;
 	}
+	if (group_add(d, c, &r))
+		return;
+	/* Anything else answers now: the gathered writes are answered first. */
+	group_flush(d, c);
 	if (!allowed(d, c, r.op)) {
 		/* A refused apply's body is read and dropped. */
 		if (r.op == CTL_OP_APPLY)
@@ -721,7 +954,7 @@ static int body_take(struct conn *c)
 }
 
 /* Handle the complete requests (and bodies) buffered. */
-static void conn_input(struct daemon *d, struct conn *c)
+static void conn_lines(struct daemon *d, struct conn *c)
 {
 	char *nl;
 
@@ -753,6 +986,19 @@ static void conn_input(struct daemon *d, struct conn *c)
 		 */
 		c->lc.deadline = clock_mono_ms() + CONN_DEADLINE_MS;
 	}
+}
+
+/*
+ * The buffered requests; the write requests among them that came together
+ * are journaled as one group (one fdatasync) and answered once durable. A
+ * client gone meanwhile leaves its unjournaled requests unrun: nobody was
+ * told they were.
+ */
+static void conn_input(struct daemon *d, struct conn *c)
+{
+	conn_lines(d, c);
+	if (!c->lc.dead)
+		group_flush(d, c);
 }
 
 /* Read what the client sent (unless it is backlogged). 0, or -1 when c was closed. */

@@ -123,10 +123,11 @@ static void serve(struct daemon *d, struct hconn *c)
 		return;
 	}
 	err = metrics_render(&d->maps, &src, f);
-	if (!err)
+	if (!err) {
+		breakers_metrics(d, f);
 		cluster_metrics(d, f);
-	if (!err)
 		bgp_metrics(d, f);
+	}
 	fclose(f);
 	if (err) {
 		log_warn("metrics: %s", err_msg());

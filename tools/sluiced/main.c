@@ -451,6 +451,7 @@ out:
 	notify_close(&d);
 	bgp_close(&d);
 	cluster_close(&d);
+	desired_close(&d);
 	checks_close(&d);
 	breakers_close(&d);
 	control_close(&d);

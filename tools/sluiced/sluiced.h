@@ -65,6 +65,7 @@ struct daemon {
 	struct checks *checks;
 	struct cluster *cluster; /* NULL: not in a cluster */
 	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
+	struct state *desired;	 /* last config applied or adopted (apply.c); NULL: none */
 	struct bgp *bgp;	 /* NULL: no bgp section */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
@@ -95,6 +96,29 @@ int daemon_journal(struct daemon *d, __u16 type, const char *payload, __u64 *seq
 int daemon_run_command(struct daemon *d, int argc, char **argv, int json, int pretty, char **out,
 		       char **err, __s64 *seq);
 
+/* One command of a group (daemon_run_group()): what to run, and what came of it. */
+struct daemon_cmd {
+	int argc;
+	char **argv;
+	int json, pretty;
+	int batch;	 /* skipped, not applied, once a batch command before it failed */
+	int rc;		 /* 0, 1 (failed or skipped), or -errno: not journaled, nothing ran */
+	char *out, *err; /* malloc'ed output (NULL when rc < 0) */
+	__s64 seq;	 /* -1 when not journaled */
+};
+
+/*
+ * Group commit: journal the n commands of v (one fdatasync for all of them),
+ * then apply them in order, each as daemon_run_command() would, and journal
+ * the failures (one more fdatasync, only when one failed). A batch command
+ * after a failed batch command (in v, or before it: *batch_failed, kept by
+ * the caller across groups) is skipped: a FAILED record, rc 1. Nothing is
+ * applied before the whole group is durable; when it cannot be made so,
+ * every command gets the error (rc -errno) and none runs.
+ */
+void daemon_run_group(struct daemon *d, struct daemon_cmd *v, size_t n, int *batch_failed);
+void daemon_cmd_free(struct daemon_cmd *c);
+
 /*
  * control.c. control_open(): take the daemon's lock (ctl.h: one daemon per
  * socket and journal; clients see it starting) and set up the control
@@ -118,6 +142,8 @@ void breakers_close(struct daemon *d);
 void breakers_refresh(struct daemon *d);
 /* Breaker state of backend id for metrics: 0 closed, 1 open, 2 half-open; -1 unknown. */
 int breakers_state(struct daemon *d, __u32 id);
+/* Prometheus lines: sluice_breaker_transitions_total{service,backend,reason}. */
+void breakers_metrics(struct daemon *d, FILE *f);
 /* Active flows (sweep.h) the last sweep (every second) found; -1 before the first. */
 __s64 breakers_active_flows(struct daemon *d);
 
@@ -146,6 +172,8 @@ void cluster_command(struct daemon *d, const struct sluice_cmd *cmd, int rc);
 /* A breaker transition (backend as "ADDR port N"): publish opens and closes. */
 void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const char *backend,
 		     __u32 to);
+/* A local apply changed the health or leader settings of services keys[0..n): publish them. */
+void cluster_desired_changed(struct daemon *d, const struct sluice_svc_key *keys, size_t n);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
 
@@ -193,5 +221,13 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *err, size_
 /* The same from len bytes of text a client sent; path names it in messages only. */
 int apply_config_text(struct daemon *d, const char *path, const char *text, size_t len, FILE *out,
 		      FILE *err, size_t *ncmds);
+/*
+ * s (its contents taken; s is left empty) is the desired state now: the
+ * health and leader settings of its services are what config dump shows
+ * and the cluster's document carries (HSTATE_DESIRED_FILE rewritten).
+ * local: a change of them from this gateway's file is published.
+ */
+void desired_set(struct daemon *d, struct state *s, int local);
+void desired_close(struct daemon *d);
 
 #endif /* SLUICED_H */

@@ -37,11 +37,13 @@ const struct cmd_kind_info cmd_kinds[CMD_KINDS] = {
 	[CMD_BREAKER_TRIP] = { "breaker", "trip", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
 	[CMD_BREAKER_RESET] = { "breaker", "reset", CMD_F_SVC | CMD_F_MAPS, &cmd_backend_ops },
 	[CMD_LEADER_SET] = { "leader", "set", CMD_F_SVC, &cmd_leader_ops },
+	[CMD_HOST_ATTACH] = { "host", "attach", CMD_F_CREATES, &cmd_host_ops },
+	[CMD_HOST_DETACH] = { "host", "detach", 0, &cmd_host_ops },
 };
 
 /* The objects with write commands, for prefix matching (order of cmd_kinds[]). */
-static const char *const objects[] = { "iface",	  "service",  "backend", "shard",
-				       "gateway", "bulkhead", "breaker", "leader" };
+static const char *const objects[] = { "iface",	   "service", "backend", "shard", "gateway",
+				       "bulkhead", "breaker", "leader",	 "host" };
 
 int cmd_bad(const char *fmt, ...)
 {

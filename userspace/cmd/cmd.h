@@ -26,6 +26,7 @@
 #include "gateway.h"
 #include "leader.h"
 #include "loader.h"
+#include "loader_host.h"
 #include "maps.h"
 #include "res.h"
 #include "shard.h"
@@ -50,6 +51,8 @@ enum cmd_kind {
 	CMD_BREAKER_TRIP,
 	CMD_BREAKER_RESET,
 	CMD_LEADER_SET,
+	CMD_HOST_ATTACH,
+	CMD_HOST_DETACH,
 	CMD_KINDS
 };
 
@@ -75,6 +78,8 @@ extern const struct cmd_kind_info cmd_kinds[CMD_KINDS];
 #define CMD_DEV_MAX 64	      /* interface name as given, NUL included */
 #define CMD_CRITICAL_MAX 4096 /* critical list as given, NUL included */
 #define CMD_PREFIX_MAX 128    /* shard prefix as given, NUL included */
+#define CMD_CGROUP_MAX 232    /* cgroup path as given, NUL included (SLUICE_HOST_PATH_MAX) */
+#define CMD_HOST_SVC_MAX 32   /* services listed by one host attach */
 
 struct sluice_cmd {
 	enum cmd_kind kind;
@@ -110,6 +115,11 @@ struct sluice_cmd {
 			struct be_ref ref;
 			__u8 source; /* enum sluice_leader_source */
 		} leader;
+		struct {
+			char cgroup[CMD_CGROUP_MAX];
+			size_t nsvc; /* 0: every service */
+			struct sluice_svc_key svcs[CMD_HOST_SVC_MAX];
+		} host; /* attach, detach (cgroup only) */
 	};
 };
 
@@ -207,5 +217,6 @@ void cmd_print_leader(const char *key, const struct leader_info *l,
 		      const struct leader_info *previous);
 void cmd_print_gateway(const char *key, const struct sluice_config *c);
 void cmd_print_iface(const char *key, const struct loader_iface *it);
+void cmd_print_host(const char *key, const struct loader_host *h);
 
 #endif /* SLUICE_CMD_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Inside the command module: each object's parser, formatter and applier
- * (cmd_service.c, cmd_backend.c, cmd_shard.c, cmd_leader.c, cmd_gateway.c)
+ * (cmd_service.c, cmd_backend.c, cmd_shard.c, cmd_leader.c, cmd_gateway.c,
+ * cmd_host.c)
  * and the helpers they share (cmd.c). Not for use outside userspace/cmd/.
  */
 #ifndef SLUICE_CMD_INT_H
@@ -51,7 +52,7 @@ void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len);
 /*
  * One object's part of the grammar: parse the ARGS of a command of kind,
  * format them back, apply on the open maps m. apply_root instead of apply:
- * the object handles the pins under pin_root itself (iface).
+ * the object handles the pins under pin_root itself (iface, host).
  */
 struct cmd_ops {
 	int (*parse)(enum cmd_kind kind, int argc, char **argv, struct sluice_cmd *cmd);
@@ -62,6 +63,6 @@ struct cmd_ops {
 
 /* cmd_gateway_ops: gateway set and bulkhead set; cmd_backend_ops: breaker trip, reset too. */
 extern const struct cmd_ops cmd_iface_ops, cmd_service_ops, cmd_backend_ops, cmd_shard_ops,
-	cmd_leader_ops, cmd_gateway_ops;
+	cmd_leader_ops, cmd_gateway_ops, cmd_host_ops;
 
 #endif /* SLUICE_CMD_INT_H */

@@ -103,6 +103,10 @@ static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *
 		c.max_open_pct);
 	out_u64("syn_timeout_ms", r.syn_timeout_ms ? " syn-timeout %llu ms" : NULL,
 		c.syn_timeout_ms);
+	out_u64("panic_threshold_pct", r.panic_pct ? " panic-threshold %llu%%" : NULL, c.panic_pct);
+	/* Panic is the engine's live verdict (the breakers are ignored), so say it loud. */
+	out_bool("panic", r.flags & SLUICE_RES_PANIC ? " PANIC%.0s" : NULL,
+		 !!(r.flags & SLUICE_RES_PANIC));
 	/* Failover: shown in text when not the default. */
 	if (!res_fo_get(m, s->id, &retries, &trip)) {
 		out_u64("fast_trip",
@@ -190,6 +194,7 @@ enum {
 	KW_SYN_TIMEOUT,
 	KW_RETRIES,
 	KW_FAST_TRIP,
+	KW_PANIC,
 	KW_COUNT
 };
 
@@ -222,6 +227,7 @@ static const struct cmd_keyword keywords[] = {
 	[KW_SYN_TIMEOUT] = { "syn-timeout", "MS" },
 	[KW_RETRIES] = { "retries", "N" },
 	[KW_FAST_TRIP] = { "breaker-fast-trip", "K" },
+	[KW_PANIC] = { "panic-threshold", "PCT" },
 };
 
 /* A resilience keyword's value into conf->res; its RES_HAS_* bit set. */
@@ -287,6 +293,9 @@ static int parse_res(int kw, const char *v, struct res_conf *r)
 	case KW_FAST_TRIP:
 		r->has |= RES_HAS_FAST_TRIP;
 		return args_parse_u32(v, 0, RES_FAST_TRIP_MAX, "breaker-fast-trip", &r->fast_trip);
+	case KW_PANIC:
+		r->has |= RES_HAS_PANIC;
+		return args_parse_u32(v, 0, 100, "panic-threshold", &r->panic_pct);
 	default:
 		r->has |= RES_HAS_SYN_TIMEOUT;
 		return args_parse_u32(v, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
@@ -550,6 +559,8 @@ static int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out
 		err = add_u32(out, "retries", r->retries);
 	if (HAS(RES_HAS_FAST_TRIP))
 		err = add_u32(out, "breaker-fast-trip", r->fast_trip);
+	if (HAS(RES_HAS_PANIC))
+		err = add_u32(out, "panic-threshold", r->panic_pct);
 #undef HAS
 	return err;
 }

@@ -28,6 +28,9 @@ void brk_conf_from_res(const struct sluice_svc_res *r, struct brk_conf *c)
 	c->successes = or_default(r->brk_successes, BRK_DEF_SUCCESSES);
 	c->max_open_pct = or_default(r->brk_max_open_pct, BRK_DEF_MAX_OPEN_PCT);
 	c->syn_timeout_ms = or_default(r->syn_timeout_ms, BRK_DEF_SYN_TIMEOUT_MS);
+	c->panic_pct = r->panic_pct == SLUICE_PANIC_OFF
+			       ? 0
+			       : or_default(r->panic_pct, SLUICE_PANIC_DEFAULT_PCT);
 	/* Stored values are validated by res.c; keep the machine sane whatever is pinned. */
 	if (c->window_ms < BRK_BUCKETS)
 		c->window_ms = BRK_BUCKETS;
@@ -35,10 +38,17 @@ void brk_conf_from_res(const struct sluice_svc_res *r, struct brk_conf *c)
 		c->rate_pct = 100;
 	if (c->max_open_pct > 100)
 		c->max_open_pct = 100;
+	if (c->panic_pct > 100)
+		c->panic_pct = 100;
 	if (c->wait_max_ms < c->wait_ms)
 		c->wait_max_ms = c->wait_ms;
 	if (c->successes > c->probes)
 		c->successes = c->probes;
+}
+
+int brk_panic(__u32 pct, __u32 active, __u32 healthy)
+{
+	return pct && active && (__u64)healthy * 100 < (__u64)pct * active;
 }
 
 const char *brk_cause_name(enum brk_cause cause)
@@ -62,8 +72,23 @@ const char *brk_cause_name(enum brk_cause cause)
 		return "max_open_refused";
 	case BRK_CAUSE_FAST_TRIP:
 		return "fast_trip";
+	case BRK_CAUSE_HEALTH_DOWN:
+		return "health_down";
+	case BRK_CAUSE_HEALTH_UP:
+		return "health_up";
 	}
 	return "?";
+}
+
+const char *brk_mark_cause(const struct sluice_breaker *b)
+{
+	if (b->state == SLUICE_BRK_OPEN && b->probes_left == SLUICE_BRK_HEALTH_DOWN)
+		return brk_cause_name(BRK_CAUSE_HEALTH_DOWN);
+	if (b->state == SLUICE_BRK_CLOSED && b->probes_left == SLUICE_BRK_HEALTH_UP)
+		return brk_cause_name(BRK_CAUSE_HEALTH_UP);
+	if (b->state == SLUICE_BRK_OPEN && b->probes_left == SLUICE_BRK_FAST_TRIPPED)
+		return brk_cause_name(BRK_CAUSE_FAST_TRIP);
+	return NULL;
 }
 
 const char *brk_state_name(__u32 state)
@@ -326,7 +351,9 @@ int brk_fast_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *c
 	return 1;
 }
 
-int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+/* Open b and hold it until a close by the same hand (operator or health check). */
+static int hold_open(struct brk_group *g, __u32 id, __u64 now, enum brk_cause cause,
+		     struct brk_change *chg)
 {
 	struct breaker *b = brk_group_find(g, id);
 	__u32 failures, calls, from;
@@ -338,11 +365,13 @@ int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
 	open_for(b, now, 0);
 	b->forced = 1;
 	b->open_until = UINT64_MAX;
-	describe(g, b, from, BRK_CAUSE_OPERATOR_TRIP, failures, calls, chg);
+	describe(g, b, from, cause, failures, calls, chg);
 	return 1;
 }
 
-int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+/* Close b with a fresh window and no doubling, from any state. */
+static int close_fresh(struct brk_group *g, __u32 id, __u64 now, enum brk_cause cause,
+		       struct brk_change *chg)
 {
 	struct breaker *b = brk_group_find(g, id);
 	__u32 failures, calls, from;
@@ -358,8 +387,30 @@ int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
 	b->forced = 0;
 	b->refused = 0;
 	window_clear(b);
-	describe(g, b, from, BRK_CAUSE_OPERATOR_RESET, failures, calls, chg);
+	describe(g, b, from, cause, failures, calls, chg);
 	return 1;
+}
+
+int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+{
+	return hold_open(g, id, now, BRK_CAUSE_OPERATOR_TRIP, chg);
+}
+
+int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg)
+{
+	return close_fresh(g, id, now, BRK_CAUSE_OPERATOR_RESET, chg);
+}
+
+int brk_health(struct brk_group *g, __u32 id, int up, __u64 now, struct brk_change *chg)
+{
+	return up ? close_fresh(g, id, now, BRK_CAUSE_HEALTH_UP, chg)
+		  : hold_open(g, id, now, BRK_CAUSE_HEALTH_DOWN, chg);
+}
+
+int brk_cause_external(enum brk_cause cause)
+{
+	return cause == BRK_CAUSE_OPERATOR_TRIP || cause == BRK_CAUSE_OPERATOR_RESET ||
+	       cause == BRK_CAUSE_HEALTH_DOWN || cause == BRK_CAUSE_HEALTH_UP;
 }
 
 int brk_adopt(struct brk_group *g, __u32 id, __u32 state, __u64 now)

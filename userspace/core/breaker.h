@@ -13,6 +13,8 @@
  *                                    (capped at wait_max_ms)
  *   any --(operator trip)--> OPEN, held until an operator reset
  *   any --(operator reset)--> CLOSED, window and doubling cleared
+ *   any --(health check down)--> OPEN, held until the check is up again
+ *   any --(health check up)--> CLOSED, as a reset
  *
  * Sliding window (Resilience4j's time-based window): a ring of
  * BRK_BUCKETS buckets, each window_ms / BRK_BUCKETS wide (rounded up, at
@@ -34,7 +36,9 @@
  * traffic to, opening it only turns slow failures into fast ones). A
  * refused trip is reported once per episode (until the machine trips or
  * its window falls back under the thresholds); the machine stays CLOSED and
- * tries again at its next failure. Operator trips are never refused.
+ * tries again at its next failure. Operator and health-check trips are never
+ * refused (a service's panic threshold, not max_open, bounds what health
+ * checks take out of its table).
  */
 #ifndef SLUICE_BREAKER_H
 #define SLUICE_BREAKER_H
@@ -69,7 +73,15 @@ struct brk_conf {
 	__u32 successes;      /* consecutive probe successes that close, 1..probes */
 	__u32 max_open_pct;   /* share of the group that may be open, 0..100 */
 	__u32 syn_timeout_ms; /* SYN unanswered this long is a failure (read by the sweep) */
+	__u32 panic_pct;      /* panic below this share of healthy active backends, 0 = off */
 };
+
+/*
+ * Panic (Envoy's panic threshold): with active backends in the table of
+ * which healthy (breaker closed) ones, is the healthy share below pct?
+ * Never with pct 0 (off) or no active backend.
+ */
+int brk_panic(__u32 pct, __u32 active, __u32 healthy);
 
 /* The settings of r with every zero replaced by its default. */
 void brk_conf_from_res(const struct sluice_svc_res *r, struct brk_conf *c);
@@ -84,11 +96,26 @@ enum brk_cause {
 	BRK_CAUSE_OPERATOR_TRIP,  /* operator override: open until reset */
 	BRK_CAUSE_OPERATOR_RESET, /* operator override: closed */
 	BRK_CAUSE_MAX_OPEN,	  /* a trip refused: the group is at max_open */
-	BRK_CAUSE_FAST_TRIP, /* the data plane opened it: breaker-fast-trip refusals in a row */
+	BRK_CAUSE_FAST_TRIP,   /* the data plane opened it: breaker-fast-trip refusals in a row */
+	BRK_CAUSE_HEALTH_DOWN, /* its active health check went down: open until up */
+	BRK_CAUSE_HEALTH_UP,   /* its active health check came up: closed */
 };
+#define BRK_CAUSE_LAST BRK_CAUSE_HEALTH_UP /* the highest cause, for arrays by cause */
+
+/*
+ * 1 when the cause is a write someone else made to sl_breakers (operator,
+ * health check) that the engine adopts: it writes nothing back.
+ */
+int brk_cause_external(enum brk_cause cause);
 
 /* Name of a cause ("failures", "rate", "wait_over", ...). */
 const char *brk_cause_name(enum brk_cause cause);
+
+/*
+ * The cause a mark in sl_breakers' probes_left tells (health_down,
+ * health_up, fast_trip), or NULL when the entry carries none.
+ */
+const char *brk_mark_cause(const struct sluice_breaker *b);
 
 /* Name of an enum sluice_brk_state ("closed", "open", "half-open"). */
 const char *brk_state_name(__u32 state);
@@ -176,6 +203,9 @@ int brk_fast_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *c
 /* Operator override: OPEN until reset (trip) or CLOSED with a fresh window (reset). */
 int brk_trip(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg);
 int brk_reset(struct brk_group *g, __u32 id, __u64 now, struct brk_change *chg);
+
+/* Health check of id down (up 0): OPEN until up, as a trip; up: CLOSED, as a reset. */
+int brk_health(struct brk_group *g, __u32 id, int up, __u64 now, struct brk_change *chg);
 
 /*
  * Start machine id in state (read back from sl_breakers when a watcher

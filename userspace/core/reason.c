@@ -40,6 +40,10 @@ static const struct {
 	[SLUICE_R_NO_LEADER] = { "no_leader", "refused: write flow while no leader is known", 1 },
 	[SLUICE_R_LEADER_MOVED] = { "leader_moved",
 				    "refused: write flow's backend is no longer the leader", 1 },
+	[SLUICE_R_OTHER_HOST] = { "other_host",
+				  "frame for another MAC (promiscuous mode), passed untouched", 0 },
+	[SLUICE_R_BAD_FLAGS] = { "bad_flags", "dropped: invalid TCP flag combination", 0 },
+	[SLUICE_R_MARTIAN] = { "martian", "dropped: martian source address", 0 },
 };
 _Static_assert(sizeof(reasons) / sizeof(reasons[0]) == SLUICE_R_MAX,
 	       "every enum sluice_reason needs a name");

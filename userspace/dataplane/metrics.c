@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "backend.h"
 #include "err.h"
+#include "hoststats.h"
 #include "maps.h"
 #include "metrics.h"
 #include "reason.h"
@@ -297,9 +298,68 @@ static int bulkheads(const struct sluice_maps *m, const struct view *v, FILE *f)
 		sample(f, "sluice_bulkhead_limit", v->svc_name[i], NULL, NULL,
 		       v->svcs[i].svc.id < SLUICE_MAX_SERVICES ? res[v->svcs[i].svc.id].max_conns
 							       : 0);
+	/* From the same sl_svc_res values: the breaker engine's panic verdict. */
+	header(f, "sluice_service_panic", "gauge",
+	       "1 while a service is in panic: too few healthy backends, breakers ignored.");
+	for (i = 0; i < v->nsvcs; i++)
+		sample(f, "sluice_service_panic", v->svc_name[i], NULL, NULL,
+		       v->svcs[i].svc.id < SLUICE_MAX_SERVICES &&
+			       (res[v->svcs[i].svc.id].flags & SLUICE_RES_PANIC));
 out:
 	free(res);
 	free(use);
+	return err;
+}
+
+/*
+ * The host side's connects per service and outcome, and its connections
+ * held: only when a cgroup was ever attached (its maps exist), and only
+ * the services it touched.
+ */
+static int host_series(const struct sluice_maps *m, const struct view *v, FILE *f)
+{
+	static const char *const outcome[] = { "balanced", "refused_rate", "refused_bulkhead",
+					       "refused_breaker", "no_backend" };
+	struct sluice_host_counter *sum = calloc(v->nsvcs + 1, sizeof(*sum));
+	__s64 *conns = calloc(v->nsvcs + 1, sizeof(*conns));
+	struct host_stats h;
+	size_t i, o;
+	int err = 0;
+
+	if (!sum || !conns) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (host_stats_open(m->root, &h)) {
+		err_clear(); /* never attached: no series */
+		goto out;
+	}
+	for (i = 0; i < v->nsvcs && !err; i++)
+		err = host_stats_read(&h, v->svcs[i].svc.id, &sum[i], &conns[i]);
+	host_stats_close(&h);
+	if (err)
+		goto out;
+	header(f, "sluice_host_connects_total", "counter",
+	       "Connects from attached cgroups to a service, by outcome (the host side).");
+	for (i = 0; i < v->nsvcs; i++) {
+		const __u64 n[] = { sum[i].balanced, sum[i].refused_rate, sum[i].refused_bh,
+				    sum[i].refused_brk, sum[i].no_backend };
+
+		if (!host_stats_any(&sum[i], conns[i]))
+			continue;
+		for (o = 0; o < sizeof(outcome) / sizeof(outcome[0]); o++)
+			sample(f, "sluice_host_connects_total", v->svc_name[i], NULL, outcome[o],
+			       n[o]);
+	}
+	header(f, "sluice_host_conns_in_use", "gauge",
+	       "Outbound connections from attached cgroups holding a host bulkhead slot.");
+	for (i = 0; i < v->nsvcs; i++)
+		if (host_stats_any(&sum[i], conns[i]))
+			sample(f, "sluice_host_conns_in_use", v->svc_name[i], NULL, NULL,
+			       (unsigned long long)(conns[i] > 0 ? conns[i] : 0));
+out:
+	free(sum);
+	free(conns);
 	return err;
 }
 
@@ -337,6 +397,8 @@ int metrics_render(const struct sluice_maps *m, const struct metrics_source *src
 		err = backend_series(m, &v, src, f);
 	if (!err)
 		err = bulkheads(m, &v, f);
+	if (!err)
+		err = host_series(m, &v, f);
 	if (!err && src && src->daemon) {
 		header(f, "sluice_daemon_commands_total", "counter",
 		       "Write commands the daemon journaled and ran.");

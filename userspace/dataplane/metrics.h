@@ -14,8 +14,13 @@
  *   sluice_bulkhead_in_use{service}            gauge    connections holding a slot
  *   sluice_bulkhead_limit{service}             gauge    max-conns (0: no limit)
  *     (service="global" for the global bulkhead)
+ *   sluice_service_panic{service}              gauge    1 in panic (breakers ignored)
  *   sluice_breaker_state{service,backend}      gauge    0 closed, 1 open, 2 half-open
  *   sluice_backend_up{service,backend}         gauge    1 up, 0 down (health-checked backends)
+ *   sluice_host_connects_total{service,reason} counter  host side: connects by outcome
+ *     (reason balanced, refused_rate, refused_bulkhead, refused_breaker, no_backend)
+ *   sluice_host_conns_in_use{service}          gauge    host side: connections held
+ *     (both only once a cgroup was attached, for the services it touched)
  *   sluice_daemon_commands_total / sluice_daemon_commands_failed_total   counters
  *
  * service is "ADDR PORT PROTO" (as commands take it), backend "ADDR PORT".

@@ -19,6 +19,86 @@
 
 _Static_assert(MAGLEV_EMPTY == SLUICE_NO_BACKEND, "an empty Maglev slot is SLUICE_NO_BACKEND");
 
+/*
+ * Deferred publication (publish_defer_begin()): the services whose table a
+ * command changed, each with the size it asked for (0: keep). Process-wide:
+ * a CLI or daemon applies one group of commands at a time.
+ */
+struct pending_table {
+	__u32 svc_id, size;
+};
+static struct {
+	int on;
+	size_t n, cap;
+	struct pending_table *v;
+} deferred;
+
+static struct pending_table *pending_find(__u32 svc_id)
+{
+	size_t i;
+
+	for (i = 0; i < deferred.n; i++)
+		if (deferred.v[i].svc_id == svc_id)
+			return &deferred.v[i];
+	return NULL;
+}
+
+static int pending_add(__u32 svc_id, __u32 size)
+{
+	struct pending_table *p = pending_find(svc_id);
+
+	if (!p) {
+		if (deferred.n == deferred.cap) {
+			size_t cap = deferred.cap ? 2 * deferred.cap : 64;
+			struct pending_table *v = realloc(deferred.v, cap * sizeof(*v));
+
+			if (!v) {
+				err_set("out of memory");
+				return -ENOMEM;
+			}
+			deferred.v = v;
+			deferred.cap = cap;
+		}
+		p = &deferred.v[deferred.n++];
+		p->svc_id = svc_id;
+		p->size = 0;
+	}
+	if (size)
+		p->size = size;
+	return 0;
+}
+
+void publish_defer_begin(void)
+{
+	deferred.on = 1;
+	deferred.n = 0;
+}
+
+int publish_defer_end(const char *pin_root)
+{
+	struct sluice_backend *all = NULL;
+	struct sluice_maps m;
+	int err = 0, e;
+	size_t i;
+
+	deferred.on = 0;
+	if (!deferred.n)
+		return 0;
+	maps_init(&m);
+	err = maps_open(&m, pin_root);
+	if (!err)
+		all = maps_backends_snapshot(&m, &err);
+	for (i = 0; all && i < deferred.n; i++) {
+		e = publish_service(&m, all, deferred.v[i].svc_id, deferred.v[i].size);
+		if (e && !err)
+			err = e;
+	}
+	free(all);
+	maps_close(&m);
+	deferred.n = 0;
+	return err;
+}
+
 void publish_identity(const struct sluice_backend *be, __u8 identity[PUBLISH_IDENTITY_LEN])
 {
 	memcpy(identity, be->addr.u8, 16);
@@ -79,7 +159,15 @@ out:
 
 int publish_table_size(const struct sluice_maps *m, __u32 table_id, __u32 *size)
 {
-	int fd = maps_table_open(m, table_id, size);
+	const struct pending_table *p = deferred.on ? pending_find(table_id) : NULL;
+	int fd;
+
+	/* A size asked for and not yet published is the table's size. */
+	if (p && p->size) {
+		*size = p->size;
+		return 0;
+	}
+	fd = maps_table_open(m, table_id, size);
 
 	if (fd < 0)
 		return fd;
@@ -160,7 +248,11 @@ out:
 
 int publish_table_delete(const struct sluice_maps *m, __u32 table_id)
 {
+	struct pending_table *p = deferred.on ? pending_find(table_id) : NULL;
 	int err;
+
+	if (p) /* a table removed: no publication of it is pending any more */
+		*p = deferred.v[--deferred.n];
 
 	if (!bpf_map_delete_elem(m->maglev, &table_id) || errno == ENOENT)
 		return 0;
@@ -234,6 +326,8 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 	size_t n = 0;
 	int err;
 
+	if (deferred.on)
+		return pending_add(svc_id, size);
 	if (!all) {
 		own = maps_backends_snapshot(m, &err);
 		if (!own)

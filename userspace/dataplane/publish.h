@@ -58,6 +58,20 @@ int publish_table(const struct sluice_maps *m, __u32 table_id, const __u32 *tabl
 int publish_table_delete(const struct sluice_maps *m, __u32 table_id);
 
 /*
+ * Deferred publication, for a group of commands (a batch, a config apply):
+ * after publish_defer_begin(), publish_service() only notes the service
+ * (and the size asked for), and publish_defer_end() publishes each noted
+ * service's table once, from one snapshot of sl_backends. A swap of an
+ * sl_maglev entry waits for an RCU grace period in the kernel (about 10 ms
+ * here): once per command, that wait was what a command cost. Until the
+ * end, the data plane keeps the tables as they were (a new service has
+ * none yet: its packets count no_backend); publish_table_size() answers the
+ * size asked for. publish_defer_end() returns the first error (err_set()).
+ */
+void publish_defer_begin(void);
+int publish_defer_end(const char *pin_root);
+
+/*
  * Rebuild and publish service svc_id's table from snapshot all (NULL: read
  * sl_backends), at size size (0: the table's current size, else
  * SLUICE_MAGLEV_M_DEFAULT). Every change of a service's backends, its write

@@ -173,12 +173,12 @@ int res_value_make(const struct res_conf *c, const struct sluice_svc_res *base,
 		   struct sluice_svc_res *out)
 {
 	struct sluice_svc_res v;
+	struct brk_conf bc;
 
 	if (base)
 		v = *base;
 	else
 		memset(&v, 0, sizeof(v));
-	v.pad = 0;
 	if (c->has & RES_HAS_MAX_CONNS) {
 		if (c->max_conns > RES_MAX_CONNS_MAX) {
 			err_set("max-conns %u is out of range: give 0 (no limit)..%u", c->max_conns,
@@ -234,6 +234,14 @@ int res_value_make(const struct res_conf *c, const struct sluice_svc_res *base,
 	RANGE(RES_HAS_BRK_PROBES, brk_probes, 1, RES_PROBES_MAX, "breaker-probes");
 	RANGE(RES_HAS_BRK_SUCCESSES, brk_successes, 1, RES_PROBES_MAX, "breaker-successes");
 	RANGE(RES_HAS_BRK_MAX_OPEN, brk_max_open_pct, 1, 100, "breaker-max-open");
+	if (c->has & RES_HAS_PANIC) {
+		if (c->panic_pct > 100) {
+			err_set("panic-threshold %u is out of range: give 0 (off)..100",
+				c->panic_pct);
+			return -ERANGE;
+		}
+		v.panic_pct = c->panic_pct ? (__u8)c->panic_pct : SLUICE_PANIC_OFF;
+	}
 	RANGE(RES_HAS_SYN_TIMEOUT, syn_timeout_ms, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
 	      "syn-timeout (ms)");
 #undef RANGE
@@ -258,8 +266,37 @@ int res_value_make(const struct res_conf *c, const struct sluice_svc_res *base,
 			eff(v.brk_wait_ms, BRK_DEF_WAIT_MS));
 		return -EINVAL;
 	}
+	/*
+	 * Breakers may open at most 100 - panic of the backends: beyond that
+	 * the service is in panic and ignores them, so the two would contradict.
+	 */
+	brk_conf_from_res(&v, &bc);
+	if (bc.panic_pct && bc.max_open_pct + bc.panic_pct > 100) {
+		err_set("breaker-max-open %u%% and panic-threshold %u%% contradict: breakers opening more than %u%% of the backends would put the service in panic, where they are ignored; lower breaker-max-open to %u or panic-threshold to %u (0: off)",
+			bc.max_open_pct, bc.panic_pct, 100 - bc.panic_pct, 100 - bc.panic_pct,
+			100 - bc.max_open_pct);
+		return -EINVAL;
+	}
 	*out = v;
 	return 0;
+}
+
+int res_panic_write(const struct sluice_maps *m, __u32 svc_id, int on)
+{
+	struct sluice_svc_res r;
+	int err = res_get(m, svc_id, &r);
+
+	if (err)
+		return err;
+	if (on)
+		r.flags |= SLUICE_RES_PANIC;
+	else
+		r.flags &= (__u8)~SLUICE_RES_PANIC;
+	if (!bpf_map_update_elem(m->svc_res, &svc_id, &r, BPF_ANY))
+		return 0;
+	err = -errno;
+	err_set("cannot write %s of service id %u: %s", SLUICE_MAP_SVC_RES, svc_id, strerror(-err));
+	return err;
 }
 
 int res_get(const struct sluice_maps *m, __u32 svc_id, struct sluice_svc_res *res)

@@ -58,6 +58,7 @@ enum {
 	RES_HAS_SYN_TIMEOUT = 1u << 16,
 	RES_HAS_RETRIES = 1u << 17,   /* failover: sl_svc_fo.retries */
 	RES_HAS_FAST_TRIP = 1u << 18, /* failover: sl_svc_fo.fast_trip */
+	RES_HAS_PANIC = 1u << 19,     /* panic-threshold */
 };
 
 #define RES_FAST_TRIP_MAX 10000u /* breaker-fast-trip K: at most this (0 = off) */
@@ -85,6 +86,7 @@ struct res_conf {
 	__u32 syn_timeout_ms;
 	__u32 retries;	 /* failover moves per connection, 0 = off (<= SLUICE_FO_RETRIES_MAX) */
 	__u32 fast_trip; /* failures in a row that open a breaker in the kernel, 0 = off */
+	__u32 panic_pct; /* panic-threshold, 0..100 (0 = off) */
 };
 
 /* Keyword parsers for the CLI (message set on error). */
@@ -109,7 +111,8 @@ int res_critical_parse(const char *text, __u32 svc_id, struct sluice_shard_key *
 /*
  * conf on top of base (NULL: a fresh service) into out, then the whole
  * checked with defaults resolved (reserved below max-conns, successes at
- * most probes, wait-max at least wait). The fallback is not resolved here
+ * most probes, wait-max at least wait, breaker-max-open at most 100 minus
+ * an active panic-threshold). The fallback is not resolved here
  * (it needs the backends): out->fallback_be keeps base's. Pure.
  */
 int res_value_make(const struct res_conf *conf, const struct sluice_svc_res *base,
@@ -136,6 +139,9 @@ int res_apply(const struct sluice_maps *m, const struct sluice_svc_key *key,
  * and *fast_trip (0 = off); the defaults for a zeroed entry.
  */
 int res_fo_get(const struct sluice_maps *m, __u32 svc_id, __u32 *retries, __u32 *fast_trip);
+
+/* Set (on 1) or clear SLUICE_RES_PANIC in service svc_id's sl_svc_res. */
+int res_panic_write(const struct sluice_maps *m, __u32 svc_id, int on);
 
 /* The settings of service id svc_id (zero = defaults). */
 int res_get(const struct sluice_maps *m, __u32 svc_id, struct sluice_svc_res *res);

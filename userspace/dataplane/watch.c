@@ -18,6 +18,7 @@ struct watch_svc {
 	struct sluice_svc_key key;
 	struct sluice_svc_res res;
 	struct brk_group g;
+	int panic; /* SLUICE_RES_PANIC as last written or found */
 };
 
 struct watch {
@@ -25,6 +26,7 @@ struct watch {
 	int only;
 	struct sluice_svc_key only_key;
 	watch_report_fn report;
+	watch_panic_fn panic;
 	void *ctx;
 	struct watch_svc svcs[SLUICE_MAX_SERVICES]; /* by service id */
 	struct sluice_backend backends[SLUICE_MAX_BACKENDS];
@@ -34,14 +36,46 @@ struct watch {
 	int fresh[SLUICE_MAX_BACKENDS];			/* scratch: new to its group */
 };
 
+void watch_set_panic_report(struct watch *w, watch_panic_fn fn)
+{
+	w->panic = fn;
+}
+
+/* Set s's panic flag from its healthy share of active backends; report a change. */
+static int panic_check(struct watch *w, struct watch_svc *s, __u32 sid)
+{
+	__u32 active = 0, healthy = 0;
+	const struct breaker *b;
+	size_t i;
+	int on, err;
+
+	for (i = 0; i < s->g.count; i++) {
+		b = &s->g.members[i];
+		if (w->backends[b->id].state != SLUICE_BE_ACTIVE || !w->backends[b->id].weight)
+			continue;
+		active++;
+		healthy += b->state == SLUICE_BRK_CLOSED;
+	}
+	on = brk_panic(s->g.conf.panic_pct, active, healthy);
+	if (on == s->panic)
+		return 0;
+	err = res_panic_write(w->m, sid, on);
+	if (err)
+		return err;
+	s->panic = on;
+	if (w->panic)
+		w->panic(w->ctx, &s->key, on, healthy, active);
+	return 0;
+}
+
 /* Write a machine's new state and report it. */
 static int apply(struct watch *w, struct watch_svc *s, const struct brk_change *chg)
 {
 	int err = 0;
 
-	if (chg->from != chg->to || chg->cause == BRK_CAUSE_OPERATOR_TRIP ||
-	    chg->cause == BRK_CAUSE_OPERATOR_RESET) {
-		if (chg->cause != BRK_CAUSE_OPERATOR_TRIP && chg->cause != BRK_CAUSE_OPERATOR_RESET)
+	if (chg->from != chg->to || brk_cause_external(chg->cause)) {
+		/* An external write is in the map already (with its mark). */
+		if (!brk_cause_external(chg->cause))
 			err = res_breaker_write(w->m, chg->id, chg->to,
 						chg->to == SLUICE_BRK_HALF_OPEN ? (__s32)chg->probes
 										: 0);
@@ -50,6 +84,8 @@ static int apply(struct watch *w, struct watch_svc *s, const struct brk_change *
 	}
 	if (!err && w->report)
 		w->report(w->ctx, &s->key, &w->backends[chg->id], chg);
+	if (!err)
+		err = panic_check(w, s, w->backends[chg->id].svc_id);
 	return err;
 }
 
@@ -100,6 +136,7 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 			brk_group_init(&s->g, &conf);
 			s->used = 1;
 			s->key = list[i].key;
+			s->panic = !!(res[sid].flags & SLUICE_RES_PANIC);
 		}
 		s->g.conf = conf;
 		s->res = res[sid];
@@ -123,6 +160,9 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 				continue;
 			w->written[ids[id]] = w->map[ids[id]].state;
 			brk_adopt(&s->g, ids[id], w->map[ids[id]].state, now_ms);
+			if (w->map[ids[id]].state == SLUICE_BRK_OPEN &&
+			    w->map[ids[id]].probes_left == SLUICE_BRK_HEALTH_DOWN)
+				brk_health(&s->g, ids[id], 0, now_ms, &chg); /* held, not probed */
 		}
 		/* Changes someone else made to sl_breakers: the operator's overrides. */
 		for (id = 0; id < n; id++) {
@@ -138,7 +178,13 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 					goto out;
 				continue;
 			}
-			if (st == SLUICE_BRK_OPEN)
+			if (st == SLUICE_BRK_OPEN &&
+			    w->map[b].probes_left == SLUICE_BRK_HEALTH_DOWN)
+				err = brk_health(&s->g, b, 0, now_ms, &chg) < 0 ? -ENOENT : 0;
+			else if (st == SLUICE_BRK_CLOSED &&
+				 w->map[b].probes_left == SLUICE_BRK_HEALTH_UP)
+				err = brk_health(&s->g, b, 1, now_ms, &chg) < 0 ? -ENOENT : 0;
+			else if (st == SLUICE_BRK_OPEN)
 				err = brk_trip(&s->g, b, now_ms, &chg) < 0 ? -ENOENT : 0;
 			else if (st == SLUICE_BRK_CLOSED)
 				err = brk_reset(&s->g, b, now_ms, &chg) < 0 ? -ENOENT : 0;
@@ -152,6 +198,10 @@ int watch_refresh(struct watch *w, __u64 now_ms)
 			if (err)
 				goto out;
 		}
+		/* Members, weights or the threshold may have changed. */
+		err = panic_check(w, s, sid);
+		if (err)
+			goto out;
 	}
 	for (i = 0; i < SLUICE_MAX_SERVICES; i++) {
 		if (w->svcs[i].used && !seen[i]) {

@@ -10,11 +10,20 @@
  *
  * Operator overrides: `sluice breaker trip|reset` writes sl_breakers
  * directly; watch_refresh() sees a state it did not write and adopts it as
- * an operator trip (held open until reset) or reset.
+ * an operator trip (held open until reset) or reset. The daemon's health
+ * checks write the same way with a mark in probes_left
+ * (SLUICE_BRK_HEALTH_DOWN / _UP): adopted as causes health_down (held open
+ * until up, also when the watcher starts) and health_up.
  *
  * A group's members are the service's backends in the table or draining
  * (sl_backends slots ACTIVE or DRAINING); the group's max-open share counts
  * them all.
+ *
+ * Panic: after every transition and re-read, the watcher compares each
+ * service's healthy share of active backends with its panic-threshold and
+ * keeps SLUICE_RES_PANIC in sl_svc_res in step (the data plane then skips
+ * the breaker check; the table already holds every active backend). A
+ * watcher that starts takes the flag as it finds it.
  */
 #ifndef SLUICE_WATCH_H
 #define SLUICE_WATCH_H
@@ -30,6 +39,17 @@ struct watch;
 /* Called for every transition or refused trip (see struct brk_change). */
 typedef void (*watch_report_fn)(void *ctx, const struct sluice_svc_key *svc,
 				const struct sluice_backend *be, const struct brk_change *chg);
+
+/*
+ * A service entered (on 1) or left panic: fewer than its panic-threshold
+ * percent of its active backends (ACTIVE, weight > 0) are healthy (breaker
+ * closed). The watcher has set or cleared SLUICE_RES_PANIC in sl_svc_res.
+ */
+typedef void (*watch_panic_fn)(void *ctx, const struct sluice_svc_key *svc, int on, __u32 healthy,
+			       __u32 active);
+
+/* Report panic changes to fn (ctx: watch_new()'s); NULL: none. */
+void watch_set_panic_report(struct watch *w, watch_panic_fn fn);
 
 /*
  * A watcher over every service (only NULL) or one. The maps' current

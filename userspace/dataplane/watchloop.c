@@ -54,6 +54,15 @@ static void report(void *ctx, const struct sluice_svc_key *svc, const struct slu
 		l->conf.report(l->conf.ctx, svc, be, chg);
 }
 
+static void report_panic(void *ctx, const struct sluice_svc_key *svc, int on, __u32 healthy,
+			 __u32 active)
+{
+	struct watchloop *l = ctx;
+
+	if (l->conf.panic)
+		l->conf.panic(l->conf.ctx, svc, on, healthy, active);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct watchloop *l = ctx;
@@ -235,6 +244,7 @@ int watchloop_open(const struct sluice_maps *m, const struct watchloop_conf *con
 	err = watch_new(m, conf->only, clock_mono_ms(), report, l, &l->w);
 	if (err)
 		goto fail;
+	watch_set_panic_report(l->w, report_panic);
 	l->rb = ring_buffer__new(m->events, on_event, l, NULL);
 	if (!l->rb) {
 		err = -errno;

@@ -31,10 +31,11 @@ struct watchloop_conf {
 	const struct sluice_svc_key *only; /* one service, or NULL: every service */
 	__u32 sweep_ms;			   /* period of the sweep and the re-read */
 	watch_report_fn report;		   /* every transition (may be NULL) */
+	watch_panic_fn panic;		   /* a service entering or leaving panic (may be NULL) */
 	/* A failing step (what: "signal", "sweep", "refresh", ...); NULL: return it. */
 	void (*on_error)(void *ctx, int err, const char *what);
 	void (*after_sweep)(void *ctx); /* after each periodic step that succeeded (may be NULL) */
-	void *ctx;			/* passed to the three callbacks */
+	void *ctx;			/* passed to the callbacks */
 };
 
 struct watchloop_stats {

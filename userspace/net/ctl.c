@@ -180,6 +180,8 @@ static int parse_member(const char *key, struct json_object *v, struct ctl_reque
 		return parse_bool(v, key, &r->json);
 	if (!strcmp(key, "pretty"))
 		return parse_bool(v, key, &r->pretty);
+	if (!strcmp(key, "batch"))
+		return parse_bool(v, key, &r->batch);
 	if (!strcmp(key, "op")) {
 		if (!json_object_is_type(v, json_type_string)) {
 			err_set("\"op\" must be a string");
@@ -202,8 +204,8 @@ static int parse_member(const char *key, struct json_object *v, struct ctl_reque
 		*has_size = 1;
 		return parse_size(v, r);
 	}
-	err_set("unknown request member \"%.64s\": expected argv, json, pretty, pin_root, op, "
-		"name or size",
+	err_set("unknown request member \"%.64s\": expected argv, json, pretty, batch, pin_root, "
+		"op, name or size",
 		key);
 	return -EINVAL;
 }
@@ -321,7 +323,8 @@ static char *to_line(struct json_object *doc)
 	return line;
 }
 
-char *ctl_request_build(int argc, char **argv, int json, int pretty, const char *pin_root)
+char *ctl_request_build(int argc, char **argv, int json, int pretty, const char *pin_root,
+			int batch)
 {
 	struct json_object *doc = json_object_new_object();
 	struct json_object *a = json_object_new_array();
@@ -338,6 +341,8 @@ char *ctl_request_build(int argc, char **argv, int json, int pretty, const char 
 	json_object_object_add(doc, "json", json_object_new_boolean(json));
 	if (pretty)
 		json_object_object_add(doc, "pretty", json_object_new_boolean(1));
+	if (batch)
+		json_object_object_add(doc, "batch", json_object_new_boolean(1));
 	if (pin_root)
 		json_object_object_add(doc, "pin_root", json_object_new_string(pin_root));
 	return to_line(doc);

@@ -17,7 +17,10 @@
  *
  * Optional request members (additions to the contract): "pretty" (bool, -p),
  * "pin_root" (string: the client's pin root; the daemon refuses a request
- * for another one). A malformed, oversized or unknown request gets
+ * for another one), "batch" (bool, `sluice -b`: once a batch request of
+ * the connection has failed, every later one is skipped, not applied, and
+ * answered rc 1). Requests that arrive together are journaled with one
+ * fdatasync (group commit); each is answered only once it is durable. A malformed, oversized or unknown request gets
  * {"rc": 2, "err": "..."} and changes nothing.
  *
  * This module parses and builds the lines and is the client side; the
@@ -74,6 +77,7 @@ struct ctl_request {
 	char **argv;	/* argc strings + NULL, owned */
 	int json;	/* "json" */
 	int pretty;	/* "pretty" */
+	int batch;	/* "batch" */
 	char *pin_root; /* "pin_root" or NULL, owned */
 	char *name;	/* "name" of an apply (printable, for messages), owned */
 	size_t size;	/* "size" of an apply: body bytes after the line */
@@ -88,7 +92,8 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *r);
 void ctl_request_free(struct ctl_request *r);
 
 /* A request line for argv (with the trailing newline), malloc'd; NULL: no memory. */
-char *ctl_request_build(int argc, char **argv, int json, int pretty, const char *pin_root);
+char *ctl_request_build(int argc, char **argv, int json, int pretty, const char *pin_root,
+			int batch);
 
 /* The line of an apply request (name, size bytes to follow), malloc'd; NULL: no memory. */
 char *ctl_apply_build(const char *name, size_t size, const char *pin_root);

@@ -46,7 +46,8 @@ int config_load_string(const char *name, const char *text, size_t len, struct st
  * Write s as YAML that config_load() reads back into the same state:
  * interfaces (when s->has_ifaces), gateway, bulkhead, services with every
  * setting that is not at its default (write port, route and leader source
- * included), backends and shards; the daemon section only where it differs
+ * included), backends and shards, hosts (when s->has_hosts); the daemon
+ * section only where it differs
  * from the defaults; the cluster section when s->cluster.enabled.
  */
 int config_dump(FILE *f, const struct state *s);

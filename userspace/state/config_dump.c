@@ -227,6 +227,9 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	U32(brk_successes, "breaker-successes");
 	U32(brk_max_open_pct, "breaker-max-open");
 	U32(syn_timeout_ms, "syn-timeout");
+	if (r->panic_pct != d->panic_pct)
+		fprintf(f, "%spanic-threshold: %u\n", ind,
+			r->panic_pct == SLUICE_PANIC_OFF ? 0 : r->panic_pct);
 #undef U32
 	if (svc->retries != SLUICE_FO_RETRIES_DEFAULT)
 		fprintf(f, "%sretries: %u\n", ind, svc->retries);
@@ -334,6 +337,32 @@ static void dump_cluster(FILE *f, const struct state_cluster *c, const struct st
 		fputc('\n', f);
 	}
 }
+/* hosts: each cgroup with its services ("ADDR PORT PROTO"), or none listed: all. */
+static void dump_hosts(FILE *f, const struct state *s)
+{
+	char a[ADDR_STRLEN], line[ADDR_STRLEN + 16];
+	size_t i, j;
+
+	fprintf(f, "hosts:%s\n", s->nhosts ? "" : " []");
+	for (i = 0; i < s->nhosts; i++) {
+		const struct state_host *h = &s->hosts[i];
+
+		fprintf(f, "  - cgroup: ");
+		put_str(f, h->cgroup);
+		fputc('\n', f);
+		if (h->nsvc)
+			fprintf(f, "    services:\n");
+		for (j = 0; j < h->nsvc; j++) {
+			if (addr_format(&h->svcs[j].addr, a, sizeof(a)))
+				snprintf(a, sizeof(a), "?");
+			snprintf(line, sizeof(line), "%s %u %s", a, ntohs(h->svcs[j].port),
+				 args_proto_name(h->svcs[j].proto));
+			fprintf(f, "      - ");
+			put_str(f, line);
+			fputc('\n', f);
+		}
+	}
+}
 
 int config_dump(FILE *f, const struct state *s)
 {
@@ -393,5 +422,7 @@ int config_dump(FILE *f, const struct state *s)
 	fprintf(f, "services:%s\n", s->nservices ? "" : " []");
 	for (i = 0; i < s->nservices; i++)
 		dump_service(f, s, &s->services[i]);
+	if (s->has_hosts)
+		dump_hosts(f, s);
 	return ferror(f) ? -EIO : 0;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The configuration's sections (config_int.h): health checks, daemon,
- * cluster, interfaces, gateway and bulkhead, and the root that calls them
+ * cluster, interfaces, gateway and bulkhead, hosts, and the root that calls them
  * (services: config_service.c).
  */
 #include <arpa/inet.h>
@@ -285,10 +285,15 @@ static const char *const c_keys[C_N] = { "name", "etcd", "prefix",   "lease-ttl"
 /* An interface name as the kernel takes it; what names the key in messages. */
 static int check_ifname(const struct cfg *c, const yaml_node_t *n, const char *what, const char *t)
 {
-	if (!*t || strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
+	const char *p;
+
+	for (p = t; *p; p++) /* no '/', ':', blank or control character */
+		if (*p == '/' || *p == ':' || *(const unsigned char *)p <= ' ' || *p == 0x7f)
+			break;
+	if (!*t || strlen(t) >= IF_NAMESIZE || *p)
 		return config_fail(
 			c, n,
-			"%s: '%s' is not an interface name (1..%d characters, no '/', ':' or spaces)",
+			"%s: '%s' is not an interface name (1..%d characters, no '/', ':', spaces or control characters)",
 			what, t, IF_NAMESIZE - 1);
 	return 0;
 }
@@ -535,13 +540,10 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 			name = v[0];
 		}
 		err = config_scalar(c, name, "name", "an interface name (eth0)", &t);
+		if (!err) /* also an empty one: a block scalar ("name: |") is no plain empty */
+			err = check_ifname(c, name, "name", t);
 		if (err)
 			return err;
-		if (strlen(t) >= IF_NAMESIZE || strpbrk(t, "/ \t:"))
-			return config_fail(
-				c, name,
-				"name: '%s' is not an interface name (at most %d characters, no '/', ':' or spaces)",
-				t, IF_NAMESIZE - 1);
 		for (i = 0; i < c->s->nifaces; i++)
 			if (!strcmp(c->s->ifaces[i].name, t))
 				return config_fail(c, name, "duplicate interface '%s'", t);
@@ -558,6 +560,93 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 			else if (strcmp(t, "native"))
 				return config_fail(c, v[1],
 						   "mode: expected native or skb, found '%s'", t);
+		}
+	}
+	return 0;
+}
+
+/* Hosts: the cgroups the host side balances, each with its services (or all). */
+
+static int parse_host_services(struct cfg *c, yaml_node_t *n, struct state_host *h)
+{
+	yaml_node_item_t *it;
+	char buf[128], *argv[4], *save = NULL, *w;
+	const char *t;
+	int argc, err;
+	size_t j;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return config_fail(c, n, "services: expected a list of 'ADDR PORT PROTO', found %s",
+				   config_kind_name(n));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = config_node(c, *it);
+		struct sluice_svc_key k;
+
+		err = config_scalar(c, e, "services", "ADDR PORT PROTO (198.19.0.1 80 tcp)", &t);
+		if (err)
+			return err;
+		snprintf(buf, sizeof(buf), "%s", t);
+		/* Up to four words: a fourth one is an error. */
+		argc = 0;
+		for (w = strtok_r(buf, " \t", &save); w && argc < 4;
+		     w = strtok_r(NULL, " \t", &save))
+			argv[argc++] = w;
+		if (argc != 3 || cmd_parse_svc_key(argc, argv, &k))
+			return config_fail(
+				c, e,
+				"services: expected ADDR PORT PROTO (198.19.0.1 80 tcp), found '%s'",
+				t);
+		for (j = 0; j < h->nsvc; j++)
+			if (!memcmp(&h->svcs[j], &k, sizeof(k)))
+				return config_fail(c, e, "services: '%s' listed twice", t);
+		if (h->nsvc >= CMD_HOST_SVC_MAX)
+			return config_fail(c, e, "services: at most %d per cgroup",
+					   CMD_HOST_SVC_MAX);
+		h->svcs[h->nsvc++] = k;
+	}
+	return 0;
+}
+
+static int parse_hosts(struct cfg *c, yaml_node_t *n)
+{
+	static const char *const keys[] = { "cgroup", "services" };
+	yaml_node_item_t *it;
+	struct state_host *h;
+	size_t i;
+	int err;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return config_fail(c, n, "hosts: expected a list of cgroups, found %s",
+				   config_kind_name(n));
+	c->s->has_hosts = 1;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = config_node(c, *it), *v[2] = { NULL, NULL }, *k[2];
+		const char *t;
+
+		err = config_walk_map(c, e, "a host", keys, 2, v, k);
+		if (err)
+			return err;
+		if (!v[0])
+			return config_fail(c, e, "a host needs 'cgroup'");
+		err = config_scalar(c, v[0], "cgroup", "a cgroup v2 folder", &t);
+		if (err)
+			return err;
+		if (t[0] != '/' || strlen(t) >= CMD_CGROUP_MAX)
+			return config_fail(
+				c, v[0],
+				"cgroup: expected an absolute path of at most %d bytes, found '%s'",
+				CMD_CGROUP_MAX - 1, t);
+		for (i = 0; i < c->s->nhosts; i++)
+			if (!strcmp(c->s->hosts[i].cgroup, t))
+				return config_fail(c, v[0], "duplicate cgroup '%s'", t);
+		h = state_add_host(c->s);
+		if (!h)
+			return -ENOMEM;
+		snprintf(h->cgroup, sizeof(h->cgroup), "%s", t);
+		if (v[1]) {
+			err = parse_host_services(c, v[1], h);
+			if (err)
+				return err;
 		}
 	}
 	return 0;
@@ -625,9 +714,9 @@ static int parse_bulkhead(struct cfg *c, yaml_node_t *n)
 	return err;
 }
 
-enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_BGP, T_N };
+enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_HOSTS, T_BGP, T_N };
 static const char *const t_keys[T_N] = { "daemon",   "cluster",	 "interfaces", "gateway",
-					 "bulkhead", "services", "bgp" };
+					 "bulkhead", "services", "hosts",      "bgp" };
 
 int config_parse_root(struct cfg *c, yaml_node_t *root)
 {
@@ -648,6 +737,8 @@ int config_parse_root(struct cfg *c, yaml_node_t *root)
 		err = parse_bulkhead(c, v[T_BULKHEAD]);
 	if (!err && v[T_SERVICES])
 		err = config_parse_services(c, v[T_SERVICES]);
+	if (!err && v[T_HOSTS])
+		err = parse_hosts(c, v[T_HOSTS]);
 	if (!err && v[T_BGP])
 		err = config_parse_bgp(c, v[T_BGP]);
 	return err;

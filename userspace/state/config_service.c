@@ -57,6 +57,7 @@ enum {
 	S_BRK_PROBES,
 	S_BRK_SUCCESSES,
 	S_BRK_MAX_OPEN,
+	S_PANIC,
 	S_SYN_TIMEOUT,
 	S_RETRIES,
 	S_FAST_TRIP,
@@ -96,6 +97,7 @@ static const char *const s_keys[S_N] = {
 	[S_BRK_PROBES] = "breaker-probes",
 	[S_BRK_SUCCESSES] = "breaker-successes",
 	[S_BRK_MAX_OPEN] = "breaker-max-open",
+	[S_PANIC] = "panic-threshold",
 	[S_SYN_TIMEOUT] = "syn-timeout",
 	[S_RETRIES] = "retries",
 	[S_FAST_TRIP] = "breaker-fast-trip",
@@ -175,6 +177,9 @@ static int parse_res_key(struct cfg *c, int key, yaml_node_t *n, struct res_conf
 	case S_FAST_TRIP:
 		r->has |= RES_HAS_FAST_TRIP;
 		return config_v_u32(c, n, name, 0, RES_FAST_TRIP_MAX, &r->fast_trip);
+	case S_PANIC:
+		r->has |= RES_HAS_PANIC;
+		return config_v_u32(c, n, name, 0, 100, &r->panic_pct);
 	default: /* S_SYN_TIMEOUT */
 		r->has |= RES_HAS_SYN_TIMEOUT;
 		return config_v_u32(c, n, name, RES_SYN_TIMEOUT_MS_MIN, RES_SYN_TIMEOUT_MS_MAX,
@@ -641,6 +646,7 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 		DEF(brk_successes);
 		DEF(brk_max_open_pct);
 		DEF(syn_timeout_ms);
+		DEF(panic_pct);
 #undef DEF
 	}
 	if (v[S_CRITICAL]) {

@@ -68,21 +68,18 @@ int hstate_write(const char *path, const char *text)
 	return err;
 }
 
-int hstate_load(const char *path, const char *pin_root, struct hstate **s)
+int hstate_load_doc(const char *path, const char *pin_root, struct json_object **out)
 {
-	struct json_object *doc, *v, *b;
-	struct hstate *h;
+	struct json_object *doc, *v;
 	long pid;
 
-	*s = NULL;
+	*out = NULL;
 	if (access(path, F_OK))
 		return -ENOENT;
 	doc = json_object_from_file(path);
 	if (!doc)
 		return -EINVAL;
-	if (!json_object_object_get_ex(doc, "pid", &v) ||
-	    !json_object_object_get_ex(doc, "backends", &b) ||
-	    !json_object_is_type(b, json_type_object)) {
+	if (!json_object_object_get_ex(doc, "pid", &v)) {
 		json_object_put(doc);
 		return -EINVAL;
 	}
@@ -96,6 +93,25 @@ int hstate_load(const char *path, const char *pin_root, struct hstate **s)
 			 strcmp(json_object_get_string(v), pin_root))) {
 		json_object_put(doc);
 		return -ENOENT;
+	}
+	*out = doc;
+	return 0;
+}
+
+int hstate_load(const char *path, const char *pin_root, struct hstate **s)
+{
+	struct json_object *doc, *b;
+	struct hstate *h;
+	int err;
+
+	*s = NULL;
+	err = hstate_load_doc(path, pin_root, &doc);
+	if (err)
+		return err;
+	if (!json_object_object_get_ex(doc, "backends", &b) ||
+	    !json_object_is_type(b, json_type_object)) {
+		json_object_put(doc);
+		return -EINVAL;
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {

@@ -21,6 +21,12 @@
 
 #define HSTATE_FILE "health.json"
 #define HSTATE_CLUSTER_FILE "cluster.json" /* sluiced's cluster status (cluster show) */
+/*
+ * sluiced's desired state (config dump): {"pid", "pin_root", "config":
+ * YAML}, the pinned state with each service's health and leader settings
+ * as last applied or adopted.
+ */
+#define HSTATE_DESIRED_FILE "desired.json"
 
 /* The state file beside socket_path into buf: 0, or -ENAMETOOLONG. */
 int hstate_path(const char *socket_path, char *buf, size_t len);
@@ -32,6 +38,14 @@ int hstate_path_of(const char *socket_path, const char *name, char *buf, size_t 
 int hstate_write(const char *path, const char *text);
 
 struct hstate;
+struct json_object;
+
+/*
+ * Load any of these files (path) if its writer ("pid") is alive and serves
+ * pin_root ("pin_root"; NULL: any): 0 and *doc (json_object_put() it), or
+ * -ENOENT (no file, stale or foreign), -EINVAL (unparseable).
+ */
+int hstate_load_doc(const char *path, const char *pin_root, struct json_object **doc);
 
 /*
  * Load path if its writer is alive and serves pin_root: 0 and *s (free

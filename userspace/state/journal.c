@@ -29,8 +29,18 @@ struct journal {
 	unsigned char *buf; /* record buffer */
 	size_t buf_cap;
 	struct journal_author author; /* of the next records */
+	int group;	   /* 1: appends leave their fdatasync to journal_group_commit() */
+	__u64 synced_size; /* seg_size as of the last fdatasync */
+	__u64 synced_seq;  /* next_seq as of the last fdatasync */
 	char dir[256];
 };
+
+/* What the segment holds now is on disk. */
+static void mark_synced(struct journal *j)
+{
+	j->synced_size = j->seg_size;
+	j->synced_seq = j->next_seq;
+}
 
 static int mkdir_p(const char *dir)
 {
@@ -67,6 +77,7 @@ static int seg_start(struct journal *j)
 	j->fd = fd;
 	j->seg_first = j->next_seq;
 	j->seg_size = 0;
+	mark_synced(j);
 	return journal_fsync_dir(j->dirfd);
 }
 
@@ -223,6 +234,8 @@ static int journal_scan(struct journal *j, struct journal_recovery *rec)
 	rec->last_good_seq = j->next_seq - 1;
 	if (j->fd < 0)
 		err = seg_start(j);
+	else
+		mark_synced(j);
 out:
 	free(b);
 	free(l.v);
@@ -307,6 +320,12 @@ int journal_rotate(struct journal *j)
 	s.first = j->seg_first;
 	s.compressed = 0;
 	journal_seg_name(s.name, s.first, 0);
+	/* A group's records so far: on disk before their segment is sealed. */
+	if (j->seg_size != j->synced_size && fdatasync(j->fd)) {
+		err = -errno;
+		err_set("cannot sync the journal %s: %s", j->dir, strerror(-err));
+		return err;
+	}
 	close(j->fd);
 	j->fd = -1;
 	err = seg_start(j);
@@ -337,7 +356,12 @@ int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 
 		if (err)
 			return err;
 	}
-	if (j->seg_size && j->seg_size + size > j->max_size) {
+	/*
+	 * Not inside a group: a commit that fails must be able to take the
+	 * whole group back from one segment (it overshoots max_size by at most
+	 * one group).
+	 */
+	if (!j->group && j->seg_size && j->seg_size + size > j->max_size) {
 		err = journal_rotate(j);
 		if (err)
 			return err;
@@ -352,11 +376,11 @@ int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 
 	}
 	journal_record_encode(j->buf, j->next_seq, time_ns, type, &j->author, payload, len);
 	err = journal_write_all(j->fd, j->buf, size);
-	if (!err && fdatasync(j->fd))
+	if (!err && !j->group && fdatasync(j->fd))
 		err = -errno;
 	if (err) {
-		/* Leave no partial record behind. */
-		if (ftruncate(j->fd, (off_t)j->seg_size) == 0)
+		/* Leave no partial record behind (a group's earlier ones stay). */
+		if (ftruncate(j->fd, (off_t)j->seg_size) == 0 && !j->group)
 			fdatasync(j->fd);
 		err_set("cannot append to the journal %s: %s", j->dir, strerror(-err));
 		return err;
@@ -365,7 +389,38 @@ int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 
 	if (seq)
 		*seq = j->next_seq;
 	j->next_seq++;
+	if (!j->group)
+		mark_synced(j);
 	return 0;
+}
+
+void journal_group_begin(struct journal *j)
+{
+	j->group = 1;
+}
+
+int journal_group_commit(struct journal *j)
+{
+	int err;
+
+	j->group = 0;
+	if (j->seg_size == j->synced_size)
+		return 0;
+	if (!fdatasync(j->fd)) {
+		mark_synced(j);
+		return 0;
+	}
+	err = -errno;
+	/*
+	 * Nothing of the group was acknowledged: take it back whole, seqs too,
+	 * so the journal holds exactly what was confirmed durable.
+	 */
+	if (ftruncate(j->fd, (off_t)j->synced_size) == 0)
+		fdatasync(j->fd);
+	j->seg_size = j->synced_size;
+	j->next_seq = j->synced_seq;
+	err_set("cannot sync the journal %s: %s", j->dir, strerror(-err));
+	return err;
 }
 
 void journal_set_author(struct journal *j, const struct journal_author *a)

@@ -85,7 +85,9 @@ enum journal_type {
 	JOURNAL_BREAKER = 5, /* {"service", "backend", "from", "to", "cause"}: breaker transition */
 	JOURNAL_ELECTION = 6, /* election events (free-form JSON) */
 	JOURNAL_SNAPSHOT = 7, /* {"commands": [[argv...], ...]}: the whole state as commands */
-	JOURNAL_BGP = 8,      /* {"vip"|"peer", "event", ...}: BGP announcements, sessions */
+	JOURNAL_PANIC =
+		8,	 /* {"service", "panic": bool, "healthy", "active"}: panic began or ended */
+	JOURNAL_BGP = 9, /* {"vip"|"peer", "event", ...}: BGP announcements, sessions, drain */
 	JOURNAL_TYPE_MAX = JOURNAL_BGP,
 };
 
@@ -137,6 +139,17 @@ int journal_append(struct journal *j, __u16 type, const void *payload, __u32 len
 /* The same with an explicit time (imports, tests). */
 int journal_append_at(struct journal *j, __u16 type, const void *payload, __u32 len, __u64 time_ns,
 		      __u64 *seq);
+
+/*
+ * Group commit: between journal_group_begin() and journal_group_commit()
+ * appends are written but not synced; the commit syncs them with one
+ * fdatasync (a group never spans segments: rotation waits for it). Only
+ * after the commit returned 0 is a record of the group durable and may be
+ * acknowledged or acted on. On failure the commit takes the group's
+ * records back (the file and the seqs) and returns -errno with err_set().
+ */
+void journal_group_begin(struct journal *j);
+int journal_group_commit(struct journal *j);
 
 /* Who asks for a record: a uid and a pid. */
 struct journal_author {

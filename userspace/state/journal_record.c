@@ -17,7 +17,8 @@ static const char *const type_names[] = {
 	[JOURNAL_COMMAND] = "command",	 [JOURNAL_FAILED] = "failed",
 	[JOURNAL_CONFIG] = "config",	 [JOURNAL_HEALTH] = "health",
 	[JOURNAL_BREAKER] = "breaker",	 [JOURNAL_ELECTION] = "election",
-	[JOURNAL_SNAPSHOT] = "snapshot", [JOURNAL_BGP] = "bgp",
+	[JOURNAL_SNAPSHOT] = "snapshot", [JOURNAL_PANIC] = "panic",
+	[JOURNAL_BGP] = "bgp",
 };
 
 const char *journal_type_name(__u16 type)

@@ -91,6 +91,7 @@ void state_free(struct state *s)
 	}
 	free(s->services);
 	free(s->ifaces);
+	free(s->hosts);
 	state_init(s);
 }
 
@@ -108,6 +109,7 @@ static void res_defaults(struct sluice_svc_res *r)
 	r->brk_successes = BRK_DEF_SUCCESSES;
 	r->brk_max_open_pct = BRK_DEF_MAX_OPEN_PCT;
 	r->syn_timeout_ms = BRK_DEF_SYN_TIMEOUT_MS;
+	r->panic_pct = SLUICE_PANIC_DEFAULT_PCT;
 }
 
 static __u32 or_default(__u32 v, __u32 def)
@@ -120,7 +122,8 @@ static void res_resolve(const struct sluice_svc_res *in, struct sluice_svc_res *
 {
 	*r = *in;
 	r->fallback_be = 0;
-	r->pad = 0;
+	r->flags &= (__u8)~SLUICE_RES_PANIC; /* the engine's live verdict, not a setting */
+	r->panic_pct = in->panic_pct ? in->panic_pct : SLUICE_PANIC_DEFAULT_PCT;
 	r->brk_failures = or_default(in->brk_failures, BRK_DEF_FAILURES);
 	r->brk_window_ms = or_default(in->brk_window_ms, BRK_DEF_WINDOW_MS);
 	r->brk_rate_pct = or_default(in->brk_rate_pct, BRK_DEF_RATE_PCT);
@@ -184,6 +187,11 @@ struct state_shard *state_add_shard(struct state_service *svc)
 struct state_iface *state_add_iface(struct state *s)
 {
 	return grow(&s->ifaces, &s->nifaces, sizeof(*s->ifaces));
+}
+
+struct state_host *state_add_host(struct state *s)
+{
+	return grow(&s->hosts, &s->nhosts, sizeof(*s->hosts));
 }
 
 static int same_svc_key(const struct sluice_svc_key *a, const struct sluice_svc_key *b)
@@ -280,6 +288,25 @@ static int cmp_iface(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int cmp_host(const void *a, const void *b)
+{
+	const struct state_host *x = a, *y = b;
+
+	return strcmp(x->cgroup, y->cgroup);
+}
+
+/* Service keys in byte order, as loader_host_show() lists them. */
+static int cmp_host_svc(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sluice_svc_key));
+}
+
+static int same_host(const struct state_host *a, const struct state_host *b)
+{
+	return !strcmp(a->cgroup, b->cgroup) && a->nsvc == b->nsvc &&
+	       !memcmp(a->svcs, b->svcs, a->nsvc * sizeof(a->svcs[0]));
+}
+
 void state_sort(struct state *s)
 {
 	size_t i, j;
@@ -288,6 +315,12 @@ void state_sort(struct state *s)
 		qsort(s->services, s->nservices, sizeof(*s->services), cmp_svc);
 	if (s->nifaces)
 		qsort(s->ifaces, s->nifaces, sizeof(*s->ifaces), cmp_iface);
+	if (s->nhosts)
+		qsort(s->hosts, s->nhosts, sizeof(*s->hosts), cmp_host);
+	for (i = 0; i < s->nhosts; i++)
+		if (s->hosts[i].nsvc)
+			qsort(s->hosts[i].svcs, s->hosts[i].nsvc, sizeof(s->hosts[i].svcs[0]),
+			      cmp_host_svc);
 	for (i = 0; i < s->nservices; i++) {
 		struct state_service *svc = &s->services[i];
 
@@ -376,6 +409,94 @@ static int same_service(const struct state_service *a, const struct state_servic
 	return 1;
 }
 
+static int same_health(const struct state_health *a, const struct state_health *b)
+{
+	return a->type == b->type &&
+	       (a->type == STATE_HC_NONE ||
+		(a->port == b->port && !strcmp(a->path, b->path) && a->ncodes == b->ncodes &&
+		 !memcmp(a->codes, b->codes, a->ncodes * sizeof(a->codes[0])) &&
+		 !strcmp(a->body, b->body) && a->interval_ms == b->interval_ms &&
+		 a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall));
+}
+
+static int no_daemon_parts(const struct state_service *a)
+{
+	return a->health.type == STATE_HC_NONE && a->role.type == STATE_HC_NONE && !a->election[0];
+}
+
+int state_service_daemon_parts_equal(const struct state_service *a, const struct state_service *b)
+{
+	if (!a || !b)
+		return (!a || no_daemon_parts(a)) && (!b || no_daemon_parts(b));
+	return same_health(&a->health, &b->health) && !strcmp(a->election, b->election) &&
+	       same_health(&a->role, &b->role);
+}
+
+void state_copy_daemon_parts(struct state *dst, const struct state *src)
+{
+	struct state_service *d, *s;
+	size_t i;
+
+	for (i = 0; i < dst->nservices; i++) {
+		d = &dst->services[i];
+		s = state_find_service(src, &d->key);
+		if (s) {
+			d->health = s->health;
+			d->role = s->role;
+			memcpy(d->election, s->election, sizeof(d->election));
+		} else {
+			d->health.type = STATE_HC_NONE;
+			d->role.type = STATE_HC_NONE;
+			d->election[0] = 0;
+		}
+	}
+}
+
+int state_daemon_parts_diff(const struct state *a, const struct state *b,
+			    struct sluice_svc_key **keys, size_t *n)
+{
+	const struct state_service *x, *y;
+	struct sluice_svc_key *k;
+	size_t i, count = 0;
+
+	*keys = NULL;
+	*n = 0;
+	k = calloc(a->nservices + b->nservices + 1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < a->nservices + b->nservices; i++) {
+		/* Every service of a, then those of b that a lacks. */
+		x = i < a->nservices ? &a->services[i] : NULL;
+		y = x ? state_find_service(b, &x->key) : &b->services[i - a->nservices];
+		if (!x && state_find_service(a, &y->key))
+			continue;
+		if (!state_service_daemon_parts_equal(x, y))
+			k[count++] = x ? x->key : y->key;
+	}
+	if (!count) {
+		free(k);
+		return 0;
+	}
+	*keys = k;
+	*n = count;
+	return 0;
+}
+
+int state_daemon_parts_equal(const struct state *a, const struct state *b)
+{
+	size_t i;
+
+	for (i = 0; i < a->nservices; i++)
+		if (!state_service_daemon_parts_equal(&a->services[i],
+						      state_find_service(b, &a->services[i].key)))
+			return 0;
+	for (i = 0; i < b->nservices; i++)
+		if (!state_service_daemon_parts_equal(state_find_service(a, &b->services[i].key),
+						      &b->services[i]))
+			return 0;
+	return 1;
+}
+
 int state_equal(const struct state *a, const struct state *b)
 {
 	size_t i;
@@ -396,6 +517,13 @@ int state_equal(const struct state *a, const struct state *b)
 		for (i = 0; i < a->nifaces; i++)
 			if (strcmp(a->ifaces[i].name, b->ifaces[i].name) ||
 			    a->ifaces[i].skb != b->ifaces[i].skb)
+				return 0;
+	}
+	if (a->has_hosts && b->has_hosts) {
+		if (a->nhosts != b->nhosts)
+			return 0;
+		for (i = 0; i < a->nhosts; i++)
+			if (!same_host(&a->hosts[i], &b->hosts[i]))
 				return 0;
 	}
 	return 1;
@@ -547,6 +675,31 @@ static int read_ifaces(const struct sluice_maps *m, struct state *s)
 	return err;
 }
 
+/* The cgroups the host side is attached to (a defunct one is no attachment). */
+static int read_hosts(const struct sluice_maps *m, struct state *s)
+{
+	struct loader_host *list = NULL;
+	struct state_host *h;
+	size_t n = 0, i;
+	int err;
+
+	err = loader_host_show(m->root, &list, &n);
+	for (i = 0; !err && i < n; i++) {
+		if (list[i].defunct || list[i].nsvc > CMD_HOST_SVC_MAX)
+			continue;
+		h = state_add_host(s);
+		if (!h) {
+			err = -ENOMEM;
+			break;
+		}
+		snprintf(h->cgroup, sizeof(h->cgroup), "%s", list[i].path);
+		h->nsvc = list[i].all ? 0 : list[i].nsvc;
+		memcpy(h->svcs, list[i].svcs, h->nsvc * sizeof(h->svcs[0]));
+	}
+	loader_host_free(list, n);
+	return err;
+}
+
 int state_read_maps(const struct sluice_maps *m, struct state *s)
 {
 	struct svc_info *list = NULL;
@@ -557,7 +710,7 @@ int state_read_maps(const struct sluice_maps *m, struct state *s)
 	int err;
 
 	state_init(s);
-	s->has_ifaces = s->has_gateway = s->has_bulkhead = 1;
+	s->has_ifaces = s->has_gateway = s->has_bulkhead = s->has_hosts = 1;
 	err = svc_info_list(m, &list, &n);
 	if (err)
 		goto out;
@@ -587,6 +740,8 @@ int state_read_maps(const struct sluice_maps *m, struct state *s)
 	s->global_max_conns = g.max_conns;
 	s->tcp_idle_s = g.tcp_idle_s ? g.tcp_idle_s : RES_TCP_IDLE_DEFAULT_S;
 	err = read_ifaces(m, s);
+	if (!err)
+		err = read_hosts(m, s);
 	if (err)
 		goto out;
 	state_sort(s);
@@ -729,7 +884,12 @@ static void cmd_settings(struct sluice_cmd *c, const struct state_service *base,
 		r->brk_probes = n->brk_probes;
 		r->brk_successes = n->brk_successes;
 	}
-	U32(brk_max_open_pct, brk_max_open_pct, RES_HAS_BRK_MAX_OPEN);
+	/* max-open and panic-threshold are checked as a pair too (res.c). */
+	if (n->brk_max_open_pct != o->brk_max_open_pct || n->panic_pct != o->panic_pct) {
+		r->has |= RES_HAS_BRK_MAX_OPEN | RES_HAS_PANIC;
+		r->brk_max_open_pct = n->brk_max_open_pct;
+		r->panic_pct = n->panic_pct == SLUICE_PANIC_OFF ? 0 : n->panic_pct;
+	}
 	U32(syn_timeout_ms, syn_timeout_ms, RES_HAS_SYN_TIMEOUT);
 #undef U32
 	if (svc->retries != base->retries) {
@@ -865,6 +1025,30 @@ static int emit_iface(const struct state_iface *it, const char *verb, int force,
 	return cmd_emit_free(c, emit, ctx);
 }
 
+static int emit_host(const struct state_host *h, enum cmd_kind kind, state_emit_fn emit, void *ctx)
+{
+	struct sluice_cmd *c = cmd_new(kind, NULL);
+
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->host.cgroup, sizeof(c->host.cgroup), "%s", h->cgroup);
+	if (kind == CMD_HOST_ATTACH) {
+		c->host.nsvc = h->nsvc;
+		memcpy(c->host.svcs, h->svcs, h->nsvc * sizeof(h->svcs[0]));
+	}
+	return cmd_emit_free(c, emit, ctx);
+}
+
+static const struct state_host *find_host(const struct state *s, const char *cgroup)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (!strcmp(s->hosts[i].cgroup, cgroup))
+			return &s->hosts[i];
+	return NULL;
+}
+
 /* gateway set with the fields that differ from base (all of them when base is NULL). */
 static int emit_gateway(const struct state *base, const struct state *s, state_emit_fn emit,
 			void *ctx)
@@ -927,6 +1111,9 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx)
 		for (j = 0; !err && j < s->services[i].nshards; j++)
 			err = emit_shard(&s->services[i], "add", &s->services[i].shards[j], emit,
 					 ctx);
+	/* Cgroups last: an attachment names services that must exist. */
+	for (i = 0; !err && s->has_hosts && i < s->nhosts; i++)
+		err = emit_host(&s->hosts[i], CMD_HOST_ATTACH, emit, ctx);
 	return err;
 }
 
@@ -1064,6 +1251,10 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 	for (i = 0; !err && to->has_ifaces && i < from->nifaces; i++)
 		if (!find_iface(to, from->ifaces[i].name))
 			err = emit_iface(&from->ifaces[i], "detach", 0, emit, ctx);
+	/* Cgroups that go, before the services they may name go. */
+	for (i = 0; !err && to->has_hosts && i < from->nhosts; i++)
+		if (!find_host(to, from->hosts[i].cgroup))
+			err = emit_host(&from->hosts[i], CMD_HOST_DETACH, emit, ctx);
 	/*
 	 * Interfaces that come or change mode, before any service is added:
 	 * a flow steered in on one interface needs the return path on the
@@ -1130,6 +1321,13 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 			if (!os || !same_shard(os, &n->shards[j]))
 				err = emit_shard(n, "add", &n->shards[j], emit, ctx);
 		}
+	}
+	/* 7. Cgroups that come or change (attach again replaces the list in place). */
+	for (i = 0; !err && to->has_hosts && i < to->nhosts; i++) {
+		const struct state_host *oh = find_host(from, to->hosts[i].cgroup);
+
+		if (!oh || !same_host(oh, &to->hosts[i]))
+			err = emit_host(&to->hosts[i], CMD_HOST_ATTACH, emit, ctx);
 	}
 	return err;
 }

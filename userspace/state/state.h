@@ -27,6 +27,7 @@
 #include <linux/types.h>
 #include "backend.h"
 #include "bird.h"
+#include "cmd.h"
 #include "maps.h"
 #include "res.h"
 #include "sluice_abi.h"
@@ -131,6 +132,13 @@ struct state_iface {
 	int skb; /* 0: native XDP, 1: generic (skb) */
 };
 
+/* A cgroup the host side is attached to (hosts:). */
+struct state_host {
+	char cgroup[CMD_CGROUP_MAX]; /* absolute path */
+	size_t nsvc;		     /* 0: every service */
+	struct sluice_svc_key svcs[CMD_HOST_SVC_MAX];
+};
+
 struct state_daemon {
 	char socket[PATH_MAX];	    /* control socket */
 	char journal[PATH_MAX];	    /* journal folder */
@@ -174,6 +182,9 @@ struct state {
 	int has_ifaces;
 	int has_gateway;
 	int has_bulkhead;
+	int has_hosts; /* the hosts section is managed */
+	size_t nhosts;
+	struct state_host *hosts;
 	size_t nifaces;
 	struct state_iface *ifaces;
 	union sluice_addr encap_src4; /* all zero: unset */
@@ -209,6 +220,7 @@ struct state_service *state_add_service(struct state *s);
 struct state_backend *state_add_backend(struct state_service *svc);
 struct state_shard *state_add_shard(struct state_service *svc);
 struct state_iface *state_add_iface(struct state *s);
+struct state_host *state_add_host(struct state *s);
 
 /* Find by key; NULL when absent. */
 struct state_service *state_find_service(const struct state *s, const struct sluice_svc_key *key);
@@ -225,15 +237,34 @@ void state_sort(struct state *s);
 /*
  * 1 when a and b describe the same maps content (services with their
  * write ports and routes, backends, shards, gateway, global bulkhead,
- * interfaces when both have them); health checks, leader sources, daemon
+ * interfaces and host attachments when both have them); health checks, leader sources, daemon
  * and cluster settings are not compared. Both sorted.
  */
 int state_equal(const struct state *a, const struct state *b);
 
 /*
+ * The daemon-only settings of the services (health, leader election and
+ * role endpoint), which the maps do not hold: copy src's onto dst's
+ * service of the same key (a service src lacks gets none), and compare
+ * them service by service (1: the same in a and b).
+ */
+void state_copy_daemon_parts(struct state *dst, const struct state *src);
+/*
+ * The keys of the services (of either) whose daemon-only settings differ
+ * between a and b: into keys (malloc'ed, NULL when none), their count.
+ * -ENOMEM.
+ */
+int state_daemon_parts_diff(const struct state *a, const struct state *b,
+			    struct sluice_svc_key **keys, size_t *n);
+/* The same for two services (NULL: a service that is not there, with none). */
+int state_service_daemon_parts_equal(const struct state_service *a, const struct state_service *b);
+int state_daemon_parts_equal(const struct state *a, const struct state *b);
+
+/*
  * What the pins under m hold now: every service with its settings,
  * backends (active and draining), shards and critical prefixes, the gateway
- * settings, the global bulkhead and (from m->root) the attached interfaces.
+ * settings, the global bulkhead and (from m->root) the attached interfaces
+ * and cgroups (hosts).
  * Write ports and routes are read back from sl_services. Health checks,
  * leader sources, daemon and cluster settings are left at their defaults. s
  * is state_init()ed first; sorted on return.
@@ -254,7 +285,8 @@ typedef int (*state_emit_fn)(void *ctx, const struct sluice_cmd *cmd);
  * iface attach when s->has_ifaces (clear it to leave interfaces out, as a
  * replay into a scratch pin root must), services (service add with every
  * setting but the fallback), their backends (backend add, then backend
- * drain for draining ones), the fallbacks (service set fallback), shards.
+ * drain for draining ones), the fallbacks (service set fallback), shards,
+ * then host attach when s->has_hosts (the services it names exist by then).
  * Interfaces come before services so that no flow is steered before the
  * return path on every interface exists.
  */
@@ -267,6 +299,7 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
  *     section); iface detach of interfaces not in to (when to has them),
  *     then iface attach of new interfaces (--force when only the mode
  *     changed), before any service is added (see state_to_commands());
+ *     host detach of cgroups not in to (when to has hosts);
  *  2. service del of services not in to, and of services whose mode changes
  *     (a mode change needs a service without backends: the service is
  *     deleted and added again, its flows steered anew); then service set
@@ -281,7 +314,9 @@ int state_to_commands(const struct state *s, state_emit_fn emit, void *ctx);
  *     backend that is no longer in to is drained (backend drain) and never
  *     deleted by a diff: it keeps its established flows until the operator
  *     deletes it (sluice backend del) or a later file lists it again;
- *  6. service set fallback (changed fallbacks), shard add (new or changed).
+ *  6. service set fallback (changed fallbacks), shard add (new or changed);
+ *  7. host attach of cgroups new or whose service list changed (when to has
+ *     hosts).
  * No change: no command.
  */
 int state_diff(const struct state *from, const struct state *to, state_emit_fn emit, void *ctx);

@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Batch mode and group commit (issue 12): `sluice -b FILE` runs many
+# commands, without a daemon (here, in order) and through one (one
+# connection, pipelined; the daemon journals the requests that arrive
+# together with one fdatasync and builds each changed Maglev table once).
+#  - every line is parsed first: a line that does not parse is named
+#    (FILE:LINE) and nothing runs;
+#  - the first line that fails stops the batch: it is named, nothing after
+#    it is applied (with a daemon: each skipped command has a FAILED record,
+#    so a replay skips it too);
+#  - the tables are complete after the batch (slots of every backend add up
+#    to the table size);
+#  - with a daemon, 1000 commands are journaled with far fewer fdatasyncs
+#    than commands (strace counts them), every one applied and journaled;
+#  - a read command in a batch runs in its turn, after the writes before it;
+#  - stdin ("-"), and bad command lines around -b.
+# No lab: a private pin root, a daemon with its own socket and journal.
+. "$(dirname "$0")/lib.sh"
+
+require_env batch
+SLUICED=$(realpath "$BUILD/sluiced" 2>/dev/null)
+require_tools batch jq ncat strace
+DTMP=$(mktemp -d /tmp/sluice-batch-XXXXXX)
+SOCK=$DTMP/sluiced.sock
+JDIR=$DTMP/journal
+LOG=$DTMP/sluiced.log
+export SLUICE_SOCKET=$SOCK
+DPID=
+batch_cleanup() {
+	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$DTMP" "$SLUICE_PIN_ROOT"
+}
+trap batch_cleanup EXIT
+trap 'exit 130' INT TERM
+
+sl() { timeout 60 "$SLUICE" "$@"; }
+VIP=192.0.2.10
+# slots ADDR: the Maglev slots of each backend of VIP:80, "addr=slots ..." sorted.
+slots() { sl -j backend show $VIP 80 tcp | jq -r '[.[] | "\(.address)=\(.slots)"] | sort | join(" ")'; }
+weight_of() { sl -j backend show $VIP 80 tcp | jq -r --arg a "$1" '.[] | select(.address == $a) | .weight'; }
+reset_pins() { rm -rf "$SLUICE_PIN_ROOT"; }
+
+# --- without a daemon ----------------------------------------------------------
+cat >"$DTMP/ok.txt" <<EOF
+# a service and three backends
+service add $VIP 80 tcp mode nat maglev-size 1031
+
+backend add $VIP 80 tcp 10.0.0.1
+backend add $VIP 80 tcp "10.0.0.2" weight 2
+backend add $VIP 80 tcp 10.0.0.3   # a comment after the words is a word: not here
+EOF
+sed -i 's/   # a comment.*//' "$DTMP/ok.txt"
+out=$(sl -b "$DTMP/ok.txt" 2>&1)
+rc=$?
+check "local batch: 4 commands run (rc $rc)" test $rc = 0
+s=$(slots)
+total=$(tr ' ' '\n' <<<"$s" | awk -F= '{ t += $2 } END { print t }')
+check "local batch: the table holds every backend once, at the end ($s)" \
+	sh -c "[ '$total' = 1031 ] && ! echo '$s' | grep -q '=0'"
+
+printf 'backend set %s 80 tcp 10.0.0.1 weight 5\nbackend set %s 80 tcp 10.9.9.9 weight 5\nbackend set %s 80 tcp 10.0.0.2 weight 7\n' \
+	$VIP $VIP $VIP >"$DTMP/bad3.txt"
+out=$(sl -b "$DTMP/bad3.txt" 2>&1)
+rc=$?
+check "local batch, line 2 fails: rc 1, line named ('$(tail -n1 <<<"$out")')" \
+	sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'bad3.txt:2: failed; the 1 command after it did not run'"
+check "local batch, line 2 fails: line 1 applied, line 3 not (weights $(weight_of 10.0.0.1), $(weight_of 10.0.0.2))" \
+	test "$(weight_of 10.0.0.1)" = 5 -a "$(weight_of 10.0.0.2)" = 2
+
+printf 'backend set %s 80 tcp 10.0.0.1 weight 9\nbackend add %s 80 tcp not-an-address\n' $VIP $VIP >"$DTMP/parse.txt"
+out=$(sl -b "$DTMP/parse.txt" 2>&1)
+rc=$?
+check "a line that does not parse: rc 1, named, nothing ran ('$out', weight $(weight_of 10.0.0.1))" \
+	sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'parse.txt:2: ' && [ '$(weight_of 10.0.0.1)' = 5 ]"
+printf 'service add %s 81 tcp "unterminated\n' $VIP >"$DTMP/quote.txt"
+out=$(sl -b "$DTMP/quote.txt" 2>&1)
+check "an unterminated quote: named ('$out')" sh -c "echo '$out' | grep -q 'quote.txt:1: unterminated \"'"
+out=$(sl -b "$DTMP/ok.txt" service show 2>&1)
+check "-b with a command beside it: refused ('$out')" \
+	sh -c "echo '$out' | grep -q 'takes its commands from FILE'"
+out=$(sl -b /nonexistent/file 2>&1)
+check "-b of a missing file: a clear error ('$out')" sh -c "echo '$out' | grep -q 'cannot read the batch file'"
+printf 'backend set %s 80 tcp 10.0.0.3 weight 4\n' $VIP | sl -b - >/dev/null
+check "-b - reads stdin (weight $(weight_of 10.0.0.3))" test "$(weight_of 10.0.0.3)" = 4
+
+# --- through the daemon ----------------------------------------------------------
+ping_ok() { [ -S "$SOCK" ] && printf '{"op":"ping"}\n' | timeout 5 ncat -U "$SOCK" 2>/dev/null | grep -q '"rc":0'; }
+"$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK" --metrics off \
+	>>"$LOG" 2>&1 &
+DPID=$!
+if ! wait_alive "$DPID" ping_ok; then
+	tap_fail "sluiced starts ($(tail -3 "$LOG"))"
+	finish
+	exit 1
+fi
+tap_ok "sluiced starts with its own pin root, journal and socket"
+
+N=1000
+seq 1 $N | awk -v v=$VIP '{ printf "backend set %s 80 tcp 10.0.0.1 weight %d\n", v, $1 % 97 + 1 }' \
+	>"$DTMP/many.txt"
+j0=$(sl -j journal show --dir "$JDIR" | jq length)
+strace -f -e trace=fdatasync -c -o "$DTMP/strace" -p "$DPID" 2>/dev/null &
+ST=$!
+sleep 0.5
+t0=$(date +%s%N)
+sl -b "$DTMP/many.txt" >/dev/null
+rc=$?
+t1=$(date +%s%N)
+kill -INT $ST 2>/dev/null
+wait $ST 2>/dev/null
+syncs=$(awk '$NF == "fdatasync" { print $4 }' "$DTMP/strace")
+j1=$(sl -j journal show --dir "$JDIR" | jq length)
+echo "# $N commands through the daemon in $(((t1 - t0) / 1000000)) ms, ${syncs:-?} fdatasyncs"
+check "daemon batch: $N commands, rc $rc, the last weight applied ($(weight_of 10.0.0.1))" \
+	test $rc = 0 -a "$(weight_of 10.0.0.1)" = $((N % 97 + 1))
+check "daemon batch: every command journaled ($((j1 - j0)) records)" test $((j1 - j0)) = $N
+check "daemon batch: group commit, ${syncs:-?} fdatasyncs for $N commands (< $((N / 10)))" \
+	test "${syncs:-$N}" -lt $((N / 10))
+check "daemon batch: the table is whole ($(slots))" \
+	test "$(slots | tr ' ' '\n' | awk -F= '{ t += $2 } END { print t }')" = 1031
+
+printf 'backend set %s 80 tcp 10.0.0.2 weight 11\nservice show %s 80 tcp\nbackend set %s 80 tcp 10.0.0.8 weight 5\nbackend set %s 80 tcp 10.0.0.2 weight 12\nbackend set %s 80 tcp 10.0.0.3 weight 12\n' \
+	$VIP $VIP $VIP $VIP $VIP >"$DTMP/dbad.txt"
+j0=$(sl -j journal show --dir "$JDIR" | jq length)
+out=$(sl -b "$DTMP/dbad.txt" 2>&1)
+rc=$?
+jd=$(sl -j journal show --dir "$JDIR")
+check "daemon batch, line 3 fails: rc 1, named ('$(tail -n1 <<<"$out")')" \
+	sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'dbad.txt:3: failed; the 2 commands after it were not applied'"
+check "daemon batch: the read command ran in its turn, between the writes" \
+	sh -c "echo '$out' | grep -q 'backends 3'"
+check "daemon batch: line 1 applied, lines 4 and 5 not (weights $(weight_of 10.0.0.2), $(weight_of 10.0.0.3))" \
+	test "$(weight_of 10.0.0.2)" = 11 -a "$(weight_of 10.0.0.3)" = 4
+skipped=$(jq --argjson j0 "$j0" '[.[] | select(.seq > $j0 and .type == "failed" and (.payload.error | test("skipped")))] | length' <<<"$jd")
+check "daemon batch: the skipped commands have FAILED records ($skipped), so a replay skips them" \
+	test "$skipped" -ge 1
+out=$(printf 'service show %s 80 tcp\n' $VIP | sl -b - 2>&1)
+check "daemon batch of read commands only: they run here ('$(head -c 60 <<<"$out")')" \
+	sh -c "echo '$out' | grep -q '$VIP port 80 tcp'"
+check "sluiced is still running" kill -0 "$DPID"
+finish
