@@ -33,12 +33,12 @@ trap lab_down EXIT
 trap 'exit 130' INT TERM
 
 echo "== BGP ECMP: 3 gateways behind a BIRD router ($ROUNDS rounds)"
-for tool in bird birdc jq curl nginx; do
-	command -v $tool >/dev/null || {
-		echo "bgp: $tool missing (make deps); skipped"
-		exit 0
-	}
-done
+missing=""
+for tool in bird birdc jq curl nginx; do command -v $tool >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+	echo "bgp: missing$missing (make deps); skipped"
+	exit 0
+fi
 hops() { [ "$(bgp_nexthops $VIP)" = "$1" ]; }
 # via G: the router's route to the VIP goes through gateway G (one round
 # measures its own gateway, whatever another one's session does meanwhile).

@@ -643,26 +643,17 @@ protocol device { scan time 1; }
 protocol kernel k4 { ipv4 { import none; export all; }; merge paths on; }
 protocol kernel k6 { ipv6 { import none; export all; }; merge paths on; }
 protocol bfd { interface "*" { interval 100 ms; multiplier 3; }; }
+template bgp gateways {
+	bfd ${1:-on};
+	connect retry time 2;${BGP_HOLD:+
+	hold time $BGP_HOLD;}
+}
 EOF
 	g=1
 	while [ "$g" -le "$(cat "$LAB_STATE/gateways")" ]; do
 		cat >>"$d/bird.conf" <<EOF
-protocol bgp gw$g {
-	local $BGP_ROUTER4 as $BGP_ROUTER_AS;
-	neighbor $(bgp_gw_addr4 "$g") as $BGP_GW_AS;
-	bfd ${1:-on};
-	connect retry time 2;${BGP_HOLD:+
-	hold time $BGP_HOLD;}
-	ipv4 { import all; export none; };
-}
-protocol bgp gw${g}v6 {
-	local $BGP_ROUTER6 as $BGP_ROUTER_AS;
-	neighbor $(bgp_gw_addr6 "$g") as $BGP_GW_AS;
-	bfd ${1:-on};
-	connect retry time 2;${BGP_HOLD:+
-	hold time $BGP_HOLD;}
-	ipv6 { import all; export none; };
-}
+protocol bgp gw$g from gateways { local $BGP_ROUTER4 as $BGP_ROUTER_AS; neighbor $(bgp_gw_addr4 "$g") as $BGP_GW_AS; ipv4 { import all; export none; }; }
+protocol bgp gw${g}v6 from gateways { local $BGP_ROUTER6 as $BGP_ROUTER_AS; neighbor $(bgp_gw_addr6 "$g") as $BGP_GW_AS; ipv6 { import all; export none; }; }
 EOF
 		g=$((g + 1))
 	done
