@@ -35,11 +35,11 @@
 #     programs) against an HAProxy sidecar on the same host
 #     (tools/bench-host.sh).
 #
-# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster host")
+# BENCH_PARTS (default: all of "testrun pps live breaker failover http daemon cluster host bgp")
 # runs only the parts named.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
-BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster host}
+BENCH_PARTS=${BENCH_PARTS:-testrun pps live breaker failover http daemon cluster host bgp}
 # part NAME: true when NAME is one of BENCH_PARTS.
 part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 BUILD=${BUILD:-build}
@@ -436,4 +436,5 @@ part http && BUILD="$BUILD" bash "$(dirname "$0")/bench-http.sh"
 part daemon && BUILD="$BUILD" bash "$(dirname "$0")/bench-daemon.sh"
 part cluster && BUILD="$BUILD" bash "$(dirname "$0")/bench-cluster.sh"
 part host && BUILD="$BUILD" bash "$(dirname "$0")/bench-host.sh"
+part bgp && BUILD="$BUILD" bash "$(dirname "$0")/bench-bgp.sh"
 exit 0

@@ -14,6 +14,8 @@
 #       lab_up_ha [N]          the two-gateway HA lab on one bridge, N backends
 #                              (default 2; see "The HA lab" below)
 #       lab_attach_ha          attach Sluice to g0 in both gateways, own pins each
+#       lab_up_bgp [G] [N]     G gateways behind a BGP/ECMP router, N backends
+#                              (see "The BGP / ECMP lab" below)
 #       lab_down               remove everything of LAB_ID, either lab (idempotent)
 #
 # Topology (every name carries LAB_ID, so several labs can run side by side;
@@ -453,24 +455,25 @@ lab_ha_ns() {
 	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 }
 
-# lab_ha_gateway I: gateway I's namespace and g0; forwarding on (bpf_fib_lookup
-# refuses without it), rp_filter off, static neighbours for every client
-# address and backend (bpf_fib_lookup needs them resolved).
+# lab_ha_gateway I [ADDR4 ADDR6]: gateway I's namespace and g0 (addresses:
+# default ha_gw_addr4/6 I); forwarding on (bpf_fib_lookup refuses without
+# it), rp_filter off, static neighbours for every client address when the
+# client is on the bridge (HA_MAC_C set; backends: lab_ha_backend).
 lab_ha_gateway() {
 	g=$1
 	ns=$(ha_gw_ns "$g")
 	lab_ha_ns "$ns" || return 1
 	lab_ha_port "$ns" $GW_IF "sg$g" $HA_GW_MTU || return 1
-	in_gwi "$g" ip addr add "$(ha_gw_addr4 "$g")/24" dev $GW_IF
-	in_gwi "$g" ip -6 addr add "$(ha_gw_addr6 "$g")/64" dev $GW_IF nodad
+	in_gwi "$g" ip addr add "${2:-$(ha_gw_addr4 "$g")}/24" dev $GW_IF
+	in_gwi "$g" ip -6 addr add "${3:-$(ha_gw_addr6 "$g")}/64" dev $GW_IF nodad
 	in_gwi "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.$GW_IF.rp_filter=0
 	in_gwi "$g" ethtool -K $GW_IF tx off >/dev/null || return 1
-	for a in $CLIENTS4; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS4; do
 		in_gwi "$g" ip neigh replace "$a" lladdr "$HA_MAC_C" dev $GW_IF nud permanent
 	done
-	for a in $CLIENTS6; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS6; do
 		in_gwi "$g" ip -6 neigh replace "$a" lladdr "$HA_MAC_C" dev $GW_IF nud permanent
 	done
 	# The trap: XDP_TX on g0 reaches the bridge only if the peer (sgI) runs XDP.
@@ -481,6 +484,7 @@ lab_ha_gateway() {
 # client (same subnet, static neighbours). arp_ignore=1 / arp_announce=2
 # (the usual DSR settings): the backend owns every VIP on lo, but must never
 # answer the client's ARP for one, nor use a VIP as its ARP sender address.
+# With ROUTER4 ROUTER6 (the BGP lab), its default routes go through them.
 lab_ha_backend() {
 	i=$1
 	ns=$(be_ns "$i")
@@ -489,18 +493,33 @@ lab_ha_backend() {
 	lab_ha_port "$ns" b0 "sb$i" $HA_GW_MTU || return 1
 	in_be "$i" ip addr add "$(ha_be_addr4 "$i")/24" dev b0
 	in_be "$i" ip -6 addr add "$(ha_be_addr6 "$i")/64" dev b0 nodad
+	if [ -n "${2:-}" ]; then
+		in_be "$i" ip route add default via "$2"
+		in_be "$i" ip -6 route add default via "$3"
+	fi
 	mac_b=$(lab_mac "$ns" b0)
-	for a in $CLIENTS4; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS4; do
 		in_be "$i" ip neigh replace "$a" lladdr "$HA_MAC_C" dev b0 nud permanent
 	done
-	for a in $CLIENTS6; do
+	[ -n "${HA_MAC_C:-}" ] && for a in $CLIENTS6; do
 		in_be "$i" ip -6 neigh replace "$a" lladdr "$HA_MAC_C" dev b0 nud permanent
 	done
-	for g in 1 2; do
+	for g in $(seq "$(cat "$LAB_STATE/gateways" 2>/dev/null || echo 2)"); do
 		in_gwi "$g" ip neigh replace "$(ha_be_addr4 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
 		in_gwi "$g" ip -6 neigh replace "$(ha_be_addr6 "$i")" lladdr "$mac_b" dev $GW_IF nud permanent
 	done
 	lab_backend_dsr "$i"
+}
+
+# lab_ha_switch: the switch namespace and its bridge, without STP (ports
+# forward at once) or multicast snooping (IPv6 neighbour discovery is
+# flooded, no querier needed).
+lab_ha_switch() {
+	lab_ha_ns "$SW_NS" || return 1
+	in_sw sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+	in_sw ip link set lo up
+	in_sw ip link add $HA_BR type bridge stp_state 0 mcast_snooping 0 || return 1
+	in_sw ip link set $HA_BR up
 }
 
 # lab_up_ha [N]: the two-gateway lab with N backends (default 2, at most
@@ -520,13 +539,7 @@ lab_up_ha() {
 	}
 	mkdir -p "$LAB_STATE" || return 1
 	echo "$n" >"$LAB_STATE/backends"
-	lab_ha_ns "$SW_NS" || return 1
-	# The switch: a bridge without STP (ports forward at once) or multicast
-	# snooping (IPv6 neighbour discovery is flooded, no querier needed).
-	in_sw sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-	in_sw ip link set lo up
-	in_sw ip link add $HA_BR type bridge stp_state 0 mcast_snooping 0 || return 1
-	in_sw ip link set $HA_BR up || return 1
+	lab_ha_switch || return 1
 	# The client: MTU 1500, so that a full packet still fits once a gateway
 	# has added the 20 or 40 bytes of ipip. The VIP ranges are on-link: the
 	# client asks ARP / ND for a VIP, and the gateway holding it answers;
@@ -554,10 +567,272 @@ lab_attach_ha() {
 	done
 }
 
+# --- the BGP / ECMP lab (lab_up_bgp) ------------------------------------------
+#
+# lab_up_bgp [G] [N]: G gateways (default 3, at most 9) and N backends
+# (default 2) on one bridge with a router; the client sits behind the
+# router. ipip (DSR) only: the backends answer through the router, never
+# through a gateway. The router runs BIRD (lab_bgp_router: eBGP AS 65000
+# with every gateway over IPv4 and IPv6, BFD, ECMP into its kernel tables:
+# `merge paths`, L4 multipath hashing); each gateway gets a BIRD main config that includes
+# the file sluiced writes (lab_bgp_gw_bird G); the test starts sluiced.
+#
+#   netns slc-ID (client) c0 <--veth--> r0  netns slr-ID (router) rg0 --+
+#                                                                       |
+#         netns sls-ID (switch): bridge br0 ---+------+------+------+---+
+#                                              sg1    sg2 .. sb1    sb2 ..
+#                                              g0     g0     b0     b0
+#                                              slg1   slg2   slb1   slb2 (-ID)
+#
+#   what                  IPv4                 IPv6
+#   client c0             198.18.200.2/24      fd00:5c:c8::2/64
+#   router r0             198.18.200.1/24      fd00:5c:c8::1/64
+#   router rg0            198.18.0.254/24      fd00:5c::fe/64
+#   gateway G g0          198.18.0.G/24        fd00:5c::G/64
+#   backend I b0          198.18.0.(10+I)/24   fd00:5c::(10+I)/64
+#   VIPs                  198.19.0.0/24        fd00:5c:ff::/64
+#
+# A bridge between router and gateways, not a veth each: a veth whose
+# peer goes down takes the router's next hop away at once and hides BFD.
+# Switch ports of the gateways run the XDP_PASS program (XDP_TX trap, see
+# the HA lab); TX checksum offload is off on every sender.
+
+R_NS=slr-$LAB_ID
+BGP_ROUTER4=198.18.0.254
+BGP_ROUTER6=fd00:5c::fe
+BGP_CLIENT4=198.18.200.2
+BGP_CLIENT6=fd00:5c:c8::2
+BGP_ROUTER_AS=65000
+BGP_GW_AS=65001
+bgp_gw_addr4() { echo "198.18.0.$1"; }
+bgp_gw_addr6() { echo "fd00:5c::$1"; }
+in_r() { nsenter --net=/run/netns/"$R_NS" -- "$@"; }
+# bgp_bird_sock NAME: the control socket of the BIRD NAME (router, g1, ...).
+bgp_bird_sock() { echo "$LAB_STATE/$1/bird.ctl"; }
+# birdc_in NAME CMD...: birdc on that BIRD.
+birdc_in() {
+	n=$1
+	shift
+	birdc -s "$(bgp_bird_sock "$n")" "$@"
+}
+
+# lab_bgp_bird NS NAME CONF: start BIRD in NS (socket, pid, log under
+# $LAB_STATE/NAME) and wait until its socket answers.
+lab_bgp_bird() {
+	d=$LAB_STATE/$2
+	mkdir -p "$d" || return 1
+	in_ns "$1" bird -c "$3" -s "$d/bird.ctl" -P "$d/bird.pid" || return 1
+	for _ in $(seq 50); do
+		birdc -s "$d/bird.ctl" show status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "lab: BIRD $2 did not come up (see $d/bird.log)" >&2
+	return 1
+}
+
+# lab_bgp_router [on|off]: the router's BIRD, an IPv4 and an IPv6 session
+# with every gateway, BFD on (default) or off; BGP_HOLD: its hold time (s).
+lab_bgp_router() {
+	d=$LAB_STATE/router
+	mkdir -p "$d" || return 1
+	cat >"$d/bird.conf" <<EOF
+# the lab's router (generated by tools/lab.sh)
+log "$d/bird.log" all;
+router id $BGP_ROUTER4;
+protocol device { scan time 1; }
+protocol kernel k4 { ipv4 { import none; export all; }; merge paths on; }
+protocol kernel k6 { ipv6 { import none; export all; }; merge paths on; }
+protocol bfd { interface "*" { interval 100 ms; multiplier 3; }; }
+template bgp gateways {
+	bfd ${1:-on};
+	connect retry time 2;${BGP_HOLD:+
+	hold time $BGP_HOLD;}
+}
+EOF
+	g=1
+	while [ "$g" -le "$(cat "$LAB_STATE/gateways")" ]; do
+		cat >>"$d/bird.conf" <<EOF
+protocol bgp gw$g from gateways { local $BGP_ROUTER4 as $BGP_ROUTER_AS; neighbor $(bgp_gw_addr4 "$g") as $BGP_GW_AS; ipv4 { import all; export none; }; }
+protocol bgp gw${g}v6 from gateways { local $BGP_ROUTER6 as $BGP_ROUTER_AS; neighbor $(bgp_gw_addr6 "$g") as $BGP_GW_AS; ipv6 { import all; export none; }; }
+EOF
+		g=$((g + 1))
+	done
+	lab_bgp_bird "$R_NS" router "$d/bird.conf"
+}
+
+# lab_bgp_gw_bird G: gateway G's BIRD, whose main config includes
+# $LAB_STATE/gG/bird-sluice.conf (empty until sluiced writes it).
+lab_bgp_gw_bird() {
+	d=$LAB_STATE/g$1
+	mkdir -p "$d" || return 1
+	: >"$d/bird-sluice.conf"
+	cat >"$d/bird.conf" <<EOF
+# gateway $1 of the lab (generated by tools/lab.sh); sluiced owns the include
+log "$d/bird.log" all;
+router id $(bgp_gw_addr4 "$1");
+protocol device { scan time 1; }
+# the operator's own routes go to the kernel; sluiced's VIPs must not
+protocol kernel { ipv4 { export all; }; }
+include "$d/bird-sluice.conf";
+EOF
+	lab_bgp_bird "$(ha_gw_ns "$1")" "g$1" "$d/bird.conf"
+}
+
+# The lab's sluiced (lab_bgp_sluiced G, $SLUICED: the daemon's binary): its
+# files under $LAB_STATE/gG; services ipip, TCP health checks every 0.3 s:
+# BGP_VIP_A and BGP_VIP_6 on backend 1, BGP_VIP_B on backend 2; the bgp
+# section with both router sessions, BFD, drain-on-stop 10 s.
+BGP_VIP_A=198.19.0.1
+BGP_VIP_B=198.19.0.2
+BGP_VIP_6=fd00:5c:ff::1
+bgp_gw_dir() { echo "$LAB_STATE/g$1"; }
+# sluice_bgpgw G ARGS...: the CLI in gateway G, on its pins and its daemon's socket.
+sluice_bgpgw() {
+	local g=$1
+	shift
+	sluice_gwi "$g" --socket "$(bgp_gw_dir "$g")/sluiced.sock" "$@"
+}
+
+# lab_bgp_conf G [EXTRA]: gateway G's sluiced config (EXTRA appended to the bgp
+# section; BGP_BFD=off turns BFD off).
+lab_bgp_conf() {
+	cat <<EOF
+daemon:
+  metrics: 127.0.0.1:9469
+interfaces: [g0]
+gateway:
+  encap-source4: $(bgp_gw_addr4 "$1")
+  encap-source6: $(bgp_gw_addr6 "$1")
+services:
+  - address: $BGP_VIP_A
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [$(ha_be_addr4 1)]
+  - address: $BGP_VIP_B
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [$(ha_be_addr4 2)]
+  - address: "$BGP_VIP_6"
+    port: 80
+    mode: ipip
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: ["$(ha_be_addr6 1)"]
+bgp:
+  asn: $BGP_GW_AS
+  router-id: $(bgp_gw_addr4 "$1")
+  socket: $(bgp_bird_sock "g$1")
+  include: $(bgp_gw_dir "$1")/bird-sluice.conf
+  bfd: ${BGP_BFD:-on}
+  drain-on-stop: 10
+  communities: [$BGP_GW_AS:14]
+  prefixes: [198.19.0.0/24, "fd00:5c:ff::/64"]
+  peers:
+    - {name: r1, address: $BGP_ROUTER4, asn: $BGP_ROUTER_AS}
+    - {name: r1v6, address: "$BGP_ROUTER6", asn: $BGP_ROUTER_AS}
+${2:-}
+EOF
+}
+
+# lab_bgp_sluiced G: start gateway G's sluiced on lab_bgp_conf G (pid in
+# $LAB_STATE/gG/sluiced.pid, log beside it); lab_down stops it.
+lab_bgp_sluiced() {
+	local d
+	d=$(bgp_gw_dir "$1")
+	lab_bgp_conf "$1" >"$d/sluice.yaml"
+	nsenter --net=/run/netns/"$(ha_gw_ns "$1")" -- "$SLUICED" --pin-root "$(ha_pin_root "$1")" \
+		--journal "$d/journal" --socket "$d/sluiced.sock" \
+		--config "$d/sluice.yaml" >>"$d/sluiced.log" 2>&1 &
+	echo $! >"$d/sluiced.pid"
+	disown # no job report when it is SIGKILLed
+}
+
+# lab_wait_ms LIMIT_MS CMD...: poll CMD every 20 ms; print the ms it took;
+# fail past LIMIT_MS.
+lab_wait_ms() {
+	local limit=$1 t0 dt
+	shift
+	t0=$(date +%s%N)
+	while :; do
+		dt=$((($(date +%s%N) - t0) / 1000000))
+		if "$@" >/dev/null 2>&1; then
+			echo "$dt"
+			return 0
+		fi
+		[ "$dt" -ge "$limit" ] && {
+			echo "$dt"
+			return 1
+		}
+		sleep 0.02
+	done
+}
+
+# bgp_nexthops VIP: how many next hops the router's kernel route to VIP has (0: none).
+bgp_nexthops() {
+	local r
+	case $1 in
+	*:*) r=$(in_r ip -6 route show "$1/128") ;;
+	*) r=$(in_r ip route show "$1/32") ;;
+	esac
+	if [ -z "$r" ]; then
+		echo 0
+	elif grep -q nexthop <<<"$r"; then
+		grep -c 'nexthop via' <<<"$r"
+	else
+		echo 1
+	fi
+}
+
+# lab_up_bgp [G] [N]: namespaces, links, addresses, nginx; no BIRD yet.
+lab_up_bgp() {
+	ng=${1:-3}
+	n=${2:-2}
+	mkdir -p "$LAB_STATE" || return 1
+	echo "$n" >"$LAB_STATE/backends"
+	echo "$ng" >"$LAB_STATE/gateways"
+	lab_ha_switch || return 1
+	lab_ha_ns "$CLI_NS" || return 1
+	lab_ha_ns "$R_NS" || return 1
+	ip link add c0 netns "$CLI_NS" type veth peer name r0 netns "$R_NS" || return 1
+	in_cli ip link set lo up
+	in_cli ip addr add $BGP_CLIENT4/24 dev c0
+	in_cli ip -6 addr add $BGP_CLIENT6/64 dev c0 nodad
+	in_cli ip link set c0 up
+	in_cli ip route add default via 198.18.200.1
+	in_cli ip -6 route add default via fd00:5c:c8::1
+	in_cli ethtool -K c0 tx off >/dev/null || return 1
+	in_r ip link set lo up
+	in_r ip addr add 198.18.200.1/24 dev r0
+	in_r ip -6 addr add fd00:5c:c8::1/64 dev r0 nodad
+	in_r ip link set r0 up
+	lab_ha_port "$R_NS" rg0 sr0 $HA_GW_MTU || return 1
+	in_r ip addr add $BGP_ROUTER4/24 dev rg0
+	in_r ip -6 addr add $BGP_ROUTER6/64 dev rg0 nodad
+	in_r ethtool -K rg0 tx off >/dev/null || return 1
+	in_r ethtool -K r0 tx off >/dev/null || return 1
+	# Forwarding, and ECMP on the 5-tuple (hash policy 1: L4).
+	in_r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	g=1
+	HA_MAC_C= # the client is behind the router, not on the bridge
+	while [ "$g" -le "$ng" ]; do
+		lab_ha_gateway "$g" "$(bgp_gw_addr4 "$g")" "$(bgp_gw_addr6 "$g")" || return 1
+		g=$((g + 1))
+	done
+	i=1
+	while [ "$i" -le "$n" ]; do
+		lab_ha_backend "$i" $BGP_ROUTER4 $BGP_ROUTER6 || return 1
+		i=$((i + 1))
+	done
+	lab_wait_nginx "$n"
+}
+
 # lab_namespaces: every namespace of this LAB_ID that exists.
 lab_namespaces() {
-	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^sl(c|s|g[12]?|h|b[0-9]+)-$LAB_ID\$" |
-		sed 's/^sl\([cs]\)/0 sl\1/; s/^sl\([gh]\)/1 sl\1/; s/^slb\([0-9]*\)/2 \1 slb\1/' |
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^sl(c|s|r|g[0-9]?|h|b[0-9]+)-$LAB_ID\$" |
+		sed 's/^sl\([csr]\)/0 sl\1/; s/^sl\([gh]\)/1 sl\1/; s/^slb\([0-9]*\)/2 \1 slb\1/' |
 		sort -k1,1n -k2,2n | awk '{print $NF}'
 }
 
@@ -582,7 +857,7 @@ lab_down() {
 	done
 	case "$LAB_PIN_ROOT" in
 	/sys/fs/bpf/sluice | /sys/fs/bpf/sluice/) ;;
-	/sys/fs/bpf/?*) rm -rf "$LAB_PIN_ROOT" "$(ha_pin_root 1)" "$(ha_pin_root 2)" ;;
+	/sys/fs/bpf/?*) rm -rf "$LAB_PIN_ROOT" "${LAB_PIN_ROOT%/}"-g[0-9] ;;
 	esac
 	case "$LAB_STATE" in
 	*/sluice-lab-*) rm -rf "$LAB_STATE" ;;

@@ -41,7 +41,7 @@ expect() {
 }
 
 expect "sluice se" "service"
-expect "sluice b" "backend breaker bulkhead"
+expect "sluice b" "backend bgp breaker bulkhead"
 expect "sluice --js" "--json"
 expect "sluice backend d" "del drain"
 expect "sluice ser a" "add"

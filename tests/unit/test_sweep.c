@@ -87,6 +87,18 @@ static void put_flow(const struct sluice_flow_key *f, __u32 svc, __u32 be, __u64
 	assert_int_equal(bpf_map_update_elem(pr->maps.flows, f, &v, BPF_NOEXIST), 0);
 }
 
+/* Add flags to flow f and, when last is not 0, set its last_seen. */
+static void set_flow(const struct sluice_flow_key *f, __u32 flags, __u64 last)
+{
+	struct sluice_flow v;
+
+	assert_int_equal(bpf_map_lookup_elem(pr->maps.flows, f, &v), 0);
+	v.flags |= flags;
+	if (last)
+		v.last_seen = last;
+	assert_int_equal(bpf_map_update_elem(pr->maps.flows, f, &v, BPF_EXIST), 0);
+}
+
 /* The nat twin of flow f to backend (addr, port). */
 static struct sluice_flow_key put_twin(const struct sluice_flow_key *f, const char *be_addr,
 				       __u16 be_port, __u32 svc, __u32 be)
@@ -188,6 +200,7 @@ static void test_sweep_expiry_and_counts(void **state)
 
 	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	assert_true(r.flows == 10);
+	assert_true(r.active == 5); /* the 3 established, the young handshake, the live UDP flow */
 	assert_true(r.expired_syn == 2);
 	assert_true(r.expired_udp == 1);
 	assert_true(r.expired_idle == 1);
@@ -218,9 +231,17 @@ static void test_sweep_expiry_and_counts(void **state)
 	assert_int_equal(conns(SLUICE_CONNS_GLOBAL), 3); /* the 3 established */
 	assert_int_equal(conns(5), 0);
 
+	/*
+	 * Active flows (what a gateway's drain waits on): f[0] half-closed in
+	 * nat still is; f[1], closed both ways, and f[2], idle 3 s, are not.
+	 */
+	set_flow(&f[0], SLUICE_FLOW_FIN_CLIENT, 0);
+	set_flow(&f[1], SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND, 0);
+	set_flow(&f[2], 0, now - 3 * SEC_NS);
 	/* A second sweep finds nothing to do. */
 	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
 	assert_true(r.flows == 5);
+	assert_true(r.active == 3);
 	assert_int_equal(r.nfixes, 0);
 	assert_int_equal(r.nfailures, 0);
 	assert_true(r.released == 0);

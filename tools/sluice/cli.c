@@ -154,7 +154,7 @@ static int do_help(int argc, char **argv)
 		"\n"
 		"OBJECT := { iface | service | backend | leader | shard | gateway | bulkhead |\n"
 		"            breaker | stats | top | trace | config | journal | events | cluster |\n"
-		"            lab | host | version | help }\n"
+		"            bgp | lab | host | version | help }\n"
 		"\n"
 		"OPTIONS (anywhere on the line):\n"
 		"  -j, --json          print JSON (errors as {\"error\": \"...\"})\n"
@@ -232,6 +232,7 @@ static const struct {
 	{ "trace", do_trace, NULL, NULL },
 	{ "cluster", NULL, cli_cluster_cmds, "show" },
 	{ "host", NULL, cli_host_cmds, NULL },
+	{ "bgp", NULL, cli_bgp_cmds, "show" },
 };
 
 /* Is arg a bundle of the global one-letter flags, like -j or -jv? */

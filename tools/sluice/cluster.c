@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,31 +96,8 @@ static void print_text(struct json_object *doc)
 
 static int do_show(int argc, char **argv)
 {
-	char path[4096];
-	struct json_object *doc;
-	long long pid;
-
 	(void)argv;
-	if (argc)
-		return cli_usage_error("cluster", "'cluster show' takes no argument");
-	if (hstate_path_of(ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT), HSTATE_CLUSTER_FILE,
-			   path, sizeof(path)))
-		return cli_usage_error("cluster", "socket path too long");
-	doc = json_object_from_file(path);
-	pid = doc ? int_of(doc, "pid") : 0;
-	if (!doc || pid <= 0 || (kill((pid_t)pid, 0) && errno == ESRCH)) {
-		json_object_put(doc);
-		out_error("no cluster status at %s: sluiced is not running, or runs without a "
-			  "cluster section in its config",
-			  path);
-		return -ENOENT;
-	}
-	if (out_is_json())
-		out_json(NULL, doc);
-	else
-		print_text(doc);
-	json_object_put(doc);
-	return 0;
+	return cli_status_show("cluster", HSTATE_CLUSTER_FILE, "cluster", argc, NULL, print_text);
 }
 
 const struct cli_cmd cli_cluster_cmds[] = {

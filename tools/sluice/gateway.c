@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "ctl.h"
 #include "args.h"
 #include "err.h"
 #include "gateway.h"
@@ -25,6 +26,8 @@ static int do_help(int argc, char **argv)
 		"Usage: sluice gateway set [encap-source4 ADDR4] [encap-source6 ADDR6]\n"
 		"                          [udp-timeout SECONDS]\n"
 		"       sluice gateway show\n"
+		"       sluice gateway drain [--deadline SECONDS]\n"
+		"       sluice gateway undrain\n"
 		"       sluice gateway help\n"
 		"\n"
 		"ADDR4   := an IPv4 address of this gateway, or none\n"
@@ -45,6 +48,13 @@ static int do_help(int argc, char **argv)
 		"         udp-timeout    idle time after which a UDP flow is forgotten and its\n"
 		"                        next packet steered anew (default %llu s).\n"
 		"  show   Print the settings.\n"
+		"  drain  Through sluiced (its config's bgp section): withdraw every VIP from\n"
+		"         BGP while the data plane goes on forwarding the flows this gateway\n"
+		"         has; drained once no flow is active (none seen for 2 s, or closed),\n"
+		"         or after --deadline seconds\n"
+		"         (1..86400; default none). Progress: sluice bgp show, sluice events.\n"
+		"  undrain\n"
+		"         Announce again every VIP this gateway can serve.\n"
 		"\n"
 		"Examples:\n"
 		"  sluice gateway set encap-source4 192.0.2.1 encap-source6 2001:db8::1\n"
@@ -68,9 +78,22 @@ static int do_show(int argc, char **argv)
 	return cli_show_close(&s, err);
 }
 
+/* drain and undrain run in the daemon (it owns the announcements): here, no daemon answered. */
+static int do_drain(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	out_error("gateway drain and undrain need a running sluiced (it withdraws and announces "
+		  "the VIPs through BIRD); none answers at %s",
+		  ctl_socket_path(cli.socket, CLI_SOCKET_DEFAULT));
+	return -ENOTCONN;
+}
+
 const struct cli_cmd cli_gateway_cmds[] = {
 	{ "set", NULL, CLI_WRITE, CMD_GATEWAY_SET },
 	{ "show", do_show, 0, CMD_NONE },
+	{ "drain", do_drain, CLI_WRITE, CMD_NONE },
+	{ "undrain", do_drain, CLI_WRITE, CMD_NONE },
 	{ "help", do_help, 0, CMD_NONE },
 	{ NULL, NULL, 0, CMD_NONE },
 };

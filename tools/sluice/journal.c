@@ -43,7 +43,7 @@ static int do_help(int argc, char **argv)
 		"TIME := RFC 3339        2026-11-27T19:00:00Z, 2026-11-27T20:00:00.5+01:00\n"
 		"      | relative        -5m, -90s, -2h, -1d (before now), now\n"
 		"      | @UNIX_SECONDS   @1795806000\n"
-		"TYPE := { command | failed | config | health | breaker | election | snapshot }\n"
+		"TYPE := { command | failed | config | health | breaker | election | snapshot | bgp }\n"
 		"\n"
 		"  show     Print the records, oldest first: seq, time (UTC), type and what\n"
 		"           happened (the command, its error, the health or breaker\n"

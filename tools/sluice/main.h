@@ -56,7 +56,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_iface_cmds[], cli_service_cmds[], cli_backend_cmds[],
 	cli_leader_cmds[], cli_shard_cmds[], cli_gateway_cmds[], cli_bulkhead_cmds[],
 	cli_breaker_cmds[], cli_config_cmds[], cli_journal_cmds[], cli_cluster_cmds[],
-	cli_host_cmds[];
+	cli_host_cmds[], cli_bgp_cmds[];
 
 /*
  * The whole CLI: argv holds the words after "sluice" (global options
@@ -127,6 +127,17 @@ int do_events(int argc, char **argv);
 int do_top(int argc, char **argv);
 /* trace.c: the data plane's decisions, live (a read command). */
 int do_trace(int argc, char **argv);
+/*
+ * status.c: OBJECT show (argc: its arguments, none allowed): the status
+ * file name sluiced keeps beside its socket, while the daemon that wrote it
+ * runs (else "no OBJECT status at PATH: sluiced is not running, or runs
+ * without a SECTION section"), given to prepare (may be NULL), then printed
+ * as JSON under -j, by print otherwise.
+ */
+struct json_object;
+int cli_status_show(const char *object, const char *name, const char *section, int argc,
+		    void (*prepare)(struct json_object *doc),
+		    void (*print)(struct json_object *doc));
 
 /*
  * Parse "ADDR PORT PROTO" from argv[0..2] into a service key; reports the

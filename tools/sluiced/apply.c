@@ -99,6 +99,7 @@ int apply_config_text(struct daemon *d, const char *path, const char *text, size
 	config_record(d, path, *ncmds, err != 0);
 	checks_sync(d, &to);
 	cluster_sync(d, &to);
+	bgp_sync(d, &to);
 	desired_set(d, &to, 1);
 	if (out && !err)
 		fprintf(out, "applied %s: %zu commands\n", path, *ncmds);

@@ -193,6 +193,11 @@ int breakers_state(struct daemon *d, __u32 id)
 	return (int)state;
 }
 
+__s64 breakers_active_flows(struct daemon *d)
+{
+	return d->brk ? watchloop_stats(d->brk->l)->active_flows : -1;
+}
+
 int breakers_open(struct daemon *d)
 {
 	struct breakers *b = calloc(1, sizeof(*b));

@@ -744,6 +744,12 @@ static void run_request(struct daemon *d, struct conn *c, struct ctl_request *r)
 		refuse(c, "config apply FILE: the daemon does not open files a client names; "
 			  "this sluice CLI is older than the daemon: use one that sends the "
 			  "file's content");
+	} else if (kind == CMD_NONE && i + 1 < r->argc && word_is(r->argv[i], "gateway", 1) &&
+		   (word_is(r->argv[i + 1], "drain", 1) || word_is(r->argv[i + 1], "undrain", 1))) {
+		/* Not a map write: the announcements (bgp.c). */
+		rc = bgp_drain(d, r->argv[i + 1][0] == 'd', r->argc - i - 2, r->argv + i + 2,
+			       r->json || r->pretty, &out);
+		reply(c, rc, rc || !out ? "" : out, rc && out ? out : "", -1);
 	} else if (kind == CMD_NONE) {
 		refuse(c,
 		       "'%s%s%s' is not a write command the daemon runs (expected e.g. service add ...)",

@@ -126,6 +126,7 @@ static void serve(struct daemon *d, struct hconn *c)
 	if (!err) {
 		breakers_metrics(d, f);
 		cluster_metrics(d, f);
+		bgp_metrics(d, f);
 	}
 	fclose(f);
 	if (err) {

@@ -316,6 +316,10 @@ static void on_signal(struct daemon *d, struct loop_src *src, __u32 events)
 			notify_reloading(d);
 			reapply(d, "SIGHUP");
 			notify_ready(d);
+		} else if (si.ssi_signo == SIGTERM && bgp_drain_on_stop(d)) {
+			notify_stopping(d);
+			log_info(
+				"SIGTERM: draining the gateway before stopping (bgp.drain-on-stop)");
 		} else {
 			notify_stopping(d);
 			log_info("%s: stopping (the data plane keeps forwarding)",
@@ -336,6 +340,7 @@ static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 	http_expire(d, now);
 	checks_tick(d);
 	notify_status(d);
+	bgp_tick(d);
 }
 
 static int setup_loop(struct daemon *d, struct loop_src *sig, struct loop_src *tick)
@@ -444,6 +449,7 @@ int main(int argc, char **argv)
 out:
 	http_close(&d);
 	notify_close(&d);
+	bgp_close(&d);
 	cluster_close(&d);
 	desired_close(&d);
 	checks_close(&d);

@@ -41,6 +41,7 @@ struct state;
 struct state_cluster;
 struct cluster;
 struct notify;
+struct bgp;
 struct sluice_svc_key;
 struct sluice_cmd;
 
@@ -65,6 +66,7 @@ struct daemon {
 	struct cluster *cluster; /* NULL: not in a cluster */
 	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
 	struct state *desired;	 /* last config applied or adopted (apply.c); NULL: none */
+	struct bgp *bgp;	 /* NULL: no bgp section */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -142,6 +144,8 @@ void breakers_refresh(struct daemon *d);
 int breakers_state(struct daemon *d, __u32 id);
 /* Prometheus lines: sluice_breaker_transitions_total{service,backend,reason}. */
 void breakers_metrics(struct daemon *d, FILE *f);
+/* Active flows (sweep.h) the last sweep (every second) found; -1 before the first. */
+__s64 breakers_active_flows(struct daemon *d);
 
 /* http.c */
 int http_open(struct daemon *d);
@@ -172,6 +176,27 @@ void cluster_breaker(struct daemon *d, const struct sluice_svc_key *svc, const c
 void cluster_desired_changed(struct daemon *d, const struct sluice_svc_key *keys, size_t n);
 /* Prometheus lines of the cluster (nothing when not in one). */
 void cluster_metrics(struct daemon *d, FILE *f);
+
+/* bgp.c: VIPs announced through BIRD (only with a bgp section) */
+/* Take s's bgp section (after a config apply); none: BIRD drops our protocols. */
+void bgp_sync(struct daemon *d, const struct state *s);
+/* Every second: re-check each VIP, push changes to BIRD, poll the sessions. */
+void bgp_tick(struct daemon *d);
+/* Prometheus lines (nothing without a bgp section). */
+void bgp_metrics(struct daemon *d, FILE *f);
+/*
+ * `gateway drain [--deadline SECONDS]` (args after "drain") and `gateway
+ * undrain`: withdraw every VIP (the flows this gateway has go on until
+ * none is open or the deadline passes), or announce again. *out receives
+ * the reply (malloc'ed; JSON with json). 0, or 1 with the error in *out.
+ */
+int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char **out);
+/*
+ * SIGTERM with bgp.drain-on-stop: start a drain (deadline drain-on-stop)
+ * and return 1; the daemon stops once drained. 0: stop now.
+ */
+int bgp_drain_on_stop(struct daemon *d);
+void bgp_close(struct daemon *d);
 
 /*
  * notify.c: the systemd notify protocol (no-ops without NOTIFY_SOCKET).

@@ -137,8 +137,30 @@ static enum verdict judge(const struct sweep_ctx *c, const struct sluice_flow_ke
 	return age(c->now, v->last_seen) > c->tcp_idle_ns ? EXP_IDLE : KEEP;
 }
 
-static void count_flow(struct sweep_ctx *c, const struct sluice_flow *v)
+/*
+ * Active: a packet within SWEEP_ACTIVE_NS, and for TCP no RST nor the FIN
+ * that closes it (both in nat). A flow the routers now send to another
+ * gateway stops being active here.
+ */
+static int flow_active(const struct sweep_ctx *c, const struct sluice_flow_key *k,
+		       const struct sluice_flow *v)
 {
+	__u32 fin = SLUICE_FLOW_FIN_CLIENT;
+
+	if (age(c->now, v->last_seen) > SWEEP_ACTIVE_NS)
+		return 0;
+	if (k->proto == IPPROTO_UDP)
+		return 1;
+	if (v->svc_id < SLUICE_MAX_SERVICES && c->svc_of[v->svc_id] >= 0 &&
+	    c->svcs[c->svc_of[v->svc_id]].svc.mode == SLUICE_MODE_NAT)
+		fin |= SLUICE_FLOW_FIN_BACKEND;
+	return (v->flags & fin) != fin;
+}
+
+static void count_flow(struct sweep_ctx *c, const struct sluice_flow_key *k,
+		       const struct sluice_flow *v)
+{
+	c->r->active += (__u64)flow_active(c, k, v);
 	if (v->flags & SLUICE_FLOW_COUNTED && v->svc_id < SLUICE_MAX_SERVICES)
 		c->counted[v->svc_id]++;
 	if (v->flags & SLUICE_FLOW_COUNTED_GLOBAL)
@@ -177,14 +199,14 @@ static void sweep_flow(struct sweep_ctx *c, const struct sluice_flow_key *k,
 	c->r->flows++;
 	why = judge(c, k, v);
 	if (why == KEEP) {
-		count_flow(c, v);
+		count_flow(c, k, v);
 		return;
 	}
 	/* Look again right before the delete: keep a flow that changed meanwhile. */
 	if (bpf_map_lookup_elem(c->m->flows, k, &now_v))
 		return; /* gone already (LRU, or the data plane) */
 	if (memcmp(&now_v, v, sizeof(now_v)) && judge(c, k, &now_v) == KEEP) {
-		count_flow(c, &now_v);
+		count_flow(c, k, &now_v);
 		return;
 	}
 	if (bpf_map_delete_elem(c->m->flows, k))

@@ -40,8 +40,12 @@ struct sweep_fix {
 	__s64 counted; /* flows holding a slot, as found in the flow table */
 };
 
+/* A flow is active while packets came within this (a drained gateway's moved flows stop). */
+#define SWEEP_ACTIVE_NS 2000000000ull
+
 struct sweep_report {
-	__u64 flows;			/* flows walked */
+	__u64 flows; /* flows walked */
+	__u64 active; /* flows kept, not closed, seen in the last SWEEP_ACTIVE_NS (drain waits for 0) */
 	__u64 expired_udp;		/* UDP flows idle past udp-timeout */
 	__u64 expired_syn;		/* TCP handshakes unanswered past syn-timeout */
 	__u64 expired_idle;		/* TCP flows idle past tcp-idle */

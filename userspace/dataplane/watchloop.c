@@ -156,6 +156,7 @@ static int on_sweep(struct watchloop *l)
 	int err;
 
 	err = step(l, sweep_run(l->m, 0, &r), "sweep");
+	l->stats.active_flows = err ? -1 : (__s64)r.active;
 	now = clock_mono_ms();
 	for (i = 0; !err && i < r.nfailures; i++) {
 		l->stats.syn_timeouts += r.failures[i].count;
@@ -238,6 +239,7 @@ int watchloop_open(const struct sluice_maps *m, const struct watchloop_conf *con
 	}
 	l->m = m;
 	l->conf = *conf;
+	l->stats.active_flows = -1;
 	l->ep = l->tsweep = l->tdue = -1;
 	err = watch_new(m, conf->only, clock_mono_ms(), report, l, &l->w);
 	if (err)

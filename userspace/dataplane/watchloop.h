@@ -43,6 +43,7 @@ struct watchloop_stats {
 	__u64 syn_timeouts; /* SYN timeouts the sweeps found */
 	__u64 sweeps;	    /* periodic steps */
 	__u64 transitions;  /* reports */
+	__s64 active_flows; /* active flows at the last sweep (sweep.h; -1 before the first) */
 };
 
 /*

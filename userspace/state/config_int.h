@@ -9,6 +9,7 @@
  *                      interfaces, gateway, bulkhead, and the file's root
  *   config_service.c   services: resilience, backends, shards, write port,
  *                      leader
+ *   config_bgp.c       the bgp section (VIPs announced through BIRD)
  *   config_dump.c      a state back into YAML
  *   config.c           loading a file, and the plan that applies it
  */
@@ -57,5 +58,8 @@ int config_parse_root(struct cfg *c, yaml_node_t *root);
 
 /* config_service.c */
 int config_parse_services(struct cfg *c, yaml_node_t *n);
+
+/* config_bgp.c (after the services: it checks their addresses) */
+int config_parse_bgp(struct cfg *c, yaml_node_t *n);
 
 #endif

@@ -714,9 +714,9 @@ static int parse_bulkhead(struct cfg *c, yaml_node_t *n)
 	return err;
 }
 
-enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_HOSTS, T_N };
+enum { T_DAEMON, T_CLUSTER, T_INTERFACES, T_GATEWAY, T_BULKHEAD, T_SERVICES, T_HOSTS, T_BGP, T_N };
 static const char *const t_keys[T_N] = { "daemon",   "cluster",	 "interfaces", "gateway",
-					 "bulkhead", "services", "hosts" };
+					 "bulkhead", "services", "hosts",      "bgp" };
 
 int config_parse_root(struct cfg *c, yaml_node_t *root)
 {
@@ -739,5 +739,7 @@ int config_parse_root(struct cfg *c, yaml_node_t *root)
 		err = config_parse_services(c, v[T_SERVICES]);
 	if (!err && v[T_HOSTS])
 		err = parse_hosts(c, v[T_HOSTS]);
+	if (!err && v[T_BGP])
+		err = config_parse_bgp(c, v[T_BGP]);
 	return err;
 }

@@ -86,8 +86,9 @@ enum journal_type {
 	JOURNAL_ELECTION = 6, /* election events (free-form JSON) */
 	JOURNAL_SNAPSHOT = 7, /* {"commands": [[argv...], ...]}: the whole state as commands */
 	JOURNAL_PANIC =
-		8, /* {"service", "panic": bool, "healthy", "active"}: panic began or ended */
-	JOURNAL_TYPE_MAX = JOURNAL_PANIC,
+		8,	 /* {"service", "panic": bool, "healthy", "active"}: panic began or ended */
+	JOURNAL_BGP = 9, /* {"vip"|"peer", "event", ...}: BGP announcements, sessions, drain */
+	JOURNAL_TYPE_MAX = JOURNAL_BGP,
 };
 
 /* "command", "failed", ...; "?" for an unknown type. */

@@ -18,6 +18,7 @@ static const char *const type_names[] = {
 	[JOURNAL_CONFIG] = "config",	 [JOURNAL_HEALTH] = "health",
 	[JOURNAL_BREAKER] = "breaker",	 [JOURNAL_ELECTION] = "election",
 	[JOURNAL_SNAPSHOT] = "snapshot", [JOURNAL_PANIC] = "panic",
+	[JOURNAL_BGP] = "bgp",
 };
 
 const char *journal_type_name(__u16 type)

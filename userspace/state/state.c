@@ -70,6 +70,7 @@ void state_init(struct state *s)
 {
 	memset(s, 0, sizeof(*s));
 	cluster_defaults(&s->cluster);
+	bird_conf_init(&s->bgp);
 	snprintf(s->daemon.socket, sizeof(s->daemon.socket), "%s", CTL_SOCKET_DEFAULT);
 	snprintf(s->daemon.journal, sizeof(s->daemon.journal), "%s", STATE_JOURNAL_DEFAULT);
 	snprintf(s->daemon.metrics, sizeof(s->daemon.metrics), "%s", STATE_METRICS_DEFAULT);

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "backend.h"
+#include "bird.h"
 #include "cmd.h"
 #include "maps.h"
 #include "res.h"
@@ -172,6 +173,7 @@ struct state_cluster {
 struct state {
 	struct state_daemon daemon;
 	struct state_cluster cluster;
+	struct bird_conf bgp; /* VIPs announced through BIRD (daemon-only) */
 	/*
 	 * The sections a config file may leave out: when has_* is 0 they are
 	 * not managed (state_diff() leaves them as they are). Services are
