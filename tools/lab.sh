@@ -282,7 +282,9 @@ EOF
 lab_be_heal() {
 	in_be "$1" nft delete table inet silent >/dev/null 2>&1
 	pid=$(cat "$LAB_STATE/b$1/nginx.pid" 2>/dev/null)
-	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+	# A killed master nobody reaps stays a zombie, which kill -0 still finds.
+	if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null ||
+		[ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ]; then
 		lab_nginx "$1"
 		lab_wait_nginx "$(lab_backends)" || return 1
 	fi
