@@ -227,24 +227,35 @@ static int batch_read(struct batch *b, FILE *f, int npre, char **pre, int json)
 /* Without a daemon: each line here, in order, up to the first that fails. */
 static int batch_local(const struct batch *b, int json)
 {
+	const char *root = NULL; /* the pin root whose tables are pending */
 	int rc = 0;
 	size_t i;
 
-	/* Each changed Maglev table built once, at the end (publish.h). */
-	if (b->n)
-		publish_defer_begin();
-	for (i = 0; i < b->n; i++) {
+	/*
+	 * Each changed Maglev table built once (publish.h), when the batch ends
+	 * or moves to another pin root (--pin-root on a line of its own).
+	 */
+	for (i = 0; i < b->n && !rc; i++) {
 		const struct batch_line *l = &b->v[i];
 
+		if (root && strcmp(root, l->c.pin_root) && publish_defer_end(root)) {
+			batch_error(b, l->no, json, "%s", err_msg());
+			root = NULL;
+			rc = 1;
+			break;
+		}
+		if (!root || strcmp(root, l->c.pin_root)) {
+			root = l->c.pin_root;
+			publish_defer_begin();
+		}
 		if (cli_run(l->argc, l->argv, stdout, stderr)) {
 			batch_error(b, l->no, json,
 				    "failed; the %zu command%s after it did not run", b->n - i - 1,
 				    b->n - i - 1 == 1 ? "" : "s");
 			rc = 1;
-			break;
 		}
 	}
-	if (b->n && publish_defer_end(b->v[0].c.pin_root)) {
+	if (root && publish_defer_end(root)) {
 		batch_error(b, 0, json, "%s", err_msg());
 		rc = 1;
 	}
