@@ -14,6 +14,8 @@ BUILD=${BUILD:-build}
 ID=$LAB_ID
 
 SLUICE=$(realpath "$BUILD/sluice")
+# jq -e that fails on empty input (see jqe); tests use $JQE, never jq -e.
+JQE=$(realpath "$(dirname "${BASH_SOURCE[0]}")/jqe")
 UDPBLAST=$(realpath "$BUILD/tests/integration/udpblast")
 export SLUICE_PIN_ROOT=$LAB_PIN_ROOT
 

@@ -11,7 +11,7 @@ lab_up_test || { tap_fail "lab setup"; finish; exit 1; }
 xdp_on_g0() { in_host ip -d link show g0 | grep -q 'prog/xdp'; }
 # shown_as IFNAME MODE: `iface show` lists IFNAME attached in MODE.
 shown_as() {
-	sluice -j iface show | jq -e --arg i "$1" --arg m "$2" \
+	sluice -j iface show | $JQE --arg i "$1" --arg m "$2" \
 		'.[] | select(.ifname == $i and .mode == $m)' >/dev/null
 }
 not() { ! "$@"; }
@@ -74,7 +74,7 @@ check "detach" sluice iface detach g0
 check "detach cleared g0's sl_ifmac entry ($(ifmac))" test "$(ifmac)" = "0,0,0,0,0,0 0"
 check "g0 left without XDP" not xdp_on_g0
 check "iface show no longer lists g0" not shown_as g0 native
-check "service survives detach" sh -c "$SLUICE -j service show | jq -e '.[] | select(.port==7000)' >/dev/null"
+check "service survives detach" sh -c "$SLUICE -j service show | $JQE '.[] | select(.port==7000)' >/dev/null"
 
 check "re-attach in generic (skb) mode" sluice iface attach g0 --mode skb
 check "iface show says skb" shown_as g0 skb

@@ -27,32 +27,32 @@ check "add IPv4 TCP service" sluice service add $HOST4 80 tcp rate 10k burst 200
 check "add IPv6 UDP service" sluice service add $HOST6 53 udp mode local
 svcs=$(services)
 check "show lists both" test "$(jq length <<<"$svcs")" -eq 2
-check "IPv4 service fields round-trip" jq -e --arg a $HOST4 \
+check "IPv4 service fields round-trip" $JQE --arg a $HOST4 \
 	'.[] | select(.address == $a and .port == 80 and .proto == "tcp" and .mode == "local" and .rate_pps == 10000 and .burst == 200 and .client_rate_pps == 100)' <<<"$svcs"
-check "IPv6 service shown in IPv6 form" jq -e --arg a $HOST6 '.[] | select(.address == $a and .port == 53)' <<<"$svcs"
+check "IPv6 service shown in IPv6 form" $JQE --arg a $HOST6 '.[] | select(.address == $a and .port == 53)' <<<"$svcs"
 
 # Steering objects: a nat service with one backend, a shard, the gateway.
 VIP=198.19.0.1
 check "add a nat service" sluice service add $VIP 80 tcp mode nat
-check "nat service shown with mode nat" sh -c "$SLUICE -j service show | jq -e '.[] | select(.mode == \"nat\" and .port == 80)' >/dev/null"
+check "nat service shown with mode nat" sh -c "$SLUICE -j service show | $JQE '.[] | select(.mode == \"nat\" and .port == 80)' >/dev/null"
 check "add an ipip IPv6 service" sluice service add fd00:5c:ff::1 443 tcp mode ipip hash client
 check "backend add (default port and weight)" sluice backend add $VIP 80 tcp 198.18.1.2
 check "backend add with port and weight" sluice backend add $VIP 80 tcp 198.18.2.2 port 8080 weight 3
 check "backend add IPv6" sluice backend add fd00:5c:ff::1 443 tcp fd00:5c:1::2
 bes=$(sluice -j backend show $VIP 80 tcp)
-check "backend show: 198.18.1.2 port 80 weight 1 active" jq -e \
+check "backend show: 198.18.1.2 port 80 weight 1 active" $JQE \
 	'.[] | select(.address == "198.18.1.2" and .port == 80 and .weight == 1 and .state == "active")' <<<"$bes"
-check "backend show: 198.18.2.2 port 8080 weight 3" jq -e \
+check "backend show: 198.18.2.2 port 8080 weight 3" $JQE \
 	'.[] | select(.address == "198.18.2.2" and .port == 8080 and .weight == 3)' <<<"$bes"
-check "backend show: slots add up to the table size" jq -e '(map(.slots) | add) > 0' <<<"$bes"
+check "backend show: slots add up to the table size" $JQE '(map(.slots) | add) > 0' <<<"$bes"
 check "backend set weight" sluice backend set $VIP 80 tcp 198.18.2.2 port 8080 weight 2
 check "backend drain" sluice backend drain $VIP 80 tcp 198.18.1.2
-check "drained backend shown as draining" sh -c "$SLUICE -j backend show $VIP 80 tcp | jq -e '.[] | select(.address == \"198.18.1.2\" and .state != \"active\")' >/dev/null"
+check "drained backend shown as draining" sh -c "$SLUICE -j backend show $VIP 80 tcp | $JQE '.[] | select(.address == \"198.18.1.2\" and .state != \"active\")' >/dev/null"
 check "backend activate" sluice backend activate $VIP 80 tcp 198.18.1.2
 check "shard add (prefix to a backend)" sluice shard add $VIP 80 tcp 198.18.0.0/29 backend 198.18.1.2
-check "shard show lists it" sh -c "$SLUICE -j shard show | jq -e 'length == 1' >/dev/null"
+check "shard show lists it" sh -c "$SLUICE -j shard show | $JQE 'length == 1' >/dev/null"
 check "gateway set" sluice gateway set encap-source4 198.18.0.1 encap-source6 fd00:5c::1 udp-timeout 60
-check "gateway show has the encap source" sh -c "$SLUICE -j gateway show | jq -e 'tostring | contains(\"198.18.0.1\")' >/dev/null"
+check "gateway show has the encap source" sh -c "$SLUICE -j gateway show | $JQE 'tostring | contains(\"198.18.0.1\")' >/dev/null"
 check "mode change refused while backends exist" not sluice service set $VIP 80 tcp mode local
 
 # CQRS: a write port and its leader; a service routed to its leader.
@@ -62,25 +62,25 @@ for be in "198.18.1.5" "198.18.1.6" "198.18.1.6 port 6000"; do
 	# shellcheck disable=SC2086
 	check "backend add $be" sluice backend add $WV 5432 tcp $be
 done
-check "service show: write_port 5433, route maglev" sh -c "$SLUICE -j service show $WV 5432 tcp | jq -e '.[0] | .write_port == 5433 and .route == \"maglev\"' >/dev/null"
+check "service show: write_port 5433, route maglev" sh -c "$SLUICE -j service show $WV 5432 tcp | $JQE '.[0] | .write_port == 5433 and .route == \"maglev\"' >/dev/null"
 check "the write port is not listed as a service" test "$(services | jq "[.[] | select(.address == \"$WV\")] | length")" -eq 1
-check "leader show: none yet" sh -c "$SLUICE -j leader show | jq -e '.[] | select(.port == 5432) | .leader == \"none\" and .write_port == 5433 and .source == \"none\"' >/dev/null"
+check "leader show: none yet" sh -c "$SLUICE -j leader show | $JQE '.[] | select(.port == 5432) | .leader == \"none\" and .write_port == 5433 and .source == \"none\"' >/dev/null"
 out=$(sluice leader set $WV 5432 tcp 198.18.1.5:5432)
 check "leader set ADDR:PORT says what changed: '$out'" grep -q "leader 198.18.1.5:5432 source operator .*(was none)" <<<"$out"
 j=$(sluice -j leader set $WV 5432 tcp 198.18.1.5 source election)
-check "-j leader set again: unchanged, source election" jq -e \
+check "-j leader set again: unchanged, source election" $JQE \
 	'.leader == "198.18.1.5:5432" and .leader_port == 5432 and .source == "election" and .changed == 0 and .previous == "198.18.1.5:5432" and (.since | test("Z$"))' <<<"$j"
-check "the leader has no read slots, the replicas all" sh -c "$SLUICE -j backend show $WV 5432 tcp | jq -e '(map(select(.address == \"198.18.1.5\")) | .[0].slots == 0) and (map(select(.address != \"198.18.1.5\")) | all(.slots > 0))' >/dev/null"
+check "the leader has no read slots, the replicas all" sh -c "$SLUICE -j backend show $WV 5432 tcp | $JQE '(map(select(.address == \"198.18.1.5\")) | .[0].slots == 0) and (map(select(.address != \"198.18.1.5\")) | all(.slots > 0))' >/dev/null"
 j=$(sluice -j leader set $WV 5432 tcp 198.18.1.6 port 6000)
-check "leader set ADDR port PORT (JSON)" jq -e '.leader == "198.18.1.6:6000" and .previous == "198.18.1.5:5432" and .changed == 1 and .source == "operator"' <<<"$j"
-check "backend show marks the leader" sh -c "$SLUICE -j backend show $WV 5432 tcp | jq -e 'map(select(.leader == 1)) | length == 1 and .[0].address == \"198.18.1.6\" and .[0].port == 6000' >/dev/null"
+check "leader set ADDR port PORT (JSON)" $JQE '.leader == "198.18.1.6:6000" and .previous == "198.18.1.5:5432" and .changed == 1 and .source == "operator"' <<<"$j"
+check "backend show marks the leader" sh -c "$SLUICE -j backend show $WV 5432 tcp | $JQE 'map(select(.leader == 1)) | length == 1 and .[0].address == \"198.18.1.6\" and .[0].port == 6000' >/dev/null"
 check "leader show text" sh -c "$SLUICE leader show $WV 5432 tcp | grep -q 'service $WV 5432 tcp write-port 5433 route maglev leader 198.18.1.6:6000 source operator since '"
 check "add a service routed to its leader" sluice service add $WV 6379 tcp mode nat route leader
-check "route leader shown" sh -c "$SLUICE -j service show $WV 6379 tcp | jq -e '.[0] | .route == \"leader\" and .write_port == 0' >/dev/null"
+check "route leader shown" sh -c "$SLUICE -j service show $WV 6379 tcp | $JQE '.[0] | .route == \"leader\" and .write_port == 0' >/dev/null"
 check "backend of the route-leader service" sluice backend add $WV 6379 tcp 198.18.1.7
 check "leader set on it (ADDR alone)" sluice leader set $WV 6379 tcp 198.18.1.7
 check "IPv6 write port on the ipip service" sluice service set fd00:5c:ff::1 443 tcp write-port 444
-check "leader set [V6]:PORT" sh -c "$SLUICE -j leader set fd00:5c:ff::1 443 tcp '[fd00:5c:1::2]:443' | jq -e '.leader == \"[fd00:5c:1::2]:443\"' >/dev/null"
+check "leader set [V6]:PORT" sh -c "$SLUICE -j leader set fd00:5c:ff::1 443 tcp '[fd00:5c:1::2]:443' | $JQE '.leader == \"[fd00:5c:1::2]:443\"' >/dev/null"
 check "-j leader show lists the three" test "$(sluice -j leader show | jq length)" -eq 3
 before=$(state)
 
@@ -185,7 +185,7 @@ for args in "${bad_cases[@]}"; do
 	fi
 	# shellcheck disable=SC2086
 	jmsg=$(sluice -j $args 2>/dev/null)
-	if jq -e '.error | length > 0' <<<"$jmsg" >/dev/null 2>&1; then
+	if $JQE '.error | length > 0' <<<"$jmsg" >/dev/null 2>&1; then
 		tap_ok "-j error is JSON: sluice -j $args"
 	else
 		tap_fail "-j error is JSON: sluice -j $args" "got '$jmsg'"
@@ -194,7 +194,7 @@ done
 
 # The leader's backend goes: the leader is cleared, its source kept.
 check "backend del of the leader" sluice backend del $WV 5432 tcp 198.18.1.6 port 6000
-check "leader now none, source kept" sh -c "$SLUICE -j leader show $WV 5432 tcp | jq -e '.[0] | .leader == \"none\" and .source == \"operator\"' >/dev/null"
+check "leader now none, source kept" sh -c "$SLUICE -j leader show $WV 5432 tcp | $JQE '.[0] | .leader == \"none\" and .source == \"operator\"' >/dev/null"
 check "leader set none" sluice leader set $WV 5432 tcp none
 check "write-port none" sluice service set $WV 5432 tcp write-port none
 check "no longer follows a leader" test "$(sluice -j leader show | jq "[.[] | select(.port == 5432)] | length")" -eq 0
@@ -211,9 +211,9 @@ check "set changes the rate, keeps the id" sluice service set $HOST4 80 tcp rate
 id_before=$(jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id' <<<"$svcs")
 id_after=$(services | jq -r --arg a $HOST4 '.[] | select(.address == $a) | .id')
 check "id kept across set ($id_before)" test "$id_before" = "$id_after"
-check "new rate shown" sh -c "$SLUICE -j service show | jq -e '.[] | select(.rate_pps == 500)' >/dev/null"
+check "new rate shown" sh -c "$SLUICE -j service show | $JQE '.[] | select(.rate_pps == 500)' >/dev/null"
 check "rate 0 means unlimited" sluice service set $HOST4 80 tcp rate 0
-check "unlimited shown as rate 0" sh -c "$SLUICE -j service show | jq -e '.[] | select(.port == 80 and .rate_pps == 0)' >/dev/null"
+check "unlimited shown as rate 0" sh -c "$SLUICE -j service show | $JQE '.[] | select(.port == 80 and .rate_pps == 0)' >/dev/null"
 check "del" sluice service del $HOST6 53 udp
 check "backend del" sluice backend del $VIP 80 tcp 198.18.2.2 port 8080
 check "one backend left" test "$(sluice -j backend show $VIP 80 tcp | jq length)" -eq 1
@@ -226,7 +226,7 @@ for obj in "" iface service stats backend leader shard gateway lab; do
 	# shellcheck disable=SC2086
 	check "help for '${obj:-sluice}' prints usage" sh -c "$SLUICE $obj help 2>&1 | grep -qi usage"
 done
-check "-j stats is JSON with global counters" sh -c "$SLUICE -j stats | jq -e '.global.admitted.packets >= 0' >/dev/null"
-check "-j version has the ABI version" sh -c "$SLUICE -j version | jq -e '.abi_version >= 1' >/dev/null"
+check "-j stats is JSON with global counters" sh -c "$SLUICE -j stats | $JQE '.global.admitted.packets >= 0' >/dev/null"
+check "-j version has the ABI version" sh -c "$SLUICE -j version | $JQE '.abi_version >= 1' >/dev/null"
 check "unique prefix accepted (serv sh)" sluice serv sh
 finish

@@ -171,7 +171,7 @@ else
 fi
 ha_cli 1 service add 198.19.0.12 80 tcp mode ipip >/dev/null &&
 	ha_cli 1 backend add 198.19.0.12 80 tcp "$be1" >/dev/null
-svc_on2() { sluice_gwi 2 -j backend show 198.19.0.12 80 tcp 2>/dev/null | jq -e 'length == 1'; }
+svc_on2() { sluice_gwi 2 -j backend show 198.19.0.12 80 tcp 2>/dev/null | $JQE 'length == 1'; }
 if ms=$(ha_wait 5 svc_on2); then
 	tap_ok "service and backend added on gateway 1 appear on gateway 2 after $ms ms"
 else
@@ -186,7 +186,7 @@ c2=$!
 wait $c1 && wait $c2
 both() {
 	for g in 1 2; do
-		sluice_gwi $g -j service show | jq -e '[.[].address] | index("198.19.0.13") and index("198.19.0.14")' || return 1
+		sluice_gwi $g -j service show | $JQE '[.[].address] | index("198.19.0.13") and index("198.19.0.14")' || return 1
 	done
 }
 if ms=$(ha_wait 5 both); then
@@ -205,9 +205,9 @@ else
 fi
 journal2() { sluice_gwi 2 -j journal show --dir "$TMP/g2/journal"; }
 check "gateway 2 journaled the adoption of gw1's config" \
-	jq -e 'any(.[]; .payload.event? == "config adopted" and .payload.from == "gw1")' <<<"$(journal2)"
+	$JQE 'any(.[]; .payload.event? == "config adopted" and .payload.from == "gw1")' <<<"$(journal2)"
 check "and the command it ran for it (service add 198.19.0.12)" \
-	jq -e 'any(.[]; .type == "command" and .payload.argv[0:3] == ["service", "add", "198.19.0.12"])' \
+	$JQE 'any(.[]; .type == "command" and .payload.argv[0:3] == ["service", "add", "198.19.0.12"])' \
 	<<<"$(journal2)"
 
 # --- graceful stop hands over at once ----------------------------------------------------
@@ -266,7 +266,7 @@ if ms=$(ha_wait 5 down2); then
 else
 	tap_fail "backend 1 down on gateway 2" "health $(health2)"
 fi
-hd2() { ha_cli 2 -j journal show --dir "$TMP/g2/journal" | jq -e --arg b "$be1 80" \
+hd2() { ha_cli 2 -j journal show --dir "$TMP/g2/journal" | $JQE --arg b "$be1 80" \
 	'any(.[]; .type == "breaker" and .payload.backend == $b and .payload.cause == "health_down")'; }
 check "... gateway 2 journals its own breaker transition with cause health_down" ha_wait 3 hd2
 lab_nginx 1

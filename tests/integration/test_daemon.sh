@@ -208,7 +208,7 @@ check "the last acknowledged weight ($last) is in the maps (weight $w)" \
 sluice -j journal show --dir "$JDIR" >"$DTMP/journal.json"
 missing=0
 for k in $(seq 1 "$last"); do
-	jq -e --arg w "$k" 'any(.[]; .type == "command" and .payload.argv[1] == "set" and
+	$JQE --arg w "$k" 'any(.[]; .type == "command" and .payload.argv[1] == "set" and
 		.payload.argv[-1] == $w)' "$DTMP/journal.json" >/dev/null || missing=$((missing + 1))
 done
 check "every acknowledged command is in the journal after the restart ($missing of $last missing)" \
@@ -488,7 +488,7 @@ out=$(sluice journal compact --dir "$JDIR" 2>&1)
 check "journal compact through the daemon ($out)" grep -q "compacted by sluiced" <<<"$out"
 sluice -j journal show --dir "$JDIR" >"$DTMP/compacted.json"
 check "... the journal now starts with a snapshot ($(jq length "$DTMP/compacted.json") records, were $n_before)" \
-	jq -e --argjson n "$n_before" '.[0].type == "snapshot" and length < $n' "$DTMP/compacted.json"
+	$JQE --argjson n "$n_before" '.[0].type == "snapshot" and length < $n' "$DTMP/compacted.json"
 
 # --- maps lost (a reboot empties bpffs): rebuilt from the journal ----------
 # The last journaled command sets a weight the rebuilt maps must show; the

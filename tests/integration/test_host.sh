@@ -68,9 +68,8 @@ in_cg() {
 		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
 }
 
-# jtrue FILTER JSON: FILTER holds on JSON. jq -e alone succeeds on empty
-# input (a client that printed nothing): that must fail.
-jtrue() { [ -n "$2" ] && jq -e "$1" <<<"$2" >/dev/null; }
+# jtrue FILTER JSON: FILTER holds on JSON (never on empty JSON: $JQE).
+jtrue() { $JQE "$1" <<<"$2" >/dev/null; }
 
 # udp_echo I: backend I answers every datagram on UDP_PORT with "backend-I".
 udp_echo() {

@@ -102,7 +102,7 @@ EOF
 nsenter --net=/run/netns/"$GW_NS" -- "$SLUICED" --pin-root "$LAB_PIN_ROOT" \
 	--journal "$DTMP/journal" --socket "$SOCK" --metrics off --config "$CONF" >>"$LOG" 2>&1 &
 DPID=$!
-following() { sluice -j cluster show 2>/dev/null | jq -e '.elections | length == 1' >/dev/null; }
+following() { sluice -j cluster show 2>/dev/null | $JQE '.elections | length == 1' >/dev/null; }
 for _ in $(seq 50); do
 	following && break
 	sleep 0.1
@@ -160,6 +160,17 @@ fi
 nl=$(svc_stat $VIP 80 tcp no_leader packets)
 check "refusal counted as no_leader ($nl)" test "${nl:-0}" -ge 1
 check "reads served without a leader" grep -q '^backend-' <<<"$(body 80)"
+# sluice top shows the refusal in its refusals group: write connections are
+# refused for as long as one refresh interval runs.
+"$SLUICE" -j top $VIP 80 tcp --interval 1000 --count 1 >"$DTMP/top.json" &
+tpid=$!
+while kill -0 $tpid 2>/dev/null; do
+	in_cli curl -s -m 1 -o /dev/null "http://$VIP:81/" 2>/dev/null
+	sleep 0.1
+done
+wait $tpid
+check "top counts no_leader refusals as refusals" \
+	$JQE '.services[0].refusals.bytes_per_s > 0 and .services[0].drops.bytes_per_s == 0' "$DTMP/top.json"
 
 # --- election names backend 2 --------------------------------------------------
 # elector VALUE: a candidate in the background (nsenter execs etcdctl, so $! is it).

@@ -94,7 +94,7 @@ done)
 check "every metric the rules use is exported${unknown:+ (not: $unknown)}" test -z "$unknown"
 
 # The dashboard: valid JSON, and a query on every exported family.
-check "the dashboard is Grafana JSON with panels" jq -e '.uid and (.panels | length > 10)' "$DASH"
+check "the dashboard is Grafana JSON with panels" $JQE '.uid and (.panels | length > 10)' "$DASH"
 used=$(jq -r '.. | .expr? // empty' "$DASH" | grep -o 'sluice_[a-z_]*' | sort -u)
 missing=$(echo "$families" | while read -r m; do echo "$used" | grep -qx "$m" || echo "$m"; done)
 check "the dashboard queries every exported metric family${missing:+ (not: $missing)}" test -z "$missing"

@@ -117,7 +117,7 @@ panic_metric() { metrics | grep -q "^sluice_service_panic{service=\"$VIP 80 tcp\
 
 # --- one of three down: health_down, no panic ------------------------------
 hc_down 1
-brk_h1() { sluice -j breaker show $VIP 80 tcp | jq -e --arg a "$(be_addr4 1)" \
+brk_h1() { sluice -j breaker show $VIP 80 tcp | $JQE --arg a "$(be_addr4 1)" \
 	'.[] | select(.address == $a) | .state == "open" and .cause == "health_down"' >/dev/null; }
 check "backend 1's check down: its breaker is open, cause health_down (breaker show)" \
 	wait_for 50 brk_h1

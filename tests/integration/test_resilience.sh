@@ -256,7 +256,7 @@ wait $WATCH
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "breaker watch stopped on SIGTERM at once ($ms ms, status $rc) with its last line: $(tail -n1 "$TMP/watch")" \
-	sh -c "test $ms -lt 2000 && tail -n1 '$TMP/watch' | jq -e '.stopped == \"SIGTERM\"'"
+	sh -c "test $ms -lt 2000 && tail -n1 '$TMP/watch' | $JQE '.stopped == \"SIGTERM\"'"
 check "breaker watch printed the transitions open, half-open, closed (JSON lines)" \
 	jq -se --argjson id "$DEAD_ID" '[.[] | select(.backend_id == $id) | .to] as $t |
 		($t | index("open")) != null and ($t | index("half-open")) != null and
@@ -361,5 +361,5 @@ sw=$(sluice -j bulkhead sweep)
 check "a sweep with nothing to do corrects nothing ($(jq -c '(.sweep // .).corrections' <<<"$sw"))" \
 	test "$(jq '(.sweep // .).corrections | length' <<<"$sw")" = 0
 check "nothing left in use anywhere" sh -c "$SLUICE -j bulkhead show |
-	jq -e '[.services[].in_use, .global.in_use] | all(. == 0)'"
+	$JQE '[.services[].in_use, .global.in_use] | all(. == 0)'"
 finish

@@ -117,7 +117,7 @@ check "a write command while the daemon starts: exit 1 and 'is starting' ($out)"
 no_svc() { ! "$SLUICE" -j service show 198.19.0.40 80 tcp >/dev/null 2>&1; }
 check "... and it ran nowhere (no service 198.19.0.40)" no_svc
 jout=$("$SLUICE" -j service add 198.19.0.40 80 tcp 2>/dev/null)
-check "-j: {\"error\": ...} ($jout)" jq -e '.error' <<<"$jout"
+check "-j: {\"error\": ...} ($jout)" $JQE '.error' <<<"$jout"
 
 # --- 4. one daemon per socket ------------------------------------------------
 start_daemon 9

@@ -88,14 +88,14 @@ for fam in 4 6; do
 	syn=$(head -n1 "$T/fwd$fam")
 	ret=$(sed -n 2p "$T/fwd$fam")
 	check "IPv$fam: first decision is the client's SYN forwarded on g0 (redirect): $syn" \
-		jq -e --arg s "$vip 80 tcp" --arg c "$cl" --arg v "$vip" --argjson p $port \
+		$JQE --arg s "$vip 80 tcp" --arg c "$cl" --arg v "$vip" --argjson p $port \
 		'.reason == "forwarded" and .action == "redirect" and .iface == "g0" and
 		 .service == $s and .src == $c and .sport == $p and .dst == $v and .dport == 80 and
 		 .tcp_flags == "S" and .proto == "tcp" and .len > 0' <<<"$syn"
 	be=$(jq -r .backend <<<"$syn")
 	check "IPv$fam: ... to one of the service's backends ($be)" grep -qw -- "$be" <<<"$bes"
 	check "IPv$fam: then the backend's SYN-ACK translated back (rev_nat) from $be: $ret" \
-		jq -e --arg b "$be" --arg c "$cl" --argjson p $port \
+		$JQE --arg b "$be" --arg c "$cl" --argjson p $port \
 		'.reason == "rev_nat" and .backend == $b and .src == $b and .dst == $c and
 		 .dport == $p and .tcp_flags == "S." and (.iface | startswith("gb"))' <<<"$ret"
 done
@@ -121,7 +121,7 @@ trace_wait
 ref=$(cat "$T/ref")
 check "breakers open, fail-fast: curl is refused at once (status $rc, 7 = refused)" test $rc = 7
 check "refused: brk_open, answered with a RST (tx), no backend: $ref" \
-	jq -e --arg c "$CLIENT4" '.reason == "brk_open" and .action == "tx" and
+	$JQE --arg c "$CLIENT4" '.reason == "brk_open" and .action == "tx" and
 	 .backend == null and .src == $c and .sport == 41020 and .tcp_flags == "S"' <<<"$ref"
 pcap=$(tcpdump -nn -r "$T/ref.pcap" 2>/dev/null)
 check "--pcap: tcpdump -r reads the SYN as received: $pcap" grep -qE \
@@ -144,7 +144,7 @@ check "client filter that matches no packet: nothing shown$(head -c 400 "$T/none
 trace_bg cl -j trace client $CLIENT6/128 count 1 duration 5
 in_cli curl -s -o /dev/null --max-time 5 --interface "$CLIENT6" "$(url $VIP6)"
 trace_wait
-check "client filter $CLIENT6/128: its packet shown" jq -e --arg c "$CLIENT6" '.src == $c' "$T/cl"
+check "client filter $CLIENT6/128: its packet shown" $JQE --arg c "$CLIENT6" '.src == $c' "$T/cl"
 
 # --- stopping, one tracer at a time ------------------------------------------------
 trace_bg a trace duration 30
@@ -172,7 +172,7 @@ wait $TPID 2>/dev/null
 out=$(sluice -j trace reason nosuch 2>&1)
 rc=$?
 check "-j trace reason nosuch: status $rc, JSON error: $out" \
-	jq -e --argjson rc $rc '$rc != 0 and (.error | test("no reason .nosuch."))' <<<"$out"
+	$JQE --argjson rc $rc '$rc != 0 and (.error | test("no reason .nosuch."))' <<<"$out"
 out=$(sluice trace service 192.0.2.99 80 tcp 2>&1)
 check "trace of a service that does not exist: $out" grep -q "no service 192.0.2.99" <<<"$out"
 out=$(sluice trace client 10.0.0.1/33 2>&1)

@@ -53,7 +53,7 @@ static int do_help(void)
 		"breaker state. Groups: admitted (admitted), forwarded (forwarded,\n"
 		"forwarded_stack, rev_nat, ttl), drops (drop_svc_rate, drop_client_rate,\n"
 		"no_backend, too_big, encap_fail), refusals (bh_service, bh_global,\n"
-		"brk_open); see 'sluice stats help'. The first refresh comes after one\n"
+		"brk_open, no_leader, leader_moved); see 'sluice stats help'. The first refresh comes after one\n"
 		"interval. On a terminal the screen is redrawn; otherwise blocks follow\n"
 		"each other. With -j, one JSON object per refresh (JSON lines).\n"
 		"\n"
@@ -86,12 +86,9 @@ static int group_of(unsigned int r)
 	case SLUICE_R_TOO_BIG:
 	case SLUICE_R_ENCAP_FAIL:
 		return TOP_DROPS;
-	case SLUICE_R_BH_SERVICE:
-	case SLUICE_R_BH_GLOBAL:
-	case SLUICE_R_BRK_OPEN:
-		return TOP_REFUSALS;
 	default:
-		return -1;
+		/* One list of refusals: the ABI's (a RST or a drop, refuse stage). */
+		return SLUICE_R_IS_REFUSAL(r) ? TOP_REFUSALS : -1;
 	}
 }
 
