@@ -42,6 +42,7 @@ struct state_cluster;
 struct cluster;
 struct notify;
 struct bgp;
+struct localaddr;
 struct sluice_svc_key;
 struct sluice_cmd;
 
@@ -67,6 +68,7 @@ struct daemon {
 	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
 	struct state *desired;	 /* last config applied or adopted (apply.c); NULL: none */
 	struct bgp *bgp;	 /* NULL: no bgp section */
+	struct localaddr *local; /* this host's addresses in sl_local_addr; NULL: not watched */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -197,6 +199,15 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
  */
 int bgp_drain_on_stop(struct daemon *d);
 void bgp_close(struct daemon *d);
+
+/*
+ * localaddr.c: keep sl_local_addr (this host's addresses, martian sources)
+ * true through rtnetlink address events; a failed sync is retried by
+ * localaddr_tick() (every second).
+ */
+int localaddr_open(struct daemon *d);
+void localaddr_tick(struct daemon *d);
+void localaddr_close(struct daemon *d);
 
 /*
  * notify.c: the systemd notify protocol (no-ops without NOTIFY_SOCKET).
