@@ -42,6 +42,7 @@ struct state_cluster;
 struct cluster;
 struct notify;
 struct bgp;
+struct bird_conf;
 struct localaddr;
 struct sluice_svc_key;
 struct sluice_cmd;
@@ -182,6 +183,8 @@ void cluster_metrics(struct daemon *d, FILE *f);
 /* bgp.c: VIPs announced through BIRD (only with a bgp section) */
 /* Take s's bgp section (after a config apply); none: BIRD drops our protocols. */
 void bgp_sync(struct daemon *d, const struct state *s);
+/* The bgp section in force (config dump writes it), or NULL: none. */
+const struct bird_conf *bgp_conf(const struct daemon *d);
 /* Every second: re-check each VIP, push changes to BIRD, poll the sessions. */
 void bgp_tick(struct daemon *d);
 /* Prometheus lines (nothing without a bgp section). */
