@@ -204,6 +204,21 @@ static void evaluate(struct daemon *d, struct bgp *b)
  */
 static void call_next(struct daemon *d, struct bgp *b);
 
+/* A call that failed (message set): recorded; all again on the next tick. */
+static void call_failed(struct bgp *b, int configure)
+{
+	b->src.fd = -1;
+	set_error(b, err_msg());
+	err_clear();
+	if (configure) {
+		b->reconfigure_failures++;
+		b->configured = 0;
+	} else {
+		b->sess_known = 0;
+	}
+	b->dirty = 1; /* BIRD restarted, gone or hung: push again once it answers */
+}
+
 static void call_start(struct daemon *d, struct bgp *b, int configure)
 {
 	int err;
@@ -219,19 +234,8 @@ static void call_start(struct daemon *d, struct bgp *b, int configure)
 			bird_call_reset(&b->call);
 		}
 	}
-	if (err) {
-		/* As a call that failed: the same bookkeeping. */
-		b->src.fd = -1;
-		set_error(b, err_msg());
-		err_clear();
-		if (configure) {
-			b->reconfigure_failures++;
-			b->configured = 0;
-		} else {
-			b->sess_known = 0;
-		}
-		b->dirty = 1; /* again on the next tick */
-	}
+	if (err)
+		call_failed(b, configure);
 }
 
 /* Write the include (atomic rename): 0, or -1 with the error recorded. */
@@ -325,15 +329,7 @@ static void call_done(struct daemon *d, struct bgp *b, int r)
 	if (r > 0 && configure)
 		r = bird_configure_result(b->call.buf, b->call.code);
 	if (r < 0) {
-		set_error(b, err_msg());
-		err_clear();
-		if (configure) {
-			b->reconfigure_failures++;
-			b->configured = 0;
-		} else {
-			b->sess_known = 0;
-		}
-		b->dirty = 1; /* BIRD restarted, gone or hung: push again once it answers */
+		call_failed(b, configure);
 		bird_call_reset(&b->call);
 		status_write(d, b);
 		return;
