@@ -7,7 +7,8 @@
 #    within 5 s, and gone within 5 s of `ip addr del` (rtnetlink events; the
 #    bound is for a loaded machine, the event itself takes milliseconds);
 #  - a packet to a service from an address the gateway holds is dropped and
-#    counted as martian for that service (`stats -j`, `stats`, metrics);
+#    counted as martian for that service (`stats -j`, `stats`, `service
+#    show`, metrics);
 #  - without sluiced nothing tracks changes: the map keeps what it had.
 # Bounded: every wait is; the lab and the daemon are torn down on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -80,6 +81,10 @@ check "3 packets from $NEW4 counted as martian for $SVC" wait_until 3 martian_is
 check "... and none admitted" test "$(svc_stat $VIP $PORT udp admitted packets)" = 0
 stats_line() { sluice stats $SVC | grep -Eq "^ *martian +packets 3 "; }
 check "sluice stats shows the service's martian line" stats_line
+show_line() { sluice service show $SVC | grep -q "dropped bad_flags 0 martian 3"; }
+check "sluice service show: dropped bad_flags 0 martian 3" show_line
+check "sluice -j service show: martian 3" \
+	test "$(sluice -j service show $SVC | jq -r '.[0].martian')" = 3
 metrics >"$DTMP/metrics.txt"
 check "metrics: sluice_service_packets_total of $SVC, reason martian, is 3" \
 	grep -q "^sluice_service_packets_total{service=\"$SVC\",reason=\"martian\"} 3\$" \
