@@ -68,17 +68,19 @@
 #define SLUICE_MAP_RES_STATS "sl_res_stats"
 #define SLUICE_MAP_EVENTS "sl_events"
 #define SLUICE_MAP_LEADERS "sl_leaders"
-#define SLUICE_MAP_SYN "sl_syn"		      /* SYN state of flows in SYN_SENT (failover) */
-#define SLUICE_MAP_SVC_FO "sl_svc_fo"	      /* failover settings per service */
-#define SLUICE_MAP_BE_FO "sl_be_fo"	      /* consecutive failures per backend (fast trip) */
-#define SLUICE_MAP_FO_SVC "sl_fo_svc"	      /* failover outcomes per service */
-#define SLUICE_MAP_FO_BE "sl_fo_be"	      /* failover outcomes per backend */
-#define SLUICE_MAP_SCRATCH "sl_scratch"	      /* per-CPU scratch of the data plane */
-#define SLUICE_MAP_TRACE "sl_trace"	      /* decisions traced (sluice trace): ring buffer */
-#define SLUICE_MAP_TRACE_CFG "sl_trace_cfg"   /* whether and what to trace */
-#define SLUICE_MAP_TRACE_BUF "sl_trace_buf"   /* per-CPU record being built (BPF only) */
-#define SLUICE_MAP_IFMAC "sl_ifmac"	      /* MAC of each attached interface, by ifindex */
-#define SLUICE_MAP_LOCAL_ADDR "sl_local_addr" /* this host's own addresses (martian sources) */
+#define SLUICE_MAP_SYN "sl_syn"		    /* SYN state of flows in SYN_SENT (failover) */
+#define SLUICE_MAP_SVC_FO "sl_svc_fo"	    /* failover settings per service */
+#define SLUICE_MAP_BE_FO "sl_be_fo"	    /* consecutive failures per backend (fast trip) */
+#define SLUICE_MAP_FO_SVC "sl_fo_svc"	    /* failover outcomes per service */
+#define SLUICE_MAP_FO_BE "sl_fo_be"	    /* failover outcomes per backend */
+#define SLUICE_MAP_SCRATCH "sl_scratch"	    /* per-CPU scratch of the data plane */
+#define SLUICE_MAP_TRACE "sl_trace"	    /* decisions traced (sluice trace): ring buffer */
+#define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
+#define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
+#define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
+
+/* This host's own addresses, martian as sources (struct sluice_local_addr). */
+#define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
