@@ -178,12 +178,12 @@ int sluice_xdp(struct xdp_md *ctx)
 	}
 	if (reason != SLUICE_CONTINUE || !svc)
 		goto out;
-	/* Before anything costs or keeps state; counted globally only (svc_id unset). */
+	/* From here on every reason is a verdict on this service. */
+	svc_id = svc->id;
+	/* Before anything costs or keeps state. */
 	reason = sluice_hygiene(&pkt);
 	if (reason != SLUICE_CONTINUE)
 		goto out;
-	/* From here on every reason is a verdict on this service. */
-	svc_id = svc->id;
 	reason = sluice_ratelimit(&pkt, svc);
 	if (reason != SLUICE_CONTINUE)
 		goto out;

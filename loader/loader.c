@@ -571,6 +571,10 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 	err = ifmac_write(bpf_map__fd(skel->maps.sl_ifmac), ifindex, ifname, 1);
 	if (err)
 		goto out;
+	/* And with this host's addresses, martian as sources (sluiced keeps them true). */
+	err = loader_local_addrs_sync(bpf_map__fd(skel->maps.sl_local_addr), NULL);
+	if (err)
+		goto out;
 
 	if (old_fd >= 0) {
 		int same = !strcmp(old_mode, mode == LOADER_XDP_SKB ? "skb" : "native");

@@ -90,4 +90,21 @@ int loader_detach(const char *root, const char *ifname);
  */
 int loader_show(const char *root, const char *ifname, struct loader_iface **list, size_t *count);
 
+/* What loader_local_addrs_sync() did. */
+struct loader_local_sync {
+	size_t count;	/* addresses in the map now */
+	size_t removed; /* entries removed: no longer configured */
+	size_t skipped; /* addresses past SLUICE_LOCAL_ADDR_ENTRIES, left unchecked */
+};
+
+/*
+ * Make sl_local_addr (map_fd) hold exactly this host's addresses, every
+ * interface's, IPv4 and IPv6, in the caller's network namespace: added
+ * first, then stale entries removed. res may be NULL. 0 or -errno.
+ */
+int loader_local_addrs_sync(int map_fd, struct loader_local_sync *res);
+
+/* The same on the sl_local_addr pinned under root (-ENOENT: not pinned). */
+int loader_local_addrs_sync_root(const char *root, struct loader_local_sync *res);
+
 #endif /* SLUICE_LOADER_H */

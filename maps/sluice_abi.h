@@ -24,6 +24,9 @@
 #include <linux/types.h>
 
 /*
+ * 9: sl_svc_stats_v4, 18 slots per service: bad_flags and martian are
+ *    counted per service too; sl_local_addr (this host's addresses, martian
+ *    as a source).
  * 7: sluice trace: sl_trace (ring buffer), sl_trace_cfg, sl_trace_buf. No
  *    existing layout changed: older pins get the new maps on the next load.
  * 8: sl_ifmac (the interface's MAC for the promiscuous-mode check); reasons
@@ -37,14 +40,14 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 8
+#define SLUICE_ABI_VERSION 9
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
 
 /* Map names: kernel name and pin file name (<= 15 characters). */
 #define SLUICE_MAP_SERVICES "sl_services"
-#define SLUICE_MAP_SVC_STATS "sl_svc_stats_v3" /* v3: one value of 16 slots per service */
+#define SLUICE_MAP_SVC_STATS "sl_svc_stats_v4" /* v4: one value of 18 slots per service */
 #define SLUICE_MAP_GLB_STATS "sl_glb_stats_v2" /* v2: 32 reason slots */
 #define SLUICE_MAP_SVC_RL "sl_svc_rl"
 #define SLUICE_MAP_CLIENT_RL "sl_client_rl"
@@ -76,6 +79,9 @@
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
 #define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
 
+/* This host's own addresses, martian as sources (struct sluice_local_addr). */
+#define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
+
 /*
  * Limits. Every array indexed by a service or backend id is sized from
  * them, so they set the memory the maps take whether ids are used or not
@@ -85,11 +91,12 @@
  */
 #define SLUICE_MAX_SERVICES 16384	/* service ids are 0 .. SLUICE_MAX_SERVICES-1 */
 #define SLUICE_REASON_SLOTS 32		/* global counter slots; >= SLUICE_R_MAX */
-#define SLUICE_SVC_SLOTS 16		/* per-service counter slots: the service verdicts */
+#define SLUICE_SVC_SLOTS 18		/* per-service counter slots: the verdicts, one spare */
 #define SLUICE_CLIENT_RL_ENTRIES 65536	/* per-client buckets, LRU-bounded */
 #define SLUICE_VLAN_MAX 2		/* 802.1ad outer + 802.1Q inner tag */
 #define SLUICE_IPV6_EXT_MAX 6		/* IPv6 extension headers walked before giving up */
 #define SLUICE_IFMAC_ENTRIES 65536	/* sl_ifmac: interfaces of a higher ifindex go unchecked */
+#define SLUICE_LOCAL_ADDR_ENTRIES 4096	/* sl_local_addr: addresses past it go unchecked */
 #define SLUICE_RATE_MAX_PPS 1000000000u /* highest configurable rate, packets/s */
 #define SLUICE_MAX_BACKENDS 65536     /* backend ids are 0 .. SLUICE_MAX_BACKENDS-1, all services */
 #define SLUICE_NO_BACKEND 0xffffffffu /* "no backend" in tables, shards and flows */
@@ -172,7 +179,7 @@ enum sluice_be_state {
  * Why a packet got its verdict: the index of every counter. The first group
  * are pass reasons for traffic that is not (or cannot be) a service packet;
  * then the service verdicts. Each is counted globally (sl_glb_stats_v2) and, for
- * the service verdicts, per service (sl_svc_stats_v3).
+ * the service verdicts, per service (sl_svc_stats_v4).
  */
 enum sluice_reason {
 	SLUICE_R_ADMITTED = 0,	/* service packet admitted */
@@ -196,7 +203,7 @@ enum sluice_reason {
 	SLUICE_R_BRK_OPEN, /* every backend choice's breaker open, fail fast: refused (RST or drop) */
 	SLUICE_R_NO_LEADER, /* write flow while the service has no leader: refused (RST or drop) */
 	SLUICE_R_LEADER_MOVED, /* packet of a write flow whose backend is no longer the leader: RST/drop */
-	/* Counted globally only: the per-service slots are full (SLUICE_R_SVC_LAST). */
+	/* Counted globally only: no service matched (it is checked before the match). */
 	SLUICE_R_OTHER_HOST, /* unicast frame for another MAC (promiscuous mode): passed untouched */
 	SLUICE_R_BAD_FLAGS,  /* service TCP segment with an invalid flag combination: dropped */
 	SLUICE_R_MARTIAN,    /* service packet from a martian source address: dropped */
@@ -206,19 +213,17 @@ _Static_assert(SLUICE_R_MAX <= SLUICE_REASON_SLOTS, "reasons must fit the global
 
 /*
  * The service verdicts, the reasons counted per service too: admitted, and
- * SLUICE_R_DROP_SVC_RATE .. SLUICE_R_SVC_LAST (the reasons in between are
- * about packets that matched no service). Slot 0 is admitted, slot
- * r - SLUICE_R_DROP_SVC_RATE + 1 the others. The reasons after
- * SLUICE_R_SVC_LAST are counted globally only: a 17th slot would double
- * sl_svc_stats's memory per possible CPU (4 MiB more each).
+ * SLUICE_R_DROP_SVC_RATE .. SLUICE_R_SVC_LAST but other_host (the reasons
+ * before are about packets that matched no service, and so is other_host).
+ * Slot 0 is admitted, the others follow in enum order (sluice_svc_slot).
+ * Each slot costs 256 KiB per possible CPU (16384 services x 16 bytes).
  */
-#define SLUICE_R_SVC_LAST SLUICE_R_LEADER_MOVED
-#define SLUICE_R_IS_SVC_VERDICT(r) \
-	((r) == SLUICE_R_ADMITTED || ((r) >= SLUICE_R_DROP_SVC_RATE && (r) <= SLUICE_R_SVC_LAST))
-_Static_assert(SLUICE_R_SVC_LAST - SLUICE_R_DROP_SVC_RATE + 2 <= SLUICE_SVC_SLOTS,
+#define SLUICE_R_SVC_LAST SLUICE_R_MARTIAN
+#define SLUICE_R_IS_SVC_VERDICT(r)                                                                 \
+	((r) == SLUICE_R_ADMITTED || ((r) >= SLUICE_R_DROP_SVC_RATE && (r) <= SLUICE_R_SVC_LAST && \
+				      (r) != SLUICE_R_OTHER_HOST))
+_Static_assert(SLUICE_R_SVC_LAST - SLUICE_R_DROP_SVC_RATE + 1 <= SLUICE_SVC_SLOTS,
 	       "service verdicts must fit the per-service slots");
-_Static_assert((SLUICE_SVC_SLOTS & (SLUICE_SVC_SLOTS - 1)) == 0,
-	       "the data plane masks the slot: a power of two");
 
 /*
  * The refusals: a new (or moved) connection turned away, answered by the
@@ -241,6 +246,20 @@ struct sluice_ifmac {
 	__u8 pad; /* must be zero */
 };
 _Static_assert(sizeof(struct sluice_ifmac) == 8, "sluice_ifmac layout");
+
+/*
+ * sl_local_addr (hash, key union sluice_addr): every address configured on
+ * this host's interfaces, in the network namespace of the loader and the
+ * daemon. XDP sees frames from the wire only (the host's own traffic to a
+ * service never passes it), so a service packet from one of them is spoofed:
+ * dropped as martian. That holds for the VIPs this host holds too. Written
+ * by the loader at attach and kept true by sluiced (rtnetlink address
+ * events); without sluiced, changes after the attach go unseen.
+ */
+struct sluice_local_addr {
+	__u32 ifindex; /* an interface holding the address (for display) */
+};
+_Static_assert(sizeof(struct sluice_local_addr) == 4, "sluice_local_addr layout");
 
 /* A 16-byte address; IPv4 as ::ffff:a.b.c.d. */
 union sluice_addr {
@@ -313,7 +332,7 @@ struct sluice_counter {
 _Static_assert(sizeof(struct sluice_counter) == 16, "sluice_counter layout");
 
 /*
- * sl_svc_stats_v3 value (per-CPU array indexed by service id): a service's
+ * sl_svc_stats_v4 value (per-CPU array indexed by service id): a service's
  * verdict counters, slot sluice_svc_slot(reason). One element per service
  * rather than one per (service, reason): a per-CPU array allocates each
  * element apart, so creating 16384 x 16 elements took 0.4 s against 25 ms.
@@ -321,7 +340,7 @@ _Static_assert(sizeof(struct sluice_counter) == 16, "sluice_counter layout");
 struct sluice_svc_counters {
 	struct sluice_counter slot[SLUICE_SVC_SLOTS];
 };
-_Static_assert(sizeof(struct sluice_svc_counters) == 256, "sluice_svc_counters layout");
+_Static_assert(sizeof(struct sluice_svc_counters) == 288, "sluice_svc_counters layout");
 
 /* sl_backends value (array indexed by backend id). */
 struct sluice_backend {
@@ -752,7 +771,10 @@ _Static_assert(sizeof(struct sluice_trace_rec) == 200, "sluice_trace_rec layout"
  */
 static inline __u32 sluice_svc_slot(__u32 reason)
 {
-	return reason >= SLUICE_R_DROP_SVC_RATE ? reason - SLUICE_R_DROP_SVC_RATE + 1 : 0;
+	if (reason < SLUICE_R_DROP_SVC_RATE)
+		return 0;
+	/* other_host has no slot: the reasons after it move down one. */
+	return reason - SLUICE_R_DROP_SVC_RATE + 1 - (reason > SLUICE_R_OTHER_HOST);
 }
 
 #endif /* SLUICE_ABI_H */

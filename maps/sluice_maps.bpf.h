@@ -22,13 +22,13 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sl_services SEC(".maps");
 
-/* Per-service verdict counters, indexed by service id: 4 MiB per possible CPU. */
+/* Per-service verdict counters, indexed by service id: 4.5 MiB per possible CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SLUICE_MAX_SERVICES);
 	__type(key, __u32);
 	__type(value, struct sluice_svc_counters);
-} sl_svc_stats_v3 SEC(".maps");
+} sl_svc_stats_v4 SEC(".maps");
 
 /* Global counters, indexed by enum sluice_reason. */
 struct {
@@ -278,6 +278,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sluice_ifmac);
 } sl_ifmac SEC(".maps");
+
+/* This host's own addresses (struct sluice_local_addr): martian as a source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_LOCAL_ADDR_ENTRIES);
+	__type(key, union sluice_addr);
+	__type(value, struct sluice_local_addr);
+} sl_local_addr SEC(".maps");
 
 /* Gateway-wide settings (one entry). */
 struct {

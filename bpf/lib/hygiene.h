@@ -29,6 +29,10 @@
  * 240.0.0.0/4 (reserved, and 255.255.255.255); IPv6 ::, ::1, ff00::/8
  * (multicast) and ::ffff:0:0/96 (IPv4-mapped, never on the wire, and it
  * would alias an IPv4 client in the maps, which hold IPv4 that way).
+ * And this host's own addresses (sl_local_addr, the VIPs it holds among
+ * them): XDP sees only what arrives from the wire, the host's own traffic
+ * to a service never passes here, so such a source is spoofed (the
+ * kernel's fib_validate_source refuses it the same way).
  */
 #ifndef SLUICE_HYGIENE_H
 #define SLUICE_HYGIENE_H
@@ -85,13 +89,19 @@ static __always_inline int sluice_martian(const struct sluice_pkt *pkt)
 	return !a->u32[2] && (!a->u32[3] || a->u32[3] == bpf_htonl(1));
 }
 
+/* 1 when the source is one of this host's own addresses. */
+static __always_inline int sluice_local_source(const struct sluice_pkt *pkt)
+{
+	return bpf_map_lookup_elem(&sl_local_addr, &pkt->src) != NULL;
+}
+
 /* SLUICE_CONTINUE, or BAD_FLAGS / MARTIAN for a service packet to drop. */
 static __always_inline int sluice_hygiene(const struct sluice_pkt *pkt)
 {
 	if (pkt->l4_proto == IPPROTO_TCP &&
 	    !((SLUICE_TCP_VALID >> (pkt->tcp_flags & SLUICE_TCP_CHECKED)) & 1))
 		return SLUICE_R_BAD_FLAGS;
-	if (sluice_martian(pkt))
+	if (sluice_martian(pkt) || sluice_local_source(pkt))
 		return SLUICE_R_MARTIAN;
 	return SLUICE_CONTINUE;
 }

@@ -33,15 +33,17 @@ static __always_inline void sluice_count(__u32 reason, __u32 svc_id, __u64 bytes
 {
 	struct sluice_svc_counters *s;
 	struct sluice_counter *c;
+	__u32 slot;
 
 	sluice_count_slot(&sl_glb_stats_v2, reason, bytes);
 	if (svc_id == SLUICE_NO_SVC)
 		return;
-	s = bpf_map_lookup_elem(&sl_svc_stats_v3, &svc_id);
-	if (!s)
+	s = bpf_map_lookup_elem(&sl_svc_stats_v4, &svc_id);
+	/* The bound is for the verifier: a service verdict's slot is below it. */
+	slot = sluice_svc_slot(reason);
+	if (!s || slot >= SLUICE_SVC_SLOTS)
 		return;
-	/* The mask is for the verifier: a service verdict's slot is below it. */
-	c = &s->slot[sluice_svc_slot(reason) & (SLUICE_SVC_SLOTS - 1)];
+	c = &s->slot[slot];
 	c->packets++;
 	c->bytes += bytes;
 }

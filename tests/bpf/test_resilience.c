@@ -543,7 +543,7 @@ static uint32_t next_choice(uint32_t svc, uint16_t sport, uint32_t a, uint32_t b
 	return SLUICE_NO_BACKEND;
 }
 
-/* A client segment that must be dropped for reason (counted globally only). */
+/* A client segment that must be dropped for reason (counted for svc too). */
 static void hygiene_drop(const char *client, uint32_t svc, uint16_t sport, uint8_t flags,
 			 uint32_t reason)
 {
@@ -552,7 +552,7 @@ static void hygiene_drop(const char *client, uint32_t svc, uint16_t sport, uint8
 	struct sluice_flow f;
 	int olen;
 
-	dp_send_expect(&s, dp.if_gw0, XDP_DROP, reason, DP_NO_SVC, out, &olen);
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, reason, svc, out, &olen);
 	assert_int_not_equal(flow_get(client, VIP4, sport, svc, IPPROTO_TCP, &f), 0);
 }
 
@@ -592,7 +592,7 @@ static void test_hygiene_no_state(void **state)
 		uint8_t out[DP_OUT_MAX];
 		int olen;
 
-		dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_BAD_FLAGS, DP_NO_SVC, out, &olen);
+		dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_BAD_FLAGS, svc, out, &olen);
 	}
 	assert_int_equal(dp_conns(svc), 1);
 	assert_int_equal(flow_be(CLIENT4, VIP4, 2000, svc), be);

@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
+#include "addr.h"
 #include "rate.h"
 #include "sluice.skel.h"
 #include "pktbuild.h"
@@ -56,6 +57,9 @@ static const struct dp_topo topo = { 0 };
 #define CLIENT6 "2001:db8:c::10"
 #define SVC4 "10.0.0.1"
 #define SVC6 "2001:db8::1"
+/* This host's own addresses in sl_local_addr (the loader's and sluiced's job). */
+#define LOCAL4 "192.0.2.77"
+#define LOCAL6 "2001:db8:c::77"
 
 struct svc_def {
 	const char *addr;
@@ -117,7 +121,7 @@ static void svc_sum(uint32_t id, struct sluice_counter *sum)
 	struct sluice_svc_counters vals[dp.ncpus];
 	int c, s;
 
-	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_stats_v3, &id, sizeof(id), vals,
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_stats_v4, &id, sizeof(id), vals,
 					      sizeof(vals), 0),
 			 0);
 	memset(sum, 0, SLUICE_SVC_SLOTS * sizeof(*sum));
@@ -424,22 +428,27 @@ static const struct xdp_case cases[] = {
 	/*
 	 * Segment hygiene (bpf/lib/hygiene.h): a service's TCP segments with
 	 * an invalid flag combination and packets from martian sources are
-	 * dropped, counted globally only (the per-service slots are full).
+	 * dropped, counted globally and in the service's own slot.
 	 */
-	{ "tcp syn+fin", { V4, TCP(80), FL(F_SYN | F_FIN) }, DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp syn+rst", { V4, TCP(80), FL(F_SYN | F_RST) }, DROP(SLUICE_R_BAD_FLAGS) },
+	{ "tcp syn+fin", { V4, TCP(80), FL(F_SYN | F_FIN) }, DROP(SLUICE_R_BAD_FLAGS), 1 },
+	{ "tcp syn+rst", { V4, TCP(80), FL(F_SYN | F_RST) }, DROP(SLUICE_R_BAD_FLAGS), 1 },
 	{ "tcp syn+fin+ack",
 	  { V6, TCP(443), FL(F_SYN | F_FIN | F_ACK) },
-	  DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp null (no flags)", { V4, TCP(80), .tcp_noflags = 1 }, DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp psh alone", { V6, TCP(443), FL(F_PSH) }, DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp fin without ack", { V4, TCP(80), FL(F_FIN) }, DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp fin+rst+ack", { V4, TCP(80), FL(F_FIN | F_RST | F_ACK) }, DROP(SLUICE_R_BAD_FLAGS) },
+	  DROP(SLUICE_R_BAD_FLAGS),
+	  3 },
+	{ "tcp null (no flags)", { V4, TCP(80), .tcp_noflags = 1 }, DROP(SLUICE_R_BAD_FLAGS), 1 },
+	{ "tcp psh alone", { V6, TCP(443), FL(F_PSH) }, DROP(SLUICE_R_BAD_FLAGS), 3 },
+	{ "tcp fin without ack", { V4, TCP(80), FL(F_FIN) }, DROP(SLUICE_R_BAD_FLAGS), 1 },
+	{ "tcp fin+rst+ack",
+	  { V4, TCP(80), FL(F_FIN | F_RST | F_ACK) },
+	  DROP(SLUICE_R_BAD_FLAGS),
+	  1 },
 	{ "tcp xmas (fin+psh+urg)",
 	  { V4, TCP(80), FL(F_FIN | F_PSH | F_URG) },
-	  DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp every flag", { V6, TCP(443), FL(0xff) }, DROP(SLUICE_R_BAD_FLAGS) },
-	{ "tcp urg alone", { V4, TCP(80), FL(F_URG) }, DROP(SLUICE_R_BAD_FLAGS) },
+	  DROP(SLUICE_R_BAD_FLAGS),
+	  1 },
+	{ "tcp every flag", { V6, TCP(443), FL(0xff) }, DROP(SLUICE_R_BAD_FLAGS), 3 },
+	{ "tcp urg alone", { V4, TCP(80), FL(F_URG) }, DROP(SLUICE_R_BAD_FLAGS), 1 },
 	{ "tcp syn+ece+cwr (ecn setup)",
 	  { V4, TCP(80), FL(F_SYN | F_ECE | F_CWR) },
 	  PASS(SLUICE_R_ADMITTED),
@@ -461,28 +470,41 @@ static const struct xdp_case cases[] = {
 	  PASS(SLUICE_R_NOT_SERVICE) },
 	{ "martian 127.0.0.1",
 	  { .src = "127.0.0.1", .dst = SVC4, TCP(80), FL(F_SYN) },
-	  DROP(SLUICE_R_MARTIAN) },
-	{ "martian 0.1.2.3", { .src = "0.1.2.3", .dst = SVC4, UDP(53) }, DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  1 },
+	{ "martian 0.1.2.3",
+	  { .src = "0.1.2.3", .dst = SVC4, UDP(53) },
+	  DROP(SLUICE_R_MARTIAN),
+	  2 },
 	{ "martian 224.0.0.1",
 	  { .src = "224.0.0.1", .dst = SVC4, UDP(53) },
-	  DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  2 },
 	{ "martian 239.255.255.250",
 	  { .src = "239.255.255.250", .dst = SVC4, UDP(53) },
-	  DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  2 },
 	{ "martian 240.0.0.1 (class e)",
 	  { .src = "240.0.0.1", .dst = SVC4, TCP(80) },
-	  DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  1 },
 	{ "martian 255.255.255.255",
 	  { .src = "255.255.255.255", .dst = SVC4, UDP(53) },
-	  DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  2 },
 	{ "martian ::1",
 	  { .src = "::1", .dst = SVC6, TCP(443), FL(F_SYN) },
-	  DROP(SLUICE_R_MARTIAN) },
-	{ "martian ::", { .src = "::", .dst = SVC6, UDP(53) }, DROP(SLUICE_R_MARTIAN) },
-	{ "martian ff02::1", { .src = "ff02::1", .dst = SVC6, UDP(53) }, DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  3 },
+	{ "martian ::", { .src = "::", .dst = SVC6, UDP(53) }, DROP(SLUICE_R_MARTIAN), 4 },
+	{ "martian ff02::1",
+	  { .src = "ff02::1", .dst = SVC6, UDP(53) },
+	  DROP(SLUICE_R_MARTIAN),
+	  4 },
 	{ "martian ::ffff:192.0.2.10 (v4-mapped in ipv6)",
 	  { .src = "::ffff:192.0.2.10", .dst = SVC6, TCP(443) },
-	  DROP(SLUICE_R_MARTIAN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  3 },
 	{ "not martian 1.0.0.1",
 	  { .src = "1.0.0.1", .dst = SVC4, UDP(53) },
 	  PASS(SLUICE_R_ADMITTED),
@@ -504,12 +526,32 @@ static const struct xdp_case cases[] = {
 	  PASS(SLUICE_R_ADMITTED),
 	  4 },
 	{ "not martian ::2", { .src = "::2", .dst = SVC6, UDP(53) }, PASS(SLUICE_R_ADMITTED), 4 },
+	{ "martian: this host's ipv4 address",
+	  { .src = LOCAL4, .dst = SVC4, TCP(80), FL(F_SYN) },
+	  DROP(SLUICE_R_MARTIAN),
+	  1 },
+	{ "martian: this host's ipv6 address",
+	  { .src = LOCAL6, .dst = SVC6, UDP(53) },
+	  DROP(SLUICE_R_MARTIAN),
+	  4 },
+	{ "not martian: next to this host's ipv4 address",
+	  { .src = "192.0.2.78", .dst = SVC4, TCP(80), FL(F_SYN) },
+	  PASS(SLUICE_R_ADMITTED),
+	  1 },
+	{ "not martian: next to this host's ipv6 address",
+	  { .src = "2001:db8:c::78", .dst = SVC6, UDP(53) },
+	  PASS(SLUICE_R_ADMITTED),
+	  4 },
+	{ "this host's address to no service: passed",
+	  { .src = LOCAL4, .dst = SVC4, UDP(54) },
+	  PASS(SLUICE_R_NOT_SERVICE) },
 	{ "martian to no service: passed",
 	  { .src = "127.0.0.1", .dst = SVC4, UDP(54) },
 	  PASS(SLUICE_R_NOT_SERVICE) },
 	{ "martian with bad flags: flags first",
 	  { .src = "127.0.0.1", .dst = SVC4, TCP(80), FL(F_SYN | F_FIN) },
-	  DROP(SLUICE_R_BAD_FLAGS) },
+	  DROP(SLUICE_R_BAD_FLAGS),
+	  1 },
 
 	/* IPv6 header and extension headers */
 	{ "ipv6 hop-by-hop + dest-opts + routing, tcp service",
@@ -832,6 +874,18 @@ static void test_pktbuild_checksums(void **state)
 
 /* ---- setup ------------------------------------------------------------- */
 
+/* addr as one of this host's addresses, as the loader writes them. */
+static void local_set(const char *addr)
+{
+	struct sluice_local_addr v = { 1 };
+	union sluice_addr k;
+
+	assert_int_equal(addr_parse(addr, &k), 0);
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_local_addr, &k, sizeof(k), &v,
+					      sizeof(v), BPF_ANY),
+			 0);
+}
+
 static int group_setup(void **state)
 {
 	size_t i;
@@ -841,6 +895,8 @@ static int group_setup(void **state)
 		return 0;
 	for (i = 0; i < ARRAY_SIZE(services); i++)
 		svc_set(&services[i], bt_rate_of(0, 0), bt_rate_of(0, 0));
+	local_set(LOCAL4);
+	local_set(LOCAL6);
 	return 0;
 }
 

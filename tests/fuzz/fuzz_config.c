@@ -2,11 +2,13 @@
 /*
  * The configuration loader and its dump (userspace/state/config*.c): any
  * text is loaded; what loads is dumped, and the dump must load back into
- * the same state (config.h's promise, issue 13 F4).
+ * the same state (config.h's promise, issue 13 F4), the bgp section
+ * included (issue 14).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bird.h"
 #include "config.h"
 #include "err.h"
 #include "fuzz.h"
@@ -28,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check(!config_load_string("dump.yaml", text, len, &b),
 		   "the dump does not load: %s\n%s", err_msg(), text);
 	fuzz_check(state_equal(&a, &b), "the dump loads back different:\n%s", text);
+	fuzz_check(bird_conf_equal(&a.bgp, &b.bgp), "the bgp section loads back different:\n%s",
+		   text);
 	state_free(&a);
 	state_free(&b);
 	free(text);

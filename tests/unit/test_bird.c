@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -237,6 +240,98 @@ static void test_configure(void **unused)
 	assert_non_null(strstr(err_msg(), "cannot reach BIRD at /tmp/test_bird."));
 }
 
+/* Drive c with poll() for up to max_ms: what bird_call_step() last said (0: not over). */
+static int drive(struct bird_call *c, int max_ms)
+{
+	struct pollfd p;
+	int r = 0, waited = 0;
+
+	while (waited < max_ms && c->fd >= 0) {
+		p.fd = c->fd;
+		p.events = bird_call_events(c) == EPOLLOUT ? POLLOUT : POLLIN;
+		if (poll(&p, 1, 10) > 0) {
+			r = bird_call_step(c);
+			if (r)
+				return r;
+		}
+		waited += 10;
+	}
+	return r;
+}
+
+/* A fake BIRD that accepts and never says a word (hung, or stopped with SIGSTOP). */
+static int hung_bird(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Issue 14: sluiced's BIRD calls blocked its loop for up to 2 s each. The
+ * non-blocking call: a BIRD that answers is answered; one that never
+ * answers costs no more than starting the call (bounded here by 100 ms on
+ * a loaded machine; it is a connect() on a Unix socket) and is given up at
+ * its deadline with a message that says so; none at all fails at once.
+ */
+static void test_call(void **unused)
+{
+	struct bird_call c;
+	char path[64];
+	int status, fd;
+	__u64 t0;
+	pid_t pid;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "/tmp/test_bird_call.%d.ctl", (int)getpid());
+	bird_call_init(&c);
+	assert_int_equal(bird_call_events(&c), 0);
+
+	pid = fake_bird(path, "0003 Reconfigured\n");
+	assert_int_equal(bird_call_start(&c, path, "configure", now_ms(), 2000), 0);
+	assert_int_equal(drive(&c, 3000), 1);
+	assert_int_equal(c.code, 3);
+	assert_int_equal(bird_configure_result(c.buf, c.code), 0);
+	bird_call_reset(&c);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+
+	fd = hung_bird(path);
+	t0 = now_ms();
+	assert_int_equal(bird_call_start(&c, path, "show protocols", t0, 300), 0);
+	assert_true(now_ms() - t0 < 100);
+	assert_int_equal(drive(&c, 200), 0); /* no greeting: nothing to do yet */
+	assert_true(c.fd >= 0);
+	assert_false(bird_call_expired(&c, t0 + 299));
+	assert_true(bird_call_expired(&c, t0 + 300));
+	assert_int_equal(bird_call_fail_timeout(&c, 300), -ETIMEDOUT);
+	assert_non_null(strstr(err_msg(), "'show protocols': no answer within 300 ms"));
+	assert_int_equal(c.fd, -1);
+	assert_false(bird_call_expired(&c, t0 + 1000));
+	close(fd);
+	unlink(path);
+
+	/* Nobody listening: at once, and says where it looked. */
+	assert_true(bird_call_start(&c, path, "configure", now_ms(), 2000) < 0);
+	assert_non_null(strstr(err_msg(), "cannot reach BIRD at /tmp/test_bird_call."));
+	assert_int_equal(c.fd, -1);
+	bird_call_reset(&c);
+}
+
 static const char svc[] = "services:\n"
 			  "  - address: 10.0.0.100\n"
 			  "    port: 80\n"
@@ -307,6 +402,90 @@ static void test_config_ok(void **unused)
 	state_free(&s);
 }
 
+/* Dump s, load it back into b (the test fails with the text if it does not load). */
+static void dump_load(const struct state *s, struct state *b)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(config_dump(f, s), 0);
+	fclose(f);
+	state_init(b);
+	if (config_load_string("dump.yaml", text, len, b))
+		fail_msg("%s\n%s", err_msg(), text);
+	free(text);
+}
+
+/*
+ * Issue 14: config dump wrote no bgp section. Every key, and the defaults
+ * (a peer's bfd set apart from the section's), load back the same.
+ */
+static void test_config_dump(void **unused)
+{
+	static const char *const sections[] = {
+		"  asn: 65001\n"
+		"  router-id: 10.0.1.2\n"
+		"  socket: /run/b \"ctl\"\n"
+		"  include: /etc/bird/sluice.conf\n"
+		"  bfd: on\n"
+		"  bfd-interval: 0.05\n"
+		"  bfd-multiplier: 5\n"
+		"  drain-on-stop: 30\n"
+		"  communities: [65001:100, 65001:7:8]\n"
+		"  next-hop: [10.0.1.2, fd00::2]\n"
+		"  prefixes: [10.0.0.0/24, 10.0.0.101, fd00:1::/64]\n"
+		"  peers:\n"
+		"    - {name: r1, address: 10.0.1.1, asn: 65000}\n"
+		"    - {name: r2, address: fd00::1, asn: 4200000000, bfd: off}\n"
+		"  vips:\n"
+		"    - 10.0.0.100\n"
+		"    - {address: 10.0.0.101, peers: [r2, r1], communities: 65001:1:2}\n",
+		"  asn: 4200000000\n"
+		"  prefixes: 10.0.0.0/24\n"
+		"  peers: [{name: r1, address: 10.0.1.1, asn: 65000, bfd: on}]\n",
+		"  asn: 65001\n"
+		"  next-hop: fd00::9\n"
+		"  prefixes: 10.0.0.0/24\n"
+		"  peers: [{name: r1, address: 10.0.1.1, asn: 65000}]\n"
+		"  vips: [10.0.0.101]\n",
+	};
+	struct state a, b;
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		if (load_bgp(sections[i], &a))
+			fail_msg("%s", err_msg());
+		dump_load(&a, &b);
+		assert_true(b.bgp.enabled);
+		assert_true(bird_conf_equal(&a.bgp, &b.bgp));
+		assert_true(state_equal(&a, &b));
+		state_free(&b);
+		/* A change is seen: the comparison is not vacuous. */
+		b = a;
+		b.bgp.peers[0].bfd = !b.bgp.peers[0].bfd;
+		assert_false(bird_conf_equal(&a.bgp, &b.bgp));
+		state_free(&a);
+	}
+	/* A listed VIP whose service is gone is left out; the others stay. */
+	assert_int_equal(load_bgp(sections[0], &a), 0);
+	a.nservices = 1; /* 10.0.0.101 deleted since the file was applied */
+	dump_load(&a, &b);
+	assert_int_equal(b.bgp.nvips, 1);
+	assert_int_equal(b.bgp.vips[0].peers, 0);
+	a.nservices = 3;
+	state_free(&a);
+	state_free(&b);
+	/* No bgp section: none dumped. */
+	state_init(&a);
+	dump_load(&a, &b);
+	assert_false(b.bgp.enabled);
+	state_free(&a);
+	state_free(&b);
+}
+
 /* The bgp section's error at its line (services take 9 lines, "bgp:" is line 10). */
 static void expect_bgp_error(const char *bgp, int line, int col, const char *what)
 {
@@ -367,10 +546,11 @@ static void test_config_errors(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_comm),	  cmocka_unit_test(test_prefix),
-		cmocka_unit_test(test_peer_name), cmocka_unit_test(test_render),
-		cmocka_unit_test(test_reply),	  cmocka_unit_test(test_configure),
-		cmocka_unit_test(test_config_ok), cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_comm),	    cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_peer_name),   cmocka_unit_test(test_render),
+		cmocka_unit_test(test_reply),	    cmocka_unit_test(test_configure),
+		cmocka_unit_test(test_config_ok),   cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_dump), cmocka_unit_test(test_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

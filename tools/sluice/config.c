@@ -318,10 +318,12 @@ static int do_dump(int argc, char **argv)
 		cli_lib_error(err);
 		goto out;
 	}
-	/* What the maps do not hold: the running daemon's health and leader settings. */
+	/* What the maps do not hold: the running daemon's health, leader and bgp settings. */
 	state_init(&want);
-	if (!daemon_desired(&want))
+	if (!daemon_desired(&want)) {
 		state_copy_daemon_parts(&s, &want);
+		s.bgp = want.bgp;
+	}
 	state_free(&want);
 	f = open_memstream(&text, &len);
 	if (!f) {

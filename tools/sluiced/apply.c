@@ -125,9 +125,14 @@ int apply_config(struct daemon *d, const char *path, FILE *out, FILE *errout, si
 	return err;
 }
 
-/* The pinned state with the desired health and leader settings, as YAML (malloc'ed). */
+/*
+ * The pinned state with the desired health and leader settings and the bgp
+ * section in force (the cluster's adoptions leave that one alone), as
+ * YAML (malloc'ed).
+ */
 static char *desired_yaml(struct daemon *d)
 {
+	const struct bird_conf *bgp = bgp_conf(d);
 	struct state s;
 	char *text = NULL;
 	size_t len = 0;
@@ -140,6 +145,8 @@ static char *desired_yaml(struct daemon *d)
 	if (f) {
 		s.has_ifaces = 0;
 		state_copy_daemon_parts(&s, d->desired);
+		if (bgp)
+			s.bgp = *bgp;
 		err = config_dump(f, &s);
 		fclose(f);
 	}

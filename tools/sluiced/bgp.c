@@ -18,8 +18,11 @@
  * A drain (`sluice gateway drain`) withdraws every VIP while the data plane
  * goes on forwarding the flows it has; it is over (drained) when the sweep
  * finds no active flow (sweep.h: none seen for 2 s, or closed), or at its
- * deadline. The state lives in the daemon: a
- * restarted daemon announces again.
+ * deadline. An operator's drain is kept in the journal's folder
+ * (BGP_DRAIN_FILE) until `gateway undrain`: a restarted daemon (or host)
+ * comes back drained, withdrawing from its first include, and a draining
+ * one goes on to its deadline. A drain a SIGTERM started (drain-on-stop)
+ * is not kept: the daemon was being stopped, and its next start serves.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -41,6 +44,9 @@
 #include "sluiced.h"
 #include "state.h"
 
+/* The operator's drain, in the journal's folder (journal.c skips other names). */
+#define BGP_DRAIN_FILE "gateway-drain.json"
+
 struct bgp_vip {
 	char text[ADDR_STRLEN];
 	char why[128];	/* why it is (not) announced */
@@ -56,6 +62,11 @@ struct bgp {
 	size_t nifaces;
 	char (*ifaces)[IF_NAMESIZE]; /* the config's interfaces */
 	int dirty;		     /* the include must be written and BIRD reconfigured */
+	int configure_due;	     /* the include is written: BIRD must re-read it */
+	struct bird_call call;	     /* the command on BIRD's socket now, if any */
+	struct loop_src src;	     /* its fd in the daemon's loop */
+	int call_configure;	     /* the call is "configure" (else "show protocols") */
+	int poll_due;		     /* a "show protocols" is due (once a tick) */
 	int configured;		     /* BIRD took our last include */
 	char error[256];	     /* the last write/configure/socket error ("" none) */
 	struct bird_proto sess[BIRD_PEERS_MAX];
@@ -183,19 +194,60 @@ static void evaluate(struct daemon *d, struct bgp *b)
 	free(list);
 }
 
-/* Write the include and reconfigure BIRD when something changed. */
-static void push(struct daemon *d, struct bgp *b)
+/*
+ * BIRD's socket is spoken without blocking (struct bird_call): a tick
+ * starts "configure" when the include changed, then "show protocols"; the
+ * loop drives each as its fd gets ready, and a call still running at its
+ * deadline (BIRD_TIMEOUT_MS) is dropped as failed on a tick. A hung BIRD
+ * thus costs the loop nothing: health checks, the control socket and etcd
+ * go on. After a failure the next call waits for the next tick.
+ */
+static void call_next(struct daemon *d, struct bgp *b);
+
+/* A call that failed (message set): recorded; all again on the next tick. */
+static void call_failed(struct bgp *b, int configure)
+{
+	b->src.fd = -1;
+	set_error(b, err_msg());
+	err_clear();
+	if (configure) {
+		b->reconfigure_failures++;
+		b->configured = 0;
+	} else {
+		b->sess_known = 0;
+	}
+	b->dirty = 1; /* BIRD restarted, gone or hung: push again once it answers */
+}
+
+static void call_start(struct daemon *d, struct bgp *b, int configure)
+{
+	int err;
+
+	err = bird_call_start(&b->call, b->conf.socket, configure ? "configure" : "show protocols",
+			      clock_mono_ms(), BIRD_TIMEOUT_MS);
+	b->call_configure = configure;
+	if (!err) {
+		b->src.fd = b->call.fd;
+		err = loop_add(d, &b->src, bird_call_events(&b->call));
+		if (err) {
+			err_set("bgp: cannot poll BIRD's socket: %s", strerror(-err));
+			bird_call_reset(&b->call);
+		}
+	}
+	if (err)
+		call_failed(b, configure);
+}
+
+/* Write the include (atomic rename): 0, or -1 with the error recorded. */
+static int include_write(struct bgp *b)
 {
 	char *text;
 	int err;
 
-	(void)d;
-	if (!b->dirty)
-		return;
 	text = bird_render(&b->conf, b->vips, b->up, b->nvips);
 	if (!text) {
 		set_error(b, err_msg());
-		return;
+		return -1;
 	}
 	err = hstate_write(b->conf.include, text);
 	free(text);
@@ -206,20 +258,18 @@ static void push(struct daemon *d, struct bgp *b)
 			 b->conf.include, strerror(-err));
 		set_error(b, msg);
 		b->reconfigure_failures++;
-		return;
+		return -1;
 	}
-	err = bird_configure(b->conf.socket);
-	if (err) {
-		set_error(b, err_msg());
-		err_clear();
-		b->reconfigure_failures++;
-		b->configured = 0;
+	return 0;
+}
+
+/* Write the include at once when something changed; BIRD re-reads it when it can. */
+static void push(struct bgp *b)
+{
+	if (!b->dirty || include_write(b))
 		return;
-	}
-	b->reconfigures++;
-	b->configured = 1;
 	b->dirty = 0;
-	set_error(b, "");
+	b->configure_due = 1;
 }
 
 /* The peer's line of the last `show protocols`, or NULL. */
@@ -228,24 +278,15 @@ static const struct bird_proto *session_of(const struct bgp *b, size_t peer)
 	return b->sess_known && b->sess[peer].name[0] ? &b->sess[peer] : NULL;
 }
 
-static void poll_sessions(struct daemon *d, struct bgp *b)
+static void sessions_update(struct daemon *d, struct bgp *b, const char *reply)
 {
 	struct bird_proto *all, prev[BIRD_PEERS_MAX];
-	char *reply = NULL, name[64];
+	char name[64];
 	size_t n, i, j;
-	int code;
 
 	memcpy(prev, b->sess, sizeof(prev));
-	if (bird_cmd(b->conf.socket, "show protocols", BIRD_TIMEOUT_MS, &reply, &code)) {
-		set_error(b, err_msg());
-		err_clear();
-		b->sess_known = 0;
-		b->dirty = 1; /* BIRD restarted or gone: push again once it answers */
-		return;
-	}
 	all = calloc(256, sizeof(*all));
 	n = all ? bird_protocols_parse(reply, all, 256) : 0;
-	free(reply);
 	memset(b->sess, 0, sizeof(b->sess));
 	for (i = 0; i < b->conf.npeers; i++) {
 		bird_proto_name(&b->conf, i, name, sizeof(name));
@@ -273,6 +314,83 @@ static void poll_sessions(struct daemon *d, struct bgp *b)
 		json_object_object_add(o, "state", json_object_new_string(b->sess[i].state));
 		json_object_object_add(o, "info", json_object_new_string(b->sess[i].info));
 		bgp_event(d, o);
+	}
+}
+
+static void status_write(struct daemon *d, struct bgp *b);
+
+/* The call ended: r 1 with the reply in b->call, or -errno (message set, call reset). */
+static void call_done(struct daemon *d, struct bgp *b, int r)
+{
+	int configure = b->call_configure;
+
+	loop_del(d, &b->src);
+	b->src.fd = -1;
+	if (r > 0 && configure)
+		r = bird_configure_result(b->call.buf, b->call.code);
+	if (r < 0) {
+		call_failed(b, configure);
+		bird_call_reset(&b->call);
+		status_write(d, b);
+		return;
+	}
+	if (configure) {
+		b->reconfigures++;
+		b->configured = 1;
+		set_error(b, "");
+	} else {
+		sessions_update(d, b, b->call.buf);
+	}
+	bird_call_reset(&b->call);
+	status_write(d, b);
+	call_next(d, b);
+}
+
+static void on_bird(struct daemon *d, struct loop_src *src, __u32 events)
+{
+	struct bgp *b = (struct bgp *)(void *)((char *)src - offsetof(struct bgp, src));
+	int r;
+
+	(void)events;
+	r = bird_call_step(&b->call);
+	if (!r) {
+		if (loop_mod(d, &b->src, bird_call_events(&b->call)))
+			call_done(d, b, bird_call_fail_timeout(&b->call, BIRD_TIMEOUT_MS));
+		return;
+	}
+	call_done(d, b, r);
+}
+
+/* Drop a running call (the section is replaced or gone, or a change cannot wait). */
+static void call_cancel(struct daemon *d, struct bgp *b)
+{
+	if (b->call.fd >= 0)
+		loop_del(d, &b->src);
+	bird_call_reset(&b->call);
+	b->src.fd = -1;
+}
+
+/*
+ * Write the include if it changed, then start what is due: configure
+ * first, then show protocols. A configure does not wait behind a "show
+ * protocols" (polled again on the next tick); it waits behind a running
+ * "configure", and follows it.
+ */
+static void call_next(struct daemon *d, struct bgp *b)
+{
+	push(b);
+	if (b->call.fd >= 0 && b->configure_due && !b->call_configure)
+		call_cancel(d, b);
+	if (b->call.fd >= 0)
+		return;
+	if (b->configure_due) {
+		b->configure_due = 0;
+		call_start(d, b, 1);
+		return;
+	}
+	if (b->poll_due) {
+		b->poll_due = 0;
+		call_start(d, b, 0);
 	}
 }
 
@@ -401,6 +519,76 @@ static void drain_check(struct daemon *d, struct bgp *b)
 	drain_event(d, "drained", b);
 }
 
+static int drain_path(const struct daemon *d, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s/%s", d->journal_dir, BGP_DRAIN_FILE) >= (int)len
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+/*
+ * Keep the operator's drain (drain 1: its deadline as Unix ms, 0 none), or
+ * forget it (drain 0). Logged when it cannot be: a restart would then
+ * announce again.
+ */
+static void drain_save(struct daemon *d, int drain, __u32 deadline_s)
+{
+	char path[PATH_MAX], text[128];
+	int err;
+
+	err = drain_path(d, path, sizeof(path));
+	if (!err && !drain) {
+		err = unlink(path) && errno != ENOENT ? -errno : 0;
+	} else if (!err) {
+		__s64 now = (__s64)(journal_now_ns() / 1000000);
+
+		snprintf(text, sizeof(text),
+			 "{\"drain\":true,\"since_ms\":%lld,\"deadline_ms\":%lld}\n",
+			 (long long)now, deadline_s ? (long long)now + deadline_s * 1000ll : 0ll);
+		err = hstate_write(path, text);
+	}
+	if (err)
+		log_warn("bgp: cannot %s %s: %s (a restarted sluiced would %s)",
+			 drain ? "write" : "remove", path, strerror(-err),
+			 drain ? "announce again" : "come back drained");
+}
+
+/*
+ * At start: the operator's drain kept by drain_save(), if any, resumes: 1
+ * (b->drain set: draining until its deadline, drained once it passed), or 0.
+ */
+static int drain_restore(struct daemon *d, struct bgp *b)
+{
+	struct json_object *doc, *v;
+	char path[PATH_MAX];
+	__s64 now = (__s64)(journal_now_ns() / 1000000), deadline = 0;
+
+	if (drain_path(d, path, sizeof(path)) || access(path, F_OK))
+		return 0;
+	doc = json_object_from_file(path);
+	if (!doc || !json_object_object_get_ex(doc, "drain", &v) || !json_object_get_boolean(v)) {
+		/* Unreadable: withdrawn is the side to err on. */
+		log_warn("bgp: %s is not a drain record; staying drained", path);
+	} else if (json_object_object_get_ex(doc, "deadline_ms", &v)) {
+		deadline = json_object_get_int64(v);
+	}
+	json_object_put(doc);
+	b->drain = 1;
+	b->drain_start_ms = clock_mono_ms();
+	b->drain_deadline_ms = 0;
+	if (deadline > now)
+		b->drain_deadline_ms = b->drain_start_ms + (__u64)(deadline - now);
+	else if (deadline)
+		b->drain_deadline_ms = b->drain_start_ms; /* passed while stopped */
+	b->drain_flows = breakers_active_flows(d);
+	b->drain_why[0] = 0;
+	log_info("bgp: the gateway was drained before this start (%s): staying drained until "
+		 "sluice gateway undrain",
+		 path);
+	drain_event(d, "drain", b);
+	return 1;
+}
+
 /* The reply of gateway drain/undrain: text, or JSON ({"error": ...} on failure). */
 static int drain_reply(int json, int rc, char **out, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -433,7 +621,7 @@ static int drain_reply(int json, int rc, char **out, const char *fmt, ...)
 
 int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char **out)
 {
-	const char *what = drain ? "drain" : "undrain";
+	const char *what = drain ? "drain" : "undrain", *bird;
 	struct bgp *b = d->bgp;
 	__u32 deadline = 0;
 	size_t i, n = 0;
@@ -467,14 +655,21 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
 		log_info("bgp: draining the gateway (deadline %s%u s)", deadline ? "" : "none, ",
 			 deadline);
 		drain_event(d, "drain", b);
+		if (!b->stop_when_drained)
+			drain_save(d, 1, deadline);
 	} else {
 		b->drain = 0;
 		log_info("bgp: gateway undrained: announcing again what it can serve");
 		drain_event(d, "undrain", b);
+		drain_save(d, 0, 0);
 	}
 	bgp_tick(d);
 	for (i = 0; i < b->nvips; i++)
 		n += b->up[i];
+	/* BIRD answers "configure" through the loop, after this reply. */
+	bird = b->call.fd >= 0 && b->call_configure ? "reconfiguring BIRD"
+	       : b->configured			    ? "BIRD reconfigured"
+						    : b->error;
 	if (json)
 		return drain_reply(json, 0, out,
 				   "{\"drain\":\"%s\",\"vips\":%zu,\"announced\":%zu,"
@@ -483,12 +678,11 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
 				   b->configured ? "true" : "false", (long long)b->drain_flows);
 	if (!drain)
 		return drain_reply(json, 0, out, "undrained: %zu of %zu VIPs announced (%s)\n", n,
-				   b->nvips, b->configured ? "BIRD reconfigured" : b->error);
+				   b->nvips, bird);
 	return drain_reply(json, 0, out,
 			   "draining: %zu of %zu VIPs announced (%s), %lld active flows; progress: "
 			   "sluice bgp show, sluice events\n",
-			   n, b->nvips, b->configured ? "BIRD reconfigured" : b->error,
-			   (long long)b->drain_flows);
+			   n, b->nvips, bird, (long long)b->drain_flows);
 }
 
 int bgp_drain_on_stop(struct daemon *d)
@@ -518,8 +712,10 @@ void bgp_tick(struct daemon *d)
 		return;
 	drain_check(d, b);
 	evaluate(d, b);
-	poll_sessions(d, b);
-	push(d, b);
+	if (bird_call_expired(&b->call, clock_mono_ms()))
+		call_done(d, b, bird_call_fail_timeout(&b->call, BIRD_TIMEOUT_MS));
+	b->poll_due = 1;
+	call_next(d, b);
 	status_write(d, b);
 }
 
@@ -551,11 +747,22 @@ static void collect_vips(struct bgp *b, const struct state *s)
 /* The bgp section left the config: an include with none of our protocols. */
 static void bgp_stop(struct daemon *d, struct bgp *b)
 {
+	call_cancel(d, b);
 	b->conf.npeers = 0;
 	b->nvips = 0;
-	b->dirty = 1;
-	push(d, b);
+	/* Once, as the section goes (b is freed next): blocking, within BIRD_TIMEOUT_MS. */
+	if (include_write(b) || bird_configure(b->conf.socket)) {
+		log_warn("bgp: no bgp section any more, but BIRD still has sluiced's protocols: %s",
+			 *b->error ? b->error : err_msg());
+		err_clear();
+		return;
+	}
 	log_info("bgp: no bgp section any more: BIRD reconfigured without sluiced's protocols");
+}
+
+const struct bird_conf *bgp_conf(const struct daemon *d)
+{
+	return d->bgp ? &d->bgp->conf : NULL;
 }
 
 void bgp_sync(struct daemon *d, const struct state *s)
@@ -575,6 +782,9 @@ void bgp_sync(struct daemon *d, const struct state *s)
 		log_err("bgp: out of memory");
 		return;
 	}
+	bird_call_init(&b->call);
+	b->src.fd = -1;
+	b->src.fn = on_bird;
 	b->conf = s->bgp;
 	collect_vips(b, s);
 	/* A VIP kept across the apply keeps its state: no flap. */
@@ -606,10 +816,14 @@ void bgp_sync(struct daemon *d, const struct state *s)
 		b->drain_deadline_ms = old->drain_deadline_ms;
 		b->drain_flows = old->drain_flows;
 		memcpy(b->drain_why, old->drain_why, sizeof(b->drain_why));
+		call_cancel(d, old);
 		d->bgp = NULL;
 		free(old->ifaces);
 		free(old->status_text);
 		free(old);
+	} else {
+		/* The first section since the start: before anything is announced. */
+		drain_restore(d, b);
 	}
 	d->bgp = b;
 	log_info("bgp: AS %u, %zu peers, %zu VIPs (%s), BIRD at %s, include %s", b->conf.asn,
@@ -656,6 +870,7 @@ void bgp_close(struct daemon *d)
 
 	if (!b)
 		return;
+	call_cancel(d, b);
 	if (b->status_path[0])
 		unlink(b->status_path);
 	free(b->ifaces);

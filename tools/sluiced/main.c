@@ -341,6 +341,7 @@ static void on_tick(struct daemon *d, struct loop_src *src, __u32 events)
 	checks_tick(d);
 	notify_status(d);
 	bgp_tick(d);
+	localaddr_tick(d);
 }
 
 static int setup_loop(struct daemon *d, struct loop_src *sig, struct loop_src *tick)
@@ -437,6 +438,9 @@ int main(int argc, char **argv)
 	}
 	if (d.config_path)
 		reapply(&d, "start");
+	err = localaddr_open(&d);
+	if (err)
+		log_warn("this host's addresses not tracked: %s", err_msg());
 	/* Only now: a client that connects finds the config applied (sluice says "starting" before). */
 	err = control_listen(&d);
 	if (!err)
@@ -448,6 +452,7 @@ int main(int argc, char **argv)
 	err = run(&d);
 out:
 	http_close(&d);
+	localaddr_close(&d);
 	notify_close(&d);
 	bgp_close(&d);
 	cluster_close(&d);

@@ -42,6 +42,8 @@ struct state_cluster;
 struct cluster;
 struct notify;
 struct bgp;
+struct bird_conf;
+struct localaddr;
 struct sluice_svc_key;
 struct sluice_cmd;
 
@@ -67,6 +69,7 @@ struct daemon {
 	struct notify *notify;	 /* NULL: not started by systemd (no NOTIFY_SOCKET) */
 	struct state *desired;	 /* last config applied or adopted (apply.c); NULL: none */
 	struct bgp *bgp;	 /* NULL: no bgp section */
+	struct localaddr *local; /* this host's addresses in sl_local_addr; NULL: not watched */
 	__u64 commands;		 /* write commands run */
 	__u64 commands_failed;
 	__u64 started_ns; /* CLOCK_REALTIME at start */
@@ -180,6 +183,8 @@ void cluster_metrics(struct daemon *d, FILE *f);
 /* bgp.c: VIPs announced through BIRD (only with a bgp section) */
 /* Take s's bgp section (after a config apply); none: BIRD drops our protocols. */
 void bgp_sync(struct daemon *d, const struct state *s);
+/* The bgp section in force (config dump writes it), or NULL: none. */
+const struct bird_conf *bgp_conf(const struct daemon *d);
 /* Every second: re-check each VIP, push changes to BIRD, poll the sessions. */
 void bgp_tick(struct daemon *d);
 /* Prometheus lines (nothing without a bgp section). */
@@ -197,6 +202,15 @@ int bgp_drain(struct daemon *d, int drain, int argc, char **argv, int json, char
  */
 int bgp_drain_on_stop(struct daemon *d);
 void bgp_close(struct daemon *d);
+
+/*
+ * localaddr.c: keep sl_local_addr (this host's addresses, martian sources)
+ * true through rtnetlink address events; a failed sync is retried by
+ * localaddr_tick() (every second).
+ */
+int localaddr_open(struct daemon *d);
+void localaddr_tick(struct daemon *d);
+void localaddr_close(struct daemon *d);
 
 /*
  * notify.c: the systemd notify protocol (no-ops without NOTIFY_SOCKET).

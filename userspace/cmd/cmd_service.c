@@ -56,6 +56,25 @@ void cmd_open_service(const char *key, const struct sluice_svc_key *k, __u32 id,
 	out_str("proto", " %s", args_proto_name(k->proto));
 }
 
+/*
+ * Its segment hygiene drops (bad_flags, martian): packets; text shows them
+ * once there are any, JSON always. Best effort, like the backends.
+ */
+static void print_hygiene(const struct sluice_maps *m, __u32 id)
+{
+	struct sluice_counter c[SLUICE_R_MAX];
+	__u64 bad, martian;
+
+	if (maps_read_svc_counters(m, id, c)) {
+		err_clear();
+		return;
+	}
+	bad = c[SLUICE_R_BAD_FLAGS].packets;
+	martian = c[SLUICE_R_MARTIAN].packets;
+	out_u64("bad_flags", bad || martian ? " dropped bad_flags %llu" : NULL, bad);
+	out_u64("martian", bad || martian ? " martian %llu" : NULL, martian);
+}
+
 /* A service's bulkhead and breaker settings; text shows only what is set. */
 static void print_res(const struct sluice_maps *m, const struct sluice_svc_key *k,
 		      const struct sluice_svc *s)
@@ -159,8 +178,10 @@ void cmd_print_service(const char *key, const struct sluice_svc_key *k, const st
 		}
 		free(list);
 	}
-	if (m)
+	if (m) {
 		print_res(m, k, s);
+		print_hygiene(m, s->id);
+	}
 	out_text("\n");
 	out_close_obj();
 }

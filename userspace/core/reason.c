@@ -42,8 +42,8 @@ static const struct {
 				    "refused: write flow's backend is no longer the leader", 1 },
 	[SLUICE_R_OTHER_HOST] = { "other_host",
 				  "frame for another MAC (promiscuous mode), passed untouched", 0 },
-	[SLUICE_R_BAD_FLAGS] = { "bad_flags", "dropped: invalid TCP flag combination", 0 },
-	[SLUICE_R_MARTIAN] = { "martian", "dropped: martian source address", 0 },
+	[SLUICE_R_BAD_FLAGS] = { "bad_flags", "dropped: invalid TCP flag combination", 1 },
+	[SLUICE_R_MARTIAN] = { "martian", "dropped: martian source address", 1 },
 };
 _Static_assert(sizeof(reasons) / sizeof(reasons[0]) == SLUICE_R_MAX,
 	       "every enum sluice_reason needs a name");

@@ -16,7 +16,7 @@
 
 struct sluice_maps {
 	int services;	     /* sl_services */
-	int svc_stats;	     /* sl_svc_stats_v3 */
+	int svc_stats;	     /* sl_svc_stats_v4 */
 	int glb_stats;	     /* sl_glb_stats_v2 */
 	int svc_rl;	     /* sl_svc_rl */
 	int client_rl;	     /* sl_client_rl */

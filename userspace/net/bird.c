@@ -28,6 +28,56 @@ void bird_conf_init(struct bird_conf *c)
 	c->all = 1;
 }
 
+static int comms_equal(const struct bird_comm *a, size_t na, const struct bird_comm *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (a[i].a != b[i].a || a[i].b != b[i].b || a[i].c != b[i].c ||
+		    a[i].large != b[i].large)
+			return 0;
+	return 1;
+}
+
+#define SAME_ADDR(x, y) (!memcmp(&(x), &(y), sizeof(union sluice_addr)))
+
+int bird_conf_equal(const struct bird_conf *a, const struct bird_conf *b)
+{
+	size_t i;
+
+	if (a->enabled != b->enabled)
+		return 0;
+	if (!a->enabled)
+		return 1;
+	if (a->asn != b->asn || !SAME_ADDR(a->router_id, b->router_id) ||
+	    strcmp(a->socket, b->socket) || strcmp(a->include, b->include) ||
+	    !SAME_ADDR(a->next_hop4, b->next_hop4) || !SAME_ADDR(a->next_hop6, b->next_hop6) ||
+	    a->bfd != b->bfd || a->drain_on_stop_s != b->drain_on_stop_s ||
+	    a->bfd_interval_ms != b->bfd_interval_ms || a->bfd_multiplier != b->bfd_multiplier ||
+	    !comms_equal(a->comms, a->ncomms, b->comms, b->ncomms) ||
+	    a->nprefixes != b->nprefixes || a->npeers != b->npeers || a->all != b->all ||
+	    a->nvips != b->nvips)
+		return 0;
+	for (i = 0; i < a->nprefixes; i++)
+		if (!SAME_ADDR(a->prefixes[i].addr, b->prefixes[i].addr) ||
+		    a->prefixes[i].len != b->prefixes[i].len)
+			return 0;
+	for (i = 0; i < a->npeers; i++)
+		if (strcmp(a->peers[i].name, b->peers[i].name) ||
+		    !SAME_ADDR(a->peers[i].addr, b->peers[i].addr) ||
+		    a->peers[i].asn != b->peers[i].asn || a->peers[i].bfd != b->peers[i].bfd)
+			return 0;
+	for (i = 0; i < a->nvips; i++)
+		if (!SAME_ADDR(a->vips[i].addr, b->vips[i].addr) ||
+		    a->vips[i].peers != b->vips[i].peers ||
+		    !comms_equal(a->vips[i].comms, a->vips[i].ncomms, b->vips[i].comms,
+				 b->vips[i].ncomms))
+			return 0;
+	return 1;
+}
+
 int bird_comm_parse(const char *text, struct bird_comm *out)
 {
 	__u32 v[3] = { 0, 0, 0 };
@@ -336,18 +386,12 @@ out:
 	return err;
 }
 
-int bird_configure(const char *socket_path)
+int bird_configure_result(char *reply, int code)
 {
-	char *reply = NULL, *last, *end;
-	int code = 0, err;
+	char *last, *end;
 
-	err = bird_cmd(socket_path, "configure", BIRD_TIMEOUT_MS, &reply, &code);
-	if (err)
-		return err;
-	if (code == 3 || code == 4 || code == 18) {
-		free(reply);
+	if (code == 3 || code == 4 || code == 18)
 		return 0;
-	}
 	/* The last line holds BIRD's error: "8002 FILE:LINE:COL message". */
 	end = reply + strlen(reply);
 	while (end > reply && end[-1] == '\n')
@@ -355,8 +399,20 @@ int bird_configure(const char *socket_path)
 	last = strrchr(reply, '\n');
 	last = last ? last + 1 : reply;
 	err_set("BIRD refused the configuration: %s", strlen(last) > 5 ? last + 5 : last);
-	free(reply);
 	return -EIO;
+}
+
+int bird_configure(const char *socket_path)
+{
+	char *reply = NULL;
+	int code = 0, err;
+
+	err = bird_cmd(socket_path, "configure", BIRD_TIMEOUT_MS, &reply, &code);
+	if (err)
+		return err;
+	err = bird_configure_result(reply, code);
+	free(reply);
+	return err;
 }
 
 static const char *const bgp_states[] = { "Idle",	 "Connect",	"Active", "OpenSent",

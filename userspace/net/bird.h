@@ -90,6 +90,9 @@ struct bird_conf {
 /* Defaults: disabled, socket and include at their defaults, BFD off, 100 ms x 3, all. */
 void bird_conf_init(struct bird_conf *c);
 
+/* 1 when a and b configure the same (what a config dump must carry over). */
+int bird_conf_equal(const struct bird_conf *a, const struct bird_conf *b);
+
 /* "65000:100" or "65000:1:2". 0 or -EINVAL (message set). */
 int bird_comm_parse(const char *text, struct bird_comm *out);
 
@@ -129,6 +132,53 @@ int bird_cmd(const char *socket, const char *cmd, int timeout_ms, char **reply, 
  * else -EIO with BIRD's own error (file:line:col: message) as the message.
  */
 int bird_configure(const char *socket);
+
+/* What a "configure" reply means (reply may be trimmed): 0, or -EIO with BIRD's error. */
+int bird_configure_result(char *reply, int code);
+
+/*
+ * One command on BIRD's socket without ever blocking, for sluiced's loop: a
+ * hung BIRD (it accepts, never answers) must not stall health checks.
+ * bird_call_start() connects (non-blocking) and queues cmd; the caller
+ * polls bird_call_fd() for bird_call_events() and calls bird_call_step()
+ * when it is ready, and gives up at deadline_ms (bird_call_expired()).
+ */
+struct bird_call {
+	int fd;		   /* -1: no call */
+	int phase;	   /* connecting, greeting, sending, reading the reply */
+	char cmd[64];	   /* the command line, '\n' included */
+	size_t sent;	   /* bytes of cmd sent */
+	char *buf;	   /* the reply so far, NUL-terminated */
+	size_t len, cap;   /* of buf */
+	int code;	   /* the reply's last code, once done */
+	__u64 deadline_ms; /* CLOCK_MONOTONIC */
+	char socket[108];  /* for messages */
+};
+
+void bird_call_init(struct bird_call *c);
+
+/* Start cmd at socket, to be over by now_ms + timeout_ms. 0 or -errno (message set). */
+int bird_call_start(struct bird_call *c, const char *socket, const char *cmd, __u64 now_ms,
+		    int timeout_ms);
+
+/* The epoll events the call waits for (EPOLLIN or EPOLLOUT); 0 when none is running. */
+__u32 bird_call_events(const struct bird_call *c);
+
+/*
+ * Make progress without blocking: 0 (not over yet), 1 (the reply is in
+ * c->buf, its code in c->code; bird_call_reset() when done with it) or
+ * -errno (message set; the call is reset).
+ */
+int bird_call_step(struct bird_call *c);
+
+/* 1 when a running call is past its deadline: the caller gives up (bird_call_fail_timeout). */
+int bird_call_expired(const struct bird_call *c, __u64 now_ms);
+
+/* Give up on a running call as timed out: -ETIMEDOUT with a message saying so. */
+int bird_call_fail_timeout(struct bird_call *c, int timeout_ms);
+
+/* Close and free; the call is idle again. */
+void bird_call_reset(struct bird_call *c);
 
 /* One line of `show protocols`. */
 struct bird_proto {

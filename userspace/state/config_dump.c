@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "args.h"
+#include "bird.h"
 #include "config.h"
 #include "gateway.h"
 #include "res.h"
@@ -364,6 +365,143 @@ static void dump_hosts(FILE *f, const struct state *s)
 	}
 }
 
+static void put_comms(FILE *f, const struct bird_comm *m, size_t n)
+{
+	size_t i;
+
+	fputc('[', f);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s\"%u:%u", i ? ", " : "", m[i].a, m[i].b);
+		if (m[i].large)
+			fprintf(f, ":%u", m[i].c);
+		fputc('"', f);
+	}
+	fputc(']', f);
+}
+
+/* 1 when a is the address of a nat or ipip service of s (what a listed VIP must be). */
+static int routed_service_addr(const struct state *s, const union sluice_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < s->nservices; i++)
+		if (s->services[i].mode != SLUICE_MODE_LOCAL &&
+		    !memcmp(&s->services[i].key.addr, a, sizeof(*a)))
+			return 1;
+	return 0;
+}
+
+/*
+ * bgp: every key that differs from its default. A listed VIP whose service
+ * is gone (deleted since the file was applied) is left out: it is never
+ * announced, and the section would not load back with it. bfd is written
+ * on each peer as well: a peer's own value must not follow the default.
+ */
+static void dump_bgp(FILE *f, const struct state *s)
+{
+	const struct bird_conf *b = &s->bgp;
+	struct sluice_shard_key k;
+	char p[SHARD_PREFIX_STRLEN];
+	struct bird_conf def;
+	size_t i, j, nvips = 0;
+	int sep;
+
+	bird_conf_init(&def);
+	fprintf(f, "bgp:\n  asn: %u\n", b->asn);
+	if (gateway_addr_is_set(&b->router_id)) {
+		fprintf(f, "  router-id: ");
+		put_addr(f, &b->router_id);
+		fputc('\n', f);
+	}
+	if (strcmp(b->socket, def.socket)) {
+		fprintf(f, "  socket: ");
+		put_str(f, b->socket);
+		fputc('\n', f);
+	}
+	if (strcmp(b->include, def.include)) {
+		fprintf(f, "  include: ");
+		put_str(f, b->include);
+		fputc('\n', f);
+	}
+	if (gateway_addr_is_set(&b->next_hop4) || gateway_addr_is_set(&b->next_hop6)) {
+		fprintf(f, "  next-hop: [");
+		sep = 0;
+		if (gateway_addr_is_set(&b->next_hop4)) {
+			put_addr(f, &b->next_hop4);
+			sep = 1;
+		}
+		if (gateway_addr_is_set(&b->next_hop6)) {
+			fprintf(f, "%s", sep ? ", " : "");
+			put_addr(f, &b->next_hop6);
+		}
+		fprintf(f, "]\n");
+	}
+	fprintf(f, "  bfd: %s\n", b->bfd ? "on" : "off");
+	if (b->bfd_interval_ms != def.bfd_interval_ms)
+		put_seconds(f, "  ", "bfd-interval", b->bfd_interval_ms);
+	if (b->bfd_multiplier != def.bfd_multiplier)
+		fprintf(f, "  bfd-multiplier: %u\n", b->bfd_multiplier);
+	if (b->drain_on_stop_s)
+		fprintf(f, "  drain-on-stop: %u\n", b->drain_on_stop_s);
+	if (b->ncomms) {
+		fprintf(f, "  communities: ");
+		put_comms(f, b->comms, b->ncomms);
+		fputc('\n', f);
+	}
+	fprintf(f, "  prefixes: [");
+	for (i = 0; i < b->nprefixes; i++) {
+		memset(&k, 0, sizeof(k));
+		k.addr = b->prefixes[i].addr;
+		k.prefixlen = b->prefixes[i].len + 32;
+		shard_prefix_format(&k, p, sizeof(p));
+		fprintf(f, "%s", i ? ", " : "");
+		put_str(f, p);
+	}
+	fprintf(f, "]\n  peers:\n");
+	for (i = 0; i < b->npeers; i++) {
+		fprintf(f, "    - name: ");
+		put_str(f, b->peers[i].name);
+		fprintf(f, "\n      address: ");
+		put_addr(f, &b->peers[i].addr);
+		fprintf(f, "\n      asn: %u\n      bfd: %s\n", b->peers[i].asn,
+			b->peers[i].bfd ? "on" : "off");
+	}
+	if (b->all) {
+		fprintf(f, "  vips: all\n");
+		return;
+	}
+	for (i = 0; i < b->nvips; i++)
+		nvips += routed_service_addr(s, &b->vips[i].addr);
+	fprintf(f, "  vips:\n");
+	for (i = 0; i < b->nvips; i++) {
+		const struct bird_vip *v = &b->vips[i];
+
+		/* None left: all written, and the load says which is missing. */
+		if (nvips && !routed_service_addr(s, &v->addr))
+			continue;
+		fprintf(f, "    - address: ");
+		put_addr(f, &v->addr);
+		fputc('\n', f);
+		if (v->peers) {
+			fprintf(f, "      peers: [");
+			sep = 0;
+			for (j = 0; j < b->npeers; j++) {
+				if (!(v->peers & (1u << j)))
+					continue;
+				fprintf(f, "%s", sep ? ", " : "");
+				put_str(f, b->peers[j].name);
+				sep = 1;
+			}
+			fprintf(f, "]\n");
+		}
+		if (v->ncomms) {
+			fprintf(f, "      communities: ");
+			put_comms(f, v->comms, v->ncomms);
+			fputc('\n', f);
+		}
+	}
+}
+
 int config_dump(FILE *f, const struct state *s)
 {
 	struct state def;
@@ -424,5 +562,7 @@ int config_dump(FILE *f, const struct state *s)
 		dump_service(f, s, &s->services[i]);
 	if (s->has_hosts)
 		dump_hosts(f, s);
+	if (s->bgp.enabled)
+		dump_bgp(f, s);
 	return ferror(f) ? -EIO : 0;
 }
