@@ -85,6 +85,23 @@
 #define MAGLEV_N 1000	/* backends */
 #define BENCH_M 251	/* Maglev size of the bench services' tables */
 #define BENCH_BACKEND "10.1.0.2"
+#define BENCH_BACKEND2 "10.1.0.3"
+
+/*
+ * Issue 11's rows, one call per packet (syn_bench): the first SYN of a new
+ * nat flow with failover's SYN state kept (SYN_SVC) and without it
+ * (SYN_SVC_NOFO), and the held-back RST. SYN_CALLS per path stays below
+ * sl_syn's 16384 entries, so no call pays an LRU eviction.
+ */
+#define SYN_CALLS 8000
+#define SYN_SVC 26	/* failover at its defaults: backends 26, 27 */
+#define SYN_SVC_NOFO 28 /* retries off: backends 28, 29 */
+#define SYN_VIP "10.0.0.23"
+#define SYN_VIP_NOFO "10.0.0.24"
+#define SYN_BPORT 8090
+#define SYN_ISN 0x11223344u
+#define SYN_OPT_LEN 20
+#define SYN_DRAIN_EVERY 64 /* calls between two reads of the event ring */
 
 enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR };
 
@@ -153,7 +170,7 @@ static struct bench_path paths[] = {
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
 static int verbose;
-static int if_gw0;
+static int if_gw0, if_gw1;
 static struct ring_buffer *trace_ring; /* sl_trace, emptied between test runs */
 static double maglev_ms[MAGLEV_BUILDS], maglev_median_ms = -1;
 
@@ -186,31 +203,44 @@ static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
 }
 
 /*
- * nat service id at addr:port/proto whose one backend (id = service id) is
- * baddr:bport: backend record and a Maglev table of BENCH_M slots, all its.
+ * nat service id at addr:port/proto over n backends baddr[k]:bport (ids
+ * id .. id + n - 1: the caller keeps them clear of other services'):
+ * backend records and a Maglev table of BENCH_M slots taking them in turn.
  */
-static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
-		   uint8_t proto, const char *baddr, uint16_t bport)
+static int add_nat_n(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
+		     uint8_t proto, const char *const *baddr, uint32_t n, uint16_t bport)
 {
-	struct sluice_backend be = { 0 };
-	uint32_t table[BENCH_M + 1], k;
+	uint32_t table[BENCH_M + 1], k, bid;
 	int err;
 
 	err = add_service_mode(skel, addr, port, proto, SLUICE_MODE_NAT, id, bt_rate_of(0, 0),
 			       bt_rate_of(0, 0));
 	if (err)
 		return err;
-	if (bt_addr_parse(baddr, &be.addr))
-		return -EINVAL;
-	be.port = htons(bport);
-	be.state = SLUICE_BE_ACTIVE;
-	be.svc_id = id;
-	be.weight = 1;
-	if (bpf_map__update_elem(skel->maps.sl_backends, &id, sizeof(id), &be, sizeof(be), BPF_ANY))
-		return -errno;
+	for (k = 0; k < n; k++) {
+		struct sluice_backend be = { 0 };
+
+		if (bt_addr_parse(baddr[k], &be.addr))
+			return -EINVAL;
+		be.port = htons(bport);
+		be.state = SLUICE_BE_ACTIVE;
+		be.svc_id = id;
+		be.weight = 1;
+		bid = id + k;
+		if (bpf_map__update_elem(skel->maps.sl_backends, &bid, sizeof(bid), &be, sizeof(be),
+					 BPF_ANY))
+			return -errno;
+	}
 	for (k = 0; k <= BENCH_M; k++)
-		table[k] = k ? id : BENCH_M;
+		table[k] = k ? id + (k - 1) % n : BENCH_M;
 	return bt_maglev_publish(skel->maps.sl_maglev, id, table, BENCH_M + 1, "sl_mg_bench");
+}
+
+/* nat service id whose one backend (id = service id) is baddr:bport. */
+static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
+		   uint8_t proto, const char *baddr, uint16_t bport)
+{
+	return add_nat_n(skel, id, addr, port, proto, &baddr, 1, bport);
 }
 
 static int sh(const char *fmt, ...)
@@ -243,12 +273,14 @@ static int netns_setup(void)
 		return err;
 	if (sh("ip route add 10.0.0.0/24 dev gw1") ||
 	    sh("ip neigh add 10.1.0.2 lladdr 02:be:00:00:00:02 dev gw1 nud permanent") ||
-	    sh("for i in 20 21 22; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i dev gw1 "
-	       "nud permanent || exit 1; done") ||
+	    sh("ip neigh add " BENCH_BACKEND2 " lladdr 02:be:00:00:00:03 dev gw1 nud permanent") ||
+	    sh("for i in 20 21 22 23 24; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i "
+	       "dev gw1 nud permanent || exit 1; done") ||
 	    sh("sysctl -qw net.ipv4.ip_forward=1"))
 		return -EIO;
 	if_gw0 = if_nametoindex("gw0");
-	return if_gw0 ? 0 : -ENODEV;
+	if_gw1 = if_nametoindex("gw1");
+	return if_gw0 && if_gw1 ? 0 : -ENODEV;
 }
 
 /*
@@ -302,6 +334,33 @@ static int add_resilience(struct sluice_bpf *skel, uint32_t id)
 	return 0;
 }
 
+/*
+ * Issue 11's rows (see syn_bench): two TCP nat services over the same two
+ * backends, failover at its defaults (retries 2) and failover off; the
+ * fast trip off in both, so the RSTs of the bench never open a breaker.
+ */
+static int add_syn_paths(struct sluice_bpf *skel)
+{
+	static const char *const bes[] = { BENCH_BACKEND, BENCH_BACKEND2 };
+	struct sluice_svc_fo fo = { .fast_trip = SLUICE_FO_TRIP_OFF };
+	uint32_t id = SYN_SVC;
+	int err;
+
+	err = add_nat_n(skel, SYN_SVC, SYN_VIP, 80, IPPROTO_TCP, bes, 2, SYN_BPORT);
+	if (!err)
+		err = add_nat_n(skel, SYN_SVC_NOFO, SYN_VIP_NOFO, 80, IPPROTO_TCP, bes, 2,
+				SYN_BPORT + 1);
+	if (err)
+		return err;
+	if (bpf_map__update_elem(skel->maps.sl_svc_fo, &id, sizeof(id), &fo, sizeof(fo), BPF_ANY))
+		return -errno;
+	id = SYN_SVC_NOFO;
+	fo.retries = SLUICE_FO_RETRIES_OFF;
+	if (bpf_map__update_elem(skel->maps.sl_svc_fo, &id, sizeof(id), &fo, sizeof(fo), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* nat services for nat_est (TCP) and nat_new / nat_new_res (UDP, 1 ns timeout), ping-pong pairs. */
 static int add_nat_paths(struct sluice_bpf *skel)
 {
@@ -320,6 +379,8 @@ static int add_nat_paths(struct sluice_bpf *skel)
 		err = add_nat(skel, 24, "10.0.0.22", 80, IPPROTO_UDP, BENCH_BACKEND, 8082);
 	if (!err)
 		err = add_nat(skel, 25, BENCH_BACKEND, 8082, IPPROTO_UDP, "10.0.0.22", 80);
+	if (!err)
+		err = add_syn_paths(skel);
 	if (!err)
 		err = add_resilience(skel, 24);
 	if (!err)
@@ -370,6 +431,7 @@ static int trace_set(struct sluice_bpf *skel, enum bench_trace mode)
 }
 
 static double median(const double *v, int n);
+static int cmp_double(const void *a, const void *b);
 
 /*
  * One run: repeat repetitions in test runs of SLICE, each from the original
@@ -407,6 +469,154 @@ static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, d
 	*ns = (now_ns() - t0) / ((double)slices * SLICE);
 	*kns = ksum / slices;
 	return 0;
+}
+
+enum syn_path { SYN_FLOOR, SYN_NOFO, SYN_FO, SYN_RST, SYN_PATHS };
+
+static const char *const syn_names[SYN_PATHS] = { "floor_1", "nat_syn_nofo", "nat_syn", "nat_rst" };
+static const char *const syn_what[SYN_PATHS] = {
+	"floor_xdp, one repetition per call: the call's fixed cost + parse",
+	"sluice_xdp: first SYN of a new nat TCP flow (20 B of options), failover off",
+	"sluice_xdp: the same with failover on (retries 2): the SYN kept in sl_syn",
+	"sluice_xdp: the backend's RST answering nat_syn's SYN: swallowed, the flow moved, "
+	"the SYN rebuilt to the other backend (XDP_TX)",
+};
+static const int syn_action[SYN_PATHS] = { XDP_PASS, XDP_REDIRECT, XDP_REDIRECT, XDP_TX };
+static double syn_ns[SYN_PATHS][SYN_CALLS]; /* the kernel's time of each call, sorted after */
+static double syn_med[SYN_PATHS] = { -1, -1, -1, -1 };
+static int syn_wrong[SYN_PATHS];
+
+/* MSS 1460, SACK-permitted, timestamps, NOP, window scale 7: what Linux sends. */
+static const uint8_t syn_opts[SYN_OPT_LEN] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 1,
+					       2, 3, 0,	   0,	 0, 0, 1, 3,  3, 7 };
+
+/* One test run of one repetition: the kernel's ns, the action, the frame out. */
+static int run_single(int fd, const uint8_t *in, int len, int ifindex, uint8_t *out, int *action,
+		      double *kns)
+{
+	struct xdp_md ctx = { .data = 0, .data_end = len, .ingress_ifindex = ifindex };
+	struct bpf_test_run_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.data_in = in;
+	opts.data_size_in = len;
+	opts.data_out = out;
+	opts.data_size_out = PKT_BUF_MAX;
+	opts.ctx_in = &ctx;
+	opts.ctx_size_in = sizeof(ctx);
+	opts.repeat = 1;
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -errno;
+	*action = opts.retval;
+	*kns = opts.duration;
+	return 0;
+}
+
+/*
+ * The client's SYN number i to vip (a source port of its own: every call a
+ * first SYN), or the backend's RST answering it: from the address and port
+ * the SYN was sent to (the frame out: IPv4 destination at 30, port at 36).
+ */
+static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *buf)
+{
+	struct pkt_spec s = { .src = "192.0.2.10",
+			      .dst = vip,
+			      .proto = IPPROTO_TCP,
+			      .sport = 1024 + i,
+			      .dport = 80,
+			      .ttl = 64,
+			      .tcp_flags = PKT_TCP_SYN,
+			      .tcp_raw = 1,
+			      .seq = SYN_ISN,
+			      .window = 64240,
+			      .tcp_opt_len = SYN_OPT_LEN };
+	char be[INET_ADDRSTRLEN];
+	struct pkt_layout lay;
+	int len;
+
+	if (syn_out) {
+		if (!inet_ntop(AF_INET, syn_out + 30, be, sizeof(be)))
+			return -EINVAL;
+		s.src = be;
+		s.dst = "192.0.2.10";
+		s.sport = (uint16_t)(syn_out[36] << 8 | syn_out[37]);
+		s.dport = 1024 + i;
+		s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
+		s.seq = 0;
+		s.ack = SYN_ISN + 1;
+		s.window = 0;
+		s.tcp_opt_len = 0;
+	}
+	len = pkt_build(&s, buf, PKT_BUF_MAX, &lay);
+	/* The options as sent (the checksum is left stale: no path reads it). */
+	if (len > 0 && !syn_out)
+		memcpy(buf + lay.l4 + PKT_TCP_LEN, syn_opts, SYN_OPT_LEN);
+	return len;
+}
+
+/*
+ * Issue 11's rows. A test run's repetitions of one SYN would be
+ * retransmissions (the flow exists after the first), so each call here is
+ * one repetition with a source port of its own, the four paths
+ * interleaved call by call, SYN_CALLS each; medians and spread. Every call
+ * carries the test run's fixed cost (clock reads, the run's setup): floor_1
+ * against floor's per-repetition figure measures it, and the net column
+ * takes it off.
+ */
+static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
+{
+	uint8_t in[PKT_BUF_MAX], out[PKT_BUF_MAX], syn_out[PKT_BUF_MAX];
+	int i, p, len, act = -1, err;
+
+	for (i = 0; i < SYN_CALLS; i++) {
+		for (p = 0; p < SYN_PATHS; p++) {
+			int fd = p == SYN_FLOOR ? floor_fd : sl_fd;
+
+			if (p == SYN_FLOOR) {
+				len = paths[0].len;
+				memcpy(in, paths[0].frame, len);
+			} else {
+				len = syn_frame(i, p == SYN_NOFO ? SYN_VIP_NOFO : SYN_VIP,
+						p == SYN_RST ? syn_out : NULL, in);
+			}
+			if (len < 0)
+				return len;
+			err = run_single(fd, in, len, p == SYN_RST ? if_gw1 : if_gw0,
+					 p == SYN_FO ? syn_out : out, &act, &syn_ns[p][i]);
+			if (err)
+				return err;
+			if (act != syn_action[p])
+				syn_wrong[p] = 1;
+		}
+		/*
+		 * The refusals' events are read every SYN_DRAIN_EVERY calls, as
+		 * a busy daemon would: an event that finds the ring read up to
+		 * it wakes the reader (an irq_work self-IPI, a VM exit here,
+		 * about 8 us), so that cost lands in one call in
+		 * SYN_DRAIN_EVERY, in the p90 and not in the median.
+		 */
+		if (events && i % SYN_DRAIN_EVERY == SYN_DRAIN_EVERY - 1 &&
+		    ring_buffer__consume(events) < 0)
+			return -EIO;
+	}
+	for (p = 0; p < SYN_PATHS; p++) {
+		qsort(syn_ns[p], SYN_CALLS, sizeof(syn_ns[p][0]), cmp_double);
+		syn_med[p] = syn_ns[p][SYN_CALLS / 2];
+	}
+	return 0;
+}
+
+/* The p-th percentile of syn path k (sorted). */
+static double syn_pct(int k, int pct)
+{
+	return syn_ns[k][(SYN_CALLS - 1) * pct / 100];
+}
+
+/* Path k's median less the per-call overhead (floor_1 - floor's per-repetition figure). */
+static double syn_net(int k)
+{
+	return syn_med[k] - (syn_med[SYN_FLOOR] - paths[0].kmedian);
 }
 
 /* Median time of MAGLEV_BUILDS builds of N=1000 equal backends, M=65537. */
@@ -528,6 +738,23 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 		printf(" %s%s\n", p->what,
 		       p->wrong_action ? " [WARNING: unexpected XDP action]" : "");
 	}
+	if (syn_med[SYN_FLOOR] >= 0) {
+		printf("first SYNs, one repetition per call (%d calls per path, interleaved; kernel ns\n"
+		       "per call: median, p10, p90, p99; net = median - the per-call overhead, floor_1 -\n"
+		       "floor = %.1f ns):\n",
+		       SYN_CALLS, syn_med[SYN_FLOOR] - paths[0].kmedian);
+		printf("%-18s %6s %6s %6s %6s %6s  %s\n", "path", "median", "p10", "p90", "p99",
+		       "net", "what");
+		for (r = 0; r < SYN_PATHS; r++)
+			printf("%-18s %6.0f %6.0f %6.0f %6.0f %6.1f  %s%s\n", syn_names[r],
+			       syn_med[r], syn_pct(r, 10), syn_pct(r, 90), syn_pct(r, 99),
+			       syn_net(r), syn_what[r],
+			       syn_wrong[r] ? " [WARNING: unexpected XDP action]" : "");
+		printf("nat_syn / nat_syn_nofo = %.2fx (net %.2fx; issue 11's aim <= 1.1x); "
+		       "nat_rst / nat_syn_nofo = %.2fx (net %.2fx)\n",
+		       syn_med[SYN_FO] / syn_med[SYN_NOFO], syn_net(SYN_FO) / syn_net(SYN_NOFO),
+		       syn_med[SYN_RST] / syn_med[SYN_NOFO], syn_net(SYN_RST) / syn_net(SYN_NOFO));
+	}
 	if (maglev_median_ms >= 0) {
 		printf("maglev_build N=%d M=%u: median %.2f ms of %d builds (", MAGLEV_N,
 		       MAGLEV_DEFAULT_M, maglev_median_ms, MAGLEV_BUILDS);
@@ -585,6 +812,24 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "paths", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < SYN_PATHS && syn_med[SYN_FLOOR] >= 0; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(syn_names[i]));
+		json_object_object_add(o, "what", json_object_new_string(syn_what[i]));
+		json_object_object_add(o, "calls", json_object_new_int(SYN_CALLS));
+		json_object_object_add(o, "median_ns", json_object_new_double(syn_med[i]));
+		json_object_object_add(o, "p10_ns", json_object_new_double(syn_pct(i, 10)));
+		json_object_object_add(o, "p90_ns", json_object_new_double(syn_pct(i, 90)));
+		json_object_object_add(o, "p99_ns", json_object_new_double(syn_pct(i, 99)));
+		json_object_object_add(o, "net_ns", json_object_new_double(syn_net(i)));
+		json_object_object_add(o, "action_as_expected",
+				       json_object_new_boolean(!syn_wrong[i]));
+		json_object_array_add(arr, o);
+	}
+	/* One repetition per call, each a first SYN; net = median - (floor_1 - floor). */
+	json_object_object_add(root, "syn_paths", arr);
 	json_object_object_add(mg, "backends", json_object_new_int(MAGLEV_N));
 	json_object_object_add(mg, "m", json_object_new_int64(MAGLEV_DEFAULT_M));
 	json_object_object_add(mg, "median_ms", json_object_new_double(maglev_median_ms));
@@ -764,6 +1009,20 @@ int main(int argc, char **argv)
 			continue;
 		paths[i].median = median(paths[i].ns, runs);
 		paths[i].kmedian = median(paths[i].kns, runs);
+	}
+	if (if_gw0) {
+		struct ring_buffer *ev =
+			ring_buffer__new(bpf_map__fd(sl->maps.sl_events), trace_drop, NULL, NULL);
+
+		err = syn_bench(bpf_program__fd(fl->progs.floor_xdp),
+				bpf_program__fd(sl->progs.sluice_xdp), ev);
+		ring_buffer__free(ev);
+		if (err) {
+			fprintf(stderr, "sluice-bench: first-SYN paths failed: %s\n",
+				strerror(-err));
+			syn_med[SYN_FLOOR] = -1;
+			err = 0;
+		}
 	}
 	err = maglev_bench();
 	if (err) {
