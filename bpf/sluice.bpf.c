@@ -4,7 +4,7 @@
  *
  * Calls the stages of bpf/lib in order:
  *   other host (promiscuous mode: passed untouched) ->
- *   parse -> service match -> hygiene (invalid TCP flags, martian
+ *   parse -> service match (port bitmap, then sl_services) -> hygiene (invalid TCP flags, martian
  *   sources: dropped) -> rate limit ->
  *   local: flow (bulkhead only, when a limit applies) -> admitted
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
@@ -15,7 +15,8 @@
  *    leader check; a refusal is answered with a RST or dropped)
  *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
  *    failover may move it to the next backend, failover.h)
- *   no service: return-path lookup (sl_nat_rev) -> [a RST refusing the
+ *   no service: [source port of no nat backend (sl_ports): passed] ->
+ *               return-path lookup (sl_nat_rev) -> [a RST refusing the
  *               SYN: redispatch, the rebuilt SYN forwarded to the next
  *               backend] -> passive signals -> TTL check -> SNAT rewrite
  *               -> untag -> forward
@@ -147,7 +148,12 @@ int sluice_xdp(struct xdp_md *ctx)
 	}
 	reason = sluice_service_match(&pkt, &svc);
 	if (reason == SLUICE_R_NOT_SERVICE) {
-		/* Not a service: maybe a backend's reply on a nat flow. */
+		/*
+		 * Not a service: maybe a backend's reply on a nat flow, unless
+		 * no nat backend has its source port (sl_ports).
+		 */
+		if (!sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))
+			goto out;
 		reason = sluice_nat_rev_lookup(&pkt, &rev);
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;

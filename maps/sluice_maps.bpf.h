@@ -279,6 +279,15 @@ struct {
 	__type(value, struct sluice_ifmac);
 } sl_ifmac SEC(".maps");
 
+/* Port bitmaps in front of the service and return lookups (struct sluice_ports). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sluice_ports);
+} sl_ports SEC(".maps");
+
 /* Gateway-wide settings (one entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

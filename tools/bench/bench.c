@@ -73,6 +73,8 @@
 #include "sluice_abi.h"
 #include "rate.h"
 #include "maglev.h"
+#include "maps.h"
+#include "ports.h"
 #include "floor.skel.h"
 #include "redirect_floor.skel.h"
 #include "sluice.skel.h"
@@ -105,6 +107,8 @@
 
 enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR };
 
+enum bench_skip { SKIP_NO, SKIP_NO_NS, SKIP_ONLY }; /* why a path is not measured */
+
 /* sluice trace during a path: off, on for every packet, on with a filter none matches. */
 enum bench_trace { TRACE_OFF, TRACE_ALL, TRACE_ALL_PCAP, TRACE_MISS };
 
@@ -115,9 +119,10 @@ struct bench_path {
 	const char *dst;      /* destination of the frame: selects the service */
 	int action;	      /* XDP action every repetition should return */
 	uint8_t proto;	      /* IPPROTO_TCP unless set */
+	uint16_t dport;	      /* 80 unless set */
 	int fwd;	      /* a forwarding path: needs the namespace, has a fwd ratio */
 	enum bench_trace trace;
-	int skipped; /* not measured (no namespace) */
+	int skipped; /* not measured: SKIP_NO_NS, SKIP_ONLY */
 	uint8_t frame[PKT_BUF_MAX];
 	int len;
 	double ns[BENCH_RUNS_MAX];  /* wall time / repeat, per run */
@@ -134,6 +139,10 @@ static struct bench_path paths[] = {
 	       XDP_PASS) },
 	{ PATH("not_service", "sluice_xdp: IP packet matching no service", PROG_SLUICE, "10.0.0.9",
 	       XDP_PASS) },
+	{ PATH("not_svc_port",
+	       "sluice_xdp: IP packet to a port no service has (sl_ports: no hash lookup)",
+	       PROG_SLUICE, "10.0.0.9", XDP_PASS),
+	  .dport = 22 },
 	{ PATH("admitted", "sluice_xdp: service hit, no rate limit", PROG_SLUICE, "10.0.0.1",
 	       XDP_PASS) },
 	{ PATH("admitted_rl", "sluice_xdp: service + client buckets, rate never reached",
@@ -241,6 +250,18 @@ static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint1
 		   uint8_t proto, const char *baddr, uint16_t bport)
 {
 	return add_nat_n(skel, id, addr, port, proto, &baddr, 1, bport);
+}
+
+/* sl_ports on, as a control plane leaves it (ports.c, on the skeleton's private maps). */
+static int bench_ports(struct sluice_bpf *skel)
+{
+	struct sluice_maps m;
+
+	maps_init(&m);
+	m.services = bpf_map__fd(skel->maps.sl_services);
+	m.backends = bpf_map__fd(skel->maps.sl_backends);
+	m.ports = bpf_map__fd(skel->maps.sl_ports);
+	return ports_ready(&m);
 }
 
 static int sh(const char *fmt, ...)
@@ -720,6 +741,8 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	for (i = 0; i < N_PATHS; i++) {
 		const struct bench_path *p = &paths[i];
 
+		if (p->skipped == SKIP_ONLY)
+			continue;
 		if (p->skipped) {
 			printf("%-18s skipped (no network namespace for fib lookups; -v for why)  "
 			       "%s\n",
@@ -854,11 +877,28 @@ static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redi
 	}
 }
 
+/* --only: measure the named paths (and the floors) alone, e.g. under a profiler. */
+static void skip_all_but(const char *only)
+{
+	size_t i, n;
+
+	for (i = 0; i < N_PATHS; i++) {
+		const char *p = only;
+
+		n = strlen(paths[i].name);
+		paths[i].skipped = paths[i].prog == PROG_SLUICE ? SKIP_ONLY : 0;
+		for (; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+			if (!strncmp(p, paths[i].name, n) && (p[n] == ',' || !p[n]))
+				paths[i].skipped = 0;
+	}
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sluice-bench [-j] [-v] [--repeat N] [--runs R]\n"
+	fprintf(f, "usage: sluice-bench [-j] [-v] [--repeat N] [--runs R] [--only P,P...]\n"
 		   "  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
 		   "  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
+		   "  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows)\n"
 		   "  -j          JSON output\n");
 }
 
@@ -868,6 +908,7 @@ int main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -876,6 +917,7 @@ int main(int argc, char **argv)
 	struct floor_bpf *fl = NULL;
 	struct sluice_bpf *sl = NULL;
 	int repeat = 1000000, runs = 5, json = 0, opt, err = 0, r;
+	const char *only = NULL;
 	struct utsname u;
 	double ns;
 	size_t i;
@@ -890,6 +932,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'o':
+			only = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -932,13 +977,16 @@ int main(int argc, char **argv)
 		err = pin_in_dispatcher(bpf_program__fd(rf->progs.floor_redirect), 1);
 	if (!err)
 		err = pin_in_dispatcher(bpf_program__fd(sl->progs.sluice_xdp), 2);
+	if (only)
+		skip_all_but(only);
 	if (err) {
 		fprintf(stderr,
 			"sluice-bench: no forwarding setup (%s): forwarding paths skipped\n",
 			strerror(-err));
 		if_gw0 = 0;
 		for (i = 0; i < N_PATHS; i++)
-			paths[i].skipped = paths[i].fwd;
+			if (paths[i].fwd)
+				paths[i].skipped = SKIP_NO_NS;
 		err = 0;
 	}
 	err = add_service(sl, "10.0.0.1", 1, bt_rate_of(0, 0), bt_rate_of(0, 0));
@@ -948,6 +996,9 @@ int main(int argc, char **argv)
 				  bt_rate_of(SLUICE_RATE_MAX_PPS, 1000000));
 	if (!err)
 		err = add_service(sl, "10.0.0.3", 3, bt_rate_of(1, 1), bt_rate_of(0, 0));
+	/* The port bitmaps, filled from the services and backends as userspace does. */
+	if (!err)
+		err = bench_ports(sl);
 	if (err) {
 		fprintf(stderr, "sluice-bench: cannot add the bench services: %s\n",
 			strerror(-err));
@@ -958,7 +1009,7 @@ int main(int argc, char **argv)
 				      .dst = paths[i].dst,
 				      .proto = paths[i].proto ? paths[i].proto : IPPROTO_TCP,
 				      .sport = 40000,
-				      .dport = 80,
+				      .dport = paths[i].dport ? paths[i].dport : 80,
 				      .ttl = 255,
 				      .payload = paths[i].proto == IPPROTO_UDP ? 22 : 10 };
 
@@ -1010,7 +1061,7 @@ int main(int argc, char **argv)
 		paths[i].median = median(paths[i].ns, runs);
 		paths[i].kmedian = median(paths[i].kns, runs);
 	}
-	if (if_gw0) {
+	if (if_gw0 && (!only || strstr(only, "syn"))) {
 		struct ring_buffer *ev =
 			ring_buffer__new(bpf_map__fd(sl->maps.sl_events), trace_drop, NULL, NULL);
 
