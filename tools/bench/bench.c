@@ -877,6 +877,21 @@ static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redi
 	}
 }
 
+/*
+ * --lru-percpu: the LRU maps a new flow writes (sl_flows_v2, sl_nat_rev,
+ * sl_syn) with per-CPU LRU lists (BPF_F_NO_COMMON_LRU), to measure what
+ * that map flag (an ABI change for the pinned maps) would save.
+ */
+static void lru_percpu_set(struct sluice_bpf *skel)
+{
+	struct bpf_map *maps[] = { skel->maps.sl_flows_v2, skel->maps.sl_nat_rev,
+				   skel->maps.sl_syn };
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		bpf_map__set_map_flags(maps[i], bpf_map__map_flags(maps[i]) | BPF_F_NO_COMMON_LRU);
+}
+
 /* --only: measure the named paths (and the floors) alone, e.g. under a profiler. */
 static void skip_all_but(const char *only)
 {
@@ -895,11 +910,14 @@ static void skip_all_but(const char *only)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sluice-bench [-j] [-v] [--repeat N] [--runs R] [--only P,P...]\n"
-		   "  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
-		   "  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
-		   "  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows)\n"
-		   "  -j          JSON output\n");
+	fprintf(f,
+		"usage: sluice-bench [-j] [-v] [--repeat N] [--runs R] [--only P,P...] "
+		"[--lru-percpu]\n"
+		"  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
+		"  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
+		"  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows)\n"
+		"  --lru-percpu  the flow LRU maps with BPF_F_NO_COMMON_LRU (what it would save)\n"
+		"  -j          JSON output\n");
 }
 
 int main(int argc, char **argv)
@@ -909,6 +927,7 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "lru-percpu", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -918,6 +937,7 @@ int main(int argc, char **argv)
 	struct sluice_bpf *sl = NULL;
 	int repeat = 1000000, runs = 5, json = 0, opt, err = 0, r;
 	const char *only = NULL;
+	int lru_percpu = 0;
 	struct utsname u;
 	double ns;
 	size_t i;
@@ -935,6 +955,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			only = optarg;
+			break;
+		case 'l':
+			lru_percpu = 1;
 			break;
 		case 'v':
 			verbose++;
@@ -957,7 +980,13 @@ int main(int argc, char **argv)
 
 	fl = floor_bpf__open_and_load();
 	rf = fl ? redirect_floor_bpf__open_and_load() : NULL;
-	sl = rf ? sluice_bpf__open_and_load() : NULL;
+	sl = rf ? sluice_bpf__open() : NULL;
+	if (sl && lru_percpu)
+		lru_percpu_set(sl);
+	if (sl && sluice_bpf__load(sl)) {
+		sluice_bpf__destroy(sl);
+		sl = NULL;
+	}
 	if (!sl) {
 		err = -errno;
 		fprintf(stderr, "sluice-bench: cannot load %s: %s (run as root; -v for details)\n",
