@@ -118,13 +118,6 @@ int sluice_xdp(struct xdp_md *ctx)
 	st.backend_id = SLUICE_NO_BACKEND;
 	st.action = XDP_DROP;
 	trace = sluice_trace_begin(ctx, bytes);
-	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
-	if (!sc) {
-		reason = SLUICE_R_MALFORMED; /* cannot happen: an array of one */
-		goto out;
-	}
-	fib = &sc->fib;
 	if (sluice_other_host(ctx)) {
 		reason = SLUICE_R_OTHER_HOST;
 		goto out;
@@ -147,13 +140,21 @@ int sluice_xdp(struct xdp_md *ctx)
 		goto out;
 	}
 	reason = sluice_service_match(&pkt, &svc);
+	/*
+	 * Not a service: maybe a backend's reply on a nat flow, unless no nat
+	 * backend has its source port (sl_ports). Such a packet (the host's
+	 * own traffic) is done here, before anything else is looked up.
+	 */
+	if (reason == SLUICE_R_NOT_SERVICE && !sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))
+		goto out;
+	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
+	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	if (!sc) {
+		reason = SLUICE_R_MALFORMED; /* cannot happen: an array of one */
+		goto out;
+	}
+	fib = &sc->fib;
 	if (reason == SLUICE_R_NOT_SERVICE) {
-		/*
-		 * Not a service: maybe a backend's reply on a nat flow, unless
-		 * no nat backend has its source port (sl_ports).
-		 */
-		if (!sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))
-			goto out;
 		reason = sluice_nat_rev_lookup(&pkt, &rev);
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;
