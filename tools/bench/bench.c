@@ -587,7 +587,7 @@ static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *bu
  */
 static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
 {
-	uint8_t in[PKT_BUF_MAX], out[PKT_BUF_MAX], syn_out[PKT_BUF_MAX];
+	uint8_t in[PKT_BUF_MAX], out[PKT_BUF_MAX] = { 0 }, syn_out[PKT_BUF_MAX] = { 0 };
 	int i, p, len, act = -1, err;
 
 	for (i = 0; i < SYN_CALLS; i++) {
