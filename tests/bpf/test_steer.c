@@ -360,6 +360,21 @@ static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
 			 0);
 }
 
+/* Send s in on ifindex: served (redirected, counted reason) or passed untouched, no service. */
+static void ports_send(const struct pkt_spec *s, int ifindex, int served, uint32_t reason,
+		       uint32_t svc)
+{
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len = dp_build(s, in, NULL), olen;
+
+	if (served) {
+		dp_send_expect(s, ifindex, XDP_REDIRECT, reason, svc, out, &olen);
+		return;
+	}
+	dp_send_expect(s, ifindex, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
+	assert_memory_equal(out, in, len);
+}
+
 /*
  * A nat flow's SYN (client port cport) and the backend's SYN-ACK: served
  * (forwarded, translated back) or passed untouched as no service.
@@ -378,26 +393,11 @@ static void ports_flow(uint32_t svc, uint16_t cport, int fwd_served, int back_se
 				 .sport = 9000 + svc,
 				 .dport = cport,
 				 .tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK };
-	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
-	int len, olen;
 
-	len = dp_build(&fwd, in, NULL);
-	if (fwd_served) {
-		dp_send_expect(&fwd, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
-	} else {
-		dp_send_expect(&fwd, dp.if_gw0, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out,
-			       &olen);
-		assert_memory_equal(out, in, len);
-		return;
-	}
-	len = dp_build(&back, in, NULL);
-	if (back_served) {
-		dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
-	} else {
-		dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out,
-			       &olen);
-		assert_memory_equal(out, in, len);
-	}
+	/* A packet the bitmaps say is no service nor reply never reaches a rewrite. */
+	ports_send(&fwd, dp.if_gw0, fwd_served, SLUICE_R_FWD, svc);
+	if (fwd_served)
+		ports_send(&back, dp.if_gw1, back_served, SLUICE_R_REV_NAT, svc);
 }
 
 /*
