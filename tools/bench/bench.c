@@ -34,6 +34,13 @@
  * and steers it anew (shard lookup, hash, Maglev table, flow and return-path
  * inserts, new_flows): a new flow's work plus one flow and one backend
  * lookup that a true first packet would not pay (so a slight overestimate).
+ * nat_rev is the return path of the same pair: the backend's reply
+ * (BENCH_BACKEND:8080 -> client:40000) is translated back to VIP:80, which
+ * is itself the return translation of the pair's other flow, so it
+ * ping-pongs too (both out of gw0 towards the client: XDP_TX).
+ * not_svc_port is a packet to a port no service has: with the port bitmaps
+ * on (sl_ports, filled as userspace fills them; --ports-off leaves them
+ * off) it takes neither hash lookup.
  * nat_new_res is nat_new with the resilience checks active: each re-steer
  * gives back the old flow's bulkhead slot and takes a new one (atomics on
  * sl_conns), reads the service's limits and a closed breaker.
@@ -88,6 +95,7 @@
 #define BENCH_M 251	/* Maglev size of the bench services' tables */
 #define BENCH_BACKEND "10.1.0.2"
 #define BENCH_BACKEND2 "10.1.0.3"
+#define BENCH_CLIENT "192.0.2.10"
 
 /*
  * Issue 11's rows, one call per packet (syn_bench): the first SYN of a new
@@ -120,6 +128,7 @@ struct bench_path {
 	int action;	      /* XDP action every repetition should return */
 	uint8_t proto;	      /* IPPROTO_TCP unless set */
 	uint16_t dport;	      /* 80 unless set */
+	int reply;	      /* from the nat_est backend (BENCH_BACKEND:8080) to the client */
 	int fwd;	      /* a forwarding path: needs the namespace, has a fwd ratio */
 	enum bench_trace trace;
 	int skipped; /* not measured: SKIP_NO_NS, SKIP_ONLY */
@@ -155,6 +164,11 @@ static struct bench_path paths[] = {
 	{ PATH("nat_est", "sluice_xdp: nat IPv4 TCP, established flow, DNAT + fib + redirect",
 	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
 	  .fwd = 1 },
+	{ PATH("nat_rev",
+	       "sluice_xdp: nat IPv4 TCP, a backend's reply on an established flow: return "
+	       "lookup, SNAT + fib + XDP_TX",
+	       PROG_SLUICE, BENCH_CLIENT, XDP_TX),
+	  .fwd = 1, .reply = 1 },
 	{ PATH("nat_new", "sluice_xdp: nat IPv4 UDP, new flow every packet (udp timeout 1 ns)",
 	       PROG_SLUICE, "10.0.0.21", XDP_REDIRECT),
 	  .proto = IPPROTO_UDP, .fwd = 1 },
@@ -179,6 +193,7 @@ static struct bench_path paths[] = {
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
 static int verbose;
+static int ports_off; /* --ports-off */
 static int if_gw0, if_gw1;
 static struct ring_buffer *trace_ring; /* sl_trace, emptied between test runs */
 static double maglev_ms[MAGLEV_BUILDS], maglev_median_ms = -1;
@@ -295,6 +310,7 @@ static int netns_setup(void)
 	if (sh("ip route add 10.0.0.0/24 dev gw1") ||
 	    sh("ip neigh add 10.1.0.2 lladdr 02:be:00:00:00:02 dev gw1 nud permanent") ||
 	    sh("ip neigh add " BENCH_BACKEND2 " lladdr 02:be:00:00:00:03 dev gw1 nud permanent") ||
+	    sh("ip neigh add " BENCH_CLIENT " lladdr 02:c1:00:00:00:10 dev gw0 nud permanent") ||
 	    sh("for i in 20 21 22 23 24; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i "
 	       "dev gw1 nud permanent || exit 1; done") ||
 	    sh("sysctl -qw net.ipv4.ip_forward=1"))
@@ -541,7 +557,7 @@ static int run_single(int fd, const uint8_t *in, int len, int ifindex, uint8_t *
  */
 static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *buf)
 {
-	struct pkt_spec s = { .src = "192.0.2.10",
+	struct pkt_spec s = { .src = BENCH_CLIENT,
 			      .dst = vip,
 			      .proto = IPPROTO_TCP,
 			      .sport = 1024 + i,
@@ -560,7 +576,7 @@ static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *bu
 		if (!inet_ntop(AF_INET, syn_out + 30, be, sizeof(be)))
 			return -EINVAL;
 		s.src = be;
-		s.dst = "192.0.2.10";
+		s.dst = BENCH_CLIENT;
 		s.sport = (uint16_t)(syn_out[36] << 8 | syn_out[37]);
 		s.dport = 1024 + i;
 		s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
@@ -729,13 +745,15 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        (floor_redirect), forwarding paths only; wall = median of wall time\n"
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
-	       "        (UDP, udp timeout 1 ns); nat_new_res also takes and gives back a\n"
+	       "        (UDP, udp timeout 1 ns); nat_rev is the pair's return path;\n"
+	       "        sl_ports %s; nat_new_res also takes and gives back a\n"
 	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
 	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
 	       "        matches), every other path with it off. Frames arrive on a veth\n"
 	       "        (ingress_ifindex) in a private netns with routes and permanent\n"
 	       "        neighbours, so fib lookups succeed. Kernel %s, %ld CPUs online.\n",
-	       repeat, SLICE, runs, u->release, sysconf(_SC_NPROCESSORS_ONLN));
+	       repeat, SLICE, runs, ports_off ? "off" : "on", u->release,
+	       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-18s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
 	       runs * 4, "runs (ns/pkt)", "what");
 	for (i = 0; i < N_PATHS; i++) {
@@ -928,6 +946,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "lru-percpu", no_argument, NULL, 'l' },
+		{ "ports-off", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -958,6 +977,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			lru_percpu = 1;
+			break;
+		case 'p':
+			ports_off = 1;
 			break;
 		case 'v':
 			verbose++;
@@ -1026,7 +1048,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = add_service(sl, "10.0.0.3", 3, bt_rate_of(1, 1), bt_rate_of(0, 0));
 	/* The port bitmaps, filled from the services and backends as userspace does. */
-	if (!err)
+	if (!err && !ports_off)
 		err = bench_ports(sl);
 	if (err) {
 		fprintf(stderr, "sluice-bench: cannot add the bench services: %s\n",
@@ -1034,11 +1056,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < N_PATHS; i++) {
-		struct pkt_spec s = { .src = "192.0.2.10",
+		struct pkt_spec s = { .src = paths[i].reply ? BENCH_BACKEND : BENCH_CLIENT,
 				      .dst = paths[i].dst,
 				      .proto = paths[i].proto ? paths[i].proto : IPPROTO_TCP,
-				      .sport = 40000,
-				      .dport = paths[i].dport ? paths[i].dport : 80,
+				      .sport = paths[i].reply ? 8080 : 40000,
+				      .dport = paths[i].reply	? 40000
+					       : paths[i].dport ? paths[i].dport
+								: 80,
 				      .ttl = 255,
 				      .payload = paths[i].proto == IPPROTO_UDP ? 22 : 10 };
 
