@@ -4,7 +4,7 @@
  *
  * Calls the stages of bpf/lib in order:
  *   other host (promiscuous mode: passed untouched) ->
- *   parse -> service match -> hygiene (invalid TCP flags, martian
+ *   parse -> service match (port bitmap, then sl_services) -> hygiene (invalid TCP flags, martian
  *   sources: dropped) -> rate limit ->
  *   local: flow (bulkhead only, when a limit applies) -> admitted
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
@@ -15,7 +15,8 @@
  *    leader check; a refusal is answered with a RST or dropped)
  *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
  *    failover may move it to the next backend, failover.h)
- *   no service: return-path lookup (sl_nat_rev) -> [a RST refusing the
+ *   no service: [source port of no nat backend (sl_ports): passed] ->
+ *               return-path lookup (sl_nat_rev) -> [a RST refusing the
  *               SYN: redispatch, the rebuilt SYN forwarded to the next
  *               backend] -> passive signals -> TTL check -> SNAT rewrite
  *               -> untag -> forward
@@ -117,13 +118,6 @@ int sluice_xdp(struct xdp_md *ctx)
 	st.backend_id = SLUICE_NO_BACKEND;
 	st.action = XDP_DROP;
 	trace = sluice_trace_begin(ctx, bytes);
-	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
-	if (!sc) {
-		reason = SLUICE_R_MALFORMED; /* cannot happen: an array of one */
-		goto out;
-	}
-	fib = &sc->fib;
 	if (sluice_other_host(ctx)) {
 		reason = SLUICE_R_OTHER_HOST;
 		goto out;
@@ -146,8 +140,21 @@ int sluice_xdp(struct xdp_md *ctx)
 		goto out;
 	}
 	reason = sluice_service_match(&pkt, &svc);
+	/*
+	 * Not a service: maybe a backend's reply on a nat flow, unless no nat
+	 * backend has its source port (sl_ports). Such a packet (the host's
+	 * own traffic) is done here, before anything else is looked up.
+	 */
+	if (reason == SLUICE_R_NOT_SERVICE && !sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))
+		goto out;
+	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
+	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	if (!sc) {
+		reason = SLUICE_R_MALFORMED; /* cannot happen: an array of one */
+		goto out;
+	}
+	fib = &sc->fib;
 	if (reason == SLUICE_R_NOT_SERVICE) {
-		/* Not a service: maybe a backend's reply on a nat flow. */
 		reason = sluice_nat_rev_lookup(&pkt, &rev);
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;

@@ -31,6 +31,8 @@
  *    existing layout changed: older pins get the new maps on the next load.
  * 8: sl_ifmac (the interface's MAC for the promiscuous-mode check); reasons
  *    other_host, bad_flags and martian (global slots only).
+ * 9: sl_ports (port bitmaps in front of the service and return-path
+ *    lookups). No existing layout changed; a new, zeroed sl_ports is off.
  * 6: failover: sl_syn, sl_svc_fo, sl_be_fo, sl_fo_svc, sl_fo_be, sl_scratch,
  *    events 4-7.
  * 5: limits of 16384 services and 65536 backends (every per-id map grows:
@@ -78,6 +80,7 @@
 #define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
 #define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
+#define SLUICE_MAP_PORTS "sl_ports"	    /* port bitmaps: service ports, nat backend ports */
 
 /* This host's own addresses, martian as sources (struct sluice_local_addr). */
 #define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
@@ -445,6 +448,31 @@ struct sluice_subset {
 	__u32 backend_ids[SLUICE_SUBSET_MAX_MEMBERS]; /* member backend ids */
 };
 _Static_assert(sizeof(struct sluice_subset) == 136, "sluice_subset layout");
+
+/*
+ * sl_ports value (array of one, BPF_F_MMAPABLE): two bitmaps of the 65536
+ * ports, word p / 64, bit p % 64, that let a packet skip a hash lookup
+ * that cannot hit (issue 12):
+ *  - svc: some sl_services key has destination port p; a packet whose
+ *    destination port is clear is no service without the sl_services lookup;
+ *  - ret: some nat backend record has port p; a packet matching no service
+ *    whose source port is clear is no nat reply: no sl_nat_rev lookup.
+ * Read only while valid == SLUICE_PORTS_VALID: userspace sets it after it
+ * filled both from the maps, so a zeroed map (a fresh pin, tests writing
+ * the maps directly) is off and every packet takes both lookups. A bit may
+ * be set for a port nothing uses (it costs the lookup it would have saved);
+ * a port in use is never clear: userspace sets a bit before the key or
+ * backend that needs it is written, and clears one only after the last
+ * user is gone (userspace/dataplane/ports.c).
+ */
+#define SLUICE_PORT_WORDS 1024 /* 65536 ports / 64 */
+#define SLUICE_PORTS_VALID 0x736c706f727473ull
+struct sluice_ports {
+	__u64 valid;		      /* SLUICE_PORTS_VALID: the bitmaps are complete */
+	__u64 svc[SLUICE_PORT_WORDS]; /* service destination ports */
+	__u64 ret[SLUICE_PORT_WORDS]; /* nat backend ports (replies' source ports) */
+};
+_Static_assert(sizeof(struct sluice_ports) == 8 + 2 * 8 * SLUICE_PORT_WORDS, "sluice_ports layout");
 
 /* sl_config value (array of one): gateway-wide settings that change at run time. */
 struct sluice_config {

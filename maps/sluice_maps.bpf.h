@@ -287,6 +287,15 @@ struct {
 	__type(value, struct sluice_local_addr);
 } sl_local_addr SEC(".maps");
 
+/* Port bitmaps in front of the service and return lookups (struct sluice_ports). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sluice_ports);
+} sl_ports SEC(".maps");
+
 /* Gateway-wide settings (one entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

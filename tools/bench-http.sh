@@ -9,6 +9,9 @@
 # client namespace: `wrk -t2 -c50 -H 'Connection: close'` for HTTP_SECONDS
 # (default 8) against, in turn:
 #  - Sluice: a nat service (XDP on g0 and gb1..gb3), breakers at their defaults;
+#  - sluice+watch: the same with `sluice breaker watch` reading the data
+#    plane's events, as sluiced does (every connection's SYN-ACK is an
+#    event; one that finds the reader caught up wakes it);
 #  - nftables: conntrack DNAT, `numgen random mod 3` over the same backends
 #    (Sluice detached everywhere);
 #  - HAProxy 2.6 (Debian): mode tcp on a VIP local to the gateway,
@@ -65,10 +68,24 @@ table ip slhttp {
 EOF
 }
 
+# watch_on / watch_off: a reader of the data plane's event ring (sl_events),
+# as sluiced runs one: `sluice breaker watch` over the Sluice service.
+watch_on() {
+	in_host "$(lab_sluice_bin)" breaker watch $SVIP 80 tcp --interval 100 \
+		--duration $((HTTP_SECONDS + 30)) >/dev/null 2>&1 &
+	watch_pid=$!
+	sleep 0.5
+}
+watch_off() {
+	kill "$watch_pid" 2>/dev/null
+	wait "$watch_pid" 2>/dev/null
+}
+
 # http_round VARIANT: one wrk run; prints "req_per_s failed".
 http_round() {
 	case $1 in
 	sluice) sluice_on && vip=$SVIP ;;
+	sluice+watch) sluice_on && watch_on && vip=$SVIP ;;
 	nftables) sluice_off && vip=$NVIP ;;
 	haproxy) sluice_on && vip=$HVIP ;;
 	esac
@@ -78,26 +95,29 @@ http_round() {
 	# Socket errors (connect, read, write, timeout) and non-2xx/3xx answers.
 	failed=$(awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
 		/Non-2xx or 3xx/ { n += $NF } END { print n + 0 }' <<<"$out")
+	[ "$1" = sluice+watch ] && watch_off
 	echo "${rps:-0} $failed"
 }
 
-all_sluice="" all_nft="" all_ha=""
+all_sluice="" all_watch="" all_nft="" all_ha=""
 for _ in $(seq "$HTTP_ROUNDS"); do
 	all_sluice="$all_sluice$(http_round sluice)"$'\n'
+	all_watch="$all_watch$(http_round sluice+watch)"$'\n'
 	all_nft="$all_nft$(http_round nftables)"$'\n'
 	all_ha="$all_ha$(http_round haproxy)"$'\n'
 done
 
 nft_med=$(bench_med 1 "$all_nft")
-printf '   %-9s %-26s %-14s %s\n' gateway "requests/s" "vs nftables" "failed (per round)"
-for v in sluice nftables haproxy; do
+printf '   %-12s %-26s %-14s %s\n' gateway "requests/s" "vs nftables" "failed (per round)"
+for v in sluice sluice+watch nftables haproxy; do
 	case $v in
 	sluice) d=$all_sluice ;;
+	sluice+watch) d=$all_watch ;;
 	nftables) d=$all_nft ;;
 	haproxy) d=$all_ha ;;
 	esac
 	ratio=$(awk -v a="$(bench_med 1 "$d")" -v b="$nft_med" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
-	printf '   %-9s %-26s %-14s %s\n' $v "$(bench_stat 1 "$d")" "$ratio" "$(awk '{ print $2 }' <<<"$(grep . <<<"$d")" | tr '\n' ' ')"
+	printf '   %-12s %-26s %-14s %s\n' $v "$(bench_stat 1 "$d")" "$ratio" "$(awk '{ print $2 }' <<<"$(grep . <<<"$d")" | tr '\n' ' ')"
 done
 echo "   (median (min-max) of $HTTP_ROUNDS rounds; Sluice target >= 1.2x nftables, 0 failed)"
 exit 0

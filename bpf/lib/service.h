@@ -9,13 +9,38 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "sluice_abi.h"
 #include "sluice_maps.bpf.h"
 #include "common.h"
 #include "parse.h"
 
 /*
+ * Port bitmaps (struct sluice_ports): 0 when sl_ports says no key or
+ * backend uses port (network order) in the bitmap at bits_off (svc or
+ * ret); 1 when one may, or when the bitmaps are off (not filled yet).
+ * One inlined array lookup and a bit test, against a hash lookup of a
+ * 20- or 40-byte key.
+ */
+static __always_inline int sluice_port_maybe(__u32 bits_off, __be16 port)
+{
+	__u32 zero = 0, p = bpf_ntohs(port);
+	struct sluice_ports *ports = bpf_map_lookup_elem(&sl_ports, &zero);
+	const __u64 *w;
+
+	if (!ports || ports->valid != SLUICE_PORTS_VALID)
+		return 1;
+	w = (const __u64 *)((const __u8 *)ports + bits_off);
+	return (w[(p >> 6) & (SLUICE_PORT_WORDS - 1)] >> (p & 63)) & 1;
+}
+
+#define SLUICE_PORTS_SVC __builtin_offsetof(struct sluice_ports, svc)
+#define SLUICE_PORTS_RET __builtin_offsetof(struct sluice_ports, ret)
+
+/*
  * SLUICE_CONTINUE with *svc set to the matching service, or NOT_SERVICE.
+ * A destination port no service key has is no service without the hash
+ * lookup (sluice_port_maybe).
  *
  * A service whose mode this program does not know, or whose id is out of
  * range, is treated as no service at all: passed untouched and counted
@@ -31,6 +56,8 @@ static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 	struct sluice_svc_key key = {};
 	struct sluice_svc *s;
 
+	if (!sluice_port_maybe(SLUICE_PORTS_SVC, pkt->dport))
+		return SLUICE_R_NOT_SERVICE;
 	key.addr = pkt->dst;
 	key.port = pkt->dport;
 	key.proto = pkt->l4_proto;

@@ -341,6 +341,92 @@ static void return_paths(const char *vip, const char *client, const char *tcp_be
 DP_TEST(test_return_path_v4, return_paths(VIP4, CLIENT4, "10.1.0.3", "10.1.0.4"));
 DP_TEST(test_return_path_v6, return_paths(VIP6, CLIENT6, "2001:db8:b::3", "2001:db8:b::2"));
 
+/* ---- port bitmaps (sl_ports) ------------------------------------------- */
+
+/* sl_ports as given: valid or off, one service port bit and one return port bit (0: none). */
+static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
+{
+	static struct sluice_ports p;
+	uint32_t zero = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.valid = valid ? SLUICE_PORTS_VALID : 0;
+	if (svc_port)
+		p.svc[svc_port / 64] |= 1ull << (svc_port % 64);
+	if (ret_port)
+		p.ret[ret_port / 64] |= 1ull << (ret_port % 64);
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_ports, &zero, sizeof(zero), &p,
+					      sizeof(p), BPF_ANY),
+			 0);
+}
+
+/* Send s in on ifindex: served (redirected, counted reason) or passed untouched, no service. */
+static void ports_send(const struct pkt_spec *s, int ifindex, int served, uint32_t reason,
+		       uint32_t svc)
+{
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len = dp_build(s, in, NULL), olen;
+
+	if (served) {
+		dp_send_expect(s, ifindex, XDP_REDIRECT, reason, svc, out, &olen);
+		return;
+	}
+	dp_send_expect(s, ifindex, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
+	assert_memory_equal(out, in, len);
+}
+
+/*
+ * A nat flow's SYN (client port cport) and the backend's SYN-ACK: served
+ * (forwarded, translated back) or passed untouched as no service.
+ */
+static void ports_flow(uint32_t svc, uint16_t cport, int fwd_served, int back_served)
+{
+	struct pkt_spec fwd = { .src = CLIENT4,
+				.dst = VIP4,
+				.proto = IPPROTO_TCP,
+				.sport = cport,
+				.dport = dp_svc_port(svc),
+				.tcp_flags = PKT_TCP_SYN };
+	struct pkt_spec back = { .src = "10.1.0.3",
+				 .dst = CLIENT4,
+				 .proto = IPPROTO_TCP,
+				 .sport = 9000 + svc,
+				 .dport = cport,
+				 .tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK };
+
+	/* A packet the bitmaps say is no service nor reply never reaches a rewrite. */
+	ports_send(&fwd, dp.if_gw0, fwd_served, SLUICE_R_FWD, svc);
+	if (fwd_served)
+		ports_send(&back, dp.if_gw1, back_served, SLUICE_R_REV_NAT, svc);
+}
+
+/*
+ * sl_ports: on, a destination port without its bit is no service and a
+ * source port without its bit no nat reply, whatever sl_services and
+ * sl_nat_rev hold (the bitmaps are what is read: userspace keeps them,
+ * test_ports_maps); off (valid unset), both lookups happen as before.
+ */
+static void test_port_bitmaps(void **state)
+{
+	uint32_t svc, be;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	be = dp_be_add(svc, "10.1.0.3", 9000 + svc, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+
+	ports_put(1, dp_svc_port(svc), 9000 + svc);
+	ports_flow(svc, 42000, 1, 1);
+	ports_put(1, dp_svc_port(svc) + 1, 9000 + svc);
+	ports_flow(svc, 42001, 0, 0);
+	ports_put(1, dp_svc_port(svc), 9000 + svc + 1);
+	ports_flow(svc, 42002, 1, 0);
+	/* Off: the bits are not read. */
+	ports_put(0, 0, 0);
+	ports_flow(svc, 42003, 1, 1);
+}
+
 /* ---- ipip -------------------------------------------------------------- */
 
 static void put16(uint8_t *p, uint16_t v)
@@ -901,6 +987,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_nat_ttl),
 	cmocka_unit_test(test_return_path_v4),
 	cmocka_unit_test(test_return_path_v6),
+	cmocka_unit_test(test_port_bitmaps),
 	cmocka_unit_test(test_ipip_v4),
 	cmocka_unit_test(test_ipip_v6),
 	cmocka_unit_test(test_ipip_encap_fail),

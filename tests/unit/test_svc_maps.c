@@ -191,11 +191,77 @@ static void test_pins_reused(void **state)
 	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
 }
 
+/* Bit port of sl_ports' service (ret 0) or return (ret 1) bitmap; 0 also when it is off. */
+static int port_bit(int ret, __u16 port)
+{
+	static struct sluice_ports p;
+	__u32 zero = 0;
+	const __u64 *w = ret ? p.ret : p.svc;
+
+	assert_int_equal(bpf_map_lookup_elem(pr->maps.ports, &zero, &p), 0);
+	if (p.valid != SLUICE_PORTS_VALID)
+		return 0;
+	return (w[port / 64] >> (port % 64)) & 1;
+}
+
+/*
+ * sl_ports as the data plane relies on it (ports.h): the ports of every
+ * service key (write ports included) and nat backend record are set; a
+ * service port clears when its last key goes, not before.
+ */
+static void test_ports_maps(void **state)
+{
+	struct sluice_svc_key a, b, c;
+	struct svc_conf conf = { 0 };
+	struct be_ref ref;
+	__u32 id;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	a = svctest_key("192.0.2.1", 8443, IPPROTO_TCP);
+	b = svctest_key("2001:db8::2", 8443, IPPROTO_UDP);
+	c = svctest_key("192.0.2.3", 8444, IPPROTO_TCP);
+	assert_false(port_bit(0, 8443));
+	svctest_add_svc(&a, &conf);
+	assert_true(port_bit(0, 8443));
+	svctest_add_svc(&b, &conf);
+	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
+	assert_true(port_bit(0, 8443)); /* b still has it */
+	assert_int_equal(svc_del(&pr->maps, &b, NULL), 0);
+	assert_false(port_bit(0, 8443));
+
+	conf.has_mode = 1;
+	conf.mode = SLUICE_MODE_NAT;
+	conf.has_write_port = 1;
+	conf.write_port = 8445;
+	svctest_add_svc(&c, &conf);
+	assert_true(port_bit(0, 8444));
+	assert_true(port_bit(0, 8445));
+	memset(&conf, 0, sizeof(conf));
+	conf.has_write_port = 1;
+	conf.write_port = 8446;
+	assert_int_equal(svc_set(&pr->maps, &c, &conf, NULL), 0);
+	assert_false(port_bit(0, 8445));
+	assert_true(port_bit(0, 8446));
+
+	assert_false(port_bit(1, 9555));
+	id = svctest_add_be(&c, "10.1.0.7", 9555, 0);
+	assert_true(port_bit(1, 9555));
+	ref = svctest_ref("10.1.0.7", 9555);
+	assert_int_equal(backend_del(&pr->maps, &c, &ref, &id, NULL), 0);
+	assert_true(port_bit(1, 9555)); /* return bits stay: a stale bit costs one lookup */
+
+	assert_int_equal(svc_del(&pr->maps, &c, NULL), 0);
+	assert_false(port_bit(0, 8444));
+	assert_false(port_bit(0, 8446));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_dup_set_del_reuse),
 		cmocka_unit_test(test_pins_reused),
+		cmocka_unit_test(test_ports_maps),
 	};
 
 	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);

@@ -34,6 +34,13 @@
  * and steers it anew (shard lookup, hash, Maglev table, flow and return-path
  * inserts, new_flows): a new flow's work plus one flow and one backend
  * lookup that a true first packet would not pay (so a slight overestimate).
+ * nat_rev is the return path of the same pair: the backend's reply
+ * (BENCH_BACKEND:8080 -> client:40000) is translated back to VIP:80, which
+ * is itself the return translation of the pair's other flow, so it
+ * ping-pongs too (both out of gw0 towards the client: XDP_TX).
+ * not_svc_port is a packet to a port no service has: with the port bitmaps
+ * on (sl_ports, filled as userspace fills them; --ports-off leaves them
+ * off) it takes neither hash lookup.
  * nat_new_res is nat_new with the resilience checks active: each re-steer
  * gives back the old flow's bulkhead slot and takes a new one (atomics on
  * sl_conns), reads the service's limits and a closed breaker.
@@ -73,6 +80,8 @@
 #include "sluice_abi.h"
 #include "rate.h"
 #include "maglev.h"
+#include "maps.h"
+#include "ports.h"
 #include "floor.skel.h"
 #include "redirect_floor.skel.h"
 #include "sluice.skel.h"
@@ -85,8 +94,28 @@
 #define MAGLEV_N 1000	/* backends */
 #define BENCH_M 251	/* Maglev size of the bench services' tables */
 #define BENCH_BACKEND "10.1.0.2"
+#define BENCH_BACKEND2 "10.1.0.3"
+#define BENCH_CLIENT "192.0.2.10"
+
+/*
+ * Issue 11's rows, one call per packet (syn_bench): the first SYN of a new
+ * nat flow with failover's SYN state kept (SYN_SVC) and without it
+ * (SYN_SVC_NOFO), and the held-back RST. SYN_CALLS per path stays below
+ * sl_syn's 16384 entries, so no call pays an LRU eviction.
+ */
+#define SYN_CALLS 8000
+#define SYN_SVC 26	/* failover at its defaults: backends 26, 27 */
+#define SYN_SVC_NOFO 28 /* retries off: backends 28, 29 */
+#define SYN_VIP "10.0.0.23"
+#define SYN_VIP_NOFO "10.0.0.24"
+#define SYN_BPORT 8090
+#define SYN_ISN 0x11223344u
+#define SYN_OPT_LEN 20
+#define SYN_DRAIN_EVERY 64 /* calls between two reads of the event ring */
 
 enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR };
+
+enum bench_skip { SKIP_NO, SKIP_NO_NS, SKIP_ONLY }; /* why a path is not measured */
 
 /* sluice trace during a path: off, on for every packet, on with a filter none matches. */
 enum bench_trace { TRACE_OFF, TRACE_ALL, TRACE_ALL_PCAP, TRACE_MISS };
@@ -98,9 +127,11 @@ struct bench_path {
 	const char *dst;      /* destination of the frame: selects the service */
 	int action;	      /* XDP action every repetition should return */
 	uint8_t proto;	      /* IPPROTO_TCP unless set */
+	uint16_t dport;	      /* 80 unless set */
+	int reply;	      /* from the nat_est backend (BENCH_BACKEND:8080) to the client */
 	int fwd;	      /* a forwarding path: needs the namespace, has a fwd ratio */
 	enum bench_trace trace;
-	int skipped; /* not measured (no namespace) */
+	int skipped; /* not measured: SKIP_NO_NS, SKIP_ONLY */
 	uint8_t frame[PKT_BUF_MAX];
 	int len;
 	double ns[BENCH_RUNS_MAX];  /* wall time / repeat, per run */
@@ -117,6 +148,10 @@ static struct bench_path paths[] = {
 	       XDP_PASS) },
 	{ PATH("not_service", "sluice_xdp: IP packet matching no service", PROG_SLUICE, "10.0.0.9",
 	       XDP_PASS) },
+	{ PATH("not_svc_port",
+	       "sluice_xdp: IP packet to a port no service has (sl_ports: no hash lookup)",
+	       PROG_SLUICE, "10.0.0.9", XDP_PASS),
+	  .dport = 22 },
 	{ PATH("admitted", "sluice_xdp: service hit, no rate limit", PROG_SLUICE, "10.0.0.1",
 	       XDP_PASS) },
 	{ PATH("admitted_rl", "sluice_xdp: service + client buckets, rate never reached",
@@ -129,6 +164,11 @@ static struct bench_path paths[] = {
 	{ PATH("nat_est", "sluice_xdp: nat IPv4 TCP, established flow, DNAT + fib + redirect",
 	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
 	  .fwd = 1 },
+	{ PATH("nat_rev",
+	       "sluice_xdp: nat IPv4 TCP, a backend's reply on an established flow: return "
+	       "lookup, SNAT + fib + XDP_TX",
+	       PROG_SLUICE, BENCH_CLIENT, XDP_TX),
+	  .fwd = 1, .reply = 1 },
 	{ PATH("nat_new", "sluice_xdp: nat IPv4 UDP, new flow every packet (udp timeout 1 ns)",
 	       PROG_SLUICE, "10.0.0.21", XDP_REDIRECT),
 	  .proto = IPPROTO_UDP, .fwd = 1 },
@@ -153,7 +193,8 @@ static struct bench_path paths[] = {
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
 static int verbose;
-static int if_gw0;
+static int ports_off; /* --ports-off */
+static int if_gw0, if_gw1;
 static struct ring_buffer *trace_ring; /* sl_trace, emptied between test runs */
 static double maglev_ms[MAGLEV_BUILDS], maglev_median_ms = -1;
 
@@ -186,31 +227,56 @@ static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
 }
 
 /*
- * nat service id at addr:port/proto whose one backend (id = service id) is
- * baddr:bport: backend record and a Maglev table of BENCH_M slots, all its.
+ * nat service id at addr:port/proto over n backends baddr[k]:bport (ids
+ * id .. id + n - 1: the caller keeps them clear of other services'):
+ * backend records and a Maglev table of BENCH_M slots taking them in turn.
  */
-static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
-		   uint8_t proto, const char *baddr, uint16_t bport)
+static int add_nat_n(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
+		     uint8_t proto, const char *const *baddr, uint32_t n, uint16_t bport)
 {
-	struct sluice_backend be = { 0 };
-	uint32_t table[BENCH_M + 1], k;
+	uint32_t table[BENCH_M + 1], k, bid;
 	int err;
 
 	err = add_service_mode(skel, addr, port, proto, SLUICE_MODE_NAT, id, bt_rate_of(0, 0),
 			       bt_rate_of(0, 0));
 	if (err)
 		return err;
-	if (bt_addr_parse(baddr, &be.addr))
-		return -EINVAL;
-	be.port = htons(bport);
-	be.state = SLUICE_BE_ACTIVE;
-	be.svc_id = id;
-	be.weight = 1;
-	if (bpf_map__update_elem(skel->maps.sl_backends, &id, sizeof(id), &be, sizeof(be), BPF_ANY))
-		return -errno;
+	for (k = 0; k < n; k++) {
+		struct sluice_backend be = { 0 };
+
+		if (bt_addr_parse(baddr[k], &be.addr))
+			return -EINVAL;
+		be.port = htons(bport);
+		be.state = SLUICE_BE_ACTIVE;
+		be.svc_id = id;
+		be.weight = 1;
+		bid = id + k;
+		if (bpf_map__update_elem(skel->maps.sl_backends, &bid, sizeof(bid), &be, sizeof(be),
+					 BPF_ANY))
+			return -errno;
+	}
 	for (k = 0; k <= BENCH_M; k++)
-		table[k] = k ? id : BENCH_M;
+		table[k] = k ? id + (k - 1) % n : BENCH_M;
 	return bt_maglev_publish(skel->maps.sl_maglev, id, table, BENCH_M + 1, "sl_mg_bench");
+}
+
+/* nat service id whose one backend (id = service id) is baddr:bport. */
+static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
+		   uint8_t proto, const char *baddr, uint16_t bport)
+{
+	return add_nat_n(skel, id, addr, port, proto, &baddr, 1, bport);
+}
+
+/* sl_ports on, as a control plane leaves it (ports.c, on the skeleton's private maps). */
+static int bench_ports(struct sluice_bpf *skel)
+{
+	struct sluice_maps m;
+
+	maps_init(&m);
+	m.services = bpf_map__fd(skel->maps.sl_services);
+	m.backends = bpf_map__fd(skel->maps.sl_backends);
+	m.ports = bpf_map__fd(skel->maps.sl_ports);
+	return ports_ready(&m);
 }
 
 static int sh(const char *fmt, ...)
@@ -243,12 +309,15 @@ static int netns_setup(void)
 		return err;
 	if (sh("ip route add 10.0.0.0/24 dev gw1") ||
 	    sh("ip neigh add 10.1.0.2 lladdr 02:be:00:00:00:02 dev gw1 nud permanent") ||
-	    sh("for i in 20 21 22; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i dev gw1 "
-	       "nud permanent || exit 1; done") ||
+	    sh("ip neigh add " BENCH_BACKEND2 " lladdr 02:be:00:00:00:03 dev gw1 nud permanent") ||
+	    sh("ip neigh add " BENCH_CLIENT " lladdr 02:c1:00:00:00:10 dev gw0 nud permanent") ||
+	    sh("for i in 20 21 22 23 24; do ip neigh add 10.0.0.$i lladdr 02:be:00:00:00:$i "
+	       "dev gw1 nud permanent || exit 1; done") ||
 	    sh("sysctl -qw net.ipv4.ip_forward=1"))
 		return -EIO;
 	if_gw0 = if_nametoindex("gw0");
-	return if_gw0 ? 0 : -ENODEV;
+	if_gw1 = if_nametoindex("gw1");
+	return if_gw0 && if_gw1 ? 0 : -ENODEV;
 }
 
 /*
@@ -302,6 +371,33 @@ static int add_resilience(struct sluice_bpf *skel, uint32_t id)
 	return 0;
 }
 
+/*
+ * Issue 11's rows (see syn_bench): two TCP nat services over the same two
+ * backends, failover at its defaults (retries 2) and failover off; the
+ * fast trip off in both, so the RSTs of the bench never open a breaker.
+ */
+static int add_syn_paths(struct sluice_bpf *skel)
+{
+	static const char *const bes[] = { BENCH_BACKEND, BENCH_BACKEND2 };
+	struct sluice_svc_fo fo = { .fast_trip = SLUICE_FO_TRIP_OFF };
+	uint32_t id = SYN_SVC;
+	int err;
+
+	err = add_nat_n(skel, SYN_SVC, SYN_VIP, 80, IPPROTO_TCP, bes, 2, SYN_BPORT);
+	if (!err)
+		err = add_nat_n(skel, SYN_SVC_NOFO, SYN_VIP_NOFO, 80, IPPROTO_TCP, bes, 2,
+				SYN_BPORT + 1);
+	if (err)
+		return err;
+	if (bpf_map__update_elem(skel->maps.sl_svc_fo, &id, sizeof(id), &fo, sizeof(fo), BPF_ANY))
+		return -errno;
+	id = SYN_SVC_NOFO;
+	fo.retries = SLUICE_FO_RETRIES_OFF;
+	if (bpf_map__update_elem(skel->maps.sl_svc_fo, &id, sizeof(id), &fo, sizeof(fo), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* nat services for nat_est (TCP) and nat_new / nat_new_res (UDP, 1 ns timeout), ping-pong pairs. */
 static int add_nat_paths(struct sluice_bpf *skel)
 {
@@ -320,6 +416,8 @@ static int add_nat_paths(struct sluice_bpf *skel)
 		err = add_nat(skel, 24, "10.0.0.22", 80, IPPROTO_UDP, BENCH_BACKEND, 8082);
 	if (!err)
 		err = add_nat(skel, 25, BENCH_BACKEND, 8082, IPPROTO_UDP, "10.0.0.22", 80);
+	if (!err)
+		err = add_syn_paths(skel);
 	if (!err)
 		err = add_resilience(skel, 24);
 	if (!err)
@@ -370,6 +468,7 @@ static int trace_set(struct sluice_bpf *skel, enum bench_trace mode)
 }
 
 static double median(const double *v, int n);
+static int cmp_double(const void *a, const void *b);
 
 /*
  * One run: repeat repetitions in test runs of SLICE, each from the original
@@ -407,6 +506,154 @@ static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, d
 	*ns = (now_ns() - t0) / ((double)slices * SLICE);
 	*kns = ksum / slices;
 	return 0;
+}
+
+enum syn_path { SYN_FLOOR, SYN_NOFO, SYN_FO, SYN_RST, SYN_PATHS };
+
+static const char *const syn_names[SYN_PATHS] = { "floor_1", "nat_syn_nofo", "nat_syn", "nat_rst" };
+static const char *const syn_what[SYN_PATHS] = {
+	"floor_xdp, one repetition per call: the call's fixed cost + parse",
+	"sluice_xdp: first SYN of a new nat TCP flow (20 B of options), failover off",
+	"sluice_xdp: the same with failover on (retries 2): the SYN kept in sl_syn",
+	"sluice_xdp: the backend's RST answering nat_syn's SYN: swallowed, the flow moved, "
+	"the SYN rebuilt to the other backend (XDP_TX)",
+};
+static const int syn_action[SYN_PATHS] = { XDP_PASS, XDP_REDIRECT, XDP_REDIRECT, XDP_TX };
+static double syn_ns[SYN_PATHS][SYN_CALLS]; /* the kernel's time of each call, sorted after */
+static double syn_med[SYN_PATHS] = { -1, -1, -1, -1 };
+static int syn_wrong[SYN_PATHS];
+
+/* MSS 1460, SACK-permitted, timestamps, NOP, window scale 7: what Linux sends. */
+static const uint8_t syn_opts[SYN_OPT_LEN] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 1,
+					       2, 3, 0,	   0,	 0, 0, 1, 3,  3, 7 };
+
+/* One test run of one repetition: the kernel's ns, the action, the frame out. */
+static int run_single(int fd, const uint8_t *in, int len, int ifindex, uint8_t *out, int *action,
+		      double *kns)
+{
+	struct xdp_md ctx = { .data = 0, .data_end = len, .ingress_ifindex = ifindex };
+	struct bpf_test_run_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.data_in = in;
+	opts.data_size_in = len;
+	opts.data_out = out;
+	opts.data_size_out = PKT_BUF_MAX;
+	opts.ctx_in = &ctx;
+	opts.ctx_size_in = sizeof(ctx);
+	opts.repeat = 1;
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -errno;
+	*action = opts.retval;
+	*kns = opts.duration;
+	return 0;
+}
+
+/*
+ * The client's SYN number i to vip (a source port of its own: every call a
+ * first SYN), or the backend's RST answering it: from the address and port
+ * the SYN was sent to (the frame out: IPv4 destination at 30, port at 36).
+ */
+static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *buf)
+{
+	struct pkt_spec s = { .src = BENCH_CLIENT,
+			      .dst = vip,
+			      .proto = IPPROTO_TCP,
+			      .sport = 1024 + i,
+			      .dport = 80,
+			      .ttl = 64,
+			      .tcp_flags = PKT_TCP_SYN,
+			      .tcp_raw = 1,
+			      .seq = SYN_ISN,
+			      .window = 64240,
+			      .tcp_opt_len = SYN_OPT_LEN };
+	char be[INET_ADDRSTRLEN];
+	struct pkt_layout lay;
+	int len;
+
+	if (syn_out) {
+		if (!inet_ntop(AF_INET, syn_out + 30, be, sizeof(be)))
+			return -EINVAL;
+		s.src = be;
+		s.dst = BENCH_CLIENT;
+		s.sport = (uint16_t)(syn_out[36] << 8 | syn_out[37]);
+		s.dport = 1024 + i;
+		s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
+		s.seq = 0;
+		s.ack = SYN_ISN + 1;
+		s.window = 0;
+		s.tcp_opt_len = 0;
+	}
+	len = pkt_build(&s, buf, PKT_BUF_MAX, &lay);
+	/* The options as sent (the checksum is left stale: no path reads it). */
+	if (len > 0 && !syn_out)
+		memcpy(buf + lay.l4 + PKT_TCP_LEN, syn_opts, SYN_OPT_LEN);
+	return len;
+}
+
+/*
+ * Issue 11's rows. A test run's repetitions of one SYN would be
+ * retransmissions (the flow exists after the first), so each call here is
+ * one repetition with a source port of its own, the four paths
+ * interleaved call by call, SYN_CALLS each; medians and spread. Every call
+ * carries the test run's fixed cost (clock reads, the run's setup): floor_1
+ * against floor's per-repetition figure measures it, and the net column
+ * takes it off.
+ */
+static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
+{
+	uint8_t in[PKT_BUF_MAX], out[PKT_BUF_MAX] = { 0 }, syn_out[PKT_BUF_MAX] = { 0 };
+	int i, p, len, act = -1, err;
+
+	for (i = 0; i < SYN_CALLS; i++) {
+		for (p = 0; p < SYN_PATHS; p++) {
+			int fd = p == SYN_FLOOR ? floor_fd : sl_fd;
+
+			if (p == SYN_FLOOR) {
+				len = paths[0].len;
+				memcpy(in, paths[0].frame, len);
+			} else {
+				len = syn_frame(i, p == SYN_NOFO ? SYN_VIP_NOFO : SYN_VIP,
+						p == SYN_RST ? syn_out : NULL, in);
+			}
+			if (len < 0)
+				return len;
+			err = run_single(fd, in, len, p == SYN_RST ? if_gw1 : if_gw0,
+					 p == SYN_FO ? syn_out : out, &act, &syn_ns[p][i]);
+			if (err)
+				return err;
+			if (act != syn_action[p])
+				syn_wrong[p] = 1;
+		}
+		/*
+		 * The refusals' events are read every SYN_DRAIN_EVERY calls, as
+		 * a busy daemon would: an event that finds the ring read up to
+		 * it wakes the reader (an irq_work self-IPI, a VM exit here,
+		 * about 8 us), so that cost lands in one call in
+		 * SYN_DRAIN_EVERY, in the p90 and not in the median.
+		 */
+		if (events && i % SYN_DRAIN_EVERY == SYN_DRAIN_EVERY - 1 &&
+		    ring_buffer__consume(events) < 0)
+			return -EIO;
+	}
+	for (p = 0; p < SYN_PATHS; p++) {
+		qsort(syn_ns[p], SYN_CALLS, sizeof(syn_ns[p][0]), cmp_double);
+		syn_med[p] = syn_ns[p][SYN_CALLS / 2];
+	}
+	return 0;
+}
+
+/* The p-th percentile of syn path k (sorted). */
+static double syn_pct(int k, int pct)
+{
+	return syn_ns[k][(SYN_CALLS - 1) * pct / 100];
+}
+
+/* Path k's median less the per-call overhead (floor_1 - floor's per-repetition figure). */
+static double syn_net(int k)
+{
+	return syn_med[k] - (syn_med[SYN_FLOOR] - paths[0].kmedian);
 }
 
 /* Median time of MAGLEV_BUILDS builds of N=1000 equal backends, M=65537. */
@@ -498,18 +745,22 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        (floor_redirect), forwarding paths only; wall = median of wall time\n"
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
-	       "        (UDP, udp timeout 1 ns); nat_new_res also takes and gives back a\n"
+	       "        (UDP, udp timeout 1 ns); nat_rev is the pair's return path;\n"
+	       "        sl_ports %s; nat_new_res also takes and gives back a\n"
 	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
 	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
 	       "        matches), every other path with it off. Frames arrive on a veth\n"
 	       "        (ingress_ifindex) in a private netns with routes and permanent\n"
 	       "        neighbours, so fib lookups succeed. Kernel %s, %ld CPUs online.\n",
-	       repeat, SLICE, runs, u->release, sysconf(_SC_NPROCESSORS_ONLN));
+	       repeat, SLICE, runs, ports_off ? "off" : "on", u->release,
+	       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-18s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
 	       runs * 4, "runs (ns/pkt)", "what");
 	for (i = 0; i < N_PATHS; i++) {
 		const struct bench_path *p = &paths[i];
 
+		if (p->skipped == SKIP_ONLY)
+			continue;
 		if (p->skipped) {
 			printf("%-18s skipped (no network namespace for fib lookups; -v for why)  "
 			       "%s\n",
@@ -527,6 +778,23 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 		printf("%*s", runs < 4 ? (4 - runs) * 4 : 0, "");
 		printf(" %s%s\n", p->what,
 		       p->wrong_action ? " [WARNING: unexpected XDP action]" : "");
+	}
+	if (syn_med[SYN_FLOOR] >= 0) {
+		printf("first SYNs, one repetition per call (%d calls per path, interleaved; kernel ns\n"
+		       "per call: median, p10, p90, p99; net = median - the per-call overhead, floor_1 -\n"
+		       "floor = %.1f ns):\n",
+		       SYN_CALLS, syn_med[SYN_FLOOR] - paths[0].kmedian);
+		printf("%-18s %6s %6s %6s %6s %6s  %s\n", "path", "median", "p10", "p90", "p99",
+		       "net", "what");
+		for (r = 0; r < SYN_PATHS; r++)
+			printf("%-18s %6.0f %6.0f %6.0f %6.0f %6.1f  %s%s\n", syn_names[r],
+			       syn_med[r], syn_pct(r, 10), syn_pct(r, 90), syn_pct(r, 99),
+			       syn_net(r), syn_what[r],
+			       syn_wrong[r] ? " [WARNING: unexpected XDP action]" : "");
+		printf("nat_syn / nat_syn_nofo = %.2fx (net %.2fx; issue 11's aim <= 1.1x); "
+		       "nat_rst / nat_syn_nofo = %.2fx (net %.2fx)\n",
+		       syn_med[SYN_FO] / syn_med[SYN_NOFO], syn_net(SYN_FO) / syn_net(SYN_NOFO),
+		       syn_med[SYN_RST] / syn_med[SYN_NOFO], syn_net(SYN_RST) / syn_net(SYN_NOFO));
 	}
 	if (maglev_median_ms >= 0) {
 		printf("maglev_build N=%d M=%u: median %.2f ms of %d builds (", MAGLEV_N,
@@ -585,6 +853,24 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "paths", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < SYN_PATHS && syn_med[SYN_FLOOR] >= 0; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(syn_names[i]));
+		json_object_object_add(o, "what", json_object_new_string(syn_what[i]));
+		json_object_object_add(o, "calls", json_object_new_int(SYN_CALLS));
+		json_object_object_add(o, "median_ns", json_object_new_double(syn_med[i]));
+		json_object_object_add(o, "p10_ns", json_object_new_double(syn_pct(i, 10)));
+		json_object_object_add(o, "p90_ns", json_object_new_double(syn_pct(i, 90)));
+		json_object_object_add(o, "p99_ns", json_object_new_double(syn_pct(i, 99)));
+		json_object_object_add(o, "net_ns", json_object_new_double(syn_net(i)));
+		json_object_object_add(o, "action_as_expected",
+				       json_object_new_boolean(!syn_wrong[i]));
+		json_object_array_add(arr, o);
+	}
+	/* One repetition per call, each a first SYN; net = median - (floor_1 - floor). */
+	json_object_object_add(root, "syn_paths", arr);
 	json_object_object_add(mg, "backends", json_object_new_int(MAGLEV_N));
 	json_object_object_add(mg, "m", json_object_new_int64(MAGLEV_DEFAULT_M));
 	json_object_object_add(mg, "median_ms", json_object_new_double(maglev_median_ms));
@@ -609,12 +895,47 @@ static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redi
 	}
 }
 
+/*
+ * --lru-percpu: the LRU maps a new flow writes (sl_flows_v2, sl_nat_rev,
+ * sl_syn) with per-CPU LRU lists (BPF_F_NO_COMMON_LRU), to measure what
+ * that map flag (an ABI change for the pinned maps) would save.
+ */
+static void lru_percpu_set(struct sluice_bpf *skel)
+{
+	struct bpf_map *maps[] = { skel->maps.sl_flows_v2, skel->maps.sl_nat_rev,
+				   skel->maps.sl_syn };
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		bpf_map__set_map_flags(maps[i], bpf_map__map_flags(maps[i]) | BPF_F_NO_COMMON_LRU);
+}
+
+/* --only: measure the named paths (and the floors) alone, e.g. under a profiler. */
+static void skip_all_but(const char *only)
+{
+	size_t i, n;
+
+	for (i = 0; i < N_PATHS; i++) {
+		const char *p = only;
+
+		n = strlen(paths[i].name);
+		paths[i].skipped = paths[i].prog == PROG_SLUICE ? SKIP_ONLY : 0;
+		for (; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+			if (!strncmp(p, paths[i].name, n) && (p[n] == ',' || !p[n]))
+				paths[i].skipped = 0;
+	}
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sluice-bench [-j] [-v] [--repeat N] [--runs R]\n"
-		   "  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
-		   "  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
-		   "  -j          JSON output\n");
+	fprintf(f,
+		"usage: sluice-bench [-j] [-v] [--repeat N] [--runs R] [--only P,P...] "
+		"[--lru-percpu]\n"
+		"  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
+		"  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
+		"  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows)\n"
+		"  --lru-percpu  the flow LRU maps with BPF_F_NO_COMMON_LRU (what it would save)\n"
+		"  -j          JSON output\n");
 }
 
 int main(int argc, char **argv)
@@ -623,6 +944,9 @@ int main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "lru-percpu", no_argument, NULL, 'l' },
+		{ "ports-off", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -631,6 +955,8 @@ int main(int argc, char **argv)
 	struct floor_bpf *fl = NULL;
 	struct sluice_bpf *sl = NULL;
 	int repeat = 1000000, runs = 5, json = 0, opt, err = 0, r;
+	const char *only = NULL;
+	int lru_percpu = 0;
 	struct utsname u;
 	double ns;
 	size_t i;
@@ -645,6 +971,15 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'o':
+			only = optarg;
+			break;
+		case 'l':
+			lru_percpu = 1;
+			break;
+		case 'p':
+			ports_off = 1;
 			break;
 		case 'v':
 			verbose++;
@@ -667,7 +1002,13 @@ int main(int argc, char **argv)
 
 	fl = floor_bpf__open_and_load();
 	rf = fl ? redirect_floor_bpf__open_and_load() : NULL;
-	sl = rf ? sluice_bpf__open_and_load() : NULL;
+	sl = rf ? sluice_bpf__open() : NULL;
+	if (sl && lru_percpu)
+		lru_percpu_set(sl);
+	if (sl && sluice_bpf__load(sl)) {
+		sluice_bpf__destroy(sl);
+		sl = NULL;
+	}
 	if (!sl) {
 		err = -errno;
 		fprintf(stderr, "sluice-bench: cannot load %s: %s (run as root; -v for details)\n",
@@ -687,13 +1028,16 @@ int main(int argc, char **argv)
 		err = pin_in_dispatcher(bpf_program__fd(rf->progs.floor_redirect), 1);
 	if (!err)
 		err = pin_in_dispatcher(bpf_program__fd(sl->progs.sluice_xdp), 2);
+	if (only)
+		skip_all_but(only);
 	if (err) {
 		fprintf(stderr,
 			"sluice-bench: no forwarding setup (%s): forwarding paths skipped\n",
 			strerror(-err));
 		if_gw0 = 0;
 		for (i = 0; i < N_PATHS; i++)
-			paths[i].skipped = paths[i].fwd;
+			if (paths[i].fwd)
+				paths[i].skipped = SKIP_NO_NS;
 		err = 0;
 	}
 	err = add_service(sl, "10.0.0.1", 1, bt_rate_of(0, 0), bt_rate_of(0, 0));
@@ -703,17 +1047,22 @@ int main(int argc, char **argv)
 				  bt_rate_of(SLUICE_RATE_MAX_PPS, 1000000));
 	if (!err)
 		err = add_service(sl, "10.0.0.3", 3, bt_rate_of(1, 1), bt_rate_of(0, 0));
+	/* The port bitmaps, filled from the services and backends as userspace does. */
+	if (!err && !ports_off)
+		err = bench_ports(sl);
 	if (err) {
 		fprintf(stderr, "sluice-bench: cannot add the bench services: %s\n",
 			strerror(-err));
 		goto out;
 	}
 	for (i = 0; i < N_PATHS; i++) {
-		struct pkt_spec s = { .src = "192.0.2.10",
+		struct pkt_spec s = { .src = paths[i].reply ? BENCH_BACKEND : BENCH_CLIENT,
 				      .dst = paths[i].dst,
 				      .proto = paths[i].proto ? paths[i].proto : IPPROTO_TCP,
-				      .sport = 40000,
-				      .dport = 80,
+				      .sport = paths[i].reply ? 8080 : 40000,
+				      .dport = paths[i].reply	? 40000
+					       : paths[i].dport ? paths[i].dport
+								: 80,
 				      .ttl = 255,
 				      .payload = paths[i].proto == IPPROTO_UDP ? 22 : 10 };
 
@@ -764,6 +1113,20 @@ int main(int argc, char **argv)
 			continue;
 		paths[i].median = median(paths[i].ns, runs);
 		paths[i].kmedian = median(paths[i].kns, runs);
+	}
+	if (if_gw0 && (!only || strstr(only, "syn"))) {
+		struct ring_buffer *ev =
+			ring_buffer__new(bpf_map__fd(sl->maps.sl_events), trace_drop, NULL, NULL);
+
+		err = syn_bench(bpf_program__fd(fl->progs.floor_xdp),
+				bpf_program__fd(sl->progs.sluice_xdp), ev);
+		ring_buffer__free(ev);
+		if (err) {
+			fprintf(stderr, "sluice-bench: first-SYN paths failed: %s\n",
+				strerror(-err));
+			syn_med[SYN_FLOOR] = -1;
+			err = 0;
+		}
 	}
 	err = maglev_bench();
 	if (err) {

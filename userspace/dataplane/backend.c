@@ -29,6 +29,7 @@
 #include "err.h"
 #include "keys.h"
 #include "leader.h"
+#include "ports.h"
 #include "publish.h"
 #include "res.h"
 #include "shard.h"
@@ -80,10 +81,15 @@ int backend_record_make(const struct sluice_svc_key *key, const struct sluice_sv
 
 static int write_record(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
 {
+	__u16 port = rec->state == SLUICE_BE_UNUSED ? 0 : ntohs(rec->port);
 	int err;
 
+	/* The port's return bit before the record (ports.h), and again after it. */
+	err = ports_note_ret(m, port);
+	if (err)
+		return err;
 	if (!bpf_map_update_elem(m->backends, &id, rec, BPF_ANY))
-		return 0;
+		return ports_note_ret(m, port);
 	err = -errno;
 	err_set("cannot write backend %u: %s", id, strerror(-err));
 	return err;

@@ -40,6 +40,7 @@ struct sluice_maps {
 	int fo_svc;	     /* sl_fo_svc */
 	int fo_be;	     /* sl_fo_be */
 	int events;	     /* sl_events (ring buffer) */
+	int ports;	     /* sl_ports (BPF_F_MMAPABLE) */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
 

@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "leader.h"
 #include "maglev.h"
+#include "ports.h"
 #include "publish.h"
 #include "rate.h"
 #include "res.h"
@@ -310,6 +311,14 @@ static struct sluice_svc write_value(const struct sluice_svc *v)
 	return w;
 }
 
+/* The bits of a service's key and write port (0: none) in sl_ports. */
+static int svc_ports_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp)
+{
+	int err = ports_note_svc(m, ntohs(key->port));
+
+	return err ? err : ports_note_svc(m, wp);
+}
+
 int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *added)
 {
@@ -374,6 +383,13 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			return err;
 		}
 	}
+	/* The ports' bits before the keys (ports.h), and again after them. */
+	err = svc_ports_note(m, key, wp);
+	if (err) {
+		publish_table_delete(m, id);
+		res_purge_service(m, id);
+		return err;
+	}
 	if (bpf_map_update_elem(m->services, key, &value, BPF_NOEXIST)) {
 		err = -errno;
 		publish_table_delete(m, id);
@@ -403,6 +419,9 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			err_set("cannot add the write port: %s", strerror(-err));
 		return err;
 	}
+	err = svc_ports_note(m, key, wp);
+	if (err)
+		return err;
 	if (added)
 		*added = value;
 	return 0;
@@ -515,6 +534,11 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	 * first, so no reader ever sees two flagged keys of one id (which of
 	 * them would be the service's?).
 	 */
+	if (new_wp != old_wp) {
+		err = ports_note_svc(m, new_wp);
+		if (err)
+			goto undo_res;
+	}
 	gone_early = old_wp && !new_wp && route;
 	if (gone_early && bpf_map_delete_elem(m->services, &old_wkey) && errno != ENOENT) {
 		err = -errno;
@@ -550,6 +574,13 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		err = -errno;
 		err_set("cannot remove the old write port %u: %s", old_wp, strerror(-err));
 		return err;
+	}
+	if (old_wp != new_wp) {
+		err = ports_note_svc(m, new_wp);
+		if (!err)
+			err = ports_forget_svc(m, old_wp);
+		if (err)
+			return err;
 	}
 	/* The leader leaves the read table, or rejoins it, with the write port. */
 	if (is_steering(value.mode) && !old_wp != !new_wp) {
@@ -609,6 +640,11 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 		err_set("cannot delete the service: %s", strerror(-err));
 		return err;
 	}
+	err = ports_forget_svc(m, ntohs(key->port));
+	if (!err)
+		err = ports_forget_svc(m, info.write_port);
+	if (err)
+		return err;
 	/* The id is free now; clear it so nothing stale shows or carries over. */
 	err = clear_id_state(m, info.svc.id);
 	if (err)
