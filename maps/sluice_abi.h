@@ -24,6 +24,9 @@
 #include <linux/types.h>
 
 /*
+ * 9: sl_be_rev, the stateless return path of nat (issue 14): backend
+ *    address, port and protocol -> service address and port. No existing
+ *    layout changed.
  * 7: sluice trace: sl_trace (ring buffer), sl_trace_cfg, sl_trace_buf. No
  *    existing layout changed: older pins get the new maps on the next load.
  * 8: sl_ifmac (the interface's MAC for the promiscuous-mode check); reasons
@@ -37,7 +40,7 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 8
+#define SLUICE_ABI_VERSION 9
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -75,6 +78,7 @@
 #define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
 #define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
+#define SLUICE_MAP_BE_REV "sl_be_rev"	    /* stateless nat return: backend -> service */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -395,6 +399,22 @@ struct sluice_nat_rev {
 	__u32 backend_id;      /* backend, for counting */
 };
 _Static_assert(sizeof(struct sluice_nat_rev) == 28, "sluice_nat_rev layout");
+
+/*
+ * sl_be_rev key (hash, value struct sluice_nat_rev): a nat backend as its
+ * replies leave it, source address and port. Written by userspace from the
+ * configuration for every backend address, port and protocol that serves
+ * exactly one service address and port (publish.c), so any gateway
+ * translates a reply it has no sl_nat_rev entry for (ECMP: the SYN went
+ * through another gateway). An ambiguous backend has no entry.
+ */
+struct sluice_be_rev_key {
+	union sluice_addr addr; /* backend address */
+	__be16 port;		/* backend port (the source port of its replies) */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;		/* must be zero */
+};
+_Static_assert(sizeof(struct sluice_be_rev_key) == 20, "sluice_be_rev_key layout");
 
 /*
  * sl_shards key (LPM trie): prefixlen counts the 32 bits of svc_id + address bits.
