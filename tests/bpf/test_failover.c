@@ -7,7 +7,8 @@
  * bytes, built independently by tests/lib/pktbuild: options as sent,
  * checksums from scratch, VLAN tags gone), the RST that passes (retries
  * spent, off, wrong ack, a Fast Open SYN), the ICMP / ICMPv6 variants,
- * the counters (moved, redispatched, retry_exhausted) and the fast trip
+ * the RST redispatch of a flow with no sl_nat_rev entry (stateless return
+ * path, sl_be_rev), the counters (moved, redispatched, retry_exhausted) and the fast trip
  * (the breaker opened at the K-th refusal in a row, the map checked).
  *
  * The fixture (tests/lib/dpfix) moves the suite into a private network
@@ -29,7 +30,9 @@
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
+#include "berev.h"
 #include "maps.h"
+#include "publish.h"
 #include "sluice.skel.h"
 #include "pktbuild.h"
 #include "dpfix.h"
@@ -459,6 +462,56 @@ static void test_rst_passes(void **state)
 	assert_int_equal(fo_ctr(svc, 0).moved, 2);
 }
 
+/* ---- with the stateless return path (sl_be_rev, nat.h) ----------------- */
+
+/*
+ * The backends unambiguous (sl_be_rev published as userspace does): the
+ * flow keeps no sl_nat_rev entry, and a's RST still redispatches it (the
+ * translation and the flow key rebuilt from the table); the moved flow
+ * then holds b's entry; a's late SYN-ACK translates no more (the flow is
+ * b's), b's goes back to the client and counts redispatched.
+ */
+static void stateless_redispatch(const char *client, const char *vip)
+{
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	uint32_t ids[3], svc, a, b;
+	struct sluice_be_signals sig;
+	struct pkt_spec s;
+	int len, olen;
+
+	svc = svc3(vip, SLUICE_MODE_NAT, ids);
+	assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
+	a = syn_in(client, vip, 1000, svc, 0);
+	assert_false(rev_exists(a, client, 1000));
+	events_of(0);
+	len = backend_rst(a, client, 1000, ISN + 1, 0, in);
+	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
+	b = moved_syn_expect(client, vip, svc, a, out, olen);
+	assert_int_equal(maps_read_be_signals(&dp.pin.maps, a, &sig), 0);
+	assert_int_equal(sig.refused, 1);
+	assert_int_equal(fo_ctr(svc, 0).moved, 1);
+	assert_int_equal(events_of(SLUICE_EV_REFUSED), 1);
+	assert_true(rev_exists(b, client, 1000));
+
+	s = dp_backend_seg(a, client, IPPROTO_TCP, 1000, SYNACK);
+	len = dp_build(&s, in, NULL);
+	olen = run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out);
+	assert_memory_equal(out, in, len);
+	assert_false(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
+
+	s = dp_backend_seg(b, client, IPPROTO_TCP, 1000, SYNACK);
+	len = dp_build(&s, in, NULL);
+	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+	assert_true(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(fo_ctr(svc, 0).redispatched, 1);
+	assert_int_equal(events_of(SLUICE_EV_REDISPATCHED), 1);
+	/* Leave no entry to the next test. */
+	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);
+}
+
+DP_TEST(test_stateless_redispatch_v4, stateless_redispatch(CLIENT4, VIP4));
+DP_TEST(test_stateless_redispatch_v6, stateless_redispatch(CLIENT6, VIP6));
+
 /* ---- redispatch on ICMP ------------------------------------------------- */
 
 static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves)
@@ -589,6 +642,8 @@ int main(void)
 		cmocka_unit_test(test_redispatch_rst_v6),
 		cmocka_unit_test(test_redispatch_rst_vlan),
 		cmocka_unit_test(test_rst_passes),
+		cmocka_unit_test(test_stateless_redispatch_v4),
+		cmocka_unit_test(test_stateless_redispatch_v6),
 		cmocka_unit_test(test_redispatch_icmp),
 		cmocka_unit_test(test_fast_trip),
 	};

@@ -189,7 +189,7 @@ int berev_sync(const struct sluice_maps *m, const struct berev_entry *v, size_t 
 	while (!bpf_map_get_next_key(m->be_rev, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bsearch(&key, v, n, sizeof(*v), key_cmp))
+		if (n && bsearch(&key, v, n, sizeof(*v), key_cmp))
 			continue;
 		if (nstale == cap) {
 			size_t c = cap ? 2 * cap : 64;
