@@ -194,8 +194,7 @@ static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
 	*stateless = 0;
 	/* An id that indexes no per-service counter is no translation we made. */
 	if (!r || r->svc_id >= SLUICE_MAX_SERVICES) {
-		r = sluice_be_rev_of(&pkt->src, pkt->sport, pkt->l4_proto,
-				     pkt->family == ETH_P_IP);
+		r = sluice_be_rev_of(&pkt->src, pkt->sport, pkt->l4_proto, pkt->family == ETH_P_IP);
 		if (!r)
 			return SLUICE_R_NOT_SERVICE;
 		*stateless = 1;

@@ -17,8 +17,8 @@
  * The stateless return translation of a packet from addr:port (proto, of
  * family v4 or not), or NULL: sl_be_rev, checked like sl_nat_rev.
  */
-static __always_inline struct sluice_nat_rev *
-sluice_be_rev_of(const union sluice_addr *addr, __be16 port, __u8 proto, int v4)
+static __always_inline struct sluice_nat_rev *sluice_be_rev_of(const union sluice_addr *addr,
+							       __be16 port, __u8 proto, int v4)
 {
 	struct sluice_be_rev_key key = {};
 	struct sluice_nat_rev *r;

@@ -294,8 +294,7 @@ static __always_inline struct sluice_nat_rev *sluice_signal_icmp(struct xdp_md *
 		struct sluice_flow *f;
 
 		/* Stateless (nat.h): about a flow this gateway sent to that backend only. */
-		rev = sluice_be_rev_of(&key->src, key->sport, key->proto,
-				       pkt->family == ETH_P_IP);
+		rev = sluice_be_rev_of(&key->src, key->sport, key->proto, pkt->family == ETH_P_IP);
 		if (!rev)
 			return NULL;
 		f = sluice_rev_flow(&key->dst, key->dport, key->proto, rev);

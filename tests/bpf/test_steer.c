@@ -358,8 +358,7 @@ static int nat_rev_present(const char *backend, uint16_t bport, const char *clie
 }
 
 /* The reply backend:bport -> dst:41000 arriving on gw1, from the backend's MAC. */
-static struct pkt_spec reply_of(const char *backend, uint16_t bport, const char *dst,
-				uint8_t proto)
+static struct pkt_spec reply_of(const char *backend, uint16_t bport, const char *dst, uint8_t proto)
 {
 	struct pkt_spec back = { .src = backend,
 				 .dst = dst,

@@ -195,7 +195,8 @@ static void test_state_conflicts(void **state)
 	assert_int_equal(state_berev_conflicts(&s, &cf, &n), 0);
 	assert_int_equal(n, 1);
 	berev_conflict_text(&cf[0], text, sizeof(text));
-	assert_non_null(strstr(text, "backend 10.1.0.2:8080/tcp serves both 10.0.0.1:80 and 10.0.0.1:81"));
+	assert_non_null(
+		strstr(text, "backend 10.1.0.2:8080/tcp serves both 10.0.0.1:80 and 10.0.0.1:81"));
 	free(cf);
 	state_free(&s);
 }

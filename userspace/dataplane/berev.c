@@ -68,8 +68,8 @@ static int same_target(const struct sluice_nat_rev *a, const struct sluice_nat_r
 	       a->svc_id == b->svc_id;
 }
 
-void berev_resolve(struct berev_entry *v, size_t n, size_t *kept,
-		   struct berev_conflict *conflicts, size_t *nconflicts)
+void berev_resolve(struct berev_entry *v, size_t n, size_t *kept, struct berev_conflict *conflicts,
+		   size_t *nconflicts)
 {
 	size_t i = 0, j, w = 0, nc = 0;
 
@@ -145,8 +145,8 @@ int berev_build(const struct sluice_maps *m, const struct sluice_backend *all,
 			continue;
 		for (j = first[be->svc_id]; !err && j < nsvc && svcs[j].svc.id == be->svc_id; j++)
 			if (svcs[j].svc.mode == SLUICE_MODE_NAT)
-				err = berev_add(&v, &n, &cap, &svcs[j].key, be->svc_id, id, &be->addr,
-						be->port);
+				err = berev_add(&v, &n, &cap, &svcs[j].key, be->svc_id, id,
+						&be->addr, be->port);
 	}
 	if (!err && conflicts && n) {
 		cf = calloc(n / 2 + 1, sizeof(*cf));
@@ -243,7 +243,8 @@ void berev_conflict_text(const struct berev_conflict *c, char *buf, size_t len)
 	host_port(&c->key.addr, c->key.port, be, sizeof(be));
 	host_port(&c->a.vip, c->a.vport, a, sizeof(a));
 	host_port(&c->b.vip, c->b.vport, b, sizeof(b));
-	snprintf(buf, len,
-		 "backend %s/%s serves both %s and %s: its nat replies are translated only by the gateway that saw the connection start (no stateless return behind ECMP); give it a port per service port",
-		 be, args_proto_name(c->key.proto), a, b);
+	snprintf(
+		buf, len,
+		"backend %s/%s serves both %s and %s: its nat replies are translated only by the gateway that saw the connection start (no stateless return behind ECMP); give it a port per service port",
+		be, args_proto_name(c->key.proto), a, b);
 }

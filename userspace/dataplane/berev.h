@@ -53,8 +53,8 @@ int berev_add(struct berev_entry **v, size_t *n, size_t *cap, const struct sluic
  * and port; of several backend ids the lowest), and conflicts (room for n /
  * 2; may be NULL) receives the *nconflicts keys left out.
  */
-void berev_resolve(struct berev_entry *v, size_t n, size_t *kept,
-		   struct berev_conflict *conflicts, size_t *nconflicts);
+void berev_resolve(struct berev_entry *v, size_t n, size_t *kept, struct berev_conflict *conflicts,
+		   size_t *nconflicts);
 
 /*
  * The table of the services in the maps and snapshot all (NULL: read
