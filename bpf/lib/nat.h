@@ -29,9 +29,6 @@
  * more, as with sl_nat_rev). The flow key is rebuilt from the reply
  * (client = its destination), so passive signals and redispatch work on
  * it as on a sl_nat_rev entry.
- *
- * Since sl_be_rev answers for an unambiguous backend, a new flow to one
- * inserts no sl_nat_rev entry: one LRU insert per connection, not two.
  */
 #ifndef SLUICE_NAT_H
 #define SLUICE_NAT_H
@@ -143,28 +140,21 @@ static __always_inline int sluice_nat_rewrite(struct xdp_md *ctx, const struct s
 /*
  * Record how the backend's replies of a new nat flow are translated back:
  * key backend:bport -> client:cport, value the service address and port.
- * Not when sl_be_rev translates them the same way already (an
- * unambiguous backend). A failed insert (LRU full of busy entries) only
- * loses the return path. A subprogram: inlined, its branches multiplied
- * the states the verifier walks through the forward path past its limit.
+ * A failed insert (LRU full of busy entries) only loses the return path.
+ * Also for a backend sl_be_rev translates: skipping this insert saves about
+ * 70 ns per new flow (BENCHMARKS.md), but the flow's bookkeeping (the
+ * sweep's twins, tested) counts on the entry.
  */
-static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
-					    const struct sluice_backend *be, __u32 svc_id,
-					    __u32 backend_id)
+static __always_inline void sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
+						  const struct sluice_backend *be, __u32 svc_id,
+						  __u32 backend_id)
 {
 	struct sluice_flow_key key = {};
 	struct sluice_nat_rev rev = {};
-	struct sluice_nat_rev *s;
-	__be16 bport = be->port ? be->port : fwd->dport;
 
-	s = sluice_be_rev_of(&be->addr, bport, fwd->proto, sluice_addr_is_v4(&fwd->src));
-	if (s && s->svc_id == svc_id && s->backend_id == backend_id && s->vport == fwd->dport &&
-	    !((s->vip.u32[0] ^ fwd->dst.u32[0]) | (s->vip.u32[1] ^ fwd->dst.u32[1]) |
-	      (s->vip.u32[2] ^ fwd->dst.u32[2]) | (s->vip.u32[3] ^ fwd->dst.u32[3])))
-		return 0;
 	key.src = be->addr;
 	key.dst = fwd->src;
-	key.sport = bport;
+	key.sport = be->port ? be->port : fwd->dport;
 	key.dport = fwd->sport;
 	key.proto = fwd->proto;
 	rev.vip = fwd->dst;
@@ -172,7 +162,6 @@ static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
 	rev.svc_id = svc_id;
 	rev.backend_id = backend_id;
 	bpf_map_update_elem(&sl_nat_rev, &key, &rev, BPF_ANY);
-	return 0;
 }
 
 /*

@@ -118,6 +118,15 @@ static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
 }
 
+/* Forget flow client:cport's return entry on backend be (an LRU eviction, say). */
+static void rev_del(uint32_t be, const char *client, uint16_t cport)
+{
+	struct sluice_flow_key k =
+		dp_key_of(dp_be_text(be), client, ntohs(dp.bes[be].port), cport, IPPROTO_TCP);
+
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), 0), 0);
+}
+
 static uint32_t flow_flags(const char *client, const char *vip, uint16_t sport, uint32_t svc)
 {
 	struct sluice_flow_key k = dp_key_of(client, vip, sport, dp_svc_port(svc), IPPROTO_TCP);
@@ -465,9 +474,9 @@ static void test_rst_passes(void **state)
 /* ---- with the stateless return path (sl_be_rev, nat.h) ----------------- */
 
 /*
- * The backends unambiguous (sl_be_rev published as userspace does): the
- * flow keeps no sl_nat_rev entry, and a's RST still redispatches it (the
- * translation and the flow key rebuilt from the table); the moved flow
+ * The backends unambiguous (sl_be_rev published as userspace does) and the
+ * flow's sl_nat_rev entry gone (evicted): a's RST still redispatches it
+ * (the translation and the flow key rebuilt from the table); the moved flow
  * then holds b's entry; a's late SYN-ACK translates no more (the flow is
  * b's), b's goes back to the client and counts redispatched.
  */
@@ -482,7 +491,7 @@ static void stateless_redispatch(const char *client, const char *vip)
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
 	assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
 	a = syn_in(client, vip, 1000, svc, 0);
-	assert_false(rev_exists(a, client, 1000));
+	rev_del(a, client, 1000);
 	events_of(0);
 	len = backend_rst(a, client, 1000, ISN + 1, 0, in);
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
@@ -514,7 +523,14 @@ DP_TEST(test_stateless_redispatch_v6, stateless_redispatch(CLIENT6, VIP6));
 
 /* ---- redispatch on ICMP ------------------------------------------------- */
 
-static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves)
+/*
+ * An ICMP destination unreachable from a router quoting the SYN a's
+ * service sent to backend a (code): the flow moves (moves) or not.
+ * stateless: the backends in sl_be_rev and the flow's sl_nat_rev entry
+ * gone (the quote is matched through the table and the flow held here).
+ */
+static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves,
+			    int stateless)
 {
 	int v6 = strchr(vip, ':') != NULL;
 	uint8_t quote[PKT_BUF_MAX], in[PKT_BUF_MAX], out[DP_OUT_MAX];
@@ -523,12 +539,17 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 				 .proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
 				 .icmp_unreach = 1,
 				 .icmp_code = code };
+	struct sluice_flow_key k;
 	struct pkt_layout lay;
 	uint32_t ids[3], svc, a;
 	int len, olen;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
+	if (stateless)
+		assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
 	a = syn_in(client, vip, 1000, svc, 0);
+	if (stateless)
+		rev_del(a, client, 1000);
 	/* The quote: the SYN as sent to a (TTL 63), its IP header and 8 bytes of TCP. */
 	len = expect_syn(client, 1000, a, quote);
 	(void)len;
@@ -551,17 +572,27 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 	moved_syn_expect(client, vip, svc, a, out, olen);
 	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 1);
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
+	if (!stateless)
+		return;
+	/* About a flow this gateway does not hold: no signal, nothing moves. */
+	k = dp_key_of(client, vip, 1000, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_flows_v2, &k, sizeof(k), 0), 0);
+	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_L4, DP_NO_SVC, out);
+	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 0);
+	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);
 }
 
 static void test_redispatch_icmp(void **state)
 {
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	redispatch_icmp(CLIENT4, VIP4, 3, 1);  /* port unreachable */
-	redispatch_icmp(CLIENT4, VIP4, 13, 1); /* administratively prohibited */
-	redispatch_icmp(CLIENT4, VIP4, 4, 0);  /* fragmentation needed: path MTU, not a failure */
-	redispatch_icmp(CLIENT6, VIP6, 4, 1);  /* port unreachable */
-	redispatch_icmp(CLIENT6, VIP6, 1, 1);  /* administratively prohibited */
+	redispatch_icmp(CLIENT4, VIP4, 3, 1, 0);  /* port unreachable */
+	redispatch_icmp(CLIENT4, VIP4, 13, 1, 0); /* administratively prohibited */
+	redispatch_icmp(CLIENT4, VIP4, 4, 0, 0); /* fragmentation needed: path MTU, not a failure */
+	redispatch_icmp(CLIENT6, VIP6, 4, 1, 0); /* port unreachable */
+	redispatch_icmp(CLIENT6, VIP6, 1, 1, 0); /* administratively prohibited */
+	redispatch_icmp(CLIENT4, VIP4, 3, 1, 1); /* the same without sl_nat_rev entry */
+	redispatch_icmp(CLIENT6, VIP6, 4, 1, 1);
 }
 
 /* ---- fast trip ---------------------------------------------------------- */

@@ -393,10 +393,9 @@ static int be_rev_publish(const char *backend, uint16_t bport, uint8_t proto, ui
 
 /*
  * A reply whose gateway never saw the SYN (no flow, no sl_nat_rev entry) is
- * translated from sl_be_rev alone, byte for byte as the stateful one; a new
- * flow to that backend inserts no sl_nat_rev entry and its reply is
- * translated the same; a reply to the gateway's own address stays
- * untouched. Then a second service port shares the backend: ambiguous,
+ * translated from sl_be_rev alone, byte for byte as the stateful one (and
+ * the same once the gateway holds the flow); a reply to the gateway's own
+ * address stays untouched. Then a second service port shares the backend: ambiguous,
  * out of the table, its reply passes untranslated unless the gateway holds
  * the flow (sl_nat_rev).
  */
@@ -432,11 +431,11 @@ static void stateless_return(const char *vip, const char *client, const char *ba
 	assert_memory_equal(out, ex, exlen);
 	assert_int_equal(pkt_check_csums(out, olen), 0);
 
-	/* A new flow: one LRU insert (the flow), none in sl_nat_rev; the reply still goes back. */
+	/* A flow steered here keeps its own entry too; the reply goes back the same. */
 	fwd = dp_client_seg(client, vip, proto, 41000, dp_svc_port(svc), PKT_TCP_SYN);
 	dp_send_expect(&fwd, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
 	assert_int_equal(dp_flow_be(client, vip, 41000, dp_svc_port(svc), proto), be);
-	assert_false(nat_rev_present(backend, bport, client, 41000, proto));
+	assert_true(nat_rev_present(backend, bport, client, 41000, proto));
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	assert_memory_equal(out, ex, exlen);
 

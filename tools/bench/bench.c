@@ -34,9 +34,6 @@
  * and steers it anew (shard lookup, hash, Maglev table, flow and return-path
  * inserts, new_flows): a new flow's work plus one flow and one backend
  * lookup that a true first packet would not pay (so a slight overestimate).
- * nat_new_stateless is nat_new with both backends in sl_be_rev (the
- * stateless return path): the new flow inserts no sl_nat_rev entry, one
- * lookup of sl_be_rev instead.
  * nat_new_res is nat_new with the resilience checks active: each re-steer
  * gives back the old flow's bulkhead slot and takes a new one (atomics on
  * sl_conns), reads the service's limits and a closed breaker.
@@ -146,10 +143,6 @@ static struct bench_path paths[] = {
 	       "sluice_xdp: nat_est with sluice trace on, a service filter nothing matches",
 	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
 	  .fwd = 1, .trace = TRACE_MISS },
-	{ PATH("nat_new_stateless",
-	       "sluice_xdp: nat_new with the backend in sl_be_rev (no sl_nat_rev insert)",
-	       PROG_SLUICE, "10.0.0.23", XDP_REDIRECT),
-	  .proto = IPPROTO_UDP, .fwd = 1 },
 	{ PATH("nat_new_res",
 	       "sluice_xdp: nat_new with a bulkhead (limit 1e6, 10 reserved, critical list) "
 	       "and a closed breaker",
@@ -309,32 +302,7 @@ static int add_resilience(struct sluice_bpf *skel, uint32_t id)
 	return 0;
 }
 
-/*
- * sl_be_rev for nat service id (UDP, addr:port) whose backend (id) is
- * baddr:bport, as userspace writes it for an unambiguous backend.
- */
-static int add_be_rev(struct sluice_bpf *skel, uint32_t id, const char *addr, uint16_t port,
-		      const char *baddr, uint16_t bport)
-{
-	struct sluice_be_rev_key k = { 0 };
-	struct sluice_nat_rev r = { 0 };
-
-	if (bt_addr_parse(baddr, &k.addr) || bt_addr_parse(addr, &r.vip))
-		return -EINVAL;
-	k.port = htons(bport);
-	k.proto = IPPROTO_UDP;
-	r.vport = htons(port);
-	r.svc_id = id;
-	r.backend_id = id;
-	if (bpf_map__update_elem(skel->maps.sl_be_rev, &k, sizeof(k), &r, sizeof(r), BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-/*
- * nat services for nat_est (TCP) and nat_new / nat_new_stateless /
- * nat_new_res (UDP, 1 ns timeout), ping-pong pairs.
- */
+/* nat services for nat_est (TCP) and nat_new / nat_new_res (UDP, 1 ns timeout), ping-pong pairs. */
 static int add_nat_paths(struct sluice_bpf *skel)
 {
 	struct sluice_config cfg = { 0 };
@@ -352,14 +320,6 @@ static int add_nat_paths(struct sluice_bpf *skel)
 		err = add_nat(skel, 24, "10.0.0.22", 80, IPPROTO_UDP, BENCH_BACKEND, 8082);
 	if (!err)
 		err = add_nat(skel, 25, BENCH_BACKEND, 8082, IPPROTO_UDP, "10.0.0.22", 80);
-	if (!err)
-		err = add_nat(skel, 26, "10.0.0.23", 80, IPPROTO_UDP, BENCH_BACKEND, 8083);
-	if (!err)
-		err = add_nat(skel, 27, BENCH_BACKEND, 8083, IPPROTO_UDP, "10.0.0.23", 80);
-	if (!err)
-		err = add_be_rev(skel, 26, "10.0.0.23", 80, BENCH_BACKEND, 8083);
-	if (!err)
-		err = add_be_rev(skel, 27, BENCH_BACKEND, 8083, "10.0.0.23", 80);
 	if (!err)
 		err = add_resilience(skel, 24);
 	if (!err)
