@@ -388,25 +388,39 @@ static void test_resteer_spent(void **state)
 
 /* ---- redispatch on a RST ------------------------------------------------ */
 
-static void redispatch_rst(const char *client, const char *vip, int n_vlan)
+/*
+ * Backend a refuses the SYN of flow client:1000 of svc (a RST, tags
+ * n_vlan): swallowed, the SYN re-sent to the next backend, which it
+ * returns. The refusal is a's, the move counted, the RST never reached
+ * the client, the return translation is the new backend's.
+ */
+static uint32_t refused_moves(const char *client, const char *vip, uint32_t svc, uint32_t a,
+			      int n_vlan)
 {
 	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
-	uint32_t ids[3], svc, a, b;
 	struct sluice_be_signals sig;
 	int len, olen;
+	uint32_t b;
 
-	svc = svc3(vip, SLUICE_MODE_NAT, ids);
-	a = syn_in(client, vip, 1000, svc, 0);
 	events_of(0);
 	len = backend_rst(a, client, 1000, ISN + 1, n_vlan, in);
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
 	b = moved_syn_expect(client, vip, svc, a, out, olen);
-	/* The refusal is a's, the move counted, the RST never reached the client. */
 	assert_int_equal(maps_read_be_signals(&dp.pin.maps, a, &sig), 0);
 	assert_int_equal(sig.refused, 1);
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
 	assert_int_equal(events_of(SLUICE_EV_REFUSED), 1);
 	assert_true(rev_exists(b, client, 1000));
+	return b;
+}
+
+static void redispatch_rst(const char *client, const char *vip, int n_vlan)
+{
+	uint32_t ids[3], svc, a, b;
+
+	svc = svc3(vip, SLUICE_MODE_NAT, ids);
+	a = syn_in(client, vip, 1000, svc, 0);
+	b = refused_moves(client, vip, svc, a, n_vlan);
 	assert_false(rev_exists(a, client, 1000));
 	assert_false(flow_flags(client, vip, 1000, svc) & FIN_BOTH);
 	assert_int_equal(dp_be_ctr(b).new_flows, 1);
@@ -484,27 +498,18 @@ static void stateless_redispatch(const char *client, const char *vip)
 {
 	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	uint32_t ids[3], svc, a, b;
-	struct sluice_be_signals sig;
 	struct pkt_spec s;
-	int len, olen;
+	int len;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
 	assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
 	a = syn_in(client, vip, 1000, svc, 0);
 	rev_del(a, client, 1000);
-	events_of(0);
-	len = backend_rst(a, client, 1000, ISN + 1, 0, in);
-	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
-	b = moved_syn_expect(client, vip, svc, a, out, olen);
-	assert_int_equal(maps_read_be_signals(&dp.pin.maps, a, &sig), 0);
-	assert_int_equal(sig.refused, 1);
-	assert_int_equal(fo_ctr(svc, 0).moved, 1);
-	assert_int_equal(events_of(SLUICE_EV_REFUSED), 1);
-	assert_true(rev_exists(b, client, 1000));
+	b = refused_moves(client, vip, svc, a, 0);
 
 	s = dp_backend_seg(a, client, IPPROTO_TCP, 1000, SYNACK);
 	len = dp_build(&s, in, NULL);
-	olen = run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out);
+	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out);
 	assert_memory_equal(out, in, len);
 	assert_false(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
 

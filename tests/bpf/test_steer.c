@@ -289,6 +289,23 @@ static void test_nat_ttl(void **state)
 
 /* ---- return path ------------------------------------------------------- */
 
+/*
+ * The backend's reply back (arriving on gw1) as the gateway sends it to the
+ * client: from vip and service svc's port, TTL - 1, MACs gw0 -> client.
+ * Its spec in *ex_s, the frame in ex: its length.
+ */
+static int back_expect(const struct pkt_spec *back, const char *vip, uint32_t svc,
+		       struct pkt_spec *ex_s, uint8_t *ex)
+{
+	*ex_s = *back;
+	ex_s->src = vip;
+	ex_s->sport = dp_svc_port(svc);
+	ex_s->ttl = 63;
+	memcpy(ex_s->dmac, dp_mac_of(back->dst), 6);
+	memcpy(ex_s->smac, topo.mac_gw0, 6);
+	return dp_build(ex_s, ex, NULL);
+}
+
 static void return_path(const char *vip, const char *client, const char *backend, uint8_t proto)
 {
 	struct pkt_spec fwd = { .src = client,
@@ -317,13 +334,7 @@ static void return_path(const char *vip, const char *client, const char *backend
 	back.sport = 9000 + svc;
 	memcpy(back.dmac, topo.mac_gw1, 6);
 	memcpy(back.smac, dp_mac_of(backend), 6);
-	ex_s = back;
-	ex_s.src = vip;
-	ex_s.sport = dp_svc_port(svc);
-	ex_s.ttl = 63;
-	memcpy(ex_s.dmac, dp_mac_of(client), 6);
-	memcpy(ex_s.smac, topo.mac_gw0, 6);
-	exlen = dp_build(&ex_s, ex, NULL);
+	exlen = back_expect(&back, vip, svc, &ex_s, ex);
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	assert_int_equal(olen, exlen);
 	assert_memory_equal(out, ex, exlen);
@@ -418,13 +429,7 @@ static void stateless_return(const char *vip, const char *client, const char *ba
 	assert_true(be_rev_publish(backend, bport, proto, svc));
 
 	back = reply_of(backend, bport, client, proto);
-	ex_s = back;
-	ex_s.src = vip;
-	ex_s.sport = dp_svc_port(svc);
-	ex_s.ttl = 63;
-	memcpy(ex_s.dmac, dp_mac_of(client), 6);
-	memcpy(ex_s.smac, topo.mac_gw0, 6);
-	exlen = dp_build(&ex_s, ex, NULL);
+	exlen = back_expect(&back, vip, svc, &ex_s, ex);
 	assert_false(nat_rev_present(backend, bport, client, 41000, proto));
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	assert_int_equal(olen, exlen);

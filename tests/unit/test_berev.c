@@ -87,28 +87,12 @@ static int be_rev_get(const char *backend, __u16 bport, struct sluice_nat_rev *r
 	return !bpf_map_lookup_elem(pr->maps.be_rev, &k, r);
 }
 
-static struct svc_conf nat_conf(__u16 write_port)
-{
-	struct svc_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.has_mode = 1;
-	c.mode = SLUICE_MODE_NAT;
-	c.has_maglev_size = 1;
-	c.maglev_size = 1031;
-	if (write_port) {
-		c.has_write_port = 1;
-		c.write_port = write_port;
-	}
-	return c;
-}
-
 static void test_publish(void **state)
 {
 	struct sluice_svc_key k1 = svctest_key("10.0.0.1", 80, IPPROTO_TCP);
 	struct sluice_svc_key k2 = svctest_key("10.0.0.2", 80, IPPROTO_TCP);
 	struct sluice_svc_key k6 = svctest_key("2001:db8::1", 443, IPPROTO_TCP);
-	struct svc_conf c = nat_conf(0);
+	struct svc_conf c = svctest_conf(SLUICE_MODE_NAT, 1031, 0);
 	struct sluice_nat_rev r;
 	struct sluice_svc old;
 	struct be_ref ref;
@@ -159,7 +143,7 @@ static void test_publish(void **state)
 static void test_publish_write_port(void **state)
 {
 	struct sluice_svc_key k = svctest_key("10.0.0.3", 80, IPPROTO_TCP);
-	struct svc_conf c = nat_conf(81);
+	struct svc_conf c = svctest_conf(SLUICE_MODE_NAT, 1031, 81);
 	struct sluice_nat_rev r;
 	struct sluice_svc old;
 
