@@ -226,7 +226,7 @@ void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-void cmd_warn_berev(const struct sluice_maps *m, __u32 svc_id)
+void cmd_warn_berev(const struct sluice_maps *m, __u32 svc_id, const struct sluice_backend *be)
 {
 	struct berev_conflict *cf = NULL;
 	struct berev_entry *v = NULL;
@@ -238,6 +238,9 @@ void cmd_warn_berev(const struct sluice_maps *m, __u32 svc_id)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (cf[i].a.svc_id != svc_id && cf[i].b.svc_id != svc_id)
+			continue;
+		if (be && (memcmp(&cf[i].key.addr, &be->addr, sizeof(be->addr)) ||
+			   (be->port && cf[i].key.port != be->port)))
 			continue;
 		berev_conflict_text(&cf[i], text, sizeof(text));
 		out_warn("%s", text);

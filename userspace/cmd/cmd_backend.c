@@ -272,7 +272,7 @@ static int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cm
 		return err;
 	print_changed(done, m, &cmd->svc, id, &rec);
 	if (cmd->kind == CMD_BACKEND_ADD)
-		cmd_warn_berev(m, rec.svc_id);
+		cmd_warn_berev(m, rec.svc_id, &rec);
 	return 0;
 }
 
