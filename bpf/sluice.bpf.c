@@ -16,7 +16,9 @@
  *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
  *    failover may move it to the next backend, failover.h)
  *   no service: [source port of no nat backend (sl_ports): passed] ->
- *               return-path lookup (sl_nat_rev) -> [a RST refusing the
+ *               return-path lookup (sl_nat_rev, else the stateless
+ *               sl_be_rev: only towards a forwarded destination) -> FIB
+ *               lookup -> [a RST refusing the
  *               SYN: redispatch, the rebuilt SYN forwarded to the next
  *               backend] -> passive signals -> TTL check -> SNAT rewrite
  *               -> untag -> forward
@@ -80,12 +82,39 @@ static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluic
 	return sluice_l2_untag(ctx, pkt);
 }
 
-/* Return direction of a nat flow: source back to the service. */
+/*
+ * Where a return packet of a nat flow (rev its translation) goes: fib
+ * filled and looked up (it reads the lookup, not the packet: it may come
+ * before the rewrite). SLUICE_CONTINUE with *rc the FIB's answer, or, for
+ * a stateless translation (sl_be_rev, nat.h), NOT_SERVICE when it must
+ * not apply: a destination the FIB does not forward (this host: its own
+ * connections to the backend's address and port stay its own), or a TCP
+ * segment with SYN, FIN or RST of a flow this gateway moved to another
+ * backend.
+ */
+static __always_inline int sluice_nat_back_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+						 const struct sluice_nat_rev *rev, int stateless,
+						 struct bpf_fib_lookup *fib, long *rc)
+{
+	sluice_fib_fill(fib, &rev->vip, &pkt->dst, pkt->family == ETH_P_IP, pkt->l4_proto,
+			rev->vport, pkt->dport, pkt->l3_end - pkt->l3_off);
+	*rc = sluice_fib_lookup(ctx, fib);
+	if (!stateless)
+		return SLUICE_CONTINUE;
+	if (*rc != BPF_FIB_LKUP_RET_SUCCESS && *rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return SLUICE_R_NOT_SERVICE;
+	if (pkt->l4_proto == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_FIN | SLUICE_TCP_RST)) &&
+	    sluice_be_rev_stale(pkt, rev))
+		return SLUICE_R_NOT_SERVICE;
+	return SLUICE_CONTINUE;
+}
+
+/* Return direction of a nat flow: source back to the service, forwarded (rc: the FIB's). */
 static __always_inline int sluice_nat_back(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					   const struct sluice_nat_rev *rev,
-					   struct bpf_fib_lookup *fib)
+					   struct bpf_fib_lookup *fib, long rc, int *action)
 {
-	int v4 = pkt->family == ETH_P_IP;
 	int reason;
 
 	reason = sluice_ttl_check(ctx, pkt);
@@ -94,9 +123,11 @@ static __always_inline int sluice_nat_back(struct xdp_md *ctx, const struct slui
 	reason = sluice_nat_rewrite(ctx, pkt, 1, &rev->vip, rev->vport);
 	if (reason != SLUICE_CONTINUE)
 		return reason;
-	sluice_fib_fill(fib, &rev->vip, &pkt->dst, v4, pkt->l4_proto, rev->vport, pkt->dport,
-			pkt->l3_end - pkt->l3_off);
-	return sluice_l2_untag(ctx, pkt);
+	reason = sluice_l2_untag(ctx, pkt);
+	if (reason != SLUICE_CONTINUE)
+		return reason;
+	reason = sluice_forward_rc(ctx, fib, rc, action);
+	return reason == SLUICE_R_FWD ? SLUICE_R_REV_NAT : reason;
 }
 
 SEC("xdp")
@@ -155,9 +186,17 @@ int sluice_xdp(struct xdp_md *ctx)
 	}
 	fib = &sc->fib;
 	if (reason == SLUICE_R_NOT_SERVICE) {
-		reason = sluice_nat_rev_lookup(&pkt, &rev);
+		int stateless;
+		long rc;
+
+		reason = sluice_nat_rev_lookup(&pkt, &rev, &stateless);
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;
+		reason = sluice_nat_back_route(ctx, &pkt, rev, stateless, fib, &rc);
+		if (reason != SLUICE_CONTINUE) {
+			rev = NULL;
+			goto out;
+		}
 		svc_id = rev->svc_id;
 		if (pkt.l4_proto == IPPROTO_TCP && (pkt.tcp_flags & SLUICE_TCP_RST)) {
 			int r = sluice_redispatch_rst(ctx, &pkt, rev);
@@ -175,12 +214,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		if (pkt.l4_proto == IPPROTO_TCP &&
 		    (pkt.tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_FIN | SLUICE_TCP_RST)))
 			sluice_signal_return(&pkt, rev);
-		reason = sluice_nat_back(ctx, &pkt, rev, fib);
-		if (reason != SLUICE_CONTINUE)
-			goto out;
-		reason = sluice_forward(ctx, fib, &action);
-		if (reason == SLUICE_R_FWD)
-			reason = SLUICE_R_REV_NAT;
+		reason = sluice_nat_back(ctx, &pkt, rev, fib, rc, &action);
 		goto out;
 	}
 	if (reason != SLUICE_CONTINUE || !svc)

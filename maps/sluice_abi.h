@@ -26,7 +26,9 @@
 /*
  * 9: sl_svc_stats_v4, 18 slots per service: bad_flags and martian are
  *    counted per service too; sl_local_addr (this host's addresses, martian
- *    as a source).
+ *    as a source); sl_ports (port bitmaps in front of the service and
+ *    return lookups); sl_be_rev, the stateless return path of nat (issue
+ *    14): backend address, port and protocol -> service address and port.
  * 7: sluice trace: sl_trace (ring buffer), sl_trace_cfg, sl_trace_buf. No
  *    existing layout changed: older pins get the new maps on the next load.
  * 8: sl_ifmac (the interface's MAC for the promiscuous-mode check); reasons
@@ -84,6 +86,7 @@
 
 /* This host's own addresses, martian as sources (struct sluice_local_addr). */
 #define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
+#define SLUICE_MAP_BE_REV "sl_be_rev"	    /* stateless nat return: backend -> service */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -417,6 +420,22 @@ struct sluice_nat_rev {
 	__u32 backend_id;      /* backend, for counting */
 };
 _Static_assert(sizeof(struct sluice_nat_rev) == 28, "sluice_nat_rev layout");
+
+/*
+ * sl_be_rev key (hash, value struct sluice_nat_rev): a nat backend as its
+ * replies leave it, source address and port. Written by userspace from the
+ * configuration for every backend address, port and protocol that serves
+ * exactly one service address and port (publish.c), so any gateway
+ * translates a reply it has no sl_nat_rev entry for (ECMP: the SYN went
+ * through another gateway). An ambiguous backend has no entry.
+ */
+struct sluice_be_rev_key {
+	union sluice_addr addr; /* backend address */
+	__be16 port;		/* backend port (the source port of its replies) */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;		/* must be zero */
+};
+_Static_assert(sizeof(struct sluice_be_rev_key) == 20, "sluice_be_rev_key layout");
 
 /*
  * sl_shards key (LPM trie): prefixlen counts the 32 bits of svc_id + address bits.

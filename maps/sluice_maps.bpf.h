@@ -107,6 +107,19 @@ struct {
 	__type(value, struct sluice_nat_rev);
 } sl_nat_rev SEC(".maps");
 
+/*
+ * Stateless return path of nat: backend -> service, from the configuration
+ * (userspace), for the replies sl_nat_rev has no entry for. Not
+ * preallocated: most gateways use few of the ids.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, struct sluice_be_rev_key);
+	__type(value, struct sluice_nat_rev);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sl_be_rev SEC(".maps");
+
 /* Locator: client prefixes pinned to a backend or a subset, per service. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -9,7 +9,9 @@
 #  1. spread: 300 new connections to one VIP; the new flows each gateway
 #     steered (its backend's new_flows counter), against 100 each.
 #  2. SIGKILL of one gateway's BIRD and sluiced while 12 downloads (/slow,
-#     300 kB at 100 KiB/s, about 3 s each) run: the time until the router's
+#     300 kB at 100 KiB/s, about 3 s each) run, ipip and 12 more nat (the
+#     stateless return path: replies spread over the gateways by the
+#     router): the time until the router's
 #     kernel route to the VIP loses that next hop (polled every 20 ms), and
 #     the downloads that failed or came short (connections lost). The
 #     gateway is started again; the time until it is back in the route.
@@ -71,35 +73,42 @@ after="$(new_flows 1) $(new_flows 2) $(new_flows 3)"
 spread=$(paste -d' ' <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") | awk '{printf "%d ", $2 - $1}')
 echo "spread of 300 new connections over the 3 gateways (ECMP, L4 hash): $spread(ideal 100 each)"
 
-# downloads N: N parallel /slow downloads in the background (files under $LAB_STATE/dl).
+# downloads N [NAT]: N parallel /slow downloads in the background (files under
+# $LAB_STATE/dl); with NAT, N more through the nat service (VIP port
+# $BGP_NAT_PORT, files n1..nN), whose replies the router spreads over the gateways.
 downloads() {
 	rm -rf "$LAB_STATE/dl"
 	mkdir -p "$LAB_STATE/dl"
 	for i in $(seq "$1"); do
 		(in_cli curl -s -m 20 -r 0-299999 -o "$LAB_STATE/dl/$i" "http://$VIP/slow"
 			echo $? >"$LAB_STATE/dl/$i.rc") &
+		[ -n "${2:-}" ] && (in_cli curl -s -m 20 -r 0-299999 -o "$LAB_STATE/dl/n$i" \
+			"http://$VIP:$BGP_NAT_PORT/slow"
+			echo $? >"$LAB_STATE/dl/n$i.rc") &
 	done
 }
-# lost N: how many of the downloads (waited for by the caller) failed or came short.
+# lost N [PREFIX]: how many of the downloads (waited for by the caller)
+# failed or came short (PREFIX n: the nat ones).
 lost() {
 	local i n=0
 	for i in $(seq "$1"); do
-		[ "$(cat "$LAB_STATE/dl/$i.rc")" = 0 ] &&
-			[ "$(stat -c %s "$LAB_STATE/dl/$i" 2>/dev/null)" = 300000 ] || n=$((n + 1))
+		[ "$(cat "$LAB_STATE/dl/${2:-}$i.rc")" = 0 ] &&
+			[ "$(stat -c %s "$LAB_STATE/dl/${2:-}$i" 2>/dev/null)" = 300000 ] || n=$((n + 1))
 	done
 	echo $n
 }
 
 # --- 2. SIGKILL --------------------------------------------------------------------------
-kill_ms="" back_ms="" kill_lost=0
+kill_ms="" back_ms="" kill_lost=0 nat_lost=0
 for r in $(seq "$ROUNDS"); do
 	g=$(((r - 1) % 3 + 1))
-	downloads 12
+	downloads 12 nat
 	sleep 1
 	kill -9 "$(cat "$(bgp_gw_dir $g)/sluiced.pid")" "$(cat "$LAB_STATE/g$g/bird.pid")" 2>/dev/null
 	kill_ms="$kill_ms $(lab_wait_ms 10000 not_via $g)"
 	wait
 	kill_lost=$((kill_lost + $(lost 12)))
+	nat_lost=$((nat_lost + $(lost 12 n)))
 	t0=$(date +%s%N)
 	gw_up $g >/dev/null
 	lab_wait_ms 30000 via $g >/dev/null
@@ -108,6 +117,7 @@ for r in $(seq "$ROUNDS"); do
 done
 echo "SIGKILL of a gateway's BIRD and sluiced -> withdrawn at the router: median $(tr ' ' '\n' <<<"$kill_ms" | median) ms (rounds:$kill_ms)"
 echo "  connections lost: $kill_lost of $((12 * ROUNDS)) downloads (ipip, identical Maglev tables)"
+echo "  nat connections lost: $nat_lost of $((12 * ROUNDS)) downloads (stateless return path)"
 echo "  restarted -> back in the route: median $(tr ' ' '\n' <<<"$back_ms" | median) ms (BIRD's connect delay included)"
 
 # --- 3. link down, BFD on -------------------------------------------------------------------

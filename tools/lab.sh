@@ -573,8 +573,10 @@ lab_attach_ha() {
 #
 # lab_up_bgp [G] [N]: G gateways (default 3, at most 9) and N backends
 # (default 2) on one bridge with a router; the client sits behind the
-# router. ipip (DSR) only: the backends answer through the router, never
-# through a gateway. The router runs BIRD (lab_bgp_router: eBGP AS 65000
+# router. ipip (DSR): the backends answer through the router, never
+# through a gateway; nat: the router sends a backend's replies to the client
+# back to the gateways (ECMP, each held by BFD: a policy rule and table 100,
+# lab_bgp_router), any of which translates them (stateless return path). The router runs BIRD (lab_bgp_router: eBGP AS 65000
 # with every gateway over IPv4 and IPv6, BFD, ECMP into its kernel tables:
 # `merge paths`, L4 multipath hashing); each gateway gets a BIRD main config that includes
 # the file sluiced writes (lab_bgp_gw_bird G); the test starts sluiced.
@@ -604,6 +606,11 @@ BGP_ROUTER4=198.18.0.254
 BGP_ROUTER6=fd00:5c::fe
 BGP_CLIENT4=198.18.200.2
 BGP_CLIENT6=fd00:5c:c8::2
+BGP_CLIENT_NET4=198.18.200.0/24
+BGP_CLIENT_NET6=fd00:5c:c8::/64
+BGP_BACKENDS4=198.18.0.8/29   # backends 1..5: 198.18.0.11-15
+BGP_BACKENDS6=fd00:5c::10/124 # and fd00:5c::11-15
+BGP_NATRET_TABLE=100
 BGP_ROUTER_AS=65000
 BGP_GW_AS=65001
 bgp_gw_addr4() { echo "198.18.0.$1"; }
@@ -651,6 +658,23 @@ template bgp gateways {
 	hold time $BGP_HOLD;}
 }
 EOF
+	# The backends' nat replies to the client (ip rule from lab_up_bgp: table
+	# 100): ECMP over the gateways, each next hop held by its BFD session.
+	local v4="" v6=""
+	g=1
+	while [ "$g" -le "$(cat "$LAB_STATE/gateways")" ]; do
+		v4="$v4 via $(bgp_gw_addr4 "$g") bfd"
+		v6="$v6 via $(bgp_gw_addr6 "$g") bfd"
+		g=$((g + 1))
+	done
+	cat >>"$d/bird.conf" <<EOF
+ipv4 table natret4;
+ipv6 table natret6;
+protocol static snatret4 { ipv4 { table natret4; }; route $BGP_CLIENT_NET4$v4; }
+protocol static snatret6 { ipv6 { table natret6; }; route $BGP_CLIENT_NET6$v6; }
+protocol kernel kret4 { ipv4 { table natret4; import none; export all; }; kernel table $BGP_NATRET_TABLE; merge paths on; }
+protocol kernel kret6 { ipv6 { table natret6; import none; export all; }; kernel table $BGP_NATRET_TABLE; merge paths on; }
+EOF
 	g=1
 	while [ "$g" -le "$(cat "$LAB_STATE/gateways")" ]; do
 		cat >>"$d/bird.conf" <<EOF
@@ -682,11 +706,13 @@ EOF
 
 # The lab's sluiced (lab_bgp_sluiced G, $SLUICED: the daemon's binary): its
 # files under $LAB_STATE/gG; services ipip, TCP health checks every 0.3 s:
-# BGP_VIP_A and BGP_VIP_6 on backend 1, BGP_VIP_B on backend 2; the bgp
+# BGP_VIP_A and BGP_VIP_6 on backend 1, BGP_VIP_B on backend 2; nat on
+# BGP_VIP_A and BGP_VIP_6 port BGP_NAT_PORT to backend 1 port 80; the bgp
 # section with both router sessions, BFD, drain-on-stop 10 s.
 BGP_VIP_A=198.19.0.1
 BGP_VIP_B=198.19.0.2
 BGP_VIP_6=fd00:5c:ff::1
+BGP_NAT_PORT=8080 # nat services on BGP_VIP_A and BGP_VIP_6 (backend 1, port 80)
 bgp_gw_dir() { echo "$LAB_STATE/g$1"; }
 # sluice_bgpgw G ARGS...: the CLI in gateway G, on its pins and its daemon's socket.
 sluice_bgpgw() {
@@ -721,6 +747,16 @@ services:
     mode: ipip
     health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
     backends: ["$(ha_be_addr6 1)"]
+  - address: $BGP_VIP_A
+    port: $BGP_NAT_PORT
+    mode: nat
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [{address: $(ha_be_addr4 1), port: 80}]
+  - address: "$BGP_VIP_6"
+    port: $BGP_NAT_PORT
+    mode: nat
+    health: {type: tcp, interval: 0.3, timeout: 0.2, rise: 1, fall: 1}
+    backends: [{address: "$(ha_be_addr6 1)", port: 80}]
 bgp:
   asn: $BGP_GW_AS
   router-id: $(bgp_gw_addr4 "$1")
@@ -826,7 +862,23 @@ lab_up_bgp() {
 	i=1
 	while [ "$i" -le "$n" ]; do
 		lab_ha_backend "$i" $BGP_ROUTER4 $BGP_ROUTER6 || return 1
+		# nat replies go through the router to a gateway: no shortcut learnt.
+		in_be "$i" sysctl -qw net.ipv4.conf.all.accept_redirects=0 \
+			net.ipv6.conf.all.accept_redirects=0 net.ipv6.conf.b0.accept_redirects=0
 		i=$((i + 1))
+	done
+	# nat: a backend's reply to the client (its own source address, where
+	# ipip's DSR replies carry the VIP's) is routed to the gateways (table
+	# 100, filled by the router's BIRD, lab_bgp_router), which translate it
+	# back; a gateway reaches the client through the router.
+	in_r sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.rg0.send_redirects=0
+	in_r ip rule add from $BGP_BACKENDS4 to $BGP_CLIENT_NET4 iif rg0 lookup $BGP_NATRET_TABLE
+	in_r ip -6 rule add from $BGP_BACKENDS6 to $BGP_CLIENT_NET6 iif rg0 lookup $BGP_NATRET_TABLE
+	g=1
+	while [ "$g" -le "$ng" ]; do
+		in_gwi "$g" ip route add $BGP_CLIENT_NET4 via $BGP_ROUTER4
+		in_gwi "$g" ip -6 route add $BGP_CLIENT_NET6 via $BGP_ROUTER6
+		g=$((g + 1))
 	done
 	lab_wait_nginx "$n"
 }

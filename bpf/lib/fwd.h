@@ -87,20 +87,25 @@ static __always_inline int sluice_l2_untag(struct xdp_md *ctx, const struct slui
 	return SLUICE_CONTINUE;
 }
 
+/* The FIB's answer for fib (filled by sluice_fib_fill) from the ingress interface. */
+static __always_inline long sluice_fib_lookup(struct xdp_md *ctx, struct bpf_fib_lookup *fib)
+{
+	fib->ifindex = ctx->ingress_ifindex;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
 /*
- * The stage. fib is filled (sluice_fib_fill) for the packet as it leaves;
- * the frame starts with an untagged Ethernet header. Returns FWD with
+ * The stage's second half, once the FIB answered rc (sluice_fib_lookup;
+ * it reads the lookup, never the packet, so it may come before a rewrite).
+ * The frame starts with an untagged Ethernet header. Returns FWD with
  * *action XDP_TX or XDP_REDIRECT, FWD_STACK (pass), or TOO_BIG (drop).
  */
-static __always_inline int sluice_forward(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
-					  int *action)
+static __always_inline int sluice_forward_rc(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+					     long rc, int *action)
 {
 	__u32 in = ctx->ingress_ifindex;
 	struct ethhdr *eth;
-	long rc;
 
-	fib->ifindex = in;
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return SLUICE_R_TOO_BIG;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
@@ -115,6 +120,13 @@ static __always_inline int sluice_forward(struct xdp_md *ctx, struct bpf_fib_loo
 	else
 		*action = bpf_redirect(fib->ifindex, 0);
 	return SLUICE_R_FWD;
+}
+
+/* The stage: lookup, then sluice_forward_rc(). fib is filled (sluice_fib_fill). */
+static __always_inline int sluice_forward(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+					  int *action)
+{
+	return sluice_forward_rc(ctx, fib, sluice_fib_lookup(ctx, fib), action);
 }
 
 #endif /* SLUICE_FWD_H */

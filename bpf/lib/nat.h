@@ -15,6 +15,20 @@
  * Forward: a new flow also inserts its return translation into sl_nat_rev
  * (backend -> client: vip, vport). Return: a packet matching no service is
  * looked up there by its own 5-tuple.
+ *
+ * Stateless return (issue 14): behind BGP ECMP a backend's reply may reach
+ * a gateway that never saw the SYN, and has no sl_nat_rev entry. A reply
+ * missing there is looked up in sl_be_rev by its source address, port and
+ * protocol: userspace writes there every backend address and port that
+ * serves exactly one service address and port (berev.h), so the
+ * translation follows from the configuration alone, on any gateway.
+ * Such a reply is translated only when the FIB forwards its destination
+ * (not to this host: the gateway's own health checks of the backend, say,
+ * stay untouched), and not when this gateway's flow for it moved to
+ * another backend (failover: the old backend's late answers translate no
+ * more, as with sl_nat_rev). The flow key is rebuilt from the reply
+ * (client = its destination), so passive signals and redispatch work on
+ * it as on a sl_nat_rev entry.
  */
 #ifndef SLUICE_NAT_H
 #define SLUICE_NAT_H
@@ -31,6 +45,8 @@
 #include "common.h"
 #include "parse.h"
 #include "csum.h"
+#include "fwd.h"
+#include "natrev.h"
 
 /* SLUICE_CONTINUE, or TTL when the packet's TTL / hop limit is 1 or 0. */
 static __always_inline int sluice_ttl_check(struct xdp_md *ctx, const struct sluice_pkt *pkt)
@@ -125,6 +141,9 @@ static __always_inline int sluice_nat_rewrite(struct xdp_md *ctx, const struct s
  * Record how the backend's replies of a new nat flow are translated back:
  * key backend:bport -> client:cport, value the service address and port.
  * A failed insert (LRU full of busy entries) only loses the return path.
+ * Also for a backend sl_be_rev translates: skipping this insert saves about
+ * 70 ns per new flow (BENCHMARKS.md), but the flow's bookkeeping (the
+ * sweep's twins, tested) counts on the entry.
  */
 static __always_inline void sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
 						  const struct sluice_backend *be, __u32 svc_id,
@@ -145,9 +164,12 @@ static __always_inline void sluice_nat_rev_insert(const struct sluice_flow_key *
 	bpf_map_update_elem(&sl_nat_rev, &key, &rev, BPF_ANY);
 }
 
-/* The return translation of this packet: SLUICE_CONTINUE with *rev, or NOT_SERVICE. */
+/*
+ * The return translation of this packet: SLUICE_CONTINUE with *rev, or
+ * NOT_SERVICE. *stateless: 1 when it came from sl_be_rev (see above).
+ */
 static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
-						 struct sluice_nat_rev **rev)
+						 struct sluice_nat_rev **rev, int *stateless)
 {
 	struct sluice_flow_key key = {};
 	struct sluice_nat_rev *r;
@@ -158,11 +180,30 @@ static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
 	key.dport = pkt->dport;
 	key.proto = pkt->l4_proto;
 	r = bpf_map_lookup_elem(&sl_nat_rev, &key);
+	*stateless = 0;
 	/* An id that indexes no per-service counter is no translation we made. */
-	if (!r || r->svc_id >= SLUICE_MAX_SERVICES)
-		return SLUICE_R_NOT_SERVICE;
+	if (!r || r->svc_id >= SLUICE_MAX_SERVICES) {
+		r = sluice_be_rev_of(&pkt->src, pkt->sport, pkt->l4_proto, pkt->family == ETH_P_IP);
+		if (!r)
+			return SLUICE_R_NOT_SERVICE;
+		*stateless = 1;
+	}
 	*rev = r;
 	return SLUICE_CONTINUE;
+}
+
+/*
+ * A stateless translation rev of a TCP segment with SYN, FIN or RST
+ * (backend -> client) that this gateway's flow contradicts: the flow is
+ * here, of rev's service, on another backend (failover moved it). 1:
+ * leave the segment untranslated.
+ */
+static __always_inline int sluice_be_rev_stale(const struct sluice_pkt *pkt,
+					       const struct sluice_nat_rev *rev)
+{
+	struct sluice_flow *f = sluice_rev_flow(&pkt->dst, pkt->dport, pkt->l4_proto, rev);
+
+	return f && f->svc_id == rev->svc_id && f->backend_id != rev->backend_id;
 }
 
 #endif /* SLUICE_NAT_H */

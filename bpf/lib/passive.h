@@ -12,7 +12,8 @@
  *    them when the client's FIN was seen too.
  *  - ICMP / ICMPv6 destination unreachable (sluice_signal_icmp) whose
  *    quoted packet is one the gateway sent to a backend (client -> backend
- *    after DNAT): found through sl_nat_rev with the quoted 5-tuple reversed:
+ *    after DNAT): found through sl_nat_rev with the quoted 5-tuple reversed
+ *    (or sl_be_rev, nat.h, for a flow this gateway holds on that backend):
  *    UNREACHABLE. The ICMP itself still passes to the stack.
  *  - ipip and local (flow.h): the client's first ACK without SYN on a flow
  *    not ESTABLISHED means the backend's SYN-ACK reached it: SUCCESS.
@@ -51,6 +52,7 @@
 #include "common.h"
 #include "parse.h"
 #include "bulkhead.h"
+#include "natrev.h"
 
 /* A RST closes both directions: both FIN bits, so the flow reads as closed. */
 #define SLUICE_FLOW_FIN_BOTH (SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND)
@@ -288,8 +290,17 @@ static __always_inline struct sluice_nat_rev *sluice_signal_icmp(struct xdp_md *
 	key->sport = ports[1];
 	key->dport = ports[0];
 	rev = bpf_map_lookup_elem(&sl_nat_rev, key);
-	if (!rev || rev->svc_id >= SLUICE_MAX_SERVICES)
-		return NULL;
+	if (!rev || rev->svc_id >= SLUICE_MAX_SERVICES) {
+		struct sluice_flow *f;
+
+		/* Stateless (nat.h): about a flow this gateway sent to that backend only. */
+		rev = sluice_be_rev_of(&key->src, key->sport, key->proto, pkt->family == ETH_P_IP);
+		if (!rev)
+			return NULL;
+		f = sluice_rev_flow(&key->dst, key->dport, key->proto, rev);
+		if (!f || f->svc_id != rev->svc_id || f->backend_id != rev->backend_id)
+			return NULL;
+	}
 	seq = sluice_hdr(ctx, ports_off + 4, 4);
 	if (seq && key->proto == IPPROTO_TCP && moveable) {
 		*qseq = *seq;

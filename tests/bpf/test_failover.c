@@ -7,7 +7,8 @@
  * bytes, built independently by tests/lib/pktbuild: options as sent,
  * checksums from scratch, VLAN tags gone), the RST that passes (retries
  * spent, off, wrong ack, a Fast Open SYN), the ICMP / ICMPv6 variants,
- * the counters (moved, redispatched, retry_exhausted) and the fast trip
+ * the RST redispatch of a flow with no sl_nat_rev entry (stateless return
+ * path, sl_be_rev), the counters (moved, redispatched, retry_exhausted) and the fast trip
  * (the breaker opened at the K-th refusal in a row, the map checked).
  *
  * The fixture (tests/lib/dpfix) moves the suite into a private network
@@ -29,7 +30,9 @@
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
+#include "berev.h"
 #include "maps.h"
+#include "publish.h"
 #include "sluice.skel.h"
 #include "pktbuild.h"
 #include "dpfix.h"
@@ -113,6 +116,15 @@ static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 	struct sluice_nat_rev r;
 
 	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
+}
+
+/* Forget flow client:cport's return entry on backend be (an LRU eviction, say). */
+static void rev_del(uint32_t be, const char *client, uint16_t cport)
+{
+	struct sluice_flow_key k =
+		dp_key_of(dp_be_text(be), client, ntohs(dp.bes[be].port), cport, IPPROTO_TCP);
+
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), 0), 0);
 }
 
 static uint32_t flow_flags(const char *client, const char *vip, uint16_t sport, uint32_t svc)
@@ -376,25 +388,39 @@ static void test_resteer_spent(void **state)
 
 /* ---- redispatch on a RST ------------------------------------------------ */
 
-static void redispatch_rst(const char *client, const char *vip, int n_vlan)
+/*
+ * Backend a refuses the SYN of flow client:1000 of svc (a RST, tags
+ * n_vlan): swallowed, the SYN re-sent to the next backend, which it
+ * returns. The refusal is a's, the move counted, the RST never reached
+ * the client, the return translation is the new backend's.
+ */
+static uint32_t refused_moves(const char *client, const char *vip, uint32_t svc, uint32_t a,
+			      int n_vlan)
 {
 	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
-	uint32_t ids[3], svc, a, b;
 	struct sluice_be_signals sig;
 	int len, olen;
+	uint32_t b;
 
-	svc = svc3(vip, SLUICE_MODE_NAT, ids);
-	a = syn_in(client, vip, 1000, svc, 0);
 	events_of(0);
 	len = backend_rst(a, client, 1000, ISN + 1, n_vlan, in);
 	olen = run_expect(in, len, dp.if_gw1, XDP_TX, SLUICE_R_FWD, svc, out);
 	b = moved_syn_expect(client, vip, svc, a, out, olen);
-	/* The refusal is a's, the move counted, the RST never reached the client. */
 	assert_int_equal(maps_read_be_signals(&dp.pin.maps, a, &sig), 0);
 	assert_int_equal(sig.refused, 1);
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
 	assert_int_equal(events_of(SLUICE_EV_REFUSED), 1);
 	assert_true(rev_exists(b, client, 1000));
+	return b;
+}
+
+static void redispatch_rst(const char *client, const char *vip, int n_vlan)
+{
+	uint32_t ids[3], svc, a, b;
+
+	svc = svc3(vip, SLUICE_MODE_NAT, ids);
+	a = syn_in(client, vip, 1000, svc, 0);
+	b = refused_moves(client, vip, svc, a, n_vlan);
 	assert_false(rev_exists(a, client, 1000));
 	assert_false(flow_flags(client, vip, 1000, svc) & FIN_BOTH);
 	assert_int_equal(dp_be_ctr(b).new_flows, 1);
@@ -459,9 +485,57 @@ static void test_rst_passes(void **state)
 	assert_int_equal(fo_ctr(svc, 0).moved, 2);
 }
 
+/* ---- with the stateless return path (sl_be_rev, nat.h) ----------------- */
+
+/*
+ * The backends unambiguous (sl_be_rev published as userspace does) and the
+ * flow's sl_nat_rev entry gone (evicted): a's RST still redispatches it
+ * (the translation and the flow key rebuilt from the table); the moved flow
+ * then holds b's entry; a's late SYN-ACK translates no more (the flow is
+ * b's), b's goes back to the client and counts redispatched.
+ */
+static void stateless_redispatch(const char *client, const char *vip)
+{
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	uint32_t ids[3], svc, a, b;
+	struct pkt_spec s;
+	int len;
+
+	svc = svc3(vip, SLUICE_MODE_NAT, ids);
+	assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
+	a = syn_in(client, vip, 1000, svc, 0);
+	rev_del(a, client, 1000);
+	b = refused_moves(client, vip, svc, a, 0);
+
+	s = dp_backend_seg(a, client, IPPROTO_TCP, 1000, SYNACK);
+	len = dp_build(&s, in, NULL);
+	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out);
+	assert_memory_equal(out, in, len);
+	assert_false(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
+
+	s = dp_backend_seg(b, client, IPPROTO_TCP, 1000, SYNACK);
+	len = dp_build(&s, in, NULL);
+	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
+	assert_true(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(fo_ctr(svc, 0).redispatched, 1);
+	assert_int_equal(events_of(SLUICE_EV_REDISPATCHED), 1);
+	/* Leave no entry to the next test. */
+	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);
+}
+
+DP_TEST(test_stateless_redispatch_v4, stateless_redispatch(CLIENT4, VIP4));
+DP_TEST(test_stateless_redispatch_v6, stateless_redispatch(CLIENT6, VIP6));
+
 /* ---- redispatch on ICMP ------------------------------------------------- */
 
-static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves)
+/*
+ * An ICMP destination unreachable from a router quoting the SYN a's
+ * service sent to backend a (code): the flow moves (moves) or not.
+ * stateless: the backends in sl_be_rev and the flow's sl_nat_rev entry
+ * gone (the quote is matched through the table and the flow held here).
+ */
+static void redispatch_icmp(const char *client, const char *vip, uint8_t code, int moves,
+			    int stateless)
 {
 	int v6 = strchr(vip, ':') != NULL;
 	uint8_t quote[PKT_BUF_MAX], in[PKT_BUF_MAX], out[DP_OUT_MAX];
@@ -470,12 +544,17 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 				 .proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
 				 .icmp_unreach = 1,
 				 .icmp_code = code };
+	struct sluice_flow_key k;
 	struct pkt_layout lay;
 	uint32_t ids[3], svc, a;
 	int len, olen;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
+	if (stateless)
+		assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
 	a = syn_in(client, vip, 1000, svc, 0);
+	if (stateless)
+		rev_del(a, client, 1000);
 	/* The quote: the SYN as sent to a (TTL 63), its IP header and 8 bytes of TCP. */
 	len = expect_syn(client, 1000, a, quote);
 	(void)len;
@@ -498,17 +577,27 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 	moved_syn_expect(client, vip, svc, a, out, olen);
 	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 1);
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
+	if (!stateless)
+		return;
+	/* About a flow this gateway does not hold: no signal, nothing moves. */
+	k = dp_key_of(client, vip, 1000, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_flows_v2, &k, sizeof(k), 0), 0);
+	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_L4, DP_NO_SVC, out);
+	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 0);
+	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);
 }
 
 static void test_redispatch_icmp(void **state)
 {
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	redispatch_icmp(CLIENT4, VIP4, 3, 1);  /* port unreachable */
-	redispatch_icmp(CLIENT4, VIP4, 13, 1); /* administratively prohibited */
-	redispatch_icmp(CLIENT4, VIP4, 4, 0);  /* fragmentation needed: path MTU, not a failure */
-	redispatch_icmp(CLIENT6, VIP6, 4, 1);  /* port unreachable */
-	redispatch_icmp(CLIENT6, VIP6, 1, 1);  /* administratively prohibited */
+	redispatch_icmp(CLIENT4, VIP4, 3, 1, 0);  /* port unreachable */
+	redispatch_icmp(CLIENT4, VIP4, 13, 1, 0); /* administratively prohibited */
+	redispatch_icmp(CLIENT4, VIP4, 4, 0, 0); /* fragmentation needed: path MTU, not a failure */
+	redispatch_icmp(CLIENT6, VIP6, 4, 1, 0); /* port unreachable */
+	redispatch_icmp(CLIENT6, VIP6, 1, 1, 0); /* administratively prohibited */
+	redispatch_icmp(CLIENT4, VIP4, 3, 1, 1); /* the same without sl_nat_rev entry */
+	redispatch_icmp(CLIENT6, VIP6, 4, 1, 1);
 }
 
 /* ---- fast trip ---------------------------------------------------------- */
@@ -589,6 +678,8 @@ int main(void)
 		cmocka_unit_test(test_redispatch_rst_v6),
 		cmocka_unit_test(test_redispatch_rst_vlan),
 		cmocka_unit_test(test_rst_passes),
+		cmocka_unit_test(test_stateless_redispatch_v4),
+		cmocka_unit_test(test_stateless_redispatch_v6),
 		cmocka_unit_test(test_redispatch_icmp),
 		cmocka_unit_test(test_fast_trip),
 	};

@@ -31,14 +31,18 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/if_link.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
+#include "berev.h"
 #include "flowhash.h"
+#include "publish.h"
 #include "sluice.skel.h"
 #include "decap.skel.h"
 #include "pktbuild.h"
@@ -285,6 +289,23 @@ static void test_nat_ttl(void **state)
 
 /* ---- return path ------------------------------------------------------- */
 
+/*
+ * The backend's reply back (arriving on gw1) as the gateway sends it to the
+ * client: from vip and service svc's port, TTL - 1, MACs gw0 -> client.
+ * Its spec in *ex_s, the frame in ex: its length.
+ */
+static int back_expect(const struct pkt_spec *back, const char *vip, uint32_t svc,
+		       struct pkt_spec *ex_s, uint8_t *ex)
+{
+	*ex_s = *back;
+	ex_s->src = vip;
+	ex_s->sport = dp_svc_port(svc);
+	ex_s->ttl = 63;
+	memcpy(ex_s->dmac, dp_mac_of(back->dst), 6);
+	memcpy(ex_s->smac, topo.mac_gw0, 6);
+	return dp_build(ex_s, ex, NULL);
+}
+
 static void return_path(const char *vip, const char *client, const char *backend, uint8_t proto)
 {
 	struct pkt_spec fwd = { .src = client,
@@ -313,13 +334,7 @@ static void return_path(const char *vip, const char *client, const char *backend
 	back.sport = 9000 + svc;
 	memcpy(back.dmac, topo.mac_gw1, 6);
 	memcpy(back.smac, dp_mac_of(backend), 6);
-	ex_s = back;
-	ex_s.src = vip;
-	ex_s.sport = dp_svc_port(svc);
-	ex_s.ttl = 63;
-	memcpy(ex_s.dmac, dp_mac_of(client), 6);
-	memcpy(ex_s.smac, topo.mac_gw0, 6);
-	exlen = dp_build(&ex_s, ex, NULL);
+	exlen = back_expect(&back, vip, svc, &ex_s, ex);
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	assert_int_equal(olen, exlen);
 	assert_memory_equal(out, ex, exlen);
@@ -426,6 +441,146 @@ static void test_port_bitmaps(void **state)
 	ports_put(0, 0, 0);
 	ports_flow(svc, 42003, 1, 1);
 }
+
+
+/* ---- stateless return path (sl_be_rev, issue 14) ------------------------ */
+
+/* 1 when sl_nat_rev holds backend:bport -> client:cport. */
+static int nat_rev_present(const char *backend, uint16_t bport, const char *client, uint16_t cport,
+			   uint8_t proto)
+{
+	struct sluice_flow_key k = dp_key_of(backend, client, bport, cport, proto);
+	struct sluice_nat_rev r;
+
+	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
+}
+
+/* The reply backend:bport -> dst:41000 arriving on gw1, from the backend's MAC. */
+static struct pkt_spec reply_of(const char *backend, uint16_t bport, const char *dst, uint8_t proto)
+{
+	struct pkt_spec back = { .src = backend,
+				 .dst = dst,
+				 .proto = proto,
+				 .sport = bport,
+				 .dport = 41000,
+				 .tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK,
+				 .payload = 13 };
+
+	memcpy(back.dmac, topo.mac_gw1, 6);
+	memcpy(back.smac, dp_mac_of(backend), 6);
+	return back;
+}
+
+/*
+ * Publish the table as userspace does, from the services and backends the
+ * tests wrote (publish.c, berev.c); 1 when it holds backend:bport (proto)
+ * translated to service svc.
+ */
+static int be_rev_publish(const char *backend, uint16_t bport, uint8_t proto, uint32_t svc)
+{
+	struct sluice_be_rev_key k;
+	struct sluice_nat_rev r;
+
+	assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
+	memset(&k, 0, sizeof(k));
+	dp_addr(backend, &k.addr);
+	k.port = htons(bport);
+	k.proto = proto;
+	return !bpf_map_lookup_elem(dp.pin.maps.be_rev, &k, &r) && r.svc_id == svc;
+}
+
+/*
+ * A reply whose gateway never saw the SYN (no flow, no sl_nat_rev entry) is
+ * translated from sl_be_rev alone, byte for byte as the stateful one (and
+ * the same once the gateway holds the flow); a reply to the gateway's own
+ * address stays untouched. Then a second service port shares the backend: ambiguous,
+ * out of the table, its reply passes untranslated unless the gateway holds
+ * the flow (sl_nat_rev).
+ */
+static void stateless_return(const char *vip, const char *client, const char *backend,
+			     const char *gw_addr, uint8_t proto)
+{
+	struct pkt_spec back, ex_s, fwd;
+	struct berev_conflict *cf = NULL;
+	struct berev_entry *v = NULL;
+	uint8_t in[PKT_BUF_MAX], ex[PKT_BUF_MAX], out[DP_OUT_MAX];
+	uint32_t svc, svc2, be, be2;
+	uint16_t bport;
+	size_t kept, nc, i;
+	int len, exlen, olen;
+
+	svc = dp_svc_add(vip, proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	bport = 9000 + svc;
+	be = dp_be_add(svc, backend, bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc, &be, 1);
+	assert_true(be_rev_publish(backend, bport, proto, svc));
+
+	back = reply_of(backend, bport, client, proto);
+	exlen = back_expect(&back, vip, svc, &ex_s, ex);
+	assert_false(nat_rev_present(backend, bport, client, 41000, proto));
+	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+	assert_int_equal(olen, exlen);
+	assert_memory_equal(out, ex, exlen);
+	assert_int_equal(pkt_check_csums(out, olen), 0);
+
+	/* A flow steered here keeps its own entry too; the reply goes back the same. */
+	fwd = dp_client_seg(client, vip, proto, 41000, dp_svc_port(svc), PKT_TCP_SYN);
+	dp_send_expect(&fwd, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	assert_int_equal(dp_flow_be(client, vip, 41000, dp_svc_port(svc), proto), be);
+	assert_true(nat_rev_present(backend, bport, client, 41000, proto));
+	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+	assert_memory_equal(out, ex, exlen);
+
+	/* To this host (its own connection to the backend's port): not ours, untouched. */
+	back.dst = gw_addr;
+	len = dp_build(&back, in, NULL);
+	dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
+	assert_int_equal(olen, len);
+	assert_memory_equal(out, in, len);
+
+	/* The same backend address and port behind a second service port: ambiguous. */
+	svc2 = dp_svc_add(vip, proto, SLUICE_MODE_NAT, SLUICE_HASH_5TUPLE, NULL);
+	be2 = dp_be_add(svc2, backend, bport, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc2, &be2, 1);
+	assert_false(be_rev_publish(backend, bport, proto, svc));
+	assert_false(be_rev_publish(backend, bport, proto, svc2));
+	/* The conflict names both (earlier tests' services may add others). */
+	assert_int_equal(berev_build(&dp.pin.maps, NULL, &v, &kept, &cf, &nc), 0);
+	for (i = 0; i < nc && cf[i].a.svc_id != svc; i++)
+		;
+	assert_true(i < nc);
+	assert_int_equal(cf[i].b.svc_id, svc2);
+	assert_int_equal(ntohs(cf[i].key.port), bport);
+	free(v);
+	free(cf);
+	back = reply_of(backend, bport, client, proto);
+	back.dport = 41001;
+	len = dp_build(&back, in, NULL);
+	dp_send_expect(&back, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out, &olen);
+	assert_memory_equal(out, in, len);
+	/* A flow this gateway steers records its translation again, and its reply goes back. */
+	fwd = dp_client_seg(client, vip, proto, 41001, dp_svc_port(svc2), PKT_TCP_SYN);
+	dp_send_expect(&fwd, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc2, out, &olen);
+	assert_true(nat_rev_present(backend, bport, client, 41001, proto));
+	ex_s.dport = 41001;
+	ex_s.sport = dp_svc_port(svc2);
+	exlen = dp_build(&ex_s, ex, NULL);
+	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc2, out, &olen);
+	assert_memory_equal(out, ex, exlen);
+
+	/* Leave no entry to the next test. */
+	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);
+	(void)kept;
+}
+
+DP_TEST(test_stateless_return_v4_tcp,
+	stateless_return(VIP4, CLIENT4, "10.1.0.2", "10.1.0.1", IPPROTO_TCP));
+DP_TEST(test_stateless_return_v4_udp,
+	stateless_return(VIP4, CLIENT4, "10.1.0.3", "10.1.0.1", IPPROTO_UDP));
+DP_TEST(test_stateless_return_v6_tcp,
+	stateless_return(VIP6, CLIENT6, "2001:db8:b::2", "2001:db8:b::1", IPPROTO_TCP));
+DP_TEST(test_stateless_return_v6_udp,
+	stateless_return(VIP6, CLIENT6, "2001:db8:b::3", "2001:db8:b::1", IPPROTO_UDP));
 
 /* ---- ipip -------------------------------------------------------------- */
 
@@ -988,6 +1143,11 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_return_path_v4),
 	cmocka_unit_test(test_return_path_v6),
 	cmocka_unit_test(test_port_bitmaps),
+
+	cmocka_unit_test(test_stateless_return_v4_tcp),
+	cmocka_unit_test(test_stateless_return_v4_udp),
+	cmocka_unit_test(test_stateless_return_v6_tcp),
+	cmocka_unit_test(test_stateless_return_v6_udp),
 	cmocka_unit_test(test_ipip_v4),
 	cmocka_unit_test(test_ipip_v6),
 	cmocka_unit_test(test_ipip_encap_fail),

@@ -4,7 +4,8 @@
 # (tools/lab.sh lab_up_bgp): a router running BIRD (eBGP with each gateway,
 # BFD 100 ms x 3, ECMP into its kernel table, L4 multipath hashing), three
 # gateways each running BIRD and sluiced (the bgp section: sluiced writes
-# BIRD's include and reconfigures it), two nginx backends (ipip, DSR), a
+# BIRD's include and reconfigures it), two nginx backends (ipip, DSR; and
+# nat on port 8080 of two VIPs: replies routed back over the gateways), a
 # client behind the router. Three VIPs: 198.19.0.1 and fd00:5c:ff::1
 # (backend 1), 198.19.0.2 (backend 2), TCP health checks every 0.3 s;
 # sessions over IPv4 and IPv6.
@@ -22,6 +23,10 @@
 #    BIRD and sluiced are SIGKILLed: withdrawn within 1 s; new connections
 #    go through the last one, and the download finishes through it with
 #    no reset (identical Maglev tables: the same backend);
+#  - the same for eight nat downloads (IPv4, IPv6) whose replies the router
+#    sends back over the gateways by ECMP (table 100, next hops held by
+#    BFD): the last gateway translates them from configuration alone
+#    (stateless return path, sl_be_rev), no reset;
 #  - SIGTERM to the last one's sluiced (drain-on-stop): its VIPs are
 #    withdrawn, and it stops once drained.
 # Bounded (every wait has a limit, about 30 s in all); everything runs in
@@ -206,6 +211,30 @@ else
 	tap_fail "the router has gateway $D back" "$(in_r ip route show $VIP_A)"
 fi
 
+# --- long-lived nat connections (stateless return path) ----------------------------
+# Four downloads per family through the nat services (VIP port
+# $BGP_NAT_PORT, backend 1): the router spreads both directions by ECMP
+# (client -> VIP over the gateways' routes, backend -> client over table
+# 100's), so each connection's two directions are carried by one or two
+# gateways, which for most is not the one that saw its SYN. The two
+# gateways lost below carry some of them, which must go on through the last
+# one: its return translation from sl_be_rev (no sl_nat_rev entry there),
+# its forward steering by the identical Maglev table.
+revnat() { sluice_gwi "$1" -j stats | jq '.global.rev_nat.packets'; }
+r0="$(revnat 1) $(revnat 2) $(revnat 3)"
+NATDL=""
+for i in 1 2 3 4; do
+	in_cli curl -s -m 30 -r 0-399999 -o "$TMP/nat4.$i" "http://$VIP_A:$BGP_NAT_PORT/slow" &
+	NATDL="$NATDL $!"
+	in_cli curl -s -m 30 -r 0-399999 -o "$TMP/nat6.$i" "http://[$VIP_6]:$BGP_NAT_PORT/slow" &
+	NATDL="$NATDL $!"
+done
+sleep 1
+r1="$(revnat 1) $(revnat 2) $(revnat 3)"
+spread=$(paste -d' ' <(tr ' ' '\n' <<<"$r0") <(tr ' ' '\n' <<<"$r1") | awk '$2 > $1 {n++} END {print n + 0}')
+check "the nat downloads' replies are translated by more than one gateway (rev_nat $r0 -> $r1)" \
+	test "$spread" -ge 2
+
 # --- a gateway dies under the connection: BFD withdraws it ---------------------------
 # withdrawn_within_1s HOPS WHAT: both VIPs' routes down to HOPS next hops within 1 s.
 withdrawn_within_1s() {
@@ -238,6 +267,13 @@ rc=$?
 size=$(stat -c %s "$TMP/slow" 2>/dev/null || echo 0)
 check "the download that went through gateway $CARRIER finished through gateway $LAST, no reset (curl $rc, $size bytes)" \
 	test $rc = 0 -a "$size" = 500000
+natok=0
+for p in $NATDL; do
+	wait "$p" && natok=$((natok + 1))
+done
+sizes=$(stat -c %s "$TMP"/nat4.* "$TMP"/nat6.* 2>/dev/null | sort -u | tr '\n' ' ')
+check "the 8 nat downloads (4 IPv4, 4 IPv6) finished through gateway $LAST, no reset ($natok of 8 ok, sizes: $sizes)" \
+	test "$natok" = 8 -a "$sizes" = "400000 "
 
 # --- SIGTERM with drain-on-stop: withdrawn first, then the daemon stops ------------------
 kill -TERM "$(cat "$(bgp_gw_dir $LAST)/sluiced.pid")"

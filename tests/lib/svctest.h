@@ -28,6 +28,21 @@ static inline struct sluice_svc_key svctest_key(const char *addr, __u16 port, __
 	return k;
 }
 
+/* A service's settings: mode, Maglev size, write port (0: none). */
+static inline struct svc_conf svctest_conf(__u8 mode, __u32 maglev_size, __u16 write_port)
+{
+	struct svc_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.has_mode = 1;
+	c.mode = mode;
+	c.has_maglev_size = 1;
+	c.maglev_size = maglev_size;
+	c.has_write_port = !!write_port;
+	c.write_port = write_port;
+	return c;
+}
+
 /* Add service k with conf c to pinroot_group's maps: its id. */
 static inline __u32 svctest_add_svc(const struct sluice_svc_key *k, const struct svc_conf *c)
 {

@@ -121,15 +121,8 @@ static void test_names(void **state)
 /* Add a service; write_port 0: none. */
 static __u32 add_svc(const struct sluice_svc_key *k, __u8 mode, __u16 write_port, int route_leader)
 {
-	struct svc_conf c;
+	struct svc_conf c = svctest_conf(mode, 251, write_port);
 
-	memset(&c, 0, sizeof(c));
-	c.has_mode = 1;
-	c.mode = mode;
-	c.has_maglev_size = 1;
-	c.maglev_size = 251;
-	c.has_write_port = !!write_port;
-	c.write_port = write_port;
 	c.has_route = route_leader;
 	c.route_leader = route_leader;
 	return svctest_add_svc(k, &c);

@@ -89,7 +89,9 @@ static void count_state(const struct state *s, size_t *backends, size_t *shards)
 
 static int do_check(int argc, char **argv)
 {
-	size_t backends, shards;
+	size_t backends, shards, nconflicts, i;
+	struct berev_conflict *cf;
+	char text[256];
 	struct state s;
 	int err;
 
@@ -99,6 +101,16 @@ static int do_check(int argc, char **argv)
 	err = config_load(argv[0], &s);
 	if (err)
 		return cli_lib_error(err);
+	err = state_berev_conflicts(&s, &cf, &nconflicts);
+	if (err) {
+		state_free(&s);
+		return cli_lib_error(err);
+	}
+	for (i = 0; i < nconflicts; i++) {
+		berev_conflict_text(&cf[i], text, sizeof(text));
+		out_warn("%s", text);
+	}
+	free(cf);
 	count_state(&s, &backends, &shards);
 	out_str("file", "%s: valid:", argv[0]);
 	out_u64("services", " %llu services", s.nservices);
@@ -108,6 +120,9 @@ static int do_check(int argc, char **argv)
 		out_u64("interfaces", ", %llu interfaces", s.nifaces);
 	if (s.has_hosts)
 		out_u64("hosts", ", %llu hosts", s.nhosts);
+	/* Backends whose nat replies need the gateway that saw the SYN (warned above). */
+	out_u64("stateless_return_conflicts", nconflicts ? ", %llu shared nat backends" : NULL,
+		nconflicts);
 	out_text("\n");
 	state_free(&s);
 	return 0;

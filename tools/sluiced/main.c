@@ -35,6 +35,7 @@
 #include "loader.h"
 #include "maps.h"
 #include "out.h"
+#include "publish.h"
 #include "sluiced.h"
 #include "state.h"
 #include "version.h"
@@ -286,6 +287,9 @@ static int adopt_maps(struct daemon *d)
 		return err;
 	}
 	log_info("adopted the maps under %s", d->pin_root);
+	/* Pins from before the stateless return path get its table now, not at the next change. */
+	if (publish_be_rev(&d->maps, NULL))
+		log_warn("stateless nat return table not written: %s", err_msg());
 	return 0;
 }
 

@@ -13,9 +13,11 @@
 
 #include "addr.h"
 #include "args.h"
+#include "berev.h"
 #include "cmd_int.h"
 #include "err.h"
 #include "out.h"
+#include "publish.h"
 
 const struct cmd_kind_info cmd_kinds[CMD_KINDS] = {
 	[CMD_IFACE_ATTACH] = { "iface", "attach", CMD_F_CREATES, &cmd_iface_ops },
@@ -222,6 +224,30 @@ void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len)
 {
 	if (addr_format(a, buf, len))
 		snprintf(buf, len, "?");
+}
+
+void cmd_warn_berev(const struct sluice_maps *m, __u32 svc_id, const struct sluice_backend *be)
+{
+	struct berev_conflict *cf = NULL;
+	struct berev_entry *v = NULL;
+	size_t kept, n = 0, i;
+	char text[256];
+
+	/* A group of commands (batch, config apply) is checked as a whole: config check. */
+	if (publish_deferring() || berev_build(m, NULL, &v, &kept, &cf, &n))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (cf[i].a.svc_id != svc_id && cf[i].b.svc_id != svc_id)
+			continue;
+		if (be && (memcmp(&cf[i].key.addr, &be->addr, sizeof(be->addr)) ||
+			   (be->port && cf[i].key.port != be->port)))
+			continue;
+		berev_conflict_text(&cf[i], text, sizeof(text));
+		out_warn("%s", text);
+	}
+out:
+	free(cf);
+	free(v);
 }
 
 int cmd_argv_svc(struct cmd_argv *out, const struct sluice_svc_key *k)

@@ -271,6 +271,8 @@ static int cmd_backend_apply(const struct sluice_maps *m, const struct sluice_cm
 	if (err)
 		return err;
 	print_changed(done, m, &cmd->svc, id, &rec);
+	if (cmd->kind == CMD_BACKEND_ADD)
+		cmd_warn_berev(m, rec.svc_id, &rec);
 	return 0;
 }
 

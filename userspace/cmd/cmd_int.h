@@ -46,6 +46,14 @@ int cmd_keyword(const char *what, const struct cmd_keyword *kws, size_t n, int a
 #define CMD_KEYWORD(what, kws, argc, argv, i, seen) \
 	cmd_keyword(what, kws, sizeof(kws) / sizeof((kws)[0]), argc, argv, i, seen)
 
+/*
+ * Warn about every backend of service svc_id (be: that one only; NULL:
+ * all) whose replies the stateless nat return path cannot translate
+ * (berev.h: shared with another service address or port). Nothing within
+ * a deferred group of commands.
+ */
+void cmd_warn_berev(const struct sluice_maps *m, __u32 svc_id, const struct sluice_backend *be);
+
 /* "ADDR", or "?" when it does not format. */
 void cmd_addr_text(const union sluice_addr *a, char *buf, size_t len);
 

@@ -601,6 +601,7 @@ static int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cm
 			return err;
 		out_text("added service ");
 		cmd_print_service("service", &cmd->svc, &s, -1, m);
+		cmd_warn_berev(m, s.id, NULL);
 		return 0;
 	case CMD_SERVICE_SET:
 		err = svc_set(m, &cmd->svc, &conf, &s);
@@ -608,6 +609,7 @@ static int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cm
 			return err;
 		out_text("updated service ");
 		cmd_print_service("service", &cmd->svc, &s, -1, m);
+		cmd_warn_berev(m, s.id, NULL);
 		return 0;
 	default:
 		err = svc_del(m, &cmd->svc, &s);

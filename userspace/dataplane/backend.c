@@ -568,5 +568,8 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 			err = zero_counters(m, i);
 	}
 	free(all);
+	/* No table is published for a purged service: its return entries go here. */
+	if (!err)
+		err = publish_be_rev(m, NULL);
 	return err;
 }

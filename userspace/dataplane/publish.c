@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "berev.h"
 #include "err.h"
 #include "keys.h"
 #include "maglev.h"
@@ -29,6 +30,7 @@ struct pending_table {
 };
 static struct {
 	int on;
+	int be_rev; /* sl_be_rev to rebuild at the end */
 	size_t n, cap;
 	struct pending_table *v;
 } deferred;
@@ -71,7 +73,30 @@ static int pending_add(__u32 svc_id, __u32 size)
 void publish_defer_begin(void)
 {
 	deferred.on = 1;
+	deferred.be_rev = 0;
 	deferred.n = 0;
+}
+
+int publish_deferring(void)
+{
+	return deferred.on;
+}
+
+int publish_be_rev(const struct sluice_maps *m, const struct sluice_backend *all)
+{
+	struct berev_entry *v = NULL;
+	size_t kept, nconflicts;
+	int err;
+
+	if (deferred.on) {
+		deferred.be_rev = 1;
+		return 0;
+	}
+	err = berev_build(m, all, &v, &kept, NULL, &nconflicts);
+	if (!err)
+		err = berev_sync(m, v, kept);
+	free(v);
+	return err;
 }
 
 int publish_defer_end(const char *pin_root)
@@ -82,7 +107,7 @@ int publish_defer_end(const char *pin_root)
 	size_t i;
 
 	deferred.on = 0;
-	if (!deferred.n)
+	if (!deferred.n && !deferred.be_rev)
 		return 0;
 	maps_init(&m);
 	err = maps_open(&m, pin_root);
@@ -93,6 +118,13 @@ int publish_defer_end(const char *pin_root)
 		if (e && !err)
 			err = e;
 	}
+	/* Once for the whole group, after the tables. */
+	if (all) {
+		e = publish_be_rev(&m, all);
+		if (e && !err)
+			err = e;
+	}
+	deferred.be_rev = 0;
 	free(all);
 	maps_close(&m);
 	deferred.n = 0;
@@ -326,8 +358,10 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 	size_t n = 0;
 	int err;
 
-	if (deferred.on)
+	if (deferred.on) {
+		deferred.be_rev = 1;
 		return pending_add(svc_id, size);
+	}
 	if (!all) {
 		own = maps_backends_snapshot(m, &err);
 		if (!own)
@@ -356,6 +390,9 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 	err = read_exclusion(m, all, svc_id, ids, &n);
 	if (!err)
 		err = publish(m, all, svc_id, ids, n, size);
+	/* Every change of a service's backends or ports ends here: the stateless return too. */
+	if (!err)
+		err = publish_be_rev(m, all);
 	free(ids);
 	free(own);
 	return err;

@@ -16,6 +16,9 @@
  * has backends. A shard subset's table (table id = SLUICE_MAX_SERVICES +
  * subset number) has the fixed size PUBLISH_SUBSET_M.
  *
+ * Also here: sl_be_rev, the stateless return path of nat (berev.h),
+ * rebuilt wherever a service's table is.
+ *
  * Publication is atomic: a fresh inner map is filled completely, then one
  * bpf_map_update_elem() on sl_maglev swaps it in (see publish.c).
  */
@@ -70,6 +73,17 @@ int publish_table_delete(const struct sluice_maps *m, __u32 table_id);
  */
 void publish_defer_begin(void);
 int publish_defer_end(const char *pin_root);
+
+/* 1 between publish_defer_begin() and publish_defer_end(). */
+int publish_deferring(void);
+
+/*
+ * Rebuild sl_be_rev (berev.h) from the services and snapshot all (NULL:
+ * read sl_backends); deferred: once, at publish_defer_end().
+ * publish_service() calls it after every table; a change that publishes no
+ * table (a service's backends purged) calls it itself.
+ */
+int publish_be_rev(const struct sluice_maps *m, const struct sluice_backend *all);
 
 /*
  * Rebuild and publish service svc_id's table from snapshot all (NULL: read

@@ -79,6 +79,53 @@ void state_init(struct state *s)
 	s->tcp_idle_s = RES_TCP_IDLE_DEFAULT_S;
 }
 
+int state_berev_conflicts(const struct state *s, struct berev_conflict **cf_out, size_t *n_out)
+{
+	struct berev_conflict *cf = NULL;
+	struct berev_entry *v = NULL;
+	size_t n = 0, cap = 0, kept, nc = 0, i, j;
+	int err = 0;
+
+	*cf_out = NULL;
+	*n_out = 0;
+	/* Ids are the services' indexes here: they only tell services apart. */
+	for (i = 0; !err && i < s->nservices; i++) {
+		const struct state_service *sv = &s->services[i];
+		struct sluice_svc_key wkey = sv->key;
+
+		if (sv->mode != SLUICE_MODE_NAT)
+			continue;
+		wkey.port = htons(sv->write_port);
+		for (j = 0; !err && j < sv->nbackends; j++) {
+			const struct state_backend *b = &sv->backends[j];
+
+			err = berev_add(&v, &n, &cap, &sv->key, (__u32)i, (__u32)j, &b->addr,
+					htons(b->port));
+			if (!err && sv->write_port)
+				err = berev_add(&v, &n, &cap, &wkey, (__u32)i, (__u32)j, &b->addr,
+						htons(b->port));
+		}
+	}
+	if (!err && n) {
+		cf = calloc(n / 2 + 1, sizeof(*cf));
+		if (!cf) {
+			err_set("out of memory");
+			err = -ENOMEM;
+		}
+	}
+	if (!err) {
+		berev_resolve(v, n, &kept, cf, &nc);
+		if (nc) {
+			*cf_out = cf;
+			cf = NULL;
+		}
+		*n_out = nc;
+	}
+	free(cf);
+	free(v);
+	return err;
+}
+
 void state_free(struct state *s)
 {
 	size_t i;

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "backend.h"
+#include "berev.h"
 #include "bird.h"
 #include "cmd.h"
 #include "maps.h"
@@ -205,6 +206,14 @@ void state_init(struct state *s);
 
 /* Free what s holds and state_init() it again; NULL is fine. */
 void state_free(struct state *s);
+
+/*
+ * The backends of s's nat services whose replies the stateless return
+ * path cannot translate (berev.h): *cf (malloc'ed, free() it; NULL when
+ * none) receives *n conflicts, each naming the backend and two of the
+ * service addresses and ports it serves.
+ */
+int state_berev_conflicts(const struct state *s, struct berev_conflict **cf, size_t *n);
 
 /* Default health-check settings (type STATE_HC_NONE). */
 void state_health_defaults(struct state_health *h);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The stateless return path's lookups (nat.h explains it): sl_be_rev, and
+ * the flow a reply belongs to, rebuilt from it. Apart from nat.h so that
+ * passive.h (ICMP signals) shares them without the NAT rewrite.
+ */
+#ifndef SLUICE_NATREV_H
+#define SLUICE_NATREV_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sluice_abi.h"
+#include "sluice_maps.bpf.h"
+#include "fwd.h"
+
+/*
+ * The stateless return translation of a packet from addr:port (proto, of
+ * family v4 or not), or NULL: sl_be_rev, checked like sl_nat_rev.
+ */
+static __always_inline struct sluice_nat_rev *sluice_be_rev_of(const union sluice_addr *addr,
+							       __be16 port, __u8 proto, int v4)
+{
+	struct sluice_be_rev_key key = {};
+	struct sluice_nat_rev *r;
+
+	key.addr = *addr;
+	key.port = port;
+	key.proto = proto;
+	r = bpf_map_lookup_elem(&sl_be_rev, &key);
+	/* The family check keeps a rewrite from ever mixing them (userspace does too). */
+	if (!r || r->svc_id >= SLUICE_MAX_SERVICES || sluice_addr_is_v4(&r->vip) != v4)
+		return NULL;
+	return r;
+}
+
+/*
+ * The flow (client -> service, rebuilt from a reply to client:cport that
+ * rev translates) this gateway holds, or NULL.
+ */
+static __always_inline struct sluice_flow *sluice_rev_flow(const union sluice_addr *client,
+							   __be16 cport, __u8 proto,
+							   const struct sluice_nat_rev *rev)
+{
+	struct sluice_flow_key key = {};
+
+	key.src = *client;
+	key.dst = rev->vip;
+	key.sport = cport;
+	key.dport = rev->vport;
+	key.proto = proto;
+	return bpf_map_lookup_elem(&sl_flows_v2, &key);
+}
+
+#endif /* SLUICE_NATREV_H */
