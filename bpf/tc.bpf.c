@@ -11,11 +11,12 @@
  * What differs at TC:
  *   - the frame may be non-linear: it is pulled whole first, so the
  *     lib's direct packet access and data_end - data (its length) hold;
- *   - moving the frame's start (bpf_xdp_adjust_head) becomes inserting or
- *     removing room behind the Ethernet header (bpf_skb_adjust_room, MAC
- *     mode): every caller rewrites the Ethernet header and what it grew
- *     afterwards, so the frame is the same, and the skb's header offsets
- *     follow (a frame passed to the stack is parsed right);
+ *   - moving the frame's start (bpf_xdp_adjust_head) becomes popping the
+ *     VLAN tags and inserting or removing room behind the Ethernet header
+ *     (bpf_skb_adjust_room, MAC mode): every caller rewrites the Ethernet
+ *     header and what it grew afterwards, so the frame is the same, and
+ *     the skb's header offsets follow (a frame passed to the stack is
+ *     parsed right);
  *   - XDP_TX is a redirect to the device's own egress;
  *   - the outer VLAN tag is skb metadata (vlan_tci), not in the frame:
  *     where XDP untags (a forwarded or rewritten frame), the tag is popped;
@@ -35,14 +36,35 @@
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 #include <linux/bpf.h>
 #pragma clang attribute pop
+#include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #define xdp_md __sk_buff
 
+/*
+ * bpf_xdp_adjust_head(ctx, delta): the frame ends delta bytes shorter. Each
+ * caller (untag, encapsulate, rebuild a SYN) leaves the frame untagged, so
+ * the tags go first, the outer one in vlan_tci too (bpf_skb_adjust_room
+ * needs an IP skb->protocol); then room is inserted or removed behind the
+ * Ethernet header to the length wanted.
+ */
 static __always_inline long sluice_tc_adjust_head(struct __sk_buff *skb, int delta)
 {
-	return bpf_skb_adjust_room(skb, -delta, BPF_ADJ_ROOM_MAC, 0);
+	__u32 want = skb->len - delta;
+	int i;
+
+	for (i = 0; i < 4; i++) { /* the parse stage's SLUICE_VLAN_MAX, and vlan_tci */
+		if (!skb->vlan_present && skb->protocol != bpf_htons(ETH_P_8021Q) &&
+		    skb->protocol != bpf_htons(ETH_P_8021AD))
+			break;
+		if (bpf_skb_vlan_pop(skb))
+			return -1;
+	}
+	if (want == skb->len)
+		return 0;
+	return bpf_skb_adjust_room(skb, (int)(want - skb->len), BPF_ADJ_ROOM_MAC, 0);
 }
 
 #define bpf_xdp_adjust_head(ctx, delta) sluice_tc_adjust_head(ctx, delta)
