@@ -75,14 +75,11 @@ static __always_inline long sluice_tc_adjust_head(struct __sk_buff *skb, int del
 #include "sluice_abi.h"
 #include "common.h"
 
-/*
- * The pipeline's XDP verdict as a TC action. bpf_redirect() already
- * returned TC_ACT_REDIRECT for a forward to another device.
- */
+/* The pipeline's XDP verdict as a TC action (XDP_REDIRECT: bpf_redirect() was called). */
 static __always_inline int sluice_tc_verdict(struct __sk_buff *skb, int reason, int ret)
 {
 	int refusal = SLUICE_R_IS_REFUSAL(reason);
-	int sent = ret == XDP_TX || ret == TC_ACT_REDIRECT;
+	int sent = ret == XDP_TX || ret == XDP_REDIRECT;
 
 	if (sent || reason == SLUICE_R_FWD_STACK) {
 		/* Rewritten: see the top of the file. */
@@ -92,12 +89,19 @@ static __always_inline int sluice_tc_verdict(struct __sk_buff *skb, int reason, 
 	}
 	if (ret == XDP_TX)
 		return bpf_redirect(skb->ifindex, 0);
-	if (ret == TC_ACT_REDIRECT)
+	if (ret == XDP_REDIRECT)
 		return TC_ACT_REDIRECT;
 	if (ret == XDP_PASS)
 		return TC_ACT_OK;
 	return TC_ACT_SHOT;
 }
+
+/*
+ * The forward stage keeps bpf_redirect()'s result as its action: XDP's
+ * value for it, so the exit (and sluice trace) see the same actions.
+ */
+#define bpf_redirect(ifindex, flags) \
+	(bpf_redirect(ifindex, flags) == TC_ACT_REDIRECT ? XDP_REDIRECT : XDP_ABORTED)
 
 #define SLUICE_ENTRY static __always_inline int sluice_pipeline(struct __sk_buff *ctx)
 #define SLUICE_VERDICT(ctx, reason, ret) sluice_tc_verdict(ctx, reason, ret)
