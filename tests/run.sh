@@ -49,6 +49,12 @@ for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "${t#"$BUILD"/tests/}" "$t"
 done
+# The forwarding suites (nat, ipip, refusals, redispatch) once more through
+# the TC entry (test_xdp runs both itself): the same cases, the same verdicts.
+for t in steer resilience leader failover; do
+	[ -x "$BUILD/tests/bpf/test_$t" ] || continue
+	run_suite "bpf/test_$t (tc)" env SLUICE_TEST_HOOK=tc "$BUILD/tests/bpf/test_$t"
+done
 # Fuzz regressions: every file of a harness's corpus replayed through it.
 for t in "$BUILD"/tests/fuzz/replay_*; do
 	[ -x "$t" ] || continue
