@@ -578,6 +578,37 @@ static int tc_load(const char *root, struct tc_bpf **out)
 	return 0;
 }
 
+/* Pin a new link at path, in its folder dir; what ("XDP", "TC") for the message. */
+static int pin_link(int link_fd, const char *dir, const char *path, const char *what)
+{
+	int err = loader_make_dir(dir);
+
+	if (err)
+		return err;
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		err_set("cannot pin the %s link at %s: %s", what, path, strerror(-err));
+		rmdir(dir);
+	}
+	return err; /* on failure the caller closes the link, which detaches it */
+}
+
+/* *result for an attach that made or updated link_fd (the mode is the caller's). */
+static void attach_result(struct loader_iface *result, const char *ifname, int ifindex,
+			  int replaced, int link_fd)
+{
+	struct bpf_link_info info;
+
+	memset(result, 0, sizeof(*result));
+	snprintf(result->ifname, sizeof(result->ifname), "%s", ifname);
+	result->ifindex = (__u32)ifindex;
+	result->replaced = replaced;
+	if (!link_info(link_fd, &info)) {
+		result->link_id = info.id;
+		result->prog_id = info.prog_id;
+	}
+}
+
 /* loader_attach() with the TC hook: a tcx link at ifindex's ingress, pinned. */
 static int attach_tc(const char *root, const char *ifname, int ifindex, int force,
 		     struct loader_iface *result)
@@ -635,26 +666,13 @@ static int attach_tc(const char *root, const char *ifname, int ifindex, int forc
 			ifname, strerror(-err));
 		goto out;
 	}
-	err = loader_make_dir(dir);
+	err = pin_link(link_fd, dir, path, "TC");
 	if (err)
 		goto out;
-	if (bpf_obj_pin(link_fd, path)) {
-		err = -errno;
-		err_set("cannot pin the TC link at %s: %s", path, strerror(-err));
-		rmdir(dir);
-		goto out; /* closing the unpinned link detaches it */
-	}
 done:
 	if (result) {
-		memset(result, 0, sizeof(*result));
-		snprintf(result->ifname, sizeof(result->ifname), "%s", ifname);
-		result->ifindex = (__u32)ifindex;
-		result->replaced = replaced;
+		attach_result(result, ifname, ifindex, replaced, link_fd);
 		result->mode = "tc";
-		if (!link_info(link_fd, &info)) {
-			result->link_id = info.id;
-			result->prog_id = info.prog_id;
-		}
 	}
 	err = 0;
 out:
@@ -774,25 +792,12 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		err = link_fd;
 		goto out;
 	}
-	err = loader_make_dir(dir);
+	err = pin_link(link_fd, dir, path, "XDP");
 	if (err)
 		goto out;
-	if (bpf_obj_pin(link_fd, path)) {
-		err = -errno;
-		err_set("cannot pin the XDP link at %s: %s", path, strerror(-err));
-		rmdir(dir);
-		goto out; /* closing the unpinned link detaches it */
-	}
 done:
 	if (result) {
-		memset(result, 0, sizeof(*result));
-		snprintf(result->ifname, sizeof(result->ifname), "%s", ifname);
-		result->ifindex = (__u32)ifindex;
-		result->replaced = replaced;
-		if (!link_info(link_fd, &info)) {
-			result->link_id = info.id;
-			result->prog_id = info.prog_id;
-		}
+		attach_result(result, ifname, ifindex, replaced, link_fd);
 		result->mode = !xdp_query(ifindex, &q, ifname) ? xdp_mode_name(&q, result->prog_id)
 							       : "defunct";
 	}
