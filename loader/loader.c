@@ -3,7 +3,8 @@
  * Loader: open the skeleton, point every map of the object at its pin
  * (libbpf reuses a pinned map or creates and pins it at load; the flow maps
  * are sized first, and maps created by this load get their first values), attach XDP through a bpf_link
- * and pin the link so the attachment outlives this process. See loader.h for
+ * (or, with the TC hook, sluice_tc through a tcx link: the same maps) and
+ * pin the link so the attachment outlives this process. See loader.h for
  * the layout of the pins.
  */
 #include <bpf/bpf.h>

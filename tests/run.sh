@@ -65,6 +65,9 @@ for t in tests/integration/test_*.sh; do
 	run_suite "integration/$(basename "$t" .sh)" bash "$t"
 done
 
+# The nat/ipip lab suite once more with Sluice at TC ingress (--hook tc).
+run_suite "integration/test_steer (tc)" env SLUICE_LAB_HOOK=tc bash tests/integration/test_steer.sh
+
 [ -z "$failed_suites" ] || echo "failing suites:$failed_suites"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
