@@ -360,8 +360,7 @@ int loader_maps_ensure(const char *root)
 }
 
 /* R/iface/<ifname>/<leaf> ("" : the folder). */
-static int iface_path(const char *root, const char *ifname, const char *leaf, char *buf,
-		      size_t len)
+static int iface_path(const char *root, const char *ifname, const char *leaf, char *buf, size_t len)
 {
 	if (snprintf(buf, len, "%s/iface/%s%s%s", root, ifname, *leaf ? "/" : "", leaf) >=
 	    (int)len) {

@@ -877,5 +877,6 @@ int main(void)
 	/* The same cases through the TC entry: same pipeline, same verdicts and counters. */
 	err = cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, dp_group_teardown);
 	dp.hook = DP_HOOK_TC;
-	return err | cmocka_run_group_tests_name("sluice_tc", tests, group_setup, dp_group_teardown);
+	return err |
+	       cmocka_run_group_tests_name("sluice_tc", tests, group_setup, dp_group_teardown);
 }

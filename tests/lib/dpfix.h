@@ -87,7 +87,7 @@ struct dp {
 	 */
 	enum dp_hook hook;
 	struct tc_bpf *tc_skel;
-	struct pinroot pin;	 /* dp.pin.maps: the same maps, for the library */
+	struct pinroot pin; /* dp.pin.maps: the same maps, for the library */
 	const struct dp_topo *topo;
 	dp_fail_fn fail;
 	int ncpus;

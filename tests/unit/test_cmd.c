@@ -141,7 +141,8 @@ static void test_errors(void **unused)
 	bad("iface attach eth0 --hook ebpf", "iface attach: unknown hook 'ebpf': give xdp or tc");
 	bad("iface attach eth0 --hook", "iface attach: --hook needs a value: --hook xdp|tc");
 	bad("iface attach eth0 --hook tc --hook xdp", "iface attach: --hook given twice");
-	bad("iface attach eth0 --mode skb --hook tc", "iface attach: --mode is XDP's; --hook tc has none");
+	bad("iface attach eth0 --mode skb --hook tc",
+	    "iface attach: --mode is XDP's; --hook tc has none");
 	bad("gateway set", "gateway set: nothing to change: give encap-source4, encap-source6 or "
 			   "udp-timeout");
 	bad("leader set 192.0.2.40 5432 tcp none port 5", "leader set: 'none' takes no port: give "

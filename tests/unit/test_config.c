@@ -796,8 +796,8 @@ static void test_diff_hook(void **unused)
 
 	(void)unused;
 	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
-	assert_int_equal(load("interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n", &to),
-			 0);
+	assert_int_equal(
+		load("interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n", &to), 0);
 	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	assert_int_equal(r.count, 2);
 	assert_string_equal(r.log[0], "iface detach eth0");

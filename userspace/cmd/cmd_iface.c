@@ -103,7 +103,8 @@ static int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 		err = cmd_argv_add(out, "--mode");
 		if (!err)
 			err = cmd_argv_add(out, "%s",
-					   cmd->iface.opts.mode == LOADER_XDP_SKB ? "skb" : "native");
+					   cmd->iface.opts.mode == LOADER_XDP_SKB ? "skb"
+										  : "native");
 	}
 	if (!err && cmd->iface.opts.force)
 		err = cmd_argv_add(out, "--force");

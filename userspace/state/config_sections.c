@@ -528,7 +528,8 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 				   config_kind_name(n));
 	c->s->has_ifaces = 1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = config_node(c, *it), *v[3] = { NULL, NULL, NULL }, *k[3], *name = e;
+		yaml_node_t *e = config_node(c, *it), *v[3] = { NULL, NULL, NULL }, *k[3],
+			    *name = e;
 		const char *t;
 
 		if (e->type == YAML_MAPPING_NODE) {

@@ -516,7 +516,8 @@ int state_equal(const struct state *a, const struct state *b)
 			return 0;
 		for (i = 0; i < a->nifaces; i++)
 			if (strcmp(a->ifaces[i].name, b->ifaces[i].name) ||
-			    a->ifaces[i].skb != b->ifaces[i].skb || a->ifaces[i].tc != b->ifaces[i].tc)
+			    a->ifaces[i].skb != b->ifaces[i].skb ||
+			    a->ifaces[i].tc != b->ifaces[i].tc)
 				return 0;
 	}
 	if (a->has_hosts && b->has_hosts) {
