@@ -62,6 +62,16 @@
 #include "trace.h"
 #include "hygiene.h"
 
+/*
+ * tc.bpf.c includes this file to run the same pipeline at TC (clsact)
+ * ingress: it defines its own entry and maps the verdict onto TC there.
+ */
+#ifndef SLUICE_ENTRY
+#define SLUICE_ENTRY SEC("xdp") int sluice_xdp(struct xdp_md *ctx)
+#define SLUICE_VERDICT(ctx, reason, ret) (ret)
+#define SLUICE_FRAME_LEN(ctx) ((ctx)->data_end - (ctx)->data)
+#endif
+
 /* nat forward direction: rewrite towards st->be, untag. */
 static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					  const struct sluice_steer *st, struct bpf_fib_lookup *fib)
@@ -130,10 +140,9 @@ static __always_inline int sluice_nat_back(struct xdp_md *ctx, const struct slui
 	return reason == SLUICE_R_FWD ? SLUICE_R_REV_NAT : reason;
 }
 
-SEC("xdp")
-int sluice_xdp(struct xdp_md *ctx)
+SLUICE_ENTRY
 {
-	__u64 bytes = ctx->data_end - ctx->data;
+	__u64 bytes = SLUICE_FRAME_LEN(ctx);
 	struct bpf_fib_lookup *fib;
 	struct sluice_scratch *sc;
 	__u32 zero = 0;
@@ -267,7 +276,7 @@ out:
 	if (trace)
 		sluice_trace_end(ctx, trace, &pkt, reason, ret, svc_id,
 				 rev ? rev->backend_id : st.backend_id, bytes);
-	return ret;
+	return SLUICE_VERDICT(ctx, reason, ret);
 }
 
 char LICENSE[] SEC("license") = "GPL";

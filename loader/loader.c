@@ -3,7 +3,8 @@
  * Loader: open the skeleton, point every map of the object at its pin
  * (libbpf reuses a pinned map or creates and pins it at load; the flow maps
  * are sized first, and maps created by this load get their first values), attach XDP through a bpf_link
- * and pin the link so the attachment outlives this process. See loader.h for
+ * (or, with the TC hook, sluice_tc through a tcx link: the same maps) and
+ * pin the link so the attachment outlives this process. See loader.h for
  * the layout of the pins.
  */
 #include <bpf/bpf.h>
@@ -29,6 +30,11 @@
 #include "loader_int.h"
 #include "sluice_abi.h"
 #include "sluice.skel.h"
+#include "tc.skel.h"
+
+/* tcx (Linux 6.6), newer than this system's <linux/bpf.h> may be. */
+#define LOADER_BPF_TCX_INGRESS 46
+#define LOADER_BPF_LINK_TYPE_TCX 11
 
 /* Flow table size for maps created by this process (0: SLUICE_FLOWS_DEFAULT). */
 static __u32 flow_entries;
@@ -353,14 +359,20 @@ int loader_maps_ensure(const char *root)
 	return err;
 }
 
-static int link_path(const char *root, const char *ifname, char *buf, size_t len, int dir_only)
+/* R/iface/<ifname>/<leaf> ("" : the folder). */
+static int iface_path(const char *root, const char *ifname, const char *leaf, char *buf, size_t len)
 {
-	if (snprintf(buf, len, "%s/iface/%s%s", root, ifname, dir_only ? "" : "/xdp_link") >=
+	if (snprintf(buf, len, "%s/iface/%s%s%s", root, ifname, *leaf ? "/" : "", leaf) >=
 	    (int)len) {
 		err_set("pin path for %s is too long", ifname);
 		return -ENAMETOOLONG;
 	}
 	return 0;
+}
+
+static int link_path(const char *root, const char *ifname, char *buf, size_t len, int dir_only)
+{
+	return iface_path(root, ifname, dir_only ? "" : "xdp_link", buf, len);
 }
 
 static int link_info(int fd, struct bpf_link_info *info)
@@ -396,12 +408,14 @@ static int xdp_query(int ifindex, struct bpf_xdp_query_opts *q, const char *ifna
 	return err;
 }
 
-/* Remove the link pin and its folder (the folder only when empty). */
+/* Remove the link pins and their folder (the folder only when empty). */
 static void unpin_link(const char *root, const char *ifname)
 {
 	char path[PATH_MAX];
 
 	if (!link_path(root, ifname, path, sizeof(path), 0))
+		unlink(path);
+	if (!iface_path(root, ifname, "tc_link", path, sizeof(path)))
 		unlink(path);
 	if (!link_path(root, ifname, path, sizeof(path), 1))
 		rmdir(path);
@@ -507,6 +521,169 @@ static int ifmac_write(int map_fd, int ifindex, const char *ifname, int set)
 	return 0;
 }
 
+/*
+ * -EEXIST when Sluice holds ifname through the other hook (its pin leaf,
+ * named hook): one hook per interface, or a frame would run the pipeline
+ * twice.
+ */
+static int other_hook_check(const char *root, const char *ifname, const char *leaf,
+			    const char *hook)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = iface_path(root, ifname, leaf, path, sizeof(path));
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	err_set("Sluice is attached to %s with %s: one hook per interface; 'sluice iface detach %s' first",
+		ifname, hook, ifname);
+	return -EEXIST;
+}
+
+/*
+ * sluice_tc loaded on the maps pinned under root: the maps are made (and
+ * given their first values) by the XDP object's load without its program
+ * first, so both objects share them whichever attached first.
+ */
+static int tc_load(const char *root, struct tc_bpf **out)
+{
+	struct tc_bpf *skel;
+	int err;
+
+	err = loader_maps_ensure(root);
+	if (err)
+		return err;
+	skel = tc_bpf__open();
+	if (!skel) {
+		err = -errno;
+		err_set("cannot open the Sluice TC object: %s", strerror(-err));
+		return err;
+	}
+	err = loader_pin_maps(skel->obj, root);
+	if (!err) {
+		err = tc_bpf__load(skel);
+		if (err)
+			err_set("cannot load the Sluice TC object: %s (run with -v for libbpf's log)",
+				strerror(-err));
+	}
+	if (err) {
+		tc_bpf__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
+}
+
+/* Pin a new link at path, in its folder dir; what ("XDP", "TC") for the message. */
+static int pin_link(int link_fd, const char *dir, const char *path, const char *what)
+{
+	int err = loader_make_dir(dir);
+
+	if (err)
+		return err;
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		err_set("cannot pin the %s link at %s: %s", what, path, strerror(-err));
+		rmdir(dir);
+	}
+	return err; /* on failure the caller closes the link, which detaches it */
+}
+
+/* *result for an attach that made or updated link_fd (the mode is the caller's). */
+static void attach_result(struct loader_iface *result, const char *ifname, int ifindex,
+			  int replaced, int link_fd)
+{
+	struct bpf_link_info info;
+
+	memset(result, 0, sizeof(*result));
+	snprintf(result->ifname, sizeof(result->ifname), "%s", ifname);
+	result->ifindex = (__u32)ifindex;
+	result->replaced = replaced;
+	if (!link_info(link_fd, &info)) {
+		result->link_id = info.id;
+		result->prog_id = info.prog_id;
+	}
+}
+
+/* loader_attach() with the TC hook: a tcx link at ifindex's ingress, pinned. */
+static int attach_tc(const char *root, const char *ifname, int ifindex, int force,
+		     struct loader_iface *result)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int old_fd, link_fd = -1, err, replaced = 0;
+	struct tc_bpf *skel = NULL;
+	struct bpf_link_info info;
+
+	err = iface_path(root, ifname, "tc_link", path, sizeof(path));
+	if (!err)
+		err = iface_path(root, ifname, "", dir, sizeof(dir));
+	if (!err)
+		err = prepare_root(root, 1);
+	if (!err)
+		err = other_hook_check(root, ifname, "xdp_link", "XDP");
+	if (err)
+		return err;
+	old_fd = bpf_obj_get(path);
+	if (old_fd >= 0 && (link_info(old_fd, &info) || info.type != LOADER_BPF_LINK_TYPE_TCX ||
+			    info.xdp.ifindex != (__u32)ifindex)) {
+		/* Stale (the interface was deleted): drop it. */
+		close(old_fd);
+		old_fd = -1;
+		unpin_link(root, ifname);
+	}
+	if (old_fd >= 0 && !force) {
+		err_set("Sluice is already attached to %s (tc, link id %u): use --force to replace its program, or 'sluice iface detach %s' first",
+			ifname, info.id, ifname);
+		err = -EEXIST;
+		goto out;
+	}
+	err = tc_load(root, &skel);
+	if (!err)
+		err = ifmac_write(bpf_map__fd(skel->maps.sl_ifmac), ifindex, ifname, 1);
+	if (err)
+		goto out;
+	if (old_fd >= 0) {
+		if (bpf_link_update(old_fd, bpf_program__fd(skel->progs.sluice_tc), NULL)) {
+			err = -errno;
+			err_set("cannot replace the program on %s: %s", ifname, strerror(-err));
+			goto out;
+		}
+		link_fd = old_fd;
+		old_fd = -1;
+		replaced = 1;
+		goto done;
+	}
+	/* The field tcx reads as target_ifindex is link_create's target_fd. */
+	link_fd = bpf_link_create(bpf_program__fd(skel->progs.sluice_tc), ifindex,
+				  (enum bpf_attach_type)LOADER_BPF_TCX_INGRESS, NULL);
+	if (link_fd < 0) {
+		err = -errno;
+		err_set("cannot attach to the TC ingress of %s: %s (tcx links need Linux 6.6 or later)",
+			ifname, strerror(-err));
+		goto out;
+	}
+	err = pin_link(link_fd, dir, path, "TC");
+	if (err)
+		goto out;
+done:
+	if (result) {
+		attach_result(result, ifname, ifindex, replaced, link_fd);
+		result->mode = "tc";
+	}
+	err = 0;
+out:
+	tc_bpf__destroy(skel);
+	if (link_fd >= 0)
+		close(link_fd);
+	if (old_fd >= 0)
+		close(old_fd);
+	return err;
+}
+
 int loader_attach(const char *root, const char *ifname, const struct loader_attach_opts *opts,
 		  struct loader_iface *result)
 {
@@ -529,6 +706,11 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		err = link_path(root, ifname, dir, sizeof(dir), 1);
 	if (!err)
 		err = prepare_root(root, 1);
+	if (err)
+		return err;
+	if (opts && opts->hook == LOADER_HOOK_TC)
+		return attach_tc(root, ifname, ifindex, force, result);
+	err = other_hook_check(root, ifname, "tc_link", "TC");
 	if (err)
 		return err;
 	err = xdp_query(ifindex, &q, ifname);
@@ -614,25 +796,12 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		err = link_fd;
 		goto out;
 	}
-	err = loader_make_dir(dir);
+	err = pin_link(link_fd, dir, path, "XDP");
 	if (err)
 		goto out;
-	if (bpf_obj_pin(link_fd, path)) {
-		err = -errno;
-		err_set("cannot pin the XDP link at %s: %s", path, strerror(-err));
-		rmdir(dir);
-		goto out; /* closing the unpinned link detaches it */
-	}
 done:
 	if (result) {
-		memset(result, 0, sizeof(*result));
-		snprintf(result->ifname, sizeof(result->ifname), "%s", ifname);
-		result->ifindex = (__u32)ifindex;
-		result->replaced = replaced;
-		if (!link_info(link_fd, &info)) {
-			result->link_id = info.id;
-			result->prog_id = info.prog_id;
-		}
+		attach_result(result, ifname, ifindex, replaced, link_fd);
 		result->mode = !xdp_query(ifindex, &q, ifname) ? xdp_mode_name(&q, result->prog_id)
 							       : "defunct";
 	}
@@ -650,14 +819,21 @@ int loader_detach(const char *root, const char *ifname)
 	struct bpf_xdp_query_opts q;
 	struct bpf_link_info info;
 	char path[PATH_MAX];
-	int fd, err, ifindex;
+	int fd, err, ifindex, tc;
 
-	err = link_path(root, ifname, path, sizeof(path), 0);
+	err = iface_path(root, ifname, "tc_link", path, sizeof(path));
 	if (!err)
 		err = loader_check_bpffs(root);
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
+	tc = fd >= 0;
+	if (!tc) {
+		err = link_path(root, ifname, path, sizeof(path), 0);
+		if (err)
+			return err;
+		fd = bpf_obj_get(path);
+	}
 	if (fd < 0) {
 		err = -errno;
 		if (err == -ENOENT)
@@ -672,7 +848,7 @@ int loader_detach(const char *root, const char *ifname)
 	/* A defunct link (interface gone) has nothing left to detach. */
 	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
 		err = -errno;
-		err_set("cannot detach XDP from %s: %s", ifname, strerror(-err));
+		err_set("cannot detach %s from %s: %s", tc ? "TC" : "XDP", ifname, strerror(-err));
 		close(fd);
 		return err;
 	}
@@ -688,8 +864,8 @@ int loader_detach(const char *root, const char *ifname)
 	}
 
 	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		return 0; /* interface gone: nothing left on it */
+	if (!ifindex || tc)
+		return 0; /* interface gone, or tcx: nothing of Sluice's left on it */
 	err = xdp_query(ifindex, &q, ifname);
 	if (err)
 		return err;
@@ -710,12 +886,19 @@ static int describe(const char *root, const char *ifname, struct loader_iface *i
 	struct bpf_xdp_query_opts q;
 	struct bpf_link_info info;
 	char path[PATH_MAX];
-	int fd, err;
+	int fd, err, tc;
 
-	err = link_path(root, ifname, path, sizeof(path), 0);
+	err = iface_path(root, ifname, "tc_link", path, sizeof(path));
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
+	tc = fd >= 0;
+	if (!tc) {
+		err = link_path(root, ifname, path, sizeof(path), 0);
+		if (err)
+			return err;
+		fd = bpf_obj_get(path);
+	}
 	if (fd < 0)
 		return -errno;
 	err = link_info(fd, &info);
@@ -730,7 +913,10 @@ static int describe(const char *root, const char *ifname, struct loader_iface *i
 	it->prog_id = info.prog_id;
 	it->link_id = info.id;
 	it->mode = "defunct";
-	if (it->ifindex && !xdp_query((int)it->ifindex, &q, ifname))
+	/* tcx: the link's ifindex (where XDP's is in its info) is 0 once the device is gone. */
+	if (tc && it->ifindex)
+		it->mode = "tc";
+	else if (!tc && it->ifindex && !xdp_query((int)it->ifindex, &q, ifname))
 		it->mode = xdp_mode_name(&q, it->prog_id);
 	return 0;
 }

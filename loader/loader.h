@@ -8,6 +8,8 @@
  *                                survive re-attach, CLI exits and daemon restarts
  *   R/iface/<ifname>/xdp_link    the bpf_link holding XDP on <ifname>; the
  *                                attachment lives as long as the pin does
+ *   R/iface/<ifname>/tc_link     instead, with --hook tc: the tcx link holding
+ *                                sluice_tc at <ifname>'s TC ingress (same maps)
  *
  * Functions return 0 or -errno and leave a message in err.h; libbpf's own
  * messages go through libbpf_set_print (the caller decides).
@@ -30,8 +32,15 @@ enum loader_xdp_mode {
 	LOADER_XDP_SKB,	       /* generic mode (XDP_FLAGS_SKB_MODE), works on any device */
 };
 
+/* Where the data plane runs on an interface: one hook per interface. */
+enum loader_hook {
+	LOADER_HOOK_XDP = 0, /* sluice_xdp, in the XDP mode given */
+	LOADER_HOOK_TC,	     /* sluice_tc at TC ingress (a tcx link): any device */
+};
+
 struct loader_attach_opts {
-	enum loader_xdp_mode mode;
+	enum loader_xdp_mode mode; /* XDP only */
+	enum loader_hook hook;
 	int force; /* replace Sluice's program, or detach a foreign one */
 };
 
@@ -39,7 +48,7 @@ struct loader_attach_opts {
 struct loader_iface {
 	char ifname[IF_NAMESIZE]; /* from the pin folder */
 	__u32 ifindex;		  /* 0 when the interface is gone (defunct link) */
-	const char *mode;	  /* "native", "skb", "hw" or "defunct" */
+	const char *mode;	  /* "native", "skb", "hw", "tc" or "defunct" */
 	__u32 prog_id;
 	__u32 link_id;
 	int replaced; /* attach only: an existing program was replaced */
@@ -65,7 +74,9 @@ int loader_maps_ensure(const char *root);
  * already attached there and (-EBUSY) when another XDP program is, unless
  * opts->force: then Sluice's program is replaced in place (bpf_link_update;
  * detach and re-attach when the mode changes) or the foreign one detached.
- * *result (may be NULL) describes the attachment.
+ * *result (may be NULL) describes the attachment. With opts->hook TC the
+ * same at TC ingress (no foreign program to detach: tcx links stack);
+ * either hook refuses (-EEXIST) while Sluice holds the other one there.
  */
 int loader_attach(const char *root, const char *ifname, const struct loader_attach_opts *opts,
 		  struct loader_iface *result);
@@ -78,8 +89,9 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 void loader_release(void);
 
 /*
- * Detach Sluice from ifname: detach and unpin the link, remove its folder,
- * and check that the interface has no XDP program left (-EBUSY otherwise).
+ * Detach Sluice from ifname (whichever hook): detach and unpin the link,
+ * remove its folder, and for XDP check that the interface has no XDP
+ * program left (-EBUSY otherwise).
  * -ENOENT when Sluice is not attached there.
  */
 int loader_detach(const char *root, const char *ifname);

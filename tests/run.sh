@@ -49,6 +49,12 @@ for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "${t#"$BUILD"/tests/}" "$t"
 done
+# The forwarding suites (nat, ipip, refusals, redispatch) once more through
+# the TC entry (test_xdp runs both itself): the same cases, the same verdicts.
+for t in steer resilience leader failover; do
+	[ -x "$BUILD/tests/bpf/test_$t" ] || continue
+	run_suite "bpf/test_$t (tc)" env SLUICE_TEST_HOOK=tc "$BUILD/tests/bpf/test_$t"
+done
 # Fuzz regressions: every file of a harness's corpus replayed through it.
 for t in "$BUILD"/tests/fuzz/replay_*; do
 	[ -x "$t" ] || continue
@@ -58,6 +64,9 @@ done
 for t in tests/integration/test_*.sh; do
 	run_suite "integration/$(basename "$t" .sh)" bash "$t"
 done
+
+# The nat/ipip lab suite once more with Sluice at TC ingress (--hook tc).
+run_suite "integration/test_steer (tc)" env SLUICE_LAB_HOOK=tc bash tests/integration/test_steer.sh
 
 [ -z "$failed_suites" ] || echo "failing suites:$failed_suites"
 echo "$pass passed, $fail failed, $skip skipped"

@@ -391,12 +391,14 @@ lab_wait_nginx() {
 # lab_backends: how many backends the lab has.
 lab_backends() { cat "$LAB_STATE/backends" 2>/dev/null || echo 0; }
 
-# lab_attach: Sluice (native XDP) on g0 and on every gbI; the ipip outer sources.
+# lab_attach: Sluice (native XDP; SLUICE_LAB_HOOK=tc: at TC ingress) on g0
+# and on every gbI; the ipip outer sources.
 lab_attach() {
-	sluice iface attach $GW_IF >/dev/null || return 1
+	set -- ${SLUICE_LAB_HOOK:+--hook "$SLUICE_LAB_HOOK"}
+	sluice iface attach $GW_IF "$@" >/dev/null || return 1
 	i=1
 	while [ "$i" -le "$(lab_backends)" ]; do
-		sluice iface attach "gb$i" >/dev/null || return 1
+		sluice iface attach "gb$i" "$@" >/dev/null || return 1
 		i=$((i + 1))
 	done
 	# The ipip outer source (its low 16 bits are XORed with the flow hash).

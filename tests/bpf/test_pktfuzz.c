@@ -800,9 +800,7 @@ static void run_one(const uint8_t *in, int len, int ifindex)
 	int olen = 0, action = -1, untouched;
 	struct ref ri;
 
-	assert_int_equal(dp_prog_try(bpf_program__fd(dp.skel->progs.sluice_xdp), in, len, 0,
-				     ifindex, 1, out, &olen, &action),
-			 0);
+	assert_int_equal(dp_prog_try(dp_prog_fd(), in, len, 0, ifindex, 1, out, &olen, &action), 0);
 	ref_parse(in, len, &ri);
 	FAIL_UNLESS(action == XDP_PASS || action == XDP_DROP || action == XDP_TX ||
 			    action == XDP_REDIRECT,

@@ -201,8 +201,7 @@ static int try_frame(const uint8_t *frame, int len, int meta, int repeat, int *a
 	uint8_t in[DP_OUT_MAX] = { 0 }, out[DP_OUT_MAX];
 	int olen, err;
 
-	err = dp_prog_try(bpf_program__fd(dp.skel->progs.sluice_xdp), frame, len, meta, 0, repeat,
-			  out, &olen, action);
+	err = dp_prog_try(dp_prog_fd(), frame, len, meta, 0, repeat, out, &olen, action);
 	if (err)
 		return err;
 	memcpy(in + meta, frame, len);
@@ -213,9 +212,15 @@ static int try_frame(const uint8_t *frame, int len, int meta, int repeat, int *a
 
 static int run_frame(const uint8_t *frame, int len, int meta, int repeat)
 {
-	int action = -1;
+	int action = -1, err;
 
-	assert_int_equal(try_frame(frame, len, meta, repeat, &action), 0);
+	err = try_frame(frame, len, meta, repeat, &action);
+	if (err == -EINVAL && dp.hook == DP_HOOK_TC && len < 14 + 40) {
+		/* The skb test run refuses a frame cut inside its L3 header (14 + 40 bytes). */
+		print_message("SKIPPED: BPF_PROG_TEST_RUN takes no skb of %d bytes\n", len);
+		skip();
+	}
+	assert_int_equal(err, 0);
 	return action;
 }
 
@@ -915,6 +920,7 @@ int main(void)
 {
 	struct CMUnitTest tests[ARRAY_SIZE(cases) + ARRAY_SIZE(other_tests)];
 	size_t i, n = 0;
+	int err;
 
 	/* One cmocka test per table row, named after it. */
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -924,5 +930,9 @@ int main(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(other_tests); i++)
 		tests[n++] = other_tests[i];
-	return cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, dp_group_teardown);
+	/* The same cases through the TC entry: same pipeline, same verdicts and counters. */
+	err = cmocka_run_group_tests_name("sluice_xdp", tests, group_setup, dp_group_teardown);
+	dp.hook = DP_HOOK_TC;
+	return err |
+	       cmocka_run_group_tests_name("sluice_tc", tests, group_setup, dp_group_teardown);
 }

@@ -84,6 +84,28 @@ check "counters continue after re-attach ($before + $sent2 -> $after)" test "$af
 check "detach generic" sluice iface detach g0
 check "g0 clean after generic detach" not xdp_on_g0
 
+# The TC hook (issue 15): the same pipeline at g0's TC ingress (a pinned tcx
+# link), counting into the same maps; one hook per interface.
+check "attach at TC ingress (--hook tc)" sluice iface attach g0 --hook tc
+check "iface show says tc" shown_as g0 tc
+check "the tcx link is pinned" test -e "$SLUICE_PIN_ROOT/iface/g0/tc_link"
+check "and g0 has no XDP program" not xdp_on_g0
+out=$(sluice iface attach g0 --mode skb 2>&1)
+rc=$?
+check "XDP on the TC-attached g0 refused" test $rc -ne 0
+check "... saying why: '$out'" grep -q "one hook per interface" <<<"$out"
+check "... changing nothing" shown_as g0 tc
+check "an unknown hook is refused" not sluice iface attach g0 --hook ebpf --force
+check "... changing nothing" shown_as g0 tc
+sent3=$(in_cli "$UDPBLAST" send $HOST4 7000 0.5 1 2000)
+tc_after=$(svc_stat $HOST4 7000 udp admitted packets)
+check "TC counts every packet into the same counters ($after + $sent3 -> $tc_after)" \
+	test "$tc_after" -eq $((after + sent3))
+check "detach from TC" sluice iface detach g0
+check "no pin left for g0" not test -e "$SLUICE_PIN_ROOT/iface/g0"
+in_cli "$UDPBLAST" send $HOST4 7000 0.5 1 2000 >/dev/null
+check "nothing counted once detached" test "$(svc_stat $HOST4 7000 udp admitted packets)" = "$tc_after"
+
 # A foreign XDP program is not clobbered without --force.
 in_host ip link set dev g0 xdpgeneric obj "$BUILD/bpf/floor.bpf.o" sec xdp 2>/dev/null
 if xdp_on_g0; then

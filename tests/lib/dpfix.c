@@ -22,6 +22,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -31,6 +32,7 @@
 #include "maps.h"
 #include "res.h"
 #include "sluice.skel.h"
+#include "tc.skel.h"
 #include "bpftest.h"
 #include "dpfix.h"
 
@@ -160,9 +162,38 @@ static int netns_setup(const struct dp_topo *t)
 	return -1;
 }
 
+/* sluice_tc on the maps of xdp (loaded), by fd. */
+static int load_tc(struct sluice_bpf *xdp)
+{
+	struct tc_bpf *skel = tc_bpf__open();
+	struct bpf_map *map, *mine;
+	int err = 0;
+
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		if (bpf_map__is_internal(map))
+			continue;
+		mine = bpf_object__find_map_by_name(xdp->obj, bpf_map__name(map));
+		err = mine ? bpf_map__reuse_fd(map, bpf_map__fd(mine)) : -ENOENT;
+		if (err)
+			break;
+	}
+	if (!err)
+		err = tc_bpf__load(skel);
+	if (err) {
+		tc_bpf__destroy(skel);
+		return err;
+	}
+	dp.tc_skel = skel;
+	return 0;
+}
+
 /*
  * Load sluice_xdp on the maps the loader pinned under dp.pin.root (each
- * adopted by fd, whatever size the loader gave it), then remove the pins.
+ * adopted by fd, whatever size the loader gave it), then remove the pins;
+ * with dp.hook DP_HOOK_TC, sluice_tc too.
  */
 static int load(void)
 {
@@ -191,12 +222,15 @@ static int load(void)
 			goto out;
 	}
 	err = sluice_bpf__load(skel);
+	if (!err && dp.hook == DP_HOOK_TC)
+		err = load_tc(skel);
 out:
 	pinroot_remove(dp.pin.root);
 	dp.pin.root[0] = '\0';
 	if (err) {
 		snprintf(dp.skip_buf, sizeof(dp.skip_buf),
-			 "cannot load sluice.bpf.o: %s (BPF unavailable?)", strerror(-err));
+			 "cannot load sluice.bpf.o%s: %s (BPF unavailable?)",
+			 dp.hook == DP_HOOK_TC ? " / tc.bpf.o" : "", strerror(-err));
 		sluice_bpf__destroy(skel);
 		return -1;
 	}
@@ -206,6 +240,10 @@ out:
 
 int dp_setup(const struct dp_topo *topo, dp_fail_fn fail)
 {
+	const char *hook = getenv("SLUICE_TEST_HOOK");
+
+	if (hook && !strcmp(hook, "tc"))
+		dp.hook = DP_HOOK_TC;
 	dp.topo = topo;
 	dp.fail = fail;
 	dp.next_svc = 1;
@@ -285,6 +323,8 @@ void dp_teardown(void)
 		free(dp.tables[i]);
 		dp.tables[i] = NULL;
 	}
+	tc_bpf__destroy(dp.tc_skel);
+	dp.tc_skel = NULL;
 	sluice_bpf__destroy(dp.skel);
 	dp.skel = NULL;
 	pinroot_teardown(&dp.pin);
@@ -507,6 +547,61 @@ uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_
 
 /* ---- frames -------------------------------------------------------------- */
 
+/*
+ * A TC verdict as the XDP action it stands for: OK is PASS, SHOT is DROP.
+ * REDIRECT is both XDP_TX (sluice_tc redirects to the device the frame came
+ * in on) and XDP_REDIRECT; the frame tells them apart: one sent back out
+ * of the device it came in on (a forward to a neighbour there, a RST)
+ * leaves with that device's MAC as its source. Without a namespace
+ * nothing is forwarded, so only XDP_TX can happen.
+ */
+static int tc_as_xdp(int verdict, int ifindex, const uint8_t *out, int olen)
+{
+	const uint8_t *mac = NULL;
+
+	if (verdict == TC_ACT_OK)
+		return XDP_PASS;
+	if (verdict == TC_ACT_SHOT)
+		return XDP_DROP;
+	if (verdict != TC_ACT_REDIRECT)
+		return -1; /* no verdict sluice_tc gives: fails any check */
+	if (!dp.topo->netns)
+		return XDP_TX;
+	if (ifindex == dp.if_gw0)
+		mac = dp.topo->mac_gw0;
+	else if (ifindex == dp.if_gw1)
+		mac = dp.topo->mac_gw1;
+	return mac && olen >= 12 && !memcmp(out + 6, mac, 6) ? XDP_TX : XDP_REDIRECT;
+}
+
+/* dp_prog_try() of sluice_tc: the frame as an skb arriving on ifindex. */
+static int tc_try(int prog_fd, const uint8_t *in, int len, int ifindex, int repeat, uint8_t *out,
+		  int *olen, int *action)
+{
+	struct __sk_buff ctx;
+	struct bpf_test_run_opts opts;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.data_in = in;
+	opts.data_size_in = len;
+	opts.data_out = out;
+	opts.data_size_out = DP_OUT_MAX;
+	opts.repeat = repeat;
+	if (ifindex > 1) { /* the skb's device, so a TX goes back out of it */
+		ctx.ingress_ifindex = ifindex;
+		ctx.ifindex = ifindex;
+		opts.ctx_in = &ctx;
+		opts.ctx_size_in = sizeof(ctx);
+	}
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	*olen = (int)opts.data_size_out;
+	*action = tc_as_xdp((int)opts.retval, ifindex, out, *olen);
+	return 0;
+}
+
 int dp_prog_try(int prog_fd, const uint8_t *in, int len, int meta, int ifindex, int repeat,
 		uint8_t *out, int *olen, int *action)
 {
@@ -516,6 +611,8 @@ int dp_prog_try(int prog_fd, const uint8_t *in, int len, int meta, int ifindex, 
 
 	if (meta + len > (int)sizeof(buf))
 		return -EINVAL;
+	if (dp.tc_skel && prog_fd == bpf_program__fd(dp.tc_skel->progs.sluice_tc))
+		return tc_try(prog_fd, in, len, ifindex, repeat, out, olen, action);
 	/* By hand rather than LIBBPF_OPTS (which cppcheck cannot expand):
 	 * libbpf wants every byte past the known fields, padding too, zero. */
 	memset(&opts, 0, sizeof(opts));
@@ -545,9 +642,16 @@ int dp_prog_run(int prog_fd, const uint8_t *in, int len, int ifindex, uint8_t *o
 	return action;
 }
 
+int dp_prog_fd(void)
+{
+	if (dp.hook == DP_HOOK_TC)
+		return bpf_program__fd(dp.tc_skel->progs.sluice_tc);
+	return bpf_program__fd(dp.skel->progs.sluice_xdp);
+}
+
 int dp_run(const uint8_t *in, int len, int ifindex, uint8_t *out, int *olen)
 {
-	return dp_prog_run(bpf_program__fd(dp.skel->progs.sluice_xdp), in, len, ifindex, out, olen);
+	return dp_prog_run(dp_prog_fd(), in, len, ifindex, out, olen);
 }
 
 int dp_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *lay)

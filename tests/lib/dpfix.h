@@ -28,6 +28,13 @@
 #include "pktbuild.h"
 
 struct sluice_bpf;
+struct tc_bpf;
+
+/* The entry a suite runs its frames through (same maps, same pipeline). */
+enum dp_hook {
+	DP_HOOK_XDP = 0, /* sluice_xdp */
+	DP_HOOK_TC,	 /* sluice_tc (bpf/tc.bpf.c), frames as an __sk_buff */
+};
 
 #define DP_OUT_MAX (PKT_BUF_MAX + 128) /* a frame out: room for an outer header */
 #define DP_TEST_M 251		       /* Maglev table size of the tests: a small prime */
@@ -73,7 +80,14 @@ typedef void (*dp_fail_fn)(const char *file, int line, const char *msg);
 
 struct dp {
 	struct sluice_bpf *skel; /* NULL: not ready, every test skips */
-	struct pinroot pin;	 /* dp.pin.maps: the same maps, for the library */
+	/*
+	 * Set before the group setup: DP_HOOK_TC also loads sluice_tc on the
+	 * same maps and dp_run() / dp_prog_fd() use it (SLUICE_TEST_HOOK=tc
+	 * in the environment does the same for any suite).
+	 */
+	enum dp_hook hook;
+	struct tc_bpf *tc_skel;
+	struct pinroot pin; /* dp.pin.maps: the same maps, for the library */
 	const struct dp_topo *topo;
 	dp_fail_fn fail;
 	int ncpus;
@@ -205,7 +219,9 @@ uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_
  * Run prog_fd over a frame of len bytes `repeat` times, behind meta bytes
  * of XDP metadata (0: none), arriving on ifindex (0: unset). 0 with
  * *action and the frame out in out (DP_OUT_MAX bytes; metadata included)
- * of *olen bytes, or -errno when the kernel refuses the input.
+ * of *olen bytes, or -errno when the kernel refuses the input. For
+ * sluice_tc, the frame is an skb's (no metadata) and *action its TC
+ * verdict read back as the XDP action it stands for (see dpfix.c).
  */
 int dp_prog_try(int prog_fd, const uint8_t *in, int len, int meta, int ifindex, int repeat,
 		uint8_t *out, int *olen, int *action);
@@ -213,7 +229,10 @@ int dp_prog_try(int prog_fd, const uint8_t *in, int len, int meta, int ifindex, 
 /* The same once, without metadata, failing the test when the kernel refuses: the action. */
 int dp_prog_run(int prog_fd, const uint8_t *in, int len, int ifindex, uint8_t *out, int *olen);
 
-/* dp_prog_run() of sluice_xdp. */
+/* The program under test: sluice_xdp, or sluice_tc with dp.hook DP_HOOK_TC. */
+int dp_prog_fd(void);
+
+/* dp_prog_run() of dp_prog_fd(). */
 int dp_run(const uint8_t *in, int len, int ifindex, uint8_t *out, int *olen);
 
 /* pkt_build() into buf (PKT_BUF_MAX), failing the test when it cannot: the length. */

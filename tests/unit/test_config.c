@@ -148,6 +148,7 @@ static void replay_iface(struct state *s, const struct sluice_cmd *cmd)
 		f = state_add_iface(s);
 	snprintf(f->name, sizeof(f->name), "%.*s", (int)sizeof(f->name) - 1, cmd->iface.dev);
 	f->skb = cmd->iface.opts.mode == LOADER_XDP_SKB;
+	f->tc = cmd->iface.opts.hook == LOADER_HOOK_TC;
 }
 
 /*
@@ -229,6 +230,8 @@ static const char full[] =
 	"  - eth0\n"
 	"  - name: eth1\n"
 	"    mode: skb\n"
+	"  - name: eth2\n"
+	"    hook: tc\n"
 	"gateway:\n"
 	"  encap-source4: 192.0.2.1\n"
 	"  udp-timeout: 60\n"
@@ -294,9 +297,12 @@ static void test_load_full(void **unused)
 	assert_string_equal(s.daemon.admin_group, "sluice-admin");
 	assert_int_equal(s.daemon.health.interval_ms, 5000);
 	assert_int_equal(s.has_ifaces, 1);
-	assert_int_equal(s.nifaces, 2);
+	assert_int_equal(s.nifaces, 3);
 	assert_string_equal(s.ifaces[1].name, "eth1");
 	assert_int_equal(s.ifaces[1].skb, 1);
+	assert_int_equal(s.ifaces[1].tc, 0);
+	assert_string_equal(s.ifaces[2].name, "eth2");
+	assert_int_equal(s.ifaces[2].tc, 1);
 	assert_int_equal(s.udp_timeout_s, 60);
 	assert_int_equal(s.global_max_conns, 20000);
 	assert_int_equal(s.tcp_idle_s, RES_TCP_IDLE_DEFAULT_S);
@@ -739,7 +745,8 @@ static void test_commands_round_trip(void **unused)
 	assert_string_equal(r.log[1], "bulkhead set max-conns 20000 tcp-idle 3600");
 	assert_string_equal(r.log[2], "iface attach eth0 --mode native");
 	assert_string_equal(r.log[3], "iface attach eth1 --mode skb");
-	assert_string_equal(r.log[4], "service add 192.0.2.10 80 tcp rate 10000 burst 200");
+	assert_string_equal(r.log[4], "iface attach eth2 --hook tc");
+	assert_string_equal(r.log[5], "service add 192.0.2.10 80 tcp rate 10000 burst 200");
 	/* And diffing the result against the file: nothing. */
 	r.count = 0;
 	assert_int_equal(replay_diff(&got, &want, &r), 0);
@@ -779,6 +786,39 @@ static void diff_case(const char *text, int n, const char *const *cmds)
 	assert_int_equal(r.count, n);
 	state_free(&from);
 	state_free(&to);
+}
+
+/* An interface moving between XDP and TC: off its hook, then on the other (one at a time). */
+static void test_diff_hook(void **unused)
+{
+	struct state from, to;
+	struct replay r = { .s = &from };
+
+	(void)unused;
+	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
+	assert_int_equal(
+		load("interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n", &to), 0);
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
+	assert_int_equal(r.count, 2);
+	assert_string_equal(r.log[0], "iface detach eth0");
+	assert_string_equal(r.log[1], "iface attach eth0 --hook tc");
+	assert_true(state_equal(&from, &to));
+	state_free(&from);
+	/* And back. */
+	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
+	r.count = 0;
+	r.s = &to;
+	assert_int_equal(replay_diff(&to, &from, &r), 0);
+	assert_int_equal(r.count, 2);
+	assert_string_equal(r.log[0], "iface detach eth0");
+	assert_string_equal(r.log[1], "iface attach eth0 --mode native");
+	assert_true(state_equal(&from, &to));
+	state_free(&from);
+	state_free(&to);
+	expect_error("interfaces: [{name: eth0, hook: ebpf}]\n", 1, 33,
+		     "hook: expected xdp or tc, found 'ebpf'");
+	expect_error("interfaces: [{name: eth0, mode: skb, hook: tc}]\n", 1, 33,
+		     "mode is XDP's; hook tc has none");
 }
 
 static void test_diff_none(void **unused)
@@ -1419,6 +1459,7 @@ int main(void)
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_commands_round_trip),
 		cmocka_unit_test(test_diff_none),
+		cmocka_unit_test(test_diff_hook),
 		cmocka_unit_test(test_diff_rate),
 		cmocka_unit_test(test_diff_failover),
 		cmocka_unit_test(test_diff_backend_removed),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sluice iface: attach the XDP data plane to an interface, detach it, and
+ * sluice iface: attach the data plane (XDP or TC) to an interface, detach it, and
  * show where it is attached. The attachment is a pinned bpf_link (loader/),
  * so it stays after this command exits.
  */
@@ -20,12 +20,13 @@ static int do_help(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	fprintf(out_file(),
-		"Usage: sluice iface attach DEV [--mode MODE] [--force]\n"
+		"Usage: sluice iface attach DEV [--hook HOOK] [--mode MODE] [--force]\n"
 		"       sluice iface detach DEV\n"
 		"       sluice iface show [DEV]\n"
 		"       sluice iface help\n"
 		"\n"
 		"DEV    := network interface name (see 'ip link')\n"
+		"HOOK   := { xdp | tc }\n"
 		"MODE   := { native | skb }\n"
 		"\n"
 		"  attach   Load the Sluice XDP program and attach it to DEV. The maps are\n"
@@ -34,18 +35,24 @@ static int do_help(int argc, char **argv)
 		"           stays until 'iface detach'.\n"
 		"           --mode native  driver XDP (default); fails on drivers without XDP\n"
 		"           --mode skb     generic XDP: works on any device, slower\n"
+		"           --hook tc      the same pipeline at TC (clsact) ingress instead of\n"
+		"                          XDP, for devices without native XDP: a tcx link\n"
+		"                          pinned at PIN_ROOT/iface/DEV/tc_link (Linux 6.6+);\n"
+		"                          same maps and counters. One hook per interface.\n"
 		"           --force        if Sluice is attached already, replace its program\n"
 		"                          (atomically when the mode is unchanged); if another\n"
 		"                          XDP program is attached, detach it first.\n"
 		"           Without --force, an interface that already has XDP is refused.\n"
 		"  detach   Detach Sluice from DEV and remove its pin; the maps stay.\n"
-		"  show     List the interfaces Sluice is attached to: name, ifindex, mode\n"
-		"           (native, skb; defunct when the interface is gone), program id\n"
+		"  show     List the interfaces Sluice is attached to: name, ifindex, hook\n"
+		"           (xdp, tc), mode (native, skb, tc; defunct when the interface is\n"
+		"           gone), program id\n"
 		"           and link id.\n"
 		"\n"
 		"Examples:\n"
 		"  sluice iface attach eth0\n"
 		"  sluice iface attach veth0 --mode skb --force\n"
+		"  sluice iface attach wlan0 --hook tc\n"
 		"  sluice -j iface show\n");
 	return 0;
 }

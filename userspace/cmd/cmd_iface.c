@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * iface attach, iface detach: the XDP data plane on an interface, through
+ * iface attach, iface detach: the data plane on an interface (XDP, or TC
+ * ingress with --hook tc), through
  * the loader (a pinned bpf_link, so it stays after the command).
  */
 #include <errno.h>
@@ -24,10 +25,26 @@ static int parse_attach(int argc, char **argv, struct sluice_cmd *cmd)
 {
 	struct loader_attach_opts *opts = &cmd->iface.opts;
 	const char *dev = NULL;
-	int i, seen_mode = 0;
+	int i, seen_mode = 0, seen_hook = 0;
 
 	opts->mode = LOADER_XDP_NATIVE;
+	opts->hook = LOADER_HOOK_XDP;
 	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--hook")) {
+			if (seen_hook++)
+				return cmd_bad("iface attach: --hook given twice");
+			if (i + 1 >= argc)
+				return cmd_bad("iface attach: --hook needs a value: --hook xdp|tc");
+			i++;
+			if (!strcmp(argv[i], "xdp"))
+				opts->hook = LOADER_HOOK_XDP;
+			else if (!strcmp(argv[i], "tc"))
+				opts->hook = LOADER_HOOK_TC;
+			else
+				return cmd_bad("iface attach: unknown hook '%s': give xdp or tc",
+					       argv[i]);
+			continue;
+		}
 		if (!strcmp(argv[i], "--mode")) {
 			if (seen_mode++)
 				return cmd_bad("iface attach: --mode given twice");
@@ -56,6 +73,8 @@ static int parse_attach(int argc, char **argv, struct sluice_cmd *cmd)
 	}
 	if (!dev)
 		return cmd_bad("iface attach: missing DEV, e.g. sluice iface attach eth0");
+	if (opts->hook == LOADER_HOOK_TC && seen_mode)
+		return cmd_bad("iface attach: --mode is XDP's; --hook tc has none");
 	return set_dev(cmd, "attach", dev);
 }
 
@@ -76,10 +95,17 @@ static int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 
 	if (err || cmd->kind != CMD_IFACE_ATTACH)
 		return err;
-	err = cmd_argv_add(out, "--mode");
-	if (!err)
-		err = cmd_argv_add(out, "%s",
-				   cmd->iface.opts.mode == LOADER_XDP_SKB ? "skb" : "native");
+	if (cmd->iface.opts.hook == LOADER_HOOK_TC) {
+		err = cmd_argv_add(out, "--hook");
+		if (!err)
+			err = cmd_argv_add(out, "tc");
+	} else {
+		err = cmd_argv_add(out, "--mode");
+		if (!err)
+			err = cmd_argv_add(out, "%s",
+					   cmd->iface.opts.mode == LOADER_XDP_SKB ? "skb"
+										  : "native");
+	}
 	if (!err && cmd->iface.opts.force)
 		err = cmd_argv_add(out, "--force");
 	return err;
@@ -90,6 +116,7 @@ void cmd_print_iface(const char *key, const struct loader_iface *it)
 	out_open_obj(key);
 	out_str("ifname", "%s:", it->ifname);
 	out_u64("ifindex", " ifindex %llu", it->ifindex);
+	out_str("hook", " hook %s", !strcmp(it->mode, "tc") ? "tc" : "xdp");
 	out_str("mode", " mode %s", it->mode);
 	out_u64("prog_id", " prog %llu", it->prog_id);
 	out_u64("link_id", " link %llu", it->link_id);

@@ -540,9 +540,13 @@ int config_dump(FILE *f, const struct state *s)
 		dump_cluster(f, &s->cluster, &def.cluster);
 	if (s->has_ifaces) {
 		fprintf(f, "interfaces:%s\n", s->nifaces ? "" : " []");
-		for (i = 0; i < s->nifaces; i++)
-			fprintf(f, "  - name: %s\n    mode: %s\n", s->ifaces[i].name,
-				s->ifaces[i].skb ? "skb" : "native");
+		for (i = 0; i < s->nifaces; i++) {
+			fprintf(f, "  - name: %s\n", s->ifaces[i].name);
+			if (s->ifaces[i].tc)
+				fprintf(f, "    hook: tc\n");
+			else
+				fprintf(f, "    mode: %s\n", s->ifaces[i].skb ? "skb" : "native");
+		}
 	}
 	fprintf(f, "gateway:\n  encap-source4: ");
 	if (gateway_addr_is_set(&s->encap_src4))

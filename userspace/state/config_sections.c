@@ -517,7 +517,7 @@ static int parse_cluster(struct cfg *c, yaml_node_t *n)
 
 static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 {
-	static const char *const keys[] = { "name", "mode" };
+	static const char *const keys[] = { "name", "mode", "hook" };
 	yaml_node_item_t *it;
 	struct state_iface *f;
 	size_t i;
@@ -528,11 +528,12 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 				   config_kind_name(n));
 	c->s->has_ifaces = 1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = config_node(c, *it), *v[2] = { NULL, NULL }, *k[2], *name = e;
+		yaml_node_t *e = config_node(c, *it), *v[3] = { NULL, NULL, NULL }, *k[3],
+			    *name = e;
 		const char *t;
 
 		if (e->type == YAML_MAPPING_NODE) {
-			err = config_walk_map(c, e, "an interface", keys, 2, v, k);
+			err = config_walk_map(c, e, "an interface", keys, 3, v, k);
 			if (err)
 				return err;
 			if (!v[0])
@@ -560,6 +561,18 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 			else if (strcmp(t, "native"))
 				return config_fail(c, v[1],
 						   "mode: expected native or skb, found '%s'", t);
+		}
+		if (v[2]) {
+			err = config_scalar(c, v[2], "hook", "xdp or tc", &t);
+			if (err)
+				return err;
+			if (!strcmp(t, "tc"))
+				f->tc = 1;
+			else if (strcmp(t, "xdp"))
+				return config_fail(c, v[2], "hook: expected xdp or tc, found '%s'",
+						   t);
+			if (f->tc && v[1])
+				return config_fail(c, v[1], "mode is XDP's; hook tc has none");
 		}
 	}
 	return 0;

@@ -131,6 +131,7 @@ struct state_service {
 struct state_iface {
 	char name[IF_NAMESIZE];
 	int skb; /* 0: native XDP, 1: generic (skb) */
+	int tc;	 /* 1: at TC ingress instead of XDP (skb unused) */
 };
 
 /* A cgroup the host side is attached to (hosts:). */
