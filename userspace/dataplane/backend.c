@@ -82,9 +82,12 @@ static int write_record(const struct sluice_maps *m, __u32 id, const struct slui
 {
 	int err;
 
-	if (!bpf_map_update_elem(m->backends, &id, rec, BPF_ANY))
+	if (!bpf_map_update_elem(m->backends, &id, rec, BPF_ANY)) {
+		maps_cache_backend_set(m, id, rec);
 		return 0;
+	}
 	err = -errno;
+	maps_cache_drop();
 	err_set("cannot write backend %u: %s", id, strerror(-err));
 	return err;
 }
@@ -126,19 +129,16 @@ static int publish_subsets_of(const struct sluice_maps *m, const struct sluice_b
 	__u32 slot;
 	int err;
 
-	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
-	if (!subs) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
-	err = maps_read_subsets(m, subs);
-	for (slot = 0; !err && slot < SLUICE_MAX_SUBSETS; slot++) {
+	subs = maps_subsets_get(m, &err);
+	for (slot = 0; subs && slot < SLUICE_MAX_SUBSETS; slot++) {
 		if (maps_subset_is_free(&subs[slot]) || subs[slot].svc_id != svc_id ||
 		    !subset_has(&subs[slot], id))
 			continue;
 		err = publish_subset(m, all, slot, &subs[slot]);
+		if (err)
+			break;
 	}
-	free(subs);
+	maps_subsets_put(subs);
 	return err;
 }
 
@@ -187,7 +187,7 @@ static int begin(const struct sluice_maps *m, const struct sluice_svc_key *key,
 
 	if (err)
 		return err;
-	*all = maps_backends_snapshot(m, &err);
+	*all = maps_backends_get(m, &err);
 	return err;
 }
 
@@ -239,7 +239,7 @@ int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
-	free(all);
+	maps_backends_put(all);
 	return err;
 }
 
@@ -281,7 +281,7 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
-	free(all);
+	maps_backends_put(all);
 	return err;
 }
 
@@ -372,13 +372,7 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	err = backend_find(all, key, &svc, ref, &found);
 	if (err)
 		goto out;
-	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
-	if (!subs) {
-		err_set("out of memory");
-		err = -ENOMEM;
-		goto out;
-	}
-	err = maps_read_subsets(m, subs);
+	subs = maps_subsets_get(m, &err);
 	if (!err)
 		err = check_del(m, key, svc.id, found, subs);
 	if (err)
@@ -405,6 +399,9 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		if (!err && bpf_map_update_elem(m->subsets, &skey, &s, BPF_ANY)) {
 			err = -errno;
 			err_set("cannot update subset %u: %s", slot, strerror(-err));
+			maps_cache_drop();
+		} else if (!err) {
+			maps_cache_subset_set(m, skey, &s);
 		}
 	}
 	if (err) {
@@ -427,8 +424,8 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = old;
 out:
-	free(subs);
-	free(all);
+	maps_subsets_put(subs);
+	maps_backends_put(all);
 	return err;
 }
 
@@ -447,7 +444,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct maps_svc_entry *svcs = NULL;
 	struct backend_info *items = NULL;
 	struct sluice_backend *all = NULL;
-	size_t nsvc = 0, n = 0, s;
+	size_t nsvc = 0, n = 0, s, cap = 0;
 	__u32 i, size = 0, *table = NULL;
 	int err;
 
@@ -467,10 +464,13 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	if (err)
 		goto out;
-	all = maps_backends_snapshot(m, &err);
+	all = maps_backends_get(m, &err);
 	if (err)
 		goto out;
-	items = calloc(SLUICE_MAX_BACKENDS, sizeof(*items));
+	/* Room for the backends in use (of the one service), not one item per slot (10 MiB). */
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		cap += key ? backend_is_of(&all[i], svcs[0].svc.id) : all[i].state != SLUICE_BE_UNUSED;
+	items = calloc(cap ? cap : 1, sizeof(*items));
 	if (!items) {
 		err_set("out of memory");
 		err = -ENOMEM;
@@ -488,7 +488,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		} else if (err) {
 			goto out;
 		}
-		for (i = 0; i < SLUICE_MAX_BACKENDS && n < SLUICE_MAX_BACKENDS; i++) {
+		for (i = 0; i < SLUICE_MAX_BACKENDS && n < cap; i++) {
 			struct backend_info *it;
 			__u32 j;
 
@@ -517,7 +517,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 out:
 	free(table);
 	free(items);
-	free(all);
+	maps_backends_put(all);
 	free(svcs);
 	return err;
 }
@@ -528,12 +528,12 @@ int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
 	__u32 i, n = 0;
 	int err;
 
-	all = maps_backends_snapshot(m, &err);
+	all = maps_backends_get(m, &err);
 	if (err)
 		return err;
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
 		n += backend_is_of(&all[i], svc_id);
-	free(all);
+	maps_backends_put(all);
 	*count = n;
 	return 0;
 }
@@ -550,7 +550,7 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 		err = publish_table_delete(m, svc_id);
 	if (err)
 		return err;
-	all = maps_backends_snapshot(m, &err);
+	all = maps_backends_get(m, &err);
 	if (err)
 		return err;
 	memset(&unused, 0, sizeof(unused));
@@ -561,6 +561,6 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 		if (!err)
 			err = zero_counters(m, i);
 	}
-	free(all);
+	maps_backends_put(all);
 	return err;
 }

@@ -353,6 +353,53 @@ int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, 
 	return 0;
 }
 
+/*
+ * Every key of sl_services in batches (a few system calls, where the walk
+ * below makes two per key): 0 with *list (unsorted) and *n, or -errno
+ * when the kernel cannot (the caller walks instead).
+ */
+static int svc_list_batch(int fd, struct maps_svc_entry **list, size_t *n)
+{
+	struct sluice_svc_key *keys = malloc(SLUICE_MAX_SERVICES * sizeof(*keys));
+	struct sluice_svc *vals = malloc(SLUICE_MAX_SERVICES * sizeof(*vals));
+	struct maps_svc_entry *out = NULL;
+	__u32 batch = 0, cnt;
+	size_t done = 0, i;
+	int err = 0, last = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!last && done < SLUICE_MAX_SERVICES) {
+		cnt = SLUICE_MAX_SERVICES - done;
+		if (bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done, vals + done,
+					 &cnt, NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			last = 1;
+		}
+		done += cnt;
+	}
+	out = malloc((done ? done : 1) * sizeof(*out));
+	if (!out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < done; i++) {
+		out[i].key = keys[i];
+		out[i].svc = vals[i];
+	}
+	*list = out;
+	*n = done;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
 {
 	struct maps_svc_entry *list = NULL, *grown;
@@ -360,6 +407,9 @@ int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entri
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 	int err = 0;
+
+	if (!svc_list_batch(m->services, &list, &n))
+		goto sort;
 
 	/*
 	 * A key deleted under us restarts the walk from the first key; bound
@@ -388,6 +438,7 @@ int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entri
 		err_set("cannot walk %s: %s", SLUICE_MAP_SERVICES, strerror(-err));
 		goto out;
 	}
+sort:
 	if (n)
 		qsort(list, n, sizeof(*list), cmp_id);
 	/* Drop duplicates a restarted walk produced. */
@@ -544,6 +595,127 @@ struct sluice_backend *maps_backends_snapshot(const struct sluice_maps *m, int *
 		return NULL;
 	}
 	return all;
+}
+
+/*
+ * The session's copies (maps.h), each tied to the kernel id of the map it
+ * was read from: another pin root, or maps created anew, read afresh.
+ */
+static struct {
+	int on;
+	__u32 be_map, sub_map; /* map ids; 0: no copy */
+	struct sluice_backend *be;
+	struct sluice_subset *sub;
+} cache;
+
+static __u32 map_id_of(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+void maps_cache_begin(void)
+{
+	cache.on = 1;
+}
+
+void maps_cache_drop(void)
+{
+	cache.be_map = cache.sub_map = 0;
+}
+
+void maps_cache_end(void)
+{
+	cache.on = 0;
+	maps_cache_drop();
+	free(cache.be);
+	free(cache.sub);
+	cache.be = NULL;
+	cache.sub = NULL;
+}
+
+/*
+ * The kept copy of map fd (n values of size, in *buf, valid for map id
+ * *kept), read again when fd is another map; outside a session a fresh one.
+ */
+static void *cache_get(int fd, __u32 n, size_t size, void **buf, __u32 *kept, const char *what,
+		       int *err)
+{
+	__u32 id = cache.on ? map_id_of(fd) : 0;
+	void *v;
+
+	if (id && *buf && *kept == id) {
+		*err = 0;
+		return *buf;
+	}
+	v = id && *buf ? *buf : calloc(n, size);
+	if (!v) {
+		err_set("out of memory");
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*kept = 0;
+	*err = read_array(fd, n, size, v, what);
+	if (*err) {
+		if (v != *buf)
+			free(v);
+		return NULL;
+	}
+	if (id) {
+		*buf = v;
+		*kept = id;
+	}
+	return v;
+}
+
+struct sluice_backend *maps_backends_get(const struct sluice_maps *m, int *err)
+{
+	return cache_get(m->backends, SLUICE_MAX_BACKENDS, sizeof(struct sluice_backend),
+			 (void **)&cache.be, &cache.be_map, SLUICE_MAP_BACKENDS, err);
+}
+
+void maps_backends_put(struct sluice_backend *all)
+{
+	if (all != cache.be)
+		free(all);
+}
+
+struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err)
+{
+	return cache_get(m->subsets, SLUICE_MAX_SUBSETS, sizeof(struct sluice_subset),
+			 (void **)&cache.sub, &cache.sub_map, SLUICE_MAP_SUBSETS, err);
+}
+
+void maps_subsets_put(struct sluice_subset *subs)
+{
+	if (subs != cache.sub)
+		free(subs);
+}
+
+void maps_cache_backend_set(const struct sluice_maps *m, __u32 id,
+			    const struct sluice_backend *rec)
+{
+	if (cache.be_map && id < SLUICE_MAX_BACKENDS) {
+		if (map_id_of(m->backends) == cache.be_map)
+			cache.be[id] = *rec;
+		else
+			cache.be_map = 0;
+	}
+}
+
+void maps_cache_subset_set(const struct sluice_maps *m, __u32 slot, const struct sluice_subset *s)
+{
+	if (cache.sub_map && slot < SLUICE_MAX_SUBSETS) {
+		if (map_id_of(m->subsets) == cache.sub_map)
+			cache.sub[slot] = *s;
+		else
+			cache.sub_map = 0;
+	}
 }
 
 int maps_read_leader(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l)
