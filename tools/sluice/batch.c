@@ -33,7 +33,7 @@
 #include "main.h"
 #include "publish.h"
 
-#define BATCH_WINDOW 128	/* write requests in flight */
+#define BATCH_WINDOW 1024	/* write requests in flight: one daemon group */
 #define BATCH_TIMEOUT_MS 120000 /* for the daemon's next reply */
 #define BATCH_LINE_WORDS 256	/* words on one line (CTL_ARGS_MAX) */
 

@@ -54,7 +54,7 @@
 #define CONN_DEADLINE_MS 10000	    /* to send a whole request, or to take a reply */
 #define SUB_BUFFER_MAX (1 << 20)    /* a subscriber this far behind is dropped */
 #define BACKLOG_MAX 64		    /* recent records a new subscriber gets first */
-#define GROUP_MAX 256		    /* write requests journaled with one fdatasync */
+#define GROUP_MAX 1024		    /* write requests journaled with one fdatasync */
 
 struct conn {
 	struct lconn lc; /* first: the loop hands us &lc.src */

@@ -469,7 +469,8 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		goto out;
 	/* Room for the backends in use (of the one service), not one item per slot (10 MiB). */
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
-		cap += key ? backend_is_of(&all[i], svcs[0].svc.id) : all[i].state != SLUICE_BE_UNUSED;
+		cap += key ? backend_is_of(&all[i], svcs[0].svc.id)
+			   : all[i].state != SLUICE_BE_UNUSED;
 	items = calloc(cap ? cap : 1, sizeof(*items));
 	if (!items) {
 		err_set("out of memory");

@@ -697,8 +697,7 @@ void maps_subsets_put(struct sluice_subset *subs)
 		free(subs);
 }
 
-void maps_cache_backend_set(const struct sluice_maps *m, __u32 id,
-			    const struct sluice_backend *rec)
+void maps_cache_backend_set(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
 {
 	if (cache.be_map && id < SLUICE_MAX_BACKENDS) {
 		if (map_id_of(m->backends) == cache.be_map)

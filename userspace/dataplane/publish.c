@@ -389,8 +389,8 @@ static int read_exclusion(const struct sluice_maps *m, const struct sluice_backe
  * exclusion); fd not NULL: build it into a fresh inner map *fd instead, for
  * the caller to swap in.
  */
-static int publish_ids(const struct sluice_maps *m, const struct sluice_backend *all,
-		       __u32 svc_id, __u32 size, __u32 *ids, size_t n, int *fd)
+static int publish_ids(const struct sluice_maps *m, const struct sluice_backend *all, __u32 svc_id,
+		       __u32 size, __u32 *ids, size_t n, int *fd)
 {
 	int err;
 
@@ -524,7 +524,8 @@ int publish_defer_end(const struct sluice_maps *maps, const char *pin_root)
 			e = publish_ids(m, all, svc_id, size, ids + start[svc_id],
 					start[svc_id + 1] - start[svc_id], &fd);
 		if (!e && fd >= 0) {
-			wave[nw++] = (struct swap){ .outer = m->maglev, .fd = fd, .table_id = svc_id };
+			wave[nw++] =
+				(struct swap){ .outer = m->maglev, .fd = fd, .table_id = svc_id };
 			if (nw == SWAP_WAVE || i + 1 == deferred.n) {
 				e = swap_wave(wave, nw);
 				nw = 0;
