@@ -389,8 +389,8 @@ static void assert_cache_fresh(void)
 	assert_int_equal(err, 0);
 	assert_int_equal(maps_read_subsets(&pr->maps, fsub), 0);
 	assert_memory_equal(ksub, fsub, SLUICE_MAX_SUBSETS * sizeof(*fsub));
-	maps_backends_put(kept);
-	maps_subsets_put(ksub);
+	maps_cache_put(kept);
+	maps_cache_put(ksub);
 	free(fresh);
 	free(fsub);
 }
@@ -409,16 +409,18 @@ static void test_cache_session(void **state)
 	struct sluice_svc s, s2;
 	struct be_conf dup;
 	struct be_ref r;
-	__u32 ids[4], ids2[3], id;
+	__u32 ids[4], ids2[3], id, i;
+	char a[16];
 
 	(void)state;
 	SKIP_UNLESS_READY();
 	maps_cache_begin();
 	k = svctest_key("192.0.2.30", 80, IPPROTO_TCP);
 	add_nat(&k, 1031, &s);
-	ids[0] = svctest_add_be(&k, "10.3.0.1", 80, 1);
-	ids[1] = svctest_add_be(&k, "10.3.0.2", 80, 2);
-	ids[2] = svctest_add_be(&k, "10.3.0.3", 80, 3);
+	for (i = 0; i < 3; i++) {
+		snprintf(a, sizeof(a), "10.3.0.%u", i + 1);
+		ids[i] = svctest_add_be(&k, a, 80, i + 1);
+	}
 	assert_cache_fresh();
 	/* Refused: a duplicate, and deleting a subset's last member. */
 	memset(&dup, 0, sizeof(dup));
@@ -468,13 +470,13 @@ static void test_cache_session(void **state)
 	/* Outside a session every get is a fresh read. */
 	{
 		int err;
-		struct sluice_backend *a = maps_backends_get(&pr->maps, &err), *b;
+		struct sluice_backend *b1 = maps_backends_get(&pr->maps, &err), *b2;
 
-		assert_non_null(a);
-		b = maps_backends_get(&pr->maps, &err);
-		assert_ptr_not_equal(a, b);
-		maps_backends_put(a);
-		maps_backends_put(b);
+		assert_non_null(b1);
+		b2 = maps_backends_get(&pr->maps, &err);
+		assert_ptr_not_equal(b1, b2);
+		maps_cache_put(b1);
+		maps_cache_put(b2);
 	}
 }
 

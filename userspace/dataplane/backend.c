@@ -138,7 +138,7 @@ static int publish_subsets_of(const struct sluice_maps *m, const struct sluice_b
 		if (err)
 			break;
 	}
-	maps_subsets_put(subs);
+	maps_cache_put(subs);
 	return err;
 }
 
@@ -239,7 +239,7 @@ int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
-	maps_backends_put(all);
+	maps_cache_put(all);
 	return err;
 }
 
@@ -281,7 +281,7 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
-	maps_backends_put(all);
+	maps_cache_put(all);
 	return err;
 }
 
@@ -424,8 +424,8 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = old;
 out:
-	maps_subsets_put(subs);
-	maps_backends_put(all);
+	maps_cache_put(subs);
+	maps_cache_put(all);
 	return err;
 }
 
@@ -518,7 +518,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 out:
 	free(table);
 	free(items);
-	maps_backends_put(all);
+	maps_cache_put(all);
 	free(svcs);
 	return err;
 }
@@ -534,7 +534,7 @@ int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
 		return err;
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
 		n += backend_is_of(&all[i], svc_id);
-	maps_backends_put(all);
+	maps_cache_put(all);
 	*count = n;
 	return 0;
 }
@@ -562,6 +562,6 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 		if (!err)
 			err = zero_counters(m, i);
 	}
-	maps_backends_put(all);
+	maps_cache_put(all);
 	return err;
 }

@@ -679,42 +679,37 @@ struct sluice_backend *maps_backends_get(const struct sluice_maps *m, int *err)
 			 (void **)&cache.be, &cache.be_map, SLUICE_MAP_BACKENDS, err);
 }
 
-void maps_backends_put(struct sluice_backend *all)
-{
-	if (all != cache.be)
-		free(all);
-}
-
 struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err)
 {
 	return cache_get(m->subsets, SLUICE_MAX_SUBSETS, sizeof(struct sluice_subset),
 			 (void **)&cache.sub, &cache.sub_map, SLUICE_MAP_SUBSETS, err);
 }
 
-void maps_subsets_put(struct sluice_subset *subs)
+void maps_cache_put(void *copy)
 {
-	if (subs != cache.sub)
-		free(subs);
+	if (copy != cache.be && copy != cache.sub)
+		free(copy);
+}
+
+/* Entry i (of n, size bytes) of map fd was written with v: the copy follows, or is dropped. */
+static void cache_set(int fd, __u32 *kept, void *buf, __u32 i, __u32 n, size_t size, const void *v)
+{
+	if (!*kept || i >= n)
+		return;
+	if (map_id_of(fd) == *kept)
+		memcpy((char *)buf + (size_t)i * size, v, size);
+	else
+		*kept = 0;
 }
 
 void maps_cache_backend_set(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
 {
-	if (cache.be_map && id < SLUICE_MAX_BACKENDS) {
-		if (map_id_of(m->backends) == cache.be_map)
-			cache.be[id] = *rec;
-		else
-			cache.be_map = 0;
-	}
+	cache_set(m->backends, &cache.be_map, cache.be, id, SLUICE_MAX_BACKENDS, sizeof(*rec), rec);
 }
 
 void maps_cache_subset_set(const struct sluice_maps *m, __u32 slot, const struct sluice_subset *s)
 {
-	if (cache.sub_map && slot < SLUICE_MAX_SUBSETS) {
-		if (map_id_of(m->subsets) == cache.sub_map)
-			cache.sub[slot] = *s;
-		else
-			cache.sub_map = 0;
-	}
+	cache_set(m->subsets, &cache.sub_map, cache.sub, slot, SLUICE_MAX_SUBSETS, sizeof(*s), s);
 }
 
 int maps_read_leader(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l)

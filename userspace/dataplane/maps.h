@@ -168,11 +168,12 @@ void maps_cache_drop(void);
 
 /* Every slot of sl_backends (see the session above); NULL with *err set. */
 struct sluice_backend *maps_backends_get(const struct sluice_maps *m, int *err);
-void maps_backends_put(struct sluice_backend *all);
 
 /* Every slot of sl_subsets (see the session above); NULL with *err set. */
 struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err);
-void maps_subsets_put(struct sluice_subset *subs);
+
+/* Done with a copy from maps_backends_get() or maps_subsets_get() (NULL: nothing). */
+void maps_cache_put(void *copy);
 
 /* Slot id of sl_backends (slot of sl_subsets) was written with *rec (*s). */
 void maps_cache_backend_set(const struct sluice_maps *m, __u32 id,

@@ -220,22 +220,27 @@ static int table_swap(int outer, __u32 table_id, int fd)
 	return bpf_map_update_elem(outer, &table_id, &fd, BPF_ANY) ? -errno : 0;
 }
 
+/* Swap fd in as table table_id, and close it. */
+static int swap_in(const struct sluice_maps *m, __u32 table_id, int fd)
+{
+	int err = table_swap(m->maglev, table_id, fd);
+
+	if (err)
+		err_set("cannot publish Maglev table %u: %s", table_id, strerror(-err));
+	close(fd);
+	return err;
+}
+
 int publish_table(const struct sluice_maps *m, __u32 table_id, const __u32 *table)
 {
-	int fd, err;
+	int fd;
 
 	if (table_id >= SLUICE_MAX_TABLES) {
 		err_set("Maglev table id %u out of range", table_id);
 		return -EINVAL;
 	}
 	fd = table_map(table);
-	if (fd < 0)
-		return fd;
-	err = table_swap(m->maglev, table_id, fd);
-	if (err)
-		err_set("cannot publish Maglev table %u: %s", table_id, strerror(-err));
-	close(fd);
-	return err;
+	return fd < 0 ? fd : swap_in(m, table_id, fd);
 }
 
 /*
@@ -331,19 +336,14 @@ static int build_map(const struct sluice_backend *all, const __u32 *ids, size_t 
 static int publish(const struct sluice_maps *m, const struct sluice_backend *all, __u32 table_id,
 		   const __u32 *ids, size_t n, __u32 size)
 {
-	__u32 *table;
-	int err;
+	int fd = -1, err;
 
-	table = calloc((size_t)size + 1, sizeof(*table));
-	if (!table) {
-		err_set("out of memory");
-		return -ENOMEM;
+	if (table_id >= SLUICE_MAX_TABLES) {
+		err_set("Maglev table id %u out of range", table_id);
+		return -EINVAL;
 	}
-	err = publish_table_build(all, ids, n, size, table);
-	if (!err)
-		err = publish_table(m, table_id, table);
-	free(table);
-	return err;
+	err = build_map(all, ids, n, size, &fd);
+	return err ? err : swap_in(m, table_id, fd);
 }
 
 /*
@@ -428,7 +428,7 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 	ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
 	if (!ids) {
 		err_set("out of memory");
-		maps_backends_put(own);
+		maps_cache_put(own);
 		return -ENOMEM;
 	}
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
@@ -436,7 +436,7 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 			ids[n++] = i;
 	err = publish_ids(m, all, svc_id, size, ids, n, NULL);
 	free(ids);
-	maps_backends_put(own);
+	maps_cache_put(own);
 	return err;
 }
 
@@ -538,7 +538,7 @@ int publish_defer_end(const struct sluice_maps *maps, const char *pin_root)
 		err = e;
 	free(start);
 	free(ids);
-	maps_backends_put(all);
+	maps_cache_put(all);
 	maps_close(&own);
 	deferred.n = 0;
 	return err;
