@@ -370,6 +370,33 @@ static void test_flow_entries(void **state)
 	pinroot_remove(other);
 }
 
+/* The session's index of kept lists each service's backends of fresh, and its lowest free slot. */
+static void assert_index_fresh(const struct sluice_backend *kept,
+			       const struct sluice_backend *fresh)
+{
+	__u32 *count = calloc(SLUICE_MAX_SERVICES, sizeof(*count)), *ids, svc, i, free_id;
+	size_t n, j;
+
+	assert_non_null(count);
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		if (fresh[i].state != SLUICE_BE_UNUSED && fresh[i].svc_id < SLUICE_MAX_SERVICES)
+			count[fresh[i].svc_id]++;
+	for (svc = 0; svc < SLUICE_MAX_SERVICES; svc++) {
+		assert_int_equal(maps_cache_backends_of(kept, svc, &ids, &n), 0);
+		assert_int_equal(n, count[svc]);
+		for (j = 0; j < n; j++) {
+			assert_true(backend_is_of(&fresh[ids[j]], svc));
+			assert_true(!j || ids[j - 1] < ids[j]);
+		}
+		free(ids);
+	}
+	for (i = 0; i < SLUICE_MAX_BACKENDS && fresh[i].state != SLUICE_BE_UNUSED; i++)
+		;
+	assert_int_equal(maps_cache_free_id(kept, &free_id), 0);
+	assert_int_equal(free_id, i < SLUICE_MAX_BACKENDS ? i : SLUICE_NO_BACKEND);
+	free(count);
+}
+
 /* The session's copies (maps.h) hold what the maps hold. */
 static void assert_cache_fresh(void)
 {
@@ -385,6 +412,7 @@ static void assert_cache_fresh(void)
 	assert_ptr_equal(maps_backends_get(&pr->maps, &err), kept);
 	assert_int_equal(maps_read_backends(&pr->maps, fresh), 0);
 	assert_memory_equal(kept, fresh, SLUICE_MAX_BACKENDS * sizeof(*fresh));
+	assert_index_fresh(kept, fresh);
 	ksub = maps_subsets_get(&pr->maps, &err);
 	assert_int_equal(err, 0);
 	assert_int_equal(maps_read_subsets(&pr->maps, fsub), 0);
@@ -469,12 +497,15 @@ static void test_cache_session(void **state)
 	maps_cache_end();
 	/* Outside a session every get is a fresh read. */
 	{
+		__u32 *none;
+		size_t nn;
 		int err;
 		struct sluice_backend *b1 = maps_backends_get(&pr->maps, &err), *b2;
 
 		assert_non_null(b1);
 		b2 = maps_backends_get(&pr->maps, &err);
 		assert_ptr_not_equal(b1, b2);
+		assert_int_equal(maps_cache_backends_of(b1, 0, &none, &nn), -ENOENT);
 		maps_cache_put(b1);
 		maps_cache_put(b2);
 	}

@@ -179,16 +179,36 @@ undo_snapshot:
 	return err;
 }
 
-/* Open the service of key and a snapshot of the backends. */
+/*
+ * Open the service of key and a snapshot of the backends; *cand: the slots
+ * that can be the service's, from the session's index (malloc'ed, free()
+ * it), or NULL: every slot (*ncand their number either way).
+ */
 static int begin(const struct sluice_maps *m, const struct sluice_svc_key *key,
-		 struct sluice_svc *svc, struct sluice_backend **all)
+		 struct sluice_svc *svc, struct sluice_backend **all, __u32 **cand, size_t *ncand)
 {
 	int err = svc_get(m, key, svc);
 
+	*cand = NULL;
+	*ncand = SLUICE_MAX_BACKENDS;
 	if (err)
 		return err;
 	*all = maps_backends_get(m, &err);
+	if (err)
+		return err;
+	err = maps_cache_backends_of(*all, svc->id, cand, ncand);
+	if (err == -ENOENT) {
+		*cand = NULL;
+		*ncand = SLUICE_MAX_BACKENDS;
+		return 0;
+	}
 	return err;
+}
+
+/* Slot j of the candidates begin() gave. */
+static __u32 cand_id(const __u32 *cand, size_t j)
+{
+	return cand ? cand[j] : (__u32)j;
 }
 
 int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
@@ -197,18 +217,23 @@ int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct sluice_backend *all = NULL, r;
 	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
 	struct sluice_svc svc;
-	__u32 i, free_id = SLUICE_NO_BACKEND;
+	__u32 i, free_id = SLUICE_NO_BACKEND, *cand = NULL;
+	size_t j, ncand;
 	int err;
 
-	err = begin(m, key, &svc, &all);
+	err = begin(m, key, &svc, &all, &cand, &ncand);
 	if (err)
-		return err;
+		goto out;
 	err = backend_record_make(key, &svc, conf, &r);
 	if (err)
 		goto out;
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++) {
+	/* With the session's index: the service's slots, and its lowest free one. */
+	if (cand)
+		maps_cache_free_id(all, &free_id);
+	for (j = 0; j < ncand; j++) {
+		i = cand_id(cand, j);
 		if (all[i].state == SLUICE_BE_UNUSED) {
-			if (free_id == SLUICE_NO_BACKEND)
+			if (!cand && free_id == SLUICE_NO_BACKEND)
 				free_id = i;
 			continue;
 		}
@@ -239,6 +264,7 @@ int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
+	free(cand);
 	maps_cache_put(all);
 	return err;
 }
@@ -250,7 +276,8 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 {
 	struct sluice_backend *all = NULL, r;
 	struct sluice_svc svc;
-	__u32 found;
+	__u32 found, *cand = NULL;
+	size_t ncand;
 	int err;
 
 	if (set_weight && (weight < 1 || weight > BACKEND_WEIGHT_MAX)) {
@@ -262,10 +289,9 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		err_set("a backend can only be made active or draining");
 		return -EINVAL;
 	}
-	err = begin(m, key, &svc, &all);
-	if (err)
-		return err;
-	err = backend_find(all, key, &svc, ref, &found);
+	err = begin(m, key, &svc, &all, &cand, &ncand);
+	if (!err)
+		err = backend_find_among(all, cand, ncand, key, &svc, ref, &found);
 	if (err)
 		goto out;
 	r = all[found];
@@ -281,6 +307,7 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
+	free(cand);
 	maps_cache_put(all);
 	return err;
 }
@@ -363,13 +390,13 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct sluice_subset *subs = NULL, s;
 	struct sluice_leader old_leader;
 	struct sluice_svc svc;
-	__u32 found, slot;
+	__u32 found, slot, *cand = NULL;
+	size_t ncand;
 	int err, was_leader = 0;
 
-	err = begin(m, key, &svc, &all);
-	if (err)
-		return err;
-	err = backend_find(all, key, &svc, ref, &found);
+	err = begin(m, key, &svc, &all, &cand, &ncand);
+	if (!err)
+		err = backend_find_among(all, cand, ncand, key, &svc, ref, &found);
 	if (err)
 		goto out;
 	subs = maps_subsets_get(m, &err);
@@ -424,6 +451,7 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = old;
 out:
+	free(cand);
 	maps_cache_put(subs);
 	maps_cache_put(all);
 	return err;
@@ -542,7 +570,8 @@ int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
 int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 {
 	struct sluice_backend *all, unused;
-	__u32 i;
+	__u32 i, *cand;
+	size_t j, ncand;
 	int err;
 
 	/* Shards and subsets first: they point into the table and the backends. */
@@ -554,14 +583,20 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 	all = maps_backends_get(m, &err);
 	if (err)
 		return err;
+	if (maps_cache_backends_of(all, svc_id, &cand, &ncand)) {
+		cand = NULL; /* no index: every slot */
+		ncand = SLUICE_MAX_BACKENDS;
+	}
 	memset(&unused, 0, sizeof(unused));
-	for (i = 0; !err && i < SLUICE_MAX_BACKENDS; i++) {
+	for (j = 0; !err && j < ncand; j++) {
+		i = cand_id(cand, j);
 		if (!backend_is_of(&all[i], svc_id))
 			continue;
 		err = write_record(m, i, &unused);
 		if (!err)
 			err = zero_counters(m, i);
 	}
+	free(cand);
 	maps_cache_put(all);
 	return err;
 }

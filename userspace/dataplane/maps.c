@@ -624,9 +624,99 @@ void maps_cache_begin(void)
 	cache.on = 1;
 }
 
+/*
+ * The session's copy of sl_backends indexed by service: each service's used
+ * slots in a list, ascending (head[svc], next[id]; in[id]: the service id is
+ * listed under), their count, and a slot below which none is free. Valid
+ * while map == cache.be_map; kept in step by maps_cache_backend_set().
+ */
+static struct {
+	__u32 map;
+	__u32 *head, *count; /* SLUICE_MAX_SERVICES */
+	__u32 *next, *in;    /* SLUICE_MAX_BACKENDS */
+	__u32 free_hint;
+} bix;
+
+static __u32 idx_svc(const struct sluice_backend *b)
+{
+	return b->state != SLUICE_BE_UNUSED && b->svc_id < SLUICE_MAX_SERVICES ? b->svc_id
+									       : SLUICE_NO_BACKEND;
+}
+
+static void idx_link(__u32 svc, __u32 id)
+{
+	__u32 *p = &bix.head[svc];
+
+	while (*p != SLUICE_NO_BACKEND && *p < id)
+		p = &bix.next[*p];
+	bix.next[id] = *p;
+	*p = id;
+	bix.count[svc]++;
+	bix.in[id] = svc;
+}
+
+static void idx_unlink(__u32 id)
+{
+	__u32 svc = bix.in[id], *p;
+
+	if (svc == SLUICE_NO_BACKEND)
+		return;
+	for (p = &bix.head[svc]; *p != SLUICE_NO_BACKEND; p = &bix.next[*p]) {
+		if (*p == id) {
+			*p = bix.next[id];
+			bix.count[svc]--;
+			break;
+		}
+	}
+	bix.in[id] = SLUICE_NO_BACKEND;
+}
+
+/* Index cache.be afresh (no index when memory is short). */
+static void idx_build(void)
+{
+	__u32 i, svc;
+
+	bix.map = 0;
+	if (!bix.head) {
+		bix.head = malloc(SLUICE_MAX_SERVICES * sizeof(*bix.head));
+		bix.count = malloc(SLUICE_MAX_SERVICES * sizeof(*bix.count));
+		bix.next = malloc(SLUICE_MAX_BACKENDS * sizeof(*bix.next));
+		bix.in = malloc(SLUICE_MAX_BACKENDS * sizeof(*bix.in));
+		if (!bix.head || !bix.count || !bix.next || !bix.in) {
+			free(bix.head);
+			free(bix.count);
+			free(bix.next);
+			free(bix.in);
+			bix.head = bix.count = bix.next = bix.in = NULL;
+			return;
+		}
+	}
+	memset(bix.head, 0xff, SLUICE_MAX_SERVICES * sizeof(*bix.head)); /* SLUICE_NO_BACKEND */
+	memset(bix.count, 0, SLUICE_MAX_SERVICES * sizeof(*bix.count));
+	/* Downwards, each pushed in front: every list ascending. */
+	for (i = SLUICE_MAX_BACKENDS; i-- > 0;) {
+		svc = idx_svc(&cache.be[i]);
+		bix.in[i] = svc;
+		if (svc == SLUICE_NO_BACKEND)
+			continue;
+		bix.next[i] = bix.head[svc];
+		bix.head[svc] = i;
+		bix.count[svc]++;
+	}
+	bix.free_hint = 0;
+	bix.map = cache.be_map;
+}
+
+/* The index of all, when all is the session's copy and indexed. */
+static int idx_valid(const struct sluice_backend *all)
+{
+	return all && all == cache.be && cache.be_map && bix.map == cache.be_map;
+}
+
 void maps_cache_drop(void)
 {
 	cache.be_map = cache.sub_map = 0;
+	bix.map = 0;
 }
 
 void maps_cache_end(void)
@@ -637,6 +727,45 @@ void maps_cache_end(void)
 	free(cache.sub);
 	cache.be = NULL;
 	cache.sub = NULL;
+	free(bix.head);
+	free(bix.count);
+	free(bix.next);
+	free(bix.in);
+	bix.head = bix.count = bix.next = bix.in = NULL;
+}
+
+int maps_cache_backends_of(const struct sluice_backend *all, __u32 svc_id, __u32 **ids, size_t *n)
+{
+	__u32 id, *v;
+	size_t k = 0;
+
+	if (!idx_valid(all) || svc_id >= SLUICE_MAX_SERVICES)
+		return -ENOENT;
+	v = malloc((bix.count[svc_id] ? bix.count[svc_id] : 1) * sizeof(*v));
+	if (!v) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (id = bix.head[svc_id]; id != SLUICE_NO_BACKEND && k < bix.count[svc_id];
+	     id = bix.next[id])
+		v[k++] = id;
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+int maps_cache_free_id(const struct sluice_backend *all, __u32 *id)
+{
+	__u32 i;
+
+	if (!idx_valid(all))
+		return -ENOENT;
+	for (i = bix.free_hint; i < SLUICE_MAX_BACKENDS; i++)
+		if (all[i].state == SLUICE_BE_UNUSED)
+			break;
+	bix.free_hint = i;
+	*id = i < SLUICE_MAX_BACKENDS ? i : SLUICE_NO_BACKEND;
+	return 0;
 }
 
 /*
@@ -675,8 +804,15 @@ static void *cache_get(int fd, __u32 n, size_t size, void **buf, __u32 *kept, co
 
 struct sluice_backend *maps_backends_get(const struct sluice_maps *m, int *err)
 {
-	return cache_get(m->backends, SLUICE_MAX_BACKENDS, sizeof(struct sluice_backend),
-			 (void **)&cache.be, &cache.be_map, SLUICE_MAP_BACKENDS, err);
+	__u32 before = cache.be_map;
+	struct sluice_backend *all;
+
+	all = cache_get(m->backends, SLUICE_MAX_BACKENDS, sizeof(struct sluice_backend),
+			(void **)&cache.be, &cache.be_map, SLUICE_MAP_BACKENDS, err);
+	/* A copy read now (again) is indexed now. */
+	if (all && all == cache.be && cache.be_map && (cache.be_map != before || !bix.map))
+		idx_build();
+	return all;
 }
 
 struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err)
@@ -704,7 +840,20 @@ static void cache_set(int fd, __u32 *kept, void *buf, __u32 i, __u32 n, size_t s
 
 void maps_cache_backend_set(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
 {
+	__u32 svc = idx_svc(rec);
+
 	cache_set(m->backends, &cache.be_map, cache.be, id, SLUICE_MAX_BACKENDS, sizeof(*rec), rec);
+	if (!idx_valid(cache.be) || id >= SLUICE_MAX_BACKENDS) {
+		bix.map = 0;
+		return;
+	}
+	if (bix.in[id] != svc) {
+		idx_unlink(id);
+		if (svc != SLUICE_NO_BACKEND)
+			idx_link(svc, id);
+	}
+	if (rec->state == SLUICE_BE_UNUSED && id < bix.free_hint)
+		bix.free_hint = id;
 }
 
 void maps_cache_subset_set(const struct sluice_maps *m, __u32 slot, const struct sluice_subset *s)

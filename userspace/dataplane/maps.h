@@ -175,6 +175,16 @@ struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err);
 /* Done with a copy from maps_backends_get() or maps_subsets_get() (NULL: nothing). */
 void maps_cache_put(void *copy);
 
+/*
+ * The session's index of its copy all of sl_backends (from
+ * maps_backends_get()): service svc_id's backend ids, ascending, in a
+ * malloc'ed array (*ids, free() it) of *n; the lowest UNUSED id (*id,
+ * SLUICE_NO_BACKEND when none). -ENOENT (no message) when all has no
+ * index (outside a session): the caller scans every slot.
+ */
+int maps_cache_backends_of(const struct sluice_backend *all, __u32 svc_id, __u32 **ids, size_t *n);
+int maps_cache_free_id(const struct sluice_backend *all, __u32 *id);
+
 /* Slot id of sl_backends (slot of sl_subsets) was written with *rec (*s). */
 void maps_cache_backend_set(const struct sluice_maps *m, __u32 id,
 			    const struct sluice_backend *rec);

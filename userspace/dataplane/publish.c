@@ -413,8 +413,8 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 		    __u32 size)
 {
 	struct sluice_backend *own = NULL;
-	__u32 *ids, i;
-	size_t n = 0;
+	__u32 *ids = NULL, i;
+	size_t n = 0, w;
 	int err;
 
 	if (deferred.on)
@@ -425,15 +425,27 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 			return err;
 		all = own;
 	}
-	ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
-	if (!ids) {
-		err_set("out of memory");
+	/* The session's index gives the candidates (a superset); else every slot. */
+	err = maps_cache_backends_of(all, svc_id, &ids, &n);
+	if (!err) {
+		for (i = 0, w = 0; i < n; i++)
+			if (backend_is_of(&all[ids[i]], svc_id))
+				ids[w++] = ids[i];
+		n = w;
+	} else if (err == -ENOENT) {
+		ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
+		if (!ids) {
+			err_set("out of memory");
+			maps_cache_put(own);
+			return -ENOMEM;
+		}
+		for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+			if (backend_is_of(&all[i], svc_id))
+				ids[n++] = i;
+	} else {
 		maps_cache_put(own);
-		return -ENOMEM;
+		return err;
 	}
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
-		if (backend_is_of(&all[i], svc_id))
-			ids[n++] = i;
 	err = publish_ids(m, all, svc_id, size, ids, n, NULL);
 	free(ids);
 	maps_cache_put(own);
