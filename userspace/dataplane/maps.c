@@ -776,13 +776,13 @@ static void *cache_get(int fd, __u32 n, size_t size, void **buf, __u32 *kept, co
 		       int *err)
 {
 	__u32 id = cache.on ? map_id_of(fd) : 0;
-	void *v;
+	void *v = id ? *buf : NULL; /* in a session: the buffer kept, if any */
 
-	if (id && *buf && *kept == id) {
-		*err = 0;
-		return *buf;
-	}
-	v = id && *buf ? *buf : calloc(n, size);
+	*err = 0;
+	if (v && *kept == id)
+		return v;
+	if (!v)
+		v = calloc(n, size);
 	if (!v) {
 		err_set("out of memory");
 		*err = -ENOMEM;
