@@ -14,7 +14,10 @@
 #  - with a daemon, 1000 commands are journaled with far fewer fdatasyncs
 #    than commands (strace counts them), every one applied and journaled;
 #  - a read command in a batch runs in its turn, after the writes before it;
-#  - stdin ("-"), and bad command lines around -b.
+#  - stdin ("-"), and bad command lines around -b;
+#  - the daemon's kept copy of the backends: ids freed in a group are reused
+#    by the same group, by the next and after a restart; its tables equal
+#    those built from a fresh read; pins removed under it are opened anew.
 # No lab: a private pin root, a daemon with its own socket and journal.
 . "$(dirname "$0")/lib.sh"
 
@@ -153,5 +156,64 @@ check "daemon batch: the skipped commands have FAILED records ($skipped), so a r
 out=$(printf 'service show %s 80 tcp\n' $VIP | sl -b - 2>&1)
 check "daemon batch of read commands only: they run here ('$(head -c 60 <<<"$out")')" \
 	sh -c "echo '$out' | grep -q '$VIP port 80 tcp'"
+# The daemon keeps the maps open between commands and one copy of the
+# backends and subsets per group (issue 12): ids freed earlier in a group
+# are seen by later commands of it, and the tables it publishes are those a
+# fresh read of the maps builds.
+W2=192.0.2.20
+ids_of() { sl -j backend show $W2 80 tcp | jq -r '[.[].id] | sort | join(" ")'; }
+wslots() { sl -j backend show $W2 80 tcp | jq -r '[.[] | "\(.address)=\(.slots)"] | sort | join(" ")'; }
+state_of() { sl -j backend show $W2 80 tcp | jq -r --arg a "$1" '.[] | select(.address == $a) | "\(.state)/\(.weight)"'; }
+{
+	echo "service add $W2 80 tcp mode nat maglev-size 1031"
+	for i in 1 2 3 4 5 6; do echo "backend add $W2 80 tcp 10.1.0.$i weight $i"; done
+	echo "backend del $W2 80 tcp 10.1.0.2"
+	echo "backend drain $W2 80 tcp 10.1.0.3"
+	echo "backend add $W2 80 tcp 10.1.0.7"
+	echo "backend set $W2 80 tcp 10.1.0.4 weight 9"
+	echo "backend del $W2 80 tcp 10.1.0.5"
+	echo "backend add $W2 80 tcp 10.1.0.5 weight 3"
+} >"$DTMP/mixed.txt"
+sl -b "$DTMP/mixed.txt" >/dev/null 2>&1
+rc=$?
+ids=$(ids_of)
+check "daemon batch of adds, dels, drain, set: rc $rc, freed ids reused within the group ($ids)" \
+	sh -c "[ $rc = 0 ] && [ \"\$(echo $ids | wc -w)\" = 6 ] && [ \$(( \$(echo $ids | awk '{ print \$NF - \$1 }') )) = 5 ]"
+check "daemon batch: drain and weight applied ($(state_of 10.1.0.3), $(state_of 10.1.0.4), $(state_of 10.1.0.5))" \
+	test "$(state_of 10.1.0.3)" = draining/3 -a "$(state_of 10.1.0.4)" = active/9 -a "$(state_of 10.1.0.5)" = active/3
+t1=$(wslots)
+sl --local backend set $W2 80 tcp 10.1.0.4 weight 9 >/dev/null # republished from a fresh read
+t2=$(wslots)
+check "daemon batch: its table is the one the maps give ('$t1' = '$t2')" \
+	sh -c "[ '$t1' = '$t2' ] && [ \"\$(echo '$t1' | tr ' ' '\n' | awk -F= '{ t += \$2 } END { print t }')\" = 1031 ]"
+old7=$(sl -j backend show $W2 80 tcp | jq -r '.[] | select(.address == "10.1.0.7") | .id')
+printf 'backend del %s 80 tcp 10.1.0.7\nbackend add %s 80 tcp 10.1.0.8\n' $W2 $W2 | sl -b - >/dev/null 2>&1
+new8=$(sl -j backend show $W2 80 tcp | jq -r '.[] | select(.address == "10.1.0.8") | .id')
+check "next group: the id freed by the last one is taken again ($old7 -> $new8)" \
+	test -n "$old7" -a "$old7" = "$new8"
+
+# Restarted, the daemon reads the maps afresh.
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+"$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK" --metrics off \
+	>>"$LOG" 2>&1 &
+DPID=$!
+wait_alive "$DPID" ping_ok
+printf 'backend del %s 80 tcp 10.1.0.8\nbackend add %s 80 tcp 10.1.0.9 weight 2\n' $W2 $W2 | sl -b - >/dev/null 2>&1
+new9=$(sl -j backend show $W2 80 tcp | jq -r '.[] | select(.address == "10.1.0.9") | .id')
+t1=$(wslots)
+sl --local backend set $W2 80 tcp 10.1.0.9 weight 2 >/dev/null
+t2=$(wslots)
+check "after a restart: the freed id taken again ($new8 -> $new9), the table the maps give" \
+	test -n "$new9" -a "$new8" = "$new9" -a "$t1" = "$t2"
+
+# Pins removed under the running daemon: its next command opens them anew
+# (here: creates them), it does not write into the unpinned maps.
+rm -rf "$SLUICE_PIN_ROOT"
+sl service add $W2 80 tcp mode nat maglev-size 1031 >/dev/null 2>&1
+sl backend add $W2 80 tcp 10.2.0.1 >/dev/null 2>&1
+out=$(sl -j backend show $W2 80 tcp 2>&1 | jq -r '[.[].address] | join(" ")' 2>&1)
+check "pins removed under the daemon: its next commands write the new pins ('$out')" \
+	test "$out" = 10.2.0.1
 check "sluiced is still running" kill -0 "$DPID"
 finish

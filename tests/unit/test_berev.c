@@ -126,7 +126,7 @@ static void test_publish(void **state)
 	publish_defer_begin();
 	svctest_add_be(&k1, "10.1.0.3", 8080, 0);
 	assert_false(be_rev_get("10.1.0.3", 8080, &r));
-	assert_int_equal(publish_defer_end(pr->root), 0);
+	assert_int_equal(publish_defer_end(NULL, pr->root), 0);
 	assert_true(be_rev_get("10.1.0.3", 8080, &r));
 
 	/* A backend deleted, then its whole service: their entries go. */

@@ -370,12 +370,153 @@ static void test_flow_entries(void **state)
 	pinroot_remove(other);
 }
 
+/* The session's index of kept lists each service's backends of fresh, and its lowest free slot. */
+static void assert_index_fresh(const struct sluice_backend *kept,
+			       const struct sluice_backend *fresh)
+{
+	__u32 *count = calloc(SLUICE_MAX_SERVICES, sizeof(*count)), *ids, svc, i, free_id;
+	size_t n, j;
+
+	assert_non_null(count);
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		if (fresh[i].state != SLUICE_BE_UNUSED && fresh[i].svc_id < SLUICE_MAX_SERVICES)
+			count[fresh[i].svc_id]++;
+	for (svc = 0; svc < SLUICE_MAX_SERVICES; svc++) {
+		assert_int_equal(maps_cache_backends_of(kept, svc, &ids, &n), 0);
+		assert_int_equal(n, count[svc]);
+		for (j = 0; j < n; j++) {
+			assert_true(backend_is_of(&fresh[ids[j]], svc));
+			assert_true(!j || ids[j - 1] < ids[j]);
+		}
+		free(ids);
+	}
+	for (i = 0; i < SLUICE_MAX_BACKENDS && fresh[i].state != SLUICE_BE_UNUSED; i++)
+		;
+	assert_int_equal(maps_cache_free_id(kept, &free_id), 0);
+	assert_int_equal(free_id, i < SLUICE_MAX_BACKENDS ? i : SLUICE_NO_BACKEND);
+	free(count);
+}
+
+/* The session's copies (maps.h) hold what the maps hold. */
+static void assert_cache_fresh(void)
+{
+	struct sluice_backend *kept, *fresh = calloc(SLUICE_MAX_BACKENDS, sizeof(*fresh));
+	struct sluice_subset *ksub, *fsub = calloc(SLUICE_MAX_SUBSETS, sizeof(*fsub));
+	int err;
+
+	assert_non_null(fresh);
+	assert_non_null(fsub);
+	kept = maps_backends_get(&pr->maps, &err);
+	assert_int_equal(err, 0);
+	/* Kept: the same copy again, not a new read. */
+	assert_ptr_equal(maps_backends_get(&pr->maps, &err), kept);
+	assert_int_equal(maps_read_backends(&pr->maps, fresh), 0);
+	assert_memory_equal(kept, fresh, SLUICE_MAX_BACKENDS * sizeof(*fresh));
+	assert_index_fresh(kept, fresh);
+	ksub = maps_subsets_get(&pr->maps, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(maps_read_subsets(&pr->maps, fsub), 0);
+	assert_memory_equal(ksub, fsub, SLUICE_MAX_SUBSETS * sizeof(*fsub));
+	maps_cache_put(kept);
+	maps_cache_put(ksub);
+	free(fresh);
+	free(fsub);
+}
+
+/*
+ * A daemon's group (issue 12): one copy of sl_backends and sl_subsets for
+ * the session, kept in step by the library's own writes, refused commands
+ * included; tables published at the end of a deferred group, in parallel
+ * waves, equal maglev_build()'s over the final backends.
+ */
+static void test_cache_session(void **state)
+{
+	struct sluice_svc_key k, k2;
+	struct shard_target t;
+	struct shard_info info;
+	struct sluice_svc s, s2;
+	struct be_conf dup;
+	struct be_ref r;
+	__u32 ids[4], ids2[3], id, i;
+	char a[16];
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	maps_cache_begin();
+	k = svctest_key("192.0.2.30", 80, IPPROTO_TCP);
+	add_nat(&k, 1031, &s);
+	for (i = 0; i < 3; i++) {
+		snprintf(a, sizeof(a), "10.3.0.%u", i + 1);
+		ids[i] = svctest_add_be(&k, a, 80, i + 1);
+	}
+	assert_cache_fresh();
+	/* Refused: a duplicate, and deleting a subset's last member. */
+	memset(&dup, 0, sizeof(dup));
+	assert_int_equal(addr_parse("10.3.0.2", &dup.addr), 0);
+	assert_int_equal(backend_add(&pr->maps, &k, &dup, NULL, NULL), -EEXIST);
+	memset(&t, 0, sizeof(t));
+	t.subset = 1;
+	t.count = 1;
+	t.refs[0] = svctest_ref("10.3.0.1", 80);
+	assert_int_equal(shard_add(&pr->maps, &k, "198.51.100.0/24", &t, &info), 0);
+	r = svctest_ref("10.3.0.1", 80);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), -EBUSY);
+	assert_cache_fresh();
+	/* A delete frees the id for the next add of the session. */
+	r = svctest_ref("10.3.0.2", 80);
+	assert_int_equal(backend_del(&pr->maps, &k, &r, &id, NULL), 0);
+	assert_int_equal(id, ids[1]);
+	ids[1] = svctest_add_be(&k, "10.3.0.4", 80, 4);
+	assert_int_equal(ids[1], id);
+	r = svctest_ref("10.3.0.3", 80);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
+	assert_cache_fresh();
+	check_table(s.id, 1031, ids, 3);
+
+	/* A deferred group over two services: each table once, at the end. */
+	k2 = svctest_key("192.0.2.31", 80, IPPROTO_TCP);
+	publish_defer_begin();
+	add_nat(&k2, 1031, &s2);
+	ids2[0] = svctest_add_be(&k2, "10.4.0.1", 80, 1);
+	ids2[1] = svctest_add_be(&k2, "10.4.0.2", 80, 5);
+	ids2[2] = svctest_add_be(&k2, "10.4.0.3", 80, 2);
+	r = svctest_ref("10.3.0.4", 80);
+	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 7, NULL, NULL), 0);
+	r = svctest_ref("10.4.0.3", 80);
+	assert_int_equal(backend_set_weight(&pr->maps, &k2, &r, 9, NULL, NULL), 0);
+	assert_int_equal(publish_defer_end(&pr->maps, NULL), 0);
+	assert_cache_fresh();
+	check_table(s.id, 1031, ids, 3);
+	check_table(s2.id, 1031, ids2, 3);
+
+	assert_int_equal(shard_del(&pr->maps, &k, "198.51.100.0/24", NULL), 0);
+	assert_cache_fresh();
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k2, NULL), 0);
+	assert_cache_fresh();
+	maps_cache_end();
+	/* Outside a session every get is a fresh read. */
+	{
+		__u32 *none;
+		size_t nn;
+		int err;
+		struct sluice_backend *b1 = maps_backends_get(&pr->maps, &err), *b2;
+
+		assert_non_null(b1);
+		b2 = maps_backends_get(&pr->maps, &err);
+		assert_ptr_not_equal(b1, b2);
+		assert_int_equal(maps_cache_backends_of(b1, 0, &none, &nn), -ENOENT);
+		maps_cache_put(b1);
+		maps_cache_put(b2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_values),   cmocka_unit_test(test_publish_and_republish),
 		cmocka_unit_test(test_subset_rebuild), cmocka_unit_test(test_pin_reuse),
-		cmocka_unit_test(test_flow_entries),
+		cmocka_unit_test(test_flow_entries),   cmocka_unit_test(test_cache_session),
 	};
 
 	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);

@@ -33,7 +33,7 @@
 #include "main.h"
 #include "publish.h"
 
-#define BATCH_WINDOW 128	/* write requests in flight */
+#define BATCH_WINDOW 1024	/* write requests in flight: one daemon group */
 #define BATCH_TIMEOUT_MS 120000 /* for the daemon's next reply */
 #define BATCH_LINE_WORDS 256	/* words on one line (CTL_ARGS_MAX) */
 
@@ -238,7 +238,7 @@ static int batch_local(const struct batch *b, int json)
 	for (i = 0; i < b->n && !rc; i++) {
 		const struct batch_line *l = &b->v[i];
 
-		if (root && strcmp(root, l->c.pin_root) && publish_defer_end(root)) {
+		if (root && strcmp(root, l->c.pin_root) && publish_defer_end(NULL, root)) {
 			batch_error(b, l->no, json, "%s", err_msg());
 			root = NULL;
 			rc = 1;
@@ -255,7 +255,7 @@ static int batch_local(const struct batch *b, int json)
 			rc = 1;
 		}
 	}
-	if (root && publish_defer_end(root)) {
+	if (root && publish_defer_end(NULL, root)) {
 		batch_error(b, 0, json, "%s", err_msg());
 		rc = 1;
 	}

@@ -54,7 +54,7 @@
 #define CONN_DEADLINE_MS 10000	    /* to send a whole request, or to take a reply */
 #define SUB_BUFFER_MAX (1 << 20)    /* a subscriber this far behind is dropped */
 #define BACKLOG_MAX 64		    /* recent records a new subscriber gets first */
-#define GROUP_MAX 256		    /* write requests journaled with one fdatasync */
+#define GROUP_MAX 1024		    /* write requests journaled with one fdatasync */
 
 struct conn {
 	struct lconn lc; /* first: the loop hands us &lc.src */
@@ -499,7 +499,11 @@ void daemon_run_group(struct daemon *d, struct daemon_cmd *v, size_t n, int *bat
 	if (err)
 		return;
 	group_begin(d);
-	/* Each changed Maglev table built and swapped in once for the group. */
+	/*
+	 * Each changed Maglev table built and swapped in once for the group;
+	 * one copy of sl_backends and sl_subsets for the group (maps.h).
+	 */
+	maps_cache_begin();
 	if (journaled > 1) {
 		publish_defer_begin();
 		if (d->ctl)
@@ -523,12 +527,13 @@ void daemon_run_group(struct daemon *d, struct daemon_cmd *v, size_t n, int *bat
 			*batch_failed = 1;
 	}
 	if (journaled > 1) {
-		if (publish_defer_end(d->pin_root))
+		if (publish_defer_end(NULL, d->pin_root))
 			log_err("cannot publish the Maglev tables of a group: %s", err_msg());
 		if (d->ctl)
 			d->ctl->applying_group = 0;
 		breakers_refresh(d);
 	}
+	maps_cache_end();
 	/* FAILED records, if any (a no-op otherwise). */
 	group_commit(d);
 }

@@ -243,6 +243,9 @@ static void rebuild_from_journal(struct daemon *d)
 		log_warn("cannot rebuild the maps from the journal: %s", err_text(err));
 		goto out;
 	}
+	/* Each table built once, from one copy of the backends (as a group). */
+	publish_defer_begin();
+	maps_cache_begin();
 	for (i = 0; i < cmds.count; i++) {
 		err = out_capture_begin(&cap, 0, 0);
 		if (!err) {
@@ -257,6 +260,9 @@ static void rebuild_from_journal(struct daemon *d)
 		free(cap.out);
 		free(cap.err);
 	}
+	if (publish_defer_end(NULL, d->pin_root))
+		log_warn("rebuild: cannot publish the Maglev tables: %s", err_msg());
+	maps_cache_end();
 	if (cmds.count)
 		log_info("rebuilt the maps from the journal: %zu commands, %zu failed", cmds.count,
 			 failed);
@@ -421,6 +427,8 @@ int main(int argc, char **argv)
 		log_err("cannot set up the systemd notifications: %s", strerror(-err));
 		goto out;
 	}
+	/* The maps stay open from one command to the next (cmd.h). */
+	cmd_maps_keep(1);
 	err = control_open(&d);
 	if (!err)
 		err = open_journal(&d);
@@ -465,6 +473,7 @@ out:
 	breakers_close(&d);
 	control_close(&d);
 	maps_close(&d.maps);
+	cmd_maps_keep(0);
 	journal_close(d.journal);
 	if (tick.fd >= 0)
 		close(tick.fd);

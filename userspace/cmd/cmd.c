@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "addr.h"
 #include "args.h"
@@ -341,8 +343,77 @@ int cmd_validate(const struct sluice_cmd *cmd)
 	return err;
 }
 
+/*
+ * The maps cmd_maps_keep() keeps open, and the pin root's directory as it
+ * was when they were opened: bpffs changes its mtime whenever a pin under
+ * it is created or removed, so an unchanged stat means the same maps. An
+ * mtime younger than KEEP_SETTLE_NS is not trusted (timestamps are coarse:
+ * a second change in the same tick would not show); such maps serve one
+ * command and are opened again for the next.
+ */
+#define KEEP_SETTLE_NS 50000000LL
+static struct {
+	int on, trusted;
+	struct sluice_maps m;
+	struct stat st;
+} kept;
+
+void cmd_maps_keep(int on)
+{
+	if (!kept.on)
+		maps_init(&kept.m);
+	kept.on = on;
+	kept.trusted = 0;
+	if (!on)
+		maps_close(&kept.m);
+}
+
+static int same_dir(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The kept maps of pin_root, reopened unless the pins are as they were. */
+static int kept_open(const char *pin_root, int creates, const struct sluice_maps **out)
+{
+	struct timespec now;
+	struct stat st;
+	long long age;
+	int err;
+
+	if (kept.trusted && !strcmp(kept.m.root, pin_root) && !stat(pin_root, &st) &&
+	    same_dir(&st, &kept.st)) {
+		*out = &kept.m;
+		return 0;
+	}
+	maps_close(&kept.m);
+	kept.trusted = 0;
+	if (creates) {
+		err = loader_maps_ensure(pin_root);
+		if (err)
+			return err;
+	}
+	/* The stat before the open: a change after it shows next time. */
+	if (stat(pin_root, &st))
+		memset(&st, 0, sizeof(st));
+	err = maps_open(&kept.m, pin_root);
+	if (err) {
+		maps_close(&kept.m);
+		return err;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	age = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+	      (now.tv_nsec - st.st_mtim.tv_nsec);
+	kept.st = st;
+	kept.trusted = st.st_ino && age > KEEP_SETTLE_NS;
+	*out = &kept.m;
+	return 0;
+}
+
 int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 {
+	const struct sluice_maps *mp = NULL;
 	const struct cmd_ops *ops;
 	struct sluice_maps m;
 	int err;
@@ -361,6 +432,14 @@ int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd)
 		err = ops->apply_root(pin_root, cmd);
 		goto out;
 	}
+	/* A --flow-entries command creates the maps its own way: no kept maps. */
+	if (kept.on && !cmd->flow_entries) {
+		err = kept_open(pin_root, cmd_kinds[cmd->kind].flags & CMD_F_CREATES, &mp);
+		if (!err)
+			err = ops->apply(mp, cmd);
+		goto out;
+	}
+	kept.trusted = 0;
 	/* Adding a service or setting the gateway works before any attach. */
 	if (cmd_kinds[cmd->kind].flags & CMD_F_CREATES) {
 		err = loader_maps_ensure(pin_root);

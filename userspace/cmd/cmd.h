@@ -174,6 +174,13 @@ void cmd_format_line(const struct sluice_cmd *cmd, char *buf, size_t len);
 int cmd_apply(const char *pin_root, const struct sluice_cmd *cmd);
 
 /*
+ * For a long-lived writer (the daemon): on, cmd_apply() keeps the maps it
+ * opened for the next command, for as long as no pin under the pin root
+ * was created or removed (then it opens them again); off closes them.
+ */
+void cmd_maps_keep(int on);
+
+/*
  * Parse and apply argv (as cmd_parse()), reporting a failure through
  * out_error() in the CLI's words: a usage error with its pointer to
  * "sluice OBJECT help", a failure of the maps as the library says it.

@@ -600,7 +600,9 @@ static int cmd_service_apply(const struct sluice_maps *m, const struct sluice_cm
 		if (err)
 			return err;
 		out_text("added service ");
-		cmd_print_service("service", &cmd->svc, &s, -1, m);
+		/* Its write port is the one asked for: no walk of the services to find it. */
+		cmd_print_service("service", &cmd->svc, &s,
+				  conf.has_write_port ? conf.write_port : 0, m);
 		cmd_warn_berev(m, s.id, NULL);
 		return 0;
 	case CMD_SERVICE_SET:

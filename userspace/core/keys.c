@@ -127,11 +127,20 @@ __u16 backend_port(const struct sluice_backend *be, const struct sluice_svc_key 
 int backend_find(const struct sluice_backend *all, const struct sluice_svc_key *key,
 		 const struct sluice_svc *svc, const struct be_ref *ref, __u32 *id)
 {
+	return backend_find_among(all, NULL, SLUICE_MAX_BACKENDS, key, svc, ref, id);
+}
+
+int backend_find_among(const struct sluice_backend *all, const __u32 *ids, size_t n,
+		       const struct sluice_svc_key *key, const struct sluice_svc *svc,
+		       const struct be_ref *ref, __u32 *id)
+{
 	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
 	__u32 i, found = SLUICE_NO_BACKEND, matches = 0;
+	size_t j;
 
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++) {
-		if (!backend_is_of(&all[i], svc->id) ||
+	for (j = 0; j < n; j++) {
+		i = ids ? ids[j] : (__u32)j;
+		if (i >= SLUICE_MAX_BACKENDS || !backend_is_of(&all[i], svc->id) ||
 		    memcmp(&all[i].addr, &ref->addr, sizeof(ref->addr)))
 			continue;
 		if (ref->has_port && backend_port(&all[i], key) != ref->port)

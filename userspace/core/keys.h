@@ -69,4 +69,9 @@ __u16 backend_port(const struct sluice_backend *be, const struct sluice_svc_key 
 int backend_find(const struct sluice_backend *all, const struct sluice_svc_key *key,
 		 const struct sluice_svc *svc, const struct be_ref *ref, __u32 *id);
 
+/* backend_find() among the slots ids[0..n) only (ids NULL: slots 0..n-1). */
+int backend_find_among(const struct sluice_backend *all, const __u32 *ids, size_t n,
+		       const struct sluice_svc_key *key, const struct sluice_svc *svc,
+		       const struct be_ref *ref, __u32 *id);
+
 #endif /* SLUICE_KEYS_H */

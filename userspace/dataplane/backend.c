@@ -88,9 +88,12 @@ static int write_record(const struct sluice_maps *m, __u32 id, const struct slui
 	err = ports_note_ret(m, port);
 	if (err)
 		return err;
-	if (!bpf_map_update_elem(m->backends, &id, rec, BPF_ANY))
+	if (!bpf_map_update_elem(m->backends, &id, rec, BPF_ANY)) {
+		maps_cache_backend_set(m, id, rec);
 		return ports_note_ret(m, port);
+	}
 	err = -errno;
+	maps_cache_drop();
 	err_set("cannot write backend %u: %s", id, strerror(-err));
 	return err;
 }
@@ -132,19 +135,16 @@ static int publish_subsets_of(const struct sluice_maps *m, const struct sluice_b
 	__u32 slot;
 	int err;
 
-	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
-	if (!subs) {
-		err_set("out of memory");
-		return -ENOMEM;
-	}
-	err = maps_read_subsets(m, subs);
-	for (slot = 0; !err && slot < SLUICE_MAX_SUBSETS; slot++) {
+	subs = maps_subsets_get(m, &err);
+	for (slot = 0; subs && slot < SLUICE_MAX_SUBSETS; slot++) {
 		if (maps_subset_is_free(&subs[slot]) || subs[slot].svc_id != svc_id ||
 		    !subset_has(&subs[slot], id))
 			continue;
 		err = publish_subset(m, all, slot, &subs[slot]);
+		if (err)
+			break;
 	}
-	free(subs);
+	maps_cache_put(subs);
 	return err;
 }
 
@@ -185,16 +185,36 @@ undo_snapshot:
 	return err;
 }
 
-/* Open the service of key and a snapshot of the backends. */
+/*
+ * Open the service of key and a snapshot of the backends; *cand: the slots
+ * that can be the service's, from the session's index (malloc'ed, free()
+ * it), or NULL: every slot (*ncand their number either way).
+ */
 static int begin(const struct sluice_maps *m, const struct sluice_svc_key *key,
-		 struct sluice_svc *svc, struct sluice_backend **all)
+		 struct sluice_svc *svc, struct sluice_backend **all, __u32 **cand, size_t *ncand)
 {
 	int err = svc_get(m, key, svc);
 
+	*cand = NULL;
+	*ncand = SLUICE_MAX_BACKENDS;
 	if (err)
 		return err;
-	*all = maps_backends_snapshot(m, &err);
+	*all = maps_backends_get(m, &err);
+	if (err)
+		return err;
+	err = maps_cache_backends_of(*all, svc->id, cand, ncand);
+	if (err == -ENOENT) {
+		*cand = NULL;
+		*ncand = SLUICE_MAX_BACKENDS;
+		return 0;
+	}
 	return err;
+}
+
+/* Slot j of the candidates begin() gave. */
+static __u32 cand_id(const __u32 *cand, size_t j)
+{
+	return cand ? cand[j] : (__u32)j;
 }
 
 int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
@@ -203,18 +223,23 @@ int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct sluice_backend *all = NULL, r;
 	char a[ADDR_STRLEN], k[SVC_KEY_STRLEN];
 	struct sluice_svc svc;
-	__u32 i, free_id = SLUICE_NO_BACKEND;
+	__u32 i, free_id = SLUICE_NO_BACKEND, *cand = NULL;
+	size_t j, ncand;
 	int err;
 
-	err = begin(m, key, &svc, &all);
+	err = begin(m, key, &svc, &all, &cand, &ncand);
 	if (err)
-		return err;
+		goto out;
 	err = backend_record_make(key, &svc, conf, &r);
 	if (err)
 		goto out;
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++) {
+	/* With the session's index: the service's slots, and its lowest free one. */
+	if (cand)
+		maps_cache_free_id(all, &free_id);
+	for (j = 0; j < ncand; j++) {
+		i = cand_id(cand, j);
 		if (all[i].state == SLUICE_BE_UNUSED) {
-			if (free_id == SLUICE_NO_BACKEND)
+			if (!cand && free_id == SLUICE_NO_BACKEND)
 				free_id = i;
 			continue;
 		}
@@ -245,7 +270,8 @@ int backend_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
-	free(all);
+	free(cand);
+	maps_cache_put(all);
 	return err;
 }
 
@@ -256,7 +282,8 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 {
 	struct sluice_backend *all = NULL, r;
 	struct sluice_svc svc;
-	__u32 found;
+	__u32 found, *cand = NULL;
+	size_t ncand;
 	int err;
 
 	if (set_weight && (weight < 1 || weight > BACKEND_WEIGHT_MAX)) {
@@ -268,10 +295,9 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		err_set("a backend can only be made active or draining");
 		return -EINVAL;
 	}
-	err = begin(m, key, &svc, &all);
-	if (err)
-		return err;
-	err = backend_find(all, key, &svc, ref, &found);
+	err = begin(m, key, &svc, &all, &cand, &ncand);
+	if (!err)
+		err = backend_find_among(all, cand, ncand, key, &svc, ref, &found);
 	if (err)
 		goto out;
 	r = all[found];
@@ -287,7 +313,8 @@ static int change(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = r;
 out:
-	free(all);
+	free(cand);
+	maps_cache_put(all);
 	return err;
 }
 
@@ -369,22 +396,16 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct sluice_subset *subs = NULL, s;
 	struct sluice_leader old_leader;
 	struct sluice_svc svc;
-	__u32 found, slot;
+	__u32 found, slot, *cand = NULL;
+	size_t ncand;
 	int err, was_leader = 0;
 
-	err = begin(m, key, &svc, &all);
-	if (err)
-		return err;
-	err = backend_find(all, key, &svc, ref, &found);
+	err = begin(m, key, &svc, &all, &cand, &ncand);
+	if (!err)
+		err = backend_find_among(all, cand, ncand, key, &svc, ref, &found);
 	if (err)
 		goto out;
-	subs = calloc(SLUICE_MAX_SUBSETS, sizeof(*subs));
-	if (!subs) {
-		err_set("out of memory");
-		err = -ENOMEM;
-		goto out;
-	}
-	err = maps_read_subsets(m, subs);
+	subs = maps_subsets_get(m, &err);
 	if (!err)
 		err = check_del(m, key, svc.id, found, subs);
 	if (err)
@@ -411,6 +432,9 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		if (!err && bpf_map_update_elem(m->subsets, &skey, &s, BPF_ANY)) {
 			err = -errno;
 			err_set("cannot update subset %u: %s", slot, strerror(-err));
+			maps_cache_drop();
+		} else if (!err) {
+			maps_cache_subset_set(m, skey, &s);
 		}
 	}
 	if (err) {
@@ -433,8 +457,9 @@ int backend_del(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (rec)
 		*rec = old;
 out:
-	free(subs);
-	free(all);
+	free(cand);
+	maps_cache_put(subs);
+	maps_cache_put(all);
 	return err;
 }
 
@@ -453,7 +478,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct maps_svc_entry *svcs = NULL;
 	struct backend_info *items = NULL;
 	struct sluice_backend *all = NULL;
-	size_t nsvc = 0, n = 0, s;
+	size_t nsvc = 0, n = 0, s, cap = 0;
 	__u32 i, size = 0, *table = NULL;
 	int err;
 
@@ -473,10 +498,14 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	}
 	if (err)
 		goto out;
-	all = maps_backends_snapshot(m, &err);
+	all = maps_backends_get(m, &err);
 	if (err)
 		goto out;
-	items = calloc(SLUICE_MAX_BACKENDS, sizeof(*items));
+	/* Room for the backends in use (of the one service), not one item per slot (10 MiB). */
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		cap += key ? backend_is_of(&all[i], svcs[0].svc.id)
+			   : all[i].state != SLUICE_BE_UNUSED;
+	items = calloc(cap ? cap : 1, sizeof(*items));
 	if (!items) {
 		err_set("out of memory");
 		err = -ENOMEM;
@@ -494,7 +523,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		} else if (err) {
 			goto out;
 		}
-		for (i = 0; i < SLUICE_MAX_BACKENDS && n < SLUICE_MAX_BACKENDS; i++) {
+		for (i = 0; i < SLUICE_MAX_BACKENDS && n < cap; i++) {
 			struct backend_info *it;
 			__u32 j;
 
@@ -523,7 +552,7 @@ int backend_list(const struct sluice_maps *m, const struct sluice_svc_key *key,
 out:
 	free(table);
 	free(items);
-	free(all);
+	maps_cache_put(all);
 	free(svcs);
 	return err;
 }
@@ -534,12 +563,12 @@ int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
 	__u32 i, n = 0;
 	int err;
 
-	all = maps_backends_snapshot(m, &err);
+	all = maps_backends_get(m, &err);
 	if (err)
 		return err;
 	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
 		n += backend_is_of(&all[i], svc_id);
-	free(all);
+	maps_cache_put(all);
 	*count = n;
 	return 0;
 }
@@ -547,7 +576,8 @@ int backend_count(const struct sluice_maps *m, __u32 svc_id, __u32 *count)
 int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 {
 	struct sluice_backend *all, unused;
-	__u32 i;
+	__u32 i, *cand;
+	size_t j, ncand;
 	int err;
 
 	/* Shards and subsets first: they point into the table and the backends. */
@@ -556,18 +586,24 @@ int backend_purge_service(const struct sluice_maps *m, __u32 svc_id)
 		err = publish_table_delete(m, svc_id);
 	if (err)
 		return err;
-	all = maps_backends_snapshot(m, &err);
+	all = maps_backends_get(m, &err);
 	if (err)
 		return err;
+	if (maps_cache_backends_of(all, svc_id, &cand, &ncand)) {
+		cand = NULL; /* no index: every slot */
+		ncand = SLUICE_MAX_BACKENDS;
+	}
 	memset(&unused, 0, sizeof(unused));
-	for (i = 0; !err && i < SLUICE_MAX_BACKENDS; i++) {
+	for (j = 0; !err && j < ncand; j++) {
+		i = cand_id(cand, j);
 		if (!backend_is_of(&all[i], svc_id))
 			continue;
 		err = write_record(m, i, &unused);
 		if (!err)
 			err = zero_counters(m, i);
 	}
-	free(all);
+	free(cand);
+	maps_cache_put(all);
 	/* No table is published for a purged service: its return entries go here. */
 	if (!err)
 		err = publish_be_rev(m, NULL);

@@ -116,7 +116,7 @@ int berev_build(const struct sluice_maps *m, const struct sluice_backend *all,
 	if (conflicts)
 		*conflicts = NULL;
 	if (!all) {
-		own = maps_backends_snapshot(m, &err);
+		own = maps_backends_get(m, &err);
 		if (!own)
 			return err;
 		all = own;
@@ -168,7 +168,7 @@ int berev_build(const struct sluice_maps *m, const struct sluice_backend *all,
 	free(cf);
 	free(v);
 	free(svcs);
-	free(own);
+	maps_cache_put(own);
 	return err;
 }
 

@@ -359,6 +359,53 @@ int maps_svc_list(const struct sluice_maps *m, struct maps_svc_entry **entries, 
 	return 0;
 }
 
+/*
+ * Every key of sl_services in batches (a few system calls, where the walk
+ * below makes two per key): 0 with *list (unsorted) and *n, or -errno
+ * when the kernel cannot (the caller walks instead).
+ */
+static int svc_list_batch(int fd, struct maps_svc_entry **list, size_t *n)
+{
+	struct sluice_svc_key *keys = malloc(SLUICE_MAX_SERVICES * sizeof(*keys));
+	struct sluice_svc *vals = malloc(SLUICE_MAX_SERVICES * sizeof(*vals));
+	struct maps_svc_entry *out = NULL;
+	__u32 batch = 0, cnt;
+	size_t done = 0, i;
+	int err = 0, last = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!last && done < SLUICE_MAX_SERVICES) {
+		cnt = SLUICE_MAX_SERVICES - done;
+		if (bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done, vals + done,
+					 &cnt, NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			last = 1;
+		}
+		done += cnt;
+	}
+	out = malloc((done ? done : 1) * sizeof(*out));
+	if (!out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < done; i++) {
+		out[i].key = keys[i];
+		out[i].svc = vals[i];
+	}
+	*list = out;
+	*n = done;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entries, size_t *count)
 {
 	struct maps_svc_entry *list = NULL, *grown;
@@ -366,6 +413,9 @@ int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entri
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 	int err = 0;
+
+	if (!svc_list_batch(m->services, &list, &n))
+		goto sort;
 
 	/*
 	 * A key deleted under us restarts the walk from the first key; bound
@@ -394,6 +444,7 @@ int maps_svc_list_all(const struct sluice_maps *m, struct maps_svc_entry **entri
 		err_set("cannot walk %s: %s", SLUICE_MAP_SERVICES, strerror(-err));
 		goto out;
 	}
+sort:
 	if (n)
 		qsort(list, n, sizeof(*list), cmp_id);
 	/* Drop duplicates a restarted walk produced. */
@@ -550,6 +601,270 @@ struct sluice_backend *maps_backends_snapshot(const struct sluice_maps *m, int *
 		return NULL;
 	}
 	return all;
+}
+
+/*
+ * The session's copies (maps.h), each tied to the kernel id of the map it
+ * was read from: another pin root, or maps created anew, read afresh.
+ */
+static struct {
+	int on;
+	__u32 be_map, sub_map; /* map ids; 0: no copy */
+	struct sluice_backend *be;
+	struct sluice_subset *sub;
+} cache;
+
+static __u32 map_id_of(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+void maps_cache_begin(void)
+{
+	cache.on = 1;
+}
+
+/*
+ * The session's copy of sl_backends indexed by service: each service's used
+ * slots in a list, ascending (head[svc], next[id]; in[id]: the service id is
+ * listed under), their count, and a slot below which none is free. Valid
+ * while map == cache.be_map; kept in step by maps_cache_backend_set().
+ */
+static struct {
+	__u32 map;
+	__u32 *head, *count; /* SLUICE_MAX_SERVICES */
+	__u32 *next, *in;    /* SLUICE_MAX_BACKENDS */
+	__u32 free_hint;
+} bix;
+
+static __u32 idx_svc(const struct sluice_backend *b)
+{
+	return b->state != SLUICE_BE_UNUSED && b->svc_id < SLUICE_MAX_SERVICES ? b->svc_id
+									       : SLUICE_NO_BACKEND;
+}
+
+static void idx_link(__u32 svc, __u32 id)
+{
+	__u32 *p = &bix.head[svc];
+
+	while (*p != SLUICE_NO_BACKEND && *p < id)
+		p = &bix.next[*p];
+	bix.next[id] = *p;
+	*p = id;
+	bix.count[svc]++;
+	bix.in[id] = svc;
+}
+
+static void idx_unlink(__u32 id)
+{
+	__u32 svc = bix.in[id], *p;
+
+	if (svc == SLUICE_NO_BACKEND)
+		return;
+	for (p = &bix.head[svc]; *p != SLUICE_NO_BACKEND; p = &bix.next[*p]) {
+		if (*p == id) {
+			*p = bix.next[id];
+			bix.count[svc]--;
+			break;
+		}
+	}
+	bix.in[id] = SLUICE_NO_BACKEND;
+}
+
+/* Index cache.be afresh (no index when memory is short). */
+static void idx_build(void)
+{
+	__u32 i, svc;
+
+	bix.map = 0;
+	if (!bix.head) {
+		bix.head = malloc(SLUICE_MAX_SERVICES * sizeof(*bix.head));
+		bix.count = malloc(SLUICE_MAX_SERVICES * sizeof(*bix.count));
+		bix.next = malloc(SLUICE_MAX_BACKENDS * sizeof(*bix.next));
+		bix.in = malloc(SLUICE_MAX_BACKENDS * sizeof(*bix.in));
+		if (!bix.head || !bix.count || !bix.next || !bix.in) {
+			free(bix.head);
+			free(bix.count);
+			free(bix.next);
+			free(bix.in);
+			bix.head = bix.count = bix.next = bix.in = NULL;
+			return;
+		}
+	}
+	memset(bix.head, 0xff, SLUICE_MAX_SERVICES * sizeof(*bix.head)); /* SLUICE_NO_BACKEND */
+	memset(bix.count, 0, SLUICE_MAX_SERVICES * sizeof(*bix.count));
+	/* Downwards, each pushed in front: every list ascending. */
+	for (i = SLUICE_MAX_BACKENDS; i-- > 0;) {
+		svc = idx_svc(&cache.be[i]);
+		bix.in[i] = svc;
+		if (svc == SLUICE_NO_BACKEND)
+			continue;
+		bix.next[i] = bix.head[svc];
+		bix.head[svc] = i;
+		bix.count[svc]++;
+	}
+	bix.free_hint = 0;
+	bix.map = cache.be_map;
+}
+
+/* The index of all, when all is the session's copy and indexed. */
+static int idx_valid(const struct sluice_backend *all)
+{
+	return all && all == cache.be && cache.be_map && bix.map == cache.be_map;
+}
+
+void maps_cache_drop(void)
+{
+	cache.be_map = cache.sub_map = 0;
+	bix.map = 0;
+}
+
+void maps_cache_end(void)
+{
+	cache.on = 0;
+	maps_cache_drop();
+	free(cache.be);
+	free(cache.sub);
+	cache.be = NULL;
+	cache.sub = NULL;
+	free(bix.head);
+	free(bix.count);
+	free(bix.next);
+	free(bix.in);
+	bix.head = bix.count = bix.next = bix.in = NULL;
+}
+
+int maps_cache_backends_of(const struct sluice_backend *all, __u32 svc_id, __u32 **ids, size_t *n)
+{
+	__u32 id, *v;
+	size_t k = 0;
+
+	if (!idx_valid(all) || svc_id >= SLUICE_MAX_SERVICES)
+		return -ENOENT;
+	v = malloc((bix.count[svc_id] ? bix.count[svc_id] : 1) * sizeof(*v));
+	if (!v) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (id = bix.head[svc_id]; id != SLUICE_NO_BACKEND && k < bix.count[svc_id];
+	     id = bix.next[id])
+		v[k++] = id;
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+int maps_cache_free_id(const struct sluice_backend *all, __u32 *id)
+{
+	__u32 i;
+
+	if (!idx_valid(all))
+		return -ENOENT;
+	for (i = bix.free_hint; i < SLUICE_MAX_BACKENDS; i++)
+		if (all[i].state == SLUICE_BE_UNUSED)
+			break;
+	bix.free_hint = i;
+	*id = i < SLUICE_MAX_BACKENDS ? i : SLUICE_NO_BACKEND;
+	return 0;
+}
+
+/*
+ * The kept copy of map fd (n values of size, in *buf, valid for map id
+ * *kept), read again when fd is another map; outside a session a fresh one.
+ */
+static void *cache_get(int fd, __u32 n, size_t size, void **buf, __u32 *kept, const char *what,
+		       int *err)
+{
+	__u32 id = cache.on ? map_id_of(fd) : 0;
+	void *v = id ? *buf : NULL; /* in a session: the buffer kept, if any */
+
+	*err = 0;
+	if (v && *kept == id)
+		return v;
+	if (!v)
+		v = calloc(n, size);
+	if (!v) {
+		err_set("out of memory");
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*kept = 0;
+	*err = read_array(fd, n, size, v, what);
+	if (*err) {
+		if (v != *buf)
+			free(v);
+		return NULL;
+	}
+	if (id) {
+		*buf = v;
+		*kept = id;
+	}
+	return v;
+}
+
+struct sluice_backend *maps_backends_get(const struct sluice_maps *m, int *err)
+{
+	__u32 before = cache.be_map;
+	struct sluice_backend *all;
+
+	all = cache_get(m->backends, SLUICE_MAX_BACKENDS, sizeof(struct sluice_backend),
+			(void **)&cache.be, &cache.be_map, SLUICE_MAP_BACKENDS, err);
+	/* A copy read now (again) is indexed now. */
+	if (all && all == cache.be && cache.be_map && (cache.be_map != before || !bix.map))
+		idx_build();
+	return all;
+}
+
+struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err)
+{
+	return cache_get(m->subsets, SLUICE_MAX_SUBSETS, sizeof(struct sluice_subset),
+			 (void **)&cache.sub, &cache.sub_map, SLUICE_MAP_SUBSETS, err);
+}
+
+void maps_cache_put(void *copy)
+{
+	if (copy != cache.be && copy != cache.sub)
+		free(copy);
+}
+
+/* Entry i (of n, size bytes) of map fd was written with v: the copy follows, or is dropped. */
+static void cache_set(int fd, __u32 *kept, void *buf, __u32 i, __u32 n, size_t size, const void *v)
+{
+	if (!*kept || i >= n)
+		return;
+	if (map_id_of(fd) == *kept)
+		memcpy((char *)buf + (size_t)i * size, v, size);
+	else
+		*kept = 0;
+}
+
+void maps_cache_backend_set(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
+{
+	__u32 svc = idx_svc(rec);
+
+	cache_set(m->backends, &cache.be_map, cache.be, id, SLUICE_MAX_BACKENDS, sizeof(*rec), rec);
+	if (!idx_valid(cache.be) || id >= SLUICE_MAX_BACKENDS) {
+		bix.map = 0;
+		return;
+	}
+	if (bix.in[id] != svc) {
+		idx_unlink(id);
+		if (svc != SLUICE_NO_BACKEND)
+			idx_link(svc, id);
+	}
+	if (rec->state == SLUICE_BE_UNUSED && id < bix.free_hint)
+		bix.free_hint = id;
+}
+
+void maps_cache_subset_set(const struct sluice_maps *m, __u32 slot, const struct sluice_subset *s)
+{
+	cache_set(m->subsets, &cache.sub_map, cache.sub, slot, SLUICE_MAX_SUBSETS, sizeof(*s), s);
 }
 
 int maps_read_leader(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l)

@@ -150,6 +150,48 @@ int maps_read_table(const struct sluice_maps *m, __u32 table_id, __u32 **table, 
  */
 struct sluice_backend *maps_backends_snapshot(const struct sluice_maps *m, int *err);
 
+/*
+ * A session of the one writer (the daemon applying a group of commands):
+ * from maps_cache_begin() to maps_cache_end(), maps_backends_get() and
+ * maps_subsets_get() hand out one kept copy of sl_backends and sl_subsets
+ * instead of reading the maps again (2 MiB copied per command was most of a
+ * command's cost). The copies follow this process's own writes:
+ * maps_cache_backend_set() and maps_cache_subset_set() after each write
+ * that succeeded, maps_cache_drop() after one that failed (the next get
+ * reads the map again). A caller may change the copy it got only as it
+ * changes the map (and put it back when the write fails). Writes by another
+ * process during a session are not seen: one writer at a time (a --local
+ * CLI beside the daemon is not supported). Outside a session, get reads a
+ * fresh copy and put frees it.
+ */
+void maps_cache_begin(void);
+void maps_cache_end(void);
+void maps_cache_drop(void);
+
+/* Every slot of sl_backends (see the session above); NULL with *err set. */
+struct sluice_backend *maps_backends_get(const struct sluice_maps *m, int *err);
+
+/* Every slot of sl_subsets (see the session above); NULL with *err set. */
+struct sluice_subset *maps_subsets_get(const struct sluice_maps *m, int *err);
+
+/* Done with a copy from maps_backends_get() or maps_subsets_get() (NULL: nothing). */
+void maps_cache_put(void *copy);
+
+/*
+ * The session's index of its copy all of sl_backends (from
+ * maps_backends_get()): service svc_id's backend ids, ascending, in a
+ * malloc'ed array (*ids, free() it) of *n; the lowest UNUSED id (*id,
+ * SLUICE_NO_BACKEND when none). -ENOENT (no message) when all has no
+ * index (outside a session): the caller scans every slot.
+ */
+int maps_cache_backends_of(const struct sluice_backend *all, __u32 svc_id, __u32 **ids, size_t *n);
+int maps_cache_free_id(const struct sluice_backend *all, __u32 *id);
+
+/* Slot id of sl_backends (slot of sl_subsets) was written with *rec (*s). */
+void maps_cache_backend_set(const struct sluice_maps *m, __u32 id,
+			    const struct sluice_backend *rec);
+void maps_cache_subset_set(const struct sluice_maps *m, __u32 slot, const struct sluice_subset *s);
+
 /* sl_leaders[svc_id] (-EINVAL when svc_id is no service id). */
 int maps_read_leader(const struct sluice_maps *m, __u32 svc_id, struct sluice_leader *l);
 

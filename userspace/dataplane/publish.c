@@ -7,6 +7,7 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,38 +97,6 @@ int publish_be_rev(const struct sluice_maps *m, const struct sluice_backend *all
 	if (!err)
 		err = berev_sync(m, v, kept);
 	free(v);
-	return err;
-}
-
-int publish_defer_end(const char *pin_root)
-{
-	struct sluice_backend *all = NULL;
-	struct sluice_maps m;
-	int err = 0, e;
-	size_t i;
-
-	deferred.on = 0;
-	if (!deferred.n && !deferred.be_rev)
-		return 0;
-	maps_init(&m);
-	err = maps_open(&m, pin_root);
-	if (!err)
-		all = maps_backends_snapshot(&m, &err);
-	for (i = 0; all && i < deferred.n; i++) {
-		e = publish_service(&m, all, deferred.v[i].svc_id, deferred.v[i].size);
-		if (e && !err)
-			err = e;
-	}
-	/* Once for the whole group, after the tables. */
-	if (all) {
-		e = publish_be_rev(&m, all);
-		if (e && !err)
-			err = e;
-	}
-	deferred.be_rev = 0;
-	free(all);
-	maps_close(&m);
-	deferred.n = 0;
 	return err;
 }
 
@@ -234,7 +203,8 @@ out:
 	return err;
 }
 
-int publish_table(const struct sluice_maps *m, __u32 table_id, const __u32 *table)
+/* A fresh inner map holding table[0 .. table[0]]: its fd, or -errno. */
+static int table_map(const __u32 *table)
 {
 	/*
 	 * The inner map must match sl_maglev's template (struct
@@ -246,10 +216,6 @@ int publish_table(const struct sluice_maps *m, __u32 table_id, const __u32 *tabl
 	__u32 size = table[SLUICE_MAGLEV_SIZE_SLOT];
 	int fd, err;
 
-	if (table_id >= SLUICE_MAX_TABLES) {
-		err_set("Maglev table id %u out of range", table_id);
-		return -EINVAL;
-	}
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev_tbl", sizeof(__u32), sizeof(__u32),
 			    size + 1, &opts);
 	if (fd < 0) {
@@ -258,23 +224,99 @@ int publish_table(const struct sluice_maps *m, __u32 table_id, const __u32 *tabl
 		return err;
 	}
 	err = fill_table(fd, table, size + 1);
-	if (err)
-		goto out;
-	/*
-	 * The switch. Until here the new table was private to this process;
-	 * this one update replaces the outer entry's pointer, so a packet
-	 * reads either the old table or the new one, whole, with its own M in
-	 * entry 0: never a half-written table, never an M from another. The
-	 * old table is freed by the kernel once no program can still hold it
-	 * (after an RCU grace period), and closing our fd leaves the table
-	 * owned by sl_maglev alone.
-	 */
-	if (bpf_map_update_elem(m->maglev, &table_id, &fd, BPF_ANY)) {
-		err = -errno;
-		err_set("cannot publish Maglev table %u: %s", table_id, strerror(-err));
+	if (err) {
+		close(fd);
+		return err;
 	}
-out:
+	return fd;
+}
+
+/*
+ * The switch. Until here the new table was private to this process; this
+ * one update replaces the outer entry's pointer, so a packet reads either
+ * the old table or the new one, whole, with its own M in entry 0: never a
+ * half-written table, never an M from another. The old table is freed by
+ * the kernel once no program can still hold it (after an RCU grace period),
+ * and closing our fd leaves the table owned by sl_maglev alone. The update
+ * itself waits for a grace period (about 10 ms here) before it returns.
+ */
+static int table_swap(int outer, __u32 table_id, int fd)
+{
+	return bpf_map_update_elem(outer, &table_id, &fd, BPF_ANY) ? -errno : 0;
+}
+
+/* Swap fd in as table table_id, and close it. */
+static int swap_in(const struct sluice_maps *m, __u32 table_id, int fd)
+{
+	int err = table_swap(m->maglev, table_id, fd);
+
+	if (err)
+		err_set("cannot publish Maglev table %u: %s", table_id, strerror(-err));
 	close(fd);
+	return err;
+}
+
+int publish_table(const struct sluice_maps *m, __u32 table_id, const __u32 *table)
+{
+	int fd;
+
+	if (table_id >= SLUICE_MAX_TABLES) {
+		err_set("Maglev table id %u out of range", table_id);
+		return -EINVAL;
+	}
+	fd = table_map(table);
+	return fd < 0 ? fd : swap_in(m, table_id, fd);
+}
+
+/*
+ * Tables swapped in together (publish_defer_end()): the swaps of a wave run
+ * in threads of their own, so their grace-period waits overlap and a wave
+ * costs about one wait, not one per table.
+ */
+#define SWAP_WAVE 64
+#define SWAP_STACK (64 << 10)
+
+struct swap {
+	int outer, fd, err;
+	__u32 table_id;
+};
+
+static void *swap_thread(void *arg)
+{
+	struct swap *w = arg;
+
+	w->err = table_swap(w->outer, w->table_id, w->fd);
+	return NULL;
+}
+
+/* Swap v[0..n) in, close their fds: 0 or the first error (err_set()). */
+static int swap_wave(struct swap *v, size_t n)
+{
+	pthread_t th[SWAP_WAVE];
+	int started[SWAP_WAVE], err = 0;
+	pthread_attr_t attr;
+	int attr_ok = !pthread_attr_init(&attr);
+	size_t i;
+
+	if (attr_ok)
+		pthread_attr_setstacksize(&attr, SWAP_STACK);
+	for (i = 0; i < n; i++) {
+		started[i] = !pthread_create(&th[i], attr_ok ? &attr : NULL, swap_thread, &v[i]);
+		if (!started[i]) /* no thread: this one waits in turn */
+			swap_thread(&v[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		if (v[i].err && !err) {
+			err = v[i].err;
+			err_set("cannot publish Maglev table %u: %s", v[i].table_id,
+				strerror(-err));
+		}
+		close(v[i].fd);
+	}
+	if (attr_ok)
+		pthread_attr_destroy(&attr);
 	return err;
 }
 
@@ -293,9 +335,9 @@ int publish_table_delete(const struct sluice_maps *m, __u32 table_id)
 	return err;
 }
 
-/* Publish a table of size size over ids[0..n) of snapshot all. */
-static int publish(const struct sluice_maps *m, const struct sluice_backend *all, __u32 table_id,
-		   const __u32 *ids, size_t n, __u32 size)
+/* The table of size size over ids[0..n) of snapshot all, in a fresh inner map (*fd). */
+static int build_map(const struct sluice_backend *all, const __u32 *ids, size_t n, __u32 size,
+		     int *fd)
 {
 	__u32 *table;
 	int err;
@@ -306,10 +348,27 @@ static int publish(const struct sluice_maps *m, const struct sluice_backend *all
 		return -ENOMEM;
 	}
 	err = publish_table_build(all, ids, n, size, table);
-	if (!err)
-		err = publish_table(m, table_id, table);
+	if (!err) {
+		*fd = table_map(table);
+		if (*fd < 0)
+			err = *fd;
+	}
 	free(table);
 	return err;
+}
+
+/* Publish a table of size size over ids[0..n) of snapshot all. */
+static int publish(const struct sluice_maps *m, const struct sluice_backend *all, __u32 table_id,
+		   const __u32 *ids, size_t n, __u32 size)
+{
+	int fd = -1, err;
+
+	if (table_id >= SLUICE_MAX_TABLES) {
+		err_set("Maglev table id %u out of range", table_id);
+		return -EINVAL;
+	}
+	err = build_map(all, ids, n, size, &fd);
+	return err ? err : swap_in(m, table_id, fd);
 }
 
 /*
@@ -350,12 +409,37 @@ static int read_exclusion(const struct sluice_maps *m, const struct sluice_backe
 	return 0;
 }
 
+/*
+ * Publish svc_id's table over its backends ids[0..n) (changed: the read
+ * exclusion); fd not NULL: build it into a fresh inner map *fd instead, for
+ * the caller to swap in.
+ */
+static int publish_ids(const struct sluice_maps *m, const struct sluice_backend *all, __u32 svc_id,
+		       __u32 size, __u32 *ids, size_t n, int *fd)
+{
+	int err;
+
+	if (!size) {
+		err = publish_table_size(m, svc_id, &size);
+		if (err == -ENOENT)
+			size = SLUICE_MAGLEV_M_DEFAULT;
+		else if (err)
+			return err;
+	}
+	err = read_exclusion(m, all, svc_id, ids, &n);
+	if (err)
+		return err;
+	if (fd)
+		return build_map(all, ids, n, size, fd);
+	return publish(m, all, svc_id, ids, n, size);
+}
+
 int publish_service(const struct sluice_maps *m, const struct sluice_backend *all, __u32 svc_id,
 		    __u32 size)
 {
 	struct sluice_backend *own = NULL;
-	__u32 *ids, i;
-	size_t n = 0;
+	__u32 *ids = NULL, i;
+	size_t n = 0, w;
 	int err;
 
 	if (deferred.on) {
@@ -363,38 +447,38 @@ int publish_service(const struct sluice_maps *m, const struct sluice_backend *al
 		return pending_add(svc_id, size);
 	}
 	if (!all) {
-		own = maps_backends_snapshot(m, &err);
+		own = maps_backends_get(m, &err);
 		if (!own)
 			return err;
 		all = own;
 	}
-
-	if (!size) {
-		err = publish_table_size(m, svc_id, &size);
-		if (err == -ENOENT) {
-			size = SLUICE_MAGLEV_M_DEFAULT;
-		} else if (err) {
-			free(own);
-			return err;
+	/* The session's index gives the candidates (a superset); else every slot. */
+	err = maps_cache_backends_of(all, svc_id, &ids, &n);
+	if (!err) {
+		for (i = 0, w = 0; i < n; i++)
+			if (backend_is_of(&all[ids[i]], svc_id))
+				ids[w++] = ids[i];
+		n = w;
+	} else if (err == -ENOENT) {
+		ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
+		if (!ids) {
+			err_set("out of memory");
+			maps_cache_put(own);
+			return -ENOMEM;
 		}
+		for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+			if (backend_is_of(&all[i], svc_id))
+				ids[n++] = i;
+	} else {
+		maps_cache_put(own);
+		return err;
 	}
-	ids = calloc(SLUICE_MAX_BACKENDS, sizeof(*ids));
-	if (!ids) {
-		err_set("out of memory");
-		free(own);
-		return -ENOMEM;
-	}
-	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
-		if (backend_is_of(&all[i], svc_id))
-			ids[n++] = i;
-	err = read_exclusion(m, all, svc_id, ids, &n);
-	if (!err)
-		err = publish(m, all, svc_id, ids, n, size);
+	err = publish_ids(m, all, svc_id, size, ids, n, NULL);
 	/* Every change of a service's backends or ports ends here: the stateless return too. */
 	if (!err)
 		err = publish_be_rev(m, all);
 	free(ids);
-	free(own);
+	maps_cache_put(own);
 	return err;
 }
 
@@ -414,4 +498,94 @@ int publish_subset(const struct sluice_maps *m, const struct sluice_backend *all
 		    backend_is_of(&all[sub->backend_ids[i]], sub->svc_id))
 			ids[n++] = sub->backend_ids[i];
 	return publish(m, all, SLUICE_MAX_SERVICES + slot, ids, n, PUBLISH_SUBSET_M);
+}
+
+/*
+ * Each service's backend ids, from one pass over all: service s has
+ * (*ids)[(*start)[s] .. (*start)[s + 1]), by backend id. Malloc'ed.
+ */
+static int index_by_service(const struct sluice_backend *all, __u32 **start, __u32 **ids)
+{
+	__u32 *at, i;
+
+	*start = calloc(SLUICE_MAX_SERVICES + 1, sizeof(**start));
+	*ids = calloc(SLUICE_MAX_BACKENDS, sizeof(**ids));
+	at = calloc(SLUICE_MAX_SERVICES, sizeof(*at));
+	if (!*start || !*ids || !at) {
+		free(at);
+		free(*start);
+		free(*ids);
+		*start = *ids = NULL;
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		if (all[i].state != SLUICE_BE_UNUSED && all[i].svc_id < SLUICE_MAX_SERVICES)
+			(*start)[all[i].svc_id + 1]++;
+	for (i = 0; i < SLUICE_MAX_SERVICES; i++) {
+		(*start)[i + 1] += (*start)[i];
+		at[i] = (*start)[i];
+	}
+	for (i = 0; i < SLUICE_MAX_BACKENDS; i++)
+		if (all[i].state != SLUICE_BE_UNUSED && all[i].svc_id < SLUICE_MAX_SERVICES)
+			(*ids)[at[all[i].svc_id]++] = i;
+	free(at);
+	return 0;
+}
+
+int publish_defer_end(const struct sluice_maps *maps, const char *pin_root)
+{
+	struct sluice_backend *all = NULL;
+	__u32 *start = NULL, *ids = NULL;
+	struct sluice_maps own;
+	const struct sluice_maps *m = maps;
+	struct swap wave[SWAP_WAVE];
+	int err = 0, e;
+	size_t i, nw = 0;
+
+	deferred.on = 0;
+	if (!deferred.n && !deferred.be_rev)
+		return 0;
+	maps_init(&own);
+	if (!m) {
+		err = maps_open(&own, pin_root);
+		m = &own;
+	}
+	if (!err)
+		all = maps_backends_get(m, &err);
+	if (all)
+		err = index_by_service(all, &start, &ids);
+	/* After a failed table, the others are still published; the first error is returned. */
+	for (i = 0; all && ids && start && i < deferred.n; i++) {
+		__u32 svc_id = deferred.v[i].svc_id, size = deferred.v[i].size;
+		int fd = -1;
+
+		if (svc_id >= SLUICE_MAX_SERVICES)
+			e = publish_service(m, all, svc_id, size);
+		else
+			e = publish_ids(m, all, svc_id, size, ids + start[svc_id],
+					start[svc_id + 1] - start[svc_id], &fd);
+		if (!e && fd >= 0) {
+			wave[nw++] =
+				(struct swap){ .outer = m->maglev, .fd = fd, .table_id = svc_id };
+			if (nw == SWAP_WAVE || i + 1 == deferred.n) {
+				e = swap_wave(wave, nw);
+				nw = 0;
+			}
+		}
+		if (e && !err)
+			err = e;
+	}
+	if (nw && (e = swap_wave(wave, nw)) && !err)
+		err = e;
+	/* Once for the whole group, after the tables. */
+	if (all && (e = publish_be_rev(m, all)) && !err)
+		err = e;
+	deferred.be_rev = 0;
+	free(start);
+	free(ids);
+	maps_cache_put(all);
+	maps_close(&own);
+	deferred.n = 0;
+	return err;
 }

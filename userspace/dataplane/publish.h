@@ -69,10 +69,11 @@ int publish_table_delete(const struct sluice_maps *m, __u32 table_id);
  * here): once per command, that wait was what a command cost. Until the
  * end, the data plane keeps the tables as they were (a new service has
  * none yet: its packets count no_backend); publish_table_size() answers the
- * size asked for. publish_defer_end() returns the first error (err_set()).
+ * size asked for. publish_defer_end() publishes through m (NULL: the maps
+ * under pin_root, opened for it) and returns the first error (err_set()).
  */
 void publish_defer_begin(void);
-int publish_defer_end(const char *pin_root);
+int publish_defer_end(const struct sluice_maps *m, const char *pin_root);
 
 /* 1 between publish_defer_begin() and publish_defer_end(). */
 int publish_deferring(void);

@@ -135,9 +135,12 @@ static int free_subset(const struct sluice_maps *m, __u32 slot)
 	err = publish_table_delete(m, SLUICE_MAX_SERVICES + slot);
 	if (err)
 		return err;
-	if (!bpf_map_update_elem(m->subsets, &slot, &s, BPF_ANY))
+	if (!bpf_map_update_elem(m->subsets, &slot, &s, BPF_ANY)) {
+		maps_cache_subset_set(m, slot, &s);
 		return 0;
+	}
 	err = -errno;
+	maps_cache_drop();
 	err_set("cannot free subset %u: %s", slot, strerror(-err));
 	return err;
 }
@@ -269,6 +272,9 @@ int shard_add(const struct sluice_maps *m, const struct sluice_svc_key *svc_key,
 		if (!err && bpf_map_update_elem(m->subsets, &slot, &sub, BPF_ANY)) {
 			err = -errno;
 			err_set("cannot write subset %u: %s", slot, strerror(-err));
+			maps_cache_drop();
+		} else if (!err) {
+			maps_cache_subset_set(m, slot, &sub);
 		}
 		if (err) {
 			publish_table_delete(m, SLUICE_MAX_SERVICES + slot);
