@@ -86,7 +86,7 @@
 
 /* This host's own addresses, martian as sources (struct sluice_local_addr). */
 #define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
-#define SLUICE_MAP_BE_REV "sl_be_rev"	    /* stateless nat return: backend -> service */
+#define SLUICE_MAP_BE_REV "sl_be_rev" /* stateless nat return: backend -> service */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from

@@ -442,7 +442,6 @@ static void test_port_bitmaps(void **state)
 	ports_flow(svc, 42003, 1, 1);
 }
 
-
 /* ---- stateless return path (sl_be_rev, issue 14) ------------------------ */
 
 /* 1 when sl_nat_rev holds backend:bport -> client:cport. */
