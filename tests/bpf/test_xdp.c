@@ -210,15 +210,21 @@ static int try_frame(const uint8_t *frame, int len, int meta, int repeat, int *a
 	return 0;
 }
 
+/* run_frame(): the kernel refused the frame before the program ran (TC only). */
+#define RUN_REFUSED (-2)
+
 static int run_frame(const uint8_t *frame, int len, int meta, int repeat)
 {
 	int action = -1, err;
 
 	err = try_frame(frame, len, meta, repeat, &action);
 	if (err == -EINVAL && dp.hook == DP_HOOK_TC && len < 14 + 40) {
-		/* The skb test run refuses a frame cut inside its L3 header (14 + 40 bytes). */
-		print_message("SKIPPED: BPF_PROG_TEST_RUN takes no skb of %d bytes\n", len);
-		skip();
+		/*
+		 * The skb test run refuses a frame cut inside its L3 header (14 +
+		 * 40 bytes): the program is never shown it, and nothing may count.
+		 */
+		print_message("# the kernel refuses an skb of %d bytes before sluice_tc\n", len);
+		return RUN_REFUSED;
 	}
 	assert_int_equal(err, 0);
 	return action;
@@ -229,10 +235,15 @@ static void expect_frame(const uint8_t *frame, int len, int meta, int repeat, in
 			 uint32_t reason, uint32_t svc_id)
 {
 	struct counters *before = calloc(2, sizeof(*before));
+	int action;
 
 	assert_non_null(before);
 	counters_snap(&before[0]);
-	assert_int_equal(run_frame(frame, len, meta, repeat), verdict);
+	action = run_frame(frame, len, meta, repeat);
+	if (action == RUN_REFUSED)
+		repeat = 0; /* not run: every counter unchanged */
+	else
+		assert_int_equal(action, verdict);
 	counters_snap(&before[1]);
 	counters_expect(&before[0], &before[1], reason, svc_id, repeat, (uint64_t)repeat * len);
 	free(before);
