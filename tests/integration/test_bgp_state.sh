@@ -10,7 +10,10 @@
 #    draining from its start and its first include announces nothing;
 #    `gateway undrain` forgets it (the next restart announces);
 #  - `config dump` writes the bgp section, and the dump loads back
-#    (`config check`) and applies as no change.
+#    (`config check`) and applies as no change;
+#  - under `vips: all` a nat service the CLI adds outside the prefixes is
+#    refused (the dump would not load back, and it would be announced); one
+#    inside joins the VIPs and leaves with its service.
 # Bounded: every wait has a limit; the lab, the fake BIRD and the daemon are
 # stopped on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +121,29 @@ check "... with its socket, include and peer" sh -c "grep -q 'socket: \"$BIRDSOC
 check "the dump passes config check" sluice config check "$DTMP/dump.yaml"
 out=$(sluice config diff "$DTMP/dump.yaml" 2>&1)
 check "config diff of the dump: no change ($out)" grep -q "no change" <<<"$out"
+
+# --- vips: all follows the CLI's services; one outside the prefixes is refused ---
+for a in 203.0.113.9 2001:db8::9; do
+	out=$(sluice service add $a 80 tcp mode nat 2>&1)
+	rc=$?
+	check "service add $a mode nat outside the prefixes (vips: all): refused" test "$rc" -ne 0
+	check "... saying why ($out)" grep -q "outside the bgp section's prefixes" <<<"$out"
+	check "... and nothing added" test -z "$(sluice -j service show 2>/dev/null | jq -r --arg a $a '.[] | select(.address == $a)')"
+done
+check "a local service outside the prefixes is not the bgp section's business" \
+	sluice service add 203.0.113.9 81 tcp mode local
+VIP2=198.19.0.7
+sluice service add $VIP2 80 tcp mode nat >/dev/null && sluice backend add $VIP2 80 tcp $BE >/dev/null
+check "a CLI nat service in the prefixes joins the VIPs within 3 s" \
+	wait_until 3 sh -c "jq -e '.vips[] | select(.vip == \"$VIP2\")' '$DTMP/bgp.json' >/dev/null"
+check "... and the include announces it" wait_until 3 grep -q "route $VIP2/32" "$INCLUDE"
+sluice config dump >"$DTMP/dump2.yaml" 2>&1
+check "the dump with it passes config check" sluice config check "$DTMP/dump2.yaml"
+sluice service del $VIP2 80 tcp >/dev/null
+sluice service del 203.0.113.9 81 tcp >/dev/null
+check "deleted: the VIP leaves the include within 3 s" \
+	wait_until 3 sh -c "! grep -q 'route $VIP2/32' '$INCLUDE'"
+check "... and the status" sh -c "[ \"\$(jq '.vips | length' '$DTMP/bgp.json')\" = 1 ]"
 
 # --- drain kept across a restart -------------------------------------------------
 out=$(sluice gateway drain 2>&1)

@@ -37,6 +37,7 @@
 #include "backend.h"
 #include "bird.h"
 #include "clock.h"
+#include "cmd.h"
 #include "err.h"
 #include "hstate.h"
 #include "journal.h"
@@ -161,6 +162,8 @@ static void vip_changed(struct daemon *d, struct bgp *b, size_t i, int up, const
 	bgp_event(d, o);
 }
 
+static void follow_services(struct daemon *d, struct bgp *b);
+
 static void evaluate(struct daemon *d, struct bgp *b)
 {
 	struct backend_info *list = NULL;
@@ -168,6 +171,7 @@ static void evaluate(struct daemon *d, struct bgp *b)
 	size_t n = 0, i;
 	int up;
 
+	follow_services(d, b);
 	xdp_check(d, b, xdp, sizeof(xdp));
 	if (backend_list(&d->maps, NULL, &list, &n)) {
 		err_clear();
@@ -719,10 +723,25 @@ void bgp_tick(struct daemon *d)
 	status_write(d, b);
 }
 
+/* vips: all: a nat/ipip service address joins the VIPs once. */
+static void vip_add_unique(struct bgp *b, const union sluice_addr *a, __u8 mode)
+{
+	size_t j;
+
+	if (mode == SLUICE_MODE_LOCAL || b->nvips == BIRD_VIPS_MAX)
+		return;
+	for (j = 0; j < b->nvips && memcmp(&b->vips[j].addr, a, sizeof(*a)); j++)
+		;
+	if (j < b->nvips)
+		return;
+	memset(&b->vips[b->nvips], 0, sizeof(b->vips[0]));
+	b->vips[b->nvips++].addr = *a;
+}
+
 /* The VIPs of s's bgp section: its list, or every nat/ipip service address. */
 static void collect_vips(struct bgp *b, const struct state *s)
 {
-	size_t i, j;
+	size_t i;
 
 	b->nvips = 0;
 	if (!b->conf.all) {
@@ -730,18 +749,98 @@ static void collect_vips(struct bgp *b, const struct state *s)
 		b->nvips = b->conf.nvips;
 		return;
 	}
-	for (i = 0; i < s->nservices && b->nvips < BIRD_VIPS_MAX; i++) {
-		const union sluice_addr *a = &s->services[i].key.addr;
+	for (i = 0; i < s->nservices; i++)
+		vip_add_unique(b, &s->services[i].key.addr, s->services[i].mode);
+}
 
-		if (s->services[i].mode == SLUICE_MODE_LOCAL)
-			continue;
-		for (j = 0; j < b->nvips && memcmp(&b->vips[j].addr, a, sizeof(*a)); j++)
-			;
-		if (j < b->nvips)
-			continue;
-		memset(&b->vips[b->nvips], 0, sizeof(b->vips[0]));
-		b->vips[b->nvips++].addr = *a;
+/* VIP i's text and state carried over from old (a VIP kept: no flap). */
+static void vip_carry(struct bgp *b, size_t i, const struct bgp *old)
+{
+	size_t j;
+
+	if (addr_format(&b->vips[i].addr, b->info[i].text, sizeof(b->info[i].text)))
+		snprintf(b->info[i].text, sizeof(b->info[i].text), "?");
+	for (j = 0; old && j < old->nvips; j++)
+		if (!memcmp(&old->vips[j].addr, &b->vips[i].addr, sizeof(b->vips[i].addr))) {
+			b->up[i] = old->up[j];
+			b->info[i] = old->info[j];
+		}
+}
+
+static int in_prefixes(const struct bird_conf *c, const union sluice_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < c->nprefixes; i++)
+		if (bird_prefix_contains(&c->prefixes[i], a))
+			return 1;
+	return 0;
+}
+
+/*
+ * vips: all follows the services commands add and delete between config
+ * applies: the VIPs are collected again from the maps (a kept VIP keeps
+ * its state; one whose last service went is withdrawn and leaves).
+ */
+static void follow_services(struct daemon *d, struct bgp *b)
+{
+	struct maps_svc_entry *e = NULL;
+	struct bgp *was;
+	size_t n = 0, i, j;
+
+	if (!b->conf.all || maps_svc_list(&d->maps, &e, &n)) {
+		err_clear();
+		return;
 	}
+	was = malloc(sizeof(*was));
+	if (!was) {
+		free(e);
+		return;
+	}
+	memcpy(was, b, sizeof(*was));
+	b->nvips = 0;
+	/* Outside the prefixes (a --local command bypassed the check): never announced. */
+	for (i = 0; i < n; i++)
+		if (in_prefixes(&b->conf, &e[i].key.addr))
+			vip_add_unique(b, &e[i].key.addr, e[i].svc.mode);
+	free(e);
+	for (i = 0; i < b->nvips; i++) {
+		memset(&b->info[i], 0, sizeof(b->info[i]));
+		b->up[i] = 0;
+		vip_carry(b, i, was);
+	}
+	for (j = 0; j < was->nvips; j++) {
+		for (i = 0; i < b->nvips &&
+			    memcmp(&b->vips[i].addr, &was->vips[j].addr, sizeof(b->vips[i].addr));
+		     i++)
+			;
+		if (i < b->nvips)
+			continue;
+		/* Its last service went: said once, then it leaves the include. */
+		log_info("bgp: VIP %s leaves (no nat or ipip service has it any more)",
+			 was->info[j].text);
+		b->dirty = 1;
+	}
+	if (b->nvips != was->nvips)
+		b->dirty = 1;
+	free(was);
+}
+
+int bgp_command_check(struct daemon *d, const struct sluice_cmd *cmd)
+{
+	const struct bgp *b = d->bgp;
+	char a[ADDR_STRLEN];
+
+	if (!b || !b->conf.all || cmd->kind != CMD_SERVICE_ADD || !cmd->service.conf.has_mode ||
+	    cmd->service.conf.mode == SLUICE_MODE_LOCAL || in_prefixes(&b->conf, &cmd->svc.addr))
+		return 0;
+	if (addr_format(&cmd->svc.addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	err_set("service address %s lies outside the bgp section's prefixes, and vips: all "
+		"announces every nat and ipip service address: add a prefix that holds it "
+		"(config apply), or list the VIPs to announce",
+		a);
+	return -EINVAL;
 }
 
 /* The bgp section left the config: an include with none of our protocols. */
@@ -768,7 +867,7 @@ const struct bird_conf *bgp_conf(const struct daemon *d)
 void bgp_sync(struct daemon *d, const struct state *s)
 {
 	struct bgp *b = d->bgp, *old = b;
-	size_t i, j;
+	size_t i;
 
 	if (!s->bgp.enabled) {
 		if (b) {
@@ -788,16 +887,8 @@ void bgp_sync(struct daemon *d, const struct state *s)
 	b->conf = s->bgp;
 	collect_vips(b, s);
 	/* A VIP kept across the apply keeps its state: no flap. */
-	for (i = 0; i < b->nvips; i++) {
-		if (addr_format(&b->vips[i].addr, b->info[i].text, sizeof(b->info[i].text)))
-			snprintf(b->info[i].text, sizeof(b->info[i].text), "?");
-		for (j = 0; old && j < old->nvips; j++)
-			if (!memcmp(&old->vips[j].addr, &b->vips[i].addr,
-				    sizeof(b->vips[i].addr))) {
-				b->up[i] = old->up[j];
-				b->info[i] = old->info[j];
-			}
-	}
+	for (i = 0; i < b->nvips; i++)
+		vip_carry(b, i, old);
 	if (s->has_ifaces && s->nifaces) {
 		b->ifaces = calloc(s->nifaces, sizeof(*b->ifaces));
 		for (i = 0; b->ifaces && i < s->nifaces; i++)

@@ -420,7 +420,9 @@ static int apply_command(struct daemon *d, int argc, char **argv, __u64 s, int j
 			cmd_usage_report(cmd.kind ? cmd_kinds[cmd.kind].object : NULL, err_msg());
 		} else {
 			parsed = 1;
-			rc = cmd_apply(d->pin_root, &cmd);
+			rc = bgp_command_check(d, &cmd);
+			if (!rc)
+				rc = cmd_apply(d->pin_root, &cmd);
 			if (rc)
 				out_error("%s", err_text(rc));
 		}

@@ -185,6 +185,11 @@ void cluster_metrics(struct daemon *d, FILE *f);
 void bgp_sync(struct daemon *d, const struct state *s);
 /* The bgp section in force (config dump writes it), or NULL: none. */
 const struct bird_conf *bgp_conf(const struct daemon *d);
+/*
+ * 0, or -EINVAL (message set) for a command the bgp section forbids: a
+ * nat/ipip service outside its prefixes under vips: all.
+ */
+int bgp_command_check(struct daemon *d, const struct sluice_cmd *cmd);
 /* Every second: re-check each VIP, push changes to BIRD, poll the sessions. */
 void bgp_tick(struct daemon *d);
 /* Prometheus lines (nothing without a bgp section). */
