@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The CLI against real pinned maps: every wrong argument exits non-zero with
 # a message and changes nothing; -j everywhere gives JSON (errors too); help
-# exists for every object; IPv4 and IPv6 services round-trip through show.
+# exists for every object; IPv4 and IPv6 services round-trip through show;
+# config apply without a daemon publishes every table it changed, also when
+# a later command fails.
 . "$(dirname "$0")/lib.sh"
 not() { ! "$@"; }
 
@@ -221,6 +223,38 @@ check "shard del" sluice shard del $VIP 80 tcp 198.18.0.0/29
 check "service del with backends" sluice service del $VIP 80 tcp
 check "its backends are gone" test "$(sluice -j backend show | jq '[.[] | select(.service_address == "'$VIP'")] | length')" -eq 0
 check "two services left" test "$(services | jq length)" -eq 2
+
+# --- config apply without a daemon: the Maglev tables built once, after the
+# last command; a command that fails leaves the ones before it applied,
+# their tables published (IPv4 and IPv6).
+mkdir -p "$LAB_STATE"
+CF=$LAB_STATE/cli-config.yaml
+conf() {
+	cat <<EOC
+services:
+  - {address: 198.18.7.1, port: 80, mode: nat, maglev-size: 251, backends: [198.18.8.1, $1]}
+  - {address: fd00:7::1, port: 443, mode: nat, maglev-size: 251, backends: [fd00:8::1, fd00:8::2]}
+EOC
+	[ -z "${2:-}" ] || printf 'hosts:\n  - cgroup: %s\n' "$2"
+}
+slots() { sluice -j backend show "$1" "$2" tcp | jq -c '[.[] | [.address, .slots]] | sort'; }
+conf 198.18.8.2 /sys/fs/cgroup/sluice-no-such-group-$LAB_ID >"$CF"
+out=$(sluice config apply "$CF" 2>&1)
+check "config apply with a failing last command fails" test $? -ne 0
+check "... naming it and what was applied ($out)" grep -q "failed: sluice host attach .*before it are applied)" <<<"$out"
+check "... the IPv4 service's table holds both backends (251 slots)" \
+	$JQE 'length == 2 and all(.[1] > 0) and (map(.[1]) | add) == 251' <<<"$(slots 198.18.7.1 80)"
+check "... and the IPv6 service's" \
+	$JQE 'length == 2 and all(.[1] > 0) and (map(.[1]) | add) == 251' <<<"$(slots fd00:7::1 443)"
+conf 198.18.8.3 >"$CF"
+out=$(sluice config apply "$CF" 2>&1)
+check "config apply: a backend replaced" grep -q "^applied 2 commands" <<<"$out"
+s4=$(slots 198.18.7.1 80)
+# A backend gone from the file is drained (its flows stay), never deleted.
+check "... the table has the new backend and not the drained one ($s4)" \
+	$JQE '. == [["198.18.8.1", .[0][1]], ["198.18.8.2", 0], ["198.18.8.3", .[2][1]]] and .[0][1] > 0 and .[2][1] > 0' <<<"$s4"
+out=$(sluice config diff "$CF" 2>&1)
+check "... and config diff finds no change ($out)" grep -q "^no change" <<<"$out"
 
 for obj in "" iface service stats backend leader shard gateway lab; do
 	# shellcheck disable=SC2086

@@ -21,6 +21,7 @@
 #include "main.h"
 #include "maps.h"
 #include "out.h"
+#include "publish.h"
 #include "state.h"
 
 static int do_help(int argc, char **argv)
@@ -275,6 +276,19 @@ static int plan_print(const char *verb, int run, int argc, char **argv)
 	err = make_plan(verb, argc, argv, &p);
 	if (err)
 		return err;
+	/*
+	 * Each changed Maglev table built once, after the last command
+	 * (publish.h); the maps opened once for all of them. With no daemon
+	 * answering this is the one writer: one copy of sl_backends serves
+	 * every command (maps.h). With --local a daemon may be writing too
+	 * (health checks): every command reads the map afresh.
+	 */
+	if (run) {
+		publish_defer_begin();
+		cmd_maps_keep(1);
+		if (!cli.local)
+			maps_cache_begin();
+	}
 	out_open_array("commands");
 	for (i = 0; i < p.count; i++) {
 		cmd_format_line(&p.cmds[i], line, sizeof(line));
@@ -283,13 +297,25 @@ static int plan_print(const char *verb, int run, int argc, char **argv)
 			out_close_array();
 			report_failure(argv[0], &p, i, line, errs);
 			free(errs);
-			goto out;
+			break;
 		}
 		free(errs);
 		errs = NULL;
 		out_str(NULL, "sluice %s\n", line);
 	}
-	out_close_array();
+	if (!err)
+		out_close_array();
+	/* The commands before a failed one are applied: their tables too. */
+	if (run && publish_defer_end(NULL, cli.pin_root)) {
+		out_error("%s: publishing the Maglev tables: %s", argv[0], err_msg());
+		err = err ? err : -EIO;
+	}
+	if (run) {
+		maps_cache_end();
+		cmd_maps_keep(0);
+	}
+	if (err)
+		goto out;
 	if (run) {
 		out_u64("applied", "applied %llu commands", p.count);
 		out_str("file", " from %s\n", argv[0]);

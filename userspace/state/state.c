@@ -632,33 +632,49 @@ static int read_service(const struct sluice_maps *m, const struct svc_info *e,
 	return 0;
 }
 
-static int read_backends(const struct sluice_maps *m, struct state *s)
+/*
+ * The backends of the services read (s->services[i] is list[i]): one copy
+ * of sl_backends, each slot looked at once. Only the records: no tables or
+ * counters (backend_list() reads those, a Maglev table per service).
+ */
+static int read_backends(const struct sluice_maps *m, struct state *s, const struct svc_info *list,
+			 size_t n)
 {
-	struct backend_info *list = NULL;
+	struct sluice_backend *all;
 	struct state_backend *be;
 	struct state_service *svc;
-	size_t n = 0, i;
+	__u32 *at, id;
+	size_t i;
 	int err;
 
-	err = backend_list(m, NULL, &list, &n);
-	if (err)
-		return err;
-	for (i = 0; i < n; i++) {
-		svc = state_find_service(s, &list[i].svc_key);
-		if (!svc)
+	at = malloc(SLUICE_MAX_SERVICES * sizeof(*at));
+	if (!at) {
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	memset(at, 0xff, SLUICE_MAX_SERVICES * sizeof(*at));
+	for (i = 0; i < n; i++)
+		if (list[i].svc.id < SLUICE_MAX_SERVICES)
+			at[list[i].svc.id] = (__u32)i;
+	all = maps_backends_get(m, &err);
+	for (id = 0; !err && id < SLUICE_MAX_BACKENDS; id++) {
+		if (all[id].state == SLUICE_BE_UNUSED || all[id].svc_id >= SLUICE_MAX_SERVICES ||
+		    at[all[id].svc_id] >= n)
 			continue;
+		svc = &s->services[at[all[id].svc_id]];
 		be = state_add_backend(svc);
 		if (!be) {
+			err_set("out of memory");
 			err = -ENOMEM;
-			goto out;
+			break;
 		}
-		be->addr = list[i].be.addr;
-		be->port = list[i].port;
-		be->weight = list[i].be.weight;
-		be->state = list[i].be.state;
+		be->addr = all[id].addr;
+		be->port = backend_port(&all[id], &svc->key);
+		be->weight = all[id].weight;
+		be->state = all[id].state;
 	}
-out:
-	free(list);
+	maps_cache_put(all);
+	free(at);
 	return err;
 }
 
@@ -773,7 +789,7 @@ int state_read_maps(const struct sluice_maps *m, struct state *s)
 		if (err)
 			goto out;
 	}
-	err = read_backends(m, s);
+	err = read_backends(m, s, list, n);
 	if (!err)
 		err = read_shards(m, s);
 	if (!err)
