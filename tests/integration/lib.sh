@@ -128,6 +128,11 @@ bg_gw() { nsenter --net=/run/netns/$GW_NS -- "$@" & }
 
 # stop_pids SIGNAL PID...: send SIGNAL to each background process of this
 # shell and reap it (empty PIDs are skipped).
+# raw JSON: one request on the daemon's control socket $SOCK, its first reply line.
+raw() { printf '%s\n' "$1" | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1; }
+# ping_ok: the daemon on $SOCK answers a ping (rc 0).
+ping_ok() { [ -S "$SOCK" ] && [ "$(raw '{"op":"ping"}' | jq -r .rc 2>/dev/null)" = 0 ]; }
+
 stop_pids() {
 	local sig=$1 p
 	shift

@@ -103,7 +103,6 @@ check "local batch over two pin roots: each root's table built (second: $s2 of 1
 	test $rc = 0 -a "$s2" = 1031 -a "$(weight_of 10.0.0.3)" = 6 -a "$t1" = "$t2"
 
 # --- through the daemon ----------------------------------------------------------
-ping_ok() { [ -S "$SOCK" ] && printf '{"op":"ping"}\n' | timeout 5 ncat -U "$SOCK" 2>/dev/null | grep -q '"rc":0'; }
 "$SLUICED" --pin-root "$SLUICE_PIN_ROOT" --journal "$JDIR" --socket "$SOCK" --metrics off \
 	>>"$LOG" 2>&1 &
 DPID=$!

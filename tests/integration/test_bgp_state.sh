@@ -54,8 +54,6 @@ bgp:
     - {name: r1, address: $HOST4, asn: 65000}
 EOC
 
-raw() { printf '%s\n' "$1" | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1; }
-ping_ok() { [ "$(raw '{"op":"ping"}' | jq -r .rc 2>/dev/null)" = 0 ]; }
 status() { jq -r "$1" "$DTMP/bgp.json" 2>/dev/null; }
 daemon_start() {
 	nsenter --net=/run/netns/"$GW_NS" -- "$SLUICED" --pin-root "$LAB_PIN_ROOT" \

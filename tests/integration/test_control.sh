@@ -58,8 +58,6 @@ sl() { timeout 20 "$SLUICE" "$@"; }
 # as_reader CMD...: CMD as nobody, in group sluice (may connect: the read role).
 as_reader() { setpriv --reuid nobody --regid "$NOGROUP" --groups "$SGID" -- "$@"; }
 # raw LINE: send one request line, print the reply line.
-raw() { printf '%s\n' "$1" | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1; }
-ping_ok() { [ "$(raw '{"op":"ping"}' | jq -r .rc 2>/dev/null)" = 0 ]; }
 jshow() { sl -j journal show --dir "$JDIR"; }
 
 daemon_start() {

@@ -44,10 +44,7 @@ UPORT=9000
 SVC="$VIP $UPORT udp"
 DPID=
 
-# raw LINE: send one request line to the socket, print the reply line.
-raw() { printf '%s\n' "$1" | timeout 5 ncat -U "$SOCK" 2>/dev/null | head -n1; }
 rc_of() { jq -r '.rc' <<<"$1" 2>/dev/null; }
-ping_ok() { [ "$(rc_of "$(raw '{"op":"ping"}')")" = 0 ]; }
 journal_len() { sluice -j journal show --dir "$JDIR" 2>/dev/null | jq 'length' 2>/dev/null || echo 0; }
 metrics() { in_gw curl -s -m 5 http://127.0.0.1:9469/metrics; }
 # recv_start SECONDS: a UDP receiver (udpblast recv) on each backend for SECONDS.

@@ -55,8 +55,6 @@ check "attach: $NEW4 is not (not configured)" not in_map $K_NEW4
 nsenter --net=/run/netns/"$GW_NS" -- "$SLUICED" --pin-root "$LAB_PIN_ROOT" \
 	--journal "$DTMP/journal" --socket "$SOCK" --metrics 127.0.0.1:9471 >>"$LOG" 2>&1 &
 DPID=$!
-ping_ok() { [ "$(printf '{"op":"ping"}\n' | timeout 5 ncat -U "$SOCK" 2>/dev/null |
-	jq -r .rc 2>/dev/null)" = 0 ]; }
 wait_alive "$DPID" ping_ok || bail "sluiced starts ($(tail -3 "$LOG"))"
 tap_ok "sluiced runs in the gateway namespace"
 

@@ -100,7 +100,6 @@ wait_count() {
 	return 1
 }
 # ping: the daemon answers on its control socket.
-ping_ok() { printf '{"op":"ping"}\n' | timeout 5 ncat -U "$SOCK" 2>/dev/null | $JQE '.rc == 0'; }
 
 # --- start: READY=1 after the config and the socket, STATUS, WATCHDOG -------
 conf 2
