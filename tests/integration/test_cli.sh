@@ -256,6 +256,22 @@ check "... the table has the new backend and not the drained one ($s4)" \
 out=$(sluice config diff "$CF" 2>&1)
 check "... and config diff finds no change ($out)" grep -q "^no change" <<<"$out"
 
+# --- gateway maps: what the pinned maps cost ---------------------------------------
+gm=$(sluice -j gateway maps)
+flows=$(bpftool -j map show pinned "$LAB_PIN_ROOT/sl_flows_v2" | jq .max_entries)
+check "gateway maps: sl_flows_v2 an lru_hash of $flows entries, as bpftool says" \
+	$JQE --argjson n "$flows" '.maps[] | select(.name == "sl_flows_v2") | .type == "lru_hash" and .max_entries == $n and .memlock > 0' <<<"$gm"
+check "... the Maglev tables in one row: the two nat services' (251 + 1 entries each)" \
+	$JQE '.maps[] | select(.name == "sl_maglev[]") | .maps == 2 and .max_entries == 504' <<<"$gm"
+check "... the total is the sum of the rows" $JQE '.memlock == ([.maps[].memlock] | add) and .possible_cpus >= 1' <<<"$gm"
+out=$(sluice gateway maps)
+check "... as text: a header" grep -q '^MAP  *TYPE  *ENTRIES  *KEY  *VALUE  *MEMLOCK' <<<"$out"
+check "... the tables' row" grep -q '^sl_maglev\[\]  *array  *504 .*(2 tables)' <<<"$out"
+check "... and the total" grep -q '^total .* (.* possible CPUs)' <<<"$out"
+out=$(sluice gateway maps extra 2>&1)
+check "gateway maps with an argument: refused" test $? -ne 0
+check "... saying so ($out)" grep -q "unexpected argument 'extra'" <<<"$out"
+
 for obj in "" iface service stats backend leader shard gateway lab; do
 	# shellcheck disable=SC2086
 	check "help for '${obj:-sluice}' prints usage" sh -c "$SLUICE $obj help 2>&1 | grep -qi usage"
