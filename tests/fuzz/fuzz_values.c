@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The CLI's value parsers (userspace/core/args.c, addr.c, rate.c,
- * timefmt.c): the input is tried as every kind of value. What parses must
+ * timefmt.c) and the batch file's word splitter: the input is tried as
+ * every kind of value, and as a line of `sluice -b FILE`. What parses must
  * be in range and survive a round trip through its printer: an address
  * formats and parses back the same, a keyword's name parses back to it, a
  * time formats, a rate's figures invert without overflow.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -79,6 +81,39 @@ static void rate(__u32 pps, __u32 burst)
 	fuzz_check(rate_effective_burst(&r) > 0, "burst 0 for %u/%u", pps, burst);
 }
 
+/*
+ * A batch line: at most max words, each no longer than the line; a line of
+ * plain words (no quote, backslash, comment or control character) splits
+ * exactly at its spaces.
+ */
+static void batch_line(const char *s)
+{
+	char *w[16], *copy, *tok, *save = NULL;
+	const char *why = NULL;
+	int n, i, plain = 1;
+	size_t len = strlen(s);
+
+	n = args_split_words(s, w, 16, &why);
+	if (n < 0) {
+		fuzz_check(why && *why, "no reason");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fuzz_check(strlen(w[i]) <= len, "word longer than the line");
+	for (i = 0; s[i]; i++)
+		if (s[i] == '\'' || s[i] == '"' || s[i] == '\\' || s[i] == '#' ||
+		    (unsigned char)s[i] < ' ')
+			plain = 0;
+	copy = plain ? strdup(s) : NULL;
+	for (i = 0, tok = copy ? strtok_r(copy, " ", &save) : NULL; tok;
+	     tok = strtok_r(NULL, " ", &save), i++)
+		fuzz_check(i < n && !strcmp(tok, w[i]), "plain word %d: '%s'", i, tok);
+	fuzz_check(!copy || i == n, "%d plain words, %d split", i, n);
+	free(copy);
+	while (n)
+		free(w[--n]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	__u32 a = 0, b = 0;
@@ -100,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	address(s);
 	time_text(s, now);
 	time_text(s, 1795806000000000000ull);
+	batch_line(s);
 	free(s);
 	return 0;
 }

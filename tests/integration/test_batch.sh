@@ -80,6 +80,10 @@ check "a line that does not parse: rc 1, named, nothing ran ('$out', weight $(we
 printf 'service add %s 81 tcp "unterminated\n' $VIP >"$DTMP/quote.txt"
 out=$(sl -b "$DTMP/quote.txt" 2>&1)
 check "an unterminated quote: named ('$out')" sh -c "echo '$out' | grep -q 'quote.txt:1: unterminated \"'"
+cp "$DTMP/quote.txt" "$DTMP/we\"ird.txt"
+out=$(sl -j -b "$DTMP/we\"ird.txt" 2>/dev/null)
+check "-j: the error is JSON, the file's odd name quoted ('$out')" \
+	$JQE --arg f "$DTMP/we\"ird.txt" '.error == "batch \($f) line 1 failed"' <<<"$out"
 out=$(sl -b "$DTMP/ok.txt" service show 2>&1)
 check "-b with a command beside it: refused ('$out')" \
 	sh -c "echo '$out' | grep -q 'takes its commands from FILE'"

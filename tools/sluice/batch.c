@@ -19,6 +19,8 @@
  * --local) each line runs here through cli_run().
  */
 #include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cmd.h"
 #include "ctl.h"
 #include "err.h"
@@ -51,50 +54,6 @@ struct batch {
 	struct batch_line *v;
 	size_t n, cap;
 };
-
-/* Split s into words (owned, malloc'd) into w; the count, or -1 with *why set. */
-static int split_words(const char *s, char **w, int max, const char **why)
-{
-	int n = 0;
-
-	for (;;) {
-		char *word, *o;
-		char q = 0;
-
-		while (*s == ' ' || *s == '\t' || *s == '\r')
-			s++;
-		if (!*s || *s == '\n' || (*s == '#' && n == 0))
-			return n;
-		if (n == max) {
-			*why = "too many words";
-			return -1;
-		}
-		word = o = calloc(1, strlen(s) + 1);
-		if (!word) {
-			*why = "out of memory";
-			return -1;
-		}
-		while (*s && *s != '\n' && (q || (*s != ' ' && *s != '\t' && *s != '\r'))) {
-			if (!q && (*s == '\'' || *s == '"')) {
-				q = *s++;
-			} else if (q && *s == q) {
-				q = 0;
-				s++;
-			} else if (*s == '\\' && q != '\'' && s[1] && s[1] != '\n') {
-				*o++ = s[1];
-				s += 2;
-			} else {
-				*o++ = *s++;
-			}
-		}
-		*o = '\0';
-		w[n++] = word;
-		if (q) {
-			*why = q == '"' ? "unterminated \"" : "unterminated '";
-			return -1;
-		}
-	}
-}
 
 static void line_free(struct batch_line *l)
 {
@@ -130,8 +89,17 @@ static void batch_error(const struct batch *b, int no, int json, const char *fmt
 		fprintf(stderr, "sluice: %s:%d: %s\n", b->file, no, msg);
 	else
 		fprintf(stderr, "sluice: %s: %s\n", b->file, msg);
-	if (json)
-		printf("{\"error\":\"batch %s line %d failed\"}\n", b->file, no);
+	if (json) {
+		/* The file's name may hold anything: json-c quotes it. */
+		struct json_object *o = json_object_new_object();
+		char what[PATH_MAX + 64];
+
+		snprintf(what, sizeof(what), "batch %s line %d failed", b->file, no);
+		json_object_object_add(o, "error", json_object_new_string(what));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
 }
 
 /*
@@ -151,7 +119,7 @@ static int batch_read(struct batch *b, FILE *f, int npre, char **pre, int json)
 		int n, i;
 
 		no++;
-		n = split_words(buf, w, BATCH_LINE_WORDS - npre, &why);
+		n = args_split_words(buf, w, BATCH_LINE_WORDS - npre, &why);
 		if (n < 0) {
 			batch_error(b, no, json, "%s", why);
 			rc = 1;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -246,4 +247,55 @@ int args_keyword_find(const char *word, const void *table, size_t count, size_t 
 	list_words(list, sizeof(list), table, count, stride, NULL);
 	err_set("unknown %s '%s': expected one of %s", what, word ? word : "", list);
 	return -ENOENT;
+}
+
+/* Free w[0..n): -1, for args_split_words()'s failures. */
+static int words_free(char **w, int n)
+{
+	while (n)
+		free(w[--n]);
+	return -1;
+}
+
+int args_split_words(const char *s, char **w, int max, const char **why)
+{
+	int n = 0;
+
+	for (;;) {
+		char *word, *o;
+		char q = 0;
+
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		if (!*s || *s == '\n' || (*s == '#' && n == 0))
+			return n;
+		if (n == max) {
+			*why = "too many words";
+			return words_free(w, n);
+		}
+		word = o = calloc(1, strlen(s) + 1);
+		if (!word) {
+			*why = "out of memory";
+			return words_free(w, n);
+		}
+		while (*s && *s != '\n' && (q || (*s != ' ' && *s != '\t' && *s != '\r'))) {
+			if (!q && (*s == '\'' || *s == '"')) {
+				q = *s++;
+			} else if (q && *s == q) {
+				q = 0;
+				s++;
+			} else if (*s == '\\' && q != '\'' && s[1] && s[1] != '\n') {
+				*o++ = s[1];
+				s += 2;
+			} else {
+				*o++ = *s++;
+			}
+		}
+		*o = '\0';
+		w[n++] = word;
+		if (q) {
+			*why = q == '"' ? "unterminated \"" : "unterminated '";
+			return words_free(w, n);
+		}
+	}
 }

@@ -58,4 +58,14 @@ int args_keyword_find(const char *word, const void *table, size_t count, size_t 
 #define ARGS_KEYWORD_FIND(word, table, what) \
 	args_keyword_find(word, table, sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), what)
 
+/*
+ * Split one line of a batch file into words (each malloc'ed, into w[0..]),
+ * as a shell would for plain words: blanks separate, '...' and "..." quote
+ * (a backslash escapes inside "..." and outside quotes), a # first on the
+ * line starts a comment, the line ends at a newline. The count (0: blank
+ * or comment; the caller frees the words), or -1 with *why set (too many
+ * words, an open quote, out of memory) and nothing kept.
+ */
+int args_split_words(const char *s, char **w, int max, const char **why);
+
 #endif /* SLUICE_ARGS_H */
