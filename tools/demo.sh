@@ -31,12 +31,19 @@ run() {
 	sluice "$@"
 }
 url() { case "$1" in *:*) echo "http://[$1]$2" ;; *) echo "http://$1$2" ;; esac }
-# spread VIP COUNT: COUNT curl requests (a new connection each), tallied by backend.
+# spread VIP COUNT: COUNT curl requests (a new connection each), tallied by
+# backend; fails (and the demo stops: it shows what works) when one failed.
 spread() {
+	local out
 	printf '$ for i in $(seq %s); do curl -s %s; done | sort | uniq -c\n' "$2" "$(url "$1" /)"
-	for _ in $(seq "$2"); do
+	out=$(for _ in $(seq "$2"); do
 		in_cli curl -s -m 2 "$(url "$1" /)" || echo "(failed)"
-	done | sort | uniq -c | sed 's/^/    /'
+	done | sort | uniq -c | sed 's/^/    /')
+	echo "$out"
+	if grep -q '(failed)' <<<"$out"; then
+		echo "demo: requests to $1 failed: stopping here" >&2
+		exit 1
+	fi
 }
 
 DPID=
@@ -168,15 +175,17 @@ for _ in $(seq 100); do
 done
 sed 's/^/    /' "$D/log"
 echo "A new nat service in the file: 198.19.0.20 on backends 1 and 3"
-cat >>"$D/sluiced.yaml" <<YAML
+cat >"$D/new.yaml" <<YAML
   - address: 198.19.0.20
     port: 80
     mode: nat
     backends: [$(be_addr4 1), $(be_addr4 3)]
 YAML
-tail -n 4 "$D/sluiced.yaml" | sed 's/^/    /'
-run config diff "$D/sluiced.yaml"
-run config apply "$D/sluiced.yaml"
+# First in the services list (the dump's sections come in its own order).
+sed -i "/^services:/r $D/new.yaml" "$D/sluiced.yaml"
+sed 's/^/    /' "$D/new.yaml"
+run config diff "$D/sluiced.yaml" || exit 1
+run config apply "$D/sluiced.yaml" || exit 1
 echo "(sent to the daemon, which journaled each command before applying it)"
 spread 198.19.0.20 6
 printf '$ curl -s http://127.0.0.1:9469/metrics | grep 198.19.0.20   # in the gateway\n'
