@@ -148,7 +148,7 @@ static void replay_iface(struct state *s, const struct sluice_cmd *cmd)
 		f = state_add_iface(s);
 	snprintf(f->name, sizeof(f->name), "%.*s", (int)sizeof(f->name) - 1, cmd->iface.dev);
 	f->skb = cmd->iface.opts.mode == LOADER_XDP_SKB;
-	f->tc = cmd->iface.opts.hook == LOADER_HOOK_TC;
+	f->hook = (int)cmd->iface.opts.hook;
 }
 
 /*
@@ -300,9 +300,9 @@ static void test_load_full(void **unused)
 	assert_int_equal(s.nifaces, 3);
 	assert_string_equal(s.ifaces[1].name, "eth1");
 	assert_int_equal(s.ifaces[1].skb, 1);
-	assert_int_equal(s.ifaces[1].tc, 0);
+	assert_int_equal(s.ifaces[1].hook, LOADER_HOOK_XDP);
 	assert_string_equal(s.ifaces[2].name, "eth2");
-	assert_int_equal(s.ifaces[2].tc, 1);
+	assert_int_equal(s.ifaces[2].hook, LOADER_HOOK_TC);
 	assert_int_equal(s.udp_timeout_s, 60);
 	assert_int_equal(s.global_max_conns, 20000);
 	assert_int_equal(s.tcp_idle_s, RES_TCP_IDLE_DEFAULT_S);

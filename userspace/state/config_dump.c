@@ -542,8 +542,9 @@ int config_dump(FILE *f, const struct state *s)
 		fprintf(f, "interfaces:%s\n", s->nifaces ? "" : " []");
 		for (i = 0; i < s->nifaces; i++) {
 			fprintf(f, "  - name: %s\n", s->ifaces[i].name);
-			if (s->ifaces[i].tc)
-				fprintf(f, "    hook: tc\n");
+			if (s->ifaces[i].hook != LOADER_HOOK_XDP)
+				fprintf(f, "    hook: %s\n",
+					cmd_hook_name((enum loader_hook)s->ifaces[i].hook));
 			else
 				fprintf(f, "    mode: %s\n", s->ifaces[i].skb ? "skb" : "native");
 		}

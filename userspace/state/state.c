@@ -564,7 +564,7 @@ int state_equal(const struct state *a, const struct state *b)
 		for (i = 0; i < a->nifaces; i++)
 			if (strcmp(a->ifaces[i].name, b->ifaces[i].name) ||
 			    a->ifaces[i].skb != b->ifaces[i].skb ||
-			    a->ifaces[i].tc != b->ifaces[i].tc)
+			    a->ifaces[i].hook != b->ifaces[i].hook)
 				return 0;
 	}
 	if (a->has_hosts && b->has_hosts) {
@@ -718,7 +718,7 @@ static int read_ifaces(const struct sluice_maps *m, struct state *s)
 		}
 		snprintf(it->name, sizeof(it->name), "%s", list[i].ifname);
 		it->skb = !strcmp(list[i].mode, "skb");
-		it->tc = !strcmp(list[i].mode, "tc");
+		it->hook = (int)list[i].hook;
 	}
 	free(list);
 	return err;
@@ -1070,7 +1070,7 @@ static int emit_iface(const struct state_iface *it, const char *verb, int force,
 		return -ENOMEM;
 	snprintf(c->iface.dev, sizeof(c->iface.dev), "%s", it->name);
 	c->iface.opts.mode = it->skb ? LOADER_XDP_SKB : LOADER_XDP_NATIVE;
-	c->iface.opts.hook = it->tc ? LOADER_HOOK_TC : LOADER_HOOK_XDP;
+	c->iface.opts.hook = (enum loader_hook)it->hook;
 	c->iface.opts.force = force;
 	return cmd_emit_free(c, emit, ctx);
 }
@@ -1315,7 +1315,7 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 		oi = find_iface(from, to->ifaces[i].name);
 		if (!oi)
 			err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);
-		else if (oi->tc != to->ifaces[i].tc) { /* one hook at a time: off, then on */
+		else if (oi->hook != to->ifaces[i].hook) { /* one hook at a time: off, then on */
 			err = emit_iface(oi, "detach", 0, emit, ctx);
 			if (!err)
 				err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);

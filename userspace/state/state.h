@@ -130,8 +130,8 @@ struct state_service {
 
 struct state_iface {
 	char name[IF_NAMESIZE];
-	int skb; /* 0: native XDP, 1: generic (skb) */
-	int tc;	 /* 1: at TC ingress instead of XDP (skb unused) */
+	int skb;  /* 0: native XDP, 1: generic (skb) */
+	int hook; /* enum loader_hook: XDP, TC ingress or TC egress (skb: XDP only) */
 };
 
 /* A cgroup the host side is attached to (hosts:). */
