@@ -101,7 +101,8 @@ int loader_root_qdisc(int ifindex, const char *ifname, char *kind, size_t len, _
 		return -EIO;
 	}
 	q = rtnl_qdisc_get_by_parent(cache, ifindex, TC_H_ROOT);
-	snprintf(kind, len, "%s", q && rtnl_tc_get_kind(TC_CAST(q)) ? rtnl_tc_get_kind(TC_CAST(q)) : "");
+	snprintf(kind, len, "%s",
+		 q && rtnl_tc_get_kind(TC_CAST(q)) ? rtnl_tc_get_kind(TC_CAST(q)) : "");
 	*handle = q ? rtnl_tc_get_handle(TC_CAST(q)) : 0;
 	if (q)
 		rtnl_qdisc_put(q);

@@ -47,8 +47,7 @@ int pacing_read_counters(const struct sluice_maps *m, __u32 id, struct sluice_pa
 		return ncpus;
 	if (bpf_map_lookup_elem(m->pace_stats, &id, percpu)) {
 		err = -errno;
-		err_set("cannot read the pacing counters of service id %u: %s", id,
-			strerror(-err));
+		err_set("cannot read the pacing counters of service id %u: %s", id, strerror(-err));
 	}
 	for (c = 0; !err && c < ncpus; c++) {
 		sum->packets += percpu[c].packets;

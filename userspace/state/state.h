@@ -103,6 +103,7 @@ struct state_service {
 	__u32 maglev_size; /* nat/ipip: table size; local: 0 */
 	__u32 rate, burst; /* pps (0 = unlimited) and burst (0 when unlimited) */
 	__u32 client_rate, client_burst;
+	__u64 egress_rate_bps; /* egress pacing on hosts, bits/s; 0 = unlimited */
 	/*
 	 * Bulkhead and breaker settings with every default resolved;
 	 * fallback_be is not used (see fallback).
