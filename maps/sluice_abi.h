@@ -768,10 +768,18 @@ _Static_assert(sizeof(struct sluice_host_counter) == 40, "sluice_host_counter la
  * on the packets of sockets the host side balanced to the service
  * (sl_host_socks): each gets an Earliest Departure Time (skb->tstamp)
  * from one departure clock per service, which the fq qdisc holds it to.
+ * And TCP's own pacing: each balanced TCP connection of the service is
+ * paced (SO_MAX_PACING_RATE, from the host side's sockops) to its share
+ * of the rate, the rate over the service's connections on this host.
  */
 #define SLUICE_MAP_SVC_PACE "sl_svc_pace"     /* per-service rate and departure clock */
 #define SLUICE_MAP_PACE_STATS "sl_pace_stats" /* per-service pacing counters */
-#define SLUICE_PACE_RATE_MIN 8000ull	      /* egress-rate bounds, bits per second */
+#define SLUICE_MAP_PACE_CONNS "sl_pace_conns" /* per-service paced TCP connections (sluice_conns) */
+/* sl_host_socks flags: the socket is counted in sl_pace_conns (its TCP is paced to a share). */
+#define SLUICE_HOST_F_PACED 0x80000000u
+/* A TCP connection's share of the rate, in percent: room for the headers TCP's pacing does not count. */
+#define SLUICE_PACE_SHARE_PCT 95
+#define SLUICE_PACE_RATE_MIN 8000ull /* egress-rate bounds, bits per second */
 #define SLUICE_PACE_RATE_MAX 400000000000ull
 /* How far ahead a packet may be scheduled with fq; later ones are dropped. */
 #define SLUICE_PACE_HORIZON_NS 2000000000ull
