@@ -63,8 +63,7 @@ static __always_inline void sluice_hostpace_join(struct bpf_sock_ops *skops,
 	if (__sync_fetch_and_or(&hs->flags, SLUICE_HOST_F_PACED) & SLUICE_HOST_F_PACED)
 		return;
 	__sync_fetch_and_add(&c->active, 1);
-	bpf_sock_ops_cb_flags_set(skops,
-				  skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG);
 	sluice_hostpace_share(skops, id);
 }
 

@@ -57,8 +57,8 @@ static const struct pace_case cases[] = {
 	  .len = 1000, .now = 5 * SEC_NS, .tstamp = 0, .verdict = TC_ACT_OK, .want_tstamp = 0,
 	  .want_next = 0 },
 	{ "first packet at 8 Mbit/s: leaves now, the clock moves 1000 B = 1 ms", .svc = 2,
-	  .set_rate = 1, .rate_bps = 8000000, .len = 1000, .now = 5 * SEC_NS,
-	  .verdict = TC_ACT_OK, .want_tstamp = 5 * SEC_NS, .want_next = 5 * SEC_NS + MS_NS },
+	  .set_rate = 1, .rate_bps = 8000000, .len = 1000, .now = 5 * SEC_NS, .verdict = TC_ACT_OK,
+	  .want_tstamp = 5 * SEC_NS, .want_next = 5 * SEC_NS + MS_NS },
 	{ "second at the same now: 1 ms later", .svc = 2, .len = 1000, .now = 5 * SEC_NS,
 	  .verdict = TC_ACT_OK, .want_tstamp = 5 * SEC_NS + MS_NS,
 	  .want_next = 5 * SEC_NS + 2 * MS_NS, .want_delayed = 1 },
@@ -73,19 +73,19 @@ static const struct pace_case cases[] = {
 	  .now = 9 * SEC_NS, .tstamp = 1700000000ull * SEC_NS, .verdict = TC_ACT_OK,
 	  .want_tstamp = 9 * SEC_NS + MS_NS, .want_next = 9 * SEC_NS + 2 * MS_NS,
 	  .want_delayed = 3 },
-	{ "3000 B at 16 Mbit/s: 1.5 ms", .svc = 3, .set_rate = 1, .rate_bps = 16000000,
-	  .len = 3000, .now = SEC_NS, .verdict = TC_ACT_OK, .want_tstamp = SEC_NS,
+	{ "3000 B at 16 Mbit/s: 1.5 ms", .svc = 3, .set_rate = 1, .rate_bps = 16000000, .len = 3000,
+	  .now = SEC_NS, .verdict = TC_ACT_OK, .want_tstamp = SEC_NS,
 	  .want_next = SEC_NS + 3 * MS_NS / 2 },
-	{ "departure beyond the horizon (3 s > 2 s): dropped, clock kept", .svc = 4,
-	  .set_rate = 1, .rate_bps = 8000000, .next_ns = 4 * SEC_NS, .len = 1000, .now = SEC_NS,
+	{ "departure beyond the horizon (3 s > 2 s): dropped, clock kept", .svc = 4, .set_rate = 1,
+	  .rate_bps = 8000000, .next_ns = 4 * SEC_NS, .len = 1000, .now = SEC_NS,
 	  .verdict = TC_ACT_SHOT, .want_tstamp = 0, .want_next = 4 * SEC_NS, .want_dropped = 1 },
 	{ "... just inside it (2 s): scheduled", .svc = 4, .len = 1000, .now = 2 * SEC_NS,
 	  .verdict = TC_ACT_OK, .want_tstamp = 4 * SEC_NS, .want_next = 4 * SEC_NS + MS_NS,
 	  .want_delayed = 1, .want_dropped = 1 },
-	{ "without fq, the 20 ms policing horizon: 30 ms ahead is dropped", .svc = 5,
-	  .set_rate = 1, .rate_bps = 8000000, .next_ns = SEC_NS + 30 * MS_NS, .len = 1000,
-	  .now = SEC_NS, .horizon = SLUICE_PACE_BURST_NS, .verdict = TC_ACT_SHOT,
-	  .want_next = SEC_NS + 30 * MS_NS, .want_dropped = 1 },
+	{ "without fq, the 20 ms policing horizon: 30 ms ahead is dropped", .svc = 5, .set_rate = 1,
+	  .rate_bps = 8000000, .next_ns = SEC_NS + 30 * MS_NS, .len = 1000, .now = SEC_NS,
+	  .horizon = SLUICE_PACE_BURST_NS, .verdict = TC_ACT_SHOT, .want_next = SEC_NS + 30 * MS_NS,
+	  .want_dropped = 1 },
 	{ "... 20 ms ahead passes (the burst)", .svc = 5, .len = 1000, .now = SEC_NS + 10 * MS_NS,
 	  .horizon = SLUICE_PACE_BURST_NS, .verdict = TC_ACT_OK, .want_tstamp = SEC_NS + 30 * MS_NS,
 	  .want_next = SEC_NS + 31 * MS_NS, .want_delayed = 1, .want_dropped = 1 },
@@ -206,9 +206,8 @@ static void test_egress_unbalanced(void **state)
 		skip();
 	e = egress_bpf__open_and_load();
 	assert_non_null(e);
-	assert_int_equal(bpf_map__update_elem(e->maps.sl_svc_pace, &svc, sizeof(svc), &p,
-					      sizeof(p), 0),
-			 0);
+	assert_int_equal(
+		bpf_map__update_elem(e->maps.sl_svc_pace, &svc, sizeof(svc), &p, sizeof(p), 0), 0);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.tstamp = 12345;
 	assert_int_equal(run(bpf_program__fd(e->progs.sluice_egress), 1000, &ctx, &retval), 0);

@@ -816,9 +816,45 @@ static void test_diff_hook(void **unused)
 	state_free(&from);
 	state_free(&to);
 	expect_error("interfaces: [{name: eth0, hook: ebpf}]\n", 1, 33,
-		     "hook: expected xdp or tc, found 'ebpf'");
+		     "hook: expected xdp, tc or tc-egress, found 'ebpf'");
 	expect_error("interfaces: [{name: eth0, mode: skb, hook: tc}]\n", 1, 33,
 		     "mode is XDP's; hook tc has none");
+	/* Egress pacing's hook: from tc to tc-egress is off, then on. */
+	assert_int_equal(load("interfaces: [{name: eth0, hook: tc}]\n", &from), 0);
+	assert_int_equal(load("interfaces: [{name: eth0, hook: tc-egress}]\n", &to), 0);
+	r.count = 0;
+	r.s = &from;
+	assert_int_equal(replay_diff(&from, &to, &r), 0);
+	assert_int_equal(r.count, 2);
+	assert_string_equal(r.log[0], "iface detach eth0");
+	assert_string_equal(r.log[1], "iface attach eth0 --hook tc-egress");
+	assert_true(state_equal(&from, &to));
+	state_free(&from);
+	state_free(&to);
+}
+
+/* egress-rate: compared and changed like the rates; its units; bad values name the line. */
+static void test_diff_egress_rate(void **unused)
+{
+	static const char *const want[] = {
+		"service set 192.0.2.20 80 tcp egress-rate 16mbit",
+	};
+
+	(void)unused;
+	diff_case("services:\n"
+		  "  - address: 192.0.2.10\n"
+		  "    port: 80\n"
+		  "    rate: 10k\n"
+		  "  - address: 192.0.2.20\n"
+		  "    port: 80\n"
+		  "    mode: nat\n"
+		  "    egress-rate: 2MB\n"
+		  "    backends: [10.0.0.1, 10.0.0.2]\n",
+		  1, want);
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, egress-rate: 2mb}\n", 2, 49,
+		     "egress-rate: invalid egress-rate '2mb'");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, egress-rate: 7kbit}\n", 2, 49,
+		     "egress-rate '7kbit' is too small");
 }
 
 static void test_diff_none(void **unused)
@@ -1461,6 +1497,7 @@ int main(void)
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_hook),
 		cmocka_unit_test(test_diff_rate),
+		cmocka_unit_test(test_diff_egress_rate),
 		cmocka_unit_test(test_diff_failover),
 		cmocka_unit_test(test_diff_backend_removed),
 		cmocka_unit_test(test_diff_service_removed),
