@@ -265,7 +265,7 @@ check: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 \
 		-D__linux__ -Imaps $(addprefix -I,$(LAYERS)) \
-		-i tools/bench/bpf userspace loader tools tests
+		-i tools/bench/bpf $(addprefix -i ,$(TEST_BPF_SRCS)) userspace loader tools tests
 	sh tools/check-layers.sh
 	@$(MAKE) --no-print-directory clean-asan
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \
