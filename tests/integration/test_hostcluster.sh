@@ -30,6 +30,7 @@
 # the cgroup are removed on any exit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd.sh"
+. "$(dirname "$0")/ha.sh" # ha_wait
 
 require_env hostcluster
 require_helpers hostcluster conns
@@ -41,13 +42,7 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	exit 0
 fi
 require_tools hostcluster nginx jq
-CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [ -z "$CG_ROOT" ]; then
-	tap_skip hostcluster "no cgroup2 filesystem mounted"
-	finish
-	exit 0
-fi
-CG=$CG_ROOT/sluice-hc-$ID
+cg_require hostcluster
 GW_PINS=$LAB_PIN_ROOT-gw
 VIP4=198.19.0.1
 GPID=
@@ -56,10 +51,7 @@ CPID=
 hc_cleanup() {
 	for p in $GPID $CPID; do kill -KILL "$p" 2>/dev/null; done
 	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
-	if [ -d "$CG" ]; then
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		for _ in $(seq 20); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
-	fi
+	cg_remove
 	etcd_down
 	rm -rf "$GW_PINS"
 	cleanup
@@ -67,28 +59,21 @@ hc_cleanup() {
 trap hc_cleanup EXIT
 trap 'exit 130' INT TERM
 
-in_cg() {
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
-		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
-}
 spread() { in_cg "$CONNS" $VIP4 80 60 -p 0 -t 3000; }
 jtrue() { $JQE "$1" <<<"$2" >/dev/null; }
 # The gateway's and the client's CLI, each through its daemon.
 gw() { "$SLUICE" --pin-root "$GW_PINS" --socket "$TMP/gw.sock" "$@"; }
 cl() { "$SLUICE" --socket "$TMP/cl.sock" "$@"; }
-# wait_ms SECONDS CMD...: poll every 20 ms; print the ms it took.
-wait_ms() {
-	local limit=$(($1 * 1000)) t0
-	shift
-	t0=$(date +%s%N)
-	while :; do
-		"$@" >/dev/null 2>&1 && {
-			echo $((($(date +%s%N) - t0) / 1000000))
-			return 0
-		}
-		[ $((($(date +%s%N) - t0) / 1000000)) -gt "$limit" ] && return 1
-		sleep 0.02
-	done
+# within WHAT LOG CMD...: CMD holds within 5 s: "ok - WHAT after N ms", else
+# not ok with LOG's last lines.
+within() {
+	local what=$1 log=$2 ms
+	shift 2
+	if ms=$(ha_wait 5 "$@"); then
+		tap_ok "$what after $ms ms"
+	else
+		tap_fail "$what" "$(tail -3 "$log")"
+	fi
 }
 # cl_backends N: the client's maps hold N backends of the service.
 cl_backends() { "$SLUICE" -j backend show $VIP4 80 tcp | $JQE "length == $1"; }
@@ -138,11 +123,11 @@ EOF
 	--metrics off --config "$TMP/gw.yaml" >"$TMP/gw.log" 2>&1 &
 GPID=$!
 gw_synced() { gw -j cluster show | $JQE '.synced == true'; }
-wait_ms 10 gw_synced >/dev/null || bail "gateway sluiced synced with etcd: $(tail -3 "$TMP/gw.log")"
+ha_wait 10 gw_synced >/dev/null || bail "gateway sluiced synced with etcd: $(tail -3 "$TMP/gw.log")"
 "$SLUICED" --journal "$TMP/cl-journal" --socket "$TMP/cl.sock" --metrics off \
 	--config "$TMP/cl.yaml" >"$TMP/cl.log" 2>&1 &
 CPID=$!
-if ms=$(wait_ms 10 cl_backends 2); then
+if ms=$(ha_wait 10 cl_backends 2); then
 	tap_ok "client host's sluiced joined: the gateway's service and 2 backends in its maps after $ms ms"
 else
 	bail "client adopts the cluster's document: $(tail -3 "$TMP/cl.log")"
@@ -156,64 +141,44 @@ check "60 connects in the cgroup spread over backends 1 and 2 only $(jq -c . <<<
 
 # A backend added on the gateway.
 gw backend add $VIP4 80 tcp "$(be 4 3)" >/dev/null || tap_fail "backend add on the gateway"
-if ms=$(wait_ms 5 cl_has "$(be 4 3)"); then
-	tap_ok "backend 3 added on the gateway: in the client's maps after $ms ms"
-else
-	tap_fail "backend added on the gateway reaches the client" "$(tail -5 "$TMP/cl.log")"
-fi
+within "backend 3 added on the gateway: in the client's maps" "$TMP/cl.log" cl_has "$(be 4 3)"
 out=$(spread)
 check "connects reach backend 3 $(jq -c . <<<"$out")" jtrue '.failed == 0 and .["backend-3"] > 0' "$out"
 
 # A backend deleted on the gateway.
 gw backend del $VIP4 80 tcp "$(be 4 1)" >/dev/null || tap_fail "backend del on the gateway"
-if ms=$(wait_ms 5 cl_gone "$(be 4 1)"); then
-	tap_ok "backend 1 deleted on the gateway: draining in the client's maps after $ms ms"
-else
-	tap_fail "backend deletion reaches the client" "$(tail -5 "$TMP/cl.log")"
-fi
+within "backend 1 deleted on the gateway: draining in the client's maps" "$TMP/cl.log" \
+	cl_gone "$(be 4 1)"
 out=$(spread)
 check "no connect goes to backend 1 any more $(jq -c . <<<"$out")" \
 	jtrue '.failed == 0 and .total == 60 and .["backend-1"] == null' "$out"
 
 # A service change on the gateway.
 gw service set $VIP4 80 tcp hash client >/dev/null || tap_fail "service set on the gateway"
-if ms=$(wait_ms 5 cl_hash client); then
-	tap_ok "hash client set on the gateway: on the client after $ms ms"
-else
-	tap_fail "service change reaches the client" "$(tail -5 "$TMP/cl.log")"
-fi
+within "hash client set on the gateway: on the client" "$TMP/cl.log" cl_hash client
 out=$(spread)
 check "every connect to one backend (the host is one client) $(jq -c . <<<"$out")" \
 	jtrue '.failed == 0 and ([to_entries[] | select(.key | startswith("backend-"))] | length) == 1' "$out"
 gw service set $VIP4 80 tcp hash 5tuple >/dev/null
-wait_ms 5 cl_hash 5tuple >/dev/null
+ha_wait 5 cl_hash 5tuple >/dev/null
 
 # Breakers, from the gateway to the client and back.
 BRK=$(be 4 2)
 gw breaker trip $VIP4 80 tcp "$BRK" >/dev/null
-if ms=$(wait_ms 5 eval '[ "$(brk_state "$SLUICE")" = open ]'); then
-	tap_ok "breaker of backend 2 tripped on the gateway: open on the client after $ms ms"
-else
-	tap_fail "breaker trip reaches the client" "$(tail -5 "$TMP/cl.log")"
-fi
+within "breaker of backend 2 tripped on the gateway: open on the client" "$TMP/cl.log" \
+	eval '[ "$(brk_state "$SLUICE")" = open ]'
 out=$(spread)
 check "no connect goes to backend 2 while it is open $(jq -c . <<<"$out")" \
 	jtrue '.failed == 0 and .total == 60 and .["backend-2"] == null' "$out"
 gw breaker reset $VIP4 80 tcp "$BRK" >/dev/null
-if ms=$(wait_ms 5 eval '[ "$(brk_state "$SLUICE")" = closed ]'); then
-	tap_ok "breaker reset on the gateway: closed on the client after $ms ms"
-else
-	tap_fail "breaker reset reaches the client"
-fi
+within "breaker reset on the gateway: closed on the client" "$TMP/cl.log" \
+	eval '[ "$(brk_state "$SLUICE")" = closed ]'
 out=$(spread)
 check "backend 2 takes connects again $(jq -c . <<<"$out")" jtrue '.["backend-2"] > 0' "$out"
 BRK=$(be 4 3)
 cl breaker trip $VIP4 80 tcp "$BRK" >/dev/null
-if ms=$(wait_ms 5 eval '[ "$(brk_state gw)" = open ]'); then
-	tap_ok "breaker tripped on the client host: open on the gateway after $ms ms"
-else
-	tap_fail "a client's breaker reaches the gateway" "$(tail -5 "$TMP/gw.log")"
-fi
+within "breaker tripped on the client host: open on the gateway" "$TMP/gw.log" \
+	eval '[ "$(brk_state gw)" = open ]'
 cl breaker reset $VIP4 80 tcp "$BRK" >/dev/null
 check "client daemon alive" kill -0 "$CPID"
 check "gateway daemon alive" kill -0 "$GPID"

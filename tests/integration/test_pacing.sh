@@ -31,13 +31,7 @@
 require_env pacing
 require_helpers pacing bulk
 require_tools pacing bpftool jq tc
-CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [ -z "$CG_ROOT" ]; then
-	tap_skip "pacing" "no cgroup2 filesystem mounted"
-	finish
-	exit 0
-fi
-CG=$CG_ROOT/sluice-pace-$ID
+cg_require pacing
 PORT_P=5001 # paced
 PORT_U=5002 # unpaced
 LOADS=
@@ -46,20 +40,11 @@ pace_cleanup() {
 	for p in $LOADS; do kill -KILL "$p" 2>/dev/null; done
 	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
 	in_cli "$SLUICE" --local iface detach c0 >/dev/null 2>&1
-	if [ -d "$CG" ]; then
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		for _ in $(seq 20); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
-	fi
+	cg_remove
 	cleanup
 }
 trap pace_cleanup EXIT
 trap 'exit 130' INT TERM
-
-# in_cg CMD...: CMD in the client namespace, inside the test's cgroup.
-in_cg() {
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
-		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
-}
 
 # upload FAMILY PORT: 3 s of upload from the cgroup to the service at PORT
 # (one backend: backend 1 for the paced one, 2 for the other); prints the

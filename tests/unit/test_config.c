@@ -788,69 +788,59 @@ static void diff_case(const char *text, int n, const char *const *cmds)
 	state_free(&to);
 }
 
-/* An interface moving between XDP and TC: off its hook, then on the other (one at a time). */
-static void test_diff_hook(void **unused)
+/* Diff interfaces from -> to: detach eth0, then attach it as want; then the states agree. */
+static void hook_case(const char *from_text, const char *to_text, const char *want)
 {
 	struct state from, to;
 	struct replay r = { .s = &from };
 
-	(void)unused;
-	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
-	assert_int_equal(
-		load("interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n", &to), 0);
+	assert_int_equal(load(from_text, &from), 0);
+	assert_int_equal(load(to_text, &to), 0);
 	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	assert_int_equal(r.count, 2);
 	assert_string_equal(r.log[0], "iface detach eth0");
-	assert_string_equal(r.log[1], "iface attach eth0 --hook tc");
-	assert_true(state_equal(&from, &to));
-	state_free(&from);
-	/* And back. */
-	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
-	r.count = 0;
-	r.s = &to;
-	assert_int_equal(replay_diff(&to, &from, &r), 0);
-	assert_int_equal(r.count, 2);
-	assert_string_equal(r.log[0], "iface detach eth0");
-	assert_string_equal(r.log[1], "iface attach eth0 --mode native");
-	assert_true(state_equal(&from, &to));
-	state_free(&from);
-	state_free(&to);
-	expect_error("interfaces: [{name: eth0, hook: ebpf}]\n", 1, 33,
-		     "hook: expected xdp, tc or tc-egress, found 'ebpf'");
-	expect_error("interfaces: [{name: eth0, mode: skb, hook: tc}]\n", 1, 33,
-		     "mode is XDP's; hook tc has none");
-	/* Egress pacing's hook: from tc to tc-egress is off, then on. */
-	assert_int_equal(load("interfaces: [{name: eth0, hook: tc}]\n", &from), 0);
-	assert_int_equal(load("interfaces: [{name: eth0, hook: tc-egress}]\n", &to), 0);
-	r.count = 0;
-	r.s = &from;
-	assert_int_equal(replay_diff(&from, &to, &r), 0);
-	assert_int_equal(r.count, 2);
-	assert_string_equal(r.log[0], "iface detach eth0");
-	assert_string_equal(r.log[1], "iface attach eth0 --hook tc-egress");
+	assert_string_equal(r.log[1], want);
 	assert_true(state_equal(&from, &to));
 	state_free(&from);
 	state_free(&to);
 }
 
+/* An interface moving between XDP and TC: off its hook, then on the other (one at a time). */
+static void test_diff_hook(void **unused)
+{
+	static const char *const xdp = "interfaces: [eth0, eth1]\n";
+	static const char *const tc =
+		"interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n";
+
+	(void)unused;
+	hook_case(xdp, tc, "iface attach eth0 --hook tc");
+	hook_case(tc, xdp, "iface attach eth0 --mode native"); /* and back */
+	/* Egress pacing's hook too. */
+	hook_case(tc, "interfaces: [{name: eth0, hook: tc-egress}, eth1]\n",
+		  "iface attach eth0 --hook tc-egress");
+	expect_error("interfaces: [{name: eth0, hook: ebpf}]\n", 1, 33,
+		     "hook: expected xdp, tc or tc-egress, found 'ebpf'");
+	expect_error("interfaces: [{name: eth0, mode: skb, hook: tc}]\n", 1, 33,
+		     "mode is XDP's; hook tc has none");
+}
+
+/* base_cfg with lines added to its nat service (before its backends): diff, one command. */
+static void nat_setting_case(const char *lines, const char *want)
+{
+	const char *at = strstr(base_cfg, "    backends:");
+	char text[sizeof(base_cfg) + 256];
+
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - base_cfg), base_cfg, lines, at);
+	diff_case(text, 1, &want);
+}
+
 /* egress-rate: compared and changed like the rates; its units; bad values name the line. */
 static void test_diff_egress_rate(void **unused)
 {
-	static const char *const want[] = {
-		"service set 192.0.2.20 80 tcp egress-rate 16mbit",
-	};
-
 	(void)unused;
-	diff_case("services:\n"
-		  "  - address: 192.0.2.10\n"
-		  "    port: 80\n"
-		  "    rate: 10k\n"
-		  "  - address: 192.0.2.20\n"
-		  "    port: 80\n"
-		  "    mode: nat\n"
-		  "    egress-rate: 2MB\n"
-		  "    backends: [10.0.0.1, 10.0.0.2]\n",
-		  1, want);
+	nat_setting_case("    egress-rate: 2MB\n",
+			 "service set 192.0.2.20 80 tcp egress-rate 16mbit");
 	expect_error("services:\n  - {address: 192.0.2.1, port: 80, egress-rate: 2mb}\n", 2, 49,
 		     "egress-rate: invalid egress-rate '2mb'");
 	expect_error("services:\n  - {address: 192.0.2.1, port: 80, egress-rate: 7kbit}\n", 2, 49,
