@@ -78,7 +78,11 @@ static __always_inline void sluice_hostpace_leave(struct sluice_host_sock *hs)
 	if (!(__sync_fetch_and_and(&hs->flags, ~SLUICE_HOST_F_PACED) & SLUICE_HOST_F_PACED))
 		return;
 	c = bpf_map_lookup_elem(&sl_pace_conns, &id);
-	if (c)
+	/*
+	 * Never below zero: a socket paced under an earlier attachment whose
+	 * count was lost (detached meanwhile) must not make room for others.
+	 */
+	if (c && *(volatile __s64 *)&c->active > 0)
 		__sync_fetch_and_add(&c->active, -1);
 }
 
