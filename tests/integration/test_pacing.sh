@@ -10,6 +10,9 @@
 #  - IPv4 and IPv6: measured within 1.4-2.6 MB/s; under CPU load (two busy
 #    loops on this 2-CPU machine) too: the upper bound is what pacing
 #    protects, the lower one says the limit is not far below the rate;
+#  - UDP (not paced by TCP): a blast to a service at 800kbit delivers at
+#    most the rate (plus the burst) at the receiver, the rest is dropped at
+#    the egress and counted;
 #  - two connections at once: together within the same bounds (each is
 #    paced by TCP to its share, the rate over the service's connections);
 #  - TCP's own pacing holds before the egress program is attached (the
@@ -34,6 +37,7 @@ require_tools pacing bpftool jq tc
 cg_require pacing
 PORT_P=5001 # paced
 PORT_U=5002 # unpaced
+PORT_D=5003 # UDP, paced at TC egress only
 LOADS=
 
 pace_cleanup() {
@@ -87,6 +91,9 @@ for f in 4 6; do
 		"$SLUICE" --local backend add $vip $PORT_U tcp "$(be $f 2)" >/dev/null ||
 		bail "services"
 done
+"$SLUICE" --local service add 198.19.0.1 $PORT_D udp mode nat egress-rate 800kbit >/dev/null &&
+	"$SLUICE" --local backend add 198.19.0.1 $PORT_D udp "$(be 4 1)" >/dev/null ||
+	bail "UDP service"
 check "service show -j: egress rate 16000000 bit/s (2MB given)" \
 	test "$("$SLUICE" -j service show 198.19.0.1 $PORT_P tcp | jq -r '.[0].egress | "\(.rate_bps) \(.rate)"')" = "16000000 16mbit"
 "$SLUICE" --local host attach "$CG" >/dev/null || bail "host attach"
@@ -123,6 +130,7 @@ else
 	ip netns del "slp-$ID"
 fi
 link=$(in_cli "$SLUICE" -j iface show c0 | jq -r '.[0].link_id')
+PACING=$(in_cli "$SLUICE" -j iface show c0 | jq -r '.[0].pacing')
 
 for f in 4 6; do
 	rate=$(upload $f $PORT_P)
@@ -148,6 +156,24 @@ kill -KILL $spid 2>/dev/null
 wait
 rate=$(jq -r 'select(.total_rate) | .total_rate' "$out" 2>/dev/null)
 check "two connections at once: together $(mbs "${rate:-0}") (1.4-2.6)" in_range "${rate:-0}" 1.4e6 2.6e6
+
+# UDP: no TCP pacing, only the egress clock (policing here, fq's queue elsewhere).
+# 800 kbit/s = 100 kB/s of udpblast's 64-byte frames: 1562 a second. 2 s of
+# a blast from the cgroup delivers 3125 and the burst (20 ms) when policed;
+# with fq, what it queued (up to the 2 s horizon) drains after the blast,
+# in the receiver's window too: the bound is 2 s more of the rate.
+in_be 1 "$UDPBLAST" recv 0.0.0.0 $PORT_D 5 >"$BULKDIR/udp-recv" 2>&1 &
+rpid=$!
+sleep 0.3
+in_cg "$UDPBLAST" send 198.19.0.1 $PORT_D 2 1 >/dev/null 2>&1
+wait $rpid
+got=$(tr -dc 0-9 <"$BULKDIR/udp-recv")
+hi=3750
+[ "$PACING" = fq ] && hi=6900
+check "UDP blast to a service at egress-rate 800kbit: ${got:-0} datagrams from a 2 s blast (2000-$hi)" \
+	test "${got:-0}" -ge 2000 -a "${got:-0}" -le $hi
+eg=$("$SLUICE" -j service show 198.19.0.1 $PORT_D udp | jq -c '.[0].egress')
+check "... the rest dropped at the egress and counted ($eg)" test "$(jq -r .dropped <<<"$eg")" -gt 0
 
 # Under CPU load: two busy loops (as many as CPUs here), for the transfer.
 for _ in 1 2; do
