@@ -23,6 +23,8 @@
 #  - a breaker tripped on the client host (its own operator, or its
 #    passive signals) is open on the gateway too: breakers are shared both
 #    ways;
+#  - a service's egress-rate set on the gateway is the client's (service
+#    show, and its metrics: sluice_egress_rate_bits);
 #  - the hosts: attachment is the client's own (not in the shared
 #    document): the gateway has none.
 # Times from the gateway's command to the client's maps are measured (TAP
@@ -41,7 +43,7 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 	finish
 	exit 0
 fi
-require_tools hostcluster nginx jq
+require_tools hostcluster nginx jq curl
 cg_require hostcluster
 GW_PINS=$LAB_PIN_ROOT-gw
 VIP4=198.19.0.1
@@ -124,7 +126,8 @@ EOF
 GPID=$!
 gw_synced() { gw -j cluster show | $JQE '.synced == true'; }
 ha_wait 10 gw_synced >/dev/null || bail "gateway sluiced synced with etcd: $(tail -3 "$TMP/gw.log")"
-"$SLUICED" --journal "$TMP/cl-journal" --socket "$TMP/cl.sock" --metrics off \
+MPORT=$(etcd_pick_ports 1)
+"$SLUICED" --journal "$TMP/cl-journal" --socket "$TMP/cl.sock" --metrics 127.0.0.1:$MPORT \
 	--config "$TMP/cl.yaml" >"$TMP/cl.log" 2>&1 &
 CPID=$!
 if ms=$(ha_wait 10 cl_backends 2); then
@@ -180,6 +183,13 @@ cl breaker trip $VIP4 80 tcp "$BRK" >/dev/null
 within "breaker tripped on the client host: open on the gateway" "$TMP/gw.log" \
 	eval '[ "$(brk_state gw)" = open ]'
 cl breaker reset $VIP4 80 tcp "$BRK" >/dev/null
+
+# The service's egress-rate is the gateways' too: the client paces to it.
+gw service set $VIP4 80 tcp egress-rate 2MB >/dev/null || tap_fail "egress-rate on the gateway"
+within "egress-rate 2MB set on the gateway: on the client" "$TMP/cl.log" \
+	eval '[ "$("$SLUICE" -j service show $VIP4 80 tcp | jq -r ".[0].egress.rate_bps")" = 16000000 ]'
+check "the client's metrics: sluice_egress_rate_bits of $VIP4 80 tcp is 16000000" \
+	sh -c "curl -s -m 2 http://127.0.0.1:$MPORT/metrics | grep -qxF 'sluice_egress_rate_bits{service=\"$VIP4 80 tcp\"} 16000000'"
 check "client daemon alive" kill -0 "$CPID"
 check "gateway daemon alive" kill -0 "$GPID"
 finish
