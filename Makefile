@@ -42,8 +42,11 @@ LDLIBS := -lbpf -lelf -lz -ljson-c -lyaml -lcurl -lsodium -lnl-route-3 -lnl-3 -l
 # next to the benchmark).
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BENCH_BPF_SRCS := $(wildcard tools/bench/bpf/*.bpf.c)
+# Test-only entries over one stage each (tests/bpf/*.bpf.c), driven by test-run.
+TEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
-	$(patsubst tools/bench/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BENCH_BPF_SRCS))
+	$(patsubst tools/bench/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BENCH_BPF_SRCS)) \
+	$(patsubst tests/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(TEST_BPF_SRCS))
 SKELS := $(patsubst $(BUILD)/bpf/%.bpf.o,$(BUILD)/%.skel.h,$(BPF_OBJS))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -112,6 +115,10 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/%.bpf.o: tools/bench/bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.bpf.o: tests/bpf/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -258,7 +265,7 @@ check: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 \
 		-D__linux__ -Imaps $(addprefix -I,$(LAYERS)) \
-		-i tools/bench/bpf userspace loader tools tests
+		-i tools/bench/bpf $(addprefix -i ,$(TEST_BPF_SRCS)) userspace loader tools tests
 	sh tools/check-layers.sh
 	@$(MAKE) --no-print-directory clean-asan
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan \

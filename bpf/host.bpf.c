@@ -14,6 +14,8 @@
  *                   SUCCESS signal for the backend's breaker, a close from
  *                   SYN_SENT a REFUSED one (passive.h, as on the gateway);
  *                   the close gives back the bulkhead slot
+ *                   and a connection of a service with an egress-rate is
+ *                   paced by TCP to its share of it (hostpace.h)
  *   sock_release    the socket is closed: its slot is given back if the
  *                   close came before the TCP state machine ran (a connect
  *                   that failed before sending its SYN)
@@ -27,6 +29,7 @@
 #include "parse.h"
 #include "passive.h"
 #include "hostlb.h"
+#include "hostpace.h"
 
 /* The address of the hook (destination, or peer) as a 16-byte address. */
 static __always_inline void sluice_host_read(struct bpf_sock_addr *ctx, struct sluice_host_dst *d,
@@ -168,6 +171,11 @@ int sluice_host_sockops(struct bpf_sock_ops *skops)
 		old = __sync_fetch_and_or(&hs->flags, SLUICE_FLOW_ESTABLISHED);
 		if (!(old & SLUICE_FLOW_ESTABLISHED))
 			sluice_signal(SLUICE_EV_SUCCESS, hs->backend_id, hs->svc_id);
+		sluice_hostpace_join(skops, hs);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+		/* Paced connections only (hostpace.h): the share follows the others. */
+		sluice_hostpace_share(skops, hs->svc_id);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] != BPF_TCP_CLOSE)
@@ -178,6 +186,7 @@ int sluice_host_sockops(struct bpf_sock_ops *skops)
 			if (!(old & SLUICE_FLOW_ESTABLISHED))
 				sluice_signal(SLUICE_EV_REFUSED, hs->backend_id, hs->svc_id);
 		}
+		sluice_hostpace_leave(hs);
 		sluice_host_release(hs);
 		break;
 	}
@@ -189,8 +198,10 @@ int sluice_sock_release(struct bpf_sock *sk)
 {
 	struct sluice_host_sock *hs = bpf_sk_storage_get(&sl_host_socks, sk, 0, 0);
 
-	if (hs)
+	if (hs) {
+		sluice_hostpace_leave(hs);
 		sluice_host_release(hs);
+	}
 	return 1;
 }
 

@@ -34,6 +34,7 @@
 
 /* tcx (Linux 6.6), newer than this system's <linux/bpf.h> may be. */
 #define LOADER_BPF_TCX_INGRESS 46
+#define LOADER_BPF_TCX_EGRESS 47
 #define LOADER_BPF_LINK_TYPE_TCX 11
 
 /* Flow table size for maps created by this process (0: SLUICE_FLOWS_DEFAULT). */
@@ -417,6 +418,8 @@ static void unpin_link(const char *root, const char *ifname)
 		unlink(path);
 	if (!iface_path(root, ifname, "tc_link", path, sizeof(path)))
 		unlink(path);
+	if (!iface_path(root, ifname, "egress_link", path, sizeof(path)))
+		unlink(path);
 	if (!link_path(root, ifname, path, sizeof(path), 1))
 		rmdir(path);
 }
@@ -521,27 +524,36 @@ static int ifmac_write(int map_fd, int ifindex, const char *ifname, int set)
 	return 0;
 }
 
+/* The pin leaf of each hook, and its name in messages (enum loader_hook order). */
+static const char *const hook_leaf[] = { "xdp_link", "tc_link", "egress_link" };
+static const char *const hook_name[] = { "XDP", "TC", "TC egress" };
+
 /*
- * -EEXIST when Sluice holds ifname through the other hook (its pin leaf,
- * named hook): one hook per interface, or a frame would run the pipeline
- * twice.
+ * -EEXIST when Sluice holds ifname through another hook than own: one hook
+ * per interface (two data-plane hooks would run the pipeline twice on a
+ * frame; egress pacing is for client hosts, where no gateway runs).
  */
-static int other_hook_check(const char *root, const char *ifname, const char *leaf,
-			    const char *hook)
+static int other_hook_check(const char *root, const char *ifname, enum loader_hook own)
 {
 	char path[PATH_MAX];
+	size_t i;
 	int fd, err;
 
-	err = iface_path(root, ifname, leaf, path, sizeof(path));
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	close(fd);
-	err_set("Sluice is attached to %s with %s: one hook per interface; 'sluice iface detach %s' first",
-		ifname, hook, ifname);
-	return -EEXIST;
+	for (i = 0; i < sizeof(hook_leaf) / sizeof(hook_leaf[0]); i++) {
+		if (i == (size_t)own)
+			continue;
+		err = iface_path(root, ifname, hook_leaf[i], path, sizeof(path));
+		if (err)
+			return err;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		close(fd);
+		err_set("Sluice is attached to %s with %s: one hook per interface; 'sluice iface detach %s' first",
+			ifname, hook_name[i], ifname);
+		return -EEXIST;
+	}
+	return 0;
 }
 
 /*
@@ -609,22 +621,59 @@ static void attach_result(struct loader_iface *result, const char *ifname, int i
 	}
 }
 
-/* loader_attach() with the TC hook: a tcx link at ifindex's ingress, pinned. */
-static int attach_tc(const char *root, const char *ifname, int ifindex, int force,
-		     struct loader_iface *result)
+/*
+ * The program of a TC hook loaded: sluice_tc (ingress, its interface's MAC
+ * written) or sluice_egress (egress, fq installed first: the program's
+ * horizon depends on it). *obj holds *prog_fd; bpf_object__close() it.
+ */
+static int tc_hook_load(const char *root, const char *ifname, int ifindex, const char *dir,
+			int force, enum loader_hook hook, struct bpf_object **obj, int *prog_fd)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
-	int old_fd, link_fd = -1, err, replaced = 0;
 	struct tc_bpf *skel = NULL;
+	int err, with_fq;
+
+	if (hook == LOADER_HOOK_TC_EGRESS) {
+		err = loader_make_dir(dir);
+		if (!err)
+			err = loader_fq_install(dir, ifindex, ifname, force, &with_fq);
+		if (!err)
+			err = loader_maps_ensure(root);
+		if (!err)
+			err = loader_egress_load(root, with_fq, obj, prog_fd);
+		return err;
+	}
+	err = tc_load(root, &skel);
+	if (!err)
+		err = ifmac_write(bpf_map__fd(skel->maps.sl_ifmac), ifindex, ifname, 1);
+	if (!err) {
+		*obj = skel->obj;
+		*prog_fd = bpf_program__fd(skel->progs.sluice_tc);
+		skel->obj = NULL;
+	}
+	tc_bpf__destroy(skel);
+	return err;
+}
+
+/*
+ * loader_attach() with a TC hook: a tcx link at ifindex's ingress
+ * (LOADER_HOOK_TC) or egress (LOADER_HOOK_TC_EGRESS), pinned.
+ */
+static int attach_tc(const char *root, const char *ifname, int ifindex, int force,
+		     enum loader_hook hook, struct loader_iface *result)
+{
+	int egress = hook == LOADER_HOOK_TC_EGRESS;
+	char path[PATH_MAX], dir[PATH_MAX];
+	int old_fd, link_fd = -1, err, replaced = 0, prog_fd = -1;
+	struct bpf_object *obj = NULL;
 	struct bpf_link_info info;
 
-	err = iface_path(root, ifname, "tc_link", path, sizeof(path));
+	err = iface_path(root, ifname, hook_leaf[hook], path, sizeof(path));
 	if (!err)
 		err = iface_path(root, ifname, "", dir, sizeof(dir));
 	if (!err)
 		err = prepare_root(root, 1);
 	if (!err)
-		err = other_hook_check(root, ifname, "xdp_link", "XDP");
+		err = other_hook_check(root, ifname, hook);
 	if (err)
 		return err;
 	old_fd = bpf_obj_get(path);
@@ -633,21 +682,21 @@ static int attach_tc(const char *root, const char *ifname, int ifindex, int forc
 		/* Stale (the interface was deleted): drop it. */
 		close(old_fd);
 		old_fd = -1;
+		if (egress)
+			loader_fq_remove(dir, 0, ifname);
 		unpin_link(root, ifname);
 	}
 	if (old_fd >= 0 && !force) {
-		err_set("Sluice is already attached to %s (tc, link id %u): use --force to replace its program, or 'sluice iface detach %s' first",
-			ifname, info.id, ifname);
+		err_set("Sluice is already attached to %s (%s, link id %u): use --force to replace its program, or 'sluice iface detach %s' first",
+			ifname, egress ? "tc-egress" : "tc", info.id, ifname);
 		err = -EEXIST;
 		goto out;
 	}
-	err = tc_load(root, &skel);
-	if (!err)
-		err = ifmac_write(bpf_map__fd(skel->maps.sl_ifmac), ifindex, ifname, 1);
+	err = tc_hook_load(root, ifname, ifindex, dir, force, hook, &obj, &prog_fd);
 	if (err)
-		goto out;
+		goto undo;
 	if (old_fd >= 0) {
-		if (bpf_link_update(old_fd, bpf_program__fd(skel->progs.sluice_tc), NULL)) {
+		if (bpf_link_update(old_fd, prog_fd, NULL)) {
 			err = -errno;
 			err_set("cannot replace the program on %s: %s", ifname, strerror(-err));
 			goto out;
@@ -658,25 +707,40 @@ static int attach_tc(const char *root, const char *ifname, int ifindex, int forc
 		goto done;
 	}
 	/* The field tcx reads as target_ifindex is link_create's target_fd. */
-	link_fd = bpf_link_create(bpf_program__fd(skel->progs.sluice_tc), ifindex,
-				  (enum bpf_attach_type)LOADER_BPF_TCX_INGRESS, NULL);
+	link_fd = bpf_link_create(
+		prog_fd, ifindex,
+		(enum bpf_attach_type)(egress ? LOADER_BPF_TCX_EGRESS : LOADER_BPF_TCX_INGRESS),
+		NULL);
 	if (link_fd < 0) {
 		err = -errno;
-		err_set("cannot attach to the TC ingress of %s: %s (tcx links need Linux 6.6 or later)",
-			ifname, strerror(-err));
-		goto out;
+		err_set("cannot attach to the TC %s of %s: %s (tcx links need Linux 6.6 or later)",
+			egress ? "egress" : "ingress", ifname, strerror(-err));
+		goto undo;
 	}
-	err = pin_link(link_fd, dir, path, "TC");
+	err = pin_link(link_fd, dir, path, egress ? "TC egress" : "TC");
 	if (err)
-		goto out;
+		goto undo;
 done:
 	if (result) {
+		char kind[32];
+		__u32 handle;
+
 		attach_result(result, ifname, ifindex, replaced, link_fd);
-		result->mode = "tc";
+		result->mode = egress ? "tc-egress" : "tc";
+		result->hook = hook;
+		if (egress && !loader_root_qdisc(ifindex, ifname, kind, sizeof(kind), &handle))
+			result->pacing = !strcmp(kind, "fq") ? "fq" : "police";
 	}
 	err = 0;
+	goto out;
+undo:
+	/* A new attachment that failed leaves no fq of its own behind. */
+	if (egress && old_fd < 0) {
+		loader_fq_remove(dir, ifindex, ifname);
+		rmdir(dir);
+	}
 out:
-	tc_bpf__destroy(skel);
+	bpf_object__close(obj);
 	if (link_fd >= 0)
 		close(link_fd);
 	if (old_fd >= 0)
@@ -708,9 +772,9 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 		err = prepare_root(root, 1);
 	if (err)
 		return err;
-	if (opts && opts->hook == LOADER_HOOK_TC)
-		return attach_tc(root, ifname, ifindex, force, result);
-	err = other_hook_check(root, ifname, "tc_link", "TC");
+	if (opts && opts->hook != LOADER_HOOK_XDP)
+		return attach_tc(root, ifname, ifindex, force, opts->hook, result);
+	err = other_hook_check(root, ifname, LOADER_HOOK_XDP);
 	if (err)
 		return err;
 	err = xdp_query(ifindex, &q, ifname);
@@ -814,27 +878,48 @@ out:
 	return err;
 }
 
+/*
+ * The link pinned for ifname, whichever hook holds it (*hook): its fd, or
+ * -errno (path then the XDP link's pin path).
+ */
+static int open_hook(const char *root, const char *ifname, enum loader_hook *hook, char *path,
+		     size_t len)
+{
+	static const enum loader_hook order[] = { LOADER_HOOK_TC, LOADER_HOOK_TC_EGRESS,
+						  LOADER_HOOK_XDP };
+	size_t i;
+	int fd = -ENOENT, err;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		err = iface_path(root, ifname, hook_leaf[order[i]], path, len);
+		if (err)
+			return err;
+		*hook = order[i];
+		fd = bpf_obj_get(path);
+		if (fd >= 0)
+			return fd;
+		fd = -errno;
+	}
+	return fd;
+}
+
 int loader_detach(const char *root, const char *ifname)
 {
 	struct bpf_xdp_query_opts q;
 	struct bpf_link_info info;
+	enum loader_hook hook;
 	char path[PATH_MAX];
 	int fd, err, ifindex, tc;
 
-	err = iface_path(root, ifname, "tc_link", path, sizeof(path));
-	if (!err)
-		err = loader_check_bpffs(root);
+	err = loader_check_bpffs(root);
 	if (err)
 		return err;
-	fd = bpf_obj_get(path);
-	tc = fd >= 0;
-	if (!tc) {
-		err = link_path(root, ifname, path, sizeof(path), 0);
-		if (err)
-			return err;
-		fd = bpf_obj_get(path);
-	}
+	fd = open_hook(root, ifname, &hook, path, sizeof(path));
+	if (fd == -ENAMETOOLONG)
+		return fd;
+	tc = hook != LOADER_HOOK_XDP;
 	if (fd < 0) {
+		errno = -fd;
 		err = -errno;
 		if (err == -ENOENT)
 			err_set("Sluice is not attached to %s (nothing pinned at %s; see 'sluice iface show')",
@@ -848,11 +933,17 @@ int loader_detach(const char *root, const char *ifname)
 	/* A defunct link (interface gone) has nothing left to detach. */
 	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
 		err = -errno;
-		err_set("cannot detach %s from %s: %s", tc ? "TC" : "XDP", ifname, strerror(-err));
+		err_set("cannot detach %s from %s: %s", hook_name[hook], ifname, strerror(-err));
 		close(fd);
 		return err;
 	}
 	close(fd);
+	if (hook == LOADER_HOOK_TC_EGRESS && !iface_path(root, ifname, "", path, sizeof(path))) {
+		/* The fq it installed (before the folder goes: the mark is in it). */
+		err = loader_fq_remove(path, (int)info.xdp.ifindex, ifname);
+		if (err)
+			return err;
+	}
 	unpin_link(root, ifname);
 	/* Its MAC entry goes too (pins of an older version have no sl_ifmac). */
 	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_IFMAC) < (int)sizeof(path) &&
@@ -885,22 +976,15 @@ static int describe(const char *root, const char *ifname, struct loader_iface *i
 {
 	struct bpf_xdp_query_opts q;
 	struct bpf_link_info info;
-	char path[PATH_MAX];
+	enum loader_hook hook;
+	char path[PATH_MAX], kind[32];
+	__u32 handle;
 	int fd, err, tc;
 
-	err = iface_path(root, ifname, "tc_link", path, sizeof(path));
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	tc = fd >= 0;
-	if (!tc) {
-		err = link_path(root, ifname, path, sizeof(path), 0);
-		if (err)
-			return err;
-		fd = bpf_obj_get(path);
-	}
+	fd = open_hook(root, ifname, &hook, path, sizeof(path));
 	if (fd < 0)
-		return -errno;
+		return fd;
+	tc = hook != LOADER_HOOK_XDP;
 	err = link_info(fd, &info);
 	close(fd);
 	if (err) {
@@ -912,12 +996,20 @@ static int describe(const char *root, const char *ifname, struct loader_iface *i
 	it->ifindex = info.xdp.ifindex;
 	it->prog_id = info.prog_id;
 	it->link_id = info.id;
+	it->hook = hook;
 	it->mode = "defunct";
 	/* tcx: the link's ifindex (where XDP's is in its info) is 0 once the device is gone. */
 	if (tc && it->ifindex)
-		it->mode = "tc";
+		it->mode = hook == LOADER_HOOK_TC ? "tc" : "tc-egress";
 	else if (!tc && it->ifindex && !xdp_query((int)it->ifindex, &q, ifname))
 		it->mode = xdp_mode_name(&q, it->prog_id);
+	/* Pacing: what the device's root qdisc makes of the departure times, now. */
+	if (hook == LOADER_HOOK_TC_EGRESS && it->ifindex) {
+		if (!loader_root_qdisc((int)it->ifindex, ifname, kind, sizeof(kind), &handle))
+			it->pacing = !strcmp(kind, "fq") ? "fq" : "police";
+		else
+			err_clear(); /* best effort: shown without it */
+	}
 	return 0;
 }
 

@@ -10,6 +10,10 @@
  *                                attachment lives as long as the pin does
  *   R/iface/<ifname>/tc_link     instead, with --hook tc: the tcx link holding
  *                                sluice_tc at <ifname>'s TC ingress (same maps)
+ *   R/iface/<ifname>/egress_link instead, with --hook tc-egress: the tcx link
+ *                                holding sluice_egress (pacing) at its TC egress;
+ *   R/iface/<ifname>/fq/         a folder marking that the attach installed the
+ *                                root fq qdisc (removed again by the detach)
  *
  * Functions return 0 or -errno and leave a message in err.h; libbpf's own
  * messages go through libbpf_set_print (the caller decides).
@@ -32,10 +36,11 @@ enum loader_xdp_mode {
 	LOADER_XDP_SKB,	       /* generic mode (XDP_FLAGS_SKB_MODE), works on any device */
 };
 
-/* Where the data plane runs on an interface: one hook per interface. */
+/* Where Sluice runs on an interface: one hook per interface. */
 enum loader_hook {
-	LOADER_HOOK_XDP = 0, /* sluice_xdp, in the XDP mode given */
-	LOADER_HOOK_TC,	     /* sluice_tc at TC ingress (a tcx link): any device */
+	LOADER_HOOK_XDP = 0,   /* sluice_xdp, in the XDP mode given */
+	LOADER_HOOK_TC,	       /* sluice_tc at TC ingress (a tcx link): any device */
+	LOADER_HOOK_TC_EGRESS, /* sluice_egress at TC egress: pacing (egress-rate), fq as root */
 };
 
 struct loader_attach_opts {
@@ -48,7 +53,9 @@ struct loader_attach_opts {
 struct loader_iface {
 	char ifname[IF_NAMESIZE]; /* from the pin folder */
 	__u32 ifindex;		  /* 0 when the interface is gone (defunct link) */
-	const char *mode;	  /* "native", "skb", "hw", "tc" or "defunct" */
+	const char *mode;	  /* "native", "skb", "hw", "tc", "tc-egress" or "defunct" */
+	enum loader_hook hook;	  /* the hook it is pinned as */
+	const char *pacing; /* tc-egress: "fq" (fq is the root qdisc: EDT), "police"; else NULL */
 	__u32 prog_id;
 	__u32 link_id;
 	int replaced; /* attach only: an existing program was replaced */

@@ -44,7 +44,12 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 9
+/*
+ * 10: egress pacing (issue 15): sl_svc_pace (a service's egress-rate and
+ *    its EDT departure clock), sl_pace_stats. No existing layout changed:
+ *    older pins get the new maps on the next load.
+ */
+#define SLUICE_ABI_VERSION 10
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -755,6 +760,51 @@ struct sluice_host_counter {
 	__u64 refused_rate; /* connects refused: over the service's rate (host-side bucket) */
 };
 _Static_assert(sizeof(struct sluice_host_counter) == 40, "sluice_host_counter layout");
+
+/*
+ * Egress pacing (issue 15): a service's outbound bandwidth on a host,
+ * `egress-rate`, enforced at the TC egress of an interface
+ * (`iface attach DEV --hook tc-egress`, bpf/egress.bpf.c, bpf/lib/pace.h)
+ * on the packets of sockets the host side balanced to the service
+ * (sl_host_socks): each gets an Earliest Departure Time (skb->tstamp)
+ * from one departure clock per service, which the fq qdisc holds it to.
+ * And TCP's own pacing: each balanced TCP connection of the service is
+ * paced (SO_MAX_PACING_RATE, from the host side's sockops) to its share
+ * of the rate, the rate over the service's connections on this host.
+ */
+#define SLUICE_MAP_SVC_PACE "sl_svc_pace"     /* per-service rate and departure clock */
+#define SLUICE_MAP_PACE_STATS "sl_pace_stats" /* per-service pacing counters */
+#define SLUICE_MAP_PACE_CONNS "sl_pace_conns" /* per-service paced TCP connections (sluice_conns) */
+/* sl_host_socks flags: the socket is counted in sl_pace_conns (its TCP is paced to a share). */
+#define SLUICE_HOST_F_PACED 0x80000000u
+/* A TCP connection's share of the rate, in percent: room for the headers TCP's pacing does not count. */
+#define SLUICE_PACE_SHARE_PCT 95
+#define SLUICE_PACE_RATE_MIN 8000ull /* egress-rate bounds, bits per second */
+#define SLUICE_PACE_RATE_MAX 400000000000ull
+/* How far ahead a packet may be scheduled with fq; later ones are dropped. */
+#define SLUICE_PACE_HORIZON_NS 2000000000ull
+/* Without fq (nothing holds a packet back): the burst a service may send ahead. */
+#define SLUICE_PACE_BURST_NS 20000000ull
+
+/*
+ * sl_svc_pace value (array indexed by service id). Userspace writes the
+ * whole value when the rate changes (next_ns 0: the clock starts again);
+ * the egress program advances next_ns with a compare-and-swap.
+ */
+struct sluice_pace {
+	__u64 rate_bps; /* egress-rate, bits per second; 0 = unlimited */
+	__u64 next_ns;	/* departure time of the service's next packet, CLOCK_MONOTONIC ns */
+};
+_Static_assert(sizeof(struct sluice_pace) == 16, "sluice_pace layout");
+
+/* sl_pace_stats value (per-CPU array indexed by service id). */
+struct sluice_pace_counter {
+	__u64 packets; /* packets of a paced service seen at egress */
+	__u64 bytes;   /* their bytes (skb->len: a GSO packet counts whole) */
+	__u64 delayed; /* packets given a departure time in the future */
+	__u64 dropped; /* packets dropped: departure beyond the horizon */
+};
+_Static_assert(sizeof(struct sluice_pace_counter) == 32, "sluice_pace_counter layout");
 
 /*
  * sluice trace (bpf/lib/trace.h). Off, the data plane pays one array

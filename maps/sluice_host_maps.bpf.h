@@ -54,6 +54,17 @@ struct {
 	__type(value, struct sluice_bucket);
 } sl_host_rl SEC(".maps");
 
+/*
+ * Balanced TCP connections per service that are paced to a share of its
+ * egress-rate (SLUICE_HOST_F_PACED sockets; index = service id).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_conns);
+} sl_pace_conns SEC(".maps");
+
 /* Per-service host-side counters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -348,4 +348,20 @@ struct {
 	__uint(max_entries, SLUICE_TRACE_BYTES);
 } sl_trace SEC(".maps");
 
+/* Egress pacing: a service's egress-rate and departure clock (struct sluice_pace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_pace);
+} sl_svc_pace SEC(".maps");
+
+/* Egress pacing counters per service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_pace_counter);
+} sl_pace_stats SEC(".maps");
+
 #endif /* SLUICE_MAPS_BPF_H */

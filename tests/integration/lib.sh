@@ -90,6 +90,32 @@ lab_up_steer_or_bail() {
 	tap_ok "$2"
 }
 
+# cg_require NAME: CG_ROOT (the cgroup2 mount) and CG, this test's cgroup
+# below it (sluice-NAME-ID, not made yet), for the host side's tests; the
+# whole file is skipped (test NAME) without a cgroup2 mount.
+cg_require() {
+	CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	if [ -z "$CG_ROOT" ]; then
+		tap_skip "$1" "no cgroup2 filesystem mounted"
+		finish
+		exit 0
+	fi
+	CG=$CG_ROOT/sluice-$1-$ID
+}
+
+# in_cg CMD...: CMD in the client namespace, inside the cgroup $CG.
+in_cg() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
+		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
+}
+
+# cg_remove: what is left in $CG (a client that hung) killed, $CG removed.
+cg_remove() {
+	[ -d "${CG:-}" ] || return 0
+	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	for _ in $(seq 20); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+}
+
 # be FAMILY I: backend I's address in FAMILY (4 or 6).
 be() { if [ "$1" = 4 ]; then be_addr4 "$2"; else be_addr6 "$2"; fi; }
 

@@ -38,13 +38,7 @@
 require_env host
 require_helpers host peername hold udpecho conns
 require_tools host nginx curl bpftool ncat jq
-CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [ -z "$CG_ROOT" ]; then
-	tap_skip "host" "no cgroup2 filesystem mounted"
-	finish
-	exit 0
-fi
-CG=$CG_ROOT/sluice-test-$ID
+cg_require test
 UDP_PORT=5353
 
 host_cleanup() {
@@ -52,21 +46,11 @@ host_cleanup() {
 	[ -n "${DPID:-}" ] && kill -KILL "$DPID" 2>/dev/null
 	[ -n "${WPID:-}" ] && kill -KILL "$WPID" 2>/dev/null
 	"$SLUICE" --local host detach "$CG" >/dev/null 2>&1
-	# Processes left in the cgroup (none unless a client hung) go first.
-	if [ -d "$CG" ]; then
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		for _ in $(seq 20); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
-	fi
+	cg_remove
 	cleanup
 }
 trap host_cleanup EXIT
 trap 'exit 130' INT TERM
-
-# in_cg CMD...: CMD in the client namespace, inside the test's cgroup.
-in_cg() {
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
-		nsenter --net=/run/netns/"$CLI_NS" -- "$@"
-}
 
 # jtrue FILTER JSON: FILTER holds on JSON (never on empty JSON: $JQE).
 jtrue() { $JQE "$1" <<<"$2" >/dev/null; }

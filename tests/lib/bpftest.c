@@ -21,6 +21,23 @@
 #include "rate.h"
 #include "bpftest.h"
 
+int bt_reuse_maps(struct bpf_object *obj, struct bpf_object *from)
+{
+	struct bpf_map *map, *theirs;
+	int err;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		if (bpf_map__is_internal(map))
+			continue;
+		theirs = bpf_object__find_map_by_name(from, bpf_map__name(map));
+		err = theirs ? bpf_map__reuse_fd(map, bpf_map__fd(theirs)) : -ENOENT;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int bt_addr_parse(const char *s, union sluice_addr *a)
 {
 	memset(a, 0, sizeof(*a));

@@ -26,6 +26,15 @@ struct bpf_map;
  */
 int bt_suite_start(int *ncpus, const char **why);
 
+struct bpf_object;
+
+/*
+ * Before obj's load: each of its maps (.rodata and .bss aside) reuses the
+ * map of the same name in from (loaded), so a second entry (sluice_tc)
+ * runs on the first one's maps. 0, or -ENOENT when from lacks one.
+ */
+int bt_reuse_maps(struct bpf_object *obj, struct bpf_object *from);
+
 /* "10.0.0.1" (as ::ffff:10.0.0.1) or "2001:db8::1" into a; 0 or -EINVAL. */
 int bt_addr_parse(const char *s, union sluice_addr *a);
 

@@ -166,20 +166,11 @@ static int netns_setup(const struct dp_topo *t)
 static int load_tc(struct sluice_bpf *xdp)
 {
 	struct tc_bpf *skel = tc_bpf__open();
-	struct bpf_map *map, *mine;
-	int err = 0;
+	int err;
 
 	if (!skel)
 		return -errno;
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		if (bpf_map__is_internal(map))
-			continue;
-		mine = bpf_object__find_map_by_name(xdp->obj, bpf_map__name(map));
-		err = mine ? bpf_map__reuse_fd(map, bpf_map__fd(mine)) : -ENOENT;
-		if (err)
-			break;
-	}
+	err = bt_reuse_maps(skel->obj, xdp->obj);
 	if (!err)
 		err = tc_bpf__load(skel);
 	if (err) {

@@ -154,6 +154,57 @@ static const struct entry table[] = {
 	{ "client-rate", 5 }, { "client-burst", 6 }, { "rate", 7 }, { "rates", 8 },
 };
 
+/* egress-rate: units of bits and of bytes, bounds, and the canonical form read back. */
+static void test_bitrates(void **state)
+{
+	static const struct {
+		const char *text;
+		int err;
+		__u64 bps;
+		const char *canon;
+	} cases[] = {
+		{ "0", 0, 0, "0" },
+		{ "16mbit", 0, 16000000, "16mbit" },
+		{ "16Mbit", 0, 16000000, "16mbit" },
+		{ "2MB", 0, 16000000, "16mbit" },
+		{ "1500kbit", 0, 1500000, "1500kbit" },
+		{ "64kB", 0, 512000, "512kbit" },
+		{ "64KB", 0, 512000, "512kbit" },
+		{ "1gbit", 0, 1000000000, "1gbit" },
+		{ "8000bit", 0, 8000, "8kbit" },
+		{ "12345bit", 0, 12345, "12345bit" },
+		{ "1000B", 0, 8000, "8kbit" },
+		{ "400gbit", 0, 400000000000ull, "400gbit" },
+		{ "7999bit", -ERANGE, 0, NULL },
+		{ "401gbit", -ERANGE, 0, NULL },
+		{ "99999999999999999999gbit", -ERANGE, 0, NULL },
+		{ "2mb", -EINVAL, 0, NULL },
+		{ "16", -EINVAL, 0, NULL },
+		{ "mbit", -EINVAL, 0, NULL },
+		{ "1.5mbit", -EINVAL, 0, NULL },
+		{ " 16mbit", -EINVAL, 0, NULL },
+		{ "", -EINVAL, 0, NULL },
+	};
+	char buf[32];
+	__u64 v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = 42;
+		assert_int_equal(args_parse_bitrate(cases[i].text, "egress-rate", &v),
+				 cases[i].err);
+		if (cases[i].err) {
+			assert_int_equal(v, 42); /* untouched */
+			assert_non_null(strstr(err_msg(), "egress-rate"));
+			continue;
+		}
+		assert_true(v == cases[i].bps);
+		args_format_bitrate(v, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].canon);
+	}
+}
+
 static void test_keyword_prefixes(void **state)
 {
 	(void)state;
@@ -196,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_hashes),
 		cmocka_unit_test(test_u32),
 		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_bitrates),
 		cmocka_unit_test(test_keyword_prefixes),
 		cmocka_unit_test(test_keyword_ambiguous_and_unknown),
 	};

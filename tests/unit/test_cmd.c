@@ -72,6 +72,11 @@ static void test_round_trip(void **unused)
 	round_trip("iface detach eth0", "iface detach eth0");
 	round_trip("iface attach eth0 --hook tc --force", "iface attach eth0 --hook tc --force");
 	round_trip("iface attach eth0 --hook xdp --mode skb", "iface attach eth0 --mode skb");
+	round_trip("iface attach eth0 --hook tc-egress", "iface attach eth0 --hook tc-egress");
+	round_trip("service set 192.0.2.10 80 tcp egress-rate 2MB",
+		   "service set 192.0.2.10 80 tcp egress-rate 16mbit");
+	round_trip("service add 192.0.2.10 80 tcp mode nat egress-r 0",
+		   "service add 192.0.2.10 80 tcp mode nat egress-rate 0");
 	round_trip("ser a 192.0.2.10 80 tcp ra 10k client-b 5 client-r 100 mode nat",
 		   "service add 192.0.2.10 80 tcp mode nat rate 10000 client-rate 100 "
 		   "client-burst 5");
@@ -138,8 +143,10 @@ static void test_errors(void **unused)
 	    "backend drain: weight is not taken here");
 	bad("iface attach", "iface attach: missing DEV, e.g. sluice iface attach eth0");
 	bad("iface detach eth0 eth1", "iface detach: unexpected argument 'eth1'");
-	bad("iface attach eth0 --hook ebpf", "iface attach: unknown hook 'ebpf': give xdp or tc");
-	bad("iface attach eth0 --hook", "iface attach: --hook needs a value: --hook xdp|tc");
+	bad("iface attach eth0 --hook ebpf",
+	    "iface attach: unknown hook 'ebpf': give xdp, tc or tc-egress");
+	bad("iface attach eth0 --hook",
+	    "iface attach: --hook needs a value: --hook xdp|tc|tc-egress");
 	bad("iface attach eth0 --hook tc --hook xdp", "iface attach: --hook given twice");
 	bad("iface attach eth0 --mode skb --hook tc",
 	    "iface attach: --mode is XDP's; --hook tc has none");

@@ -148,7 +148,7 @@ static void replay_iface(struct state *s, const struct sluice_cmd *cmd)
 		f = state_add_iface(s);
 	snprintf(f->name, sizeof(f->name), "%.*s", (int)sizeof(f->name) - 1, cmd->iface.dev);
 	f->skb = cmd->iface.opts.mode == LOADER_XDP_SKB;
-	f->tc = cmd->iface.opts.hook == LOADER_HOOK_TC;
+	f->hook = (int)cmd->iface.opts.hook;
 }
 
 /*
@@ -300,9 +300,9 @@ static void test_load_full(void **unused)
 	assert_int_equal(s.nifaces, 3);
 	assert_string_equal(s.ifaces[1].name, "eth1");
 	assert_int_equal(s.ifaces[1].skb, 1);
-	assert_int_equal(s.ifaces[1].tc, 0);
+	assert_int_equal(s.ifaces[1].hook, LOADER_HOOK_XDP);
 	assert_string_equal(s.ifaces[2].name, "eth2");
-	assert_int_equal(s.ifaces[2].tc, 1);
+	assert_int_equal(s.ifaces[2].hook, LOADER_HOOK_TC);
 	assert_int_equal(s.udp_timeout_s, 60);
 	assert_int_equal(s.global_max_conns, 20000);
 	assert_int_equal(s.tcp_idle_s, RES_TCP_IDLE_DEFAULT_S);
@@ -788,37 +788,63 @@ static void diff_case(const char *text, int n, const char *const *cmds)
 	state_free(&to);
 }
 
-/* An interface moving between XDP and TC: off its hook, then on the other (one at a time). */
-static void test_diff_hook(void **unused)
+/* Diff interfaces from -> to: detach eth0, then attach it as want; then the states agree. */
+static void hook_case(const char *from_text, const char *to_text, const char *want)
 {
 	struct state from, to;
 	struct replay r = { .s = &from };
 
-	(void)unused;
-	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
-	assert_int_equal(
-		load("interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n", &to), 0);
+	assert_int_equal(load(from_text, &from), 0);
+	assert_int_equal(load(to_text, &to), 0);
 	assert_int_equal(replay_diff(&from, &to, &r), 0);
 	assert_int_equal(r.count, 2);
 	assert_string_equal(r.log[0], "iface detach eth0");
-	assert_string_equal(r.log[1], "iface attach eth0 --hook tc");
-	assert_true(state_equal(&from, &to));
-	state_free(&from);
-	/* And back. */
-	assert_int_equal(load("interfaces: [eth0, eth1]\n", &from), 0);
-	r.count = 0;
-	r.s = &to;
-	assert_int_equal(replay_diff(&to, &from, &r), 0);
-	assert_int_equal(r.count, 2);
-	assert_string_equal(r.log[0], "iface detach eth0");
-	assert_string_equal(r.log[1], "iface attach eth0 --mode native");
+	assert_string_equal(r.log[1], want);
 	assert_true(state_equal(&from, &to));
 	state_free(&from);
 	state_free(&to);
+}
+
+/* An interface moving between XDP and TC: off its hook, then on the other (one at a time). */
+static void test_diff_hook(void **unused)
+{
+	static const char *const xdp = "interfaces: [eth0, eth1]\n";
+	static const char *const tc =
+		"interfaces: [{name: eth0, hook: tc}, {name: eth1, hook: xdp}]\n";
+
+	(void)unused;
+	hook_case(xdp, tc, "iface attach eth0 --hook tc");
+	hook_case(tc, xdp, "iface attach eth0 --mode native"); /* and back */
+	/* Egress pacing's hook too. */
+	hook_case(tc, "interfaces: [{name: eth0, hook: tc-egress}, eth1]\n",
+		  "iface attach eth0 --hook tc-egress");
 	expect_error("interfaces: [{name: eth0, hook: ebpf}]\n", 1, 33,
-		     "hook: expected xdp or tc, found 'ebpf'");
+		     "hook: expected xdp, tc or tc-egress, found 'ebpf'");
 	expect_error("interfaces: [{name: eth0, mode: skb, hook: tc}]\n", 1, 33,
 		     "mode is XDP's; hook tc has none");
+}
+
+/* base_cfg with lines added to its nat service (before its backends): diff, one command. */
+static void nat_setting_case(const char *lines, const char *want)
+{
+	const char *at = strstr(base_cfg, "    backends:");
+	char text[sizeof(base_cfg) + 256];
+
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - base_cfg), base_cfg, lines, at);
+	diff_case(text, 1, &want);
+}
+
+/* egress-rate: compared and changed like the rates; its units; bad values name the line. */
+static void test_diff_egress_rate(void **unused)
+{
+	(void)unused;
+	nat_setting_case("    egress-rate: 2MB\n",
+			 "service set 192.0.2.20 80 tcp egress-rate 16mbit");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, egress-rate: 2mb}\n", 2, 49,
+		     "egress-rate: invalid egress-rate '2mb'");
+	expect_error("services:\n  - {address: 192.0.2.1, port: 80, egress-rate: 7kbit}\n", 2, 49,
+		     "egress-rate '7kbit' is too small");
 }
 
 static void test_diff_none(void **unused)
@@ -1461,6 +1487,7 @@ int main(void)
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_diff_hook),
 		cmocka_unit_test(test_diff_rate),
+		cmocka_unit_test(test_diff_egress_rate),
 		cmocka_unit_test(test_diff_failover),
 		cmocka_unit_test(test_diff_backend_removed),
 		cmocka_unit_test(test_diff_service_removed),

@@ -71,6 +71,7 @@
 #include <netinet/in.h>
 #include <net/if.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <bpf/bpf.h>
@@ -85,6 +86,7 @@
 #include "floor.skel.h"
 #include "redirect_floor.skel.h"
 #include "sluice.skel.h"
+#include "tc.skel.h"
 #include "pktbuild.h"
 #include "bpftest.h"
 
@@ -113,7 +115,7 @@
 #define SYN_OPT_LEN 20
 #define SYN_DRAIN_EVERY 64 /* calls between two reads of the event ring */
 
-enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR };
+enum bench_prog { PROG_FLOOR, PROG_SLUICE, PROG_FWD_FLOOR, PROG_TC };
 
 enum bench_skip { SKIP_NO, SKIP_NO_NS, SKIP_ONLY }; /* why a path is not measured */
 
@@ -125,11 +127,11 @@ struct bench_path {
 	const char *what;     /* one line: what the path does */
 	enum bench_prog prog; /* which program runs it */
 	const char *dst;      /* destination of the frame: selects the service */
-	int action;	      /* XDP action every repetition should return */
-	uint8_t proto;	      /* IPPROTO_TCP unless set */
-	uint16_t dport;	      /* 80 unless set */
-	int reply;	      /* from the nat_est backend (BENCH_BACKEND:8080) to the client */
-	int fwd;	      /* a forwarding path: needs the namespace, has a fwd ratio */
+	int action;	/* XDP action (TC action for PROG_TC) every repetition should return */
+	uint8_t proto;	/* IPPROTO_TCP unless set */
+	uint16_t dport; /* 80 unless set */
+	int reply;	/* from the nat_est backend (BENCH_BACKEND:8080) to the client */
+	int fwd;	/* a forwarding path: needs the namespace, has a fwd ratio */
 	enum bench_trace trace;
 	int skipped; /* not measured: SKIP_NO_NS, SKIP_ONLY */
 	uint8_t frame[PKT_BUF_MAX];
@@ -183,6 +185,12 @@ static struct bench_path paths[] = {
 	       "sluice_xdp: nat_est with sluice trace on, a service filter nothing matches",
 	       PROG_SLUICE, "10.0.0.20", XDP_REDIRECT),
 	  .fwd = 1, .trace = TRACE_MISS },
+	/* The TC ingress entry (bpf/tc.bpf.c) on the same maps and frames as the XDP rows above. */
+	{ PATH("tc_not_service", "sluice_tc: not_service at TC ingress (an skb, pulled linear)",
+	       PROG_TC, "10.0.0.9", TC_ACT_OK) },
+	{ PATH("tc_nat_est", "sluice_tc: nat_est at TC ingress (DNAT + fib + bpf_redirect)",
+	       PROG_TC, "10.0.0.20", TC_ACT_REDIRECT),
+	  .fwd = 1 },
 	{ PATH("nat_new_res",
 	       "sluice_xdp: nat_new with a bulkhead (limit 1e6, 10 reserved, critical list) "
 	       "and a closed breaker",
@@ -477,6 +485,8 @@ static int cmp_double(const void *a, const void *b);
 static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, double *kns)
 {
 	struct xdp_md ctx = { .data = 0, .data_end = p->len, .ingress_ifindex = if_gw0 };
+	/* TC: an skb arriving on gw0 (its device, where a redirect's fib lookup starts). */
+	struct __sk_buff skb = { .ingress_ifindex = (__u32)if_gw0, .ifindex = (__u32)if_gw0 };
 	struct bpf_test_run_opts opts;
 	int slices = repeat / SLICE, i;
 	double t0, ksum = 0;
@@ -488,7 +498,10 @@ static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, d
 	opts.data_in = p->frame;
 	opts.data_size_in = p->len;
 	opts.repeat = SLICE;
-	if (if_gw0) {
+	if (if_gw0 && p->prog == PROG_TC) {
+		opts.ctx_in = &skb;
+		opts.ctx_size_in = sizeof(skb);
+	} else if (if_gw0) {
 		opts.ctx_in = &ctx;
 		opts.ctx_size_in = sizeof(ctx);
 	}
@@ -731,6 +744,33 @@ static const struct bench_path *fwd_floor(void)
 	return &paths[0];
 }
 
+static const struct bench_path *path_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_PATHS; i++)
+		if (!strcmp(paths[i].name, name) && !paths[i].skipped)
+			return &paths[i];
+	return NULL;
+}
+
+/* Each tc_X row against the XDP row X: the cost of the TC ingress entry on that path. */
+static void tc_vs_xdp_print(void)
+{
+	const struct bench_path *t, *x;
+	size_t i;
+
+	for (i = 0; i < N_PATHS; i++) {
+		t = &paths[i];
+		if (t->prog != PROG_TC || t->skipped)
+			continue;
+		x = path_named(t->name + 3);
+		if (x && x->kmedian > 0)
+			printf("%s / %s = %.2fx (+%.1f ns)\n", t->name, x->name,
+			       t->kmedian / x->kmedian, t->kmedian - x->kmedian);
+	}
+}
+
 static void print_text(int repeat, int runs, const struct utsname *u)
 {
 	size_t i;
@@ -749,7 +789,9 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        sl_ports %s; nat_new_res also takes and gives back a\n"
 	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
 	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
-	       "        matches), every other path with it off. Frames arrive on a veth\n"
+	       "        matches), every other path with it off; tc_* rows run sluice_tc\n"
+	       "        (TC ingress) on the same maps, the frame as an skb on gw0 (its\n"
+	       "        action a TC one). Frames arrive on a veth\n"
 	       "        (ingress_ifindex) in a private netns with routes and permanent\n"
 	       "        neighbours, so fib lookups succeed. Kernel %s, %ld CPUs online.\n",
 	       repeat, SLICE, runs, ports_off ? "off" : "on", u->release,
@@ -779,6 +821,7 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 		printf(" %s%s\n", p->what,
 		       p->wrong_action ? " [WARNING: unexpected XDP action]" : "");
 	}
+	tc_vs_xdp_print();
 	if (syn_med[SYN_FLOOR] >= 0) {
 		printf("first SYNs, one repetition per call (%d calls per path, interleaved; kernel ns\n"
 		       "per call: median, p10, p90, p99; net = median - the per-call overhead, floor_1 -\n"
@@ -883,13 +926,15 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 }
 
 static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redirect_floor_bpf *rf,
-		   struct sluice_bpf *sl)
+		   struct sluice_bpf *sl, struct tc_bpf *tc)
 {
 	switch (p->prog) {
 	case PROG_FLOOR:
 		return bpf_program__fd(fl->progs.floor_xdp);
 	case PROG_FWD_FLOOR:
 		return bpf_program__fd(rf->progs.floor_redirect);
+	case PROG_TC:
+		return bpf_program__fd(tc->progs.sluice_tc);
 	default:
 		return bpf_program__fd(sl->progs.sluice_xdp);
 	}
@@ -919,7 +964,8 @@ static void skip_all_but(const char *only)
 		const char *p = only;
 
 		n = strlen(paths[i].name);
-		paths[i].skipped = paths[i].prog == PROG_SLUICE ? SKIP_ONLY : 0;
+		paths[i].skipped =
+			paths[i].prog == PROG_SLUICE || paths[i].prog == PROG_TC ? SKIP_ONLY : 0;
 		for (; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 			if (!strncmp(p, paths[i].name, n) && (p[n] == ',' || !p[n]))
 				paths[i].skipped = 0;
@@ -954,6 +1000,7 @@ int main(int argc, char **argv)
 	struct redirect_floor_bpf *rf = NULL;
 	struct floor_bpf *fl = NULL;
 	struct sluice_bpf *sl = NULL;
+	struct tc_bpf *tc = NULL;
 	int repeat = 1000000, runs = 5, json = 0, opt, err = 0, r;
 	const char *only = NULL;
 	int lru_percpu = 0;
@@ -1017,6 +1064,16 @@ int main(int argc, char **argv)
 			      : "sluice.bpf.o",
 			strerror(-err));
 		goto out;
+	}
+	/* sluice_tc on sluice_xdp's maps: the TC rows see the same services and flows. */
+	tc = tc_bpf__open();
+	if (!tc || bt_reuse_maps(tc->obj, sl->obj) || tc_bpf__load(tc)) {
+		fprintf(stderr, "sluice-bench: cannot load tc.bpf.o: the tc_* rows are skipped\n");
+		tc_bpf__destroy(tc);
+		tc = NULL;
+		for (i = 0; i < N_PATHS; i++)
+			if (paths[i].prog == PROG_TC)
+				paths[i].skipped = SKIP_ONLY;
 	}
 	/* Without the namespace, fib lookups fail: the forwarding paths are skipped. */
 	err = netns_setup();
@@ -1085,7 +1142,8 @@ int main(int argc, char **argv)
 			continue;
 		err = trace_set(sl, paths[i].trace);
 		if (!err)
-			err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], 1000, &ns, &ns);
+			err = run_once(prog_fd(&paths[i], fl, rf, sl, tc), &paths[i], 1000, &ns,
+				       &ns);
 		if (err) {
 			fprintf(stderr, "sluice-bench: BPF_PROG_TEST_RUN failed: %s\n",
 				strerror(-err));
@@ -1099,8 +1157,8 @@ int main(int argc, char **argv)
 				continue;
 			err = trace_set(sl, paths[i].trace);
 			if (!err)
-				err = run_once(prog_fd(&paths[i], fl, rf, sl), &paths[i], repeat,
-					       &paths[i].ns[r], &paths[i].kns[r]);
+				err = run_once(prog_fd(&paths[i], fl, rf, sl, tc), &paths[i],
+					       repeat, &paths[i].ns[r], &paths[i].kns[r]);
 			if (err) {
 				fprintf(stderr, "sluice-bench: BPF_PROG_TEST_RUN failed: %s\n",
 					strerror(-err));
@@ -1139,6 +1197,7 @@ int main(int argc, char **argv)
 		print_text(repeat, runs, &u);
 out:
 	ring_buffer__free(trace_ring);
+	tc_bpf__destroy(tc);
 	sluice_bpf__destroy(sl);
 	redirect_floor_bpf__destroy(rf);
 	floor_bpf__destroy(fl);

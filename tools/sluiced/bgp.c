@@ -111,6 +111,11 @@ static void xdp_check(struct daemon *d, struct bgp *b, char *why, size_t len)
 		err_clear();
 		n = 0;
 	}
+	/* Egress pacing carries no data plane: such an interface serves no VIP. */
+	for (i = j = 0; i < n; i++)
+		if (list[i].hook != LOADER_HOOK_TC_EGRESS)
+			list[j++] = list[i];
+	n = j;
 	if (!b->nifaces) {
 		for (i = 0; i < n && !list[i].ifindex; i++)
 			;

@@ -224,6 +224,10 @@ void cmd_print_leader(const char *key, const struct leader_info *l,
 		      const struct leader_info *previous);
 void cmd_print_gateway(const char *key, const struct sluice_config *c);
 void cmd_print_iface(const char *key, const struct loader_iface *it);
+
+/* An iface hook's name (xdp, tc, tc-egress) to the hook: 0, or -EINVAL (no message). */
+int cmd_parse_hook(const char *text, enum loader_hook *hook);
+const char *cmd_hook_name(enum loader_hook hook);
 void cmd_print_host(const char *key, const struct loader_host *h);
 
 #endif /* SLUICE_CMD_H */

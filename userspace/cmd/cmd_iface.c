@@ -13,6 +13,24 @@
 #include "loader.h"
 #include "out.h"
 
+int cmd_parse_hook(const char *text, enum loader_hook *hook)
+{
+	if (!strcmp(text, "xdp"))
+		*hook = LOADER_HOOK_XDP;
+	else if (!strcmp(text, "tc"))
+		*hook = LOADER_HOOK_TC;
+	else if (!strcmp(text, "tc-egress"))
+		*hook = LOADER_HOOK_TC_EGRESS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *cmd_hook_name(enum loader_hook hook)
+{
+	return hook == LOADER_HOOK_TC ? "tc" : hook == LOADER_HOOK_TC_EGRESS ? "tc-egress" : "xdp";
+}
+
 static int set_dev(struct sluice_cmd *cmd, const char *verb, const char *dev)
 {
 	if (strlen(dev) >= sizeof(cmd->iface.dev))
@@ -34,15 +52,13 @@ static int parse_attach(int argc, char **argv, struct sluice_cmd *cmd)
 			if (seen_hook++)
 				return cmd_bad("iface attach: --hook given twice");
 			if (i + 1 >= argc)
-				return cmd_bad("iface attach: --hook needs a value: --hook xdp|tc");
+				return cmd_bad(
+					"iface attach: --hook needs a value: --hook xdp|tc|tc-egress");
 			i++;
-			if (!strcmp(argv[i], "xdp"))
-				opts->hook = LOADER_HOOK_XDP;
-			else if (!strcmp(argv[i], "tc"))
-				opts->hook = LOADER_HOOK_TC;
-			else
-				return cmd_bad("iface attach: unknown hook '%s': give xdp or tc",
-					       argv[i]);
+			if (cmd_parse_hook(argv[i], &opts->hook))
+				return cmd_bad(
+					"iface attach: unknown hook '%s': give xdp, tc or tc-egress",
+					argv[i]);
 			continue;
 		}
 		if (!strcmp(argv[i], "--mode")) {
@@ -73,8 +89,9 @@ static int parse_attach(int argc, char **argv, struct sluice_cmd *cmd)
 	}
 	if (!dev)
 		return cmd_bad("iface attach: missing DEV, e.g. sluice iface attach eth0");
-	if (opts->hook == LOADER_HOOK_TC && seen_mode)
-		return cmd_bad("iface attach: --mode is XDP's; --hook tc has none");
+	if (opts->hook != LOADER_HOOK_XDP && seen_mode)
+		return cmd_bad("iface attach: --mode is XDP's; --hook %s has none",
+			       cmd_hook_name(opts->hook));
 	return set_dev(cmd, "attach", dev);
 }
 
@@ -95,10 +112,10 @@ static int cmd_iface_format(const struct sluice_cmd *cmd, struct cmd_argv *out)
 
 	if (err || cmd->kind != CMD_IFACE_ATTACH)
 		return err;
-	if (cmd->iface.opts.hook == LOADER_HOOK_TC) {
+	if (cmd->iface.opts.hook != LOADER_HOOK_XDP) {
 		err = cmd_argv_add(out, "--hook");
 		if (!err)
-			err = cmd_argv_add(out, "tc");
+			err = cmd_argv_add(out, "%s", cmd_hook_name(cmd->iface.opts.hook));
 	} else {
 		err = cmd_argv_add(out, "--mode");
 		if (!err)
@@ -116,8 +133,11 @@ void cmd_print_iface(const char *key, const struct loader_iface *it)
 	out_open_obj(key);
 	out_str("ifname", "%s:", it->ifname);
 	out_u64("ifindex", " ifindex %llu", it->ifindex);
-	out_str("hook", " hook %s", !strcmp(it->mode, "tc") ? "tc" : "xdp");
+	out_str("hook", " hook %s", cmd_hook_name(it->hook));
 	out_str("mode", " mode %s", it->mode);
+	/* Egress: whether fq holds packets to their departure times, or the program polices. */
+	if (it->pacing)
+		out_str("pacing", " pacing %s", it->pacing);
 	out_u64("prog_id", " prog %llu", it->prog_id);
 	out_u64("link_id", " link %llu", it->link_id);
 	out_text("\n");

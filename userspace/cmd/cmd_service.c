@@ -16,6 +16,7 @@
 #include "cmd_int.h"
 #include "err.h"
 #include "out.h"
+#include "pacing.h"
 
 static void print_rate(const char *key, const char *text, const struct sluice_rate *r)
 {
@@ -73,6 +74,31 @@ static void print_hygiene(const struct sluice_maps *m, __u32 id)
 	martian = c[SLUICE_R_MARTIAN].packets;
 	out_u64("bad_flags", bad || martian ? " dropped bad_flags %llu" : NULL, bad);
 	out_u64("martian", bad || martian ? " martian %llu" : NULL, martian);
+}
+
+/*
+ * Its egress-rate (text: when set) and the pacing counters (JSON; text once
+ * there are any). Best effort, like the backends.
+ */
+static void print_pacing(const struct sluice_maps *m, __u32 id)
+{
+	struct sluice_pace_counter c;
+	char r[32];
+	__u64 bps;
+
+	if (pacing_get(m, id, &bps) || pacing_read_counters(m, id, &c)) {
+		err_clear();
+		return;
+	}
+	args_format_bitrate(bps, r, sizeof(r));
+	out_open_obj("egress");
+	out_u64("rate_bps", NULL, bps);
+	out_str("rate", bps ? " egress-rate %s" : NULL, r);
+	out_u64("packets", c.packets ? " paced %llu packets" : NULL, c.packets);
+	out_u64("bytes", c.packets ? " %llu bytes" : NULL, c.bytes);
+	out_u64("delayed", c.packets ? " delayed %llu" : NULL, c.delayed);
+	out_u64("dropped", c.packets ? " dropped %llu" : NULL, c.dropped);
+	out_close_obj();
 }
 
 /* A service's bulkhead and breaker settings; text shows only what is set. */
@@ -179,6 +205,7 @@ void cmd_print_service(const char *key, const struct sluice_svc_key *k, const st
 		free(list);
 	}
 	if (m) {
+		print_pacing(m, s->id);
 		print_res(m, k, s);
 		print_hygiene(m, s->id);
 	}
@@ -216,6 +243,7 @@ enum {
 	KW_RETRIES,
 	KW_FAST_TRIP,
 	KW_PANIC,
+	KW_EGRESS_RATE,
 	KW_COUNT
 };
 
@@ -249,6 +277,7 @@ static const struct cmd_keyword keywords[] = {
 	[KW_RETRIES] = { "retries", "N" },
 	[KW_FAST_TRIP] = { "breaker-fast-trip", "K" },
 	[KW_PANIC] = { "panic-threshold", "PCT" },
+	[KW_EGRESS_RATE] = { "egress-rate", "RATE" },
 };
 
 /* A resilience keyword's value into conf->res; its RES_HAS_* bit set. */
@@ -404,6 +433,11 @@ static int parse_options(const char *cmd, int argc, char **argv, struct svc_conf
 			err = args_parse_count(argv[i + 1], SLUICE_RATE_MAX_PPS, "client-burst",
 					       &conf->client_burst);
 			conf->has_client_burst = 1;
+			break;
+		case KW_EGRESS_RATE:
+			err = args_parse_bitrate(argv[i + 1], "egress-rate",
+						 &conf->egress_rate_bps);
+			conf->has_egress_rate = 1;
 			break;
 		case KW_FALLBACK:
 			used = parse_fallback(cmd, argc - i - 1, argv + i + 1, &conf->res);
@@ -583,6 +617,12 @@ static int cmd_service_format(const struct sluice_cmd *cmd, struct cmd_argv *out
 	if (HAS(RES_HAS_PANIC))
 		err = add_u32(out, "panic-threshold", r->panic_pct);
 #undef HAS
+	if (!err && c->has_egress_rate) {
+		char rate[32];
+
+		args_format_bitrate(c->egress_rate_bps, rate, sizeof(rate));
+		err = add_str(out, "egress-rate", rate);
+	}
 	return err;
 }
 

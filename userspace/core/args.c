@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "args.h"
 #include "err.h"
@@ -198,6 +199,72 @@ int args_parse_count(const char *text, __u32 max, const char *what, __u32 *value
 	}
 	*value = (__u32)(v * mult);
 	return 0;
+}
+
+/* The units of a bandwidth: suffix, bits per second of one, whether the case matters. */
+static const struct {
+	const char *suffix;
+	__u64 bps;
+	int exact_case; /* byte units: B is no b */
+} rate_units[] = {
+	{ "gbit", 1000000000ull, 0 }, { "mbit", 1000000ull, 0 },  { "kbit", 1000ull, 0 },
+	{ "bit", 1ull, 0 },	      { "GB", 8000000000ull, 1 }, { "MB", 8000000ull, 1 },
+	{ "kB", 8000ull, 1 },	      { "KB", 8000ull, 1 },	  { "B", 8ull, 1 },
+};
+
+#define RATE_HINT \
+	"give a whole number with a unit, bits/s (500kbit, 16mbit, 1gbit) or bytes/s (64kB, 2MB), or 0 for unlimited"
+
+int args_parse_bitrate(const char *text, const char *what, __u64 *bps)
+{
+	size_t n = text ? strlen(text) : 0, k, i;
+	__u64 v;
+	int err;
+
+	if (n == 1 && text[0] == '0') {
+		*bps = 0;
+		return 0;
+	}
+	for (i = 0; i < sizeof(rate_units) / sizeof(rate_units[0]); i++) {
+		k = strlen(rate_units[i].suffix);
+		if (n <= k ||
+		    (rate_units[i].exact_case ? strcmp(text + n - k, rate_units[i].suffix)
+					      : strcasecmp(text + n - k, rate_units[i].suffix)))
+			continue;
+		err = parse_digits(text, n - k, SLUICE_PACE_RATE_MAX, &v);
+		if (err == -EINVAL)
+			break;
+		if (err || v * rate_units[i].bps > SLUICE_PACE_RATE_MAX) {
+			err_set("%s '%s' is too large: at most %llu gbit", what, text,
+				SLUICE_PACE_RATE_MAX / 1000000000ull);
+			return -ERANGE;
+		}
+		v *= rate_units[i].bps;
+		if (v && v < SLUICE_PACE_RATE_MIN) {
+			err_set("%s '%s' is too small: at least %llu kbit (0 for unlimited)", what,
+				text, SLUICE_PACE_RATE_MIN / 1000);
+			return -ERANGE;
+		}
+		*bps = v;
+		return 0;
+	}
+	err_set("invalid %s '%s': %s", what, text ? text : "", RATE_HINT);
+	return -EINVAL;
+}
+
+void args_format_bitrate(__u64 bps, char *buf, size_t len)
+{
+	static const char *const unit[] = { "gbit", "mbit", "kbit" };
+	__u64 mult = 1000000000ull;
+	size_t i;
+
+	for (i = 0; bps && i < 3; i++, mult /= 1000) {
+		if (bps % mult == 0) {
+			snprintf(buf, len, "%llu%s", bps / mult, unit[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, bps ? "%llubit" : "0", bps);
 }
 
 static const char *entry_name(const void *table, size_t i, size_t stride)

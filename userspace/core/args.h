@@ -46,6 +46,17 @@ int args_parse_u32(const char *text, __u32 min, __u32 max, const char *what, __u
 int args_parse_count(const char *text, __u32 max, const char *what, __u32 *value);
 
 /*
+ * A bandwidth (egress-rate) into bits per second: a whole number with a
+ * unit, bits per second (bit, kbit, mbit, gbit; any case) or bytes per
+ * second (B, kB, MB, GB), decimal multiples (16mbit = 2MB = 16000000), or
+ * 0 (unlimited). Non-zero: between SLUICE_PACE_RATE_MIN and _MAX bits/s.
+ */
+int args_parse_bitrate(const char *text, const char *what, __u64 *bps);
+
+/* bps as args_parse_bitrate() reads it back: the largest exact unit (16mbit), or 0. */
+void args_format_bitrate(__u64 bps, char *buf, size_t len);
+
+/*
  * Find word in a table whose entries start with a `const char *` name:
  * an exact match, else the one entry the word is a prefix of. Returns the
  * index, -ENOENT when nothing matches (message lists the valid words) or

@@ -87,6 +87,11 @@ static const struct maps_spec map_specs[] = {
 	/* Kept through an mmap with atomic word updates (ports.c). */
 	{ SLUICE_MAP_PORTS, offsetof(struct sluice_maps, ports), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 	  sizeof(struct sluice_ports), 1, BPF_F_MMAPABLE },
+	{ SLUICE_MAP_SVC_PACE, offsetof(struct sluice_maps, svc_pace), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_pace), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_PACE_STATS, offsetof(struct sluice_maps, pace_stats),
+	  BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct sluice_pace_counter),
+	  SLUICE_MAX_SERVICES, 0 },
 	/* A ring buffer has no key or value; its size is its max_entries. */
 	{ SLUICE_MAP_EVENTS, offsetof(struct sluice_maps, events), BPF_MAP_TYPE_RINGBUF, 0, 0,
 	  SLUICE_EVENTS_BYTES, 0 },

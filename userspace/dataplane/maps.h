@@ -42,6 +42,8 @@ struct sluice_maps {
 	int fo_be;	     /* sl_fo_be */
 	int events;	     /* sl_events (ring buffer) */
 	int ports;	     /* sl_ports (BPF_F_MMAPABLE) */
+	int svc_pace;	     /* sl_svc_pace */
+	int pace_stats;	     /* sl_pace_stats */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
 

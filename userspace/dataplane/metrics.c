@@ -14,6 +14,7 @@
 #include "hoststats.h"
 #include "maps.h"
 #include "metrics.h"
+#include "pacing.h"
 #include "reason.h"
 #include "svc.h"
 
@@ -363,6 +364,63 @@ out:
 	return err;
 }
 
+/*
+ * Egress pacing per service: its egress-rate and what the TC egress did,
+ * for the services with a rate or with packets counted (none: no family).
+ */
+static int pacing_series(const struct sluice_maps *m, const struct view *v, FILE *f)
+{
+	struct sluice_pace_counter *c = calloc(v->nsvcs + 1, sizeof(*c));
+	__u64 *rate = calloc(v->nsvcs + 1, sizeof(*rate));
+	size_t i;
+	int err = 0;
+
+	if (!c || !rate) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < v->nsvcs && !err; i++) {
+		err = pacing_get(m, v->svcs[i].svc.id, &rate[i]);
+		if (!err)
+			err = pacing_read_counters(m, v->svcs[i].svc.id, &c[i]);
+	}
+	for (i = 0; i < v->nsvcs && !rate[i] && !c[i].packets; i++)
+		;
+	if (err || i == v->nsvcs)
+		goto out; /* no pacing anywhere: no families */
+	header(f, "sluice_egress_rate_bits", "gauge",
+	       "A service's egress-rate on this host, bits per second (0: unlimited).");
+	for (i = 0; i < v->nsvcs; i++)
+		if (rate[i] || c[i].packets)
+			sample(f, "sluice_egress_rate_bits", v->svc_name[i], NULL, NULL, rate[i]);
+	header(f, "sluice_egress_packets_total", "counter",
+	       "Packets of a paced service at the TC egress, sent or dropped (beyond the horizon).");
+	for (i = 0; i < v->nsvcs; i++) {
+		if (!rate[i] && !c[i].packets)
+			continue;
+		sample(f, "sluice_egress_packets_total", v->svc_name[i], NULL, "sent",
+		       c[i].packets - c[i].dropped);
+		sample(f, "sluice_egress_packets_total", v->svc_name[i], NULL, "dropped",
+		       c[i].dropped);
+	}
+	header(f, "sluice_egress_delayed_total", "counter",
+	       "Packets sent with a departure time in the future (held by fq).");
+	for (i = 0; i < v->nsvcs; i++)
+		if (rate[i] || c[i].packets)
+			sample(f, "sluice_egress_delayed_total", v->svc_name[i], NULL, NULL,
+			       c[i].delayed);
+	header(f, "sluice_egress_bytes_total", "counter",
+	       "Bytes of a paced service's packets at the TC egress, dropped ones included.");
+	for (i = 0; i < v->nsvcs; i++)
+		if (rate[i] || c[i].packets)
+			sample(f, "sluice_egress_bytes_total", v->svc_name[i], NULL, NULL,
+			       c[i].bytes);
+out:
+	free(c);
+	free(rate);
+	return err;
+}
+
 int metrics_render(const struct sluice_maps *m, const struct metrics_source *src, FILE *f)
 {
 	struct view v;
@@ -399,6 +457,8 @@ int metrics_render(const struct sluice_maps *m, const struct metrics_source *src
 		err = bulkheads(m, &v, f);
 	if (!err)
 		err = host_series(m, &v, f);
+	if (!err)
+		err = pacing_series(m, &v, f);
 	if (!err && src && src->daemon) {
 		header(f, "sluice_daemon_commands_total", "counter",
 		       "Write commands the daemon journaled and ran.");

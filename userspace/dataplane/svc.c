@@ -24,6 +24,7 @@
 #include "keys.h"
 #include "leader.h"
 #include "maglev.h"
+#include "pacing.h"
 #include "ports.h"
 #include "publish.h"
 #include "rate.h"
@@ -256,6 +257,8 @@ static int clear_id_state(const struct sluice_maps *m, __u32 id)
 		err = res_purge_service(m, id);
 	if (!err)
 		err = leader_reset(m, id);
+	if (!err)
+		err = pacing_clear(m, id);
 	return err;
 }
 
@@ -369,6 +372,11 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	if (err)
 		return err;
 	/* Settings and table exist before a packet can match the service. */
+	if (conf->has_egress_rate && conf->egress_rate_bps) {
+		err = pacing_set(m, id, conf->egress_rate_bps);
+		if (err)
+			return err;
+	}
 	if (!res_conf_empty(&conf->res)) {
 		err = res_apply(m, key, &value, &conf->res, NULL);
 		if (err)
@@ -442,12 +450,14 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	struct sluice_svc_res old_res;
 	struct svc_info info;
 	__u16 old_wp, new_wp;
-	int err, res_done = 0, route, gone_early;
+	__u64 old_pace = 0;
+	int err, res_done = 0, route, gone_early, pace_done = 0;
 
 	if (!conf->has_mode && !conf->has_rate && !conf->has_burst && !conf->has_client_rate &&
 	    !conf->has_client_burst && !conf->has_hash && !conf->has_maglev_size &&
-	    !conf->has_write_port && !conf->has_route && res_conf_empty(&conf->res)) {
-		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst, write-port, route or a bulkhead or breaker setting");
+	    !conf->has_write_port && !conf->has_route && res_conf_empty(&conf->res) &&
+	    !conf->has_egress_rate) {
+		err_set("nothing to change: give at least one of mode, hash, maglev-size, rate, burst, client-rate, client-burst, write-port, route, egress-rate or a bulkhead or breaker setting");
 		return -EINVAL;
 	}
 	err = svc_info_get(m, key, &info);
@@ -505,6 +515,15 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		if (err)
 			return err;
 		res_done = 1;
+	}
+	/* The egress-rate (its departure clock starts again), put back should a write fail. */
+	if (conf->has_egress_rate) {
+		err = pacing_get(m, old.id, &old_pace);
+		if (!err)
+			err = pacing_set(m, old.id, conf->egress_rate_bps);
+		if (err)
+			goto undo_res;
+		pace_done = 1;
 	}
 	/* The new table first: the service never points at a table it lacks. */
 	if (is_steering(value.mode) && (!is_steering(old.mode) || conf->has_maglev_size)) {
@@ -606,6 +625,8 @@ int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 undo_res:
 	if (res_done)
 		bpf_map_update_elem(m->svc_res, &old.id, &old_res, BPF_ANY);
+	if (pace_done)
+		pacing_set(m, old.id, old_pace);
 	return err;
 }
 

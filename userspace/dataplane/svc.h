@@ -45,6 +45,8 @@ struct svc_conf {
 	int has_route;
 	int route_leader;    /* 1: every flow goes to the leader; 0: Maglev (default) */
 	struct res_conf res; /* bulkhead and breaker settings (res.h) */
+	int has_egress_rate;
+	__u64 egress_rate_bps; /* egress pacing on hosts, bits/s; 0 = unlimited (pacing.h) */
 };
 
 /* "maglev" or "leader" to route_leader 0/1; -EINVAL (message set) otherwise. */

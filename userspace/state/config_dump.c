@@ -163,7 +163,7 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	static const char *const ind = "    ";
 	struct state_service def;
 	const struct sluice_svc_res *r = &svc->res, *d = &def.res;
-	char p[SHARD_PREFIX_STRLEN];
+	char p[SHARD_PREFIX_STRLEN], rate[32];
 	size_t i;
 	__u32 j;
 
@@ -186,6 +186,10 @@ static void dump_service(FILE *f, const struct state *s, const struct state_serv
 	if (svc->client_rate)
 		fprintf(f, "%sclient-rate: %u\n%sclient-burst: %u\n", ind, svc->client_rate, ind,
 			svc->client_burst);
+	if (svc->egress_rate_bps) {
+		args_format_bitrate(svc->egress_rate_bps, rate, sizeof(rate));
+		fprintf(f, "%segress-rate: %s\n", ind, rate);
+	}
 	if (r->max_conns)
 		fprintf(f, "%smax-conns: %u\n", ind, r->max_conns);
 	if (r->reserved)
@@ -542,8 +546,9 @@ int config_dump(FILE *f, const struct state *s)
 		fprintf(f, "interfaces:%s\n", s->nifaces ? "" : " []");
 		for (i = 0; i < s->nifaces; i++) {
 			fprintf(f, "  - name: %s\n", s->ifaces[i].name);
-			if (s->ifaces[i].tc)
-				fprintf(f, "    hook: tc\n");
+			if (s->ifaces[i].hook != LOADER_HOOK_XDP)
+				fprintf(f, "    hook: %s\n",
+					cmd_hook_name((enum loader_hook)s->ifaces[i].hook));
 			else
 				fprintf(f, "    mode: %s\n", s->ifaces[i].skb ? "skb" : "native");
 		}

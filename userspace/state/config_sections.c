@@ -563,16 +563,18 @@ static int parse_ifaces(struct cfg *c, yaml_node_t *n)
 						   "mode: expected native or skb, found '%s'", t);
 		}
 		if (v[2]) {
-			err = config_scalar(c, v[2], "hook", "xdp or tc", &t);
+			enum loader_hook hook;
+
+			err = config_scalar(c, v[2], "hook", "xdp, tc or tc-egress", &t);
 			if (err)
 				return err;
-			if (!strcmp(t, "tc"))
-				f->tc = 1;
-			else if (strcmp(t, "xdp"))
-				return config_fail(c, v[2], "hook: expected xdp or tc, found '%s'",
-						   t);
-			if (f->tc && v[1])
-				return config_fail(c, v[1], "mode is XDP's; hook tc has none");
+			if (cmd_parse_hook(t, &hook))
+				return config_fail(
+					c, v[2], "hook: expected xdp, tc or tc-egress, found '%s'",
+					t);
+			f->hook = (int)hook;
+			if (hook != LOADER_HOOK_XDP && v[1])
+				return config_fail(c, v[1], "mode is XDP's; hook %s has none", t);
 		}
 	}
 	return 0;

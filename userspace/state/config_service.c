@@ -41,6 +41,7 @@ enum {
 	S_BURST,
 	S_CLIENT_RATE,
 	S_CLIENT_BURST,
+	S_EGRESS_RATE,
 	S_MAX_CONNS,
 	S_RESERVED,
 	S_CRITICAL,
@@ -81,6 +82,7 @@ static const char *const s_keys[S_N] = {
 	[S_BURST] = "burst",
 	[S_CLIENT_RATE] = "client-rate",
 	[S_CLIENT_BURST] = "client-burst",
+	[S_EGRESS_RATE] = "egress-rate",
 	[S_MAX_CONNS] = "max-conns",
 	[S_RESERVED] = "reserved",
 	[S_CRITICAL] = "critical",
@@ -614,6 +616,14 @@ static int parse_service(struct cfg *c, yaml_node_t *e)
 				 &svc->client_rate, &svc->client_burst);
 	if (err)
 		return err;
+	if (v[S_EGRESS_RATE]) {
+		err = config_scalar(c, v[S_EGRESS_RATE], "egress-rate",
+				    "a bandwidth with a unit (16mbit, 2MB) or 0", &t);
+		if (err)
+			return err;
+		if (args_parse_bitrate(t, "egress-rate", &svc->egress_rate_bps))
+			return config_value_fail(c, v[S_EGRESS_RATE], "egress-rate");
+	}
 	/* Bulkhead and breaker: each key, then the whole as res.c checks it. */
 	memset(&rc, 0, sizeof(rc));
 	for (i = S_MAX_CONNS; i <= S_FAST_TRIP; i++) {

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "gateway.h"
 #include "loader.h"
+#include "pacing.h"
 #include "rate.h"
 #include "res.h"
 #include "shard.h"
@@ -437,7 +438,8 @@ static int same_settings(const struct state_service *a, const struct state_servi
 	       a->rate == b->rate && a->burst == b->burst && a->client_rate == b->client_rate &&
 	       a->client_burst == b->client_burst && a->write_port == b->write_port &&
 	       a->route_leader == b->route_leader && a->retries == b->retries &&
-	       a->fast_trip == b->fast_trip && !memcmp(&a->res, &b->res, sizeof(a->res));
+	       a->fast_trip == b->fast_trip && a->egress_rate_bps == b->egress_rate_bps &&
+	       !memcmp(&a->res, &b->res, sizeof(a->res));
 }
 
 static int same_service(const struct state_service *a, const struct state_service *b)
@@ -564,7 +566,7 @@ int state_equal(const struct state *a, const struct state *b)
 		for (i = 0; i < a->nifaces; i++)
 			if (strcmp(a->ifaces[i].name, b->ifaces[i].name) ||
 			    a->ifaces[i].skb != b->ifaces[i].skb ||
-			    a->ifaces[i].tc != b->ifaces[i].tc)
+			    a->ifaces[i].hook != b->ifaces[i].hook)
 				return 0;
 	}
 	if (a->has_hosts && b->has_hosts) {
@@ -602,6 +604,9 @@ static int read_service(const struct sluice_maps *m, const struct svc_info *e,
 		return err;
 	if (is_steering(svc->mode) && !svc->maglev_size)
 		svc->maglev_size = SLUICE_MAGLEV_M_DEFAULT;
+	err = pacing_get(m, e->svc.id, &svc->egress_rate_bps);
+	if (err)
+		return err;
 	err = res_get(m, e->svc.id, &r);
 	if (err)
 		return err;
@@ -734,7 +739,7 @@ static int read_ifaces(const struct sluice_maps *m, struct state *s)
 		}
 		snprintf(it->name, sizeof(it->name), "%s", list[i].ifname);
 		it->skb = !strcmp(list[i].mode, "skb");
-		it->tc = !strcmp(list[i].mode, "tc");
+		it->hook = (int)list[i].hook;
 	}
 	free(list);
 	return err;
@@ -904,6 +909,10 @@ static void cmd_settings(struct sluice_cmd *c, const struct state_service *base,
 		conf->has_client_burst = svc->client_rate != 0;
 		conf->client_burst = svc->client_rate ? svc->client_burst : 0;
 	}
+	if (svc->egress_rate_bps != base->egress_rate_bps) {
+		conf->has_egress_rate = 1;
+		conf->egress_rate_bps = svc->egress_rate_bps;
+	}
 	/* max-conns and reserved together: the pair is checked as a whole. */
 	if (n->max_conns != o->max_conns || n->reserved != o->reserved) {
 		r->has |= RES_HAS_MAX_CONNS | RES_HAS_RESERVED;
@@ -972,7 +981,7 @@ static int settings_empty(const struct svc_conf *c)
 {
 	return !c->has_mode && !c->has_hash && !c->has_maglev_size && !c->has_write_port &&
 	       !c->has_route && !c->has_rate && !c->has_burst && !c->has_client_rate &&
-	       !c->has_client_burst && !c->res.has;
+	       !c->has_client_burst && !c->res.has && !c->has_egress_rate;
 }
 
 static enum cmd_kind backend_kind(const char *verb)
@@ -1086,7 +1095,7 @@ static int emit_iface(const struct state_iface *it, const char *verb, int force,
 		return -ENOMEM;
 	snprintf(c->iface.dev, sizeof(c->iface.dev), "%s", it->name);
 	c->iface.opts.mode = it->skb ? LOADER_XDP_SKB : LOADER_XDP_NATIVE;
-	c->iface.opts.hook = it->tc ? LOADER_HOOK_TC : LOADER_HOOK_XDP;
+	c->iface.opts.hook = (enum loader_hook)it->hook;
 	c->iface.opts.force = force;
 	return cmd_emit_free(c, emit, ctx);
 }
@@ -1331,7 +1340,7 @@ int state_diff(const struct state *from, const struct state *to, state_emit_fn e
 		oi = find_iface(from, to->ifaces[i].name);
 		if (!oi)
 			err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);
-		else if (oi->tc != to->ifaces[i].tc) { /* one hook at a time: off, then on */
+		else if (oi->hook != to->ifaces[i].hook) { /* one hook at a time: off, then on */
 			err = emit_iface(oi, "detach", 0, emit, ctx);
 			if (!err)
 				err = emit_iface(&to->ifaces[i], "attach", 0, emit, ctx);

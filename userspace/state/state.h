@@ -103,6 +103,7 @@ struct state_service {
 	__u32 maglev_size; /* nat/ipip: table size; local: 0 */
 	__u32 rate, burst; /* pps (0 = unlimited) and burst (0 when unlimited) */
 	__u32 client_rate, client_burst;
+	__u64 egress_rate_bps; /* egress pacing on hosts, bits/s; 0 = unlimited */
 	/*
 	 * Bulkhead and breaker settings with every default resolved;
 	 * fallback_be is not used (see fallback).
@@ -130,8 +131,8 @@ struct state_service {
 
 struct state_iface {
 	char name[IF_NAMESIZE];
-	int skb; /* 0: native XDP, 1: generic (skb) */
-	int tc;	 /* 1: at TC ingress instead of XDP (skb unused) */
+	int skb;  /* 0: native XDP, 1: generic (skb) */
+	int hook; /* enum loader_hook: XDP, TC ingress or TC egress (skb: XDP only) */
 };
 
 /* A cgroup the host side is attached to (hosts:). */
