@@ -4,7 +4,8 @@
  *
  * Calls the stages of bpf/lib in order:
  *   other host (promiscuous mode: passed untouched) ->
- *   parse -> service match (port bitmap, then sl_services) -> hygiene (invalid TCP flags, martian
+ *   parse -> service match (port bitmap, then the flow and sl_svc_byid, else
+ *   sl_services) -> hygiene (invalid TCP flags, martian
  *   sources: dropped) -> rate limit ->
  *   local: flow (bulkhead only, when a limit applies) -> admitted
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
@@ -179,7 +180,7 @@ SLUICE_ENTRY
 		}
 		goto out;
 	}
-	reason = sluice_service_match(&pkt, &svc);
+	reason = sluice_service_match(&pkt, &svc, &st.key, &st.flow);
 	/*
 	 * Not a service: maybe a backend's reply on a nat flow, unless no nat
 	 * backend has its source port (sl_ports). Such a packet (the host's

@@ -24,6 +24,10 @@
 #include <linux/types.h>
 
 /*
+ * 10: sl_svc_byid (a service key and value by id: the established path
+ *    finds its flow first and the service through it, issue 12). No
+ *    existing layout changed; a new, zeroed sl_svc_byid is filled by the
+ *    loader and a zeroed entry only costs the sl_services lookup.
  * 9: sl_svc_stats_v4, 18 slots per service: bad_flags and martian are
  *    counted per service too; sl_local_addr (this host's addresses, martian
  *    as a source); sl_ports (port bitmaps in front of the service and
@@ -44,7 +48,7 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 9
+#define SLUICE_ABI_VERSION 10
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -86,7 +90,8 @@
 
 /* This host's own addresses, martian as sources (struct sluice_local_addr). */
 #define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
-#define SLUICE_MAP_BE_REV "sl_be_rev" /* stateless nat return: backend -> service */
+#define SLUICE_MAP_BE_REV "sl_be_rev"	  /* stateless nat return: backend -> service */
+#define SLUICE_MAP_SVC_BYID "sl_svc_byid" /* a key of each service and its value, by id */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -316,6 +321,24 @@ _Static_assert(sizeof(struct sluice_svc) == 56, "sluice_svc layout");
  * SLUICE_SVC_F_LEADER on its one key.
  */
 #define SLUICE_SVC_F_LEADER 0x1 /* new flows go to sl_leaders[id], never to the Maglev table */
+
+/*
+ * sl_svc_byid value (array indexed by service id): one sl_services key of
+ * the service and a copy of its value, so a packet of a known flow finds
+ * its service from the flow's svc_id (an array lookup) instead of hashing
+ * the 20-byte key (issue 12). The data plane uses it only when key is the
+ * packet's own destination, port and protocol and svc.id is the index;
+ * anything else (a zeroed entry, another key of the id, a deleted or
+ * re-created service) falls back to sl_services. Userspace writes the
+ * service's main key here after sl_services and zeroes the entry before
+ * deleting the key, so a deleted service is never followed.
+ */
+struct sluice_svc_ent {
+	struct sluice_svc svc;	   /* as sl_services holds it for key */
+	struct sluice_svc_key key; /* the key; proto 0: entry unused */
+	__u32 pad;		   /* must be zero */
+};
+_Static_assert(sizeof(struct sluice_svc_ent) == 80, "sluice_svc_ent layout");
 
 /* sl_svc_rl value (array indexed by service id) and sl_client_rl value. */
 struct sluice_bucket {

@@ -37,10 +37,46 @@ static __always_inline int sluice_port_maybe(__u32 bits_off, __be16 port)
 #define SLUICE_PORTS_SVC __builtin_offsetof(struct sluice_ports, svc)
 #define SLUICE_PORTS_RET __builtin_offsetof(struct sluice_ports, ret)
 
+static __always_inline void sluice_flow_key_of(const struct sluice_pkt *pkt,
+					       struct sluice_flow_key *key)
+{
+	key->src = pkt->src;
+	key->dst = pkt->dst;
+	key->sport = pkt->sport;
+	key->dport = pkt->dport;
+	key->proto = pkt->l4_proto;
+}
+
+/* The service of id by sl_svc_byid if key is the packet's own (see struct sluice_svc_ent). */
+static __always_inline struct sluice_svc *sluice_service_of_flow(const struct sluice_pkt *pkt,
+								 __u32 id)
+{
+	struct sluice_svc_ent *ent = bpf_map_lookup_elem(&sl_svc_byid, &id);
+	const __u32 *a, *b;
+
+	if (!ent || ent->svc.id != id || ent->key.proto != pkt->l4_proto ||
+	    ent->key.port != pkt->dport)
+		return NULL;
+	a = ent->key.addr.u32;
+	b = pkt->dst.u32;
+	if ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]))
+		return NULL;
+	return &ent->svc;
+}
+
 /*
  * SLUICE_CONTINUE with *svc set to the matching service, or NOT_SERVICE.
  * A destination port no service key has is no service without the hash
  * lookup (sluice_port_maybe).
+ *
+ * Flow first (issue 12): on a service port the packet's flow is looked up
+ * (*fkey its key, *flow the entry or NULL, for the flow stage) and a known
+ * flow's service comes from sl_svc_byid by the flow's svc_id, when that
+ * entry's key is the packet's destination: an established packet pays one
+ * hash lookup, not two. Otherwise (a new flow, a stale entry, a write
+ * port's key, a service deleted or re-created with another id) the
+ * sl_services lookup decides, as before; the flow stage then replaces a
+ * flow whose svc_id is not the service's.
  *
  * A service whose mode this program does not know, or whose id is out of
  * range, is treated as no service at all: passed untouched and counted
@@ -51,19 +87,29 @@ static __always_inline int sluice_port_maybe(__u32 bits_off, __be16 port)
  * service verdicts.
  */
 static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
-						struct sluice_svc **svc)
+						struct sluice_svc **svc,
+						struct sluice_flow_key *fkey,
+						struct sluice_flow **flow)
 {
 	struct sluice_svc_key key = {};
-	struct sluice_svc *s;
+	struct sluice_svc *s = NULL;
+	struct sluice_flow *f;
 
 	if (!sluice_port_maybe(SLUICE_PORTS_SVC, pkt->dport))
 		return SLUICE_R_NOT_SERVICE;
-	key.addr = pkt->dst;
-	key.port = pkt->dport;
-	key.proto = pkt->l4_proto;
-	s = bpf_map_lookup_elem(&sl_services, &key);
-	if (!s)
-		return SLUICE_R_NOT_SERVICE;
+	sluice_flow_key_of(pkt, fkey);
+	f = bpf_map_lookup_elem(&sl_flows_v2, fkey);
+	*flow = f;
+	if (f)
+		s = sluice_service_of_flow(pkt, f->svc_id);
+	if (!s) {
+		key.addr = pkt->dst;
+		key.port = pkt->dport;
+		key.proto = pkt->l4_proto;
+		s = bpf_map_lookup_elem(&sl_services, &key);
+		if (!s)
+			return SLUICE_R_NOT_SERVICE;
+	}
 	if (s->mode < SLUICE_MODE_LOCAL || s->mode > SLUICE_MODE_IPIP ||
 	    s->id >= SLUICE_MAX_SERVICES)
 		return SLUICE_R_NOT_SERVICE;

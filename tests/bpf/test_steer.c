@@ -846,6 +846,116 @@ static void test_unused_resteered(void **state)
 	dp_be_write(b);
 }
 
+/* ---- flow first: the service of a known flow by id (sl_svc_byid) ------- */
+
+/* Delete service id's key addr:port/proto as svc_del() does: its by-id entry first. */
+static void svc_gone(const char *addr, uint16_t port, uint8_t proto, uint32_t id)
+{
+	struct sluice_svc_ent zero = { 0 };
+	struct sluice_svc_key k = { 0 };
+
+	dp_addr(addr, &k.addr);
+	k.port = htons(port);
+	k.proto = proto;
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_byid, &id, sizeof(id), &zero,
+					      sizeof(zero), BPF_ANY),
+			 0);
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_services, &k, sizeof(k), 0), 0);
+}
+
+/* An established TCP segment of client:sport -> vip, service port port: action and reason. */
+static void est_expect(const char *client, const char *vip, uint16_t sport, uint16_t port,
+		       int action, uint32_t reason, uint32_t svc)
+{
+	struct pkt_spec s = dp_client_seg(client, vip, IPPROTO_TCP, sport, port, PKT_TCP_ACK);
+	uint8_t out[DP_OUT_MAX];
+	int olen;
+
+	dp_send_expect(&s, dp.if_gw0, action, reason, svc, out, &olen);
+}
+
+/*
+ * A known flow's service comes from sl_svc_byid: an entry that differs
+ * from sl_services (local there, nat here) decides its packets, while a
+ * new flow is matched by sl_services.
+ */
+static void test_flow_first_uses_byid(void **state)
+{
+	struct sluice_svc_ent ent;
+	uint32_t svc, be;
+	uint16_t port;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_one(VIP4, IPPROTO_TCP, SLUICE_MODE_NAT, "10.1.0.2", 80, &be);
+	port = dp_svc_port(svc);
+	est_expect(CLIENT4, VIP4, 41000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), &ent,
+					      sizeof(ent), 0),
+			 0);
+	assert_int_equal(ent.svc.id, svc);
+	ent.svc.mode = SLUICE_MODE_LOCAL;
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), &ent,
+					      sizeof(ent), BPF_ANY),
+			 0);
+	est_expect(CLIENT4, VIP4, 41000, port, XDP_PASS, SLUICE_R_ADMITTED, svc);
+	est_expect(CLIENT4, VIP4, 41001, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	/* An entry of another key (a write port's, a reused id) is not used. */
+	ent.key.port = htons(port + 500);
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), &ent,
+					      sizeof(ent), BPF_ANY),
+			 0);
+	est_expect(CLIENT4, VIP4, 41000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+}
+
+/*
+ * After the service is deleted its established flows are not followed,
+ * also when its id is reused for another key; re-created under another
+ * id, the flow is steered by the new service. IPv4 and IPv6.
+ */
+static void flow_first_deleted(const char *client, const char *vip, const char *addr_a,
+			       const char *addr_b)
+{
+	struct sluice_svc val = { 0 };
+	uint32_t svc, a, b, svc2;
+	uint16_t port;
+
+	svc = dp_svc_one(vip, IPPROTO_TCP, SLUICE_MODE_NAT, addr_a, 80, &a);
+	port = dp_svc_port(svc);
+	est_expect(client, vip, 42000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	assert_int_equal(dp_flow_be(client, vip, 42000, port, IPPROTO_TCP), a);
+	svc_gone(vip, port, IPPROTO_TCP, svc);
+	est_expect(client, vip, 42000, port, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC);
+	/* The id taken by a service on another port: still no service here. */
+	val.id = svc;
+	val.mode = SLUICE_MODE_NAT;
+	val.hash = SLUICE_HASH_5TUPLE;
+	dp_svc_put(vip, port + 500, IPPROTO_TCP, &val);
+	est_expect(client, vip, 42000, port, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC);
+	/* The same key again under another id, with another backend: the flow moves to it. */
+	svc2 = dp.next_svc++;
+	val.id = svc2;
+	dp_svc_put(vip, port, IPPROTO_TCP, &val);
+	b = dp_be_add(svc2, addr_b, 80, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc2, &b, 1);
+	est_expect(client, vip, 42000, port, XDP_REDIRECT, SLUICE_R_FWD, svc2);
+	assert_int_equal(dp_flow_be(client, vip, 42000, port, IPPROTO_TCP), b);
+}
+
+static void test_flow_first_deleted_v4(void **state)
+{
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	flow_first_deleted(CLIENT4, VIP4, "10.1.0.2", "10.1.0.3");
+}
+
+static void test_flow_first_deleted_v6(void **state)
+{
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	flow_first_deleted(CLIENT6, VIP6, "2001:db8:b::2", "2001:db8:b::3");
+}
+
 static void test_udp_idle_resteered(void **state)
 {
 	uint32_t svc, a, b;
@@ -1155,6 +1265,9 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_drained_keeps_flow),
 	cmocka_unit_test(test_unused_resteered),
 	cmocka_unit_test(test_udp_idle_resteered),
+	cmocka_unit_test(test_flow_first_uses_byid),
+	cmocka_unit_test(test_flow_first_deleted_v4),
+	cmocka_unit_test(test_flow_first_deleted_v6),
 	cmocka_unit_test(test_hash_client),
 	cmocka_unit_test(test_shard_pin),
 	cmocka_unit_test(test_shard_subset),

@@ -256,12 +256,77 @@ static void test_ports_maps(void **state)
 	assert_false(port_bit(0, 8446));
 }
 
+/* sl_svc_byid[id] as the data plane reads it. */
+static struct sluice_svc_ent byid(__u32 id)
+{
+	struct sluice_svc_ent e;
+
+	assert_int_equal(bpf_map_lookup_elem(pr->maps.svc_byid, &id, &e), 0);
+	return e;
+}
+
+/*
+ * sl_svc_byid (the service of a known flow, by id): the main key and its
+ * value after add and set (a write port's key never replaces it), zeroed
+ * by del, so a deleted service's flows are never followed.
+ */
+static void test_byid_maps(void **state)
+{
+	struct sluice_svc_key a = svctest_key("2001:db8::7", 8080, IPPROTO_TCP);
+	struct svc_conf conf = svctest_conf(SLUICE_MODE_NAT, 1031, 8081);
+	struct sluice_svc_ent e;
+	struct sluice_svc s;
+	__u32 id;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	id = svctest_add_svc(&a, &conf);
+	e = byid(id);
+	assert_memory_equal(&e.key, &a, sizeof(a));
+	assert_int_equal(svc_get(&pr->maps, &a, &s), 0);
+	assert_memory_equal(&e.svc, &s, sizeof(s));
+	memset(&conf, 0, sizeof(conf));
+	conf.has_rate = 1;
+	conf.rate_pps = 5000;
+	assert_int_equal(svc_set(&pr->maps, &a, &conf, NULL), 0);
+	e = byid(id);
+	assert_memory_equal(&e.key, &a, sizeof(a));
+	assert_int_equal(e.svc.rate.pps, 5000);
+	/* A refused set leaves the entry as sl_services is. */
+	memset(&conf, 0, sizeof(conf));
+	conf.has_burst = 1;
+	conf.burst = 3;
+	assert_int_equal(svc_set(&pr->maps, &a, &conf, NULL), -EINVAL);
+	e = byid(id);
+	assert_int_equal(svc_get(&pr->maps, &a, &s), 0);
+	assert_memory_equal(&e.svc, &s, sizeof(s));
+	/* Pins of ABI 9 (no sl_svc_byid): the loader fills the new map from sl_services. */
+	{
+		char path[PATH_MAX];
+
+		assert_true(snprintf(path, sizeof(path), "%s/%s", pr->root, SLUICE_MAP_SVC_BYID) <
+			    (int)sizeof(path));
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(loader_maps_ensure(pr->root), 0);
+		maps_close(&pr->maps);
+		assert_int_equal(maps_open(&pr->maps, pr->root), 0);
+		e = byid(id);
+		assert_memory_equal(&e.key, &a, sizeof(a));
+		assert_memory_equal(&e.svc, &s, sizeof(s));
+	}
+	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
+	e = byid(id);
+	assert_int_equal(e.key.proto, 0);
+	assert_int_equal(e.svc.mode, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_dup_set_del_reuse),
 		cmocka_unit_test(test_pins_reused),
 		cmocka_unit_test(test_ports_maps),
+		cmocka_unit_test(test_byid_maps),
 	};
 
 	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);

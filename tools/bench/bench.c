@@ -217,7 +217,7 @@ static int add_service_mode(struct sluice_bpf *skel, const char *addr, uint16_t 
 	val.mode = mode;
 	val.rate = rate;
 	val.client_rate = client;
-	return bt_svc_put(skel->maps.sl_services, addr, port, proto, &val);
+	return bt_svc_put(skel->maps.sl_services, skel->maps.sl_svc_byid, addr, port, proto, &val);
 }
 
 static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
@@ -636,8 +636,9 @@ static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
 			if (p == SYN_ACK && events && ring_buffer__consume(events) < 0)
 				return -EIO;
 			o = p == SYN_FO ? syn_out : p == SYN_NOFO ? nofo_out : out;
-			err = run_single(fd, in, len, p == SYN_RST || p == SYN_ACK ? if_gw1 : if_gw0, o,
-					 &act, &syn_ns[p][i]);
+			err = run_single(fd, in, len,
+					 p == SYN_RST || p == SYN_ACK ? if_gw1 : if_gw0, o, &act,
+					 &syn_ns[p][i]);
 			if (err)
 				return err;
 			if (act != syn_action[p])

@@ -259,6 +259,30 @@ static int clear_id_state(const struct sluice_maps *m, __u32 id)
 	return err;
 }
 
+/*
+ * sl_svc_byid[id] := key and its value val, or zeroed (key NULL): the data
+ * plane follows a known flow to its service through it (struct
+ * sluice_svc_ent). Written after sl_services, zeroed before a key goes: a
+ * zeroed entry only costs packets the sl_services lookup.
+ */
+static int byid_put(const struct sluice_maps *m, __u32 id, const struct sluice_svc_key *key,
+		    const struct sluice_svc *val)
+{
+	struct sluice_svc_ent ent;
+	int err;
+
+	memset(&ent, 0, sizeof(ent));
+	if (key) {
+		ent.svc = *val;
+		ent.key = *key;
+	}
+	if (!bpf_map_update_elem(m->svc_byid, &id, &ent, BPF_ANY))
+		return 0;
+	err = -errno;
+	err_set("cannot write %s[%u]: %s", SLUICE_MAP_SVC_BYID, id, strerror(-err));
+	return err;
+}
+
 static int lowest_free_id(const struct sluice_maps *m, __u32 *id)
 {
 	unsigned char used[SLUICE_MAX_SERVICES] = { 0 };
@@ -420,6 +444,8 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		return err;
 	}
 	err = svc_ports_note(m, key, wp);
+	if (!err)
+		err = byid_put(m, id, key, &value);
 	if (err)
 		return err;
 	if (added)
@@ -434,8 +460,8 @@ static void restore_key(const struct sluice_maps *m, const struct sluice_svc_key
 	bpf_map_update_elem(m->services, key, old, BPF_EXIST);
 }
 
-int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
-	    const struct svc_conf *conf, struct sluice_svc *updated)
+static int svc_set_keys(const struct sluice_maps *m, const struct sluice_svc_key *key,
+			const struct svc_conf *conf, struct sluice_svc *updated)
 {
 	struct sluice_svc old, value, wval;
 	struct sluice_svc_key wkey, old_wkey;
@@ -609,6 +635,28 @@ undo_res:
 	return err;
 }
 
+/*
+ * The keys' changes with the service's sl_svc_byid entry zeroed meanwhile,
+ * then written from what sl_services holds after them (a failed set may
+ * leave some of its writes in place).
+ */
+int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
+	    const struct svc_conf *conf, struct sluice_svc *updated)
+{
+	struct sluice_svc cur;
+	int err, err2 = 0;
+
+	if (bpf_map_lookup_elem(m->services, key, &cur))
+		return svc_set_keys(m, key, conf, updated); /* it says why */
+	err = byid_put(m, cur.id, NULL, NULL);
+	if (err)
+		return err;
+	err = svc_set_keys(m, key, conf, updated);
+	if (!bpf_map_lookup_elem(m->services, key, &cur))
+		err2 = byid_put(m, cur.id, key, &cur);
+	return err ? err : err2;
+}
+
 int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old)
 {
 	struct sluice_svc_key wkey;
@@ -625,6 +673,8 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	 * delete again. Then the write port, then the service's key.
 	 */
 	err = backend_purge_service(m, info.svc.id);
+	if (!err)
+		err = byid_put(m, info.svc.id, NULL, NULL); /* before the keys: never followed */
 	if (err)
 		return err;
 	wkey = key_at(key, info.write_port);
