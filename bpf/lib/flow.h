@@ -52,6 +52,9 @@
  * always there; the clock is read only where it is needed (see
  * sluice_flow_touch).
  *
+ * The flow lookup itself is the service match's (service.h, flow first):
+ * it hands this stage the entry it found (st->flow), or NULL.
+ *
  * Userspace swaps a whole inner table in one update of sl_maglev, and M sits
  * inside the table it sizes, so this stage reads one table or the other,
  * never a mix, and M always matches the table read.
