@@ -16,7 +16,7 @@
  *    leader check; a refusal is answered with a RST or dropped)
  *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
  *    failover may move it to the next backend, failover.h)
- *   no service: [source port of no nat backend (sl_ports): passed] ->
+ *   no service: [source port of no nat backend (sl_ports_v2): passed] ->
  *               return-path lookup (sl_nat_rev, else the stateless
  *               sl_be_rev: only towards a forwarded destination) -> FIB
  *               lookup -> [a RST refusing the
@@ -183,7 +183,7 @@ SLUICE_ENTRY
 	reason = sluice_service_match(&pkt, &svc, &st.key, &st.flow);
 	/*
 	 * Not a service: maybe a backend's reply on a nat flow, unless no nat
-	 * backend has its source port (sl_ports). Such a packet (the host's
+	 * backend has its source port (sl_ports_v2). Such a packet (the host's
 	 * own traffic) is done here, before anything else is looked up.
 	 */
 	if (reason == SLUICE_R_NOT_SERVICE && !sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))

@@ -25,9 +25,10 @@
 
 /*
  * 10: sl_svc_byid (a service key and value by id: the established path
- *    finds its flow first and the service through it, issue 12). No
- *    existing layout changed; a new, zeroed sl_svc_byid is filled by the
- *    loader and a zeroed entry only costs the sl_services lookup.
+ *    finds its flow first and the service through it, issue 12); a new,
+ *    zeroed sl_svc_byid is filled by the loader and a zeroed entry only
+ *    costs the sl_services lookup. sl_ports_v2: a third bitmap, the keys
+ *    of nat and ipip services (hashed), which take the flow first.
  * 9: sl_svc_stats_v4, 18 slots per service: bad_flags and martian are
  *    counted per service too; sl_local_addr (this host's addresses, martian
  *    as a source); sl_ports (port bitmaps in front of the service and
@@ -86,7 +87,7 @@
 #define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
 #define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
-#define SLUICE_MAP_PORTS "sl_ports"	    /* port bitmaps: service ports, nat backend ports */
+#define SLUICE_MAP_PORTS "sl_ports_v2"	    /* v2: + the flow-first keys' bitmap */
 
 /* This host's own addresses, martian as sources (struct sluice_local_addr). */
 #define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
@@ -492,13 +493,18 @@ struct sluice_subset {
 _Static_assert(sizeof(struct sluice_subset) == 136, "sluice_subset layout");
 
 /*
- * sl_ports value (array of one, BPF_F_MMAPABLE): two bitmaps of the 65536
- * ports, word p / 64, bit p % 64, that let a packet skip a hash lookup
- * that cannot hit (issue 12):
+ * sl_ports_v2 value (array of one, BPF_F_MMAPABLE): bitmaps of 65536 bits,
+ * word p / 64, bit p % 64, that let a packet skip a hash lookup that cannot
+ * hit (issue 12). svc and ret are indexed by port, flow by
+ * sluice_key_bit():
  *  - svc: some sl_services key has destination port p; a packet whose
  *    destination port is clear is no service without the sl_services lookup;
  *  - ret: some nat backend record has port p; a packet matching no service
- *    whose source port is clear is no nat reply: no sl_nat_rev lookup.
+ *    whose source port is clear is no nat reply: no sl_nat_rev lookup;
+ *  - flow: some sl_services key of a nat or ipip service hashes to the bit;
+ *    a packet whose (destination, port, protocol) bit is set looks its flow
+ *    up first (service.h): one that is clear (a local service, no service)
+ *    would only pay a flow table miss, and takes sl_services first.
  * Read only while valid == SLUICE_PORTS_VALID: userspace sets it after it
  * filled both from the maps, so a zeroed map (a fresh pin, tests writing
  * the maps directly) is off and every packet takes both lookups. A bit may
@@ -510,11 +516,26 @@ _Static_assert(sizeof(struct sluice_subset) == 136, "sluice_subset layout");
 #define SLUICE_PORT_WORDS 1024 /* 65536 ports / 64 */
 #define SLUICE_PORTS_VALID 0x736c706f727473ull
 struct sluice_ports {
-	__u64 valid;		      /* SLUICE_PORTS_VALID: the bitmaps are complete */
-	__u64 svc[SLUICE_PORT_WORDS]; /* service destination ports */
-	__u64 ret[SLUICE_PORT_WORDS]; /* nat backend ports (replies' source ports) */
+	__u64 valid;		       /* SLUICE_PORTS_VALID: the bitmaps are complete */
+	__u64 svc[SLUICE_PORT_WORDS];  /* service destination ports */
+	__u64 ret[SLUICE_PORT_WORDS];  /* nat backend ports (replies' source ports) */
+	__u64 flow[SLUICE_PORT_WORDS]; /* keys of nat and ipip services, by sluice_key_bit() */
 };
-_Static_assert(sizeof(struct sluice_ports) == 8 + 2 * 8 * SLUICE_PORT_WORDS, "sluice_ports layout");
+_Static_assert(sizeof(struct sluice_ports) == 8 + 3 * 8 * SLUICE_PORT_WORDS, "sluice_ports layout");
+
+/*
+ * The flow bitmap's bit of a service key (address, port and protocol as a
+ * packet carries them): a multiplicative hash of the folded words, the
+ * same in the data plane and userspace. A few instructions, where the
+ * flow table miss it saves costs a 40-byte jhash and a bucket walk.
+ */
+static inline __u32 sluice_key_bit(const union sluice_addr *addr, __be16 port, __u8 proto)
+{
+	__u32 x = addr->u32[0] ^ addr->u32[1] ^ addr->u32[2] ^ addr->u32[3] ^ ((__u32)port << 8) ^
+		  proto;
+
+	return (x * 0x9e3779b1u) >> 16;
+}
 
 /* sl_config value (array of one): gateway-wide settings that change at run time. */
 struct sluice_config {

@@ -315,7 +315,7 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct sluice_ports);
-} sl_ports SEC(".maps");
+} sl_ports_v2 SEC(".maps");
 
 /* Gateway-wide settings (one entry). */
 struct {

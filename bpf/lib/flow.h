@@ -52,8 +52,8 @@
  * always there; the clock is read only where it is needed (see
  * sluice_flow_touch).
  *
- * The flow lookup itself is the service match's (service.h, flow first):
- * it hands this stage the entry it found (st->flow), or NULL.
+ * The flow lookup is the service match's on a key of a nat or ipip service
+ * (service.h, flow first): it hands this stage the entry it found.
  *
  * Userspace swaps a whole inner table in one update of sl_maglev, and M sits
  * inside the table it sizes, so this stage reads one table or the other,
@@ -414,8 +414,8 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			return SLUICE_R_ADMITTED;
 		have_lim = 1;
 	}
-	/* The service match looked the flow up (key and entry: service.h). */
-	f = st->flow;
+	/* The service match built the key and looked the flow up, but a local service's. */
+	f = mode == SLUICE_MODE_LOCAL ? bpf_map_lookup_elem(&sl_flows_v2, &st->key) : st->flow;
 	if (!f)
 		return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, 0, 0);
 	if (f->svc_id == svc_id) {

@@ -358,11 +358,15 @@ DP_TEST(test_return_path_v6, return_paths(VIP6, CLIENT6, "2001:db8:b::3", "2001:
 
 /* ---- port bitmaps (sl_ports) ------------------------------------------- */
 
-/* sl_ports as given: valid or off, one service port bit and one return port bit (0: none). */
-static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
+/*
+ * sl_ports_v2 as given: valid or off, one service port bit and one return
+ * port bit (0: none), and the flow bit of key (NULL: none).
+ */
+static void ports_put_flow(int valid, uint16_t svc_port, uint16_t ret_port,
+			   const struct sluice_svc_key *key)
 {
 	static struct sluice_ports p;
-	uint32_t zero = 0;
+	uint32_t zero = 0, bit;
 
 	memset(&p, 0, sizeof(p));
 	p.valid = valid ? SLUICE_PORTS_VALID : 0;
@@ -370,9 +374,18 @@ static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
 		p.svc[svc_port / 64] |= 1ull << (svc_port % 64);
 	if (ret_port)
 		p.ret[ret_port / 64] |= 1ull << (ret_port % 64);
-	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_ports, &zero, sizeof(zero), &p,
+	if (key) {
+		bit = sluice_key_bit(&key->addr, key->port, key->proto);
+		p.flow[bit / 64] |= 1ull << (bit % 64);
+	}
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_ports_v2, &zero, sizeof(zero), &p,
 					      sizeof(p), BPF_ANY),
 			 0);
+}
+
+static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
+{
+	ports_put_flow(valid, svc_port, ret_port, NULL);
 }
 
 /* Send s in on ifindex: served (redirected, counted reason) or passed untouched, no service. */
@@ -909,6 +922,42 @@ static void test_flow_first_uses_byid(void **state)
 }
 
 /*
+ * The flow bitmap decides who goes first: with the key's bit clear the
+ * service is sl_services' (the differing by-id entry unread), with it set
+ * the by-id entry's; a new flow is steered either way.
+ */
+static void test_flow_first_bitmap(void **state)
+{
+	struct sluice_svc_key key = { 0 };
+	struct sluice_svc_ent ent;
+	uint32_t svc, be;
+	uint16_t port;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_one(VIP6, IPPROTO_TCP, SLUICE_MODE_NAT, "2001:db8:b::2", 80, &be);
+	port = dp_svc_port(svc);
+	est_expect(CLIENT6, VIP6, 43000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), &ent,
+					      sizeof(ent), 0),
+			 0);
+	ent.svc.mode = SLUICE_MODE_LOCAL;
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), &ent,
+					      sizeof(ent), BPF_ANY),
+			 0);
+	dp_addr(VIP6, &key.addr);
+	key.port = htons(port);
+	key.proto = IPPROTO_TCP;
+	ports_put_flow(1, port, 0, NULL);
+	est_expect(CLIENT6, VIP6, 43000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	est_expect(CLIENT6, VIP6, 43001, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	ports_put_flow(1, port, 0, &key);
+	est_expect(CLIENT6, VIP6, 43000, port, XDP_PASS, SLUICE_R_ADMITTED, svc);
+	est_expect(CLIENT6, VIP6, 43002, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	ports_put(0, 0, 0);
+}
+
+/*
  * After the service is deleted its established flows are not followed,
  * also when its id is reused for another key; re-created under another
  * id, the flow is steered by the new service. IPv4 and IPv6.
@@ -1266,6 +1315,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_unused_resteered),
 	cmocka_unit_test(test_udp_idle_resteered),
 	cmocka_unit_test(test_flow_first_uses_byid),
+	cmocka_unit_test(test_flow_first_bitmap),
 	cmocka_unit_test(test_flow_first_deleted_v4),
 	cmocka_unit_test(test_flow_first_deleted_v6),
 	cmocka_unit_test(test_hash_client),

@@ -275,7 +275,7 @@ static int bench_ports(struct sluice_bpf *skel)
 	maps_init(&m);
 	m.services = bpf_map__fd(skel->maps.sl_services);
 	m.backends = bpf_map__fd(skel->maps.sl_backends);
-	m.ports = bpf_map__fd(skel->maps.sl_ports);
+	m.ports = bpf_map__fd(skel->maps.sl_ports_v2);
 	return ports_ready(&m);
 }
 

@@ -335,12 +335,34 @@ static struct sluice_svc write_value(const struct sluice_svc *v)
 	return w;
 }
 
-/* The bits of a service's key and write port (0: none) in sl_ports. */
-static int svc_ports_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp)
+/* The flow bits of a service's key and write port (0: none), in mode (ports.h). */
+static int svc_flow_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp,
+			 __u8 mode)
+{
+	struct sluice_svc_key wkey = key_at(key, wp);
+	int err = ports_note_flow(m, key, mode);
+
+	return err || !wp ? err : ports_note_flow(m, &wkey, mode);
+}
+
+/* The bits of a service's key and write port (0: none) in sl_ports_v2. */
+static int svc_ports_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp,
+			  __u8 mode)
 {
 	int err = ports_note_svc(m, ntohs(key->port));
 
-	return err ? err : ports_note_svc(m, wp);
+	if (!err)
+		err = ports_note_svc(m, wp);
+	return err ? err : svc_flow_note(m, key, wp, mode);
+}
+
+/* After a key's delete (or its service left nat and ipip): its flow bit. */
+static int svc_flow_forget(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp)
+{
+	struct sluice_svc_key wkey = key_at(key, wp);
+	int err = ports_forget_flow(m, key);
+
+	return err || !wp ? err : ports_forget_flow(m, &wkey);
 }
 
 int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
@@ -408,7 +430,7 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		}
 	}
 	/* The ports' bits before the keys (ports.h), and again after them. */
-	err = svc_ports_note(m, key, wp);
+	err = svc_ports_note(m, key, wp, value.mode);
 	if (err) {
 		publish_table_delete(m, id);
 		res_purge_service(m, id);
@@ -443,7 +465,7 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			err_set("cannot add the write port: %s", strerror(-err));
 		return err;
 	}
-	err = svc_ports_note(m, key, wp);
+	err = svc_ports_note(m, key, wp, value.mode);
 	if (!err)
 		err = byid_put(m, id, key, &value);
 	if (err)
@@ -643,17 +665,25 @@ undo_res:
 int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
 	    const struct svc_conf *conf, struct sluice_svc *updated)
 {
-	struct sluice_svc cur;
-	int err, err2 = 0;
+	struct svc_info before, after;
+	int err, err2;
 
-	if (bpf_map_lookup_elem(m->services, key, &cur))
+	if (svc_info_get(m, key, &before))
 		return svc_set_keys(m, key, conf, updated); /* it says why */
-	err = byid_put(m, cur.id, NULL, NULL);
+	err = byid_put(m, before.svc.id, NULL, NULL);
 	if (err)
 		return err;
 	err = svc_set_keys(m, key, conf, updated);
-	if (!bpf_map_lookup_elem(m->services, key, &cur))
-		err2 = byid_put(m, cur.id, key, &cur);
+	err2 = svc_info_get(m, key, &after);
+	if (!err2)
+		err2 = byid_put(m, after.svc.id, key, &after.svc);
+	/* The flow bits follow the mode and the write port. */
+	if (!err2)
+		err2 = svc_flow_note(m, key, after.write_port, after.svc.mode);
+	if (!err2 && after.svc.mode != before.svc.mode)
+		err2 = svc_flow_forget(m, key, 0);
+	if (!err2 && before.write_port && before.write_port != after.write_port)
+		err2 = svc_flow_forget(m, key, before.write_port);
 	return err ? err : err2;
 }
 
@@ -693,6 +723,8 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	err = ports_forget_svc(m, ntohs(key->port));
 	if (!err)
 		err = ports_forget_svc(m, info.write_port);
+	if (!err)
+		err = svc_flow_forget(m, key, info.write_port);
 	if (err)
 		return err;
 	/* The id is free now; clear it so nothing stale shows or carries over. */
