@@ -39,7 +39,7 @@
  * is itself the return translation of the pair's other flow, so it
  * ping-pongs too (both out of gw0 towards the client: XDP_TX).
  * not_svc_port is a packet to a port no service has: with the port bitmaps
- * on (sl_ports, filled as userspace fills them; --ports-off leaves them
+ * on (sl_ports_v2, filled as userspace fills them; --ports-off leaves them
  * off) it takes neither hash lookup.
  * nat_new_res is nat_new with the resilience checks active: each re-steer
  * gives back the old flow's bulkhead slot and takes a new one (atomics on
@@ -764,7 +764,7 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
 	       "        (UDP, udp timeout 1 ns); nat_rev is the pair's return path;\n"
-	       "        sl_ports %s; nat_new_res also takes and gives back a\n"
+	       "        sl_ports_v2 %s; nat_new_res also takes and gives back a\n"
 	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
 	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
 	       "        matches), every other path with it off. Frames arrive on a veth\n"
