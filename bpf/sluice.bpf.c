@@ -4,7 +4,8 @@
  *
  * Calls the stages of bpf/lib in order:
  *   other host (promiscuous mode: passed untouched) ->
- *   parse -> service match (port bitmap, then sl_services) -> hygiene (invalid TCP flags, martian
+ *   parse -> service match (port bitmap, then the flow and sl_svc_byid, else
+ *   sl_services) -> hygiene (invalid TCP flags, martian
  *   sources: dropped) -> rate limit ->
  *   local: flow (bulkhead only, when a limit applies) -> admitted
  *   nat:  TTL check -> flow -> DNAT rewrite -> untag -> forward
@@ -15,7 +16,7 @@
  *    leader check; a refusal is answered with a RST or dropped)
  *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
  *    failover may move it to the next backend, failover.h)
- *   no service: [source port of no nat backend (sl_ports): passed] ->
+ *   no service: [source port of no nat backend (sl_ports_v2): passed] ->
  *               return-path lookup (sl_nat_rev, else the stateless
  *               sl_be_rev: only towards a forwarded destination) -> FIB
  *               lookup -> [a RST refusing the
@@ -179,10 +180,10 @@ SLUICE_ENTRY
 		}
 		goto out;
 	}
-	reason = sluice_service_match(&pkt, &svc);
+	reason = sluice_service_match(&pkt, &svc, &st.key, &st.flow);
 	/*
 	 * Not a service: maybe a backend's reply on a nat flow, unless no nat
-	 * backend has its source port (sl_ports). Such a packet (the host's
+	 * backend has its source port (sl_ports_v2). Such a packet (the host's
 	 * own traffic) is done here, before anything else is looked up.
 	 */
 	if (reason == SLUICE_R_NOT_SERVICE && !sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))

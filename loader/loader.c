@@ -233,13 +233,51 @@ static int init_created(struct sluice_bpf *skel, int config_created, int subsets
 }
 
 /*
+ * A new sl_svc_byid next to existing services (pins of ABI 9): each
+ * service's entry from sl_services, its key without SLUICE_SVC_F_LEADER
+ * (a CQRS read port; what svc_add writes) or its only key. Left zeroed,
+ * an entry would cost its flows the sl_services lookup, nothing more.
+ */
+static int fill_byid(struct sluice_bpf *skel)
+{
+	int sfd = bpf_map__fd(skel->maps.sl_services), bfd = bpf_map__fd(skel->maps.sl_svc_byid);
+	struct sluice_svc_key key, next;
+	struct sluice_svc_ent ent;
+	struct sluice_svc val;
+	void *prev = NULL;
+	__u32 n, id;
+
+	for (n = 0; n < SLUICE_MAX_SERVICES * 2 && !bpf_map_get_next_key(sfd, prev, &next); n++) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(sfd, &key, &val) || val.id >= SLUICE_MAX_SERVICES)
+			continue;
+		id = val.id;
+		if (bpf_map_lookup_elem(bfd, &id, &ent))
+			continue;
+		if (ent.key.proto && (val.flags & SLUICE_SVC_F_LEADER))
+			continue;
+		memset(&ent, 0, sizeof(ent));
+		ent.svc = val;
+		ent.key = key;
+		if (bpf_map_update_elem(bfd, &id, &ent, BPF_ANY)) {
+			int err = -errno;
+
+			err_set("cannot initialise %s: %s", SLUICE_MAP_SVC_BYID, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
  * Open and load the object with every map of the object pinned under root
  * (the object's own .rodata/.bss excepted): iterating the object rather than
  * a list means a map added to the ABI is pinned without touching this file.
  */
 static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 {
-	int config_created = 0, subsets_created = 0;
+	int config_created = 0, subsets_created = 0, byid_created = 0;
 	struct sluice_bpf *skel;
 	struct bpf_program *prog;
 	char path[PATH_MAX];
@@ -256,6 +294,8 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 		config_created = stat(path, &st) && errno == ENOENT;
 	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_SUBSETS) < (int)sizeof(path))
 		subsets_created = stat(path, &st) && errno == ENOENT;
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_SVC_BYID) < (int)sizeof(path))
+		byid_created = stat(path, &st) && errno == ENOENT;
 	err = loader_pin_maps(skel->obj, root);
 	if (err)
 		goto out;
@@ -272,6 +312,8 @@ static int open_skel(const char *root, int with_prog, struct sluice_bpf **out)
 		goto out;
 	}
 	err = init_created(skel, config_created, subsets_created);
+	if (!err && byid_created)
+		err = fill_byid(skel);
 	if (err)
 		goto out;
 	*out = skel;

@@ -24,6 +24,13 @@
 #include <linux/types.h>
 
 /*
+ * 10: sl_svc_byid (a service key and value by id: the established path
+ *    finds its flow first and the service through it, issue 12); a new,
+ *    zeroed sl_svc_byid is filled by the loader and a zeroed entry only
+ *    costs the sl_services lookup. sl_ports_v2: a third bitmap, the keys
+ *    of nat and ipip services (hashed), which take the flow first. Egress
+ *    pacing (issue 15): sl_svc_pace (a service's egress-rate and its EDT
+ *    departure clock), sl_pace_stats.
  * 9: sl_svc_stats_v4, 18 slots per service: bad_flags and martian are
  *    counted per service too; sl_local_addr (this host's addresses, martian
  *    as a source); sl_ports (port bitmaps in front of the service and
@@ -43,11 +50,6 @@
  * service-verdict slots per service; sl_backends, sl_breakers and
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
- */
-/*
- * 10: egress pacing (issue 15): sl_svc_pace (a service's egress-rate and
- *    its EDT departure clock), sl_pace_stats. No existing layout changed:
- *    older pins get the new maps on the next load.
  */
 #define SLUICE_ABI_VERSION 10
 
@@ -87,11 +89,12 @@
 #define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */
 #define SLUICE_MAP_IFMAC "sl_ifmac"	    /* MAC of each attached interface, by ifindex */
-#define SLUICE_MAP_PORTS "sl_ports"	    /* port bitmaps: service ports, nat backend ports */
+#define SLUICE_MAP_PORTS "sl_ports_v2"	    /* v2: + the flow-first keys' bitmap */
 
 /* This host's own addresses, martian as sources (struct sluice_local_addr). */
 #define SLUICE_MAP_LOCAL_ADDR "sl_local_addr"
-#define SLUICE_MAP_BE_REV "sl_be_rev" /* stateless nat return: backend -> service */
+#define SLUICE_MAP_BE_REV "sl_be_rev"	  /* stateless nat return: backend -> service */
+#define SLUICE_MAP_SVC_BYID "sl_svc_byid" /* a key of each service and its value, by id */
 
 /*
  * Limits. Every array indexed by a service or backend id is sized from
@@ -322,6 +325,24 @@ _Static_assert(sizeof(struct sluice_svc) == 56, "sluice_svc layout");
  */
 #define SLUICE_SVC_F_LEADER 0x1 /* new flows go to sl_leaders[id], never to the Maglev table */
 
+/*
+ * sl_svc_byid value (array indexed by service id): one sl_services key of
+ * the service and a copy of its value, so a packet of a known flow finds
+ * its service from the flow's svc_id (an array lookup) instead of hashing
+ * the 20-byte key (issue 12). The data plane uses it only when key is the
+ * packet's own destination, port and protocol and svc.id is the index;
+ * anything else (a zeroed entry, another key of the id, a deleted or
+ * re-created service) falls back to sl_services. Userspace writes the
+ * service's main key here after sl_services and zeroes the entry before
+ * deleting the key, so a deleted service is never followed.
+ */
+struct sluice_svc_ent {
+	struct sluice_svc svc;	   /* as sl_services holds it for key */
+	struct sluice_svc_key key; /* the key; proto 0: entry unused */
+	__u32 pad;		   /* must be zero */
+};
+_Static_assert(sizeof(struct sluice_svc_ent) == 80, "sluice_svc_ent layout");
+
 /* sl_svc_rl value (array indexed by service id) and sl_client_rl value. */
 struct sluice_bucket {
 	__u64 tat; /* GCRA theoretical arrival time, ticks of CLOCK_MONOTONIC */
@@ -474,13 +495,18 @@ struct sluice_subset {
 _Static_assert(sizeof(struct sluice_subset) == 136, "sluice_subset layout");
 
 /*
- * sl_ports value (array of one, BPF_F_MMAPABLE): two bitmaps of the 65536
- * ports, word p / 64, bit p % 64, that let a packet skip a hash lookup
- * that cannot hit (issue 12):
+ * sl_ports_v2 value (array of one, BPF_F_MMAPABLE): bitmaps of 65536 bits,
+ * word p / 64, bit p % 64, that let a packet skip a hash lookup that cannot
+ * hit (issue 12). svc and ret are indexed by port, flow by
+ * sluice_key_bit():
  *  - svc: some sl_services key has destination port p; a packet whose
  *    destination port is clear is no service without the sl_services lookup;
  *  - ret: some nat backend record has port p; a packet matching no service
- *    whose source port is clear is no nat reply: no sl_nat_rev lookup.
+ *    whose source port is clear is no nat reply: no sl_nat_rev lookup;
+ *  - flow: some sl_services key of a nat or ipip service hashes to the bit;
+ *    a packet whose (destination, port, protocol) bit is set looks its flow
+ *    up first (service.h): one that is clear (a local service, no service)
+ *    would only pay a flow table miss, and takes sl_services first.
  * Read only while valid == SLUICE_PORTS_VALID: userspace sets it after it
  * filled both from the maps, so a zeroed map (a fresh pin, tests writing
  * the maps directly) is off and every packet takes both lookups. A bit may
@@ -492,11 +518,26 @@ _Static_assert(sizeof(struct sluice_subset) == 136, "sluice_subset layout");
 #define SLUICE_PORT_WORDS 1024 /* 65536 ports / 64 */
 #define SLUICE_PORTS_VALID 0x736c706f727473ull
 struct sluice_ports {
-	__u64 valid;		      /* SLUICE_PORTS_VALID: the bitmaps are complete */
-	__u64 svc[SLUICE_PORT_WORDS]; /* service destination ports */
-	__u64 ret[SLUICE_PORT_WORDS]; /* nat backend ports (replies' source ports) */
+	__u64 valid;		       /* SLUICE_PORTS_VALID: the bitmaps are complete */
+	__u64 svc[SLUICE_PORT_WORDS];  /* service destination ports */
+	__u64 ret[SLUICE_PORT_WORDS];  /* nat backend ports (replies' source ports) */
+	__u64 flow[SLUICE_PORT_WORDS]; /* keys of nat and ipip services, by sluice_key_bit() */
 };
-_Static_assert(sizeof(struct sluice_ports) == 8 + 2 * 8 * SLUICE_PORT_WORDS, "sluice_ports layout");
+_Static_assert(sizeof(struct sluice_ports) == 8 + 3 * 8 * SLUICE_PORT_WORDS, "sluice_ports layout");
+
+/*
+ * The flow bitmap's bit of a service key (address, port and protocol as a
+ * packet carries them): a multiplicative hash of the folded words, the
+ * same in the data plane and userspace. A few instructions, where the
+ * flow table miss it saves costs a 40-byte jhash and a bucket walk.
+ */
+static inline __u32 sluice_key_bit(const union sluice_addr *addr, __be16 port, __u8 proto)
+{
+	__u32 x = addr->u32[0] ^ addr->u32[1] ^ addr->u32[2] ^ addr->u32[3] ^ ((__u32)port << 8) ^
+		  proto;
+
+	return (x * 0x9e3779b1u) >> 16;
+}
 
 /* sl_config value (array of one): gateway-wide settings that change at run time. */
 struct sluice_config {

@@ -22,6 +22,14 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sl_services SEC(".maps");
 
+/* A key of each service and its value, indexed by service id (struct sluice_svc_ent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_svc_ent);
+} sl_svc_byid SEC(".maps");
+
 /* Per-service verdict counters, indexed by service id: 4.5 MiB per possible CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -307,7 +315,7 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct sluice_ports);
-} sl_ports SEC(".maps");
+} sl_ports_v2 SEC(".maps");
 
 /* Gateway-wide settings (one entry). */
 struct {

@@ -52,6 +52,9 @@
  * always there; the clock is read only where it is needed (see
  * sluice_flow_touch).
  *
+ * The flow lookup is the service match's on a key of a nat or ipip service
+ * (service.h, flow first): it hands this stage the entry it found.
+ *
  * Userspace swaps a whole inner table in one update of sl_maglev, and M sits
  * inside the table it sizes, so this stage reads one table or the other,
  * never a mix, and M always matches the table read.
@@ -82,21 +85,12 @@
 struct sluice_steer {
 	struct sluice_flow_key key; /* the packet's own 5-tuple (client -> service) */
 	struct sluice_backend *be;  /* the chosen backend (array value: never freed) */
-	__u32 backend_id;	    /* its id; SLUICE_NO_BACKEND until chosen */
-	__u32 new_flow;		    /* 1: chosen for this packet (flow inserted or moved) */
-	__u32 svc_id;		    /* redispatch (return path): the service of the flow */
+	struct sluice_flow *flow; /* key's sl_flows entry as the service match found it, or NULL */
+	__u32 backend_id;	  /* its id; SLUICE_NO_BACKEND until chosen */
+	__u32 new_flow;		  /* 1: chosen for this packet (flow inserted or moved) */
+	__u32 svc_id;		  /* redispatch (return path): the service of the flow */
 	int action; /* refused (BH_*, BRK_OPEN, NO_LEADER, LEADER_MOVED): XDP_TX (a RST) or XDP_DROP */
 };
-
-static __always_inline void sluice_flow_key_of(const struct sluice_pkt *pkt,
-					       struct sluice_flow_key *key)
-{
-	key->src = pkt->src;
-	key->dst = pkt->dst;
-	key->sport = pkt->sport;
-	key->dport = pkt->dport;
-	key->proto = pkt->l4_proto;
-}
 
 /* Idle time after which a UDP flow is steered anew. */
 static __always_inline __u64 sluice_udp_timeout(void)
@@ -420,8 +414,8 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			return SLUICE_R_ADMITTED;
 		have_lim = 1;
 	}
-	sluice_flow_key_of(pkt, &st->key);
-	f = bpf_map_lookup_elem(&sl_flows_v2, &st->key);
+	/* The service match built the key and looked the flow up, but a local service's. */
+	f = mode == SLUICE_MODE_LOCAL ? bpf_map_lookup_elem(&sl_flows_v2, &st->key) : st->flow;
 	if (!f)
 		return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, 0, 0);
 	if (f->svc_id == svc_id) {

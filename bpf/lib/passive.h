@@ -66,6 +66,11 @@
  * Publish one event (dropped silently when the ring is full). Written in
  * place in the ring (reserve, submit): no copy on the stack, whose 512
  * bytes the failover subprograms need.
+ *
+ * A SUCCESS (one per connection) does not wake the reader: a submit that
+ * finds it caught up costs a self-IPI, about 8 us on a VM (BENCHMARKS.md).
+ * The engine drains the ring on a short timer as well (watchloop.c), and
+ * every other event wakes it, taking the successes before it in order.
  */
 static __always_inline void sluice_event(__u32 type, __u32 backend_id, __u32 svc_id)
 {
@@ -78,7 +83,7 @@ static __always_inline void sluice_event(__u32 type, __u32 backend_id, __u32 svc
 	ev->backend_id = backend_id;
 	ev->svc_id = svc_id;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, type == SLUICE_EV_SUCCESS ? BPF_RB_NO_WAKEUP : 0);
 }
 
 /* Which counter of struct sluice_fo_counter sluice_fo_count() adds to. */

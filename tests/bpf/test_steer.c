@@ -358,11 +358,15 @@ DP_TEST(test_return_path_v6, return_paths(VIP6, CLIENT6, "2001:db8:b::3", "2001:
 
 /* ---- port bitmaps (sl_ports) ------------------------------------------- */
 
-/* sl_ports as given: valid or off, one service port bit and one return port bit (0: none). */
-static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
+/*
+ * sl_ports_v2 as given: valid or off, one service port bit and one return
+ * port bit (0: none), and the flow bit of key (NULL: none).
+ */
+static void ports_put_flow(int valid, uint16_t svc_port, uint16_t ret_port,
+			   const struct sluice_svc_key *key)
 {
 	static struct sluice_ports p;
-	uint32_t zero = 0;
+	uint32_t zero = 0, bit;
 
 	memset(&p, 0, sizeof(p));
 	p.valid = valid ? SLUICE_PORTS_VALID : 0;
@@ -370,9 +374,18 @@ static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
 		p.svc[svc_port / 64] |= 1ull << (svc_port % 64);
 	if (ret_port)
 		p.ret[ret_port / 64] |= 1ull << (ret_port % 64);
-	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_ports, &zero, sizeof(zero), &p,
+	if (key) {
+		bit = sluice_key_bit(&key->addr, key->port, key->proto);
+		p.flow[bit / 64] |= 1ull << (bit % 64);
+	}
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_ports_v2, &zero, sizeof(zero), &p,
 					      sizeof(p), BPF_ANY),
 			 0);
+}
+
+static void ports_put(int valid, uint16_t svc_port, uint16_t ret_port)
+{
+	ports_put_flow(valid, svc_port, ret_port, NULL);
 }
 
 /* Send s in on ifindex: served (redirected, counted reason) or passed untouched, no service. */
@@ -846,6 +859,160 @@ static void test_unused_resteered(void **state)
 	dp_be_write(b);
 }
 
+/* ---- flow first: the service of a known flow by id (sl_svc_byid) ------- */
+
+/* Delete service id's key addr:port/proto as svc_del() does: its by-id entry first. */
+static void svc_gone(const char *addr, uint16_t port, uint8_t proto, uint32_t id)
+{
+	struct sluice_svc_ent zero = { 0 };
+	struct sluice_svc_key k = { 0 };
+
+	dp_addr(addr, &k.addr);
+	k.port = htons(port);
+	k.proto = proto;
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_byid, &id, sizeof(id), &zero,
+					      sizeof(zero), BPF_ANY),
+			 0);
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_services, &k, sizeof(k), 0), 0);
+}
+
+/* An established TCP segment of client:sport -> vip, service port port: action and reason. */
+static void est_expect(const char *client, const char *vip, uint16_t sport, uint16_t port,
+		       int action, uint32_t reason, uint32_t svc)
+{
+	struct pkt_spec s = dp_client_seg(client, vip, IPPROTO_TCP, sport, port, PKT_TCP_ACK);
+	uint8_t out[DP_OUT_MAX];
+	int olen;
+
+	dp_send_expect(&s, dp.if_gw0, action, reason, svc, out, &olen);
+}
+
+static void byid_write(uint32_t svc, const struct sluice_svc_ent *ent)
+{
+	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), ent,
+					      sizeof(*ent), BPF_ANY),
+			 0);
+}
+
+/*
+ * A nat service on vip with backend be_addr, a flow from client:sport
+ * steered to it, then its by-id entry (*ent) made to say mode local while
+ * sl_services says nat: which of the two a packet follows shows. Its id.
+ */
+static uint32_t byid_differs(const char *client, const char *vip, const char *be_addr,
+			     uint16_t sport, struct sluice_svc_ent *ent)
+{
+	uint32_t svc, be;
+
+	svc = dp_svc_one(vip, IPPROTO_TCP, SLUICE_MODE_NAT, be_addr, 80, &be);
+	est_expect(client, vip, sport, dp_svc_port(svc), XDP_REDIRECT, SLUICE_R_FWD, svc);
+	assert_int_equal(bpf_map__lookup_elem(dp.skel->maps.sl_svc_byid, &svc, sizeof(svc), ent,
+					      sizeof(*ent), 0),
+			 0);
+	assert_int_equal(ent->svc.id, svc);
+	ent->svc.mode = SLUICE_MODE_LOCAL;
+	byid_write(svc, ent);
+	return svc;
+}
+
+/*
+ * The flow bitmap decides who goes first: with the key's bit clear the
+ * service is sl_services' (the differing by-id entry unread), with it set
+ * the by-id entry's; a new flow is steered either way. IPv6.
+ */
+static void flow_first_bitmap(void)
+{
+	struct sluice_svc_key key = { 0 };
+	struct sluice_svc_ent ent;
+	uint32_t svc;
+	uint16_t port;
+
+	svc = byid_differs(CLIENT6, VIP6, "2001:db8:b::2", 43000, &ent);
+	port = dp_svc_port(svc);
+	dp_addr(VIP6, &key.addr);
+	key.port = htons(port);
+	key.proto = IPPROTO_TCP;
+	ports_put_flow(1, port, 0, NULL);
+	est_expect(CLIENT6, VIP6, 43000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	est_expect(CLIENT6, VIP6, 43001, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	ports_put_flow(1, port, 0, &key);
+	est_expect(CLIENT6, VIP6, 43000, port, XDP_PASS, SLUICE_R_ADMITTED, svc);
+	est_expect(CLIENT6, VIP6, 43002, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	ports_put(0, 0, 0);
+}
+
+/*
+ * A known flow's service comes from sl_svc_byid: an entry that differs
+ * from sl_services (local there, nat here) decides its packets, while a
+ * new flow is matched by sl_services; then the bitmap's part.
+ */
+static void test_flow_first_uses_byid(void **state)
+{
+	struct sluice_svc_ent ent;
+	uint32_t svc;
+	uint16_t port;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = byid_differs(CLIENT4, VIP4, "10.1.0.2", 41000, &ent);
+	port = dp_svc_port(svc);
+	est_expect(CLIENT4, VIP4, 41000, port, XDP_PASS, SLUICE_R_ADMITTED, svc);
+	est_expect(CLIENT4, VIP4, 41001, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	/* An entry of another key (a write port's, a reused id) is not used. */
+	ent.key.port = htons(port + 500);
+	byid_write(svc, &ent);
+	est_expect(CLIENT4, VIP4, 41000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	flow_first_bitmap();
+}
+
+/*
+ * After the service is deleted its established flows are not followed,
+ * also when its id is reused for another key; re-created under another
+ * id, the flow is steered by the new service. IPv4 and IPv6.
+ */
+static void flow_first_deleted(const char *client, const char *vip, const char *addr_a,
+			       const char *addr_b)
+{
+	struct sluice_svc val = { 0 };
+	uint32_t svc, a, b, svc2;
+	uint16_t port;
+
+	svc = dp_svc_one(vip, IPPROTO_TCP, SLUICE_MODE_NAT, addr_a, 80, &a);
+	port = dp_svc_port(svc);
+	est_expect(client, vip, 42000, port, XDP_REDIRECT, SLUICE_R_FWD, svc);
+	assert_int_equal(dp_flow_be(client, vip, 42000, port, IPPROTO_TCP), a);
+	svc_gone(vip, port, IPPROTO_TCP, svc);
+	est_expect(client, vip, 42000, port, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC);
+	/* The id taken by a service on another port: still no service here. */
+	val.id = svc;
+	val.mode = SLUICE_MODE_NAT;
+	val.hash = SLUICE_HASH_5TUPLE;
+	dp_svc_put(vip, port + 500, IPPROTO_TCP, &val);
+	est_expect(client, vip, 42000, port, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC);
+	/* The same key again under another id, with another backend: the flow moves to it. */
+	svc2 = dp.next_svc++;
+	val.id = svc2;
+	dp_svc_put(vip, port, IPPROTO_TCP, &val);
+	b = dp_be_add(svc2, addr_b, 80, SLUICE_BE_ACTIVE);
+	dp_table_publish(svc2, &b, 1);
+	est_expect(client, vip, 42000, port, XDP_REDIRECT, SLUICE_R_FWD, svc2);
+	assert_int_equal(dp_flow_be(client, vip, 42000, port, IPPROTO_TCP), b);
+}
+
+static void test_flow_first_deleted_v4(void **state)
+{
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	flow_first_deleted(CLIENT4, VIP4, "10.1.0.2", "10.1.0.3");
+}
+
+static void test_flow_first_deleted_v6(void **state)
+{
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	flow_first_deleted(CLIENT6, VIP6, "2001:db8:b::2", "2001:db8:b::3");
+}
+
 static void test_udp_idle_resteered(void **state)
 {
 	uint32_t svc, a, b;
@@ -1155,6 +1322,9 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_drained_keeps_flow),
 	cmocka_unit_test(test_unused_resteered),
 	cmocka_unit_test(test_udp_idle_resteered),
+	cmocka_unit_test(test_flow_first_uses_byid),
+	cmocka_unit_test(test_flow_first_deleted_v4),
+	cmocka_unit_test(test_flow_first_deleted_v6),
 	cmocka_unit_test(test_hash_client),
 	cmocka_unit_test(test_shard_pin),
 	cmocka_unit_test(test_shard_subset),

@@ -91,7 +91,8 @@ static void svc_set(const struct svc_def *d, struct sluice_rate rate, struct slu
 	val.mode = d->mode;
 	val.rate = rate;
 	val.client_rate = client;
-	assert_int_equal(bt_svc_put(dp.skel->maps.sl_services, d->addr, d->port, d->proto, &val),
+	assert_int_equal(bt_svc_put(dp.skel->maps.sl_services, dp.skel->maps.sl_svc_byid, d->addr,
+				    d->port, d->proto, &val),
 			 0);
 	if (d->id < SLUICE_MAX_SERVICES)
 		assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_svc_rl, &d->id,

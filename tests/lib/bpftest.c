@@ -56,16 +56,33 @@ struct sluice_rate bt_rate_of(uint32_t pps, uint32_t burst)
 	return r;
 }
 
-int bt_svc_put(struct bpf_map *services, const char *addr, uint16_t port, uint8_t proto,
-	       const struct sluice_svc *val)
+int bt_svc_put(struct bpf_map *services, struct bpf_map *byid, const char *addr, uint16_t port,
+	       uint8_t proto, const struct sluice_svc *val)
 {
 	struct sluice_svc_key key = { 0 };
+	struct sluice_svc_ent ent = { 0 };
+	struct sluice_svc old;
+	uint32_t id;
 
 	if (bt_addr_parse(addr, &key.addr))
 		return -EINVAL;
 	key.port = htons(port);
 	key.proto = proto;
+	/* A key moving to another id leaves its old id's entry, as svc_del does. */
+	if (byid && !bpf_map__lookup_elem(services, &key, sizeof(key), &old, sizeof(old), 0) &&
+	    old.id != val->id && old.id < SLUICE_MAX_SERVICES) {
+		id = old.id;
+		if (bpf_map__update_elem(byid, &id, sizeof(id), &ent, sizeof(ent), BPF_ANY))
+			return -errno;
+	}
 	if (bpf_map__update_elem(services, &key, sizeof(key), val, sizeof(*val), BPF_ANY))
+		return -errno;
+	if (!byid || val->id >= SLUICE_MAX_SERVICES)
+		return 0;
+	ent.svc = *val;
+	ent.key = key;
+	id = val->id;
+	if (bpf_map__update_elem(byid, &id, sizeof(id), &ent, sizeof(ent), BPF_ANY))
 		return -errno;
 	return 0;
 }

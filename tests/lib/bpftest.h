@@ -41,9 +41,12 @@ int bt_addr_parse(const char *s, union sluice_addr *a);
 /* A token bucket of pps packets/s and burst packets, built as the CLI builds it. */
 struct sluice_rate bt_rate_of(uint32_t pps, uint32_t burst);
 
-/* Add or replace the service addr:port/proto of sl_services with val; 0 or -errno. */
-int bt_svc_put(struct bpf_map *services, const char *addr, uint16_t port, uint8_t proto,
-	       const struct sluice_svc *val);
+/*
+ * Add or replace the service addr:port/proto of sl_services with val, and
+ * (byid not NULL) its sl_svc_byid entry as svc.c writes it; 0 or -errno.
+ */
+int bt_svc_put(struct bpf_map *services, struct bpf_map *byid, const char *addr, uint16_t port,
+	       uint8_t proto, const struct sluice_svc *val);
 
 /* Sum of one per-CPU counter of map over ncpus possible CPUs; 0 or -errno. */
 int bt_counter_sum(struct bpf_map *map, uint32_t idx, int ncpus, struct sluice_counter *sum);

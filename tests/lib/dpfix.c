@@ -352,7 +352,9 @@ uint16_t dp_svc_port(uint32_t id)
 
 void dp_svc_put(const char *addr, uint16_t port, uint8_t proto, const struct sluice_svc *val)
 {
-	CHECK_EQ(bt_svc_put(dp.skel->maps.sl_services, addr, port, proto, val), 0);
+	CHECK_EQ(bt_svc_put(dp.skel->maps.sl_services, dp.skel->maps.sl_svc_byid, addr, port, proto,
+			    val),
+		 0);
 }
 
 void dp_res_set(uint32_t id, const struct sluice_svc_res *res)

@@ -191,12 +191,12 @@ static void test_pins_reused(void **state)
 	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
 }
 
-/* Bit port of sl_ports' service (ret 0) or return (ret 1) bitmap; 0 also when it is off. */
+/* Bit port of sl_ports_v2's service (ret 0), return (1) or flow (2) bitmap; 0 also when off. */
 static int port_bit(int ret, __u16 port)
 {
 	static struct sluice_ports p;
 	__u32 zero = 0;
-	const __u64 *w = ret ? p.ret : p.svc;
+	const __u64 *w = ret == 2 ? p.flow : ret ? p.ret : p.svc;
 
 	assert_int_equal(bpf_map_lookup_elem(pr->maps.ports, &zero, &p), 0);
 	if (p.valid != SLUICE_PORTS_VALID)
@@ -256,12 +256,101 @@ static void test_ports_maps(void **state)
 	assert_false(port_bit(0, 8446));
 }
 
+/* The flow-first bit of key in sl_ports_v2 (0 also when the bitmaps are off). */
+static int flow_bit(const struct sluice_svc_key *key)
+{
+	__u32 bit = sluice_key_bit(&key->addr, key->port, key->proto);
+
+	return port_bit(2, (__u16)bit);
+}
+
+/* sl_svc_byid[id] as the data plane reads it. */
+static struct sluice_svc_ent byid(__u32 id)
+{
+	struct sluice_svc_ent e;
+
+	assert_int_equal(bpf_map_lookup_elem(pr->maps.svc_byid, &id, &e), 0);
+	return e;
+}
+
+/*
+ * sl_svc_byid (the service of a known flow, by id): the main key and its
+ * value after add and set (a write port's key never replaces it), zeroed
+ * by del, so a deleted service's flows are never followed.
+ */
+static void test_byid_maps(void **state)
+{
+	struct sluice_svc_key a = svctest_key("2001:db8::7", 8080, IPPROTO_TCP);
+	struct svc_conf conf = svctest_conf(SLUICE_MODE_NAT, 1031, 8081);
+	struct sluice_svc_ent e;
+	struct sluice_svc s;
+	__u32 id;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	struct sluice_svc_key w = svctest_key("2001:db8::7", 8081, IPPROTO_TCP);
+	struct sluice_svc_key l = svctest_key("192.0.2.77", 8080, IPPROTO_TCP);
+
+	id = svctest_add_svc(&a, &conf);
+	/* The flow bits: nat keys (the write port's too), not a local service's. */
+	assert_true(flow_bit(&a));
+	assert_true(flow_bit(&w));
+	memset(&conf, 0, sizeof(conf));
+	svctest_add_svc(&l, &conf);
+	if (flow_bit(&l))
+		assert_true(sluice_key_bit(&l.addr, l.port, l.proto) ==
+				    sluice_key_bit(&a.addr, a.port, a.proto) ||
+			    sluice_key_bit(&l.addr, l.port, l.proto) ==
+				    sluice_key_bit(&w.addr, w.port, w.proto));
+	assert_int_equal(svc_del(&pr->maps, &l, NULL), 0);
+	e = byid(id);
+	assert_memory_equal(&e.key, &a, sizeof(a));
+	assert_int_equal(svc_get(&pr->maps, &a, &s), 0);
+	assert_memory_equal(&e.svc, &s, sizeof(s));
+	memset(&conf, 0, sizeof(conf));
+	conf.has_rate = 1;
+	conf.rate_pps = 5000;
+	assert_int_equal(svc_set(&pr->maps, &a, &conf, NULL), 0);
+	e = byid(id);
+	assert_memory_equal(&e.key, &a, sizeof(a));
+	assert_int_equal(e.svc.rate.pps, 5000);
+	/* A refused set leaves the entry as sl_services is. */
+	memset(&conf, 0, sizeof(conf));
+	conf.has_burst = 1;
+	conf.burst = 3;
+	assert_int_equal(svc_set(&pr->maps, &a, &conf, NULL), -EINVAL);
+	e = byid(id);
+	assert_int_equal(svc_get(&pr->maps, &a, &s), 0);
+	assert_memory_equal(&e.svc, &s, sizeof(s));
+	/* Pins of ABI 9 (no sl_svc_byid): the loader fills the new map from sl_services. */
+	{
+		char path[PATH_MAX];
+
+		assert_true(snprintf(path, sizeof(path), "%s/%s", pr->root, SLUICE_MAP_SVC_BYID) <
+			    (int)sizeof(path));
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(loader_maps_ensure(pr->root), 0);
+		maps_close(&pr->maps);
+		assert_int_equal(maps_open(&pr->maps, pr->root), 0);
+		e = byid(id);
+		assert_memory_equal(&e.key, &a, sizeof(a));
+		assert_memory_equal(&e.svc, &s, sizeof(s));
+	}
+	assert_int_equal(svc_del(&pr->maps, &a, NULL), 0);
+	assert_false(flow_bit(&a));
+	assert_false(flow_bit(&w));
+	e = byid(id);
+	assert_int_equal(e.key.proto, 0);
+	assert_int_equal(e.svc.mode, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_dup_set_del_reuse),
 		cmocka_unit_test(test_pins_reused),
 		cmocka_unit_test(test_ports_maps),
+		cmocka_unit_test(test_byid_maps),
 	};
 
 	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);

@@ -39,7 +39,7 @@
  * is itself the return translation of the pair's other flow, so it
  * ping-pongs too (both out of gw0 towards the client: XDP_TX).
  * not_svc_port is a packet to a port no service has: with the port bitmaps
- * on (sl_ports, filled as userspace fills them; --ports-off leaves them
+ * on (sl_ports_v2, filled as userspace fills them; --ports-off leaves them
  * off) it takes neither hash lookup.
  * nat_new_res is nat_new with the resilience checks active: each re-steer
  * gives back the old flow's bulkhead slot and takes a new one (atomics on
@@ -225,7 +225,7 @@ static int add_service_mode(struct sluice_bpf *skel, const char *addr, uint16_t 
 	val.mode = mode;
 	val.rate = rate;
 	val.client_rate = client;
-	return bt_svc_put(skel->maps.sl_services, addr, port, proto, &val);
+	return bt_svc_put(skel->maps.sl_services, skel->maps.sl_svc_byid, addr, port, proto, &val);
 }
 
 static int add_service(struct sluice_bpf *skel, const char *addr, uint32_t id,
@@ -283,7 +283,7 @@ static int bench_ports(struct sluice_bpf *skel)
 	maps_init(&m);
 	m.services = bpf_map__fd(skel->maps.sl_services);
 	m.backends = bpf_map__fd(skel->maps.sl_backends);
-	m.ports = bpf_map__fd(skel->maps.sl_ports);
+	m.ports = bpf_map__fd(skel->maps.sl_ports_v2);
 	return ports_ready(&m);
 }
 
@@ -521,19 +521,23 @@ static int run_once(int prog_fd, struct bench_path *p, int repeat, double *ns, d
 	return 0;
 }
 
-enum syn_path { SYN_FLOOR, SYN_NOFO, SYN_FO, SYN_RST, SYN_PATHS };
+enum syn_path { SYN_FLOOR, SYN_NOFO, SYN_FO, SYN_RST, SYN_ACK, SYN_PATHS };
 
-static const char *const syn_names[SYN_PATHS] = { "floor_1", "nat_syn_nofo", "nat_syn", "nat_rst" };
+static const char *const syn_names[SYN_PATHS] = { "floor_1", "nat_syn_nofo", "nat_syn", "nat_rst",
+						  "nat_synack" };
 static const char *const syn_what[SYN_PATHS] = {
 	"floor_xdp, one repetition per call: the call's fixed cost + parse",
 	"sluice_xdp: first SYN of a new nat TCP flow (20 B of options), failover off",
 	"sluice_xdp: the same with failover on (retries 2): the SYN kept in sl_syn",
 	"sluice_xdp: the backend's RST answering nat_syn's SYN: swallowed, the flow moved, "
 	"the SYN rebuilt to the other backend (XDP_TX)",
+	"sluice_xdp: the backend's SYN-ACK answering nat_syn_nofo's SYN, the event reader caught "
+	"up (a SUCCESS event, the flow ESTABLISHED, SNAT)",
 };
-static const int syn_action[SYN_PATHS] = { XDP_PASS, XDP_REDIRECT, XDP_REDIRECT, XDP_TX };
+static const int syn_action[SYN_PATHS] = { XDP_PASS, XDP_REDIRECT, XDP_REDIRECT, XDP_TX,
+					   XDP_REDIRECT };
 static double syn_ns[SYN_PATHS][SYN_CALLS]; /* the kernel's time of each call, sorted after */
-static double syn_med[SYN_PATHS] = { -1, -1, -1, -1 };
+static double syn_med[SYN_PATHS] = { -1, -1, -1, -1, -1 };
 static int syn_wrong[SYN_PATHS];
 
 /* MSS 1460, SACK-permitted, timestamps, NOP, window scale 7: what Linux sends. */
@@ -565,10 +569,11 @@ static int run_single(int fd, const uint8_t *in, int len, int ifindex, uint8_t *
 
 /*
  * The client's SYN number i to vip (a source port of its own: every call a
- * first SYN), or the backend's RST answering it: from the address and port
- * the SYN was sent to (the frame out: IPv4 destination at 30, port at 36).
+ * first SYN), or the backend's answer to it (reply: RST or SYN-ACK) from
+ * the address and port the SYN was sent to (the frame out: IPv4
+ * destination at 30, port at 36).
  */
-static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *buf)
+static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t reply, uint8_t *buf)
 {
 	struct pkt_spec s = { .src = BENCH_CLIENT,
 			      .dst = vip,
@@ -592,10 +597,10 @@ static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *bu
 		s.dst = BENCH_CLIENT;
 		s.sport = (uint16_t)(syn_out[36] << 8 | syn_out[37]);
 		s.dport = 1024 + i;
-		s.tcp_flags = PKT_TCP_RST | PKT_TCP_ACK;
-		s.seq = 0;
+		s.tcp_flags = reply | PKT_TCP_ACK;
+		s.seq = reply == PKT_TCP_SYN ? SYN_ISN ^ 0xffffu : 0;
 		s.ack = SYN_ISN + 1;
-		s.window = 0;
+		s.window = reply == PKT_TCP_SYN ? 65160 : 0;
 		s.tcp_opt_len = 0;
 	}
 	len = pkt_build(&s, buf, PKT_BUF_MAX, &lay);
@@ -617,6 +622,7 @@ static int syn_frame(int i, const char *vip, const uint8_t *syn_out, uint8_t *bu
 static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
 {
 	uint8_t in[PKT_BUF_MAX], out[PKT_BUF_MAX] = { 0 }, syn_out[PKT_BUF_MAX] = { 0 };
+	uint8_t nofo_out[PKT_BUF_MAX] = { 0 }, *o;
 	int i, p, len, act = -1, err;
 
 	for (i = 0; i < SYN_CALLS; i++) {
@@ -626,14 +632,26 @@ static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
 			if (p == SYN_FLOOR) {
 				len = paths[0].len;
 				memcpy(in, paths[0].frame, len);
+			} else if (p == SYN_RST) {
+				len = syn_frame(i, SYN_VIP, syn_out, PKT_TCP_RST, in);
+			} else if (p == SYN_ACK) {
+				len = syn_frame(i, SYN_VIP_NOFO, nofo_out, PKT_TCP_SYN, in);
 			} else {
-				len = syn_frame(i, p == SYN_NOFO ? SYN_VIP_NOFO : SYN_VIP,
-						p == SYN_RST ? syn_out : NULL, in);
+				len = syn_frame(i, p == SYN_NOFO ? SYN_VIP_NOFO : SYN_VIP, NULL, 0,
+						in);
 			}
 			if (len < 0)
 				return len;
-			err = run_single(fd, in, len, p == SYN_RST ? if_gw1 : if_gw0,
-					 p == SYN_FO ? syn_out : out, &act, &syn_ns[p][i]);
+			/*
+			 * The SYN-ACK finds the reader caught up, as a daemon that
+			 * keeps up leaves it: its event's wakeup, if any, is in it.
+			 */
+			if (p == SYN_ACK && events && ring_buffer__consume(events) < 0)
+				return -EIO;
+			o = p == SYN_FO ? syn_out : p == SYN_NOFO ? nofo_out : out;
+			err = run_single(fd, in, len,
+					 p == SYN_RST || p == SYN_ACK ? if_gw1 : if_gw0, o, &act,
+					 &syn_ns[p][i]);
 			if (err)
 				return err;
 			if (act != syn_action[p])
@@ -786,7 +804,7 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
 	       "        (UDP, udp timeout 1 ns); nat_rev is the pair's return path;\n"
-	       "        sl_ports %s; nat_new_res also takes and gives back a\n"
+	       "        sl_ports_v2 %s; nat_new_res also takes and gives back a\n"
 	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
 	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
 	       "        matches), every other path with it off; tc_* rows run sluice_tc\n"

@@ -27,6 +27,8 @@
 static const struct maps_spec map_specs[] = {
 	{ SLUICE_MAP_SERVICES, offsetof(struct sluice_maps, services), BPF_MAP_TYPE_HASH,
 	  sizeof(struct sluice_svc_key), sizeof(struct sluice_svc), SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_SVC_BYID, offsetof(struct sluice_maps, svc_byid), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct sluice_svc_ent), SLUICE_MAX_SERVICES, 0 },
 	{ SLUICE_MAP_SVC_STATS, offsetof(struct sluice_maps, svc_stats), BPF_MAP_TYPE_PERCPU_ARRAY,
 	  sizeof(__u32), sizeof(struct sluice_svc_counters), SLUICE_MAX_SERVICES, 0 },
 	{ SLUICE_MAP_GLB_STATS, offsetof(struct sluice_maps, glb_stats), BPF_MAP_TYPE_PERCPU_ARRAY,

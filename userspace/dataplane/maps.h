@@ -16,6 +16,7 @@
 
 struct sluice_maps {
 	int services;	     /* sl_services */
+	int svc_byid;	     /* sl_svc_byid */
 	int svc_stats;	     /* sl_svc_stats_v4 */
 	int glb_stats;	     /* sl_glb_stats_v2 */
 	int svc_rl;	     /* sl_svc_rl */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * sl_ports, the port bitmaps in front of the data plane's service and
+ * sl_ports_v2, the bitmaps in front of the data plane's service and
  * return-path lookups (struct sluice_ports in sluice_abi.h): kept by the
  * write modules that add the keys and records the bits stand for (svc.c:
  * service keys, backend.c: backend records), through an mmap of the map
@@ -36,5 +36,15 @@ int ports_note_ret(const struct sluice_maps *m, __u16 port);
 
 /* A service key with port was deleted: clear its bit unless another key has it. */
 int ports_forget_svc(const struct sluice_maps *m, __u16 port);
+
+/*
+ * The flow bitmap (flow first, sluice_abi.h): key of a service in mode is
+ * about to be, or was, written (nothing unless nat or ipip); key was
+ * deleted or is no longer steering: its bit cleared unless another
+ * steering key hashes to it. A clear bit only costs that key's packets
+ * the flow-first shortcut, a stale one a flow table miss.
+ */
+int ports_note_flow(const struct sluice_maps *m, const struct sluice_svc_key *key, __u8 mode);
+int ports_forget_flow(const struct sluice_maps *m, const struct sluice_svc_key *key);
 
 #endif /* SLUICE_PORTS_H */

@@ -262,6 +262,30 @@ static int clear_id_state(const struct sluice_maps *m, __u32 id)
 	return err;
 }
 
+/*
+ * sl_svc_byid[id] := key and its value val, or zeroed (key NULL): the data
+ * plane follows a known flow to its service through it (struct
+ * sluice_svc_ent). Written after sl_services, zeroed before a key goes: a
+ * zeroed entry only costs packets the sl_services lookup.
+ */
+static int byid_put(const struct sluice_maps *m, __u32 id, const struct sluice_svc_key *key,
+		    const struct sluice_svc *val)
+{
+	struct sluice_svc_ent ent;
+	int err;
+
+	memset(&ent, 0, sizeof(ent));
+	if (key) {
+		ent.svc = *val;
+		ent.key = *key;
+	}
+	if (!bpf_map_update_elem(m->svc_byid, &id, &ent, BPF_ANY))
+		return 0;
+	err = -errno;
+	err_set("cannot write %s[%u]: %s", SLUICE_MAP_SVC_BYID, id, strerror(-err));
+	return err;
+}
+
 static int lowest_free_id(const struct sluice_maps *m, __u32 *id)
 {
 	unsigned char used[SLUICE_MAX_SERVICES] = { 0 };
@@ -314,12 +338,34 @@ static struct sluice_svc write_value(const struct sluice_svc *v)
 	return w;
 }
 
-/* The bits of a service's key and write port (0: none) in sl_ports. */
-static int svc_ports_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp)
+/* The flow bits of a service's key and write port (0: none), in mode (ports.h). */
+static int svc_flow_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp,
+			 __u8 mode)
+{
+	struct sluice_svc_key wkey = key_at(key, wp);
+	int err = ports_note_flow(m, key, mode);
+
+	return err || !wp ? err : ports_note_flow(m, &wkey, mode);
+}
+
+/* The bits of a service's key and write port (0: none) in sl_ports_v2. */
+static int svc_ports_note(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp,
+			  __u8 mode)
 {
 	int err = ports_note_svc(m, ntohs(key->port));
 
-	return err ? err : ports_note_svc(m, wp);
+	if (!err)
+		err = ports_note_svc(m, wp);
+	return err ? err : svc_flow_note(m, key, wp, mode);
+}
+
+/* After a key's delete (or its service left nat and ipip): its flow bit. */
+static int svc_flow_forget(const struct sluice_maps *m, const struct sluice_svc_key *key, __u16 wp)
+{
+	struct sluice_svc_key wkey = key_at(key, wp);
+	int err = ports_forget_flow(m, key);
+
+	return err || !wp ? err : ports_forget_flow(m, &wkey);
 }
 
 int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
@@ -392,7 +438,7 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 		}
 	}
 	/* The ports' bits before the keys (ports.h), and again after them. */
-	err = svc_ports_note(m, key, wp);
+	err = svc_ports_note(m, key, wp, value.mode);
 	if (err) {
 		publish_table_delete(m, id);
 		res_purge_service(m, id);
@@ -427,7 +473,9 @@ int svc_add(const struct sluice_maps *m, const struct sluice_svc_key *key,
 			err_set("cannot add the write port: %s", strerror(-err));
 		return err;
 	}
-	err = svc_ports_note(m, key, wp);
+	err = svc_ports_note(m, key, wp, value.mode);
+	if (!err)
+		err = byid_put(m, id, key, &value);
 	if (err)
 		return err;
 	if (added)
@@ -442,8 +490,8 @@ static void restore_key(const struct sluice_maps *m, const struct sluice_svc_key
 	bpf_map_update_elem(m->services, key, old, BPF_EXIST);
 }
 
-int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
-	    const struct svc_conf *conf, struct sluice_svc *updated)
+static int svc_set_keys(const struct sluice_maps *m, const struct sluice_svc_key *key,
+			const struct svc_conf *conf, struct sluice_svc *updated)
 {
 	struct sluice_svc old, value, wval;
 	struct sluice_svc_key wkey, old_wkey;
@@ -630,6 +678,36 @@ undo_res:
 	return err;
 }
 
+/*
+ * The keys' changes with the service's sl_svc_byid entry zeroed meanwhile,
+ * then written from what sl_services holds after them (a failed set may
+ * leave some of its writes in place).
+ */
+int svc_set(const struct sluice_maps *m, const struct sluice_svc_key *key,
+	    const struct svc_conf *conf, struct sluice_svc *updated)
+{
+	struct svc_info before, after;
+	int err, err2;
+
+	if (svc_info_get(m, key, &before))
+		return svc_set_keys(m, key, conf, updated); /* it says why */
+	err = byid_put(m, before.svc.id, NULL, NULL);
+	if (err)
+		return err;
+	err = svc_set_keys(m, key, conf, updated);
+	err2 = svc_info_get(m, key, &after);
+	if (!err2)
+		err2 = byid_put(m, after.svc.id, key, &after.svc);
+	/* The flow bits follow the mode and the write port. */
+	if (!err2)
+		err2 = svc_flow_note(m, key, after.write_port, after.svc.mode);
+	if (!err2 && after.svc.mode != before.svc.mode)
+		err2 = svc_flow_forget(m, key, 0);
+	if (!err2 && before.write_port && before.write_port != after.write_port)
+		err2 = svc_flow_forget(m, key, before.write_port);
+	return err ? err : err2;
+}
+
 int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struct sluice_svc *old)
 {
 	struct sluice_svc_key wkey;
@@ -646,6 +724,8 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	 * delete again. Then the write port, then the service's key.
 	 */
 	err = backend_purge_service(m, info.svc.id);
+	if (!err)
+		err = byid_put(m, info.svc.id, NULL, NULL); /* before the keys: never followed */
 	if (err)
 		return err;
 	wkey = key_at(key, info.write_port);
@@ -664,6 +744,8 @@ int svc_del(const struct sluice_maps *m, const struct sluice_svc_key *key, struc
 	err = ports_forget_svc(m, ntohs(key->port));
 	if (!err)
 		err = ports_forget_svc(m, info.write_port);
+	if (!err)
+		err = svc_flow_forget(m, key, info.write_port);
 	if (err)
 		return err;
 	/* The id is free now; clear it so nothing stale shows or carries over. */

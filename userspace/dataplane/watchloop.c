@@ -2,8 +2,14 @@
 /*
  * The breaker engine (see watchloop.h). Its sources sit in an epoll fd of
  * its own, which is what the caller polls: the ring buffer's epoll fd (one
- * more level of nesting; the kernel allows four), the sweep timer and the
- * due timer.
+ * more level of nesting; the kernel allows four), the sweep timer, the
+ * due timer and the drain timer.
+ *
+ * The drain timer: the data plane submits SUCCESS events without waking
+ * the reader (passive.h: a wakeup is a self-IPI, microseconds per
+ * connection), so the ring is also read every WATCHLOOP_DRAIN_MS. A
+ * success reaches the engine at most that late (sooner when any other
+ * event wakes the reader), stamped with its own time (ts_ns).
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -21,14 +27,16 @@
 #include "watch.h"
 #include "watchloop.h"
 
-enum { SRC_RING = 1, SRC_SWEEP, SRC_DUE };
+enum { SRC_RING = 1, SRC_SWEEP, SRC_DUE, SRC_DRAIN };
+
+#define WATCHLOOP_DRAIN_MS 10
 
 struct watchloop {
 	const struct sluice_maps *m;
 	struct watchloop_conf conf;
 	struct watch *w;
 	struct ring_buffer *rb;
-	int ep, tsweep, tdue;
+	int ep, tsweep, tdue, tdrain;
 	int failed; /* a signal's error, seen after the ring buffer's batch */
 	struct watchloop_stats stats;
 };
@@ -178,7 +186,8 @@ static int on_sweep(struct watchloop *l)
 int watchloop_dispatch(struct watchloop *l)
 {
 	struct epoll_event evs[4];
-	int n, i, err = 0;
+	__u64 events = l->stats.events;
+	int n, i, err = 0, rearm = 0;
 
 	n = epoll_wait(l->ep, evs, 4, 0);
 	if (n < 0) {
@@ -193,6 +202,11 @@ int watchloop_dispatch(struct watchloop *l)
 		case SRC_RING:
 			err = on_ring(l);
 			break;
+		case SRC_DRAIN:
+			drain(l->tdrain);
+			err = on_ring(l);
+			rearm--; /* nothing read: nothing moved the due time */
+			break;
 		case SRC_SWEEP:
 			drain(l->tsweep);
 			err = on_sweep(l);
@@ -202,8 +216,9 @@ int watchloop_dispatch(struct watchloop *l)
 			err = step(l, watch_tick(l->w, clock_mono_ms()), "tick");
 			break;
 		}
+		rearm++;
 	}
-	if (!err)
+	if (!err && (rearm || l->stats.events != events))
 		err = arm_due(l);
 	return err;
 }
@@ -240,7 +255,7 @@ int watchloop_open(const struct sluice_maps *m, const struct watchloop_conf *con
 	l->m = m;
 	l->conf = *conf;
 	l->stats.active_flows = -1;
-	l->ep = l->tsweep = l->tdue = -1;
+	l->ep = l->tsweep = l->tdue = l->tdrain = -1;
 	err = watch_new(m, conf->only, clock_mono_ms(), report, l, &l->w);
 	if (err)
 		goto fail;
@@ -254,18 +269,23 @@ int watchloop_open(const struct sluice_maps *m, const struct watchloop_conf *con
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
 	l->tsweep = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	l->tdue = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	err = l->ep < 0 || l->tsweep < 0 || l->tdue < 0 ? -errno : 0;
+	l->tdrain = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	err = l->ep < 0 || l->tsweep < 0 || l->tdue < 0 || l->tdrain < 0 ? -errno : 0;
 	if (!err)
 		err = add_src(l->ep, ring_buffer__epoll_fd(l->rb), SRC_RING);
 	if (!err)
 		err = add_src(l->ep, l->tsweep, SRC_SWEEP);
 	if (!err)
 		err = add_src(l->ep, l->tdue, SRC_DUE);
+	if (!err)
+		err = add_src(l->ep, l->tdrain, SRC_DRAIN);
 	if (err) {
 		err_set("cannot set up the event loop: %s", strerror(-err));
 		goto fail;
 	}
 	err = arm(l->tsweep, conf->sweep_ms, conf->sweep_ms);
+	if (!err)
+		err = arm(l->tdrain, WATCHLOOP_DRAIN_MS, WATCHLOOP_DRAIN_MS);
 	if (!err)
 		err = arm_due_timer(l);
 	if (err) {
@@ -283,6 +303,8 @@ void watchloop_close(struct watchloop *l)
 {
 	if (!l)
 		return;
+	if (l->tdrain >= 0)
+		close(l->tdrain);
 	if (l->tdue >= 0)
 		close(l->tdue);
 	if (l->tsweep >= 0)

@@ -8,7 +8,9 @@
  *    failures), then a re-read of services, backends, settings and operator
  *    overrides (watch_refresh()) and the transitions due (watch_tick());
  *  - a one-shot timer for the machines' next transition of their own
- *    (open -> half-open), re-armed after every step.
+ *    (open -> half-open), re-armed after every step;
+ *  - a 10 ms timer that reads the ring: successes are submitted without a
+ *    wakeup (bpf/lib/passive.h), so they arrive at most that late.
  * The caller polls one fd (watchloop_fd(), EPOLLIN) in its own event loop
  * and calls watchloop_dispatch() when it is readable; transitions reach the
  * caller through conf->report, as watch.h reports them.
