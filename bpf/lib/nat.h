@@ -194,16 +194,16 @@ static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
 
 /*
  * A stateless translation rev of a TCP segment with SYN, FIN or RST
- * (backend -> client) that this gateway's flow contradicts: the flow is
- * here, of rev's service, on another backend (failover moved it). 1:
+ * (backend -> client) that this gateway's flow, or pending handshake,
+ * contradicts: it is here, on another backend (failover moved it). 1:
  * leave the segment untranslated.
  */
 static __always_inline int sluice_be_rev_stale(const struct sluice_pkt *pkt,
 					       const struct sluice_nat_rev *rev)
 {
-	struct sluice_flow *f = sluice_rev_flow(&pkt->dst, pkt->dport, pkt->l4_proto, rev);
+	__u32 id = sluice_rev_backend(&pkt->dst, pkt->dport, pkt->l4_proto, rev);
 
-	return f && f->svc_id == rev->svc_id && f->backend_id != rev->backend_id;
+	return id != SLUICE_NO_BACKEND && id != rev->backend_id;
 }
 
 #endif /* SLUICE_NAT_H */

@@ -545,6 +545,27 @@ uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_
 	return f.backend_id;
 }
 
+int dp_syn_get(const struct sluice_flow_key *k, struct sluice_syn *s)
+{
+	if (bpf_map__lookup_elem(dp.skel->maps.sl_syn, k, sizeof(*k), s, sizeof(*s), 0))
+		return -errno;
+	return 0;
+}
+
+uint32_t dp_conn_be(const char *client, const char *vip, uint16_t sport, uint16_t port,
+		    uint8_t proto)
+{
+	struct sluice_flow_key k = dp_key_of(client, vip, sport, port, proto);
+	struct sluice_flow f;
+	struct sluice_syn s;
+
+	if (!dp_flow_get(&k, &f))
+		return f.backend_id;
+	CHECK_EQ(dp_syn_get(&k, &s), 0);
+	CHECK_EQ(s.tries > 0 && s.tries <= SLUICE_SYN_TRIED, 1);
+	return s.tried[s.tries - 1];
+}
+
 /* ---- frames -------------------------------------------------------------- */
 
 /*
