@@ -276,7 +276,9 @@ static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice
  * handshake's backend with the flow flags it brings in bits 32..63
  * (ESTABLISHED, MOVED when failover moved it, PROBE), and the record goes
  * (ipip: the SYN-ACK reached the client, SUCCESS, the first sign of the
- * backend's answer there); -1 when there is none. A subprogram, as above.
+ * backend's answer there); -1 when there is none. The client's RST (any
+ * seq, as on a flow) aborts it: its backend with FIN_BOTH, the record
+ * gone. A subprogram, as above.
  */
 static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					const struct sluice_flow_key *key, __u32 svc_id, __u32 ipip)
@@ -285,9 +287,15 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 	struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 	__u32 id, fl = SLUICE_FLOW_ESTABLISHED;
 
-	if (!syn || !th || th->seq != bpf_htonl(bpf_ntohl(syn->isn) + 1))
+	if (!syn || !th)
 		return -1;
 	id = sluice_syn_backend(syn);
+	if (pkt->tcp_flags & SLUICE_TCP_RST) {
+		bpf_map_delete_elem(&sl_syn, key);
+		return (__s64)id | ((__s64)SLUICE_FLOW_FIN_BOTH << 32);
+	}
+	if (!(pkt->tcp_flags & SLUICE_TCP_ACK) || th->seq != bpf_htonl(bpf_ntohl(syn->isn) + 1))
+		return -1;
 	if (syn->tries > 1)
 		fl |= SLUICE_FLOW_MOVED;
 	if (syn->state & SLUICE_SYN_PROBE)
@@ -352,7 +360,9 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 		/* A closed flow of this 5-tuple must not catch the new one's ACK. */
 		if (replace)
 			bpf_map_delete_elem(&sl_flows_v2, &st->key);
-		p = sluice_syn_again(ctx, pkt, &st->key);
+		/* A leader key's SYN goes to the leader of now, retransmitted or not. */
+		if (!(svc->flags & SLUICE_SVC_F_LEADER))
+			p = sluice_syn_again(ctx, pkt, &st->key);
 		if (p >= 0 && local)
 			return SLUICE_R_ADMITTED;
 		if (p >= 0) {
@@ -380,6 +390,25 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 		p = sluice_syn_done(ctx, pkt, &st->key, svc_id, svc->mode == SLUICE_MODE_IPIP);
 		if (p < 0 && local)
 			return SLUICE_R_ADMITTED; /* mid-connection: local records nothing */
+		if (p >= 0 && ((p >> 32) & SLUICE_FLOW_FIN_BOTH)) {
+			/* The client's RST: to the handshake's backend, nothing recorded. */
+			if (local)
+				return SLUICE_R_ADMITTED;
+			be = sluice_backend_of((__u32)p, svc_id);
+			if (!be)
+				return SLUICE_R_NO_BACKEND;
+			st->be = be;
+			st->backend_id = (__u32)p;
+			return SLUICE_CONTINUE;
+		}
+		/* A leader key's handshake completes on the leader only (as a flow's next segment). */
+		if (p >= 0 && !local && (svc->flags & SLUICE_SVC_F_LEADER) &&
+		    sluice_leader_id(svc_id) != (__u32)p) {
+			if (!have_lim)
+				sluice_bh_limits(svc_id, lim);
+			reason = SLUICE_R_LEADER_MOVED;
+			goto refuse;
+		}
 		if (p >= 0) {
 			if (!have_lim)
 				sluice_bh_limits(svc_id, lim);
