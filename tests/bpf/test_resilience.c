@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -575,6 +576,153 @@ static void hygiene_drop(const char *client, uint32_t svc, uint16_t sport, uint8
 	assert_int_not_equal(flow_get(client, VIP4, sport, svc, IPPROTO_TCP, &f), 0);
 }
 
+/* ---- SYN flood defence (flow.h: no flow state before the handshake completes) ---- */
+
+/* Entries in the flow table (the whole of it: a bounded walk). */
+static int flows_count(void)
+{
+	struct sluice_flow_key k, next;
+	int n = 0, err;
+
+	err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v2, NULL, &next, sizeof(next));
+	while (!err && n < 1000000) {
+		n++;
+		k = next;
+		err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v2, &k, &next, sizeof(next));
+	}
+	return n;
+}
+
+/*
+ * A SYN leaves no flow and holds no slot, only its pending handshake on
+ * the backend it went to; the client's ACK (seq ISN + 1) creates the flow
+ * there, ESTABLISHED, with the slot; an ACK of another seq does not.
+ */
+static void test_syn_pending(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 2 };
+	struct sluice_flow_key k;
+	struct sluice_syn syn;
+	struct sluice_flow f;
+	struct pkt_spec s;
+	uint32_t svc, be;
+	int n0;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	n0 = flows_count();
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(flows_count(), n0);
+	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
+	k = dp_key_of(CLIENT4, VIP4, 1000, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_equal(dp_syn_get(&k, &syn), 0);
+	assert_int_equal(syn.tries, 1);
+	assert_int_equal(syn.tried[0], be);
+	/* Its retransmission changes nothing. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(flows_count(), n0);
+	/* An ACK that is not the handshake's (seq not ISN + 1): steered, no slot. */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK);
+	s.tcp_raw = 1;
+	s.seq = 0x01020304u + 7;
+	s.window = 512;
+	{
+		uint8_t out[DP_OUT_MAX];
+		int olen;
+
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	}
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED);
+	/* The real handshake of another port: the ACK takes the slot, on the SYN's backend. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	assert_int_equal(flow_get(CLIENT4, VIP4, 1001, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.backend_id, be);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
+	k = dp_key_of(CLIENT4, VIP4, 1001, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_not_equal(dp_syn_get(&k, &syn), 0);
+	/* Its next ACK is the flow's: no second slot. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+}
+
+/*
+ * The bulkhead at the SYN and at the ACK: a full service refuses the SYN
+ * (RST, as before); two SYNs admitted for the last slot race at their
+ * ACKs, and the second is refused with a RST at its own ack: no
+ * connection is ever admitted over the limit.
+ */
+static void test_syn_bulkhead(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 2 };
+	struct pkt_spec s;
+	uint32_t svc, be;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 2);
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, ACK);
+	dp_rst_expect(&s, svc, SLUICE_R_BH_SERVICE);
+	assert_int_equal(dp_conns(svc), 2);
+	/* Full: refused at the SYN, nothing pending. */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN);
+	dp_rst_expect(&s, svc, SLUICE_R_BH_SERVICE);
+	assert_int_equal(dp_conns(svc), 2);
+}
+
+/*
+ * A flood of spoofed SYNs (random sources, never answered) at a service
+ * with a bulkhead: the flow table and the counts stay as they were, and a
+ * real client still connects and holds its slot.
+ */
+static void test_syn_flood(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 4 };
+	uint8_t out[DP_OUT_MAX];
+	struct pkt_spec s;
+	uint32_t svc, be, i, x = 0x2545f491u;
+	int64_t g0;
+	char src[32];
+	int n0, olen;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	n0 = flows_count();
+	g0 = dp_conns(SLUICE_CONNS_GLOBAL);
+	for (i = 0; i < 2000; i++) {
+		/* xorshift32: sources spread over 10.64.0.0/10, any port. */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		snprintf(src, sizeof(src), "10.%u.%u.%u", 64 + ((x >> 16) & 63), (x >> 8) & 255,
+			 (x & 254) + 1);
+		s = client_seg(src, VIP4, IPPROTO_TCP, (uint16_t)(1024 + (x >> 20)), svc, SYN);
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	}
+	assert_int_equal(flows_count(), n0);
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(dp_conns(SLUICE_CONNS_GLOBAL), g0);
+	/* A real client connects all the same, and only it holds a slot and a flow. */
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	assert_int_equal(flows_count(), n0 + 1);
+	assert_int_equal(flow_be(CLIENT4, VIP4, 1000, svc), be);
+}
+
 /*
  * Segment hygiene (bpf/lib/hygiene.h): an invalid segment or a martian
  * source is dropped, never answered with a RST, and takes no flow and no
@@ -1062,6 +1210,9 @@ int main(void)
 		cmocka_unit_test(test_release_nat),
 		cmocka_unit_test(test_release_client_fin),
 		cmocka_unit_test(test_nonsyn_no_slot),
+		cmocka_unit_test(test_syn_pending),
+		cmocka_unit_test(test_syn_bulkhead),
+		cmocka_unit_test(test_syn_flood),
 		cmocka_unit_test(test_hygiene_no_state),
 		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_breaker_next),
