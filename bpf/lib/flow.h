@@ -17,9 +17,10 @@
  * last_seen is refreshed at most once a second, so a busy flow does not
  * write its (shared, cache-line bouncing) entry on every packet.
  *
- * Otherwise the packet begins a flow. A connection start (TCP SYN without
- * ACK, or a UDP packet) takes its bulkhead slots (bulkhead.h), then a
- * backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
+ * Otherwise the packet begins a flow. A UDP packet takes its bulkhead
+ * slots (bulkhead.h); a TCP SYN only checks them (see sluice_flow_new: it
+ * creates no flow, its handshake stays pending in sl_syn until the
+ * client's ACK, which takes them). Then a backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
  * leader (cqrs.h; none: refused, NO_LEADER; no breaker), else the
  * client's shard in sl_shards (LPM on service id + client address) pins a
  * backend (used if ACTIVE) or names a subset's table; else the service's
@@ -28,11 +29,13 @@
  * holds the backend id. The breaker stage (brkcheck.h) may then move the
  * choice or refuse. A refused connection is answered by rst.h (RST or
  * drop) and records nothing. The flow is then inserted with the slots it
- * holds. A TCP packet that is no SYN and has no flow (a gateway that
- * restarted, a second gateway behind ECMP) is steered by the table (Maglev
- * being consistent, the backend it had in most cases; on a leader key, the
- * leader) and recorded ESTABLISHED, taking no slot and passing no breaker:
- * it is a connection already past its handshake.
+ * holds (UDP), or the handshake recorded pending (TCP). A TCP packet that
+ * is no SYN, has no flow and completes no pending handshake (a gateway
+ * that restarted, a second gateway behind ECMP, a record the LRU evicted)
+ * is steered by the table (Maglev being consistent, the backend it had in
+ * most cases; on a leader key, the leader) and recorded ESTABLISHED,
+ * taking no slot and passing no breaker: it is a connection already past
+ * its handshake.
  *
  * A known flow of a leader key also checks that its backend is still the
  * leader (cqrs.h: TCP is reset, UDP moved, when it is not).
@@ -45,8 +48,8 @@
  * On a known TCP flow: a RST either way releases the slots and closes the
  * flow; a FIN from the client releases them in ipip and local (the only
  * side they see) and in nat once the backend's FIN was seen too (passive.h
- * handles the return side). In ipip and local the client's first ACK
- * without SYN marks the flow ESTABLISHED (ipip: a SUCCESS signal).
+ * handles the return side). Every TCP flow is ESTABLISHED from its start
+ * (ipip: the ACK that created it was the SUCCESS signal).
  * Costs on an established packet: one test of the TCP flags (plus, in ipip
  * and local, of the flow's ESTABLISHED bit) over the flow lookup that was
  * always there; the clock is read only where it is needed (see
