@@ -177,83 +177,10 @@ sluice_choose(const struct sluice_svc *svc, __u32 svc_id, const struct sluice_fl
 	return be;
 }
 
-/*
- * Phase one's end (sluice_flow_resteer, sluice_redispatch): flow sc->key
- * of service svc (mode), whose backend old failed with signal, is to move:
- * where its choice came from goes to the scratch for sluice_fo_walk().
- */
-static __always_inline void sluice_fo_prepare(struct sluice_scratch *sc,
-					      const struct sluice_svc *svc, __u32 old, __u32 signal)
-{
-	__u32 svc_id = svc->id;
-
-	sc->fo_svc = svc_id;
-	sc->fo_old = old;
-	sc->fo_signal = signal;
-	sc->fo_what = 0;
-	sc->nat = svc->mode == SLUICE_MODE_NAT;
-	sc->table_id = svc_id;
-	sc->hash = 0;
-	sc->id = SLUICE_NO_BACKEND;
-	if (!sluice_choose(svc, svc_id, &sc->key, &sc->cid, &sc->table_id, &sc->hash))
-		sc->table_id = svc_id;
-}
-
-/*
- * Phase one of a re-steer: a SYN of a pending handshake on backend old
- * that is not answered (nat, ipip; the caller checked). If it is the SYN
- * sl_syn holds (same ISN), the client retransmitted it and the backend is
- * silent: a SYN_RETRY failure, and while the service's retries last the
- * handshake is to move (1: sluice_fo_walk and sluice_fo_commit follow); else 0
- * (retry_exhausted noted when they are spent). A leader key's flows never
- * move: only the leader takes them.
- *
- * Each phase is a subprogram of its own, not inlined: the path is rare,
- * and inlined its locals would take the entry's frame past the 512-byte
- * stack (a subprogram's frame counts on top of its caller's, so they are
- * called one after the other from the entry, never from each other).
- */
-static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-					  const struct sluice_svc *svc, struct sluice_steer *st,
-					  __u32 old)
-{
-	__u32 svc_id = svc->id, zero = 0;
-	struct sluice_scratch *sc;
-	struct sluice_syn *syn;
-	struct tcphdr *th;
-
-	if (svc->flags & SLUICE_SVC_F_LEADER)
-		return 0;
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
-	syn = bpf_map_lookup_elem(&sl_syn, &st->key);
-	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
-	if (!sc || !syn || !th || th->seq != syn->isn || !sluice_fo_retries(svc_id))
-		return 0;
-	if (!sluice_fo_budget(syn, svc_id)) {
-		sluice_fo_note(sc, SLUICE_EV_SYN_RETRY, svc_id, old, sluice_fo_exhausted(syn), old);
-		return 0;
-	}
-	sc->key = st->key;
-	sluice_fo_prepare(sc, svc, old, SLUICE_EV_SYN_RETRY);
-	return 1;
-}
-
-/*
- * A retransmitted SYN of a handshake on backend old (see
- * sluice_flow_resteer): the backend id it moved to, or -1 (it stays).
- * Counted and published either way.
- */
+/* Below: failover of a retransmitted SYN (a subprogram chain of its own). */
 static __always_inline int sluice_flow_failover(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 						const struct sluice_svc *svc,
-						struct sluice_steer *st, __u32 old)
-{
-	int nid = -1;
-
-	if (sluice_flow_resteer(ctx, pkt, svc, st, old))
-		nid = sluice_fo_commit(sluice_fo_walk());
-	sluice_fo_report();
-	return nid;
-}
+						struct sluice_steer *st, __u32 old);
 
 /*
  * A SYN seen before (pending handshake key, same ISN: the client
@@ -488,6 +415,84 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 refuse:
 	sluice_refuse(ctx, pkt, lim, &st->action);
 	return reason;
+}
+
+/*
+ * Phase one's end (sluice_flow_resteer, sluice_redispatch): flow sc->key
+ * of service svc (mode), whose backend old failed with signal, is to move:
+ * where its choice came from goes to the scratch for sluice_fo_walk().
+ */
+static __always_inline void sluice_fo_prepare(struct sluice_scratch *sc,
+					      const struct sluice_svc *svc, __u32 old, __u32 signal)
+{
+	__u32 svc_id = svc->id;
+
+	sc->fo_svc = svc_id;
+	sc->fo_old = old;
+	sc->fo_signal = signal;
+	sc->fo_what = 0;
+	sc->nat = svc->mode == SLUICE_MODE_NAT;
+	sc->table_id = svc_id;
+	sc->hash = 0;
+	sc->id = SLUICE_NO_BACKEND;
+	if (!sluice_choose(svc, svc_id, &sc->key, &sc->cid, &sc->table_id, &sc->hash))
+		sc->table_id = svc_id;
+}
+
+/*
+ * Phase one of a re-steer: a SYN of a pending handshake on backend old
+ * that is not answered (nat, ipip; the caller checked). If it is the SYN
+ * sl_syn holds (same ISN), the client retransmitted it and the backend is
+ * silent: a SYN_RETRY failure, and while the service's retries last the
+ * handshake is to move (1: sluice_fo_walk and sluice_fo_commit follow); else 0
+ * (retry_exhausted noted when they are spent). A leader key's flows never
+ * move: only the leader takes them.
+ *
+ * Each phase is a subprogram of its own, not inlined: the path is rare,
+ * and inlined its locals would take the entry's frame past the 512-byte
+ * stack (a subprogram's frame counts on top of its caller's, so they are
+ * called one after the other from the entry, never from each other).
+ */
+static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					  const struct sluice_svc *svc, struct sluice_steer *st,
+					  __u32 old)
+{
+	__u32 svc_id = svc->id, zero = 0;
+	struct sluice_scratch *sc;
+	struct sluice_syn *syn;
+	struct tcphdr *th;
+
+	if (svc->flags & SLUICE_SVC_F_LEADER)
+		return 0;
+	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	syn = bpf_map_lookup_elem(&sl_syn, &st->key);
+	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
+	if (!sc || !syn || !th || th->seq != syn->isn || !sluice_fo_retries(svc_id))
+		return 0;
+	if (!sluice_fo_budget(syn, svc_id)) {
+		sluice_fo_note(sc, SLUICE_EV_SYN_RETRY, svc_id, old, sluice_fo_exhausted(syn), old);
+		return 0;
+	}
+	sc->key = st->key;
+	sluice_fo_prepare(sc, svc, old, SLUICE_EV_SYN_RETRY);
+	return 1;
+}
+
+/*
+ * A retransmitted SYN of a handshake on backend old (see
+ * sluice_flow_resteer): the backend id it moved to, or -1 (it stays).
+ * Counted and published either way.
+ */
+static __always_inline int sluice_flow_failover(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+						const struct sluice_svc *svc,
+						struct sluice_steer *st, __u32 old)
+{
+	int nid = -1;
+
+	if (sluice_flow_resteer(ctx, pkt, svc, st, old))
+		nid = sluice_fo_commit(sluice_fo_walk());
+	sluice_fo_report();
+	return nid;
 }
 
 /* A TCP SYN on this flow begins a new connection: the old one is closed. */
