@@ -196,8 +196,7 @@ static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice
 
 	if (!syn || !th || th->seq != syn->isn)
 		return -1;
-	return (__s64)sluice_syn_backend(syn) |
-	       ((__s64)(syn->state & SLUICE_SYN_ANSWERED) << 32);
+	return (__s64)sluice_syn_backend(syn) | ((__s64)(syn->state & SLUICE_SYN_ANSWERED) << 32);
 }
 
 /*

@@ -370,8 +370,8 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 	assert_int_equal(fo_ctr(svc, 0).moved - c0.moved, 1);
 	if (mode == SLUICE_MODE_NAT) {
 		/* The client's ACK completes it: the flow is created on b, marked moved. */
-		struct pkt_spec s = dp_client_seg(client, vip, IPPROTO_TCP, 1000,
-						  dp_svc_port(svc), ACK);
+		struct pkt_spec s =
+			dp_client_seg(client, vip, IPPROTO_TCP, 1000, dp_svc_port(svc), ACK);
 
 		s.tcp_raw = 1;
 		s.seq = ISN + 1;

@@ -950,8 +950,7 @@ static void test_breaker_fail_fast(void **state)
 		/* refuse drop: dropped. */
 		res.refuse = SLUICE_REFUSE_DROP;
 		dp_res_set(svc, &res);
-		client_open(CLIENT4, VIP4, 1001, svc, XDP_DROP,
-			    SLUICE_R_BRK_OPEN);
+		client_open(CLIENT4, VIP4, 1001, svc, XDP_DROP, SLUICE_R_BRK_OPEN);
 		/* UDP is dropped whatever refuse says (no flow here: TCP service). */
 		assert_int_equal(dp_conns(svc), 0);
 		dp_brk_set(a, SLUICE_BRK_CLOSED, 0);

@@ -156,7 +156,8 @@ int main(int argc, char **argv)
 			pkt.ip.ttl = 64;
 			pkt.ip.protocol = IPPROTO_TCP;
 			pkt.ip.tot_len = htons(sizeof(pkt));
-			pkt.ip.saddr = htonl(net16 | ((rnd % 254u + 1) << 8) | ((rnd >> 8) % 254u + 1));
+			pkt.ip.saddr =
+				htonl(net16 | ((rnd % 254u + 1) << 8) | ((rnd >> 8) % 254u + 1));
 			pkt.ip.daddr = d4.sin_addr.s_addr;
 			seg.th.source = htons((uint16_t)(1024 + (rnd >> 16) % (65536 - 1024)));
 		}
@@ -164,8 +165,9 @@ int main(int argc, char **argv)
 			seg.th.check =
 				tcp_csum(&s6.sin6_addr, &d6.sin6_addr, 16, &seg, sizeof(seg));
 		else
-			seg.th.check = tcp_csum(spoof ? (void *)&pkt.ip.saddr : (void *)&s4.sin_addr,
-						&d4.sin_addr, 4, &seg, sizeof(seg));
+			seg.th.check =
+				tcp_csum(spoof ? (void *)&pkt.ip.saddr : (void *)&s4.sin_addr,
+					 &d4.sin_addr, 4, &seg, sizeof(seg));
 		if (spoof) {
 			/* The kernel fills the IP checksum (and the id, 0 here). */
 			memcpy(&pkt.th, &seg, sizeof(seg));
