@@ -313,6 +313,20 @@ static uint32_t syn_in(const char *client, const char *vip, uint16_t sport, uint
 	return flow_be(client, vip, sport, svc);
 }
 
+/* The client's ACK of its SYN (seq ISN + 1): forwarded, it completes the handshake. */
+static void client_ack(const char *client, const char *vip, uint16_t sport, uint32_t svc)
+{
+	struct pkt_spec s = dp_client_seg(client, vip, IPPROTO_TCP, sport, dp_svc_port(svc), ACK);
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len;
+
+	s.tcp_raw = 1;
+	s.seq = ISN + 1;
+	s.window = WINDOW;
+	len = dp_build(&s, in, NULL);
+	run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
+}
+
 /* ---- re-steer on a retransmitted SYN ------------------------------------ */
 
 static void resteer(const char *client, const char *vip, uint8_t mode)
@@ -351,14 +365,7 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 		len = dp_build(&s, in, NULL);
 		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
 	} else {
-		struct pkt_spec s =
-			dp_client_seg(client, vip, IPPROTO_TCP, 1000, dp_svc_port(svc), ACK);
-
-		s.tcp_raw = 1;
-		s.seq = ISN + 1;
-		s.window = WINDOW;
-		len = dp_build(&s, in, NULL);
-		run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
+		client_ack(client, vip, 1000, svc);
 	}
 	assert_int_equal(fo_ctr(svc, 0).redispatched - c0.redispatched, 1);
 	assert_int_equal(fo_ctr(b, 1).redispatched, 1);
@@ -368,17 +375,9 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 	run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
 	assert_int_equal(flow_be(client, vip, 1000, svc), b);
 	assert_int_equal(fo_ctr(svc, 0).moved - c0.moved, 1);
-	if (mode == SLUICE_MODE_NAT) {
-		/* The client's ACK completes it: the flow is created on b, marked moved. */
-		struct pkt_spec s =
-			dp_client_seg(client, vip, IPPROTO_TCP, 1000, dp_svc_port(svc), ACK);
-
-		s.tcp_raw = 1;
-		s.seq = ISN + 1;
-		s.window = WINDOW;
-		len = dp_build(&s, in, NULL);
-		run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
-	}
+	/* nat: the client's ACK completes it: the flow is created on b, marked moved. */
+	if (mode == SLUICE_MODE_NAT)
+		client_ack(client, vip, 1000, svc);
 	assert_int_equal(dp_flow_be(client, vip, 1000, dp_svc_port(svc), IPPROTO_TCP), b);
 	assert_true(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_MOVED);
 	assert_int_not_equal(syn_of(client, vip, 1000, svc, &syn), 0);
