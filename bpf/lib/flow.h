@@ -201,7 +201,8 @@ static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice
 
 /*
  * The client's ACK (no SYN) of a connection without a flow: when it
- * completes a pending handshake (key in sl_syn, its seq the ISN + 1), the
+ * completes a pending handshake (key in sl_syn, its seq the ISN + 1, or
+ * any after a Fast Open SYN), the
  * handshake's backend with the flow flags it brings in bits 32..63
  * (ESTABLISHED, MOVED when failover moved it, PROBE), and the record goes
  * (ipip: the SYN-ACK reached the client, SUCCESS, the first sign of the
@@ -223,7 +224,9 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 		bpf_map_delete_elem(&sl_syn, key);
 		return (__s64)id | ((__s64)SLUICE_FLOW_FIN_BOTH << 32);
 	}
-	if (!(pkt->tcp_flags & SLUICE_TCP_ACK) || th->seq != bpf_htonl(bpf_ntohl(syn->isn) + 1))
+	/* A Fast Open SYN's data moves the ACK's seq past ISN + 1 by a length not kept. */
+	if (!(pkt->tcp_flags & SLUICE_TCP_ACK) ||
+	    (!syn->has_data && th->seq != bpf_htonl(bpf_ntohl(syn->isn) + 1)))
 		return -1;
 	if (syn->tries > 1)
 		fl |= SLUICE_FLOW_MOVED;

@@ -651,6 +651,23 @@ static void test_syn_pending(void **state)
 	/* Its next ACK is the flow's: no second slot. */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
+	/* A Fast Open SYN (data): its ACK's seq is past ISN + 1 and completes it all the same. */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN);
+	s.payload = 5;
+	{
+		uint8_t out[DP_OUT_MAX];
+		int olen;
+
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+		s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, ACK);
+		s.tcp_raw = 1;
+		s.seq = 0x01020304u + 6;
+		s.window = 512;
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	}
+	assert_int_equal(dp_conns(svc), 2);
+	assert_int_equal(flow_get(CLIENT4, VIP4, 1002, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
 }
 
 /*
