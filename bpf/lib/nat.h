@@ -141,27 +141,37 @@ static __always_inline int sluice_nat_rewrite(struct xdp_md *ctx, const struct s
  * Record how the backend's replies of a new nat flow are translated back:
  * key backend:bport -> client:cport, value the service address and port.
  * A failed insert (LRU full of busy entries) only loses the return path.
- * Also for a backend sl_be_rev translates: skipping this insert saves about
- * 70 ns per new flow (BENCHMARKS.md), but the flow's bookkeeping (the
- * sweep's twins, tested) counts on the entry.
+ * Not for a backend sl_be_rev translates the same (issue 12: one LRU insert
+ * per connection, not two; about 70 ns, BENCHMARKS.md): its replies take
+ * the stateless path, which checks the flow, or the pending handshake, for
+ * a move (sluice_be_rev_stale). A flood of SYNs to such backends leaves no
+ * return entry either. A subprogram: inlined, the check took the entry past
+ * the verifier's complexity limit (E2BIG at load).
  */
-static __always_inline void sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
-						  const struct sluice_backend *be, __u32 svc_id,
-						  __u32 backend_id)
+static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
+					    const struct sluice_backend *be, __u32 svc_id,
+					    __u32 backend_id)
 {
 	struct sluice_flow_key key = {};
 	struct sluice_nat_rev rev = {};
+	struct sluice_nat_rev *r;
 
 	key.src = be->addr;
 	key.dst = fwd->src;
 	key.sport = be->port ? be->port : fwd->dport;
 	key.dport = fwd->sport;
 	key.proto = fwd->proto;
+	r = sluice_be_rev_of(&be->addr, key.sport, fwd->proto, sluice_addr_is_v4(&be->addr));
+	if (r && r->svc_id == svc_id && r->backend_id == backend_id && r->vport == fwd->dport &&
+	    r->vip.u32[0] == fwd->dst.u32[0] && r->vip.u32[1] == fwd->dst.u32[1] &&
+	    r->vip.u32[2] == fwd->dst.u32[2] && r->vip.u32[3] == fwd->dst.u32[3])
+		return 0;
 	rev.vip = fwd->dst;
 	rev.vport = fwd->dport;
 	rev.svc_id = svc_id;
 	rev.backend_id = backend_id;
 	bpf_map_update_elem(&sl_nat_rev, &key, &rev, BPF_ANY);
+	return 0;
 }
 
 /*
