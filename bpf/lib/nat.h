@@ -13,8 +13,9 @@
  * answers the sender with ICMP time exceeded.
  *
  * Forward: a new flow also inserts its return translation into sl_nat_rev
- * (backend -> client: vip, vport). Return: a packet matching no service is
- * looked up there by its own 5-tuple.
+ * (backend -> client: vip, vport), unless sl_be_rev (below) translates its
+ * backend the same. Return: a packet matching no service is looked up
+ * there by its own 5-tuple.
  *
  * Stateless return (issue 14): behind BGP ECMP a backend's reply may reach
  * a gateway that never saw the SYN, and has no sl_nat_rev entry. A reply
@@ -26,7 +27,8 @@
  * (not to this host: the gateway's own health checks of the backend, say,
  * stay untouched), and not when this gateway's flow for it moved to
  * another backend (failover: the old backend's late answers translate no
- * more, as with sl_nat_rev). The flow key is rebuilt from the reply
+ * more, as with sl_nat_rev; before the client's ACK there is no flow, and
+ * the pending handshake in sl_syn says where it is). The flow key is rebuilt from the reply
  * (client = its destination), so passive signals and redispatch work on
  * it as on a sl_nat_rev entry.
  */
