@@ -12,9 +12,12 @@
  *   ipip: flow -> encapsulate -> forward
  *   (flow, for a new connection: bulkhead -> shard / Maglev choice ->
  *    breaker -> flow insert, or on a leader key (SLUICE_SVC_F_LEADER)
- *    bulkhead -> leader -> flow insert; for a known flow of a leader key:
- *    leader check; a refusal is answered with a RST or dropped)
- *   (flow, for a known flow in SYN_SENT whose client retransmits its SYN:
+ *    bulkhead -> leader -> flow insert; a TCP SYN inserts no flow and
+ *    holds no slot: its handshake is pending in sl_syn until the client's
+ *    ACK, which takes the slot and inserts the flow (SYN floods, flow.h);
+ *    for a known flow of a leader key: leader check; a refusal is answered
+ *    with a RST or dropped)
+ *   (flow, for a pending handshake whose client retransmits its SYN:
  *    failover may move it to the next backend, failover.h)
  *   no service: [source port of no nat backend (sl_ports_v2): passed] ->
  *               return-path lookup (sl_nat_rev, else the stateless

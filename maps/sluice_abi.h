@@ -79,7 +79,7 @@
 #define SLUICE_MAP_RES_STATS "sl_res_stats"
 #define SLUICE_MAP_EVENTS "sl_events"
 #define SLUICE_MAP_LEADERS "sl_leaders"
-#define SLUICE_MAP_SYN "sl_syn"		    /* SYN state of flows in SYN_SENT (failover) */
+#define SLUICE_MAP_SYN "sl_syn"		    /* pending handshakes (no flow yet), failover */
 #define SLUICE_MAP_SVC_FO "sl_svc_fo"	    /* failover settings per service */
 #define SLUICE_MAP_BE_FO "sl_be_fo"	    /* consecutive failures per backend (fast trip) */
 #define SLUICE_MAP_FO_SVC "sl_fo_svc"	    /* failover outcomes per service */
@@ -675,13 +675,17 @@ struct sluice_event {
 _Static_assert(sizeof(struct sluice_event) == 24, "sluice_event layout");
 
 /*
- * Failover (bpf/lib/failover.h). A flow's handshake state lives in sl_syn
- * (LRU hash keyed like sl_flows, SLUICE_SYN_ENTRIES), not in the flow
- * value: it is needed only while the flow is in SYN_SENT (it is deleted at
- * the SYN-ACK), it is 88 bytes (the SYN's options as sent) against the
- * flow's 32, and sl_flows, read on every packet, stays as small and as
- * cache-friendly as it was. A SYN that the LRU evicted early only loses
- * its failover, never its flow.
+ * Failover (bpf/lib/failover.h) and pending handshakes (flow.h). A
+ * connection's handshake lives in sl_syn (LRU hash keyed like sl_flows,
+ * SLUICE_SYN_ENTRIES) and nowhere else until the client's first ACK: a SYN
+ * creates no flow and holds no bulkhead slot (issue 13, SYN floods; a
+ * spoofed SYN can only churn this LRU). The record is deleted when the
+ * handshake completes (the flow is created then, on the backend it names)
+ * or the backend refuses it; the LRU takes the rest. It is 88 bytes (the
+ * SYN's options as sent) against the flow's 32, and sl_flows, read on
+ * every packet, stays as small and as cache-friendly as it was. A record
+ * the LRU evicted early loses its failover and its bulkhead slot (the ACK
+ * is then steered as any segment without a flow), never its connection.
  */
 #define SLUICE_SYN_ENTRIES 65536 /* handshakes in flight with failover state */
 #define SLUICE_SYN_TRIED 8	 /* backends a flow may try: retries <= SLUICE_SYN_TRIED - 1 */
@@ -697,11 +701,16 @@ struct sluice_syn {
 	__u8 opt_len;	/* option bytes in opts (0..40, a multiple of 4) */
 	__u8 tries;	/* backends tried: tried[0 .. tries) */
 	__u8 has_data;	/* 1: the SYN carried data (TCP Fast Open): never replayed */
-	__u8 spent;	/* 1: retry_exhausted counted for this flow */
+	__u8 state;	/* SLUICE_SYN_*: what happened to it so far */
 	__u32 tried[SLUICE_SYN_TRIED]; /* backend ids, the first choice first */
 	__u8 opts[SLUICE_SYN_OPT_MAX]; /* the options as sent; zero after opt_len */
 };
 _Static_assert(sizeof(struct sluice_syn) == 88, "sluice_syn layout");
+
+/* sluice_syn.state bits (one byte; was `spent` 0/1: a stale pin reads the same). */
+#define SLUICE_SYN_SPENT 0x1	/* retry_exhausted counted for this connection */
+#define SLUICE_SYN_ANSWERED 0x2 /* the backend's SYN-ACK was seen (nat) */
+#define SLUICE_SYN_PROBE 0x4	/* its backend admitted it as a half-open breaker probe */
 
 /*
  * sl_svc_fo value (array indexed by service id): failover settings. A

@@ -213,7 +213,10 @@ struct {
 	__type(value, struct sluice_leader);
 } sl_leaders SEC(".maps");
 
-/* Handshakes in flight: what failover needs to move or replay a SYN. */
+/*
+ * Handshakes in flight: a TCP connection's only state before the client's
+ * ACK (flow.h), and what failover needs to move or replay its SYN.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SLUICE_SYN_ENTRIES);

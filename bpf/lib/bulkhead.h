@@ -4,8 +4,10 @@
  * (sl_svc_res.max_conns) and over all services (sl_res_global.max_conns),
  * counted in sl_conns (index = service id, SLUICE_CONNS_GLOBAL = global).
  *
- * A NEW connection (TCP SYN without ACK, or the first UDP packet of a flow)
- * takes one slot of each limit that applies to it: the global one first
+ * A NEW connection (a TCP handshake completed by the client's ACK, flow.h,
+ * or the first UDP packet of a flow) takes one slot of each limit that
+ * applies to it (a TCP SYN takes them and gives them back at once: the
+ * refusal at connect, without holding anything for an unverified source): the global one first
  * (it takes precedence, unless the service has SLUICE_RES_NO_GLOBAL), then
  * the service's. A standard client may fill max_conns - reserved slots of
  * its service; a client matching sl_critical for the service may fill all

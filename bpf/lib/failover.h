@@ -3,19 +3,24 @@
  * Failover stage (issue 11): a handshake that fails on its backend moves to
  * the next one, in the kernel, before the client sees the failure.
  *
- * When a nat or ipip TCP flow begins (a SYN), sluice_fo_record() keeps
- * what rebuilds that SYN in sl_syn (keyed like sl_flows: client ->
- * service): the ISN, window, flags byte, TTL, IPv4 TOS / IPv6 first word
- * and the TCP options as sent (raw, up to 40 bytes: MSS, window scale,
- * SACK-permitted, timestamps, whatever the client put there), whether it
- * carried data (TCP Fast Open: never replayed), and the backends tried.
- * Why a map of its own and not the flow value: see sluice_abi.h (struct
- * sluice_syn). The entry is deleted at the SYN-ACK (passive.h) or the
- * client's first ACK (ipip, flow.h); the LRU takes the rest.
+ When a TCP connection begins (a SYN), sluice_fo_record() keeps what
+ * rebuilds that SYN in sl_syn (keyed like sl_flows: client -> service):
+ * the ISN, window, flags byte, TTL, IPv4 TOS / IPv6 first word and the TCP
+ * options as sent (raw, up to 40 bytes: MSS, window scale, SACK-permitted,
+ * timestamps, whatever the client put there), whether it carried data (TCP
+ * Fast Open: never replayed), and the backends tried, the last one the
+ * backend it is on. It is also the connection's only state until the
+ * handshake completes (flow.h: a SYN creates no flow), so it is kept even
+ * for a service with failover off. Why a map of its own and not the flow
+ * value: see sluice_abi.h (struct sluice_syn). The entry is marked
+ * ANSWERED at the SYN-ACK (nat, passive.h) and deleted at the client's
+ * first ACK (flow.h, which creates the flow then) or a refusal that reaches
+ * the client; the LRU takes the rest.
  *
  * A failure signal on a flow whose handshake is not answered moves it:
- *  - the client retransmits its SYN (same 5-tuple, same ISN): nat and ipip
- *    (flow.h, sluice_flow_resteer): the backend is silent;
+ *  - the client retransmits its SYN (same 5-tuple, same ISN) before any
+ *    SYN-ACK was seen: nat and ipip (flow.h, sluice_flow_resteer): the
+ *    backend is silent;
  *  - the backend answers the SYN with a RST, or an ICMP destination
  *    unreachable quotes it: nat only (redispatch.h, which also swallows
  *    the answer and sends the rebuilt SYN itself).
@@ -23,16 +28,17 @@
  * Maglev table the flow's choice came from whose backend is not tried yet
  * and whose breaker admits it (the half-open probe rule included), within
  * SLUICE_BRK_NEXT_TRIES slots from the choice's own, then the service's
- * fallback backend if not tried; records it in the flow (backend_id, flag
- * MOVED), in sl_syn (tried), and counts `moved`. The service's `retries`
+ * fallback backend if not tried; records it in sl_syn (tried: the flow
+ * created at the handshake's end takes it, flagged MOVED), and counts
+ * `moved`. The service's `retries`
  * (sl_svc_fo, default 2) bounds the moves of one connection; a failure
  * with none left (or no backend to move to) goes on as before failover
  * existed, and is counted retry_exhausted (once) if the connection had
  * moved before.
  *
- * Cost on the SYN path: one array lookup (the settings) and one LRU update
- * of 88 bytes per new TCP flow; nothing on any other packet but a SYN-ACK
- * (one delete).
+ * Cost on the SYN path: one LRU lookup (a retransmission?) and one LRU
+ * update of 88 bytes per SYN; on the client's first ACK one lookup and one
+ * delete; at a nat SYN-ACK one lookup (the flow's is gone).
  */
 #ifndef SLUICE_FAILOVER_H
 #define SLUICE_FAILOVER_H
@@ -66,22 +72,21 @@ static __always_inline __u32 sluice_fo_retries(__u32 svc_id)
 }
 
 /*
- * A new TCP flow (pkt a SYN without ACK, key its flow) went to backend id:
- * keep its SYN, unless the service has failover off. A failed update (an
- * LRU full of busy entries) only loses the failover of this flow. A
- * subprogram: the flow stage is inlined at four places, and the options
- * loop verified once is cheaper than four times.
+ * A TCP connection begins (pkt a SYN without ACK, key its flow) on backend
+ * id (SLUICE_NO_BACKEND: a local service), flags its breaker's
+ * SLUICE_FLOW_PROBE: keep its SYN. A failed update (an LRU full of busy
+ * entries) only loses its failover and its slot. A subprogram: the flow
+ * stage is inlined at two places, and the options loop verified once is
+ * cheaper than twice.
  */
 static __noinline int sluice_fo_record(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-				       const struct sluice_flow_key *key, __u32 svc_id, __u32 id)
+				       const struct sluice_flow_key *key, __u32 id, __u32 flags)
 {
 	struct sluice_scratch *sc;
 	struct sluice_syn *sp;
 	struct tcphdr *th;
 	__u32 doff, i, zero = 0;
 
-	if (!sluice_fo_retries(svc_id))
-		return 0;
 	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
 	if (!th || !sc)
@@ -97,6 +102,7 @@ static __noinline int sluice_fo_record(struct xdp_md *ctx, const struct sluice_p
 	sp->opt_len = doff - sizeof(*th);
 	sp->tries = 1;
 	sp->tried[0] = id;
+	sp->state = flags & SLUICE_FLOW_PROBE ? SLUICE_SYN_PROBE : 0;
 	if (pkt->family == ETH_P_IP) {
 		struct iphdr *iph = sluice_hdr(ctx, pkt->l3_off, sizeof(*iph));
 
@@ -237,9 +243,9 @@ static __always_inline void sluice_fo_note(struct sluice_scratch *sc, __u32 sign
  */
 static __always_inline __u32 sluice_fo_exhausted(struct sluice_syn *syn)
 {
-	if (syn->spent || syn->tries < 2)
+	if ((syn->state & SLUICE_SYN_SPENT) || syn->tries < 2)
 		return 0;
-	syn->spent = 1;
+	syn->state |= SLUICE_SYN_SPENT;
 	return SLUICE_FO_R_EXHAUSTED;
 }
 
@@ -286,17 +292,16 @@ static __always_inline int sluice_fo_budget(const struct sluice_syn *syn, __u32 
 }
 
 /*
- * Move flow f from backend old to id (flags: PROBE when the new backend's
+ * Move the handshake syn to backend id (flags: PROBE when the new backend's
  * breaker admitted it as a probe). A racing move on another CPU writes the
  * same kind of value; the last store wins, and both rebuild a SYN.
  */
-static __always_inline void sluice_fo_move(struct sluice_flow *f, struct sluice_syn *syn, __u32 id,
-					   __u32 flags)
+static __always_inline void sluice_fo_move(struct sluice_syn *syn, __u32 id, __u32 flags)
 {
 	__u32 t = syn->tries;
 
-	f->backend_id = id;
-	sluice_flow_set(f, SLUICE_FLOW_MOVED | (flags & SLUICE_FLOW_PROBE));
+	syn->state = (syn->state & ~SLUICE_SYN_PROBE) |
+		     (flags & SLUICE_FLOW_PROBE ? SLUICE_SYN_PROBE : 0);
 	if (t < SLUICE_SYN_TRIED) {
 		syn->tried[t] = id;
 		syn->tries = t + 1;
@@ -322,8 +327,8 @@ static __always_inline void sluice_fo_rev_delete(struct sluice_scratch *sc,
 }
 
 /*
- * The move itself, after sluice_fo_walk() (found: its answer): flow
- * sc->key leaves backend sc->fo_old for sc->id; nat: its return
+ * The move itself, after sluice_fo_walk() (found: its answer): the
+ * handshake sc->key leaves backend sc->fo_old for sc->id; nat: its return
  * translation moves too (the old backend's late answers translate no
  * more). Noted for sluice_fo_report() either way (no backend: retry
  * exhausted; a RST's own signal is then passive.h's, on its way to the
@@ -335,7 +340,6 @@ static __noinline int sluice_fo_commit(int found)
 	struct sluice_backend *be, *obe;
 	struct sluice_scratch *sc;
 	struct sluice_syn *syn;
-	struct sluice_flow *f;
 
 	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
 	if (!sc)
@@ -343,9 +347,8 @@ static __noinline int sluice_fo_commit(int found)
 	svc_id = sc->fo_svc;
 	old = sc->fo_old;
 	id = sc->id;
-	f = bpf_map_lookup_elem(&sl_flows_v2, &sc->key);
 	syn = bpf_map_lookup_elem(&sl_syn, &sc->key);
-	if (!f || !syn)
+	if (!syn)
 		return -1;
 	be = found ? sluice_backend_of(id, svc_id) : NULL;
 	obe = sluice_backend_of(old, svc_id);
@@ -373,7 +376,7 @@ static __noinline int sluice_fo_commit(int found)
 		sc->rkey.proto = IPPROTO_TCP;
 		bpf_map_update_elem(&sl_nat_rev, &sc->rkey, &sc->rev, BPF_ANY);
 	}
-	sluice_fo_move(f, syn, id, sc->flags);
+	sluice_fo_move(syn, id, sc->flags);
 	sluice_fo_note(sc, sc->fo_signal, svc_id, old, SLUICE_FO_R_MOVED, id);
 	return (int)id;
 }

@@ -17,9 +17,10 @@
  * last_seen is refreshed at most once a second, so a busy flow does not
  * write its (shared, cache-line bouncing) entry on every packet.
  *
- * Otherwise the packet begins a flow. A connection start (TCP SYN without
- * ACK, or a UDP packet) takes its bulkhead slots (bulkhead.h), then a
- * backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
+ * Otherwise the packet begins a flow. A UDP packet takes its bulkhead
+ * slots (bulkhead.h); a TCP SYN only checks them (see sluice_flow_new: it
+ * creates no flow, its handshake stays pending in sl_syn until the
+ * client's ACK, which takes them). Then a backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
  * leader (cqrs.h; none: refused, NO_LEADER; no breaker), else the
  * client's shard in sl_shards (LPM on service id + client address) pins a
  * backend (used if ACTIVE) or names a subset's table; else the service's
@@ -28,11 +29,13 @@
  * holds the backend id. The breaker stage (brkcheck.h) may then move the
  * choice or refuse. A refused connection is answered by rst.h (RST or
  * drop) and records nothing. The flow is then inserted with the slots it
- * holds. A TCP packet that is no SYN and has no flow (a gateway that
- * restarted, a second gateway behind ECMP) is steered by the table (Maglev
- * being consistent, the backend it had in most cases; on a leader key, the
- * leader) and recorded ESTABLISHED, taking no slot and passing no breaker:
- * it is a connection already past its handshake.
+ * holds (UDP), or the handshake recorded pending (TCP). A TCP packet that
+ * is no SYN, has no flow and completes no pending handshake (a gateway
+ * that restarted, a second gateway behind ECMP, a record the LRU evicted)
+ * is steered by the table (Maglev being consistent, the backend it had in
+ * most cases; on a leader key, the leader) and recorded ESTABLISHED,
+ * taking no slot and passing no breaker: it is a connection already past
+ * its handshake.
  *
  * A known flow of a leader key also checks that its backend is still the
  * leader (cqrs.h: TCP is reset, UDP moved, when it is not).
@@ -45,8 +48,8 @@
  * On a known TCP flow: a RST either way releases the slots and closes the
  * flow; a FIN from the client releases them in ipip and local (the only
  * side they see) and in nat once the backend's FIN was seen too (passive.h
- * handles the return side). In ipip and local the client's first ACK
- * without SYN marks the flow ESTABLISHED (ipip: a SUCCESS signal).
+ * handles the return side). Every TCP flow is ESTABLISHED from its start
+ * (ipip: the ACK that created it was the SUCCESS signal).
  * Costs on an established packet: one test of the TCP flags (plus, in ipip
  * and local, of the flow's ESTABLISHED bit) over the flow lookup that was
  * always there; the clock is read only where it is needed (see
@@ -168,13 +171,91 @@ sluice_choose(const struct sluice_svc *svc, __u32 svc_id, const struct sluice_fl
 	return be;
 }
 
+/* Below: failover of a retransmitted SYN (a subprogram chain of its own). */
+static __always_inline int sluice_flow_failover(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+						const struct sluice_svc *svc,
+						struct sluice_steer *st, __u32 old);
+
 /*
- * A packet that begins a flow (none known, or the known one no longer
- * applies). lim holds the service's limits when have_lim (local services
- * read them first); replace: an entry of this key exists (and has given
- * back its slots). SLUICE_CONTINUE with st->be chosen (nat, ipip), ADMITTED
+ * A SYN seen before (pending handshake key, same ISN: the client
+ * retransmits it): the backend its handshake is on, with
+ * SLUICE_SYN_ANSWERED in bits 32..39 when the SYN-ACK was seen; -1 when it
+ * is a new handshake. A subprogram: the flow stage is inlined twice.
+ */
+static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					 const struct sluice_flow_key *key)
+{
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn, key);
+	struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
+
+	if (!syn || !th || th->seq != syn->isn)
+		return -1;
+	return (__s64)sluice_syn_backend(syn) | ((__s64)(syn->state & SLUICE_SYN_ANSWERED) << 32);
+}
+
+/*
+ * The client's ACK (no SYN) of a connection without a flow: when it
+ * completes a pending handshake (key in sl_syn, its seq the ISN + 1, or
+ * any after a Fast Open SYN), the
+ * handshake's backend with the flow flags it brings in bits 32..63
+ * (ESTABLISHED, MOVED when failover moved it, PROBE), and the record goes
+ * (ipip: the SYN-ACK reached the client, SUCCESS, the first sign of the
+ * backend's answer there); -1 when there is none. The client's RST (any
+ * seq, as on a flow) aborts it: its backend with FIN_BOTH, the record
+ * gone. A subprogram, as above.
+ */
+static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+					const struct sluice_flow_key *key, __u32 svc_id, __u32 ipip)
+{
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn, key);
+	struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
+	__u32 id, fl = SLUICE_FLOW_ESTABLISHED;
+
+	if (!syn || !th)
+		return -1;
+	id = sluice_syn_backend(syn);
+	if (pkt->tcp_flags & SLUICE_TCP_RST) {
+		bpf_map_delete_elem(&sl_syn, key);
+		return (__s64)id | ((__s64)SLUICE_FLOW_FIN_BOTH << 32);
+	}
+	/* A Fast Open SYN's data moves the ACK's seq past ISN + 1 by a length not kept. */
+	if (!(pkt->tcp_flags & SLUICE_TCP_ACK) ||
+	    (!syn->has_data && th->seq != bpf_htonl(bpf_ntohl(syn->isn) + 1)))
+		return -1;
+	if (syn->tries > 1)
+		fl |= SLUICE_FLOW_MOVED;
+	if (syn->state & SLUICE_SYN_PROBE)
+		fl |= SLUICE_FLOW_PROBE;
+	if (ipip && id != SLUICE_NO_BACKEND) {
+		sluice_signal(SLUICE_EV_SUCCESS, id, svc_id);
+		if (fl & SLUICE_FLOW_MOVED)
+			sluice_redispatched(id, svc_id);
+	}
+	bpf_map_delete_elem(&sl_syn, key);
+	return (__s64)id | ((__s64)fl << 32);
+}
+
+/*
+ * A packet of no known flow (none, or the known one no longer applies).
+ * lim holds the service's limits when have_lim (local services read them
+ * first); replace: an entry of this key exists (and has given back its
+ * slots). SLUICE_CONTINUE with st->be chosen (nat, ipip), ADMITTED
  * (local), or the reason of a refusal (st->action set) or NO_BACKEND.
  * now: the clock if the caller read it already (a UDP idle check), else 0.
+ *
+ * SYN flood defence (issue 13): a TCP SYN creates no flow and takes no
+ * bulkhead slot. It is refused when the bulkhead is full now (the slots
+ * are taken and given back at once: a refusal at connect, as before), its
+ * backend is chosen (leader, shard, Maglev, breaker), and the handshake is
+ * kept pending in sl_syn only (failover.h), a bounded LRU that a flood of
+ * spoofed SYNs can churn but never grow past, nor crowd established flows
+ * out of sl_flows. A retransmitted SYN (same ISN) stays on its pending
+ * backend, or fails over. The client's ACK completing it (seq = ISN + 1:
+ * a spoofed source never gets the SYN-ACK it would answer) takes the slots
+ * (full by then: refused with a RST) and creates the flow, ESTABLISHED, on
+ * the handshake's backend. A UDP packet takes its slots and creates its
+ * flow at once, as before; a TCP segment with no flow and no pending
+ * handshake takes none (see the header).
  */
 static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					   const struct sluice_svc *svc, __u32 svc_id,
@@ -182,44 +263,111 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 					   int have_lim, int replace, __u64 now)
 {
 	int local = svc->mode == SLUICE_MODE_LOCAL;
-	int start = pkt->l4_proto != IPPROTO_TCP ||
-		    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
+	int tcp = pkt->l4_proto == IPPROTO_TCP;
+	int syn = tcp && (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
 	__u32 flags = 0, id = SLUICE_NO_BACKEND, table_id = svc_id, hash = 0;
 	struct sluice_backend *be = NULL;
 	struct sluice_flow flow = {};
 	struct sluice_be_counter *c;
+	__s64 p = -1;
 	int reason;
 
-	if (start) {
+	if (!tcp || syn) {
 		if (!have_lim)
 			sluice_bh_limits(svc_id, lim);
 		reason = sluice_bh_take(pkt, svc_id, lim, &flags);
 		if (reason != SLUICE_CONTINUE)
 			goto refuse;
-	} else {
-		/* Mid-connection without a flow: no slot; local records nothing. */
-		if (local)
-			return SLUICE_R_ADMITTED;
-		flags = SLUICE_FLOW_ESTABLISHED;
 	}
-	if (!local && (svc->flags & SLUICE_SVC_F_LEADER)) {
+	if (syn) {
+		/* Only the check: the handshake's end takes them. */
+		sluice_bh_give(svc_id, flags);
+		flags = 0;
+		/* A closed flow of this 5-tuple must not catch the new one's ACK. */
+		if (replace)
+			bpf_map_delete_elem(&sl_flows_v2, &st->key);
+		/* A leader key's SYN goes to the leader of now, retransmitted or not. */
+		if (!(svc->flags & SLUICE_SVC_F_LEADER))
+			p = sluice_syn_again(ctx, pkt, &st->key);
+		if (p >= 0 && local)
+			return SLUICE_R_ADMITTED;
+		if (p >= 0) {
+			id = (__u32)p;
+			be = sluice_backend_of(id, svc_id);
+		}
+		if (be && !(p >> 32)) {
+			int nid = sluice_flow_failover(ctx, pkt, svc, st, id);
+
+			if (nid >= 0 && nid < SLUICE_MAX_BACKENDS) {
+				be = sluice_backend_of(nid, svc_id);
+				if (!be)
+					return SLUICE_R_NO_BACKEND;
+				id = nid;
+			}
+		}
+		if (be) {
+			/* Its return translation again: a sweep may have taken it meanwhile. */
+			st->be = be;
+			st->backend_id = id;
+			st->new_flow = 1;
+			return SLUICE_CONTINUE;
+		}
+	} else if (tcp) {
+		p = sluice_syn_done(ctx, pkt, &st->key, svc_id, svc->mode == SLUICE_MODE_IPIP);
+		if (p < 0 && local)
+			return SLUICE_R_ADMITTED; /* mid-connection: local records nothing */
+		if (p >= 0 && ((p >> 32) & SLUICE_FLOW_FIN_BOTH)) {
+			/* The client's RST: to the handshake's backend, nothing recorded. */
+			if (local)
+				return SLUICE_R_ADMITTED;
+			be = sluice_backend_of((__u32)p, svc_id);
+			if (!be)
+				return SLUICE_R_NO_BACKEND;
+			st->be = be;
+			st->backend_id = (__u32)p;
+			return SLUICE_CONTINUE;
+		}
+		/* A leader key's handshake completes on the leader only (as a flow's next segment). */
+		if (p >= 0 && !local && (svc->flags & SLUICE_SVC_F_LEADER) &&
+		    sluice_leader_id(svc_id) != (__u32)p) {
+			if (!have_lim)
+				sluice_bh_limits(svc_id, lim);
+			reason = SLUICE_R_LEADER_MOVED;
+			goto refuse;
+		}
+		if (p >= 0) {
+			if (!have_lim)
+				sluice_bh_limits(svc_id, lim);
+			flags = (__u32)(p >> 32);
+			reason = sluice_bh_take(pkt, svc_id, lim, &flags);
+			if (reason != SLUICE_CONTINUE)
+				goto refuse;
+			id = (__u32)p;
+			if (!local)
+				be = sluice_backend_of(id, svc_id);
+		} else {
+			flags = SLUICE_FLOW_ESTABLISHED;
+		}
+	}
+	/* A completed handshake whose backend went away is steered anew, as below. */
+	if (!local && !be && (svc->flags & SLUICE_SVC_F_LEADER)) {
 		/* The leader or nobody: no shard, no table, no breaker. */
 		be = sluice_leader_pick(svc_id, &id);
 		if (!be) {
 			sluice_bh_give(svc_id, flags);
 			/* A segment without a flow was not counted: the refuse setting is unread. */
-			if (!start)
+			if (tcp && !syn)
 				sluice_bh_limits(svc_id, lim);
 			reason = SLUICE_R_NO_LEADER;
 			goto refuse;
 		}
-	} else if (!local) {
+	} else if (!local && !be) {
 		be = sluice_choose(svc, svc_id, &st->key, &id, &table_id, &hash);
 		if (!be) {
 			sluice_bh_give(svc_id, flags);
 			return SLUICE_R_NO_BACKEND;
 		}
-		if (start) {
+		if (!tcp || syn) {
 			reason = sluice_breaker(svc_id, lim, table_id, hash, &id, &be, &flags);
 			if (reason != SLUICE_CONTINUE) {
 				sluice_bh_give(svc_id, flags);
@@ -227,28 +375,34 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 			}
 		}
 	}
-	if (!now)
-		now = bpf_ktime_get_ns();
-	flow.backend_id = id;
-	flow.svc_id = svc_id;
-	flow.last_seen = now;
-	flow.created = now;
-	flow.flags = flags;
-	/*
-	 * A first insert is NOEXIST: when another CPU inserted the same flow
-	 * meanwhile (a retransmitted SYN), its entry holds the slots and ours
-	 * are given back. Any failure (also an LRU full of busy entries) gives
-	 * them back: no slot is held without a flow to release it. The packet
-	 * is forwarded anyway; only stickiness is lost.
-	 */
-	if (bpf_map_update_elem(&sl_flows_v2, &st->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
-		sluice_bh_give(svc_id, flags);
-	else if (start && !local && pkt->l4_proto == IPPROTO_TCP)
-		sluice_fo_record(ctx, pkt, &st->key, svc_id, id);
+	if (syn) {
+		/* The handshake's only state until the client's ACK. */
+		sluice_fo_record(ctx, pkt, &st->key, id, flags);
+	} else {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		flow.backend_id = id;
+		flow.svc_id = svc_id;
+		flow.last_seen = now;
+		flow.created = now;
+		flow.flags = flags;
+		/*
+		 * A first insert is NOEXIST: when another CPU inserted the same
+		 * flow meanwhile (a retransmitted ACK), its entry holds the slots
+		 * and ours are given back. Any failure (also an LRU full of busy
+		 * entries) gives them back: no slot is held without a flow to
+		 * release it. The packet is forwarded anyway; only stickiness is
+		 * lost.
+		 */
+		if (bpf_map_update_elem(&sl_flows_v2, &st->key, &flow,
+					replace ? BPF_ANY : BPF_NOEXIST))
+			sluice_bh_give(svc_id, flags);
+	}
 	if (local)
 		return SLUICE_R_ADMITTED;
+	/* Counted once per connection: at its SYN, not again at its ACK. */
 	c = bpf_map_lookup_elem(&sl_be_stats, &id);
-	if (c)
+	if (c && p < 0)
 		c->new_flows++;
 	st->be = be;
 	st->backend_id = id;
@@ -282,11 +436,11 @@ static __always_inline void sluice_fo_prepare(struct sluice_scratch *sc,
 }
 
 /*
- * Phase one of a re-steer: a SYN on known flow f whose handshake is not
- * answered (nat, ipip; the caller checked). If it is the SYN sl_syn holds
- * (same ISN), the client retransmitted it and the flow's backend is
+ * Phase one of a re-steer: a SYN of a pending handshake on backend old
+ * that is not answered (nat, ipip; the caller checked). If it is the SYN
+ * sl_syn holds (same ISN), the client retransmitted it and the backend is
  * silent: a SYN_RETRY failure, and while the service's retries last the
- * flow is to move (1: sluice_fo_walk and sluice_fo_commit follow); else 0
+ * handshake is to move (1: sluice_fo_walk and sluice_fo_commit follow); else 0
  * (retry_exhausted noted when they are spent). A leader key's flows never
  * move: only the leader takes them.
  *
@@ -297,9 +451,9 @@ static __always_inline void sluice_fo_prepare(struct sluice_scratch *sc,
  */
 static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					  const struct sluice_svc *svc, struct sluice_steer *st,
-					  struct sluice_flow *f)
+					  __u32 old)
 {
-	__u32 svc_id = svc->id, old = f->backend_id, zero = 0;
+	__u32 svc_id = svc->id, zero = 0;
 	struct sluice_scratch *sc;
 	struct sluice_syn *syn;
 	struct tcphdr *th;
@@ -321,16 +475,17 @@ static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluic
 }
 
 /*
- * A retransmitted SYN on flow f (see sluice_flow_resteer): the backend id
- * it moved to, or -1 (it stays). Counted and published either way.
+ * A retransmitted SYN of a handshake on backend old (see
+ * sluice_flow_resteer): the backend id it moved to, or -1 (it stays).
+ * Counted and published either way.
  */
 static __always_inline int sluice_flow_failover(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 						const struct sluice_svc *svc,
-						struct sluice_steer *st, struct sluice_flow *f)
+						struct sluice_steer *st, __u32 old)
 {
 	int nid = -1;
 
-	if (sluice_flow_resteer(ctx, pkt, svc, st, f))
+	if (sluice_flow_resteer(ctx, pkt, svc, st, old))
 		nid = sluice_fo_commit(sluice_fo_walk());
 	sluice_fo_report();
 	return nid;
@@ -445,20 +600,6 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 				if (reason != SLUICE_CONTINUE)
 					return reason;
 				st->new_flow = moved;
-			}
-			if (tcp &&
-			    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) ==
-				    SLUICE_TCP_SYN &&
-			    mode != SLUICE_MODE_LOCAL && !(f->flags & SLUICE_FLOW_ESTABLISHED)) {
-				int nid = sluice_flow_failover(ctx, pkt, svc, st, f);
-
-				if (nid >= 0 && nid < SLUICE_MAX_BACKENDS) {
-					be = sluice_backend_of(nid, svc_id);
-					if (!be)
-						return SLUICE_R_NO_BACKEND;
-					id = nid;
-					st->new_flow = 1;
-				}
 			}
 			if (tcp)
 				sluice_flow_tcp(f, pkt, &st->key, mode, svc_id);

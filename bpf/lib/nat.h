@@ -13,8 +13,9 @@
  * answers the sender with ICMP time exceeded.
  *
  * Forward: a new flow also inserts its return translation into sl_nat_rev
- * (backend -> client: vip, vport). Return: a packet matching no service is
- * looked up there by its own 5-tuple.
+ * (backend -> client: vip, vport), unless sl_be_rev (below) translates its
+ * backend the same. Return: a packet matching no service is looked up
+ * there by its own 5-tuple.
  *
  * Stateless return (issue 14): behind BGP ECMP a backend's reply may reach
  * a gateway that never saw the SYN, and has no sl_nat_rev entry. A reply
@@ -26,7 +27,8 @@
  * (not to this host: the gateway's own health checks of the backend, say,
  * stay untouched), and not when this gateway's flow for it moved to
  * another backend (failover: the old backend's late answers translate no
- * more, as with sl_nat_rev). The flow key is rebuilt from the reply
+ * more, as with sl_nat_rev; before the client's ACK there is no flow, and
+ * the pending handshake in sl_syn says where it is). The flow key is rebuilt from the reply
  * (client = its destination), so passive signals and redispatch work on
  * it as on a sl_nat_rev entry.
  */
@@ -141,27 +143,37 @@ static __always_inline int sluice_nat_rewrite(struct xdp_md *ctx, const struct s
  * Record how the backend's replies of a new nat flow are translated back:
  * key backend:bport -> client:cport, value the service address and port.
  * A failed insert (LRU full of busy entries) only loses the return path.
- * Also for a backend sl_be_rev translates: skipping this insert saves about
- * 70 ns per new flow (BENCHMARKS.md), but the flow's bookkeeping (the
- * sweep's twins, tested) counts on the entry.
+ * Not for a backend sl_be_rev translates the same (issue 12: one LRU insert
+ * per connection, not two; about 70 ns, BENCHMARKS.md): its replies take
+ * the stateless path, which checks the flow, or the pending handshake, for
+ * a move (sluice_be_rev_stale). A flood of SYNs to such backends leaves no
+ * return entry either. A subprogram: inlined, the check took the entry past
+ * the verifier's complexity limit (E2BIG at load).
  */
-static __always_inline void sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
-						  const struct sluice_backend *be, __u32 svc_id,
-						  __u32 backend_id)
+static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
+					    const struct sluice_backend *be, __u32 svc_id,
+					    __u32 backend_id)
 {
 	struct sluice_flow_key key = {};
 	struct sluice_nat_rev rev = {};
+	struct sluice_nat_rev *r;
 
 	key.src = be->addr;
 	key.dst = fwd->src;
 	key.sport = be->port ? be->port : fwd->dport;
 	key.dport = fwd->sport;
 	key.proto = fwd->proto;
+	r = sluice_be_rev_of(&be->addr, key.sport, fwd->proto, sluice_addr_is_v4(&be->addr));
+	if (r && r->svc_id == svc_id && r->backend_id == backend_id && r->vport == fwd->dport &&
+	    r->vip.u32[0] == fwd->dst.u32[0] && r->vip.u32[1] == fwd->dst.u32[1] &&
+	    r->vip.u32[2] == fwd->dst.u32[2] && r->vip.u32[3] == fwd->dst.u32[3])
+		return 0;
 	rev.vip = fwd->dst;
 	rev.vport = fwd->dport;
 	rev.svc_id = svc_id;
 	rev.backend_id = backend_id;
 	bpf_map_update_elem(&sl_nat_rev, &key, &rev, BPF_ANY);
+	return 0;
 }
 
 /*
@@ -194,16 +206,16 @@ static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
 
 /*
  * A stateless translation rev of a TCP segment with SYN, FIN or RST
- * (backend -> client) that this gateway's flow contradicts: the flow is
- * here, of rev's service, on another backend (failover moved it). 1:
+ * (backend -> client) that this gateway's flow, or pending handshake,
+ * contradicts: it is here, on another backend (failover moved it). 1:
  * leave the segment untranslated.
  */
 static __always_inline int sluice_be_rev_stale(const struct sluice_pkt *pkt,
 					       const struct sluice_nat_rev *rev)
 {
-	struct sluice_flow *f = sluice_rev_flow(&pkt->dst, pkt->dport, pkt->l4_proto, rev);
+	__u32 id = sluice_rev_backend(&pkt->dst, pkt->dport, pkt->l4_proto, rev);
 
-	return f && f->svc_id == rev->svc_id && f->backend_id != rev->backend_id;
+	return id != SLUICE_NO_BACKEND && id != rev->backend_id;
 }
 
 #endif /* SLUICE_NAT_H */

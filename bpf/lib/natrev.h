@@ -33,22 +33,53 @@ static __always_inline struct sluice_nat_rev *sluice_be_rev_of(const union sluic
 	return r;
 }
 
+/* The forward key (client -> service) of a reply to client:cport that rev translates. */
+static __always_inline void sluice_rev_key(struct sluice_flow_key *key,
+					   const union sluice_addr *client, __be16 cport,
+					   __u8 proto, const struct sluice_nat_rev *rev)
+{
+	key->src = *client;
+	key->dst = rev->vip;
+	key->sport = cport;
+	key->dport = rev->vport;
+	key->proto = proto;
+}
+
+/* The backend a pending handshake is on (its last try), or SLUICE_NO_BACKEND. */
+static __always_inline __u32 sluice_syn_backend(const struct sluice_syn *syn)
+{
+	__u32 t = syn->tries;
+
+	/* Also the verifier's bound on the index. */
+	if (!t || t > SLUICE_SYN_TRIED)
+		return SLUICE_NO_BACKEND;
+	return syn->tried[t - 1];
+}
+
 /*
- * The flow (client -> service, rebuilt from a reply to client:cport that
- * rev translates) this gateway holds, or NULL.
+ * The backend this gateway sent the connection of a reply to client:cport
+ * that rev translates (client -> service, rebuilt) to: its flow's when the
+ * flow is of rev's service, else (no flow: flow.h keeps none until the
+ * handshake completes) its pending handshake's; SLUICE_NO_BACKEND when
+ * there is neither.
  */
-static __always_inline struct sluice_flow *sluice_rev_flow(const union sluice_addr *client,
-							   __be16 cport, __u8 proto,
-							   const struct sluice_nat_rev *rev)
+static __always_inline __u32 sluice_rev_backend(const union sluice_addr *client, __be16 cport,
+						__u8 proto, const struct sluice_nat_rev *rev)
 {
 	struct sluice_flow_key key = {};
+	struct sluice_flow *f;
+	struct sluice_syn *syn;
 
 	key.src = *client;
 	key.dst = rev->vip;
 	key.sport = cport;
 	key.dport = rev->vport;
 	key.proto = proto;
-	return bpf_map_lookup_elem(&sl_flows_v2, &key);
+	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
+	if (f)
+		return f->svc_id == rev->svc_id ? f->backend_id : SLUICE_NO_BACKEND;
+	syn = bpf_map_lookup_elem(&sl_syn, &key);
+	return syn ? sluice_syn_backend(syn) : SLUICE_NO_BACKEND;
 }
 
 #endif /* SLUICE_NATREV_H */

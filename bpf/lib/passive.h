@@ -5,18 +5,19 @@
  * and published one record each to userspace (sl_events ring buffer, read
  * by the daemon's breakers, or by `sluice breaker watch`).
  *
- *  - nat return path (sluice_signal_return): a SYN-ACK from the backend on
- *    a flow not yet ESTABLISHED: SUCCESS (the flow becomes ESTABLISHED); a
- *    RST from the backend on a flow not ESTABLISHED: REFUSED. Any RST
- *    releases the flow's bulkhead slots; a FIN from the backend releases
- *    them when the client's FIN was seen too.
+ *  - nat return path (sluice_signal_return): a SYN-ACK from the backend
+ *    on a handshake still pending (no flow yet, flow.h: sl_syn): SUCCESS
+ *    (the record is marked ANSWERED); a RST from the backend on one:
+ *    REFUSED (the record goes). Any RST on a flow releases its bulkhead
+ *    slots; a FIN from the backend releases them when the client's FIN was
+ *    seen too.
  *  - ICMP / ICMPv6 destination unreachable (sluice_signal_icmp) whose
  *    quoted packet is one the gateway sent to a backend (client -> backend
  *    after DNAT): found through sl_nat_rev with the quoted 5-tuple reversed
  *    (or sl_be_rev, nat.h, for a flow this gateway holds on that backend):
  *    UNREACHABLE. The ICMP itself still passes to the stack.
- *  - ipip and local (flow.h): the client's first ACK without SYN on a flow
- *    not ESTABLISHED means the backend's SYN-ACK reached it: SUCCESS.
+ *  - ipip (flow.h): the client's first ACK, completing a pending handshake,
+ *    means the backend's SYN-ACK reached it: SUCCESS.
  *
  * Fast trip (issue 11): every failure signal (REFUSED, UNREACHABLE, and
  * SYN_RETRY from failover.h) adds one to the backend's run of consecutive
@@ -26,9 +27,9 @@
  * HALF_OPEN or OPEN: userspace stays the authority for those) and
  * publishes FAST_TRIP, so the state machine adopts the trip as a
  * transition of its own and schedules the half-open as for any trip.
- * A SYN-ACK on a flow failover moved (SLUICE_FLOW_MOVED) is counted
- * redispatched (sl_fo_svc, sl_fo_be) and published as REDISPATCHED; any
- * SYN-ACK ends the handshake's failover state (sl_syn).
+ * A SYN-ACK on a handshake failover moved (tried more than one backend) is
+ * counted redispatched (sl_fo_svc, sl_fo_be) and published as
+ * REDISPATCHED; any SYN-ACK ends the handshake's failover.
  *
  * State changes go through atomic fetch-and-or on the flow's flags, and a
  * signal is emitted only by the CPU that set the bit, so retransmitted
@@ -166,15 +167,52 @@ static __always_inline void sluice_signal(__u32 type, __u32 backend_id, __u32 sv
 	}
 }
 
+/* A handshake failover moved was answered by backend_id. */
+static __always_inline void sluice_redispatched(__u32 backend_id, __u32 svc_id)
+{
+	sluice_fo_count(svc_id, backend_id, SLUICE_FO_REDISPATCHED);
+	sluice_event(SLUICE_EV_REDISPATCHED, backend_id, svc_id);
+}
+
 /* The handshake of flow key (moved: by failover) was answered by backend_id. */
 static __always_inline void sluice_handshake_done(const struct sluice_flow_key *key, __u32 old,
 						  __u32 backend_id, __u32 svc_id)
 {
-	if (old & SLUICE_FLOW_MOVED) {
-		sluice_fo_count(svc_id, backend_id, SLUICE_FO_REDISPATCHED);
-		sluice_event(SLUICE_EV_REDISPATCHED, backend_id, svc_id);
-	}
+	if (old & SLUICE_FLOW_MOVED)
+		sluice_redispatched(backend_id, svc_id);
 	bpf_map_delete_elem(&sl_syn, key);
+}
+
+/*
+ * A SYN-ACK or RST (flags tf) from backend rev->backend_id for a nat
+ * connection with no flow yet: its pending handshake key (flow.h), when it
+ * is on that backend. The first SYN-ACK is its SUCCESS (marked ANSWERED:
+ * failover leaves it alone from then on; REDISPATCHED when failover moved
+ * it); a RST before one is its REFUSED. A RST ends the handshake.
+ */
+static __always_inline void sluice_signal_pending(const struct sluice_flow_key *key, __u8 tf,
+						  const struct sluice_nat_rev *rev)
+{
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn, key);
+	__u8 st;
+
+	if (!syn || sluice_syn_backend(syn) != rev->backend_id)
+		return;
+	st = syn->state;
+	if (tf & SLUICE_TCP_RST) {
+		if (!(st & SLUICE_SYN_ANSWERED))
+			sluice_signal(SLUICE_EV_REFUSED, rev->backend_id, rev->svc_id);
+		bpf_map_delete_elem(&sl_syn, key);
+		return;
+	}
+	if ((tf & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) != (SLUICE_TCP_SYN | SLUICE_TCP_ACK) ||
+	    (st & SLUICE_SYN_ANSWERED))
+		return;
+	/* A byte has no atomic or: a SYN-ACK retransmitted on two CPUs at once may count twice. */
+	syn->state = st | SLUICE_SYN_ANSWERED;
+	sluice_signal(SLUICE_EV_SUCCESS, rev->backend_id, rev->svc_id);
+	if (syn->tries > 1)
+		sluice_redispatched(rev->backend_id, rev->svc_id);
 }
 
 /* Set bits in a flow's flags; the flags before. */
@@ -202,7 +240,11 @@ static __always_inline void sluice_signal_return(const struct sluice_pkt *pkt,
 	key.dport = rev->vport;
 	key.proto = pkt->l4_proto;
 	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
-	if (!f || f->svc_id != rev->svc_id || f->backend_id != rev->backend_id)
+	if (!f) {
+		sluice_signal_pending(&key, tf, rev);
+		return;
+	}
+	if (f->svc_id != rev->svc_id || f->backend_id != rev->backend_id)
 		return;
 	if (tf & SLUICE_TCP_RST) {
 		old = sluice_flow_set(f, SLUICE_FLOW_FIN_BOTH);
@@ -296,14 +338,10 @@ static __always_inline struct sluice_nat_rev *sluice_signal_icmp(struct xdp_md *
 	key->dport = ports[0];
 	rev = bpf_map_lookup_elem(&sl_nat_rev, key);
 	if (!rev || rev->svc_id >= SLUICE_MAX_SERVICES) {
-		struct sluice_flow *f;
-
-		/* Stateless (nat.h): about a flow this gateway sent to that backend only. */
+		/* Stateless (nat.h): about a connection this gateway sent to that backend only. */
 		rev = sluice_be_rev_of(&key->src, key->sport, key->proto, pkt->family == ETH_P_IP);
-		if (!rev)
-			return NULL;
-		f = sluice_rev_flow(&key->dst, key->dport, key->proto, rev);
-		if (!f || f->svc_id != rev->svc_id || f->backend_id != rev->backend_id)
+		if (!rev ||
+		    sluice_rev_backend(&key->dst, key->dport, key->proto, rev) != rev->backend_id)
 			return NULL;
 	}
 	seq = sluice_hdr(ctx, ports_off + 4, 4);

@@ -26,10 +26,11 @@
  * before (the RST to the client); after, the frame is dropped (NO_BACKEND:
  * the client retransmits its SYN, which the moved flow follows).
  *
- * Not replayed: a SYN that carried data (TCP Fast Open), a flow whose
- * handshake was answered, a flow without SYN state (failover off, or the
- * LRU evicted it), a connection whose retries are spent (counted
- * retry_exhausted once: the client gets the RST as before).
+ * Not replayed: a SYN that carried data (TCP Fast Open), a handshake that
+ * was answered or completed (it has a flow), one without SYN state (the
+ * LRU evicted it), a service with failover off, a connection whose
+ * retries are spent (counted retry_exhausted once: the client gets the
+ * RST as before).
  */
 #ifndef SLUICE_REDISPATCH_H
 #define SLUICE_REDISPATCH_H
@@ -168,15 +169,14 @@ static __always_inline int sluice_redispatch(struct sluice_scratch *sc, __be32 i
 {
 	__u32 svc_id = rev->svc_id, old = rev->backend_id;
 	struct sluice_syn *syn;
-	struct sluice_flow *f;
 	struct sluice_svc *svc;
 
-	f = bpf_map_lookup_elem(&sl_flows_v2, &sc->key);
-	if (!f || f->svc_id != svc_id || f->backend_id != old ||
-	    (f->flags & (SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_FIN_BOTH)))
+	/* A pending handshake (no flow: flow.h) on that backend, not answered yet. */
+	if (bpf_map_lookup_elem(&sl_flows_v2, &sc->key))
 		return 0;
 	syn = bpf_map_lookup_elem(&sl_syn, &sc->key);
-	if (!syn || syn->isn != isn || !sluice_fo_retries(svc_id))
+	if (!syn || syn->isn != isn || (syn->state & SLUICE_SYN_ANSWERED) ||
+	    sluice_syn_backend(syn) != old || !sluice_fo_retries(svc_id))
 		return 0;
 	sc->skey.addr = rev->vip;
 	sc->skey.port = rev->vport;

@@ -118,15 +118,6 @@ static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
 }
 
-/* Forget flow client:cport's return entry on backend be (an LRU eviction, say). */
-static void rev_del(uint32_t be, const char *client, uint16_t cport)
-{
-	struct sluice_flow_key k =
-		dp_key_of(dp_be_text(be), client, ntohs(dp.bes[be].port), cport, IPPROTO_TCP);
-
-	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), 0), 0);
-}
-
 static uint32_t flow_flags(const char *client, const char *vip, uint16_t sport, uint32_t svc)
 {
 	struct sluice_flow_key k = dp_key_of(client, vip, sport, dp_svc_port(svc), IPPROTO_TCP);
@@ -136,9 +127,19 @@ static uint32_t flow_flags(const char *client, const char *vip, uint16_t sport, 
 	return f.flags;
 }
 
+/* Where the connection is: its flow's backend, before its ACK its pending handshake's. */
 static uint32_t flow_be(const char *client, const char *vip, uint16_t sport, uint32_t svc)
 {
-	return dp_flow_be(client, vip, sport, dp_svc_port(svc), IPPROTO_TCP);
+	return dp_conn_be(client, vip, sport, dp_svc_port(svc), IPPROTO_TCP);
+}
+
+/* The pending handshake (flow.h: no flow before the client's ACK); -errno when there is none. */
+static int syn_of(const char *client, const char *vip, uint16_t sport, uint32_t svc,
+		  struct sluice_syn *out)
+{
+	struct sluice_flow_key k = dp_key_of(client, vip, sport, dp_svc_port(svc), IPPROTO_TCP);
+
+	return dp_syn_get(&k, out);
 }
 
 /* A nat (or ipip) service over three backends of vip's family; ids into ids[3]. */
@@ -303,12 +304,27 @@ static uint32_t syn_in(const char *client, const char *vip, uint16_t sport, uint
 	return flow_be(client, vip, sport, svc);
 }
 
+/* The client's ACK of its SYN (seq ISN + 1): forwarded, it completes the handshake. */
+static void client_ack(const char *client, const char *vip, uint16_t sport, uint32_t svc)
+{
+	struct pkt_spec s = dp_client_seg(client, vip, IPPROTO_TCP, sport, dp_svc_port(svc), ACK);
+	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
+	int len;
+
+	s.tcp_raw = 1;
+	s.seq = ISN + 1;
+	s.window = WINDOW;
+	len = dp_build(&s, in, NULL);
+	run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
+}
+
 /* ---- re-steer on a retransmitted SYN ------------------------------------ */
 
 static void resteer(const char *client, const char *vip, uint8_t mode)
 {
 	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	struct sluice_fo_counter c0, c1;
+	struct sluice_syn syn;
 	uint32_t ids[3], svc, a, b;
 	int len;
 
@@ -321,7 +337,8 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 	run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
 	b = flow_be(client, vip, 1000, svc);
 	assert_int_not_equal(a, b);
-	assert_true(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_MOVED);
+	assert_int_equal(syn_of(client, vip, 1000, svc, &syn), 0);
+	assert_int_equal(syn.tries, 2);
 	c1 = fo_ctr(svc, 0);
 	assert_int_equal(c1.moved - c0.moved, 1);
 	assert_int_equal(fo_ctr(a, 1).moved, 1);
@@ -339,11 +356,7 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 		len = dp_build(&s, in, NULL);
 		run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
 	} else {
-		struct pkt_spec s =
-			dp_client_seg(client, vip, IPPROTO_TCP, 1000, dp_svc_port(svc), ACK);
-
-		len = dp_build(&s, in, NULL);
-		run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
+		client_ack(client, vip, 1000, svc);
 	}
 	assert_int_equal(fo_ctr(svc, 0).redispatched - c0.redispatched, 1);
 	assert_int_equal(fo_ctr(b, 1).redispatched, 1);
@@ -353,6 +366,12 @@ static void resteer(const char *client, const char *vip, uint8_t mode)
 	run_expect(in, len, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out);
 	assert_int_equal(flow_be(client, vip, 1000, svc), b);
 	assert_int_equal(fo_ctr(svc, 0).moved - c0.moved, 1);
+	/* nat: the client's ACK completes it: the flow is created on b, marked moved. */
+	if (mode == SLUICE_MODE_NAT)
+		client_ack(client, vip, 1000, svc);
+	assert_int_equal(dp_flow_be(client, vip, 1000, dp_svc_port(svc), IPPROTO_TCP), b);
+	assert_true(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_MOVED);
+	assert_int_not_equal(syn_of(client, vip, 1000, svc, &syn), 0);
 }
 
 DP_TEST(test_resteer_nat_v4, resteer(CLIENT4, VIP4, SLUICE_MODE_NAT));
@@ -421,8 +440,12 @@ static void redispatch_rst(const char *client, const char *vip, int n_vlan)
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
 	a = syn_in(client, vip, 1000, svc, 0);
 	b = refused_moves(client, vip, svc, a, n_vlan);
+	struct sluice_syn syn;
+
 	assert_false(rev_exists(a, client, 1000));
-	assert_false(flow_flags(client, vip, 1000, svc) & FIN_BOTH);
+	/* Still pending on b, not answered: no flow yet. */
+	assert_int_equal(syn_of(client, vip, 1000, svc, &syn), 0);
+	assert_false(syn.state & SLUICE_SYN_ANSWERED);
 	assert_int_equal(dp_be_ctr(b).new_flows, 1);
 }
 
@@ -441,6 +464,7 @@ static void test_rst_passes(void **state)
 {
 	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	uint32_t ids[3], svc, a, b, c;
+	struct sluice_syn syn;
 	int len;
 
 	(void)state;
@@ -463,7 +487,8 @@ static void test_rst_passes(void **state)
 	assert_int_equal(fo_ctr(svc, 0).retry_exhausted, 1);
 	assert_int_equal(fo_ctr(c, 1).retry_exhausted, 1);
 	assert_int_equal(events_of(SLUICE_EV_RETRY_EXHAUSTED), 1);
-	assert_true(flow_flags(CLIENT4, VIP4, 1000, svc) & FIN_BOTH);
+	/* The RST reached the client: the handshake is over, nothing of it is left. */
+	assert_int_not_equal(syn_of(CLIENT4, VIP4, 1000, svc, &syn), 0);
 
 	/* A RST whose ack is not the ISN + 1 answers no SYN of this flow's. */
 	a = syn_in(CLIENT4, VIP4, 1001, svc, 0);
@@ -475,7 +500,8 @@ static void test_rst_passes(void **state)
 	a = syn_in(CLIENT4, VIP4, 1002, svc, 16);
 	len = backend_rst(a, CLIENT4, 1002, ISN + 17, 0, in);
 	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
-	assert_int_equal(flow_be(CLIENT4, VIP4, 1002, svc), a);
+	assert_int_equal(fo_ctr(svc, 0).moved, 2);
+	assert_int_not_equal(syn_of(CLIENT4, VIP4, 1002, svc, &syn), 0);
 
 	/* retries off. */
 	fo_set(svc, SLUICE_FO_RETRIES_OFF, SLUICE_FO_TRIP_OFF);
@@ -498,25 +524,29 @@ static void stateless_redispatch(const char *client, const char *vip)
 {
 	uint8_t in[PKT_BUF_MAX], out[DP_OUT_MAX];
 	uint32_t ids[3], svc, a, b;
+	struct sluice_syn syn;
 	struct pkt_spec s;
 	int len;
 
 	svc = svc3(vip, SLUICE_MODE_NAT, ids);
 	assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
 	a = syn_in(client, vip, 1000, svc, 0);
-	rev_del(a, client, 1000);
+	/* sl_be_rev translates a the same: no entry of its own (nat.h). */
+	assert_false(rev_exists(a, client, 1000));
 	b = refused_moves(client, vip, svc, a, 0);
 
 	s = dp_backend_seg(a, client, IPPROTO_TCP, 1000, SYNACK);
 	len = dp_build(&s, in, NULL);
 	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_SERVICE, DP_NO_SVC, out);
 	assert_memory_equal(out, in, len);
-	assert_false(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(syn_of(client, vip, 1000, svc, &syn), 0);
+	assert_false(syn.state & SLUICE_SYN_ANSWERED);
 
 	s = dp_backend_seg(b, client, IPPROTO_TCP, 1000, SYNACK);
 	len = dp_build(&s, in, NULL);
 	run_expect(in, len, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out);
-	assert_true(flow_flags(client, vip, 1000, svc) & SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(syn_of(client, vip, 1000, svc, &syn), 0);
+	assert_true(syn.state & SLUICE_SYN_ANSWERED);
 	assert_int_equal(fo_ctr(svc, 0).redispatched, 1);
 	assert_int_equal(events_of(SLUICE_EV_REDISPATCHED), 1);
 	/* Leave no entry to the next test. */
@@ -553,8 +583,8 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 	if (stateless)
 		assert_int_equal(publish_be_rev(&dp.pin.maps, NULL), 0);
 	a = syn_in(client, vip, 1000, svc, 0);
-	if (stateless)
-		rev_del(a, client, 1000);
+	if (stateless) /* sl_be_rev translates a the same: no entry of its own (nat.h) */
+		assert_false(rev_exists(a, client, 1000));
 	/* The quote: the SYN as sent to a (TTL 63), its IP header and 8 bytes of TCP. */
 	len = expect_syn(client, 1000, a, quote);
 	(void)len;
@@ -579,9 +609,9 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 	assert_int_equal(fo_ctr(svc, 0).moved, 1);
 	if (!stateless)
 		return;
-	/* About a flow this gateway does not hold: no signal, nothing moves. */
+	/* About a connection this gateway does not hold: no signal, nothing moves. */
 	k = dp_key_of(client, vip, 1000, dp_svc_port(svc), IPPROTO_TCP);
-	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_flows_v2, &k, sizeof(k), 0), 0);
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_syn, &k, sizeof(k), 0), 0);
 	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_L4, DP_NO_SVC, out);
 	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 0);
 	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);

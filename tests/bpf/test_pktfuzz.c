@@ -221,7 +221,12 @@ static void configure(void)
 		NULL);
 	svc_add(vips6[1], IPPROTO_TCP, SLUICE_MODE_IPIP, &none, rate_none, rate_none, bes6, 2,
 		NULL);
-	svc_add(vips4[1], IPPROTO_UDP, SLUICE_MODE_IPIP, &none, rate_none, crate, bes4, 1, NULL);
+	/*
+	 * A UDP bulkhead: a datagram takes its slot at once, so the fuzz fills
+	 * it for sure (a TCP SYN takes none, flow.h, only a completed handshake).
+	 */
+	svc_add(vips4[1], IPPROTO_UDP, SLUICE_MODE_IPIP, &bh20drop, rate_none, crate, bes4, 1,
+		NULL);
 	/* local, with a bulkhead and a rate. */
 	svc_add(vips4[0], IPPROTO_TCP, SLUICE_MODE_LOCAL, &bh20drop, rate_none, rate_none, NULL, 0,
 		NULL);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -146,12 +147,17 @@ static int flow_get(const char *client, const char *vip, uint16_t sport, uint32_
 	return dp_flow_get(&k, f);
 }
 
+/*
+ * A TCP flow's flags but ESTABLISHED, which every TCP flow has (flow.h
+ * creates it when the client's ACK completes the handshake).
+ */
 static uint32_t flow_flags(const char *client, const char *vip, uint16_t sport, uint32_t svc)
 {
 	struct sluice_flow f;
 
 	assert_int_equal(flow_get(client, vip, sport, svc, IPPROTO_TCP, &f), 0);
-	return f.flags;
+	assert_true(f.flags & SLUICE_FLOW_ESTABLISHED);
+	return f.flags & ~SLUICE_FLOW_ESTABLISHED;
 }
 
 static uint32_t flow_be(const char *client, const char *vip, uint16_t sport, uint32_t svc)
@@ -177,6 +183,20 @@ static void client_send(const char *client, const char *vip, uint8_t proto, uint
 	dp_send_expect(&s, dp.if_gw0, action, reason, svc, out, &olen);
 }
 
+/*
+ * Open a TCP connection: the client's SYN expecting action / reason, and
+ * when it passes (forwarded or admitted) the client's ACK completing the
+ * handshake, which creates the flow and takes the bulkhead slots (flow.h:
+ * a SYN alone takes none).
+ */
+static void client_open(const char *client, const char *vip, uint16_t sport, uint32_t svc,
+			int action, uint32_t reason)
+{
+	client_send(client, vip, IPPROTO_TCP, sport, svc, SYN, action, reason);
+	if (reason == SLUICE_R_FWD || reason == SLUICE_R_ADMITTED)
+		client_send(client, vip, IPPROTO_TCP, sport, svc, ACK, action, reason);
+}
+
 /* A backend segment be:bport -> client:cport (nat return path) arriving on gw1. */
 static void backend_send(uint32_t be, const char *client, uint16_t cport, uint32_t svc,
 			 uint8_t flags)
@@ -194,7 +214,7 @@ static uint32_t local_full(const char *client, const char *vip, uint8_t refuse)
 	struct sluice_svc_res res = { .max_conns = 1, .refuse = refuse };
 	uint32_t svc = dp_svc_add(vip, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
 
-	client_send(client, vip, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(client, vip, 1000, svc, XDP_PASS, SLUICE_R_ADMITTED);
 	return svc;
 }
 
@@ -270,7 +290,7 @@ static void test_rst_vlan(void **state)
 
 		dp_table_publish(svc6, &be, 1);
 	}
-	client_send(CLIENT6, VIP6, IPPROTO_TCP, 1000, svc6, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT6, VIP6, 1000, svc6, XDP_REDIRECT, SLUICE_R_FWD);
 	s = client_seg(CLIENT6, VIP6, IPPROTO_TCP, 1001, svc6, SYN);
 	s.n_vlan = 2;
 	s.vlan[0].tpid = 0x88a8;
@@ -290,7 +310,7 @@ static void test_refuse_drop(void **state)
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	svc = local_full(CLIENT4, VIP4, SLUICE_REFUSE_DROP);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_DROP, SLUICE_R_BH_SERVICE);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_DROP, SLUICE_R_BH_SERVICE);
 	/* The admitted connection's packets still pass; no slot taken by them. */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_equal(dp_conns(svc), 1);
@@ -336,30 +356,30 @@ static void test_global_limit(void **state)
 	z = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &excluded);
 	n = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, NULL);
 	global_set(g0 + 2);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, x, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1000, x, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, x),
 			 SLUICE_FLOW_COUNTED | SLUICE_FLOW_COUNTED_GLOBAL);
 	/* x full: its own limit refuses, and the global slot is given back. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, x, SYN, XDP_TX, SLUICE_R_BH_SERVICE);
+	client_open(CLIENT4, VIP4, 1001, x, XDP_TX, SLUICE_R_BH_SERVICE);
 	assert_int_equal(dp_conns(SLUICE_CONNS_GLOBAL), g0 + 1);
 	/* A service without a limit of its own is under the global one: recorded. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, n, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1000, n, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, n), SLUICE_FLOW_COUNTED_GLOBAL);
 	assert_int_equal(dp_conns(SLUICE_CONNS_GLOBAL), g0 + 2);
 	/* Global full: it takes precedence over room in y's limit, and over x's. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, y, SYN, XDP_TX, SLUICE_R_BH_GLOBAL);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, x, SYN, XDP_TX, SLUICE_R_BH_GLOBAL);
+	client_open(CLIENT4, VIP4, 1000, y, XDP_TX, SLUICE_R_BH_GLOBAL);
+	client_open(CLIENT4, VIP4, 1002, x, XDP_TX, SLUICE_R_BH_GLOBAL);
 	assert_int_equal(dp_conns(y), 0);
 	/* An excluded service (no limit of its own) is not counted at all. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, z, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1000, z, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, z, IPPROTO_TCP, &f), 0);
 	/* Releasing n's connection frees a global slot for y. */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, n, RST, XDP_PASS, SLUICE_R_ADMITTED);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, y, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1001, y, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_equal(dp_conns(SLUICE_CONNS_GLOBAL), g0 + 2);
 	global_set(0);
 	/* No limit anywhere: a local service records nothing. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, n, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1001, n, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1001, n, IPPROTO_TCP, &f), 0);
 }
 
@@ -372,18 +392,18 @@ static void test_reserved_critical(void **state)
 	DP_SKIP_UNLESS_READY();
 	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
 	critical_add(svc, "198.51.100.0", 24);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_PASS, SLUICE_R_ADMITTED);
 	/* Standard share (3 - 1) used up: a standard client is refused... */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN, XDP_TX, SLUICE_R_BH_SERVICE);
+	client_open(CLIENT4, VIP4, 1002, svc, XDP_TX, SLUICE_R_BH_SERVICE);
 	/* ...a critical one takes the reserve... */
-	client_send(CRIT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CRIT4, VIP4, 1000, svc, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_equal(dp_conns(svc), 3);
 	/* ...until the whole limit is used. */
-	client_send(CRIT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_TX, SLUICE_R_BH_SERVICE);
+	client_open(CRIT4, VIP4, 1001, svc, XDP_TX, SLUICE_R_BH_SERVICE);
 	/* Another service's critical list does not count here. */
 	critical_add(svc + 100, CLIENT4, 32);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN, XDP_TX, SLUICE_R_BH_SERVICE);
+	client_open(CLIENT4, VIP4, 1003, svc, XDP_TX, SLUICE_R_BH_SERVICE);
 	assert_int_equal(dp_conns(svc), 3);
 }
 
@@ -405,18 +425,18 @@ static void test_release_nat(void **state)
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	svc = nat_svc(&res, &be);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_TX, SLUICE_R_BH_SERVICE);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_TX, SLUICE_R_BH_SERVICE);
 	/* The backend's RST releases. */
 	backend_send(be, CLIENT4, 1000, svc, RST | PKT_TCP_ACK);
 	assert_int_equal(dp_conns(svc), 0);
 	/* The client's RST releases. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, RST, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 0);
 	/* FIN from both sides releases, in either order; once. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1002, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	backend_send(be, CLIENT4, 1002, svc, SYNACK);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, FIN, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
@@ -427,18 +447,18 @@ static void test_release_nat(void **state)
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, RST, XDP_REDIRECT, SLUICE_R_FWD);
 	backend_send(be, CLIENT4, 1002, svc, RST);
 	assert_int_equal(dp_conns(svc), 0);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1003, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	backend_send(be, CLIENT4, 1003, svc, SYNACK);
 	backend_send(be, CLIENT4, 1003, svc, FIN);
 	assert_int_equal(dp_conns(svc), 1);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, FIN, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 0);
 	/* A SYN reusing the closed 5-tuple is a new connection: it takes a slot again. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1003, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, 1003, svc), SLUICE_FLOW_COUNTED);
 	/* A retransmitted SYN on an open flow takes none. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1003, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
 }
 
@@ -460,14 +480,14 @@ static void test_release_client_fin(void **state)
 			be = dp_be_add(svc, "10.1.0.3", 0, SLUICE_BE_ACTIVE);
 			dp_table_publish(svc, &be, 1);
 		}
-		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, act, ok);
+		client_open(CLIENT4, VIP4, 1000, svc, act, ok);
 		assert_int_equal(dp_conns(svc), 1);
 		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, FIN, act, ok);
 		assert_int_equal(dp_conns(svc), 0);
 		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, FIN, act, ok);
 		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, RST, act, ok);
 		assert_int_equal(dp_conns(svc), 0);
-		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, act, ok);
+		client_open(CLIENT4, VIP4, 1001, svc, act, ok);
 		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, RST, act, ok);
 		assert_int_equal(dp_conns(svc), 0);
 	}
@@ -485,9 +505,9 @@ static void test_nonsyn_no_slot(void **state)
 	/* A restarted gateway: mid-connection segments are steered, recorded ESTABLISHED. */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 0);
-	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), 0);
 	assert_int_equal(flow_be(CLIENT4, VIP4, 1000, svc), be);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
 	/* local: admitted, nothing recorded. */
 	svc = dp_svc_add(VIP4, IPPROTO_TCP, SLUICE_MODE_LOCAL, SLUICE_HASH_5TUPLE, &res);
@@ -495,16 +515,16 @@ static void test_nonsyn_no_slot(void **state)
 	assert_int_equal(dp_conns(svc), 0);
 	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
 	/* A local flow with a limit is recorded without a backend. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_PASS, SLUICE_R_ADMITTED);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_PASS, SLUICE_R_ADMITTED);
 	assert_int_equal(flow_get(CLIENT4, VIP4, 1001, svc, IPPROTO_TCP, &f), 0);
 	assert_int_equal(f.backend_id, SLUICE_NO_BACKEND);
 	assert_int_equal(f.svc_id, svc);
 	assert_true(f.created > 0 && f.created == f.last_seen);
-	/* Its first client ACK marks it ESTABLISHED (no backend: no signal). */
+	/* Created ESTABLISHED by the client's ACK (no backend: no signal); another changes nothing. */
 	events_reset();
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_PASS, SLUICE_R_ADMITTED);
-	assert_int_equal(flow_flags(CLIENT4, VIP4, 1001, svc),
-			 SLUICE_FLOW_COUNTED | SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(flow_flags(CLIENT4, VIP4, 1001, svc), SLUICE_FLOW_COUNTED);
+	assert_int_equal(dp_conns(svc), 1);
 	no_event();
 }
 
@@ -556,6 +576,170 @@ static void hygiene_drop(const char *client, uint32_t svc, uint16_t sport, uint8
 	assert_int_not_equal(flow_get(client, VIP4, sport, svc, IPPROTO_TCP, &f), 0);
 }
 
+/* ---- SYN flood defence (flow.h: no flow state before the handshake completes) ---- */
+
+/* Entries in the flow table (the whole of it: a bounded walk). */
+static int flows_count(void)
+{
+	struct sluice_flow_key k, next;
+	int n = 0, err;
+
+	err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v2, NULL, &next, sizeof(next));
+	while (!err && n < 1000000) {
+		n++;
+		k = next;
+		err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v2, &k, &next, sizeof(next));
+	}
+	return n;
+}
+
+/*
+ * A SYN leaves no flow and holds no slot, only its pending handshake on
+ * the backend it went to; the client's ACK (seq ISN + 1) creates the flow
+ * there, ESTABLISHED, with the slot; an ACK of another seq does not.
+ */
+static void test_syn_pending(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 2 };
+	struct sluice_flow_key k;
+	struct sluice_syn syn;
+	struct sluice_flow f;
+	struct pkt_spec s;
+	uint32_t svc, be;
+	int n0;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	n0 = flows_count();
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(flows_count(), n0);
+	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
+	k = dp_key_of(CLIENT4, VIP4, 1000, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_equal(dp_syn_get(&k, &syn), 0);
+	assert_int_equal(syn.tries, 1);
+	assert_int_equal(syn.tried[0], be);
+	/* Its retransmission changes nothing. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(flows_count(), n0);
+	/* An ACK that is not the handshake's (seq not ISN + 1): steered, no slot. */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK);
+	s.tcp_raw = 1;
+	s.seq = 0x01020304u + 7;
+	s.window = 512;
+	{
+		uint8_t out[DP_OUT_MAX];
+		int olen;
+
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	}
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED);
+	/* The real handshake of another port: the ACK takes the slot, on the SYN's backend. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 0);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	assert_int_equal(flow_get(CLIENT4, VIP4, 1001, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.backend_id, be);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
+	k = dp_key_of(CLIENT4, VIP4, 1001, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_not_equal(dp_syn_get(&k, &syn), 0);
+	/* Its next ACK is the flow's: no second slot. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	/* A Fast Open SYN (data): its ACK's seq is past ISN + 1 and completes it all the same. */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN);
+	s.payload = 5;
+	{
+		uint8_t out[DP_OUT_MAX];
+		int olen;
+
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+		s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, ACK);
+		s.tcp_raw = 1;
+		s.seq = 0x01020304u + 6;
+		s.window = 512;
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	}
+	assert_int_equal(dp_conns(svc), 2);
+	assert_int_equal(flow_get(CLIENT4, VIP4, 1002, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
+}
+
+/*
+ * The bulkhead at the SYN and at the ACK: a full service refuses the SYN
+ * (RST, as before); two SYNs admitted for the last slot race at their
+ * ACKs, and the second is refused with a RST at its own ack: no
+ * connection is ever admitted over the limit.
+ */
+static void test_syn_bulkhead(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 2 };
+	struct pkt_spec s;
+	uint32_t svc, be;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 2);
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, ACK);
+	dp_rst_expect(&s, svc, SLUICE_R_BH_SERVICE);
+	assert_int_equal(dp_conns(svc), 2);
+	/* Full: refused at the SYN, nothing pending. */
+	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN);
+	dp_rst_expect(&s, svc, SLUICE_R_BH_SERVICE);
+	assert_int_equal(dp_conns(svc), 2);
+}
+
+/*
+ * A flood of spoofed SYNs (random sources, never answered) at a service
+ * with a bulkhead: the flow table and the counts stay as they were, and a
+ * real client still connects and holds its slot.
+ */
+static void test_syn_flood(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 4 };
+	uint8_t out[DP_OUT_MAX];
+	struct pkt_spec s;
+	uint32_t svc, be, i, x = 0x2545f491u;
+	int64_t g0;
+	char src[32];
+	int n0, olen;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc(&res, &be);
+	n0 = flows_count();
+	g0 = dp_conns(SLUICE_CONNS_GLOBAL);
+	for (i = 0; i < 2000; i++) {
+		/* xorshift32: sources spread over 10.64.0.0/10, any port. */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		snprintf(src, sizeof(src), "10.%u.%u.%u", 64 + ((x >> 16) & 63), (x >> 8) & 255,
+			 (x & 254) + 1);
+		s = client_seg(src, VIP4, IPPROTO_TCP, (uint16_t)(1024 + (x >> 20)), svc, SYN);
+		dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	}
+	assert_int_equal(flows_count(), n0);
+	assert_int_equal(dp_conns(svc), 0);
+	assert_int_equal(dp_conns(SLUICE_CONNS_GLOBAL), g0);
+	/* A real client connects all the same, and only it holds a slot and a flow. */
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(dp_conns(svc), 1);
+	assert_int_equal(flows_count(), n0 + 1);
+	assert_int_equal(flow_be(CLIENT4, VIP4, 1000, svc), be);
+}
+
 /*
  * Segment hygiene (bpf/lib/hygiene.h): an invalid segment or a martian
  * source is dropped, never answered with a RST, and takes no flow and no
@@ -584,7 +768,7 @@ static void test_hygiene_no_state(void **state)
 	assert_int_equal(dp_conns(svc), 0);
 	assert_int_equal(dp_svc_ctr(svc, SLUICE_R_FWD).packets, adm0.packets);
 	/* The one slot is still free for a real client. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 2000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 2000, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
 	/* FIN without ACK on that flow: dropped, the slot stays taken. */
 	{
@@ -650,7 +834,7 @@ static void test_other_host(void **state)
 	s.vlan[0].tci = 7;
 	dp_send_expect(&s, dp.if_gw0, XDP_PASS, SLUICE_R_OTHER_HOST, DP_NO_SVC, out, &olen);
 	/* The interface's own MAC: served. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(dp_conns(svc), 1);
 	/* Broadcast: the stack's business, not filtered here (ARP and the like). */
 	s = client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN);
@@ -687,7 +871,7 @@ static void test_breaker_next(void **state)
 		uint32_t chosen = dp.tables[svc][slot_of(svc, p)];
 
 		want = chosen == a ? next_choice(svc, p, a, a) : chosen;
-		client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+		client_open(CLIENT4, VIP4, p, svc, XDP_REDIRECT, SLUICE_R_FWD);
 		assert_int_equal(flow_be(CLIENT4, VIP4, p, svc), want);
 		assert_int_not_equal(want, a);
 	}
@@ -707,12 +891,12 @@ static void test_breaker_next(void **state)
 		;
 	want = next_choice(svc, p, a, a);
 	dp_brk_set(want, SLUICE_BRK_HALF_OPEN, 1);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, p, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(flow_be(CLIENT4, VIP4, p, svc), want);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, p, svc), SLUICE_FLOW_PROBE);
 	/* Budget spent: the walk goes on past it. */
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, RST, XDP_REDIRECT, SLUICE_R_FWD);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, p, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(flow_be(CLIENT4, VIP4, p, svc), next_choice(svc, p, a, want));
 	dp_brk_set(want, SLUICE_BRK_CLOSED, 0);
 	dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
@@ -734,7 +918,7 @@ static void test_breaker_fallback(void **state)
 	dp_res_set(svc, &res);
 	dp_brk_set(a, SLUICE_BRK_OPEN, 0);
 	r0 = res_ctr(svc);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(flow_be(CLIENT4, VIP4, 1000, svc), fb);
 	r1 = res_ctr(svc);
 	assert_int_equal(r1.rerouted_fallback - r0.rerouted_fallback, 1);
@@ -751,7 +935,7 @@ static void test_breaker_fallback(void **state)
 	res.on_open = SLUICE_ON_OPEN_NEXT;
 	dp_res_set(svc, &res);
 	dp_brk_set(fb, SLUICE_BRK_CLOSED, 0);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1002, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(flow_be(CLIENT4, VIP4, 1002, svc), fb);
 	assert_int_equal(res_ctr(svc).rerouted_fallback - r0.rerouted_fallback, 2);
 	dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
@@ -783,8 +967,7 @@ static void test_breaker_fail_fast(void **state)
 		/* refuse drop: dropped. */
 		res.refuse = SLUICE_REFUSE_DROP;
 		dp_res_set(svc, &res);
-		client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_DROP,
-			    SLUICE_R_BRK_OPEN);
+		client_open(CLIENT4, VIP4, 1001, svc, XDP_DROP, SLUICE_R_BRK_OPEN);
 		/* UDP is dropped whatever refuse says (no flow here: TCP service). */
 		assert_int_equal(dp_conns(svc), 0);
 		dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
@@ -811,13 +994,13 @@ static void test_panic(void **state)
 	dp_brk_set(ids[1], SLUICE_BRK_OPEN, 0);
 	for (p = 5000; dp.tables[svc][slot_of(svc, p)] == ids[2]; p++)
 		;
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_DROP, SLUICE_R_BRK_OPEN);
+	client_open(CLIENT4, VIP4, p, svc, XDP_DROP, SLUICE_R_BRK_OPEN);
 	res.flags = SLUICE_RES_PANIC;
 	dp_res_set(svc, &res);
 	for (p = 5200; p < 5260; p++) {
 		uint32_t chosen = dp.tables[svc][slot_of(svc, p)];
 
-		client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+		client_open(CLIENT4, VIP4, p, svc, XDP_REDIRECT, SLUICE_R_FWD);
 		assert_int_equal(flow_be(CLIENT4, VIP4, p, svc), chosen);
 		for (i = 0; i < 3; i++)
 			seen[i] += chosen == ids[i];
@@ -828,7 +1011,7 @@ static void test_panic(void **state)
 	dp_res_set(svc, &res);
 	for (p = 6000; dp.tables[svc][slot_of(svc, p)] == ids[2]; p++)
 		;
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, p, svc, SYN, XDP_DROP, SLUICE_R_BRK_OPEN);
+	client_open(CLIENT4, VIP4, p, svc, XDP_DROP, SLUICE_R_BRK_OPEN);
 	dp_brk_set(ids[0], SLUICE_BRK_CLOSED, 0);
 	dp_brk_set(ids[1], SLUICE_BRK_CLOSED, 0);
 }
@@ -844,13 +1027,13 @@ static void test_half_open_budget(void **state)
 	svc = nat_svc(&res, &a);
 	dp_brk_set(a, SLUICE_BRK_HALF_OPEN, 2);
 	g0 = sig_ctr(a);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), SLUICE_FLOW_PROBE);
 	assert_int_equal(flow_flags(CLIENT4, VIP4, 1001, svc), SLUICE_FLOW_PROBE);
 	/* K = 2 probes admitted; the rest treated as open (fail fast here). */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1002, svc, SYN, XDP_TX, SLUICE_R_BRK_OPEN);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1003, svc, SYN, XDP_TX, SLUICE_R_BRK_OPEN);
+	client_open(CLIENT4, VIP4, 1002, svc, XDP_TX, SLUICE_R_BRK_OPEN);
+	client_open(CLIENT4, VIP4, 1003, svc, XDP_TX, SLUICE_R_BRK_OPEN);
 	g1 = sig_ctr(a);
 	assert_int_equal(g1.probes - g0.probes, 2);
 	/* The budget does not run below zero with refusals. */
@@ -868,7 +1051,7 @@ static void test_established_not_cut(void **state)
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	svc = nat_svc(&res, &a);
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	client_open(CLIENT4, VIP4, 1000, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	backend_send(a, CLIENT4, 1000, svc, SYNACK);
 	dp_brk_set(a, SLUICE_BRK_OPEN, 0);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
@@ -878,7 +1061,7 @@ static void test_established_not_cut(void **state)
 	/* Its return traffic too. */
 	backend_send(a, CLIENT4, 1000, svc, ACK);
 	/* A new one is refused. */
-	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1001, svc, SYN, XDP_TX, SLUICE_R_BRK_OPEN);
+	client_open(CLIENT4, VIP4, 1001, svc, XDP_TX, SLUICE_R_BRK_OPEN);
 	assert_int_equal(dp_conns(svc), 1);
 	dp_brk_set(a, SLUICE_BRK_CLOSED, 0);
 }
@@ -903,18 +1086,26 @@ static struct sluice_be_signals syn_forwarded(uint32_t *svc, uint32_t *a)
 static void test_signal_synack(void **state)
 {
 	struct sluice_be_signals g0, g1;
+	struct sluice_flow_key k;
+	struct sluice_syn syn;
+	struct sluice_flow f;
 	uint32_t svc, a;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	g0 = syn_forwarded(&svc, &a);
-	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), 0);
+	k = dp_key_of(CLIENT4, VIP4, 1000, dp_svc_port(svc), IPPROTO_TCP);
+	/* The handshake is pending (sl_syn), no flow before the client's ACK. */
+	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(dp_syn_get(&k, &syn), 0);
+	assert_false(syn.state & SLUICE_SYN_ANSWERED);
 	no_event();
 	backend_send(a, CLIENT4, 1000, svc, SYNACK);
 	g1 = sig_ctr(a);
 	assert_int_equal(g1.successes - g0.successes, 1);
 	assert_int_equal(g1.refused, g0.refused);
-	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(dp_syn_get(&k, &syn), 0);
+	assert_true(syn.state & SLUICE_SYN_ANSWERED);
 	event_expect(SLUICE_EV_SUCCESS, a, svc);
 	/* A retransmitted SYN-ACK is no second success; neither is a later RST a refusal. */
 	backend_send(a, CLIENT4, 1000, svc, SYNACK);
@@ -1015,7 +1206,7 @@ static void test_signal_ipip_ack(void **state)
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	g1 = sig_ctr(a);
 	assert_int_equal(g1.successes - g0.successes, 1);
-	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), SLUICE_FLOW_ESTABLISHED);
+	assert_int_equal(flow_flags(CLIENT4, VIP4, 1000, svc), 0);
 	event_expect(SLUICE_EV_SUCCESS, a, svc);
 	client_send(CLIENT4, VIP4, IPPROTO_TCP, 1000, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
 	assert_int_equal(sig_ctr(a).successes - g0.successes, 1);
@@ -1035,6 +1226,9 @@ int main(void)
 		cmocka_unit_test(test_release_nat),
 		cmocka_unit_test(test_release_client_fin),
 		cmocka_unit_test(test_nonsyn_no_slot),
+		cmocka_unit_test(test_syn_pending),
+		cmocka_unit_test(test_syn_bulkhead),
+		cmocka_unit_test(test_syn_flood),
 		cmocka_unit_test(test_hygiene_no_state),
 		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_breaker_next),

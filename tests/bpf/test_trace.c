@@ -183,12 +183,18 @@ static void test_forwarded_refused_return(void **state)
 	assert_int_equal(r->cap_len, len < 64 ? len : 64);
 	assert_memory_equal(r->data, in, r->cap_len);
 	assert_true(r->ts_ns > 0);
+	/* The client's ACK completes the handshake: its slot is taken (flow.h). */
+	s.tcp_flags = PKT_TCP_ACK;
+	send_frame(&s, dp.if_gw0, XDP_REDIRECT, in);
+	assert_int_equal(drain(), 2);
+	assert_int_equal(recs[1].reason, SLUICE_R_FWD);
+	s.tcp_flags = SYN;
 
 	/* Refused: the bulkhead (max_conns 1) answers the second SYN with a RST. */
 	s.sport = 1001;
 	send_frame(&s, dp.if_gw0, XDP_TX, in);
-	assert_int_equal(drain(), 2);
-	r = &recs[1];
+	assert_int_equal(drain(), 3);
+	r = &recs[2];
 	assert_int_equal(r->reason, SLUICE_R_BH_SERVICE);
 	assert_int_equal(r->action, XDP_TX);
 	assert_int_equal(r->svc_id, svc);
@@ -199,8 +205,8 @@ static void test_forwarded_refused_return(void **state)
 	/* The backend's SYN-ACK on the return path: service and backend from the flow. */
 	s = dp_backend_seg(be, CLIENT4, IPPROTO_TCP, 1000, SYNACK);
 	send_frame(&s, dp.if_gw1, XDP_REDIRECT, in);
-	assert_int_equal(drain(), 3);
-	r = &recs[2];
+	assert_int_equal(drain(), 4);
+	r = &recs[3];
 	assert_int_equal(r->reason, SLUICE_R_REV_NAT);
 	assert_int_equal(r->ifindex, dp.if_gw1);
 	assert_int_equal(r->svc_id, svc);
@@ -267,6 +273,9 @@ static void test_filters(void **state)
 	cfg_set(cfg);
 	s = dp_client_seg(CLIENT4, VIP4, IPPROTO_TCP, 1000, dp_svc_port(svc1), SYN);
 	send_frame(&s, dp.if_gw0, XDP_REDIRECT, in);
+	s.tcp_flags = PKT_TCP_ACK; /* completed: it holds svc1's slot (flow.h) */
+	send_frame(&s, dp.if_gw0, XDP_REDIRECT, in);
+	s.tcp_flags = SYN;
 	s.dport = dp_svc_port(svc2);
 	send_frame(&s, dp.if_gw0, XDP_REDIRECT, in);
 	assert_int_equal(drain(), 1);

@@ -6,7 +6,11 @@
  * The bulkhead test (tests/integration/test_resilience.sh) uses it to leave
  * thousands of connections that only the reconcile sweep can release.
  *
- *   synsend SRC DST PORT COUNT [-p SPORT_BASE] [-r PPS]
+ *   synsend SRC DST PORT COUNT [-p SPORT_BASE] [-r PPS] [-R]
+ *
+ * -R (IPv4): a spoofed SYN flood (tests/integration/test_synflood.sh): each
+ * SYN from a random address of SRC's /16 and a random port (IP_HDRINCL, so
+ * no socket is bound to them), as from clients that never answer.
  *
  * Source ports run from SPORT_BASE (default 10000) up, wrapping below 65536;
  * PPS (default 20000) paces the sending; both addresses IPv4 or both IPv6.
@@ -17,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +59,7 @@ static uint16_t tcp_csum(const void *src, const void *dst, size_t alen, const vo
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: synsend SRC DST PORT COUNT [-p SPORT_BASE] [-r PPS]\n");
+	fprintf(stderr, "usage: synsend SRC DST PORT COUNT [-p SPORT_BASE] [-r PPS] [-R]\n");
 	exit(2);
 }
 
@@ -63,16 +68,23 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 }, d6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_in s4 = { .sin_family = AF_INET }, d4 = { .sin_family = AF_INET };
 	struct {
+		struct iphdr ip; /* -R only: sent from ip below */
 		struct tcphdr th;
 		uint8_t mss[4]; /* MSS option: a SYN as a real stack would send it */
+	} pkt;
+	struct {
+		struct tcphdr th;
+		uint8_t mss[4];
 	} seg;
 	long port, count, base = 10000, pps = 20000, i;
 	long long t0, deadline;
 	unsigned long sent = 0;
-	int fd, v6, bad;
+	uint32_t rnd = 0, net16 = 0;
+	int fd, v6, bad, spoof = 0;
 	const struct tool_opt opts[] = {
 		{ .name = "-p", .num = &base, .min = 1024, .max = 65535 },
 		{ .name = "-r", .num = &pps, .min = 1, .max = 1000000 },
+		{ .name = "-R", .flag = &spoof },
 		{ 0 },
 	};
 
@@ -90,14 +102,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "synsend: SRC and DST must be two IPv4 or two IPv6 addresses\n");
 		return 2;
 	}
-	/* Raw TCP: the kernel adds the IP header from the bound source and the route. */
-	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW, IPPROTO_TCP);
+	if (spoof && v6) {
+		fprintf(stderr, "synsend: -R is for IPv4 only\n");
+		return 2;
+	}
+	/*
+	 * Raw TCP: the kernel adds the IP header from the bound source and the
+	 * route; with -R, IPPROTO_RAW: the header is ours (IP_HDRINCL).
+	 */
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW, spoof ? IPPROTO_RAW : IPPROTO_TCP);
 	if (fd < 0) {
 		perror("synsend: raw socket (needs root)");
 		return 1;
 	}
-	if (v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
-	       : bind(fd, (struct sockaddr *)&s4, sizeof(s4))) {
+	if (!spoof && (v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
+			  : bind(fd, (struct sockaddr *)&s4, sizeof(s4)))) {
 		perror("synsend: bind to the source address");
 		close(fd);
 		return 1;
@@ -105,6 +124,8 @@ int main(int argc, char **argv)
 	/* Never read: keep the copies of incoming TCP the raw socket gets small. */
 	shutdown(fd, SHUT_RD);
 
+	net16 = ntohl(s4.sin_addr.s_addr) & 0xffff0000u;
+	rnd = (uint32_t)now_ns() | 1;
 	t0 = now_ns();
 	deadline = t0 + MAX_SECONDS * 1000000000LL;
 	for (i = 0; i < count && now_ns() < deadline; i++) {
@@ -124,13 +145,40 @@ int main(int argc, char **argv)
 		seg.mss[1] = TCPOLEN_MAXSEG;
 		seg.mss[2] = 1460 >> 8;
 		seg.mss[3] = 1460 & 0xff;
+		if (spoof) {
+			/* xorshift32: a host of SRC's /16 (not .0 or .255) and a port. */
+			rnd ^= rnd << 13;
+			rnd ^= rnd >> 17;
+			rnd ^= rnd << 5;
+			memset(&pkt.ip, 0, sizeof(pkt.ip));
+			pkt.ip.version = 4;
+			pkt.ip.ihl = 5;
+			pkt.ip.ttl = 64;
+			pkt.ip.protocol = IPPROTO_TCP;
+			pkt.ip.tot_len = htons(sizeof(pkt));
+			pkt.ip.saddr =
+				htonl(net16 | ((rnd % 254u + 1) << 8) | ((rnd >> 8) % 254u + 1));
+			pkt.ip.daddr = d4.sin_addr.s_addr;
+			seg.th.source = htons((uint16_t)(1024 + (rnd >> 16) % (65536 - 1024)));
+		}
 		if (v6)
 			seg.th.check =
 				tcp_csum(&s6.sin6_addr, &d6.sin6_addr, 16, &seg, sizeof(seg));
 		else
-			seg.th.check = tcp_csum(&s4.sin_addr, &d4.sin_addr, 4, &seg, sizeof(seg));
-		n = v6 ? sendto(fd, &seg, sizeof(seg), 0, (struct sockaddr *)&d6, sizeof(d6))
-		       : sendto(fd, &seg, sizeof(seg), 0, (struct sockaddr *)&d4, sizeof(d4));
+			seg.th.check =
+				tcp_csum(spoof ? (void *)&pkt.ip.saddr : (void *)&s4.sin_addr,
+					 &d4.sin_addr, 4, &seg, sizeof(seg));
+		if (spoof) {
+			/* The kernel fills the IP checksum (and the id, 0 here). */
+			memcpy(&pkt.th, &seg, sizeof(seg));
+			n = sendto(fd, &pkt, sizeof(pkt), 0, (struct sockaddr *)&d4, sizeof(d4));
+			n = n == (ssize_t)sizeof(pkt) ? (ssize_t)sizeof(seg) : -1;
+		} else {
+			n = v6 ? sendto(fd, &seg, sizeof(seg), 0, (struct sockaddr *)&d6,
+					sizeof(d6))
+			       : sendto(fd, &seg, sizeof(seg), 0, (struct sockaddr *)&d4,
+					sizeof(d4));
+		}
 		if (n == (ssize_t)sizeof(seg))
 			sent++;
 		else if (errno == ENOBUFS)

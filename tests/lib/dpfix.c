@@ -521,11 +521,18 @@ struct sluice_flow_key dp_key_of(const char *src, const char *dst, uint16_t spor
 	return k;
 }
 
-int dp_flow_get(const struct sluice_flow_key *k, struct sluice_flow *f)
+/* The value of flow key k in map (of vsize bytes): 0 or -errno. */
+static int key_get(const struct bpf_map *map, const struct sluice_flow_key *k, void *v,
+		   size_t vsize)
 {
-	if (bpf_map__lookup_elem(dp.skel->maps.sl_flows_v2, k, sizeof(*k), f, sizeof(*f), 0))
+	if (bpf_map__lookup_elem(map, k, sizeof(*k), v, vsize, 0))
 		return -errno;
 	return 0;
+}
+
+int dp_flow_get(const struct sluice_flow_key *k, struct sluice_flow *f)
+{
+	return key_get(dp.skel->maps.sl_flows_v2, k, f, sizeof(*f));
 }
 
 uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_t port,
@@ -536,6 +543,25 @@ uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_
 
 	CHECK_EQ(dp_flow_get(&k, &f), 0);
 	return f.backend_id;
+}
+
+int dp_syn_get(const struct sluice_flow_key *k, struct sluice_syn *s)
+{
+	return key_get(dp.skel->maps.sl_syn, k, s, sizeof(*s));
+}
+
+uint32_t dp_conn_be(const char *client, const char *vip, uint16_t sport, uint16_t port,
+		    uint8_t proto)
+{
+	struct sluice_flow_key k = dp_key_of(client, vip, sport, port, proto);
+	struct sluice_flow f;
+	struct sluice_syn s;
+
+	if (!dp_flow_get(&k, &f))
+		return f.backend_id;
+	CHECK_EQ(dp_syn_get(&k, &s), 0);
+	CHECK_EQ(s.tries > 0 && s.tries <= SLUICE_SYN_TRIED, 1);
+	return s.tried[s.tries - 1];
 }
 
 /* ---- frames -------------------------------------------------------------- */

@@ -213,6 +213,13 @@ int dp_flow_get(const struct sluice_flow_key *k, struct sluice_flow *f);
 uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_t port,
 		    uint8_t proto);
 
+/* The pending handshake (flow.h: a TCP connection has no flow before its ACK) of key k: 0 or -errno. */
+int dp_syn_get(const struct sluice_flow_key *k, struct sluice_syn *s);
+
+/* Where a TCP connection is: its flow's backend, else its pending handshake's (asserted to exist). */
+uint32_t dp_conn_be(const char *client, const char *vip, uint16_t sport, uint16_t port,
+		    uint8_t proto);
+
 /* ---- frames -------------------------------------------------------------- */
 
 /*

@@ -120,10 +120,13 @@ static int build_l4(const struct pkt_spec *s, uint8_t *p, int family)
 			return -EINVAL;
 		put16(p, s->sport);
 		put16(p + 2, s->dport);
-		put32(p + 4, s->tcp_raw ? s->seq : 0x01020304);
+		p[13] = s->tcp_noflags ? 0 : s->tcp_flags ? s->tcp_flags : PKT_TCP_ACK;
+		/* An ACK without SYN follows the default SYN's handshake: seq ISN + 1. */
+		put32(p + 4, s->tcp_raw ? s->seq
+					: 0x01020304u + ((p[13] & (PKT_TCP_SYN | PKT_TCP_ACK)) ==
+							 PKT_TCP_ACK));
 		put32(p + 8, s->tcp_raw ? s->ack : 0x0a0b0c0d);
 		p[12] = (uint8_t)((s->doff ? s->doff : hl / 4) << 4);
-		p[13] = s->tcp_noflags ? 0 : s->tcp_flags ? s->tcp_flags : PKT_TCP_ACK;
 		put16(p + 14, s->tcp_raw ? s->window : 65535);
 
 		memset(p + PKT_TCP_LEN, 1, s->tcp_opt_len); /* NOP options */

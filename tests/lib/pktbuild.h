@@ -95,7 +95,7 @@ struct pkt_spec {
 	int doff;	   /* 0: computed; else written as is (32-bit words) */
 	int udp_len;	   /* 0: computed; else written as is (-1 writes 0) */
 	int tcp_raw;	   /* 1: seq, ack and window below as is (0 included) */
-	uint32_t seq;	   /* with tcp_raw; else 0x01020304 */
+	uint32_t seq;	   /* with tcp_raw; else 0x01020304 (+ 1 with ACK, no SYN) */
 	uint32_t ack;	   /* with tcp_raw; else 0x0a0b0c0d */
 	uint16_t window;   /* with tcp_raw; else 65535 */
 	int ip_id_raw;	   /* 1: ip_id as is (0 included); else 0x4242 */

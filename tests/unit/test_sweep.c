@@ -140,7 +140,8 @@ static int present(int fd, const void *key)
 static void test_sweep_expiry_and_counts(void **state)
 {
 	struct sluice_svc_key nat, udp;
-	struct sluice_flow_key f[10], twin[3], lone, lone_fwd;
+	struct sluice_flow_key f[10], twin[3], lone, lone_fwd, pend, pend_fwd;
+	struct sluice_syn syn = { .tries = 1 };
 	struct sluice_nat_rev rv;
 	struct sweep_report r;
 	__u32 sn, su, be;
@@ -193,6 +194,11 @@ static void test_sweep_expiry_and_counts(void **state)
 	/* A twin whose forward flow was evicted: deleted. */
 	lone_fwd = flow_key(&nat, "198.51.100.7", 7000);
 	lone = put_twin(&lone_fwd, "10.9.0.2", 8080, sn, be);
+	/* A twin of a pending handshake (sl_syn: no flow before the client's ACK): kept. */
+	pend_fwd = flow_key(&nat, "198.51.100.8", 8000);
+	pend = put_twin(&pend_fwd, "10.9.0.2", 8080, sn, be);
+	syn.tried[0] = be;
+	assert_int_equal(bpf_map_update_elem(pr->maps.syn, &pend_fwd, &syn, BPF_ANY), 0);
 	/* Counts gone wrong. */
 	set_conns(sn, 100);
 	set_conns(su, -4);
@@ -225,6 +231,7 @@ static void test_sweep_expiry_and_counts(void **state)
 	assert_false(present(pr->maps.nat_rev, &twin[1]));
 	assert_true(present(pr->maps.nat_rev, &twin[2]));
 	assert_false(present(pr->maps.nat_rev, &lone));
+	assert_true(present(pr->maps.nat_rev, &pend));
 	(void)rv;
 	assert_int_equal(conns(sn), 4);			 /* 3 established + 1 young handshake */
 	assert_int_equal(conns(su), 1);			 /* the live UDP flow */

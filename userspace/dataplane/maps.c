@@ -49,6 +49,8 @@ static const struct maps_spec map_specs[] = {
 	  sizeof(struct sluice_flow_key), sizeof(struct sluice_flow), 0, 0 },
 	{ SLUICE_MAP_NAT_REV, offsetof(struct sluice_maps, nat_rev), BPF_MAP_TYPE_LRU_HASH,
 	  sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev), 0, 0 },
+	{ SLUICE_MAP_SYN, offsetof(struct sluice_maps, syn), BPF_MAP_TYPE_LRU_HASH,
+	  sizeof(struct sluice_flow_key), sizeof(struct sluice_syn), SLUICE_SYN_ENTRIES, 0 },
 	{ SLUICE_MAP_BE_REV, offsetof(struct sluice_maps, be_rev), BPF_MAP_TYPE_HASH,
 	  sizeof(struct sluice_be_rev_key), sizeof(struct sluice_nat_rev), SLUICE_MAX_BACKENDS,
 	  BPF_F_NO_PREALLOC },

@@ -334,14 +334,28 @@ static void forward_of(const struct sluice_flow_key *rk, const struct sluice_nat
 	f->proto = rk->proto;
 }
 
+/*
+ * 1 unless the forward connection f is surely gone: it has a flow, or a
+ * pending handshake (the data plane creates the flow only at the client's
+ * ACK, after the SYN-ACK this translation carries back), or a lookup failed.
+ */
+static int forward_held(const struct sweep_ctx *c, const struct sluice_flow_key *f)
+{
+	struct sluice_flow fv;
+	struct sluice_syn sv;
+
+	if (!bpf_map_lookup_elem(c->m->flows, f, &fv) || errno != ENOENT)
+		return 1;
+	return !bpf_map_lookup_elem(c->m->syn, f, &sv) || errno != ENOENT;
+}
+
 static void rev_cb(struct sweep_ctx *c, const void *k, const void *v)
 {
 	struct sluice_flow_key f;
-	struct sluice_flow fv;
 	struct sluice_flow_key *grown;
 
 	forward_of(k, v, &f);
-	if (!bpf_map_lookup_elem(c->m->flows, &f, &fv) || errno != ENOENT)
+	if (forward_held(c, &f))
 		return;
 	if (c->orphans.n == c->orphans.cap) {
 		c->orphans.cap = c->orphans.cap ? c->orphans.cap * 2 : 256;
@@ -382,7 +396,6 @@ static int sweep_nat_rev(struct sweep_ctx *c)
 {
 	struct sluice_nat_rev rv;
 	struct sluice_flow_key f;
-	struct sluice_flow fv;
 	size_t i;
 	int err;
 
@@ -398,7 +411,7 @@ static int sweep_nat_rev(struct sweep_ctx *c)
 		if (bpf_map_lookup_elem(c->m->nat_rev, &c->orphans.keys[i], &rv))
 			continue;
 		forward_of(&c->orphans.keys[i], &rv, &f);
-		if (!bpf_map_lookup_elem(c->m->flows, &f, &fv) || errno != ENOENT)
+		if (forward_held(c, &f))
 			continue;
 		if (!bpf_map_delete_elem(c->m->nat_rev, &c->orphans.keys[i]))
 			c->r->nat_rev++;
