@@ -241,18 +241,18 @@ SLUICE_ENTRY
 	reason = sluice_ratelimit(&pkt, svc);
 	if (reason != SLUICE_CONTINUE)
 		goto out;
-	if (svc->mode == SLUICE_MODE_LOCAL) {
-		reason = sluice_flow(ctx, &pkt, svc, svc_id, &st);
-		goto out;
-	}
 	if (svc->mode == SLUICE_MODE_NAT) {
 		/* Before the flow stage: an expiring packet creates no state. */
 		reason = sluice_ttl_check(ctx, &pkt);
 		if (reason != SLUICE_CONTINUE)
 			goto out;
 	}
+	/*
+	 * One call for every mode (local leaves after it): the flow stage is
+	 * inlined, and a second copy put sluice_xdp over the verifier's limit.
+	 */
 	reason = sluice_flow(ctx, &pkt, svc, svc_id, &st);
-	if (reason != SLUICE_CONTINUE || !st.be)
+	if (reason != SLUICE_CONTINUE || !st.be || svc->mode == SLUICE_MODE_LOCAL)
 		goto out;
 	if (svc->mode == SLUICE_MODE_NAT) {
 		if (st.new_flow)
