@@ -219,8 +219,7 @@ out:
 	pinroot_remove(dp.pin.root);
 	dp.pin.root[0] = '\0';
 	if (err) {
-		snprintf(dp.skip_buf, sizeof(dp.skip_buf),
-			 "cannot load sluice.bpf.o%s: %s (BPF unavailable?)",
+		snprintf(dp.skip_buf, sizeof(dp.skip_buf), "cannot load sluice.bpf.o%s: %s",
 			 dp.hook == DP_HOOK_TC ? " / tc.bpf.o" : "", strerror(-err));
 		sluice_bpf__destroy(skel);
 		return -1;
@@ -248,9 +247,14 @@ int dp_setup(const struct dp_topo *topo, dp_fail_fn fail)
 		dp.skip_reason = dp.pin.skip_reason;
 		goto skip;
 	}
-	if (bt_suite_start(&dp.ncpus, &dp.skip_reason) || (topo->netns && netns_setup(topo)) ||
-	    load())
+	if (bt_suite_start(&dp.ncpus, &dp.skip_reason) || (topo->netns && netns_setup(topo)))
 		goto skip;
+	if (load()) {
+		dp.load_failed = 1;
+		printf("FAILED: %s\n", dp.skip_buf);
+		dp_teardown();
+		return -1;
+	}
 	if (topo->encap4 || topo->encap6) {
 		struct sluice_config c = { 0 };
 		uint32_t zero = 0;

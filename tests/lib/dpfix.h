@@ -94,6 +94,11 @@ struct dp {
 	int if_gw0, if_gw1;
 	const char *skip_reason;
 	char skip_buf[256];
+	/*
+	 * 1: BPF works here but sluice.bpf.o (or tc.bpf.o) did not load (the
+	 * verifier refused it, E2BIG): every test fails, none skips.
+	 */
+	int load_failed;
 	struct sluice_backend bes[SLUICE_MAX_BACKENDS];	     /* mirror of sl_backends */
 	char be_addr[SLUICE_MAX_BACKENDS][INET6_ADDRSTRLEN]; /* each backend's address */
 	uint32_t *tables[SLUICE_MAX_TABLES];		     /* last table published per id */
@@ -284,10 +289,12 @@ static inline void dp_fail_cmocka(const char *file, int line, const char *msg)
 }
 
 /* First line of a test that needs the data plane. */
-#define DP_SKIP_UNLESS_READY()  \
-	do {                    \
-		if (!dp.skel)   \
-			skip(); \
+#define DP_SKIP_UNLESS_READY()                                       \
+	do {                                                         \
+		if (!dp.skel && dp.load_failed)                      \
+			fail_msg("the data plane: %s", dp.skip_buf); \
+		if (!dp.skel)                                        \
+			skip();                                      \
 	} while (0)
 
 /*
