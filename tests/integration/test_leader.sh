@@ -187,11 +187,15 @@ if ms=$(wait_leader $VIP "$B2:80"); then
 else
 	tap_fail "election → leaders map: backend 2" "leader $(leader_of $VIP)" "$(tail -5 "$LOG")"
 fi
+# The daemon's own time from the etcd event to the map write. The target is
+# 50 ms (idle: a few ms); the bound is 250 ms, room for a loaded machine
+# (51 ms seen beside stress-ng --cpu 2) that still fails a path waiting for
+# the next 1 s tick instead of acting on the watch event.
 us=$(sluice -j cluster show | jq '.elections[0].last_apply_us')
-if [ "${us:-999999}" -le 50000 ]; then
-	tap_ok "daemon: election event to leaders map in $us us (target 50 ms)"
+if [ "${us:-999999}" -le 250000 ]; then
+	tap_ok "daemon: election event to leaders map in $us us (target 50 ms, bound 250 ms)"
 else
-	tap_fail "daemon: election event to leaders map within 50 ms" "$us us"
+	tap_fail "daemon: election event to leaders map within 250 ms" "$us us"
 fi
 check_routing 2 "10 write connections all reach backend 2" \
 	"20 read connections served by replicas, none by the leader" "reads avoid the leader"
