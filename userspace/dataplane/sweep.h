@@ -53,9 +53,9 @@ struct sweep_report {
 	__u64 flows; /* flows walked */
 	__u64 active; /* flows kept, not closed, seen in the last SWEEP_ACTIVE_NS (drain waits for 0) */
 	__u64 expired_udp;		/* UDP flows idle past udp-timeout */
-	__u64 expired_syn;		/* TCP handshakes unanswered past syn-timeout (flows, pending) */
+	__u64 expired_syn;		/* TCP handshakes unanswered past syn-timeout */
 	__u64 expired_idle;		/* TCP flows idle past tcp-idle */
-	__u64 orphans;			/* flows (and expired pending handshakes) of deleted services */
+	__u64 orphans;			/* flows, handshakes of deleted services */
 	__u64 nat_rev;			/* sl_nat_rev entries deleted (twins and orphans) */
 	__u64 released;			/* slots the deleted flows held (service + global) */
 	__u64 duration_ns;		/* time the sweep took */
