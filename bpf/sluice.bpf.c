@@ -13,7 +13,7 @@
  *   (flow, for a new connection: bulkhead -> shard / Maglev choice ->
  *    breaker -> flow insert, or on a leader key (SLUICE_SVC_F_LEADER)
  *    bulkhead -> leader -> flow insert; a TCP SYN inserts no flow and
- *    holds no slot: its handshake is pending in sl_syn until the client's
+ *    holds no slot: its handshake is pending in sl_syn_v2 until the client's
  *    ACK, which takes the slot and inserts the flow (SYN floods, flow.h);
  *    for a known flow of a leader key: leader check; a refusal is answered
  *    with a RST or dropped)

@@ -30,7 +30,8 @@
  *    costs the sl_services lookup. sl_ports_v2: a third bitmap, the keys
  *    of nat and ipip services (hashed), which take the flow first. Egress
  *    pacing (issue 15): sl_svc_pace (a service's egress-rate and its EDT
- *    departure clock), sl_pace_stats.
+ *    departure clock), sl_pace_stats. sl_syn_v2: a pending handshake's
+ *    service and creation time (the sweep's SYN timeout, issue 13).
  * 9: sl_svc_stats_v4, 18 slots per service: bad_flags and martian are
  *    counted per service too; sl_local_addr (this host's addresses, martian
  *    as a source); sl_ports (port bitmaps in front of the service and
@@ -42,7 +43,7 @@
  *    other_host, bad_flags and martian (global slots only).
  * 9: sl_ports (port bitmaps in front of the service and return-path
  *    lookups). No existing layout changed; a new, zeroed sl_ports is off.
- * 6: failover: sl_syn, sl_svc_fo, sl_be_fo, sl_fo_svc, sl_fo_be, sl_scratch,
+ * 6: failover: sl_syn_v2, sl_svc_fo, sl_be_fo, sl_fo_svc, sl_fo_be, sl_scratch,
  *    events 4-7.
  * 5: limits of 16384 services and 65536 backends (every per-id map grows:
  * a stale pin's max_entries no longer matches, so libbpf's reuse check and
@@ -79,7 +80,7 @@
 #define SLUICE_MAP_RES_STATS "sl_res_stats"
 #define SLUICE_MAP_EVENTS "sl_events"
 #define SLUICE_MAP_LEADERS "sl_leaders"
-#define SLUICE_MAP_SYN "sl_syn"		    /* pending handshakes (no flow yet), failover */
+#define SLUICE_MAP_SYN "sl_syn_v2"	    /* v2: + service, created time */
 #define SLUICE_MAP_SVC_FO "sl_svc_fo"	    /* failover settings per service */
 #define SLUICE_MAP_BE_FO "sl_be_fo"	    /* consecutive failures per backend (fast trip) */
 #define SLUICE_MAP_FO_SVC "sl_fo_svc"	    /* failover outcomes per service */
@@ -676,13 +677,14 @@ _Static_assert(sizeof(struct sluice_event) == 24, "sluice_event layout");
 
 /*
  * Failover (bpf/lib/failover.h) and pending handshakes (flow.h). A
- * connection's handshake lives in sl_syn (LRU hash keyed like sl_flows,
+ * connection's handshake lives in sl_syn_v2 (LRU hash keyed like sl_flows,
  * SLUICE_SYN_ENTRIES) and nowhere else until the client's first ACK: a SYN
  * creates no flow and holds no bulkhead slot (issue 13, SYN floods; a
  * spoofed SYN can only churn this LRU). The record is deleted when the
  * handshake completes (the flow is created then, on the backend it names)
- * or the backend refuses it; the LRU takes the rest. It is 88 bytes (the
- * SYN's options as sent) against the flow's 32, and sl_flows, read on
+ * or the backend refuses it, or by the sweep past the service's
+ * syn-timeout (unanswered: a failure of its backend); the LRU takes the
+ * rest. It is 104 bytes (the SYN's options as sent) against the flow's 32, and sl_flows, read on
  * every packet, stays as small and as cache-friendly as it was. A record
  * the LRU evicted early loses its failover and its bulkhead slot (the ACK
  * is then steered as any segment without a flow), never its connection.
@@ -691,7 +693,7 @@ _Static_assert(sizeof(struct sluice_event) == 24, "sluice_event layout");
 #define SLUICE_SYN_TRIED 8	 /* backends a flow may try: retries <= SLUICE_SYN_TRIED - 1 */
 #define SLUICE_SYN_OPT_MAX 40	 /* TCP option bytes (doff 15) */
 
-/* sl_syn value: what rebuilds the client's SYN, and where it has been. */
+/* sl_syn_v2 value: what rebuilds the client's SYN, and where it has been. */
 struct sluice_syn {
 	__be32 isn;	/* the client's initial sequence number */
 	__be32 ip_w0;	/* IPv6: first word (version, class, flow label); IPv4: tos in byte 1 */
@@ -704,8 +706,11 @@ struct sluice_syn {
 	__u8 state;	/* SLUICE_SYN_*: what happened to it so far */
 	__u32 tried[SLUICE_SYN_TRIED]; /* backend ids, the first choice first */
 	__u8 opts[SLUICE_SYN_OPT_MAX]; /* the options as sent; zero after opt_len */
+	__u64 created;		       /* bpf_ktime_get_ns() at the first SYN */
+	__u32 svc_id;		       /* its service (the sweep's syn-timeout) */
+	__u32 pad;		       /* zero */
 };
-_Static_assert(sizeof(struct sluice_syn) == 88, "sluice_syn layout");
+_Static_assert(sizeof(struct sluice_syn) == 104, "sluice_syn layout");
 
 /* sluice_syn.state bits (one byte; was `spent` 0/1: a stale pin reads the same). */
 #define SLUICE_SYN_SPENT 0x1	/* retry_exhausted counted for this connection */

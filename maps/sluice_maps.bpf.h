@@ -222,12 +222,12 @@ struct {
 	__uint(max_entries, SLUICE_SYN_ENTRIES);
 	__type(key, struct sluice_flow_key);
 	__type(value, struct sluice_syn);
-} sl_syn SEC(".maps");
+} sl_syn_v2 SEC(".maps");
 
 /*
  * Per-CPU scratch of the data plane (BPF only, never read by userspace):
  * the entry's FIB lookup, the struct sluice_syn built before it goes into
- * sl_syn, and the working values of the failover subprograms. On the
+ * sl_syn_v2, and the working values of the failover subprograms. On the
  * stack they would pass its 512-byte limit: a subprogram's frame counts
  * on top of the entry's, which was ~400 bytes with the FIB lookup in it.
  */

@@ -4,7 +4,7 @@
  * the next one, in the kernel, before the client sees the failure.
  *
  When a TCP connection begins (a SYN), sluice_fo_record() keeps what
- * rebuilds that SYN in sl_syn (keyed like sl_flows: client -> service):
+ * rebuilds that SYN in sl_syn_v2 (keyed like sl_flows: client -> service):
  * the ISN, window, flags byte, TTL, IPv4 TOS / IPv6 first word and the TCP
  * options as sent (raw, up to 40 bytes: MSS, window scale, SACK-permitted,
  * timestamps, whatever the client put there), whether it carried data (TCP
@@ -14,8 +14,9 @@
  * for a service with failover off. Why a map of its own and not the flow
  * value: see sluice_abi.h (struct sluice_syn). The entry is marked
  * ANSWERED at the SYN-ACK (nat, passive.h) and deleted at the client's
- * first ACK (flow.h, which creates the flow then) or a refusal that reaches
- * the client; the LRU takes the rest.
+ * first ACK (flow.h, which creates the flow then), a refusal that reaches
+ * the client, or the sweep past the service's syn-timeout (unanswered: a
+ * failure of its backend); the LRU takes the rest.
  *
  * A failure signal on a flow whose handshake is not answered moves it:
  *  - the client retransmits its SYN (same 5-tuple, same ISN) before any
@@ -28,7 +29,7 @@
  * Maglev table the flow's choice came from whose backend is not tried yet
  * and whose breaker admits it (the half-open probe rule included), within
  * SLUICE_BRK_NEXT_TRIES slots from the choice's own, then the service's
- * fallback backend if not tried; records it in sl_syn (tried: the flow
+ * fallback backend if not tried; records it in sl_syn_v2 (tried: the flow
  * created at the handshake's end takes it, flagged MOVED), and counts
  * `moved`. The service's `retries`
  * (sl_svc_fo, default 2) bounds the moves of one connection; a failure
@@ -37,7 +38,7 @@
  * moved before.
  *
  * Cost on the SYN path: one LRU lookup (a retransmission?) and one LRU
- * update of 88 bytes per SYN; on the client's first ACK one lookup and one
+ * update of 104 bytes per SYN; on the client's first ACK one lookup and one
  * delete; at a nat SYN-ACK one lookup (the flow's is gone).
  */
 #ifndef SLUICE_FAILOVER_H
@@ -72,15 +73,16 @@ static __always_inline __u32 sluice_fo_retries(__u32 svc_id)
 }
 
 /*
- * A TCP connection begins (pkt a SYN without ACK, key its flow) on backend
- * id (SLUICE_NO_BACKEND: a local service), flags its breaker's
- * SLUICE_FLOW_PROBE: keep its SYN. A failed update (an LRU full of busy
- * entries) only loses its failover and its slot. A subprogram: the flow
- * stage is inlined at two places, and the options loop verified once is
- * cheaper than twice.
+ * A TCP connection begins (pkt a SYN without ACK, key its flow) of the
+ * service in bits 32..63 of where, on the backend in bits 0..31
+ * (SLUICE_NO_BACKEND: a local service; packed: a subprogram takes five
+ * arguments at most), flags its breaker's SLUICE_FLOW_PROBE: keep its SYN,
+ * its service and the time (the sweep's syn-timeout). A failed update (an LRU full of busy entries) only
+ * loses its failover and its slot. A subprogram: the flow stage is inlined
+ * at two places, and the options loop verified once is cheaper than twice.
  */
 static __noinline int sluice_fo_record(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-				       const struct sluice_flow_key *key, __u32 id, __u32 flags)
+				       const struct sluice_flow_key *key, __u64 where, __u32 flags)
 {
 	struct sluice_scratch *sc;
 	struct sluice_syn *sp;
@@ -101,7 +103,9 @@ static __noinline int sluice_fo_record(struct xdp_md *ctx, const struct sluice_p
 	sp->has_data = pkt->l3_end - pkt->l4_off > doff;
 	sp->opt_len = doff - sizeof(*th);
 	sp->tries = 1;
-	sp->tried[0] = id;
+	sp->tried[0] = (__u32)where;
+	sp->svc_id = (__u32)(where >> 32);
+	sp->created = bpf_ktime_get_ns();
 	sp->state = flags & SLUICE_FLOW_PROBE ? SLUICE_SYN_PROBE : 0;
 	if (pkt->family == ETH_P_IP) {
 		struct iphdr *iph = sluice_hdr(ctx, pkt->l3_off, sizeof(*iph));
@@ -134,7 +138,7 @@ static __noinline int sluice_fo_record(struct xdp_md *ctx, const struct sluice_p
 			return 0;
 		__builtin_memcpy(&sp->opts[i * 4], w, 4);
 	}
-	bpf_map_update_elem(&sl_syn, key, sp, BPF_ANY);
+	bpf_map_update_elem(&sl_syn_v2, key, sp, BPF_ANY);
 	return 0;
 }
 
@@ -171,7 +175,7 @@ sluice_fo_candidate(const struct sluice_syn *syn, __u32 id, __u32 svc_id, __u32 
  * A global function: the verifier checks it once, on its own, instead of
  * at every call site with every caller's state (the rolled walk with its
  * unrolled tried-list check is the costliest part of failover to verify).
- * So it takes no argument and finds everything in the scratch and sl_syn.
+ * So it takes no argument and finds everything in the scratch and sl_syn_v2.
  */
 __noinline int sluice_fo_walk(void)
 {
@@ -185,7 +189,7 @@ __noinline int sluice_fo_walk(void)
 	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
 	if (!sc)
 		return 0;
-	syn = bpf_map_lookup_elem(&sl_syn, &sc->key);
+	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
 	if (!syn)
 		return 0;
 	svc_id = sc->fo_svc;
@@ -347,7 +351,7 @@ static __noinline int sluice_fo_commit(int found)
 	svc_id = sc->fo_svc;
 	old = sc->fo_old;
 	id = sc->id;
-	syn = bpf_map_lookup_elem(&sl_syn, &sc->key);
+	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
 	if (!syn)
 		return -1;
 	be = found ? sluice_backend_of(id, svc_id) : NULL;

@@ -19,7 +19,7 @@
  *
  * Otherwise the packet begins a flow. A UDP packet takes its bulkhead
  * slots (bulkhead.h); a TCP SYN only checks them (see sluice_flow_new: it
- * creates no flow, its handshake stays pending in sl_syn until the
+ * creates no flow, its handshake stays pending in sl_syn_v2 until the
  * client's ACK, which takes them). Then a backend is chosen: on a leader key (SLUICE_SVC_F_LEADER) the service's
  * leader (cqrs.h; none: refused, NO_LEADER; no breaker), else the
  * client's shard in sl_shards (LPM on service id + client address) pins a
@@ -185,7 +185,7 @@ static __always_inline int sluice_flow_failover(struct xdp_md *ctx, const struct
 static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					 const struct sluice_flow_key *key)
 {
-	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn, key);
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn_v2, key);
 	struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 
 	if (!syn || !th || th->seq != syn->isn)
@@ -195,7 +195,7 @@ static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice
 
 /*
  * The client's ACK (no SYN) of a connection without a flow: when it
- * completes a pending handshake (key in sl_syn, its seq the ISN + 1, or
+ * completes a pending handshake (key in sl_syn_v2, its seq the ISN + 1, or
  * any after a Fast Open SYN), the
  * handshake's backend with the flow flags it brings in bits 32..63
  * (ESTABLISHED, MOVED when failover moved it, PROBE), and the record goes
@@ -207,7 +207,7 @@ static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice
 static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					const struct sluice_flow_key *key, __u32 svc_id, __u32 ipip)
 {
-	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn, key);
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn_v2, key);
 	struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 	__u32 id, fl = SLUICE_FLOW_ESTABLISHED;
 
@@ -215,7 +215,7 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 		return -1;
 	id = sluice_syn_backend(syn);
 	if (pkt->tcp_flags & SLUICE_TCP_RST) {
-		bpf_map_delete_elem(&sl_syn, key);
+		bpf_map_delete_elem(&sl_syn_v2, key);
 		return (__s64)id | ((__s64)SLUICE_FLOW_FIN_BOTH << 32);
 	}
 	/* A Fast Open SYN's data moves the ACK's seq past ISN + 1 by a length not kept. */
@@ -231,7 +231,7 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 		if (fl & SLUICE_FLOW_MOVED)
 			sluice_redispatched(id, svc_id);
 	}
-	bpf_map_delete_elem(&sl_syn, key);
+	bpf_map_delete_elem(&sl_syn_v2, key);
 	return (__s64)id | ((__s64)fl << 32);
 }
 
@@ -247,7 +247,7 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
  * bulkhead slot. It is refused when the bulkhead is full now (the slots
  * are taken and given back at once: a refusal at connect, as before), its
  * backend is chosen (leader, shard, Maglev, breaker), and the handshake is
- * kept pending in sl_syn only (failover.h), a bounded LRU that a flood of
+ * kept pending in sl_syn_v2 only (failover.h), a bounded LRU that a flood of
  * spoofed SYNs can churn but never grow past, nor crowd established flows
  * out of sl_flows. A retransmitted SYN (same ISN) stays on its pending
  * backend, or fails over. The client's ACK completing it (seq = ISN + 1:
@@ -377,7 +377,7 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 	}
 	if (syn) {
 		/* The handshake's only state until the client's ACK. */
-		sluice_fo_record(ctx, pkt, &st->key, id, flags);
+		sluice_fo_record(ctx, pkt, &st->key, (__u64)svc_id << 32 | id, flags);
 	} else {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -438,7 +438,7 @@ static __always_inline void sluice_fo_prepare(struct sluice_scratch *sc,
 /*
  * Phase one of a re-steer: a SYN of a pending handshake on backend old
  * that is not answered (nat, ipip; the caller checked). If it is the SYN
- * sl_syn holds (same ISN), the client retransmitted it and the backend is
+ * sl_syn_v2 holds (same ISN), the client retransmitted it and the backend is
  * silent: a SYN_RETRY failure, and while the service's retries last the
  * handshake is to move (1: sluice_fo_walk and sluice_fo_commit follow); else 0
  * (retry_exhausted noted when they are spent). A leader key's flows never
@@ -461,7 +461,7 @@ static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluic
 	if (svc->flags & SLUICE_SVC_F_LEADER)
 		return 0;
 	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
-	syn = bpf_map_lookup_elem(&sl_syn, &st->key);
+	syn = bpf_map_lookup_elem(&sl_syn_v2, &st->key);
 	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 	if (!sc || !syn || !th || th->seq != syn->isn || !sluice_fo_retries(svc_id))
 		return 0;

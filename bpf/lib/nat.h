@@ -28,7 +28,7 @@
  * stay untouched), and not when this gateway's flow for it moved to
  * another backend (failover: the old backend's late answers translate no
  * more, as with sl_nat_rev; before the client's ACK there is no flow, and
- * the pending handshake in sl_syn says where it is). The flow key is rebuilt from the reply
+ * the pending handshake in sl_syn_v2 says where it is). The flow key is rebuilt from the reply
  * (client = its destination), so passive signals and redispatch work on
  * it as on a sl_nat_rev entry.
  */

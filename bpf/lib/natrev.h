@@ -78,7 +78,7 @@ static __always_inline __u32 sluice_rev_backend(const union sluice_addr *client,
 	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
 	if (f)
 		return f->svc_id == rev->svc_id ? f->backend_id : SLUICE_NO_BACKEND;
-	syn = bpf_map_lookup_elem(&sl_syn, &key);
+	syn = bpf_map_lookup_elem(&sl_syn_v2, &key);
 	return syn ? sluice_syn_backend(syn) : SLUICE_NO_BACKEND;
 }
 

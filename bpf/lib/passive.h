@@ -6,7 +6,7 @@
  * by the daemon's breakers, or by `sluice breaker watch`).
  *
  *  - nat return path (sluice_signal_return): a SYN-ACK from the backend
- *    on a handshake still pending (no flow yet, flow.h: sl_syn): SUCCESS
+ *    on a handshake still pending (no flow yet, flow.h: sl_syn_v2): SUCCESS
  *    (the record is marked ANSWERED); a RST from the backend on one:
  *    REFUSED (the record goes). Any RST on a flow releases its bulkhead
  *    slots; a FIN from the backend releases them when the client's FIN was
@@ -180,7 +180,7 @@ static __always_inline void sluice_handshake_done(const struct sluice_flow_key *
 {
 	if (old & SLUICE_FLOW_MOVED)
 		sluice_redispatched(backend_id, svc_id);
-	bpf_map_delete_elem(&sl_syn, key);
+	bpf_map_delete_elem(&sl_syn_v2, key);
 }
 
 /*
@@ -193,7 +193,7 @@ static __always_inline void sluice_handshake_done(const struct sluice_flow_key *
 static __always_inline void sluice_signal_pending(const struct sluice_flow_key *key, __u8 tf,
 						  const struct sluice_nat_rev *rev)
 {
-	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn, key);
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn_v2, key);
 	__u8 st;
 
 	if (!syn || sluice_syn_backend(syn) != rev->backend_id)
@@ -202,7 +202,7 @@ static __always_inline void sluice_signal_pending(const struct sluice_flow_key *
 	if (tf & SLUICE_TCP_RST) {
 		if (!(st & SLUICE_SYN_ANSWERED))
 			sluice_signal(SLUICE_EV_REFUSED, rev->backend_id, rev->svc_id);
-		bpf_map_delete_elem(&sl_syn, key);
+		bpf_map_delete_elem(&sl_syn_v2, key);
 		return;
 	}
 	if ((tf & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) != (SLUICE_TCP_SYN | SLUICE_TCP_ACK) ||

@@ -174,7 +174,7 @@ static __always_inline int sluice_redispatch(struct sluice_scratch *sc, __be32 i
 	/* A pending handshake (no flow: flow.h) on that backend, not answered yet. */
 	if (bpf_map_lookup_elem(&sl_flows_v2, &sc->key))
 		return 0;
-	syn = bpf_map_lookup_elem(&sl_syn, &sc->key);
+	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
 	if (!syn || syn->isn != isn || (syn->state & SLUICE_SYN_ANSWERED) ||
 	    sluice_syn_backend(syn) != old || !sluice_fo_retries(svc_id))
 		return 0;
@@ -216,7 +216,7 @@ static __noinline int sluice_syn_send(struct xdp_md *ctx, int v4, struct sluice_
 	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
 	if (!sc)
 		return SLUICE_R_NO_BACKEND;
-	syn = bpf_map_lookup_elem(&sl_syn, &sc->key);
+	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
 	be = bpf_map_lookup_elem(&sl_backends, &sc->id);
 	if (!syn || !be)
 		return SLUICE_R_NO_BACKEND;

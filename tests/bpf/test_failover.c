@@ -611,7 +611,7 @@ static void redispatch_icmp(const char *client, const char *vip, uint8_t code, i
 		return;
 	/* About a connection this gateway does not hold: no signal, nothing moves. */
 	k = dp_key_of(client, vip, 1000, dp_svc_port(svc), IPPROTO_TCP);
-	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_syn, &k, sizeof(k), 0), 0);
+	assert_int_equal(bpf_map__delete_elem(dp.skel->maps.sl_syn_v2, &k, sizeof(k), 0), 0);
 	run_expect(in, len, dp.if_gw1, XDP_PASS, SLUICE_R_NOT_L4, DP_NO_SVC, out);
 	assert_int_equal(events_of(SLUICE_EV_UNREACHABLE), 0);
 	assert_int_equal(berev_sync(&dp.pin.maps, NULL, 0), 0);

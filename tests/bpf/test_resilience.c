@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "sluice_abi.h"
+#include "clock.h"
 #include "flowhash.h"
 #include "maps.h"
 #include "res.h"
@@ -1090,15 +1091,21 @@ static void test_signal_synack(void **state)
 	struct sluice_syn syn;
 	struct sluice_flow f;
 	uint32_t svc, a;
+	uint64_t t0, t1;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
+	t0 = clock_mono_ns();
 	g0 = syn_forwarded(&svc, &a);
+	t1 = clock_mono_ns();
 	k = dp_key_of(CLIENT4, VIP4, 1000, dp_svc_port(svc), IPPROTO_TCP);
-	/* The handshake is pending (sl_syn), no flow before the client's ACK. */
+	/* The handshake is pending (sl_syn_v2), no flow before the client's ACK. */
 	assert_int_not_equal(flow_get(CLIENT4, VIP4, 1000, svc, IPPROTO_TCP, &f), 0);
 	assert_int_equal(dp_syn_get(&k, &syn), 0);
 	assert_false(syn.state & SLUICE_SYN_ANSWERED);
+	/* What the sweep's syn-timeout reads: its service, and the SYN's time. */
+	assert_int_equal(syn.svc_id, svc);
+	assert_true(syn.created >= t0 && syn.created <= t1);
 	no_event();
 	backend_send(a, CLIENT4, 1000, svc, SYNACK);
 	g1 = sig_ctr(a);

@@ -7,7 +7,7 @@
 # (synsend.c -R: 2000 SYNs a second from random addresses of 10.77.0.0/16
 # and random ports, never answered; it stops itself after its count).
 # A SYN creates no flow and takes no bulkhead slot, only a pending record
-# in the bounded sl_syn LRU; the client's ACK does. So under the flood
+# in the bounded sl_syn_v2 LRU; the client's ACK does. So under the flood
 # every real connection succeeds, the bulkhead never refuses, the flow
 # table holds no more than the real connections, and nothing is in use
 # once they are closed. The connect latency (connect + request + answer)
@@ -88,9 +88,9 @@ n1=$(nmap sl_flows_v2)
 real=$(($(jget "$base" .total) + $(jget "$under" .total)))
 check "flow table: $((n1 - n0)) new entries for $real real connections, none for $sent SYNs" \
 	test $((n1 - n0)) -le "$real"
-pend=$(nmap sl_syn)
-echo "# pending handshakes in sl_syn after the flood: $pend (an LRU of 65536: the flood only churns it)"
-check "pending handshakes bounded by the sl_syn LRU ($pend <= 65536)" test "$pend" -le 65536
+pend=$(nmap sl_syn_v2)
+echo "# pending handshakes in sl_syn_v2 after the flood: $pend (an LRU of 65536: the flood only churns it)"
+check "pending handshakes bounded by the sl_syn_v2 LRU ($pend <= 65536)" test "$pend" -le 65536
 in_use_zero() { test "$(in_use)" = 0; }
 wait_until 3 in_use_zero
 check "bulkhead: nothing in use once the real connections closed ($(in_use))" test "$(in_use)" = 0

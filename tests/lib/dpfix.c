@@ -551,7 +551,7 @@ uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_
 
 int dp_syn_get(const struct sluice_flow_key *k, struct sluice_syn *s)
 {
-	return key_get(dp.skel->maps.sl_syn, k, s, sizeof(*s));
+	return key_get(dp.skel->maps.sl_syn_v2, k, s, sizeof(*s));
 }
 
 uint32_t dp_conn_be(const char *client, const char *vip, uint16_t sport, uint16_t port,

@@ -194,10 +194,12 @@ static void test_sweep_expiry_and_counts(void **state)
 	/* A twin whose forward flow was evicted: deleted. */
 	lone_fwd = flow_key(&nat, "198.51.100.7", 7000);
 	lone = put_twin(&lone_fwd, "10.9.0.2", 8080, sn, be);
-	/* A twin of a pending handshake (sl_syn: no flow before the client's ACK): kept. */
+	/* A twin of a pending handshake (sl_syn_v2: no flow before the client's ACK): kept. */
 	pend_fwd = flow_key(&nat, "198.51.100.8", 8000);
 	pend = put_twin(&pend_fwd, "10.9.0.2", 8080, sn, be);
 	syn.tried[0] = be;
+	syn.svc_id = sn;
+	syn.created = now - SEC_NS / 2;
 	assert_int_equal(bpf_map_update_elem(pr->maps.syn, &pend_fwd, &syn, BPF_ANY), 0);
 	/* Counts gone wrong. */
 	set_conns(sn, 100);
@@ -265,6 +267,112 @@ static void test_sweep_expiry_and_counts(void **state)
 	assert_true(r.orphans == 5);
 	assert_true(r.nat_rev == 1);
 	sweep_report_free(&r);
+}
+
+/* A pending handshake of service svc from client:sport to k, on tried[0 .. n), created at t. */
+static struct sluice_flow_key put_syn(const struct sluice_svc_key *k, const char *client,
+				      __u16 sport, __u32 svc, const __u32 *tried, __u8 n, __u64 t,
+				      __u8 state)
+{
+	struct sluice_flow_key f = flow_key(k, client, sport);
+	struct sluice_syn v;
+
+	memset(&v, 0, sizeof(v));
+	memcpy(v.tried, tried, n * sizeof(*tried));
+	v.tries = n;
+	v.svc_id = svc;
+	v.created = t;
+	v.state = state;
+	assert_int_equal(bpf_map_update_elem(pr->maps.syn, &f, &v, BPF_NOEXIST), 0);
+	return f;
+}
+
+/* Failures the report holds for backend id (0 when none). */
+static __u32 failures_of(const struct sweep_report *r, __u32 id)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfailures; i++)
+		if (r->failures[i].backend_id == id)
+			return r->failures[i].count;
+	return 0;
+}
+
+/*
+ * Pending handshakes (a SYN makes no flow) past their service's
+ * syn-timeout: unanswered, a SYN timeout of the backend they are on now
+ * (the last tried), deleted with their nat twin; answered (the client
+ * never completed), deleted without a failure; ipip (no SYN-ACK seen
+ * there), a failure as its SYN_SENT flows were; younger ones kept.
+ */
+static void test_sweep_pending(void **state)
+{
+	struct sluice_flow_key unans, answ, young, tun, gone, t_unans, t_answ, t_young;
+	struct sluice_svc_key nat, ipip, old;
+	__u32 sn, si, so, b1, b2, bi, tried[2];
+	struct sweep_report r;
+	__u64 now;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	nat = svctest_key("192.0.2.100", 80, IPPROTO_TCP);
+	ipip = svctest_key("2001:db8:5c::100", 443, IPPROTO_TCP);
+	old = svctest_key("192.0.2.101", 80, IPPROTO_TCP);
+	sn = add_svc(&nat, SLUICE_MODE_NAT, 100, 1000);
+	si = add_svc(&ipip, SLUICE_MODE_IPIP, 100, 2000);
+	so = add_svc(&old, SLUICE_MODE_NAT, 100, 1000);
+	b1 = svctest_add_be(&nat, "10.9.2.1", 8080, 0);
+	b2 = svctest_add_be(&nat, "10.9.2.2", 8080, 0);
+	bi = svctest_add_be(&ipip, "2001:db8:5d::1", 443, 0);
+	assert_int_equal(svc_del(&pr->maps, &old, NULL), 0);
+	now = clock_mono_ns();
+	tried[0] = b1;
+	tried[1] = b2;
+
+	/* Unanswered 1.5 s (> 1 s), moved from b1 to b2: b2's failure. */
+	unans = put_syn(&nat, "198.51.100.20", 2000, sn, tried, 2, now - 3 * SEC_NS / 2, 0);
+	t_unans = put_twin(&unans, "10.9.2.2", 8080, sn, b2);
+	/* Answered 5 s ago, never completed: no failure. */
+	answ = put_syn(&nat, "198.51.100.20", 2001, sn, tried, 1, now - 5 * SEC_NS,
+		       SLUICE_SYN_ANSWERED);
+	t_answ = put_twin(&answ, "10.9.2.1", 8080, sn, b1);
+	/* Unanswered 0.9 s: kept, and its twin. */
+	young = put_syn(&nat, "198.51.100.20", 2002, sn, tried, 1, now - 9 * SEC_NS / 10, 0);
+	t_young = put_twin(&young, "10.9.2.1", 8080, sn, b1);
+	/* ipip, 2.5 s (> 2 s): its failure. */
+	tun = put_syn(&ipip, "2001:db8:c::20", 3000, si, &bi, 1, now - 5 * SEC_NS / 2, 0);
+	/* Of a deleted service, past its timeout: an orphan, no failure. */
+	gone = put_syn(&old, "198.51.100.21", 4000, so, tried, 1, now - 5 * SEC_NS, 0);
+
+	assert_int_equal(sweep_run(&pr->maps, now, &r), 0);
+	assert_true(r.expired_syn == 2);
+	assert_true(r.orphans == 1);
+	assert_true(r.nat_rev == 2);
+	assert_true(r.released == 0);
+	assert_int_equal(r.nfailures, 2);
+	assert_int_equal(failures_of(&r, b2), 1);
+	assert_int_equal(failures_of(&r, bi), 1);
+	assert_int_equal(failures_of(&r, b1), 0);
+	sweep_report_free(&r);
+	assert_false(present(pr->maps.syn, &unans));
+	assert_false(present(pr->maps.syn, &answ));
+	assert_false(present(pr->maps.syn, &tun));
+	assert_false(present(pr->maps.syn, &gone));
+	assert_true(present(pr->maps.syn, &young));
+	assert_false(present(pr->maps.nat_rev, &t_unans));
+	assert_false(present(pr->maps.nat_rev, &t_answ));
+	assert_true(present(pr->maps.nat_rev, &t_young));
+
+	/* Past its timeout later, the young one is a failure of b1. */
+	assert_int_equal(sweep_run(&pr->maps, now + SEC_NS / 5, &r), 0);
+	assert_true(r.expired_syn == 1);
+	assert_int_equal(r.nfailures, 1);
+	assert_int_equal(failures_of(&r, b1), 1);
+	sweep_report_free(&r);
+	assert_false(present(pr->maps.syn, &young));
+	assert_false(present(pr->maps.nat_rev, &t_young));
+	assert_int_equal(svc_del(&pr->maps, &nat, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &ipip, NULL), 0);
 }
 
 /* 10 000 connections opened and abandoned: one sweep gives every slot back. */
@@ -486,6 +594,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep_expiry_and_counts),
 		cmocka_unit_test(test_sweep_abandoned),
+		cmocka_unit_test(test_sweep_pending),
 		cmocka_unit_test(test_sweep_write_port),
 		cmocka_unit_test(test_res_settings),
 		cmocka_unit_test(test_pin_reuse),

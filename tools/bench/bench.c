@@ -103,7 +103,7 @@
  * Issue 11's rows, one call per packet (syn_bench): the first SYN of a new
  * nat flow with failover's SYN state kept (SYN_SVC) and without it
  * (SYN_SVC_NOFO), and the held-back RST. SYN_CALLS per path stays below
- * sl_syn's 16384 entries, so no call pays an LRU eviction.
+ * sl_syn_v2's 16384 entries, so no call pays an LRU eviction.
  */
 #define SYN_CALLS 8000
 #define SYN_SVC 26	/* failover at its defaults: backends 26, 27 */
@@ -528,7 +528,7 @@ static const char *const syn_names[SYN_PATHS] = { "floor_1", "nat_syn_nofo", "na
 static const char *const syn_what[SYN_PATHS] = {
 	"floor_xdp, one repetition per call: the call's fixed cost + parse",
 	"sluice_xdp: first SYN of a new nat TCP flow (20 B of options), failover off",
-	"sluice_xdp: the same with failover on (retries 2): the SYN kept in sl_syn",
+	"sluice_xdp: the same with failover on (retries 2): the SYN kept in sl_syn_v2",
 	"sluice_xdp: the backend's RST answering nat_syn's SYN: swallowed, the flow moved, "
 	"the SYN rebuilt to the other backend (XDP_TX)",
 	"sluice_xdp: the backend's SYN-ACK answering nat_syn_nofo's SYN, the event reader caught "
@@ -960,13 +960,13 @@ static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redi
 
 /*
  * --lru-percpu: the LRU maps a new flow writes (sl_flows_v2, sl_nat_rev,
- * sl_syn) with per-CPU LRU lists (BPF_F_NO_COMMON_LRU), to measure what
+ * sl_syn_v2) with per-CPU LRU lists (BPF_F_NO_COMMON_LRU), to measure what
  * that map flag (an ABI change for the pinned maps) would save.
  */
 static void lru_percpu_set(struct sluice_bpf *skel)
 {
 	struct bpf_map *maps[] = { skel->maps.sl_flows_v2, skel->maps.sl_nat_rev,
-				   skel->maps.sl_syn };
+				   skel->maps.sl_syn_v2 };
 	size_t i;
 
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)

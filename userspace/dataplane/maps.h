@@ -26,7 +26,7 @@ struct sluice_maps {
 	int maglev;	     /* sl_maglev (array of maps) */
 	int flows;	     /* sl_flows */
 	int nat_rev;	     /* sl_nat_rev */
-	int syn;	     /* sl_syn (pending handshakes) */
+	int syn;	     /* sl_syn_v2 (pending handshakes) */
 	int be_rev;	     /* sl_be_rev */
 	int shards;	     /* sl_shards (LPM trie) */
 	int subsets;	     /* sl_subsets */

@@ -98,18 +98,16 @@ static __u64 age(__u64 now, __u64 t)
 	return now > t ? now - t : 0;
 }
 
-/* The service a flow belongs to, or NULL when it is gone or its id was reused. */
+/* The service svc_id of flow k, or NULL when it is gone or its id was reused. */
 static const struct maps_svc_entry *flow_service(const struct sweep_ctx *c,
-						 const struct sluice_flow_key *k,
-						 const struct sluice_flow *v)
+						 const struct sluice_flow_key *k, __u32 svc_id)
 {
 	const struct maps_svc_entry *s;
 
-	if (v->svc_id >= SLUICE_MAX_SERVICES || c->svc_of[v->svc_id] < 0)
+	if (svc_id >= SLUICE_MAX_SERVICES || c->svc_of[svc_id] < 0)
 		return NULL;
 	/* A flow's key is the direction client -> service: dst is the service. */
-	for (s = &c->svcs[c->svc_of[v->svc_id]]; s < c->svcs + c->nsvcs && s->svc.id == v->svc_id;
-	     s++)
+	for (s = &c->svcs[c->svc_of[svc_id]]; s < c->svcs + c->nsvcs && s->svc.id == svc_id; s++)
 		if (!memcmp(&s->key.addr, &k->dst, sizeof(k->dst)) && s->key.port == k->dport &&
 		    s->key.proto == k->proto)
 			return s; /* its read or its write port: both keys of the id are listed */
@@ -119,7 +117,7 @@ static const struct maps_svc_entry *flow_service(const struct sweep_ctx *c,
 static enum verdict judge(const struct sweep_ctx *c, const struct sluice_flow_key *k,
 			  const struct sluice_flow *v)
 {
-	if (!flow_service(c, k, v))
+	if (!flow_service(c, k, v->svc_id))
 		return ORPHAN;
 	if (k->proto == IPPROTO_UDP)
 		return age(c->now, v->last_seen) > c->udp_timeout_ns ? EXP_UDP : KEEP;
@@ -231,6 +229,56 @@ static void sweep_flow(struct sweep_ctx *c, const struct sluice_flow_key *k,
 	}
 	if (twin_key(c, k, &now_v, &t) && !bpf_map_delete_elem(c->m->nat_rev, &t))
 		c->r->nat_rev++;
+}
+
+/*
+ * A pending handshake (sl_syn_v2: a SYN makes no flow before the client's
+ * ACK) past its service's syn-timeout: EXP_SYN when its SYN-ACK was not
+ * seen (nat; ipip never sees it, as its SYN_SENT flows were before), else
+ * EXP_IDLE (the client never completed it: no failure of the backend);
+ * past it and of a service gone: ORPHAN. Younger: KEEP.
+ */
+static enum verdict judge_syn(const struct sweep_ctx *c, const struct sluice_flow_key *k,
+			      const struct sluice_syn *v)
+{
+	__u64 timeout = v->svc_id < SLUICE_MAX_SERVICES ? c->syn_timeout_ns[v->svc_id]
+							: BRK_DEF_SYN_TIMEOUT_MS * 1000000ull;
+
+	if (age(c->now, v->created) <= timeout)
+		return KEEP;
+	if (!flow_service(c, k, v->svc_id))
+		return ORPHAN;
+	return v->state & SLUICE_SYN_ANSWERED ? EXP_IDLE : EXP_SYN;
+}
+
+/*
+ * Delete an expired pending handshake; unanswered, a SYN timeout of the
+ * backend it is on (its last try). Its nat twin goes in sweep_nat_rev(),
+ * which runs after: its forward connection is no longer held.
+ */
+static void syn_cb(struct sweep_ctx *c, const void *key, const void *value)
+{
+	const struct sluice_flow_key *k = key;
+	struct sluice_syn now_v;
+	enum verdict why;
+
+	why = judge_syn(c, k, value);
+	if (why == KEEP)
+		return;
+	/* Again right before the delete: a new SYN or its SYN-ACK may have come meanwhile. */
+	if (bpf_map_lookup_elem(c->m->syn, k, &now_v))
+		return;
+	why = judge_syn(c, k, &now_v);
+	if (why == KEEP || bpf_map_delete_elem(c->m->syn, k))
+		return;
+	if (why == ORPHAN)
+		c->r->orphans++;
+	if (why != EXP_SYN)
+		return;
+	c->r->expired_syn++;
+	if (now_v.tries && now_v.tries <= SLUICE_SYN_TRIED &&
+	    now_v.tried[now_v.tries - 1] < SLUICE_MAX_BACKENDS)
+		c->syn_failures[now_v.tried[now_v.tries - 1]]++;
 }
 
 /*
@@ -563,6 +611,9 @@ int sweep_run(const struct sluice_maps *m, __u64 now_ns, struct sweep_report *r)
 	if (!err)
 		err = walk(c, m->flows, sizeof(struct sluice_flow_key), sizeof(struct sluice_flow),
 			   flow_cb, SLUICE_MAP_FLOWS);
+	if (!err)
+		err = walk(c, m->syn, sizeof(struct sluice_flow_key), sizeof(struct sluice_syn),
+			   syn_cb, SLUICE_MAP_SYN);
 	if (!err)
 		err = sweep_nat_rev(c);
 	if (!err)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The reconcile sweep: the userspace half of the bulkhead and of the
- * breakers' SYN-timeout signal. One pass over the flow table (sl_flows_v2):
+ * breakers' SYN-timeout signal. One pass over the flow table (sl_flows_v2)
+ * and the pending handshakes:
  *
  *  - delete the flows past their expiry, with their sl_nat_rev twin:
  *      UDP idle longer than the gateway's udp-timeout;
@@ -11,7 +12,12 @@
  *      TCP idle longer than the global bulkhead's tcp-idle;
  *      flows of a service that no longer exists (or whose id now belongs to
  *        another service: the flow's destination is not the service's);
- *  - delete sl_nat_rev entries whose forward flow is gone (LRU evictions);
+ *  - delete the pending handshakes (sl_syn_v2: a SYN makes no flow) older
+ *    than their service's syn-timeout: one not answered (its SYN-ACK not
+ *    seen: nat; ipip never sees one) is a failure of its backend, as above;
+ *    an answered one the client never completed is not;
+ *  - delete sl_nat_rev entries whose forward flow and pending handshake are
+ *    gone (LRU evictions, the handshakes deleted above);
  *  - count the COUNTED / COUNTED_GLOBAL flags of the flows that stay, per
  *    service and globally, and correct sl_conns by atomic adds of
  *    (true - seen) through an mmap of the map (see sweep.c for the race).
@@ -49,7 +55,7 @@ struct sweep_report {
 	__u64 expired_udp;		/* UDP flows idle past udp-timeout */
 	__u64 expired_syn;		/* TCP handshakes unanswered past syn-timeout */
 	__u64 expired_idle;		/* TCP flows idle past tcp-idle */
-	__u64 orphans;			/* flows of deleted services */
+	__u64 orphans;			/* flows, handshakes of deleted services */
 	__u64 nat_rev;			/* sl_nat_rev entries deleted (twins and orphans) */
 	__u64 released;			/* slots the deleted flows held (service + global) */
 	__u64 duration_ns;		/* time the sweep took */
