@@ -12,6 +12,9 @@
 #  - sluice+watch: the same with `sluice breaker watch` reading the data
 #    plane's events, as sluiced does (every connection's SYN-ACK is an
 #    event; one that finds the reader caught up wakes it);
+#  - sluice-tc: the same service with Sluice at TC ingress (`iface attach
+#    --hook tc`) instead of XDP: on veth, XDP makes the receiving veth
+#    convert (and copy) every skb into an xdp_buff, TC takes the skb as is;
 #  - nftables: conntrack DNAT, `numgen random mod 3` over the same backends
 #    (Sluice detached everywhere);
 #  - HAProxy 2.6 (Debian): mode tcp on a VIP local to the gateway,
@@ -50,14 +53,21 @@ HVIP=198.19.0.72 # HAProxy's frontend (local in the gateway)
 bench_up bench-http $SVIP $HVIP
 bench_haproxy $HVIP "nbthread 2" "" ""
 
-# Sluice on every gateway interface, or on none (nftables' turn).
+# Sluice on every gateway interface at hook $1 (xdp or tc), or on none
+# (nftables' turn).
 sluice_on() {
 	in_gw nft delete table ip slhttp 2>/dev/null
-	in_gw ip link show $GW_IF | grep -q xdp || lab_attach
+	if ! sluice iface show 2>/dev/null | grep -q "^$GW_IF: .* hook $1 "; then
+		sluice_detach
+		SLUICE_LAB_HOOK=$1 lab_attach
+	fi
 }
-sluice_off() {
+sluice_detach() {
 	sluice iface detach $GW_IF >/dev/null 2>&1
 	for i in 1 2 3; do sluice iface detach "gb$i" >/dev/null 2>&1; done
+}
+sluice_off() {
+	sluice_detach
 	in_gw nft -f - <<EOF
 table ip slhttp {
 	chain pre {
@@ -83,12 +93,18 @@ watch_off() {
 
 # http_round VARIANT: one wrk run; prints "req_per_s failed".
 http_round() {
+	vip=
 	case $1 in
-	sluice) sluice_on && vip=$SVIP ;;
-	sluice+watch) sluice_on && watch_on && vip=$SVIP ;;
+	sluice) sluice_on xdp && vip=$SVIP ;;
+	sluice+watch) sluice_on xdp && watch_on && vip=$SVIP ;;
+	sluice-tc) sluice_on tc && vip=$SVIP ;;
 	nftables) sluice_off && vip=$NVIP ;;
-	haproxy) sluice_on && vip=$HVIP ;;
+	haproxy) sluice_on xdp && vip=$HVIP ;;
 	esac
+	if [ -z "$vip" ]; then
+		echo "0 setup-failed"
+		return
+	fi
 	out=$(in_cli timeout $((HTTP_SECONDS + 20)) wrk -t2 -c50 -d"${HTTP_SECONDS}s" \
 		-H 'Connection: close' "http://$vip/" 2>&1)
 	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
@@ -99,20 +115,23 @@ http_round() {
 	echo "${rps:-0} $failed"
 }
 
-all_sluice="" all_watch="" all_nft="" all_ha=""
+watch_pid=
+all_sluice="" all_watch="" all_tc="" all_nft="" all_ha=""
 for _ in $(seq "$HTTP_ROUNDS"); do
 	all_sluice="$all_sluice$(http_round sluice)"$'\n'
 	all_watch="$all_watch$(http_round sluice+watch)"$'\n'
+	all_tc="$all_tc$(http_round sluice-tc)"$'\n'
 	all_nft="$all_nft$(http_round nftables)"$'\n'
 	all_ha="$all_ha$(http_round haproxy)"$'\n'
 done
 
 nft_med=$(bench_med 1 "$all_nft")
 printf '   %-12s %-26s %-14s %s\n' gateway "requests/s" "vs nftables" "failed (per round)"
-for v in sluice sluice+watch nftables haproxy; do
+for v in sluice sluice+watch sluice-tc nftables haproxy; do
 	case $v in
 	sluice) d=$all_sluice ;;
 	sluice+watch) d=$all_watch ;;
+	sluice-tc) d=$all_tc ;;
 	nftables) d=$all_nft ;;
 	haproxy) d=$all_ha ;;
 	esac
