@@ -789,6 +789,29 @@ static void tc_vs_xdp_print(void)
 	}
 }
 
+/*
+ * The verifier's work on the two data plane entries (BPF_LOG_STATS: "processed N
+ * insns"): its limit is 1M, and a change to the pipeline that takes an entry past it
+ * does not load (E2BIG). Printed so a change's cost in headroom is seen.
+ */
+#define VERIFIER_LIMIT 1000000
+static char verifier_log[2][4096];
+static long verifier_insns[2] = { -1, -1 }; /* sluice_xdp, sluice_tc */
+
+static void verifier_stats_on(struct bpf_program *prog, int k)
+{
+	bpf_program__set_log_level(prog, 4);
+	bpf_program__set_log_buf(prog, verifier_log[k], sizeof(verifier_log[k]));
+}
+
+static void verifier_stats_read(int k)
+{
+	const char *p = strstr(verifier_log[k], "processed ");
+
+	if (p && sscanf(p, "processed %ld insns", &verifier_insns[k]) != 1)
+		verifier_insns[k] = -1;
+}
+
 static void print_text(int repeat, int runs, const struct utsname *u)
 {
 	size_t i;
@@ -864,6 +887,11 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 			printf("%s%.2f", r ? " " : "", maglev_ms[r]);
 		printf(")\n");
 	}
+	for (r = 0; r < 2; r++)
+		if (verifier_insns[r] >= 0)
+			printf("verifier: %ld instructions processed to load %s (limit %d: %.0f%%)\n",
+			       verifier_insns[r], r ? "sluice_tc" : "sluice_xdp", VERIFIER_LIMIT,
+			       100.0 * verifier_insns[r] / VERIFIER_LIMIT);
 }
 
 static void print_json(int repeat, int runs, const struct utsname *u)
@@ -939,6 +967,14 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 		json_object_array_add(mv, json_object_new_double(maglev_ms[r]));
 	json_object_object_add(mg, "builds_ms", mv);
 	json_object_object_add(root, "maglev_build", mg);
+	{
+		struct json_object *vf = json_object_new_object();
+
+		json_object_object_add(vf, "limit", json_object_new_int(VERIFIER_LIMIT));
+		json_object_object_add(vf, "sluice_xdp", json_object_new_int64(verifier_insns[0]));
+		json_object_object_add(vf, "sluice_tc", json_object_new_int64(verifier_insns[1]));
+		json_object_object_add(root, "verifier_insns", vf);
+	}
 	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	json_object_put(root);
 }
@@ -1070,10 +1106,13 @@ int main(int argc, char **argv)
 	sl = rf ? sluice_bpf__open() : NULL;
 	if (sl && lru_percpu)
 		lru_percpu_set(sl);
+	if (sl)
+		verifier_stats_on(sl->progs.sluice_xdp, 0);
 	if (sl && sluice_bpf__load(sl)) {
 		sluice_bpf__destroy(sl);
 		sl = NULL;
 	}
+	verifier_stats_read(0);
 	if (!sl) {
 		err = -errno;
 		fprintf(stderr, "sluice-bench: cannot load %s: %s (run as root; -v for details)\n",
@@ -1085,6 +1124,8 @@ int main(int argc, char **argv)
 	}
 	/* sluice_tc on sluice_xdp's maps: the TC rows see the same services and flows. */
 	tc = tc_bpf__open();
+	if (tc)
+		verifier_stats_on(tc->progs.sluice_tc, 1);
 	if (!tc || bt_reuse_maps(tc->obj, sl->obj) || tc_bpf__load(tc)) {
 		fprintf(stderr, "sluice-bench: cannot load tc.bpf.o: the tc_* rows are skipped\n");
 		tc_bpf__destroy(tc);
@@ -1093,6 +1134,7 @@ int main(int argc, char **argv)
 			if (paths[i].prog == PROG_TC)
 				paths[i].skipped = SKIP_ONLY;
 	}
+	verifier_stats_read(1);
 	/* Without the namespace, fib lookups fail: the forwarding paths are skipped. */
 	err = netns_setup();
 	if (!err)
