@@ -85,13 +85,15 @@ static __always_inline struct sluice_backend *sluice_brk_candidate(__u32 id, __u
  * table_id for a backend other than skip that the breakers admit.
  * SLUICE_NO_BACKEND when none.
  */
-static __always_inline __u32 sluice_brk_next(__u32 table_id, __u32 hash, __u32 svc_id, __u32 skip,
-					     __u32 *flags, struct sluice_backend **be)
+__noinline __u32 sluice_brk_next(__u32 table_id, __u32 hash, __u32 svc_id, __u32 skip,
+				 __u32 *flags)
 {
 	__u32 zero = SLUICE_MAGLEV_SIZE_SLOT, slot, m, i;
 	__u32 *mp, *idp;
 	void *table;
 
+	if (!flags)
+		return SLUICE_NO_BACKEND;
 	table = bpf_map_lookup_elem(&sl_maglev, &table_id);
 	if (!table)
 		return SLUICE_NO_BACKEND;
@@ -117,8 +119,7 @@ static __always_inline __u32 sluice_brk_next(__u32 table_id, __u32 hash, __u32 s
 		id = *idp;
 		if (id == skip)
 			continue;
-		*be = sluice_brk_candidate(id, svc_id, flags);
-		if (*be)
+		if (sluice_brk_candidate(id, svc_id, flags))
 			return id;
 	}
 	return SLUICE_NO_BACKEND;
@@ -152,7 +153,8 @@ static __always_inline int sluice_breaker(__u32 svc_id, const struct sluice_bh_l
 	if (lim->panic || sluice_brk_admit(*id, flags))
 		return SLUICE_CONTINUE;
 	if (lim->on_open == SLUICE_ON_OPEN_NEXT) {
-		alt_id = sluice_brk_next(table_id, hash, svc_id, *id, flags, &alt);
+		alt_id = sluice_brk_next(table_id, hash, svc_id, *id, flags);
+		alt = alt_id == SLUICE_NO_BACKEND ? NULL : sluice_backend_of(alt_id, svc_id);
 		if (alt) {
 			sluice_res_count(svc_id, 0);
 			goto use;
