@@ -236,9 +236,53 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 }
 
 /*
+ * Store the flow key -> (id, svc_id, now, flags). old: key's entry when
+ * there is one (a UDP flow past its idle timeout, a flow whose backend or
+ * service went, steered anew): written in place, not replaced by an LRU
+ * update, which takes a free node, links it and frees the old one (issue
+ * 12; nat_new in BENCHMARKS.md). The slots go in last, exchanged: if
+ * another CPU steered the same flow at the same moment, the slots its
+ * write put there are given back, so none is held without a flow to
+ * release it (the LRU update lost them). A reader on another CPU may see
+ * the new service id with the old backend for a moment; it checks that the
+ * backend belongs to the service (sluice_backend_of) and steers anew if
+ * not.
+ *
+ * A new key is inserted NOEXIST: when another CPU inserted the same flow
+ * meanwhile (a retransmitted ACK), its entry holds the slots and ours are
+ * given back. Any failure (also an LRU full of busy entries) gives them
+ * back; the packet is forwarded anyway, only stickiness is lost.
+ */
+static __always_inline void sluice_flow_store(const struct sluice_flow_key *key,
+					      struct sluice_flow *old, __u32 id, __u32 svc_id,
+					      __u64 now, __u32 flags)
+{
+	struct sluice_flow flow = {};
+	__u32 prev;
+
+	if (old) {
+		old->backend_id = id;
+		old->svc_id = svc_id;
+		old->created = now;
+		old->last_seen = now;
+		prev = __sync_lock_test_and_set(&old->flags, flags);
+		if (prev & SLUICE_FLOW_SLOTS)
+			sluice_bh_give(svc_id, prev);
+		return;
+	}
+	flow.backend_id = id;
+	flow.svc_id = svc_id;
+	flow.last_seen = now;
+	flow.created = now;
+	flow.flags = flags;
+	if (bpf_map_update_elem(&sl_flows_v2, key, &flow, BPF_NOEXIST))
+		sluice_bh_give(svc_id, flags);
+}
+
+/*
  * A packet of no known flow (none, or the known one no longer applies).
  * lim holds the service's limits when have_lim (local services read them
- * first); replace: an entry of this key exists (and has given back its
+ * first); old: this key's entry when there is one (it has given back its
  * slots). SLUICE_CONTINUE with st->be chosen (nat, ipip), ADMITTED
  * (local), or the reason of a refusal (st->action set) or NO_BACKEND.
  * now: the clock if the caller read it already (a UDP idle check), else 0.
@@ -260,14 +304,13 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 					   const struct sluice_svc *svc, __u32 svc_id,
 					   struct sluice_steer *st, struct sluice_bh_limits *lim,
-					   int have_lim, int replace, __u64 now)
+					   int have_lim, struct sluice_flow *old, __u64 now)
 {
 	int local = svc->mode == SLUICE_MODE_LOCAL;
 	int tcp = pkt->l4_proto == IPPROTO_TCP;
 	int syn = tcp && (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN;
 	__u32 flags = 0, id = SLUICE_NO_BACKEND, table_id = svc_id, hash = 0;
 	struct sluice_backend *be = NULL;
-	struct sluice_flow flow = {};
 	struct sluice_be_counter *c;
 	__s64 p = -1;
 	int reason;
@@ -284,7 +327,7 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 		sluice_bh_give(svc_id, flags);
 		flags = 0;
 		/* A closed flow of this 5-tuple must not catch the new one's ACK. */
-		if (replace)
+		if (old)
 			bpf_map_delete_elem(&sl_flows_v2, &st->key);
 		/* A leader key's SYN goes to the leader of now, retransmitted or not. */
 		if (!(svc->flags & SLUICE_SVC_F_LEADER))
@@ -381,22 +424,7 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 	} else {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		flow.backend_id = id;
-		flow.svc_id = svc_id;
-		flow.last_seen = now;
-		flow.created = now;
-		flow.flags = flags;
-		/*
-		 * A first insert is NOEXIST: when another CPU inserted the same
-		 * flow meanwhile (a retransmitted ACK), its entry holds the slots
-		 * and ours are given back. Any failure (also an LRU full of busy
-		 * entries) gives them back: no slot is held without a flow to
-		 * release it. The packet is forwarded anyway; only stickiness is
-		 * lost.
-		 */
-		if (bpf_map_update_elem(&sl_flows_v2, &st->key, &flow,
-					replace ? BPF_ANY : BPF_NOEXIST))
-			sluice_bh_give(svc_id, flags);
+		sluice_flow_store(&st->key, old, id, svc_id, now, flags);
 	}
 	if (local)
 		return SLUICE_R_ADMITTED;
@@ -572,7 +600,7 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 	/* The service match built the key and looked the flow up, but a local service's. */
 	f = mode == SLUICE_MODE_LOCAL ? bpf_map_lookup_elem(&sl_flows_v2, &st->key) : st->flow;
 	if (!f)
-		return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, 0, 0);
+		return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, NULL, 0);
 	if (f->svc_id == svc_id) {
 		__u32 id = f->backend_id;
 		int ok;
@@ -613,7 +641,7 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 	}
 	/* Replaced: the old entry gives back what it holds first. */
 	sluice_bh_release(f, f->svc_id);
-	return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, 1, now);
+	return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, f, now);
 }
 
 #endif /* SLUICE_FLOW_H */

@@ -1045,6 +1045,49 @@ static void test_udp_idle_resteered(void **state)
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
 }
 
+/*
+ * A UDP flow steered anew after its idle timeout is rewritten in place
+ * (flow.h sluice_flow_store): the entry names the new backend, its clock
+ * starts again, and with a bulkhead it holds exactly one slot, the one
+ * the re-steer took after giving back the old (issue 12).
+ */
+static void test_resteer_in_place(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 10 };
+	struct sluice_flow_key k;
+	struct sluice_flow f0, f1;
+	uint32_t svc, a, b;
+	uint16_t pa;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	svc = nat_pair(IPPROTO_UDP, 53, &a, &b);
+	dp_res_set(svc, &res);
+	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_UDP, a, 10000);
+	k = dp_key_of(CLIENT4, VIP4, pa, dp_svc_port(svc), IPPROTO_UDP);
+	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
+	assert_int_equal(dp_flow_get(&k, &f0), 0);
+	assert_int_equal(f0.backend_id, a);
+	assert_true(f0.flags & SLUICE_FLOW_COUNTED);
+	assert_int_equal(dp_conns(svc), 1);
+	dp_table_publish(svc, &b, 1);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 1);
+	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), b);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	assert_int_equal(dp_flow_get(&k, &f1), 0);
+	assert_int_equal(f1.backend_id, b);
+	assert_int_equal(f1.svc_id, svc);
+	assert_true(f1.created > f0.created);
+	assert_int_equal(f1.last_seen, f1.created);
+	assert_int_equal(f1.flags & (SLUICE_FLOW_COUNTED | SLUICE_FLOW_COUNTED_GLOBAL),
+			 f0.flags & (SLUICE_FLOW_COUNTED | SLUICE_FLOW_COUNTED_GLOBAL));
+	assert_int_equal(dp_conns(svc), 1);
+	/* Sticky again on the new backend, still one slot. */
+	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), b);
+	assert_int_equal(dp_conns(svc), 1);
+}
+
 static void test_hash_client(void **state)
 {
 	static const char *const addrs[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5",
@@ -1326,6 +1369,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_drained_keeps_flow),
 	cmocka_unit_test(test_unused_resteered),
 	cmocka_unit_test(test_udp_idle_resteered),
+	cmocka_unit_test(test_resteer_in_place),
 	cmocka_unit_test(test_flow_first_uses_byid),
 	cmocka_unit_test(test_flow_first_deleted_v4),
 	cmocka_unit_test(test_flow_first_deleted_v6),
