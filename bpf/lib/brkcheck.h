@@ -85,8 +85,7 @@ static __always_inline struct sluice_backend *sluice_brk_candidate(__u32 id, __u
  * table_id for a backend other than skip that the breakers admit.
  * SLUICE_NO_BACKEND when none.
  */
-__noinline __u32 sluice_brk_next(__u32 table_id, __u32 hash, __u32 svc_id, __u32 skip,
-				 __u32 *flags)
+__noinline __u32 sluice_brk_next(__u32 table_id, __u32 hash, __u32 svc_id, __u32 skip, __u32 *flags)
 {
 	__u32 zero = SLUICE_MAGLEV_SIZE_SLOT, slot, m, i;
 	__u32 *mp, *idp;
