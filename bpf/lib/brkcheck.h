@@ -84,6 +84,12 @@ static __always_inline struct sluice_backend *sluice_brk_candidate(__u32 id, __u
  * Walk the SLUICE_BRK_NEXT_TRIES table slots after hash's slot of table
  * table_id for a backend other than skip that the breakers admit.
  * SLUICE_NO_BACKEND when none.
+ *
+ * A global subprogram (issue 12): the verifier checks it once, on its own.
+ * Inlined, its loop was walked again for every state the entry reached it
+ * in: sluice_xdp took 888 048 of the verifier's 1M instructions, 516 693
+ * with this. It hands back the id only (a global subprogram returns no
+ * map value); the caller looks the backend up again.
  */
 __noinline __u32 sluice_brk_next(__u32 table_id, __u32 hash, __u32 svc_id, __u32 skip, __u32 *flags)
 {
