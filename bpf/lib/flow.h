@@ -193,6 +193,33 @@ static __noinline __s64 sluice_syn_again(struct xdp_md *ctx, const struct sluice
 	return (__s64)sluice_syn_backend(syn) | ((__s64)(syn->state & SLUICE_SYN_ANSWERED) << 32);
 }
 
+/* The client's segment pkt (th its header, no SYN) is the ACK completing handshake syn. */
+static __always_inline int sluice_syn_acks(const struct sluice_syn *syn,
+					   const struct sluice_pkt *pkt, const struct tcphdr *th)
+{
+	/* A Fast Open SYN's data moves the ACK's seq past ISN + 1 by a length not kept. */
+	return (pkt->tcp_flags & SLUICE_TCP_ACK) &&
+	       (syn->has_data || th->seq == bpf_htonl(bpf_ntohl(syn->isn) + 1));
+}
+
+/*
+ * 1 when the client's segment pkt (no SYN) on a closed flow of key ends a
+ * pending handshake of key as sluice_syn_done() does (its completing ACK,
+ * or its RST): a new connection reusing the 5-tuple, whose flow the
+ * handshake's end writes over the closed one (sluice_flow). A subprogram,
+ * like sluice_syn_done.
+ */
+static __noinline int sluice_syn_ends(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+				      const struct sluice_flow_key *key)
+{
+	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn_v2, key);
+	struct tcphdr *th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
+
+	if (!syn || !th)
+		return 0;
+	return (pkt->tcp_flags & SLUICE_TCP_RST) || sluice_syn_acks(syn, pkt, th);
+}
+
 /*
  * The client's ACK (no SYN) of a connection without a flow: when it
  * completes a pending handshake (key in sl_syn_v2, its seq the ISN + 1, or
@@ -218,9 +245,7 @@ static __noinline __s64 sluice_syn_done(struct xdp_md *ctx, const struct sluice_
 		bpf_map_delete_elem(&sl_syn_v2, key);
 		return (__s64)id | ((__s64)SLUICE_FLOW_FIN_BOTH << 32);
 	}
-	/* A Fast Open SYN's data moves the ACK's seq past ISN + 1 by a length not kept. */
-	if (!(pkt->tcp_flags & SLUICE_TCP_ACK) ||
-	    (!syn->has_data && th->seq != bpf_htonl(bpf_ntohl(syn->isn) + 1)))
+	if (!sluice_syn_acks(syn, pkt, th))
 		return -1;
 	if (syn->tries > 1)
 		fl |= SLUICE_FLOW_MOVED;
@@ -326,9 +351,6 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 		/* Only the check: the handshake's end takes them. */
 		sluice_bh_give(svc_id, flags);
 		flags = 0;
-		/* A closed flow of this 5-tuple must not catch the new one's ACK. */
-		if (old)
-			bpf_map_delete_elem(&sl_flows_v2, &st->key);
 		/* A leader key's SYN goes to the leader of now, retransmitted or not. */
 		if (!(svc->flags & SLUICE_SVC_F_LEADER))
 			p = sluice_syn_again(ctx, pkt, &st->key);
@@ -615,9 +637,18 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			now = bpf_ktime_get_ns();
 			ok = sluice_idle(now, f->last_seen) <= sluice_udp_timeout();
 		}
-		if (ok && tcp &&
-		    (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) == SLUICE_TCP_SYN)
-			ok = !sluice_flow_closed(f, mode);
+		/*
+		 * A closed flow's 5-tuple reused: the new connection's SYN
+		 * begins its handshake, and the segment that ends it (its ACK,
+		 * or its RST) is the new connection's, written over the closed
+		 * entry (sluice_flow_store) rather than deleted at the SYN and
+		 * inserted at the ACK. Any other segment still follows the
+		 * closed flow (the old connection's last ACK).
+		 */
+		if (ok && tcp && sluice_flow_closed(f, mode))
+			ok = (pkt->tcp_flags & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) !=
+				     SLUICE_TCP_SYN &&
+			     !sluice_syn_ends(ctx, pkt, &st->key);
 		if (ok) {
 			/* The only cost to a key without the flag: this test. */
 			if ((svc->flags & SLUICE_SVC_F_LEADER) && mode != SLUICE_MODE_LOCAL) {

@@ -13,6 +13,20 @@
 #include "sluice_maps.bpf.h"
 #include "fwd.h"
 
+/* A RST closes both directions: both FIN bits, so the flow reads as closed. */
+#define SLUICE_FLOW_FIN_BOTH (SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND)
+
+/*
+ * A nat flow closed both ways (FIN from both sides, or a RST). Its entry
+ * stays until the sweep or the LRU takes it, and a new connection reusing
+ * the 5-tuple completes its handshake into it (flow.h): until then, the
+ * pending handshake, when there is one, says where the connection is.
+ */
+static __always_inline int sluice_flow_nat_closed(const struct sluice_flow *f)
+{
+	return (f->flags & SLUICE_FLOW_FIN_BOTH) == SLUICE_FLOW_FIN_BOTH;
+}
+
 /*
  * The stateless return translation of a packet from addr:port (proto, of
  * family v4 or not), or NULL: sl_be_rev, checked like sl_nat_rev.
@@ -61,7 +75,8 @@ static __always_inline __u32 sluice_syn_backend(const struct sluice_syn *syn)
  * that rev translates (client -> service, rebuilt) to: its flow's when the
  * flow is of rev's service, else (no flow: flow.h keeps none until the
  * handshake completes) its pending handshake's; SLUICE_NO_BACKEND when
- * there is neither.
+ * there is neither. A closed flow with a pending handshake is a new
+ * connection on the same 5-tuple: the handshake's.
  */
 static __always_inline __u32 sluice_rev_backend(const union sluice_addr *client, __be16 cport,
 						__u8 proto, const struct sluice_nat_rev *rev)
@@ -76,10 +91,14 @@ static __always_inline __u32 sluice_rev_backend(const union sluice_addr *client,
 	key.dport = rev->vport;
 	key.proto = proto;
 	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
-	if (f)
+	if (f && !sluice_flow_nat_closed(f))
 		return f->svc_id == rev->svc_id ? f->backend_id : SLUICE_NO_BACKEND;
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &key);
-	return syn ? sluice_syn_backend(syn) : SLUICE_NO_BACKEND;
+	if (syn)
+		return sluice_syn_backend(syn);
+	if (f)
+		return f->svc_id == rev->svc_id ? f->backend_id : SLUICE_NO_BACKEND;
+	return SLUICE_NO_BACKEND;
 }
 
 #endif /* SLUICE_NATREV_H */

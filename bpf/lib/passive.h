@@ -55,9 +55,6 @@
 #include "bulkhead.h"
 #include "natrev.h"
 
-/* A RST closes both directions: both FIN bits, so the flow reads as closed. */
-#define SLUICE_FLOW_FIN_BOTH (SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND)
-
 #define SLUICE_ICMP_DEST_UNREACH 3
 #define SLUICE_ICMPV6_DEST_UNREACH 1
 #define SLUICE_ICMP_HLEN 8
@@ -188,31 +185,35 @@ static __always_inline void sluice_handshake_done(const struct sluice_flow_key *
  * connection with no flow yet: its pending handshake key (flow.h), when it
  * is on that backend. The first SYN-ACK is its SUCCESS (marked ANSWERED:
  * failover leaves it alone from then on; REDISPATCHED when failover moved
- * it); a RST before one is its REFUSED. A RST ends the handshake.
+ * it); a RST before one is its REFUSED. A RST ends the handshake. 1 when
+ * the key has a pending handshake (on whichever backend), else 0.
  */
-static __always_inline void sluice_signal_pending(const struct sluice_flow_key *key, __u8 tf,
-						  const struct sluice_nat_rev *rev)
+static __always_inline int sluice_signal_pending(const struct sluice_flow_key *key, __u8 tf,
+						 const struct sluice_nat_rev *rev)
 {
 	struct sluice_syn *syn = bpf_map_lookup_elem(&sl_syn_v2, key);
 	__u8 st;
 
-	if (!syn || sluice_syn_backend(syn) != rev->backend_id)
-		return;
+	if (!syn)
+		return 0;
+	if (sluice_syn_backend(syn) != rev->backend_id)
+		return 1;
 	st = syn->state;
 	if (tf & SLUICE_TCP_RST) {
 		if (!(st & SLUICE_SYN_ANSWERED))
 			sluice_signal(SLUICE_EV_REFUSED, rev->backend_id, rev->svc_id);
 		bpf_map_delete_elem(&sl_syn_v2, key);
-		return;
+		return 1;
 	}
 	if ((tf & (SLUICE_TCP_SYN | SLUICE_TCP_ACK)) != (SLUICE_TCP_SYN | SLUICE_TCP_ACK) ||
 	    (st & SLUICE_SYN_ANSWERED))
-		return;
+		return 1;
 	/* A byte has no atomic or: a SYN-ACK retransmitted on two CPUs at once may count twice. */
 	syn->state = st | SLUICE_SYN_ANSWERED;
 	sluice_signal(SLUICE_EV_SUCCESS, rev->backend_id, rev->svc_id);
 	if (syn->tries > 1)
 		sluice_redispatched(rev->backend_id, rev->svc_id);
+	return 1;
 }
 
 /* Set bits in a flow's flags; the flags before. */
@@ -240,10 +241,9 @@ static __always_inline void sluice_signal_return(const struct sluice_pkt *pkt,
 	key.dport = rev->vport;
 	key.proto = pkt->l4_proto;
 	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
-	if (!f) {
-		sluice_signal_pending(&key, tf, rev);
+	/* A closed flow's 5-tuple may carry a new connection's handshake. */
+	if ((!f || sluice_flow_nat_closed(f)) && (sluice_signal_pending(&key, tf, rev) || !f))
 		return;
-	}
 	if (f->svc_id != rev->svc_id || f->backend_id != rev->backend_id)
 		return;
 	if (tf & SLUICE_TCP_RST) {

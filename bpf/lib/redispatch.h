@@ -168,11 +168,13 @@ static __always_inline int sluice_redispatch(struct sluice_scratch *sc, __be32 i
 					     const struct sluice_nat_rev *rev, __u32 signal)
 {
 	__u32 svc_id = rev->svc_id, old = rev->backend_id;
+	struct sluice_flow *f;
 	struct sluice_syn *syn;
 	struct sluice_svc *svc;
 
-	/* A pending handshake (no flow: flow.h) on that backend, not answered yet. */
-	if (bpf_map_lookup_elem(&sl_flows_v2, &sc->key))
+	/* A pending handshake (no open flow: flow.h) on that backend, not answered yet. */
+	f = bpf_map_lookup_elem(&sl_flows_v2, &sc->key);
+	if (f && !sluice_flow_nat_closed(f))
 		return 0;
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
 	if (!syn || syn->isn != isn || (syn->state & SLUICE_SYN_ANSWERED) ||

@@ -672,6 +672,81 @@ static void test_syn_pending(void **state)
 }
 
 /*
+ * A closed flow's 5-tuple reused (a busy client's ports come round fast):
+ * the new SYN keeps the closed entry and only records its handshake; a
+ * stray segment of the old connection still follows the closed flow; the
+ * new backend's SYN-ACK is translated and answers the handshake; the
+ * client's ACK writes the new connection over the closed entry, on the
+ * handshake's backend, with its slot (flow.h: no delete at the SYN and
+ * insert at the ACK).
+ */
+static void test_syn_reuse_closed(void **state)
+{
+	struct sluice_svc_res res = { .max_conns = 2 };
+	struct sluice_flow_key k;
+	struct sluice_syn syn;
+	struct sluice_flow f;
+	uint32_t svc, ids[2], a, b;
+	uint16_t port = 0;
+	int n0, i;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nat_svc_n(&res, ids, 2);
+	/* A port whose first connection goes to ids[0]. */
+	for (i = 0; i < 200 && !port; i++) {
+		uint16_t p = (uint16_t)(3000 + i);
+		struct sluice_flow_key pk =
+			dp_key_of(CLIENT4, VIP4, p, dp_svc_port(svc), IPPROTO_TCP);
+
+		if (dp_table_pick(svc, sluice_flow_hash(&pk, SLUICE_HASH_5TUPLE)) == ids[0])
+			port = p;
+	}
+	assert_int_not_equal(port, 0);
+	a = ids[0];
+	b = ids[1];
+	client_open(CLIENT4, VIP4, port, svc, XDP_REDIRECT, SLUICE_R_FWD);
+	backend_send(a, CLIENT4, port, svc, SYNACK);
+	assert_int_equal(flow_be(CLIENT4, VIP4, port, svc), a);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, port, svc, FIN, XDP_REDIRECT, SLUICE_R_FWD);
+	backend_send(a, CLIENT4, port, svc, FIN);
+	assert_int_equal(dp_conns(svc), 0);
+	/* The old connection's last ACK follows the closed flow, changing nothing. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, port, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(flow_get(CLIENT4, VIP4, port, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.backend_id, a);
+	assert_int_equal(f.flags & (SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND),
+			 SLUICE_FLOW_FIN_CLIENT | SLUICE_FLOW_FIN_BACKEND);
+	assert_int_equal(dp_conns(svc), 0);
+	/* a drains out of the table: the new connection goes to b. */
+	dp_be_state(a, SLUICE_BE_DRAINING);
+	dp_table_publish(svc, &b, 1);
+	n0 = flows_count();
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, port, svc, SYN, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(flows_count(), n0);
+	assert_int_equal(flow_get(CLIENT4, VIP4, port, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.backend_id, a);
+	k = dp_key_of(CLIENT4, VIP4, port, dp_svc_port(svc), IPPROTO_TCP);
+	assert_int_equal(dp_syn_get(&k, &syn), 0);
+	assert_int_equal(syn.tried[0], b);
+	assert_int_equal(dp_conns(svc), 0);
+	backend_send(b, CLIENT4, port, svc, SYNACK);
+	assert_int_equal(dp_syn_get(&k, &syn), 0);
+	assert_true(syn.state & SLUICE_SYN_ANSWERED);
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, port, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(flows_count(), n0);
+	assert_int_equal(flow_get(CLIENT4, VIP4, port, svc, IPPROTO_TCP, &f), 0);
+	assert_int_equal(f.backend_id, b);
+	assert_int_equal(f.flags, SLUICE_FLOW_ESTABLISHED | SLUICE_FLOW_COUNTED);
+	assert_int_not_equal(dp_syn_get(&k, &syn), 0);
+	assert_int_equal(dp_conns(svc), 1);
+	/* The new connection's next segment is the flow's: to b, no second slot. */
+	client_send(CLIENT4, VIP4, IPPROTO_TCP, port, svc, ACK, XDP_REDIRECT, SLUICE_R_FWD);
+	assert_int_equal(flow_be(CLIENT4, VIP4, port, svc), b);
+	assert_int_equal(dp_conns(svc), 1);
+}
+
+/*
  * The bulkhead at the SYN and at the ACK: a full service refuses the SYN
  * (RST, as before); two SYNs admitted for the last slot race at their
  * ACKs, and the second is refused with a RST at its own ack: no
@@ -1234,6 +1309,7 @@ int main(void)
 		cmocka_unit_test(test_release_client_fin),
 		cmocka_unit_test(test_nonsyn_no_slot),
 		cmocka_unit_test(test_syn_pending),
+		cmocka_unit_test(test_syn_reuse_closed),
 		cmocka_unit_test(test_syn_bulkhead),
 		cmocka_unit_test(test_syn_flood),
 		cmocka_unit_test(test_hygiene_no_state),
