@@ -13,7 +13,8 @@
  *  - for UDP, the flow has not been idle longer than sl_config.udp_timeout_ns;
  *  - it is not a TCP SYN (without ACK) on a closed flow (FIN seen from both
  *    sides in nat, from the client in ipip and local, or a RST): that is a
- *    new connection reusing the 5-tuple.
+ *    new connection reusing the 5-tuple; nor the segment that ends that
+ *    connection's handshake, which writes it over the closed entry.
  * last_seen is refreshed at most once a second, so a busy flow does not
  * write its (shared, cache-line bouncing) entry on every packet.
  *
