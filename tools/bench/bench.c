@@ -675,6 +675,130 @@ static int syn_bench(int floor_fd, int sl_fd, struct ring_buffer *events)
 	return 0;
 }
 
+/*
+ * Whole connections (issue 12): the eight segments of a short HTTP-like
+ * connection through SYN_VIP, one repetition per call, in order: the
+ * client's SYN, the backend's SYN-ACK, the client's ACK, a request, a
+ * response, the backend's FIN, the client's FIN, the backend's last ACK.
+ * conn_fresh gives every connection a source port of its own; conn_reused
+ * cycles over CONN_PORTS ports, so every connection after the first round
+ * reuses the closed flow of its port's last one, as a busy client's ports
+ * come round (wrk in bench-http: 28 000 ports at 25 000 connections/s).
+ * Per connection: the sum of its eight calls' kernel ns; medians.
+ */
+#define CONN_CALLS 2000
+#define CONN_PORTS 100
+#define CONN_SEGS 8
+
+enum conn_path { CONN_FRESH, CONN_REUSED, CONN_PATHS };
+
+static const char *const conn_names[CONN_PATHS] = { "conn_fresh", "conn_reused" };
+static const char *const conn_what[CONN_PATHS] = {
+	"sluice_xdp: a whole nat TCP connection (8 segments), a source port of its own",
+	"sluice_xdp: the same on a port whose last connection closed (its flow reused)",
+};
+static double conn_ns[CONN_PATHS][CONN_CALLS];
+static double conn_med[CONN_PATHS] = { -1, -1 };
+static int conn_wrong[CONN_PATHS];
+
+/* Segment k of a connection on client port cport; be/bport: where its SYN went. */
+static int conn_frame(int k, uint16_t cport, const char *be, uint16_t bport, uint8_t *buf)
+{
+	static const uint8_t flags[CONN_SEGS] = {
+		PKT_TCP_SYN,
+		PKT_TCP_SYN | PKT_TCP_ACK,
+		PKT_TCP_ACK,
+		PKT_TCP_ACK | PKT_TCP_PSH,
+		PKT_TCP_ACK | PKT_TCP_PSH,
+		PKT_TCP_FIN | PKT_TCP_ACK,
+		PKT_TCP_FIN | PKT_TCP_ACK,
+		PKT_TCP_ACK,
+	};
+	/* The client's sequence numbers after its SYN, and the backend's. */
+	const uint32_t c = SYN_ISN + 1, b = SYN_ISN ^ 0xffffu;
+	static const uint32_t cseq[CONN_SEGS] = { 0, 0, 0, 0, 0, 0, 64, 0 };
+	static const uint32_t bseq[CONN_SEGS] = { 0, 0, 0, 0, 1, 129, 0, 130 };
+	int backend = k == 1 || k == 4 || k == 5 || k == 7;
+	struct pkt_spec s = { .src = backend ? be : BENCH_CLIENT,
+			      .dst = backend ? BENCH_CLIENT : SYN_VIP,
+			      .proto = IPPROTO_TCP,
+			      .sport = backend ? bport : cport,
+			      .dport = backend ? cport : 80,
+			      .ttl = 64,
+			      .tcp_flags = flags[k],
+			      .tcp_raw = 1,
+			      .window = 64240,
+			      .payload = k == 3	  ? 64
+					 : k == 4 ? 128
+						  : 0 };
+
+	if (k == 0) {
+		s.seq = SYN_ISN;
+	} else if (backend) {
+		s.seq = b + bseq[k];
+		s.ack = k == 1 ? c : c + 64 + (k == 7 ? 1 : 0);
+	} else {
+		s.seq = c + cseq[k];
+		s.ack = k == 2 || k == 3 ? b + 1 : b + 130;
+	}
+	return pkt_build(&s, buf, PKT_BUF_MAX, NULL);
+}
+
+/* One connection on client port cport: the sum of its calls' kernel ns in *ns. */
+static int conn_once(int fd, uint16_t cport, double *ns, int *wrong)
+{
+	uint8_t in[PKT_BUF_MAX], out[PKT_BUF_MAX];
+	char be[INET_ADDRSTRLEN] = BENCH_BACKEND;
+	uint16_t bport = 0;
+	int k, len, act, err;
+	double kns;
+
+	*ns = 0;
+	for (k = 0; k < CONN_SEGS; k++) {
+		int backend = k == 1 || k == 4 || k == 5 || k == 7;
+
+		len = conn_frame(k, cport, be, bport, in);
+		if (len < 0)
+			return len;
+		err = run_single(fd, in, len, backend ? if_gw1 : if_gw0, out, &act, &kns);
+		if (err)
+			return err;
+		*ns += kns;
+		if (act != XDP_REDIRECT)
+			*wrong = 1;
+		/* The SYN went out to its backend: the replies come from there. */
+		if (k == 0) {
+			if (!inet_ntop(AF_INET, out + 30, be, sizeof(be)))
+				return -EINVAL;
+			bport = (uint16_t)(out[36] << 8 | out[37]);
+		}
+	}
+	return 0;
+}
+
+static int conn_bench(int sl_fd)
+{
+	int i, p, err;
+
+	for (i = 0; i < CONN_CALLS; i++) {
+		for (p = 0; p < CONN_PATHS; p++) {
+			uint16_t port = p == CONN_FRESH ? 20000 + i : 40000 + i % CONN_PORTS;
+
+			err = conn_once(sl_fd, port, &conn_ns[p][i], &conn_wrong[p]);
+			if (err)
+				return err;
+		}
+	}
+	for (p = 0; p < CONN_PATHS; p++) {
+		/* The first round of reused ports was fresh: the rest is the measure. */
+		int from = p == CONN_REUSED ? CONN_PORTS : 0;
+
+		qsort(conn_ns[p] + from, CONN_CALLS - from, sizeof(double), cmp_double);
+		conn_med[p] = conn_ns[p][from + (CONN_CALLS - from) / 2];
+	}
+	return 0;
+}
+
 /* The p-th percentile of syn path k (sorted). */
 static double syn_pct(int k, int pct)
 {
@@ -880,6 +1004,15 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 		       syn_med[SYN_FO] / syn_med[SYN_NOFO], syn_net(SYN_FO) / syn_net(SYN_NOFO),
 		       syn_med[SYN_RST] / syn_med[SYN_NOFO], syn_net(SYN_RST) / syn_net(SYN_NOFO));
 	}
+	if (conn_med[0] >= 0) {
+		printf("whole connections, %d segments each, one repetition per call (%d per path,\n"
+		       "interleaved; kernel ns per connection, the sum of its calls; conn_reused\n"
+		       "over %d ports, its first round left out):\n",
+		       CONN_SEGS, CONN_CALLS, CONN_PORTS);
+		for (r = 0; r < CONN_PATHS; r++)
+			printf("%-18s %6.0f  %s%s\n", conn_names[r], conn_med[r], conn_what[r],
+			       conn_wrong[r] ? " [WARNING: unexpected XDP action]" : "");
+	}
 	if (maglev_median_ms >= 0) {
 		printf("maglev_build N=%d M=%u: median %.2f ms of %d builds (", MAGLEV_N,
 		       MAGLEV_DEFAULT_M, maglev_median_ms, MAGLEV_BUILDS);
@@ -960,6 +1093,20 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 	}
 	/* One repetition per call, each a first SYN; net = median - (floor_1 - floor). */
 	json_object_object_add(root, "syn_paths", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < CONN_PATHS && conn_med[0] >= 0; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(conn_names[i]));
+		json_object_object_add(o, "what", json_object_new_string(conn_what[i]));
+		json_object_object_add(o, "connections", json_object_new_int(CONN_CALLS));
+		json_object_object_add(o, "segments", json_object_new_int(CONN_SEGS));
+		json_object_object_add(o, "median_ns", json_object_new_double(conn_med[i]));
+		json_object_object_add(o, "action_as_expected",
+				       json_object_new_boolean(!conn_wrong[i]));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "conn_paths", arr);
 	json_object_object_add(mg, "backends", json_object_new_int(MAGLEV_N));
 	json_object_object_add(mg, "m", json_object_new_int64(MAGLEV_DEFAULT_M));
 	json_object_object_add(mg, "median_ms", json_object_new_double(maglev_median_ms));
@@ -1033,7 +1180,8 @@ static void usage(FILE *f)
 		"[--lru-percpu]\n"
 		"  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
 		"  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
-		"  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows)\n"
+		"  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows;\n"
+		"              \"conn\": the whole-connection rows)\n"
 		"  --lru-percpu  the flow LRU maps with BPF_F_NO_COMMON_LRU (what it would save)\n"
 		"  -j          JSON output\n");
 }
@@ -1243,6 +1391,15 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sluice-bench: first-SYN paths failed: %s\n",
 				strerror(-err));
 			syn_med[SYN_FLOOR] = -1;
+			err = 0;
+		}
+	}
+	if (if_gw0 && (!only || strstr(only, "conn"))) {
+		err = conn_bench(bpf_program__fd(sl->progs.sluice_xdp));
+		if (err) {
+			fprintf(stderr, "sluice-bench: connection paths failed: %s\n",
+				strerror(-err));
+			conn_med[0] = -1;
 			err = 0;
 		}
 	}
