@@ -26,6 +26,13 @@
  * (XDP_TX or XDP_REDIRECT) and the entry returns that. So does a refusal's
  * (the refuse stage's answer, XDP_TX with a RST); one that comes here drops.
  */
+/* 1 when a and b are the same address (16 bytes: IPv4 v4-mapped). */
+static __always_inline int sluice_addr_eq(const union sluice_addr *a, const union sluice_addr *b)
+{
+	return !((a->u32[0] ^ b->u32[0]) | (a->u32[1] ^ b->u32[1]) | (a->u32[2] ^ b->u32[2]) |
+		 (a->u32[3] ^ b->u32[3]));
+}
+
 static __always_inline int sluice_reason_action(int reason)
 {
 	if (SLUICE_R_IS_REFUSAL(reason))

@@ -165,8 +165,7 @@ static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
 	key.proto = fwd->proto;
 	r = sluice_be_rev_of(&be->addr, key.sport, fwd->proto, sluice_addr_is_v4(&be->addr));
 	if (r && r->svc_id == svc_id && r->backend_id == backend_id && r->vport == fwd->dport &&
-	    r->vip.u32[0] == fwd->dst.u32[0] && r->vip.u32[1] == fwd->dst.u32[1] &&
-	    r->vip.u32[2] == fwd->dst.u32[2] && r->vip.u32[3] == fwd->dst.u32[3])
+	    sluice_addr_eq(&r->vip, &fwd->dst))
 		return 0;
 	rev.vip = fwd->dst;
 	rev.vport = fwd->dport;

@@ -85,11 +85,7 @@ static __always_inline __u32 sluice_rev_backend(const union sluice_addr *client,
 	struct sluice_flow *f;
 	struct sluice_syn *syn;
 
-	key.src = *client;
-	key.dst = rev->vip;
-	key.sport = cport;
-	key.dport = rev->vport;
-	key.proto = proto;
+	sluice_rev_key(&key, client, cport, proto, rev);
 	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
 	if (f && !sluice_flow_nat_closed(f))
 		return f->svc_id == rev->svc_id ? f->backend_id : SLUICE_NO_BACKEND;

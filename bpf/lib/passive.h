@@ -235,11 +235,7 @@ static __always_inline void sluice_signal_return(const struct sluice_pkt *pkt,
 	__u32 old;
 
 	/* The forward flow: client -> service, as the client sent it. */
-	key.src = pkt->dst;
-	key.dst = rev->vip;
-	key.sport = pkt->dport;
-	key.dport = rev->vport;
-	key.proto = pkt->l4_proto;
+	sluice_rev_key(&key, &pkt->dst, pkt->dport, pkt->l4_proto, rev);
 	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
 	/* A closed flow's 5-tuple may carry a new connection's handshake. */
 	if ((!f || sluice_flow_nat_closed(f)) && (sluice_signal_pending(&key, tf, rev) || !f))

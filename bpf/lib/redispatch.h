@@ -260,11 +260,7 @@ static __noinline int sluice_redispatch_rst(struct xdp_md *ctx, const struct slu
 	sc->rkey.sport = pkt->sport;
 	sc->rkey.dport = pkt->dport;
 	sc->rkey.proto = IPPROTO_TCP;
-	sc->key.src = pkt->dst;
-	sc->key.dst = rev->vip;
-	sc->key.sport = pkt->dport;
-	sc->key.dport = rev->vport;
-	sc->key.proto = IPPROTO_TCP;
+	sluice_rev_key(&sc->key, &pkt->dst, pkt->dport, IPPROTO_TCP, rev);
 	return sluice_redispatch(sc, bpf_htonl(bpf_ntohl(th->ack_seq) - 1), rev, SLUICE_EV_REFUSED);
 }
 
@@ -294,11 +290,7 @@ static __noinline int sluice_redispatch_icmp(struct xdp_md *ctx, const struct sl
 	if (!qok)
 		return 0;
 	/* The quote is client -> backend: the reversed key's destination is the client. */
-	sc->key.src = sc->rkey.dst;
-	sc->key.dst = rev->vip;
-	sc->key.sport = sc->rkey.dport;
-	sc->key.dport = rev->vport;
-	sc->key.proto = IPPROTO_TCP;
+	sluice_rev_key(&sc->key, &sc->rkey.dst, sc->rkey.dport, IPPROTO_TCP, rev);
 	return sluice_redispatch(sc, qseq, rev, SLUICE_EV_UNREACHABLE);
 }
 

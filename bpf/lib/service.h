@@ -59,14 +59,9 @@ static __always_inline struct sluice_svc *sluice_service_of_flow(const struct sl
 								 __u32 id)
 {
 	struct sluice_svc_ent *ent = bpf_map_lookup_elem(&sl_svc_byid, &id);
-	const __u32 *a, *b;
 
 	if (!ent || ent->svc.id != id || ent->key.proto != pkt->l4_proto ||
-	    ent->key.port != pkt->dport)
-		return NULL;
-	a = ent->key.addr.u32;
-	b = pkt->dst.u32;
-	if ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]))
+	    ent->key.port != pkt->dport || !sluice_addr_eq(&ent->key.addr, &pkt->dst))
 		return NULL;
 	return &ent->svc;
 }

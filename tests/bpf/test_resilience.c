@@ -687,24 +687,16 @@ static void test_syn_reuse_closed(void **state)
 	struct sluice_syn syn;
 	struct sluice_flow f;
 	uint32_t svc, ids[2], a, b;
-	uint16_t port = 0;
-	int n0, i;
+	uint16_t port;
+	int n0;
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
 	svc = nat_svc_n(&res, ids, 2);
-	/* A port whose first connection goes to ids[0]. */
-	for (i = 0; i < 200 && !port; i++) {
-		uint16_t p = (uint16_t)(3000 + i);
-		struct sluice_flow_key pk =
-			dp_key_of(CLIENT4, VIP4, p, dp_svc_port(svc), IPPROTO_TCP);
-
-		if (dp_table_pick(svc, sluice_flow_hash(&pk, SLUICE_HASH_5TUPLE)) == ids[0])
-			port = p;
-	}
-	assert_int_not_equal(port, 0);
 	a = ids[0];
 	b = ids[1];
+	/* A port whose first connection goes to a. */
+	port = dp_port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 3000);
 	client_open(CLIENT4, VIP4, port, svc, XDP_REDIRECT, SLUICE_R_FWD);
 	backend_send(a, CLIENT4, port, svc, SYNACK);
 	assert_int_equal(flow_be(CLIENT4, VIP4, port, svc), a);

@@ -752,22 +752,6 @@ static void test_ipip_too_big(void **state)
 
 /* ---- the flow table ---------------------------------------------------- */
 
-/* Two backends; a set of flows; returns a flow port that went to want. */
-static uint16_t port_to(const char *client, const char *vip, uint32_t svc, uint8_t proto,
-			uint32_t want, uint16_t first)
-{
-	uint16_t p;
-
-	for (p = first; p < first + 200; p++) {
-		struct sluice_flow_key k = dp_key_of(client, vip, p, dp_svc_port(svc), proto);
-
-		if (dp_table_pick(svc, sluice_flow_hash(&k, SLUICE_HASH_5TUPLE)) == want)
-			return p;
-	}
-	fail_msg("no port of 200 hashes to backend %u", want);
-	return 0;
-}
-
 /* A nat service on VIP4 with backends 10.1.0.2 and 10.1.0.3 (proto, port) and its table of both. */
 static uint32_t nat_pair(uint8_t proto, uint16_t port, uint32_t *a, uint32_t *b)
 {
@@ -790,8 +774,8 @@ static void test_sticky_across_table_change(void **state)
 	DP_SKIP_UNLESS_READY();
 	svc = nat_pair(IPPROTO_TCP, 80, &a, &b);
 	c = dp_be_add(svc, "10.1.0.4", 80, SLUICE_BE_ACTIVE);
-	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
-	pb = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 10000);
+	pa = dp_port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
+	pb = dp_port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 10000);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	assert_int_equal(steer(CLIENT4, VIP4, pb, svc, IPPROTO_TCP), b);
 	/* Republish: every slot to c. Established flows stay, a new flow follows. */
@@ -808,7 +792,7 @@ static void test_sticky_across_table_change(void **state)
  */
 static uint16_t flow_then_only_b(uint32_t svc, uint32_t a, uint32_t b, uint8_t state)
 {
-	uint16_t pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
+	uint16_t pa = dp_port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, a, 10000);
 
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	dp_be_state(a, state);
@@ -827,7 +811,7 @@ static void test_drained_keeps_flow(void **state)
 	pa = flow_then_only_b(svc, a, b, SLUICE_BE_DRAINING);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), a);
 	/* A new flow that used to hash to a goes to b now. */
-	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 30000); /* table has b only */
+	pa = dp_port_to(CLIENT4, VIP4, svc, IPPROTO_TCP, b, 30000); /* table has b only */
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_TCP), b);
 }
 
@@ -1017,6 +1001,25 @@ static void test_flow_first_deleted_v6(void **state)
 	flow_first_deleted(CLIENT6, VIP6, "2001:db8:b::2", "2001:db8:b::3");
 }
 
+/*
+ * A UDP nat_pair service (res: its limits, NULL: none) whose flow from the
+ * returned port went to a, then its table republished with b only.
+ */
+static uint16_t udp_flow_then_only_b(const struct sluice_svc_res *res, uint32_t *svc, uint32_t *a,
+				     uint32_t *b)
+{
+	uint16_t pa;
+
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	*svc = nat_pair(IPPROTO_UDP, 53, a, b);
+	if (res)
+		dp_res_set(*svc, res);
+	pa = dp_port_to(CLIENT4, VIP4, *svc, IPPROTO_UDP, *a, 10000);
+	assert_int_equal(steer(CLIENT4, VIP4, pa, *svc, IPPROTO_UDP), *a);
+	dp_table_publish(*svc, b, 1);
+	return pa;
+}
+
 static void test_udp_idle_resteered(void **state)
 {
 	uint32_t svc, a, b;
@@ -1024,11 +1027,7 @@ static void test_udp_idle_resteered(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	svc = nat_pair(IPPROTO_UDP, 53, &a, &b);
-	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_UDP, a, 10000);
-	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
-	dp_table_publish(svc, &b, 1);
+	pa = udp_flow_then_only_b(NULL, &svc, &a, &b);
 	/* Default timeout (30 s): the UDP flow is sticky. */
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
 	/* 1 ns: idle past it, steered by the new table. */
@@ -1061,17 +1060,12 @@ static void test_resteer_in_place(void **state)
 
 	(void)state;
 	DP_SKIP_UNLESS_READY();
-	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
-	svc = nat_pair(IPPROTO_UDP, 53, &a, &b);
-	dp_res_set(svc, &res);
-	pa = port_to(CLIENT4, VIP4, svc, IPPROTO_UDP, a, 10000);
+	pa = udp_flow_then_only_b(&res, &svc, &a, &b);
 	k = dp_key_of(CLIENT4, VIP4, pa, dp_svc_port(svc), IPPROTO_UDP);
-	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
 	assert_int_equal(dp_flow_get(&k, &f0), 0);
 	assert_int_equal(f0.backend_id, a);
 	assert_true(f0.flags & SLUICE_FLOW_COUNTED);
 	assert_int_equal(dp_conns(svc), 1);
-	dp_table_publish(svc, &b, 1);
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 1);
 	assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), b);
 	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);

@@ -446,6 +446,21 @@ uint32_t dp_table_pick(uint32_t table_id, uint32_t hash)
 	return dp.tables[table_id][sluice_maglev_slot(hash, DP_TEST_M)];
 }
 
+uint16_t dp_port_to(const char *client, const char *vip, uint32_t svc, uint8_t proto, uint32_t want,
+		    uint16_t first)
+{
+	uint16_t p;
+
+	for (p = first; p < first + 200; p++) {
+		struct sluice_flow_key k = dp_key_of(client, vip, p, dp_svc_port(svc), proto);
+
+		if (dp_table_pick(svc, sluice_flow_hash(&k, SLUICE_HASH_5TUPLE)) == want)
+			return p;
+	}
+	dp_failf(__FILE__, __LINE__, "no port of 200 hashes to backend %u", want);
+	return 0;
+}
+
 void dp_config_set(const char *src4, const char *src6, uint64_t udp_timeout_ns)
 {
 	struct sluice_config c = { 0 };

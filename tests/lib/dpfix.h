@@ -188,6 +188,13 @@ void dp_table_publish(uint32_t table_id, const uint32_t *ids, int n);
 /* The backend the last table published as table_id gives a flow of hash. */
 uint32_t dp_table_pick(uint32_t table_id, uint32_t hash);
 
+/*
+ * The first of the 200 client ports from first whose flow client -> vip
+ * (svc's port, proto; 5-tuple hash) svc's table sends to backend want.
+ */
+uint16_t dp_port_to(const char *client, const char *vip, uint32_t svc, uint8_t proto, uint32_t want,
+		    uint16_t first);
+
 /* sl_config: the encapsulation sources (NULL: unset) and the UDP idle timeout (0: default). */
 void dp_config_set(const char *src4, const char *src6, uint64_t udp_timeout_ns);
 

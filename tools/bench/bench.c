@@ -1012,6 +1012,8 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 		for (r = 0; r < CONN_PATHS; r++)
 			printf("%-18s %6.0f  %s%s\n", conn_names[r], conn_med[r], conn_what[r],
 			       conn_wrong[r] ? " [WARNING: unexpected XDP action]" : "");
+		printf("conn_reused / conn_fresh = %.2fx (the same run, interleaved)\n",
+		       conn_med[CONN_REUSED] / conn_med[CONN_FRESH]);
 	}
 	if (maglev_median_ms >= 0) {
 		printf("maglev_build N=%d M=%u: median %.2f ms of %d builds (", MAGLEV_N,
