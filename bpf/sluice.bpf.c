@@ -76,9 +76,9 @@
 #define SLUICE_FRAME_LEN(ctx) ((ctx)->data_end - (ctx)->data)
 #endif
 
-/* nat forward direction: rewrite towards st->be, untag. */
+/* nat forward direction: rewrite towards st->be, the FIB's answer in st->fib_rc, untag. */
 static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-					  const struct sluice_steer *st, struct bpf_fib_lookup *fib)
+					  struct sluice_steer *st)
 {
 	const struct sluice_backend *be = st->be;
 	int v4 = pkt->family == ETH_P_IP;
@@ -91,8 +91,8 @@ static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluic
 	reason = sluice_nat_rewrite(ctx, pkt, 0, &be->addr, port);
 	if (reason != SLUICE_CONTINUE)
 		return reason;
-	sluice_fib_fill(fib, &pkt->src, &be->addr, v4, pkt->l4_proto, pkt->sport, port,
-			pkt->l3_end - pkt->l3_off);
+	/* A known flow's answer came with the flow stage (nhcache.h). */
+	st->fib_rc = sluice_nat_fib(ctx, pkt, be, st->fib_rc);
 	return sluice_l2_untag(ctx, pkt);
 }
 
@@ -107,12 +107,15 @@ static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluic
  * backend.
  */
 static __always_inline int sluice_nat_back_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-						 const struct sluice_nat_rev *rev, int stateless,
+						 struct sluice_nat_rev *rev, int stateless,
 						 struct bpf_fib_lookup *fib, long *rc)
 {
+	/* An sl_nat_rev entry keeps its next hop; a shared sl_be_rev one does not. */
+	struct sluice_nh *nh = stateless ? NULL : &((struct sluice_nat_rev_ent *)rev)->nh;
+
 	sluice_fib_fill(fib, &rev->vip, &pkt->dst, pkt->family == ETH_P_IP, pkt->l4_proto,
 			rev->vport, pkt->dport, pkt->l3_end - pkt->l3_off);
-	*rc = sluice_fib_lookup(ctx, fib);
+	*rc = sluice_fib_lookup_nh(ctx, fib, nh, rev->backend_id);
 	if (!stateless)
 		return SLUICE_CONTINUE;
 	if (*rc != BPF_FIB_LKUP_RET_SUCCESS && *rc != BPF_FIB_LKUP_RET_NO_NEIGH)
@@ -161,6 +164,7 @@ SLUICE_ENTRY
 
 	st.backend_id = SLUICE_NO_BACKEND;
 	st.action = XDP_DROP;
+	st.fib_rc = -1;
 	trace = sluice_trace_begin(ctx, bytes);
 	if (sluice_other_host(ctx)) {
 		reason = SLUICE_R_OTHER_HOST;
@@ -257,14 +261,14 @@ SLUICE_ENTRY
 	if (svc->mode == SLUICE_MODE_NAT) {
 		if (st.new_flow)
 			sluice_nat_rev_insert(&st.key, st.be, svc_id, st.backend_id);
-		reason = sluice_nat_out(ctx, &pkt, &st, fib);
+		reason = sluice_nat_out(ctx, &pkt, &st);
 	} else {
 		reason = sluice_encap(ctx, &pkt, st.be,
 				      sluice_flow_hash(&st.key, SLUICE_HASH_5TUPLE), fib);
 	}
 	if (reason != SLUICE_CONTINUE)
 		goto out;
-	reason = sluice_forward(ctx, fib, &action);
+	reason = sluice_forward_rc(ctx, fib, sluice_fib_answer(ctx, st.fib_rc), &action);
 out:
 	sluice_count(reason, svc_id, bytes);
 	if (reason == SLUICE_R_FWD || reason == SLUICE_R_FWD_STACK) {

@@ -863,6 +863,10 @@ int loader_attach(const char *root, const char *ifname, const struct loader_atta
 	err = loader_local_addrs_sync(bpf_map__fd(skel->maps.sl_local_addr), NULL);
 	if (err)
 		goto out;
+	/* Next-hop caching on, and whatever was cached before this attach stale. */
+	err = loader_nh_gen_bump(bpf_map__fd(skel->maps.sl_nh_gen));
+	if (err)
+		goto out;
 
 	if (old_fd >= 0) {
 		int same = !strcmp(old_mode, mode == LOADER_XDP_SKB ? "skb" : "native");

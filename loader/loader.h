@@ -126,4 +126,13 @@ int loader_local_addrs_sync(int map_fd, struct loader_local_sync *res);
 /* The same on the sl_local_addr pinned under root (-ENOENT: not pinned). */
 int loader_local_addrs_sync_root(const char *root, struct loader_local_sync *res);
 
+/*
+ * Make every next hop the data plane cached stale (sl_nh_gen + 1, never 0:
+ * also turns caching on). 0 or -errno.
+ */
+int loader_nh_gen_bump(int map_fd);
+
+/* The same on the sl_nh_gen pinned under root (-ENOENT: not pinned). */
+int loader_nh_gen_bump_root(const char *root);
+
 #endif /* SLUICE_LOADER_H */

@@ -52,7 +52,7 @@
  * sl_svc_res mmapable.
  * 4: sl_leaders, sluice_svc.flags, reasons no_leader and leader_moved.
  */
-#define SLUICE_ABI_VERSION 10
+#define SLUICE_ABI_VERSION 11
 
 /* Default bpffs folder of the pins; SLUICE_PIN_ROOT in the environment overrides. */
 #define SLUICE_PIN_ROOT_DEFAULT "/sys/fs/bpf/sluice"
@@ -66,8 +66,9 @@
 #define SLUICE_MAP_BACKENDS "sl_backends"
 #define SLUICE_MAP_BE_STATS "sl_be_stats"
 #define SLUICE_MAP_MAGLEV "sl_maglev"
-#define SLUICE_MAP_FLOWS "sl_flows_v2" /* v2: connection state, created time */
-#define SLUICE_MAP_NAT_REV "sl_nat_rev"
+#define SLUICE_MAP_FLOWS "sl_flows_v3" /* v3: a cached next hop (struct sluice_nh) */
+#define SLUICE_MAP_NAT_REV "sl_nat_rev_v2" /* v2: a cached next hop */
+#define SLUICE_MAP_NH_GEN "sl_nh_gen"
 #define SLUICE_MAP_SHARDS "sl_shards"
 #define SLUICE_MAP_CONFIG "sl_config"
 #define SLUICE_MAP_SUBSETS "sl_subsets"
@@ -427,16 +428,46 @@ _Static_assert(sizeof(struct sluice_flow_key) == 40, "sluice_flow_key layout");
 #define SLUICE_FLOW_PROBE 0x20	     /* admitted as a half-open breaker probe */
 #define SLUICE_FLOW_MOVED 0x40	     /* moved to another backend after a failure (failover) */
 
-/* sl_flows_v2 value: the cache-aside of the Maglev decision, and the connection's state. */
+/*
+ * A next hop cached in a flow (sl_flows, sl_nat_rev): the answer of
+ * bpf_fib_lookup() for the flow's packets, written by the data plane
+ * after a successful lookup and used instead of the next one while
+ *  - gen equals sl_nh_gen (sluiced bumps it on every route, neighbour,
+ *    link and address change; 0 there turns the cache off),
+ *  - backend_id is the flow's (a flow moved elsewhere looks up again),
+ *  - the packet came in on in_ifindex and is no longer than fit_len (the
+ *    L3 length the egress MTU check passed),
+ *  - and it is younger than SLUICE_NH_MAX_AGE (the bound when nothing
+ *    bumps gen).
+ * Userspace writes it zero (empty) and never reads it.
+ */
+struct sluice_nh {
+	__u32 gen;	  /* sl_nh_gen when filled; 0: empty */
+	__u32 filled;	  /* the coarse clock when filled, in units of 2^SLUICE_NH_TICK_SHIFT ns */
+	__u32 backend_id; /* the flow's backend when filled */
+	__u32 in_ifindex; /* the interface the packet came in on */
+	__u32 ifindex;	  /* egress */
+	__u8 dmac[6];	  /* next hop */
+	__u8 smac[6];	  /* egress address */
+	__u16 fit_len;	  /* the L3 length the lookup's MTU check passed */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct sluice_nh) == 36, "sluice_nh layout");
+
+/* struct sluice_nh's clock unit (about 1.05 ms) and age bound (about 1 s). */
+#define SLUICE_NH_TICK_SHIFT 20
+#define SLUICE_NH_MAX_AGE 953
+
+/* sl_flows_v3 value: the cache-aside of the Maglev decision, and the connection's state. */
 struct sluice_flow {
 	__u32 backend_id; /* backend chosen when the flow began (NO_BACKEND: local service) */
 	__u32 svc_id; /* its service (a reused backend slot of another service is not followed) */
 	__u64 last_seen; /* bpf_ktime_get_ns() of the last packet, refreshed at most once a second */
 	__u64 created;	 /* bpf_ktime_get_ns() of the first packet (SYN timeout, idle sweep) */
 	__u32 flags;	 /* SLUICE_FLOW_* */
-	__u32 pad;	 /* must be zero */
+	struct sluice_nh nh; /* forward: towards the backend (nat), or the outer header's (ipip) */
 };
-_Static_assert(sizeof(struct sluice_flow) == 32, "sluice_flow layout");
+_Static_assert(sizeof(struct sluice_flow) == 64, "sluice_flow layout");
 
 /* sl_nat_rev value: how to translate a nat flow's return packets. */
 struct sluice_nat_rev {
@@ -447,6 +478,13 @@ struct sluice_nat_rev {
 	__u32 backend_id;      /* backend, for counting */
 };
 _Static_assert(sizeof(struct sluice_nat_rev) == 28, "sluice_nat_rev layout");
+
+/* sl_nat_rev_v2 value: the translation, and the next hop towards the client. */
+struct sluice_nat_rev_ent {
+	struct sluice_nat_rev rev;
+	struct sluice_nh nh;
+};
+_Static_assert(sizeof(struct sluice_nat_rev_ent) == 64, "sluice_nat_rev_ent layout");
 
 /*
  * sl_be_rev key (hash, value struct sluice_nat_rev): a nat backend as its

@@ -105,15 +105,23 @@ struct {
 	__uint(max_entries, SLUICE_FLOWS_DEFAULT);
 	__type(key, struct sluice_flow_key);
 	__type(value, struct sluice_flow);
-} sl_flows_v2 SEC(".maps");
+} sl_flows_v3 SEC(".maps");
 
 /* Return-path translation of nat flows, keyed backend -> client (same size as sl_flows). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SLUICE_FLOWS_DEFAULT);
 	__type(key, struct sluice_flow_key);
-	__type(value, struct sluice_nat_rev);
-} sl_nat_rev SEC(".maps");
+	__type(value, struct sluice_nat_rev_ent);
+} sl_nat_rev_v2 SEC(".maps");
+
+/* The generation of the next hops cached in flows (struct sluice_nh); 0: no caching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sl_nh_gen SEC(".maps");
 
 /*
  * Stateless return path of nat: backend -> service, from the configuration
@@ -245,7 +253,7 @@ struct sluice_scratch {
 	__u32 fo_new;	 /* the backend the flow moved to (SLUICE_FO_R_MOVED) */
 	/* The move's working values (their addresses go to sluice_choose, sluice_fo_pick). */
 	__u32 id, table_id, hash, cid, flags;
-	struct sluice_nat_rev rev; /* the new return translation */
+	struct sluice_nat_rev_ent rev; /* the new return translation (no next hop yet) */
 	__be16 bport;		   /* the new backend's port */
 	__u8 nat;		   /* the flow is a nat flow (its return translation moves) */
 	__u8 pad2;

@@ -92,7 +92,7 @@ static __always_inline int sluice_leader_follow(struct xdp_md *ctx, const struct
 			return SLUICE_CONTINUE;
 		sluice_bh_limits(svc_id, &lim);
 		sluice_bh_release(f, svc_id);
-		bpf_map_delete_elem(&sl_flows_v2, key);
+		bpf_map_delete_elem(&sl_flows_v3, key);
 		sluice_refuse(ctx, pkt, &lim, action);
 		return SLUICE_R_LEADER_MOVED;
 	}

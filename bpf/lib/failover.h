@@ -327,7 +327,7 @@ static __always_inline void sluice_fo_rev_delete(struct sluice_scratch *sc,
 	sc->rkey.sport = be->port ? be->port : fwd->dport;
 	sc->rkey.dport = fwd->sport;
 	sc->rkey.proto = fwd->proto;
-	bpf_map_delete_elem(&sl_nat_rev, &sc->rkey);
+	bpf_map_delete_elem(&sl_nat_rev_v2, &sc->rkey);
 }
 
 /*
@@ -369,16 +369,16 @@ static __noinline int sluice_fo_commit(int found)
 		if (obe)
 			sluice_fo_rev_delete(sc, &sc->key, obe);
 		__builtin_memset(&sc->rev, 0, sizeof(sc->rev));
-		sc->rev.vip = sc->key.dst;
-		sc->rev.vport = sc->key.dport;
-		sc->rev.svc_id = svc_id;
-		sc->rev.backend_id = id;
+		sc->rev.rev.vip = sc->key.dst;
+		sc->rev.rev.vport = sc->key.dport;
+		sc->rev.rev.svc_id = svc_id;
+		sc->rev.rev.backend_id = id;
 		sc->rkey.src = be->addr;
 		sc->rkey.dst = sc->key.src;
 		sc->rkey.sport = sc->bport;
 		sc->rkey.dport = sc->key.sport;
 		sc->rkey.proto = IPPROTO_TCP;
-		bpf_map_update_elem(&sl_nat_rev, &sc->rkey, &sc->rev, BPF_ANY);
+		bpf_map_update_elem(&sl_nat_rev_v2, &sc->rkey, &sc->rev, BPF_ANY);
 	}
 	sluice_fo_move(syn, id, sc->flags);
 	sluice_fo_note(sc, sc->fo_signal, svc_id, old, SLUICE_FO_R_MOVED, id);

@@ -81,6 +81,7 @@
 #include "rst.h"
 #include "cqrs.h"
 #include "failover.h"
+#include "nhcache.h"
 
 #define SLUICE_FLOW_REFRESH_NS 1000000000ull /* last_seen granularity: 1 s */
 #define SLUICE_SHARD_PREFIX_FULL (32 + 128)  /* svc_id + a whole address */
@@ -93,6 +94,7 @@ struct sluice_steer {
 	__u32 backend_id;	  /* its id; SLUICE_NO_BACKEND until chosen */
 	__u32 new_flow;		  /* 1: chosen for this packet (flow inserted or moved) */
 	__u32 svc_id;		  /* redispatch (return path): the service of the flow */
+	long fib_rc; /* the FIB's answer if the flow stage asked (sluice_nh_route), else -1 */
 	int action; /* refused (BH_*, BRK_OPEN, NO_LEADER, LEADER_MOVED): XDP_TX (a RST) or XDP_DROP */
 };
 
@@ -301,7 +303,7 @@ static __always_inline void sluice_flow_store(const struct sluice_flow_key *key,
 	flow.last_seen = now;
 	flow.created = now;
 	flow.flags = flags;
-	if (bpf_map_update_elem(&sl_flows_v2, key, &flow, BPF_NOEXIST))
+	if (bpf_map_update_elem(&sl_flows_v3, key, &flow, BPF_NOEXIST))
 		sluice_bh_give(svc_id, flags);
 }
 
@@ -621,7 +623,7 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 		have_lim = 1;
 	}
 	/* The service match built the key and looked the flow up, but a local service's. */
-	f = mode == SLUICE_MODE_LOCAL ? bpf_map_lookup_elem(&sl_flows_v2, &st->key) : st->flow;
+	f = mode == SLUICE_MODE_LOCAL ? bpf_map_lookup_elem(&sl_flows_v3, &st->key) : st->flow;
 	if (!f)
 		return sluice_flow_new(ctx, pkt, svc, svc_id, st, &lim, have_lim, NULL, 0);
 	if (f->svc_id == svc_id) {
@@ -666,6 +668,9 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			sluice_flow_touch(f, now);
 			if (mode == SLUICE_MODE_LOCAL)
 				return SLUICE_R_ADMITTED;
+			/* A nat flow's next hop, cached in its entry (nhcache.h). */
+			if (mode == SLUICE_MODE_NAT)
+				st->fib_rc = sluice_flow_route(ctx, pkt, svc, be, f);
 			st->be = be;
 			st->backend_id = id;
 			return SLUICE_CONTINUE;

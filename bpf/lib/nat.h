@@ -171,7 +171,7 @@ static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
 	rev.vport = fwd->dport;
 	rev.svc_id = svc_id;
 	rev.backend_id = backend_id;
-	bpf_map_update_elem(&sl_nat_rev, &key, &rev, BPF_ANY);
+	bpf_map_update_elem(&sl_nat_rev_v2, &key, &rev, BPF_ANY);
 	return 0;
 }
 
@@ -190,7 +190,7 @@ static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
 	key.sport = pkt->sport;
 	key.dport = pkt->dport;
 	key.proto = pkt->l4_proto;
-	r = bpf_map_lookup_elem(&sl_nat_rev, &key);
+	r = bpf_map_lookup_elem(&sl_nat_rev_v2, &key);
 	*stateless = 0;
 	/* An id that indexes no per-service counter is no translation we made. */
 	if (!r || r->svc_id >= SLUICE_MAX_SERVICES) {

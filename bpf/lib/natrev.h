@@ -86,7 +86,7 @@ static __always_inline __u32 sluice_rev_backend(const union sluice_addr *client,
 	struct sluice_syn *syn;
 
 	sluice_rev_key(&key, client, cport, proto, rev);
-	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
+	f = bpf_map_lookup_elem(&sl_flows_v3, &key);
 	if (f && !sluice_flow_nat_closed(f))
 		return f->svc_id == rev->svc_id ? f->backend_id : SLUICE_NO_BACKEND;
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &key);

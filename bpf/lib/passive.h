@@ -236,7 +236,7 @@ static __always_inline void sluice_signal_return(const struct sluice_pkt *pkt,
 
 	/* The forward flow: client -> service, as the client sent it. */
 	sluice_rev_key(&key, &pkt->dst, pkt->dport, pkt->l4_proto, rev);
-	f = bpf_map_lookup_elem(&sl_flows_v2, &key);
+	f = bpf_map_lookup_elem(&sl_flows_v3, &key);
 	/* A closed flow's 5-tuple may carry a new connection's handshake. */
 	if ((!f || sluice_flow_nat_closed(f)) && (sluice_signal_pending(&key, tf, rev) || !f))
 		return;
@@ -332,7 +332,7 @@ static __always_inline struct sluice_nat_rev *sluice_signal_icmp(struct xdp_md *
 		return NULL;
 	key->sport = ports[1];
 	key->dport = ports[0];
-	rev = bpf_map_lookup_elem(&sl_nat_rev, key);
+	rev = bpf_map_lookup_elem(&sl_nat_rev_v2, key);
 	if (!rev || rev->svc_id >= SLUICE_MAX_SERVICES) {
 		/* Stateless (nat.h): about a connection this gateway sent to that backend only. */
 		rev = sluice_be_rev_of(&key->src, key->sport, key->proto, pkt->family == ETH_P_IP);

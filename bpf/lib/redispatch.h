@@ -173,7 +173,7 @@ static __always_inline int sluice_redispatch(struct sluice_scratch *sc, __be32 i
 	struct sluice_svc *svc;
 
 	/* A pending handshake (no open flow: flow.h) on that backend, not answered yet. */
-	f = bpf_map_lookup_elem(&sl_flows_v2, &sc->key);
+	f = bpf_map_lookup_elem(&sl_flows_v3, &sc->key);
 	if (f && !sluice_flow_nat_closed(f))
 		return 0;
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);

@@ -107,7 +107,7 @@ static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 	sluice_flow_key_of(pkt, fkey);
 	if (sluice_bit_maybe(SLUICE_PORTS_FLOW,
 			     sluice_key_bit(&pkt->dst, pkt->dport, pkt->l4_proto))) {
-		f = bpf_map_lookup_elem(&sl_flows_v2, fkey);
+		f = bpf_map_lookup_elem(&sl_flows_v3, fkey);
 		looked = 1;
 		if (f)
 			s = sluice_service_of_flow(pkt, f->svc_id);
@@ -131,7 +131,7 @@ static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 	 * service's flow is looked up by the flow stage, when it keeps flows.
 	 */
 	if (!looked && s->mode != SLUICE_MODE_LOCAL)
-		f = bpf_map_lookup_elem(&sl_flows_v2, fkey);
+		f = bpf_map_lookup_elem(&sl_flows_v3, fkey);
 	*flow = f;
 	*svc = s;
 	return SLUICE_CONTINUE;

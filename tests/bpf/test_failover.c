@@ -113,9 +113,9 @@ static int rev_exists(uint32_t be, const char *client, uint16_t cport)
 {
 	struct sluice_flow_key k =
 		dp_key_of(dp_be_text(be), client, ntohs(dp.bes[be].port), cport, IPPROTO_TCP);
-	struct sluice_nat_rev r;
+	struct sluice_nat_rev_ent r;
 
-	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
+	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev_v2, &k, sizeof(k), &r, sizeof(r), 0);
 }
 
 static uint32_t flow_flags(const char *client, const char *vip, uint16_t sport, uint32_t svc)

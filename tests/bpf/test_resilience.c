@@ -585,11 +585,11 @@ static int flows_count(void)
 	struct sluice_flow_key k, next;
 	int n = 0, err;
 
-	err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v2, NULL, &next, sizeof(next));
+	err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v3, NULL, &next, sizeof(next));
 	while (!err && n < 1000000) {
 		n++;
 		k = next;
-		err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v2, &k, &next, sizeof(next));
+		err = bpf_map__get_next_key(dp.skel->maps.sl_flows_v3, &k, &next, sizeof(next));
 	}
 	return n;
 }

@@ -45,6 +45,7 @@
 #include "publish.h"
 #include "sluice.skel.h"
 #include "decap.skel.h"
+#include "bpftest.h"
 #include "pktbuild.h"
 #include "dpfix.h"
 
@@ -462,9 +463,9 @@ static int nat_rev_present(const char *backend, uint16_t bport, const char *clie
 			   uint8_t proto)
 {
 	struct sluice_flow_key k = dp_key_of(backend, client, bport, cport, proto);
-	struct sluice_nat_rev r;
+	struct sluice_nat_rev_ent r;
 
-	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev, &k, sizeof(k), &r, sizeof(r), 0);
+	return !bpf_map__lookup_elem(dp.skel->maps.sl_nat_rev_v2, &k, sizeof(k), &r, sizeof(r), 0);
 }
 
 /* The reply backend:bport -> dst:41000 arriving on gw1, from the backend's MAC. */
@@ -1082,6 +1083,110 @@ static void test_resteer_in_place(void **state)
 	assert_int_equal(dp_conns(svc), 1);
 }
 
+/* A shell command in the suite's namespace; fails the test if it fails. */
+static void ns_sh(const char *cmd)
+{
+	char err[256];
+
+	if (bt_sh(err, sizeof(err), "%s", cmd))
+		dp_failf(__FILE__, __LINE__, "%s", err);
+}
+
+/* The destination MAC of a frame out. */
+static void out_to(const uint8_t *out, const uint8_t *mac)
+{
+	assert_memory_equal(out, mac, 6);
+}
+
+/*
+ * A known flow's next hop is cached in its entry (nhcache.h, issue 12):
+ * kept from its second packet on and used until sl_nh_gen moves (a
+ * neighbour's new MAC is taken only then: sluiced bumps it on the
+ * neighbour event), for packets no longer than the MTU check passed (a
+ * longer one is looked up again, and refused once the egress MTU shrank),
+ * and the return path keeps the client's in its sl_nat_rev entry alike.
+ */
+static void test_nh_cache(void **state)
+{
+	static const uint8_t moved[6] = { 0x02, 0xbe, 0, 0, 0x04, 0x99 };
+	const uint8_t *be_mac = dp_mac_of("10.1.0.5"), *cl_mac = dp_mac_of(CLIENT4);
+	struct pkt_spec s = {
+		.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 43000, .payload = 20
+	};
+	struct pkt_spec back = reply_of("10.1.0.5", 53, CLIENT4, IPPROTO_UDP);
+	struct sluice_flow_key k, rk;
+	struct sluice_nat_rev_ent r;
+	struct sluice_flow f;
+	uint8_t out[DP_OUT_MAX];
+	uint32_t svc, be;
+	int olen;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_one(VIP4, IPPROTO_UDP, SLUICE_MODE_NAT, "10.1.0.5", 53, &be);
+	s.dport = dp_svc_port(svc);
+	memcpy(s.dmac, topo.mac_gw0, 6);
+	memcpy(s.smac, cl_mac, 6);
+	k = dp_key_of(CLIENT4, VIP4, 43000, s.dport, IPPROTO_UDP);
+	assert_int_not_equal(dp_nh_gen(), 0);
+
+	/* The new flow's packet is looked up (its entry is written after); the next one keeps it. */
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	out_to(out, be_mac);
+	assert_int_equal(dp_flow_get(&k, &f), 0);
+	assert_int_equal(f.nh.gen, 0);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	out_to(out, be_mac);
+	assert_int_equal(dp_flow_get(&k, &f), 0);
+	assert_int_equal(f.nh.gen, dp_nh_gen());
+	assert_int_equal(f.nh.backend_id, be);
+	assert_int_equal(f.nh.in_ifindex, dp.if_gw0);
+	assert_int_equal(f.nh.ifindex, dp.if_gw1);
+	assert_int_equal(f.nh.fit_len, 20 + 8 + 20);
+	assert_memory_equal(f.nh.dmac, be_mac, 6);
+	assert_memory_equal(f.nh.smac, topo.mac_gw1, 6);
+
+	/* The backend's MAC changes: the cached one holds until the generation moves. */
+	ns_sh("ip neigh replace 10.1.0.5 lladdr 02:be:00:00:04:99 dev gw1 nud permanent");
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	out_to(out, be_mac);
+	dp_nh_bump();
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	out_to(out, moved);
+	assert_int_equal(dp_flow_get(&k, &f), 0);
+	assert_int_equal(f.nh.gen, dp_nh_gen());
+	assert_memory_equal(f.nh.dmac, moved, 6);
+
+	/*
+	 * Longer than the length the cached answer passed: the FIB decides
+	 * (egress MTU 1300 now; not below IPv6's 1280, which would take gw1's
+	 * IPv6 addresses away).
+	 */
+	ns_sh("ip link set gw1 mtu 1300");
+	s.payload = 1400;
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_TOO_BIG, svc, out, &olen);
+	s.payload = 1000;
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	assert_int_equal(dp_flow_get(&k, &f), 0);
+	assert_int_equal(f.nh.fit_len, 1000 + 8 + 20);
+	ns_sh("ip link set gw1 mtu 1500");
+
+	/* The return path: the reply's entry keeps the way to the client. */
+	back.dport = 43000;
+	rk = dp_key_of("10.1.0.5", CLIENT4, 53, 43000, IPPROTO_UDP);
+	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+	out_to(out, cl_mac);
+	assert_int_equal(dp_nat_rev_get(&rk, &r), 0);
+	assert_int_equal(r.nh.gen, dp_nh_gen());
+	assert_int_equal(r.nh.ifindex, dp.if_gw0);
+	assert_memory_equal(r.nh.dmac, cl_mac, 6);
+	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+	out_to(out, cl_mac);
+
+	ns_sh("ip neigh replace 10.1.0.5 lladdr 02:be:00:00:04:05 dev gw1 nud permanent");
+	dp_nh_bump();
+}
+
 static void test_hash_client(void **state)
 {
 	static const char *const addrs[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5",
@@ -1364,6 +1469,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_unused_resteered),
 	cmocka_unit_test(test_udp_idle_resteered),
 	cmocka_unit_test(test_resteer_in_place),
+	cmocka_unit_test(test_nh_cache),
 	cmocka_unit_test(test_flow_first_uses_byid),
 	cmocka_unit_test(test_flow_first_deleted_v4),
 	cmocka_unit_test(test_flow_first_deleted_v6),

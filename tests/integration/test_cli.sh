@@ -258,9 +258,9 @@ check "... and config diff finds no change ($out)" grep -q "^no change" <<<"$out
 
 # --- gateway maps: what the pinned maps cost ---------------------------------------
 gm=$(sluice -j gateway maps)
-flows=$(bpftool -j map show pinned "$LAB_PIN_ROOT/sl_flows_v2" | jq .max_entries)
-check "gateway maps: sl_flows_v2 an lru_hash of $flows entries, as bpftool says" \
-	$JQE --argjson n "$flows" '.maps[] | select(.name == "sl_flows_v2") | .type == "lru_hash" and .max_entries == $n and .memlock > 0' <<<"$gm"
+flows=$(bpftool -j map show pinned "$LAB_PIN_ROOT/sl_flows_v3" | jq .max_entries)
+check "gateway maps: sl_flows_v3 an lru_hash of $flows entries, as bpftool says" \
+	$JQE --argjson n "$flows" '.maps[] | select(.name == "sl_flows_v3") | .type == "lru_hash" and .max_entries == $n and .memlock > 0' <<<"$gm"
 check "... the Maglev tables in one row: the two nat services' (251 + 1 entries each)" \
 	$JQE '.maps[] | select(.name == "sl_maglev[]") | .maps == 2 and .max_entries == 504' <<<"$gm"
 check "... the total is the sum of the rows" $JQE '.memlock == ([.maps[].memlock] | add) and .possible_cpus >= 1' <<<"$gm"

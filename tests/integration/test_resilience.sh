@@ -340,7 +340,7 @@ check "services $VIPA4, $VIPA6: max-conns 20000 syn-timeout 6000 ms, backends bl
 N=10000
 # nflows: entries in the flow table (closed connections stay until the LRU
 # reuses them; the sweep removes only what expired).
-nflows() { bpftool -j map dump pinned "$SLUICE_PIN_ROOT/sl_flows_v2" | jq length; }
+nflows() { bpftool -j map dump pinned "$SLUICE_PIN_ROOT/sl_flows_v3" | jq length; }
 # sweep_field JSON FIELD: one figure of `sluice -j bulkhead sweep`.
 sweep_field() { jq -r --arg f "$2" '(.sweep // .)[$f]' <<<"$1"; }
 n0=$(nflows)

@@ -57,7 +57,7 @@ run_loop() {
 	tail -n1 "$TMP/$1"
 }
 
-n0=$(nmap sl_flows_v2)
+n0=$(nmap sl_flows_v3)
 r0=$(refused)
 base=$(run_loop base)
 check "without flood: every real connection succeeds ($base)" \
@@ -84,7 +84,7 @@ check "under the flood: the slowest real connection took ${umax:-?} ms (< 1000)"
 
 r1=$(refused)
 check "the bulkhead never refused a connection ($r0 -> $r1 bh_service)" test "$r1" = "$r0"
-n1=$(nmap sl_flows_v2)
+n1=$(nmap sl_flows_v3)
 real=$(($(jget "$base" .total) + $(jget "$under" .total)))
 check "flow table: $((n1 - n0)) new entries for $real real connections, none for $sent SYNs" \
 	test $((n1 - n0)) -le "$real"

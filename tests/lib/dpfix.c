@@ -29,6 +29,7 @@
 #include "backend.h"
 #include "publish.h"
 #include "flowhash.h"
+#include "loader.h"
 #include "maps.h"
 #include "res.h"
 #include "sluice.skel.h"
@@ -225,7 +226,8 @@ out:
 		return -1;
 	}
 	dp.skel = skel;
-	return 0;
+	/* Next-hop caching on, as the loader leaves it at attach. */
+	return loader_nh_gen_bump(bpf_map__fd(skel->maps.sl_nh_gen)) ? -1 : 0;
 }
 
 int dp_setup(const struct dp_topo *topo, dp_fail_fn fail)
@@ -551,7 +553,27 @@ static int key_get(const struct bpf_map *map, const struct sluice_flow_key *k, v
 
 int dp_flow_get(const struct sluice_flow_key *k, struct sluice_flow *f)
 {
-	return key_get(dp.skel->maps.sl_flows_v2, k, f, sizeof(*f));
+	return key_get(dp.skel->maps.sl_flows_v3, k, f, sizeof(*f));
+}
+
+int dp_nat_rev_get(const struct sluice_flow_key *k, struct sluice_nat_rev_ent *r)
+{
+	return key_get(dp.skel->maps.sl_nat_rev_v2, k, r, sizeof(*r));
+}
+
+uint32_t dp_nh_gen(void)
+{
+	uint32_t zero = 0, gen = 0;
+
+	CHECK_EQ(bpf_map__lookup_elem(dp.skel->maps.sl_nh_gen, &zero, sizeof(zero), &gen,
+				      sizeof(gen), 0),
+		 0);
+	return gen;
+}
+
+void dp_nh_bump(void)
+{
+	CHECK_EQ(loader_nh_gen_bump(bpf_map__fd(dp.skel->maps.sl_nh_gen)), 0);
 }
 
 uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_t port,

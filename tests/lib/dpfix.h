@@ -225,6 +225,13 @@ int dp_flow_get(const struct sluice_flow_key *k, struct sluice_flow *f);
 uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_t port,
 		    uint8_t proto);
 
+/* key's sl_nat_rev entry (backend -> client): 0, or -errno. */
+int dp_nat_rev_get(const struct sluice_flow_key *k, struct sluice_nat_rev_ent *r);
+
+/* sl_nh_gen now, and a bump of it (every cached next hop stale, as sluiced does). */
+uint32_t dp_nh_gen(void);
+void dp_nh_bump(void);
+
 /* The pending handshake (flow.h: a TCP connection has no flow before its ACK) of key k: 0 or -errno. */
 int dp_syn_get(const struct sluice_flow_key *k, struct sluice_syn *s);
 

@@ -104,13 +104,13 @@ static struct sluice_flow_key put_twin(const struct sluice_flow_key *f, const ch
 				       __u16 be_port, __u32 svc, __u32 be)
 {
 	struct sluice_flow_key t = flow_of(be_addr, htons(be_port), &f->src, f->sport, f->proto);
-	struct sluice_nat_rev rv;
+	struct sluice_nat_rev_ent rv;
 
 	memset(&rv, 0, sizeof(rv));
-	rv.vip = f->dst;
-	rv.vport = f->dport;
-	rv.svc_id = svc;
-	rv.backend_id = be;
+	rv.rev.vip = f->dst;
+	rv.rev.vport = f->dport;
+	rv.rev.svc_id = svc;
+	rv.rev.backend_id = be;
 	assert_int_equal(bpf_map_update_elem(pr->maps.nat_rev, &t, &rv, BPF_NOEXIST), 0);
 	return t;
 }
@@ -142,7 +142,7 @@ static void test_sweep_expiry_and_counts(void **state)
 	struct sluice_svc_key nat, udp;
 	struct sluice_flow_key f[10], twin[3], lone, lone_fwd, pend, pend_fwd;
 	struct sluice_syn syn = { .tries = 1 };
-	struct sluice_nat_rev rv;
+	struct sluice_nat_rev_ent rv;
 	struct sweep_report r;
 	__u32 sn, su, be;
 	__u64 now;

@@ -81,6 +81,7 @@
 #include "sluice_abi.h"
 #include "rate.h"
 #include "maglev.h"
+#include "loader.h"
 #include "maps.h"
 #include "ports.h"
 #include "floor.skel.h"
@@ -1144,13 +1145,13 @@ static int prog_fd(const struct bench_path *p, struct floor_bpf *fl, struct redi
 }
 
 /*
- * --lru-percpu: the LRU maps a new flow writes (sl_flows_v2, sl_nat_rev,
+ * --lru-percpu: the LRU maps a new flow writes (sl_flows_v3, sl_nat_rev,
  * sl_syn_v2) with per-CPU LRU lists (BPF_F_NO_COMMON_LRU), to measure what
  * that map flag (an ABI change for the pinned maps) would save.
  */
 static void lru_percpu_set(struct sluice_bpf *skel)
 {
-	struct bpf_map *maps[] = { skel->maps.sl_flows_v2, skel->maps.sl_nat_rev,
+	struct bpf_map *maps[] = { skel->maps.sl_flows_v3, skel->maps.sl_nat_rev_v2,
 				   skel->maps.sl_syn_v2 };
 	size_t i;
 
@@ -1317,6 +1318,9 @@ int main(int argc, char **argv)
 	/* The port bitmaps, filled from the services and backends as userspace does. */
 	if (!err && !ports_off)
 		err = bench_ports(sl);
+	/* Next-hop caching on, as the loader leaves it at attach. */
+	if (!err)
+		err = loader_nh_gen_bump(bpf_map__fd(sl->maps.sl_nh_gen));
 	if (err) {
 		fprintf(stderr, "sluice-bench: cannot add the bench services: %s\n",
 			strerror(-err));

@@ -48,7 +48,7 @@ static const struct maps_spec map_specs[] = {
 	{ SLUICE_MAP_FLOWS, offsetof(struct sluice_maps, flows), BPF_MAP_TYPE_LRU_HASH,
 	  sizeof(struct sluice_flow_key), sizeof(struct sluice_flow), 0, 0 },
 	{ SLUICE_MAP_NAT_REV, offsetof(struct sluice_maps, nat_rev), BPF_MAP_TYPE_LRU_HASH,
-	  sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev), 0, 0 },
+	  sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev_ent), 0, 0 },
 	{ SLUICE_MAP_SYN, offsetof(struct sluice_maps, syn), BPF_MAP_TYPE_LRU_HASH,
 	  sizeof(struct sluice_flow_key), sizeof(struct sluice_syn), SLUICE_SYN_ENTRIES, 0 },
 	{ SLUICE_MAP_BE_REV, offsetof(struct sluice_maps, be_rev), BPF_MAP_TYPE_HASH,
@@ -96,6 +96,8 @@ static const struct maps_spec map_specs[] = {
 	{ SLUICE_MAP_PACE_STATS, offsetof(struct sluice_maps, pace_stats),
 	  BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct sluice_pace_counter),
 	  SLUICE_MAX_SERVICES, 0 },
+	{ SLUICE_MAP_NH_GEN, offsetof(struct sluice_maps, nh_gen), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(__u32), 1, 0 },
 	/* A ring buffer has no key or value; its size is its max_entries. */
 	{ SLUICE_MAP_EVENTS, offsetof(struct sluice_maps, events), BPF_MAP_TYPE_RINGBUF, 0, 0,
 	  SLUICE_EVENTS_BYTES, 0 },

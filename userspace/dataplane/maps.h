@@ -46,6 +46,7 @@ struct sluice_maps {
 	int ports;	     /* sl_ports (BPF_F_MMAPABLE) */
 	int svc_pace;	     /* sl_svc_pace */
 	int pace_stats;	     /* sl_pace_stats */
+	int nh_gen;	     /* sl_nh_gen (the cached next hops' generation) */
 	char root[PATH_MAX]; /* pin root they were opened from */
 };
 

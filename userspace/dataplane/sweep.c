@@ -371,9 +371,11 @@ static void flow_cb(struct sweep_ctx *c, const void *k, const void *v)
 	sweep_flow(c, k, v);
 }
 
-static void forward_of(const struct sluice_flow_key *rk, const struct sluice_nat_rev *rv,
+static void forward_of(const struct sluice_flow_key *rk, const struct sluice_nat_rev_ent *re,
 		       struct sluice_flow_key *f)
 {
+	const struct sluice_nat_rev *rv = &re->rev;
+
 	memset(f, 0, sizeof(*f));
 	f->src = rk->dst;
 	f->dst = rv->vip;
@@ -442,13 +444,13 @@ static int walk(struct sweep_ctx *c, int fd, size_t key_size, size_t value_size,
 /* Delete the sl_nat_rev entries whose forward flow is gone (and still is). */
 static int sweep_nat_rev(struct sweep_ctx *c)
 {
-	struct sluice_nat_rev rv;
+	struct sluice_nat_rev_ent rv;
 	struct sluice_flow_key f;
 	size_t i;
 	int err;
 
 	memset(&c->orphans, 0, sizeof(c->orphans));
-	err = walk(c, c->m->nat_rev, sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev),
+	err = walk(c, c->m->nat_rev, sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev_ent),
 		   rev_cb, SLUICE_MAP_NAT_REV);
 	/*
 	 * Checked again after the whole pass: the data plane writes a nat

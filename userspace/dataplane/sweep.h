@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The reconcile sweep: the userspace half of the bulkhead and of the
- * breakers' SYN-timeout signal. One pass over the flow table (sl_flows_v2)
+ * breakers' SYN-timeout signal. One pass over the flow table (sl_flows_v3)
  * and the pending handshakes:
  *
  *  - delete the flows past their expiry, with their sl_nat_rev twin:

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sl_nh_gen: the generation of the next hops the data plane caches in its
+ * flows (bpf/lib/nhcache.h). Bumping it makes every cached next hop stale
+ * at once: the loader does at attach (which also turns caching on: 0 is
+ * off), sluiced on every route, neighbour, link and address event.
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "loader.h"
+#include "sluice_abi.h"
+
+int loader_nh_gen_bump(int map_fd)
+{
+	__u32 zero = 0, gen = 0;
+
+	/* One writer at a time (the attach, sluiced): a read and a write suffice. */
+	if (bpf_map_lookup_elem(map_fd, &zero, &gen))
+		gen = 0;
+	gen++;
+	if (!gen)
+		gen = 1; /* 0 is "off" */
+	if (bpf_map_update_elem(map_fd, &zero, &gen, BPF_ANY)) {
+		err_set("cannot write %s: %s", SLUICE_MAP_NH_GEN, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int loader_nh_gen_bump_root(const char *root)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_NH_GEN) >= (int)sizeof(path)) {
+		err_set("pin root '%s' is too long", root);
+		return -ENAMETOOLONG;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		err_set("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = loader_nh_gen_bump(fd);
+	close(fd);
+	return err;
+}
