@@ -9,6 +9,9 @@
 #  - a packet to a service from an address the gateway holds is dropped and
 #    counted as martian for that service (`stats -j`, `stats`, `service
 #    show`, metrics);
+#  - the attach turned next-hop caching on (sl_nh_gen not 0), and sluiced
+#    makes the cached next hops stale (bumps sl_nh_gen) on a route and a
+#    neighbour change within 5 s;
 #  - without sluiced nothing tracks changes: the map keeps what it had.
 # Bounded: every wait is; the lab and the daemon are torn down on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +60,24 @@ nsenter --net=/run/netns/"$GW_NS" -- "$SLUICED" --pin-root "$LAB_PIN_ROOT" \
 DPID=$!
 wait_alive "$DPID" ping_ok || bail "sluiced starts ($(tail -3 "$LOG"))"
 tap_ok "sluiced runs in the gateway namespace"
+
+# --- the next hops the data plane caches (bpf/lib/nhcache.h) -----------------
+# sl_nh_gen as bpftool prints its value; sluiced bumps it on every route,
+# neighbour, link and address event (the cached next hops go stale).
+nh_gen() { bpftool -j map lookup pinned "$SLUICE_PIN_ROOT/sl_nh_gen" key 0 0 0 0 | jq -c .value; }
+gen_moved() { [ "$(nh_gen)" != "$1" ]; }
+g=$(nh_gen)
+check "attach and sluiced: next-hop caching is on (sl_nh_gen not 0)" \
+	test -n "$g" -a "$g" != '["0x00","0x00","0x00","0x00"]'
+in_gw ip route add 203.0.113.0/24 dev g0
+check "ip route add: sl_nh_gen moves within 5 s" wait_until 5 gen_moved "$g"
+g=$(nh_gen)
+in_gw ip neigh replace 198.18.0.77 lladdr 02:00:00:00:00:77 dev g0 nud permanent
+check "ip neigh replace: sl_nh_gen moves within 5 s" wait_until 5 gen_moved "$g"
+g=$(nh_gen)
+in_gw ip neigh del 198.18.0.77 dev g0
+in_gw ip route del 203.0.113.0/24 dev g0
+check "ip neigh del, ip route del: sl_nh_gen moves within 5 s" wait_until 5 gen_moved "$g"
 
 # --- address added and removed while sluiced runs ----------------------------
 t0=$(now_ns)

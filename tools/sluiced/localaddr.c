@@ -3,8 +3,11 @@
  * This host's addresses in sl_local_addr (martian sources for the data
  * plane, bpf/lib/hygiene.h), kept true while sluiced runs: an rtnetlink
  * address event triggers a full sync (loader_local_addrs_sync), as does
- * the start. A sync that fails is tried again every second; with nothing
- * pinned yet there is nothing to do (the loader fills the map at attach).
+ * the start. And the next hops the data plane caches in its flows
+ * (bpf/lib/nhcache.h): every address, route, neighbour or link event makes
+ * them stale (loader_nh_gen_bump), as does the start. Whatever fails is
+ * tried again every second; with nothing pinned yet there is nothing to do
+ * (the loader fills the maps at attach).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +22,23 @@
 struct localaddr {
 	struct loop_src src;
 	struct addrwatch *w;
-	int pending; /* a sync to do (or redo: the last one failed) */
+	int pending;	/* a sync to do (or redo: the last one failed) */
+	int nh_pending; /* a bump to do (or redo) */
 };
+
+static void nh_bump(struct daemon *d)
+{
+	int err = loader_nh_gen_bump_root(d->pin_root);
+
+	if (err && err != -ENOENT) {
+		if (!d->local->nh_pending)
+			log_warn("cached next hops not made stale in %s: %s (trying again)",
+				 SLUICE_MAP_NH_GEN, err_msg());
+		d->local->nh_pending = 1;
+		return;
+	}
+	d->local->nh_pending = 0;
+}
 
 static void localaddr_sync(struct daemon *d)
 {
@@ -49,10 +67,15 @@ static void localaddr_sync(struct daemon *d)
 
 static void on_event(struct daemon *d, struct loop_src *src, __u32 events)
 {
+	int changed;
+
 	(void)src;
 	(void)events;
-	if (addrwatch_drain(d->local->w))
+	changed = addrwatch_drain(d->local->w);
+	if (changed & ADDRWATCH_ADDR)
 		localaddr_sync(d);
+	if (changed & ADDRWATCH_NH)
+		nh_bump(d);
 }
 
 int localaddr_open(struct daemon *d)
@@ -79,8 +102,9 @@ int localaddr_open(struct daemon *d)
 		return err;
 	}
 	d->local = l;
-	/* Subscribed first: a change during this sync is seen again. */
+	/* Subscribed first: a change during these is seen again. */
 	localaddr_sync(d);
+	nh_bump(d);
 	return 0;
 }
 
@@ -88,6 +112,8 @@ void localaddr_tick(struct daemon *d)
 {
 	if (d->local && d->local->pending)
 		localaddr_sync(d);
+	if (d->local && d->local->nh_pending)
+		nh_bump(d);
 }
 
 void localaddr_close(struct daemon *d)

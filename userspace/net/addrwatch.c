@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * rtnetlink address events (RTM_NEWADDR, RTM_DELADDR) for sluiced, which
- * keeps sl_local_addr true with them: see addrwatch.h.
+ * rtnetlink address, route, neighbour and link events for sluiced, which
+ * keeps sl_local_addr and the cached next hops' generation true with
+ * them: see addrwatch.h.
  */
 #include <errno.h>
 #include <linux/rtnetlink.h>
@@ -17,7 +18,7 @@
 
 struct addrwatch {
 	struct nl_sock *sk;
-	int changed; /* set by on_msg during one drain */
+	int changed; /* ADDRWATCH_* bits, set by on_msg during one drain */
 };
 
 static int on_msg(struct nl_msg *msg, void *arg)
@@ -25,8 +26,22 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	struct addrwatch *w = arg;
 	int type = nlmsg_hdr(msg)->nlmsg_type;
 
-	if (type == RTM_NEWADDR || type == RTM_DELADDR)
-		w->changed = 1;
+	switch (type) {
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		w->changed |= ADDRWATCH_ADDR | ADDRWATCH_NH;
+		break;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		w->changed |= ADDRWATCH_NH;
+		break;
+	default:
+		break;
+	}
 	return NL_OK;
 }
 
@@ -46,11 +61,14 @@ int addrwatch_open(struct addrwatch **out)
 	nl_socket_modify_cb(w->sk, NL_CB_VALID, NL_CB_CUSTOM, on_msg, w);
 	err = nl_connect(w->sk, NETLINK_ROUTE);
 	if (!err)
-		err = nl_socket_add_memberships(w->sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, 0);
+		err = nl_socket_add_memberships(w->sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+						RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH,
+						RTNLGRP_LINK, 0);
 	if (!err)
 		err = nl_socket_set_nonblocking(w->sk);
 	if (err < 0) {
-		err_set("cannot watch this host's addresses (route netlink): %s", nl_geterror(err));
+		err_set("cannot watch this host's addresses and routes (route netlink): %s",
+			nl_geterror(err));
 		addrwatch_close(w);
 		return -EIO;
 	}
@@ -76,7 +94,7 @@ int addrwatch_drain(struct addrwatch *w)
 	 * may have lost events: the caller looks again.
 	 */
 	if (err != -NLE_AGAIN)
-		w->changed = 1;
+		w->changed = ADDRWATCH_ADDR | ADDRWATCH_NH;
 	return w->changed;
 }
 

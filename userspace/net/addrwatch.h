@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Address changes of this host, through rtnetlink (libnl-3): a socket in
- * the IPv4 and IPv6 address groups whose fd goes into the caller's event
- * loop. It says only that something changed; the caller then lists the
- * addresses again (loader_local_addrs_sync()), which also covers the events
- * a full socket buffer lost.
+ * Address and forwarding changes of this host, through rtnetlink
+ * (libnl-3): a socket in the IPv4 and IPv6 address, route, neighbour and
+ * link groups whose fd goes into the caller's event loop. It says only
+ * what kind of thing changed; the caller then lists the addresses again
+ * (loader_local_addrs_sync()) or makes the data plane's cached next hops
+ * stale (loader_nh_gen_bump()), which also covers the events a full
+ * socket buffer lost.
  */
 #ifndef SLUICE_ADDRWATCH_H
 #define SLUICE_ADDRWATCH_H
@@ -17,9 +19,14 @@ int addrwatch_open(struct addrwatch **out);
 /* The fd to poll for EPOLLIN. */
 int addrwatch_fd(const struct addrwatch *w);
 
+/* What addrwatch_drain() saw change. */
+#define ADDRWATCH_ADDR 0x1 /* an address added or removed */
+#define ADDRWATCH_NH 0x2   /* anything a FIB lookup answers from: route, neighbour, link, address */
+
 /*
- * Read every pending message: 1 when an address was added or removed (or
- * messages were lost: the caller must look again), 0 when none.
+ * Read every pending message: the ADDRWATCH_* bits of what changed (all
+ * of them when messages were lost: the caller must look again), 0 when
+ * nothing did.
  */
 int addrwatch_drain(struct addrwatch *w);
 
