@@ -196,7 +196,7 @@ SLUICE_ENTRY
 	if (reason == SLUICE_R_NOT_SERVICE && !sluice_port_maybe(SLUICE_PORTS_RET, pkt.sport))
 		goto out;
 	/* The FIB lookup lives in the per-CPU scratch: see struct sluice_scratch. */
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc) {
 		reason = SLUICE_R_MALFORMED; /* cannot happen: an array of one */
 		goto out;

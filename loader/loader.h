@@ -109,6 +109,9 @@ int loader_detach(const char *root, const char *ifname);
  */
 int loader_show(const char *root, const char *ifname, struct loader_iface **list, size_t *count);
 
+/* The map pinned as name under root: an fd, or -errno (message set; -ENOENT: not pinned). */
+int loader_pin_open(const char *root, const char *name);
+
 /* What loader_local_addrs_sync() did. */
 struct loader_local_sync {
 	size_t count;	/* addresses in the map now */

@@ -111,13 +111,12 @@ out:
 	return err;
 }
 
-int loader_local_addrs_sync_root(const char *root, struct loader_local_sync *res)
+int loader_pin_open(const char *root, const char *name)
 {
 	char path[PATH_MAX];
 	int fd, err;
 
-	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_LOCAL_ADDR) >=
-	    (int)sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s/%s", root, name) >= (int)sizeof(path)) {
 		err_set("pin root '%s' is too long", root);
 		return -ENAMETOOLONG;
 	}
@@ -127,6 +126,15 @@ int loader_local_addrs_sync_root(const char *root, struct loader_local_sync *res
 		err_set("cannot open %s: %s", path, strerror(-err));
 		return err;
 	}
+	return fd;
+}
+
+int loader_local_addrs_sync_root(const char *root, struct loader_local_sync *res)
+{
+	int fd = loader_pin_open(root, SLUICE_MAP_LOCAL_ADDR), err;
+
+	if (fd < 0)
+		return fd;
 	err = loader_local_addrs_sync(fd, res);
 	close(fd);
 	return err;

@@ -7,8 +7,6 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,19 +33,10 @@ int loader_nh_gen_bump(int map_fd)
 
 int loader_nh_gen_bump_root(const char *root)
 {
-	char path[PATH_MAX];
-	int fd, err;
+	int fd = loader_pin_open(root, SLUICE_MAP_NH_GEN), err;
 
-	if (snprintf(path, sizeof(path), "%s/%s", root, SLUICE_MAP_NH_GEN) >= (int)sizeof(path)) {
-		err_set("pin root '%s' is too long", root);
-		return -ENAMETOOLONG;
-	}
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		err = -errno;
-		err_set("cannot open %s: %s", path, strerror(-err));
-		return err;
-	}
+	if (fd < 0)
+		return fd;
 	err = loader_nh_gen_bump(fd);
 	close(fd);
 	return err;

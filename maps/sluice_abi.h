@@ -24,6 +24,9 @@
 #include <linux/types.h>
 
 /*
+ * 11: a cached next hop per flow (struct sluice_nh): sl_flows_v3 (64-byte
+ *    values), sl_nat_rev_v2 (struct sluice_nat_rev_ent), sl_nh_gen, and
+ *    sl_scratch_v2 (its layout). Stale pins must go (maps_open() refuses them).
  * 10: sl_svc_byid (a service key and value by id: the established path
  *    finds its flow first and the service through it, issue 12); a new,
  *    zeroed sl_svc_byid is filled by the loader and a zeroed entry only
@@ -66,7 +69,7 @@
 #define SLUICE_MAP_BACKENDS "sl_backends"
 #define SLUICE_MAP_BE_STATS "sl_be_stats"
 #define SLUICE_MAP_MAGLEV "sl_maglev"
-#define SLUICE_MAP_FLOWS "sl_flows_v3" /* v3: a cached next hop (struct sluice_nh) */
+#define SLUICE_MAP_FLOWS "sl_flows_v3"	   /* v3: a cached next hop (struct sluice_nh) */
 #define SLUICE_MAP_NAT_REV "sl_nat_rev_v2" /* v2: a cached next hop */
 #define SLUICE_MAP_NH_GEN "sl_nh_gen"
 #define SLUICE_MAP_SHARDS "sl_shards"
@@ -86,7 +89,7 @@
 #define SLUICE_MAP_BE_FO "sl_be_fo"	    /* consecutive failures per backend (fast trip) */
 #define SLUICE_MAP_FO_SVC "sl_fo_svc"	    /* failover outcomes per service */
 #define SLUICE_MAP_FO_BE "sl_fo_be"	    /* failover outcomes per backend */
-#define SLUICE_MAP_SCRATCH "sl_scratch"	    /* per-CPU scratch of the data plane */
+#define SLUICE_MAP_SCRATCH "sl_scratch_v2"  /* per-CPU scratch of the data plane (v2: ABI 11) */
 #define SLUICE_MAP_TRACE "sl_trace"	    /* decisions traced (sluice trace): ring buffer */
 #define SLUICE_MAP_TRACE_CFG "sl_trace_cfg" /* whether and what to trace */
 #define SLUICE_MAP_TRACE_BUF "sl_trace_buf" /* per-CPU record being built (BPF only) */

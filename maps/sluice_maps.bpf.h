@@ -254,8 +254,8 @@ struct sluice_scratch {
 	/* The move's working values (their addresses go to sluice_choose, sluice_fo_pick). */
 	__u32 id, table_id, hash, cid, flags;
 	struct sluice_nat_rev_ent rev; /* the new return translation (no next hop yet) */
-	__be16 bport;		   /* the new backend's port */
-	__u8 nat;		   /* the flow is a nat flow (its return translation moves) */
+	__be16 bport;		       /* the new backend's port */
+	__u8 nat;		       /* the flow is a nat flow (its return translation moves) */
 	__u8 pad2;
 };
 
@@ -264,7 +264,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sluice_scratch);
-} sl_scratch SEC(".maps");
+} sl_scratch_v2 SEC(".maps");
 
 /* Failover settings per service. */
 struct {

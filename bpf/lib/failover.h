@@ -90,7 +90,7 @@ static __noinline int sluice_fo_record(struct xdp_md *ctx, const struct sluice_p
 	__u32 doff, i, zero = 0;
 
 	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!th || !sc)
 		return 0;
 	sp = &sc->syn;
@@ -186,7 +186,7 @@ __noinline int sluice_fo_walk(void)
 	__u32 *mp, *idp;
 	void *table;
 
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc)
 		return 0;
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
@@ -266,7 +266,7 @@ static __noinline int sluice_fo_report(void)
 	struct sluice_be_counter *c;
 	__u32 zero = 0, what;
 
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc || !(sc->fo_signal | sc->fo_what))
 		return 0;
 	what = sc->fo_what;
@@ -345,7 +345,7 @@ static __noinline int sluice_fo_commit(int found)
 	struct sluice_scratch *sc;
 	struct sluice_syn *syn;
 
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc)
 		return -1;
 	svc_id = sc->fo_svc;

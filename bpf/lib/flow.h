@@ -513,7 +513,7 @@ static __noinline int sluice_flow_resteer(struct xdp_md *ctx, const struct sluic
 
 	if (svc->flags & SLUICE_SVC_F_LEADER)
 		return 0;
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &st->key);
 	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
 	if (!sc || !syn || !th || th->seq != syn->isn || !sluice_fo_retries(svc_id))

@@ -111,7 +111,7 @@ static __always_inline long sluice_nh_route(struct xdp_md *ctx, const struct slu
 	v4 = pkt->family == ETH_P_IP;
 	if (sluice_addr_is_v4(&be->addr) != v4)
 		return -1;
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc)
 		return -1;
 	sluice_fib_fill(&sc->fib, &pkt->src, &be->addr, v4, pkt->l4_proto, pkt->sport,
@@ -153,7 +153,7 @@ __noinline long sluice_fib_answer(struct xdp_md *ctx, long rc)
 
 	if (rc >= 0 || !ctx)
 		return rc;
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc)
 		return BPF_FIB_LKUP_RET_NOT_FWDED;
 	return sluice_fib_lookup(ctx, &sc->fib);

@@ -215,7 +215,7 @@ static __noinline int sluice_syn_send(struct xdp_md *ctx, int v4, struct sluice_
 	struct sluice_syn *syn;
 	__u32 zero = 0;
 
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc)
 		return SLUICE_R_NO_BACKEND;
 	syn = bpf_map_lookup_elem(&sl_syn_v2, &sc->key);
@@ -250,7 +250,7 @@ static __noinline int sluice_redispatch_rst(struct xdp_md *ctx, const struct slu
 	    (SLUICE_TCP_RST | SLUICE_TCP_ACK))
 		return 0;
 	th = sluice_hdr(ctx, pkt->l4_off, sizeof(*th));
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!th || !sc)
 		return 0;
 	__builtin_memset(&sc->key, 0, sizeof(sc->key));
@@ -278,7 +278,7 @@ static __noinline int sluice_redispatch_icmp(struct xdp_md *ctx, const struct sl
 	__be32 qseq = 0;
 	int qok = 0;
 
-	sc = bpf_map_lookup_elem(&sl_scratch, &zero);
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
 	if (!sc)
 		return 0;
 	__builtin_memset(&sc->key, 0, sizeof(sc->key));

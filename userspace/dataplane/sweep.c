@@ -450,8 +450,8 @@ static int sweep_nat_rev(struct sweep_ctx *c)
 	int err;
 
 	memset(&c->orphans, 0, sizeof(c->orphans));
-	err = walk(c, c->m->nat_rev, sizeof(struct sluice_flow_key), sizeof(struct sluice_nat_rev_ent),
-		   rev_cb, SLUICE_MAP_NAT_REV);
+	err = walk(c, c->m->nat_rev, sizeof(struct sluice_flow_key),
+		   sizeof(struct sluice_nat_rev_ent), rev_cb, SLUICE_MAP_NAT_REV);
 	/*
 	 * Checked again after the whole pass: the data plane writes a nat
 	 * flow's two entries one after the other, and a twin seen between

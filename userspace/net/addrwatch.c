@@ -62,8 +62,8 @@ int addrwatch_open(struct addrwatch **out)
 	err = nl_connect(w->sk, NETLINK_ROUTE);
 	if (!err)
 		err = nl_socket_add_memberships(w->sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-						RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH,
-						RTNLGRP_LINK, 0);
+						RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+						RTNLGRP_NEIGH, RTNLGRP_LINK, 0);
 	if (!err)
 		err = nl_socket_set_nonblocking(w->sk);
 	if (err < 0) {
