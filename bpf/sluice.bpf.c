@@ -97,9 +97,10 @@ static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluic
 }
 
 /*
- * Where a return packet of a nat flow (rev its translation) goes: fib
- * filled and looked up (it reads the lookup, not the packet: it may come
- * before the rewrite). SLUICE_CONTINUE with *rc the FIB's answer, or, for
+ * Where a return packet of a nat flow (rev its translation) goes: the
+ * scratch's fib filled and looked up, or its cached next hop
+ * (sluice_rev_route; it reads neither the packet: it may come before the
+ * rewrite). SLUICE_CONTINUE with *rc the FIB's answer, or, for
  * a stateless translation (sl_be_rev, nat.h), NOT_SERVICE when it must
  * not apply: a destination the FIB does not forward (this host: its own
  * connections to the backend's address and port stay its own), or a TCP
@@ -108,14 +109,11 @@ static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluic
  */
 static __always_inline int sluice_nat_back_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 						 struct sluice_nat_rev *rev, int stateless,
-						 struct bpf_fib_lookup *fib, long *rc)
+						 long *rc)
 {
 	/* An sl_nat_rev entry keeps its next hop; a shared sl_be_rev one does not. */
-	struct sluice_nh *nh = stateless ? NULL : &((struct sluice_nat_rev_ent *)rev)->nh;
-
-	sluice_fib_fill(fib, &rev->vip, &pkt->dst, pkt->family == ETH_P_IP, pkt->l4_proto,
-			rev->vport, pkt->dport, pkt->l3_end - pkt->l3_off);
-	*rc = sluice_fib_lookup_nh(ctx, fib, nh, rev->backend_id);
+	*rc = sluice_rev_route(ctx, pkt, rev,
+			       stateless ? NULL : &((struct sluice_nat_rev_ent *)rev)->nh);
 	if (!stateless)
 		return SLUICE_CONTINUE;
 	if (*rc != BPF_FIB_LKUP_RET_SUCCESS && *rc != BPF_FIB_LKUP_RET_NO_NEIGH)
@@ -158,7 +156,7 @@ SLUICE_ENTRY
 	struct sluice_svc *svc = NULL;
 	struct sluice_nat_rev *rev = NULL;
 	struct sluice_trace_buf *trace;
-	__u32 svc_id = SLUICE_NO_SVC;
+	__u32 svc_id = SLUICE_NO_SVC, known = 0;
 	int action = XDP_PASS;
 	int reason, ret;
 
@@ -187,7 +185,7 @@ SLUICE_ENTRY
 		}
 		goto out;
 	}
-	reason = sluice_service_match(&pkt, &svc, &st.key, &st.flow);
+	reason = sluice_service_match(&pkt, &svc, &st.key, &st.flow, &known);
 	/*
 	 * Not a service: maybe a backend's reply on a nat flow, unless no nat
 	 * backend has its source port (sl_ports_v2). Such a packet (the host's
@@ -209,7 +207,7 @@ SLUICE_ENTRY
 		reason = sluice_nat_rev_lookup(&pkt, &rev, &stateless);
 		if (reason != SLUICE_CONTINUE || !rev)
 			goto out;
-		reason = sluice_nat_back_route(ctx, &pkt, rev, stateless, fib, &rc);
+		reason = sluice_nat_back_route(ctx, &pkt, rev, stateless, &rc);
 		if (reason != SLUICE_CONTINUE) {
 			rev = NULL;
 			goto out;
@@ -239,7 +237,7 @@ SLUICE_ENTRY
 	/* From here on every reason is a verdict on this service. */
 	svc_id = svc->id;
 	/* Before anything costs or keeps state. */
-	reason = sluice_hygiene(&pkt);
+	reason = sluice_hygiene(&pkt, known);
 	if (reason != SLUICE_CONTINUE)
 		goto out;
 	reason = sluice_ratelimit(&pkt, svc);

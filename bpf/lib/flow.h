@@ -665,12 +665,15 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			}
 			if (tcp)
 				sluice_flow_tcp(f, pkt, &st->key, mode, svc_id);
+			/* One clock read for the touch and the next hop (TCP: the coarse one). */
+			if (!now)
+				now = bpf_ktime_get_coarse_ns();
 			sluice_flow_touch(f, now);
 			if (mode == SLUICE_MODE_LOCAL)
 				return SLUICE_R_ADMITTED;
 			/* A nat flow's next hop, cached in its entry (nhcache.h). */
 			if (mode == SLUICE_MODE_NAT)
-				st->fib_rc = sluice_flow_route(ctx, pkt, svc, be, f);
+				st->fib_rc = sluice_flow_route(ctx, pkt, be, f, now);
 			st->be = be;
 			st->backend_id = id;
 			return SLUICE_CONTINUE;

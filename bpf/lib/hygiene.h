@@ -95,13 +95,20 @@ static __always_inline int sluice_local_source(const struct sluice_pkt *pkt)
 	return bpf_map_lookup_elem(&sl_local_addr, &pkt->src) != NULL;
 }
 
-/* SLUICE_CONTINUE, or BAD_FLAGS / MARTIAN for a service packet to drop. */
-static __always_inline int sluice_hygiene(const struct sluice_pkt *pkt)
+/*
+ * SLUICE_CONTINUE, or BAD_FLAGS / MARTIAN for a service packet to drop.
+ * known: the packet's flow was found (sluice_service_match). Its source
+ * was checked against this host's addresses when the flow began, and is
+ * part of the flow's key, so the sl_local_addr lookup (a hash of 16 bytes
+ * per packet) is skipped; an address added to this host later does not
+ * end the flows that already came from it.
+ */
+static __always_inline int sluice_hygiene(const struct sluice_pkt *pkt, __u32 known)
 {
 	if (pkt->l4_proto == IPPROTO_TCP &&
 	    !((SLUICE_TCP_VALID >> (pkt->tcp_flags & SLUICE_TCP_CHECKED)) & 1))
 		return SLUICE_R_BAD_FLAGS;
-	if (sluice_martian(pkt) || sluice_local_source(pkt))
+	if (sluice_martian(pkt) || (!known && sluice_local_source(pkt)))
 		return SLUICE_R_MARTIAN;
 	return SLUICE_CONTINUE;
 }

@@ -38,113 +38,135 @@ static __always_inline __u32 sluice_nh_gen(void)
 	return g ? *(volatile __u32 *)g : 0;
 }
 
-/*
- * sluice_fib_lookup(), answered from nh when it holds this lookup's answer
- * (for backend id), and nh filled from a successful lookup otherwise. nh
- * NULL: no cache (a new flow whose entry is not written yet, a stateless
- * return translation). fib is filled (sluice_fib_fill).
- *
- * A global subprogram, checked once on its own: inlined at the forward
- * stage, the verifier walked it again for every state the entry reaches
- * that stage in and sluice_xdp went past its 1M instructions (E2BIG).
- */
-__noinline long sluice_fib_lookup_nh(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
-				     struct sluice_nh *nh, __u32 id)
-{
-	__u32 gen, now, len, in;
-	long rc;
+/* What a cached next hop must match to answer this packet (struct sluice_nh). */
+struct sluice_nh_want {
+	__u32 gen; /* sluice_nh_gen(); 0: no caching */
+	__u32 now; /* the clock, in struct sluice_nh's units */
+	__u32 id;  /* the flow's backend */
+	__u32 in;  /* ingress interface */
+	__u32 len; /* L3 length */
+};
 
-	if (!ctx || !fib) /* a global subprogram's pointers may be NULL to the verifier */
-		return BPF_FIB_LKUP_RET_NOT_FWDED;
-	if (!nh)
-		return sluice_fib_lookup(ctx, fib);
-	len = fib->tot_len;
-	in = ctx->ingress_ifindex;
-	gen = sluice_nh_gen();
-	if (!gen)
-		return sluice_fib_lookup(ctx, fib);
-	now = bpf_ktime_get_coarse_ns() >> SLUICE_NH_TICK_SHIFT;
-	if (*(volatile __u32 *)&nh->gen == gen) {
-		/* The generation first, then what it covers (see above). */
-		asm volatile("" ::: "memory");
-		if (nh->backend_id == id && nh->in_ifindex == in && len <= nh->fit_len &&
-		    now - nh->filled <= SLUICE_NH_MAX_AGE) {
-			fib->ifindex = nh->ifindex;
-			__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
-			__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
-			return BPF_FIB_LKUP_RET_SUCCESS;
-		}
-	}
-	rc = sluice_fib_lookup(ctx, fib);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return rc;
+static __always_inline void sluice_nh_want_of(struct sluice_nh_want *w, struct xdp_md *ctx,
+					      const struct sluice_pkt *pkt, __u32 id, __u64 now)
+{
+	w->gen = sluice_nh_gen();
+	w->now = (now ? now : bpf_ktime_get_coarse_ns()) >> SLUICE_NH_TICK_SHIFT;
+	w->id = id;
+	w->in = ctx->ingress_ifindex;
+	w->len = pkt->l3_end - pkt->l3_off;
+}
+
+/* 1 with fib's way out (egress, MACs) set when nh holds this packet's answer. */
+static __always_inline int sluice_nh_use(const struct sluice_nh *nh, const struct sluice_nh_want *w,
+					 struct bpf_fib_lookup *fib)
+{
+	if (!w->gen || *(volatile __u32 *)&nh->gen != w->gen)
+		return 0;
+	/* The generation first, then what it covers (see above). */
+	asm volatile("" ::: "memory");
+	if (nh->backend_id != w->id || nh->in_ifindex != w->in || w->len > nh->fit_len ||
+	    w->now - nh->filled > SLUICE_NH_MAX_AGE)
+		return 0;
+	fib->ifindex = nh->ifindex;
+	__builtin_memcpy(fib->dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(fib->smac, nh->smac, ETH_ALEN);
+	return 1;
+}
+
+/* Keep a successful lookup's answer in nh, the generation written last. */
+static __always_inline void sluice_nh_keep(struct sluice_nh *nh, const struct sluice_nh_want *w,
+					   const struct bpf_fib_lookup *fib)
+{
+	if (!w->gen)
+		return;
 	*(volatile __u32 *)&nh->gen = 0;
 	asm volatile("" ::: "memory");
-	nh->filled = now;
-	nh->backend_id = id;
-	nh->in_ifindex = in;
+	nh->filled = w->now;
+	nh->backend_id = w->id;
+	nh->in_ifindex = w->in;
 	nh->ifindex = fib->ifindex;
-	nh->fit_len = len;
+	nh->fit_len = w->len;
 	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 	asm volatile("" ::: "memory");
-	*(volatile __u32 *)&nh->gen = gen;
+	*(volatile __u32 *)&nh->gen = w->gen;
+}
+
+/*
+ * The FIB's answer towards backend be for a nat packet of a known flow f,
+ * from the flow's cached next hop or looked up (and kept there), in the
+ * per-CPU scratch's fib; -1 when there is none to give (another family
+ * than the backend's: the nat stage refuses the packet). now: the clock
+ * if the flow stage read it, else 0.
+ *
+ * The flow stage asks, where the flow's entry is known, and the forward
+ * stage takes the answer (struct sluice_steer.fib_rc). Verifier
+ * workaround: the entry pointer kept live down to the forward stage made
+ * every state behind the flow stage twice (a NULL and a map value are
+ * never the same state) and sluice_xdp went past its 1M instructions. A
+ * global subprogram is checked once, and the scalar it returns is pruned
+ * like any other.
+ */
+__noinline long sluice_flow_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+				  const struct sluice_backend *be, struct sluice_flow *f, __u64 now)
+{
+	struct sluice_nh_want w;
+	struct sluice_scratch *sc;
+	__u32 zero = 0;
+	int v4;
+	long rc;
+
+	/* A global subprogram's pointers may be NULL to the verifier. */
+	if (!ctx || !pkt || !be || !f)
+		return -1;
+	v4 = pkt->family == ETH_P_IP;
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
+	if (!sc || sluice_addr_is_v4(&be->addr) != v4)
+		return -1;
+	sluice_nh_want_of(&w, ctx, pkt, f->backend_id, now);
+	if (sluice_nh_use(&f->nh, &w, &sc->fib))
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	sluice_fib_fill(&sc->fib, &pkt->src, &be->addr, v4, pkt->l4_proto, pkt->sport,
+			be->port ? be->port : pkt->dport, w.len);
+	rc = sluice_fib_lookup(ctx, &sc->fib);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+		sluice_nh_keep(&f->nh, &w, &sc->fib);
 	return rc;
 }
 
 /*
- * The FIB's answer for a nat packet towards backend be (id), from nh (may
- * be NULL) or looked up and kept there, in the per-CPU scratch's fib; -1
- * when there is none to give (another family than the backend's: the nat
- * stage refuses the packet).
+ * The same for a nat return packet translated by rev, towards the client,
+ * with nh its cached next hop (NULL: a shared sl_be_rev translation, never
+ * cached). Always the FIB's answer (the fib filled, looked up).
  */
-static __always_inline long sluice_nh_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-					    const struct sluice_backend *be, struct sluice_nh *nh,
-					    __u32 id)
+__noinline long sluice_rev_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+				 const struct sluice_nat_rev *rev, struct sluice_nh *nh)
 {
+	struct sluice_nh_want w;
 	struct sluice_scratch *sc;
 	__u32 zero = 0;
-	int v4;
+	long rc;
 
-	if (!ctx || !pkt || !be)
-		return -1;
-	v4 = pkt->family == ETH_P_IP;
-	if (sluice_addr_is_v4(&be->addr) != v4)
-		return -1;
 	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
-	if (!sc)
-		return -1;
-	sluice_fib_fill(&sc->fib, &pkt->src, &be->addr, v4, pkt->l4_proto, pkt->sport,
-			be->port ? be->port : pkt->dport, pkt->l3_end - pkt->l3_off);
-	return sluice_fib_lookup_nh(ctx, &sc->fib, nh, id);
-}
-
-/*
- * The flow stage's part: for a known flow f of a nat service, its packet's
- * FIB answer towards be, from the flow's cached next hop (sluice_nh_route);
- * -1 for any other service (the forward stage looks up). The forward stage
- * takes the answer (struct sluice_steer.fib_rc).
- *
- * Verifier workaround: the entry pointer kept live down to the forward
- * stage made every state behind the flow stage twice (a NULL and a map
- * value are never the same state) and sluice_xdp went past its 1M
- * instructions. A global subprogram is checked once, and the scalar it
- * returns is pruned like any other.
- */
-__noinline long sluice_flow_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-				  const struct sluice_svc *svc, const struct sluice_backend *be,
-				  struct sluice_flow *f)
-{
-	if (!svc || !f || svc->mode != SLUICE_MODE_NAT)
-		return -1;
-	return sluice_nh_route(ctx, pkt, be, &f->nh, f->backend_id);
+	if (!ctx || !pkt || !rev || !sc)
+		return BPF_FIB_LKUP_RET_NOT_FWDED;
+	sluice_nh_want_of(&w, ctx, pkt, rev->backend_id, 0);
+	if (nh && sluice_nh_use(nh, &w, &sc->fib))
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	sluice_fib_fill(&sc->fib, &rev->vip, &pkt->dst, pkt->family == ETH_P_IP, pkt->l4_proto,
+			rev->vport, pkt->dport, w.len);
+	rc = sluice_fib_lookup(ctx, &sc->fib);
+	if (nh && rc == BPF_FIB_LKUP_RET_SUCCESS)
+		sluice_nh_keep(nh, &w, &sc->fib);
+	return rc;
 }
 
 /*
  * The FIB's answer for the per-CPU scratch's fib: rc when the flow stage
- * has it already (sluice_nh_route), else looked up. A subprogram, so that
- * the entry does not branch on rc twice (nat's fill, the forward stage):
- * each branch on it doubled the states behind it.
+ * has it already (sluice_flow_route), else looked up. A subprogram, so
+ * that the entry does not branch on rc twice (nat's fill, the forward
+ * stage): each branch on it doubled the states behind it.
  */
 __noinline long sluice_fib_answer(struct xdp_md *ctx, long rc)
 {
@@ -159,13 +181,19 @@ __noinline long sluice_fib_answer(struct xdp_md *ctx, long rc)
 	return sluice_fib_lookup(ctx, &sc->fib);
 }
 
-/* nat's lookup towards be when the flow stage has no answer yet (rc < 0): filled, looked up. */
+/* nat's fib towards be when the flow stage has no answer (rc < 0): filled, not looked up. */
 __noinline long sluice_nat_fib(struct xdp_md *ctx, const struct sluice_pkt *pkt,
 			       const struct sluice_backend *be, long rc)
 {
-	if (rc >= 0)
+	struct sluice_scratch *sc;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
+	if (rc >= 0 || !ctx || !pkt || !be || !sc)
 		return rc;
-	return sluice_nh_route(ctx, pkt, be, NULL, 0);
+	sluice_fib_fill(&sc->fib, &pkt->src, &be->addr, pkt->family == ETH_P_IP, pkt->l4_proto,
+			pkt->sport, be->port ? be->port : pkt->dport, pkt->l3_end - pkt->l3_off);
+	return rc;
 }
 
 #endif /* SLUICE_NHCACHE_H */

@@ -92,12 +92,21 @@ static __always_inline void *sluice_hdr(struct xdp_md *ctx, __u32 off, __u32 len
 	return p;
 }
 
+/*
+ * Two 8-byte stores, not four of 4: the flow key copies the address with
+ * 8-byte loads, and a load spanning two smaller stores cannot be forwarded
+ * from the store buffer (a stall of about 3 ns per packet, perf).
+ */
 static __always_inline void sluice_addr_v4mapped(union sluice_addr *a, __be32 v4)
 {
-	a->u32[0] = 0;
-	a->u32[1] = 0;
-	a->u32[2] = bpf_htonl(0x0000ffff);
-	a->u32[3] = v4;
+	__u64 *w = (__u64 *)a;
+
+	w[0] = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w[1] = (__u64)v4 << 32 | bpf_htonl(0x0000ffff);
+#else
+	w[1] = (__u64)bpf_htonl(0x0000ffff) << 32 | v4;
+#endif
 }
 
 /* TCP or UDP header at pkt->l4_off, inside the datagram: fills ports and flags. */

@@ -73,7 +73,8 @@ static __always_inline struct sluice_svc *sluice_service_of_flow(const struct sl
  *
  * Flow first (issue 12): *fkey is the packet's flow key and *flow its
  * sl_flows entry or NULL (not looked up for a local service), for the flow
- * stage. When the key's bit in the flow bitmap is set (a nat or ipip
+ * stage; *known is 1 when the service came through that flow (its first
+ * packet passed the hygiene checks), else left as it is. When the key's bit in the flow bitmap is set (a nat or ipip
  * service may have it) the flow is looked up first and a known
  * flow's service comes from sl_svc_byid by the flow's svc_id, when that
  * entry's key is the packet's destination: an established packet pays one
@@ -95,7 +96,7 @@ static __always_inline struct sluice_svc *sluice_service_of_flow(const struct sl
 static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 						struct sluice_svc **svc,
 						struct sluice_flow_key *fkey,
-						struct sluice_flow **flow)
+						struct sluice_flow **flow, __u32 *known)
 {
 	struct sluice_svc_key key = {};
 	struct sluice_flow *f = NULL;
@@ -111,6 +112,7 @@ static __always_inline int sluice_service_match(const struct sluice_pkt *pkt,
 		looked = 1;
 		if (f)
 			s = sluice_service_of_flow(pkt, f->svc_id);
+		*known = s != NULL;
 	}
 	if (!s) {
 		key.addr = pkt->dst;

@@ -1187,6 +1187,35 @@ static void test_nh_cache(void **state)
 	dp_nh_bump();
 }
 
+/*
+ * A known flow's source was checked against this host's addresses when the
+ * flow began, and is part of its key: its packets skip the sl_local_addr
+ * lookup (hygiene.h). An address the host takes later therefore does not
+ * end the flows already coming from it, while a new flow from it is
+ * dropped as martian.
+ */
+static void test_local_source_known_flow(void **state)
+{
+	struct pkt_spec s = {
+		.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 44000, .payload = 20
+	};
+	uint8_t out[DP_OUT_MAX];
+	uint32_t svc, be;
+	int olen;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = dp_svc_one(VIP4, IPPROTO_UDP, SLUICE_MODE_NAT, "10.1.0.4", 53, &be);
+	s.dport = dp_svc_port(svc);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	dp_local_addr(CLIENT4, 1);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+	s.sport = 44001;
+	dp_send_expect(&s, dp.if_gw0, XDP_DROP, SLUICE_R_MARTIAN, svc, out, &olen);
+	dp_local_addr(CLIENT4, 0);
+	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
+}
+
 static void test_hash_client(void **state)
 {
 	static const char *const addrs[] = { "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5",
@@ -1470,6 +1499,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_udp_idle_resteered),
 	cmocka_unit_test(test_resteer_in_place),
 	cmocka_unit_test(test_nh_cache),
+	cmocka_unit_test(test_local_source_known_flow),
 	cmocka_unit_test(test_flow_first_uses_byid),
 	cmocka_unit_test(test_flow_first_deleted_v4),
 	cmocka_unit_test(test_flow_first_deleted_v6),

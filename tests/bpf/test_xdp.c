@@ -891,18 +891,6 @@ static void test_pktbuild_checksums(void **state)
 
 /* ---- setup ------------------------------------------------------------- */
 
-/* addr as one of this host's addresses, as the loader writes them. */
-static void local_set(const char *addr)
-{
-	struct sluice_local_addr v = { 1 };
-	union sluice_addr k;
-
-	assert_int_equal(addr_parse(addr, &k), 0);
-	assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_local_addr, &k, sizeof(k), &v,
-					      sizeof(v), BPF_ANY),
-			 0);
-}
-
 static int group_setup(void **state)
 {
 	size_t i;
@@ -912,8 +900,8 @@ static int group_setup(void **state)
 		return 0;
 	for (i = 0; i < ARRAY_SIZE(services); i++)
 		svc_set(&services[i], bt_rate_of(0, 0), bt_rate_of(0, 0));
-	local_set(LOCAL4);
-	local_set(LOCAL6);
+	dp_local_addr(LOCAL4, 1);
+	dp_local_addr(LOCAL6, 1);
 	return 0;
 }
 

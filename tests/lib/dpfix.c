@@ -561,6 +561,20 @@ int dp_nat_rev_get(const struct sluice_flow_key *k, struct sluice_nat_rev_ent *r
 	return key_get(dp.skel->maps.sl_nat_rev_v2, k, r, sizeof(*r));
 }
 
+void dp_local_addr(const char *addr, int on)
+{
+	struct sluice_local_addr v = { 1 };
+	union sluice_addr k;
+
+	dp_addr(addr, &k);
+	if (on)
+		CHECK_EQ(bpf_map__update_elem(dp.skel->maps.sl_local_addr, &k, sizeof(k), &v,
+					      sizeof(v), BPF_ANY),
+			 0);
+	else
+		CHECK_EQ(bpf_map__delete_elem(dp.skel->maps.sl_local_addr, &k, sizeof(k), 0), 0);
+}
+
 uint32_t dp_nh_gen(void)
 {
 	uint32_t zero = 0, gen = 0;

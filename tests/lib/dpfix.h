@@ -228,6 +228,9 @@ uint32_t dp_flow_be(const char *client, const char *vip, uint16_t sport, uint16_
 /* key's sl_nat_rev entry (backend -> client): 0, or -errno. */
 int dp_nat_rev_get(const struct sluice_flow_key *k, struct sluice_nat_rev_ent *r);
 
+/* addr one of this host's addresses (on: as the loader writes them) or no longer. */
+void dp_local_addr(const char *addr, int on);
+
 /* sl_nh_gen now, and a bump of it (every cached next hop stale, as sluiced does). */
 uint32_t dp_nh_gen(void);
 void dp_nh_bump(void);
