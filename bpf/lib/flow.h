@@ -98,6 +98,9 @@ struct sluice_steer {
 	int action; /* refused (BH_*, BRK_OPEN, NO_LEADER, LEADER_MOVED): XDP_TX (a RST) or XDP_DROP */
 };
 
+/* A timeout at least this long is measured with the coarse clock. */
+#define SLUICE_COARSE_OK_NS 1000000000ull
+
 /* Idle time after which a UDP flow is steered anew. */
 static __always_inline __u64 sluice_udp_timeout(void)
 {
@@ -447,8 +450,9 @@ static __always_inline int sluice_flow_new(struct xdp_md *ctx, const struct slui
 		/* The handshake's only state until the client's ACK. */
 		sluice_fo_record(ctx, pkt, &st->key, (__u64)svc_id << 32 | id, flags);
 	} else {
+		/* Seconds are what the sweep and the idle checks read: the coarse clock. */
 		if (!now)
-			now = bpf_ktime_get_ns();
+			now = bpf_ktime_get_coarse_ns();
 		sluice_flow_store(&st->key, old, id, svc_id, now, flags);
 	}
 	if (local)
@@ -637,8 +641,16 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			ok = be != NULL;
 		}
 		if (ok && !tcp) {
-			now = bpf_ktime_get_ns();
-			ok = sluice_idle(now, f->last_seen) <= sluice_udp_timeout();
+			__u64 t = sluice_udp_timeout();
+
+			/*
+			 * The coarse clock (at most a tick behind) measures a
+			 * timeout of seconds well enough, and costs a few ns
+			 * where the precise one costs about 15 (live frames,
+			 * BENCHMARKS.md); a shorter timeout needs the precise.
+			 */
+			now = t >= SLUICE_COARSE_OK_NS ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
+			ok = sluice_idle(now, f->last_seen) <= t;
 		}
 		/*
 		 * A closed flow's 5-tuple reused: the new connection's SYN
