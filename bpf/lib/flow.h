@@ -649,7 +649,8 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			 * where the precise one costs about 15 (live frames,
 			 * BENCHMARKS.md); a shorter timeout needs the precise.
 			 */
-			now = t >= SLUICE_COARSE_OK_NS ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
+			now = t >= SLUICE_COARSE_OK_NS ? bpf_ktime_get_coarse_ns()
+						       : bpf_ktime_get_ns();
 			ok = sluice_idle(now, f->last_seen) <= t;
 		}
 		/*
