@@ -76,9 +76,9 @@
 #define SLUICE_FRAME_LEN(ctx) ((ctx)->data_end - (ctx)->data)
 #endif
 
-/* nat forward direction: rewrite towards st->be, the FIB's answer in st->fib_rc, untag. */
+/* nat forward direction: rewrite towards st->be, the fib filled (nhcache.h), untag. */
 static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-					  struct sluice_steer *st)
+					  const struct sluice_steer *st)
 {
 	const struct sluice_backend *be = st->be;
 	int v4 = pkt->family == ETH_P_IP;
@@ -91,8 +91,8 @@ static __always_inline int sluice_nat_out(struct xdp_md *ctx, const struct sluic
 	reason = sluice_nat_rewrite(ctx, pkt, 0, &be->addr, port);
 	if (reason != SLUICE_CONTINUE)
 		return reason;
-	/* A known flow's answer came with the flow stage (nhcache.h). */
-	st->fib_rc = sluice_nat_fib(ctx, pkt, be, st->fib_rc);
+	/* Unless a known flow's answer came with the flow stage. */
+	sluice_nat_fib_fill(pkt, be, st->fib_rc);
 	return sluice_l2_untag(ctx, pkt);
 }
 

@@ -94,7 +94,7 @@ struct sluice_steer {
 	__u32 backend_id;	  /* its id; SLUICE_NO_BACKEND until chosen */
 	__u32 new_flow;		  /* 1: chosen for this packet (flow inserted or moved) */
 	__u32 svc_id;		  /* redispatch (return path): the service of the flow */
-	long fib_rc; /* the FIB's answer if the flow stage asked (sluice_nh_route), else -1 */
+	long fib_rc; /* the FIB's answer if the flow stage has it (sluice_flow_route), else -1 */
 	int action; /* refused (BH_*, BRK_OPEN, NO_LEADER, LEADER_MOVED): XDP_TX (a RST) or XDP_DROP */
 };
 

@@ -181,19 +181,23 @@ __noinline long sluice_fib_answer(struct xdp_md *ctx, long rc)
 	return sluice_fib_lookup(ctx, &sc->fib);
 }
 
-/* nat's fib towards be when the flow stage has no answer (rc < 0): filled, not looked up. */
-__noinline long sluice_nat_fib(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-			       const struct sluice_backend *be, long rc)
+/*
+ * The scratch's fib filled for a nat packet towards be, unless the flow
+ * stage has the answer already (rc >= 0: the fib holds it). 0 (a global
+ * subprogram returns a scalar; nothing to read).
+ */
+__noinline int sluice_nat_fib_fill(const struct sluice_pkt *pkt, const struct sluice_backend *be,
+				   long rc)
 {
 	struct sluice_scratch *sc;
 	__u32 zero = 0;
 
 	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
-	if (rc >= 0 || !ctx || !pkt || !be || !sc)
-		return rc;
+	if (rc >= 0 || !pkt || !be || !sc)
+		return 0;
 	sluice_fib_fill(&sc->fib, &pkt->src, &be->addr, pkt->family == ETH_P_IP, pkt->l4_proto,
 			pkt->sport, be->port ? be->port : pkt->dport, pkt->l3_end - pkt->l3_off);
-	return rc;
+	return 0;
 }
 
 #endif /* SLUICE_NHCACHE_H */
