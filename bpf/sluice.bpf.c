@@ -262,7 +262,7 @@ SLUICE_ENTRY
 		reason = sluice_nat_out(ctx, &pkt, &st);
 	} else {
 		reason = sluice_encap(ctx, &pkt, st.be,
-				      sluice_flow_hash(&st.key, SLUICE_HASH_5TUPLE), fib);
+				      sluice_flow_hash(&st.key, SLUICE_HASH_5TUPLE), st.fib_rc);
 	}
 	if (reason != SLUICE_CONTINUE)
 		goto out;

@@ -67,14 +67,69 @@ static __always_inline void *sluice_encap_room(struct xdp_md *ctx, const struct 
 }
 
 /*
- * The stage: SLUICE_CONTINUE with fib filled for the outer packet, or
+ * The outer source of a flow towards be (hash: the flow's 5-tuple hash):
+ * 0 with *src set, or -1 when sl_config has none for be's family.
+ */
+static __always_inline int sluice_encap_src(const struct sluice_config *cfg,
+					    const struct sluice_backend *be, __u32 hash,
+					    union sluice_addr *src)
+{
+	if (sluice_addr_is_v4(&be->addr)) {
+		*src = cfg->encap_src4;
+		if (!src->u32[3])
+			return -1;
+		src->u32[3] ^= bpf_htonl(hash & 0xffff);
+		return 0;
+	}
+	*src = cfg->encap_src6;
+	if (!(src->u32[0] | src->u32[1] | src->u32[2] | src->u32[3]))
+		return -1;
+	src->u16[7] ^= bpf_htons(hash & 0xffff);
+	return 0;
+}
+
+/* The protocol of the outer header: what it carries. */
+static __always_inline __u8 sluice_encap_proto(const struct sluice_pkt *pkt)
+{
+	return pkt->family == ETH_P_IP ? IPPROTO_IPIP : IPPROTO_IPV6;
+}
+
+/* The outer packet's L3 length. */
+static __always_inline __u32 sluice_encap_len(const struct sluice_pkt *pkt,
+					      const struct sluice_backend *be)
+{
+	return pkt->l3_end - pkt->l3_off +
+	       (sluice_addr_is_v4(&be->addr) ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+}
+
+/*
+ * The per-CPU scratch's fib filled for the outer packet from src to be,
+ * unless the flow stage has the answer already (rc >= 0: the fib holds it,
+ * nhcache.h). A global subprogram, as sluice_nat_fib_fill. 0.
+ */
+__noinline int sluice_encap_fib_fill(const union sluice_addr *src, const struct sluice_backend *be,
+				     __u32 proto, __u32 tot_len, long rc)
+{
+	struct sluice_scratch *sc;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
+	if (rc >= 0 || !src || !be || !sc)
+		return 0;
+	sluice_fib_fill(&sc->fib, src, &be->addr, sluice_addr_is_v4(&be->addr), proto, 0, 0,
+			tot_len);
+	return 0;
+}
+
+/*
+ * The stage: SLUICE_CONTINUE with the scratch's fib filled for the outer
+ * packet (or its answer there already: rc, as sluice_encap_fib_fill), or
  * ENCAP_FAIL. hash is the flow's 5-tuple hash.
  */
 static __always_inline int sluice_encap(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-					const struct sluice_backend *be, __u32 hash,
-					struct bpf_fib_lookup *fib)
+					const struct sluice_backend *be, __u32 hash, long rc)
 {
-	__u8 inner_proto = pkt->family == ETH_P_IP ? IPPROTO_IPIP : IPPROTO_IPV6;
+	__u8 inner_proto = sluice_encap_proto(pkt);
 	__u32 inner_len = pkt->l3_end - pkt->l3_off;
 	struct sluice_config *cfg;
 	union sluice_addr src;
@@ -82,7 +137,7 @@ static __always_inline int sluice_encap(struct xdp_md *ctx, const struct sluice_
 	__u8 tos = 0;
 
 	cfg = bpf_map_lookup_elem(&sl_config, &zero);
-	if (!cfg)
+	if (!cfg || sluice_encap_src(cfg, be, hash, &src))
 		return SLUICE_R_ENCAP_FAIL;
 	if (pkt->family == ETH_P_IP) {
 		struct iphdr *inner = sluice_hdr(ctx, pkt->l3_off, sizeof(*inner));
@@ -98,10 +153,6 @@ static __always_inline int sluice_encap(struct xdp_md *ctx, const struct sluice_
 		__u32 *w;
 		__u64 sum;
 
-		src = cfg->encap_src4;
-		if (!src.u32[3])
-			return SLUICE_R_ENCAP_FAIL;
-		src.u32[3] ^= bpf_htonl(hash & 0xffff);
 		iph = sluice_encap_room(ctx, pkt, sizeof(*iph), ETH_P_IP);
 		if (!iph)
 			return SLUICE_R_ENCAP_FAIL;
@@ -119,14 +170,9 @@ static __always_inline int sluice_encap(struct xdp_md *ctx, const struct sluice_
 		w = (__u32 *)iph;
 		sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
 		iph->check = (__u16)~sluice_csum_fold(sum);
-		sluice_fib_fill(fib, &src, &be->addr, 1, inner_proto, 0, 0, tot_len);
 	} else {
 		struct ipv6hdr *ip6h;
 
-		src = cfg->encap_src6;
-		if (!(src.u32[0] | src.u32[1] | src.u32[2] | src.u32[3]))
-			return SLUICE_R_ENCAP_FAIL;
-		src.u16[7] ^= bpf_htons(hash & 0xffff);
 		ip6h = sluice_encap_room(ctx, pkt, sizeof(*ip6h), ETH_P_IPV6);
 		if (!ip6h)
 			return SLUICE_R_ENCAP_FAIL;
@@ -137,9 +183,8 @@ static __always_inline int sluice_encap(struct xdp_md *ctx, const struct sluice_
 		ip6h->hop_limit = SLUICE_ENCAP_TTL;
 		__builtin_memcpy(&ip6h->saddr, &src, sizeof(src));
 		__builtin_memcpy(&ip6h->daddr, &be->addr, sizeof(be->addr));
-		sluice_fib_fill(fib, &src, &be->addr, 0, inner_proto, 0, 0,
-				inner_len + sizeof(struct ipv6hdr));
 	}
+	sluice_encap_fib_fill(&src, be, inner_proto, sluice_encap_len(pkt, be), rc);
 	return SLUICE_CONTINUE;
 }
 

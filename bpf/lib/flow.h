@@ -684,9 +684,8 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			sluice_flow_touch(f, now);
 			if (mode == SLUICE_MODE_LOCAL)
 				return SLUICE_R_ADMITTED;
-			/* A nat flow's next hop, cached in its entry (nhcache.h). */
-			if (mode == SLUICE_MODE_NAT)
-				st->fib_rc = sluice_flow_route(ctx, pkt, be, f, now);
+			/* The flow's next hop, cached in its entry (nhcache.h). */
+			st->fib_rc = sluice_flow_route(ctx, pkt, svc, f, now);
 			st->be = be;
 			st->backend_id = id;
 			return SLUICE_CONTINUE;

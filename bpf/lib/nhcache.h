@@ -28,6 +28,9 @@
 #include "sluice_abi.h"
 #include "sluice_maps.bpf.h"
 #include "fwd.h"
+#include "flowhash.h"
+#include "service.h"
+#include "encap.h"
 
 /* The generation the cached next hops must carry; 0: caching off. */
 static __always_inline __u32 sluice_nh_gen(void)
@@ -108,8 +111,9 @@ static __always_inline void sluice_nh_keep(struct sluice_nh *nh, const struct sl
  * global subprogram is checked once, and the scalar it returns is pruned
  * like any other.
  */
-__noinline long sluice_flow_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
-				  const struct sluice_backend *be, struct sluice_flow *f, __u64 now)
+static __always_inline long sluice_flow_route_nat(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+						  const struct sluice_backend *be,
+						  struct sluice_flow *f, __u64 now)
 {
 	struct sluice_nh_want w;
 	struct sluice_scratch *sc;
@@ -133,6 +137,65 @@ __noinline long sluice_flow_route(struct xdp_md *ctx, const struct sluice_pkt *p
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
 		sluice_nh_keep(&f->nh, &w, &sc->fib);
 	return rc;
+}
+
+/*
+ * The same for an ipip flow's outer packet towards be: its source from
+ * sl_config and the flow's hash (sluice_encap_src), computed on a miss
+ * only; -1 when there is no source (the encap stage drops the packet).
+ */
+static __always_inline long sluice_flow_route_ipip(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+						   const struct sluice_backend *be,
+						   struct sluice_flow *f, __u64 now)
+{
+	struct sluice_flow_key key = {};
+	struct sluice_nh_want w;
+	struct sluice_scratch *sc;
+	struct sluice_config *cfg;
+	union sluice_addr src;
+	__u32 zero = 0;
+	long rc;
+
+	if (!ctx || !pkt || !be || !f)
+		return -1;
+	sc = bpf_map_lookup_elem(&sl_scratch_v2, &zero);
+	cfg = bpf_map_lookup_elem(&sl_config, &zero);
+	if (!sc || !cfg)
+		return -1;
+	sluice_nh_want_of(&w, ctx, pkt, f->backend_id, now);
+	w.len = sluice_encap_len(pkt, be);
+	if (sluice_nh_use(&f->nh, &w, &sc->fib))
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	sluice_flow_key_of(pkt, &key);
+	if (sluice_encap_src(cfg, be, sluice_flow_hash(&key, SLUICE_HASH_5TUPLE), &src))
+		return -1;
+	sluice_fib_fill(&sc->fib, &src, &be->addr, sluice_addr_is_v4(&be->addr),
+			sluice_encap_proto(pkt), 0, 0, w.len);
+	rc = sluice_fib_lookup(ctx, &sc->fib);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+		sluice_nh_keep(&f->nh, &w, &sc->fib);
+	return rc;
+}
+
+/*
+ * The flow stage's call for a known flow f of service svc (nat or ipip):
+ * its packet's FIB answer, cached in the flow (the two above).
+ */
+__noinline long sluice_flow_route(struct xdp_md *ctx, const struct sluice_pkt *pkt,
+				  const struct sluice_svc *svc, struct sluice_flow *f, __u64 now)
+{
+	struct sluice_backend *be;
+	__u32 id;
+
+	if (!svc || !f)
+		return -1;
+	id = f->backend_id;
+	be = bpf_map_lookup_elem(&sl_backends, &id);
+	if (!be)
+		return -1;
+	if (svc->mode == SLUICE_MODE_NAT)
+		return sluice_flow_route_nat(ctx, pkt, be, f, now);
+	return sluice_flow_route_ipip(ctx, pkt, be, f, now);
 }
 
 /*

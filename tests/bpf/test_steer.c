@@ -1099,35 +1099,33 @@ static void out_to(const uint8_t *out, const uint8_t *mac)
 }
 
 /*
- * A known flow's next hop is cached in its entry (nhcache.h, issue 12):
- * kept from its second packet on and used until sl_nh_gen moves (a
- * neighbour's new MAC is taken only then: sluiced bumps it on the
- * neighbour event), for packets no longer than the MTU check passed (a
- * longer one is looked up again, and refused once the egress MTU shrank),
- * and the return path keeps the client's in its sl_nat_rev entry alike.
+ * The forward half of the next-hop cache (nhcache.h, issue 12) for a flow
+ * from CLIENT4:sport to a service of mode (nat, or ipip: outer is the
+ * outer header's length) with backend 10.1.0.5: kept from the flow's second
+ * packet on and used until sl_nh_gen moves (a neighbour's new MAC is taken
+ * only then: sluiced bumps it on the neighbour event), for packets no
+ * longer than the MTU check passed (a longer one is looked up again, and
+ * refused once the egress MTU shrank). The service's id.
  */
-static void test_nh_cache(void **state)
+static uint32_t nh_cache_forward(uint8_t mode, uint16_t sport, uint32_t outer)
 {
 	static const uint8_t moved[6] = { 0x02, 0xbe, 0, 0, 0x04, 0x99 };
-	const uint8_t *be_mac = dp_mac_of("10.1.0.5"), *cl_mac = dp_mac_of(CLIENT4);
+	const uint8_t *be_mac = dp_mac_of("10.1.0.5");
 	struct pkt_spec s = {
-		.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 43000, .payload = 20
+		.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = sport, .payload = 20
 	};
-	struct pkt_spec back = reply_of("10.1.0.5", 53, CLIENT4, IPPROTO_UDP);
-	struct sluice_flow_key k, rk;
-	struct sluice_nat_rev_ent r;
+	struct sluice_flow_key k;
 	struct sluice_flow f;
 	uint8_t out[DP_OUT_MAX];
 	uint32_t svc, be;
 	int olen;
 
-	(void)state;
-	DP_SKIP_UNLESS_READY();
-	svc = dp_svc_one(VIP4, IPPROTO_UDP, SLUICE_MODE_NAT, "10.1.0.5", 53, &be);
+	svc = dp_svc_one(VIP4, IPPROTO_UDP, mode, "10.1.0.5", mode == SLUICE_MODE_NAT ? 53 : 0,
+			 &be);
 	s.dport = dp_svc_port(svc);
 	memcpy(s.dmac, topo.mac_gw0, 6);
-	memcpy(s.smac, cl_mac, 6);
-	k = dp_key_of(CLIENT4, VIP4, 43000, s.dport, IPPROTO_UDP);
+	memcpy(s.smac, dp_mac_of(CLIENT4), 6);
+	k = dp_key_of(CLIENT4, VIP4, sport, s.dport, IPPROTO_UDP);
 	assert_int_not_equal(dp_nh_gen(), 0);
 
 	/* The new flow's packet is looked up (its entry is written after); the next one keeps it. */
@@ -1142,7 +1140,7 @@ static void test_nh_cache(void **state)
 	assert_int_equal(f.nh.backend_id, be);
 	assert_int_equal(f.nh.in_ifindex, dp.if_gw0);
 	assert_int_equal(f.nh.ifindex, dp.if_gw1);
-	assert_int_equal(f.nh.fit_len, 20 + 8 + 20);
+	assert_int_equal(f.nh.fit_len, 20 + 8 + 20 + outer);
 	assert_memory_equal(f.nh.dmac, be_mac, 6);
 	assert_memory_equal(f.nh.smac, topo.mac_gw1, 6);
 
@@ -1168,10 +1166,27 @@ static void test_nh_cache(void **state)
 	s.payload = 1000;
 	dp_send_expect(&s, dp.if_gw0, XDP_REDIRECT, SLUICE_R_FWD, svc, out, &olen);
 	assert_int_equal(dp_flow_get(&k, &f), 0);
-	assert_int_equal(f.nh.fit_len, 1000 + 8 + 20);
+	assert_int_equal(f.nh.fit_len, 1000 + 8 + 20 + outer);
 	ns_sh("ip link set gw1 mtu 1500");
+	ns_sh("ip neigh replace 10.1.0.5 lladdr 02:be:00:00:04:05 dev gw1 nud permanent");
+	dp_nh_bump();
+	return svc;
+}
 
-	/* The return path: the reply's entry keeps the way to the client. */
+/* nat: the forward half, and the return path keeps the client's next hop in its sl_nat_rev entry. */
+static void test_nh_cache(void **state)
+{
+	const uint8_t *cl_mac = dp_mac_of(CLIENT4);
+	struct pkt_spec back = reply_of("10.1.0.5", 53, CLIENT4, IPPROTO_UDP);
+	struct sluice_nat_rev_ent r;
+	struct sluice_flow_key rk;
+	uint8_t out[DP_OUT_MAX];
+	uint32_t svc;
+	int olen;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	svc = nh_cache_forward(SLUICE_MODE_NAT, 43000, 0);
 	back.dport = 43000;
 	rk = dp_key_of("10.1.0.5", CLIENT4, 53, 43000, IPPROTO_UDP);
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
@@ -1182,9 +1197,15 @@ static void test_nh_cache(void **state)
 	assert_memory_equal(r.nh.dmac, cl_mac, 6);
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	out_to(out, cl_mac);
+}
 
-	ns_sh("ip neigh replace 10.1.0.5 lladdr 02:be:00:00:04:05 dev gw1 nud permanent");
-	dp_nh_bump();
+/* ipip: the outer packet's next hop, the same way (its length counts the outer header). */
+static void test_nh_cache_ipip(void **state)
+{
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+	nh_cache_forward(SLUICE_MODE_IPIP, 43100, 20);
 }
 
 /*
@@ -1499,6 +1520,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_udp_idle_resteered),
 	cmocka_unit_test(test_resteer_in_place),
 	cmocka_unit_test(test_nh_cache),
+	cmocka_unit_test(test_nh_cache_ipip),
 	cmocka_unit_test(test_local_source_known_flow),
 	cmocka_unit_test(test_flow_first_uses_byid),
 	cmocka_unit_test(test_flow_first_deleted_v4),
