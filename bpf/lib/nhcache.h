@@ -14,9 +14,11 @@
  * other answer go to the stack each time, as before.
  *
  * Two CPUs filling the same entry write the same answer unless the FIB
- * changed between their lookups; the generation is written last, so a
- * reader takes a mixed answer at most for a packet in that moment, one
- * the FIB gave a moment ago. A stateless return translation (sl_be_rev)
+ * changed between their lookups; the generation is written last (and read
+ * first: compiler barriers, which suffice on x86's ordered stores and
+ * loads; a weakly ordered CPU would want acquire/release), so a reader
+ * takes a mixed answer at most for a packet in that moment, one the FIB
+ * gave a moment ago. A stateless return translation (sl_be_rev)
  * is shared by every client and never caches.
  */
 #ifndef SLUICE_NHCACHE_H
