@@ -3,7 +3,8 @@
  * sl_nh_gen: the generation of the next hops the data plane caches in its
  * flows (bpf/lib/nhcache.h). Bumping it makes every cached next hop stale
  * at once: the loader does at attach (which also turns caching on: 0 is
- * off), sluiced on every route, neighbour, link and address event.
+ * off), sluiced on every route, link and address event and a neighbour's
+ * new MAC, failure or removal.
  */
 #include <bpf/bpf.h>
 #include <errno.h>

@@ -435,8 +435,9 @@ _Static_assert(sizeof(struct sluice_flow_key) == 40, "sluice_flow_key layout");
  * A next hop cached in a flow (sl_flows, sl_nat_rev): the answer of
  * bpf_fib_lookup() for the flow's packets, written by the data plane
  * after a successful lookup and used instead of the next one while
- *  - gen equals sl_nh_gen (sluiced bumps it on every route, neighbour,
- *    link and address change; 0 there turns the cache off),
+ *  - gen equals sl_nh_gen (sluiced bumps it on every route, link and
+ *    address change and a neighbour's new MAC, failure or removal; 0
+ *    there turns the cache off),
  *  - backend_id is the flow's (a flow moved elsewhere looks up again),
  *  - the packet came in on in_ifindex and is no longer than fit_len (the
  *    L3 length the egress MTU check passed),

@@ -7,8 +7,8 @@
  * established packet (about 35 ns of nat_est's 105: BENCHMARKS.md).
  *
  * When the cached answer holds is in the ABI (struct sluice_nh): the
- * generation sluiced bumps on every route, neighbour, link and address
- * event, the flow's backend, the ingress interface, the length the MTU
+ * generation sluiced bumps on every route, link and address event and
+ * on a neighbour's new MAC, failure or removal, the flow's backend, the ingress interface, the length the MTU
  * check passed, and an age bound of about a second for a host where
  * nothing bumps the generation. Only a SUCCESS is kept: NO_NEIGH and every
  * other answer go to the stack each time, as before.

@@ -10,8 +10,9 @@
 #    counted as martian for that service (`stats -j`, `stats`, `service
 #    show`, metrics);
 #  - the attach turned next-hop caching on (sl_nh_gen not 0), and sluiced
-#    makes the cached next hops stale (bumps sl_nh_gen) on a route and a
-#    neighbour change within 5 s;
+#    makes the cached next hops stale (bumps sl_nh_gen) on a route change,
+#    a new neighbour, a neighbour's new MAC and its removal within 5 s (a
+#    state change alone does not: tests/unit/test_nbrtab.c);
 #  - without sluiced nothing tracks changes: the map keeps what it had.
 # Bounded: every wait is; the lab and the daemon are torn down on any exit.
 . "$(dirname "$0")/lib.sh"
@@ -74,6 +75,9 @@ check "ip route add: sl_nh_gen moves within 5 s" wait_until 5 gen_moved "$g"
 g=$(nh_gen)
 in_gw ip neigh replace 198.18.0.77 lladdr 02:00:00:00:00:77 dev g0 nud permanent
 check "ip neigh replace: sl_nh_gen moves within 5 s" wait_until 5 gen_moved "$g"
+g=$(nh_gen)
+in_gw ip neigh replace 198.18.0.77 lladdr 02:00:00:00:00:78 dev g0 nud permanent
+check "the neighbour's new MAC: sl_nh_gen moves within 5 s" wait_until 5 gen_moved "$g"
 g=$(nh_gen)
 in_gw ip neigh del 198.18.0.77 dev g0
 in_gw ip route del 203.0.113.0/24 dev g0

@@ -4,8 +4,9 @@
  * plane, bpf/lib/hygiene.h), kept true while sluiced runs: an rtnetlink
  * address event triggers a full sync (loader_local_addrs_sync), as does
  * the start. And the next hops the data plane caches in its flows
- * (bpf/lib/nhcache.h): every address, route, neighbour or link event makes
- * them stale (loader_nh_gen_bump), as does the start. Whatever fails is
+ * (bpf/lib/nhcache.h): every address, route or link event, and a
+ * neighbour's new MAC, failure or removal, makes them stale
+ * (loader_nh_gen_bump), as does the start. Whatever fails is
  * tried again every second; with nothing pinned yet there is nothing to do
  * (the loader fills the maps at attach).
  */

@@ -211,8 +211,8 @@ void bgp_close(struct daemon *d);
 /*
  * localaddr.c: keep sl_local_addr (this host's addresses, martian sources)
  * true through rtnetlink address events, and make the data plane's cached
- * next hops stale (sl_nh_gen) on every address, route, neighbour and link
- * event; what fails is retried by localaddr_tick() (every second).
+ * next hops stale (sl_nh_gen) on every address, route and link event and a
+ * neighbour's new MAC, failure or removal; what fails is retried by localaddr_tick() (every second).
  */
 int localaddr_open(struct daemon *d);
 void localaddr_tick(struct daemon *d);

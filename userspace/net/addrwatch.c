@@ -9,17 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/neighbour.h>
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/socket.h>
 
 #include "addrwatch.h"
 #include "err.h"
+#include "nbrtab.h"
+
+/* Neighbours remembered (about 80 B each); past them every event counts as a change. */
+#define ADDRWATCH_NEIGHBOURS 16384
 
 struct addrwatch {
 	struct nl_sock *sk;
-	int changed; /* ADDRWATCH_* bits, set by on_msg during one drain */
+	struct nbrtab *nbr; /* what each neighbour resolved to (nbrtab.h) */
+	int changed;	    /* ADDRWATCH_* bits, set by on_msg during one drain */
 };
+
+/* The states with an address the kernel forwards to (the kernel's NUD_VALID, not in the UAPI). */
+#define ADDRWATCH_NUD_VALID \
+	(NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY)
+
+/* 1 when a neighbour message may change a FIB lookup's answer (nbrtab.h). */
+static int neigh_changed(struct addrwatch *w, struct nlmsghdr *nlh)
+{
+	struct nlattr *tb[NDA_MAX + 1];
+	struct ndmsg *ndm;
+
+	if (nlmsg_parse(nlh, sizeof(*ndm), tb, NDA_MAX, NULL) < 0 || !tb[NDA_DST])
+		return 1; /* cannot tell: as a change */
+	ndm = nlmsg_data(nlh);
+	return nbrtab_event(w->nbr, nlh->nlmsg_type == RTM_DELNEIGH, ndm->ndm_ifindex,
+			    ndm->ndm_family, nla_data(tb[NDA_DST]), (size_t)nla_len(tb[NDA_DST]),
+			    (ndm->ndm_state & ADDRWATCH_NUD_VALID) && tb[NDA_LLADDR],
+			    tb[NDA_LLADDR] ? nla_data(tb[NDA_LLADDR]) : NULL,
+			    tb[NDA_LLADDR] ? (size_t)nla_len(tb[NDA_LLADDR]) : 0);
+}
 
 static int on_msg(struct nl_msg *msg, void *arg)
 {
@@ -31,10 +57,13 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	case RTM_DELADDR:
 		w->changed |= ADDRWATCH_ADDR | ADDRWATCH_NH;
 		break;
-	case RTM_NEWROUTE:
-	case RTM_DELROUTE:
 	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH:
+		if (neigh_changed(w, nlmsg_hdr(msg)))
+			w->changed |= ADDRWATCH_NH;
+		break;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
 	case RTM_NEWLINK:
 	case RTM_DELLINK:
 		w->changed |= ADDRWATCH_NH;
@@ -51,7 +80,9 @@ int addrwatch_open(struct addrwatch **out)
 	int err;
 
 	*out = NULL;
-	if (!w || !(w->sk = nl_socket_alloc())) {
+	if (!w || !(w->sk = nl_socket_alloc()) || !(w->nbr = nbrtab_new(ADDRWATCH_NEIGHBOURS))) {
+		if (w)
+			nl_socket_free(w->sk);
 		free(w);
 		err_set("cannot allocate a netlink socket: out of memory");
 		return -ENOMEM;
@@ -93,8 +124,10 @@ int addrwatch_drain(struct addrwatch *w)
 	 * Anything but "nothing more" (an overrun is ENOBUFS, NLE_NOMEM here)
 	 * may have lost events: the caller looks again.
 	 */
-	if (err != -NLE_AGAIN)
+	if (err != -NLE_AGAIN) {
 		w->changed = ADDRWATCH_ADDR | ADDRWATCH_NH;
+		nbrtab_clear(w->nbr); /* what was lost is not known */
+	}
 	return w->changed;
 }
 
@@ -103,5 +136,6 @@ void addrwatch_close(struct addrwatch *w)
 	if (!w)
 		return;
 	nl_socket_free(w->sk);
+	nbrtab_free(w->nbr);
 	free(w);
 }

@@ -21,7 +21,12 @@ int addrwatch_fd(const struct addrwatch *w);
 
 /* What addrwatch_drain() saw change. */
 #define ADDRWATCH_ADDR 0x1 /* an address added or removed */
-#define ADDRWATCH_NH 0x2   /* anything a FIB lookup answers from: route, neighbour, link, address */
+/*
+ * Anything a FIB lookup answers from: a route, link or address event, or a
+ * neighbour's new link-layer address, failure or removal (a neighbour's
+ * state change alone is not: nbrtab.h).
+ */
+#define ADDRWATCH_NH 0x2
 
 /*
  * Read every pending message: the ADDRWATCH_* bits of what changed (all
