@@ -55,7 +55,8 @@ static void test_failed_and_gone(void **state)
 	(void)state;
 	assert_int_equal(ev4(t, 0, 1, 1, 1, mac_a), 1);
 	assert_int_equal(ev4(t, 0, 1, 1, 0, NULL), 1); /* FAILED: known, so a change */
-	assert_int_equal(ev4(t, 0, 1, 1, 0, NULL), 0); /* still failed: nothing cached leads there */
+	/* Still failed: nothing cached leads there. */
+	assert_int_equal(ev4(t, 0, 1, 1, 0, NULL), 0);
 	assert_int_equal(ev4(t, 0, 1, 1, 1, mac_a), 1); /* resolved again */
 	assert_int_equal(ev4(t, 1, 1, 1, 1, mac_a), 1); /* RTM_DELNEIGH */
 	assert_int_equal(ev4(t, 1, 1, 1, 1, mac_a), 0);
