@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +38,17 @@ static int neigh_changed(struct addrwatch *w, struct nlmsghdr *nlh)
 	struct nlattr *tb[NDA_MAX + 1];
 	struct ndmsg *ndm;
 
-	if (nlmsg_parse(nlh, sizeof(*ndm), tb, NDA_MAX, NULL) < 0 || !tb[NDA_DST])
+	if (nlmsg_parse(nlh, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
 		return 1; /* cannot tell: as a change */
 	ndm = nlmsg_data(nlh);
+	/*
+	 * A bridge's forwarding entries (AF_BRIDGE, learnt with every new
+	 * MAC on a port) come in the same group; no FIB lookup reads them.
+	 */
+	if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6)
+		return 0;
+	if (!tb[NDA_DST])
+		return 1;
 	return nbrtab_event(w->nbr, nlh->nlmsg_type == RTM_DELNEIGH, ndm->ndm_ifindex,
 			    ndm->ndm_family, nla_data(tb[NDA_DST]), (size_t)nla_len(tb[NDA_DST]),
 			    (ndm->ndm_state & ADDRWATCH_NUD_VALID) && tb[NDA_LLADDR],
