@@ -257,7 +257,7 @@ SLUICE_ENTRY
 	if (reason != SLUICE_CONTINUE || !st.be || svc->mode == SLUICE_MODE_LOCAL)
 		goto out;
 	if (svc->mode == SLUICE_MODE_NAT) {
-		if (st.new_flow)
+		if (st.new_flow && !(st.be->flags & SLUICE_BE_F_REV_STATELESS))
 			sluice_nat_rev_insert(&st.key, st.be, svc_id, st.backend_id);
 		reason = sluice_nat_out(ctx, &pkt, &st);
 	} else {

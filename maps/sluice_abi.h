@@ -384,11 +384,22 @@ struct sluice_backend {
 	union sluice_addr addr; /* backend address (same family as the service in nat) */
 	__be16 port;		/* nat: destination port rewritten to; ipip: 0 (unchanged) */
 	__u8 state;		/* enum sluice_be_state */
-	__u8 pad;		/* must be zero */
+	__u8 flags;		/* SLUICE_BE_F_*, derived by userspace (berev.c) */
 	__u32 svc_id;		/* the service this backend serves */
 	__u32 weight;		/* Maglev weight as configured (the table holds the result) */
 };
 _Static_assert(sizeof(struct sluice_backend) == 28, "sluice_backend layout");
+
+/*
+ * sluice_backend.flags. REV_STATELESS: sl_be_rev holds this backend (its
+ * address, port and protocol) translated back to its own service and id,
+ * so a new nat flow to it needs no sl_nat_rev entry. Set only while that
+ * entry is in sl_be_rev: cleared before the entry changes or goes, set
+ * after it is written, and cleared by every write that changes the
+ * backend's address, port or service. Clear means "insert", which is
+ * always correct (an older control plane never sets it).
+ */
+#define SLUICE_BE_F_REV_STATELESS 0x1
 
 /* sl_be_stats value (per-CPU array indexed by backend id): forward direction. */
 struct sluice_be_counter {

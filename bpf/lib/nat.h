@@ -143,12 +143,12 @@ static __always_inline int sluice_nat_rewrite(struct xdp_md *ctx, const struct s
  * Record how the backend's replies of a new nat flow are translated back:
  * key backend:bport -> client:cport, value the service address and port.
  * A failed insert (LRU full of busy entries) only loses the return path.
- * Not for a backend sl_be_rev translates the same (issue 12: one LRU insert
- * per connection, not two; about 70 ns, BENCHMARKS.md): its replies take
- * the stateless path, which checks the flow, or the pending handshake, for
- * a move (sluice_be_rev_stale). A flood of SYNs to such backends leaves no
- * return entry either. A subprogram: inlined, the check took the entry past
- * the verifier's complexity limit (E2BIG at load).
+ * The caller skips it for a backend sl_be_rev translates the same
+ * (SLUICE_BE_F_REV_STATELESS, issue 12: one LRU insert per connection, not
+ * two): its replies take the stateless path, which checks the flow, or
+ * the pending handshake, for a move (sluice_be_rev_stale). A flood of SYNs
+ * to such backends leaves no return entry either. The flag is the
+ * configuration's answer, so no sl_be_rev lookup is made per new flow.
  */
 static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
 					    const struct sluice_backend *be, __u32 svc_id,
@@ -156,17 +156,12 @@ static __noinline int sluice_nat_rev_insert(const struct sluice_flow_key *fwd,
 {
 	struct sluice_flow_key key = {};
 	struct sluice_nat_rev rev = {};
-	struct sluice_nat_rev *r;
 
 	key.src = be->addr;
 	key.dst = fwd->src;
 	key.sport = be->port ? be->port : fwd->dport;
 	key.dport = fwd->sport;
 	key.proto = fwd->proto;
-	r = sluice_be_rev_of(&be->addr, key.sport, fwd->proto, sluice_addr_is_v4(&be->addr));
-	if (r && r->svc_id == svc_id && r->backend_id == backend_id && r->vport == fwd->dport &&
-	    sluice_addr_eq(&r->vip, &fwd->dst))
-		return 0;
 	rev.vip = fwd->dst;
 	rev.vport = fwd->dport;
 	rev.svc_id = svc_id;

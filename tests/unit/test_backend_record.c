@@ -55,7 +55,7 @@ static void test_record_nat(void **state)
 	assert_int_equal(r.weight, 1);
 	assert_int_equal(r.state, SLUICE_BE_ACTIVE);
 	assert_int_equal(r.svc_id, 7);
-	assert_int_equal(r.pad, 0);
+	assert_int_equal(r.flags, 0);
 	assert_int_equal(backend_port(&r, &key), 80);
 
 	c.has_port = c.has_weight = 1;

@@ -211,6 +211,74 @@ static void test_publish_and_republish(void **state)
 	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
 }
 
+/* 1 when backend id's record says sl_be_rev translates it (SLUICE_BE_F_REV_STATELESS). */
+static int be_stateless(__u32 id)
+{
+	return !!(read_be(id).flags & SLUICE_BE_F_REV_STATELESS);
+}
+
+/*
+ * The flag that spares a new nat flow its sl_nat_rev insert follows
+ * sl_be_rev through the library: on for a nat backend the table holds,
+ * kept across a drain and a weight change, off while a second service
+ * shares the backend (a conflict: no sl_be_rev entry) and on again when
+ * it leaves, off with the slot freed; never on an ipip backend.
+ */
+static void test_be_rev_flag(void **state)
+{
+	struct sluice_svc_key k, k2, k3;
+	struct sluice_svc s, s2, s3;
+	struct be_ref r;
+	__u32 a, b, b2, c;
+
+	(void)state;
+	SKIP_UNLESS_READY();
+	k = svctest_key("192.0.2.30", 80, IPPROTO_TCP);
+	k2 = svctest_key("192.0.2.30", 81, IPPROTO_TCP);
+	add_nat(&k, 251, &s);
+	add_nat(&k2, 251, &s2);
+	a = svctest_add_be(&k, "10.0.3.1", 8080, 1);
+	b = svctest_add_be(&k, "10.0.3.2", 8080, 1);
+	assert_true(be_stateless(a));
+	assert_true(be_stateless(b));
+
+	r = svctest_ref("10.0.3.2", 8080);
+	assert_int_equal(backend_set_state(&pr->maps, &k, &r, SLUICE_BE_DRAINING, NULL, NULL), 0);
+	assert_true(be_stateless(b));
+	assert_int_equal(backend_set_weight(&pr->maps, &k, &r, 3, NULL, NULL), 0);
+	assert_true(be_stateless(b));
+
+	/* 10.0.3.2:8080 behind a second service port: ambiguous, both off. */
+	b2 = svctest_add_be(&k2, "10.0.3.2", 8080, 1);
+	assert_false(be_stateless(b));
+	assert_false(be_stateless(b2));
+	assert_true(be_stateless(a));
+	assert_int_equal(backend_del(&pr->maps, &k2, &r, NULL, NULL), 0);
+	assert_true(be_stateless(b));
+	assert_int_equal(read_be(b2).flags, 0);
+
+	assert_int_equal(backend_del(&pr->maps, &k, &r, NULL, NULL), 0);
+	assert_int_equal(read_be(b).state, SLUICE_BE_UNUSED);
+	assert_int_equal(read_be(b).flags, 0);
+
+	/* ipip keeps no return path: its backends never carry it. */
+	{
+		struct svc_conf ic;
+
+		memset(&ic, 0, sizeof(ic));
+		ic.has_mode = 1;
+		ic.mode = SLUICE_MODE_IPIP;
+		k3 = svctest_key("192.0.2.31", 80, IPPROTO_TCP);
+		assert_int_equal(svc_add(&pr->maps, &k3, &ic, &s3), 0);
+		c = svctest_add_be(&k3, "10.0.3.3", 80, 1);
+		assert_false(be_stateless(c));
+	}
+	assert_int_equal(svc_del(&pr->maps, &k3, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k2, NULL), 0);
+	assert_int_equal(svc_del(&pr->maps, &k, NULL), 0);
+	assert_int_equal(read_be(a).flags, 0);
+}
+
 static void test_subset_rebuild(void **state)
 {
 	struct sluice_svc_key k;
@@ -515,8 +583,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_values),   cmocka_unit_test(test_publish_and_republish),
-		cmocka_unit_test(test_subset_rebuild), cmocka_unit_test(test_pin_reuse),
-		cmocka_unit_test(test_flow_entries),   cmocka_unit_test(test_cache_session),
+		cmocka_unit_test(test_subset_rebuild), cmocka_unit_test(test_be_rev_flag),
+		cmocka_unit_test(test_pin_reuse),      cmocka_unit_test(test_flow_entries),
+		cmocka_unit_test(test_cache_session),
 	};
 
 	return cmocka_run_group_tests(tests, pinroot_group_setup, pinroot_group_teardown);

@@ -31,13 +31,19 @@
  * service, and every repetition is the same path (established: both flows
  * exist after the warm-up). new-flow: the same with UDP services and
  * sl_config.udp_timeout_ns = 1 ns, so every repetition finds its flow idle
- * and steers it anew (shard lookup, hash, Maglev table, flow and return-path
- * inserts, new_flows): a new flow's work plus one flow and one backend
- * lookup that a true first packet would not pay (so a slight overestimate).
- * nat_rev is the return path of the same pair: the backend's reply
- * (BENCH_BACKEND:8080 -> client:40000) is translated back to VIP:80, which
- * is itself the return translation of the pair's other flow, so it
- * ping-pongs too (both out of gw0 towards the client: XDP_TX).
+ * and steers it anew (shard lookup, hash, Maglev table, the flow written,
+ * new_flows): a new flow's work plus one flow and one backend lookup that a
+ * true first packet would not pay (so a slight overestimate), and the
+ * precise clock its 1 ns idle timeout needs (a timeout of a second or more,
+ * the default 30 s, reads the coarse one). sl_be_rev is published from the
+ * services as sluiced publishes it, so a new flow inserts no sl_nat_rev
+ * entry (--stateful-rev: none published, every flow inserts one, as for a
+ * backend two services share). nat_rev is the return path of the same
+ * pair: the backend's reply (BENCH_BACKEND:8080 -> client:40000) is
+ * translated back to VIP:80 (from sl_be_rev after the sl_nat_rev miss;
+ * --stateful-rev: from the flow's sl_nat_rev entry), which is itself the
+ * return translation of the pair's other flow, so it ping-pongs too (both
+ * out of gw0 towards the client: XDP_TX).
  * not_svc_port is a packet to a port no service has: with the port bitmaps
  * on (sl_ports_v2, filled as userspace fills them; --ports-off leaves them
  * off) it takes neither hash lookup.
@@ -84,6 +90,7 @@
 #include "loader.h"
 #include "maps.h"
 #include "ports.h"
+#include "berev.h"
 #include "floor.skel.h"
 #include "redirect_floor.skel.h"
 #include "sluice.skel.h"
@@ -202,7 +209,8 @@ static struct bench_path paths[] = {
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
 static int verbose;
-static int ports_off; /* --ports-off */
+static int ports_off;	 /* --ports-off */
+static int stateful_rev; /* --stateful-rev */
 static int if_gw0, if_gw1;
 static struct ring_buffer *trace_ring; /* sl_trace, emptied between test runs */
 static double maglev_ms[MAGLEV_BUILDS], maglev_median_ms = -1;
@@ -276,16 +284,33 @@ static int add_nat(struct sluice_bpf *skel, uint32_t id, const char *addr, uint1
 	return add_nat_n(skel, id, addr, port, proto, &baddr, 1, bport);
 }
 
-/* sl_ports on, as a control plane leaves it (ports.c, on the skeleton's private maps). */
-static int bench_ports(struct sluice_bpf *skel)
+/*
+ * What a control plane derives from the services and backends, on the
+ * skeleton's private maps: the port bitmaps (ports.c; not with --ports-off)
+ * and the stateless return path sl_be_rev with the backends' flag
+ * (berev.c; not with --stateful-rev), so a new nat flow skips its
+ * sl_nat_rev insert and a reply is translated from sl_be_rev, as under
+ * sluiced.
+ */
+static int bench_derived(struct sluice_bpf *skel, int ports, int be_rev)
 {
+	struct berev_entry *v = NULL;
 	struct sluice_maps m;
+	size_t kept, nconflicts;
+	int err;
 
 	maps_init(&m);
 	m.services = bpf_map__fd(skel->maps.sl_services);
 	m.backends = bpf_map__fd(skel->maps.sl_backends);
 	m.ports = bpf_map__fd(skel->maps.sl_ports_v2);
-	return ports_ready(&m);
+	m.be_rev = bpf_map__fd(skel->maps.sl_be_rev);
+	err = ports ? ports_ready(&m) : 0;
+	if (!err && be_rev)
+		err = berev_build(&m, NULL, &v, &kept, NULL, &nconflicts);
+	if (!err && be_rev)
+		err = berev_sync(&m, v, kept);
+	free(v);
+	return err;
 }
 
 static int sh(const char *fmt, ...)
@@ -952,7 +977,7 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        / repetition, as a check. nat paths ping-pong between two services\n"
 	       "        so every repetition is the same path; nat_new re-steers every packet\n"
 	       "        (UDP, udp timeout 1 ns); nat_rev is the pair's return path;\n"
-	       "        sl_ports_v2 %s; nat_new_res also takes and gives back a\n"
+	       "        sl_ports_v2 %s; sl_be_rev %s; nat_new_res also takes and gives back a\n"
 	       "        bulkhead slot and reads a closed breaker; nat_est_trace* run with\n"
 	       "        sluice trace on (every packet traced; with --pcap; a filter none\n"
 	       "        matches), every other path with it off; tc_* rows run sluice_tc\n"
@@ -960,8 +985,11 @@ static void print_text(int repeat, int runs, const struct utsname *u)
 	       "        action a TC one). Frames arrive on a veth\n"
 	       "        (ingress_ifindex) in a private netns with routes and permanent\n"
 	       "        neighbours, so fib lookups succeed. Kernel %s, %ld CPUs online.\n",
-	       repeat, SLICE, runs, ports_off ? "off" : "on", u->release,
-	       sysconf(_SC_NPROCESSORS_ONLN));
+	       repeat, SLICE, runs, ports_off ? "off" : "on",
+	       stateful_rev ? "off (every nat flow inserts its sl_nat_rev entry)"
+			    : "on (as sluiced: a new flow inserts no sl_nat_rev entry, replies "
+			      "are translated statelessly)",
+	       u->release, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-18s %6s %7s %7s %7s  %-*s %s\n", "path", "ns/pkt", "ratio", "fwd", "wall",
 	       runs * 4, "runs (ns/pkt)", "what");
 	for (i = 0; i < N_PATHS; i++) {
@@ -1056,6 +1084,8 @@ static void print_json(int repeat, int runs, const struct utsname *u)
 	json_object_object_add(root, "cpus", json_object_new_int(sysconf(_SC_NPROCESSORS_ONLN)));
 	json_object_object_add(root, "repeat", json_object_new_int(repeat));
 	json_object_object_add(root, "runs", json_object_new_int(runs));
+	json_object_object_add(root, "ports_bitmaps", json_object_new_boolean(!ports_off));
+	json_object_object_add(root, "be_rev", json_object_new_boolean(!stateful_rev));
 	for (i = 0; i < N_PATHS; i++) {
 		const struct bench_path *p = &paths[i];
 		struct json_object *o = json_object_new_object(), *v = json_object_new_array();
@@ -1180,12 +1210,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sluice-bench [-j] [-v] [--repeat N] [--runs R] [--only P,P...] "
-		"[--lru-percpu]\n"
+		"[--lru-percpu] [--ports-off] [--stateful-rev]\n"
 		"  --repeat N  repetitions per run (default 1000000, at least 1000000)\n"
 		"  --runs R    runs per path; the median is reported (default 5, 1..99)\n"
 		"  --only P,P  only these paths (and the floors; \"syn\": the first-SYN rows;\n"
 		"              \"conn\": the whole-connection rows)\n"
 		"  --lru-percpu  the flow LRU maps with BPF_F_NO_COMMON_LRU (what it would save)\n"
+		"  --ports-off   the port bitmaps (sl_ports_v2) left off\n"
+		"  --stateful-rev  no sl_be_rev: every nat flow records its own return\n"
+		"              translation, as for a backend two services share\n"
 		"  -j          JSON output\n");
 }
 
@@ -1198,6 +1231,7 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "lru-percpu", no_argument, NULL, 'l' },
 		{ "ports-off", no_argument, NULL, 'p' },
+		{ "stateful-rev", no_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -1232,6 +1266,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			ports_off = 1;
+			break;
+		case 's':
+			stateful_rev = 1;
 			break;
 		case 'v':
 			verbose++;
@@ -1315,9 +1352,8 @@ int main(int argc, char **argv)
 				  bt_rate_of(SLUICE_RATE_MAX_PPS, 1000000));
 	if (!err)
 		err = add_service(sl, "10.0.0.3", 3, bt_rate_of(1, 1), bt_rate_of(0, 0));
-	/* The port bitmaps, filled from the services and backends as userspace does. */
-	if (!err && !ports_off)
-		err = bench_ports(sl);
+	if (!err)
+		err = bench_derived(sl, !ports_off, !stateful_rev);
 	/* Next-hop caching on, as the loader leaves it at attach. */
 	if (!err)
 		err = loader_nh_gen_bump(bpf_map__fd(sl->maps.sl_nh_gen));

@@ -79,11 +79,31 @@ int backend_record_make(const struct sluice_svc_key *key, const struct sluice_sv
 	return 0;
 }
 
-static int write_record(const struct sluice_maps *m, __u32 id, const struct sluice_backend *rec)
+/*
+ * rec as it goes into slot id: SLUICE_BE_F_REV_STATELESS is berev.c's to
+ * set, and stays only while the slot keeps its address, port and service
+ * (a state or weight change); any other write clears it, so a new flow
+ * records its return translation until sl_be_rev holds the new one.
+ */
+static void record_flags(const struct sluice_maps *m, __u32 id, struct sluice_backend *rec)
 {
-	__u16 port = rec->state == SLUICE_BE_UNUSED ? 0 : ntohs(rec->port);
+	struct sluice_backend old;
+	int keep;
+
+	keep = !bpf_map_lookup_elem(m->backends, &id, &old) &&
+	       (old.flags & SLUICE_BE_F_REV_STATELESS) && old.state != SLUICE_BE_UNUSED &&
+	       rec->state != SLUICE_BE_UNUSED && old.svc_id == rec->svc_id &&
+	       old.port == rec->port && !memcmp(&old.addr, &rec->addr, sizeof(old.addr));
+	rec->flags = keep ? SLUICE_BE_F_REV_STATELESS : 0;
+}
+
+static int write_record(const struct sluice_maps *m, __u32 id, const struct sluice_backend *in)
+{
+	__u16 port = in->state == SLUICE_BE_UNUSED ? 0 : ntohs(in->port);
+	struct sluice_backend r = *in, *rec = &r;
 	int err;
 
+	record_flags(m, id, rec);
 	/* The port's return bit before the record (ports.h), and again after it. */
 	err = ports_note_ret(m, port);
 	if (err)

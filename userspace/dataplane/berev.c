@@ -177,7 +177,82 @@ static int key_cmp(const void *k, const void *e)
 	return memcmp(k, &((const struct berev_entry *)e)->key, sizeof(struct sluice_be_rev_key));
 }
 
-int berev_sync(const struct sluice_maps *m, const struct berev_entry *v, size_t n)
+/* v's entry is backend rec as the table holds it (its address, port and service). */
+static int entry_is(const struct berev_entry *e, const struct sluice_backend *rec)
+{
+	return rec->state != SLUICE_BE_UNUSED && rec->svc_id == e->rev.svc_id &&
+	       !memcmp(&rec->addr, &e->key.addr, sizeof(rec->addr)) &&
+	       (rec->port ? rec->port : e->rev.vport) == e->key.port;
+}
+
+/* Backend id's record (all[id]) with SLUICE_BE_F_REV_STATELESS on or off. */
+static int flag_write(const struct sluice_maps *m, struct sluice_backend *all, __u32 id, int on)
+{
+	struct sluice_backend rec = all[id];
+	int err;
+
+	rec.flags = on ? (rec.flags | SLUICE_BE_F_REV_STATELESS)
+		       : (rec.flags & ~SLUICE_BE_F_REV_STATELESS);
+	if (!bpf_map_update_elem(m->backends, &id, &rec, BPF_ANY)) {
+		maps_cache_backend_set(m, id, &rec);
+		all[id] = rec;
+		return 0;
+	}
+	err = -errno;
+	maps_cache_drop();
+	err_set("cannot write backend %u: %s", id, strerror(-err));
+	return err;
+}
+
+/*
+ * Before the table changes: the flag off on every backend whose entry will
+ * not stand unchanged (gone, rewritten, or no longer this backend's), so
+ * no new flow skips its sl_nat_rev entry for a translation that is going.
+ * want[id]: 1 + the index of backend id's entry in v, or 0.
+ */
+static int flags_clear(const struct sluice_maps *m, struct sluice_backend *all,
+		       const struct berev_entry *v, const __u32 *want)
+{
+	struct sluice_nat_rev cur;
+	__u32 id;
+	int err;
+
+	for (id = 0; id < SLUICE_MAX_BACKENDS; id++) {
+		const struct berev_entry *e = want[id] ? &v[want[id] - 1] : NULL;
+
+		if (!(all[id].flags & SLUICE_BE_F_REV_STATELESS))
+			continue;
+		if (e && entry_is(e, &all[id]) && !bpf_map_lookup_elem(m->be_rev, &e->key, &cur) &&
+		    !memcmp(&cur, &e->rev, sizeof(cur)))
+			continue;
+		err = flag_write(m, all, id, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* After the table is written: the flag on every backend it translates. */
+static int flags_set(const struct sluice_maps *m, struct sluice_backend *all,
+		     const struct berev_entry *v, size_t n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		__u32 id = v[i].rev.backend_id;
+
+		if (id >= SLUICE_MAX_BACKENDS || (all[id].flags & SLUICE_BE_F_REV_STATELESS) ||
+		    !entry_is(&v[i], &all[id]))
+			continue;
+		err = flag_write(m, all, id, 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int table_sync(const struct sluice_maps *m, const struct berev_entry *v, size_t n)
 {
 	struct sluice_be_rev_key key, next, *stale = NULL;
 	size_t nstale = 0, cap = 0, i;
@@ -247,4 +322,33 @@ void berev_conflict_text(const struct berev_conflict *c, char *buf, size_t len)
 		buf, len,
 		"backend %s/%s serves both %s and %s: its nat replies are translated only by the gateway that saw the connection start (no stateless return behind ECMP); give it a port per service port",
 		be, args_proto_name(c->key.proto), a, b);
+}
+
+int berev_sync(const struct sluice_maps *m, const struct berev_entry *v, size_t n)
+{
+	struct sluice_backend *all;
+	__u32 *want;
+	size_t i;
+	int err;
+
+	all = maps_backends_get(m, &err);
+	if (!all)
+		return err;
+	want = calloc(SLUICE_MAX_BACKENDS, sizeof(*want));
+	if (!want) {
+		maps_cache_put(all);
+		err_set("out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].rev.backend_id < SLUICE_MAX_BACKENDS)
+			want[v[i].rev.backend_id] = (__u32)i + 1;
+	err = flags_clear(m, all, v, want);
+	if (!err)
+		err = table_sync(m, v, n);
+	if (!err)
+		err = flags_set(m, all, v, n);
+	free(want);
+	maps_cache_put(all);
+	return err;
 }

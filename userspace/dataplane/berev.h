@@ -68,7 +68,8 @@ int berev_build(const struct sluice_maps *m, const struct sluice_backend *all,
 /*
  * Make sl_be_rev hold exactly v[0..n) (sorted, as berev_resolve() leaves
  * them): stale keys deleted, new and changed ones written, the rest left
- * alone.
+ * alone. The backends' SLUICE_BE_F_REV_STATELESS follows (sluice_abi.h):
+ * off before an entry changes or goes, on once its entry is written.
  */
 int berev_sync(const struct sluice_maps *m, const struct berev_entry *v, size_t n);
 
