@@ -365,9 +365,10 @@ static __noinline int sluice_fo_commit(int found)
 		return -1;
 	}
 	sc->bport = be->port ? be->port : sc->key.dport;
-	if (sc->nat) {
-		if (obe)
-			sluice_fo_rev_delete(sc, &sc->key, obe);
+	if (sc->nat && obe)
+		sluice_fo_rev_delete(sc, &sc->key, obe);
+	/* As for a new flow: none for a backend sl_be_rev translates the same (nat.h). */
+	if (sc->nat && !(be->flags & SLUICE_BE_F_REV_STATELESS)) {
 		__builtin_memset(&sc->rev, 0, sizeof(sc->rev));
 		sc->rev.rev.vip = sc->key.dst;
 		sc->rev.rev.vport = sc->key.dport;

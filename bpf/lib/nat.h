@@ -14,8 +14,8 @@
  *
  * Forward: a new flow also inserts its return translation into sl_nat_rev
  * (backend -> client: vip, vport), unless sl_be_rev (below) translates its
- * backend the same. Return: a packet matching no service is looked up
- * there by its own 5-tuple.
+ * backend the same. Return: a packet matching no service is looked up in
+ * sl_be_rev by its source, then in sl_nat_rev by its own 5-tuple.
  *
  * Stateless return (issue 14): behind BGP ECMP a backend's reply may reach
  * a gateway that never saw the SYN, and has no sl_nat_rev entry. A reply
@@ -31,6 +31,16 @@
  * the pending handshake in sl_syn_v2 says where it is). The flow key is rebuilt from the reply
  * (client = its destination), so passive signals and redispatch work on
  * it as on a sl_nat_rev entry.
+ *
+ * sl_be_rev is asked first (issue 12): it is small and warm, where a miss
+ * in sl_nat_rev (sized like sl_flows) is a cold bucket, and under sluiced
+ * most replies have no sl_nat_rev entry at all. That is no change of
+ * translation for any live connection: a backend in sl_be_rev serves one
+ * service address and port, which is the translation of every flow to it;
+ * a sl_nat_rev entry that says otherwise belongs to a connection whose
+ * backend has since left its service (moved anew on its next packet), or
+ * (backend id only) a failover move, which keeps the service. Ambiguous
+ * backends are never in sl_be_rev: theirs stay with sl_nat_rev.
  */
 #ifndef SLUICE_NAT_H
 #define SLUICE_NAT_H
@@ -180,20 +190,22 @@ static __always_inline int sluice_nat_rev_lookup(const struct sluice_pkt *pkt,
 	struct sluice_flow_key key = {};
 	struct sluice_nat_rev *r;
 
+	r = sluice_be_rev_of(&pkt->src, pkt->sport, pkt->l4_proto, pkt->family == ETH_P_IP);
+	if (r) {
+		*stateless = 1;
+		*rev = r;
+		return SLUICE_CONTINUE;
+	}
 	key.src = pkt->src;
 	key.dst = pkt->dst;
 	key.sport = pkt->sport;
 	key.dport = pkt->dport;
 	key.proto = pkt->l4_proto;
 	r = bpf_map_lookup_elem(&sl_nat_rev_v2, &key);
-	*stateless = 0;
 	/* An id that indexes no per-service counter is no translation we made. */
-	if (!r || r->svc_id >= SLUICE_MAX_SERVICES) {
-		r = sluice_be_rev_of(&pkt->src, pkt->sport, pkt->l4_proto, pkt->family == ETH_P_IP);
-		if (!r)
-			return SLUICE_R_NOT_SERVICE;
-		*stateless = 1;
-	}
+	if (!r || r->svc_id >= SLUICE_MAX_SERVICES)
+		return SLUICE_R_NOT_SERVICE;
+	*stateless = 0;
 	*rev = r;
 	return SLUICE_CONTINUE;
 }

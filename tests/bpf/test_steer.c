@@ -548,6 +548,37 @@ static void stateless_return(const char *vip, const char *client, const char *ba
 	dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
 	assert_memory_equal(out, ex, exlen);
 
+	/*
+	 * sl_be_rev is asked first (nat.h): a sl_nat_rev entry that says
+	 * otherwise (a connection whose backend has since left its service)
+	 * does not translate a backend sl_be_rev holds.
+	 */
+	{
+		struct sluice_flow_key rk = dp_key_of(backend, client, bport, 41002, proto);
+		struct sluice_nat_rev_ent other;
+		struct pkt_spec ex2 = ex_s;
+		uint8_t exb[PKT_BUF_MAX];
+		int exblen;
+
+		memset(&other, 0, sizeof(other));
+		dp_addr(vip, &other.rev.vip);
+		other.rev.vport = htons(7);
+		other.rev.svc_id = svc;
+		other.rev.backend_id = be;
+		assert_int_equal(bpf_map__update_elem(dp.skel->maps.sl_nat_rev_v2, &rk, sizeof(rk),
+						      &other, sizeof(other), BPF_ANY),
+				 0);
+		back.dport = 41002;
+		ex2.dport = 41002;
+		exblen = dp_build(&ex2, exb, NULL);
+		dp_send_expect(&back, dp.if_gw1, XDP_REDIRECT, SLUICE_R_REV_NAT, svc, out, &olen);
+		assert_int_equal(olen, exblen);
+		assert_memory_equal(out, exb, exblen);
+		assert_int_equal(
+			bpf_map__delete_elem(dp.skel->maps.sl_nat_rev_v2, &rk, sizeof(rk), 0), 0);
+		back.dport = 41000;
+	}
+
 	/* To this host (its own connection to the backend's port): not ours, untouched. */
 	back.dst = gw_addr;
 	len = dp_build(&back, in, NULL);
