@@ -477,7 +477,7 @@ _Static_assert(sizeof(struct sluice_nh) == 36, "sluice_nh layout");
 struct sluice_flow {
 	__u32 backend_id; /* backend chosen when the flow began (NO_BACKEND: local service) */
 	__u32 svc_id; /* its service (a reused backend slot of another service is not followed) */
-	__u64 last_seen; /* bpf_ktime_get_ns() of the last packet, refreshed at most once a second */
+	__u64 last_seen; /* clock of the last packet, refreshed once a second (or UDP timeout / 2) */
 	__u64 created;	 /* bpf_ktime_get_ns() of the first packet (SYN timeout, idle sweep) */
 	__u32 flags;	 /* SLUICE_FLOW_* */
 	struct sluice_nh nh; /* forward: towards the backend (nat), or the outer header's (ipip) */

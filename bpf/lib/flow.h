@@ -15,8 +15,9 @@
  *    sides in nat, from the client in ipip and local, or a RST): that is a
  *    new connection reusing the 5-tuple; nor the segment that ends that
  *    connection's handshake, which writes it over the closed entry.
- * last_seen is refreshed at most once a second, so a busy flow does not
- * write its (shared, cache-line bouncing) entry on every packet.
+ * last_seen is refreshed at most once a second (or half a shorter UDP
+ * timeout), so a busy flow does not write its (shared, cache-line
+ * bouncing) entry on every packet.
  *
  * Otherwise the packet begins a flow. A UDP packet takes its bulkhead
  * slots (bulkhead.h); a TCP SYN only checks them (see sluice_flow_new: it
@@ -588,18 +589,15 @@ static __always_inline void sluice_flow_tcp(struct sluice_flow *f, const struct 
 }
 
 /*
- * Refresh last_seen at most once a second. now is 0 when the caller read
- * no clock (TCP: only UDP flows need the precise one for their idle
- * check); then the coarse clock (CLOCK_MONOTONIC as of the last tick, a
- * few ns instead of a clock-source read) is precise enough for a
- * once-a-second refresh that the sweep reads in seconds.
+ * Refresh last_seen once it is more than every ns old (a second, or half
+ * a shorter UDP timeout: a busy flow must never look idle). now is the
+ * clock the caller read (the coarse one, CLOCK_MONOTONIC as of the last
+ * tick, unless a sub-second UDP timeout needed the precise one).
  */
-static __always_inline void sluice_flow_touch(struct sluice_flow *f, __u64 now)
+static __always_inline void sluice_flow_touch(struct sluice_flow *f, __u64 now, __u64 every)
 {
-	if (!now)
-		now = bpf_ktime_get_coarse_ns();
 	/* A racing refresh from another CPU writes the same kind of value. */
-	if (sluice_idle(now, f->last_seen) > SLUICE_FLOW_REFRESH_NS)
+	if (sluice_idle(now, f->last_seen) > every)
 		f->last_seen = now;
 }
 
@@ -617,7 +615,7 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 	int tcp = pkt->l4_proto == IPPROTO_TCP, have_lim = 0;
 	struct sluice_backend *be = NULL;
 	struct sluice_flow *f;
-	__u64 now = 0;
+	__u64 now = 0, every = SLUICE_FLOW_REFRESH_NS;
 
 	st->action = XDP_DROP;
 	if (mode == SLUICE_MODE_LOCAL) {
@@ -652,6 +650,8 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			now = t >= SLUICE_COARSE_OK_NS ? bpf_ktime_get_coarse_ns()
 						       : bpf_ktime_get_ns();
 			ok = sluice_idle(now, f->last_seen) <= t;
+			if (t < every)
+				every = t / 2;
 		}
 		/*
 		 * A closed flow's 5-tuple reused: the new connection's SYN
@@ -681,7 +681,7 @@ static __always_inline int sluice_flow(struct xdp_md *ctx, const struct sluice_p
 			/* One clock read for the touch and the next hop (TCP: the coarse one). */
 			if (!now)
 				now = bpf_ktime_get_coarse_ns();
-			sluice_flow_touch(f, now);
+			sluice_flow_touch(f, now, every);
 			if (mode == SLUICE_MODE_LOCAL)
 				return SLUICE_R_ADMITTED;
 			/* The flow's next hop, cached in its entry (nhcache.h). */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/if_link.h>
@@ -1082,6 +1083,30 @@ static void test_udp_idle_resteered(void **state)
  * starts again, and with a bulkhead it holds exactly one slot, the one
  * the re-steer took after giving back the old (issue 12).
  */
+/*
+ * A busy UDP flow never looks idle, even with a timeout under the once-a-
+ * second refresh of last_seen: with 800 ms, a packet every 100 ms for
+ * 1.5 s stays on its backend (the table now names another). Before, the
+ * entry kept its first time for a second and the flow was steered anew at
+ * about 0.8 s. Fails only if one gap between packets passes 800 ms.
+ */
+static void test_udp_busy_short_timeout(void **state)
+{
+	uint32_t svc, a, b;
+	uint16_t pa;
+	int i;
+
+	(void)state;
+	DP_SKIP_UNLESS_READY();
+	pa = udp_flow_then_only_b(NULL, &svc, &a, &b);
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 800000000ull);
+	for (i = 0; i < 15; i++) {
+		assert_int_equal(steer(CLIENT4, VIP4, pa, svc, IPPROTO_UDP), a);
+		usleep(100000);
+	}
+	dp_config_set("10.1.0.1", "2001:db8:b::1", 0);
+}
+
 static void test_resteer_in_place(void **state)
 {
 	struct sluice_svc_res res = { .max_conns = 10 };
@@ -1549,6 +1574,7 @@ static const struct CMUnitTest other_tests[] = {
 	cmocka_unit_test(test_drained_keeps_flow),
 	cmocka_unit_test(test_unused_resteered),
 	cmocka_unit_test(test_udp_idle_resteered),
+	cmocka_unit_test(test_udp_busy_short_timeout),
 	cmocka_unit_test(test_resteer_in_place),
 	cmocka_unit_test(test_nh_cache),
 	cmocka_unit_test(test_nh_cache_ipip),
